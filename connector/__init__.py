@@ -1,0 +1,1 @@
+"""arsync: accounts-receivable sync, reconciliation, dunning and collection for Nordic accountants."""

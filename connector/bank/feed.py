@@ -1,0 +1,96 @@
+"""Payment feeds over drop folders: the bank (or the client's bank integration) writes files there."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable
+from datetime import date
+from pathlib import Path
+
+from connector.bank.camt import CamtError, CamtHeader, iter_camt
+from connector.bank.ocr import OcrError, read_ocr
+from connector.model import Payment
+from connector.sources.base import (
+    MAX_FILE_BYTES,
+    FileResult,
+    PaymentBatch,
+    SyncContext,
+    inbox_files,
+)
+
+# camt is streamed, so a bigger file is fine; OCR files are read whole (they are small in practice).
+MAX_CAMT_BYTES = 2 * 1024 * 1024 * 1024
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# A reader returns the payments, a short description and the dates the file covers.
+Reader = Callable[[Path], tuple[Iterable[Payment], str, list[date]]]
+
+
+class _FolderFeed:
+    suffixes: tuple[str, ...] = ()
+    limit = MAX_FILE_BYTES
+    kind = ""
+
+    def __init__(self, folder: Path, account: str | None = None):
+        self.folder = folder
+        self.account = account.replace(" ", "") if account else None
+        self.name = f"bank:{self.kind}:{folder}"
+
+    def read(self, path: Path) -> tuple[list[Payment], str, list[date]]:
+        raise NotImplementedError
+
+    def fetch(self, ctx: SyncContext) -> PaymentBatch:
+        batch = PaymentBatch()
+        for path in inbox_files(self.folder, self.suffixes):
+            if path.stat().st_size > self.limit:
+                batch.errors.append(f"{path.name}: larger than {self.limit} bytes, skipped")
+                continue
+            digest = _hash_file(path)
+            if digest in ctx.seen_files:
+                continue
+            try:
+                payments, detail, dates = self.read(path)
+            except (CamtError, OcrError) as exc:
+                batch.errors.append(str(exc))
+                batch.files.append(FileResult(path.name, digest, "failed", str(exc)))
+                continue
+            for p in payments:
+                if self.account and p.account.replace(" ", "") != self.account:
+                    continue
+                batch.payments.append(dataclasses.replace(p, client_id=ctx.client.id))
+                dates.append(p.booking_date)
+            if dates:
+                newest = max(dates)
+                batch.data_through = max(batch.data_through, newest) if batch.data_through else newest
+            batch.files.append(FileResult(path.name, digest, "ok", detail))
+        return batch
+
+
+class CamtFolderFeed(_FolderFeed):
+    suffixes = (".xml",)
+    limit = MAX_CAMT_BYTES
+    kind = "camt"
+
+    def read(self, path: Path) -> tuple[list[Payment], str, list[date]]:
+        head = CamtHeader()
+        payments = list(iter_camt(path, path.name, head))  # streamed: only the payments stay in memory
+        dates = [head.created] if head.created else []
+        return payments, f"{head.message}.{head.version}", dates
+
+
+class OcrFolderFeed(_FolderFeed):
+    suffixes = (".txt", ".ocr", ".dat")
+    kind = "ocr"
+
+    def read(self, path: Path) -> tuple[list[Payment], str, list[date]]:
+        ocr = read_ocr(path.read_bytes(), path.name)
+        return list(ocr.payments), f"OCR giro transmission {ocr.transmission}", []

@@ -1,0 +1,1 @@
+"""Reminder channels: where reminders and collection notices go (outbox letters first)."""

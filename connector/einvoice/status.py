@@ -1,0 +1,140 @@
+"""What the buyer and the network said about each sent invoice, folded into dunning holds. Pure.
+
+Facts come from Invoice Responses (T111), MLR (T71), MLS and the SBDH envelopes of sent invoices.
+- T111 PD: the buyer says payment was initiated → ``buyer_reports_paid`` (the bank must confirm).
+- T111 CA with a BT-9 condition: the buyer moved the due date → ``not_due`` until then.
+- MLR/MLS RE: the invoice was never delivered → ``not_delivered``, until a later positive response
+  (MLR/MLS AB/AP, or any T111: a buyer who answers has the invoice).
+UQ/RE disputes are stored as ``Dispute`` facts and held by the dispute rule, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from connector.model import Hold
+
+# Kinds of document event.
+INVOICE_RESPONSE = "invoice_response"
+MLR = "mlr"
+MLS = "mls"
+ENVELOPE = "envelope"  # an invoice we sent in an SBDH: maps the InstanceIdentifier to the invoice number
+
+POSITIVE_DELIVERY = frozenset({"AB", "AP"})
+DISPUTE_CODES = frozenset({"UQ", "RE"})
+# A later T111 at one of these closes a UQ query (RE is final: a person decides).
+QUERY_CLOSED_BY = frozenset({"CA", "AP", "PD"})
+
+
+@dataclass(frozen=True)
+class DocumentEvent:
+    """One stored status fact about a document; ``invoice_number`` is None while the reference is unknown."""
+
+    client_id: str
+    event_key: str  # natural key: kind | sender | response id (envelope: instance id)
+    kind: str
+    code: str  # UNCL4343 (AB IP UQ CA RE AP PD) or "SENT" for an envelope
+    issued_on: date
+    ref_id: str | None  # T111: invoice number; MLR/MLS/envelope: SBDH InstanceIdentifier
+    ref_type_code: str | None = None
+    invoice_number: str | None = None
+    issue_time: str | None = None
+    effective_date: date | None = None
+    reason_codes: tuple[str, ...] = ()
+    action_codes: tuple[str, ...] = ()
+    text: str = ""
+    conditions: tuple[tuple[str, str], ...] = ()
+    source_ref: str | None = None  # file name
+    detail: str = ""  # e.g. why the event is not linked
+
+    @property
+    def order(self) -> tuple[date, str, str]:
+        return (self.issued_on, self.issue_time or "", self.event_key)
+
+    @property
+    def new_due_date(self) -> date | None:
+        for bt, value in self.conditions:
+            if bt.strip().upper() == "BT-9":
+                try:
+                    return date.fromisoformat(value.strip()[:10])
+                except ValueError:
+                    return None
+        return None
+
+    def describe(self) -> str:
+        what = {INVOICE_RESPONSE: "Invoice Response", MLR: "MLR", MLS: "MLS", ENVELOPE: "sent"}.get(
+            self.kind, self.kind
+        )
+        codes = "/".join((*self.reason_codes, *self.action_codes))
+        parts = [f"{what} {self.code}", f"({codes})" if codes else "", self.text]
+        return " ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class DocumentHold:
+    hold: Hold
+    detail: str
+    ref: str | None
+    on: date | None
+
+
+def document_holds(events: Iterable[DocumentEvent], as_of: date) -> dict[str, list[DocumentHold]]:
+    """Holds per invoice number from the events known on ``as_of``."""
+    by_invoice: dict[str, list[DocumentEvent]] = {}
+    for e in events:
+        if e.invoice_number and e.kind != ENVELOPE and e.issued_on <= as_of:
+            by_invoice.setdefault(e.invoice_number, []).append(e)
+    out: dict[str, list[DocumentHold]] = {}
+    for number, evs in by_invoice.items():
+        holds = _holds(sorted(evs, key=lambda e: e.order), as_of)
+        if holds:
+            out[number] = holds
+    return out
+
+
+def _holds(events: list[DocumentEvent], as_of: date) -> list[DocumentHold]:
+    holds: list[DocumentHold] = []
+    responses = [e for e in events if e.kind == INVOICE_RESPONSE]
+    latest = responses[-1] if responses else None
+    if latest is not None and latest.code == "PD":
+        paid_on = latest.effective_date or latest.issued_on
+        holds.append(
+            DocumentHold(
+                Hold.BUYER_REPORTS_PAID,
+                f"the buyer reports payment initiated on {paid_on.isoformat()} ({latest.describe()})",
+                latest.event_key,
+                latest.issued_on,
+            )
+        )
+    for e in reversed(responses):
+        moved = e.new_due_date if e.code == "CA" else None
+        if moved is not None:
+            if as_of <= moved:
+                holds.append(
+                    DocumentHold(
+                        Hold.NOT_DUE,
+                        f"the buyer accepted on condition of a new due date {moved.isoformat()}",
+                        e.event_key,
+                        moved,
+                    )
+                )
+            break
+    delivery = [e for e in events if e.kind in (MLR, MLS, INVOICE_RESPONSE)]
+    rejected = None
+    for e in delivery:
+        if e.kind in (MLR, MLS) and e.code == "RE":
+            rejected = e
+        elif rejected is not None and (e.kind == INVOICE_RESPONSE or e.code in POSITIVE_DELIVERY):
+            rejected = None  # a later positive answer proves delivery
+    if rejected is not None:
+        holds.append(
+            DocumentHold(
+                Hold.NOT_DELIVERED,
+                f"rejected by the receiving side: {rejected.describe()}",
+                rejected.event_key,
+                rejected.issued_on,
+            )
+        )
+    return holds

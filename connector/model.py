@@ -1,0 +1,296 @@
+"""The canonical domain: a small set of immutable facts and the decision computed from them.
+
+Invariants (every source, reader and store function keeps them):
+- money is ``Decimal`` and always travels with its ISO 4217 currency; never float;
+- dates are ``datetime.date``; only sync bookkeeping uses timestamps;
+- document amounts are positive; a document's ``kind`` says whether it raises or lowers what is owed
+  (a negative invoice is normalised to a credit note by the readers);
+- every fact is keyed by ``client_id`` plus a natural key from its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal | int | str) -> Decimal:
+    """Quantize to cents; refuse floats so binary fractions never enter the ledger."""
+    if isinstance(value, float):
+        raise TypeError("money must not be a float")
+    return Decimal(value).quantize(CENT)
+
+
+class DocKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class PaymentStatus(StrEnum):
+    BOOKED = "booked"
+    PENDING = "pending"  # camt.052 / PDNG / INFO: may hold a reminder, never settles an invoice
+
+
+class Hold(StrEnum):
+    """The hold vocabulary of PRODUCT.md. Order here is the order holds are listed in output."""
+
+    NOT_DUE = "not_due"
+    DISPUTED = "disputed"
+    BUYER_REPORTS_PAID = "buyer_reports_paid"
+    PAYMENT_PENDING = "payment_pending"
+    UNALLOCATED_CREDIT = "unallocated_credit"
+    BANK_DATA_STALE = "bank_data_stale"
+    LEDGER_STALE = "ledger_stale"
+    NOT_DELIVERED = "not_delivered"
+    AGREEMENT = "agreement"
+    DEBTOR_INSOLVENT = "debtor_insolvent"
+    BELOW_MINIMUM = "below_minimum"
+    EXCLUDED = "excluded"
+    FACTORED = "factored"
+    WAIT_INTERVAL = "wait_interval"
+    AWAITING_APPROVAL = "awaiting_approval"
+    IN_COLLECTION = "in_collection"
+
+
+class State(StrEnum):
+    SETTLED = "settled"
+    NOT_DUE = "not_due"
+    OVERDUE = "overdue"
+    DISPUTED = "disputed"
+    IN_COLLECTION = "in_collection"
+
+
+class Action(StrEnum):
+    NONE = "none"
+    REMINDER = "reminder"
+    COLLECTION_NOTICE = "collection_notice"
+    COLLECTION_CASE = "collection_case"
+    REVIEW = "review"
+    HOLD = "hold"
+
+
+# The ladder steps an invoice walks up, in order. A step is also an Action.
+STEPS: tuple[Action, ...] = (Action.REMINDER, Action.COLLECTION_NOTICE, Action.COLLECTION_CASE)
+
+
+class CaseStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PUSHED = "pushed"
+    WITHDRAWN = "withdrawn"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    client_id: str
+    customer_id: str  # stable id from the source: org no for EHF, the system's id for APIs
+    name: str
+    org_no: str | None = None
+    country: str | None = None
+    email: str | None = None
+    address: tuple[str, ...] = ()
+    postal_code: str | None = None
+    city: str | None = None
+    is_person: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    """An invoice or a credit note as issued by the client (the creditor)."""
+
+    client_id: str
+    number: str
+    kind: DocKind
+    customer_id: str
+    issue_date: date
+    due_date: date | None
+    currency: str
+    amount: Decimal  # payable amount at issue (BT-115), positive for both kinds
+    source: str  # "ehf", "tripletex", …
+    kid: str | None = None  # structured payment reference (KID / RF / FIK)
+    credits: tuple[str, ...] = ()  # invoice numbers a credit note corrects (BT-25)
+    order_ref: str | None = None
+    type_code: str | None = None
+    factored: bool = False  # payable to someone else (type 393/396 or a different payee)
+    ledger_open_amount: Decimal | None = None  # outstanding as the accounting system reports it
+    source_ref: str | None = None  # file name or API id, for evidence
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    client_id: str
+    invoice_number: str
+    filename: str
+    mime_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """Money in (or, with ``reversal``, money taken back), from the bank or the ledger."""
+
+    client_id: str
+    source: str  # "camt", "ocr", or a ledger system
+    account: str  # creditor account the money arrived on ("" for ledger payments)
+    bank_ref: str  # AcctSvcrRef / NtryRef / the ledger's payment id
+    ordinal: int  # position of the transaction within its entry (batch entries have several)
+    booking_date: date
+    amount: Decimal  # positive
+    currency: str
+    status: PaymentStatus = PaymentStatus.BOOKED
+    value_date: date | None = None
+    structured_ref: str | None = None  # CdtrRefInf/Ref: KID, RF, FIK
+    ref_type: str | None = None
+    free_text: str = ""
+    payer_name: str | None = None
+    payer_account: str | None = None
+    payer_org_id: str | None = None
+    reversal: bool = False
+    invoice_number: str | None = None  # ledger payments already say which invoice they settle
+    end_to_end_id: str | None = None  # camt Refs/EndToEndId (evidence only; unique per initiator, not per bank)
+    return_reason: str | None = None  # camt RtrInf/Rsn: why the bank sent the money back
+
+    @property
+    def key(self) -> str:
+        """Natural key: the same money in camt.052/053/054 yields the same key (never date+amount+name)."""
+        return f"{self.source}|{self.account}|{self.bank_ref}|{self.ordinal}|{self.booking_date.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """Part of a payment or credit note applied to an invoice, with why we believe it."""
+
+    invoice_number: str
+    amount: Decimal
+    currency: str
+    tier: str  # "ledger", "kid", "credit_note", …
+    source_key: str  # payment key or credit note number
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dispute:
+    client_id: str
+    invoice_number: str
+    dispute_id: str
+    opened_on: date
+    reason: str
+    source: str  # "manual", "invoice_response", "short_payment", "provider"
+    resolved_on: date | None = None
+    resolution: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_on is None
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """A promise to pay or an instalment plan, as the accountant recorded it."""
+
+    client_id: str
+    invoice_number: str
+    agreement_id: str
+    created_on: date
+    due_dates: tuple[date, ...]
+    note: str = ""
+    cancelled_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DunningStep:
+    """A step already taken on an invoice (append-only): by arsync, or found in the ledger."""
+
+    client_id: str
+    invoice_number: str
+    step: Action
+    sent_on: date
+    channel: str
+    fee: Decimal = ZERO
+    currency: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One fact a decision rests on, readable by an accountant."""
+
+    kind: str  # "invoice", "payment", "credit_note", "dispute", "hold", "step", "case", …
+    detail: str
+    ref: str | None = None
+    amount: Decimal | None = None
+    on: date | None = None
+
+    def as_json(self) -> dict[str, str]:
+        out = {"kind": self.kind, "detail": self.detail}
+        if self.ref is not None:
+            out["ref"] = self.ref
+        if self.amount is not None:
+            out["amount"] = str(self.amount)
+        if self.on is not None:
+            out["date"] = self.on.isoformat()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    client_id: str
+    invoice_number: str
+    customer_id: str
+    currency: str
+    amount: Decimal
+    open_amount: Decimal
+    due_date: date | None
+    state: State
+    action: Action
+    holds: tuple[Hold, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    next_step: Action | None = None  # the ladder step the holds are blocking, if any
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "client": self.client_id,
+            "invoice": self.invoice_number,
+            "customer": self.customer_id,
+            "currency": self.currency,
+            "amount": str(self.amount),
+            "open_amount": str(self.open_amount),
+            "due_date": self.due_date.isoformat() if self.due_date else None,
+            "state": str(self.state),
+            "action": str(self.action),
+            "holds": [str(h) for h in self.holds],
+            "evidence": [e.as_json() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A collection case for one invoice; its history lives in append-only case events."""
+
+    case_id: str
+    client_id: str
+    invoice_number: str
+    customer_id: str
+    currency: str
+    amount: Decimal
+    open_amount: Decimal
+    status: CaseStatus
+    created_on: date
+    note: str = ""
+    provider_ref: str | None = None
+    events: tuple[CaseEvent, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEvent:
+    case_id: str
+    status: CaseStatus
+    on: date
+    note: str = ""

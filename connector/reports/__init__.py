@@ -1,0 +1,1 @@
+"""What the accountant reads: decision tables, case views and the aging report."""

@@ -1,0 +1,128 @@
+"""Plain-text tables for the terminal (English: the CLI is for the accountant)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from connector.model import Case, Decision, Dispute
+from connector.store import Facts
+
+
+def render(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int] | None = None) -> str:
+    right = right or set()
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in rows)
+    return "\n".join(out)
+
+
+def decision_table(
+    decisions: Sequence[Decision], as_of: date, names: Mapping[tuple[str, str], str] | None = None
+) -> str:
+    names = names or {}
+    if not decisions:
+        return f"No open or recently settled invoices as of {as_of.isoformat()}."
+    rows = [
+        [
+            d.client_id,
+            d.invoice_number,
+            names.get((d.client_id, d.customer_id), d.customer_id),
+            d.due_date.isoformat() if d.due_date else "-",
+            f"{d.amount} {d.currency}",
+            f"{d.open_amount} {d.currency}",
+            str(d.state),
+            str(d.action),
+            ", ".join(str(h) for h in d.holds) or "-",
+        ]
+        for d in decisions
+    ]
+    head = ["client", "invoice", "customer", "due", "amount", "open", "state", "action", "holds"]
+    return f"Decisions as of {as_of.isoformat()}\n\n" + render(head, rows, right={4, 5})
+
+
+def case_json(c: Case) -> dict[str, object]:
+    return {
+        "case_id": c.case_id,
+        "client": c.client_id,
+        "invoice": c.invoice_number,
+        "customer": c.customer_id,
+        "currency": c.currency,
+        "amount": str(c.amount),
+        "open_amount": str(c.open_amount),
+        "status": str(c.status),
+        "created_on": c.created_on.isoformat(),
+        "provider_ref": c.provider_ref,
+        "note": c.note,
+    }
+
+
+def case_table(cases: Sequence[Case]) -> str:
+    if not cases:
+        return "No cases."
+    rows = [
+        [
+            c.case_id,
+            c.client_id,
+            c.invoice_number,
+            c.customer_id,
+            f"{c.open_amount} {c.currency}",
+            str(c.status),
+            c.created_on.isoformat(),
+        ]
+        for c in cases
+    ]
+    return render(["case", "client", "invoice", "customer", "open", "status", "created"], rows, right={4})
+
+
+def case_detail(case: Case, facts: Facts) -> str:
+    lines = [f"Case {case.case_id} ({case.status})", ""]
+    inv = next((i for i in facts.invoices if i.number == case.invoice_number), None)
+    customer = facts.customers.get(case.customer_id)
+    lines.append(
+        f"Debtor:   {customer.name if customer else case.customer_id} (org no {customer.org_no if customer else '-'})"
+    )
+    if inv:
+        due = inv.due_date.isoformat() if inv.due_date else "-"
+        lines.append(
+            f"Invoice:  {inv.number} issued {inv.issue_date.isoformat()} due {due}, "
+            f"{inv.amount} {inv.currency} (KID {inv.kid or '-'})"
+        )
+    lines.append(f"Open:     {case.open_amount} {case.currency}")
+    steps = [s for s in facts.steps if s.invoice_number == case.invoice_number]
+    if steps:
+        lines.append("Steps:")
+        lines.extend(f"  {s.sent_on.isoformat()}  {s.step} via {s.channel} {s.detail}" for s in steps)
+    pays = [p for p in facts.payments if p.invoice_number == case.invoice_number]
+    if pays:
+        lines.append("Ledger payments:")
+        lines.extend(f"  {p.booking_date.isoformat()}  {p.amount} {p.currency}" for p in pays)
+    lines.append("History:")
+    lines.extend(f"  {e.on.isoformat()}  {e.status}  {e.note}" for e in case.events)
+    return "\n".join(lines)
+
+
+def dispute_table(disputes: Sequence[Dispute]) -> str:
+    if not disputes:
+        return "No disputes."
+    rows = [
+        [
+            d.client_id,
+            d.dispute_id,
+            d.invoice_number,
+            d.opened_on.isoformat(),
+            d.source,
+            d.reason,
+            d.resolved_on.isoformat() if d.resolved_on else "open",
+        ]
+        for d in disputes
+    ]
+    return render(["client", "dispute", "invoice", "opened", "source", "reason", "resolved"], rows)

@@ -1,0 +1,89 @@
+"""The two source interfaces every ledger system and bank format implements.
+
+A source reads its wire format and returns canonical records; it knows nothing about dunning and
+never writes to the store (the pipeline stores a batch in one transaction, so a failing source
+leaves the previous good state). Problems with single records go into ``errors`` (file or record
+named) and the rest of the batch still counts; an exception means the whole source failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from connector.config import ClientConfig
+from connector.einvoice.status import DocumentEvent
+from connector.model import Attachment, Customer, Dispute, DunningStep, Invoice, Payment
+
+
+@dataclass(frozen=True)
+class SyncContext:
+    client: ClientConfig
+    as_of: date
+    now: datetime
+    seen_files: frozenset[str] = frozenset()  # content hashes already read (folder inboxes)
+    cursor: dict[str, Any] | None = None  # bookmark from the last successful sync (API sources)
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What became of one file in an inbox folder."""
+
+    name: str
+    file_hash: str
+    status: str  # "ok", "failed", "ignored"
+    detail: str = ""
+
+
+@dataclass
+class LedgerBatch:
+    customers: list[Customer] = field(default_factory=list)
+    invoices: list[Invoice] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)  # payments booked in the ledger
+    attachments: list[Attachment] = field(default_factory=list)
+    steps: list[DunningStep] = field(default_factory=list)  # reminders already sent, found in the source
+    disputes: list[Dispute] = field(default_factory=list)  # e.g. from Invoice Responses
+    files: list[FileResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    cursor: dict[str, Any] | None = None
+    document_events: list[DocumentEvent] = field(default_factory=list)  # e-invoice responses/envelopes
+
+
+@dataclass
+class PaymentBatch:
+    payments: list[Payment] = field(default_factory=list)
+    data_through: date | None = None  # newest date the bank data covers (statement/notification date)
+    files: list[FileResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class LedgerSource(Protocol):
+    name: str  # key in sync_state, e.g. "ledger"
+
+    def fetch(self, ctx: SyncContext) -> LedgerBatch: ...
+
+
+class PaymentFeed(Protocol):
+    name: str  # key in sync_state, e.g. "bank:camt:/path"
+
+    def fetch(self, ctx: SyncContext) -> PaymentBatch: ...
+
+
+MAX_FILE_BYTES = 50 * 1024 * 1024  # hostile-input bound for one inbox file
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def inbox_files(folder: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
+    """Files of a drop folder in a stable order (by name), skipping hidden and partial files."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: folder not found")
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in suffixes:
+            yield path

@@ -1,0 +1,55 @@
+"""Schema versions. A fresh database gets the current schema and the newest version number; an
+older one is brought forward by running each later step in order, inside one transaction.
+
+To change the schema: edit ``schema.py`` and append a step here that alters an existing database
+the same way (e.g. ``ALTER TABLE … ADD COLUMN …``). Never edit or reorder a published step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, inspect, select
+
+from connector.store import schema
+
+Step = Callable[[Connection], None]
+
+
+def _v1_initial(conn: Connection) -> None:
+    schema.metadata.create_all(conn)
+
+
+def _v2_document_events(conn: Connection) -> None:
+    schema.document_events.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Step, ...] = (_v1_initial, _v2_document_events)
+CURRENT = len(MIGRATIONS)
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+def current_version(conn: Connection) -> int:
+    if not inspect(conn).has_table("schema_version"):
+        return 0
+    row = conn.execute(select(schema.schema_version.c.version)).first()
+    return int(row[0]) if row else 0
+
+
+def upgrade(conn: Connection) -> int:
+    """Bring the database to ``CURRENT``; returns the version it started at."""
+    start = current_version(conn)
+    if start > CURRENT:
+        raise SchemaTooNew(f"database schema v{start} is newer than this arsync (v{CURRENT}); upgrade arsync")
+    if start == 0:
+        schema.metadata.create_all(conn)
+    else:
+        for step in MIGRATIONS[start:]:
+            step(conn)
+    if start != CURRENT:
+        conn.execute(schema.schema_version.delete())
+        conn.execute(schema.schema_version.insert().values(version=CURRENT))
+    return start

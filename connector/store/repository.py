@@ -1,0 +1,619 @@
+"""Reading and writing facts. The only shared state; every write is keyed by client and idempotent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, and_, create_engine, event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from connector.model import (
+    Action,
+    Agreement,
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Customer,
+    Decision,
+    Dispute,
+    DocKind,
+    DunningStep,
+    Invoice,
+    Payment,
+    PaymentStatus,
+)
+from connector.einvoice.status import DocumentEvent
+from connector.store import documents, migrations, schema
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    source: str
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    data_through: date | None
+    cursor: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the pure core needs about one client, read in one go."""
+
+    client_id: str
+    customers: dict[str, Customer]
+    invoices: tuple[Invoice, ...]
+    payments: tuple[Payment, ...]
+    disputes: tuple[Dispute, ...]
+    agreements: tuple[Agreement, ...]
+    steps: tuple[DunningStep, ...]
+    cases: tuple[Case, ...]
+    sync: dict[str, SyncStatus] = field(default_factory=dict)
+    document_events: tuple[DocumentEvent, ...] = ()  # e-invoice responses and delivery statuses (issue 3)
+
+
+def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT … ON CONFLICT (primary key) DO UPDATE, for SQLite and PostgreSQL alike."""
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    stmt = (
+        stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+        if updates
+        else (stmt.on_conflict_do_nothing(index_elements=keys))
+    )
+    conn.execute(stmt, list(rows))
+
+
+def _insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: list[str]) -> int:
+    if not rows:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    result = conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=keys), list(rows))
+    return result.rowcount or 0
+
+
+class Store:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        with self.engine.begin() as conn:
+            migrations.upgrade(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """All writes inside commit together or not at all (a client's sync is one transaction)."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    # ---- sync writes (inside a transaction) -------------------------------------------------
+
+    def upsert_customers(self, conn: Connection, customers: Iterable[Customer]) -> None:
+        _upsert(conn, schema.customers, [_customer_row(c) for c in customers])
+
+    def upsert_invoices(self, conn: Connection, invoices: Iterable[Invoice]) -> None:
+        _upsert(conn, schema.invoices, [_invoice_row(i) for i in invoices])
+
+    def upsert_attachments(self, conn: Connection, attachments: Iterable[Attachment]) -> None:
+        _upsert(
+            conn,
+            schema.attachments,
+            [
+                {
+                    "client_id": a.client_id,
+                    "invoice_number": a.invoice_number,
+                    "filename": a.filename,
+                    "mime_type": a.mime_type,
+                    "content": a.content,
+                }
+                for a in attachments
+            ],
+        )
+
+    def upsert_payments(self, conn: Connection, payments: Iterable[Payment]) -> None:
+        rows = {p.key: _payment_row(p) for p in payments}  # one file may repeat an entry
+        _upsert(conn, schema.payments, list(rows.values()))
+
+    def record_steps(self, conn: Connection, steps: Iterable[DunningStep]) -> int:
+        """Append steps; a step already recorded (same invoice, step and day) is not added again."""
+        rows = [
+            {
+                "client_id": s.client_id,
+                "invoice_number": s.invoice_number,
+                "step": str(s.step),
+                "sent_on": s.sent_on,
+                "channel": s.channel,
+                "fee": s.fee,
+                "currency": s.currency,
+                "detail": s.detail,
+            }
+            for s in steps
+        ]
+        return _insert_ignore(conn, schema.dunning_steps, rows, ["client_id", "invoice_number", "step", "sent_on"])
+
+    def seen_hashes(self, client_id: str, source: str) -> set[str]:
+        t = schema.seen_files
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.file_hash).where(and_(t.c.client_id == client_id, t.c.source == source)))
+            return {r[0] for r in rows}
+
+    def mark_files(self, conn: Connection, client_id: str, source: str, files: Iterable[Any]) -> None:
+        now = utcnow()
+        _upsert(
+            conn,
+            schema.seen_files,
+            [
+                {
+                    "client_id": client_id,
+                    "source": source,
+                    "file_hash": f.file_hash,
+                    "filename": f.name,
+                    "status": f.status,
+                    "detail": f.detail,
+                    "seen_at": now,
+                }
+                for f in files
+            ],
+        )
+
+    def record_sync(
+        self,
+        conn: Connection,
+        client_id: str,
+        source: str,
+        *,
+        ok: bool,
+        error: str | None = None,
+        data_through: date | None = None,
+        cursor: dict[str, Any] | None = None,
+    ) -> None:
+        now = utcnow()
+        previous = self._sync_row(conn, client_id, source)
+        row: dict[str, Any] = {
+            "client_id": client_id,
+            "source": source,
+            "last_attempt_at": now,
+            "last_success_at": now if ok else (previous["last_success_at"] if previous else None),
+            "last_error": None if ok else error,
+            "data_through": _newest(data_through, previous["data_through"] if previous else None),
+            "cursor": json.dumps(cursor) if cursor is not None else (previous["cursor"] if previous else None),
+        }
+        _upsert(conn, schema.sync_state, [row])
+
+    def record_sync_failure(self, client_id: str, source: str, error: str) -> None:
+        """Called after a failed sync transaction rolled back: keep the failure visible."""
+        with self.transaction() as conn:
+            self.record_sync(conn, client_id, source, ok=False, error=error)
+
+    def _sync_row(self, conn: Connection, client_id: str, source: str) -> dict[str, Any] | None:
+        t = schema.sync_state
+        row = conn.execute(select(t).where(and_(t.c.client_id == client_id, t.c.source == source))).first()
+        return dict(row._mapping) if row else None
+
+    # ---- manual facts ------------------------------------------------------------------------
+
+    def add_dispute(self, dispute: Dispute) -> None:
+        with self.transaction() as conn:
+            self.add_dispute_in(conn, dispute)
+
+    def add_dispute_in(self, conn: Connection, dispute: Dispute) -> None:
+        """Open a dispute once; re-reading the same source never re-opens a resolved one."""
+        _insert_ignore(conn, schema.disputes, [_dispute_row(dispute)], ["client_id", "dispute_id"])
+
+    def resolve_dispute(self, client_id: str, dispute_id: str, on: date, resolution: str) -> bool:
+        t = schema.disputes
+        with self.transaction() as conn:
+            res = conn.execute(
+                update(t)
+                .where(and_(t.c.client_id == client_id, t.c.dispute_id == dispute_id, t.c.resolved_on.is_(None)))
+                .values(resolved_on=on, resolution=resolution)
+            )
+            return bool(res.rowcount)
+
+    def add_agreement(self, agreement: Agreement) -> None:
+        with self.transaction() as conn:
+            _insert_ignore(
+                conn,
+                schema.agreements,
+                [
+                    {
+                        "client_id": agreement.client_id,
+                        "agreement_id": agreement.agreement_id,
+                        "invoice_number": agreement.invoice_number,
+                        "created_on": agreement.created_on,
+                        "due_dates": json.dumps([d.isoformat() for d in agreement.due_dates]),
+                        "note": agreement.note,
+                        "cancelled_on": agreement.cancelled_on,
+                    }
+                ],
+                ["client_id", "agreement_id"],
+            )
+
+    # ---- cases ---------------------------------------------------------------------------------
+
+    def propose_case(self, conn: Connection, case: Case, at: datetime | None = None) -> bool:
+        """Create the case if it does not exist yet; True when it was created."""
+        created = _insert_ignore(
+            conn,
+            schema.cases,
+            [
+                {
+                    "client_id": case.client_id,
+                    "case_id": case.case_id,
+                    "invoice_number": case.invoice_number,
+                    "customer_id": case.customer_id,
+                    "currency": case.currency,
+                    "amount": case.amount,
+                    "open_amount": case.open_amount,
+                    "created_on": case.created_on,
+                    "provider_ref": None,
+                }
+            ],
+            ["client_id", "case_id"],
+        )
+        if created:
+            self.add_case_event(conn, case.client_id, case.case_id, CaseStatus.PROPOSED, case.created_on, case.note, at)
+        return bool(created)
+
+    def add_case_event(
+        self,
+        conn: Connection,
+        client_id: str,
+        case_id: str,
+        status: CaseStatus,
+        on: date,
+        note: str = "",
+        at: datetime | None = None,
+    ) -> None:
+        conn.execute(
+            schema.case_events.insert().values(
+                client_id=client_id,
+                case_id=case_id,
+                status=str(status),
+                on_date=on,
+                recorded_at=at or utcnow(),
+                note=note,
+            )
+        )
+
+    def set_provider_ref(self, conn: Connection, client_id: str, case_id: str, ref: str) -> None:
+        t = schema.cases
+        conn.execute(update(t).where(and_(t.c.client_id == client_id, t.c.case_id == case_id)).values(provider_ref=ref))
+
+    def cases(self, client_ids: Iterable[str] | None = None) -> list[Case]:
+        with self.engine.connect() as conn:
+            return _load_cases(conn, list(client_ids) if client_ids is not None else None)
+
+    def case(self, case_id: str) -> Case | None:
+        for c in self.cases():
+            if c.case_id == case_id:
+                return c
+        return None
+
+    # ---- decisions -----------------------------------------------------------------------------
+
+    def save_decisions(self, client_id: str, as_of: date, decisions: Iterable[Decision]) -> None:
+        t = schema.decisions
+        rows = [
+            {
+                "client_id": client_id,
+                "invoice_number": d.invoice_number,
+                "as_of": as_of,
+                "state": str(d.state),
+                "action": str(d.action),
+                "open_amount": d.open_amount,
+                "holds": json.dumps([str(h) for h in d.holds]),
+                "evidence": json.dumps([e.as_json() for e in d.evidence], ensure_ascii=False),
+            }
+            for d in decisions
+        ]
+        with self.transaction() as conn:
+            conn.execute(t.delete().where(t.c.client_id == client_id))
+            if rows:
+                conn.execute(t.insert(), rows)
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def attachments(self, client_id: str, invoice_number: str) -> list[Attachment]:
+        t = schema.attachments
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t).where(and_(t.c.client_id == client_id, t.c.invoice_number == invoice_number)))
+            return [Attachment(r.client_id, r.invoice_number, r.filename, r.mime_type, bytes(r.content)) for r in rows]
+
+    def sync_status(self, client_id: str) -> dict[str, SyncStatus]:
+        with self.engine.connect() as conn:
+            return _load_sync(conn, client_id)
+
+    def facts(self, client_id: str) -> Facts:
+        with self.engine.connect() as conn:
+            return Facts(
+                client_id=client_id,
+                customers={c.customer_id: c for c in _load_customers(conn, client_id)},
+                invoices=tuple(_load_invoices(conn, client_id)),
+                payments=tuple(_load_payments(conn, client_id)),
+                disputes=tuple(_load_disputes(conn, client_id)),
+                agreements=tuple(_load_agreements(conn, client_id)),
+                steps=tuple(_load_steps(conn, client_id)),
+                cases=tuple(_load_cases(conn, [client_id])),
+                sync=_load_sync(conn, client_id),
+                document_events=tuple(documents.load_events(conn, client_id)),
+            )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _newest(a: date | None, b: date | None) -> date | None:
+    return max((d for d in (a, b) if d is not None), default=None)
+
+
+# ---- row mapping ---------------------------------------------------------------------------------
+
+
+def _customer_row(c: Customer) -> dict[str, Any]:
+    return {
+        "client_id": c.client_id,
+        "customer_id": c.customer_id,
+        "name": c.name,
+        "org_no": c.org_no,
+        "country": c.country,
+        "email": c.email,
+        "address": json.dumps(list(c.address), ensure_ascii=False),
+        "postal_code": c.postal_code,
+        "city": c.city,
+        "is_person": c.is_person,
+    }
+
+
+def _invoice_row(i: Invoice) -> dict[str, Any]:
+    return {
+        "client_id": i.client_id,
+        "kind": str(i.kind),
+        "number": i.number,
+        "customer_id": i.customer_id,
+        "issue_date": i.issue_date,
+        "due_date": i.due_date,
+        "currency": i.currency,
+        "amount": i.amount,
+        "source": i.source,
+        "kid": i.kid,
+        "credits": json.dumps(list(i.credits)),
+        "order_ref": i.order_ref,
+        "type_code": i.type_code,
+        "factored": i.factored,
+        "ledger_open_amount": i.ledger_open_amount,
+        "source_ref": i.source_ref,
+    }
+
+
+def _payment_row(p: Payment) -> dict[str, Any]:
+    return {
+        "client_id": p.client_id,
+        "payment_key": p.key,
+        "source": p.source,
+        "account": p.account,
+        "bank_ref": p.bank_ref,
+        "ordinal": p.ordinal,
+        "booking_date": p.booking_date,
+        "value_date": p.value_date,
+        "amount": p.amount,
+        "currency": p.currency,
+        "status": str(p.status),
+        "structured_ref": p.structured_ref,
+        "ref_type": p.ref_type,
+        "free_text": p.free_text,
+        "payer_name": p.payer_name,
+        "payer_account": p.payer_account,
+        "payer_org_id": p.payer_org_id,
+        "reversal": p.reversal,
+        "invoice_number": p.invoice_number,
+    }
+
+
+def _dispute_row(d: Dispute) -> dict[str, Any]:
+    return {
+        "client_id": d.client_id,
+        "dispute_id": d.dispute_id,
+        "invoice_number": d.invoice_number,
+        "opened_on": d.opened_on,
+        "reason": d.reason,
+        "source": d.source,
+        "resolved_on": d.resolved_on,
+        "resolution": d.resolution,
+    }
+
+
+def _where_client(t: Table, client_id: str) -> Any:
+    return t.c.client_id == client_id
+
+
+def _load_customers(conn: Connection, client_id: str) -> Iterator[Customer]:
+    t = schema.customers
+    for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.customer_id)):
+        yield Customer(
+            client_id=r.client_id,
+            customer_id=r.customer_id,
+            name=r.name,
+            org_no=r.org_no,
+            country=r.country,
+            email=r.email,
+            address=tuple(json.loads(r.address or "[]")),
+            postal_code=r.postal_code,
+            city=r.city,
+            is_person=bool(r.is_person),
+        )
+
+
+def _load_invoices(conn: Connection, client_id: str) -> Iterator[Invoice]:
+    t = schema.invoices
+    for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.kind, t.c.number)):
+        yield Invoice(
+            client_id=r.client_id,
+            number=r.number,
+            kind=DocKind(r.kind),
+            customer_id=r.customer_id,
+            issue_date=r.issue_date,
+            due_date=r.due_date,
+            currency=r.currency,
+            amount=r.amount,
+            source=r.source,
+            kid=r.kid,
+            credits=tuple(json.loads(r.credits or "[]")),
+            order_ref=r.order_ref,
+            type_code=r.type_code,
+            factored=bool(r.factored),
+            ledger_open_amount=r.ledger_open_amount,
+            source_ref=r.source_ref,
+        )
+
+
+def _load_payments(conn: Connection, client_id: str) -> Iterator[Payment]:
+    t = schema.payments
+    for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.payment_key)):
+        yield Payment(
+            client_id=r.client_id,
+            source=r.source,
+            account=r.account,
+            bank_ref=r.bank_ref,
+            ordinal=r.ordinal,
+            booking_date=r.booking_date,
+            value_date=r.value_date,
+            amount=r.amount,
+            currency=r.currency,
+            status=PaymentStatus(r.status),
+            structured_ref=r.structured_ref,
+            ref_type=r.ref_type,
+            free_text=r.free_text or "",
+            payer_name=r.payer_name,
+            payer_account=r.payer_account,
+            payer_org_id=r.payer_org_id,
+            reversal=bool(r.reversal),
+            invoice_number=r.invoice_number,
+        )
+
+
+def _load_disputes(conn: Connection, client_id: str) -> Iterator[Dispute]:
+    t = schema.disputes
+    for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.opened_on, t.c.dispute_id)):
+        yield Dispute(
+            client_id=r.client_id,
+            invoice_number=r.invoice_number,
+            dispute_id=r.dispute_id,
+            opened_on=r.opened_on,
+            reason=r.reason,
+            source=r.source,
+            resolved_on=r.resolved_on,
+            resolution=r.resolution,
+        )
+
+
+def _load_agreements(conn: Connection, client_id: str) -> Iterator[Agreement]:
+    t = schema.agreements
+    for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.created_on)):
+        yield Agreement(
+            client_id=r.client_id,
+            invoice_number=r.invoice_number,
+            agreement_id=r.agreement_id,
+            created_on=r.created_on,
+            due_dates=tuple(date.fromisoformat(d) for d in json.loads(r.due_dates)),
+            note=r.note or "",
+            cancelled_on=r.cancelled_on,
+        )
+
+
+def _load_steps(conn: Connection, client_id: str) -> Iterator[DunningStep]:
+    t = schema.dunning_steps
+    for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.sent_on, t.c.id)):
+        yield DunningStep(
+            client_id=r.client_id,
+            invoice_number=r.invoice_number,
+            step=Action(r.step),
+            sent_on=r.sent_on,
+            channel=r.channel,
+            fee=r.fee,
+            currency=r.currency,
+            detail=r.detail or "",
+        )
+
+
+def _load_cases(conn: Connection, client_ids: list[str] | None) -> list[Case]:
+    t, e = schema.cases, schema.case_events
+    q = select(t).order_by(t.c.client_id, t.c.created_on, t.c.case_id)
+    qe = select(e).order_by(e.c.id)
+    if client_ids is not None:
+        q = q.where(t.c.client_id.in_(client_ids))
+        qe = qe.where(e.c.client_id.in_(client_ids))
+    events: dict[tuple[str, str], list[CaseEvent]] = {}
+    for r in conn.execute(qe):
+        events.setdefault((r.client_id, r.case_id), []).append(
+            CaseEvent(case_id=r.case_id, status=CaseStatus(r.status), on=r.on_date, note=r.note or "")
+        )
+    out = []
+    for r in conn.execute(q):
+        evs = tuple(events.get((r.client_id, r.case_id), ()))
+        status = evs[-1].status if evs else CaseStatus.PROPOSED
+        out.append(
+            Case(
+                case_id=r.case_id,
+                client_id=r.client_id,
+                invoice_number=r.invoice_number,
+                customer_id=r.customer_id,
+                currency=r.currency,
+                amount=r.amount,
+                open_amount=r.open_amount,
+                status=status,
+                created_on=r.created_on,
+                note=evs[-1].note if evs else "",
+                provider_ref=r.provider_ref,
+                events=evs,
+            )
+        )
+    return out
+
+
+def _load_sync(conn: Connection, client_id: str) -> dict[str, SyncStatus]:
+    t = schema.sync_state
+    out = {}
+    for r in conn.execute(select(t).where(_where_client(t, client_id))):
+        out[r.source] = SyncStatus(
+            source=r.source,
+            last_attempt_at=_aware(r.last_attempt_at),
+            last_success_at=_aware(r.last_success_at),
+            last_error=r.last_error,
+            data_through=r.data_through,
+            cursor=json.loads(r.cursor) if r.cursor else None,
+        )
+    return out
+
+
+def _aware(ts: datetime | None) -> datetime | None:
+    # SQLite hands timestamps back naive; they were written in UTC.
+    if ts is not None and ts.tzinfo is None:
+        return ts.replace(tzinfo=UTC)
+    return ts

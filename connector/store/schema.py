@@ -1,0 +1,265 @@
+"""The state store's tables (SQLAlchemy Core). Every row is keyed by ``client_id`` plus a natural key.
+
+Fact tables (customers, invoices, payments, attachments) are upserted by sync. History tables
+(dunning_steps, case_events, sync_runs) are append-only: actions taken are facts, never overwritten.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+
+class Money(TypeDecorator[Decimal]):
+    """Exact decimal money: NUMERIC on PostgreSQL, canonical text on SQLite (whose NUMERIC is a float)."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Numeric(20, 4, asdecimal=True))
+        return dialect.type_descriptor(String(40))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("money must not be a float")
+        value = Decimal(value)
+        return value if dialect.name == "postgresql" else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+metadata = MetaData()
+
+
+def _client() -> Column[str]:
+    return Column("client_id", String(64), primary_key=True)
+
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    _client(),
+    Column("customer_id", String(128), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("org_no", String(32)),
+    Column("country", String(2)),
+    Column("email", Text),
+    Column("address", Text),  # JSON list of lines
+    Column("postal_code", String(32)),
+    Column("city", Text),
+    Column("is_person", Boolean, nullable=False, default=False),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    _client(),
+    Column("kind", String(16), primary_key=True),
+    Column("number", String(128), primary_key=True),
+    Column("customer_id", String(128), nullable=False),
+    Column("issue_date", Date, nullable=False),
+    Column("due_date", Date),
+    Column("currency", String(3), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("kid", String(64)),
+    Column("credits", Text),  # JSON list of invoice numbers
+    Column("order_ref", Text),
+    Column("type_code", String(8)),
+    Column("factored", Boolean, nullable=False, default=False),
+    Column("ledger_open_amount", Money),
+    Column("source_ref", Text),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    _client(),
+    Column("invoice_number", String(128), primary_key=True),
+    Column("filename", String(255), primary_key=True),
+    Column("mime_type", String(128), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    _client(),
+    Column("payment_key", String(512), primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("bank_ref", String(255), nullable=False),
+    Column("ordinal", Integer, nullable=False),
+    Column("booking_date", Date, nullable=False),
+    Column("value_date", Date),
+    Column("amount", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("structured_ref", String(64)),
+    Column("ref_type", String(32)),
+    Column("free_text", Text, nullable=False, default=""),
+    Column("payer_name", Text),
+    Column("payer_account", String(64)),
+    Column("payer_org_id", String(64)),
+    Column("reversal", Boolean, nullable=False, default=False),
+    Column("invoice_number", String(128)),
+)
+
+disputes = Table(
+    "disputes",
+    metadata,
+    _client(),
+    Column("dispute_id", String(128), primary_key=True),
+    Column("invoice_number", String(128), nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("resolved_on", Date),
+    Column("resolution", Text),
+)
+
+agreements = Table(
+    "agreements",
+    metadata,
+    _client(),
+    Column("agreement_id", String(128), primary_key=True),
+    Column("invoice_number", String(128), nullable=False),
+    Column("created_on", Date, nullable=False),
+    Column("due_dates", Text, nullable=False),  # JSON list of ISO dates
+    Column("note", Text, nullable=False, default=""),
+    Column("cancelled_on", Date),
+)
+
+dunning_steps = Table(
+    "dunning_steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(64), nullable=False),
+    Column("invoice_number", String(128), nullable=False),
+    Column("step", String(32), nullable=False),
+    Column("sent_on", Date, nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("fee", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    # One step of a kind per invoice per day: re-running `run` the same day adds nothing.
+    UniqueConstraint("client_id", "invoice_number", "step", "sent_on", name="uq_step_once_a_day"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    _client(),
+    Column("case_id", String(200), primary_key=True),
+    Column("invoice_number", String(128), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("open_amount", Money, nullable=False),
+    Column("created_on", Date, nullable=False),
+    Column("provider_ref", String(255)),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(64), nullable=False),
+    Column("case_id", String(200), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("on_date", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+)
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    _client(),
+    Column("source", String(255), primary_key=True),  # "ledger" or "bank:<kind>:<path>"
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("data_through", Date),  # newest date the source's data covers (bank staleness)
+    Column("cursor", Text),  # JSON: incremental-sync bookmark of API sources
+)
+
+seen_files = Table(
+    "seen_files",
+    metadata,
+    _client(),
+    Column("source", String(64), primary_key=True),
+    Column("file_hash", String(64), primary_key=True),
+    Column("filename", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # "ok", "failed", "ignored"
+    Column("detail", Text, nullable=False, default=""),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    _client(),
+    Column("invoice_number", String(128), primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("open_amount", Money, nullable=False),
+    Column("holds", Text, nullable=False),  # JSON list
+    Column("evidence", Text, nullable=False),  # JSON list
+)
+
+
+# ---- e-invoice document events (issue 3) ------------------------------------------------------
+# Invoice Responses (T111), MLR/MLS and the SBDH envelopes of sent invoices. Upserted by natural key;
+# ``invoice_number`` stays NULL (with ``detail`` saying why) until the referenced invoice is known.
+document_events = Table(
+    "document_events",
+    metadata,
+    _client(),
+    Column("event_key", String(512), primary_key=True),
+    Column("kind", String(32), nullable=False),  # invoice_response, mlr, mls, envelope
+    Column("code", String(8), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("issue_time", String(32)),
+    Column("ref_id", String(255)),
+    Column("ref_type_code", String(8)),
+    Column("invoice_number", String(128)),
+    Column("effective_date", Date),
+    Column("reason_codes", Text, nullable=False, default="[]"),  # JSON list
+    Column("action_codes", Text, nullable=False, default="[]"),  # JSON list
+    Column("text", Text, nullable=False, default=""),
+    Column("conditions", Text, nullable=False, default="[]"),  # JSON list of [BT id, value]
+    Column("source_ref", Text),
+    Column("detail", Text, nullable=False, default=""),
+)
