@@ -1,1 +1,2 @@
-"""E-invoice documents: PEPPOL BIS 3 / EHF UBL (and, later, CII), classification, status responses."""
+"""E-invoice documents: Peppol BIS 3 / EHF / OIOUBL (UBL) and CII readers, the classifier, SBDH
+unwrap, Invoice Response / MLR / MLS status events and their dunning holds, optional validation."""

@@ -12,6 +12,8 @@ from lxml import etree
 
 from connector.einvoice.document import DocClass, EDocument, EmbeddedFile, Envelope, Party, PaymentMeans
 from connector.einvoice.fields import (
+    Children,
+    Flat,
     ReadError,
     amount,
     compact,
@@ -29,27 +31,26 @@ __all__ = ["CREDIT_NOTE_NS", "INVOICE_NS", "NS", "ReadError", "read_ubl"]
 _VAT_SCHEMES = frozenset({"VAT", "63"})  # 63 = "Moms" in OIOUBL
 
 
-def _party(party: etree._Element | None) -> Party:
-    if party is None:
+def _party(element: etree._Element | None) -> Party:
+    if element is None:
         return Party()
+    party = Flat(element)
     endpoint = party.find(f"{CBC}EndpointID")
     legal = party.find(f"{CAC}PartyLegalEntity/{CBC}CompanyID")
     vat = None
     for tax in party.iterfind(f"{CAC}PartyTaxScheme"):
         if (text(tax, f"{CAC}TaxScheme/{CBC}ID") or "").upper() in _VAT_SCHEMES:
             vat = compact(text(tax, f"{CBC}CompanyID"))
-    address = party.find(f"{CAC}PostalAddress")
-    lines: tuple[str, ...] = ()
-    if address is not None:
-        lines = tuple(
-            t
-            for t in (
-                text(address, f"{CBC}StreetName"),
-                text(address, f"{CBC}AdditionalStreetName"),
-                text(address, f"{CAC}AddressLine/{CBC}Line"),
-            )
-            if t
+    address = f"{CAC}PostalAddress/"
+    lines = tuple(
+        t
+        for t in (
+            text(party, f"{address}{CBC}StreetName"),
+            text(party, f"{address}{CBC}AdditionalStreetName"),
+            text(party, f"{address}{CAC}AddressLine/{CBC}Line"),
         )
+        if t
+    )
     return Party(
         name=text(party, f"{CAC}PartyLegalEntity/{CBC}RegistrationName") or text(party, f"{CAC}PartyName/{CBC}Name"),
         trading_name=text(party, f"{CAC}PartyName/{CBC}Name"),
@@ -60,14 +61,14 @@ def _party(party: etree._Element | None) -> Party:
         vat_id=vat,
         party_ids=tuple(i for i in (compact(v) for v in texts(party, f"{CAC}PartyIdentification/{CBC}ID")) if i),
         address=lines,
-        postal_code=text(address, f"{CBC}PostalZone"),
-        city=text(address, f"{CBC}CityName"),
-        country=text(address, f"{CAC}Country/{CBC}IdentificationCode"),
+        postal_code=text(party, f"{address}{CBC}PostalZone"),
+        city=text(party, f"{address}{CBC}CityName"),
+        country=text(party, f"{address}{CAC}Country/{CBC}IdentificationCode"),
         email=text(party, f"{CAC}Contact/{CBC}ElectronicMail"),
     )
 
 
-def _payee(root: etree._Element) -> Party | None:
+def _payee(root: Children) -> Party | None:
     payee = root.find(f"{CAC}PayeeParty")
     if payee is None:
         return None
@@ -96,7 +97,7 @@ def _payment_means(pm: etree._Element, oioubl: bool) -> PaymentMeans:
     )
 
 
-def _attachments(root: etree._Element, warnings: list[str]) -> tuple[EmbeddedFile, ...]:
+def _attachments(root: Children, warnings: list[str]) -> tuple[EmbeddedFile, ...]:
     out = []
     for ref in root.iterfind(f"{CAC}AdditionalDocumentReference"):
         obj = ref.find(f"{CAC}Attachment/{CBC}EmbeddedDocumentBinaryObject")
@@ -118,7 +119,7 @@ def _attachments(root: etree._Element, warnings: list[str]) -> tuple[EmbeddedFil
     return tuple(out)
 
 
-def _tax_total(root: etree._Element, currency: str) -> str | None:
+def _tax_total(root: Children, currency: str) -> str | None:
     # With a VAT accounting currency (BT-6) there are two TaxTotals; BT-110 is the one in BT-5.
     for total in root.iterfind(f"{CAC}TaxTotal"):
         node = total.find(f"{CBC}TaxAmount")
@@ -130,47 +131,48 @@ def _tax_total(root: etree._Element, currency: str) -> str | None:
 def read_ubl(root: etree._Element, doc_class: DocClass, envelope: Envelope | None = None) -> EDocument:
     """Read an Invoice or CreditNote root into the canonical record."""
     is_credit = etree.QName(root).namespace == CREDIT_NOTE_NS
+    top = Children(root)
     oioubl = doc_class in (DocClass.OIOUBL_INVOICE, DocClass.OIOUBL_CREDIT_NOTE)
     warnings: list[str] = []
-    means = tuple(_payment_means(pm, oioubl) for pm in root.iterfind(f"{CAC}PaymentMeans"))
+    means = tuple(_payment_means(pm, oioubl) for pm in top.iterfind(f"{CAC}PaymentMeans"))
     # BT-9: root DueDate on invoices; PaymentMeans/PaymentDueDate on credit notes, EHF 2.0 and OIOUBL.
-    due = iso_date(text(root, f"{CBC}DueDate"), "DueDate") or next((m.due_date for m in means if m.due_date), None)
-    terms = text(root, f"{CAC}PaymentTerms/{CBC}Note")
+    due = iso_date(text(top, f"{CBC}DueDate"), "DueDate") or next((m.due_date for m in means if m.due_date), None)
+    terms = text(top, f"{CAC}PaymentTerms/{CBC}Note")
     if due is None and terms:
         # Never parse a due date out of free text silently: the ledger or a policy default decides.
         warnings.append(f"no due date, only payment terms: {terms}")
-    currency = required(root, f"{CBC}DocumentCurrencyCode", "currency (DocumentCurrencyCode)")
-    totals = root.find(f"{CAC}LegalMonetaryTotal")
+    currency = required(top, f"{CBC}DocumentCurrencyCode", "currency (DocumentCurrencyCode)")
+    totals = top.find(f"{CAC}LegalMonetaryTotal")
     if totals is None:
         raise ReadError("missing LegalMonetaryTotal")
     payable = amount(required(totals, f"{CBC}PayableAmount", "PayableAmount"), "PayableAmount")
-    issue = iso_date(required(root, f"{CBC}IssueDate", "issue date (IssueDate)"), "IssueDate")
+    issue = iso_date(required(top, f"{CBC}IssueDate", "issue date (IssueDate)"), "IssueDate")
     assert payable is not None and issue is not None
     return EDocument(
         doc_class=doc_class,
-        customization_id=text(root, f"{CBC}CustomizationID"),
-        profile_id=text(root, f"{CBC}ProfileID"),
-        number=required(root, f"{CBC}ID", "document number (ID)"),
-        type_code=text(root, f"{CBC}CreditNoteTypeCode" if is_credit else f"{CBC}InvoiceTypeCode"),
+        customization_id=text(top, f"{CBC}CustomizationID"),
+        profile_id=text(top, f"{CBC}ProfileID"),
+        number=required(top, f"{CBC}ID", "document number (ID)"),
+        type_code=text(top, f"{CBC}CreditNoteTypeCode" if is_credit else f"{CBC}InvoiceTypeCode"),
         issue_date=issue,
         due_date=due,
         currency=currency,
         tax_exclusive=amount(text(totals, f"{CBC}TaxExclusiveAmount"), "TaxExclusiveAmount"),
-        tax_total=amount(_tax_total(root, currency), "TaxAmount"),
+        tax_total=amount(_tax_total(top, currency), "TaxAmount"),
         tax_inclusive=amount(text(totals, f"{CBC}TaxInclusiveAmount"), "TaxInclusiveAmount"),
         prepaid=amount(text(totals, f"{CBC}PrepaidAmount"), "PrepaidAmount"),
         rounding=amount(text(totals, f"{CBC}PayableRoundingAmount"), "PayableRoundingAmount"),
         payable=payable,
-        supplier=_party(root.find(f"{CAC}AccountingSupplierParty/{CAC}Party")),
-        customer=_party(root.find(f"{CAC}AccountingCustomerParty/{CAC}Party")),
-        payee=_payee(root),
+        supplier=_party(top.find(f"{CAC}AccountingSupplierParty/{CAC}Party")),
+        customer=_party(top.find(f"{CAC}AccountingCustomerParty/{CAC}Party")),
+        payee=_payee(top),
         payment_means=means,
-        billing_refs=texts(root, f"{CAC}BillingReference/{CAC}InvoiceDocumentReference/{CBC}ID"),
-        order_ref=text(root, f"{CAC}OrderReference/{CBC}ID"),
-        buyer_ref=text(root, f"{CBC}BuyerReference"),
+        billing_refs=texts(top, f"{CAC}BillingReference/{CAC}InvoiceDocumentReference/{CBC}ID"),
+        order_ref=text(top, f"{CAC}OrderReference/{CBC}ID"),
+        buyer_ref=text(top, f"{CBC}BuyerReference"),
         payment_terms=terms,
-        notes=texts(root, f"{CBC}Note"),
-        attachments=_attachments(root, warnings),
+        notes=texts(top, f"{CBC}Note"),
+        attachments=_attachments(top, warnings),
         sbdh_instance_id=envelope.instance_id if envelope else None,
         warnings=tuple(warnings),
     )
