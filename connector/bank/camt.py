@@ -13,12 +13,13 @@ What becomes a ``Payment``:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from lxml import etree
 
@@ -73,38 +74,127 @@ class CamtTx:
 
 
 def _local(el: etree._Element) -> str:
-    return etree.QName(el).localname
+    tag = el.tag
+    return tag[tag.rfind("}") + 1 :] if isinstance(tag, str) else ""
 
 
-def _child(el: etree._Element | None, *names: str) -> etree._Element | None:
-    """Walk down by local names, ignoring namespaces."""
-    for name in names:
-        if el is None:
-            return None
-        el = next((c for c in el if isinstance(c.tag, str) and _local(c) == name), None)
-    return el
+# -- fixed per-version lookups -------------------------------------------------------------------
+#
+# Each Ntry / TxDtls is read with one walk over its children against a small table of the paths we
+# want (local names; qualified with the file's namespace once), instead of dozens of ``find`` calls.
+# A rule is: field name (first occurrence wins), a sub-table, ``(field, sub-table)`` for both, or
+# ``[field]`` to collect every occurrence. Paths: ../shared/research/payments-reconciliation.md §2.
+
+_Rule = Any
 
 
-def _children(el: etree._Element | None, name: str) -> list[etree._Element]:
+def _org_rules(prefix: str) -> dict[str, _Rule]:
+    return {
+        "OrgId": {
+            "Othr": {"Id": f"{prefix}_othr"},
+            "BICOrBEI": f"{prefix}_bic",
+            "AnyBIC": f"{prefix}_anybic",
+            "LEI": f"{prefix}_lei",
+        }
+    }
+
+
+def _party_rules(prefix: str) -> dict[str, _Rule]:
+    # .02–.07: Dbtr/Nm, Dbtr/Id; .08: Dbtr/Pty/Nm, Dbtr/Pty/Id
+    return {
+        "Nm": f"{prefix}_nm",
+        "Id": _org_rules(prefix),
+        "Pty": {"Nm": f"{prefix}_nm", "Id": _org_rules(prefix)},
+    }
+
+
+_ENTRY_RULES: dict[str, _Rule] = {
+    "Amt": "amt",
+    "CdtDbtInd": "dir",
+    "RvslInd": "rvsl",
+    "Sts": ("sts", {"Cd": "sts_cd", "Prtry": "sts_prtry"}),  # .02–.07 text; .08 Sts/Cd or Sts/Prtry
+    "BookgDt": {"Dt": "bookg_dt", "DtTm": "bookg_dttm"},
+    "ValDt": {"Dt": "val_dt", "DtTm": "val_dttm"},
+    "AcctSvcrRef": "acct_svcr_ref",
+    "NtryRef": "ntry_ref",
+    "AddtlNtryInf": "addtl",
+    "NtryDtls": {"TxDtls": ["tx"]},
+}
+
+_TX_RULES: dict[str, _Rule] = {
+    "Refs": {"EndToEndId": "e2e"},
+    "Amt": "amt",  # .04+
+    "AmtDtls": {"TxAmt": {"Amt": "tx_amt"}, "InstdAmt": {"Amt": "instd_amt"}},  # .02 has only these
+    "RltdPties": {
+        "Dbtr": _party_rules("dbtr"),
+        "UltmtDbtr": _party_rules("ultmt"),
+        "DbtrAcct": {"Id": {"IBAN": "acct_iban", "Othr": {"Id": "acct_othr"}}},
+    },
+    "RmtInf": {
+        "Ustrd": ["ustrd"],
+        "Strd": {"CdtrRefInf": "cdtr"},  # the first Strd with a CdtrRefInf gives the reference (_REF_RULES)
+    },
+    "AddtlTxInf": "addtl",
+    "RtrInf": ("rtr", {"Rsn": {"Cd": "rtr_cd", "Prtry": "rtr_prtry"}, "AddtlInf": "rtr_addtl"}),
+}
+
+_REF_RULES: dict[str, _Rule] = {"Tp": {"CdOrPrtry": {"Cd": "ref_cd", "Prtry": "ref_prtry"}}, "Ref": "ref"}
+
+# A compiled rule: (field or None, sub-table or None, collect-all).
+_Compiled = dict[str, tuple[str | None, Any, bool]]
+
+
+def _compile(rules: dict[str, _Rule], ns: str) -> _Compiled:
+    out: _Compiled = {}
+    for local, rule in rules.items():
+        if isinstance(rule, str):
+            out[ns + local] = (rule, None, False)
+        elif isinstance(rule, list):
+            out[ns + local] = (rule[0], None, True)
+        elif isinstance(rule, tuple):
+            out[ns + local] = (rule[0], _compile(rule[1], ns), False)
+        else:
+            out[ns + local] = (None, _compile(rule, ns), False)
+    return out
+
+
+@lru_cache(maxsize=32)
+def _tables(ns: str) -> tuple[_Compiled, _Compiled, _Compiled]:
+    """The entry, transaction and reference tables for one namespace (``"{urn:…}"``, or ``""``)."""
+    return _compile(_ENTRY_RULES, ns), _compile(_TX_RULES, ns), _compile(_REF_RULES, ns)
+
+
+def _walk(el: etree._Element, table: _Compiled, found: dict[str, Any]) -> dict[str, Any]:
+    for child in el:
+        rule = table.get(child.tag)  # type: ignore[call-overload]
+        if rule is None:
+            continue
+        name, sub, many = rule
+        if name is not None:
+            if many:
+                found.setdefault(name, []).append(child)
+            elif name not in found:
+                found[name] = child
+        if sub is not None:
+            # Without a field name a repeated container (a second Strd) must not override the first.
+            _walk(child, sub, found)
+    return found
+
+
+def _get(found: dict[str, Any], name: str) -> str | None:
+    el = found.get(name)
     if el is None:
-        return []
-    return [c for c in el if isinstance(c.tag, str) and _local(c) == name]
-
-
-def _first(*elements: etree._Element | None) -> etree._Element | None:
-    # Never `a or b` on elements: an lxml element without children is falsy.
-    return next((e for e in elements if e is not None), None)
-
-
-def _text(el: etree._Element | None, *names: str) -> str | None:
-    node = _child(el, *names) if names else el
-    if node is None or node.text is None:
         return None
-    value = node.text.strip()
-    return value or None
+    text = el.text
+    if text is None:
+        return None
+    text = text.strip()
+    return text or None
 
 
+@lru_cache(maxsize=4096)
 def _iso_date(value: str | None) -> date | None:
+    """A date from ``YYYY-MM-DD[Thh:mm…]`` (cached: a file has few distinct days, so they are shared)."""
     if not value:
         return None
     try:
@@ -113,71 +203,65 @@ def _iso_date(value: str | None) -> date | None:
         return None
 
 
-def _date(el: etree._Element | None) -> date | None:
-    """A Dt or DtTm child (camt allows either; DtTm may carry 9 fractional digits)."""
-    return _iso_date(_text(el, "Dt") or _text(el, "DtTm"))
-
-
-def _amount(el: etree._Element | None, where: str) -> Decimal | None:
-    if el is None or el.text is None:
+def _amount_of(el: etree._Element | None, where: Callable[[], str]) -> Decimal | None:
+    if el is None:
+        return None
+    text = el.text
+    if text is None:
         return None
     try:
-        value = Decimal(el.text.strip())
+        value = Decimal(text.strip())
     except InvalidOperation:
-        raise CamtError(f"{where}: amount '{el.text}' is not a number") from None
+        raise CamtError(f"{where()}: amount '{text}' is not a number") from None
     if not value.is_finite() or value < 0:
-        raise CamtError(f"{where}: amount '{el.text}' is not a positive number")
+        raise CamtError(f"{where()}: amount '{text}' is not a positive number")
     return value
 
 
+def _text(el: etree._Element | None, *names: str) -> str | None:
+    """Header fields only (read once per file): walk down by local names, ignoring namespaces."""
+    node = el.find("/".join(f"{{*}}{n}" for n in names)) if (el is not None and names) else el
+    if node is None or node.text is None:
+        return None
+    value = node.text.strip()
+    return value or None
+
+
 def _account(acct: etree._Element | None) -> str | None:
-    ident = _child(acct, "Id")
-    value = _text(ident, "IBAN") or _text(ident, "Othr", "Id")
+    value = _text(acct, "Id", "IBAN") or _text(acct, "Id", "Othr", "Id")
     return value.replace(" ", "") if value else None
-
-
-def _status(entry: etree._Element) -> str:
-    sts = _child(entry, "Sts")
-    if sts is None:
-        return "BOOK"
-    # .02–.07: <Sts>BOOK</Sts>; .08: <Sts><Cd>BOOK</Cd></Sts> (or Prtry)
-    return (_text(sts, "Cd") or _text(sts, "Prtry") or _text(sts) or "BOOK").upper()
-
-
-def _party(parties: etree._Element | None, role: str) -> etree._Element | None:
-    party = _child(parties, role)
-    # .02–.07: Dbtr/Nm; .08: Dbtr/Pty/Nm (or Dbtr/Agt when the party is a bank)
-    return _first(_child(party, "Pty"), party)
-
-
-def _party_name(parties: etree._Element | None, role: str) -> str | None:
-    return _text(_party(parties, role), "Nm")
-
-
-def _party_org(parties: etree._Element | None, role: str) -> str | None:
-    ident = _child(_party(parties, role), "Id", "OrgId")
-    return _text(ident, "Othr", "Id") or _text(ident, "BICOrBEI") or _text(ident, "AnyBIC") or _text(ident, "LEI")
 
 
 def iter_camt(
     source: bytes | Path | IO[bytes], name: str = "camt file", header: CamtHeader | None = None
 ) -> Iterator[Payment]:
     """Stream the customer payments of a camt file; ``header`` is filled in as the file is read."""
-    for tx in iter_transactions(source, name, header):
-        if tx.customer_money:
-            yield tx.payment
+    for _, _, _, _, customer_money, payment in _iter_rows(source, name, header):
+        if customer_money:
+            yield payment
 
 
 def iter_transactions(
     source: bytes | Path | IO[bytes], name: str = "camt file", header: CamtHeader | None = None
 ) -> Iterator[CamtTx]:
     """Stream every transaction of a camt file, debits included."""
+    for row in _iter_rows(source, name, header):
+        yield CamtTx(*row)
+
+
+_Row = tuple[int, str, bool, str, bool, Payment]  # CamtTx's fields, without building one per payment
+
+
+def _iter_rows(source: bytes | Path | IO[bytes], name: str, header: CamtHeader | None) -> Iterator[_Row]:
     head = header if header is not None else CamtHeader()
     reports = 0
     account = ""
+    tables: tuple[_Compiled, _Compiled, _Compiled] | None = None
     try:
         for el in iter_elements(source, name, ("GrpHdr", "Acct", "Ntry")):
-            local = _local(el)
+            tag = el.tag
+            ns_end = tag.rfind("}") + 1
+            local = tag[ns_end:]
             if not head.message:
                 ns = etree.QName(el.getroottree().getroot()).namespace or ""
                 head.message = next((m for m in MESSAGES if f":{m}." in f":{ns.split(':')[-1]}"), "")
@@ -195,10 +279,12 @@ def iter_transactions(
                     head.accounts.append(account)
             elif parent is not None and _local(parent) in _REPORTS:
                 head.entries += 1
+                if tables is None:
+                    tables = _tables(tag[:ns_end])
                 produced = False
-                for tx in _entry_transactions(el, account, head, head.entries, name):
-                    produced = produced or tx.customer_money
-                    yield tx
+                for row in _entry_rows(el, tables, account, head, head.entries, name):
+                    produced = produced or row[4]
+                    yield row
                 if not produced:
                     head.skipped += 1
     except StreamError as exc:
@@ -225,44 +311,53 @@ def read_camt(data: bytes | Path | IO[bytes], name: str = "camt file") -> CamtFi
     )
 
 
-def _entry_transactions(
-    entry: etree._Element, account: str, head: CamtHeader, index: int, name: str
-) -> Iterator[CamtTx]:
-    where = f"{name}: entry {index}"
-    direction = _text(entry, "CdtDbtInd")
+def _entry_rows(
+    entry: etree._Element,
+    tables: tuple[_Compiled, _Compiled, _Compiled],
+    account: str,
+    head: CamtHeader,
+    index: int,
+    name: str,
+) -> Iterator[_Row]:
+    def where() -> str:
+        return f"{name}: entry {index}"
+
+    entry_table, tx_table, ref_table = tables
+    e = _walk(entry, entry_table, {})
+    direction = _get(e, "dir")
     if direction not in ("CRDT", "DBIT"):
-        raise CamtError(f"{where}: CdtDbtInd is '{direction}', expected CRDT or DBIT")
-    reversal_flag = (_text(entry, "RvslInd") or "").lower() in ("true", "1")
-    details = [t for d in _children(entry, "NtryDtls") for t in _children(d, "TxDtls")]
-    returned = any(_child(t, "RtrInf") is not None for t in details)
+        raise CamtError(f"{where()}: CdtDbtInd is '{direction}', expected CRDT or DBIT")
+    reversal_flag = (_get(e, "rvsl") or "").lower() in ("true", "1")
+    details = [_walk(t, tx_table, {}) for t in e.get("tx", ())]
+    returned = any("rtr" in d for d in details)
     # CRDT + RvslInd is a debit of ours taken back; a plain DBIT is our own outgoing payment.
     customer_money = (direction == "CRDT" and not reversal_flag) or (
         direction == "DBIT" and (reversal_flag or returned)
     )
     taken_back = direction == "DBIT"
-    status_code = _status(entry)
+    status_code = (_get(e, "sts_cd") or _get(e, "sts_prtry") or _get(e, "sts") or "BOOK").upper()
     pending = status_code in PENDING_CODES or head.message == "camt.052"
     status = PaymentStatus.PENDING if pending else PaymentStatus.BOOKED
-    amt = _child(entry, "Amt")
-    entry_amount = _amount(amt, where)
+    amt = e.get("amt")
+    entry_amount = _amount_of(amt, where)
     currency = (amt.get("Ccy") if amt is not None else None) or ""
-    value_date = _date(_child(entry, "ValDt"))
-    booking = _date(_child(entry, "BookgDt")) or value_date
+    value_date = _iso_date(_get(e, "val_dt") or _get(e, "val_dttm"))
+    booking = _iso_date(_get(e, "bookg_dt") or _get(e, "bookg_dttm")) or value_date
     if booking is None:
         # A pending entry may not have a booking date yet; a debit of ours is not checked strictly.
         booking = head.created if (pending or not customer_money) else None
         if booking is None and not customer_money:
             booking = date.min
         if booking is None:
-            raise CamtError(f"{where}: no booking or value date")
+            raise CamtError(f"{where()}: no booking or value date")
     # Without any bank reference the key must still never merge two real payments: use the file's own id.
-    entry_ref = _text(entry, "AcctSvcrRef") or _text(entry, "NtryRef") or f"{head.msg_id or name}#{index}"
-    entry_text = _text(entry, "AddtlNtryInf") or ""
+    entry_ref = _get(e, "acct_svcr_ref") or _get(e, "ntry_ref") or f"{head.msg_id or name}#{index}"
+    entry_text = _get(e, "addtl") or ""
     if not details:
         if entry_amount is None and not customer_money:
             entry_amount = Decimal(0)
         if entry_amount is None:
-            raise CamtError(f"{where}: no amount")
+            raise CamtError(f"{where()}: no amount")
         # ordinal -1: the whole entry, superseded by the same entry's TxDtls from another file (dedup).
         payment = Payment(
             client_id="",
@@ -278,90 +373,66 @@ def _entry_transactions(
             free_text=entry_text,
             reversal=taken_back,
         )
-        yield CamtTx(index, direction, reversal_flag, status_code, customer_money, payment)
+        yield index, direction, reversal_flag, status_code, customer_money, payment
         return
-    for ordinal, tx in enumerate(details):
-        payment = _tx_payment(
-            tx,
-            ordinal,
-            len(details),
-            where,
-            account,
-            entry_ref,
-            booking,
-            value_date,
-            status,
-            taken_back,
-            entry_amount,
-            currency,
-            entry_text,
-            customer_money,
+    count = len(details)
+    for ordinal, t in enumerate(details):
+        # .04+: TxDtls/Amt; .02: only AmtDtls (TxAmt, else InstdAmt)
+        amt_el = t.get("amt")
+        if amt_el is None:
+            amt_el = t.get("tx_amt")
+            if amt_el is None:
+                amt_el = t.get("instd_amt")
+        amount = _amount_of(amt_el, lambda n=ordinal + 1: f"{where()} transaction {n}")
+        if amount is None:
+            if count == 1 and entry_amount is not None:
+                amount = entry_amount
+            elif not customer_money:
+                amount = Decimal(0)
+            else:
+                raise CamtError(f"{where()} transaction {ordinal + 1}: no amount")
+        tx_currency = (amt_el.get("Ccy") if amt_el is not None else None) or currency
+        cdtr = t.get("cdtr")
+        r = _walk(cdtr, ref_table, {}) if cdtr is not None else {}
+        texts = [s for s in (u.text.strip() for u in t.get("ustrd", ()) if u.text) if s]
+        extra = _get(t, "addtl")
+        if extra:
+            texts.append(extra)
+        if count == 1 and entry_text:
+            texts.append(entry_text)
+        reason = None
+        if "rtr" in t:
+            code = _get(t, "rtr_cd") or _get(t, "rtr_prtry")
+            reason = " ".join(x for x in (code, _get(t, "rtr_addtl")) if x) or "returned"
+        payer_account = _get(t, "acct_iban") or _get(t, "acct_othr")
+        payment = Payment(
+            client_id="",
+            source="camt",
+            account=account,
+            bank_ref=entry_ref,
+            ordinal=ordinal,
+            booking_date=booking,
+            value_date=value_date,
+            amount=amount,
+            currency=tx_currency,
+            status=status,
+            structured_ref=_get(r, "ref"),
+            ref_type=_get(r, "ref_cd") or _get(r, "ref_prtry"),
+            free_text=" ".join(texts),
+            payer_name=_get(t, "dbtr_nm") or _get(t, "ultmt_nm"),
+            payer_account=payer_account.replace(" ", "") if payer_account else None,
+            payer_org_id=_org_id(t, "dbtr") or _org_id(t, "ultmt"),
+            reversal=taken_back,
+            end_to_end_id=_get(t, "e2e"),
+            return_reason=reason,
         )
-        yield CamtTx(index, direction, reversal_flag, status_code, customer_money, payment)
+        yield index, direction, reversal_flag, status_code, customer_money, payment
 
 
-def _tx_payment(
-    tx: etree._Element,
-    ordinal: int,
-    count: int,
-    where: str,
-    account: str,
-    entry_ref: str,
-    booking: date,
-    value_date: date | None,
-    status: PaymentStatus,
-    taken_back: bool,
-    entry_amount: Decimal | None,
-    currency: str,
-    entry_text: str,
-    strict: bool,
-) -> Payment:
-    here = f"{where} transaction {ordinal + 1}"
-    # .04+: TxDtls/Amt; .02: only AmtDtls (TxAmt, else InstdAmt)
-    amt_el = _first(_child(tx, "Amt"), _child(tx, "AmtDtls", "TxAmt", "Amt"), _child(tx, "AmtDtls", "InstdAmt", "Amt"))
-    amount = _amount(amt_el, here)
-    if amount is None:
-        if count == 1 and entry_amount is not None:
-            amount = entry_amount
-        elif not strict:
-            amount = Decimal(0)
-        else:
-            raise CamtError(f"{here}: no amount")
-    tx_currency = (amt_el.get("Ccy") if amt_el is not None else None) or currency
-    rmt = _child(tx, "RmtInf")
-    strd = next((_child(s, "CdtrRefInf") for s in _children(rmt, "Strd") if _child(s, "CdtrRefInf") is not None), None)
-    ref_type = _text(strd, "Tp", "CdOrPrtry", "Cd") or _text(strd, "Tp", "CdOrPrtry", "Prtry")
-    texts = [u.text.strip() for u in _children(rmt, "Ustrd") if u.text and u.text.strip()]
-    texts.append(_text(tx, "AddtlTxInf") or "")
-    if count == 1:
-        texts.append(entry_text)
-    parties = _child(tx, "RltdPties")
-    rtr = _child(tx, "RtrInf")
-    reason = None
-    if rtr is not None:
-        reason = (
-            " ".join(t for t in (_text(rtr, "Rsn", "Cd") or _text(rtr, "Rsn", "Prtry"), _text(rtr, "AddtlInf")) if t)
-            or "returned"
-        )
-    refs = _child(tx, "Refs")
-    return Payment(
-        client_id="",
-        source="camt",
-        account=account,
-        bank_ref=entry_ref,
-        ordinal=ordinal,
-        booking_date=booking,
-        value_date=value_date,
-        amount=amount,
-        currency=tx_currency,
-        status=status,
-        structured_ref=_text(strd, "Ref"),
-        ref_type=ref_type,
-        free_text=" ".join(t for t in texts if t),
-        payer_name=_party_name(parties, "Dbtr") or _party_name(parties, "UltmtDbtr"),
-        payer_account=_account(_child(parties, "DbtrAcct")),
-        payer_org_id=_party_org(parties, "Dbtr") or _party_org(parties, "UltmtDbtr"),
-        reversal=taken_back,
-        end_to_end_id=_text(refs, "EndToEndId"),
-        return_reason=reason,
+def _org_id(found: dict[str, Any], party: str) -> str | None:
+    return (
+        _get(found, f"{party}_othr")
+        or _get(found, f"{party}_bic")
+        or _get(found, f"{party}_anybic")
+        or _get(found, f"{party}_lei")
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
@@ -31,10 +30,6 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-# A reader returns the payments, a short description and the dates the file covers.
-Reader = Callable[[Path], tuple[Iterable[Payment], str, list[date]]]
-
-
 class _FolderFeed:
     suffixes: tuple[str, ...] = ()
     limit = MAX_FILE_BYTES
@@ -47,6 +42,10 @@ class _FolderFeed:
 
     def read(self, path: Path) -> tuple[list[Payment], str, list[date]]:
         raise NotImplementedError
+
+    def covered(self, path: Path) -> dict[str, date]:
+        """Accounts the last file read reports on, with the date it covers (beyond its payments)."""
+        return {}
 
     def fetch(self, ctx: SyncContext) -> PaymentBatch:
         batch = PaymentBatch()
@@ -63,11 +62,20 @@ class _FolderFeed:
                 batch.errors.append(str(exc))
                 batch.files.append(FileResult(path.name, digest, "failed", str(exc)))
                 continue
+            accounts = self.covered(path)
             for p in payments:
-                if self.account and p.account.replace(" ", "") != self.account:
+                account = p.account.replace(" ", "")
+                if self.account and account != self.account:
                     continue
                 batch.payments.append(dataclasses.replace(p, client_id=ctx.client.id))
                 dates.append(p.booking_date)
+                if account:
+                    accounts[account] = max(accounts.get(account, p.booking_date), p.booking_date)
+            for account, through in accounts.items():
+                if self.account and account != self.account:
+                    continue
+                seen = batch.accounts_through.get(account)
+                batch.accounts_through[account] = through if seen is None else max(seen, through)
             if dates:
                 newest = max(dates)
                 batch.data_through = max(batch.data_through, newest) if batch.data_through else newest
@@ -84,7 +92,11 @@ class CamtFolderFeed(_FolderFeed):
         head = CamtHeader()
         payments = list(iter_camt(path, path.name, head))  # streamed: only the payments stay in memory
         dates = [head.created] if head.created else []
+        self._covered = {a: head.created for a in head.accounts if a and head.created}
         return payments, f"{head.message}.{head.version}", dates
+
+    def covered(self, path: Path) -> dict[str, date]:
+        return dict(getattr(self, "_covered", {}))
 
 
 class OcrFolderFeed(_FolderFeed):

@@ -1,128 +1,528 @@
-"""Which invoices are paid, and by what. Pure: invoices and payments in, allocations out.
+"""Which invoices are paid, and by what. Pure: invoices and payments in, allocations and doubts out.
 
-First slice of the tiers (issue #5 adds the rest):
-- ``ledger``: a payment the accounting system booked against an invoice;
-- ``kid``: a valid structured reference that belongs to exactly one invoice;
-- ``credit_note``: a credit note applied to the invoices its BillingReference names.
-Every allocation carries its tier and evidence. Nothing here is guessed: what cannot be explained
-is listed (``unexplained``, ``unapplied_credits``) so the decision can hold instead.
+Tiers (../shared/research/payments-reconciliation.md §7), each allocation records its tier and evidence:
+- ``ledger``: a payment the accounting system booked against an invoice (authoritative);
+- ``credit_note``: a credit note applied to the invoices its BillingReference names;
+- ``kid`` (tier 1): a valid structured reference (KID/RF/FIK, per the client's schemes) of exactly one invoice;
+- ``reference_text`` / ``invoice_number`` (tier 2): a KID or an invoice number as a whole token in the
+  free text, and the amount agrees;
+- ``payer_amount`` / ``subset_sum`` (tiers 3+4): the payer is known to be one customer (learned payer
+  account or org id), and exactly one open item — or exactly one combination of open items and credit
+  notes — has the amount;
+- everything else is an unexplained credit (tier 5).
+Allocation is strict; the reminder gate is broad: whatever could belong to a customer but was not
+allocated is listed in ``pending`` (per invoice) or ``unallocated_credit`` (per customer) so decide holds.
+Results do not depend on input order: payments are deduplicated and sorted first.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
-from connector.bank.references import compact, is_valid_kid
-from connector.model import ZERO, Allocation, DocKind, Invoice, Payment, PaymentStatus
+from connector.bank.references import KID_SCHEMES, classify, kids_in_text, normalise
+from connector.dunning.calendar import effective_due_date
+from connector.model import ZERO, Allocation, Customer, DocKind, Invoice, Payment, PaymentStatus
+from connector.reconcile.book import OpenBook, cents
+from connector.reconcile.dedup import dedup
+from connector.reconcile.subset import MAX_ITEMS, unique_subset
+from connector.reconcile.text import invoice_key, tokens
+
+BANK_SOURCES = frozenset({"camt", "ocr"})
+LEDGER_TWIN_DAYS = 14  # a ledger booking of the same money lands within this many days of the bank credit
+# Payer names of Nordic debt collectors: their payouts are collected money, not a debtor's payment.
+INKASSO_WORDS = frozenset(
+    {"inkasso", "intrum", "kredinor", "lowell", "sergel", "kravia", "amili", "collectia", "modhi", "conecto"}
+)
+_WORD = re.compile(r"[a-zæøå]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """Money a customer may have paid that is not on any invoice: it holds that customer's reminders."""
+
+    customer_id: str
+    kind: str  # "unexplained", "overpayment", "credit_note", "ambiguous"
+    amount: Decimal
+    currency: str
+    ref: str  # payment key or credit note number
+    on: date
+    detail: str
 
 
 @dataclass
 class Reconciliation:
     open_amount: dict[str, Decimal] = field(default_factory=dict)  # invoice number → open amount
     allocations: dict[str, list[Allocation]] = field(default_factory=dict)
-    pending: dict[str, list[Payment]] = field(default_factory=dict)  # invoice → pending payments naming it
+    pending: dict[str, list[Payment]] = field(default_factory=dict)  # invoice → payments that may pay it
     unexplained: list[Payment] = field(default_factory=list)  # booked credits nothing could be tied to
     overpaid: dict[str, Decimal] = field(default_factory=dict)  # customer id → credit left over
     unapplied_credits: dict[str, list[Invoice]] = field(default_factory=dict)  # customer → credit notes
     last_settled_on: dict[str, object] = field(default_factory=dict)  # invoice → date of last allocation
+    unallocated_credit: dict[str, list[Credit]] = field(default_factory=dict)  # customer → credits to review
+    pending_reason: dict[str, str] = field(default_factory=dict)  # payment key → why it is only a candidate
+    with_difference: dict[str, Decimal] = field(default_factory=dict)  # invoice → short-paid within tolerance
+    paid_on_time: dict[str, bool] = field(default_factory=dict)  # settled invoice → value date ≤ due date
+    ledger_twins: dict[str, str] = field(default_factory=dict)  # bank payment key → ledger payment key
+    inkasso_payouts: list[Payment] = field(default_factory=list)
+    unexplained_reversals: list[Payment] = field(default_factory=list)
 
 
-def reconcile(invoices: Iterable[Invoice], payments: Iterable[Payment]) -> Reconciliation:
-    docs = sorted(invoices, key=lambda i: (i.issue_date, i.number))
-    receivables = {i.number: i for i in docs if i.kind is DocKind.INVOICE}
-    result = Reconciliation(
-        open_amount={n: i.amount for n, i in receivables.items()},
-        allocations={n: [] for n in receivables},
-    )
-    by_kid: dict[str, list[Invoice]] = defaultdict(list)
-    for inv in receivables.values():
-        if inv.kid:
-            by_kid[compact(inv.kid)].append(inv)
+@dataclass
+class _Ledger:
+    payment: Payment
+    customer_id: str
+    claimed: bool = False
 
-    def allocate(inv: Invoice, amount: Decimal, tier: str, key: str, evidence: str, on: object) -> Decimal:
-        """Apply up to ``amount``; returns what was left over."""
-        take = min(amount, result.open_amount[inv.number])
+
+class _Matcher:
+    def __init__(
+        self,
+        docs: list[Invoice],
+        customers: Mapping[str, Customer],
+        tolerance: Decimal,
+        kid_schemes: Collection[str],
+        payer_accounts: Mapping[str, Collection[str]],
+        inkasso_payers: Collection[str],
+    ):
+        self.receivables = {i.number: i for i in docs if i.kind is DocKind.INVOICE}
+        self.book = OpenBook(self.receivables)
+        self.result = Reconciliation(open_amount=self.book.open, allocations={n: [] for n in self.receivables})
+        self.tolerance = tolerance
+        self.kid_schemes = kid_schemes
+        self.inkasso_payers = {_plain(x) for x in inkasso_payers}
+        self.by_ref: dict[str, list[str]] = defaultdict(list)
+        self.by_number: dict[str, str] = {}
+        for inv in self.receivables.values():
+            ref = normalise(inv.kid)
+            if ref:
+                self.by_ref[ref].append(inv.number)
+            self.by_number[invoice_key(inv.number)] = inv.number
+        self.by_org: dict[str, set[str]] = defaultdict(set)
+        for c in customers.values():
+            if c.org_no:
+                self.by_org[_org(c.org_no)].add(c.customer_id)
+        self.by_payer: dict[str, set[str]] = defaultdict(set)
+        for account, owners in payer_accounts.items():
+            self.by_payer[_plain(account)].update(owners)
+        self.credit_notes: dict[str, list[tuple[Invoice, Decimal]]] = defaultdict(list)  # customer → (cn, left)
+        self.paid_by: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)  # payment key → (invoice, amount)
+        self.ledger: dict[int, list[_Ledger]] = defaultdict(list)  # øre → ledger payments
+        self.value_dates: dict[str, date] = {}
+
+    # -- allocation primitives ------------------------------------------------------------------
+
+    def allocate(self, number: str, amount: Decimal, tier: str, key: str, evidence: str, on: date) -> Decimal:
+        """Apply up to ``amount`` to an invoice; returns what is left over."""
+        inv = self.receivables[number]
+        take = min(amount, self.book.open[number])
         if take > ZERO:
-            result.open_amount[inv.number] -= take
-            result.allocations[inv.number].append(Allocation(inv.number, take, inv.currency, tier, key, evidence))
-            result.last_settled_on[inv.number] = on
+            self.book.change(number, -take)
+            self.result.allocations[number].append(Allocation(number, take, inv.currency, tier, key, evidence))
+            self.result.last_settled_on[number] = on
+            self.value_dates[number] = on
+            self.paid_by[key].append((number, take))
         return amount - take
 
-    # Credit notes first: they are documents the client issued, so they are certain.
-    for cn in (d for d in docs if d.kind is DocKind.CREDIT_NOTE):
-        left = cn.amount
-        for number in cn.credits:
-            target = receivables.get(number)
-            if target is None or target.currency != cn.currency or left <= ZERO:
-                continue
-            left = allocate(
-                target, left, "credit_note", cn.number, f"credit note {cn.number} credits {number}", cn.issue_date
+    def credit(self, customer_id: str, kind: str, p: Payment, amount: Decimal, detail: str) -> None:
+        self.result.unallocated_credit.setdefault(customer_id, []).append(
+            Credit(customer_id, kind, amount, p.currency, p.key, p.booking_date, detail)
+        )
+
+    def candidate(self, numbers: Iterable[str], p: Payment, why: str) -> None:
+        for n in sorted(set(numbers)):
+            self.result.pending.setdefault(n, []).append(p)
+        self.result.pending_reason[p.key] = why
+
+    def settle(self, number: str, p: Payment, tier: str, why: str) -> None:
+        """Allocate a whole payment to one invoice: overpayment becomes customer credit."""
+        inv = self.receivables[number]
+        on = p.value_date or p.booking_date
+        open_before = self.book.open[number]
+        left = self.allocate(number, p.amount, tier, p.key, why, p.booking_date)
+        self.value_dates[number] = on
+        short = open_before - p.amount
+        if ZERO < short <= self.tolerance:
+            self.result.with_difference[number] = short
+            self.result.allocations[number][-1] = Allocation(
+                number, p.amount, inv.currency, tier, p.key, f"{why}; paid with difference {short} (not written off)"
             )
         if left > ZERO:
-            result.unapplied_credits.setdefault(cn.customer_id, []).append(cn)
+            self.result.overpaid[inv.customer_id] = self.result.overpaid.get(inv.customer_id, ZERO) + left
+            self.credit(inv.customer_id, "overpayment", p, left, f"{left} {p.currency} more than invoice {number}")
 
-    ordered = sorted(payments, key=lambda p: (p.booking_date, p.key))
-    for p in ordered:
+    # -- ledger ---------------------------------------------------------------------------------
+
+    def ledger_payment(self, p: Payment) -> None:
+        number = p.invoice_number or ""
+        if number not in self.receivables:
+            self.result.unexplained.append(p)
+            return
         if p.reversal:
-            _reverse(result, receivables, by_kid, p)
-            continue
-        target = _target(p, receivables, by_kid)
-        if p.status is PaymentStatus.PENDING:
-            # Pending money only ever holds; it never settles an invoice.
-            if target is not None:
-                result.pending.setdefault(target.number, []).append(p)
-            else:
-                result.unexplained.append(p)
-            continue
-        if target is None or target.currency != p.currency:
-            result.unexplained.append(p)
-            continue
-        tier = "ledger" if p.invoice_number else "kid"
-        why = (
-            f"booked in the ledger against invoice {target.number}"
-            if p.invoice_number
-            else f"KID {p.structured_ref} belongs to invoice {target.number}"
-        )
-        left = allocate(target, p.amount, tier, p.key, why, p.booking_date)
-        if left > ZERO:
-            result.overpaid[target.customer_id] = result.overpaid.get(target.customer_id, ZERO) + left
+            self.reopen(number, p.amount, p)
+            return
+        self.settle(number, p, "ledger", f"booked in the ledger against invoice {number}")
+        self.ledger[cents(p.amount)].append(_Ledger(p, self.receivables[number].customer_id))
+
+    def claim_twin(self, p: Payment, numbers: Collection[str], customers: Collection[str]) -> bool:
+        """The ledger already booked this bank money: count it once (same amount, near date, same target)."""
+        for twin in self.ledger.get(cents(p.amount), ()):
+            q = twin.payment
+            if twin.claimed or abs((q.booking_date - p.booking_date).days) > LEDGER_TWIN_DAYS:
+                continue
+            if q.invoice_number in numbers or twin.customer_id in customers:
+                twin.claimed = True
+                self.result.ledger_twins[p.key] = q.key
+                return True
+        return False
+
+    # -- bank -----------------------------------------------------------------------------------
+
+    def tier1(self, p: Payment) -> tuple[list[str], str | None]:
+        ref = classify(p.structured_ref, self.kid_schemes)
+        if ref is None:
+            return [], None
+        return self.by_ref.get(ref.value, []), f"{ref.scheme} reference {p.structured_ref}"
+
+    def tier2(self, p: Payment) -> tuple[list[str], str]:
+        found: set[str] = set()
+        why = []
+        for kid in kids_in_text(p.free_text):
+            ref = classify(kid, self.kid_schemes)
+            if ref is not None and ref.value in self.by_ref:
+                found.update(self.by_ref[ref.value])
+                why.append(f"KID {kid} in the text")
+        for token in tokens(p.free_text):
+            number = self.by_number.get(token)
+            if number is not None:
+                found.add(number)
+                why.append(f"invoice number {number} in the text")
+        return sorted(found), "; ".join(why)
+
+    def payer_customers(self, p: Payment) -> set[str]:
+        out: set[str] = set()
+        if p.payer_account:
+            out |= self.by_payer.get(_plain(p.payer_account), set())
+        if p.payer_org_id:
+            out |= self.by_org.get(_org(p.payer_org_id), set())
+        return out
+
+    def learn(self, p: Payment) -> None:
+        """Payer account → customer, from payments whose reference alone proves the customer."""
+        if not p.payer_account or p.reversal or p.status is not PaymentStatus.BOOKED:
+            return
+        numbers, _ = self.tier1(p)
+        owners = {self.receivables[n].customer_id for n in numbers}
+        if len(owners) == 1:
+            self.by_payer[_plain(p.payer_account)].update(owners)
+
+    def is_inkasso(self, p: Payment) -> bool:
+        ids = {_plain(x) for x in (p.payer_account, p.payer_org_id) if x}
+        if ids & self.inkasso_payers:
+            return True
+        return bool(INKASSO_WORDS & set(_WORD.findall((p.payer_name or "").lower())))
+
+    def bank_payment(self, p: Payment) -> None:
+        if p.amount <= ZERO:
+            return  # 0.00 entries (fee corrections, notices) carry no money to place
+        if p.reversal:
+            self.reverse(p)
+            return
+        pending = p.status is PaymentStatus.PENDING
+        numbers, why = self.tier1(p)
+        numbers = [n for n in numbers if self.receivables[n].currency == p.currency]
+        if len(numbers) == 1:
+            if pending:
+                self.candidate(numbers, p, f"pending: {why}")
+            elif not self.claim_twin(p, numbers, ()):
+                self.settle(numbers[0], p, "kid", f"{why} belongs to invoice {numbers[0]}")
+            return
+        if len(numbers) > 1:
+            self.candidate(numbers, p, f"{why} matches {len(numbers)} invoices")
+            return
+        if self.is_inkasso(p):
+            self.result.inkasso_payouts.append(p)
+            return
+        if self.text_tier(p, pending):
+            return
+        payers = self.payer_customers(p)
+        if pending:
+            self.pending_by_amount(p, payers)
+            return
+        if self.claim_twin(p, (), payers):
+            return
+        if len(payers) == 1:
+            self.customer_tier(p, next(iter(payers)))
+            return
+        self.unexplained(p, payers)
+
+    def text_tier(self, p: Payment, pending: bool) -> bool:
+        numbers, why = self.tier2(p)
+        numbers = [n for n in numbers if self.receivables[n].currency == p.currency]
+        if not numbers:
+            return False
+        if pending:
+            self.candidate(numbers, p, f"pending: {why}")
+            return True
+        open_total = sum((self.book.open[n] for n in numbers), ZERO)
+        if open_total <= ZERO:
+            owner = self.receivables[numbers[0]].customer_id
+            self.credit(owner, "overpayment", p, p.amount, f"{why}, but those invoices are already paid")
+            return True
+        agrees = open_total > ZERO and ZERO <= open_total - p.amount <= self.tolerance
+        if not agrees:
+            self.candidate(numbers, p, f"{why}, but {p.amount} does not agree with the open {open_total}")
+            return True
+        if self.claim_twin(p, numbers, ()):
+            return True
+        tier = "reference_text" if why.startswith("KID") else "invoice_number"
+        left = p.amount
+        for n in numbers[:-1]:
+            left = self.allocate(n, left, tier, p.key, f"{why}; amount agrees", p.booking_date)
+        self.settle_rest(numbers[-1], p, left, tier, f"{why}; amount agrees")
+        return True
+
+    def settle_rest(self, number: str, p: Payment, amount: Decimal, tier: str, why: str) -> None:
+        short = self.book.open[number] - amount
+        self.allocate(number, amount, tier, p.key, why, p.booking_date)
+        if ZERO < short <= self.tolerance:
+            self.result.with_difference[number] = short
+
+    def pending_by_amount(self, p: Payment, payers: set[str]) -> None:
+        """A pending credit with no reference: hold what it could pay (by payer, else by amount)."""
+        c = cents(p.amount)
+        if payers:
+            numbers = [n for cust in payers for n in self.book.by_customer.get(cust, ())]
+        else:
+            numbers = list(self.book.by_amount.get(c, ()))
+        if numbers:
+            self.candidate(numbers, p, "pending credit that could pay these items")
+        else:
+            self.result.unexplained.append(p)
+
+    def customer_tier(self, p: Payment, customer_id: str) -> None:
+        """Tier 4: the payer is this customer; find the one open item or combination with the amount."""
+        c = cents(p.amount)
+        exact = sorted(self.book.by_customer_amount.get((customer_id, c), ()))
+        if not exact and self.tolerance > ZERO:
+            exact = self.within_tolerance(customer_id, p.amount)
+        exact = [n for n in exact if self.receivables[n].currency == p.currency]
+        if len(exact) == 1:
+            self.settle(exact[0], p, "payer_amount", f"payer is customer {customer_id}; only open item of {p.amount}")
+            return
+        if len(exact) > 1:
+            self.candidate(exact, p, f"payer is customer {customer_id}; {len(exact)} open items of {p.amount}")
+            return
+        opens = [n for n in self.book.open_items(customer_id) if self.receivables[n].currency == p.currency]
+        notes = [(cn, left) for cn, left in self.credit_notes.get(customer_id, []) if cn.currency == p.currency]
+        items = [(n, cents(self.book.open[n])) for n in opens] + [(f"cn:{cn.number}", -cents(x)) for cn, x in notes]
+        solution = unique_subset(items, c) if len(items) <= MAX_ITEMS else False
+        if isinstance(solution, tuple):
+            chosen = [s for s in solution if not s.startswith("cn:")]
+            used = [s[3:] for s in solution if s.startswith("cn:")]
+            why = f"payer is customer {customer_id}; the only combination summing to {p.amount}: " + ", ".join(
+                sorted(solution)
+            )
+            for cn_number in used:
+                self.use_credit_note(customer_id, cn_number, chosen, p)
+            for n in chosen:
+                self.allocate(n, self.book.open[n], "subset_sum", p.key, why, p.booking_date)
+            return
+        if solution is False:
+            why = f"payer is customer {customer_id}; several combinations (or too many items) could be {p.amount}"
+            if len(opens) <= MAX_ITEMS:
+                self.candidate(opens, p, why)
+            else:  # one review credit instead of a hold entry on every one of many items
+                self.credit(customer_id, "ambiguous", p, p.amount, why)
+            return
+        self.credit(customer_id, "unexplained", p, p.amount, f"{p.amount} {p.currency} from this customer's payer")
+        self.result.unexplained.append(p)
+
+    def within_tolerance(self, customer_id: str, amount: Decimal) -> list[str]:
+        return [
+            n
+            for n in self.book.by_customer.get(customer_id, ())
+            if ZERO <= self.book.open[n] - amount <= self.tolerance
+        ]
+
+    def use_credit_note(self, customer_id: str, cn_number: str, targets: list[str], p: Payment) -> None:
+        notes = self.credit_notes[customer_id]
+        for i, (cn, left) in enumerate(notes):
+            if cn.number != cn_number:
+                continue
+            for n in targets:
+                left = self.allocate(
+                    n,
+                    left,
+                    "credit_note",
+                    cn.number,
+                    f"credit note {cn.number} netted in payment {p.key}",
+                    p.booking_date,
+                )
+            notes[i] = (cn, left)
+        self.credit_notes[customer_id] = [(cn, x) for cn, x in notes if x > ZERO]
+
+    def unexplained(self, p: Payment, payers: set[str]) -> None:
+        """Tier 5: hold every customer this could be (known payer, or an open item of exactly this amount)."""
+        self.result.unexplained.append(p)
+        owners = set(payers) or {self.receivables[n].customer_id for n in self.book.by_amount.get(cents(p.amount), ())}
+        kind = "ambiguous" if len(payers) > 1 else "unexplained"
+        for cust in sorted(owners):
+            self.credit(
+                cust, kind, p, p.amount, f"unexplained credit of {p.amount} {p.currency} could be this customer's"
+            )
+
+    def reverse(self, p: Payment) -> None:
+        """Money taken back re-opens what it paid: by reference, else by the original payment."""
+        numbers, _ = self.tier1(p)
+        if len(numbers) != 1:
+            numbers, _ = self.tier2(p)
+        if len(numbers) == 1:
+            self.reopen(numbers[0], p.amount, p)
+            return
+        original = self.find_original(p)
+        if original is None:
+            self.result.unexplained_reversals.append(p)
+            return
+        left = p.amount
+        for number, amount in self.paid_by.get(original, []):
+            back = min(left, amount)
+            left -= self.reopen(number, back, p)
+        for cust, credits in self.result.unallocated_credit.items():
+            self.result.unallocated_credit[cust] = [c for c in credits if c.ref != original]
+
+    def find_original(self, p: Payment) -> str | None:
+        for key, payment in self.originals.get((p.account, p.payer_account or "", cents(p.amount)), []):
+            if payment.booking_date <= p.booking_date and key not in self.reversed:
+                self.reversed.add(key)
+                return key
+        return None
+
+    def reopen(self, number: str, amount: Decimal, p: Payment) -> Decimal:
+        inv = self.receivables[number]
+        back = min(amount, inv.amount - self.book.open[number])
+        if back > ZERO:
+            self.book.change(number, back)
+            why = f"payment returned/reversed on {p.booking_date.isoformat()}"
+            if p.return_reason:
+                why += f" ({p.return_reason})"
+            self.result.allocations[number].append(Allocation(number, -back, inv.currency, "reversal", p.key, why))
+        return max(back, ZERO)
+
+    # -- the run --------------------------------------------------------------------------------
+
+    def run(self, docs: list[Invoice], payments: Iterable[Payment], country: str) -> Reconciliation:
+        self.apply_credit_notes(docs)
+        unique = sorted(dedup(payments), key=lambda p: (p.booking_date, p.reversal, p.key))
+        ledger = [p for p in unique if p.source not in BANK_SOURCES and p.invoice_number]
+        bank = [p for p in unique if p.source in BANK_SOURCES or not p.invoice_number]
+        for p in ledger:
+            self.ledger_payment(p)
+        for p in bank:
+            self.learn(p)
+        self.originals: dict[tuple[str, str, int], list[tuple[str, Payment]]] = defaultdict(list)
+        self.reversed: set[str] = set()
+        for p in bank:
+            if not p.reversal and p.status is PaymentStatus.BOOKED:
+                self.originals[(p.account, p.payer_account or "", cents(p.amount))].append((p.key, p))
+            self.bank_payment(p)
+        for cust, notes in sorted(self.credit_notes.items()):
+            for cn, left in notes:
+                self.result.unapplied_credits.setdefault(cust, []).append(cn)
+                self.result.unallocated_credit.setdefault(cust, []).append(
+                    Credit(
+                        cust,
+                        "credit_note",
+                        left,
+                        cn.currency,
+                        cn.number,
+                        cn.issue_date,
+                        f"credit note {cn.number} not applied",
+                    )
+                )
+        self.result.unallocated_credit = {k: v for k, v in self.result.unallocated_credit.items() if v}
+        for number, on in self.value_dates.items():
+            inv = self.receivables[number]
+            if self.book.open[number] <= ZERO and inv.due_date is not None:
+                self.result.paid_on_time[number] = on <= effective_due_date(inv.due_date, country)
+        return self.result
+
+    def apply_credit_notes(self, docs: list[Invoice]) -> None:
+        # Credit notes first: they are documents the client issued, so they are certain.
+        for cn in (d for d in docs if d.kind is DocKind.CREDIT_NOTE):
+            left = cn.amount
+            for number in cn.credits:
+                target = self.receivables.get(number)
+                if target is None or target.currency != cn.currency or left <= ZERO:
+                    continue
+                left = self.allocate(
+                    number, left, "credit_note", cn.number, f"credit note {cn.number} credits {number}", cn.issue_date
+                )
+            if left > ZERO:
+                self.credit_notes[cn.customer_id].append((cn, left))
+
+
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
+_NOT_DIGIT = re.compile(r"\D")
+
+
+@lru_cache(maxsize=1 << 16)
+def _plain(value: str) -> str:
+    """Account numbers compared without spaces, dots or dashes."""
+    return _NOT_ALNUM.sub("", value.upper())
+
+
+@lru_cache(maxsize=1 << 16)
+def _org(value: str) -> str:
+    """Org ids compared by their digits ('NO 923 456 783 MVA' is 923456783)."""
+    return _NOT_DIGIT.sub("", value)
+
+
+def reconcile(
+    invoices: Iterable[Invoice],
+    payments: Iterable[Payment],
+    *,
+    customers: Mapping[str, Customer] | None = None,
+    tolerance: Decimal = ZERO,
+    kid_schemes: Collection[str] = KID_SCHEMES,
+    payer_accounts: Mapping[str, Collection[str]] | None = None,
+    inkasso_payers: Collection[str] = (),
+    country: str = "NO",
+) -> Reconciliation:
+    """Allocate payments and credit notes to invoices; list every doubt so the decision can hold.
+
+    ``payer_accounts`` maps payer bank accounts to customer ids learned earlier (e.g. from the
+    ledger); more are learned from payments whose reference proves the customer.
+    """
+    docs = sorted(invoices, key=lambda i: (i.issue_date, i.number))
+    matcher = _Matcher(docs, customers or {}, tolerance, kid_schemes, payer_accounts or {}, inkasso_payers)
+    result = matcher.run(docs, payments, country)
+    _cap_by_ledger(result, docs)
     return result
 
 
-def _target(p: Payment, receivables: dict[str, Invoice], by_kid: dict[str, list[Invoice]]) -> Invoice | None:
-    if p.invoice_number:
-        return receivables.get(p.invoice_number)
-    if p.structured_ref:
-        ref = compact(p.structured_ref)
-        candidates = by_kid.get(ref, [])
-        # Only a valid KID that points at exactly one invoice is proof enough.
-        if len(candidates) == 1 and is_valid_kid(ref):
-            return candidates[0]
-    return None
-
-
-def _reverse(
-    result: Reconciliation, receivables: dict[str, Invoice], by_kid: dict[str, list[Invoice]], p: Payment
-) -> None:
-    """A reversal or return takes money back: re-open what the original payment settled."""
-    target = _target(p, receivables, by_kid)
-    if target is None:
-        result.unexplained.append(p)
-        return
-    paid = target.amount - result.open_amount[target.number]
-    back = min(p.amount, paid)
-    if back > ZERO:
-        result.open_amount[target.number] += back
-        result.allocations[target.number].append(
+def _cap_by_ledger(result: Reconciliation, docs: list[Invoice]) -> None:
+    """The accounting system's own outstanding wins when it is lower (issue 4): payments or credits
+    booked there that we hold no record of must never leave an invoice looking unpaid."""
+    for inv in docs:
+        ledger_open = inv.ledger_open_amount
+        computed = result.open_amount.get(inv.number) if inv.kind is DocKind.INVOICE else None
+        if ledger_open is None or computed is None or ledger_open >= computed:
+            continue
+        gap = computed - max(ledger_open, ZERO)
+        result.open_amount[inv.number] = computed - gap
+        result.allocations.setdefault(inv.number, []).append(
             Allocation(
-                target.number,
-                -back,
-                target.currency,
-                "reversal",
-                p.key,
-                f"payment returned/reversed on {p.booking_date.isoformat()}",
+                inv.number,
+                gap,
+                inv.currency,
+                "ledger_balance",
+                inv.source_ref or inv.number,
+                f"{inv.source} reports {max(ledger_open, ZERO)} outstanding",
             )
         )

@@ -1,0 +1,249 @@
+"""Payments benchmark: N open invoices + a camt.054 with N transactions → parse, store, load, match, decide.
+
+The invoices and customers are stored first (the ledger side, untimed). Then, timed: the camt file is
+streamed into the real ``Store`` (a tmp SQLite file) in chunks of ``CHUNK`` payments inside one
+transaction, the client's facts are loaded back as the nightly run does, matched and decided.
+
+Tier mix per payment: 70 % KID (SCOR), 8 % invoice number in the text, 10 % payer account only (learned
+from that customer's KID payments), 4 % partial KID, 3 % returns, 5 % unexplained.
+Each N runs in its own process so "peak" is that run's maximum resident set size (ru_maxrss).
+
+    .venv/bin/python bench/payments_bench.py                 # N = 10k, 100k, 1M
+    .venv/bin/python bench/payments_bench.py --n 10000 --n 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from connector.bank.camt import CamtHeader, iter_camt
+from connector.bank.references import kid_mod10
+from connector.config import ClientConfig
+from connector.dunning.decide import decide
+from connector.model import Customer, DocKind, Invoice, Payment
+from connector.reconcile import reconcile
+from connector.store.repository import Store, SyncStatus
+
+AS_OF = date(2024, 4, 2)
+NS = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"
+PER_ENTRY = 10  # batch entries: 10 TxDtls each
+CHUNK = 20_000  # payments per executemany while streaming into the store
+
+
+def _amount(i: int) -> Decimal:
+    return Decimal(1000 + (i * 7919) % 900_000) / 100
+
+
+def customers(n: int) -> dict[str, Customer]:
+    return {f"C{c}": Customer("bench", f"C{c}", f"Kunde {c} AS") for c in range(max(1, n // 5))}
+
+
+def invoices(n: int, start: int = 0, stop: int | None = None) -> list[Invoice]:
+    """Invoices ``start`` … ``stop`` of N (generated in slices so the set-up never holds all of them)."""
+    n_customers = max(1, n // 5)
+    issued, due = date(2024, 2, 1), date(2024, 3, 1)
+    return [
+        Invoice(
+            client_id="bench",
+            number=str(100000 + i),
+            kind=DocKind.INVOICE,
+            customer_id=f"C{i % n_customers}",
+            issue_date=issued,
+            due_date=due,
+            currency="NOK",
+            amount=_amount(i),
+            source="bench",
+            kid=kid_mod10(str(100000 + i)),
+        )
+        for i in range(start, n if stop is None else min(n, stop))
+    ]
+
+
+def _tx(i: int, rnd: random.Random, n_customers: int) -> tuple[str, bool]:
+    """One TxDtls for invoice i; returns (xml, is_return)."""
+    number = str(100000 + i)
+    amount = _amount(i)
+    payer = f"{60000000000 + i % n_customers}"
+    ref = text = ""
+    roll = rnd.random()
+    ret = False
+    if roll < 0.70:
+        ref = kid_mod10(number)
+    elif roll < 0.78:
+        text = f"Faktura {number} takk"
+    elif roll < 0.88:
+        text = "Betaling"
+    elif roll < 0.92:
+        ref, amount = kid_mod10(number), (amount / 2).quantize(Decimal("0.01"))
+    elif roll < 0.95:
+        ref, ret = kid_mod10(number), True
+    else:
+        payer, text, amount = f"7{i:010d}", "Innbetaling", Decimal("12.34")
+    rmt = f"<Ustrd>{text}</Ustrd>" if text else ""
+    if ref:
+        rmt += f"<Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp><Ref>{ref}</Ref></CdtrRefInf></Strd>"
+    rtr = "<RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf>" if ret else ""
+    xml = (
+        f"<TxDtls><Refs><EndToEndId>E{i}</EndToEndId></Refs>"
+        f'<AmtDtls><TxAmt><Amt Ccy="NOK">{amount}</Amt></TxAmt></AmtDtls>'
+        f"<RltdPties><Dbtr><Nm>Kunde AS</Nm></Dbtr><DbtrAcct><Id><Othr><Id>{payer}</Id></Othr></Id></DbtrAcct>"
+        f"</RltdPties><RmtInf>{rmt}</RmtInf>{rtr}</TxDtls>"
+    )
+    return xml, ret
+
+
+def write_camt(path: Path, n: int) -> None:
+    rnd = random.Random(n)
+    n_customers = max(1, n // 5)
+    with path.open("w", encoding="utf-8") as out:
+        out.write(f'<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{NS}"><BkToCstmrDbtCdtNtfctn>')
+        out.write("<GrpHdr><MsgId>BENCH</MsgId><CreDtTm>2024-03-04T06:00:00</CreDtTm></GrpHdr><Ntfctn><Id>N</Id>")
+        out.write("<Acct><Id><Othr><Id>15030012345</Id></Othr></Id></Acct>")
+        for start in range(0, n, PER_ENTRY):
+            credits, returns = [], []
+            for i in range(start, min(n, start + PER_ENTRY)):
+                xml, ret = _tx(i, rnd, n_customers)
+                (returns if ret else credits).append(xml)
+            for direction, txs, day in (("CRDT", credits, 4), ("DBIT", returns, 6)):
+                if not txs:
+                    continue
+                out.write(
+                    f'<Ntry><Amt Ccy="NOK">0</Amt><CdtDbtInd>{direction}</CdtDbtInd><Sts>BOOK</Sts>'
+                    f"<BookgDt><Dt>2024-03-0{day}</Dt></BookgDt><ValDt><Dt>2024-03-0{day}</Dt></ValDt>"
+                    f"<AcctSvcrRef>{direction}{start}</AcctSvcrRef><NtryDtls>{''.join(txs)}</NtryDtls></Ntry>"
+                )
+        out.write("</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>")
+
+
+def client() -> ClientConfig:
+    return ClientConfig.model_validate(
+        {
+            "id": "bench",
+            "name": "Bench AS",
+            "org_no": "923456783",
+            "country": "NO",
+            "currency": "NOK",
+            "ledger": {"kind": "ehf", "path": "/tmp"},
+            "bank": [{"kind": "camt", "path": "/tmp"}],
+            "collection": {"provider": "outbox", "path": "/tmp"},
+        }
+    )
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_one(n: int, camt: Path, db: Path) -> dict[str, float]:
+    """parse → store (chunked, one transaction) → load facts → match → decide, each timed."""
+    store = Store(f"sqlite:///{db}")
+    with store.transaction() as conn:  # the ledger side is set up, not timed
+        store.upsert_customers(conn, customers(n).values())
+        for start in range(0, n, CHUNK):
+            store.upsert_invoices(conn, invoices(n, start, start + CHUNK))
+    base_mb = _rss_mb()
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    parse_s = store_s = 0.0
+    stored = 0
+    with store.transaction() as conn:
+        chunk: list[Payment] = []
+        mark = time.perf_counter()
+        for p in iter_camt(camt, camt.name, CamtHeader()):
+            chunk.append(dataclasses.replace(p, client_id="bench"))
+            if len(chunk) >= CHUNK:
+                now = time.perf_counter()
+                parse_s += now - mark
+                store.upsert_payments(conn, chunk)
+                stored += len(chunk)
+                chunk = []
+                mark = time.perf_counter()
+                store_s += mark - now
+        now = time.perf_counter()
+        parse_s += now - mark
+        store.upsert_payments(conn, chunk)
+        stored += len(chunk)
+        store_s += time.perf_counter() - now
+    t1 = time.perf_counter()
+    store_s += (t1 - t0) - parse_s - store_s  # the commit
+    parse_mb = _rss_mb()
+    facts = store.facts("bench")
+    now_ts = datetime.combine(AS_OF, datetime.min.time(), UTC)
+    sync = {
+        "ledger": SyncStatus("ledger", now_ts, now_ts, None, AS_OF, None),
+        "bank:camt:/tmp": SyncStatus("bank:camt:/tmp", now_ts, now_ts, None, AS_OF - timedelta(days=1), None),
+    }
+    facts = dataclasses.replace(facts, sync=sync)
+    t2 = time.perf_counter()
+    recon = reconcile(facts.invoices, facts.payments, customers=facts.customers)
+    t3 = time.perf_counter()
+    decisions = decide(facts, client(), AS_OF, recon)
+    t4 = time.perf_counter()
+    cpu_s = time.process_time() - cpu0
+    allocated = sum(1 for v in recon.allocations.values() if v)
+    return {
+        "n": n,
+        "payments": stored,
+        "parse_s": parse_s,
+        "store_s": store_s,
+        "load_s": t2 - t1,
+        "match_s": t3 - t2,
+        "decide_s": t4 - t3,
+        "total_s": t4 - t0,
+        "cpu_s": cpu_s,
+        "base_mb": base_mb,
+        "parse_mb": parse_mb,
+        "peak_mb": _rss_mb(),
+        "allocated_invoices": allocated,
+        "unexplained": len(recon.unexplained),
+        "decisions": len(decisions),
+        "file_mb": camt.stat().st_size / 1e6,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, action="append")
+    parser.add_argument("--child", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_one(args.n[0], args.child, args.child.with_suffix(".sqlite"))))
+        return
+    sizes = args.n or [10_000, 100_000, 1_000_000]
+    print(
+        f"{'N':>9} {'file MB':>8} {'parse s':>8} {'store s':>8} {'load s':>7} {'match s':>8} {'decide s':>9}"
+        f" {'total s':>8} {'cpu s':>6} {'peak MB':>8}"
+    )
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            camt = Path(tmp) / f"camt054-{n}.xml"
+            write_camt(camt, n)
+            out = subprocess.run(
+                [sys.executable, __file__, "--n", str(n), "--child", str(camt)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            r = json.loads(out.stdout)
+        print(
+            f"{n:>9} {r['file_mb']:>8.1f} {r['parse_s']:>8.2f} {r['store_s']:>8.2f} {r['load_s']:>7.2f}"
+            f" {r['match_s']:>8.2f} {r['decide_s']:>9.2f} {r['total_s']:>8.2f} {r['cpu_s']:>6.1f} {r['peak_mb']:>8.0f}"
+            f"   (rss before/after parse {r['base_mb']:.0f}/{r['parse_mb']:.0f} MB) allocated={r['allocated_invoices']}"
+            f" unexplained={r['unexplained']} decisions={r['decisions']}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The same money counted once, however many bank messages report it (pure).
+
+Keys are the bank's own: account + bank reference + ordinal + booking date — never date+amount+name,
+because two real payments can share those (firefly-iii #9098).
+- exact key twins (camt.054 and camt.053 of the same entry) collapse to one, booked preferred;
+- a booked entry supersedes a pending twin (same account and reference, booked within ``TWIN_DAYS``);
+- an entry read without TxDtls (ordinal -1, e.g. a summed camt.053 post) gives way to the same entry's
+  TxDtls from another message;
+- across sources (Nets OCR giro and camt report the same KID payment with different bank references),
+  an OCR payment is the camt payment with the same KID, amount, currency, direction and creditor
+  account booked within ``CROSS_SOURCE_DAYS``; each camt payment absorbs at most one OCR twin, and
+  nothing without a KID is ever paired (never on date+amount+name).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from connector.bank.references import compact
+from connector.model import Payment, PaymentStatus
+
+TWIN_DAYS = 10
+CROSS_SOURCE_DAYS = 3
+
+
+def dedup(payments: Iterable[Payment]) -> list[Payment]:
+    by_key: dict[str, Payment] = {}
+    for p in payments:
+        seen = by_key.get(p.key)
+        if seen is None or (seen.status is PaymentStatus.PENDING and p.status is PaymentStatus.BOOKED):
+            by_key[p.key] = p
+    groups: dict[tuple[str, str, str], list[Payment]] = {}
+    for p in by_key.values():
+        groups.setdefault((p.source, p.account, p.bank_ref), []).append(p)
+    out: list[Payment] = []
+    for group in groups.values():
+        if len(group) == 1:
+            out.extend(group)
+            continue
+        booked = [p for p in group if p.status is PaymentStatus.BOOKED]
+        detailed = {p.booking_date for p in booked if p.ordinal >= 0}
+        for p in group:
+            if p.status is PaymentStatus.PENDING:
+                if any(abs((b.booking_date - p.booking_date).days) <= TWIN_DAYS for b in booked):
+                    continue
+            elif p.ordinal < 0 and p.booking_date in detailed:
+                continue
+            out.append(p)
+    return _ocr_camt_twins(out)
+
+
+_Twin = tuple[str, Decimal, str, bool]
+
+
+def _twin_key(p: Payment) -> _Twin | None:
+    if not p.structured_ref or p.status is not PaymentStatus.BOOKED:
+        return None
+    return compact(p.structured_ref), p.amount, p.currency, p.reversal
+
+
+def _same_account(a: str, b: str) -> bool:
+    a, b = a.replace(" ", ""), b.replace(" ", "")
+    return not a or not b or a == b
+
+
+def _ocr_camt_twins(payments: list[Payment]) -> list[Payment]:
+    """Drop each OCR payment that is a camt payment already (see module doc); order independent."""
+    ocr = [p for p in payments if p.source == "ocr" and _twin_key(p) is not None]
+    if not ocr:
+        return payments
+    camt: dict[_Twin, list[Payment]] = defaultdict(list)
+    for p in payments:
+        key = _twin_key(p) if p.source == "camt" else None
+        if key is not None:
+            camt[key].append(p)
+    if not camt:
+        return payments
+    taken: set[str] = set()
+    dropped: set[str] = set()
+    for p in sorted(ocr, key=lambda q: (q.booking_date, q.key)):
+        candidates = [
+            c
+            for c in camt.get(_twin_key(p), ())  # type: ignore[arg-type]
+            if c.key not in taken
+            and abs((c.booking_date - p.booking_date).days) <= CROSS_SOURCE_DAYS
+            and _same_account(c.account, p.account)
+        ]
+        if candidates:
+            twin = min(candidates, key=lambda c: (abs((c.booking_date - p.booking_date).days), c.key))
+            taken.add(twin.key)
+            dropped.add(p.key)
+    return [p for p in payments if p.key not in dropped] if dropped else payments

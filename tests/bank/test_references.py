@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from connector.bank.references import (
+    classify,
+    is_valid_kid,
+    kid_mod10,
+    kid_mod11,
+    kid_schemes,
+    kids_in_text,
+    make_rf,
+    normalise,
+    parse_fik,
+)
+
+
+def test_kid_mod10_and_mod11():
+    assert kid_schemes("1234567890128") == {"mod10"}
+    assert kid_schemes("0000531") == {"mod11"}
+    assert kid_mod11("12345") == "123455"
+    dash = next(kid_mod11(str(n)) for n in range(1000, 2000) if kid_mod11(str(n)).endswith("-"))
+    assert is_valid_kid(dash) and kid_schemes(dash) == {"mod11"}
+    assert not is_valid_kid(dash, ["mod10"])
+    assert not is_valid_kid("1234567890127") and not is_valid_kid("12") and not is_valid_kid("12a45")
+    assert is_valid_kid(kid_mod10("4711")) and is_valid_kid("1234 5678 9012 8")
+
+
+def test_rf():
+    assert make_rf("000133700501645") == "RF36000133700501645"
+    assert classify("RF18 5390 0754 7034").value == "RF18539007547034"
+    assert classify("RF19539007547034") is None
+
+
+def test_fik():
+    assert parse_fik("+71<000000000000018+81234567<") == ("71", "000000000000018")
+    assert parse_fik("+73<+81234567<") == ("73", None)
+    assert parse_fik("+71<000000000000017+81234567<") is None
+    assert classify("+75<0000000000000026+81234567<").value == "0000000000000026"
+    assert normalise("+71<000000000000018+81234567<") == "000000000000018"
+
+
+@pytest.mark.parametrize(
+    ("text", "kids"),
+    [
+        ("Betaling KID: 1234567890128 takk", ["1234567890128"]),
+        ("kid nr 1234 5678 9012 8", ["1234567890128"]),
+        ("KID-nummer 123455-", ["123455-"]),
+        ("Faktura 1005", []),
+    ],
+)
+def test_kid_in_free_text(text, kids):
+    assert kids_in_text(text) == kids
+
+
+def test_classify_respects_accepted_schemes():
+    assert classify("0000531", ["mod10"]) is None
+    assert classify("0000531", ["mod11"]).scheme == "mod11"
+    assert classify("") is None and classify("hello") is None

@@ -1,0 +1,166 @@
+"""Every tier and every doubt, with the evidence an accountant sees."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from recon_helpers import D, inv, pay
+
+from connector.bank.references import kid_mod10
+from connector.model import Customer, DocKind, PaymentStatus
+from connector.reconcile import reconcile
+
+K1, K2 = kid_mod10("1001"), kid_mod10("1002")
+
+
+def test_tier1_kid_settles_and_overpayment_becomes_customer_credit():
+    r = reconcile([inv("1001", "A", "500.00", K1)], [pay("R1", "600.00", structured_ref=K1)])
+    assert r.open_amount["1001"] == D("0.00")
+    (a,) = r.allocations["1001"]
+    assert (a.tier, a.amount) == ("kid", D("500.00")) and K1 in a.evidence
+    (credit,) = r.unallocated_credit["A"]
+    assert (credit.kind, credit.amount) == ("overpayment", D("100.00"))
+
+
+def test_partial_payment_leaves_the_rest_open():
+    r = reconcile([inv("1001", "A", "500.00", K1)], [pay("R1", "200.00", structured_ref=K1)])
+    assert r.open_amount["1001"] == D("300.00") and "1001" not in r.with_difference
+
+
+def test_tolerance_records_paid_with_difference_without_writing_off():
+    r = reconcile([inv("1001", "A", "500.00", K1)], [pay("R1", "497.00", structured_ref=K1)], tolerance=D("5"))
+    assert r.open_amount["1001"] == D("3.00") and r.with_difference["1001"] == D("3.00")
+    assert "paid with difference" in r.allocations["1001"][0].evidence
+
+
+def test_kid_of_unaccepted_scheme_is_not_proof():
+    kid = "0000531"  # MOD11 only
+    r = reconcile([inv("1001", "A", "500.00", kid)], [pay("R1", "500.00", structured_ref=kid)], kid_schemes=["mod10"])
+    assert r.open_amount["1001"] == D("500.00") and r.unexplained
+
+
+def test_tier2_invoice_number_token_with_agreeing_amount():
+    invoices = [inv("1005", "A", "200.00"), inv("14", "B", "50.00")]
+    r = reconcile(invoices, [pay("R1", "200.00", free_text="Faktura 1005 takk for sist")])
+    assert r.allocations["1005"][0].tier == "invoice_number" and r.open_amount["1005"] == D("0.00")
+    r = reconcile(invoices, [pay("R1", "50.00", free_text="ref 1814")])
+    assert r.open_amount["14"] == D("50.00")  # never a substring match
+
+
+def test_tier2_amount_disagrees_is_only_a_candidate():
+    r = reconcile([inv("1005", "A", "200.00")], [p := pay("R1", "150.00", free_text="faktura 1005")])
+    assert r.open_amount["1005"] == D("200.00") and r.pending["1005"] == [p]
+    assert "does not agree" in r.pending_reason[p.key]
+
+
+def test_kid_written_in_free_text():
+    r = reconcile([inv("1001", "A", "500.00", K1)], [pay("R1", "500.00", free_text=f"KID: {K1}")])
+    assert r.allocations["1001"][0].tier == "reference_text"
+
+
+def test_tier3_learned_payer_account_then_tier4_single_amount():
+    invoices = [inv("1001", "A", "500.00", K1), inv("1002", "A", "300.00"), inv("2001", "B", "300.00")]
+    payments = [
+        pay("R1", "500.00", structured_ref=K1, payer_account="12345678903"),
+        pay("R2", "300.00", payer_account="12345678903"),
+    ]
+    r = reconcile(invoices, payments)
+    assert r.allocations["1002"][0].tier == "payer_amount" and r.open_amount["2001"] == D("300.00")
+
+
+def test_tier3_org_id_and_two_equal_items_hold_both():
+    customers = {"A": Customer("c", "A", "Fjord Bygg AS", org_no="923456783")}
+    invoices = [inv("1001", "A", "2500.00"), inv("1002", "A", "2500.00")]
+    r = reconcile(invoices, [p := pay("R1", "2500.00", payer_org_id="NO923456783MVA")], customers=customers)
+    assert r.open_amount == {"1001": D("2500.00"), "1002": D("2500.00")}
+    assert r.pending["1001"] == r.pending["1002"] == [p]
+
+
+def test_tier4_unique_subset_with_credit_note():
+    customers = {"A": Customer("c", "A", "A AS", org_no="923456783")}
+    invoices = [
+        inv("1001", "A", "100.00"),
+        inv("1002", "A", "250.00"),
+        inv("1003", "A", "400.00"),
+        inv("CN1", "A", "50.00", kind=DocKind.CREDIT_NOTE),
+    ]
+    r = reconcile(invoices, [pay("R1", "600.00", payer_org_id="923456783")], customers=customers)
+    # 250 + 400 - 50 = 600 is the only combination
+    assert r.open_amount == {"1001": D("100.00"), "1002": D("0.00"), "1003": D("0.00")}
+    tiers = {a.tier for n in ("1002", "1003") for a in r.allocations[n]}
+    assert tiers == {"subset_sum", "credit_note"} and "A" not in r.unallocated_credit
+
+
+def test_tier4_ambiguous_subset_holds():
+    customers = {"A": Customer("c", "A", "A AS", org_no="923456783")}
+    # no single item of 300, and two combinations: 100 + 200 and 150 + 150
+    invoices = [inv("1", "A", "100.00"), inv("2", "A", "200.00"), inv("3", "A", "150.00"), inv("4", "A", "150.00")]
+    r = reconcile(invoices, [pay("R1", "300.00", payer_org_id="923456783")], customers=customers)
+    assert all(r.open_amount[i.number] == i.amount for i in invoices)
+    assert set(r.pending) == {"1", "2", "3", "4"}
+
+
+def test_tier5_unexplained_credit_holds_plausible_customers():
+    invoices = [inv("1", "A", "777.00"), inv("2", "B", "100.00")]
+    r = reconcile(invoices, [p := pay("R1", "777.00", payer_name="Someone")])
+    assert r.unexplained == [p] and set(r.unallocated_credit) == {"A"}
+
+
+def test_pending_never_settles():
+    r = reconcile(
+        [inv("1001", "A", "500.00", K1)], [p := pay("R1", "500.00", structured_ref=K1, status=PaymentStatus.PENDING)]
+    )
+    assert r.open_amount["1001"] == D("500.00") and r.pending["1001"] == [p]
+
+
+def test_booked_twin_settles_and_pending_disappears():
+    pending = pay("R1", "500.00", structured_ref=K1, status=PaymentStatus.PENDING, on=date(2024, 3, 3))
+    booked = pay("R1", "500.00", structured_ref=K1)
+    r = reconcile([inv("1001", "A", "500.00", K1)], [pending, booked])
+    assert r.open_amount["1001"] == D("0.00") and not r.pending
+
+
+def test_reversal_by_kid_reopens():
+    payments = [pay("R1", "500.00", structured_ref=K1), pay("R2", "500.00", structured_ref=K1, reversal=True)]
+    r = reconcile([inv("1001", "A", "500.00", K1)], payments)
+    assert r.open_amount["1001"] == D("500.00")
+    assert [a.tier for a in r.allocations["1001"]] == ["kid", "reversal"]
+
+
+def test_return_without_reference_reopens_what_the_original_paid():
+    payments = [
+        pay("R1", "500.00", structured_ref=K1, payer_account="12345678903"),
+        pay("R2", "500.00", payer_account="12345678903", reversal=True, return_reason="AC04", on=date(2024, 3, 6)),
+    ]
+    r = reconcile([inv("1001", "A", "500.00", K1)], payments)
+    assert r.open_amount["1001"] == D("500.00") and "AC04" in r.allocations["1001"][-1].evidence
+
+
+def test_ledger_and_bank_payment_of_the_same_money_count_once():
+    ledger = pay("L1", "500.00", source="tripletex", account="", invoice_number="1001", on=date(2024, 3, 6))
+    bank = pay("R1", "500.00", structured_ref=K1)
+    r = reconcile([inv("1001", "A", "500.00", K1)], [bank, ledger])
+    assert [a.tier for a in r.allocations["1001"]] == ["ledger"]
+    assert r.ledger_twins == {bank.key: ledger.key} and not r.unallocated_credit
+
+
+def test_inkasso_payout_is_not_a_debtor_payment():
+    r = reconcile([inv("1", "A", "777.00")], [p := pay("R1", "777.00", payer_name="Kredinor AS")])
+    assert r.inkasso_payouts == [p] and not r.unallocated_credit and r.open_amount["1"] == D("777.00")
+
+
+def test_on_time_uses_value_date_and_next_business_day():
+    # due Saturday 2024-03-02 → effective Monday 2024-03-04
+    invoices = [inv("1001", "A", "500.00", K1, due=date(2024, 3, 2)), inv("1002", "A", "500.00", K2)]
+    payments = [
+        pay("R1", "500.00", structured_ref=K1, on=date(2024, 3, 5), value_date=date(2024, 3, 4)),
+        pay("R2", "500.00", structured_ref=K2, on=date(2024, 3, 5), value_date=date(2024, 3, 4)),
+    ]
+    r = reconcile(invoices, payments)
+    assert r.paid_on_time == {"1001": True, "1002": False}
+
+
+def test_unapplied_credit_note_is_unallocated_credit():
+    r = reconcile([inv("1", "A", "100.00"), inv("CN", "A", "40.00", kind=DocKind.CREDIT_NOTE)], [])
+    (c,) = r.unallocated_credit["A"]
+    assert (c.kind, c.amount, c.ref) == ("credit_note", D("40.00"), "CN")
