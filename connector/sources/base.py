@@ -39,6 +39,14 @@ class FileResult:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A batch that lists every document of ``source`` issued on or after ``since`` (None: ever)."""
+
+    source: str
+    since: date | None = None
+
+
 @dataclass
 class LedgerBatch:
     customers: list[Customer] = field(default_factory=list)
@@ -51,12 +59,16 @@ class LedgerBatch:
     errors: list[str] = field(default_factory=list)
     cursor: dict[str, Any] | None = None
     document_events: list[DocumentEvent] = field(default_factory=list)  # e-invoice responses/envelopes
+    # Set by a full re-sync of an API ledger: stored invoices of that source and window missing from
+    # ``invoices`` disappeared upstream (deleted, reversed) and are closed (ledger_open_amount = 0).
+    complete_snapshot: Snapshot | None = None
 
 
 @dataclass
 class PaymentBatch:
     payments: list[Payment] = field(default_factory=list)
     data_through: date | None = None  # newest date the bank data covers (statement/notification date)
+    accounts_through: dict[str, date] = field(default_factory=dict)  # the same, per creditor account
     files: list[FileResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 

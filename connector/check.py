@@ -1,0 +1,45 @@
+"""``arsync check --client ID``: do the ledger credentials work, and what can they see?
+
+Read-only: no sync state is written. Prints one line per finding; secrets never appear (the HTTP
+layer redacts them from every message).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from connector.cli import EXIT_CLIENT_FAILED, Env, client_option, main
+from connector.config import ClientConfig
+from connector.http import ApiError, redact
+from connector.sources.systems import API_LEDGERS, api_ledger
+
+
+def check_client(client: ClientConfig) -> tuple[bool, list[str]]:
+    kind = client.ledger.kind
+    if kind not in API_LEDGERS:
+        return True, [f"ledger kind '{kind}' reads files; nothing to log in to"]
+    try:
+        source = api_ledger(client)
+        return True, source.check()
+    except ApiError as exc:
+        return False, [f"{kind}: {exc}"]
+    except Exception as exc:  # a config or network problem: say which, never the secret
+        return False, [f"{kind}: {redact(str(exc) or exc.__class__.__name__)}"]
+
+
+@main.command()
+@client_option
+@click.pass_obj
+def check(env: Env, client_ids: tuple[str, ...]) -> None:
+    """Verify each client's accounting-system credentials and show what the token can see."""
+    failed = False
+    for client in env.settings.select(client_ids):
+        ok, lines = check_client(client)
+        failed |= not ok
+        click.echo(f"{client.id} ({client.ledger.kind}): {'ok' if ok else 'FAILED'}")
+        for line in lines:
+            click.echo(f"  {line}")
+    if failed:
+        sys.exit(EXIT_CLIENT_FAILED)
