@@ -24,6 +24,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "Utestående beløp: {amount} {currency}.\n"
         ),
         "fee": "Purregebyr: {fee} {currency}.\n",
+        "interest": (
+            "Forsinkelsesrente etter forsinkelsesrenteloven er påløpt med {interest} {currency} "
+            "per {through} ({rate}).\n"
+        ),
         "question": (
             "Når kan vi forvente betaling? Dersom noe er feil med fakturaen eller leveransen, "
             "ber vi deg kontakte oss snarest, så ser vi på saken.\n"
@@ -45,6 +49,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Udestående beløb: {amount} {currency}.\n"
         ),
         "fee": "Rykkergebyr: {fee} {currency}.\n",
+        "interest": "Morarente efter renteloven udgør {interest} {currency} pr. {through} ({rate}).\n",
         "question": (
             "Hvornår kan vi forvente betaling? Hvis der er noget galt med fakturaen eller leverancen, "
             "bedes du kontakte os hurtigst muligt.\n"
@@ -66,6 +71,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Utestående belopp: {amount} {currency}.\n"
         ),
         "fee": "Påminnelseavgift: {fee} {currency}.\n",
+        "interest": "Dröjsmålsränta enligt räntelagen uppgår till {interest} {currency} per {through} ({rate}).\n",
         "question": (
             "När kan vi förvänta oss betalning? Om något är fel med fakturan eller leveransen, "
             "kontakta oss så snart som möjligt.\n"
@@ -95,6 +101,9 @@ class Letter:
     fee: Decimal
     kid: str | None
     deadline: date | None  # collection notices only
+    interest: Decimal | None = None  # accrued late interest, shown (from the rule pack; never guessed)
+    interest_through: date | None = None
+    interest_rate: str = ""  # e.g. "142 d at 12.00 %"
 
     def render(self) -> str:
         t = TEXTS[self.language]
@@ -108,6 +117,15 @@ class Letter:
         ]
         if self.fee:
             parts.append(t["fee"].format(fee=self.fee, currency=self.currency))
+        if self.interest and self.interest_through is not None:
+            parts.append(
+                t["interest"].format(
+                    interest=self.interest,
+                    currency=self.currency,
+                    through=self.interest_through.isoformat(),
+                    rate=self.interest_rate,
+                )
+            )
         parts.append("\n" + t["question"])
         if notice and self.deadline is not None:
             parts.append("\n" + t["notice"].format(deadline=self.deadline.isoformat()))

@@ -11,7 +11,11 @@ from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
 from connector.config import ClientConfig, StepConfig
+from connector.dunning import holds as extra_holds
 from connector.dunning.calendar import effective_due_date
+from connector.dunning.charges import charge_evidence
+from connector.dunning.holds import DunningContext
+from connector.dunning.rules import RulePackError, pack_on
 from connector.einvoice.status import DocumentHold, document_holds
 from connector.model import (
     ZERO,
@@ -34,8 +38,10 @@ from connector.store import Facts
 RECENTLY_SETTLED_DAYS = 30
 LEDGER_SOURCE = "ledger"
 BANK_SOURCE_PREFIX = "bank:"
+BANK_ACCOUNT_PREFIX = "bank-account:"  # sync_state per creditor account: newest bank data seen for it
 # Holds a person has to look at: the next step is a review, not a wait.
 REVIEW_HOLDS = frozenset({Hold.UNALLOCATED_CREDIT, Hold.NOT_DELIVERED, Hold.DEBTOR_INSOLVENT})
+_HOLD_ORDER = {h: i for i, h in enumerate(Hold)}  # holds are listed in the enum's order
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliatio
     cases = {c.invoice_number: c for c in facts.cases}
     client_holds = _client_holds(facts, client, as_of)
     doc_holds = document_holds(facts.document_events, as_of)
+    ctx = dunning_context(facts, client)
     out = []
     for inv in facts.invoices:
         if inv.kind is not DocKind.INVOICE:
@@ -67,6 +74,7 @@ def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliatio
             cases.get(inv.number),
             client_holds,
             doc_holds.get(inv.number),
+            ctx=ctx,
         )
         if decision is not None:
             out.append(decision)
@@ -81,6 +89,21 @@ def _by_invoice(items: tuple[_T, ...]) -> dict[str, list[_T]]:
     for item in items:
         out.setdefault(item.invoice_number, []).append(item)
     return out
+
+
+def dunning_context(facts: Facts, client: ClientConfig) -> DunningContext:
+    by_customer: dict[str, list[DunningStep]] = {}
+    owner = {i.number: i.customer_id for i in facts.invoices}
+    for s in facts.steps:
+        by_customer.setdefault(owner.get(s.invoice_number, ""), []).append(s)
+    return DunningContext(
+        exclusions=facts.exclusions,
+        registry=facts.registry,
+        registry_settings=client.registry,
+        customers=facts.customers,
+        payment_dates={p.key: p.booking_date for p in facts.payments},
+        customer_steps={k: tuple(v) for k, v in by_customer.items()},
+    )
 
 
 def _client_holds(facts: Facts, client: ClientConfig, as_of: date) -> list[tuple[Hold, Evidence]]:
@@ -105,20 +128,41 @@ def _client_holds(facts: Facts, client: ClientConfig, as_of: date) -> list[tuple
                 ),
             )
         )
+    else:
+        holds.extend(_stale_accounts(facts, client, limit))
     ledger = facts.sync.get(LEDGER_SOURCE)
     ledger_limit = datetime.combine(as_of - timedelta(days=client.ledger.max_age_days), time.min).date()
     if ledger is None or ledger.last_success_at is None:
         holds.append((Hold.LEDGER_STALE, Evidence("hold", "the ledger has never been synced successfully")))
     elif ledger.last_error:
         holds.append((Hold.LEDGER_STALE, Evidence("hold", f"the last ledger sync failed: {ledger.last_error}")))
-    elif ledger.last_success_at.date() < ledger_limit:
-        holds.append(
-            (
-                Hold.LEDGER_STALE,
-                Evidence("hold", "the last successful ledger sync is too old", on=ledger.last_success_at.date()),
-            )
-        )
+    elif (ledger.data_through or ledger.last_success_at.date()) < ledger_limit:
+        # data_through is the --as-of day of the last good sync, so backfills and scenario runs age correctly
+        synced = ledger.data_through or ledger.last_success_at.date()
+        holds.append((Hold.LEDGER_STALE, Evidence("hold", "the last successful ledger sync is too old", on=synced)))
     return holds
+
+
+def _stale_accounts(facts: Facts, client: ClientConfig, limit: date) -> list[tuple[Hold, Evidence]]:
+    """Per creditor account: money for any customer can land on any account, so one account whose
+    newest bank data is older than the policy (or a configured account no file ever covered) holds all."""
+    through = {
+        k[len(BANK_ACCOUNT_PREFIX) :]: s.data_through
+        for k, s in facts.sync.items()
+        if k.startswith(BANK_ACCOUNT_PREFIX) and s.data_through
+    }
+    for bank in client.bank:
+        if bank.account:
+            through.setdefault(bank.account.replace(" ", ""), None)
+    out: list[tuple[Hold, Evidence]] = []
+    for account, newest in sorted(through.items()):
+        if newest is None or newest < limit:
+            seen = newest.isoformat() if newest else "none"
+            detail = (
+                f"newest bank data for account {account} is {seen}, older than {client.policy.bank_max_age_days} days"
+            )
+            out.append((Hold.BANK_DATA_STALE, Evidence("hold", detail, account, on=newest)))
+    return out
 
 
 def _decide_one(
@@ -132,7 +176,9 @@ def _decide_one(
     case: Case | None,
     client_holds: list[tuple[Hold, Evidence]],
     doc_holds: list[DocumentHold] | None = None,
+    ctx: DunningContext | None = None,
 ) -> Decision | None:
+    ctx = ctx or DunningContext()
     open_amount = recon.open_amount.get(inv.number, inv.amount)
     evidence: list[Evidence] = [
         Evidence(
@@ -159,7 +205,7 @@ def _decide_one(
             due_date=inv.due_date,
             state=state,
             action=action,
-            holds=tuple(sorted(set(holds), key=list(Hold).index)),
+            holds=tuple(sorted(set(holds), key=_HOLD_ORDER.__getitem__)),
             evidence=tuple(evidence),
             next_step=next_step,
         )
@@ -212,8 +258,24 @@ def _decide_one(
     else:
         partly_paid = False
 
+    # Paid with difference (short within the payment tolerance: bank fees, rounding): recorded, never
+    # written off by itself, and never reminded for — the accountant settles it.
+    difference = recon.with_difference.get(inv.number)
+    if difference is not None and ZERO < open_amount <= difference:
+        hold(
+            Hold.PAYMENT_PENDING,
+            f"paid with difference: {open_amount} {inv.currency} short within the payment tolerance; "
+            "not written off and never reminded — settle it in the ledger",
+        )
+        partly_paid = True
+
     for p in recon.pending.get(inv.number, []):
-        hold(Hold.PAYMENT_PENDING, f"pending payment of {p.amount} {p.currency} ({p.source})", p.key, p.booking_date)
+        why = recon.pending_reason.get(p.key)
+        detail = f"pending payment of {p.amount} {p.currency} ({p.source})" + (f": {why}" if why else "")
+        hold(Hold.PAYMENT_PENDING, detail, p.key, p.booking_date)
+
+    for credit in recon.unallocated_credit.get(inv.customer_id, []):
+        hold(Hold.UNALLOCATED_CREDIT, f"{credit.kind}: {credit.detail}", credit.ref, credit.on)
 
     for dh in doc_holds or ():  # e-invoice statuses: Invoice Response PD / CA due date, MLR/MLS rejection
         hold(dh.hold, dh.detail, dh.ref, dh.on)
@@ -228,11 +290,17 @@ def _decide_one(
     if inv.factored:
         hold(Hold.FACTORED, "payable to a factoring company (type code or payee)")
 
-    for a in agreements:
-        if a.cancelled_on is None and a.created_on <= as_of:
-            last = max(a.due_dates) if a.due_dates else a.created_on
-            if as_of <= last + timedelta(days=client.policy.grace_days):
-                hold(Hold.AGREEMENT, f"payment agreed until {last.isoformat()}", a.agreement_id, a.created_on)
+    for code, ev in extra_holds.exclusion_holds(ctx.exclusions, inv, as_of):
+        holds.append(code)
+        evidence.append(ev)
+
+    agreement_holds, broken = extra_holds.agreement_holds(
+        agreements, recon.allocations.get(inv.number, []), ctx.payment_dates, as_of, client.policy.grace_days
+    )
+    evidence.extend(broken)  # a broken agreement lifts its hold; the pipeline logs it
+    for code, ev in agreement_holds:
+        holds.append(code)
+        evidence.append(ev)
 
     if case is not None:
         if case.status in (CaseStatus.PUSHED, CaseStatus.CLOSED):
@@ -242,11 +310,54 @@ def _decide_one(
             hold(Hold.AWAITING_APPROVAL, f"case {case.case_id} waits for the accountant", case.case_id, case.created_on)
         elif case.status is CaseStatus.REJECTED:
             hold(Hold.EXCLUDED, f"the accountant rejected case {case.case_id}: {case.note}", case.case_id)
+        elif case.status is CaseStatus.WITHDRAWN:  # withdrawn from collection: never back into dunning by itself
+            hold(Hold.EXCLUDED, f"case {case.case_id} was withdrawn: {case.note}", case.case_id)
         evidence.append(Evidence("case", f"collection case {case.status}", case.case_id, case.open_amount))
 
-    nxt = next_step(client.policy.steps, steps, effective)
+    nxt = lawful_next_step(next_step(client.policy.steps, steps, effective), steps, client.country)
     if nxt is not None and effective is not None and as_of < nxt.due_on and Hold.NOT_DUE not in holds:
         hold(Hold.WAIT_INTERVAL, f"{nxt.action} not before {nxt.due_on.isoformat()}", on=nxt.due_on)
+
+    # Per customer: one step at a time, with the policy's minimum interval between letters to them.
+    step_due = nxt is not None and effective is not None and as_of >= nxt.due_on and Hold.NOT_DUE not in holds
+    customer_steps = [s for s in ctx.customer_steps.get(inv.customer_id, ()) if s.invoice_number != inv.number]
+    if step_due and nxt is not None and nxt.action is not Action.COLLECTION_CASE:
+        for code, ev in extra_holds.customer_interval_hold(
+            customer_steps, inv.number, as_of, client.policy.customer_interval_days
+        ):
+            holds.append(code)
+            evidence.append(ev)
+
+    # Business register before a notice or case: insolvent → review; no fresh answer → hold.
+    customer = ctx.customers.get(inv.customer_id)
+    registry_next = Action.COLLECTION_CASE if case is not None and case.status is CaseStatus.APPROVED else None
+    registry_holds, registry_unverified = extra_holds.registry_holds(
+        customer, ctx, registry_next or (nxt.action if nxt else None), step_due or registry_next is not None, as_of
+    )
+    for code, ev in registry_holds:
+        holds.append(code)
+        evidence.append(ev)
+    evidence.extend(extra_holds.registry_evidence(customer, ctx))
+
+    if effective is not None and as_of > effective:
+        evidence.extend(
+            charge_evidence(
+                inv,
+                client.country,
+                open_amount,
+                effective,
+                as_of,
+                nxt.action if nxt else None,
+                bool(nxt and nxt.step.fee),
+                steps,
+                client.policy.fee_agreed,
+                customer,
+            )
+        )
+    # A register outage alone is a wait (hold), not a review: nothing is known to be wrong yet.
+    review_exempt = (
+        registry_unverified and not partly_paid and not any(h in REVIEW_HOLDS - {Hold.DEBTOR_INSOLVENT} for h in holds)
+    )
 
     approved_case = case is not None and case.status is CaseStatus.APPROVED
     if approved_case:
@@ -258,11 +369,34 @@ def _decide_one(
         return decision(state, nxt.action, [], nxt.action)
     if not holds:
         return decision(state, Action.NONE, [], None)  # ladder finished
-    return decision(state, _held_action(holds, partly_paid), holds, nxt.action if nxt else None)
+    held = Action.HOLD if review_exempt else _held_action(holds, partly_paid)  # register outage: wait
+    return decision(state, held, holds, nxt.action if nxt else None)
 
 
 def _held_action(holds: list[Hold], needs_person: bool = False) -> Action:
     return Action.REVIEW if needs_person or any(h in REVIEW_HOLDS for h in holds) else Action.HOLD
+
+
+def lawful_next_step(nxt: NextStep | None, done: list[DunningStep], country: str) -> NextStep | None:
+    """Push the step's earliest day out to the legal minimum intervals of the rule pack.
+
+    Between letters (reminders, notices) the pack's minimum interval; a case only once the notice's
+    legal deadline has passed, even when steps were taken outside arsync.
+    """
+    if nxt is None or not done:
+        return nxt
+    try:
+        pack = pack_on(country, nxt.due_on)
+    except RulePackError:
+        return nxt
+    earliest = nxt.due_on
+    letters = [s.sent_on for s in done if s.step in (Action.REMINDER, Action.COLLECTION_NOTICE)]
+    if nxt.action in (Action.REMINDER, Action.COLLECTION_NOTICE) and letters:
+        earliest = max(earliest, max(letters) + timedelta(days=pack.min_days_between_reminders))
+    notices = [s.sent_on for s in done if s.step is Action.COLLECTION_NOTICE]
+    if nxt.action is Action.COLLECTION_CASE and notices:
+        earliest = max(earliest, max(notices) + timedelta(days=pack.notice_min_deadline_days))
+    return nxt if earliest == nxt.due_on else NextStep(nxt.action, earliest, nxt.step)
 
 
 def next_step(ladder: list[StepConfig], done: list[DunningStep], effective_due: date | None) -> NextStep | None:

@@ -85,3 +85,48 @@ def render_csv(rows: Sequence[AgingRow]) -> str:
     writer.writerow(HEADERS)
     writer.writerows(_cells(r) for r in rows)
     return buf.getvalue()
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;font-size:14px}
+th,td{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}
+th:nth-child(-n+3),td:nth-child(-n+3){text-align:left}
+.bar{display:flex;height:14px;width:320px;background:#f3f3f3}
+.bar span{display:block;height:100%}
+.b0{background:#9ecae1}.b1{background:#fdd49e}.b2{background:#fc8d59}.b3{background:#e34a33}.b4{background:#b30000}
+.legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
+.apart{color:#666}
+"""
+
+
+def render_html(rows: Sequence[AgingRow], as_of: date) -> str:
+    """A self-contained page: one row per client and customer, a CSS bar per row (no JavaScript)."""
+    from html import escape
+
+    legend = "".join(f'<span class="b{i}"></span>{escape(b)}' for i, b in enumerate(BUCKETS))
+    body = []
+    for r in rows:
+        total = r.total
+        bars = "".join(
+            f'<span class="b{i}" style="width:{(r.buckets[b] / total * 100):.1f}%" title="{escape(b)}: {r.buckets[b]}">'
+            "</span>"
+            for i, b in enumerate(BUCKETS)
+            if total > ZERO and r.buckets[b] > ZERO
+        )
+        cells = "".join(f"<td>{escape(c)}</td>" for c in _cells(r))
+        body.append(f'<tr>{cells}<td><div class="bar">{bars}</div></td></tr>')
+    head = "".join(f"<th>{escape(h)}</th>" for h in HEADERS) + "<th>aging</th>"
+    table = (
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        if rows
+        else ("<p>No open receivables.</p>")
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Aged receivables {as_of.isoformat()}</title><style>{_CSS}</style></head><body>"
+        f"<h1>Aged receivables as of {as_of.isoformat()}</h1>"
+        f'<p class="legend">{legend}</p>'
+        '<p class="apart">Disputed and held amounts are part of the buckets and shown apart in their own columns.</p>'
+        f"{table}</body></html>\n"
+    )

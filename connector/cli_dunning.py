@@ -1,0 +1,116 @@
+"""``arsync agreements …`` and ``arsync exclude …``: what the accountant learned on the phone.
+
+Registered on the main group by ``connector.cli``; thin: parse, store, print.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, timedelta
+
+import click
+
+from connector.cli import Env, as_of_option, main
+from connector.model import Agreement, Exclusion
+from connector.reports.tables import render
+from connector.store import dunning as dunning_store
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+def _every(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
+    m = re.fullmatch(r"(\d+)d?", value.strip())
+    if not m or int(m.group(1)) < 1:
+        raise click.BadParameter(f"'{value}' is not an interval in days (e.g. 30d)")
+    return int(m.group(1))
+
+
+@main.group()
+def agreements() -> None:
+    """Promises to pay and instalment plans: they hold dunning until broken."""
+
+
+@agreements.command("add")
+@click.argument("client_id")
+@click.argument("invoice")
+@click.option("--promise-date", callback=_date, metavar="YYYY-MM-DD", help="The day the debtor promised to pay.")
+@click.option("--instalments", type=click.IntRange(1, 60), help="Number of instalments.")
+@click.option("--first", callback=_date, metavar="YYYY-MM-DD", help="Day of the first instalment.")
+@click.option("--every", callback=_every, default="30d", show_default=True, help="Interval between instalments.")
+@click.option("--note", default="", help="What was agreed (kept with the agreement).")
+@as_of_option
+@click.pass_obj
+def agreements_add(
+    env: Env,
+    client_id: str,
+    invoice: str,
+    promise_date: date | None,
+    instalments: int | None,
+    first: date | None,
+    every: int,
+    note: str,
+    as_of: date,
+) -> None:
+    """Record a promise to pay (--promise-date) or a plan (--instalments N --first DATE --every 30d)."""
+    env.settings.client(client_id)
+    if promise_date is not None and instalments is None and first is None:
+        dates: tuple[date, ...] = (promise_date,)
+    elif promise_date is None and instalments is not None and first is not None:
+        dates = tuple(first + timedelta(days=every * k) for k in range(instalments))
+    else:
+        raise click.UsageError("give either --promise-date, or --instalments with --first (and --every)")
+    if invoice not in {i.number for i in env.store.facts(client_id).invoices}:
+        raise click.UsageError(f"client '{client_id}' has no invoice '{invoice}'")
+    agreement_id = f"agreement-{uuid.uuid4().hex[:8]}"
+    env.store.add_agreement(Agreement(client_id, invoice, agreement_id, as_of, dates, note))
+    click.echo(f"agreement {agreement_id} on {client_id} invoice {invoice}: " + ", ".join(d.isoformat() for d in dates))
+
+
+@agreements.command("list")
+@click.argument("client_id")
+@click.pass_obj
+def agreements_list(env: Env, client_id: str) -> None:
+    env.settings.client(client_id)
+    rows = [
+        [
+            a.agreement_id,
+            a.invoice_number,
+            a.created_on.isoformat(),
+            ", ".join(d.isoformat() for d in a.due_dates),
+            a.note,
+        ]
+        for a in env.store.facts(client_id).agreements
+    ]
+    click.echo(render(["agreement", "invoice", "created", "dates", "note"], rows) if rows else "No agreements.")
+
+
+@main.command("exclude")
+@click.argument("client_id")
+@click.option("--invoice", help="Exclude this invoice.")
+@click.option("--customer", help="Exclude every invoice of this customer (id as in the decision table).")
+@click.option("--until", callback=_date, metavar="YYYY-MM-DD", help="Last day of the exclusion (default: open).")
+@click.option("--reason", required=True, help="Why (kept with the exclusion and shown as evidence).")
+@as_of_option
+@click.pass_obj
+def exclude(
+    env: Env, client_id: str, invoice: str | None, customer: str | None, until: date | None, reason: str, as_of: date
+) -> None:
+    """Take an invoice or a customer out of dunning (hold: excluded)."""
+    env.settings.client(client_id)
+    if (invoice is None) == (customer is None):
+        raise click.UsageError("give exactly one of --invoice or --customer")
+    if until is not None and until < as_of:
+        raise click.UsageError(f"--until {until.isoformat()} is before {as_of.isoformat()}")
+    exclusion_id = f"exclusion-{uuid.uuid4().hex[:8]}"
+    with env.store.transaction() as conn:
+        dunning_store.add_exclusion(conn, Exclusion(client_id, exclusion_id, invoice, customer, as_of, until, reason))
+    what = f"invoice {invoice}" if invoice else f"customer {customer}"
+    click.echo(f"{exclusion_id}: {client_id} {what} excluded" + (f" until {until.isoformat()}" if until else ""))

@@ -1,0 +1,145 @@
+"""Sending one ladder step: the lawful fee, the letter, the channel, and the step recorded as a fact.
+
+The pipeline calls :func:`send_step` for each decision whose action is a reminder or a collection
+notice. A step already recorded for the invoice today is never sent again (``run`` twice a day).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from connector.channels.base import ReminderChannel, ReminderMessage
+from connector.channels.email import EmailChannel
+from connector.channels.letters import Letter
+from connector.channels.outbox import OutboxChannel
+from connector.channels.tripletex import TripletexChannel
+from connector.config import ClientConfig, ConfigError
+from connector.dunning.calendar import effective_due_date
+from connector.dunning.decide import next_step
+from connector.dunning.fees import fee_for
+from connector.dunning.interest import late_interest
+from connector.dunning.rules import RulePackError, pack_on
+from connector.model import Action, Customer, Decision, DunningStep
+from connector.store import Facts, Store
+
+log = logging.getLogger("arsync.dunning")
+
+
+def channel_for(client: ClientConfig, name: str) -> ReminderChannel:
+    r = client.reminders
+    if name == "outbox":
+        if r.path is None:
+            raise ConfigError([f"client '{client.id}': reminders.path: the outbox channel needs a folder"])
+        return OutboxChannel(r.path)
+    if name == "email" and r.email is not None:
+        return EmailChannel(r.email)
+    if name == "tripletex" and r.tripletex is not None:
+        return TripletexChannel(r.tripletex)
+    raise ConfigError([f"client '{client.id}': channel '{name}' is not configured under [clients.reminders]"])
+
+
+def notice_deadline(client: ClientConfig, sent_on: date) -> date:
+    """The notice's payment deadline: the case step's days, never under the legal minimum."""
+    case_days = next((s.days for s in client.policy.steps if s.action == "collection_case"), 0)
+    try:
+        legal = pack_on(client.country, sent_on).notice_min_deadline_days
+    except RulePackError:
+        legal = 14
+    return sent_on + timedelta(days=max(case_days, legal))
+
+
+def send_step(
+    store: Store,
+    client: ClientConfig,
+    facts: Facts,
+    d: Decision,
+    as_of: date,
+    channels: dict[str, ReminderChannel] | None = None,
+) -> str | None:
+    """Send the decision's step; returns a report line, or None when it was already sent today."""
+    inv = next(i for i in facts.invoices if i.number == d.invoice_number and i.kind.value == "invoice")
+    done = [s for s in facts.steps if s.invoice_number == inv.number]
+    if any(s.step is d.action and s.sent_on == as_of for s in done):
+        return None
+    effective = effective_due_date(inv.due_date or inv.issue_date, client.country)
+    nxt = next_step(client.policy.steps, done, effective)
+    step = nxt.step if nxt is not None and nxt.action is d.action else None
+    wants_fee = bool(step and step.fee)
+    channel_name = step.channel if step else "outbox"
+    fee = fee_for(
+        d.action,
+        wants_fee,
+        country=client.country,
+        currency=inv.currency,
+        due=effective,
+        sent_on=as_of,
+        previous=done,
+        fee_agreed=client.policy.fee_agreed,
+    )
+    interest = late_interest(d.open_amount, effective, as_of, client.country, inv.currency)
+    customer = facts.customers.get(inv.customer_id) or Customer(client.id, inv.customer_id, inv.customer_id)
+    letter = Letter(
+        step=d.action,
+        language=client.language,
+        creditor=client.name,
+        creditor_org_no=client.org_no,
+        debtor=customer.name,
+        invoice=inv.number,
+        due=inv.due_date or inv.issue_date,
+        amount=d.open_amount,
+        currency=d.currency,
+        fee=fee.amount,
+        kid=inv.kid,
+        deadline=notice_deadline(client, as_of) if d.action is Action.COLLECTION_NOTICE else None,
+        interest=interest.amount,
+        interest_through=interest.through if interest.amount else None,
+        interest_rate=interest.detail if interest.amount else "",
+    )
+    message = ReminderMessage(
+        client_id=client.id,
+        creditor_name=client.name,
+        creditor_org_no=client.org_no,
+        country=client.country,
+        invoice=inv,
+        customer=customer,
+        letter=letter,
+        fee=fee.amount,
+        sent_on=as_of,
+        attachments=tuple(store.attachments(client.id, inv.number)),
+    )
+    channels = channels if channels is not None else {}
+    if channel_name not in channels:
+        channels[channel_name] = channel_for(client, channel_name)
+    result = channels[channel_name].deliver(message)
+    with store.transaction() as conn:
+        store.record_steps(
+            conn,
+            [
+                DunningStep(
+                    client_id=client.id,
+                    invoice_number=inv.number,
+                    step=d.action,
+                    sent_on=as_of,
+                    channel=result.channel,
+                    fee=fee.amount,
+                    currency=inv.currency,
+                    detail=result.ref,
+                )
+            ],
+        )
+    log.info(
+        "client %s: %s for invoice %s via %s (fee %s)", client.id, d.action, inv.number, result.channel, fee.amount
+    )
+    return f"{d.action} for invoice {inv.number} via {result.channel} ({result.ref}), fee {fee.amount} {inv.currency}"
+
+
+def log_broken_agreements(client_id: str, decisions: list[Decision]) -> list[str]:
+    """Broken agreements lift their hold; say so in the log and the run report."""
+    lines = []
+    for d in decisions:
+        for e in d.evidence:
+            if e.kind == "agreement_broken":
+                log.warning("client %s: invoice %s: %s", client_id, d.invoice_number, e.detail)
+                lines.append(f"invoice {d.invoice_number}: {e.detail}")
+    return lines

@@ -1,0 +1,127 @@
+"""Legal rule packs: dated per-country data (``rulepacks/*.toml``), the pack in force on a day.
+
+Numbers change every half-year or year, so they live in data files, never in code paths. A value
+that is uncertain carries a ⚠ comment and a source in its file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+from importlib import resources
+
+from connector.model import money
+
+COUNTRIES = ("NO", "DK", "SE")
+
+
+class RulePackError(LookupError):
+    """No rule pack covers the country or the day asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class RulePack:
+    country: str
+    currency: str
+    valid_from: date
+    reminder_fee_cap: Decimal  # max fee per fee-bearing reminder or notice, in ``currency``
+    fee_basis: str  # how the cap was derived, for evidence ("1/20 of inkassosats 700")
+    fee_requires_agreement: bool  # SE: only when agreed when the debt arose
+    fee_min_days_after_due: int
+    max_fee_notices: int
+    min_days_between_fee_notices: int
+    min_days_between_reminders: int
+    notice_min_deadline_days: int
+    notice_after_due: bool
+    b2b_compensation: Decimal
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InterestPeriod:
+    valid_from: date
+    rate: Decimal | None  # percent per year; None: not published in our sources, never guessed
+
+
+@dataclass(frozen=True, slots=True)
+class CountryRules:
+    country: str
+    currency: str
+    packs: tuple[RulePack, ...]  # by valid_from
+    interest: tuple[InterestPeriod, ...]  # by valid_from
+
+    def pack_on(self, day: date) -> RulePack:
+        in_force = [p for p in self.packs if p.valid_from <= day]
+        if not in_force:
+            raise RulePackError(f"no {self.country} rule pack in force on {day.isoformat()}")
+        return in_force[-1]
+
+    def packs_from(self, day: date) -> tuple[RulePack, ...]:
+        """The pack in force on ``day`` and every later one (what a ladder configured today must obey)."""
+        later = tuple(p for p in self.packs if p.valid_from > day)
+        try:
+            return (self.pack_on(day), *later)
+        except RulePackError:
+            return later
+
+    def interest_periods(self) -> tuple[InterestPeriod, ...]:
+        return self.interest
+
+
+def _cap(country: str, entry: dict[str, object]) -> tuple[Decimal, str]:
+    if "reminder_fee" in entry:
+        return money(str(entry["reminder_fee"])), f"max {entry['reminder_fee']}"
+    sats = Decimal(str(entry["inkassosats"]))
+    fraction = Fraction(str(entry["reminder_fee_fraction"]))
+    cap = money(sats * fraction.numerator / fraction.denominator)
+    return cap, f"{fraction} of the inkassosats {sats}"
+
+
+@lru_cache(maxsize=8)
+def rules_for(country: str) -> CountryRules:
+    name = f"{country.lower()}.toml"
+    try:
+        text = resources.files("connector.dunning").joinpath("rulepacks", name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulePackError(f"no rule pack for country '{country}'") from None
+    data = tomllib.loads(text)
+    currency = str(data["currency"])
+    packs = []
+    for entry in data.get("packs", []):
+        cap, basis = _cap(country, entry)
+        packs.append(
+            RulePack(
+                country=country,
+                currency=currency,
+                valid_from=entry["valid_from"],
+                reminder_fee_cap=cap,
+                fee_basis=basis,
+                fee_requires_agreement=bool(entry["fee_requires_agreement"]),
+                fee_min_days_after_due=int(entry["fee_min_days_after_due"]),
+                max_fee_notices=int(entry["max_fee_notices"]),
+                min_days_between_fee_notices=int(entry["min_days_between_fee_notices"]),
+                min_days_between_reminders=int(entry["min_days_between_reminders"]),
+                notice_min_deadline_days=int(entry["notice_min_deadline_days"]),
+                notice_after_due=bool(entry["notice_after_due"]),
+                b2b_compensation=money(str(entry["b2b_compensation"])),
+                sources=tuple(entry.get("sources", ())),
+            )
+        )
+    interest = [
+        InterestPeriod(e["valid_from"], Decimal(e["rate"]) if str(e.get("rate", "")).strip() else None)
+        for e in data.get("interest", [])
+    ]
+    return CountryRules(
+        country=country,
+        currency=currency,
+        packs=tuple(sorted(packs, key=lambda p: p.valid_from)),
+        interest=tuple(sorted(interest, key=lambda p: p.valid_from)),
+    )
+
+
+def pack_on(country: str, day: date) -> RulePack:
+    return rules_for(country).pack_on(day)

@@ -1,0 +1,1 @@
+"""Business-register checks before escalation (Brønnøysund Enhetsregisteret; CVR later)."""

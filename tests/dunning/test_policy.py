@@ -1,0 +1,90 @@
+"""Config validation: a ladder that breaks the law is a config error naming the rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from builders import Workspace, client_table
+
+from connector.config import ConfigError
+
+
+def _steps(*steps: tuple[str, int, bool]) -> list[dict[str, Any]]:
+    return [{"action": a, "days": d, "fee": f} for a, d, f in steps]
+
+
+DK = {"country": "DK", "currency": "DKK", "org_no": "12345674"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "steps", "expected"),
+    [
+        (
+            {},
+            _steps(("reminder", 7, True)),
+            ["policy.steps[0].days", "14 days after the due date", "inkassoforskriften § 1-2"],
+        ),
+        (
+            {},
+            _steps(("reminder", 14, False), ("collection_notice", 14, False), ("collection_case", 10, False)),
+            ["policy.steps[2].days", "at least 14 days", "inkassoloven § 9"],
+        ),
+        (
+            {},
+            _steps(("reminder", 14, True), ("reminder", 14, True), ("collection_notice", 14, True)),
+            ["policy.steps[2].fee", "at most 2", "inkassoforskriften § 1-3"],
+        ),
+        (
+            DK,
+            _steps(
+                ("reminder", 1, True), ("reminder", 10, True), ("reminder", 10, True), ("collection_notice", 10, True)
+            ),
+            ["policy.steps[3].fee", "at most 3", "renteloven § 9 b"],
+        ),
+        (DK, _steps(("reminder", 1, True), ("reminder", 5, True)), ["10 days apart", "renteloven § 9 b"]),
+        (
+            DK,
+            _steps(("reminder", 1, False), ("collection_notice", 10, False), ("collection_case", 7, False)),
+            ["at least 10 days", "inkassoloven § 10"],
+        ),
+        ({"country": "SE", "currency": "SEK"}, _steps(("reminder", 5, True)), ["only if agreed", "fee_agreed"]),
+    ],
+)
+def test_unlawful_ladders_are_config_errors(
+    ws: Workspace, overrides: dict[str, Any], steps: Any, expected: list[str]
+) -> None:
+    table = client_table(**overrides)
+    table["policy"] = {**table["policy"], "steps": steps}
+    ws.write_config(table)
+    with pytest.raises(ConfigError) as err:
+        ws.settings()
+    text = str(err.value)
+    assert str(ws.config_path) in text and "client 'acme'" in text
+    for part in expected:
+        assert part in text
+
+
+def test_lawful_ladders_load(ws: Workspace) -> None:
+    dk = client_table(**DK)
+    dk["policy"] = {
+        **dk["policy"],
+        "steps": _steps(
+            ("reminder", 1, True),
+            ("reminder", 10, True),
+            ("reminder", 10, True),
+            ("collection_notice", 10, False),
+            ("collection_case", 10, False),
+        ),
+    }
+    ws.write_config(client_table(), {**dk, "id": "dk"})
+    assert len(ws.settings().clients) == 2
+
+
+def test_unknown_channel_and_missing_email_table(ws: Workspace) -> None:
+    table = client_table()
+    table["policy"] = {**table["policy"], "steps": _steps(("reminder", 14, True))}
+    table["policy"]["steps"][0]["channel"] = "email"
+    ws.write_config(table)
+    with pytest.raises(ConfigError, match=r"reminders\.email"):
+        ws.settings()

@@ -1,0 +1,210 @@
+"""Whole ladders walked day by day with `run --as-of`, and every hold blocking and releasing."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from builders import Workspace, client_table, pdf_bytes
+
+from connector.model import Action
+
+START = date(2026, 1, 5)  # a Monday, no holiday in NO or DK
+
+
+def _walk(ws: Workspace, first: date, last: date) -> None:
+    day = first
+    while day <= last:
+        ws.bank_heartbeat(day)
+        result = ws.cli("run", "--as-of", day.isoformat())
+        assert result.exit_code == 0, result.output
+        day += timedelta(days=1)
+
+
+def _steps(ws: Workspace) -> list[tuple[Action, date, Decimal, str]]:
+    return [(s.step, s.sent_on, s.fee, s.channel) for s in ws.store.facts("acme").steps]
+
+
+def test_norway_ladder_day_by_day(ws: Workspace) -> None:
+    ws.write_config(client_table())
+    ws.add_invoice("7001", issue=date(2025, 12, 22), due=START, amount="10000.00", pdf=pdf_bytes())
+    _walk(ws, START, START + timedelta(days=45))
+    assert _steps(ws) == [
+        (Action.REMINDER, date(2026, 1, 19), Decimal("37.50"), "outbox"),  # ≥ 14 days after due: fee 1/20 of 750
+        (Action.COLLECTION_NOTICE, date(2026, 2, 2), Decimal("0.00"), "outbox"),  # default ladder: no notice fee
+    ]
+    cases = ws.store.cases(["acme"])
+    assert [(c.invoice_number, c.created_on) for c in cases] == [("7001", date(2026, 2, 16))]  # 14-day deadline
+    out = ws.reminders_dir()
+    files = ws.outbox_files(out)
+    assert "acme--7001--reminder--2026-01-19.xml" in files and "acme--7001--reminder--2026-01-19.txt" in files
+    assert any(f.endswith(".pdf") for f in files)  # the invoice PDF goes along
+    letter = (out / "acme--7001--reminder--2026-01-19.txt").read_text(encoding="utf-8")
+    assert "faktura 7001 med forfallsdato 2026-01-05" in letter
+    assert "Purregebyr: 37.50 NOK" in letter
+    assert "Forsinkelsesrente" in letter and "46.03 NOK" in letter  # 10 000 × 12 % × 14/365
+    assert "Når kan vi forvente betaling?" in letter
+    notice = (out / "acme--7001--collection_notice--2026-02-02.txt").read_text(encoding="utf-8")
+    assert "Inkassovarsel" in notice and "2026-02-16" in notice
+    xml = (out / "acme--7001--reminder--2026-01-19.xml").read_text(encoding="utf-8")
+    assert "urn:fdc:anskaffelser.no:2019:ehf:reminder:3.0" in xml and "<cbc:ID>7001</cbc:ID>" in xml
+    assert "REM" in xml and ">37.50<" in xml
+
+
+def test_run_twice_a_day_never_sends_twice(ws: Workspace) -> None:
+    ws.write_config(client_table())
+    ws.add_invoice("7002", issue=date(2025, 12, 22), due=START, amount="500.00")
+    day = date(2026, 1, 19)
+    ws.bank_heartbeat(day)
+    for _ in range(2):
+        assert ws.cli("run", "--as-of", day.isoformat()).exit_code == 0
+    assert len(_steps(ws)) == 1
+
+
+def test_denmark_ladder_day_by_day(ws: Workspace) -> None:
+    table = client_table(country="DK", currency="DKK", org_no="12345674")
+    table["policy"] = {
+        **table["policy"],
+        "steps": [
+            {"action": "reminder", "days": 1, "fee": True},
+            {"action": "reminder", "days": 10, "fee": True},
+            {"action": "reminder", "days": 10, "fee": True},
+            {"action": "collection_notice", "days": 10, "fee": False},
+            {"action": "collection_case", "days": 10},
+        ],
+    }
+    ws.write_config(table)
+    ws.add_invoice("8001", issue=date(2025, 12, 22), due=START, amount="10000.00", currency="DKK", kid_value=None)
+    _walk(ws, START, START + timedelta(days=50))
+    fee = Decimal("100.00")
+    assert _steps(ws) == [
+        (Action.REMINDER, date(2026, 1, 9), fee, "outbox"),  # due + 3 grace days
+        (Action.REMINDER, date(2026, 1, 19), fee, "outbox"),  # 10 days apart
+        (Action.REMINDER, date(2026, 1, 29), fee, "outbox"),
+        (Action.COLLECTION_NOTICE, date(2026, 2, 8), Decimal("0.00"), "outbox"),
+    ]
+    assert [c.created_on for c in ws.store.cases(["acme"])] == [date(2026, 2, 18)]
+    letter = (ws.reminders_dir() / "acme--8001--reminder--2026-01-09.txt").read_text(encoding="utf-8")
+    assert "Rykkergebyr: 100.00 DKK" in letter and "Morarente" in letter and "10.68 DKK" in letter
+    notice = (ws.reminders_dir() / "acme--8001--collection_notice--2026-02-08.txt").read_text(encoding="utf-8")
+    assert "2026-02-18" in notice and "mindst 10 dage" in notice
+
+
+# ---- holds block and release ---------------------------------------------------------------------
+
+REMIND_ON = date(2026, 1, 19)
+
+
+def _item(ws: Workspace, day: date, number: str = "7001") -> dict[str, Any]:
+    ws.bank_heartbeat(day)
+    return ws.items(day)[number]
+
+
+def _setup(ws: Workspace, **policy: Any) -> None:
+    table = client_table()
+    table["policy"] = {**table["policy"], **policy}
+    ws.write_config(table)
+    ws.add_invoice("7001", issue=date(2025, 12, 22), due=START, amount="10000.00")
+    assert ws.cli("sync", "--as-of", "2026-01-05").exit_code == 0
+
+
+def test_excluded_blocks_until_the_end_date(ws: Workspace) -> None:
+    _setup(ws)
+    r = ws.cli(
+        "exclude", "acme", "--invoice", "7001", "--until", "2026-01-25", "--reason", "called", "--as-of", "2026-01-10"
+    )
+    assert r.exit_code == 0, r.output
+    held = _item(ws, REMIND_ON)
+    assert held["action"] == "hold" and held["holds"] == ["excluded"]
+    assert any("called" in e["detail"] for e in held["evidence"])
+    assert _item(ws, date(2026, 1, 26))["action"] == "reminder"
+
+
+def test_customer_exclusion(ws: Workspace) -> None:
+    _setup(ws)
+    customer = _item(ws, REMIND_ON)["customer"]
+    assert (
+        ws.cli("exclude", "acme", "--customer", customer, "--reason", "key account", "--as-of", "2026-01-10").exit_code
+        == 0
+    )
+    assert _item(ws, date(2026, 3, 1))["holds"] == ["excluded"]
+
+
+def test_agreement_holds_then_breaks_and_is_logged(ws: Workspace) -> None:
+    _setup(ws)
+    r = ws.cli("agreements", "add", "acme", "7001", "--promise-date", "2026-01-22", "--as-of", "2026-01-15")
+    assert r.exit_code == 0, r.output
+    assert _item(ws, REMIND_ON)["holds"] == ["agreement"]
+    assert _item(ws, date(2026, 1, 25))["holds"] == ["agreement"]  # promise date + 3 grace days
+    broken = _item(ws, date(2026, 1, 26))
+    assert broken["action"] == "reminder" and broken["holds"] == []
+    assert any(e["kind"] == "agreement_broken" for e in broken["evidence"])
+    ws.bank_heartbeat(date(2026, 1, 26))
+    result = ws.cli("reconcile", "--as-of", "2026-01-26")
+    assert "agreement" in result.output and "broken" in result.output
+
+
+def test_instalment_plan_kept_by_payments(ws: Workspace) -> None:
+    from builders import Entry, kid
+
+    _setup(ws)
+    r = ws.cli(
+        "agreements",
+        "add",
+        "acme",
+        "7001",
+        "--instalments",
+        "3",
+        "--first",
+        "2026-01-20",
+        "--every",
+        "30d",
+        "--as-of",
+        "2026-01-15",
+    )
+    assert r.exit_code == 0, r.output
+    ws.add_bank_file(
+        "pay1.xml", [Entry("P1", "3000.00", date(2026, 1, 20), kid=kid("7001"))], created=date(2026, 1, 20)
+    )
+    item = _item(ws, date(2026, 2, 1))
+    assert "agreement" in item["holds"]
+
+
+def test_dispute_blocks_and_resolving_releases(ws: Workspace) -> None:
+    _setup(ws)
+    out = ws.cli("disputes", "open", "acme", "7001", "--reason", "wrong quantity", "--as-of", "2026-01-10").output
+    dispute_id = out.split()[1]
+    assert _item(ws, REMIND_ON)["holds"] == ["disputed"]
+    assert ws.cli("disputes", "resolve", "acme", dispute_id, "--as-of", "2026-01-20").exit_code == 0
+    assert _item(ws, date(2026, 1, 21))["action"] == "reminder"
+
+
+def test_bank_data_stale_and_wait_interval(ws: Workspace) -> None:
+    _setup(ws)
+    ws.bank_heartbeat(date(2026, 1, 10))
+    stale = ws.items(REMIND_ON)["7001"]
+    assert "bank_data_stale" in stale["holds"]
+    assert _item(ws, date(2026, 1, 12))["holds"] == ["wait_interval"]  # reminder not before 2026-01-19
+
+
+def test_customer_interval_spaces_letters_to_one_customer(ws: Workspace) -> None:
+    _setup(ws)
+    ws.add_invoice("7003", issue=date(2026, 1, 1), due=date(2026, 1, 6), amount="900.00")
+    ws.bank_heartbeat(REMIND_ON)
+    assert ws.cli("run", "--as-of", REMIND_ON.isoformat()).exit_code == 0  # 7001 reminded; 7003 not yet due+14
+    item = _item(ws, date(2026, 1, 20), "7003")
+    assert item["holds"] == ["wait_interval"]
+    assert any("the customer got a reminder" in e["detail"] for e in item["evidence"])
+    assert _item(ws, date(2026, 1, 24), "7003")["action"] == "reminder"
+
+
+def test_decision_evidence_shows_fee_and_interest(ws: Workspace) -> None:
+    _setup(ws)
+    ev = _item(ws, REMIND_ON)["evidence"]
+    fee = next(e for e in ev if e["kind"] == "fee")
+    interest = next(e for e in ev if e["kind"] == "interest")
+    assert fee["amount"] == "37.50" and "inkassosats 750" in fee["detail"]
+    assert interest["amount"] == "46.03"
+    assert json.dumps(ev)  # serialisable as stored
