@@ -2,14 +2,18 @@
 
 Idempotent by construction: the file name is the case id, written atomically (temp file + rename),
 so pushing the same case again replaces that one file and never creates a second case file.
+Direct payments, credits and withdrawals are written as their own files next to the case, named
+by our reference, so re-reporting one rewrites the same file. There is no remote state to pull.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from connector.collection.base import CasePayload, PushResult
+from connector.collection.base import CasePayload, ProviderCase, PushResult, Transfer
 from connector.files import safe_name, write_atomic
 
 
@@ -22,11 +26,48 @@ class OutboxProvider:
     def case_file(self, case_id: str) -> Path:
         return self.folder / f"{safe_name(case_id)}.json"
 
-    def submit(self, payload: CasePayload) -> PushResult:
+    def submit(self, payload: CasePayload, idem_key: str = "") -> PushResult:
         target = self.case_file(payload.case.case_id)
         existed = target.exists()
         for att in payload.attachments:
             write_atomic(self.folder / f"{safe_name(payload.case.case_id)}--{safe_name(att.filename)}", att.content)
-        body = json.dumps(payload.as_json(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-        write_atomic(target, body.encode("utf-8"))
+        self._write(target, payload.as_json())
         return PushResult(provider_ref=target.name, created=not existed)
+
+    def find(self, payload: CasePayload, since: datetime | None) -> PushResult | None:
+        target = self.case_file(payload.case.case_id)
+        return PushResult(target.name, created=False) if target.exists() else None
+
+    def get(self, provider_ref: str) -> ProviderCase | None:
+        return None  # files have no status to pull
+
+    def changes(self, cursor: str | None) -> tuple[list[ProviderCase], str | None]:
+        return [], cursor
+
+    def register_payment(self, provider_ref: str, payment: Transfer, idem_key: str) -> None:
+        self._event(provider_ref, "payment", payment.ref, _transfer(payment))
+
+    def credit(self, provider_ref: str, credit: Transfer, idem_key: str) -> None:
+        self._event(provider_ref, "credit", credit.ref, _transfer(credit))
+
+    def withdraw(self, provider_ref: str, reason: str, idem_key: str) -> None:
+        self._event(provider_ref, "withdraw", "case", {"reason": reason})
+
+    def _event(self, provider_ref: str, kind: str, ref: str, body: dict[str, Any]) -> None:
+        stem = provider_ref.removesuffix(".json")
+        self._write(self.folder / f"{stem}--{kind}--{safe_name(ref)}.json", {"case": stem, "kind": kind, **body})
+
+    @staticmethod
+    def _write(target: Path, body: dict[str, Any]) -> None:
+        text = json.dumps(body, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        write_atomic(target, text.encode("utf-8"))
+
+
+def _transfer(t: Transfer) -> dict[str, Any]:
+    return {
+        "ref": t.ref,
+        "amount": str(t.amount),
+        "currency": t.currency,
+        "date": t.on.isoformat(),
+        "description": t.description,
+    }

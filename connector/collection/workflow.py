@@ -1,0 +1,583 @@
+"""The collection workflow: auto-approval, the re-checked push, status pull and follow-up, withdrawal.
+
+The rules it keeps:
+- an approval is re-checked against today's decision at push time; paid, credited, disputed,
+  agreed, insolvent or otherwise changed → the case goes back to review with the reason; stale
+  data → the push waits (the case stays approved, nothing is lost);
+- every provider call is recorded as a pending op first and settled after (``store.cases``); a
+  pending op is resolved by asking the provider before anything is sent again;
+- after the push, money the debtor paid the client directly and credit notes are reported to the
+  provider, provider payouts never are, and a case settled that way is withdrawn.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from connector.collection.base import (
+    BusinessError,
+    CasePayload,
+    CollectionProvider,
+    ProviderError,
+    ProviderStatus,
+    PushResult,
+    Transfer,
+    Unsupported,
+)
+from connector.config import ClientConfig, CollectionConfig
+from connector.model import (
+    ZERO,
+    Action,
+    Case,
+    CaseStatus,
+    Customer,
+    Decision,
+    Dispute,
+    DocKind,
+    Hold,
+    Payment,
+)
+from connector.reconcile import reconcile
+from connector.store import Facts, Store
+from connector.store import cases as ledger
+from connector.store.cases import DONE, FAILED, PENDING, Op, ProviderState
+
+if TYPE_CHECKING:
+    from connector.pipeline import ClientReport
+
+log = logging.getLogger("arsync.collection")
+
+# Holds that mean "something changed since the accountant approved": a person looks again.
+REVIEW_HOLDS = frozenset(
+    {
+        Hold.DISPUTED,
+        Hold.AGREEMENT,
+        Hold.DEBTOR_INSOLVENT,
+        Hold.PAYMENT_PENDING,
+        Hold.BUYER_REPORTS_PAID,
+        Hold.UNALLOCATED_CREDIT,
+        Hold.NOT_DELIVERED,
+        Hold.EXCLUDED,
+        Hold.FACTORED,
+        Hold.BELOW_MINIMUM,
+    }
+)
+# Provider close codes that mean the debtor disputes the claim: dunning must stop too.
+DISPUTE_CLOSE_CODES = frozenset({"DisputedLegalActionDeclinedByClient", "Disputed"})
+
+
+# ---- auto-approval ------------------------------------------------------------------------------
+
+
+def auto_approve_reason(client: ClientConfig, case: Case, customer: Customer | None) -> str | None:
+    """Why the client's rule approves this case, or None when a person must approve it."""
+    policy = client.policy
+    if not policy.auto_approve:
+        return None
+    why = ["auto-approved by client rule"]
+    if policy.auto_approve_b2b_only:
+        if customer is None or customer.is_person or not customer.org_no:
+            return None
+        why.append(f"B2B debtor (org no {customer.org_no})")
+    if policy.auto_approve_max_amount is not None:
+        if case.open_amount > policy.auto_approve_max_amount:
+            return None
+        why.append(f"open {case.open_amount} ≤ {policy.auto_approve_max_amount} {case.currency}")
+    return ": ".join([why[0], ", ".join(why[1:])]) if len(why) > 1 else why[0]
+
+
+# ---- the re-check -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: str  # "push", "review" (back to the accountant), "wait" (stays approved)
+    reason: str = ""
+
+
+def recheck(case: Case, d: Decision | None) -> Verdict:
+    if d is None or d.open_amount <= ZERO:
+        return Verdict("review", "paid or credited since approval: nothing is open")
+    if d.open_amount != case.open_amount:
+        return Verdict(
+            "review", f"open amount changed since approval: {case.open_amount} → {d.open_amount} {d.currency}"
+        )
+    holds = [h for h in d.holds if h is not Hold.WAIT_INTERVAL]
+    review = [h for h in holds if h in REVIEW_HOLDS]
+    if review:
+        return Verdict("review", "; ".join(_hold_detail(d, h) for h in review))
+    if holds:
+        return Verdict("wait", "; ".join(_hold_detail(d, h) for h in holds))
+    if d.action is not Action.COLLECTION_CASE:
+        return Verdict("review", f"the decision is now '{d.action}'")
+    return Verdict("push")
+
+
+def _hold_detail(d: Decision, hold: Hold) -> str:
+    for e in d.evidence:
+        if e.kind == "hold" and e.detail.startswith(str(hold)):
+            return e.detail
+    return str(hold)
+
+
+# ---- payloads -----------------------------------------------------------------------------------
+
+
+def build_payload(store: Store, client: ClientConfig, case: Case, d: Decision, facts: Facts) -> CasePayload | None:
+    inv = next((i for i in facts.invoices if i.number == case.invoice_number and i.kind is DocKind.INVOICE), None)
+    if inv is None:
+        return None
+    customer = facts.customers.get(inv.customer_id) or Customer(client.id, inv.customer_id, inv.customer_id)
+    return CasePayload(
+        case=case,
+        creditor_name=client.name,
+        creditor_org_no=client.org_no,
+        debtor=customer,
+        invoice=inv,
+        remaining=d.open_amount,
+        steps=tuple(s for s in facts.steps if s.invoice_number == inv.number),
+        attachments=tuple(store.attachments(client.id, inv.number)),
+        pushed_on=case.created_on,  # deterministic body: a resend after a crash is byte-identical
+    )
+
+
+# ---- the push -----------------------------------------------------------------------------------
+
+
+def run_collection(
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    report: ClientReport,
+    provider: CollectionProvider | None = None,
+) -> None:
+    """The nightly collection step: push approved cases, pull statuses, report money, close."""
+    from connector.collection.providers import provider_for
+
+    cases = store.cases([client.id])
+    has_work = any(c.status in (CaseStatus.APPROVED, CaseStatus.PUSHED) for c in cases)
+    if not has_work and not ledger.ops(store, client.id, state=PENDING):
+        return
+    provider = provider or provider_for(client)
+    push_approved(store, client, as_of, report, provider)
+    pull_status(store, client, as_of, report, provider)
+    follow_up(store, client, as_of, report, provider)
+
+
+def push_approved(
+    store: Store, client: ClientConfig, as_of: date, report: ClientReport, provider: CollectionProvider
+) -> None:
+    from connector.pipeline import decide_client
+
+    approved = [c for c in store.cases([client.id]) if c.status is CaseStatus.APPROVED]
+    if not approved:
+        return
+    decisions = {d.invoice_number: d for d in decide_client(store, client, as_of)}
+    facts = store.facts(client.id)
+    recon = reconcile(facts.invoices, facts.payments)
+    submits = {op.case_id: op for op in ledger.ops(store, client.id) if op.kind == "submit"}
+    jobs: list[Callable[[], None]] = []
+    for case in approved:
+        d = decisions.get(case.invoice_number)
+        payload = build_payload(store, client, case, d, facts) if d is not None else None
+        known = sorted(a.source_key for a in recon.allocations.get(case.invoice_number, []))
+        jobs.append(_pusher(store, client, as_of, report, provider, case, d, payload, known, submits.get(case.case_id)))
+    workers = max(1, client.collection.concurrency)
+    if workers == 1 or len(jobs) == 1:
+        for job in jobs:
+            job()
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push") as pool:
+            for future in [pool.submit(job) for job in jobs]:
+                future.result()
+
+
+def _pusher(
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    report: ClientReport,
+    provider: CollectionProvider,
+    case: Case,
+    d: Decision | None,
+    payload: CasePayload | None,
+    known_allocations: list[str],
+    op: Op | None,
+) -> Callable[[], None]:
+    def event(status: CaseStatus, note: str) -> None:
+        with store.transaction() as conn:
+            store.add_case_event(conn, client.id, case.case_id, status, as_of, note)
+
+    def settle(result: PushResult, op_key: str, how: str) -> None:
+        with store.transaction() as conn:
+            current = ledger.get_op(conn, client.id, op_key)
+            if current is not None and current.state == DONE:
+                return  # already recorded (never add a second "pushed")
+            ledger.settle_op(conn, client.id, op_key, DONE, provider_ref=result.provider_ref)
+            store.set_provider_ref(conn, client.id, case.case_id, result.provider_ref)
+            store.add_case_event(conn, client.id, case.case_id, CaseStatus.PUSHED, as_of, f"{provider.name} {how}")
+        report.sent.append(f"case {case.case_id} pushed to {provider.name} ({result.provider_ref}, {how})")
+
+    def run() -> None:
+        op_key = f"{case.case_id}|submit"
+        # 1. A push that may have reached the provider is resolved by asking it, never by resending.
+        if op is not None and op.pending and payload is not None:
+            try:
+                found = provider.find(payload, op.created_at)
+            except ProviderError as exc:
+                ledger.note_op_error(store, client.id, op_key, str(exc))
+                report.warnings.append(f"case {case.case_id}: unresolved earlier push, provider not reachable: {exc}")
+                return
+            if found is not None:
+                settle(found, op_key, "found at the provider after an interrupted push")
+                return
+        # 2. Re-check the approval against today's facts.
+        gone = Verdict("review", "the invoice is no longer in the ledger")
+        verdict = recheck(case, d) if payload is not None else gone
+        if verdict.action != "push":
+            if op is not None and op.pending:
+                with store.transaction() as conn:  # provably not at the provider (asked above)
+                    ledger.settle_op(conn, client.id, op_key, ledger.CANCELLED, error=verdict.reason)
+            if verdict.action == "review":
+                event(CaseStatus.PROPOSED, f"push refused, back to review: {verdict.reason}")
+                report.sent.append(f"case {case.case_id} back to review: {verdict.reason}")
+            else:
+                report.warnings.append(f"case {case.case_id}: push waits (stays approved): {verdict.reason}")
+            return
+        assert payload is not None and d is not None
+        # 3. Intent first (committed), then the request, then the result.
+        current = ledger.record_intent(
+            store,
+            client_id=client.id,
+            op_key=op_key,
+            case_id=case.case_id,
+            kind="submit",
+            provider=provider.name,
+            amount=d.open_amount,
+            currency=d.currency,
+            detail={"allocations": known_allocations},
+        )
+        if current.state == DONE:
+            return
+        try:
+            result = provider.submit(payload, current.idem_key)
+        except BusinessError as exc:
+            with store.transaction() as conn:
+                ledger.settle_op(conn, client.id, op_key, FAILED, error=str(exc))
+                store.add_case_event(
+                    conn, client.id, case.case_id, CaseStatus.PROPOSED, as_of, f"{provider.name} refused: {exc}"
+                )
+            report.warnings.append(f"case {case.case_id}: {provider.name} refused the case, back to review: {exc}")
+            return
+        except ProviderError as exc:
+            if not exc.ambiguous:
+                with store.transaction() as conn:
+                    ledger.settle_op(conn, client.id, op_key, FAILED, error=str(exc))
+                report.fail(f"case {case.case_id}: push failed (stays approved): {exc}")
+                return
+            # Maybe created: ask now; if the provider cannot tell, the next run asks again.
+            try:
+                found = provider.find(payload, current.created_at)
+            except ProviderError:
+                found = None
+            if found is None:
+                ledger.note_op_error(store, client.id, op_key, str(exc))
+                report.warnings.append(
+                    f"case {case.case_id}: push outcome unknown ({exc}); "
+                    "the next run asks the provider before anything is resent"
+                )
+                return
+            settle(found, op_key, "found at the provider after the answer was lost")
+            return
+        settle(result, op_key, "created" if result.created else "already there")
+
+    return run
+
+
+# ---- status pull --------------------------------------------------------------------------------
+
+
+def pull_status(
+    store: Store, client: ClientConfig, as_of: date, report: ClientReport, provider: CollectionProvider
+) -> None:
+    open_cases = {
+        c.provider_ref: c for c in store.cases([client.id]) if c.status is CaseStatus.PUSHED and c.provider_ref
+    }
+    if not open_cases:
+        return
+    cursor = ledger.get_cursor(store, client.id, provider.name)
+    try:
+        changed, new_cursor = provider.changes(cursor)
+    except ProviderError as exc:
+        report.warnings.append(f"{provider.name}: status pull failed, will retry next run: {exc}")
+        return
+    latest = ledger.provider_states(store, [client.id])
+    for pc in changed:
+        case = open_cases.get(pc.provider_ref)
+        if case is None:
+            continue
+        prev = latest.get((client.id, case.case_id))
+        if prev is not None and (prev.status, prev.close_code, prev.remaining) == (
+            str(pc.status),
+            pc.close_code,
+            pc.remaining,
+        ):
+            continue
+        state = ProviderState(
+            case.case_id, provider.name, str(pc.status), pc.close_code, pc.raw_status, pc.remaining, as_of
+        )
+        with store.transaction() as conn:
+            ledger.add_provider_state(conn, client.id, state)
+            if pc.status is ProviderStatus.CLOSED:
+                closed = f"closed by {provider.name}: {pc.close_code}"
+                store.add_case_event(conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, closed)
+            if pc.close_code in DISPUTE_CLOSE_CODES:
+                store.add_dispute_in(
+                    conn,
+                    Dispute(
+                        client.id,
+                        case.invoice_number,
+                        f"provider-{provider.name}-{pc.provider_ref}",
+                        as_of,
+                        f"{provider.name} reports the debtor disputes the claim ({pc.close_code})",
+                        "provider",
+                    ),
+                )
+        detail = f"{pc.status}" + (f" ({pc.close_code})" if pc.close_code else "")
+        report.sent.append(f"case {case.case_id}: {provider.name} reports {detail}")
+    if new_cursor and new_cursor != cursor:
+        with store.transaction() as conn:
+            ledger.set_cursor(conn, client.id, provider.name, new_cursor)
+
+
+# ---- after the push: direct payments, credits, closing ------------------------------------------
+
+
+def is_provider_payout(p: Payment, cfg: CollectionConfig, provider_name: str) -> bool:
+    """Money the provider paid the client (collected from the debtor) is not a direct payment."""
+    accounts = {_digits(a) for a in cfg.payout_accounts}
+    if {_digits(x) for x in (p.payer_account, p.payer_org_id) if x} & accounts:
+        return True
+    name = (p.payer_name or "").lower()
+    return any(n.lower() in name for n in [*cfg.payout_names, provider_name] if n and n != "outbox")
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value) or value.strip().lower()
+
+
+def follow_up(
+    store: Store, client: ClientConfig, as_of: date, report: ClientReport, provider: CollectionProvider
+) -> None:
+    pushed = [c for c in store.cases([client.id]) if c.status is CaseStatus.PUSHED and c.provider_ref]
+    if not pushed:
+        return
+    facts = store.facts(client.id)
+    recon = reconcile(facts.invoices, facts.payments)
+    payments = {p.key: p for p in facts.payments}
+    notes = {i.number: i for i in facts.invoices if i.kind is DocKind.CREDIT_NOTE}
+    all_ops = ledger.ops(store, client.id)
+    by_key = {op.op_key: op for op in all_ops}
+    submits = {op.case_id: op for op in all_ops if op.kind == "submit" and op.state == DONE}
+    for case in pushed:
+        submit = submits.get(case.case_id)
+        if submit is None:
+            continue  # pushed before the op log existed: nothing known about what was sent
+        known = set(submit.detail.get("allocations", []))
+        reported = False
+        for a in recon.allocations.get(case.invoice_number, []):
+            if a.source_key in known or a.amount <= ZERO:
+                continue
+            if a.tier == "credit_note":
+                note = notes.get(a.source_key)
+                on = note.issue_date if note else as_of
+                transfer = Transfer(a.source_key, a.amount, a.currency, on, f"credit note {a.source_key}")
+                kind = "credit"
+            else:
+                p = payments.get(a.source_key)
+                if p is None or is_provider_payout(p, client.collection, provider.name):
+                    continue
+                ref = "pay-" + ledger.idempotency_key(client.id, a.source_key, 0).removeprefix("arsync-")[:24]
+                transfer = Transfer(
+                    ref, a.amount, a.currency, p.booking_date, f"paid directly to the creditor ({a.tier})"
+                )
+                kind = "payment"
+            op_key = f"{case.case_id}|{kind}|{a.source_key}"
+            reported |= _report(store, client, report, provider, case, kind, op_key, transfer, by_key.get(op_key))
+        open_amount = recon.open_amount.get(case.invoice_number)
+        case_ops = [op for op in all_ops if op.case_id == case.case_id and op.kind in ("payment", "credit")]
+        settled_by_us = reported or any(op.state == DONE for op in case_ops)
+        if open_amount is not None and open_amount <= ZERO and settled_by_us:
+            _close_settled(store, client, as_of, report, provider, case, by_key.get(f"{case.case_id}|withdraw"))
+
+
+def _report(
+    store: Store,
+    client: ClientConfig,
+    report: ClientReport,
+    provider: CollectionProvider,
+    case: Case,
+    kind: str,
+    op_key: str,
+    transfer: Transfer,
+    existing: Op | None,
+) -> bool:
+    assert case.provider_ref is not None
+    if existing is not None and existing.state in (DONE, FAILED):
+        return existing.state == DONE  # failed ones were reported once for a person to handle
+    if existing is not None and existing.pending:
+        try:
+            pc = provider.get(case.provider_ref)
+        except ProviderError:
+            pc = None
+        if pc is not None and transfer.ref in pc.payment_refs:
+            with store.transaction() as conn:
+                ledger.settle_op(conn, client.id, op_key, DONE)
+            return True
+    op = ledger.record_intent(
+        store,
+        client_id=client.id,
+        op_key=op_key,
+        case_id=case.case_id,
+        kind=kind,
+        provider=provider.name,
+        amount=transfer.amount,
+        currency=transfer.currency,
+        detail={"ref": transfer.ref},
+    )
+    try:
+        if kind == "payment":
+            provider.register_payment(case.provider_ref, transfer, op.idem_key)
+        else:
+            provider.credit(case.provider_ref, transfer, op.idem_key)
+    except (Unsupported, BusinessError) as exc:
+        with store.transaction() as conn:
+            ledger.settle_op(conn, client.id, op_key, FAILED, error=str(exc))
+        report.warnings.append(f"case {case.case_id}: report the {kind} by hand: {exc}")
+        return False
+    except ProviderError as exc:
+        ledger.note_op_error(store, client.id, op_key, str(exc))
+        report.warnings.append(f"case {case.case_id}: reporting the {kind} failed, will retry next run: {exc}")
+        return False
+    with store.transaction() as conn:
+        ledger.settle_op(conn, client.id, op_key, DONE)
+    what = "direct payment" if kind == "payment" else "credit"
+    report.sent.append(f"case {case.case_id}: reported {what} {transfer.amount} {transfer.currency} to {provider.name}")
+    return True
+
+
+def _close_settled(
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    report: ClientReport,
+    provider: CollectionProvider,
+    case: Case,
+    existing: Op | None,
+) -> None:
+    """Paid or credited in full to the client: the case must not go on at the provider."""
+    assert case.provider_ref is not None
+    if existing is not None and existing.state == FAILED:
+        return
+    try:
+        pc = provider.get(case.provider_ref)
+    except ProviderError as exc:
+        report.warnings.append(f"case {case.case_id}: settled in full; could not check the provider: {exc}")
+        return
+    if pc is not None and pc.status is ProviderStatus.CLOSED:
+        with store.transaction() as conn:
+            ledger.add_provider_state(
+                conn,
+                client.id,
+                ProviderState(
+                    case.case_id, provider.name, str(pc.status), pc.close_code, pc.raw_status, pc.remaining, as_of
+                ),
+            )
+            store.add_case_event(
+                conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, f"closed by {provider.name}: {pc.close_code}"
+            )
+        report.sent.append(f"case {case.case_id}: settled in full; {provider.name} closed it ({pc.close_code})")
+        return
+    try:
+        withdraw_at_provider(store, client, as_of, provider, case, "paid or credited in full to the creditor")
+    except (Unsupported, BusinessError) as exc:
+        report.warnings.append(f"case {case.case_id}: settled in full; withdraw it by hand: {exc}")
+        return
+    except ProviderError as exc:
+        report.warnings.append(f"case {case.case_id}: settled in full; withdrawal failed, will retry: {exc}")
+        return
+    report.sent.append(f"case {case.case_id}: settled in full; withdrawn at {provider.name}")
+
+
+# ---- withdrawal ---------------------------------------------------------------------------------
+
+
+class WithdrawRefused(Exception):
+    pass
+
+
+def withdraw_at_provider(
+    store: Store, client: ClientConfig, as_of: date, provider: CollectionProvider, case: Case, note: str
+) -> None:
+    """Withdraw a pushed case at the provider (op log first), then record it. Raises ProviderError."""
+    assert case.provider_ref is not None
+    op_key = f"{case.case_id}|withdraw"
+    op = ledger.record_intent(
+        store, client_id=client.id, op_key=op_key, case_id=case.case_id, kind="withdraw", provider=provider.name
+    )
+    if op.state != DONE:
+        try:
+            provider.withdraw(case.provider_ref, note, op.idem_key)
+        except (Unsupported, BusinessError) as exc:
+            with store.transaction() as conn:
+                ledger.settle_op(conn, client.id, op_key, FAILED, error=str(exc))
+            raise
+        except ProviderError as exc:
+            ledger.note_op_error(store, client.id, op_key, str(exc))
+            raise
+    with store.transaction() as conn:
+        ledger.settle_op(conn, client.id, op_key, DONE)
+        store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, note)
+
+
+def withdraw_case(
+    store: Store,
+    client: ClientConfig,
+    case: Case,
+    note: str,
+    as_of: date,
+    *,
+    done_at_provider: bool = False,
+    provider: CollectionProvider | None = None,
+) -> str:
+    """The accountant's ``cases withdraw``: returns what happened; raises WithdrawRefused or ProviderError."""
+    from connector.collection.providers import provider_for
+
+    submit = next((op for op in ledger.ops(store, client.id, case_id=case.case_id) if op.kind == "submit"), None)
+    if case.status in (CaseStatus.PROPOSED, CaseStatus.APPROVED):
+        if submit is not None and submit.pending:
+            raise WithdrawRefused(
+                f"case {case.case_id} has an unresolved push; run `arsync cases push` first so the provider is asked"
+            )
+        with store.transaction() as conn:
+            store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, note)
+        return f"{case.case_id}: withdrawn (it was never sent to a provider)"
+    if case.status is not CaseStatus.PUSHED:
+        raise WithdrawRefused(
+            f"case {case.case_id} is {case.status}; only proposed, approved or pushed cases can be withdrawn"
+        )
+    if done_at_provider:
+        with store.transaction() as conn:
+            store.add_case_event(
+                conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, f"{note} (done at the provider by hand)"
+            )
+        return f"{case.case_id}: recorded as withdrawn at the provider"
+    provider = provider or provider_for(client)
+    withdraw_at_provider(store, client, as_of, provider, case, note)
+    return f"{case.case_id}: withdrawn at {provider.name}"

@@ -1,0 +1,272 @@
+"""Collection bookkeeping: the write-ahead log of provider operations, provider states, pull cursors.
+
+An operation is recorded as ``pending`` in its own committed transaction *before* the provider is
+called, and settled (``done`` / ``failed`` / ``cancelled``) after. A ``pending`` row found at start
+therefore means "we may or may not have reached the provider": it must be resolved by asking the
+provider before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, select, update
+
+from connector.store import schema
+from connector.store.repository import Store, _insert_ignore, _upsert
+
+PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Op:
+    client_id: str
+    op_key: str
+    case_id: str
+    kind: str
+    provider: str
+    idem_key: str
+    generation: int
+    state: str
+    amount: Decimal | None
+    currency: str | None
+    provider_ref: str | None
+    detail: dict[str, Any]
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+    @property
+    def pending(self) -> bool:
+        return self.state == PENDING
+
+
+@dataclass(frozen=True)
+class ProviderState:
+    case_id: str
+    provider: str
+    status: str
+    close_code: str | None
+    raw_status: str
+    remaining: Decimal | None
+    observed_on: date
+
+
+def idempotency_key(client_id: str, op_key: str, generation: int) -> str:
+    """Stable per operation (so a resend after a crash replays), new after a refusal (new generation)."""
+    digest = hashlib.sha256(f"{client_id}|{op_key}|{generation}".encode()).hexdigest()[:40]
+    return f"arsync-{digest}"
+
+
+def _op(row: Any) -> Op:
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return Op(
+        client_id=row.client_id,
+        op_key=row.op_key,
+        case_id=row.case_id,
+        kind=row.kind,
+        provider=row.provider,
+        idem_key=row.idem_key,
+        generation=row.generation,
+        state=row.state,
+        amount=row.amount,
+        currency=row.currency,
+        provider_ref=row.provider_ref,
+        detail=json.loads(row.detail) if row.detail else {},
+        attempts=row.attempts,
+        last_error=row.last_error,
+        created_at=created,
+    )
+
+
+def get_op(conn: Connection, client_id: str, op_key: str) -> Op | None:
+    t = schema.collection_ops
+    row = conn.execute(select(t).where(and_(t.c.client_id == client_id, t.c.op_key == op_key))).first()
+    return _op(row) if row else None
+
+
+def ops(store: Store, client_id: str, *, case_id: str | None = None, state: str | None = None) -> list[Op]:
+    t = schema.collection_ops
+    q = select(t).where(t.c.client_id == client_id).order_by(t.c.created_at, t.c.op_key)
+    if case_id is not None:
+        q = q.where(t.c.case_id == case_id)
+    if state is not None:
+        q = q.where(t.c.state == state)
+    with store.engine.connect() as conn:
+        return [_op(r) for r in conn.execute(q)]
+
+
+def record_intent(
+    store: Store,
+    *,
+    client_id: str,
+    op_key: str,
+    case_id: str,
+    kind: str,
+    provider: str,
+    amount: Decimal | None = None,
+    currency: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Op:
+    """Write (and commit) the intent before the provider is called; returns the op to execute.
+
+    A ``done`` op is returned unchanged (the caller must not send). A ``failed`` or ``cancelled`` op
+    starts a new generation with a new idempotency key: the provider replays refusals verbatim for
+    the old key, and the accountant has approved again.
+    """
+    t = schema.collection_ops
+    now = _now()
+    with store.transaction() as conn:
+        existing = get_op(conn, client_id, op_key)
+        if existing is None:
+            _insert_ignore(
+                conn,
+                t,
+                [
+                    {
+                        "client_id": client_id,
+                        "op_key": op_key,
+                        "case_id": case_id,
+                        "kind": kind,
+                        "provider": provider,
+                        "idem_key": idempotency_key(client_id, op_key, 0),
+                        "generation": 0,
+                        "state": PENDING,
+                        "amount": amount,
+                        "currency": currency,
+                        "provider_ref": None,
+                        "detail": json.dumps(detail or {}, sort_keys=True),
+                        "attempts": 1,
+                        "last_error": None,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                ],
+                ["client_id", "op_key"],
+            )
+        elif existing.state in (FAILED, CANCELLED):
+            generation = existing.generation + 1
+            conn.execute(
+                update(t)
+                .where(and_(t.c.client_id == client_id, t.c.op_key == op_key))
+                .values(
+                    idem_key=idempotency_key(client_id, op_key, generation),
+                    generation=generation,
+                    state=PENDING,
+                    amount=amount,
+                    currency=currency,
+                    detail=json.dumps(detail or {}, sort_keys=True),
+                    attempts=existing.attempts + 1,
+                    last_error=None,
+                    updated_at=now,
+                    created_at=now,
+                )
+            )
+        elif existing.state == PENDING:
+            conn.execute(
+                update(t)
+                .where(and_(t.c.client_id == client_id, t.c.op_key == op_key))
+                .values(attempts=existing.attempts + 1, updated_at=now)
+            )
+        op = get_op(conn, client_id, op_key)
+    assert op is not None
+    return op
+
+
+def settle_op(
+    conn: Connection,
+    client_id: str,
+    op_key: str,
+    state: str,
+    *,
+    provider_ref: str | None = None,
+    error: str | None = None,
+) -> None:
+    t = schema.collection_ops
+    values: dict[str, Any] = {"state": state, "updated_at": _now(), "last_error": error}
+    if provider_ref is not None:
+        values["provider_ref"] = provider_ref
+    conn.execute(update(t).where(and_(t.c.client_id == client_id, t.c.op_key == op_key)).values(**values))
+
+
+def note_op_error(store: Store, client_id: str, op_key: str, error: str) -> None:
+    """Keep the op pending (the outcome is unknown) but remember why."""
+    t = schema.collection_ops
+    with store.transaction() as conn:
+        conn.execute(
+            update(t)
+            .where(and_(t.c.client_id == client_id, t.c.op_key == op_key))
+            .values(last_error=error, updated_at=_now())
+        )
+
+
+# ---- provider states ----------------------------------------------------------------------------
+
+
+def add_provider_state(conn: Connection, client_id: str, state: ProviderState) -> None:
+    conn.execute(
+        schema.case_provider_states.insert().values(
+            client_id=client_id,
+            case_id=state.case_id,
+            provider=state.provider,
+            status=state.status,
+            close_code=state.close_code,
+            raw_status=state.raw_status,
+            remaining=state.remaining,
+            observed_on=state.observed_on,
+            recorded_at=_now(),
+        )
+    )
+
+
+def provider_states(store: Store, client_ids: Iterable[str] | None = None) -> dict[tuple[str, str], ProviderState]:
+    """The newest provider state per (client, case)."""
+    t = schema.case_provider_states
+    q = select(t).order_by(t.c.id)
+    if client_ids is not None:
+        q = q.where(t.c.client_id.in_(list(client_ids)))
+    out: dict[tuple[str, str], ProviderState] = {}
+    with store.engine.connect() as conn:
+        for r in conn.execute(q):
+            out[(r.client_id, r.case_id)] = ProviderState(
+                r.case_id, r.provider, r.status, r.close_code, r.raw_status or "", r.remaining, r.observed_on
+            )
+    return out
+
+
+def provider_history(store: Store, client_id: str, case_id: str) -> list[ProviderState]:
+    t = schema.case_provider_states
+    q = select(t).where(and_(t.c.client_id == client_id, t.c.case_id == case_id)).order_by(t.c.id)
+    with store.engine.connect() as conn:
+        return [
+            ProviderState(r.case_id, r.provider, r.status, r.close_code, r.raw_status or "", r.remaining, r.observed_on)
+            for r in conn.execute(q)
+        ]
+
+
+# ---- pull cursors -------------------------------------------------------------------------------
+
+
+def get_cursor(store: Store, client_id: str, provider: str) -> str | None:
+    t = schema.collection_cursors
+    with store.engine.connect() as conn:
+        row = conn.execute(select(t.c.cursor).where(and_(t.c.client_id == client_id, t.c.provider == provider))).first()
+        return row[0] if row else None
+
+
+def set_cursor(conn: Connection, client_id: str, provider: str, cursor: str) -> None:
+    _upsert(
+        conn,
+        schema.collection_cursors,
+        [{"client_id": client_id, "provider": provider, "cursor": cursor, "updated_at": _now()}],
+    )

@@ -1,0 +1,69 @@
+"""A workspace whose client pushes to a local fake Kravia or Debitura, with invoices ready for collection."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from builders import Workspace, client_table, pdf_bytes
+
+from connector.model import Action, DunningStep
+
+ISSUE = date(2026, 6, 1)
+DUE = date(2026, 6, 15)
+REMIND = DUE + timedelta(days=14)
+NOTICE = REMIND + timedelta(days=14)
+CASE = NOTICE + timedelta(days=14)
+KRAVIA_TOKEN = "kravia-secret-token-123"
+DEBITURA_KEY = "debitura-secret-key-456"
+
+
+def provider_table(provider: str, base_url: str, **extra: Any) -> dict[str, Any]:
+    common = {"base_url": base_url, "timeout_seconds": 2.0, "max_attempts": 3, "retry_initial_wait": 0.01}
+    common = {**common, "concurrency": 1, **extra}
+    if provider == "kravia":
+        return {"provider": "kravia", "token_env": "KRAVIA_TOKEN", "creditor_id": 10759, **common}
+    return {"provider": "debitura", "api_key_env": "DEBITURA_KEY", **common}
+
+
+def setup_client(
+    ws: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+    provider: str,
+    base_url: str,
+    *,
+    invoices: tuple[str, ...] = ("1001",),
+    policy: dict[str, Any] | None = None,
+    collection: dict[str, Any] | None = None,
+) -> None:
+    """Reminder and inkassovarsel already sent for every invoice: cases may be proposed on CASE."""
+    monkeypatch.setenv("KRAVIA_TOKEN", KRAVIA_TOKEN)
+    monkeypatch.setenv("DEBITURA_KEY", DEBITURA_KEY)
+    table = client_table("acme", collection=provider_table(provider, base_url, **(collection or {})))
+    if policy:
+        table["policy"] = {**table["policy"], **policy}
+    ws.write_config(table)
+    for number in invoices:
+        ws.add_invoice(number, issue=ISSUE, due=DUE, amount="1000.00", pdf=pdf_bytes(f"Faktura {number}"))
+    with ws.store.transaction() as conn:
+        ws.store.record_steps(
+            conn,
+            [
+                step
+                for number in invoices
+                for step in (
+                    DunningStep("acme", number, Action.REMINDER, REMIND, "outbox", currency="NOK"),
+                    DunningStep("acme", number, Action.COLLECTION_NOTICE, NOTICE, "outbox", currency="NOK"),
+                )
+            ],
+        )
+
+
+def nightly(ws: Workspace, day: date) -> Any:
+    ws.bank_heartbeat(day)
+    return ws.cli("run", "--as-of", day.isoformat())
+
+
+def statuses(ws: Workspace) -> dict[str, str]:
+    return {c.invoice_number: str(c.status) for c in ws.store.cases(["acme"])}

@@ -1,0 +1,145 @@
+"""After the push: status pull, direct payments and credits reported once, payouts never, withdrawal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from builders import Entry, Workspace, kid
+from collection_env import CASE, DEBITURA_KEY, KRAVIA_TOKEN, nightly, setup_client, statuses
+
+from connector.collection.fakes import FakeDebitura, FakeKravia
+from connector.store import cases as ledger
+
+DAY = CASE + timedelta(days=3)
+
+
+def pushed(ws: Workspace, monkeypatch: pytest.MonkeyPatch, provider: str, base_url: str) -> str:
+    setup_client(ws, monkeypatch, provider, base_url)
+    nightly(ws, CASE)
+    assert ws.cli("cases", "approve", "acme-1001", "--as-of", CASE.isoformat()).exit_code == 0
+    assert nightly(ws, CASE).exit_code == 0
+    [case] = ws.store.cases(["acme"])
+    assert case.provider_ref is not None
+    return case.provider_ref
+
+
+def test_a_direct_payment_is_reported_to_kravia_once(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:
+        ref = pushed(ws, monkeypatch, "kravia", fake.base_url)
+        ws.add_bank_file("camt054-direct.xml", [Entry("PAY-9", "300.00", DAY, kid("1001"))], created=DAY)
+        first = nightly(ws, DAY)
+        assert first.exit_code == 0, first.output
+        assert "reported direct payment 300.00 NOK to kravia" in first.stdout
+        assert nightly(ws, DAY + timedelta(days=1)).exit_code == 0  # the next night: nothing again
+        [call] = fake.calls("POST", "/api/v2/invoice/payment")
+        assert call.body["invoices"] == [{"invoiceId": int(ref), "amount": 300}]
+        assert call.body["AccountingPaymentId"].startswith("pay-") and call.body["date"] == DAY.isoformat()
+        assert fake.invoices[int(ref)].outstanding == 700
+        assert statuses(ws) == {"1001": "pushed"}
+
+
+def test_a_provider_payout_is_never_reported_as_a_debtor_payment(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:
+        pushed(ws, monkeypatch, "kravia", fake.base_url)
+        # Kravia collected and pays the client, using the invoice's own KID.
+        payout = Entry("PAYOUT-1", "1000.00", DAY, kid("1001"), payer="Kravia AS")
+        ws.add_bank_file("camt054-payout.xml", [payout], created=DAY)
+        assert nightly(ws, DAY).exit_code == 0
+        assert fake.calls("POST", "/api/v2/invoice/payment") == []
+        assert fake.calls("POST", "/api/v2/invoice/creditnote") == []
+
+
+def test_a_full_credit_note_is_reported_and_the_closed_case_is_recorded(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:
+        ref = pushed(ws, monkeypatch, "kravia", fake.base_url)
+        ws.add_credit_note("5001", "1001", issue=DAY, amount="1000.00")
+        result = nightly(ws, DAY)
+        assert result.exit_code == 0, result.output
+        [call] = fake.calls("POST", "/api/v2/invoice/creditnote")
+        assert call.body["Amount"] == -1000 and call.body["Invoices"] == [{"InvoiceId": int(ref), "Amount": -1000}]
+        assert "settled in full; kravia closed it (Credited)" in result.stdout
+        assert statuses(ws) == {"1001": "closed"}
+        assert nightly(ws, DAY + timedelta(days=1)).exit_code == 0
+        assert len(fake.calls("POST", "/api/v2/invoice/creditnote")) == 1
+
+
+def test_status_pull_records_paused_then_closed(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:
+        ref = int(pushed(ws, monkeypatch, "kravia", fake.base_url))
+        fake.set_status(ref, "Paused")
+        assert "kravia reports paused" in nightly(ws, DAY).stdout
+        assert nightly(ws, DAY).stdout.count("kravia reports") == 0  # unchanged: nothing new recorded
+        fake.set_status(ref, "Closed", "Paid")
+        assert "kravia reports closed (Paid)" in nightly(ws, DAY + timedelta(days=1)).stdout
+        assert statuses(ws) == {"1001": "closed"}
+        states = [s.status for s in ledger.provider_history(ws.store, "acme", "acme-1001")]
+        assert states == ["active", "paused", "closed"]
+        # the delta search carried the cursor: later pulls ask only for what changed since
+        last = fake.calls("GET", "/api/v2/invoice/search")[-1]
+        assert "lastUpdatedTime" in last.query
+
+
+def test_a_dispute_reported_by_debitura_opens_a_dispute(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeDebitura(api_key=DEBITURA_KEY) as fake:
+        ref = pushed(ws, monkeypatch, "debitura", fake.base_url)
+        fake.set_lifecycle(ref, "Closed", "DisputedLegalActionDeclinedByClient")
+        assert nightly(ws, DAY).exit_code == 0
+        assert statuses(ws) == {"1001": "closed"}
+        [dispute] = ws.store.facts("acme").disputes
+        assert dispute.source == "provider" and "DisputedLegalActionDeclinedByClient" in dispute.reason
+
+
+def test_a_direct_payment_in_full_is_reported_to_debitura_which_closes_the_case(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeDebitura(api_key=DEBITURA_KEY) as fake:
+        ref = pushed(ws, monkeypatch, "debitura", fake.base_url)
+        ws.add_bank_file("camt054-direct.xml", [Entry("PAY-9", "1000.00", DAY, kid("1001"))], created=DAY)
+        result = nightly(ws, DAY)
+        assert result.exit_code == 0, result.output
+        [call] = fake.calls("POST", f"/cases/{ref}/payments")
+        assert call.body["paymentRecipient"] == "Creditor" and call.headers["Idempotency-Key"].startswith("arsync-")
+        assert statuses(ws) == {"1001": "closed"}
+        assert fake.cases[ref].close_code == "Paid"
+
+
+def test_withdraw_at_debitura(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeDebitura(api_key=DEBITURA_KEY) as fake:
+        ref = pushed(ws, monkeypatch, "debitura", fake.base_url)
+        result = ws.cli("cases", "withdraw", "acme-1001", "--note", "settled by phone", "--as-of", DAY.isoformat())
+        assert result.exit_code == 0, result.output
+        [call] = fake.calls("POST", f"/cases/{ref}/close")
+        assert call.body == {"closeCode": "WithdrawnByClient", "comment": "settled by phone"}
+        assert statuses(ws) == {"1001": "withdrawn"}
+        item = ws.items(DAY, "--no-sync")["1001"]
+        assert item["action"] != "collection_case" and "excluded" in item["holds"]  # never back by itself
+        again = ws.cli("cases", "withdraw", "acme-1001", "--note", "twice", "--as-of", DAY.isoformat())
+        assert again.exit_code == 2 and "withdrawn" in again.output
+
+
+def test_withdraw_at_kravia_needs_the_portal_and_is_then_recorded(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:
+        pushed(ws, monkeypatch, "kravia", fake.base_url)
+        result = ws.cli("cases", "withdraw", "acme-1001", "--note", "goodwill", "--as-of", DAY.isoformat())
+        assert result.exit_code == 1 and "no API to withdraw" in result.output
+        assert statuses(ws) == {"1001": "pushed"}
+        done = ws.cli("cases", "withdraw", "acme-1001", "--note", "goodwill", "--done-at-provider")
+        assert done.exit_code == 0, done.output
+        assert statuses(ws) == {"1001": "withdrawn"}
+
+
+def test_withdraw_before_the_push_is_local(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:
+        setup_client(ws, monkeypatch, "kravia", fake.base_url)
+        nightly(ws, CASE)
+        assert ws.cli("cases", "approve", "acme-1001", "--as-of", CASE.isoformat()).exit_code == 0
+        assert ws.cli("cases", "withdraw", "acme-1001", "--note", "changed my mind").exit_code == 0
+        assert nightly(ws, CASE).exit_code == 0
+        assert statuses(ws) == {"1001": "withdrawn"} and not fake.invoices

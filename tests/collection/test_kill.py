@@ -1,0 +1,92 @@
+"""Fault injection: SIGKILL the real ``arsync run`` at many points during a batch of pushes, re-run.
+
+The fake Kravia (no idempotency key: the hard provider) runs in this process; the CLI runs as a
+subprocess on a real SQLite store. The fake's hook kills the process just before it processes the
+n-th request, or just after (the case exists, the answer is never read). Timed kills hit the sync
+and database writes in between. Afterwards: exactly one case per approved invoice at the provider,
+and the store agrees with the provider on every one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+from builders import Workspace
+from collection_env import CASE, KRAVIA_TOKEN, nightly, setup_client
+
+from connector.collection.fakes import FakeKravia
+from connector.collection.fakes.server import Request
+from connector.store import Store
+from connector.store import cases as ledger
+
+NUMBERS = tuple(str(2001 + i) for i in range(8))
+# (n, phase): kill just before / just after the fake processes the run's n-th request. Small n
+# first and often, so every run dies early and the batch is pushed across many interrupted runs.
+PLAN = [(1, "before"), (1, "after"), (2, "after"), (2, "before"), (1, "after"), (3, "after"), (2, "after")]
+PLAN += [(1, "before"), (3, "before"), (1, "after"), (4, "after"), (2, "after"), (1, "after"), (5, "after")]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_sigkill_at_any_point_never_duplicates_or_loses_a_case(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeKravia(token=KRAVIA_TOKEN, latency=0.005) as fake:
+        setup_client(ws, monkeypatch, "kravia", fake.base_url, invoices=NUMBERS, collection={"concurrency": 2})
+        assert nightly(ws, CASE).exit_code == 0
+        approved = ws.cli("cases", "approve", *(f"acme-{n}" for n in NUMBERS), "--as-of", CASE.isoformat())
+        assert approved.exit_code == 0, approved.output
+        ws.close()
+
+        argv = [sys.executable, "-m", "connector.cli", "--config", str(ws.config_path), "run", "--as-of", str(CASE)]
+        env = {**os.environ, "KRAVIA_TOKEN": KRAVIA_TOKEN}
+        kills = 0
+
+        def run_and_kill(on_request: int | None = None, phase: str = "", after_seconds: float | None = None) -> None:
+            nonlocal kills
+            proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            seen = itertools.count(1)
+
+            def hook(_req: Request, when: str) -> None:
+                nonlocal kills
+                if when == phase and next(seen) == on_request and proc.poll() is None:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    kills += 1
+
+            fake.hook = hook if on_request else None
+            try:
+                if after_seconds is not None:
+                    time.sleep(after_seconds)
+                    if proc.poll() is None:
+                        os.kill(proc.pid, signal.SIGKILL)
+                        kills += 1
+                proc.wait(timeout=30)
+            finally:
+                fake.hook = None
+
+        for n, phase in PLAN:
+            run_and_kill(on_request=n, phase=phase)
+        for seconds in (0.4, 0.8, 1.2):  # somewhere in start-up, sync, decisions or the store writes
+            run_and_kill(after_seconds=seconds)
+        assert kills >= 10  # the windows were really hit
+
+        final = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+        assert final.returncode == 0, final.stdout + final.stderr
+
+    at_provider: dict[str, list[Any]] = fake.by_accounting_id()
+    assert sorted(at_provider) == sorted(f"acme-{n}" for n in NUMBERS)
+    assert {k: len(v) for k, v in at_provider.items()} == {f"acme-{n}": 1 for n in NUMBERS}
+    store = Store(ws.settings().store.url)
+    try:
+        cases = {c.case_id: c for c in store.cases(["acme"])}
+        for case_id, [invoice] in at_provider.items():
+            assert str(cases[case_id].status) == "pushed"
+            assert cases[case_id].provider_ref == str(invoice.invoice_id)
+            assert [str(e.status) for e in cases[case_id].events].count("pushed") == 1
+        assert ledger.ops(store, "acme", state=ledger.PENDING) == []
+    finally:
+        store.close()

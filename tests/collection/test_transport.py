@@ -1,0 +1,63 @@
+"""The provider transport: retries only when safe, honours Retry-After, never leaks the secret."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from connector.collection.base import ProviderError
+from connector.collection.fakes import Failure, FakeKravia
+from connector.collection.transport import Transport, TransportConfig
+
+TOKEN = "s3cret-kravia-token"
+
+
+def transport(fake: FakeKravia, sleeps: list[float], **kw: object) -> Transport:
+    cfg = TransportConfig(base_url=fake.base_url, headers={"Authorization": TOKEN}, sleep=sleeps.append, **kw)  # type: ignore[arg-type]
+    return Transport("kravia", cfg)
+
+
+def test_429_is_retried_after_the_servers_retry_after_even_for_a_write() -> None:
+    sleeps: list[float] = []
+    with FakeKravia(token=TOKEN) as fake:
+        fake.fail(Failure("status", route="/api/v2/invoice/payment", status=429, headers={"Retry-After": "7"}))
+        reply = transport(fake, sleeps).request(
+            "POST", "/invoice/payment", json_body={"invoices": [{"invoiceId": 1, "amount": 1}]}, ok_statuses=(404,)
+        )
+    assert reply.status == 404  # reached the handler on the second try (the invoice does not exist)
+    assert sleeps == [7.0]
+
+
+def test_a_write_without_idempotency_key_is_not_retried_after_a_500() -> None:
+    sleeps: list[float] = []
+    with FakeKravia(token=TOKEN) as fake:
+        fake.fail(Failure("status", route="/api/v2/invoice/register", status=500))
+        with pytest.raises(ProviderError) as caught:
+            transport(fake, sleeps).request("POST", "/invoice/register", json_body={})
+        assert caught.value.ambiguous  # it may have been processed: resolve by lookup
+        assert len(fake.calls("POST", "/api/v2/invoice/register")) == 1 and sleeps == []
+
+
+def test_reads_are_retried_on_5xx_and_dropped_connections() -> None:
+    sleeps: list[float] = []
+    with FakeKravia(token=TOKEN) as fake:
+        fake.fail(Failure("status", route="/api/v2/invoice/search", status=502))
+        fake.fail(Failure("drop_before", route="/api/v2/invoice/search"))
+        reply = transport(fake, sleeps, attempts=3).request("GET", "/invoice/search")
+        assert reply.status == 200 and len(sleeps) == 2
+
+
+def test_the_secret_never_appears_in_errors() -> None:
+    with FakeKravia(token="another-token") as fake, pytest.raises(ProviderError) as caught:
+        transport(fake, []).request("GET", "/invoice/search")
+    assert caught.value.status == 401 and TOKEN not in str(caught.value)
+
+
+def test_the_rate_limit_spaces_requests() -> None:
+    with FakeKravia(token=TOKEN) as fake:
+        t = transport(fake, [], rate_per_second=20.0)
+        start = time.monotonic()
+        for _ in range(5):
+            t.request("GET", "/invoice/search")
+        assert time.monotonic() - start >= 4 / 20.0 - 0.01
