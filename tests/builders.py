@@ -1,0 +1,406 @@
+"""Small builders for test inputs: EHF (UBL) invoices and credit notes, camt files, config TOML, and
+``Workspace`` (a config file plus per-client folders in tmp_path, driven through the real CLI).
+
+They write what the real sources read, so tests exercise the same path as a user's folders. Tests
+import helpers from here, never from ``conftest`` (every folder's conftest.py shares that name).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select
+from stdnum import luhn
+
+from connector import config as config_mod
+from connector.bank.references import mod11_check
+from connector.cli import main
+from connector.store import Store, schema
+
+SELLER_ORG = "923456783"
+ACCOUNT = "15032080119"
+
+_UBL_NS = (
+    'xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" '
+    'xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"'
+)
+_CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+_PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+
+
+def kid(number: str) -> str:
+    """A valid MOD10 KID for an invoice number."""
+    body = "00" + number
+    return body + luhn.calc_check_digit(body)
+
+
+def bad_kid(number: str) -> str:
+    """The same body with a check digit that passes neither MOD10 nor MOD11 (a mistyped KID)."""
+    body = "00" + number
+    for digit in "0123456789":
+        candidate = body + digit
+        if not luhn.is_valid(candidate) and mod11_check(body) != digit:
+            return candidate
+    raise AssertionError("no invalid check digit found")  # pragma: no cover
+
+
+def _party(role: str, name: str, org: str) -> str:
+    return f"""  <cac:{role}>
+    <cac:Party>
+      <cbc:EndpointID schemeID="0192">{org}</cbc:EndpointID>
+      <cac:PartyName><cbc:Name>{name}</cbc:Name></cac:PartyName>
+      <cac:PostalAddress>
+        <cbc:StreetName>Storgata 1</cbc:StreetName>
+        <cbc:CityName>Oslo</cbc:CityName>
+        <cbc:PostalZone>0155</cbc:PostalZone>
+        <cac:Country><cbc:IdentificationCode>NO</cbc:IdentificationCode></cac:Country>
+      </cac:PostalAddress>
+      <cac:PartyLegalEntity>
+        <cbc:RegistrationName>{name}</cbc:RegistrationName>
+        <cbc:CompanyID schemeID="0192">{org}</cbc:CompanyID>
+      </cac:PartyLegalEntity>
+    </cac:Party>
+  </cac:{role}>
+"""
+
+
+def _totals(amount: Decimal, currency: str) -> str:
+    return f"""  <cac:LegalMonetaryTotal>
+    <cbc:LineExtensionAmount currencyID="{currency}">{amount}</cbc:LineExtensionAmount>
+    <cbc:TaxExclusiveAmount currencyID="{currency}">{amount}</cbc:TaxExclusiveAmount>
+    <cbc:TaxInclusiveAmount currencyID="{currency}">{amount}</cbc:TaxInclusiveAmount>
+    <cbc:PayableAmount currencyID="{currency}">{amount}</cbc:PayableAmount>
+  </cac:LegalMonetaryTotal>
+"""
+
+
+def ubl_invoice(
+    number: str,
+    *,
+    customer: str = "Kunde AS",
+    org: str = "934567897",
+    issue: date,
+    due: date | None,
+    amount: Decimal | str,
+    currency: str = "NOK",
+    kid_value: str | None = "auto",
+    pdf: bytes | None = None,
+    seller_org: str = SELLER_ORG,
+) -> str:
+    """A Peppol BIS 3 invoice; ``kid_value="auto"`` puts a valid KID in PaymentID, None leaves it out."""
+    payment_id = kid(number) if kid_value == "auto" else kid_value
+    means = ""
+    if payment_id is not None:
+        means = f"""  <cac:PaymentMeans>
+    <cbc:PaymentMeansCode>30</cbc:PaymentMeansCode>
+    <cbc:PaymentID>{payment_id}</cbc:PaymentID>
+    <cac:PayeeFinancialAccount><cbc:ID>{ACCOUNT}</cbc:ID></cac:PayeeFinancialAccount>
+  </cac:PaymentMeans>
+"""
+    attachment = ""
+    if pdf is not None:
+        data = base64.b64encode(pdf).decode()
+        obj = f'mimeCode="application/pdf" filename="faktura-{number}.pdf"'
+        attachment = f"""  <cac:AdditionalDocumentReference>
+    <cbc:ID>{number}</cbc:ID>
+    <cac:Attachment>
+      <cbc:EmbeddedDocumentBinaryObject {obj}>{data}</cbc:EmbeddedDocumentBinaryObject>
+    </cac:Attachment>
+  </cac:AdditionalDocumentReference>
+"""
+    due_line = f"  <cbc:DueDate>{due.isoformat()}</cbc:DueDate>\n" if due else ""
+    return (
+        f"""<?xml version="1.0" encoding="UTF-8"?>
+<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" {_UBL_NS}>
+  <cbc:CustomizationID>{_CUSTOMIZATION}</cbc:CustomizationID>
+  <cbc:ProfileID>{_PROFILE}</cbc:ProfileID>
+  <cbc:ID>{number}</cbc:ID>
+  <cbc:IssueDate>{issue.isoformat()}</cbc:IssueDate>
+{due_line}  <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
+  <cbc:DocumentCurrencyCode>{currency}</cbc:DocumentCurrencyCode>
+  <cbc:BuyerReference>{org}</cbc:BuyerReference>
+{attachment}"""
+        + _party("AccountingSupplierParty", "Selger AS", seller_org)
+        + _party("AccountingCustomerParty", customer, org)
+        + means
+        + _totals(Decimal(amount), currency)
+        + "</Invoice>\n"
+    )
+
+
+def ubl_credit_note(
+    number: str,
+    credits: str,
+    *,
+    customer: str = "Kunde AS",
+    org: str = "934567897",
+    issue: date,
+    amount: Decimal | str,
+    currency: str = "NOK",
+    seller_org: str = SELLER_ORG,
+) -> str:
+    """A Peppol BIS 3 credit note naming the invoice it credits in BillingReference."""
+    return (
+        f"""<?xml version="1.0" encoding="UTF-8"?>
+<CreditNote xmlns="urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2" {_UBL_NS}>
+  <cbc:CustomizationID>{_CUSTOMIZATION}</cbc:CustomizationID>
+  <cbc:ProfileID>{_PROFILE}</cbc:ProfileID>
+  <cbc:ID>{number}</cbc:ID>
+  <cbc:IssueDate>{issue.isoformat()}</cbc:IssueDate>
+  <cbc:CreditNoteTypeCode>381</cbc:CreditNoteTypeCode>
+  <cbc:DocumentCurrencyCode>{currency}</cbc:DocumentCurrencyCode>
+  <cbc:BuyerReference>{org}</cbc:BuyerReference>
+  <cac:BillingReference><cac:InvoiceDocumentReference><cbc:ID>{credits}</cbc:ID></cac:InvoiceDocumentReference></cac:BillingReference>
+"""
+        + _party("AccountingSupplierParty", "Selger AS", seller_org)
+        + _party("AccountingCustomerParty", customer, org)
+        + _totals(Decimal(amount), currency)
+        + "</CreditNote>\n"
+    )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One credit entry of a camt file."""
+
+    ref: str  # AcctSvcrRef: the bank's own reference (part of the payment's natural key)
+    amount: Decimal | str
+    booked: date
+    kid: str | None = None
+    payer: str = "Kunde AS"
+    currency: str = "NOK"
+    status: str = "BOOK"
+
+
+_CAMT = {
+    "camt.052": ("BkToCstmrAcctRpt", "Rpt", "001.02"),
+    "camt.053": ("BkToCstmrStmt", "Stmt", "001.02"),
+    "camt.054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn", "001.02"),
+}
+
+
+def camt(
+    entries: Sequence[Entry], *, created: date | datetime, message: str = "camt.054", account: str = ACCOUNT
+) -> str:
+    """A Norwegian-shaped camt.052/053/054 with the KID as SCOR in CdtrRefInf/Ref."""
+    root, report, version = _CAMT[message]
+    stamp = created.isoformat() if isinstance(created, datetime) else f"{created.isoformat()}T06:00:00"
+    body = []
+    for e in entries:
+        strd = ""
+        if e.kid:
+            strd = (
+                "<RmtInf><Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp>"
+                f"<Ref>{e.kid}</Ref></CdtrRefInf></Strd></RmtInf>"
+            )
+        body.append(f"""      <Ntry>
+        <Amt Ccy="{e.currency}">{e.amount}</Amt>
+        <CdtDbtInd>CRDT</CdtDbtInd>
+        <Sts>{e.status}</Sts>
+        <BookgDt><Dt>{e.booked.isoformat()}</Dt></BookgDt>
+        <ValDt><Dt>{e.booked.isoformat()}</Dt></ValDt>
+        <AcctSvcrRef>{e.ref}</AcctSvcrRef>
+        <NtryDtls><TxDtls>
+          <Refs><AcctSvcrRef>{e.ref}</AcctSvcrRef></Refs>
+          <AmtDtls><TxAmt><Amt Ccy="{e.currency}">{e.amount}</Amt></TxAmt></AmtDtls>
+          <RltdPties><Dbtr><Nm>{e.payer}</Nm></Dbtr></RltdPties>
+          {strd}
+        </TxDtls></NtryDtls>
+      </Ntry>
+""")
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:{message}.{version}">
+  <{root}>
+    <GrpHdr><MsgId>MSG-{message}-{stamp}</MsgId><CreDtTm>{stamp}</CreDtTm></GrpHdr>
+    <{report}>
+      <Id>{message}-{stamp}</Id>
+      <CreDtTm>{stamp}</CreDtTm>
+      <Acct><Id><Othr><Id>{account}</Id><SchmeNm><Cd>BBAN</Cd></SchmeNm></Othr></Id><Ccy>NOK</Ccy></Acct>
+{"".join(body)}    </{report}>
+  </{root}>
+</Document>
+"""
+
+
+def pdf_bytes(title: str = "Faktura") -> bytes:
+    """Not a full PDF; enough for an attachment that must travel byte for byte."""
+    return b"%PDF-1.4\n% " + title.encode() + b"\n%%EOF\n"
+
+
+# ---- TOML -------------------------------------------------------------------------------------------
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float | Decimal):
+        return str(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    s = str(v).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{s}"'
+
+
+def _is_table_list(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, Mapping) for x in v)
+
+
+def _emit(table: Mapping[str, Any], prefix: str, out: list[str]) -> None:
+    for k, v in table.items():
+        if not isinstance(v, Mapping) and not _is_table_list(v):
+            out.append(f"{k} = {_value(v)}")
+    for k, v in table.items():
+        name = f"{prefix}.{k}" if prefix else k
+        if isinstance(v, Mapping):
+            out.append(f"\n[{name}]")
+            _emit(v, name, out)
+        elif _is_table_list(v):
+            for item in v:
+                out.append(f"\n[[{name}]]")
+                _emit(item, name, out)
+
+
+def to_toml(doc: Mapping[str, Any]) -> str:
+    """Enough TOML for arsync configs: scalars, lists, tables and arrays of tables."""
+    out: list[str] = []
+    _emit(doc, "", out)
+    return "\n".join(out).lstrip("\n") + "\n"
+
+
+# ---- a workspace: config file + folders --------------------------------------------------------
+
+
+def client_table(client_id: str = "acme", **overrides: Any) -> dict[str, Any]:
+    """A valid [[clients]] table with folders under ``clients/<id>/`` (relative to the config file)."""
+    base = f"clients/{client_id}"
+    table: dict[str, Any] = {
+        "id": client_id,
+        "name": f"{client_id.title()} AS",
+        "org_no": "923456783",
+        "country": "NO",
+        "currency": "NOK",
+        "ledger": {"kind": "ehf", "path": f"{base}/ehf"},
+        "bank": [{"kind": "camt", "path": f"{base}/bank"}],
+        "policy": {"grace_days": 3, "min_amount": 100, "bank_max_age_days": 3, "auto_approve": False},
+        "reminders": {"channel": "outbox", "path": f"{base}/outbox/reminders"},
+        "collection": {"provider": "outbox", "path": f"{base}/outbox/cases"},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(table.get(key), dict):
+            table[key] = {**table[key], **value}
+        else:
+            table[key] = value
+    return table
+
+
+class Workspace:
+    """One config file and, per client, an EHF folder, a bank folder and outbox folders."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.config_path = root / "arsync.toml"
+        self.clients: list[dict[str, Any]] = []
+        self._store: Store | None = None
+
+    # ---- config -------------------------------------------------------------------------------
+
+    def write_config(self, *clients: dict[str, Any], store_url: str = "sqlite:///state/arsync.db") -> Path:
+        self.clients = [copy.deepcopy(c) for c in (clients or (client_table(),))]
+        for c in self.clients:
+            (self.root / c["ledger"]["path"]).mkdir(parents=True, exist_ok=True)
+            for b in c.get("bank", []):
+                (self.root / b["path"]).mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(to_toml({"store": {"url": store_url}, "clients": self.clients}), encoding="utf-8")
+        return self.config_path
+
+    def settings(self) -> config_mod.Settings:
+        return config_mod.load(self.config_path)
+
+    def client(self, client_id: str = "acme") -> config_mod.ClientConfig:
+        return self.settings().client(client_id)
+
+    # ---- folders ------------------------------------------------------------------------------
+
+    def ehf_dir(self, client_id: str = "acme") -> Path:
+        return self.root / "clients" / client_id / "ehf"
+
+    def bank_dir(self, client_id: str = "acme") -> Path:
+        return self.root / "clients" / client_id / "bank"
+
+    def reminders_dir(self, client_id: str = "acme") -> Path:
+        return self.root / "clients" / client_id / "outbox" / "reminders"
+
+    def cases_dir(self, client_id: str = "acme") -> Path:
+        return self.root / "clients" / client_id / "outbox" / "cases"
+
+    def add_invoice(self, number: str, *, client_id: str = "acme", **kwargs: Any) -> Path:
+        path = self.ehf_dir(client_id) / f"{number}.xml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(ubl_invoice(number, **kwargs), encoding="utf-8")
+        return path
+
+    def add_credit_note(self, number: str, credits: str, *, client_id: str = "acme", **kwargs: Any) -> Path:
+        path = self.ehf_dir(client_id) / f"{number}.xml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(ubl_credit_note(number, credits, **kwargs), encoding="utf-8")
+        return path
+
+    def add_bank_file(
+        self,
+        name: str,
+        entries: Sequence[Entry] = (),
+        *,
+        created: date | datetime,
+        message: str = "camt.054",
+        client_id: str = "acme",
+    ) -> Path:
+        path = self.bank_dir(client_id) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(camt(entries, created=created, message=message), encoding="utf-8")
+        return path
+
+    def bank_heartbeat(self, day: date, client_id: str = "acme") -> Path:
+        """The bank's daily notification with nothing in it: proves bank data is fresh as of ``day``."""
+        return self.add_bank_file(f"camt054-{day.isoformat()}-empty.xml", created=day, client_id=client_id)
+
+    # ---- running ------------------------------------------------------------------------------
+
+    def cli(self, *args: str, config: bool = True) -> Result:
+        argv = (["--config", str(self.config_path)] if config else []) + list(args)
+        return CliRunner().invoke(main, argv, catch_exceptions=False)
+
+    def reconcile_json(self, as_of: date, *extra: str) -> tuple[Result, dict[str, Any]]:
+        result = self.cli("reconcile", "--as-of", as_of.isoformat(), "--json", *extra)
+        return result, json.loads(result.stdout)
+
+    def items(self, as_of: date, *extra: str) -> dict[str, dict[str, Any]]:
+        result, payload = self.reconcile_json(as_of, *extra)
+        assert result.exit_code == 0, result.output
+        return {i["invoice"]: i for i in payload["items"]}
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings().store.url)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    def row_counts(self) -> dict[str, int]:
+        with self.store.engine.connect() as conn:
+            count = select(func.count())
+            return {t.name: conn.execute(count.select_from(t)).scalar_one() for t in schema.metadata.sorted_tables}
+
+    def outbox_files(self, folder: Path) -> list[str]:
+        return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) if folder.is_dir() else []

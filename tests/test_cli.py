@@ -1,0 +1,192 @@
+"""The command line: the JSON users script against, exit statuses, client selection, disputes."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from builders import Entry, Workspace, client_table, kid
+
+ISSUE = date(2026, 6, 1)
+DUE = date(2026, 6, 15)
+AS_OF = DUE + timedelta(days=14)  # reminder day of the default ladder
+ITEM_KEYS = {
+    "client",
+    "invoice",
+    "customer",
+    "currency",
+    "amount",
+    "open_amount",
+    "due_date",
+    "state",
+    "action",
+    "holds",
+    "evidence",
+}
+DECIMAL = re.compile(r"^-?\d+\.\d{2}$")
+
+
+def two_clients(ws: Workspace) -> None:
+    ws.write_config(client_table("acme"), client_table("beta"))
+    ws.add_invoice("1001", issue=ISSUE, due=DUE, amount="1000.00")
+    ws.add_invoice("1002", issue=ISSUE, due=DUE, amount="250.50")
+    ws.add_invoice("2001", client_id="beta", issue=ISSUE, due=DUE, amount="99.90", customer="Liten AS")
+    ws.add_bank_file("camt054.xml", [Entry("R1", "1000.00", DUE, kid("1001"))], created=AS_OF)
+    ws.bank_heartbeat(AS_OF, client_id="beta")
+
+
+def test_reconcile_json_has_exactly_the_documented_shape(ws: Workspace) -> None:
+    two_clients(ws)
+    result, payload = ws.reconcile_json(AS_OF)
+    assert result.exit_code == 0, result.output
+    assert set(payload) == {"as_of", "items"}
+    assert payload["as_of"] == AS_OF.isoformat()
+    assert len(payload["items"]) == 3
+    for item in payload["items"]:
+        assert set(item) == ITEM_KEYS
+        assert isinstance(item["amount"], str) and DECIMAL.match(item["amount"])
+        assert isinstance(item["open_amount"], str) and DECIMAL.match(item["open_amount"])
+        assert item["due_date"] == DUE.isoformat()
+        assert isinstance(item["holds"], list)
+        assert all({"kind", "detail"} <= set(e) for e in item["evidence"])
+    items = {i["invoice"]: i for i in payload["items"]}
+    assert items["1001"] | {"evidence": None} == {
+        "client": "acme",
+        "invoice": "1001",
+        "customer": "934567897",
+        "currency": "NOK",
+        "amount": "1000.00",
+        "open_amount": "0.00",
+        "due_date": DUE.isoformat(),
+        "state": "settled",
+        "action": "none",
+        "holds": [],
+        "evidence": None,
+    }
+    paid_by = [e for e in items["1001"]["evidence"] if e["kind"] == "kid"]
+    assert len(paid_by) == 1 and paid_by[0]["amount"] == "1000.00"
+    assert (items["1002"]["amount"], items["1002"]["action"]) == ("250.50", "reminder")
+    assert (items["2001"]["client"], items["2001"]["holds"]) == ("beta", ["below_minimum"])
+
+
+def test_reconcile_never_sends_anything(ws: Workspace) -> None:
+    two_clients(ws)
+    items = ws.items(AS_OF)
+    assert items["1002"]["action"] == "reminder"
+    assert ws.outbox_files(ws.reminders_dir()) == []
+    assert ws.store.facts("acme").steps == ()
+
+
+def test_human_output_is_a_table_with_customer_names(ws: Workspace) -> None:
+    two_clients(ws)
+    result = ws.cli("reconcile", "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 0, result.output
+    assert f"Decisions as of {AS_OF.isoformat()}" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if "2001" in line)
+    assert "Liten AS" in row and "below_minimum" in row
+
+
+def test_client_option_selects(ws: Workspace) -> None:
+    two_clients(ws)
+    _, payload = ws.reconcile_json(AS_OF, "--client", "beta")
+    assert [i["invoice"] for i in payload["items"]] == ["2001"]
+    _, payload = ws.reconcile_json(AS_OF, "--client", "beta", "--client", "acme")
+    assert {i["client"] for i in payload["items"]} == {"acme", "beta"}
+
+
+def test_unknown_client_exits_2(ws: Workspace) -> None:
+    two_clients(ws)
+    result = ws.cli("reconcile", "--as-of", AS_OF.isoformat(), "--client", "gamma")
+    assert result.exit_code == 2
+    assert "no client with id 'gamma'" in result.stderr
+    assert result.stdout == ""
+
+
+def test_bad_date_is_a_usage_error(ws: Workspace) -> None:
+    two_clients(ws)
+    result = ws.cli("reconcile", "--as-of", "20.11.2026")
+    assert result.exit_code == 2
+    assert "YYYY-MM-DD" in result.stderr
+
+
+def test_one_failing_client_exits_1_and_the_other_is_still_printed(ws: Workspace) -> None:
+    two_clients(ws)
+    for f in ws.ehf_dir("acme").iterdir():
+        f.unlink()
+    ws.ehf_dir("acme").rmdir()
+
+    result, payload = ws.reconcile_json(AS_OF)
+    assert result.exit_code == 1
+    assert {i["client"] for i in payload["items"]} == {"beta"}
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors and all(line.startswith("error: client acme: ") for line in errors)
+    assert "ehf" in errors[0]
+
+
+def test_no_sync_decides_on_what_is_stored(ws: Workspace) -> None:
+    two_clients(ws)
+    assert ws.items(AS_OF, "--no-sync") == {}  # nothing synced yet
+    ws.cli("sync", "--as-of", AS_OF.isoformat())
+    assert set(ws.items(AS_OF, "--no-sync")) == {"1001", "1002", "2001"}
+
+
+def test_sync_reports_per_client(ws: Workspace) -> None:
+    two_clients(ws)
+    result = ws.cli("sync", "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["acme: sync ok", "beta: sync ok"]
+
+
+def test_disputes_open_and_resolve(ws: Workspace) -> None:
+    two_clients(ws)
+    assert ws.cli("sync", "--as-of", DUE.isoformat()).exit_code == 0
+    opened = ws.cli("disputes", "open", "acme", "1002", "--reason", "wrong hours", "--as-of", DUE.isoformat())
+    assert opened.exit_code == 0, opened.output
+    dispute_id = re.search(r"dispute (\S+) opened", opened.stdout).group(1)  # type: ignore[union-attr]
+
+    item = ws.items(AS_OF)["1002"]
+    assert (item["state"], item["action"], item["holds"]) == ("disputed", "hold", ["disputed"])
+    assert any("wrong hours" in e["detail"] for e in item["evidence"])
+    assert "wrong hours" in ws.cli("disputes", "list").stdout
+    assert ws.cli("run", "--as-of", AS_OF.isoformat()).exit_code == 0
+    assert ws.outbox_files(ws.reminders_dir()) == []  # a disputed invoice gets no reminder
+
+    resolved = ws.cli("disputes", "resolve", "acme", dispute_id, "--note", "agreed", "--as-of", AS_OF.isoformat())
+    assert resolved.exit_code == 0, resolved.output
+    item = ws.items(AS_OF)["1002"]
+    assert (item["state"], item["action"]) == ("overdue", "reminder")
+    again = ws.cli("disputes", "resolve", "acme", dispute_id)
+    assert again.exit_code == 2  # already resolved
+
+
+def test_dispute_on_a_mistyped_invoice_is_refused_unless_forced(ws: Workspace) -> None:
+    two_clients(ws)
+    assert ws.cli("sync", "--as-of", DUE.isoformat()).exit_code == 0
+    typo = ws.cli("disputes", "open", "acme", "10022", "--reason", "wrong hours")
+    assert typo.exit_code == 2
+    assert "no invoice '10022'" in typo.stderr
+    assert "No disputes." in ws.cli("disputes", "list").stdout
+    forced = ws.cli("disputes", "open", "acme", "10022", "--reason", "wrong hours", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "10022" in ws.cli("disputes", "list").stdout
+
+
+def test_disputes_for_an_unknown_client_exit_2(ws: Workspace) -> None:
+    two_clients(ws)
+    result = ws.cli("disputes", "open", "gamma", "1002", "--reason", "x")
+    assert result.exit_code == 2
+    assert "no client with id 'gamma'" in result.stderr
+
+
+def test_case_commands_refuse_unknown_cases(ws: Workspace) -> None:
+    two_clients(ws)
+    assert ws.cli("cases", "approve", "acme-9999").exit_code == 2
+    assert ws.cli("cases", "show", "acme-9999").exit_code == 2
+
+
+def test_aging_report_csv(ws: Workspace) -> None:
+    two_clients(ws)
+    ws.cli("sync", "--as-of", AS_OF.isoformat())
+    result = ws.cli("report", "aging", "--format", "csv", "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "250.50" in result.stdout and "99.90" in result.stdout

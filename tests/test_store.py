@@ -1,0 +1,287 @@
+"""The state store: versioned schema, idempotent writes, exact money, and atomic per-client sync."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from builders import Entry, Workspace, client_table, kid
+from sqlalchemy import select, text
+from sqlalchemy.exc import StatementError
+
+from connector import pipeline
+from connector.model import Action, Case, CaseStatus, DocKind, DunningStep, Hold, Invoice, Payment
+from connector.store import Store, migrations, schema
+
+AS_OF = date(2026, 6, 29)
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'state' / 'arsync.db'}"
+
+
+def an_invoice(number: str = "1001", amount: str = "1000.00", client_id: str = "acme") -> Invoice:
+    return Invoice(
+        client_id=client_id,
+        number=number,
+        kind=DocKind.INVOICE,
+        customer_id="934567897",
+        issue_date=date(2026, 6, 1),
+        due_date=date(2026, 6, 15),
+        currency="NOK",
+        amount=Decimal(amount),
+        source="ehf",
+        kid=kid(number),
+    )
+
+
+def a_payment(amount: str, ref: str = "R1") -> Payment:
+    return Payment(
+        client_id="acme",
+        source="camt",
+        account="15032080119",
+        bank_ref=ref,
+        ordinal=0,
+        booking_date=date(2026, 6, 20),
+        amount=Decimal(amount),
+        currency="NOK",
+        structured_ref=kid("1001"),
+    )
+
+
+def versions(store: Store) -> list[int]:
+    with store.engine.connect() as conn:
+        return [r[0] for r in conn.execute(select(schema.schema_version.c.version))]
+
+
+# ---- schema versions -----------------------------------------------------------------------------
+
+
+def test_a_new_database_records_the_current_schema_version_and_reopening_changes_nothing(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    store = Store(url)
+    assert versions(store) == [migrations.CURRENT]
+    with store.transaction() as conn:
+        store.upsert_invoices(conn, [an_invoice()])
+    store.close()
+
+    again = Store(url)
+    assert versions(again) == [migrations.CURRENT]
+    assert [i.number for i in again.facts("acme").invoices] == ["1001"]
+    with again.engine.begin() as conn:
+        assert migrations.upgrade(conn) == migrations.CURRENT  # already current: a no-op
+    assert versions(again) == [migrations.CURRENT]
+    again.close()
+
+
+def test_an_older_database_is_brought_forward_and_keeps_its_data(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    store = Store(url)
+    with store.transaction() as conn:
+        store.upsert_invoices(conn, [an_invoice()])
+        # what a version-1 database looked like: no e-invoice document events yet
+        schema.document_events.drop(conn)
+        conn.execute(schema.schema_version.update().values(version=1))
+    store.close()
+
+    with Store(url).engine.connect() as conn:  # opening the store runs the missing steps
+        assert conn.execute(select(schema.schema_version.c.version)).scalar_one() == migrations.CURRENT
+        assert conn.execute(select(schema.document_events)).all() == []  # the table exists again
+        assert conn.execute(select(schema.invoices.c.number)).scalars().all() == ["1001"]
+
+
+def test_upgrade_reports_the_version_it_started_from(tmp_path: Path) -> None:
+    store = Store(sqlite_url(tmp_path))
+    with store.transaction() as conn:
+        schema.document_events.drop(conn)
+        conn.execute(schema.schema_version.update().values(version=1))
+    with store.engine.begin() as conn:
+        assert migrations.upgrade(conn) == 1
+        assert migrations.current_version(conn) == migrations.CURRENT
+    store.close()
+
+
+def test_a_database_from_a_newer_arsync_is_refused(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    store = Store(url)
+    with store.transaction() as conn:
+        conn.execute(schema.schema_version.update().values(version=migrations.CURRENT + 1))
+    store.close()
+    with pytest.raises(migrations.SchemaTooNew, match="upgrade arsync"):
+        Store(url)
+
+
+# ---- money -------------------------------------------------------------------------------------
+
+
+def test_money_round_trips_exactly_as_decimal(tmp_path: Path) -> None:
+    store = Store(sqlite_url(tmp_path))
+    amounts = ["1234567.89", "0.10", "0.20", "99999999999999.99"]
+    with store.transaction() as conn:
+        store.upsert_invoices(conn, [an_invoice(str(1000 + n), a) for n, a in enumerate(amounts)])
+    loaded = {i.number: i.amount for i in store.facts("acme").invoices}
+    assert [loaded[str(1000 + n)] for n in range(len(amounts))] == [Decimal(a) for a in amounts]
+    assert all(type(v) is Decimal for v in loaded.values())
+    assert loaded["1001"] + loaded["1002"] == Decimal("0.30")  # 0.1 + 0.2 is 0.30, not 0.30000000000000004
+    with store.engine.connect() as conn:
+        raw = conn.execute(text("SELECT amount FROM invoices WHERE number = '1000'")).scalar_one()
+    assert raw == "1234567.89"  # stored as exact text, never as a binary float
+    store.close()
+
+
+def test_a_float_amount_is_refused_by_the_store(tmp_path: Path) -> None:
+    store = Store(sqlite_url(tmp_path))
+    with pytest.raises(StatementError, match="float"), store.transaction() as conn:
+        store.upsert_invoices(conn, [replace(an_invoice(), amount=10.5)])
+    assert store.facts("acme").invoices == ()
+    store.close()
+
+
+# ---- idempotent writes ---------------------------------------------------------------------------
+
+
+def test_upserts_are_keyed_by_client_and_natural_key(tmp_path: Path) -> None:
+    store = Store(sqlite_url(tmp_path))
+    for _ in range(2):
+        with store.transaction() as conn:
+            store.upsert_invoices(conn, [an_invoice(), an_invoice(client_id="beta")])
+            store.upsert_payments(conn, [a_payment("100.00"), a_payment("100.00")])
+    with store.transaction() as conn:  # the same invoice read again with a corrected amount
+        store.upsert_invoices(conn, [an_invoice(amount="900.00")])
+    acme = store.facts("acme")
+    assert [(i.number, i.amount) for i in acme.invoices] == [("1001", Decimal("900.00"))]
+    assert len(acme.payments) == 1
+    assert [i.amount for i in store.facts("beta").invoices] == [Decimal("1000.00")]
+    store.close()
+
+
+def test_a_step_is_recorded_once_per_day_and_a_case_proposed_once(tmp_path: Path) -> None:
+    store = Store(sqlite_url(tmp_path))
+    step = DunningStep("acme", "1001", Action.REMINDER, AS_OF, "outbox", currency="NOK")
+    case = Case("acme-1001", "acme", "1001", "934567897", "NOK", Decimal("1"), Decimal("1"), CaseStatus.PROPOSED, AS_OF)
+    with store.transaction() as conn:
+        assert store.record_steps(conn, [step]) == 1
+        assert store.propose_case(conn, case) is True
+    with store.transaction() as conn:
+        assert store.record_steps(conn, [step]) == 0
+        assert store.propose_case(conn, case) is False
+    facts = store.facts("acme")
+    assert len(facts.steps) == 1
+    assert [(c.case_id, c.status, len(c.events)) for c in facts.cases] == [("acme-1001", CaseStatus.PROPOSED, 1)]
+    store.close()
+
+
+# ---- sync through the pipeline ---------------------------------------------------------------------
+
+
+def _ledger_with_payment(ws: Workspace) -> None:
+    ws.write_config(client_table("acme"))
+    ws.add_invoice("1001", issue=date(2026, 6, 1), due=date(2026, 6, 15), amount="1000.00")
+    ws.add_invoice("1002", issue=date(2026, 6, 1), due=date(2026, 6, 15), amount="250.50")
+    ws.add_credit_note("5001", "1002", issue=date(2026, 6, 5), amount="50.50")
+    ws.add_bank_file("camt054-1.xml", [Entry("R1", "1000.00", date(2026, 6, 20), kid("1001"))], created=AS_OF)
+
+
+def _sync(ws: Workspace, as_of: date = AS_OF) -> pipeline.ClientReport:
+    report = pipeline.ClientReport("acme")
+    pipeline.sync_client(ws.store, ws.client("acme"), as_of, report)
+    return report
+
+
+def _facts_snapshot(ws: Workspace) -> dict[str, list[tuple[Any, ...]]]:
+    tables = (schema.customers, schema.invoices, schema.payments, schema.dunning_steps, schema.disputes)
+    with ws.store.engine.connect() as conn:
+        return {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in tables}
+
+
+def test_sync_twice_gives_the_same_rows(ws: Workspace) -> None:
+    _ledger_with_payment(ws)
+    assert _sync(ws).ok
+    counts, facts = ws.row_counts(), _facts_snapshot(ws)
+    assert counts["invoices"] == 3 and counts["payments"] == 1 and counts["customers"] == 1
+
+    assert _sync(ws).ok
+    assert ws.row_counts() == counts
+    assert _facts_snapshot(ws) == facts
+
+
+def test_the_same_payment_in_a_later_statement_is_not_counted_twice(ws: Workspace) -> None:
+    _ledger_with_payment(ws)
+    assert _sync(ws).ok
+    # the day's camt.053 statement repeats the entry the camt.054 notification already brought
+    ws.add_bank_file(
+        "camt053-1.xml", [Entry("R1", "1000.00", date(2026, 6, 20), kid("1001"))], created=AS_OF, message="camt.053"
+    )
+    assert _sync(ws).ok
+    assert ws.row_counts()["payments"] == 1
+    decisions = {d.invoice_number: d for d in pipeline.decide_client(ws.store, ws.client("acme"), AS_OF)}
+    assert decisions["1001"].open_amount == Decimal("0.00")
+    assert len([e for e in decisions["1001"].evidence if e.kind == "kid"]) == 1
+
+
+def test_a_failure_mid_sync_keeps_the_previous_state_and_is_recorded(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ledger_with_payment(ws)
+    assert _sync(ws).ok
+    before_counts, before_facts = ws.row_counts(), _facts_snapshot(ws)
+    before_sync = ws.store.sync_status("acme")
+
+    # new data arrives, and the database write fails after the invoices were written
+    ws.add_invoice("1003", issue=date(2026, 6, 20), due=date(2026, 7, 4), amount="300.00")
+    ws.add_bank_file("camt054-2.xml", [Entry("R2", "250.50", date(2026, 7, 1), kid("1002"))], created=date(2026, 7, 1))
+
+    def broken(self: Store, conn: Any, payments: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Store, "upsert_payments", broken)
+    report = _sync(ws, date(2026, 7, 1))
+    monkeypatch.undo()
+
+    assert not report.ok
+    assert "previous state kept" in report.errors[0] and "disk full" in report.errors[0]
+    assert _facts_snapshot(ws) == before_facts  # invoice 1003 did not half-arrive
+    after = ws.row_counts()
+    assert {k: v for k, v in after.items() if k != "sync_state"} == {
+        k: v for k, v in before_counts.items() if k != "sync_state"
+    }
+    status = ws.store.sync_status("acme")
+    assert status["ledger"].last_error is not None and "disk full" in status["ledger"].last_error
+    assert status["ledger"].last_success_at == before_sync["ledger"].last_success_at
+    bank = next(s for k, s in status.items() if k.startswith("bank:"))
+    assert "disk full" in (bank.last_error or "")
+    assert bank.data_through == AS_OF  # the failed file's newer date did not count
+
+    # what was stored can no longer be trusted as current: every open invoice holds
+    later = date(2026, 7, 10)
+    decisions = pipeline.decide_client(ws.store, ws.client("acme"), later)
+    open_ones = [d for d in decisions if d.open_amount > 0]
+    assert open_ones and all({Hold.LEDGER_STALE, Hold.BANK_DATA_STALE} <= set(d.holds) for d in open_ones)
+
+    # the files that failed to store are read again by the next sync
+    assert _sync(ws, date(2026, 7, 1)).ok
+    facts = ws.store.facts("acme")
+    assert {i.number for i in facts.invoices} == {"1001", "1002", "1003", "5001"}
+    assert len(facts.payments) == 2
+    assert ws.store.sync_status("acme")["ledger"].last_error is None
+
+
+def test_a_failing_source_keeps_the_stored_ledger_and_holds(ws: Workspace) -> None:
+    _ledger_with_payment(ws)
+    assert _sync(ws).ok
+    before = _facts_snapshot(ws)
+    for f in ws.ehf_dir().iterdir():
+        f.unlink()
+    ws.ehf_dir().rmdir()  # the access-point folder disappeared (unmounted share)
+
+    report = _sync(ws)
+    assert not report.ok
+    assert "ledger" in report.errors[0]
+    assert _facts_snapshot(ws) == before
+    assert "not found" in (ws.store.sync_status("acme")["ledger"].last_error or "")
+    d = {x.invoice_number: x for x in pipeline.decide_client(ws.store, ws.client("acme"), AS_OF)}
+    assert Hold.LEDGER_STALE in d["1002"].holds
