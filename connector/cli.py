@@ -18,6 +18,9 @@ import click
 
 from connector import config as config_mod
 from connector import pipeline
+from connector.collection import evidence as collection_evidence
+from connector.collection import workflow as collection_workflow
+from connector.collection.base import ProviderError
 from connector.config import ConfigError, Settings
 from connector.model import CaseStatus, Dispute
 from connector.reports import aging, tables
@@ -60,6 +63,12 @@ client_option = click.option(
 as_of_option = click.option(
     "--as-of", callback=_as_of, metavar="YYYY-MM-DD", help="Behave as if run on this day (default: today)."
 )
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    metavar="N",
+    help="Clients fetched at once (default: [run] workers in the config, 8; 1 = one after another).",
+)
 
 
 class ArsyncGroup(click.Group):
@@ -96,10 +105,13 @@ def _progress(total: int, label: str) -> Iterator[Any]:
         yield None
 
 
-def _run(env: Env, client_ids: tuple[str, ...], as_of: date, *, sync: bool, act: bool) -> list[pipeline.ClientReport]:
+def _run(
+    env: Env, client_ids: tuple[str, ...], as_of: date, *, sync: bool, act: bool, workers: int | None = None
+) -> list[pipeline.ClientReport]:
     clients = env.settings.select(client_ids)
+    n = workers or env.settings.run.workers
     with _progress(len(clients), "clients") as progress:
-        return pipeline.run(env.settings, env.store, clients, as_of, sync=sync, act=act, progress=progress)
+        return pipeline.run(env.settings, env.store, clients, as_of, sync=sync, act=act, progress=progress, workers=n)
 
 
 def _finish(reports: list[pipeline.ClientReport]) -> None:
@@ -115,18 +127,21 @@ def _finish(reports: list[pipeline.ClientReport]) -> None:
 @main.command()
 @client_option
 @as_of_option
+@workers_option
 @click.pass_obj
-def sync(env: Env, client_ids: tuple[str, ...], as_of: date) -> None:
+def sync(env: Env, client_ids: tuple[str, ...], as_of: date, workers: int | None) -> None:
     """Pull ledger, e-invoice and bank data into the store."""
     clients = env.settings.select(client_ids)
     reports = []
+    n = workers or env.settings.run.workers
     with _progress(len(clients), "sync") as progress:
-        for client in clients:
+        for client, fetch in pipeline.fetch_ahead(env.store, clients, as_of, n):
             if progress:
                 progress(client.id)
             report = pipeline.ClientReport(client.id)
             try:
-                pipeline.sync_client(env.store, client, as_of, report)
+                report, fetched = fetch.result()
+                pipeline.store_fetched(env.store, client, as_of, fetched, report)
             except ConfigError:
                 raise
             except Exception as exc:
@@ -144,10 +159,13 @@ def sync(env: Env, client_ids: tuple[str, ...], as_of: date) -> None:
 @as_of_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--no-sync", is_flag=True, help="Decide on what is stored; do not sync first.")
+@workers_option
 @click.pass_obj
-def reconcile(env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool, no_sync: bool) -> None:
+def reconcile(
+    env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool, no_sync: bool, workers: int | None
+) -> None:
     """Sync, reconcile and decide; print the decision per open invoice. Never sends anything."""
-    reports = _run(env, client_ids, as_of, sync=not no_sync, act=False)
+    reports = _run(env, client_ids, as_of, sync=not no_sync, act=False, workers=workers)
     _print_decisions(reports, as_of, as_json)
     _finish(reports)
 
@@ -156,10 +174,11 @@ def reconcile(env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool,
 @client_option
 @as_of_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@workers_option
 @click.pass_obj
-def run(env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool) -> None:
+def run(env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool, workers: int | None) -> None:
     """The nightly job: sync, reconcile, decide and act for every client."""
-    reports = _run(env, client_ids, as_of, sync=True, act=True)
+    reports = _run(env, client_ids, as_of, sync=True, act=True, workers=workers)
     _print_decisions(reports, as_of, as_json)
     if not as_json:
         for r in reports:
@@ -183,7 +202,7 @@ def _print_decisions(reports: list[pipeline.ClientReport], as_of: date, as_json:
 
 @main.group()
 def cases() -> None:
-    """The accountant's collection workflow: list, show, approve, reject, push."""
+    """The accountant's collection workflow: list, show, approve, reject, push, withdraw."""
 
 
 @cases.command("list")
@@ -195,7 +214,9 @@ def cases_list(env: Env, client_ids: tuple[str, ...], status: str | None, as_jso
     ids = [c.id for c in env.settings.select(client_ids)]
     found = [c for c in env.store.cases(ids) if status is None or c.status.value == status]
     if as_json:
-        click.echo(json.dumps({"items": [tables.case_json(c) for c in found]}, indent=2, ensure_ascii=False))
+        extra = collection_evidence.provider_fields(env.store, found)
+        items = [{**tables.case_json(c), **extra[c.case_id]} for c in found]
+        click.echo(json.dumps({"items": items}, indent=2, ensure_ascii=False))
     else:
         click.echo(tables.case_table(found))
 
@@ -208,6 +229,9 @@ def cases_show(env: Env, case_id: str) -> None:
     if case is None:
         raise click.UsageError(f"no case '{case_id}'")
     click.echo(tables.case_detail(case, env.store.facts(case.client_id)))
+    detail = collection_evidence.collection_detail(env.store, case)
+    if detail:
+        click.echo(detail)
 
 
 def _transition(env: Env, case_ids: tuple[str, ...], status: CaseStatus, note: str, as_of: date) -> None:
@@ -265,6 +289,32 @@ def cases_push(env: Env, client_ids: tuple[str, ...], as_of: date) -> None:
     _finish(reports)
 
 
+@cases.command("withdraw")
+@click.argument("case_id")
+@click.option("--note", required=True, help="Why (kept with the case and sent to the provider).")
+@click.option(
+    "--done-at-provider", is_flag=True, help="Already withdrawn in the provider's portal (no API): only record it."
+)
+@as_of_option
+@click.pass_obj
+def cases_withdraw(env: Env, case_id: str, note: str, done_at_provider: bool, as_of: date) -> None:
+    """Withdraw a case: at the provider when it was pushed, locally otherwise."""
+    case = env.store.case(case_id)
+    if case is None:
+        raise click.UsageError(f"no case '{case_id}'")
+    client = env.settings.client(case.client_id)
+    try:
+        line = collection_workflow.withdraw_case(
+            env.store, client, case, note, as_of, done_at_provider=done_at_provider
+        )
+    except collection_workflow.WithdrawRefused as exc:
+        raise click.UsageError(str(exc)) from None
+    except ProviderError as exc:
+        click.echo(f"error: {case_id}: the provider did not withdraw the case: {exc}", err=True)
+        sys.exit(EXIT_CLIENT_FAILED)
+    click.echo(line)
+
+
 # ---- disputes ------------------------------------------------------------------------------------
 
 
@@ -277,10 +327,18 @@ def disputes() -> None:
 @click.argument("client_id")
 @click.argument("invoice")
 @click.option("--reason", required=True)
+@click.option("--force", is_flag=True, help="Record it even though the invoice is not in the store yet.")
 @as_of_option
 @click.pass_obj
-def disputes_open(env: Env, client_id: str, invoice: str, reason: str, as_of: date) -> None:
+def disputes_open(env: Env, client_id: str, invoice: str, reason: str, force: bool, as_of: date) -> None:
     env.settings.client(client_id)
+    # A typo would put the dispute on nothing while the real invoice keeps being dunned.
+    known = {i.number for i in env.store.facts(client_id).invoices}
+    if invoice not in known and not force:
+        raise click.UsageError(
+            f"client '{client_id}' has no invoice '{invoice}' in the store; check the number, run "
+            "`arsync sync` first, or pass --force to record it anyway"
+        )
     dispute_id = f"manual-{uuid.uuid4().hex[:8]}"
     env.store.add_dispute(Dispute(client_id, invoice, dispute_id, as_of, reason, "manual"))
     click.echo(f"dispute {dispute_id} opened on {client_id} invoice {invoice}")
@@ -323,7 +381,7 @@ def report() -> None:
 @report.command("aging")
 @client_option
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "html"]), default="table", show_default=True)
 @click.pass_obj
 def report_aging(env: Env, client_ids: tuple[str, ...], as_of: date, fmt: str) -> None:
     """Aged receivables per client and customer (not due, 1–30, 31–60, 61–90, 90+)."""
@@ -331,8 +389,14 @@ def report_aging(env: Env, client_ids: tuple[str, ...], as_of: date, fmt: str) -
     for client in env.settings.select(client_ids):
         decisions = pipeline.decide_client(env.store, client, as_of)
         rows.extend(aging.aging_rows(client.id, env.store.facts(client.id).customers, decisions, as_of))
+    if fmt == "html":
+        click.echo(aging.render_html(rows, as_of), nl=False)
+        return
     click.echo(aging.render_csv(rows) if fmt == "csv" else aging.render_table(rows), nl=fmt != "csv")
 
+
+import connector.check  # noqa: E402, F401  (registers `arsync check`)
+from connector import cli_dunning, validate_cli  # noqa: E402,F401  (register `agreements`, `exclude`, `validate`)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

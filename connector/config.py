@@ -18,6 +18,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from connector.channels.settings import EmailSettings, TripletexSettings
+from connector.registry.settings import RegistrySettings
+
 CONFIG_ENV = "ARSYNC_CONFIG"
 SECRETS_DIR_ENV = "ARSYNC_SECRETS_DIR"
 DEFAULT_CONFIG = "arsync.toml"
@@ -41,18 +44,10 @@ class ConfigError(Exception):
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline_secrets(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key in data:
-                low = str(key).lower()
-                if not low.endswith("_env") and any(word in low for word in _SECRET_WORDS):
-                    raise ValueError(
-                        f"'{key}' looks like a secret; secrets are never read from the config file — "
-                        f"put it in an environment variable and name it with '{key}_env = \"VARIABLE\"'"
-                    )
-        return data
+
+def _looks_secret(key: str) -> bool:
+    low = key.lower()
+    return not low.endswith("_env") and any(word in low for word in _SECRET_WORDS)
 
 
 def _check_env_name(value: str | None) -> str | None:
@@ -65,6 +60,13 @@ class StoreConfig(_Strict):
     url: str = "sqlite:///arsync.db"
 
 
+class RunConfig(_Strict):
+    # Clients whose sources are fetched at once. Fetching is mostly waiting on HTTP latency and the
+    # systems' rate limits (which stay enforced per credential), so a few threads overlap it well;
+    # writes, decisions and sends stay one client after another. 1 = strictly sequential.
+    workers: Annotated[int, Field(ge=1, le=64)] = 8
+
+
 class LedgerConfig(_Strict):
     kind: Literal["ehf", "tripletex", "fiken", "poweroffice", "economic"]
     path: Path | None = None  # folder of sent EHF documents and received responses (kind = "ehf")
@@ -72,14 +74,54 @@ class LedgerConfig(_Strict):
     company_id: str | None = None
     token_env: str | None = None
     max_age_days: Annotated[int, Field(ge=0)] = 2  # older than this → ledger_stale
+    # Accounting-system APIs (issue 4). company_id: Tripletex client company id ("0" = the token's own
+    # company), Fiken company slug. Secrets only by *_env names; base_url/auth_url default to production.
+    consumer_token_env: str | None = None  # tripletex
+    employee_token_env: str | None = None  # tripletex
+    application_key_env: str | None = None  # poweroffice
+    client_key_env: str | None = None  # poweroffice
+    subscription_key_env: str | None = None  # poweroffice
+    app_secret_token_env: str | None = None  # economic
+    agreement_grant_token_env: str | None = None  # economic
+    auth_url: str | None = None  # poweroffice OAuth token endpoint
+    overlap_days: Annotated[int, Field(ge=0, le=31)] = 2  # incremental runs re-read this far back
+    full_resync_days: Annotated[int, Field(ge=1)] = 7  # a full re-sync at least this often
+    history_days: Annotated[int, Field(ge=1)] = 1095  # how far back a full sync reads documents
+    page_size: Annotated[int, Field(ge=1, le=1000)] | None = None  # default: each system's maximum
 
-    _env = field_validator("token_env")(_check_env_name)
+    _env = field_validator(
+        "token_env",
+        "consumer_token_env",
+        "employee_token_env",
+        "application_key_env",
+        "client_key_env",
+        "subscription_key_env",
+        "app_secret_token_env",
+        "agreement_grant_token_env",
+    )(_check_env_name)
 
     @model_validator(mode="after")
     def _path_for_files(self) -> LedgerConfig:
         if self.kind == "ehf" and self.path is None:
             raise ValueError("a ledger of kind 'ehf' needs 'path' (the folder of EHF/PEPPOL documents)")
         return self
+
+    @model_validator(mode="after")
+    def _api_settings(self) -> LedgerConfig:
+        needed = _API_KEYS.get(self.kind, ())
+        missing = [k for k in needed if getattr(self, k) in (None, "")]
+        if missing:
+            raise ValueError(f"a ledger of kind '{self.kind}' needs {', '.join(repr(k) for k in missing)}")
+        return self
+
+
+# What each API ledger kind needs in its [clients.ledger] table.
+_API_KEYS: dict[str, tuple[str, ...]] = {
+    "tripletex": ("consumer_token_env", "employee_token_env"),
+    "fiken": ("token_env", "company_id"),
+    "poweroffice": ("application_key_env", "client_key_env", "subscription_key_env"),
+    "economic": ("app_secret_token_env", "agreement_grant_token_env"),
+}
 
 
 class BankConfig(_Strict):
@@ -115,9 +157,27 @@ class PolicyConfig(_Strict):
     min_amount: Annotated[Decimal, Field(ge=0)] = Decimal("0")
     bank_max_age_days: Annotated[int, Field(ge=0)] = 3
     auto_approve: bool = False
+    # The auto-approve rule (only with auto_approve = true): approve only claims up to this open
+    # amount, and only against companies (an org no, not a person). Unset = no limit.
+    auto_approve_max_amount: Annotated[Decimal, Field(ge=0)] | None = None
+    auto_approve_b2b_only: bool = False
     steps: list[StepConfig] = Field(default_factory=default_ladder)
 
-    @field_validator("min_amount", mode="before")
+    @field_validator("auto_approve_max_amount", mode="before")
+    @classmethod
+    def _no_float_max(cls, value: Any) -> Any:
+        return Decimal(repr(value)) if isinstance(value, float) else value
+    # Dunning (issue #6): SE fees need an agreement made when the debt arose; no new step goes to a
+    # customer within this many days of the previous step to that customer (same-day steps batch).
+    fee_agreed: bool = False
+    customer_interval_days: Annotated[int, Field(ge=0)] = 5
+    # Payments (issue #5): KID check schemes the client's OCR agreement uses (RF and FIK are always
+    # recognised by their prefix); a short payment within the tolerance is "paid with difference".
+    kid_schemes: list[Literal["mod10", "mod11"]] = Field(default_factory=lambda: ["mod10", "mod11"])
+    payment_tolerance: Annotated[Decimal, Field(ge=0)] = Decimal("0")
+    inkasso_payers: list[str] = Field(default_factory=list)  # accounts / org ids of collection agencies
+
+    @field_validator("min_amount", "payment_tolerance", mode="before")
     @classmethod
     def _no_float_money(cls, value: Any) -> Any:
         if isinstance(value, float):
@@ -142,19 +202,43 @@ class PolicyConfig(_Strict):
 
 
 class CollectionConfig(_Strict):
-    provider: Literal["outbox"] = "outbox"
-    path: Path | None = None
+    provider: Literal["outbox", "kravia", "debitura"] = "outbox"
+    path: Path | None = None  # outbox: the folder case files are written to
+    base_url: str | None = None  # kravia / debitura: the API root
+    token_env: str | None = None  # kravia: variable holding the Authorization token
+    api_key_env: str | None = None  # debitura: variable holding the XApiKey
+    creditor_id: int | None = None  # kravia: the client's creditorId (from onboarding)
+    test_mode: bool = False  # debitura: create cases with isTest = true
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 4
+    retry_initial_wait: Annotated[float, Field(ge=0)] = 0.5  # seconds; doubled per retry, Retry-After wins
+    rate_limit_per_second: Annotated[float, Field(gt=0)] | None = None  # the provider's published limit
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 4  # pushes in flight at once
+    # Money the provider pays out to the client arrives in the client's bank; it is not a debtor
+    # payment and must never be reported back as one. Payer account numbers / name fragments:
+    payout_accounts: list[str] = Field(default_factory=list)
+    payout_names: list[str] = Field(default_factory=list)
+
+    _env = field_validator("token_env", "api_key_env")(_check_env_name)
 
     @model_validator(mode="after")
-    def _path_for_outbox(self) -> CollectionConfig:
+    def _provider_settings(self) -> CollectionConfig:
         if self.provider == "outbox" and self.path is None:
             raise ValueError("the 'outbox' provider needs 'path' (the folder case files are written to)")
+        if self.provider in ("kravia", "debitura") and not self.base_url:
+            raise ValueError(f"the '{self.provider}' provider needs 'base_url'")
+        if self.provider == "kravia" and (self.token_env is None or self.creditor_id is None):
+            raise ValueError("the 'kravia' provider needs 'token_env' and 'creditor_id'")
+        if self.provider == "debitura" and self.api_key_env is None:
+            raise ValueError("the 'debitura' provider needs 'api_key_env'")
         return self
 
 
 class RemindersConfig(_Strict):
-    channel: Literal["outbox"] = "outbox"
+    channel: Literal["outbox", "email", "tripletex"] = "outbox"
     path: Path | None = None  # defaults to <collection path>/../reminders when not given
+    email: EmailSettings | None = None  # used by steps with channel = "email"
+    tripletex: TripletexSettings | None = None  # used by steps with channel = "tripletex"
 
 
 class ClientConfig(_Strict):
@@ -168,6 +252,7 @@ class ClientConfig(_Strict):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     collection: CollectionConfig
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
 
     @property
     def language(self) -> Language:
@@ -188,6 +273,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="forbid", frozen=True, env_prefix="ARSYNC_", env_nested_delimiter="__")
 
     store: StoreConfig = Field(default_factory=StoreConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
     clients: list[ClientConfig] = Field(default_factory=list)
     source_file: Path | None = Field(default=None, exclude=True)
 
@@ -250,7 +336,17 @@ def load(path: str | os.PathLike[str] | None = None) -> Settings:
         settings = Settings(**raw)
     except ValidationError as exc:
         raise ConfigError(_problems(file, raw, exc)) from None
+    _check_ladders(file, settings)
     return _resolve_paths(settings, file)
+
+
+def _check_ladders(file: Path, settings: Settings) -> None:
+    """Ladders that break the law of the client's country are config errors naming the rule."""
+    from connector.dunning.policy import ladder_problems  # the rule packs live with dunning
+
+    problems = [f"{file}: client '{c.id}': {key}: {msg}" for c in settings.clients for key, msg in ladder_problems(c)]
+    if problems:
+        raise ConfigError(problems)
 
 
 def _problems(file: Path, raw: dict[str, Any], exc: ValidationError) -> list[str]:
@@ -268,6 +364,11 @@ def _problems(file: Path, raw: dict[str, Any], exc: ValidationError) -> list[str
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling against config.example.toml)"
+            if loc and _looks_secret(str(loc[-1])):
+                msg = (
+                    "looks like a secret; secrets are never read from the config file — put it in an "
+                    f"environment variable and name that with '{loc[-1]}_env = \"VARIABLE\"'"
+                )
         if err["type"] == "missing":
             msg = "required key is missing"
         parts = [str(file)] + [p for p in (where, key) if p]

@@ -11,7 +11,7 @@ Invariants (every source, reader and store function keeps them):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -294,3 +294,35 @@ class CaseEvent:
     status: CaseStatus
     on: date
     note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """The accountant took an invoice, or every invoice of a customer, out of dunning (until a day)."""
+
+    client_id: str
+    exclusion_id: str
+    invoice_number: str | None  # one of invoice_number / customer_id is set
+    customer_id: str | None
+    created_on: date
+    until: date | None  # inclusive; None: until lifted
+    reason: str
+
+    def covers(self, invoice_number: str, customer_id: str, on: date) -> bool:
+        if self.created_on > on or (self.until is not None and on > self.until):
+            return False
+        return self.invoice_number == invoice_number or self.customer_id == customer_id
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryFact:
+    """What a business register said about a debtor, and when (cached; never guessed)."""
+
+    register: str  # "brreg"
+    org_no: str
+    fetched_at: datetime
+    ok: bool  # False: the lookup failed (outage, timeout, 5xx) — insolvency cannot be ruled out
+    insolvent: bool = False
+    status: str = ""  # "active", "konkurs", "under_avvikling", "deleted", "not_found", "error"
+    detail: str = ""
+    name: str | None = None

@@ -9,22 +9,27 @@ them and sends nothing twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
-from connector.bank.feed import CamtFolderFeed
-from connector.channels.letters import Letter
-from connector.channels.outbox import OutboxChannel
-from connector.collection.base import CasePayload, CollectionProvider
-from connector.collection.outbox import OutboxProvider
+from connector.bank.feed import CamtFolderFeed, OcrFolderFeed
+from connector.collection import providers as collection_providers
+from connector.collection import workflow as collection_workflow
+from connector.collection.base import CollectionProvider
+from connector.concurrency import read_ahead
 from connector.config import ClientConfig, ConfigError, Settings
+from connector.dunning import act as dunning_act
 from connector.dunning.decide import decide
-from connector.model import ZERO, Action, Case, CaseStatus, Customer, Decision, DunningStep, Hold
+from connector.dunning.flag import short_payment_disputes
+from connector.model import Action, Case, CaseStatus, Decision
 from connector.reconcile import reconcile
+from connector.registry import check as registry_check
 from connector.sources.base import LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
+from connector.sources.systems import API_LEDGERS, api_ledger
 from connector.store import Store
 from connector.store.documents import store_events as store_document_events
 
@@ -54,6 +59,8 @@ def ledger_source(client: ClientConfig) -> LedgerSource:
     if client.ledger.kind == "ehf":
         assert client.ledger.path is not None
         return EhfFolderSource(client.ledger.path)
+    if client.ledger.kind in API_LEDGERS:  # tripletex, fiken, poweroffice, economic
+        return api_ledger(client)
     raise ConfigError([f"client '{client.id}': ledger kind '{client.ledger.kind}' is not supported yet"])
 
 
@@ -62,17 +69,31 @@ def _feeds(client: ClientConfig) -> list[PaymentFeed]:
     for bank in client.bank:
         if bank.kind == "camt":
             feeds.append(CamtFolderFeed(bank.path, bank.account))
+        elif bank.kind == "ocr":
+            feeds.append(OcrFolderFeed(bank.path, bank.account))
         else:
             raise ConfigError([f"client '{client.id}': bank kind '{bank.kind}' is not supported yet"])
     return feeds
 
 
+@dataclass
+class Fetched:
+    """What one client's sources returned, not yet stored: the batches, and the sources that failed."""
+
+    batches: list[tuple[Any, LedgerBatch | PaymentBatch]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (source name, why)
+
+
 def sync_client(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> None:
     """Read every source, then store all of it in one transaction (or nothing at all)."""
+    store_fetched(store, client, as_of, fetch_client(store, client, as_of, report), report)
+
+
+def fetch_client(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> Fetched:
+    """Read every source of one client; only reads the store, so many clients may fetch at once."""
     now = datetime.now(UTC)
     sources: list[tuple[Any, str]] = [(ledger_source(client), "ledger"), *((f, "bank") for f in _feeds(client))]
-    fetched: list[tuple[Any, LedgerBatch | PaymentBatch]] = []
-    failed: list[tuple[str, str]] = []
+    out = Fetched()
     for source, _role in sources:
         status = store.sync_status(client.id).get(source.name)
         ctx = SyncContext(
@@ -85,34 +106,65 @@ def sync_client(store: Store, client: ClientConfig, as_of: date, report: ClientR
         try:
             batch = source.fetch(ctx)
         except Exception as exc:  # a source failing fails this client, never the run
-            failed.append((source.name, _describe(exc)))
+            out.failed.append((source.name, _describe(exc)))
             report.fail(f"{source.name}: {_describe(exc)}")
             continue
         report.warnings.extend(f"{source.name}: {e}" for e in batch.errors)
         for e in batch.errors:
             log.warning("client %s: %s: %s", client.id, source.name, e)
-        fetched.append((source, batch))
+        out.batches.append((source, batch))
+    return out
+
+
+def fetch_ahead(
+    store: Store, clients: Iterable[ClientConfig], as_of: date, workers: int = 1
+) -> Iterator[tuple[ClientConfig, Future[tuple[ClientReport, Fetched]]]]:
+    """Each client with its fetch, in the clients' order, while up to ``workers`` clients fetch at once.
+
+    Fetching is I/O-bound (HTTP latency, rate-limit waits), so threads overlap it; the caller stores
+    each result itself, one client after another (SQLite has one writer, and each client's sync stays
+    one transaction). A fetch's error is re-raised by ``future.result()``, so it fails only its client.
+    """
+
+    def step(client: ClientConfig) -> tuple[ClientReport, Fetched]:
+        report = ClientReport(client.id)
+        return report, fetch_client(store, client, as_of, report)
+
+    return read_ahead(step, clients, workers)
+
+
+def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetched, report: ClientReport) -> None:
+    """Store one client's fetch in one transaction; on any error nothing of it is kept."""
+    failed = fetched.failed
+    fetched_batches = fetched.batches
     try:
         with store.transaction() as conn:
-            for source, batch in fetched:
+            for source, batch in fetched_batches:
                 if isinstance(batch, LedgerBatch):
                     _store_ledger(store, conn, client.id, batch)
-                    store.record_sync(conn, client.id, source.name, ok=True, cursor=batch.cursor)
+                    # The ledger is fresh as of the run's day (--as-of backfills and scenario runs included).
+                    store.record_sync(conn, client.id, source.name, ok=True, cursor=batch.cursor, data_through=as_of)
                 else:
                     store.upsert_payments(conn, batch.payments)
                     store.record_sync(conn, client.id, source.name, ok=True, data_through=batch.data_through)
+                    for account, through in sorted(batch.accounts_through.items()):
+                        store.record_sync(conn, client.id, f"bank-account:{account}", ok=True, data_through=through)
                 store.mark_files(conn, client.id, source.name, batch.files)
             for name, error in failed:
                 store.record_sync(conn, client.id, name, ok=False, error=error)
     except Exception as exc:
         report.fail(f"storing the sync failed, previous state kept: {_describe(exc)}")
-        for source, _batch in fetched:
+        for source, _batch in fetched_batches:
             store.record_sync_failure(client.id, source.name, _describe(exc))
 
 
 def _store_ledger(store: Store, conn: Any, client_id: str, batch: LedgerBatch) -> None:
     store.upsert_customers(conn, batch.customers)
     store.upsert_invoices(conn, batch.invoices)
+    if batch.complete_snapshot:  # a full re-sync: what vanished upstream is closed, not kept open
+        snap = batch.complete_snapshot
+        present = {(str(i.kind), i.number) for i in batch.invoices}
+        store.close_missing_invoices(conn, client_id, snap.source, present, snap.since)
     store.upsert_attachments(conn, batch.attachments)
     store.upsert_payments(conn, [replace(p, client_id=client_id) for p in batch.payments])
     store.record_steps(conn, batch.steps)
@@ -131,8 +183,42 @@ def _describe(exc: BaseException) -> str:
 
 def decide_client(store: Store, client: ClientConfig, as_of: date) -> list[Decision]:
     facts = store.facts(client.id)
-    recon = reconcile(facts.invoices, facts.payments)
+    recon = reconcile(
+        facts.invoices,
+        facts.payments,
+        customers=facts.customers,
+        tolerance=client.policy.payment_tolerance,
+        kid_schemes=client.policy.kid_schemes,
+        inkasso_payers=client.policy.inkasso_payers,
+        country=client.country,
+    )
     return decide(facts, client, as_of, recon)
+
+
+def decide_and_flag(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> list[Decision]:
+    """Flag (short payments after a complaint → disputes), decide, check the register, decide again."""
+    facts = store.facts(client.id)
+    recon = reconcile(
+        facts.invoices,
+        facts.payments,
+        customers=facts.customers,
+        tolerance=client.policy.payment_tolerance,
+        kid_schemes=client.policy.kid_schemes,
+        inkasso_payers=client.policy.inkasso_payers,
+        country=client.country,
+    )
+    flagged = short_payment_disputes(facts, recon, as_of)
+    if flagged:
+        with store.transaction() as conn:
+            for dispute in flagged:
+                store.add_dispute_in(conn, dispute)
+    decisions = decide_client(store, client, as_of)
+    if client.registry.enabled:
+        orgs = registry_check.debtors_to_check(client, store, decisions)
+        if orgs and registry_check.refresh(client, store, orgs, as_of):
+            decisions = decide_client(store, client, as_of)
+    report.warnings.extend(dunning_act.log_broken_agreements(client.id, decisions))
+    return decisions
 
 
 # ---- act ---------------------------------------------------------------------------------------
@@ -142,48 +228,13 @@ def act_client(
     store: Store, client: ClientConfig, as_of: date, decisions: list[Decision], report: ClientReport
 ) -> None:
     facts = store.facts(client.id)
-    invoices = {i.number: i for i in facts.invoices}
-    channel = OutboxChannel(client.reminders.path) if client.reminders.path else None
+    channels: dict[str, Any] = {}
     for d in decisions:
         if d.action in (Action.REMINDER, Action.COLLECTION_NOTICE):
-            if channel is None:
-                report.fail("no reminder channel path configured")
-                return
-            inv = invoices[d.invoice_number]
-            customer = facts.customers.get(inv.customer_id)
-            step = _ladder_step(client, d.action)
-            deadline = as_of + timedelta(days=_notice_days(client)) if d.action is Action.COLLECTION_NOTICE else None
-            letter = Letter(
-                step=d.action,
-                language=client.language,
-                creditor=client.name,
-                creditor_org_no=client.org_no,
-                debtor=customer.name if customer else inv.customer_id,
-                invoice=inv.number,
-                due=inv.due_date or inv.issue_date,
-                amount=d.open_amount,
-                currency=d.currency,
-                fee=ZERO,  # fees come from the legal rule packs (dunning issue); never invented
-                kid=inv.kid,
-                deadline=deadline,
-            )
-            path = channel.send(client.id, letter, as_of)
-            with store.transaction() as conn:
-                store.record_steps(
-                    conn,
-                    [
-                        DunningStep(
-                            client_id=client.id,
-                            invoice_number=inv.number,
-                            step=d.action,
-                            sent_on=as_of,
-                            channel=step.channel if step else "outbox",
-                            currency=d.currency,
-                            detail=path.name,
-                        )
-                    ],
-                )
-            report.sent.append(f"{d.action} for invoice {inv.number} → {path}")
+            # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6).
+            line = dunning_act.send_step(store, client, facts, d, as_of, channels)
+            if line:
+                report.sent.append(line)
         elif d.action is Action.COLLECTION_CASE and not any(c.invoice_number == d.invoice_number for c in facts.cases):
             case = Case(
                 case_id=case_id_for(client.id, d.invoice_number),
@@ -199,10 +250,9 @@ def act_client(
             )
             with store.transaction() as conn:
                 created = store.propose_case(conn, case)
-                if created and client.policy.auto_approve:
-                    store.add_case_event(
-                        conn, client.id, case.case_id, CaseStatus.APPROVED, as_of, "auto-approved: client policy"
-                    )
+                why = collection_workflow.auto_approve_reason(client, case, facts.customers.get(d.customer_id))
+                if created and why:
+                    store.add_case_event(conn, client.id, case.case_id, CaseStatus.APPROVED, as_of, why)
             if created:
                 report.sent.append(f"collection case {case.case_id} proposed")
     push_approved(store, client, as_of, report)
@@ -223,56 +273,13 @@ def case_id_for(client_id: str, invoice_number: str) -> str:
 
 
 def provider_for(client: ClientConfig) -> CollectionProvider:
-    if client.collection.provider == "outbox":
-        assert client.collection.path is not None
-        return OutboxProvider(client.collection.path)
-    raise ConfigError([f"client '{client.id}': collection provider '{client.collection.provider}' is not supported"])
+    return collection_providers.provider_for(client)
 
 
 def push_approved(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> None:
-    """Push approved cases, re-checking each against today's decision first."""
-    approved = [c for c in store.cases([client.id]) if c.status is CaseStatus.APPROVED]
-    if not approved:
-        return
-    decisions = {d.invoice_number: d for d in decide_client(store, client, as_of)}
-    facts = store.facts(client.id)
-    invoices = {i.number: i for i in facts.invoices}
-    provider = provider_for(client)
-    for case in approved:
-        d = decisions.get(case.invoice_number)
-        if d is None or d.open_amount <= ZERO:
-            _case_event(store, client.id, case.case_id, CaseStatus.CLOSED, as_of, "push refused: invoice is settled")
-            report.sent.append(f"case {case.case_id} closed: invoice settled before the push")
-            continue
-        blocking = [h for h in d.holds if h is not Hold.WAIT_INTERVAL]
-        if d.action is not Action.COLLECTION_CASE or blocking:
-            why = ", ".join(str(h) for h in blocking) or str(d.action)
-            _case_event(store, client.id, case.case_id, CaseStatus.PROPOSED, as_of, f"push refused: {why}")
-            report.sent.append(f"case {case.case_id} back to review: {why}")
-            continue
-        inv = invoices[case.invoice_number]
-        customer = facts.customers.get(inv.customer_id) or Customer(client.id, inv.customer_id, inv.customer_id)
-        payload = CasePayload(
-            case=case,
-            creditor_name=client.name,
-            creditor_org_no=client.org_no,
-            debtor=customer,
-            invoice=inv,
-            remaining=d.open_amount,
-            steps=tuple(s for s in facts.steps if s.invoice_number == inv.number),
-            attachments=tuple(store.attachments(client.id, inv.number)),
-            pushed_on=as_of,
-        )
-        result = provider.submit(payload)
-        with store.transaction() as conn:
-            store.set_provider_ref(conn, client.id, case.case_id, result.provider_ref)
-            store.add_case_event(conn, client.id, case.case_id, CaseStatus.PUSHED, as_of, f"{provider.name}")
-        report.sent.append(f"case {case.case_id} pushed to {provider.name} ({result.provider_ref})")
-
-
-def _case_event(store: Store, client_id: str, case_id: str, status: CaseStatus, on: date, note: str) -> None:
-    with store.transaction() as conn:
-        store.add_case_event(conn, client_id, case_id, status, on, note)
+    """The collection step (connector.collection.workflow): re-checked, crash-safe pushes of approved
+    cases, then the provider status pull and the follow-up of direct payments, credits and closing."""
+    collection_workflow.run_collection(store, client, as_of, report)
 
 
 # ---- the job -----------------------------------------------------------------------------------
@@ -287,16 +294,27 @@ def run(
     sync: bool = True,
     act: bool = True,
     progress: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> list[ClientReport]:
+    """Every client in order; with ``workers`` > 1 the next clients' sources are fetched meanwhile.
+
+    Only the fetch runs ahead on threads: storing, deciding and acting stay here, one client after
+    another, so output order, store writes and sends are exactly those of a sequential run.
+    """
     reports = []
-    for client in clients:
+    clients = list(clients)
+    ahead: Iterable[tuple[ClientConfig, Future[tuple[ClientReport, Fetched]] | None]] = (
+        fetch_ahead(store, clients, as_of, workers) if sync else ((c, None) for c in clients)
+    )
+    for client, fetch in ahead:
         report = ClientReport(client.id)
         if progress:
             progress(client.id)
         try:
-            if sync:
-                sync_client(store, client, as_of, report)
-            report.decisions = decide_client(store, client, as_of)
+            if fetch is not None:
+                report, fetched = fetch.result()  # a fetch that raised fails this client here
+                store_fetched(store, client, as_of, fetched, report)
+            report.decisions = decide_and_flag(store, client, as_of, report)
             report.customer_names = {c.customer_id: c.name for c in store.facts(client.id).customers.values()}
             store.save_decisions(client.id, as_of, report.decisions)
             if act and report.ok:

@@ -24,7 +24,17 @@ def _v2_document_events(conn: Connection) -> None:
     schema.document_events.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Step, ...] = (_v1_initial, _v2_document_events)
+def _v3_collection(conn: Connection) -> None:
+    for table in (schema.collection_ops, schema.case_provider_states, schema.collection_cursors):
+        table.create(conn, checkfirst=True)
+
+
+def _v4_dunning(conn: Connection) -> None:
+    for table in (schema.exclusions, schema.registry_cache):
+        table.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Step, ...] = (_v1_initial, _v2_document_events, _v3_collection, _v4_dunning)
 CURRENT = len(MIGRATIONS)
 
 

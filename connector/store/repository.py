@@ -7,12 +7,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, and_, create_engine, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from connector.einvoice.status import DocumentEvent
 from connector.model import (
     Action,
     Agreement,
@@ -25,12 +27,14 @@ from connector.model import (
     Dispute,
     DocKind,
     DunningStep,
+    Exclusion,
     Invoice,
     Payment,
     PaymentStatus,
+    RegistryFact,
 )
-from connector.einvoice.status import DocumentEvent
 from connector.store import documents, migrations, schema
+from connector.store import dunning as dunning_store
 
 
 def utcnow() -> datetime:
@@ -61,6 +65,8 @@ class Facts:
     cases: tuple[Case, ...]
     sync: dict[str, SyncStatus] = field(default_factory=dict)
     document_events: tuple[DocumentEvent, ...] = ()  # e-invoice responses and delivery statuses (issue 3)
+    exclusions: tuple[Exclusion, ...] = ()  # the accountant's exclusions from dunning (issue 6)
+    registry: dict[str, RegistryFact] = field(default_factory=dict)  # org no → cached register answer (issue 6)
 
 
 def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -77,6 +83,32 @@ def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> N
         else (stmt.on_conflict_do_nothing(index_elements=keys))
     )
     conn.execute(stmt, list(rows))
+
+
+def _upsert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """``_upsert`` for big batches (bank files): on SQLite one compiled statement, executemany with plain
+    rows converted by each column's own bind processor; elsewhere the ordinary path. Same rows, same SQL."""
+    if not rows or conn.dialect.name != "sqlite":
+        _upsert(conn, table, rows)
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    stmt = sqlite.insert(table)
+    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    compiled = stmt.on_conflict_do_update(index_elements=keys, set_=updates).compile(dialect=conn.dialect)
+    names = list(compiled.positiontup or ())
+    if any(set(names) - row.keys() for row in rows[:1]):
+        _upsert(conn, table, rows)  # rows that rely on column defaults take the ordinary path
+        return
+    get = itemgetter(*names)
+    convert = [(i, f) for i, n in enumerate(names) if (f := table.c[n].type._cached_bind_processor(conn.dialect))]
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = list(get(row))
+        for i, f in convert:
+            if values[i] is not None:
+                values[i] = f(values[i])
+        params.append(tuple(values))
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def _insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: list[str]) -> int:
@@ -116,6 +148,24 @@ class Store:
     def upsert_invoices(self, conn: Connection, invoices: Iterable[Invoice]) -> None:
         _upsert(conn, schema.invoices, [_invoice_row(i) for i in invoices])
 
+    def close_missing_invoices(
+        self, conn: Connection, client_id: str, source: str, present: set[tuple[str, str]], since: date | None
+    ) -> int:
+        """Documents of ``source`` (issued on/after ``since``) not in ``present`` are closed upstream."""
+        t = schema.invoices
+        where = [t.c.client_id == client_id, t.c.source == source]
+        if since is not None:
+            where.append(t.c.issue_date >= since)
+        rows = conn.execute(select(t.c.kind, t.c.number, t.c.ledger_open_amount).where(and_(*where))).all()
+        gone = [(r.kind, r.number) for r in rows if (r.kind, r.number) not in present and r.ledger_open_amount != 0]
+        for kind, number in gone:
+            conn.execute(
+                update(t)
+                .where(and_(t.c.client_id == client_id, t.c.kind == kind, t.c.number == number))
+                .values(ledger_open_amount=0)
+            )
+        return len(gone)
+
     def upsert_attachments(self, conn: Connection, attachments: Iterable[Attachment]) -> None:
         _upsert(
             conn,
@@ -134,7 +184,7 @@ class Store:
 
     def upsert_payments(self, conn: Connection, payments: Iterable[Payment]) -> None:
         rows = {p.key: _payment_row(p) for p in payments}  # one file may repeat an entry
-        _upsert(conn, schema.payments, list(rows.values()))
+        _upsert_many(conn, schema.payments, list(rows.values()))
 
     def record_steps(self, conn: Connection, steps: Iterable[DunningStep]) -> int:
         """Append steps; a step already recorded (same invoice, step and day) is not added again."""
@@ -156,7 +206,12 @@ class Store:
     def seen_hashes(self, client_id: str, source: str) -> set[str]:
         t = schema.seen_files
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.c.file_hash).where(and_(t.c.client_id == client_id, t.c.source == source)))
+            # Failed files are not "seen": they are retried (and reported) until they read, e.g. after a fix.
+            rows = conn.execute(
+                select(t.c.file_hash).where(
+                    and_(t.c.client_id == client_id, t.c.source == source, t.c.status != "failed")
+                )
+            )
             return {r[0] for r in rows}
 
     def mark_files(self, conn: Connection, client_id: str, source: str, files: Iterable[Any]) -> None:
@@ -359,6 +414,8 @@ class Store:
                 cases=tuple(_load_cases(conn, [client_id])),
                 sync=_load_sync(conn, client_id),
                 document_events=tuple(documents.load_events(conn, client_id)),
+                exclusions=tuple(dunning_store.load_exclusions(conn, client_id)),
+                registry=dunning_store.load_registry(conn),
             )
 
 
@@ -433,6 +490,8 @@ def _payment_row(p: Payment) -> dict[str, Any]:
         "payer_org_id": p.payer_org_id,
         "reversal": p.reversal,
         "invoice_number": p.invoice_number,
+        "end_to_end_id": p.end_to_end_id,
+        "return_reason": p.return_reason,
     }
 
 
@@ -472,19 +531,20 @@ def _load_customers(conn: Connection, client_id: str) -> Iterator[Customer]:
 
 def _load_invoices(conn: Connection, client_id: str) -> Iterator[Invoice]:
     t = schema.invoices
+    shared = _Shared()  # one object per repeated value: a million rows share their dates and codes
     for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.kind, t.c.number)):
         yield Invoice(
-            client_id=r.client_id,
+            client_id=shared[r.client_id],
             number=r.number,
             kind=DocKind(r.kind),
-            customer_id=r.customer_id,
-            issue_date=r.issue_date,
-            due_date=r.due_date,
-            currency=r.currency,
+            customer_id=shared[r.customer_id],
+            issue_date=shared[r.issue_date],
+            due_date=shared[r.due_date],
+            currency=shared[r.currency],
             amount=r.amount,
-            source=r.source,
+            source=shared[r.source],
             kid=r.kid,
-            credits=tuple(json.loads(r.credits or "[]")),
+            credits=tuple(json.loads(r.credits)) if r.credits and r.credits != "[]" else (),
             order_ref=r.order_ref,
             type_code=r.type_code,
             factored=bool(r.factored),
@@ -493,28 +553,39 @@ def _load_invoices(conn: Connection, client_id: str) -> Iterator[Invoice]:
         )
 
 
+class _Shared(dict[Any, Any]):
+    """Low-cardinality column values (dates, codes, ids) handed out as one shared object each."""
+
+    def __missing__(self, key: Any) -> Any:
+        self[key] = key
+        return key
+
+
 def _load_payments(conn: Connection, client_id: str) -> Iterator[Payment]:
     t = schema.payments
+    shared = _Shared()
     for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.payment_key)):
         yield Payment(
-            client_id=r.client_id,
-            source=r.source,
-            account=r.account,
+            client_id=shared[r.client_id],
+            source=shared[r.source],
+            account=shared[r.account],
             bank_ref=r.bank_ref,
             ordinal=r.ordinal,
-            booking_date=r.booking_date,
-            value_date=r.value_date,
+            booking_date=shared[r.booking_date],
+            value_date=shared[r.value_date],
             amount=r.amount,
-            currency=r.currency,
+            currency=shared[r.currency],
             status=PaymentStatus(r.status),
             structured_ref=r.structured_ref,
-            ref_type=r.ref_type,
+            ref_type=shared[r.ref_type],
             free_text=r.free_text or "",
             payer_name=r.payer_name,
             payer_account=r.payer_account,
             payer_org_id=r.payer_org_id,
             reversal=bool(r.reversal),
             invoice_number=r.invoice_number,
+            end_to_end_id=r.end_to_end_id,
+            return_reason=r.return_reason,
         )
 
 

@@ -133,6 +133,8 @@ payments = Table(
     Column("payer_org_id", String(64)),
     Column("reversal", Boolean, nullable=False, default=False),
     Column("invoice_number", String(128)),
+    Column("end_to_end_id", String(255)),  # camt Refs/EndToEndId (evidence; unique per initiator only)
+    Column("return_reason", Text),  # camt RtrInf/Rsn + AddtlInf of a returned payment
 )
 
 disputes = Table(
@@ -262,4 +264,85 @@ document_events = Table(
     Column("conditions", Text, nullable=False, default="[]"),  # JSON list of [BT id, value]
     Column("source_ref", Text),
     Column("detail", Text, nullable=False, default=""),
+)
+
+
+# ---- collection: push intents and provider state (issue 7) ------------------------------------
+# ``collection_ops`` is the write-ahead log of every call that changes something at an inkasso
+# provider: the row is written (state "pending") before the request and settled after it, so a
+# crash in between is resolved on the next run by asking the provider, never by sending blindly.
+collection_ops = Table(
+    "collection_ops",
+    metadata,
+    _client(),
+    Column("op_key", String(400), primary_key=True),  # "<case>|submit", "<case>|payment|<payment key>", …
+    Column("case_id", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # submit, payment, credit, withdraw
+    Column("provider", String(32), nullable=False),
+    Column("idem_key", String(255), nullable=False),  # sent to the provider; changes only after a refusal
+    Column("generation", Integer, nullable=False, default=0),
+    Column("state", String(16), nullable=False),  # pending, done, failed, cancelled
+    Column("amount", Money),
+    Column("currency", String(3)),
+    Column("provider_ref", String(255)),
+    Column("detail", Text, nullable=False, default=""),  # JSON: what the op covered (e.g. allocations at push)
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Provider-side state of a pushed case (active, paused, closed + close code), append-only: one row
+# per observed change, so the history of what the provider reported is kept.
+case_provider_states = Table(
+    "case_provider_states",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(64), nullable=False),
+    Column("case_id", String(200), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("status", String(32), nullable=False),  # normalised: pending_provider, active, paused, closed
+    Column("close_code", String(64)),
+    Column("raw_status", String(64), nullable=False, default=""),
+    Column("remaining", Money),
+    Column("observed_on", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# Delta-pull bookmark per client and provider (Kravia lastUpdatedTime, Debitura dateUpdated).
+collection_cursors = Table(
+    "collection_cursors",
+    metadata,
+    _client(),
+    Column("provider", String(32), primary_key=True),
+    Column("cursor", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# ---- dunning: exclusions and the business-register cache (issue 6) ------------------------------
+exclusions = Table(
+    "exclusions",
+    metadata,
+    _client(),
+    Column("exclusion_id", String(128), primary_key=True),
+    Column("invoice_number", String(128)),  # one of invoice_number / customer_id is set
+    Column("customer_id", String(128)),
+    Column("created_on", Date, nullable=False),
+    Column("until", Date),  # inclusive; NULL: until lifted
+    Column("reason", Text, nullable=False),
+)
+
+# Public register answers, shared by all clients (keyed by register + org no), with fetch time.
+registry_cache = Table(
+    "registry_cache",
+    metadata,
+    Column("register", String(16), primary_key=True),
+    Column("org_no", String(32), primary_key=True),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("insolvent", Boolean, nullable=False, default=False),
+    Column("status", String(32), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Column("name", Text),
 )
