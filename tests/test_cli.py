@@ -190,3 +190,12 @@ def test_aging_report_csv(ws: Workspace) -> None:
     result = ws.cli("report", "aging", "--format", "csv", "--as-of", AS_OF.isoformat())
     assert result.exit_code == 0, result.output
     assert "250.50" in result.stdout and "99.90" in result.stdout
+
+
+def test_workers_option_changes_speed_not_results(ws: Workspace) -> None:
+    two_clients(ws)
+    seq = ws.cli("reconcile", "--json", "--as-of", AS_OF.isoformat(), "--workers", "1")
+    conc = ws.cli("reconcile", "--json", "--as-of", AS_OF.isoformat(), "--workers", "4")
+    assert seq.exit_code == conc.exit_code == 0, conc.output
+    assert seq.stdout == conc.stdout  # same decisions, same (client) order
+    assert ws.cli("sync", "--as-of", AS_OF.isoformat(), "--workers", "0").exit_code == 2

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 from connector.bank.camt import CamtError, CamtHeader, iter_camt
 from connector.bank.ocr import OcrError, read_ocr
@@ -20,6 +21,15 @@ from connector.sources.base import (
 
 # camt is streamed, so a bigger file is fine; OCR files are read whole (they are small in practice).
 MAX_CAMT_BYTES = 2 * 1024 * 1024 * 1024
+
+
+class FileRead(NamedTuple):
+    """What one bank file gave: its payments, a detail line, the dates it covers, per account too."""
+
+    payments: list[Payment]
+    detail: str
+    dates: list[date]
+    accounts: dict[str, date]  # creditor account → newest date the file covers for it
 
 
 def _hash_file(path: Path) -> str:
@@ -40,12 +50,8 @@ class _FolderFeed:
         self.account = account.replace(" ", "") if account else None
         self.name = f"bank:{self.kind}:{folder}"
 
-    def read(self, path: Path) -> tuple[list[Payment], str, list[date]]:
+    def read(self, path: Path) -> FileRead:
         raise NotImplementedError
-
-    def covered(self, path: Path) -> dict[str, date]:
-        """Accounts the last file read reports on, with the date it covers (beyond its payments)."""
-        return {}
 
     def fetch(self, ctx: SyncContext) -> PaymentBatch:
         batch = PaymentBatch()
@@ -57,12 +63,11 @@ class _FolderFeed:
             if digest in ctx.seen_files:
                 continue
             try:
-                payments, detail, dates = self.read(path)
+                payments, detail, dates, accounts = self.read(path)
             except (CamtError, OcrError) as exc:
                 batch.errors.append(str(exc))
                 batch.files.append(FileResult(path.name, digest, "failed", str(exc)))
                 continue
-            accounts = self.covered(path)
             for p in payments:
                 account = p.account.replace(" ", "")
                 if self.account and account != self.account:
@@ -88,21 +93,19 @@ class CamtFolderFeed(_FolderFeed):
     limit = MAX_CAMT_BYTES
     kind = "camt"
 
-    def read(self, path: Path) -> tuple[list[Payment], str, list[date]]:
+    def read(self, path: Path) -> FileRead:
         head = CamtHeader()
         payments = list(iter_camt(path, path.name, head))  # streamed: only the payments stay in memory
         dates = [head.created] if head.created else []
-        self._covered = {a: head.created for a in head.accounts if a and head.created}
-        return payments, f"{head.message}.{head.version}", dates
-
-    def covered(self, path: Path) -> dict[str, date]:
-        return dict(getattr(self, "_covered", {}))
+        # A statement/notification covers its account up to its creation date, even with no entries.
+        accounts = {a: head.created for a in head.accounts if a and head.created}
+        return FileRead(payments, f"{head.message}.{head.version}", dates, accounts)
 
 
 class OcrFolderFeed(_FolderFeed):
     suffixes = (".txt", ".ocr", ".dat")
     kind = "ocr"
 
-    def read(self, path: Path) -> tuple[list[Payment], str, list[date]]:
+    def read(self, path: Path) -> FileRead:
         ocr = read_ocr(path.read_bytes(), path.name)
-        return list(ocr.payments), f"OCR giro transmission {ocr.transmission}", []
+        return FileRead(list(ocr.payments), f"OCR giro transmission {ocr.transmission}", [], {})

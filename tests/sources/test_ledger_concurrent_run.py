@@ -1,0 +1,161 @@
+"""``pipeline.run`` with ``workers`` > 1: clients' sources are fetched at once against the fakes
+(real sockets, injected latency), and the outcome is exactly that of a run one client after another."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ledger_fakes import FAKES, FakeSystem
+from ledger_helpers import client_for, fast_http, state
+from ledger_world import realistic, ubl
+
+from connector import pipeline
+from connector.concurrency import read_ahead
+from connector.config import ClientConfig, Settings
+from connector.sources import ehf
+from connector.store import Store
+
+AS_OF = date(2026, 11, 20)
+KINDS = ["tripletex", "fiken", "poweroffice", "economic"]
+PER_SYSTEM = 3
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, FakeSystem]]:
+    with fast_http(monkeypatch, real_limits=True), ExitStack() as stack:
+        yield {k: stack.enter_context(FAKES[k](realistic(), latency=0.03)) for k in KINDS}
+
+
+def _clients(fakes: dict[str, FakeSystem], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[ClientConfig]:
+    clients = []
+    for kind, fake in fakes.items():
+        for i in range(PER_SYSTEM):
+            extra: dict[str, Any] = {}
+            if kind == "fiken":  # a token per company, as in real life (Fiken allows one request in flight per token)
+                token = f"fiken-token-{i:04d}-abcdef"
+                monkeypatch.setenv(f"FIKEN_TOKEN_{i}", token)
+                fake.valid_tokens.add(token)
+                extra = {"token_env": f"FIKEN_TOKEN_{i}"}
+            clients.append(client_for(kind, fake, tmp_path, client_id=f"{kind}-{i}", **extra))
+    return clients
+
+
+def _run(tmp_path: Path, name: str, clients: list[ClientConfig], workers: int) -> tuple[float, Store, list[Any]]:
+    store = Store(f"sqlite:///{tmp_path / name}.db")
+    started = time.monotonic()
+    reports = pipeline.run(Settings(clients=clients), store, clients, AS_OF, act=False, workers=workers)
+    return time.monotonic() - started, store, reports
+
+
+def _outcome(store: Store, reports: list[Any]) -> list[Any]:
+    return [
+        (
+            r.client_id,
+            r.ok,
+            r.errors,
+            sorted((d.invoice_number, d.action.value) for d in r.decisions),
+            state(store, r.client_id),
+        )
+        for r in reports
+    ]
+
+
+def test_concurrent_run_overlaps_clients_and_equals_a_sequential_run(
+    fakes: dict[str, FakeSystem], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clients = _clients(fakes, tmp_path, monkeypatch)
+    seq_wall, seq_store, seq_reports = _run(tmp_path, "seq", clients, workers=1)
+    assert max(f.max_in_flight for f in fakes.values()) == 1  # sequential: never two requests at once
+    for f in fakes.values():
+        f.max_in_flight = 0
+    conc_wall, conc_store, conc_reports = _run(tmp_path, "conc", clients, workers=8)
+
+    assert all(r.ok for r in conc_reports), [r.errors for r in conc_reports]
+    assert [r.client_id for r in conc_reports] == [c.id for c in clients]  # deterministic order
+    assert _outcome(conc_store, conc_reports) == _outcome(seq_store, seq_reports)
+    # Overlap is real: several clients' requests were in flight at once at the fakes …
+    assert max(f.max_in_flight for f in fakes.values()) > 1
+    # … and the limits still hold: Fiken one request in flight per token (3 tokens here).
+    assert fakes["fiken"].max_in_flight <= PER_SYSTEM
+    assert conc_wall < 0.5 * seq_wall, (conc_wall, seq_wall)
+
+
+def test_one_failing_client_stays_isolated_under_concurrency(
+    fakes: dict[str, FakeSystem], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clients = _clients(fakes, tmp_path, monkeypatch)
+    # One source fails inside the fetch (refused token), one client fails before any request (secret missing).
+    monkeypatch.setenv("FIKEN_TOKEN_1", "refused-token-0000000")
+    monkeypatch.delenv("FIKEN_TOKEN_2")
+    _wall, store, reports = _run(tmp_path, "iso", clients, workers=8)
+
+    by_id = {r.client_id: r for r in reports}
+    assert [r.client_id for r in reports] == [c.id for c in clients]
+    assert not by_id["fiken-1"].ok and "401" in " ".join(by_id["fiken-1"].errors)
+    assert not by_id["fiken-2"].ok and "FIKEN_TOKEN_2" in " ".join(by_id["fiken-2"].errors)
+    assert state(store, "fiken-1")["invoices"] == [] and state(store, "fiken-2")["invoices"] == []
+    ok = [r for r in reports if r.client_id not in ("fiken-1", "fiken-2")]
+    assert all(r.ok for r in ok) and len(ok) == len(clients) - 2
+    assert all(len(state(store, r.client_id)["invoices"]) == 5 for r in ok)
+    failed = store.sync_status("fiken-1")["ledger"]  # the failure is recorded, nothing else kept
+    assert failed.last_error and "401" in failed.last_error and failed.last_success_at is None
+
+
+def test_read_ahead_keeps_order_bounds_the_window_and_reraises_per_item() -> None:
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def step(i: int) -> int:
+        with lock:
+            started.append(i)
+        time.sleep(0.01 * (5 - i % 5))  # later items finish first
+        if i == 3:
+            raise ValueError("item 3")
+        return i * 10
+
+    seen = []
+    for i, fut in read_ahead(step, range(10), workers=4, window=4):
+        with lock:
+            assert len(started) <= i + 4 + 1  # never more than the window ahead of the consumer
+        try:
+            seen.append(fut.result())
+        except ValueError as exc:
+            seen.append(str(exc))
+    assert seen == [0, 10, 20, "item 3", 40, 50, 60, 70, 80, 90]
+
+
+def test_ehf_folder_is_read_correctly_on_a_fetch_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a fetch thread the EHF source must not fork (a forked child of a threaded process can
+    deadlock on a lock another thread held); it reads the folder in-thread and gets the same facts."""
+    folder = tmp_path / "ehf"
+    folder.mkdir()
+    for d in realistic().docs:
+        (folder / f"{d.number}.xml").write_text(ubl(d), encoding="utf-8")
+    monkeypatch.setattr(ehf, "PARALLEL_MIN_FILES", 1)  # a "big" folder: would use the process pool
+    forked: list[bool] = []
+    real = ehf._can_fork
+    monkeypatch.setattr(ehf, "_can_fork", lambda: forked.append(real()) or forked[-1])
+    clients = [
+        ClientConfig(
+            id=f"ehf-{i}",
+            name="Nordlys Rør AS",
+            org_no="923456783",
+            country="NO",
+            currency="NOK",
+            ledger={"kind": "ehf", "path": folder},
+            collection={"provider": "outbox", "path": tmp_path / "cases"},
+        )
+        for i in range(3)
+    ]
+    _w, seq_store, seq_reports = _run(tmp_path, "ehf-seq", clients, workers=1)
+    _w, conc_store, conc_reports = _run(tmp_path, "ehf-conc", clients, workers=3)
+    assert all(r.ok for r in conc_reports), [r.errors for r in conc_reports]
+    assert _outcome(conc_store, conc_reports) == _outcome(seq_store, seq_reports)
+    assert forked and not any(forked[-3:])  # the threaded run never forked
