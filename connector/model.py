@@ -119,6 +119,9 @@ class Invoice:
     order_ref: str | None = None
     type_code: str | None = None
     factored: bool = False  # payable to someone else (type 393/396 or a different payee)
+    # "direct_debit" or "card": the creditor collects the money itself, so there is nothing to dun
+    # until that collection has visibly failed (research ehf-peppol §2, BG-18/BG-19).
+    collection_method: str | None = None
     ledger_open_amount: Decimal | None = None  # outstanding as the accounting system reports it
     source_ref: str | None = None  # file name or API id, for evidence
 

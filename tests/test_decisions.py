@@ -413,3 +413,29 @@ def test_settled_long_ago_drops_out_and_recently_settled_stays_listed() -> None:
     d = decide_all([old, recent], [paid_old, paid_recent])
     assert "1001" not in d
     assert d["1002"].state is State.SETTLED
+
+
+# ---- direct debit / card -------------------------------------------------------------------------
+
+
+def test_direct_debit_invoice_is_not_dunned_while_the_collection_can_still_land() -> None:
+    quick = client(grace_days=0, steps=[{"action": "reminder", "days": 3}])  # a fee-less nudge 3 days after due
+    on = DUE + timedelta(days=5)
+    dd = invoice("1001", collection_method="direct_debit")
+    held = decide_all([dd], as_of=on, cfg=quick)["1001"]
+    assert held.action is Action.HOLD
+    assert held.holds == (Hold.PAYMENT_PENDING,)
+    assert any("direct debit" in e.detail for e in held.evidence)
+    ordinary = decide_all([invoice("1002")], as_of=on, cfg=quick)["1002"]
+    assert ordinary.action is Action.REMINDER  # the same invoice without a mandate is reminded
+
+
+def test_direct_debit_that_never_arrived_or_came_back_is_dunned_again() -> None:
+    dd = invoice("1001", collection_method="direct_debit")
+    later = decide_all([dd], as_of=DUE + timedelta(days=20))["1001"]  # nothing booked 10 days after due
+    assert later.action is Action.REMINDER
+    paid = payment(kid("1001"), "1000.00", booked=DUE)
+    returned = payment(kid("1001"), "1000.00", booked=DUE + timedelta(days=3), reversal=True, bank_ref="RET-1")
+    bounced = decide_all([dd], [paid, returned], as_of=TODAY)["1001"]  # returned: the collection failed
+    assert bounced.open_amount == Decimal("1000.00")
+    assert Hold.PAYMENT_PENDING not in bounced.holds

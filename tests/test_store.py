@@ -285,3 +285,21 @@ def test_a_failing_source_keeps_the_stored_ledger_and_holds(ws: Workspace) -> No
     assert "not found" in (ws.store.sync_status("acme")["ledger"].last_error or "")
     d = {x.invoice_number: x for x in pipeline.decide_client(ws.store, ws.client("acme"), AS_OF)}
     assert Hold.LEDGER_STALE in d["1002"].holds
+
+
+def test_a_version_4_database_gets_the_columns_added_later(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    store = Store(url)
+    with store.transaction() as conn:
+        store.upsert_invoices(conn, [an_invoice()])
+        # a v4 database: before the payment reference and collection-method columns existed
+        conn.exec_driver_sql("ALTER TABLE invoices DROP COLUMN collection_method")
+        conn.exec_driver_sql("ALTER TABLE payments DROP COLUMN end_to_end_id")
+        conn.execute(schema.schema_version.update().values(version=4))
+    store.close()
+    reopened = Store(url)
+    assert [i.number for i in reopened.facts("acme").invoices] == ["1001"]
+    with reopened.transaction() as conn:
+        assert migrations.current_version(conn) == migrations.CURRENT
+        reopened.upsert_invoices(conn, [an_invoice("1002")])  # writes the new column without error
+    assert reopened.facts("acme").invoices[1].collection_method is None

@@ -36,6 +36,9 @@ from connector.reconcile import Reconciliation
 from connector.store import Facts
 
 RECENTLY_SETTLED_DAYS = 30
+# Days after the due date by which a direct-debit or card collection has landed in the bank; with
+# nothing booked by then (and fresh bank data) the collection failed and ordinary dunning resumes.
+COLLECTION_SETTLE_DAYS = 10
 LEDGER_SOURCE = "ledger"
 BANK_SOURCE_PREFIX = "bank:"
 BANK_ACCOUNT_PREFIX = "bank-account:"  # sync_state per creditor account: newest bank data seen for it
@@ -257,6 +260,19 @@ def _decide_one(
         partly_paid = True
     else:
         partly_paid = False
+
+    # Direct debit / card: the creditor collects the money itself. Nothing to dun until that
+    # collection visibly failed (money returned) or had ample time to arrive and did not.
+    if inv.collection_method and effective is not None:
+        returned = any(a.tier == "reversal" for a in recon.allocations.get(inv.number, []))
+        settles_by = effective + timedelta(days=COLLECTION_SETTLE_DAYS)
+        if not returned and as_of <= settles_by:
+            hold(
+                Hold.PAYMENT_PENDING,
+                f"collected by {inv.collection_method.replace('_', ' ')}: not dunned unless the collection "
+                f"fails (returned, or nothing booked by {settles_by.isoformat()})",
+                on=settles_by,
+            )
 
     # Paid with difference (short within the payment tolerance: bank fees, rounding): recorded, never
     # written off by itself, and never reminded for — the accountant settles it.

@@ -64,6 +64,10 @@ _SALES = _CREDITS | {
 }
 
 
+_DIRECT_DEBIT_CODES = frozenset({"49", "59"})  # UNCL4461: direct debit, SEPA direct debit
+_CARD_CODES = frozenset({"48", "54", "55"})  # UNCL4461: bank card, credit card, debit card
+
+
 @dataclass(frozen=True)
 class Envelope:
     """The SBDH around a payload: MLR/MLS refer to ``instance_id``, not to the invoice number."""
@@ -110,6 +114,7 @@ class PaymentMeans:
     due_date: date | None = None  # PaymentMeans/PaymentDueDate (credit notes, EHF 2.0, OIOUBL)
     bic: str | None = None  # FinancialInstitutionBranch/ID (BT-86): BIC, DK reg.nr or SE:BANKGIRO
     mandate_id: str | None = None  # direct debit (BT-89): do not dun until the collection failed
+    card: bool = False  # BG-18 CardAccount present: paid (or to be paid) by card
 
     @property
     def account_kind(self) -> str | None:
@@ -168,6 +173,21 @@ class EDocument:
     def is_credit(self) -> bool:
         """A credit note, or a negative invoice (a correction: research §2)."""
         return self.doc_class.is_credit or self.payable < 0
+
+    @property
+    def collection_method(self) -> str | None:
+        """``direct_debit`` or ``card`` when every payment means lets the creditor collect the money
+        itself (UNCL4461 49/59 or a mandate; 48/54/55 or a card account); then there is nothing to
+        dun until that collection fails. One ordinary transfer option among them → ``None``."""
+        kinds = set()
+        for pm in self.payment_means:
+            if pm.mandate_id or pm.code in _DIRECT_DEBIT_CODES:
+                kinds.add("direct_debit")
+            elif pm.card or pm.code in _CARD_CODES:
+                kinds.add("card")
+            else:
+                return None
+        return kinds.pop() if len(kinds) == 1 else None
 
     @property
     def factored(self) -> bool:

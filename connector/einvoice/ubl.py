@@ -94,6 +94,7 @@ def _payment_means(pm: etree._Element, oioubl: bool) -> PaymentMeans:
         due_date=iso_date(text(pm, f"{CBC}PaymentDueDate"), "PaymentDueDate"),
         bic=compact(text(pm, f"{CAC}PayeeFinancialAccount/{CAC}FinancialInstitutionBranch/{CBC}ID")),
         mandate_id=compact(text(pm, f"{CAC}PaymentMandate/{CBC}ID")),
+        card=pm.find(f"{CAC}CardAccount") is not None,
     )
 
 

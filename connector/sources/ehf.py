@@ -216,6 +216,7 @@ def _add_sales(batch: LedgerBatch, client_id: str, doc: EDocument, filename: str
             order_ref=doc.order_ref,
             type_code=doc.type_code,
             factored=doc.factored,
+            collection_method=doc.collection_method,
             source_ref=filename,
         )
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, inspect, select, text
 
 from connector.store import schema
 
@@ -34,7 +34,21 @@ def _v4_dunning(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Step, ...] = (_v1_initial, _v2_document_events, _v3_collection, _v4_dunning)
+def _v5_columns(conn: Connection) -> None:
+    """Columns added after v1: payment references for evidence, and how an invoice is collected."""
+    added = {
+        "payments": (("end_to_end_id", "VARCHAR(255)"), ("return_reason", "TEXT")),
+        "invoices": (("collection_method", "VARCHAR(16)"),),
+    }
+    inspector = inspect(conn)
+    for table, columns in added.items():
+        have = {c["name"] for c in inspector.get_columns(table)}
+        for name, sql_type in columns:
+            if name not in have:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
+
+
+MIGRATIONS: tuple[Step, ...] = (_v1_initial, _v2_document_events, _v3_collection, _v4_dunning, _v5_columns)
 CURRENT = len(MIGRATIONS)
 
 

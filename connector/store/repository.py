@@ -464,6 +464,7 @@ def _invoice_row(i: Invoice) -> dict[str, Any]:
         "order_ref": i.order_ref,
         "type_code": i.type_code,
         "factored": i.factored,
+        "collection_method": i.collection_method,
         "ledger_open_amount": i.ledger_open_amount,
         "source_ref": i.source_ref,
     }
@@ -548,6 +549,7 @@ def _load_invoices(conn: Connection, client_id: str) -> Iterator[Invoice]:
             order_ref=r.order_ref,
             type_code=r.type_code,
             factored=bool(r.factored),
+            collection_method=r.collection_method,
             ledger_open_amount=r.ledger_open_amount,
             source_ref=r.source_ref,
         )

@@ -97,6 +97,7 @@ invoices = Table(
     Column("order_ref", Text),
     Column("type_code", String(8)),
     Column("factored", Boolean, nullable=False, default=False),
+    Column("collection_method", String(16)),  # direct_debit / card (v5)
     Column("ledger_open_amount", Money),
     Column("source_ref", Text),
 )
