@@ -2,8 +2,10 @@
 
 A reminder states the invoice number and due date, says payment has not been received, asks when
 payment can be expected and whether anything is wrong with the invoice or the delivery. A
-collection notice (inkassovarsel / inkassomeddelelse) also gives the deadline after which the
-claim goes to collection. Amounts are printed with their currency.
+collection notice (inkassovarsel: NO inkassoloven § 9, DK § 10) also states the amount and, when a
+fee is added, the total, that the claim goes to collection (inkasso) when it is not paid by the
+deadline, the deadline date and its legal minimum (NO ≥ 14, DK ≥ 10 days from sending); a notice
+without a deadline is refused. Amounts are printed with their currency.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Utestående beløp: {amount} {currency}.\n"
         ),
         "fee": "Purregebyr: {fee} {currency}.\n",
+        "total": "Å betale i alt: {total} {currency}.\n",
         "interest": (
             "Forsinkelsesrente etter forsinkelsesrenteloven er påløpt med {interest} {currency} "
             "per {through} ({rate}).\n"
@@ -31,7 +34,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "question": (
             "Når kan vi forvente betaling? Dersom noe er feil med fakturaen eller leveransen, "
             "ber vi deg kontakte oss snarest, så ser vi på saken.\n"
-            "Har du allerede betalt, kan du se bort fra denne påminnelsen.\n"
+            "Har du allerede betalt, kan du se bort fra dette brevet.\n"
         ),
         "notice": (
             "Dersom beløpet ikke er betalt innen {deadline} (minst 14 dager fra dette varselet), "
@@ -49,11 +52,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "Udestående beløb: {amount} {currency}.\n"
         ),
         "fee": "Rykkergebyr: {fee} {currency}.\n",
+        "total": "I alt til betaling: {total} {currency}.\n",
         "interest": "Morarente efter renteloven udgør {interest} {currency} pr. {through} ({rate}).\n",
         "question": (
             "Hvornår kan vi forvente betaling? Hvis der er noget galt med fakturaen eller leverancen, "
             "bedes du kontakte os hurtigst muligt.\n"
-            "Har du allerede betalt, kan du se bort fra denne påmindelse.\n"
+            "Har du allerede betalt, kan du se bort fra dette brev.\n"
         ),
         "notice": (
             "Hvis beløbet ikke er betalt senest {deadline} (mindst 10 dage fra dette brev), "
@@ -71,11 +75,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "Utestående belopp: {amount} {currency}.\n"
         ),
         "fee": "Påminnelseavgift: {fee} {currency}.\n",
+        "total": "Att betala totalt: {total} {currency}.\n",
         "interest": "Dröjsmålsränta enligt räntelagen uppgår till {interest} {currency} per {through} ({rate}).\n",
         "question": (
             "När kan vi förvänta oss betalning? Om något är fel med fakturan eller leveransen, "
             "kontakta oss så snart som möjligt.\n"
-            "Har du redan betalat kan du bortse från denna påminnelse.\n"
+            "Har du redan betalat kan du bortse från detta brev.\n"
         ),
         "notice": (
             "Om beloppet inte är betalt senast {deadline} kommer fordran att lämnas till inkasso, "
@@ -108,6 +113,8 @@ class Letter:
     def render(self) -> str:
         t = TEXTS[self.language]
         notice = self.step is Action.COLLECTION_NOTICE
+        if notice and self.deadline is None:  # inkassoloven NO § 9 / DK § 10: the deadline must be stated
+            raise ValueError(f"collection notice for invoice {self.invoice} needs a payment deadline")
         parts = [
             t["notice_title" if notice else "reminder_title"] + "\n\n",
             t["greeting"].format(debtor=self.debtor) + "\n\n",
@@ -117,6 +124,7 @@ class Letter:
         ]
         if self.fee:
             parts.append(t["fee"].format(fee=self.fee, currency=self.currency))
+            parts.append(t["total"].format(total=self.amount + self.fee, currency=self.currency))
         if self.interest and self.interest_through is not None:
             parts.append(
                 t["interest"].format(
@@ -127,7 +135,7 @@ class Letter:
                 )
             )
         parts.append("\n" + t["question"])
-        if notice and self.deadline is not None:
+        if self.deadline is not None and notice:
             parts.append("\n" + t["notice"].format(deadline=self.deadline.isoformat()))
         if self.kid:
             parts.append("\n" + t["payment"].format(kid=self.kid))

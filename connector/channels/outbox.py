@@ -22,17 +22,18 @@ class OutboxChannel:
     def __init__(self, folder: Path):
         self.folder = folder
 
-    def _stem(self, client_id: str, invoice: str, step: str, sent_on: date) -> str:
+    def stem(self, client_id: str, invoice: str, step: str, sent_on: date) -> str:
+        """The shared start of the names of one send's files."""
         return f"{safe_name(client_id)}--{safe_name(invoice)}--{step}--{sent_on.isoformat()}"
 
     def send(self, client_id: str, letter: Letter, sent_on: date) -> Path:
         """The letter alone (kept for callers that have no full message)."""
-        path = self.folder / f"{self._stem(client_id, letter.invoice, str(letter.step), sent_on)}.txt"
+        path = self.folder / f"{self.stem(client_id, letter.invoice, str(letter.step), sent_on)}.txt"
         write_atomic(path, letter.render().encode("utf-8"))
         return path
 
     def deliver(self, message: ReminderMessage) -> SendResult:
-        stem = self._stem(message.client_id, message.invoice.number, str(message.letter.step), message.sent_on)
+        stem = self.stem(message.client_id, message.invoice.number, str(message.letter.step), message.sent_on)
         write_atomic(self.folder / f"{stem}.xml", ehf_reminder.build(message))
         for att in message.attachments:
             write_atomic(self.folder / f"{stem}--{safe_name(att.filename)}", att.content)

@@ -3,16 +3,22 @@
 ``PUT /invoice/{id}/:createReminder?type=…&date=…&includeCharge=…&includeInterest=false&dispatchTypes=…``
 Tripletex computes its own charge; we ask for one only when the rule pack allows a fee for this step.
 The invoice id is the ledger's API id (``source_ref``) or found by invoice number.
+
+After a crash between the request and recording the step, :meth:`TripletexChannel.find_reminder` asks
+``GET /reminder?invoiceId=…&dateFrom=…&dateTo=…`` whether the reminder exists, so it is never
+created twice.
 """
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 import requests
 
 from connector.channels.base import ChannelError, ReminderMessage, SendResult
 from connector.channels.settings import TripletexSettings
 from connector.config import secret
-from connector.model import ZERO, Action
+from connector.model import ZERO, Action, Invoice
 
 TYPES = {Action.REMINDER: "REMINDER", Action.COLLECTION_NOTICE: "NOTICE_OF_DEBT_COLLECTION"}
 
@@ -31,10 +37,12 @@ class TripletexChannel:
         return self.settings.base_url.rstrip("/") + path
 
     def invoice_id(self, message: ReminderMessage) -> str:
-        ref = message.invoice.source_ref
+        return self._invoice_id(message.invoice)
+
+    def _invoice_id(self, inv: Invoice) -> str:
+        ref = inv.source_ref
         if ref and ref.isdigit():
             return ref
-        inv = message.invoice
         resp = self.session.get(
             self._url("/invoice"),
             params={
@@ -82,3 +90,32 @@ class TripletexChannel:
             )
         value = resp.json().get("value") if resp.content else None
         return SendResult(self.name, f"tripletex reminder {value}" if value is not None else "tripletex reminder")
+
+    def find_reminder(self, invoice: Invoice, step: Action, on: date) -> str | None:
+        """The id of a reminder of this step's type created for the invoice on ``on``, or None.
+
+        Raises ``ChannelError`` when Tripletex cannot be asked: the caller must then not send.
+        """
+        kind = TYPES.get(step)
+        try:
+            invoice_id = self._invoice_id(invoice)
+            resp = self.session.get(
+                self._url("/reminder"),
+                params={
+                    "invoiceId": invoice_id,
+                    "dateFrom": on.isoformat(),
+                    "dateTo": (on + timedelta(days=1)).isoformat(),  # exclusive in Tripletex
+                    "fields": "id,reminderDate,type",
+                },
+                auth=self._auth(),
+                timeout=self.settings.timeout_seconds,
+            )
+        except requests.RequestException as exc:
+            raise ChannelError(f"tripletex: listing reminders failed: {exc.__class__.__name__}") from None
+        if resp.status_code != 200:
+            raise ChannelError(f"tripletex: listing reminders of invoice {invoice.number}: HTTP {resp.status_code}")
+        for value in resp.json().get("values", []):
+            same_day = str(value.get("reminderDate", on.isoformat()))[:10] == on.isoformat()
+            if value.get("type", kind) == kind and same_day:
+                return f"tripletex reminder {value.get('id')}"
+        return None

@@ -2,14 +2,22 @@
 
 The pipeline calls :func:`send_step` for each decision whose action is a reminder or a collection
 notice. A step already recorded for the invoice today is never sent again (``run`` twice a day).
+
+Every send is written ahead (:mod:`connector.store.sends`): the intent is committed as ``pending``
+before the channel is called and settled with the recorded step after it, so a crash in between is
+resolved by :mod:`connector.dunning.resolve` on the next run instead of sending twice. A channel
+failure (``ChannelError``) settles the intent as ``failed``, records no step and propagates: the
+caller reports it and goes on; the next run tries again.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 
-from connector.channels.base import ReminderChannel, ReminderMessage
+from connector.channels.base import ChannelError, ReminderChannel, ReminderMessage
 from connector.channels.email import EmailChannel
 from connector.channels.letters import Letter
 from connector.channels.outbox import OutboxChannel
@@ -20,8 +28,9 @@ from connector.dunning.decide import next_step
 from connector.dunning.fees import fee_for
 from connector.dunning.interest import late_interest
 from connector.dunning.rules import RulePackError, pack_on
-from connector.model import Action, Customer, Decision, DunningStep
-from connector.store import Facts, Store
+from connector.model import Action, Customer, Decision
+from connector.store import Facts, Store, sends
+from connector.store.sends import SendIntent
 
 log = logging.getLogger("arsync.dunning")
 
@@ -56,8 +65,10 @@ def send_step(
     d: Decision,
     as_of: date,
     channels: dict[str, ReminderChannel] | None = None,
+    warnings: list[str] | None = None,
 ) -> str | None:
-    """Send the decision's step; returns a report line, or None when it was already sent today."""
+    """Send the decision's step; returns a report line, or None when it was not sent (already sent
+    today, or an earlier send of the invoice is unresolved — then a line goes to ``warnings``)."""
     inv = next(i for i in facts.invoices if i.number == d.invoice_number and i.kind.value == "invoice")
     done = [s for s in facts.steps if s.invoice_number == inv.number]
     if any(s.step is d.action and s.sent_on == as_of for s in done):
@@ -111,23 +122,17 @@ def send_step(
     channels = channels if channels is not None else {}
     if channel_name not in channels:
         channels[channel_name] = channel_for(client, channel_name)
-    result = channels[channel_name].deliver(message)
-    with store.transaction() as conn:
-        store.record_steps(
-            conn,
-            [
-                DunningStep(
-                    client_id=client.id,
-                    invoice_number=inv.number,
-                    step=d.action,
-                    sent_on=as_of,
-                    channel=result.channel,
-                    fee=fee.amount,
-                    currency=inv.currency,
-                    detail=result.ref,
-                )
-            ],
-        )
+    intent = _begin(store, client, inv.number, d.action, as_of, channel_name, fee.amount, inv.currency, warnings)
+    if intent is None:
+        return None
+    try:
+        result = channels[channel_name].deliver(message)
+    except ChannelError as exc:
+        with store.transaction() as conn:
+            sends.settle(conn, intent, sends.FAILED, error=str(exc))
+        raise
+    # Anything else leaves the intent pending: the next run resolves it (may have been sent).
+    sends.complete(store, replace(intent, channel=result.channel), sends.SENT, ref=result.ref, detail=result.ref)
     log.info(
         "client %s: %s for invoice %s via %s (fee %s)", client.id, d.action, inv.number, result.channel, fee.amount
     )
@@ -143,3 +148,33 @@ def log_broken_agreements(client_id: str, decisions: list[Decision]) -> list[str
                 log.warning("client %s: invoice %s: %s", client_id, d.invoice_number, e.detail)
                 lines.append(f"invoice {d.invoice_number}: {e.detail}")
     return lines
+
+
+def _begin(
+    store: Store,
+    client: ClientConfig,
+    invoice_number: str,
+    step: Action,
+    as_of: date,
+    channel: str,
+    fee: Decimal,
+    currency: str,
+    warnings: list[str] | None,
+) -> SendIntent | None:
+    """Commit the send intent; None when an earlier send of the invoice is still unresolved."""
+    for prior in sends.intents(store, client.id, status=sends.PENDING):
+        if prior.invoice_number != invoice_number:
+            continue
+        same = prior.step is step and prior.sent_on == as_of and prior.channel == channel == "outbox"
+        if same:  # an interrupted outbox send of today: writing the same files completes it
+            return prior
+        message = (
+            f"invoice {invoice_number}: {step} not sent: the {prior.step} of {prior.sent_on.isoformat()} "
+            f"via {prior.channel} is unresolved"
+        )
+        log.warning("client %s: %s", client.id, message)
+        if warnings is not None:
+            warnings.append(message)
+        return None
+    intent = SendIntent(client.id, invoice_number, step, as_of, channel, sends.PENDING, fee, currency)
+    return sends.begin(store, intent)

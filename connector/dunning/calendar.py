@@ -17,6 +17,7 @@ def is_business_day(day: date, country: str) -> bool:
     return day.weekday() < 5 and day not in _holidays(country, day.year)
 
 
+@lru_cache(maxsize=4096)
 def effective_due_date(due: date, country: str) -> date:
     day = due
     while not is_business_day(day, country):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TypeVar
 
+from connector.bulk import gc_paused
 from connector.config import ClientConfig, StepConfig
 from connector.dunning import holds as extra_holds
 from connector.dunning.calendar import effective_due_date
@@ -55,6 +57,11 @@ class NextStep:
 
 
 def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliation) -> list[Decision]:
+    with gc_paused():
+        return _decide(facts, client, as_of, recon)
+
+
+def _decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliation) -> list[Decision]:
     disputes = _by_invoice(facts.disputes)
     agreements = _by_invoice(facts.agreements)
     steps = _by_invoice(facts.steps)
@@ -104,7 +111,8 @@ def dunning_context(facts: Facts, client: ClientConfig) -> DunningContext:
         registry=facts.registry,
         registry_settings=client.registry,
         customers=facts.customers,
-        payment_dates={p.key: p.booking_date for p in facts.payments},
+        # only agreements look payments up by key: without any, a million-entry map is not worth building
+        payment_dates={p.key: p.booking_date for p in facts.payments} if facts.agreements else {},
         customer_steps={k: tuple(v) for k, v in by_customer.items()},
     )
 
@@ -183,10 +191,15 @@ def _decide_one(
 ) -> Decision | None:
     ctx = ctx or DunningContext()
     open_amount = recon.open_amount.get(inv.number, inv.amount)
+    if open_amount <= ZERO:  # settled long ago: dropped before any evidence is built
+        settled_on = recon.last_settled_on.get(inv.number)
+        recent = as_of - timedelta(days=RECENTLY_SETTLED_DAYS)
+        if isinstance(settled_on, date) and settled_on < recent and inv.issue_date < recent:
+            return None
     evidence: list[Evidence] = [
         Evidence(
             "invoice",
-            f"{inv.source} invoice issued {inv.issue_date.isoformat()}",
+            _issued(inv.source, inv.issue_date),
             inv.source_ref,
             inv.amount,
             inv.due_date,
@@ -214,10 +227,6 @@ def _decide_one(
         )
 
     if open_amount <= ZERO:
-        settled_on = recon.last_settled_on.get(inv.number)
-        recent = as_of - timedelta(days=RECENTLY_SETTLED_DAYS)
-        if isinstance(settled_on, date) and settled_on < recent and inv.issue_date < recent:
-            return None
         return decision(State.SETTLED, Action.NONE, [])
 
     holds: list[Hold] = []
@@ -387,6 +396,12 @@ def _decide_one(
         return decision(state, Action.NONE, [], None)  # ladder finished
     held = Action.HOLD if review_exempt else _held_action(holds, partly_paid)  # register outage: wait
     return decision(state, held, holds, nxt.action if nxt else None)
+
+
+@lru_cache(maxsize=4096)
+def _issued(source: str, issued: date) -> str:
+    """The invoice evidence line; one shared string per source and day (a big client has few of each)."""
+    return f"{source} invoice issued {issued.isoformat()}"
 
 
 def _held_action(holds: list[Hold], needs_person: bool = False) -> Action:

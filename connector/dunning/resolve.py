@@ -1,0 +1,117 @@
+"""Resolving sends a stopped run left ``pending`` (committed intent, no recorded step).
+
+Such a send may or may not have reached the debtor, so it is never simply sent again:
+
+- ``outbox``: the letter file is written last, so its presence proves the send complete (the step is
+  recorded). Today's intent without it is completed by the normal send (same file names). An older
+  one with only some files written is recorded as sent-unconfirmed; with none, it never happened.
+- ``tripletex``: Tripletex is asked whether the reminder exists; yes → recorded as sent, no → it
+  never happened (the invoice is decided afresh). When Tripletex cannot be asked, the intent stays
+  pending and the invoice gets no reminder until it can.
+- ``email`` (and anything else): treated as "may have been sent": the step is recorded as
+  sent-unconfirmed and the accountant is warned. A second e-mail is never sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+
+from connector.channels.base import ChannelError, ReminderChannel
+from connector.channels.outbox import OutboxChannel
+from connector.channels.tripletex import TripletexChannel
+from connector.config import ClientConfig
+from connector.dunning.act import channel_for
+from connector.store import Store, sends
+from connector.store.sends import SendIntent
+
+log = logging.getLogger("arsync.dunning")
+
+UNCONFIRMED_DETAIL = "sent-unconfirmed: the run stopped while sending; check before contacting the debtor"
+
+
+@dataclass
+class Resolution:
+    recorded: int = 0  # steps recorded from interrupted sends (decisions must be made again)
+    warnings: list[str] = field(default_factory=list)
+
+
+def resolve_pending(
+    store: Store, client: ClientConfig, as_of: date, channels: dict[str, ReminderChannel] | None = None
+) -> Resolution:
+    out = Resolution()
+    channels = channels if channels is not None else {}
+    for intent in sends.intents(store, client.id, status=sends.PENDING):
+        if intent.channel == "outbox":
+            _outbox(store, client, intent, as_of, out)
+        elif intent.channel == "tripletex":
+            _tripletex(store, client, intent, channels, out)
+        else:
+            _unconfirmed(store, intent, out, f"the {intent.channel} send was interrupted")
+    return out
+
+
+def _what(intent: SendIntent) -> str:
+    return f"{intent.step} for invoice {intent.invoice_number} of {intent.sent_on.isoformat()}"
+
+
+def _unconfirmed(store: Store, intent: SendIntent, out: Resolution, why: str) -> None:
+    sends.complete(store, intent, sends.UNCONFIRMED, ref="", detail=UNCONFIRMED_DETAIL)
+    out.recorded += 1
+    message = (
+        f"{_what(intent)} via {intent.channel} may have been sent ({why}); recorded as sent-unconfirmed, "
+        "not sent again — check with the debtor's copy before any follow-up"
+    )
+    log.warning("client %s: %s", intent.client_id, message)
+    out.warnings.append(message)
+
+
+def _outbox(store: Store, client: ClientConfig, intent: SendIntent, as_of: date, out: Resolution) -> None:
+    folder = client.reminders.path
+    if folder is None:
+        _unconfirmed(store, intent, out, "the outbox folder is no longer configured")
+        return
+    box = OutboxChannel(folder)
+    stem = box.stem(intent.client_id, intent.invoice_number, str(intent.step), intent.sent_on)
+    letter = folder / f"{stem}.txt"
+    if letter.is_file():
+        sends.complete(store, intent, sends.SENT, ref=letter.name, detail=letter.name)
+        out.recorded += 1
+        log.info("client %s: completed interrupted %s (%s)", intent.client_id, _what(intent), letter.name)
+        return
+    if intent.sent_on == as_of:
+        return  # today's send writes the same files again, which completes it
+    partial = folder.is_dir() and any(p.name.startswith(stem) for p in folder.iterdir())
+    if partial:
+        _unconfirmed(store, intent, out, "some of its files were written")
+        return
+    with store.transaction() as conn:
+        sends.settle(conn, intent, sends.FAILED, error="interrupted before any file was written")
+
+
+def _tripletex(
+    store: Store, client: ClientConfig, intent: SendIntent, channels: dict[str, ReminderChannel], out: Resolution
+) -> None:
+    try:
+        if "tripletex" not in channels:
+            channels["tripletex"] = channel_for(client, "tripletex")
+        channel = channels["tripletex"]
+        if not isinstance(channel, TripletexChannel):
+            raise ChannelError("tripletex channel unavailable")
+        invoices = store.facts(client.id).invoices
+        invoice = next((i for i in invoices if i.number == intent.invoice_number and i.kind.value == "invoice"), None)
+        if invoice is None:
+            raise ChannelError(f"invoice {intent.invoice_number} is no longer in the ledger")
+        found = channel.find_reminder(invoice, intent.step, intent.sent_on)
+    except Exception as exc:  # cannot ask: keep it pending, and send nothing for the invoice
+        message = f"{_what(intent)} via tripletex is unresolved ({exc}); no reminder for it until Tripletex answers"
+        log.warning("client %s: %s", intent.client_id, message)
+        out.warnings.append(message)
+        return
+    if found is not None:
+        sends.complete(store, intent, sends.SENT, ref=found, detail=found)
+        out.recorded += 1
+        return
+    with store.transaction() as conn:
+        sends.settle(conn, intent, sends.FAILED, error="interrupted; Tripletex has no such reminder")

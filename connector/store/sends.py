@@ -1,0 +1,145 @@
+"""The write-ahead log of reminder sends (table ``dunning_sends``).
+
+An intent is committed as ``pending`` in its own transaction *before* the channel is called. It is
+settled after: ``sent`` in the same transaction that records the dunning step, ``failed`` when the
+channel refused (nothing reached the debtor; the next run may try again). A ``pending`` row found by
+a later run means the process stopped in between: the message may or may not have gone out, so it
+is resolved (see :mod:`connector.dunning.resolve`), never blindly sent again. ``unconfirmed`` marks
+an intent resolved as "may have been sent": its step is recorded and the accountant is told.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Table, and_, select, update
+
+from connector.model import Action, DunningStep
+from connector.store import schema
+from connector.store.repository import Store
+
+PENDING, SENT, UNCONFIRMED, FAILED = "pending", "sent", "unconfirmed", "failed"
+
+
+@dataclass(frozen=True)
+class SendIntent:
+    client_id: str
+    invoice_number: str
+    step: Action
+    sent_on: date
+    channel: str
+    status: str
+    fee: Decimal
+    currency: str
+    ref: str = ""
+    last_error: str | None = None
+    attempts: int = 0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _key(t: Table, client_id: str, invoice_number: str, step: Action, sent_on: date) -> ColumnElement[bool]:
+    return and_(
+        t.c.client_id == client_id,
+        t.c.invoice_number == invoice_number,
+        t.c.step == str(step),
+        t.c.sent_on == sent_on,
+    )
+
+
+def _intent(r: Any) -> SendIntent:
+    return SendIntent(
+        client_id=r.client_id,
+        invoice_number=r.invoice_number,
+        step=Action(r.step),
+        sent_on=r.sent_on,
+        channel=r.channel,
+        status=r.status,
+        fee=r.fee,
+        currency=r.currency,
+        ref=r.ref or "",
+        last_error=r.last_error,
+        attempts=r.attempts,
+    )
+
+
+def intents(store: Store, client_id: str, *, status: str | None = None) -> list[SendIntent]:
+    t = schema.dunning_sends
+    q = select(t).where(t.c.client_id == client_id).order_by(t.c.sent_on, t.c.invoice_number, t.c.step)
+    if status is not None:
+        q = q.where(t.c.status == status)
+    with store.engine.connect() as conn:
+        return [_intent(r) for r in conn.execute(q)]
+
+
+def begin(store: Store, intent: SendIntent) -> SendIntent:
+    """Commit the intent as ``pending`` before the send (a failed one of the same key is retried).
+
+    Raises ``ValueError`` when the key is already pending, sent or unconfirmed: that send must not
+    be made again.
+    """
+    t = schema.dunning_sends
+    now = _now()
+    with store.transaction() as conn:
+        where = _key(t, intent.client_id, intent.invoice_number, intent.step, intent.sent_on)
+        row = conn.execute(select(t).where(where)).first()
+        if row is None:
+            conn.execute(
+                t.insert().values(
+                    client_id=intent.client_id,
+                    invoice_number=intent.invoice_number,
+                    step=str(intent.step),
+                    sent_on=intent.sent_on,
+                    channel=intent.channel,
+                    status=PENDING,
+                    fee=intent.fee,
+                    currency=intent.currency,
+                    ref="",
+                    attempts=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            attempts = 1
+        elif row.status == FAILED:
+            attempts = row.attempts + 1
+            conn.execute(
+                update(t)
+                .where(where)
+                .values(status=PENDING, channel=intent.channel, fee=intent.fee, attempts=attempts, updated_at=now)
+            )
+        else:
+            raise ValueError(f"send of {intent.step} for invoice {intent.invoice_number} is already {row.status}")
+    return SendIntent(**{**intent.__dict__, "status": PENDING, "attempts": attempts})
+
+
+def settle(conn: Connection, intent: SendIntent, status: str, *, ref: str = "", error: str | None = None) -> None:
+    """Settle an intent inside the caller's transaction (``sent`` goes with the recorded step)."""
+    t = schema.dunning_sends
+    conn.execute(
+        update(t)
+        .where(_key(t, intent.client_id, intent.invoice_number, intent.step, intent.sent_on))
+        .values(status=status, ref=ref, last_error=error, updated_at=_now())
+    )
+
+
+def complete(store: Store, intent: SendIntent, status: str, *, ref: str, detail: str) -> None:
+    """Record the intent's dunning step and settle it (``sent`` / ``unconfirmed``) in one transaction."""
+    step = DunningStep(
+        client_id=intent.client_id,
+        invoice_number=intent.invoice_number,
+        step=intent.step,
+        sent_on=intent.sent_on,
+        channel=intent.channel,
+        fee=intent.fee,
+        currency=intent.currency,
+        detail=detail,
+    )
+    with store.transaction() as conn:
+        store.record_steps(conn, [step])
+        settle(conn, intent, status, ref=ref)

@@ -1,0 +1,306 @@
+"""Send intents: a crash between sending and recording never sends twice; a failing channel records
+nothing, fails only its client (exit 1), lets the other invoices and clients go on, and retries."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import date
+from email import message_from_bytes
+from typing import Any
+
+import pytest
+import responses
+from builders import Workspace, client_table, ubl_invoice
+
+from connector.model import Action
+from connector.store import sends
+
+DUE = date(2026, 1, 5)
+DAY = date(2026, 1, 19)  # 14 days after due: the default ladder's reminder
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Smtp:
+    """A real local SMTP server (aiosmtpd), startable on a fixed port to simulate an outage."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.received: list[bytes] = []
+        self._controller: Any = None
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        received = self.received
+
+        class Handler:
+            async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+                received.append(envelope.original_content)
+                return "250 OK"
+
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, ready_timeout=5)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def invoices(self) -> list[str]:
+        return sorted(str(message_from_bytes(m)["Subject"]).rsplit(" ", 1)[-1] for m in self.received)
+
+
+@pytest.fixture
+def smtp() -> Iterator[Smtp]:
+    server = Smtp()
+    yield server
+    server.stop()
+
+
+def _email_client(port: int, client_id: str = "acme") -> dict[str, Any]:
+    table = client_table(client_id)
+    table["policy"] = {
+        **table["policy"],
+        "steps": [
+            {"action": "reminder", "days": 14, "fee": True, "channel": "email"},
+            {"action": "collection_notice", "days": 14, "channel": "email"},
+            {"action": "collection_case", "days": 14},
+        ],
+    }
+    table["reminders"] = {
+        **table["reminders"],
+        "email": {"host": "127.0.0.1", "port": port, "starttls": False, "from_address": "purring@acme.example"},
+    }
+    return table
+
+
+def _add_invoice(ws: Workspace, number: str, *, email: str | None = "faktura@kunde.example", **kw: str) -> None:
+    xml = ubl_invoice(number, issue=date(2025, 12, 22), due=DUE, amount="5000.00", **kw)
+    if email:
+        head, _, tail = xml.partition("<cac:AccountingCustomerParty>")
+        contact = f"<cac:Contact><cbc:ElectronicMail>{email}</cbc:ElectronicMail></cac:Contact>"
+        tail = tail.replace("</cac:PartyLegalEntity>", f"</cac:PartyLegalEntity>\n      {contact}", 1)
+        xml = head + "<cac:AccountingCustomerParty>" + tail
+    path = ws.ehf_dir() / f"{number}.xml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(xml, encoding="utf-8")
+
+
+def _run(ws: Workspace, day: date = DAY) -> Any:
+    ws.bank_heartbeat(day)
+    ws.bank_heartbeat(day, client_id="beta") if (ws.root / "clients" / "beta").exists() else None
+    return ws.cli("run", "--as-of", day.isoformat())
+
+
+def _steps(ws: Workspace, client: str = "acme") -> list[tuple[str, Action, date, str]]:
+    return [(s.invoice_number, s.step, s.sent_on, s.detail) for s in ws.store.facts(client).steps]
+
+
+class Killed(BaseException):
+    """The process dying: nothing after it runs, no handler catches it."""
+
+
+# ---- the crash window --------------------------------------------------------------------------------
+
+
+def test_crash_after_smtp_send_never_sends_a_second_email(
+    ws: Workspace, smtp: Smtp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    smtp.start()
+    ws.write_config(_email_client(smtp.port))
+    _add_invoice(ws, "7001")
+
+    def die(*_args: Any, **_kwargs: Any) -> None:
+        raise Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(sends, "complete", die)  # the e-mail went out; recording the step never happens
+        ws.bank_heartbeat(DAY)
+        with pytest.raises(Killed):
+            ws.cli("run", "--as-of", DAY.isoformat())
+    assert len(smtp.received) == 1 and _steps(ws) == []
+    assert [i.status for i in sends.intents(ws.store, "acme")] == [sends.PENDING]
+
+    again = _run(ws)  # the same day: the pending intent may have been sent → recorded, not re-sent
+    assert again.exit_code == 0, again.output
+    assert "may have been sent" in again.stderr and "7001" in again.stderr
+    assert len(smtp.received) == 1
+    ((invoice, step, sent_on, detail),) = _steps(ws)
+    assert (invoice, step, sent_on) == ("7001", Action.REMINDER, DAY) and "unconfirmed" in detail
+    assert [i.status for i in sends.intents(ws.store, "acme")] == [sends.UNCONFIRMED]
+
+    for day in (date(2026, 1, 20), date(2026, 1, 21)):
+        assert _run(ws, day).exit_code == 0
+    assert len(smtp.received) == 1
+
+
+def test_crash_on_a_later_day_is_resolved_before_deciding(
+    ws: Workspace, smtp: Smtp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    smtp.start()
+    ws.write_config(_email_client(smtp.port))
+    _add_invoice(ws, "7002")
+    with monkeypatch.context() as m:
+        m.setattr(sends, "complete", lambda *a, **k: (_ for _ in ()).throw(Killed()))
+        ws.bank_heartbeat(DAY)
+        with pytest.raises(Killed):
+            ws.cli("run", "--as-of", DAY.isoformat())
+    nxt = date(2026, 1, 20)  # next night: the decision would say "reminder" again without the resolution
+    result = _run(ws, nxt)
+    assert result.exit_code == 0, result.output
+    assert len(smtp.received) == 1
+    assert [(i, s, d) for i, s, d, _ in _steps(ws)] == [("7002", Action.REMINDER, DAY)]
+
+
+def test_interrupted_outbox_send_is_completed_not_duplicated(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws.write_config(client_table())
+    ws.add_invoice("7003", issue=date(2025, 12, 22), due=DUE, amount="5000.00")
+    with monkeypatch.context() as m:
+        m.setattr(sends, "complete", lambda *a, **k: (_ for _ in ()).throw(Killed()))
+        ws.bank_heartbeat(DAY)
+        with pytest.raises(Killed):
+            ws.cli("run", "--as-of", DAY.isoformat())
+    files = ws.outbox_files(ws.reminders_dir())
+    result = _run(ws, date(2026, 1, 20))
+    assert result.exit_code == 0, result.output
+    assert ws.outbox_files(ws.reminders_dir()) == files  # nothing new written
+    assert [(i, s, d, det) for i, s, d, det in _steps(ws)] == [
+        ("7003", Action.REMINDER, DAY, "acme--7003--reminder--2026-01-19.txt")
+    ]
+    assert [i.status for i in sends.intents(ws.store, "acme")] == [sends.SENT]
+
+
+# ---- channel failures -----------------------------------------------------------------------------------
+
+
+def test_smtp_down_records_nothing_fails_the_client_and_retries(ws: Workspace, smtp: Smtp) -> None:
+    beta = client_table("beta")
+    ws.write_config(_email_client(smtp.port), beta)
+    _add_invoice(ws, "7010")
+    _add_invoice(ws, "7011", email=None, customer="Annen Kunde AS", org="974760673")  # no address: fails alone
+    ws.add_invoice("9001", client_id="beta", issue=date(2025, 12, 22), due=DUE, amount="5000.00")
+
+    down = _run(ws)  # nothing listens on the port
+    assert down.exit_code == 1
+    assert "7010" in down.stderr and "7011" in down.stderr and "error: client acme" in down.stderr
+    assert _steps(ws) == []
+    assert {i.invoice_number: i.status for i in sends.intents(ws.store, "acme")} == {
+        "7010": sends.FAILED,
+        "7011": sends.FAILED,
+    }
+    assert [s[0] for s in _steps(ws, "beta")] == ["9001"]  # the other client went on
+
+    smtp.start()
+    up = _run(ws)  # the same day: a failed send is tried again
+    assert up.exit_code == 1  # 7011 still has no address
+    assert smtp.invoices() == ["7010"]
+    assert [s[0] for s in _steps(ws)] == ["7010"]
+    intents = {i.invoice_number: i for i in sends.intents(ws.store, "acme")}
+    assert intents["7010"].status == sends.SENT and intents["7010"].attempts == 2
+    assert intents["7011"].status == sends.FAILED and "no e-mail address" in (intents["7011"].last_error or "")
+
+    assert _run(ws).exit_code == 1
+    assert smtp.invoices() == ["7010"]  # sent once
+
+
+TT = "https://tt.example/v2"
+
+
+def _tripletex_client() -> dict[str, Any]:
+    table = client_table()
+    table["policy"] = {
+        **table["policy"],
+        "steps": [
+            {"action": "reminder", "days": 14, "fee": True, "channel": "tripletex"},
+            {"action": "collection_notice", "days": 14, "channel": "tripletex"},
+            {"action": "collection_case", "days": 14},
+        ],
+    }
+    table["reminders"] = {**table["reminders"], "tripletex": {"base_url": TT, "session_token_env": "TT_TOKEN"}}
+    return table
+
+
+def _tt_invoice(ws: Workspace, number: str) -> None:
+    ws.add_invoice(number, issue=date(2025, 12, 22), due=DUE, amount="5000.00")
+    responses.get(
+        f"{TT}/invoice",
+        json={"values": [{"id": int(number) * 10, "invoiceNumber": int(number)}]},
+        match=[responses.matchers.query_param_matcher({"invoiceNumber": number}, strict_match=False)],
+    )
+
+
+@responses.activate
+def test_tripletex_500_records_nothing_and_other_invoices_go_on(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TT_TOKEN", "tt-secret-token")
+    ws.write_config(_tripletex_client())
+    _tt_invoice(ws, "7020")
+    _tt_invoice(ws, "7021")
+    bad = responses.put(f"{TT}/invoice/70200/:createReminder", status=500)
+    good = responses.put(f"{TT}/invoice/70210/:createReminder", json={"value": 5})
+    result = _run(ws)
+    assert result.exit_code == 1 and "7020" in result.stderr and "HTTP 500" in result.stderr
+    assert "tt-secret-token" not in result.output + result.stderr
+    assert [s[0] for s in _steps(ws)] == ["7021"] and good.call_count == 1 and bad.call_count == 1
+
+    responses.replace(responses.PUT, f"{TT}/invoice/70200/:createReminder", json={"value": 6})
+    retry = _run(ws)
+    assert retry.exit_code == 0, retry.output
+    assert sorted(s[0] for s in _steps(ws)) == ["7020", "7021"] and good.call_count == 1
+
+
+@responses.activate
+@pytest.mark.parametrize("exists", [True, False])
+def test_tripletex_crash_is_resolved_by_asking_for_the_reminder(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, exists: bool
+) -> None:
+    monkeypatch.setenv("TT_TOKEN", "tt-secret-token")
+    ws.write_config(_tripletex_client())
+    _tt_invoice(ws, "7030")
+    put = responses.put(f"{TT}/invoice/70300/:createReminder", json={"value": 77})
+    with monkeypatch.context() as m:
+        m.setattr(sends, "complete", lambda *a, **k: (_ for _ in ()).throw(Killed()))
+        ws.bank_heartbeat(DAY)
+        with pytest.raises(Killed):
+            ws.cli("run", "--as-of", DAY.isoformat())
+    assert put.call_count == 1
+    listed = [{"id": 77, "reminderDate": DAY.isoformat(), "type": "REMINDER"}] if exists else []
+    lookup = responses.get(
+        f"{TT}/reminder",
+        json={"values": listed},
+        match=[responses.matchers.query_param_matcher({"invoiceId": "70300"}, strict_match=False)],
+    )
+    result = _run(ws)
+    assert result.exit_code == 0, result.output
+    assert lookup.call_count == 1
+    steps = _steps(ws)
+    assert [(i, s, d) for i, s, d, _ in steps] == [("7030", Action.REMINDER, DAY)]
+    if exists:  # it was created: recorded, never created again
+        assert put.call_count == 1 and steps[0][3] == "tripletex reminder 77"
+    else:  # Tripletex has none: it never happened, so today's reminder is sent (once)
+        assert put.call_count == 2
+
+
+@responses.activate
+def test_tripletex_unreachable_keeps_the_intent_pending_and_sends_nothing(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TT_TOKEN", "tt-secret-token")
+    ws.write_config(_tripletex_client())
+    _tt_invoice(ws, "7040")
+    put = responses.put(f"{TT}/invoice/70400/:createReminder", json={"value": 1})
+    with monkeypatch.context() as m:
+        m.setattr(sends, "complete", lambda *a, **k: (_ for _ in ()).throw(Killed()))
+        ws.bank_heartbeat(DAY)
+        with pytest.raises(Killed):
+            ws.cli("run", "--as-of", DAY.isoformat())
+    responses.get(f"{TT}/reminder", status=503)
+    result = _run(ws, date(2026, 1, 20))
+    assert "unresolved" in result.stderr
+    assert put.call_count == 1 and _steps(ws) == []
+    assert [i.status for i in sends.intents(ws.store, "acme")] == [sends.PENDING]
