@@ -48,7 +48,34 @@ def _v5_columns(conn: Connection) -> None:
                 conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
 
 
-MIGRATIONS: tuple[Step, ...] = (_v1_initial, _v2_document_events, _v3_collection, _v4_dunning, _v5_columns)
+def _v6_dunning_sends(conn: Connection) -> None:
+    """The write-ahead log of reminder sends (a crash between sending and recording never re-sends)."""
+    schema.dunning_sends.create(conn, checkfirst=True)
+
+
+def _v7_text_keys(conn: Connection) -> None:
+    """Keys built from folder paths and other keys outgrew their VARCHAR limits; only PostgreSQL enforces them."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table, column in (
+        ("payments", "payment_key"),
+        ("sync_state", "source"),
+        ("seen_files", "source"),
+        ("document_events", "event_key"),
+        ("collection_ops", "op_key"),
+    ):
+        conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE TEXT"))
+
+
+MIGRATIONS: tuple[Step, ...] = (
+    _v1_initial,
+    _v2_document_events,
+    _v3_collection,
+    _v4_dunning,
+    _v5_columns,
+    _v6_dunning_sends,
+    _v7_text_keys,
+)
 CURRENT = len(MIGRATIONS)
 
 

@@ -116,7 +116,7 @@ payments = Table(
     "payments",
     metadata,
     _client(),
-    Column("payment_key", String(512), primary_key=True),
+    Column("payment_key", Text, primary_key=True),  # built from source, account, bank ref, …
     Column("source", String(32), nullable=False),
     Column("account", String(64), nullable=False),
     Column("bank_ref", String(255), nullable=False),
@@ -209,7 +209,7 @@ sync_state = Table(
     "sync_state",
     metadata,
     _client(),
-    Column("source", String(255), primary_key=True),  # "ledger" or "bank:<kind>:<path>"
+    Column("source", Text, primary_key=True),  # "ledger" or "bank:<kind>:<path>" (paths are long)
     Column("last_attempt_at", DateTime(timezone=True)),
     Column("last_success_at", DateTime(timezone=True)),
     Column("last_error", Text),
@@ -221,7 +221,7 @@ seen_files = Table(
     "seen_files",
     metadata,
     _client(),
-    Column("source", String(64), primary_key=True),
+    Column("source", Text, primary_key=True),  # the feed's name, which holds its folder path
     Column("file_hash", String(64), primary_key=True),
     Column("filename", Text, nullable=False),
     Column("status", String(16), nullable=False),  # "ok", "failed", "ignored"
@@ -250,7 +250,7 @@ document_events = Table(
     "document_events",
     metadata,
     _client(),
-    Column("event_key", String(512), primary_key=True),
+    Column("event_key", Text, primary_key=True),
     Column("kind", String(32), nullable=False),  # invoice_response, mlr, mls, envelope
     Column("code", String(8), nullable=False),
     Column("issued_on", Date, nullable=False),
@@ -276,7 +276,7 @@ collection_ops = Table(
     "collection_ops",
     metadata,
     _client(),
-    Column("op_key", String(400), primary_key=True),  # "<case>|submit", "<case>|payment|<payment key>", …
+    Column("op_key", Text, primary_key=True),  # "<case>|submit", "<case>|payment|<payment key>", …
     Column("case_id", String(200), nullable=False),
     Column("kind", String(16), nullable=False),  # submit, payment, credit, withdraw
     Column("provider", String(32), nullable=False),
@@ -346,4 +346,27 @@ registry_cache = Table(
     Column("status", String(32), nullable=False, default=""),
     Column("detail", Text, nullable=False, default=""),
     Column("name", Text),
+)
+
+
+# ---- dunning: send intents (issue 6, crash window) ----------------------------------------------
+# Write-ahead log of every reminder / notice send: committed as ``pending`` before the channel is
+# called, settled after (``sent`` together with the dunning step, ``failed`` when the channel refused).
+# A ``pending`` row found later means "may have been sent": it is resolved, never blindly re-sent.
+dunning_sends = Table(
+    "dunning_sends",
+    metadata,
+    _client(),
+    Column("invoice_number", String(128), primary_key=True),
+    Column("step", String(32), primary_key=True),
+    Column("sent_on", Date, primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, sent, unconfirmed, failed
+    Column("fee", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("ref", Text, nullable=False, default=""),  # file name, Message-ID or the system's reminder id
+    Column("last_error", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -1,0 +1,117 @@
+"""The same store on PostgreSQL: a ``postgresql+psycopg://…`` URL works without code changes.
+
+Runs when ARSYNC_TEST_POSTGRES_URL names a database whose user may CREATE DATABASE (CI starts a
+local server); each test gets a fresh database of its own. Skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from builders import Entry, Workspace, client_table, kid
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from connector.cli import main
+from connector.model import DocKind, Invoice
+from connector.store import Store, schema
+
+BASE_URL = os.environ.get("ARSYNC_TEST_POSTGRES_URL")  # read at import: the autouse fixture clears ARSYNC_*
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.skipif(not BASE_URL, reason="set ARSYNC_TEST_POSTGRES_URL to run the PostgreSQL tests")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    assert BASE_URL is not None
+    name = f"arsync_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(BASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def arsync(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
+
+
+def test_the_example_decides_the_same_on_postgresql_as_on_sqlite(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(REPO / "config.example.toml", tmp_path / "config.example.toml")
+    shutil.copytree(REPO / "examples" / "nordlys", tmp_path / "examples" / "nordlys")
+    config = tmp_path / "config.example.toml"
+    on_sqlite = arsync(config, "reconcile", "--as-of", "2026-11-20", "--json")
+    assert on_sqlite.exit_code == 0, on_sqlite.output
+    monkeypatch.setenv("ARSYNC_STORE__URL", pg_url)  # the documented override; no code change
+    on_pg = arsync(config, "reconcile", "--as-of", "2026-11-20", "--json")
+    assert on_pg.exit_code == 0, on_pg.output
+    assert json.loads(on_pg.stdout) == json.loads(on_sqlite.stdout)
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.invoices)).scalar_one() == 8
+    engine.dispose()
+
+
+def test_money_is_exact_numeric_on_postgresql(pg_url: str) -> None:
+    store = Store(pg_url)
+    amounts = ["0.10", "0.20", "1234567.89", "99999999999999.99"]
+    invoices = [
+        Invoice("acme", str(1000 + n), DocKind.INVOICE, "c1", date(2026, 1, 1), None, "NOK", Decimal(a), "ehf")
+        for n, a in enumerate(amounts)
+    ]
+    with store.transaction() as conn:
+        store.upsert_invoices(conn, invoices)
+    loaded = sorted(store.facts("acme").invoices, key=lambda i: i.number)
+    assert [i.amount for i in loaded] == [Decimal(a) for a in amounts]
+    assert loaded[0].amount + loaded[1].amount == Decimal("0.30")
+    store.close()
+
+
+def test_nightly_runs_are_idempotent_and_push_once_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    ws = Workspace(tmp_path)
+    try:
+        ws.write_config(client_table(), store_url=pg_url)
+        issue, due, today = date(2026, 4, 20), date(2026, 5, 4), date(2026, 5, 20)
+        ws.add_invoice("1001", issue=issue, due=due, amount="1000.00")
+        ws.add_invoice("1002", issue=issue, due=due, amount="2500.00")
+        ws.add_bank_file("camt054.xml", [Entry("REF-1", "1000.00", date(2026, 5, 6), kid("1001"))], created=today)
+        first = ws.cli("run", "--as-of", "2026-05-20")
+        assert first.exit_code == 0, first.output
+        counts = _row_counts(pg_url)
+        again = ws.cli("run", "--as-of", "2026-05-20")
+        assert again.exit_code == 0, again.output
+        assert _row_counts(pg_url) == counts  # same facts, no second step, no second case
+        items = ws.items(date(2026, 5, 20), "--no-sync")
+        assert items["1001"]["state"] == "settled"
+        assert items["1002"]["open_amount"] == "2500.00"
+        assert [s.step for s in ws.store.facts("acme").steps] == ["reminder"]  # sent once, on the first run
+    finally:
+        ws.close()
+
+
+def _row_counts(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        out = {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in schema.metadata.sorted_tables
+        }
+    engine.dispose()
+    return out
