@@ -16,16 +16,18 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from connector.bank.feed import CamtFolderFeed, OcrFolderFeed
+from connector.channels.base import ChannelError
 from connector.collection import providers as collection_providers
 from connector.collection import workflow as collection_workflow
 from connector.collection.base import CollectionProvider
 from connector.concurrency import read_ahead
 from connector.config import ClientConfig, ConfigError, Settings
 from connector.dunning import act as dunning_act
+from connector.dunning import resolve as dunning_resolve
 from connector.dunning.decide import decide
 from connector.dunning.flag import short_payment_disputes
 from connector.model import Action, Case, CaseStatus, Decision
-from connector.reconcile import reconcile
+from connector.reconcile.for_client import reconcile_facts
 from connector.registry import check as registry_check
 from connector.sources.base import LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
@@ -183,30 +185,13 @@ def _describe(exc: BaseException) -> str:
 
 def decide_client(store: Store, client: ClientConfig, as_of: date) -> list[Decision]:
     facts = store.facts(client.id)
-    recon = reconcile(
-        facts.invoices,
-        facts.payments,
-        customers=facts.customers,
-        tolerance=client.policy.payment_tolerance,
-        kid_schemes=client.policy.kid_schemes,
-        inkasso_payers=client.policy.inkasso_payers,
-        country=client.country,
-    )
-    return decide(facts, client, as_of, recon)
+    return decide(facts, client, as_of, reconcile_facts(facts, client))
 
 
 def decide_and_flag(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> list[Decision]:
     """Flag (short payments after a complaint → disputes), decide, check the register, decide again."""
     facts = store.facts(client.id)
-    recon = reconcile(
-        facts.invoices,
-        facts.payments,
-        customers=facts.customers,
-        tolerance=client.policy.payment_tolerance,
-        kid_schemes=client.policy.kid_schemes,
-        inkasso_payers=client.policy.inkasso_payers,
-        country=client.country,
-    )
+    recon = reconcile_facts(facts, client)
     flagged = short_payment_disputes(facts, recon, as_of)
     if flagged:
         with store.transaction() as conn:
@@ -227,12 +212,21 @@ def decide_and_flag(store: Store, client: ClientConfig, as_of: date, report: Cli
 def act_client(
     store: Store, client: ClientConfig, as_of: date, decisions: list[Decision], report: ClientReport
 ) -> None:
-    facts = store.facts(client.id)
     channels: dict[str, Any] = {}
+    resolved = dunning_resolve.resolve_pending(store, client, as_of, channels)  # sends a stopped run left
+    report.warnings.extend(resolved.warnings)
+    if resolved.recorded:  # steps recorded from an interrupted run: decide again with them
+        decisions = report.decisions = decide_client(store, client, as_of)
+        store.save_decisions(client.id, as_of, decisions)
+    facts = store.facts(client.id)
     for d in decisions:
         if d.action in (Action.REMINDER, Action.COLLECTION_NOTICE):
             # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6).
-            line = dunning_act.send_step(store, client, facts, d, as_of, channels)
+            try:
+                line = dunning_act.send_step(store, client, facts, d, as_of, channels, report.warnings)
+            except ChannelError as exc:  # not recorded, retried next run; the other invoices go on
+                report.fail(f"invoice {d.invoice_number}: {d.action} not sent: {exc}")
+                continue
             if line:
                 report.sent.append(line)
         elif d.action is Action.COLLECTION_CASE and not any(c.invoice_number == d.invoice_number for c in facts.cases):

@@ -43,7 +43,7 @@ from connector.model import (
     Hold,
     Payment,
 )
-from connector.reconcile import reconcile
+from connector.reconcile.for_client import reconcile_facts
 from connector.store import Facts, Store
 from connector.store import cases as ledger
 from connector.store.cases import DONE, FAILED, PENDING, Op, ProviderState
@@ -180,7 +180,7 @@ def push_approved(
         return
     decisions = {d.invoice_number: d for d in decide_client(store, client, as_of)}
     facts = store.facts(client.id)
-    recon = reconcile(facts.invoices, facts.payments)
+    recon = reconcile_facts(facts, client)
     submits = {op.case_id: op for op in ledger.ops(store, client.id) if op.kind == "submit"}
     jobs: list[Callable[[], None]] = []
     for case in approved:
@@ -379,7 +379,7 @@ def follow_up(
     if not pushed:
         return
     facts = store.facts(client.id)
-    recon = reconcile(facts.invoices, facts.payments)
+    recon = reconcile_facts(facts, client)
     payments = {p.key: p for p in facts.payments}
     notes = {i.number: i for i in facts.invoices if i.kind is DocKind.CREDIT_NOTE}
     all_ops = ledger.ops(store, client.id)

@@ -1,0 +1,20 @@
+"""Reconcile one client's stored facts under that client's policy — the one call every stage uses,
+so the nightly decision, the push re-check and the after-push follow-up see the same allocations."""
+
+from __future__ import annotations
+
+from connector.config import ClientConfig
+from connector.reconcile.matching import Reconciliation, reconcile
+from connector.store import Facts
+
+
+def reconcile_facts(facts: Facts, client: ClientConfig) -> Reconciliation:
+    return reconcile(
+        facts.invoices,
+        facts.payments,
+        customers=facts.customers,
+        tolerance=client.policy.payment_tolerance,
+        kid_schemes=client.policy.kid_schemes,
+        inkasso_payers=client.policy.inkasso_payers,
+        country=client.country,
+    )
