@@ -2,8 +2,22 @@
 
 Auth: static headers ``X-AppSecretToken`` (the integration) and ``X-AgreementGrantToken`` (the
 customer's grant) on every call. A credit note is a booked invoice with negative amounts and no
-link to what it credits. ``remainder`` is what is left to pay; the REST API lists no payments per
-invoice, so e-conomic contributes open amounts, not payment records.
+link to what it credits. ``remainder`` is what is left to pay.
+
+Why no payment records (checked against research §4 and the e-conomic docs, issue 4): a booked
+invoice in the REST API carries ``remainder``/``remainderInBaseCurrency`` only — no list of the
+payments or credit notes that settled it, and ``remainder`` is not even filterable. Payments exist
+upstream only as customer-ledger entries: in the REST ``/accounting-years/{year}/entries`` (entry
+lines, no settled-invoice link we could verify) and in the separate OpenAPI *BookedEntries* service
+(apis.e-conomic.com/bookedentriesapi, v3.x: ``CustomerInvoiceNumber`` since 2.0.0, ``Remainder``
+since 3.2.0, invoice matching since 3.1.0). Neither service's filter, paging and matching semantics
+are documented in what we hold, so emitting payments from them would mean guessing which entry
+settled which invoice — a made-up link is worse than none. Until that service is verified against
+its OpenAPI spec, e-conomic contributes open amounts, not payment records, and decisions stay safe:
+``remainder`` becomes ``ledger_open_amount``, which caps the reconciled open amount
+(``reconcile.matching._cap_by_ledger``: a partly paid invoice is open by exactly its remainder, a
+credited one is closed, with "economic reports … outstanding" as the evidence), and the unpaid
+collection is re-read every run so a payment booked upstream closes the invoice the next night.
 
 Full run: customers and every booked invoice in the history window. Incremental run: customers by
 ``lastUpdated``, booked invoices by date (new ones), the unpaid collection (small, re-read every

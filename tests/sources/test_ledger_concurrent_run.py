@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,10 @@ from ledger_fakes import FAKES, FakeSystem
 from ledger_helpers import client_for, fast_http, state
 from ledger_world import realistic, ubl
 
-from connector import pipeline
+from connector import http, pipeline
 from connector.concurrency import read_ahead
 from connector.config import ClientConfig, Settings
+from connector.reconcile import reconcile
 from connector.sources import ehf
 from connector.store import Store
 
@@ -159,3 +161,49 @@ def test_ehf_folder_is_read_correctly_on_a_fetch_thread(tmp_path: Path, monkeypa
     assert all(r.ok for r in conc_reports), [r.errors for r in conc_reports]
     assert _outcome(conc_store, conc_reports) == _outcome(seq_store, seq_reports)
     assert forked and not any(forked[-3:])  # the threaded run never forked
+
+
+def test_rate_limiter_holds_on_actual_start_times_even_when_threads_wake_late() -> None:
+    lim = http.RateLimiter(http.Limits(rate_per_second=50.0, max_concurrent=None))
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(9):
+            lim.acquire()
+            with lock:
+                starts.append(time.monotonic())
+            lim.release()
+            time.sleep(0.003)  # some work between requests, as a real client has
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    starts.sort()
+    assert starts[-1] - starts[0] >= (len(starts) - 1) * 0.02 * 0.95  # spaced about 1/rate apart overall
+    window, best, j = 1.0, 0, 0
+    for i, t in enumerate(starts):
+        while t - starts[j] >= window:
+            j += 1
+        best = max(best, i - j + 1)
+    assert best <= 50
+
+
+def test_economic_partial_payment_and_credit_are_safe_without_payment_records(
+    fakes: dict[str, FakeSystem], tmp_path: Path
+) -> None:
+    """e-conomic lists no payments per invoice: the remainder alone must leave a partly paid invoice
+    open by exactly what is left, a credited one closed, with the ledger named as the evidence."""
+    client = client_for("economic", fakes["economic"], tmp_path)
+    store = Store(f"sqlite:///{tmp_path / 'ec'}.db")
+    report = pipeline.run(Settings(clients=[client]), store, [client], AS_OF, act=False)[0]
+    assert report.ok, report.errors
+    facts = store.facts(client.id)
+    assert not facts.payments
+    recon = reconcile(facts.invoices, facts.payments)
+    assert recon.open_amount["10042"] == Decimal("5000.00") and recon.open_amount["10044"] == Decimal("0.00")
+    tiers = {(a.invoice_number, a.tier) for a in recon.allocations["10042"]}
+    assert tiers == {("10042", "ledger_balance")}
+    assert "economic reports 5000" in recon.allocations["10042"][0].evidence
