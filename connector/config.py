@@ -167,6 +167,7 @@ class PolicyConfig(_Strict):
     @classmethod
     def _no_float_max(cls, value: Any) -> Any:
         return Decimal(repr(value)) if isinstance(value, float) else value
+
     # Dunning (issue #6): SE fees need an agreement made when the debt arose; no new step goes to a
     # customer within this many days of the previous step to that customer (same-day steps batch).
     fee_agreed: bool = False

@@ -159,11 +159,17 @@ class Payment:
     invoice_number: str | None = None  # ledger payments already say which invoice they settle
     end_to_end_id: str | None = None  # camt Refs/EndToEndId (evidence only; unique per initiator, not per bank)
     return_reason: str | None = None  # camt RtrInf/Rsn: why the bank sent the money back
+    # ``key``, computed on first use and kept (matching asks for it several times per payment).
+    _key: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> str:
         """Natural key: the same money in camt.052/053/054 yields the same key (never date+amount+name)."""
-        return f"{self.source}|{self.account}|{self.bank_ref}|{self.ordinal}|{self.booking_date.isoformat()}"
+        key = self._key
+        if key is None:
+            key = f"{self.source}|{self.account}|{self.bank_ref}|{self.ordinal}|{self.booking_date.isoformat()}"
+            object.__setattr__(self, "_key", key)
+        return key
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,10 +233,12 @@ def _account(acct: etree._Element | None) -> str | None:
 
 
 def iter_camt(
-    source: bytes | Path | IO[bytes], name: str = "camt file", header: CamtHeader | None = None
+    source: bytes | Path | IO[bytes], name: str = "camt file", header: CamtHeader | None = None, client_id: str = ""
 ) -> Iterator[Payment]:
-    """Stream the customer payments of a camt file; ``header`` is filled in as the file is read."""
-    for _, _, _, _, customer_money, payment in _iter_rows(source, name, header):
+    """Stream the customer payments of a camt file; ``header`` is filled in as the file is read.
+
+    ``client_id`` is set on every payment as it is made (cheaper than replacing it on each afterwards)."""
+    for _, _, _, _, customer_money, payment in _iter_rows(source, name, header, client_id):
         if customer_money:
             yield payment
 
@@ -252,7 +254,9 @@ def iter_transactions(
 _Row = tuple[int, str, bool, str, bool, Payment]  # CamtTx's fields, without building one per payment
 
 
-def _iter_rows(source: bytes | Path | IO[bytes], name: str, header: CamtHeader | None) -> Iterator[_Row]:
+def _iter_rows(
+    source: bytes | Path | IO[bytes], name: str, header: CamtHeader | None, client_id: str = ""
+) -> Iterator[_Row]:
     head = header if header is not None else CamtHeader()
     reports = 0
     account = ""
@@ -282,7 +286,7 @@ def _iter_rows(source: bytes | Path | IO[bytes], name: str, header: CamtHeader |
                 if tables is None:
                     tables = _tables(tag[:ns_end])
                 produced = False
-                for row in _entry_rows(el, tables, account, head, head.entries, name):
+                for row in _entry_rows(el, tables, account, head, head.entries, name, client_id):
                     produced = produced or row[4]
                     yield row
                 if not produced:
@@ -318,6 +322,7 @@ def _entry_rows(
     head: CamtHeader,
     index: int,
     name: str,
+    client_id: str = "",
 ) -> Iterator[_Row]:
     def where() -> str:
         return f"{name}: entry {index}"
@@ -360,7 +365,7 @@ def _entry_rows(
             raise CamtError(f"{where()}: no amount")
         # ordinal -1: the whole entry, superseded by the same entry's TxDtls from another file (dedup).
         payment = Payment(
-            client_id="",
+            client_id=client_id,
             source="camt",
             account=account,
             bank_ref=entry_ref,
@@ -406,7 +411,7 @@ def _entry_rows(
             reason = " ".join(x for x in (code, _get(t, "rtr_addtl")) if x) or "returned"
         payer_account = _get(t, "acct_iban") or _get(t, "acct_othr")
         payment = Payment(
-            client_id="",
+            client_id=client_id,
             source="camt",
             account=account,
             bank_ref=entry_ref,
@@ -429,10 +434,11 @@ def _entry_rows(
         yield index, direction, reversal_flag, status_code, customer_money, payment
 
 
+_ORG_FIELDS = {party: tuple(f"{party}_{f}" for f in ("othr", "bic", "anybic", "lei")) for party in ("dbtr", "ultmt")}
+
+
 def _org_id(found: dict[str, Any], party: str) -> str | None:
-    return (
-        _get(found, f"{party}_othr")
-        or _get(found, f"{party}_bic")
-        or _get(found, f"{party}_anybic")
-        or _get(found, f"{party}_lei")
-    )
+    for name in _ORG_FIELDS[party]:  # most payers give no org id: nothing is looked up twice
+        if name in found and (value := _get(found, name)):
+            return value
+    return None

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from connector.bank.camt import CamtError, CamtHeader, iter_camt
 from connector.bank.ocr import OcrError, read_ocr
+from connector.bulk import gc_paused
 from connector.model import Payment
 from connector.sources.base import (
     MAX_FILE_BYTES,
@@ -50,10 +51,14 @@ class _FolderFeed:
         self.account = account.replace(" ", "") if account else None
         self.name = f"bank:{self.kind}:{folder}"
 
-    def read(self, path: Path) -> FileRead:
+    def read(self, path: Path, client_id: str = "") -> FileRead:
         raise NotImplementedError
 
     def fetch(self, ctx: SyncContext) -> PaymentBatch:
+        with gc_paused():  # a big file is a million small acyclic objects (connector.bulk)
+            return self._fetch(ctx)
+
+    def _fetch(self, ctx: SyncContext) -> PaymentBatch:
         batch = PaymentBatch()
         for path in inbox_files(self.folder, self.suffixes):
             if path.stat().st_size > self.limit:
@@ -63,7 +68,7 @@ class _FolderFeed:
             if digest in ctx.seen_files:
                 continue
             try:
-                payments, detail, dates, accounts = self.read(path)
+                payments, detail, dates, accounts = self.read(path, ctx.client.id)
             except (CamtError, OcrError) as exc:
                 batch.errors.append(str(exc))
                 batch.files.append(FileResult(path.name, digest, "failed", str(exc)))
@@ -72,7 +77,9 @@ class _FolderFeed:
                 account = p.account.replace(" ", "")
                 if self.account and account != self.account:
                     continue
-                batch.payments.append(dataclasses.replace(p, client_id=ctx.client.id))
+                if p.client_id != ctx.client.id:
+                    p = dataclasses.replace(p, client_id=ctx.client.id)
+                batch.payments.append(p)
                 dates.append(p.booking_date)
                 if account:
                     accounts[account] = max(accounts.get(account, p.booking_date), p.booking_date)
@@ -93,9 +100,9 @@ class CamtFolderFeed(_FolderFeed):
     limit = MAX_CAMT_BYTES
     kind = "camt"
 
-    def read(self, path: Path) -> FileRead:
+    def read(self, path: Path, client_id: str = "") -> FileRead:
         head = CamtHeader()
-        payments = list(iter_camt(path, path.name, head))  # streamed: only the payments stay in memory
+        payments = list(iter_camt(path, path.name, head, client_id))  # streamed: only the payments stay in memory
         dates = [head.created] if head.created else []
         # A statement/notification covers its account up to its creation date, even with no entries.
         accounts = {a: head.created for a in head.accounts if a and head.created}
@@ -106,6 +113,6 @@ class OcrFolderFeed(_FolderFeed):
     suffixes = (".txt", ".ocr", ".dat")
     kind = "ocr"
 
-    def read(self, path: Path) -> FileRead:
+    def read(self, path: Path, client_id: str = "") -> FileRead:
         ocr = read_ocr(path.read_bytes(), path.name)
         return FileRead(list(ocr.payments), f"OCR giro transmission {ocr.transmission}", [], {})

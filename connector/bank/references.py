@@ -35,7 +35,7 @@ _DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # Luhn: a digit doubled, digits summe
 
 
 def compact(value: str) -> str:
-    return _SPACE_OR_DOT.sub("", value)
+    return value if value.isalnum() else _SPACE_OR_DOT.sub("", value)  # the usual KID has nothing to strip
 
 
 def luhn_valid(digits: str) -> bool:
@@ -130,6 +130,8 @@ def normalise(value: str | None) -> str | None:
     """How an invoice's own payment reference is indexed: the same form ``classify`` returns."""
     if not value:
         return None
+    if value.isdigit():  # a plain KID (the usual case) is its own normal form
+        return value
     raw = compact(value)
     if raw.upper().startswith("RF"):
         return raw.upper()

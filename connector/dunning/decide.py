@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from operator import attrgetter
 from typing import TypeVar
 
 from connector.bulk import gc_paused
@@ -88,7 +89,14 @@ def _decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliati
         )
         if decision is not None:
             out.append(decision)
-    return sorted(out, key=lambda d: (d.due_date or date.min, d.invoice_number))
+    # by (due date, number): two stable passes, so a million decisions need no million key tuples at the peak
+    out.sort(key=attrgetter("invoice_number"))
+    out.sort(key=_due_or_min)
+    return out
+
+
+def _due_or_min(d: Decision) -> date:
+    return d.due_date or date.min
 
 
 _T = TypeVar("_T", Dispute, Agreement, DunningStep)
@@ -103,7 +111,7 @@ def _by_invoice(items: tuple[_T, ...]) -> dict[str, list[_T]]:
 
 def dunning_context(facts: Facts, client: ClientConfig) -> DunningContext:
     by_customer: dict[str, list[DunningStep]] = {}
-    owner = {i.number: i.customer_id for i in facts.invoices}
+    owner = {i.number: i.customer_id for i in facts.invoices} if facts.steps else {}
     for s in facts.steps:
         by_customer.setdefault(owner.get(s.invoice_number, ""), []).append(s)
     return DunningContext(

@@ -2,14 +2,56 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Collection
 from decimal import Decimal
 
-from connector.model import Invoice
+from connector.model import ZERO, Invoice
+
+_NONE: tuple[str, ...] = ()
+_ZERO = ZERO.as_tuple()
 
 
 def cents(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
+
+
+class _Multi:
+    """key → invoice numbers, compact: almost every key has one number, kept as the bare string."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self) -> None:
+        self._d: dict[object, str | set[str]] = {}
+
+    def add(self, key: object, number: str) -> None:
+        d = self._d
+        found = d.get(key)
+        if found is None:
+            d[key] = number
+        elif isinstance(found, str):
+            if found != number:
+                d[key] = {found, number}
+        else:
+            found.add(number)
+
+    def discard(self, key: object, number: str) -> None:
+        d = self._d
+        found = d.get(key)
+        if found is None:
+            return
+        if isinstance(found, str):
+            if found == number:
+                del d[key]
+        else:
+            found.discard(number)
+            if len(found) == 1:
+                d[key] = next(iter(found))
+
+    def get(self, key: object, default: Collection[str] = _NONE) -> Collection[str]:
+        found = self._d.get(key)
+        if found is None:
+            return default
+        return (found,) if isinstance(found, str) else found
 
 
 class OpenBook:
@@ -18,32 +60,39 @@ class OpenBook:
     def __init__(self, receivables: dict[str, Invoice]):
         self.invoices = receivables
         self.open: dict[str, Decimal] = {n: i.amount for n, i in receivables.items()}
-        self.by_customer: dict[str, set[str]] = defaultdict(set)
-        self.by_customer_amount: dict[tuple[str, int], set[str]] = defaultdict(set)
-        self.by_amount: dict[int, set[str]] = defaultdict(set)
+        self.by_customer: dict[str, set[str]] = {}
+        self.by_customer_amount = _Multi()  # (customer, øre) → numbers
+        self.by_amount = _Multi()  # øre → numbers
         for number, inv in receivables.items():
             self._index(number, inv, self.open[number])
 
     def _index(self, number: str, inv: Invoice, amount: Decimal) -> None:
         if amount > 0:
             c = cents(amount)
-            self.by_customer[inv.customer_id].add(number)
-            self.by_customer_amount[(inv.customer_id, c)].add(number)
-            self.by_amount[c].add(number)
+            owned = self.by_customer.get(inv.customer_id)
+            if owned is None:
+                owned = self.by_customer[inv.customer_id] = set()
+            owned.add(number)
+            self.by_customer_amount.add((inv.customer_id, c), number)
+            self.by_amount.add(c, number)
 
     def _unindex(self, number: str, inv: Invoice, amount: Decimal) -> None:
         if amount > 0:
             c = cents(amount)
-            self.by_customer[inv.customer_id].discard(number)
-            self.by_customer_amount[(inv.customer_id, c)].discard(number)
-            self.by_amount[c].discard(number)
+            owned = self.by_customer.get(inv.customer_id)
+            if owned is not None:
+                owned.discard(number)
+            self.by_customer_amount.discard((inv.customer_id, c), number)
+            self.by_amount.discard(c, number)
 
     def change(self, number: str, delta: Decimal) -> None:
         """Add ``delta`` (negative to settle, positive to re-open) to an invoice's open amount."""
         inv = self.invoices[number]
-        self._unindex(number, inv, self.open[number])
-        self.open[number] += delta
-        self._index(number, inv, self.open[number])
+        before = self.open[number]
+        self._unindex(number, inv, before)
+        after = before + delta
+        self.open[number] = ZERO if not after and after.as_tuple() == _ZERO else after  # one shared 0.00
+        self._index(number, inv, after)
 
     def open_items(self, customer_id: str) -> list[str]:
         """The customer's open invoices, oldest first (stable order for the subset search)."""

@@ -26,6 +26,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from connector.bank.references import KID_SCHEMES, classify, kids_in_text, normalise
+from connector.bulk import gc_paused
 from connector.dunning.calendar import effective_due_date
 from connector.model import ZERO, Allocation, Customer, DocKind, Invoice, Payment, PaymentStatus
 from connector.reconcile.book import OpenBook, cents
@@ -111,7 +112,8 @@ class _Matcher:
         for account, owners in payer_accounts.items():
             self.by_payer[_plain(account)].update(owners)
         self.credit_notes: dict[str, list[tuple[Invoice, Decimal]]] = defaultdict(list)  # customer → (cn, left)
-        self.paid_by: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)  # payment key → (invoice, amount)
+        # payment key → the invoice (or, rarely, invoices) it paid; the amounts are in the allocations
+        self.paid_by: dict[str, str | list[str]] = {}
         self.ledger: dict[int, list[_Ledger]] = defaultdict(list)  # øre → ledger payments
         self.value_dates: dict[str, date] = {}
 
@@ -123,10 +125,21 @@ class _Matcher:
         take = min(amount, self.book.open[number])
         if take > ZERO:
             self.book.change(number, -take)
-            self.result.allocations[number].append(Allocation(number, take, inv.currency, tier, key, evidence))
+            allocation = Allocation(number, take, inv.currency, tier, key, evidence)
+            allocations = self.result.allocations[number]
+            if allocations:
+                allocations.append(allocation)
+            else:  # most invoices get one allocation: a list of exactly one, not one with room for four
+                self.result.allocations[number] = [allocation]
             self.result.last_settled_on[number] = on
             self.value_dates[number] = on
-            self.paid_by[key].append((number, take))
+            paid = self.paid_by.get(key)
+            if paid is None:
+                self.paid_by[key] = number
+            elif isinstance(paid, str):
+                self.paid_by[key] = [paid, number]
+            else:
+                paid.append(number)
         return amount - take
 
     def credit(self, customer_id: str, kind: str, p: Payment, amount: Decimal, detail: str) -> None:
@@ -171,6 +184,8 @@ class _Matcher:
 
     def claim_twin(self, p: Payment, numbers: Collection[str], customers: Collection[str]) -> bool:
         """The ledger already booked this bank money: count it once (same amount, near date, same target)."""
+        if not self.ledger:
+            return False
         for twin in self.ledger.get(cents(p.amount), ()):
             q = twin.payment
             if twin.claimed or abs((q.booking_date - p.booking_date).days) > LEDGER_TWIN_DAYS:
@@ -187,7 +202,8 @@ class _Matcher:
         ref = classify(p.structured_ref, self.kid_schemes)
         if ref is None:
             return [], None
-        return self.by_ref.get(ref.value, []), f"{ref.scheme} reference {p.structured_ref}"
+        numbers = self.by_ref.get(ref.value, [])
+        return numbers, (f"{ref.scheme} reference {p.structured_ref}" if numbers else None)  # no text for no match
 
     def tier2(self, p: Payment) -> tuple[list[str], str]:
         found: set[str] = set()
@@ -214,9 +230,12 @@ class _Matcher:
 
     def learn(self, p: Payment) -> None:
         """Payer account → customer, from payments whose reference alone proves the customer."""
-        if not p.payer_account or p.reversal or p.status is not PaymentStatus.BOOKED:
+        if not p.payer_account or not p.structured_ref or p.reversal or p.status is not PaymentStatus.BOOKED:
             return
-        numbers, _ = self.tier1(p)
+        ref = classify(p.structured_ref, self.kid_schemes)  # tier 1 without its evidence text
+        numbers = self.by_ref.get(ref.value) if ref is not None else None
+        if not numbers:
+            return
         owners = {self.receivables[n].customer_id for n in numbers}
         if len(owners) == 1:
             self.by_payer[_plain(p.payer_account)].update(owners)
@@ -235,7 +254,8 @@ class _Matcher:
             return
         pending = p.status is PaymentStatus.PENDING
         numbers, why = self.tier1(p)
-        numbers = [n for n in numbers if self.receivables[n].currency == p.currency]
+        if len(numbers) != 1 or self.receivables[numbers[0]].currency != p.currency:
+            numbers = [n for n in numbers if self.receivables[n].currency == p.currency]
         if len(numbers) == 1:
             if pending:
                 self.candidate(numbers, p, f"pending: {why}")
@@ -390,13 +410,29 @@ class _Matcher:
             self.result.unexplained_reversals.append(p)
             return
         left = p.amount
-        for number, amount in self.paid_by.get(original, []):
+        for number, amount in self.paid_with(original):
             back = min(left, amount)
             left -= self.reopen(number, back, p)
         for cust, credits in self.result.unallocated_credit.items():
             self.result.unallocated_credit[cust] = [c for c in credits if c.ref != original]
 
+    def paid_with(self, key: str) -> list[tuple[str, Decimal]]:
+        """(invoice, amount) for each allocation payment ``key`` made, in the order they were made."""
+        paid = self.paid_by.get(key)
+        numbers = [] if paid is None else [paid] if isinstance(paid, str) else list(dict.fromkeys(paid))
+        return [
+            (a.invoice_number, a.amount)
+            for n in numbers
+            for a in self.result.allocations[n]
+            if a.source_key == key and a.tier != "reversal"
+        ]
+
     def find_original(self, p: Payment) -> str | None:
+        if self.originals is None:  # built on first need: only reversals without a reference ask
+            self.originals = defaultdict(list)
+            for q in self.bank:
+                if not q.reversal and q.status is PaymentStatus.BOOKED:
+                    self.originals[(q.account, q.payer_account or "", cents(q.amount))].append((q.key, q))
         for key, payment in self.originals.get((p.account, p.payer_account or "", cents(p.amount)), []):
             if payment.booking_date <= p.booking_date and key not in self.reversed:
                 self.reversed.add(key)
@@ -425,12 +461,14 @@ class _Matcher:
             self.ledger_payment(p)
         for p in bank:
             self.learn(p)
-        self.originals: dict[tuple[str, str, int], list[tuple[str, Payment]]] = defaultdict(list)
+        # Reversals look for the payment they take back among booked credits on or before their day (every
+        # such credit precedes them in this order); that index is only built if a reversal needs it.
+        self.bank = bank
+        self.originals: dict[tuple[str, str, int], list[tuple[str, Payment]]] | None = None
         self.reversed: set[str] = set()
         for p in bank:
-            if not p.reversal and p.status is PaymentStatus.BOOKED:
-                self.originals[(p.account, p.payer_account or "", cents(p.amount))].append((p.key, p))
             self.bank_payment(p)
+        self.bank = []
         for cust, notes in sorted(self.credit_notes.items()):
             for cn, left in notes:
                 self.result.unapplied_credits.setdefault(cust, []).append(cn)
@@ -499,11 +537,12 @@ def reconcile(
     ``payer_accounts`` maps payer bank accounts to customer ids learned earlier (e.g. from the
     ledger); more are learned from payments whose reference proves the customer.
     """
-    docs = sorted(invoices, key=lambda i: (i.issue_date, i.number))
-    matcher = _Matcher(docs, customers or {}, tolerance, kid_schemes, payer_accounts or {}, inkasso_payers)
-    result = matcher.run(docs, payments, country)
-    _cap_by_ledger(result, docs)
-    return result
+    with gc_paused():
+        docs = sorted(invoices, key=lambda i: (i.issue_date, i.number))
+        matcher = _Matcher(docs, customers or {}, tolerance, kid_schemes, payer_accounts or {}, inkasso_payers)
+        result = matcher.run(docs, payments, country)
+        _cap_by_ledger(result, docs)
+        return result
 
 
 def _cap_by_ledger(result: Reconciliation, docs: list[Invoice]) -> None:

@@ -7,15 +7,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, create_engine, event, select, update
+from sqlalchemy import Connection, Date, Engine, Table, and_, create_engine, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from connector.bulk import gc_paused
 from connector.einvoice.status import DocumentEvent
 from connector.model import (
+    CENT,
     Action,
     Agreement,
     Attachment,
@@ -101,6 +104,8 @@ def _upsert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]])
         return
     get = itemgetter(*names)
     convert = [(i, f) for i, n in enumerate(names) if (f := table.c[n].type._cached_bind_processor(conn.dialect))]
+    # a batch has few distinct dates: each is formatted once
+    convert = [(i, _Converted(f).__getitem__ if isinstance(table.c[names[i]].type, Date) else f) for i, f in convert]
     params: list[tuple[Any, ...]] = []
     for row in rows:
         values = list(get(row))
@@ -402,12 +407,13 @@ class Store:
             return _load_sync(conn, client_id)
 
     def facts(self, client_id: str) -> Facts:
-        with self.engine.connect() as conn:
+        with gc_paused(), self.engine.connect() as conn:
+            shared = _Shared()  # across invoices and payments: a KID and its payment's reference, amounts, dates
             return Facts(
                 client_id=client_id,
                 customers={c.customer_id: c for c in _load_customers(conn, client_id)},
-                invoices=tuple(_load_invoices(conn, client_id)),
-                payments=tuple(_load_payments(conn, client_id)),
+                invoices=tuple(_load_invoices(conn, client_id, shared)),
+                payments=tuple(_load_payments(conn, client_id, shared)),
                 disputes=tuple(_load_disputes(conn, client_id)),
                 agreements=tuple(_load_agreements(conn, client_id)),
                 steps=tuple(_load_steps(conn, client_id)),
@@ -530,9 +536,12 @@ def _load_customers(conn: Connection, client_id: str) -> Iterator[Customer]:
         )
 
 
-def _load_invoices(conn: Connection, client_id: str) -> Iterator[Invoice]:
+def _load_invoices(conn: Connection, client_id: str, shared: _Shared | None = None) -> Iterator[Invoice]:
     t = schema.invoices
-    shared = _Shared()  # one object per repeated value: a million rows share their dates and codes
+    shared = _Shared() if shared is None else shared  # one object per repeated value: rows share dates and codes
+    if conn.dialect.name == "sqlite":
+        yield from _load_invoices_sqlite(conn, t, client_id, shared)
+        return
     for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.kind, t.c.number)):
         yield Invoice(
             client_id=shared[r.client_id],
@@ -558,14 +567,194 @@ def _load_invoices(conn: Connection, client_id: str) -> Iterator[Invoice]:
 class _Shared(dict[Any, Any]):
     """Low-cardinality column values (dates, codes, ids) handed out as one shared object each."""
 
+    amounts: _Converted | None = None  # SQLite fast path: money text → Decimal, shared by invoices and payments
+
     def __missing__(self, key: Any) -> Any:
         self[key] = key
         return key
 
 
-def _load_payments(conn: Connection, client_id: str) -> Iterator[Payment]:
+# ---- SQLite fast path for the two big tables -------------------------------------------------------
+#
+# A nightly run reads every invoice and payment of a client (a million rows each at the top end). On
+# SQLite these are read with a plain DB-API cursor — tuples, no per-row Row objects or type processors —
+# and converted here exactly as the column types would (``Date``: ISO text; ``Money``: text quantized to
+# cents; ``Boolean``: 0/1). Repeated values (dates, amounts, codes, a KID and the payment reference that
+# quotes it) are converted once and shared. Other databases take the ordinary SQLAlchemy path.
+
+
+class _Converted(dict[Any, Any]):
+    """Raw column value → converted value, computed once per distinct value."""
+
+    def __init__(self, convert: Any):
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = None if key is None else self.convert(key)
+        return value
+
+
+def _sqlite_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _sqlite_money(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(CENT)  # as ``schema.Money`` reads it
+
+
+def _raw_select(conn: Connection, t: Table, columns: Sequence[str], client_id: str, order: str) -> Iterator[Any]:
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {t.name} WHERE client_id = ? ORDER BY {order}", (client_id,))
+        while rows := cursor.fetchmany(5000):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+_INVOICE_COLUMNS = [
+    "client_id",
+    "kind",
+    "number",
+    "customer_id",
+    "issue_date",
+    "due_date",
+    "currency",
+    "amount",
+    "source",
+    "kid",
+    "credits",
+    "order_ref",
+    "type_code",
+    "factored",
+    "collection_method",
+    "ledger_open_amount",
+    "source_ref",
+]
+
+_PAYMENT_COLUMNS = [
+    "client_id",
+    "source",
+    "account",
+    "bank_ref",
+    "ordinal",
+    "booking_date",
+    "value_date",
+    "amount",
+    "currency",
+    "status",
+    "structured_ref",
+    "ref_type",
+    "free_text",
+    "payer_name",
+    "payer_account",
+    "payer_org_id",
+    "reversal",
+    "invoice_number",
+    "end_to_end_id",
+    "return_reason",
+]
+
+
+def _load_invoices_sqlite(conn: Connection, t: Table, client_id: str, shared: _Shared) -> Iterator[Invoice]:
+    dates, amounts, kinds = _Converted(_sqlite_date), _Converted(_sqlite_money), _Converted(DocKind)
+    for (
+        client,
+        kind,
+        number,
+        customer_id,
+        issue_date,
+        due_date,
+        currency,
+        amount,
+        source,
+        kid,
+        credits,
+        order_ref,
+        type_code,
+        factored,
+        collection_method,
+        ledger_open_amount,
+        source_ref,
+    ) in _raw_select(conn, t, _INVOICE_COLUMNS, client_id, "kind, number"):
+        yield Invoice(
+            shared[client],
+            number,
+            kinds[kind],
+            shared[customer_id],
+            dates[issue_date],
+            dates[due_date],
+            shared[currency],
+            amounts[amount],
+            shared[source],
+            shared[kid],
+            tuple(json.loads(credits)) if credits and credits != "[]" else (),
+            order_ref,
+            shared[type_code],
+            bool(factored),
+            shared[collection_method],
+            amounts[ledger_open_amount],
+            source_ref,
+        )
+    shared.amounts = amounts  # payments mostly pay invoice amounts: share those Decimals too
+
+
+def _load_payments_sqlite(conn: Connection, t: Table, client_id: str, shared: _Shared) -> Iterator[Payment]:
+    dates, statuses = _Converted(_sqlite_date), _Converted(PaymentStatus)
+    amounts = shared.amounts if shared.amounts is not None else _Converted(_sqlite_money)
+    for (
+        client,
+        source,
+        account,
+        bank_ref,
+        ordinal,
+        booking_date,
+        value_date,
+        amount,
+        currency,
+        status,
+        structured_ref,
+        ref_type,
+        free_text,
+        payer_name,
+        payer_account,
+        payer_org_id,
+        reversal,
+        invoice_number,
+        end_to_end_id,
+        return_reason,
+    ) in _raw_select(conn, t, _PAYMENT_COLUMNS, client_id, "payment_key"):
+        yield Payment(
+            shared[client],
+            shared[source],
+            shared[account],
+            shared[bank_ref],
+            ordinal,
+            dates[booking_date],
+            amounts[amount],
+            shared[currency],
+            statuses[status],
+            dates[value_date],
+            shared[structured_ref],
+            shared[ref_type],
+            shared[free_text or ""],
+            shared[payer_name],
+            shared[payer_account],
+            shared[payer_org_id],
+            bool(reversal),
+            shared[invoice_number],
+            end_to_end_id,
+            return_reason,
+        )
+
+
+def _load_payments(conn: Connection, client_id: str, shared: _Shared | None = None) -> Iterator[Payment]:
     t = schema.payments
-    shared = _Shared()
+    shared = _Shared() if shared is None else shared
+    if conn.dialect.name == "sqlite":
+        yield from _load_payments_sqlite(conn, t, client_id, shared)
+        return
     for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.payment_key)):
         yield Payment(
             client_id=shared[r.client_id],
