@@ -300,26 +300,46 @@ def main() -> None:
         "10001-bergen-bygg.xml": invoice("10001", b["bergen"], date(2026, 10, 19), 14, Decimal("10000.00")),
         "10002-tromso-elektro.xml": invoice("10002", b["tromso"], date(2026, 10, 12), 14, Decimal("7000.00")),
         "10003-stavanger-snekkeri.xml": invoice("10003", b["stavanger"], date(2026, 10, 22), 14, Decimal("3200.00")),
-        "50001-kreditnota-10003.xml": credit_note("50001", "10003", b["stavanger"], date(2026, 10, 29),
-                                                   Decimal("3200.00")),
+        "50001-kreditnota-10003.xml": credit_note(
+            "50001", "10003", b["stavanger"], date(2026, 10, 29), Decimal("3200.00")
+        ),
         "10004-bodo-bakeri.xml": invoice("10004", b["bodo"], date(2026, 11, 20), 14, Decimal("1840.00")),
         "10005-oslo-kafe.xml": invoice("10005", b["oslo"], date(2026, 10, 16), 14, Decimal("4960.00")),
-        "10006-drammen-transport.xml": invoice("10006", b["drammen"], date(2026, 8, 14), 14, Decimal("12000.00"),
-                                               pdf=True),
-        "10006-purring-1.xml": reminder("P-10006-1", "10006", b["drammen"], date(2026, 9, 14), date(2026, 9, 28),
-                                        Decimal("15000.00"), "Betalingspåminnelse for faktura 10006"),
-        "10006-inkassovarsel.xml": reminder("P-10006-2", "10006", b["drammen"], date(2026, 10, 5),
-                                            date(2026, 10, 19), Decimal("15000.00"),
-                                            "Inkassovarsel for faktura 10006: betal innen 14 dager"),
+        "10006-drammen-transport.xml": invoice(
+            "10006", b["drammen"], date(2026, 8, 14), 14, Decimal("12000.00"), pdf=True
+        ),
+        "10006-purring-1.xml": reminder(
+            "P-10006-1",
+            "10006",
+            b["drammen"],
+            date(2026, 9, 14),
+            date(2026, 9, 28),
+            Decimal("15000.00"),
+            "Betalingspåminnelse for faktura 10006",
+        ),
+        "10006-inkassovarsel.xml": reminder(
+            "P-10006-2",
+            "10006",
+            b["drammen"],
+            date(2026, 10, 5),
+            date(2026, 10, 19),
+            Decimal("15000.00"),
+            "Inkassovarsel for faktura 10006: betal innen 14 dager",
+        ),
         "10007-hamar-hage.xml": invoice("10007", b["hamar"], date(2026, 9, 15), 14, Decimal("120.00")),
     }
     for name, text in docs.items():
         (ehf / name).write_text(text, encoding="utf-8")
     payments = [
-        ("NO-ARK-20261102-0001", Decimal("12500.00"), date(2026, 11, 2), kid("10001"), "Bergen Bygg AS",
-         "52010612345"),
-        ("NO-ARK-20261028-0007", Decimal("5000.00"), date(2026, 10, 28), kid("10002"), "Tromsø Elektro AS",
-         "97100514321"),
+        ("NO-ARK-20261102-0001", Decimal("12500.00"), date(2026, 11, 2), kid("10001"), "Bergen Bygg AS", "52010612345"),
+        (
+            "NO-ARK-20261028-0007",
+            Decimal("5000.00"),
+            date(2026, 10, 28),
+            kid("10002"),
+            "Tromsø Elektro AS",
+            "97100514321",
+        ),
     ]
     (bank / "camt054-2026-11-20.xml").write_text(camt054("2026-11-20T06:15:00", payments), encoding="utf-8")
 
