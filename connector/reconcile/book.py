@@ -61,7 +61,9 @@ class OpenBook:
         self.invoices = receivables
         self.open: dict[str, Decimal] = {n: i.amount for n, i in receivables.items()}
         self.by_customer: dict[str, set[str]] = {}
-        self.by_customer_amount = _Multi()  # (customer, øre) → numbers
+        # customer → (øre → numbers), built for a customer on its first look-up (only payments whose payer is
+        # known ask), then kept in step with every change: no (customer, øre) key per invoice up front
+        self._customer_amounts: dict[str, _Multi] = {}
         self.by_amount = _Multi()  # øre → numbers
         for number, inv in receivables.items():
             self._index(number, inv, self.open[number])
@@ -73,7 +75,9 @@ class OpenBook:
             if owned is None:
                 owned = self.by_customer[inv.customer_id] = set()
             owned.add(number)
-            self.by_customer_amount.add((inv.customer_id, c), number)
+            amounts = self._customer_amounts.get(inv.customer_id) if self._customer_amounts else None
+            if amounts is not None:
+                amounts.add(c, number)
             self.by_amount.add(c, number)
 
     def _unindex(self, number: str, inv: Invoice, amount: Decimal) -> None:
@@ -82,7 +86,9 @@ class OpenBook:
             owned = self.by_customer.get(inv.customer_id)
             if owned is not None:
                 owned.discard(number)
-            self.by_customer_amount.discard((inv.customer_id, c), number)
+            amounts = self._customer_amounts.get(inv.customer_id) if self._customer_amounts else None
+            if amounts is not None:
+                amounts.discard(c, number)
             self.by_amount.discard(c, number)
 
     def change(self, number: str, delta: Decimal) -> None:
@@ -93,6 +99,15 @@ class OpenBook:
         after = before + delta
         self.open[number] = ZERO if not after and after.as_tuple() == _ZERO else after  # one shared 0.00
         self._index(number, inv, after)
+
+    def by_customer_amount(self, customer_id: str, c: int) -> Collection[str]:
+        """The customer's open items of exactly ``c`` øre."""
+        amounts = self._customer_amounts.get(customer_id)
+        if amounts is None:
+            amounts = self._customer_amounts[customer_id] = _Multi()
+            for number in self.by_customer.get(customer_id, ()):
+                amounts.add(cents(self.open[number]), number)
+        return amounts.get(c)
 
     def open_items(self, customer_id: str) -> list[str]:
         """The customer's open invoices, oldest first (stable order for the subset search)."""

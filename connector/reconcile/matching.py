@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from itertools import chain
 
 from connector.bank.references import KID_SCHEMES, classify, kids_in_text, normalise
 from connector.bulk import gc_paused
@@ -41,6 +42,7 @@ INKASSO_WORDS = frozenset(
     {"inkasso", "intrum", "kredinor", "lowell", "sergel", "kravia", "amili", "collectia", "modhi", "conecto"}
 )
 _WORD = re.compile(r"[a-zæøå]+")
+_NO_ALLOCATIONS: list[Allocation] = []  # shared by every invoice without allocations: read-only by convention
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,17 +95,31 @@ class _Matcher:
     ):
         self.receivables = {i.number: i for i in docs if i.kind is DocKind.INVOICE}
         self.book = OpenBook(self.receivables)
-        self.result = Reconciliation(open_amount=self.book.open, allocations={n: [] for n in self.receivables})
+        # Every invoice is listed; those without allocations share one empty list, which is never appended to
+        # (``add_allocation`` replaces it): a million invoices need no million empty lists.
+        self.result = Reconciliation(
+            open_amount=self.book.open, allocations=dict.fromkeys(self.receivables, _NO_ALLOCATIONS)
+        )
         self.tolerance = tolerance
         self.kid_schemes = kid_schemes
         self.inkasso_payers = {_plain(x) for x in inkasso_payers}
-        self.by_ref: dict[str, list[str]] = defaultdict(list)
+        self.by_ref: dict[str, str | list[str]] = {}  # reference → its invoice (a list only when shared)
+        # invoice key → number (the last in document order wins), stored only where the key is not the number
+        # itself or another number took it first: text tokens are keys, so a token that is a number finds it
         self.by_number: dict[str, str] = {}
         for inv in self.receivables.values():
             ref = normalise(inv.kid)
             if ref:
-                self.by_ref[ref].append(inv.number)
-            self.by_number[invoice_key(inv.number)] = inv.number
+                seen = self.by_ref.get(ref)
+                if seen is None:
+                    self.by_ref[ref] = inv.number
+                elif isinstance(seen, str):
+                    self.by_ref[ref] = [seen, inv.number]
+                else:
+                    seen.append(inv.number)
+            key = invoice_key(inv.number)
+            if key != inv.number or key in self.by_number:
+                self.by_number[key] = inv.number
         self.by_org: dict[str, set[str]] = defaultdict(set)
         for c in customers.values():
             if c.org_no:
@@ -115,9 +131,24 @@ class _Matcher:
         # payment key → the invoice (or, rarely, invoices) it paid; the amounts are in the allocations
         self.paid_by: dict[str, str | list[str]] = {}
         self.ledger: dict[int, list[_Ledger]] = defaultdict(list)  # øre → ledger payments
+        # invoice → value date of the payment that last settled it, only where that is not its last_settled_on
         self.value_dates: dict[str, date] = {}
 
     # -- allocation primitives ------------------------------------------------------------------
+
+    def refs(self, value: str) -> Sequence[str]:
+        """The invoices whose structured reference is ``value``, in document order."""
+        found = self.by_ref.get(value)
+        if found is None:
+            return ()
+        return (found,) if isinstance(found, str) else found
+
+    def add_allocation(self, number: str, allocation: Allocation) -> None:
+        allocations = self.result.allocations.get(number)
+        if allocations:
+            allocations.append(allocation)
+        else:  # most invoices get one allocation: a list of exactly one, not one with room for four
+            self.result.allocations[number] = [allocation]
 
     def allocate(self, number: str, amount: Decimal, tier: str, key: str, evidence: str, on: date) -> Decimal:
         """Apply up to ``amount`` to an invoice; returns what is left over."""
@@ -125,14 +156,10 @@ class _Matcher:
         take = min(amount, self.book.open[number])
         if take > ZERO:
             self.book.change(number, -take)
-            allocation = Allocation(number, take, inv.currency, tier, key, evidence)
-            allocations = self.result.allocations[number]
-            if allocations:
-                allocations.append(allocation)
-            else:  # most invoices get one allocation: a list of exactly one, not one with room for four
-                self.result.allocations[number] = [allocation]
+            self.add_allocation(number, Allocation(number, take, inv.currency, tier, key, evidence))
             self.result.last_settled_on[number] = on
-            self.value_dates[number] = on
+            if self.value_dates:
+                self.value_dates.pop(number, None)
             paid = self.paid_by.get(key)
             if paid is None:
                 self.paid_by[key] = number
@@ -158,7 +185,10 @@ class _Matcher:
         on = p.value_date or p.booking_date
         open_before = self.book.open[number]
         left = self.allocate(number, p.amount, tier, p.key, why, p.booking_date)
-        self.value_dates[number] = on
+        if self.result.last_settled_on.get(number) == on:
+            self.value_dates.pop(number, None)
+        else:
+            self.value_dates[number] = on
         short = open_before - p.amount
         if ZERO < short <= self.tolerance:
             self.result.with_difference[number] = short
@@ -198,11 +228,11 @@ class _Matcher:
 
     # -- bank -----------------------------------------------------------------------------------
 
-    def tier1(self, p: Payment) -> tuple[list[str], str | None]:
+    def tier1(self, p: Payment) -> tuple[Sequence[str], str | None]:
         ref = classify(p.structured_ref, self.kid_schemes)
         if ref is None:
-            return [], None
-        numbers = self.by_ref.get(ref.value, [])
+            return (), None
+        numbers = self.refs(ref.value)
         return numbers, (f"{ref.scheme} reference {p.structured_ref}" if numbers else None)  # no text for no match
 
     def tier2(self, p: Payment) -> tuple[list[str], str]:
@@ -211,10 +241,10 @@ class _Matcher:
         for kid in kids_in_text(p.free_text):
             ref = classify(kid, self.kid_schemes)
             if ref is not None and ref.value in self.by_ref:
-                found.update(self.by_ref[ref.value])
+                found.update(self.refs(ref.value))
                 why.append(f"KID {kid} in the text")
         for token in tokens(p.free_text):
-            number = self.by_number.get(token)
+            number = self.by_number.get(token) or (token if token in self.receivables else None)
             if number is not None:
                 found.add(number)
                 why.append(f"invoice number {number} in the text")
@@ -233,7 +263,7 @@ class _Matcher:
         if not p.payer_account or not p.structured_ref or p.reversal or p.status is not PaymentStatus.BOOKED:
             return
         ref = classify(p.structured_ref, self.kid_schemes)  # tier 1 without its evidence text
-        numbers = self.by_ref.get(ref.value) if ref is not None else None
+        numbers = self.refs(ref.value) if ref is not None else ()
         if not numbers:
             return
         owners = {self.receivables[n].customer_id for n in numbers}
@@ -328,7 +358,7 @@ class _Matcher:
     def customer_tier(self, p: Payment, customer_id: str) -> None:
         """Tier 4: the payer is this customer; find the one open item or combination with the amount."""
         c = cents(p.amount)
-        exact = sorted(self.book.by_customer_amount.get((customer_id, c), ()))
+        exact = sorted(self.book.by_customer_amount(customer_id, c))
         if not exact and self.tolerance > ZERO:
             exact = self.within_tolerance(customer_id, p.amount)
         exact = [n for n in exact if self.receivables[n].currency == p.currency]
@@ -423,7 +453,7 @@ class _Matcher:
         return [
             (a.invoice_number, a.amount)
             for n in numbers
-            for a in self.result.allocations[n]
+            for a in self.result.allocations.get(n, ())
             if a.source_key == key and a.tier != "reversal"
         ]
 
@@ -447,7 +477,7 @@ class _Matcher:
             why = f"payment returned/reversed on {p.booking_date.isoformat()}"
             if p.return_reason:
                 why += f" ({p.return_reason})"
-            self.result.allocations[number].append(Allocation(number, -back, inv.currency, "reversal", p.key, why))
+            self.add_allocation(number, Allocation(number, -back, inv.currency, "reversal", p.key, why))
         return max(back, ZERO)
 
     # -- the run --------------------------------------------------------------------------------
@@ -484,7 +514,10 @@ class _Matcher:
                     )
                 )
         self.result.unallocated_credit = {k: v for k, v in self.result.unallocated_credit.items() if v}
-        for number, on in self.value_dates.items():
+        settled = self.result.last_settled_on
+        value_dates = self.value_dates
+        for number, on in chain(settled.items(), ((n, d) for n, d in value_dates.items() if n not in settled)):
+            on = value_dates.get(number, on)
             inv = self.receivables[number]
             if self.book.open[number] <= ZERO and inv.due_date is not None:
                 self.result.paid_on_time[number] = on <= effective_due_date(inv.due_date, country)
@@ -555,7 +588,10 @@ def _cap_by_ledger(result: Reconciliation, docs: list[Invoice]) -> None:
             continue
         gap = computed - max(ledger_open, ZERO)
         result.open_amount[inv.number] = computed - gap
-        result.allocations.setdefault(inv.number, []).append(
+        allocations = result.allocations.get(inv.number)
+        if not allocations:  # never append to the shared empty list
+            allocations = result.allocations[inv.number] = []
+        allocations.append(
             Allocation(
                 inv.number,
                 gap,

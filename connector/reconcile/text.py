@@ -14,4 +14,5 @@ def tokens(text: str) -> set[str]:
 
 
 def invoice_key(number: str) -> str:
-    return number.strip().upper()
+    key = number.strip().upper()
+    return number if key == number else key  # the number itself when already a key: no copy per invoice
