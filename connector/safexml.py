@@ -24,9 +24,15 @@ class XmlError(ValueError):
 _local = threading.local()
 
 
-def parser() -> etree.XMLParser:
-    """One parser per thread (building one per document costs more than parsing a small invoice)."""
-    cached: etree.XMLParser | None = getattr(_local, "parser", None)
+def parser(keep_blank_text: bool = False) -> etree.XMLParser:
+    """One parser per thread (building one per document costs more than parsing a small invoice).
+
+    By default whitespace-only text *between* elements (indentation) is not kept: no reader uses it,
+    and not building those nodes makes parsing an indented invoice about a third faster. The text of
+    a leaf element is kept as written, blank or not (libxml2 keeps ``<a> </a>``).
+    """
+    attr = "parser_blank" if keep_blank_text else "parser"
+    cached: etree.XMLParser | None = getattr(_local, attr, None)
     if cached is None:
         cached = etree.XMLParser(
             resolve_entities=False,
@@ -39,8 +45,9 @@ def parser() -> etree.XMLParser:
             huge_tree=True,
             remove_comments=True,
             remove_pis=True,
+            remove_blank_text=not keep_blank_text,
         )
-        _local.parser = cached
+        setattr(_local, attr, cached)
     return cached
 
 
@@ -50,15 +57,19 @@ def check_prolog(data: bytes, name: str = "document", limit: int = MAX_XML_BYTES
     if len(data) > limit:
         raise XmlError(f"{name}: {len(data)} bytes is larger than the {limit}-byte limit")
     head = data[:4096] if not data.startswith(_UTF16_BOMS) else data[:8192].decode("utf-16", "ignore").encode()
-    if _DOCTYPE.search(head):
+    # "<!" is a plain byte search; the case-insensitive regex runs only when it can match at all.
+    if b"<!" in head and _DOCTYPE.search(head):
         raise XmlError(f"{name}: DOCTYPE declarations are not accepted (possible entity expansion or XXE attack)")
 
 
-def parse_bytes(data: bytes, name: str = "document", limit: int = MAX_XML_BYTES) -> etree._Element:
-    """Parse a whole document; the encoding declaration (and a BOM) are honoured by libxml2."""
+def parse_bytes(
+    data: bytes, name: str = "document", limit: int = MAX_XML_BYTES, keep_blank_text: bool = False
+) -> etree._Element:
+    """Parse a whole document; the encoding declaration (and a BOM) are honoured by libxml2.
+    ``keep_blank_text`` keeps the indentation between elements (for re-serialising a document as sent)."""
     check_prolog(data, name, limit)
     try:
-        root = etree.fromstring(data, parser())
+        root = etree.fromstring(data, parser(keep_blank_text))
     except etree.XMLSyntaxError as exc:
         raise XmlError(f"{name}: not well-formed XML: {exc}") from None
     if root is None:

@@ -29,9 +29,14 @@ class EnvelopeError(ValueError):
     """An SBDH that does not hold exactly one business document."""
 
 
+_CUSTOMIZATION_ID = f"{CBC}CustomizationID"
+
+
 def customization_id(root: etree._Element) -> str:
-    node = root.find(f"{CBC}CustomizationID")
-    return (node.text or "").strip() if node is not None else ""
+    for node in root:  # as root.find(), without ElementPath: it is one of the first children
+        if node.tag == _CUSTOMIZATION_ID:
+            return (node.text or "").strip()
+    return ""
 
 
 def _from_document_type_id(envelope: Envelope | None) -> str:

@@ -24,61 +24,7 @@ class ReadError(ValueError):
     """A required field is missing or malformed; the message names it."""
 
 
-class Children:
-    """The direct children of a document root by tag: an invoice root has dozens of lines, and
-    ``find`` scans them all for every absent header field; one pass makes each lookup a dict hit."""
-
-    __slots__ = ("_all",)
-
-    def __init__(self, root: etree._Element):
-        self._all: dict[object, list[etree._Element]] = {}
-        for child in root:
-            self._all.setdefault(child.tag, []).append(child)
-
-    def find(self, path: str) -> etree._Element | None:
-        head, _, rest = path.partition("/")
-        found = self._all.get(head)
-        if not found:
-            return None
-        return found[0].find(rest) if rest else found[0]
-
-    def iterfind(self, path: str) -> list[etree._Element]:
-        head, _, rest = path.partition("/")
-        found = self._all.get(head, [])
-        if not rest:
-            return found
-        return [e for f in found for e in f.iterfind(rest)]
-
-
-class Flat:
-    """Every element of a small subtree (a party) by its relative path, built in one walk: a
-    party needs some twenty fields, and one dict hit each beats twenty multi-step ``find`` calls."""
-
-    __slots__ = ("_all",)
-
-    def __init__(self, root: etree._Element, depth: int = 4):
-        self._all: dict[str, list[etree._Element]] = {}
-        self._walk(root, "", depth)
-
-    def _walk(self, node: etree._Element, prefix: str, depth: int) -> None:
-        for child in node:
-            tag = child.tag
-            if not isinstance(tag, str):
-                continue
-            key = prefix + tag
-            self._all.setdefault(key, []).append(child)
-            if depth > 1 and len(child):
-                self._walk(child, key + "/", depth - 1)
-
-    def find(self, path: str) -> etree._Element | None:
-        found = self._all.get(path)
-        return found[0] if found else None
-
-    def iterfind(self, path: str) -> list[etree._Element]:
-        return self._all.get(path, [])
-
-
-Node = etree._Element | Children | Flat
+Node = etree._Element
 
 
 def text(node: Node | None, path: str) -> str | None:

@@ -96,7 +96,7 @@ class Validator:
 
     def validate(self, data: bytes, name: str) -> Report:
         try:
-            root, _envelope = unwrap_sbdh(parse_bytes(data, name))
+            root, _envelope = unwrap_sbdh(parse_bytes(data, name, keep_blank_text=True))
         except (XmlError, EnvelopeError) as exc:
             return Report(name, DocClass.UNKNOWN, (), f"error: {exc}")
         doc_class = classify(root)

@@ -9,6 +9,7 @@ named) and the rest of the batch still counts; an exception means the whole sour
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -96,6 +97,12 @@ def inbox_files(folder: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
     """Files of a drop folder in a stable order (by name), skipping hidden and partial files."""
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: folder not found")
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in suffixes:
-            yield path
+    # scandir knows each entry's type without a stat per file; normcase orders names as Paths sort.
+    with os.scandir(folder) as entries:
+        names = [
+            e.name
+            for e in entries
+            if not e.name.startswith(".") and os.path.splitext(e.name)[1].lower() in suffixes and e.is_file()
+        ]
+    for name in sorted(names, key=os.path.normcase):
+        yield folder / name

@@ -89,8 +89,9 @@ def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> N
 
 
 def _upsert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """``_upsert`` for big batches (bank files): on SQLite one compiled statement, executemany with plain
-    rows converted by each column's own bind processor; elsewhere the ordinary path. Same rows, same SQL."""
+    """``_upsert`` for big batches (bank files, e-invoice folders): on SQLite one compiled statement,
+    executemany with plain rows converted by each column's own bind processor; elsewhere the ordinary
+    path. Same rows, same SQL."""
     if not rows or conn.dialect.name != "sqlite":
         _upsert(conn, table, rows)
         return
@@ -107,12 +108,16 @@ def _upsert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]])
     # a batch has few distinct dates: each is formatted once
     convert = [(i, _Converted(f).__getitem__ if isinstance(table.c[names[i]].type, Date) else f) for i, f in convert]
     params: list[tuple[Any, ...]] = []
-    for row in rows:
-        values = list(get(row))
-        for i, f in convert:
-            if values[i] is not None:
-                values[i] = f(values[i])
-        params.append(tuple(values))
+    try:
+        for row in rows:
+            values = list(get(row))
+            for i, f in convert:
+                if values[i] is not None:
+                    values[i] = f(values[i])
+            params.append(tuple(values))
+    except Exception:  # nothing written yet: the ordinary path reports it as usual (a StatementError)
+        _upsert(conn, table, rows)
+        return
     conn.exec_driver_sql(str(compiled), params)
 
 
@@ -148,10 +153,10 @@ class Store:
     # ---- sync writes (inside a transaction) -------------------------------------------------
 
     def upsert_customers(self, conn: Connection, customers: Iterable[Customer]) -> None:
-        _upsert(conn, schema.customers, [_customer_row(c) for c in customers])
+        _upsert_many(conn, schema.customers, [_customer_row(c) for c in customers])
 
     def upsert_invoices(self, conn: Connection, invoices: Iterable[Invoice]) -> None:
-        _upsert(conn, schema.invoices, [_invoice_row(i) for i in invoices])
+        _upsert_many(conn, schema.invoices, [_invoice_row(i) for i in invoices])
 
     def close_missing_invoices(
         self, conn: Connection, client_id: str, source: str, present: set[tuple[str, str]], since: date | None
@@ -172,7 +177,7 @@ class Store:
         return len(gone)
 
     def upsert_attachments(self, conn: Connection, attachments: Iterable[Attachment]) -> None:
-        _upsert(
+        _upsert_many(
             conn,
             schema.attachments,
             [
@@ -221,7 +226,7 @@ class Store:
 
     def mark_files(self, conn: Connection, client_id: str, source: str, files: Iterable[Any]) -> None:
         now = utcnow()
-        _upsert(
+        _upsert_many(
             conn,
             schema.seen_files,
             [

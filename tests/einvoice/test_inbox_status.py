@@ -258,7 +258,10 @@ def test_rereading_an_unchanged_folder_changes_nothing(env: Env) -> None:
     assert env.store.attachments("acme", "inv021")[0].filename == "Hours-spent.csv"
 
 
-def test_parallel_reading_gives_the_same_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("ahead", [1, 2, 256])  # files read ahead of parsing: the order never changes
+def test_a_file_over_the_size_bound_is_listed_as_failed_and_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ahead: int
+) -> None:
     from datetime import UTC, datetime
 
     from connector.sources import ehf
@@ -266,17 +269,17 @@ def test_parallel_reading_gives_the_same_batch(tmp_path: Path, monkeypatch: pyte
 
     folder = tmp_path / "ehf"
     folder.mkdir()
-    for i in range(6):
-        (folder / f"inv-{i}.xml").write_bytes(invoice_bytes(f"F-{i}"))
-    (folder / "bad.xml").write_bytes(b"<Invoice")
-    (folder / "pd.xml").write_bytes(peppol_file(IR + "T111-uc007-Payment has been initiated.xml").read_bytes())
+    small = invoice_bytes("F-1")
+    (folder / "a.xml").write_bytes(small)
+    big = invoice_bytes("F-2") + b" " * 100
+    (folder / "b.xml").write_bytes(big)
+    (folder / ".partial.xml").write_bytes(b"<Invoice")  # hidden: not listed at all
+    (folder / "notes.txt").write_bytes(b"not an invoice")  # other suffixes are not ours
+    (folder / "c.XML").write_bytes(invoice_bytes("F-3"))
+    monkeypatch.setattr(ehf, "MAX_FILE_BYTES", len(small) + 50)
+    monkeypatch.setattr(ehf, "AHEAD_FILES", ahead)
     now = datetime.now(UTC)
-    ctx = SyncContext(client=client(folder), as_of=now.date(), now=now)
-    sequential = ehf.EhfFolderSource(folder, workers=1).fetch(ctx)
-    monkeypatch.setattr(ehf, "PARALLEL_MIN_FILES", 2)
-    monkeypatch.setattr(ehf, "CHUNK_FILES", 3)
-    parallel = ehf.EhfFolderSource(folder, workers=2).fetch(ctx)
-    assert parallel.invoices == sequential.invoices and len(parallel.invoices) == 6
-    assert parallel.files == sequential.files
-    assert parallel.document_events == sequential.document_events
-    assert parallel.errors == sequential.errors and "bad.xml: not well-formed XML" in parallel.errors[0]
+    batch = ehf.EhfFolderSource(folder).fetch(SyncContext(client=client(folder), as_of=now.date(), now=now))
+    assert [i.number for i in batch.invoices] == ["F-1", "F-3"]
+    assert [(f.name, f.status) for f in batch.files] == [("a.xml", "ok"), ("b.xml", "failed"), ("c.XML", "ok")]
+    assert batch.errors == [f"b.xml: {len(big)} bytes is larger than the {len(small) + 50}-byte limit, skipped"]
