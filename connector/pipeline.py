@@ -252,15 +252,6 @@ def act_client(
     push_approved(store, client, as_of, report)
 
 
-def _ladder_step(client: ClientConfig, action: Action) -> Any:
-    return next((s for s in client.policy.steps if s.action == action.value), None)
-
-
-def _notice_days(client: ClientConfig) -> int:
-    case_step = _ladder_step(client, Action.COLLECTION_CASE)
-    return case_step.days if case_step else 14
-
-
 def case_id_for(client_id: str, invoice_number: str) -> str:
     # Deterministic: proposing the same invoice twice finds the same case.
     return f"{client_id}-{invoice_number}"

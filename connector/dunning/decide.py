@@ -7,7 +7,7 @@ provably unpaid (fresh bank and ledger data), undisputed, due, and the ladder's 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from operator import attrgetter
 from typing import TypeVar
@@ -150,7 +150,7 @@ def _client_holds(facts: Facts, client: ClientConfig, as_of: date) -> list[tuple
     else:
         holds.extend(_stale_accounts(facts, client, limit))
     ledger = facts.sync.get(LEDGER_SOURCE)
-    ledger_limit = datetime.combine(as_of - timedelta(days=client.ledger.max_age_days), time.min).date()
+    ledger_limit = as_of - timedelta(days=client.ledger.max_age_days)
     if ledger is None or ledger.last_success_at is None:
         holds.append((Hold.LEDGER_STALE, Evidence("hold", "the ledger has never been synced successfully")))
     elif ledger.last_error:
