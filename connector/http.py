@@ -107,17 +107,27 @@ def redact(text: str) -> str:
     return re.sub(r"(?i)\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]{8,}", r"\1 ***", text)
 
 
-class _RedactFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
+def _redacting_factory(base: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    """Redact every log record as it is created — whichever logger (arsync.*, urllib3, …) or handler
+    it goes through. Logger filters would not do: they do not apply to records from child loggers."""
+
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = base(*args, **kwargs)
         if record.args:
             record.msg = record.getMessage()
             record.args = None
         record.msg = redact(str(record.msg))
-        return True
+        if record.exc_info and record.exc_info[0] is not None:
+            # Formatters reuse exc_text when it is set: hand them the redacted traceback.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return record
+
+    make.arsync_redacting = True  # type: ignore[attr-defined]
+    return make
 
 
-for _name in ("arsync", "arsync.http", "urllib3.connectionpool"):
-    logging.getLogger(_name).addFilter(_RedactFilter())
+if not getattr(logging.getLogRecordFactory(), "arsync_redacting", False):
+    logging.setLogRecordFactory(_redacting_factory(logging.getLogRecordFactory()))
 
 
 def basic(user: str, password: str) -> str:
