@@ -154,7 +154,7 @@ class Transport:
         send_headers = {"Accept": "application/json", **self.config.headers, **(headers or {})}
         data = None
         if json_body is not None:
-            data = json.dumps(json_body, default=_json_default, sort_keys=True).encode("utf-8")
+            data = encode_body(json_body)
             send_headers["Content-Type"] = "application/json"
         self.limiter.acquire()
         try:
@@ -202,9 +202,18 @@ def _json(raw: requests.Response) -> Any:
         return None
 
 
+def encode_body(body: Any) -> bytes:
+    """JSON for a provider: every amount a JSON number, written exactly."""
+    return json.dumps(body, default=_json_default, sort_keys=True).encode("utf-8")
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return float(value) if value == value.to_integral() else str(value)
+        # Providers want numbers. Up to 15 significant digits a float's shortest repr is the same
+        # decimal ("3750.5" for 3750.50), so nothing is rounded; larger values are refused.
+        if len(value.normalize().as_tuple().digits) > 15:
+            raise ValueError(f"amount {value} has more digits than a JSON number carries exactly")
+        return float(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 

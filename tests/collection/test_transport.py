@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
+from decimal import Decimal
 
 import pytest
 
 from connector.collection.base import ProviderError
 from connector.collection.fakes import Failure, FakeKravia
-from connector.collection.transport import Transport, TransportConfig
+from connector.collection.transport import Transport, TransportConfig, encode_body
 
 TOKEN = "s3cret-kravia-token"
 
@@ -61,3 +63,13 @@ def test_the_rate_limit_spaces_requests() -> None:
         for _ in range(5):
             t.request("GET", "/invoice/search")
         assert time.monotonic() - start >= 4 / 20.0 - 0.01
+
+
+def test_amounts_go_to_providers_as_exact_json_numbers() -> None:
+    body = json.loads(
+        encode_body({"a": Decimal("3750.50"), "b": Decimal("12500.00"), "c": Decimal("0.10")}), parse_float=Decimal
+    )
+    assert body == {"a": Decimal("3750.5"), "b": 12500, "c": Decimal("0.1")}  # numbers, not strings, exact
+    assert all(not isinstance(v, str) for v in body.values())
+    with pytest.raises(ValueError, match="digits"):
+        encode_body({"a": Decimal("1234567890123456.78")})
