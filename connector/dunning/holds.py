@@ -7,6 +7,7 @@ ends, an agreement is kept or broken, the register answers "active".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -112,7 +113,8 @@ def needs_registry(customer: Customer | None) -> str | None:
         return None
     if customer.country not in (None, "", "NO"):
         return None
-    number = orgnr.compact(customer.org_no)
+    # Ledgers write it as "974 760 673", "NO974760673MVA" (the VAT form) or plain digits.
+    number = orgnr.compact(re.sub(r"(?i)^NO|MVA$", "", customer.org_no.strip()))
     return number if orgnr.is_valid(number) else None
 
 

@@ -42,7 +42,10 @@ def refresh(
         fact = cached.get(org)
         if fact is not None and fact.ok and (as_of - fact.fetched_at.date()).days <= settings.max_age_days:
             continue  # fresh enough (an answer fetched after a backfill's as-of day counts as fresh)
-        fetched.append(api.lookup(org))
+        answer = api.lookup(org)
+        if not answer.ok and fact is not None and fact.ok and fact.insolvent:
+            continue  # an outage never un-knows a bankruptcy: keep the insolvent answer
+        fetched.append(answer)
     if fetched:
         with store.transaction() as conn:
             dunning_store.save_registry(conn, fetched)
