@@ -29,7 +29,7 @@ from connector.dunning.flag import short_payment_disputes
 from connector.model import Action, Case, CaseStatus, Decision
 from connector.reconcile.for_client import reconcile_facts
 from connector.registry import check as registry_check
-from connector.sources.base import LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
+from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
 from connector.sources.systems import API_LEDGERS, api_ledger
 from connector.store import Store
@@ -142,13 +142,21 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
     try:
         with store.transaction() as conn:
             for source, batch in fetched_batches:
+                # A file that could not be read may hold the payment or credit note that settles an
+                # invoice: the source counts as failed (→ ledger_stale / bank_data_stale) until it reads.
+                unread = _unread_files(batch.files)
+                ok = unread is None
                 if isinstance(batch, LedgerBatch):
                     _store_ledger(store, conn, client.id, batch)
                     # The ledger is fresh as of the run's day (--as-of backfills and scenario runs included).
-                    store.record_sync(conn, client.id, source.name, ok=True, cursor=batch.cursor, data_through=as_of)
+                    store.record_sync(
+                        conn, client.id, source.name, ok=ok, error=unread, cursor=batch.cursor, data_through=as_of
+                    )
                 else:
                     store.upsert_payments(conn, batch.payments)
-                    store.record_sync(conn, client.id, source.name, ok=True, data_through=batch.data_through)
+                    store.record_sync(
+                        conn, client.id, source.name, ok=ok, error=unread, data_through=batch.data_through
+                    )
                     for account, through in sorted(batch.accounts_through.items()):
                         store.record_sync(conn, client.id, f"bank-account:{account}", ok=True, data_through=through)
                 store.mark_files(conn, client.id, source.name, batch.files)
@@ -158,6 +166,14 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
         report.fail(f"storing the sync failed, previous state kept: {_describe(exc)}")
         for source, _batch in fetched_batches:
             store.record_sync_failure(client.id, source.name, _describe(exc))
+
+
+def _unread_files(files: list[FileResult]) -> str | None:
+    failed = [f for f in files if f.status == "failed"]
+    if not failed:
+        return None
+    names = "; ".join(f"{f.name} ({f.detail})" for f in failed[:5]) + (" …" if len(failed) > 5 else "")
+    return f"{len(failed)} file(s) could not be read: {names}"
 
 
 def _store_ledger(store: Store, conn: Any, client_id: str, batch: LedgerBatch) -> None:

@@ -251,3 +251,25 @@ def test_one_failing_client_does_not_stop_the_others(ws: Workspace) -> None:
     assert "error: client acme: " in result.stderr
     assert ws.outbox_files(ws.reminders_dir("acme")) == []
     assert letters(ws, "beta") == [f"beta--2001--reminder--{REMIND.isoformat()}"]
+
+
+def test_an_unreadable_bank_or_ledger_file_holds_dunning_until_it_reads(ws: Workspace) -> None:
+    overdue_invoice(ws)
+    # Yesterday's notification arrived truncated: it may carry the payment for 1001.
+    broken = ws.bank_dir() / "camt054-truncated.xml"
+    broken.write_text('<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><Bk')
+    result = nightly(ws, REMIND)
+    assert "camt054-truncated.xml" in result.output  # named as a warning
+    assert letters(ws) == []  # nothing sent on incomplete bank data
+    item = ws.items(REMIND, "--no-sync")["1001"]
+    assert item["action"] == "hold" and "bank_data_stale" in item["holds"]
+    assert any("camt054-truncated.xml" in e["detail"] for e in item["evidence"])
+    broken.unlink()  # the accountant removed (or the bank re-sent) the file
+    assert nightly(ws, REMIND).exit_code == 0
+    assert letters(ws) == [f"acme--1001--reminder--{REMIND.isoformat()}"]
+    bad_invoice = ws.ehf_dir() / "9999-broken.xml"
+    bad_invoice.write_text("<Invoice")  # an unreadable document in the ledger folder: maybe a credit note
+    later = NOTICE
+    nightly(ws, later)
+    assert "ledger_stale" in ws.items(later, "--no-sync")["1001"]["holds"]
+    assert letters(ws) == [f"acme--1001--reminder--{REMIND.isoformat()}"]  # no notice went out

@@ -149,6 +149,9 @@ def _client_holds(facts: Facts, client: ClientConfig, as_of: date) -> list[tuple
         )
     else:
         holds.extend(_stale_accounts(facts, client, limit))
+    for name, status in sorted(facts.sync.items()):
+        if name.startswith(BANK_SOURCE_PREFIX) and status.last_error:  # a failed bank read proves nothing
+            holds.append((Hold.BANK_DATA_STALE, Evidence("hold", f"the last bank sync failed: {status.last_error}")))
     ledger = facts.sync.get(LEDGER_SOURCE)
     ledger_limit = as_of - timedelta(days=client.ledger.max_age_days)
     if ledger is None or ledger.last_success_at is None:
