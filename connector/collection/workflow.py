@@ -237,6 +237,14 @@ def _pusher(
             if found is not None:
                 settle(found, op_key, "found at the provider after an interrupted push")
                 return
+        elif op is not None and op.pending:
+            # No decision to build the lookup from (e.g. settled long ago): the earlier push may be live at
+            # the provider, so it is neither cancelled nor re-sent — a person checks it.
+            report.warnings.append(
+                f"case {case.case_id}: an earlier push may have reached {provider.name} and cannot be looked up "
+                "(the invoice has no current decision); check it at the provider"
+            )
+            return
         # 2. Re-check the approval against today's facts.
         gone = Verdict("review", "the invoice is no longer in the ledger")
         verdict = recheck(case, d) if payload is not None else gone

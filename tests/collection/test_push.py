@@ -100,6 +100,30 @@ def test_an_unresolvable_kravia_push_stays_pending_and_is_asked_about_before_res
         assert statuses(ws) == {"1001": "pushed"}
 
 
+def test_an_unresolved_push_is_never_cancelled_when_it_cannot_be_looked_up(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:
+        setup_client(ws, monkeypatch, "kravia", fake.base_url)
+        nightly(ws, CASE)
+        approve(ws, "acme-1001")
+        fake.fail(Failure("drop_after", route="/api/v2/invoice/register"))  # created, answer lost …
+        fake.fail(Failure("status", route="/api/v2/invoice/search", status=503, times=3))  # … lookup down
+        nightly(ws, CASE)
+        [op] = ledger.ops(ws.store, "acme")
+        assert op.pending and len(fake.invoices) == 1
+        # The debtor pays the client directly; months later the invoice is settled long ago (no decision).
+        paid = CASE + timedelta(days=1)
+        ws.add_bank_file("camt054-paid.xml", [Entry("PAY-1", "1000.00", paid, kid("1001"))], created=paid)
+        later = CASE + timedelta(days=90)
+        result = nightly(ws, later)
+        assert "cannot be looked up" in result.output  # the accountant is told to check the provider
+        [op] = ledger.ops(ws.store, "acme")
+        assert op.pending  # not cancelled: the case may be live at the provider
+        assert statuses(ws) == {"1001": "approved"}
+        assert len(fake.calls("POST", "/api/v2/invoice/register")) == 1  # and never sent again
+
+
 def test_debitura_5xx_is_retried_with_the_same_key_and_makes_one_case(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
