@@ -98,15 +98,32 @@ def agreements_list(env: Env, client_id: str) -> None:
 @click.option("--customer", help="Exclude every invoice of this customer (id as in the decision table).")
 @click.option("--until", callback=_date, metavar="YYYY-MM-DD", help="Last day of the exclusion (default: open).")
 @click.option("--reason", required=True, help="Why (kept with the exclusion and shown as evidence).")
+@click.option("--force", is_flag=True, help="Record it even though the invoice/customer is not in the store yet.")
 @as_of_option
 @click.pass_obj
 def exclude(
-    env: Env, client_id: str, invoice: str | None, customer: str | None, until: date | None, reason: str, as_of: date
+    env: Env,
+    client_id: str,
+    invoice: str | None,
+    customer: str | None,
+    until: date | None,
+    reason: str,
+    force: bool,
+    as_of: date,
 ) -> None:
     """Take an invoice or a customer out of dunning (hold: excluded)."""
     env.settings.client(client_id)
     if (invoice is None) == (customer is None):
         raise click.UsageError("give exactly one of --invoice or --customer")
+    if not force:
+        # A typo (or a customer's name instead of its id) would exclude nothing while dunning goes on.
+        facts = env.store.facts(client_id)
+        if invoice is not None and invoice not in {i.number for i in facts.invoices}:
+            raise click.UsageError(f"client '{client_id}' has no invoice '{invoice}' in the store (or pass --force)")
+        if customer is not None and customer not in facts.customers:
+            raise click.UsageError(
+                f"client '{client_id}' has no customer '{customer}' (use the id from the decision table, or --force)"
+            )
     if until is not None and until < as_of:
         raise click.UsageError(f"--until {until.isoformat()} is before {as_of.isoformat()}")
     exclusion_id = f"exclusion-{uuid.uuid4().hex[:8]}"

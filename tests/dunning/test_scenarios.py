@@ -208,3 +208,14 @@ def test_decision_evidence_shows_fee_and_interest(ws: Workspace) -> None:
     assert fee["amount"] == "37.50" and "inkassosats 750" in fee["detail"]
     assert interest["amount"] == "46.03"
     assert json.dumps(ev)  # serialisable as stored
+
+
+def test_an_exclusion_of_a_mistyped_invoice_or_a_customer_name_is_refused(ws: Workspace) -> None:
+    _setup(ws)
+    typo = ws.cli("exclude", "acme", "--invoice", "70001", "--reason", "called", "--as-of", "2026-01-10")
+    assert typo.exit_code == 2 and "no invoice '70001'" in typo.stderr
+    name = ws.cli("exclude", "acme", "--customer", "Kunde AS", "--reason", "key account", "--as-of", "2026-01-10")
+    assert name.exit_code == 2 and "use the id from the decision table" in name.stderr
+    assert _item(ws, REMIND_ON)["action"] == "reminder"  # nothing was excluded by mistake
+    forced = ws.cli("exclude", "acme", "--invoice", "70001", "--reason", "x", "--force", "--as-of", "2026-01-10")
+    assert forced.exit_code == 0, forced.output
