@@ -26,6 +26,7 @@ from connector.dunning import act as dunning_act
 from connector.dunning import resolve as dunning_resolve
 from connector.dunning.decide import decide
 from connector.dunning.flag import short_payment_disputes
+from connector.http import redact
 from connector.model import Action, Case, CaseStatus, Decision
 from connector.reconcile.for_client import reconcile_facts
 from connector.registry import check as registry_check
@@ -192,8 +193,9 @@ def _store_ledger(store: Store, conn: Any, client_id: str, batch: LedgerBatch) -
 
 
 def _describe(exc: BaseException) -> str:
+    """The error text kept in sync_state and printed: never with a registered secret in it."""
     text = str(exc) or exc.__class__.__name__
-    return text.splitlines()[0] if isinstance(exc, ConfigError) else text
+    return redact(text.splitlines()[0] if isinstance(exc, ConfigError) else text)
 
 
 # ---- reconcile + decide (pure core, stored with reasons) ------------------------------------------
