@@ -2,7 +2,10 @@
 
 The invoices and customers are stored first (the ledger side, untimed). Then, timed: the camt file is
 streamed into the real ``Store`` (a tmp SQLite file) in chunks of ``CHUNK`` payments inside one
-transaction, the client's facts are loaded back as the nightly run does, matched and decided.
+transaction; then, as the nightly run does (``connector.reconcile.slices``), the payments are routed to
+slices of customers and each slice is read back, matched and decided before the next is read. ``--whole``
+reads and matches the client in one piece instead; with ``--digest`` both print the same checksum of all
+decisions (computed outside the timings).
 
 Tier mix per payment: 70 % KID (SCOR), 8 % invoice number in the text, 10 % payer account only (learned
 from that customer's KID payments), 4 % partial KID, 3 % returns, 5 % unexplained.
@@ -10,12 +13,14 @@ Each N runs in its own process so "peak" is that run's maximum resident set size
 
     .venv/bin/python bench/payments_bench.py                 # N = 10k, 100k, 1M
     .venv/bin/python bench/payments_bench.py --n 10000 --n 100000
+    .venv/bin/python bench/payments_bench.py --n 1000000 --digest
+    .venv/bin/python bench/payments_bench.py --n 1000000 --digest --whole   # one piece: same digest
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import hashlib
 import json
 import random
 import resource
@@ -23,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,8 +38,9 @@ from connector.bulk import gc_paused
 from connector.config import ClientConfig
 from connector.dunning.decide import decide
 from connector.model import Customer, DocKind, Invoice, Payment
-from connector.reconcile import reconcile
-from connector.store.repository import Store, SyncStatus
+from connector.reconcile.for_client import reconcile_facts
+from connector.reconcile.slices import SlicedRun
+from connector.store.repository import Store
 
 AS_OF = date(2024, 4, 2)
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"
@@ -146,8 +152,8 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(n: int, camt: Path, db: Path) -> dict[str, float]:
-    """parse → store (chunked, one transaction) → load facts → match → decide, each timed."""
+def run_one(n: int, camt: Path, db: Path, whole: bool = False, with_digest: bool = False) -> dict[str, object]:
+    """parse → store (chunked, one transaction) → route → per slice: read, match, decide; each timed."""
     store = Store(f"sqlite:///{db}")
     with store.transaction() as conn:  # the ledger side is set up, not timed
         store.upsert_customers(conn, customers(n).values())
@@ -181,36 +187,62 @@ def run_one(n: int, camt: Path, db: Path) -> dict[str, float]:
     t1 = time.perf_counter()
     store_s += (t1 - t0) - parse_s - store_s  # the commit
     parse_mb = _rss_mb()
-    facts = store.facts("bench")
-    now_ts = datetime.combine(AS_OF, datetime.min.time(), UTC)
-    sync = {
-        "ledger": SyncStatus("ledger", now_ts, now_ts, None, AS_OF, None),
-        "bank:camt:/tmp": SyncStatus("bank:camt:/tmp", now_ts, now_ts, None, AS_OF - timedelta(days=1), None),
-    }
-    facts = dataclasses.replace(facts, sync=sync)
+    with store.transaction() as conn:  # the sources are fresh: no staleness hold hides the matching
+        store.record_sync(conn, "bench", "ledger", ok=True, data_through=AS_OF)
+        store.record_sync(conn, "bench", "bank:camt:/tmp", ok=True, data_through=AS_OF - timedelta(days=1))
     t2 = time.perf_counter()
-    recon = reconcile(facts.invoices, facts.payments, customers=facts.customers)
-    t3 = time.perf_counter()
-    decisions = decide(facts, client(), AS_OF, recon)
-    t4 = time.perf_counter()
+    decisions = allocated = unexplained = 0
+    digest = 0  # order-independent checksum of every decision's JSON: sliced and whole runs must agree
+    decide_s = untimed_s = 0.0
+    cfg = client()
+    if whole:
+        facts = store.facts("bench")
+        read = time.perf_counter()
+        recon = reconcile_facts(facts, cfg)
+        slices = [(facts, recon)]
+        slice_seconds = {"route": 0.0, "read": read - t2, "match": time.perf_counter() - read}
+    else:
+        run = SlicedRun(store, cfg)
+        slices = ((s.facts, s.recon) for s in run)
+        slice_seconds = run.seconds
+    for facts, recon in slices:
+        mark = time.perf_counter()
+        decided = decide(facts, cfg, AS_OF, recon)
+        decide_s += time.perf_counter() - mark
+        decisions += len(decided)
+        allocated += sum(1 for v in recon.allocations.values() if v)
+        unexplained += len(recon.unexplained)
+        if with_digest:  # a check, not part of the work: not timed
+            mark = time.perf_counter()
+            for d in decided:
+                digest += int.from_bytes(hashlib.sha256(json.dumps(d.as_json(), sort_keys=True).encode()).digest()[:8])
+            untimed_s += time.perf_counter() - mark
+        del decided, facts, recon
+    t4 = time.perf_counter() - untimed_s
+    n_slices = 1
+    if not whole:
+        unexplained += len(run.unexplained_everywhere)
+        n_slices = run.slices
     cpu_s = time.process_time() - cpu0
-    allocated = sum(1 for v in recon.allocations.values() if v)
     return {
         "n": n,
         "payments": stored,
         "parse_s": parse_s,
         "store_s": store_s,
-        "load_s": t2 - t1,
-        "match_s": t3 - t2,
-        "decide_s": t4 - t3,
+        "route_s": slice_seconds["route"],
+        "load_s": slice_seconds["read"],
+        "match_s": slice_seconds["match"],
+        "decide_s": decide_s,
+        "slices": n_slices,
+        "digest": f"{digest % (1 << 64):016x}",
         "total_s": t4 - t0,
         "cpu_s": cpu_s,
         "base_mb": base_mb,
         "parse_mb": parse_mb,
         "peak_mb": _rss_mb(),
         "allocated_invoices": allocated,
-        "unexplained": len(recon.unexplained),
-        "decisions": len(decisions),
+        "unexplained": unexplained,
+        "decisions": decisions,
         "file_mb": camt.stat().st_size / 1e6,
     }
 
@@ -219,31 +251,46 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, action="append")
     parser.add_argument("--child", type=Path)
+    parser.add_argument(
+        "--whole", action="store_true", help="match the client in one piece (the pre-slicing path), to compare"
+    )
+    parser.add_argument("--digest", action="store_true", help="print a checksum of all decisions (not timed)")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_one(args.n[0], args.child, args.child.with_suffix(".sqlite"))))
+        print(json.dumps(run_one(args.n[0], args.child, args.child.with_suffix(".sqlite"), args.whole, args.digest)))
         return
     sizes = args.n or [10_000, 100_000, 1_000_000]
     print(
-        f"{'N':>9} {'file MB':>8} {'parse s':>8} {'store s':>8} {'load s':>7} {'match s':>8} {'decide s':>9}"
-        f" {'total s':>8} {'cpu s':>6} {'peak MB':>8}"
+        f"{'N':>9} {'file MB':>8} {'parse s':>8} {'store s':>8} {'route s':>8} {'load s':>7} {'match s':>8}"
+        f" {'decide s':>9} {'total s':>8} {'cpu s':>6} {'peak MB':>8} {'slices':>7}"
     )
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             camt = Path(tmp) / f"camt054-{n}.xml"
             write_camt(camt, n)
             out = subprocess.run(
-                [sys.executable, __file__, "--n", str(n), "--child", str(camt)],
+                [
+                    sys.executable,
+                    __file__,
+                    "--n",
+                    str(n),
+                    "--child",
+                    str(camt),
+                    *(["--whole"] if args.whole else []),
+                    *(["--digest"] if args.digest else []),
+                ],
                 check=True,
                 capture_output=True,
                 text=True,
             )
             r = json.loads(out.stdout)
         print(
-            f"{n:>9} {r['file_mb']:>8.1f} {r['parse_s']:>8.2f} {r['store_s']:>8.2f} {r['load_s']:>7.2f}"
-            f" {r['match_s']:>8.2f} {r['decide_s']:>9.2f} {r['total_s']:>8.2f} {r['cpu_s']:>6.1f} {r['peak_mb']:>8.0f}"
+            f"{n:>9} {r['file_mb']:>8.1f} {r['parse_s']:>8.2f} {r['store_s']:>8.2f} {r['route_s']:>8.2f}"
+            f" {r['load_s']:>7.2f} {r['match_s']:>8.2f} {r['decide_s']:>9.2f} {r['total_s']:>8.2f} {r['cpu_s']:>6.1f}"
+            f" {r['peak_mb']:>8.0f} {r['slices']:>7}"
             f"   (rss before/after parse {r['base_mb']:.0f}/{r['parse_mb']:.0f} MB) allocated={r['allocated_invoices']}"
-            f" unexplained={r['unexplained']} decisions={r['decisions']}",
+            f" unexplained={r['unexplained']} decisions={r['decisions']}"
+            + (f" digest={r['digest']}" if args.digest else ""),
             flush=True,
         )
 

@@ -24,11 +24,11 @@ from connector.concurrency import read_ahead
 from connector.config import ClientConfig, ConfigError, Settings
 from connector.dunning import act as dunning_act
 from connector.dunning import resolve as dunning_resolve
-from connector.dunning.decide import decide
+from connector.dunning.decide import decide, sort_decisions
 from connector.dunning.flag import short_payment_disputes
 from connector.http import redact
-from connector.model import Action, Case, CaseStatus, Decision
-from connector.reconcile.for_client import reconcile_facts
+from connector.model import Action, Case, CaseStatus, Decision, DocKind, DunningStep
+from connector.reconcile.slices import SlicedRun
 from connector.registry import check as registry_check
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
@@ -202,15 +202,17 @@ def _describe(exc: BaseException) -> str:
 
 
 def decide_client(store: Store, client: ClientConfig, as_of: date) -> list[Decision]:
-    facts = store.facts(client.id)
-    return decide(facts, client, as_of, reconcile_facts(facts, client))
+    """Every invoice's decision. A very large client is matched and decided one slice of customers at a time
+    (connector.reconcile.slices), with the same result as in one piece."""
+    decisions: list[Decision] = []
+    for part in SlicedRun(store, client):
+        decisions.extend(decide(part.facts, client, as_of, part.recon))
+    return sort_decisions(decisions)
 
 
 def decide_and_flag(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> list[Decision]:
     """Flag (short payments after a complaint → disputes), decide, check the register, decide again."""
-    facts = store.facts(client.id)
-    recon = reconcile_facts(facts, client)
-    flagged = short_payment_disputes(facts, recon, as_of)
+    flagged = [d for part in SlicedRun(store, client) for d in short_payment_disputes(part.facts, part.recon, as_of)]
     if flagged:
         with store.transaction() as conn:
             for dispute in flagged:
@@ -237,17 +239,32 @@ def act_client(
         decisions = report.decisions = decide_client(store, client, as_of)
         store.save_decisions(client.id, as_of, decisions)
     facts = store.facts(client.id)
+    invoices = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
+    steps: dict[str, list[DunningStep]] = {}
+    for s in facts.steps:
+        steps.setdefault(s.invoice_number, []).append(s)
+    with_case = {c.invoice_number for c in facts.cases}
     for d in decisions:
         if d.action in (Action.REMINDER, Action.COLLECTION_NOTICE):
             # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6).
             try:
-                line = dunning_act.send_step(store, client, facts, d, as_of, channels, report.warnings)
+                line = dunning_act.send_step(
+                    store,
+                    client,
+                    facts,
+                    d,
+                    as_of,
+                    channels,
+                    report.warnings,
+                    invoice=invoices[d.invoice_number],
+                    done=steps.get(d.invoice_number, []),
+                )
             except ChannelError as exc:  # not recorded, retried next run; the other invoices go on
                 report.fail(f"invoice {d.invoice_number}: {d.action} not sent: {exc}")
                 continue
             if line:
                 report.sent.append(line)
-        elif d.action is Action.COLLECTION_CASE and not any(c.invoice_number == d.invoice_number for c in facts.cases):
+        elif d.action is Action.COLLECTION_CASE and d.invoice_number not in with_case:
             case = Case(
                 case_id=case_id_for(client.id, d.invoice_number),
                 client_id=client.id,
@@ -318,7 +335,7 @@ def run(
                 report, fetched = fetch.result()  # a fetch that raised fails this client here
                 store_fetched(store, client, as_of, fetched, report)
             report.decisions = decide_and_flag(store, client, as_of, report)
-            report.customer_names = {c.customer_id: c.name for c in store.facts(client.id).customers.values()}
+            report.customer_names = {c.customer_id: c.name for c in store.customers(client.id)}
             store.save_decisions(client.id, as_of, report.decisions)
             if act and report.ok:
                 act_client(store, client, as_of, report.decisions, report)

@@ -28,7 +28,7 @@ from connector.dunning.decide import next_step
 from connector.dunning.fees import fee_for
 from connector.dunning.interest import late_interest
 from connector.dunning.rules import RulePackError, pack_on
-from connector.model import Action, Customer, Decision
+from connector.model import Action, Customer, Decision, DunningStep, Invoice
 from connector.store import Facts, Store, sends
 from connector.store.sends import SendIntent
 
@@ -66,11 +66,18 @@ def send_step(
     as_of: date,
     channels: dict[str, ReminderChannel] | None = None,
     warnings: list[str] | None = None,
+    *,
+    invoice: Invoice | None = None,
+    done: list[DunningStep] | None = None,
 ) -> str | None:
     """Send the decision's step; returns a report line, or None when it was not sent (already sent
-    today, or an earlier send of the invoice is unresolved — then a line goes to ``warnings``)."""
-    inv = next(i for i in facts.invoices if i.number == d.invoice_number and i.kind.value == "invoice")
-    done = [s for s in facts.steps if s.invoice_number == inv.number]
+    today, or an earlier send of the invoice is unresolved — then a line goes to ``warnings``).
+
+    ``invoice`` / ``done``: the decision's invoice and its steps, when the caller has them indexed (a run
+    with many sends would otherwise scan all the client's invoices once per send)."""
+    inv = invoice or next(i for i in facts.invoices if i.number == d.invoice_number and i.kind.value == "invoice")
+    if done is None:
+        done = [s for s in facts.steps if s.invoice_number == inv.number]
     if any(s.step is d.action and s.sent_on == as_of for s in done):
         return None
     effective = effective_due_date(inv.due_date or inv.issue_date, client.country)

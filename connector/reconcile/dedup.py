@@ -33,28 +33,39 @@ def dedup(payments: Iterable[Payment]) -> list[Payment]:
             by_key[p.key] = p
     groups: dict[tuple[str, str, str], list[Payment]] = {}
     for p in by_key.values():
-        groups.setdefault((p.source, p.account, p.bank_ref), []).append(p)
+        groups.setdefault(group_key(p), []).append(p)
     out: list[Payment] = []
     for group in groups.values():
-        if len(group) == 1:
-            out.extend(group)
-            continue
-        booked = [p for p in group if p.status is PaymentStatus.BOOKED]
-        detailed = {p.booking_date for p in booked if p.ordinal >= 0}
-        for p in group:
-            if p.status is PaymentStatus.PENDING:
-                if any(abs((b.booking_date - p.booking_date).days) <= TWIN_DAYS for b in booked):
-                    continue
-            elif p.ordinal < 0 and p.booking_date in detailed:
+        out.extend(keep_of_group(group))
+    return ocr_camt_twins(out)
+
+
+def group_key(p: Payment) -> tuple[str, str, str]:
+    """Reports of one bank entry share these (the pending and booked twin, the summed post and its details)."""
+    return (p.source, p.account, p.bank_ref)
+
+
+def keep_of_group(group: list[Payment]) -> list[Payment]:
+    """The payments of one ``group_key`` group (distinct keys) that are counted."""
+    if len(group) == 1:
+        return group
+    booked = [p for p in group if p.status is PaymentStatus.BOOKED]
+    detailed = {p.booking_date for p in booked if p.ordinal >= 0}
+    out = []
+    for p in group:
+        if p.status is PaymentStatus.PENDING:
+            if any(abs((b.booking_date - p.booking_date).days) <= TWIN_DAYS for b in booked):
                 continue
-            out.append(p)
-    return _ocr_camt_twins(out)
+        elif p.ordinal < 0 and p.booking_date in detailed:
+            continue
+        out.append(p)
+    return out
 
 
 _Twin = tuple[str, Decimal, str, bool]
 
 
-def _twin_key(p: Payment) -> _Twin | None:
+def twin_key(p: Payment) -> _Twin | None:
     if not p.structured_ref or p.status is not PaymentStatus.BOOKED:
         return None
     return compact(p.structured_ref), p.amount, p.currency, p.reversal
@@ -65,14 +76,14 @@ def _same_account(a: str, b: str) -> bool:
     return not a or not b or a == b
 
 
-def _ocr_camt_twins(payments: list[Payment]) -> list[Payment]:
+def ocr_camt_twins(payments: list[Payment]) -> list[Payment]:
     """Drop each OCR payment that is a camt payment already (see module doc); order independent."""
-    ocr = [p for p in payments if p.source == "ocr" and _twin_key(p) is not None]
+    ocr = [p for p in payments if p.source == "ocr" and twin_key(p) is not None]
     if not ocr:
         return payments
     camt: dict[_Twin, list[Payment]] = defaultdict(list)
     for p in payments:
-        key = _twin_key(p) if p.source == "camt" else None
+        key = twin_key(p) if p.source == "camt" else None
         if key is not None:
             camt[key].append(p)
     if not camt:
@@ -82,7 +93,7 @@ def _ocr_camt_twins(payments: list[Payment]) -> list[Payment]:
     for p in sorted(ocr, key=lambda q: (q.booking_date, q.key)):
         candidates = [
             c
-            for c in camt.get(_twin_key(p), ())  # type: ignore[arg-type]
+            for c in camt.get(twin_key(p), ())  # type: ignore[arg-type]
             if c.key not in taken
             and abs((c.booking_date - p.booking_date).days) <= CROSS_SOURCE_DAYS
             and _same_account(c.account, p.account)

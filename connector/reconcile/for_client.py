@@ -3,12 +3,15 @@ so the nightly decision, the push re-check and the after-push follow-up see the 
 
 from __future__ import annotations
 
+from typing import Any
+
 from connector.config import ClientConfig
 from connector.reconcile.matching import Reconciliation, reconcile
 from connector.store import Facts
 
 
-def reconcile_facts(facts: Facts, client: ClientConfig) -> Reconciliation:
+def reconcile_facts(facts: Facts, client: ClientConfig, **slice_options: Any) -> Reconciliation:
+    """``slice_options``: what ``connector.reconcile.slices`` passes for one slice of a sliced client."""
     return reconcile(
         facts.invoices,
         facts.payments,
@@ -17,4 +20,5 @@ def reconcile_facts(facts: Facts, client: ClientConfig) -> Reconciliation:
         kid_schemes=client.policy.kid_schemes,
         inkasso_payers=client.policy.inkasso_payers,
         country=client.country,
+        **slice_options,
     )

@@ -41,7 +41,7 @@ LEDGER_TWIN_DAYS = 14  # a ledger booking of the same money lands within this ma
 INKASSO_WORDS = frozenset(
     {"inkasso", "intrum", "kredinor", "lowell", "sergel", "kravia", "amili", "collectia", "modhi", "conecto"}
 )
-_WORD = re.compile(r"[a-zæøå]+")
+WORD = re.compile(r"[a-zæøå]+")
 _NO_ALLOCATIONS: list[Allocation] = []  # shared by every invoice without allocations: read-only by convention
 
 
@@ -92,7 +92,11 @@ class _Matcher:
         kid_schemes: Collection[str],
         payer_accounts: Mapping[str, Collection[str]],
         inkasso_payers: Collection[str],
+        everywhere: Collection[str] = (),
     ):
+        # payments every slice of a sliced client matches (connector.reconcile.routing): whether they end up
+        # unexplained is decided once, over all slices, by the caller
+        self.everywhere = everywhere
         self.receivables = {i.number: i for i in docs if i.kind is DocKind.INVOICE}
         self.book = OpenBook(self.receivables)
         # Every invoice is listed; those without allocations share one empty list, which is never appended to
@@ -102,7 +106,7 @@ class _Matcher:
         )
         self.tolerance = tolerance
         self.kid_schemes = kid_schemes
-        self.inkasso_payers = {_plain(x) for x in inkasso_payers}
+        self.inkasso_payers = {plain_account(x) for x in inkasso_payers}
         self.by_ref: dict[str, str | list[str]] = {}  # reference → its invoice (a list only when shared)
         # invoice key → number (the last in document order wins), stored only where the key is not the number
         # itself or another number took it first: text tokens are keys, so a token that is a number finds it
@@ -123,10 +127,10 @@ class _Matcher:
         self.by_org: dict[str, set[str]] = defaultdict(set)
         for c in customers.values():
             if c.org_no:
-                self.by_org[_org(c.org_no)].add(c.customer_id)
+                self.by_org[org_digits(c.org_no)].add(c.customer_id)
         self.by_payer: dict[str, set[str]] = defaultdict(set)
         for account, owners in payer_accounts.items():
-            self.by_payer[_plain(account)].update(owners)
+            self.by_payer[plain_account(account)].update(owners)
         self.credit_notes: dict[str, list[tuple[Invoice, Decimal]]] = defaultdict(list)  # customer → (cn, left)
         # payment key → the invoice (or, rarely, invoices) it paid; the amounts are in the allocations
         self.paid_by: dict[str, str | list[str]] = {}
@@ -253,9 +257,9 @@ class _Matcher:
     def payer_customers(self, p: Payment) -> set[str]:
         out: set[str] = set()
         if p.payer_account:
-            out |= self.by_payer.get(_plain(p.payer_account), set())
+            out |= self.by_payer.get(plain_account(p.payer_account), set())
         if p.payer_org_id:
-            out |= self.by_org.get(_org(p.payer_org_id), set())
+            out |= self.by_org.get(org_digits(p.payer_org_id), set())
         return out
 
     def learn(self, p: Payment) -> None:
@@ -268,13 +272,13 @@ class _Matcher:
             return
         owners = {self.receivables[n].customer_id for n in numbers}
         if len(owners) == 1:
-            self.by_payer[_plain(p.payer_account)].update(owners)
+            self.by_payer[plain_account(p.payer_account)].update(owners)
 
     def is_inkasso(self, p: Payment) -> bool:
-        ids = {_plain(x) for x in (p.payer_account, p.payer_org_id) if x}
+        ids = {plain_account(x) for x in (p.payer_account, p.payer_org_id) if x}
         if ids & self.inkasso_payers:
             return True
-        return bool(INKASSO_WORDS & set(_WORD.findall((p.payer_name or "").lower())))
+        return bool(INKASSO_WORDS & set(WORD.findall((p.payer_name or "").lower())))
 
     def bank_payment(self, p: Payment) -> None:
         if p.amount <= ZERO:
@@ -283,6 +287,9 @@ class _Matcher:
             self.reverse(p)
             return
         pending = p.status is PaymentStatus.PENDING
+        if p.key in self.everywhere:  # routing found no reference, number or payer for it: straight to tier 5
+            self.pending_by_amount(p, set()) if pending else self.unexplained(p, set())
+            return
         numbers, why = self.tier1(p)
         if len(numbers) != 1 or self.receivables[numbers[0]].currency != p.currency:
             numbers = [n for n in numbers if self.receivables[n].currency == p.currency]
@@ -352,7 +359,7 @@ class _Matcher:
             numbers = list(self.book.by_amount.get(c, ()))
         if numbers:
             self.candidate(numbers, p, "pending credit that could pay these items")
-        else:
+        elif p.key not in self.everywhere:
             self.result.unexplained.append(p)
 
     def customer_tier(self, p: Payment, customer_id: str) -> None:
@@ -419,7 +426,8 @@ class _Matcher:
 
     def unexplained(self, p: Payment, payers: set[str]) -> None:
         """Tier 5: hold every customer this could be (known payer, or an open item of exactly this amount)."""
-        self.result.unexplained.append(p)
+        if p.key not in self.everywhere:
+            self.result.unexplained.append(p)
         owners = set(payers) or {self.receivables[n].customer_id for n in self.book.by_amount.get(cents(p.amount), ())}
         kind = "ambiguous" if len(payers) > 1 else "unexplained"
         for cust in sorted(owners):
@@ -482,15 +490,23 @@ class _Matcher:
 
     # -- the run --------------------------------------------------------------------------------
 
-    def run(self, docs: list[Invoice], payments: Iterable[Payment], country: str) -> Reconciliation:
+    def run(
+        self,
+        docs: list[Invoice],
+        payments: Iterable[Payment],
+        country: str,
+        deduplicated: bool = False,
+        learned: bool = False,
+    ) -> Reconciliation:
         self.apply_credit_notes(docs)
-        unique = sorted(dedup(payments), key=lambda p: (p.booking_date, p.reversal, p.key))
+        unique = sorted(payments if deduplicated else dedup(payments), key=match_order)
         ledger = [p for p in unique if p.source not in BANK_SOURCES and p.invoice_number]
         bank = [p for p in unique if p.source in BANK_SOURCES or not p.invoice_number]
         for p in ledger:
             self.ledger_payment(p)
-        for p in bank:
-            self.learn(p)
+        if not learned:
+            for p in bank:
+                self.learn(p)
         # Reversals look for the payment they take back among booked credits on or before their day (every
         # such credit precedes them in this order); that index is only built if a reversal needs it.
         self.bank = bank
@@ -538,18 +554,23 @@ class _Matcher:
                 self.credit_notes[cn.customer_id].append((cn, left))
 
 
+def match_order(p: Payment) -> tuple[date, bool, str]:
+    """Payments are matched oldest first, a reversal after the credits of its day."""
+    return (p.booking_date, p.reversal, p.key)
+
+
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
 _NOT_DIGIT = re.compile(r"\D")
 
 
 @lru_cache(maxsize=1 << 16)
-def _plain(value: str) -> str:
+def plain_account(value: str) -> str:
     """Account numbers compared without spaces, dots or dashes."""
     return _NOT_ALNUM.sub("", value.upper())
 
 
 @lru_cache(maxsize=1 << 16)
-def _org(value: str) -> str:
+def org_digits(value: str) -> str:
     """Org ids compared by their digits ('NO 923 456 783 MVA' is 923456783)."""
     return _NOT_DIGIT.sub("", value)
 
@@ -564,16 +585,24 @@ def reconcile(
     payer_accounts: Mapping[str, Collection[str]] | None = None,
     inkasso_payers: Collection[str] = (),
     country: str = "NO",
+    deduplicated: bool = False,
+    everywhere: Collection[str] = (),
+    learned: bool = False,
 ) -> Reconciliation:
     """Allocate payments and credit notes to invoices; list every doubt so the decision can hold.
 
     ``payer_accounts`` maps payer bank accounts to customer ids learned earlier (e.g. from the
     ledger); more are learned from payments whose reference proves the customer.
+    ``deduplicated``: the payments were deduplicated already, over a superset (a slice of a sliced client);
+    ``everywhere``: keys of payments the caller lists as unexplained itself (see ``connector.reconcile.slices``);
+    ``learned``: ``payer_accounts`` already holds all these payments teach, so they are not learned from again.
     """
     with gc_paused():
         docs = sorted(invoices, key=lambda i: (i.issue_date, i.number))
-        matcher = _Matcher(docs, customers or {}, tolerance, kid_schemes, payer_accounts or {}, inkasso_payers)
-        result = matcher.run(docs, payments, country)
+        matcher = _Matcher(
+            docs, customers or {}, tolerance, kid_schemes, payer_accounts or {}, inkasso_payers, everywhere
+        )
+        result = matcher.run(docs, payments, country, deduplicated, learned)
         _cap_by_ledger(result, docs)
         return result
 

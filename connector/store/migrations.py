@@ -67,6 +67,12 @@ def _v7_text_keys(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE TEXT"))
 
 
+def _v8_invoice_customer_index(conn: Connection) -> None:
+    """Invoices looked up by customer: a sliced client is read one slice of customers at a time."""
+    for index in schema.invoices.indexes:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -75,6 +81,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v5_columns,
     _v6_dunning_sends,
     _v7_text_keys,
+    _v8_invoice_customer_index,
 )
 CURRENT = len(MIGRATIONS)
 

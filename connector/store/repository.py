@@ -106,7 +106,7 @@ def _upsert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]])
     get = itemgetter(*names)
     convert = [(i, f) for i, n in enumerate(names) if (f := table.c[n].type._cached_bind_processor(conn.dialect))]
     # a batch has few distinct dates: each is formatted once
-    convert = [(i, _Converted(f).__getitem__ if isinstance(table.c[names[i]].type, Date) else f) for i, f in convert]
+    convert = [(i, Converted(f).__getitem__ if isinstance(table.c[names[i]].type, Date) else f) for i, f in convert]
     params: list[tuple[Any, ...]] = []
     try:
         for row in rows:
@@ -411,23 +411,44 @@ class Store:
         with self.engine.connect() as conn:
             return _load_sync(conn, client_id)
 
+    def customers(self, client_id: str) -> list[Customer]:
+        with self.engine.connect() as conn:
+            return list(_load_customers(conn, client_id))
+
     def facts(self, client_id: str) -> Facts:
         with gc_paused(), self.engine.connect() as conn:
-            shared = _Shared()  # across invoices and payments: a KID and its payment's reference, amounts, dates
-            return Facts(
-                client_id=client_id,
+            shared = Shared()  # across invoices and payments: a KID and its payment's reference, amounts, dates
+            return facts_around(
+                conn,
+                client_id,
                 customers={c.customer_id: c for c in _load_customers(conn, client_id)},
                 invoices=tuple(_load_invoices(conn, client_id, shared)),
                 payments=tuple(_load_payments(conn, client_id, shared)),
-                disputes=tuple(_load_disputes(conn, client_id)),
-                agreements=tuple(_load_agreements(conn, client_id)),
-                steps=tuple(_load_steps(conn, client_id)),
-                cases=tuple(_load_cases(conn, [client_id])),
-                sync=_load_sync(conn, client_id),
-                document_events=tuple(documents.load_events(conn, client_id)),
-                exclusions=tuple(dunning_store.load_exclusions(conn, client_id)),
-                registry=dunning_store.load_registry(conn),
             )
+
+
+def facts_around(
+    conn: Connection,
+    client_id: str,
+    customers: dict[str, Customer],
+    invoices: tuple[Invoice, ...],
+    payments: tuple[Payment, ...],
+) -> Facts:
+    """The client's facts around the given customers, invoices and payments (all of them, or one slice's)."""
+    return Facts(
+        client_id=client_id,
+        customers=customers,
+        invoices=invoices,
+        payments=payments,
+        disputes=tuple(_load_disputes(conn, client_id)),
+        agreements=tuple(_load_agreements(conn, client_id)),
+        steps=tuple(_load_steps(conn, client_id)),
+        cases=tuple(_load_cases(conn, [client_id])),
+        sync=_load_sync(conn, client_id),
+        document_events=tuple(documents.load_events(conn, client_id)),
+        exclusions=tuple(dunning_store.load_exclusions(conn, client_id)),
+        registry=dunning_store.load_registry(conn),
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -527,23 +548,27 @@ def _where_client(t: Table, client_id: str) -> Any:
 def _load_customers(conn: Connection, client_id: str) -> Iterator[Customer]:
     t = schema.customers
     for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.customer_id)):
-        yield Customer(
-            client_id=r.client_id,
-            customer_id=r.customer_id,
-            name=r.name,
-            org_no=r.org_no,
-            country=r.country,
-            email=r.email,
-            address=tuple(json.loads(r.address or "[]")),
-            postal_code=r.postal_code,
-            city=r.city,
-            is_person=bool(r.is_person),
-        )
+        yield customer_from_row(r)
 
 
-def _load_invoices(conn: Connection, client_id: str, shared: _Shared | None = None) -> Iterator[Invoice]:
+def customer_from_row(r: Any) -> Customer:
+    return Customer(
+        client_id=r.client_id,
+        customer_id=r.customer_id,
+        name=r.name,
+        org_no=r.org_no,
+        country=r.country,
+        email=r.email,
+        address=tuple(json.loads(r.address or "[]")),
+        postal_code=r.postal_code,
+        city=r.city,
+        is_person=bool(r.is_person),
+    )
+
+
+def _load_invoices(conn: Connection, client_id: str, shared: Shared | None = None) -> Iterator[Invoice]:
     t = schema.invoices
-    shared = _Shared() if shared is None else shared  # one object per repeated value: rows share dates and codes
+    shared = Shared() if shared is None else shared  # one object per repeated value: rows share dates and codes
     if conn.dialect.name == "sqlite":
         yield from _load_invoices_sqlite(conn, t, client_id, shared)
         return
@@ -569,10 +594,10 @@ def _load_invoices(conn: Connection, client_id: str, shared: _Shared | None = No
         )
 
 
-class _Shared(dict[Any, Any]):
+class Shared(dict[Any, Any]):
     """Low-cardinality column values (dates, codes, ids) handed out as one shared object each."""
 
-    amounts: _Converted | None = None  # SQLite fast path: money text → Decimal, shared by invoices and payments
+    amounts: Converted | None = None  # SQLite fast path: money text → Decimal, shared by invoices and payments
 
     def __missing__(self, key: Any) -> Any:
         self[key] = key
@@ -588,7 +613,7 @@ class _Shared(dict[Any, Any]):
 # quotes it) are converted once and shared. Other databases take the ordinary SQLAlchemy path.
 
 
-class _Converted(dict[Any, Any]):
+class Converted(dict[Any, Any]):
     """Raw column value → converted value, computed once per distinct value."""
 
     def __init__(self, convert: Any):
@@ -600,11 +625,11 @@ class _Converted(dict[Any, Any]):
         return value
 
 
-def _sqlite_date(value: Any) -> date:
+def sqlite_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _sqlite_money(value: Any) -> Decimal:
+def sqlite_money(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(CENT)  # as ``schema.Money`` reads it
 
 
@@ -618,7 +643,7 @@ def _raw_select(conn: Connection, t: Table, columns: Sequence[str], client_id: s
         cursor.close()
 
 
-_INVOICE_COLUMNS = [
+INVOICE_COLUMNS = [
     "client_id",
     "kind",
     "number",
@@ -638,7 +663,7 @@ _INVOICE_COLUMNS = [
     "source_ref",
 ]
 
-_PAYMENT_COLUMNS = [
+PAYMENT_COLUMNS = [
     "client_id",
     "source",
     "account",
@@ -662,8 +687,13 @@ _PAYMENT_COLUMNS = [
 ]
 
 
-def _load_invoices_sqlite(conn: Connection, t: Table, client_id: str, shared: _Shared) -> Iterator[Invoice]:
-    dates, amounts, kinds = _Converted(_sqlite_date), _Converted(_sqlite_money), _Converted(DocKind)
+def _load_invoices_sqlite(conn: Connection, t: Table, client_id: str, shared: Shared) -> Iterator[Invoice]:
+    yield from invoices_from_rows(_raw_select(conn, t, INVOICE_COLUMNS, client_id, "kind, number"), shared)
+
+
+def invoices_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterator[Invoice]:
+    """Invoices from raw ``INVOICE_COLUMNS`` tuples (SQLite text or typed values alike)."""
+    dates, amounts, kinds = Converted(sqlite_date), Converted(sqlite_money), Converted(DocKind)
     for (
         client,
         kind,
@@ -682,7 +712,7 @@ def _load_invoices_sqlite(conn: Connection, t: Table, client_id: str, shared: _S
         collection_method,
         ledger_open_amount,
         source_ref,
-    ) in _raw_select(conn, t, _INVOICE_COLUMNS, client_id, "kind, number"):
+    ) in rows:
         yield Invoice(
             shared[client],
             number,
@@ -705,9 +735,14 @@ def _load_invoices_sqlite(conn: Connection, t: Table, client_id: str, shared: _S
     shared.amounts = amounts  # payments mostly pay invoice amounts: share those Decimals too
 
 
-def _load_payments_sqlite(conn: Connection, t: Table, client_id: str, shared: _Shared) -> Iterator[Payment]:
-    dates, statuses = _Converted(_sqlite_date), _Converted(PaymentStatus)
-    amounts = shared.amounts if shared.amounts is not None else _Converted(_sqlite_money)
+def _load_payments_sqlite(conn: Connection, t: Table, client_id: str, shared: Shared) -> Iterator[Payment]:
+    yield from payments_from_rows(_raw_select(conn, t, PAYMENT_COLUMNS, client_id, "payment_key"), shared)
+
+
+def payments_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterator[Payment]:
+    """Payments from raw ``PAYMENT_COLUMNS`` tuples (SQLite text or typed values alike)."""
+    dates, statuses = Converted(sqlite_date), Converted(PaymentStatus)
+    amounts = shared.amounts if shared.amounts is not None else Converted(sqlite_money)
     for (
         client,
         source,
@@ -729,7 +764,7 @@ def _load_payments_sqlite(conn: Connection, t: Table, client_id: str, shared: _S
         invoice_number,
         end_to_end_id,
         return_reason,
-    ) in _raw_select(conn, t, _PAYMENT_COLUMNS, client_id, "payment_key"):
+    ) in rows:
         yield Payment(
             shared[client],
             shared[source],
@@ -754,9 +789,9 @@ def _load_payments_sqlite(conn: Connection, t: Table, client_id: str, shared: _S
         )
 
 
-def _load_payments(conn: Connection, client_id: str, shared: _Shared | None = None) -> Iterator[Payment]:
+def _load_payments(conn: Connection, client_id: str, shared: Shared | None = None) -> Iterator[Payment]:
     t = schema.payments
-    shared = _Shared() if shared is None else shared
+    shared = Shared() if shared is None else shared
     if conn.dialect.name == "sqlite":
         yield from _load_payments_sqlite(conn, t, client_id, shared)
         return

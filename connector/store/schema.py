@@ -15,6 +15,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -100,6 +101,8 @@ invoices = Table(
     Column("collection_method", String(16)),  # direct_debit / card (v5)
     Column("ledger_open_amount", Money),
     Column("source_ref", Text),
+    # a sliced client's invoices are read one slice of customers at a time (connector.reconcile.slices, v8)
+    Index("ix_invoices_customer", "client_id", "customer_id"),
 )
 
 attachments = Table(
