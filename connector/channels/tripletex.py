@@ -43,17 +43,20 @@ class TripletexChannel:
         ref = inv.source_ref
         if ref and ref.isdigit():
             return ref
-        resp = self.session.get(
-            self._url("/invoice"),
-            params={
-                "invoiceNumber": inv.number,
-                "invoiceDateFrom": inv.issue_date.isoformat(),
-                "invoiceDateTo": inv.issue_date.replace(year=inv.issue_date.year + 1).isoformat(),
-                "fields": "id,invoiceNumber",
-            },
-            auth=self._auth(),
-            timeout=self.settings.timeout_seconds,
-        )
+        try:
+            resp = self.session.get(
+                self._url("/invoice"),
+                params={
+                    "invoiceNumber": inv.number,
+                    "invoiceDateFrom": inv.issue_date.isoformat(),
+                    "invoiceDateTo": inv.issue_date.replace(year=inv.issue_date.year + 1).isoformat(),
+                    "fields": "id,invoiceNumber",
+                },
+                auth=self._auth(),
+                timeout=self.settings.timeout_seconds,
+            )
+        except requests.RequestException as exc:  # this invoice's send fails, not the client's whole act stage
+            raise ChannelError(f"tripletex: looking up invoice {inv.number} failed: {exc.__class__.__name__}") from None
         if resp.status_code != 200:
             raise ChannelError(f"tripletex: looking up invoice {inv.number} failed: HTTP {resp.status_code}")
         values = [v for v in resp.json().get("values", []) if str(v.get("invoiceNumber")) == inv.number]

@@ -189,3 +189,20 @@ def test_tripletex_create_reminder(monkeypatch: pytest.MonkeyPatch) -> None:
     assert params["type"] == "NOTICE_OF_DEBT_COLLECTION" and params["date"] == "2026-01-19"
     assert params["includeCharge"] == "true" and params["dispatchTypes"] == "EMAIL"
     assert "s3cret-token" not in result.ref
+
+
+@responses.activate
+def test_tripletex_unreachable_invoice_lookup_fails_only_that_send(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A network error while looking the invoice up is a ChannelError (the run goes on with the next
+    invoice), and names neither the URL's token nor the session token."""
+    import requests
+
+    from connector.channels.base import ChannelError
+
+    monkeypatch.setenv("TT_SESSION", "s3cret-token")
+    base = "https://tt.example/v2"
+    responses.get(f"{base}/invoice", body=requests.ConnectionError("connection reset"))
+    channel = TripletexChannel(TripletexSettings(base_url=base, session_token_env="TT_SESSION"))
+    with pytest.raises(ChannelError, match="looking up invoice 7001 failed: ConnectionError") as failed:
+        channel.deliver(_message())
+    assert "s3cret-token" not in str(failed.value)
