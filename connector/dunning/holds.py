@@ -143,6 +143,8 @@ def registry_holds(
         why = f"registry lookup failed ({fact.detail}) at {fact.fetched_at.isoformat(timespec='seconds')}"
     elif (as_of - fact.fetched_at.date()).days > settings.max_age_days:
         why = f"registry answer from {fact.fetched_at.date().isoformat()} is older than {settings.max_age_days} days"
+    elif fact.status == "not_found":
+        why = f"org no {org} is not in Enhetsregisteret, as a unit or a sub-unit; correct the customer's org no"
     else:
         return [], False  # a fresh "active" answer: shown by registry_evidence
     ev = Evidence("hold", f"debtor_insolvent: not ruled out — {why}; escalation waits for the register", org)

@@ -7,6 +7,7 @@ Any other answer, a timeout or a connection error is an outage: ``ok=False``, ne
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,8 +63,28 @@ class BrregClient:
         self.session = session or requests.Session()
 
     def lookup(self, org_no: str) -> RegistryFact:
+        fact = self._lookup("enheter", org_no)
+        if fact.status != "not_found":
+            return fact
+        # Ledgers often hold a sub-unit's number (the business address, "bedrift"): its main unit is the
+        # debtor whose bankruptcy counts
+        sub = self._lookup("underenheter", org_no)
+        if sub.status != "sub_unit":
+            return sub if not sub.ok else fact
+        parent = self._lookup("enheter", sub.detail)
+        if not parent.ok or parent.status == "not_found":
+            return replace(parent, org_no=org_no, detail=f"sub-unit of {sub.detail}: {parent.detail}")
+        return replace(
+            parent,
+            org_no=org_no,
+            detail=f"sub-unit of {sub.detail} ({parent.name or 'main unit'}): {parent.detail}",
+        )
+
+    def _lookup(self, kind: str, org_no: str) -> RegistryFact:
+        """One ``GET {base}/{kind}/{org_no}``; for ``underenheter`` a found unit is ``status="sub_unit"``
+        with its main unit's org no as ``detail``."""
         now = datetime.now(UTC)
-        url = f"{self.settings.base_url.rstrip('/')}/enheter/{org_no}"
+        url = f"{self.settings.base_url.rstrip('/')}/{kind}/{org_no}"
         try:
             resp = self.session.get(url, headers={"Accept": ACCEPT}, timeout=self.settings.timeout_seconds)
         except requests.Timeout:
@@ -77,6 +98,12 @@ class BrregClient:
                 return RegistryFact(REGISTER, org_no, now, ok=False, status="error", detail="HTTP 200 without JSON")
             if not isinstance(body, dict):
                 return RegistryFact(REGISTER, org_no, now, ok=False, status="error", detail="unexpected body")
+            if kind == "underenheter":
+                parent = str(body.get("overordnetEnhet") or "")
+                if not parent.isdigit():
+                    detail = "sub-unit without a main unit"
+                    return RegistryFact(REGISTER, org_no, now, ok=False, status="error", detail=detail)
+                return RegistryFact(REGISTER, org_no, now, ok=True, insolvent=False, status="sub_unit", detail=parent)
             return classify(org_no, body, now)
         if resp.status_code == 410:
             detail = "HTTP 410: removed from the register"
@@ -88,7 +115,8 @@ class BrregClient:
                 pass
             return RegistryFact(REGISTER, org_no, now, ok=True, insolvent=True, status="deleted", detail=detail)
         if resp.status_code == 404:
-            # Unknown org no: nothing says insolvent, but nothing proves the debtor exists either.
+            # Unknown org no: nothing says insolvent, but nothing proves the debtor exists either
+            # (dunning.holds holds a notice or case until the org no is corrected).
             return RegistryFact(
                 REGISTER,
                 org_no,

@@ -34,6 +34,12 @@ ROUTES: dict[str, tuple[int, object]] = {
     "978901239": (500, {"status": 500}),
 }
 SLOW = "931234560"
+# Sub-units (a business address, "bedrift"): ledgers often carry their number instead of the company's.
+SUB_OF_BANKRUPT, SUB_OF_ACTIVE = "973000004", "973000012"
+SUBUNITS: dict[str, tuple[int, object]] = {
+    SUB_OF_BANKRUPT: (200, {"organisasjonsnummer": SUB_OF_BANKRUPT, "overordnetEnhet": "923456791"}),
+    SUB_OF_ACTIVE: (200, {"organisasjonsnummer": SUB_OF_ACTIVE, "overordnetEnhet": "934567897"}),
+}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -41,7 +47,8 @@ class _Handler(BaseHTTPRequestHandler):
         org = self.path.rstrip("/").rsplit("/", 1)[-1]
         if org == SLOW:
             time.sleep(1.0)
-        status, body = ROUTES.get(org, (404, {}))
+        routes = SUBUNITS if "/underenheter/" in self.path else ROUTES
+        status, body = routes.get(org, (404, {"status": 404, "error": "Not Found"}))
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -73,6 +80,8 @@ def fake_brreg() -> Iterator[str]:
         ("945678909", True, True, "deleted"),
         ("978901239", False, False, "error"),
         (SLOW, False, False, "error"),
+        (SUB_OF_BANKRUPT, True, True, "konkurs"),
+        (SUB_OF_ACTIVE, True, False, "active"),
     ],
 )
 def test_lookup(fake_brreg: str, org: str, ok: bool, insolvent: bool, status: str) -> None:
@@ -82,6 +91,9 @@ def test_lookup(fake_brreg: str, org: str, ok: bool, insolvent: bool, status: st
         assert "konkursdato 2026-01-12" in fact.detail
     if org == "945678909":
         assert "slettedato 2025-11-30" in fact.detail
+    if org == SUB_OF_BANKRUPT:  # the main unit's bankruptcy, reported for the number the ledger holds
+        assert fact.org_no == SUB_OF_BANKRUPT
+        assert "sub-unit of 923456791" in fact.detail and "konkursdato 2026-01-12" in fact.detail
 
 
 def _client(base_url: str) -> dict[str, object]:
@@ -125,3 +137,19 @@ def test_registry_off_by_default_never_calls_out(ws: Workspace) -> None:
     ws.write_config(client_table())
     _at_notice(ws, "923456791")
     assert [s.step.value for s in ws.store.facts("acme").steps] == ["reminder", "collection_notice"]
+
+
+def test_sub_unit_of_a_bankrupt_company_gets_review_not_a_notice(ws: Workspace, fake_brreg: str) -> None:
+    ws.write_config(_client(fake_brreg))
+    item = _at_notice(ws, SUB_OF_BANKRUPT)
+    assert item["action"] == "review" and "debtor_insolvent" in item["holds"]
+    assert [s.step.value for s in ws.store.facts("acme").steps] == ["reminder"]
+
+
+def test_org_no_unknown_to_the_register_holds_the_notice(ws: Workspace, fake_brreg: str) -> None:
+    """Neither a unit nor a sub-unit: a typo, or not this debtor. Its bankruptcy cannot be ruled out."""
+    ws.write_config(_client(fake_brreg))
+    item = _at_notice(ws, "989012347")
+    assert item["action"] == "hold" and item["holds"] == ["debtor_insolvent"]
+    assert any("not in Enhetsregisteret" in e["detail"] for e in item["evidence"])
+    assert [s.step.value for s in ws.store.facts("acme").steps] == ["reminder"]
