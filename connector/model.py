@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 ZERO = Decimal("0.00")
@@ -20,10 +20,11 @@ CENT = Decimal("0.01")
 
 
 def money(value: Decimal | int | str) -> Decimal:
-    """Quantize to cents; refuse floats so binary fractions never enter the ledger."""
+    """Quantize to øre/cents, half up as invoices and interest are rounded in practice (EN 16931 and the
+    accounting systems round 0.005 up, not to even); refuse floats so binary fractions never enter."""
     if isinstance(value, float):
         raise TypeError("money must not be a float")
-    return Decimal(value).quantize(CENT)
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class DocKind(StrEnum):

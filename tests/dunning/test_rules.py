@@ -64,3 +64,10 @@ def test_interest_is_never_guessed() -> None:
     i = late_interest(Decimal("10000"), date(2026, 6, 1), date(2026, 8, 1), "NO", "NOK")
     assert i.amount is None and "no published rate" in i.detail
     assert late_interest(Decimal("100"), date(2026, 1, 1), date(2026, 2, 1), "SE", "SEK").amount is None
+
+
+def test_interest_rounds_half_an_ore_up() -> None:
+    # 1.00 NOK for 73 days at 12.50 % is exactly 0.025: rounded up to 0.03, as on invoices, not to even (0.02)
+    i = late_interest(Decimal("1.00"), date(2025, 1, 10), date(2025, 3, 24), "NO", "NOK")
+    assert "73 d at 12.50 %" in i.detail
+    assert i.amount == Decimal("0.03")
