@@ -247,7 +247,7 @@ class _Matcher:
             if ref is not None and ref.value in self.by_ref:
                 found.update(self.refs(ref.value))
                 why.append(f"KID {kid} in the text")
-        for token in tokens(p.free_text):
+        for token in sorted(tokens(p.free_text)):  # sorted: the evidence reads the same on every run
             number = self.by_number.get(token) or (token if token in self.receivables else None)
             if number is not None:
                 found.add(number)

@@ -209,9 +209,10 @@ class Router:
             return self.customers(numbers)
         if self.is_inkasso(p):
             return ANYWHERE
-        numbers = [n for n in self.tier2(p) if self.currency_of(n) == p.currency]
-        if numbers:
-            return self.customers(numbers)
+        named = self.tier2(p)
+        if any(self.currency_of(n) == p.currency for n in named):
+            # the evidence names every invoice the text names, of any currency: all their customers
+            return self.customers(named)
         return NEEDS_PAYER
 
     def route_by_payer(self, payer_account: str | None, payer_org_id: str | None) -> Route:

@@ -163,7 +163,7 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
     needs_payer: list[RoutingRow] = []
     reversals: list[RoutingRow] = []
     dropped: set[str] = set()  # keys deduplication drops
-    for members in _grouped(reader.routing_rows("source, account, bank_ref")):
+    for members in _bank_entries(reader.routing_rows(reader.key_order)):
         kept = keep_of_group(members) if len(members) > 1 else members
         if len(kept) != len(members):
             dropped.update(p.key for p in members if p not in kept)
@@ -179,6 +179,9 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
                 needs_payer.append(p)
             elif route == NEEDS_ORIGINAL:
                 reversals.append(p)
+                # a text naming several invoices is no reference (the matcher takes back by payment): each slice
+                # must see all or none of them, never exactly one
+                groups.join(router.customers(router.tier2(p)))
             else:
                 row_ids.append(p.row_id)
                 owners.append(_owner(route, groups))
@@ -247,19 +250,32 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
     )
 
 
-def _grouped(payments: Iterator[RoutingRow]) -> Iterator[list[RoutingRow]]:
-    """Runs of one ``group_key`` (the reports of one bank entry), from payments read in that order."""
-    group: list[RoutingRow] = []
-    current: tuple[str, str, str] | None = None
+def _bank_entries(payments: Iterator[RoutingRow]) -> Iterator[list[RoutingRow]]:
+    """The payments of each ``group_key`` (the reports of one bank entry), from payments read in key order.
+
+    A key is ``source|account|bank ref|ordinal|date`` (``Payment.key``), so in byte order the keys of one
+    entry are one run; a run is split by the group key itself, should a field hold a ``|``."""
+    run: list[RoutingRow] = []
+    current = ""
     for p in payments:
-        k = group_key(p)  # type: ignore[arg-type]
-        if k != current and group:
-            yield group
-            group = []
-        current = k
-        group.append(p)
-    if group:
-        yield group
+        prefix = p.key.rsplit("|", 2)[0]
+        if prefix != current and run:
+            yield from _split(run)
+            run = []
+        current = prefix
+        run.append(p)
+    if run:
+        yield from _split(run)
+
+
+def _split(run: list[RoutingRow]) -> Iterator[list[RoutingRow]]:
+    if len(run) == 1:
+        yield run
+        return
+    groups: dict[tuple[str, str, str], list[RoutingRow]] = {}
+    for p in run:
+        groups.setdefault(group_key(p), []).append(p)  # type: ignore[arg-type]
+    yield from groups.values()
 
 
 def _owner(route: Route, groups: Components) -> str:
@@ -269,6 +285,11 @@ def _owner(route: Route, groups: Components) -> str:
     assert isinstance(route, frozenset)
     if not route:
         return _ANYWHERE
+    if len(route) == 1:  # the usual case: nothing to join
+        (customer_id,) = route
+        if customer_id not in groups.parent:  # a customer known by org id only, without documents
+            groups.add(customer_id)
+        return customer_id
     groups.join(route)
     return min(route)
 

@@ -77,6 +77,8 @@ class SliceReader:
         self.client_id = client_id
         self.raw = conn.connection
         self.postgres = conn.dialect.name == "postgresql"
+        # payment keys in byte order: SQLite compares text bytewise; PostgreSQL is told to
+        self.key_order = 'payment_key COLLATE "C"' if self.postgres else "payment_key"
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -145,7 +147,11 @@ class SliceReader:
             amount,
             currency,
             status,
-            *rest,
+            structured_ref,
+            free_text,
+            payer_name,
+            payer_account,
+            payer_org_id,
             reversal,
             number,
             rid,
@@ -164,11 +170,11 @@ class SliceReader:
                 amounts[amount],
                 currency,
                 statuses[status],
-                rest[0],
-                rest[1] or "",
-                rest[2],
-                rest[3],
-                rest[4],
+                structured_ref,
+                free_text or "",
+                payer_name,
+                payer_account,
+                payer_org_id,
                 bool(reversal),
                 number,
                 rid,
