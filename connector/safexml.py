@@ -57,8 +57,9 @@ def check_prolog(data: bytes, name: str = "document", limit: int = MAX_XML_BYTES
     if len(data) > limit:
         raise XmlError(f"{name}: {len(data)} bytes is larger than the {limit}-byte limit")
     head = data[:4096] if not data.startswith(_UTF16_BOMS) else data[:8192].decode("utf-16", "ignore").encode()
-    # "<!" is a plain byte search; the case-insensitive regex runs only when it can match at all.
-    if b"<!" in head and _DOCTYPE.search(head):
+    # The case-insensitive regex runs only when it can match at all. A one-byte search is a memchr;
+    # ``b"<!" in head`` walks the bytes one by one (some microseconds per document), so it comes second.
+    if b"!" in head and b"<!" in head and _DOCTYPE.search(head):
         raise XmlError(f"{name}: DOCTYPE declarations are not accepted (possible entity expansion or XXE attack)")
 
 

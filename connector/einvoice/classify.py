@@ -47,7 +47,8 @@ def _from_document_type_id(envelope: Envelope | None) -> str:
 
 
 def classify(root: etree._Element, envelope: Envelope | None = None) -> DocClass:
-    namespace = etree.QName(root).namespace
+    tag = root.tag  # "{namespace}local", as etree.QName(root).namespace reads it (without a QName object)
+    namespace = tag[1 : tag.index("}")] if tag[:1] == "{" else None
     if namespace == CII_NS:
         type_code = (root.findtext(f"{RSM}ExchangedDocument/{RAM}TypeCode") or "").strip()
         return DocClass.CII_CREDIT_NOTE if type_code in CII_CREDIT_TYPES else DocClass.CII_INVOICE

@@ -25,17 +25,26 @@ _VAT_SCHEMES = frozenset({"VAT", "63"})  # 63 = "Moms" in OIOUBL
 # eighty fields. Only wanted branches are entered; InvoiceLine subtrees are never touched. A field
 # keeps the first such element in document order (what ``find`` with the same path returns) or, for
 # repeated ones, all of them in order; a *group* (a party, a PaymentMeans …) gets a dict of its own.
+# Most fields are only ever read as text: for those the walk keeps the stripped text (None when
+# blank, as ``fields.text`` with the same path) rather than the element, so each is read once.
 Fields = dict[str, Any]
 Trie = dict[str, tuple[int, str, "Trie | None"]]
-_FIRST, _ALL, _INTO, _GROUP, _FIRST_GROUP = range(5)
+_TEXT, _FIRST, _TEXTS, _INTO, _GROUP, _FIRST_GROUP = range(6)
+
+
+def _text(key: str) -> tuple[int, str, None]:
+    """The first element's stripped text, or None when that element's text is blank."""
+    return _TEXT, key, None
 
 
 def _first(key: str) -> tuple[int, str, None]:
+    """The first element itself (a field whose attributes are read too)."""
     return _FIRST, key, None
 
 
-def _all(key: str) -> tuple[int, str, None]:
-    return _ALL, key, None
+def _texts(key: str) -> tuple[int, str, None]:
+    """Every such element's stripped text, blank ones left out, in document order."""
+    return _TEXTS, key, None
 
 
 def _into(sub: Trie) -> tuple[int, str, Trie]:
@@ -48,23 +57,23 @@ def _group(key: str, sub: Trie, first_only: bool = False) -> tuple[int, str, Tri
 
 _PARTY: Trie = {
     f"{CBC}EndpointID": _first("endpoint"),
-    f"{CAC}PartyIdentification": _into({f"{CBC}ID": _all("ids")}),
-    f"{CAC}PartyName": _into({f"{CBC}Name": _first("trading_name")}),
+    f"{CAC}PartyIdentification": _into({f"{CBC}ID": _texts("ids")}),
+    f"{CAC}PartyName": _into({f"{CBC}Name": _text("trading_name")}),
     f"{CAC}PostalAddress": _into(
         {
-            f"{CBC}StreetName": _first("street"),
-            f"{CBC}AdditionalStreetName": _first("street2"),
-            f"{CAC}AddressLine": _into({f"{CBC}Line": _first("line")}),
-            f"{CBC}PostalZone": _first("postal_code"),
-            f"{CBC}CityName": _first("city"),
-            f"{CAC}Country": _into({f"{CBC}IdentificationCode": _first("country")}),
+            f"{CBC}StreetName": _text("street"),
+            f"{CBC}AdditionalStreetName": _text("street2"),
+            f"{CAC}AddressLine": _into({f"{CBC}Line": _text("line")}),
+            f"{CBC}PostalZone": _text("postal_code"),
+            f"{CBC}CityName": _text("city"),
+            f"{CAC}Country": _into({f"{CBC}IdentificationCode": _text("country")}),
         }
     ),
     f"{CAC}PartyTaxScheme": _group(
-        "tax", {f"{CBC}CompanyID": _first("company_id"), f"{CAC}TaxScheme": _into({f"{CBC}ID": _first("scheme")})}
+        "tax", {f"{CBC}CompanyID": _text("company_id"), f"{CAC}TaxScheme": _into({f"{CBC}ID": _text("scheme")})}
     ),
-    f"{CAC}PartyLegalEntity": _into({f"{CBC}RegistrationName": _first("name"), f"{CBC}CompanyID": _first("legal")}),
-    f"{CAC}Contact": _into({f"{CBC}ElectronicMail": _first("email")}),
+    f"{CAC}PartyLegalEntity": _into({f"{CBC}RegistrationName": _text("name"), f"{CBC}CompanyID": _first("legal")}),
+    f"{CAC}Contact": _into({f"{CBC}ElectronicMail": _text("email")}),
 }
 _PAYEE: Trie = {
     f"{CAC}PartyIdentification": _PARTY[f"{CAC}PartyIdentification"],
@@ -72,37 +81,37 @@ _PAYEE: Trie = {
     f"{CAC}PartyLegalEntity": _into({f"{CBC}CompanyID": _first("legal")}),
 }
 _PAYMENT_MEANS: Trie = {
-    f"{CBC}PaymentMeansCode": _first("code"),
-    f"{CBC}PaymentDueDate": _first("due"),
-    f"{CBC}InstructionID": _first("instruction"),
-    f"{CBC}PaymentID": _first("payment_id"),
+    f"{CBC}PaymentMeansCode": _text("code"),
+    f"{CBC}PaymentDueDate": _text("due"),
+    f"{CBC}InstructionID": _text("instruction"),
+    f"{CBC}PaymentID": _text("payment_id"),
     f"{CAC}CardAccount": _first("card"),
     f"{CAC}PayeeFinancialAccount": _into(
         {
-            f"{CBC}ID": _first("account"),
-            f"{CAC}FinancialInstitutionBranch": _into({f"{CBC}ID": _first("bic")}),
+            f"{CBC}ID": _text("account"),
+            f"{CAC}FinancialInstitutionBranch": _into({f"{CBC}ID": _text("bic")}),
         }
     ),
-    f"{CAC}PaymentMandate": _into({f"{CBC}ID": _first("mandate")}),
+    f"{CAC}PaymentMandate": _into({f"{CBC}ID": _text("mandate")}),
 }
 _HEADER: Trie = {
-    f"{CBC}CustomizationID": _first("customization_id"),
-    f"{CBC}ProfileID": _first("profile_id"),
-    f"{CBC}ID": _first("number"),
-    f"{CBC}IssueDate": _first("issue_date"),
-    f"{CBC}DueDate": _first("due_date"),
-    f"{CBC}InvoiceTypeCode": _first("invoice_type"),
-    f"{CBC}CreditNoteTypeCode": _first("credit_note_type"),
-    f"{CBC}Note": _all("notes"),
-    f"{CBC}DocumentCurrencyCode": _first("currency"),
-    f"{CBC}BuyerReference": _first("buyer_ref"),
-    f"{CAC}OrderReference": _into({f"{CBC}ID": _first("order_ref")}),
-    f"{CAC}BillingReference": _into({f"{CAC}InvoiceDocumentReference": _into({f"{CBC}ID": _all("billing_refs")})}),
+    f"{CBC}CustomizationID": _text("customization_id"),
+    f"{CBC}ProfileID": _text("profile_id"),
+    f"{CBC}ID": _text("number"),
+    f"{CBC}IssueDate": _text("issue_date"),
+    f"{CBC}DueDate": _text("due_date"),
+    f"{CBC}InvoiceTypeCode": _text("invoice_type"),
+    f"{CBC}CreditNoteTypeCode": _text("credit_note_type"),
+    f"{CBC}Note": _texts("notes"),
+    f"{CBC}DocumentCurrencyCode": _text("currency"),
+    f"{CBC}BuyerReference": _text("buyer_ref"),
+    f"{CAC}OrderReference": _into({f"{CBC}ID": _text("order_ref")}),
+    f"{CAC}BillingReference": _into({f"{CAC}InvoiceDocumentReference": _into({f"{CBC}ID": _texts("billing_refs")})}),
     f"{CAC}AdditionalDocumentReference": _group(
         "documents",
         {
-            f"{CBC}ID": _first("id"),
-            f"{CBC}DocumentDescription": _first("description"),
+            f"{CBC}ID": _text("id"),
+            f"{CBC}DocumentDescription": _text("description"),
             f"{CAC}Attachment": _into({f"{CBC}EmbeddedDocumentBinaryObject": _first("embedded")}),
         },
     ),
@@ -110,16 +119,16 @@ _HEADER: Trie = {
     f"{CAC}AccountingCustomerParty": _into({f"{CAC}Party": _group("customer", _PARTY, first_only=True)}),
     f"{CAC}PayeeParty": _group("payee", _PAYEE, first_only=True),
     f"{CAC}PaymentMeans": _group("payment_means", _PAYMENT_MEANS),
-    f"{CAC}PaymentTerms": _into({f"{CBC}Note": _first("terms")}),
+    f"{CAC}PaymentTerms": _into({f"{CBC}Note": _text("terms")}),
     f"{CAC}TaxTotal": _group("tax_totals", {f"{CBC}TaxAmount": _first("amount")}),
     f"{CAC}LegalMonetaryTotal": _group(
         "totals",
         {
-            f"{CBC}TaxExclusiveAmount": _first("tax_exclusive"),
-            f"{CBC}TaxInclusiveAmount": _first("tax_inclusive"),
-            f"{CBC}PrepaidAmount": _first("prepaid"),
-            f"{CBC}PayableRoundingAmount": _first("rounding"),
-            f"{CBC}PayableAmount": _first("payable"),
+            f"{CBC}TaxExclusiveAmount": _text("tax_exclusive"),
+            f"{CBC}TaxInclusiveAmount": _text("tax_inclusive"),
+            f"{CBC}PrepaidAmount": _text("prepaid"),
+            f"{CBC}PayableRoundingAmount": _text("rounding"),
+            f"{CBC}PayableAmount": _text("payable"),
         },
         first_only=True,
     ),
@@ -127,46 +136,44 @@ _HEADER: Trie = {
 
 
 def _walk(node: etree._Element, trie: Trie, out: Fields) -> Fields:
-    for child in node:
-        step = trie.get(child.tag)
+    get = trie.get
+    for child in node[:]:  # the children as one list: measured faster than lxml's child iterator
+        step = get(child.tag)
         if step is None:
             continue
         kind, key, sub = step
-        if kind == _FIRST:
+        if kind == _TEXT:
             if key not in out:
-                out[key] = child
+                value = child.text
+                out[key] = (value.strip() or None) if value is not None else None
         elif kind == _INTO:
             _walk(child, sub, out)
+        elif kind == _TEXTS:
+            value = child.text
+            if value is not None and (value := value.strip()):
+                found = out.get(key)
+                if found is None:
+                    out[key] = [value]
+                else:
+                    found.append(value)
+        elif kind == _FIRST:
+            if key not in out:
+                out[key] = child
         elif kind == _FIRST_GROUP:
             if key not in out:
                 out[key] = _walk(child, sub, {})
         else:
-            value = child if kind == _ALL else _walk(child, sub, {})
+            group = _walk(child, sub, {})
             found = out.get(key)
             if found is None:
-                out[key] = [value]
+                out[key] = [group]
             else:
-                found.append(value)
+                found.append(group)
     return out
 
 
-def _text(fields: Fields, key: str) -> str | None:
-    """The element's stripped text, or None (as ``fields.text`` with the same path)."""
-    element = fields.get(key)
-    if element is None:
-        return None
-    value = element.text
-    if value is None:
-        return None
-    return value.strip() or None
-
-
-def _texts(fields: Fields, key: str) -> tuple[str, ...]:
-    return tuple(v for v in ((e.text or "").strip() for e in fields.get(key, ())) if v)
-
-
 def _required(fields: Fields, key: str, what: str) -> str:
-    value = _text(fields, key)
+    value = fields.get(key)
     if value is None:
         raise ReadError(f"missing {what}")
     return value
@@ -175,33 +182,39 @@ def _required(fields: Fields, key: str, what: str) -> str:
 def _id_and_scheme(element: etree._Element | None) -> tuple[str | None, str | None]:
     if element is None:
         return None, None
-    return (compact(element.text) if element.text else None), scheme(element.get("schemeID"))
+    value = element.text
+    return (compact(value) if value else None), scheme(element.get("schemeID"))
+
+
+def _compact_all(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(filter(None, map(compact, values))) if values else ()
 
 
 def _party(party: Fields | None) -> Party:
     if party is None:
         return Party()
-    endpoint_id, endpoint_scheme = _id_and_scheme(party.get("endpoint"))
-    legal_id, legal_scheme = _id_and_scheme(party.get("legal"))
+    get = party.get
+    endpoint_id, endpoint_scheme = _id_and_scheme(get("endpoint"))
+    legal_id, legal_scheme = _id_and_scheme(get("legal"))
     vat = None
-    for tax in party.get("tax", ()):
-        if (_text(tax, "scheme") or "").upper() in _VAT_SCHEMES:
-            vat = compact(_text(tax, "company_id"))
-    trading_name = _text(party, "trading_name")
+    for tax in get("tax", ()):
+        if (tax.get("scheme") or "").upper() in _VAT_SCHEMES:
+            vat = compact(tax.get("company_id"))
+    trading_name = get("trading_name")
     return Party(
-        name=_text(party, "name") or trading_name,
+        name=get("name") or trading_name,
         trading_name=trading_name,
         endpoint_id=endpoint_id,
         endpoint_scheme=endpoint_scheme,
         legal_id=legal_id,
         legal_scheme=legal_scheme,
         vat_id=vat,
-        party_ids=tuple(i for i in (compact(v) for v in _texts(party, "ids")) if i),
-        address=tuple(t for t in (_text(party, "street"), _text(party, "street2"), _text(party, "line")) if t),
-        postal_code=_text(party, "postal_code"),
-        city=_text(party, "city"),
-        country=_text(party, "country"),
-        email=_text(party, "email"),
+        party_ids=_compact_all(get("ids")),
+        address=tuple(filter(None, (get("street"), get("street2"), get("line")))),
+        postal_code=get("postal_code"),
+        city=get("city"),
+        country=get("country"),
+        email=get("email"),
     )
 
 
@@ -210,26 +223,27 @@ def _payee(payee: Fields | None) -> Party | None:
         return None
     legal_id, legal_scheme = _id_and_scheme(payee.get("legal"))
     return Party(
-        name=_text(payee, "trading_name"),
+        name=payee.get("trading_name"),
         legal_id=legal_id,
         legal_scheme=legal_scheme,
-        party_ids=tuple(i for i in (compact(v) for v in _texts(payee, "ids")) if i),
+        party_ids=_compact_all(payee.get("ids")),
     )
 
 
 def _payment_means(pm: Fields, oioubl: bool) -> PaymentMeans:
-    payment_id = compact(_text(pm, "payment_id"))
-    instruction = compact(_text(pm, "instruction"))
+    get = pm.get
+    payment_id = compact(get("payment_id"))
+    instruction = compact(get("instruction"))
     if oioubl and instruction:
         # OIOUBL splits the Danish FIK/giro line: PaymentID is the kortart (71, 73, 75, 01, 04, 15).
         payment_id = f"{payment_id}#{instruction}" if payment_id else instruction
     return PaymentMeans(
-        code=_text(pm, "code"),
+        code=get("code"),
         payment_id=payment_id,
-        account=compact(_text(pm, "account")),
-        due_date=iso_date(_text(pm, "due"), "PaymentDueDate"),
-        bic=compact(_text(pm, "bic")),
-        mandate_id=compact(_text(pm, "mandate")),
+        account=compact(get("account")),
+        due_date=iso_date(get("due"), "PaymentDueDate"),
+        bic=compact(get("bic")),
+        mandate_id=compact(get("mandate")),
         card="card" in pm,
     )
 
@@ -240,7 +254,7 @@ def _attachments(documents: list[Fields], warnings: list[str]) -> tuple[Embedded
         obj = ref.get("embedded")
         if obj is None or not obj.text:
             continue
-        filename = obj.get("filename") or _text(ref, "id") or "attachment"
+        filename = obj.get("filename") or ref.get("id") or "attachment"
         content = decode_base64(obj.text)
         if content is None:
             warnings.append(f"attachment {filename}: not valid base64, skipped")
@@ -250,7 +264,7 @@ def _attachments(documents: list[Fields], warnings: list[str]) -> tuple[Embedded
                 filename=filename,
                 mime_type=obj.get("mimeCode") or "application/octet-stream",
                 content=content,
-                description=_text(ref, "description"),
+                description=ref.get("description"),
             )
         )
     return tuple(out)
@@ -269,17 +283,18 @@ def read_ubl(root: etree._Element, doc_class: DocClass, envelope: Envelope | Non
     """Read an Invoice or CreditNote root into the canonical record."""
     is_credit = root.tag.startswith(f"{{{CREDIT_NOTE_NS}}}")
     top = _walk(root, _HEADER, {})
+    get = top.get
     oioubl = doc_class in (DocClass.OIOUBL_INVOICE, DocClass.OIOUBL_CREDIT_NOTE)
     warnings: list[str] = []
-    means = tuple(_payment_means(pm, oioubl) for pm in top.get("payment_means", ()))
+    means = tuple(_payment_means(pm, oioubl) for pm in get("payment_means", ()))
     # BT-9: root DueDate on invoices; PaymentMeans/PaymentDueDate on credit notes, EHF 2.0 and OIOUBL.
-    due = iso_date(_text(top, "due_date"), "DueDate") or next((m.due_date for m in means if m.due_date), None)
-    terms = _text(top, "terms")
+    due = iso_date(get("due_date"), "DueDate") or next((m.due_date for m in means if m.due_date), None)
+    terms = get("terms")
     if due is None and terms:
         # Never parse a due date out of free text silently: the ledger or a policy default decides.
         warnings.append(f"no due date, only payment terms: {terms}")
     currency = _required(top, "currency", "currency (DocumentCurrencyCode)")
-    totals = top.get("totals")
+    totals = get("totals")
     if totals is None:
         raise ReadError("missing LegalMonetaryTotal")
     payable = amount(_required(totals, "payable", "PayableAmount"), "PayableAmount")
@@ -287,29 +302,29 @@ def read_ubl(root: etree._Element, doc_class: DocClass, envelope: Envelope | Non
     assert payable is not None and issue is not None
     return EDocument(
         doc_class=doc_class,
-        customization_id=_text(top, "customization_id"),
-        profile_id=_text(top, "profile_id"),
+        customization_id=get("customization_id"),
+        profile_id=get("profile_id"),
         number=_required(top, "number", "document number (ID)"),
-        type_code=_text(top, "credit_note_type" if is_credit else "invoice_type"),
+        type_code=get("credit_note_type" if is_credit else "invoice_type"),
         issue_date=issue,
         due_date=due,
         currency=currency,
-        tax_exclusive=amount(_text(totals, "tax_exclusive"), "TaxExclusiveAmount"),
-        tax_total=amount(_tax_total(top.get("tax_totals", []), currency), "TaxAmount"),
-        tax_inclusive=amount(_text(totals, "tax_inclusive"), "TaxInclusiveAmount"),
-        prepaid=amount(_text(totals, "prepaid"), "PrepaidAmount"),
-        rounding=amount(_text(totals, "rounding"), "PayableRoundingAmount"),
+        tax_exclusive=amount(totals.get("tax_exclusive"), "TaxExclusiveAmount"),
+        tax_total=amount(_tax_total(get("tax_totals", []), currency), "TaxAmount"),
+        tax_inclusive=amount(totals.get("tax_inclusive"), "TaxInclusiveAmount"),
+        prepaid=amount(totals.get("prepaid"), "PrepaidAmount"),
+        rounding=amount(totals.get("rounding"), "PayableRoundingAmount"),
         payable=payable,
-        supplier=_party(top.get("supplier")),
-        customer=_party(top.get("customer")),
-        payee=_payee(top.get("payee")),
+        supplier=_party(get("supplier")),
+        customer=_party(get("customer")),
+        payee=_payee(get("payee")),
         payment_means=means,
-        billing_refs=_texts(top, "billing_refs"),
-        order_ref=_text(top, "order_ref"),
-        buyer_ref=_text(top, "buyer_ref"),
+        billing_refs=tuple(get("billing_refs", ())),
+        order_ref=get("order_ref"),
+        buyer_ref=get("buyer_ref"),
         payment_terms=terms,
-        notes=_texts(top, "notes"),
-        attachments=_attachments(top.get("documents", []), warnings),
+        notes=tuple(get("notes", ())),
+        attachments=_attachments(get("documents", []), warnings),
         sbdh_instance_id=envelope.instance_id if envelope else None,
         warnings=tuple(warnings),
     )

@@ -95,6 +95,12 @@ def file_hash(data: bytes) -> str:
 
 def inbox_files(folder: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
     """Files of a drop folder in a stable order (by name), skipping hidden and partial files."""
+    for name in inbox_names(folder, suffixes):
+        yield folder / name
+
+
+def inbox_names(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
+    """The names of ``inbox_files``, in the same order (no Path object per file)."""
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: folder not found")
     # scandir knows each entry's type without a stat per file; normcase orders names as Paths sort.
@@ -104,5 +110,4 @@ def inbox_files(folder: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
             for e in entries
             if not e.name.startswith(".") and os.path.splitext(e.name)[1].lower() in suffixes and e.is_file()
         ]
-    for name in sorted(names, key=os.path.normcase):
-        yield folder / name
+    return sorted(names, key=os.path.normcase)

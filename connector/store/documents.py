@@ -60,6 +60,13 @@ def store_events(conn: Connection, client_id: str, events: Iterable[DocumentEven
 def link_events(conn: Connection, client_id: str) -> int:
     """Resolve unlinked events: T111 by invoice number (+ type), MLR/MLS by the envelope instance id."""
     t, inv = schema.document_events, schema.invoices
+    pending = conn.execute(
+        select(t.c.event_key, t.c.kind, t.c.ref_id, t.c.ref_type_code).where(
+            and_(t.c.client_id == client_id, t.c.invoice_number.is_(None))
+        )
+    ).all()
+    if not pending:  # the usual sync: nothing waits, so the client's invoice numbers need not be loaded
+        return 0
     known = {
         (r.number, r.kind) for r in conn.execute(select(inv.c.number, inv.c.kind).where(inv.c.client_id == client_id))
     }
@@ -72,11 +79,6 @@ def link_events(conn: Connection, client_id: str) -> int:
         )
     }
     linked = 0
-    pending = conn.execute(
-        select(t.c.event_key, t.c.kind, t.c.ref_id, t.c.ref_type_code).where(
-            and_(t.c.client_id == client_id, t.c.invoice_number.is_(None))
-        )
-    ).all()
     for r in pending:
         number, detail = _resolve(r.kind, r.ref_id, r.ref_type_code, known, envelopes)
         values: dict[str, Any] = {"detail": detail}
