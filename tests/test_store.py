@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -91,6 +92,36 @@ def test_an_older_database_is_brought_forward_and_keeps_its_data(tmp_path: Path)
     with Store(url).engine.connect() as conn:  # opening the store runs the missing steps
         assert conn.execute(select(schema.schema_version.c.version)).scalar_one() == migrations.CURRENT
         assert conn.execute(select(schema.document_events)).all() == []  # the table exists again
+        assert conn.execute(select(schema.invoices.c.number)).scalars().all() == ["1001"]
+
+
+def test_a_migration_that_fails_halfway_leaves_the_database_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = sqlite_url(tmp_path)
+    store = Store(url)
+    with store.transaction() as conn:
+        store.upsert_invoices(conn, [an_invoice()])
+        schema.document_events.drop(conn)  # a version-1 database
+        conn.execute(schema.schema_version.update().values(version=1))
+    store.close()
+
+    def disk_full(_conn: Any) -> None:
+        raise OSError("disk full")
+
+    # the v2 step (re-creating document_events) runs, then a later step fails
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS[:-1], disk_full))
+    with pytest.raises(OSError, match="disk full"):
+        Store(url)
+    monkeypatch.undo()
+
+    raw = sqlite3.connect(tmp_path / "state" / "arsync.db")
+    tables = {name for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "document_events" not in tables  # the steps before the failure were rolled back with it
+    assert raw.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    raw.close()
+    with Store(url).engine.connect() as conn:  # the next open upgrades it whole, data kept
+        assert conn.execute(select(schema.schema_version.c.version)).scalar_one() == migrations.CURRENT
         assert conn.execute(select(schema.invoices.c.number)).scalars().all() == ["1001"]
 
 

@@ -138,8 +138,8 @@ class Store:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        with self.engine.begin() as conn:
-            migrations.upgrade(conn)
+        with self.engine.connect() as conn:
+            _migrate(conn)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -451,6 +451,27 @@ def facts_around(
     )
 
 
+def _migrate(conn: Connection) -> None:
+    """Bring the schema forward in one transaction: all of it or none of it.
+
+    Python's sqlite3 runs DDL (CREATE, ALTER) outside any transaction unless one was begun explicitly, so
+    on SQLite one is: BEGIN IMMEDIATE, which also makes two processes opening one store migrate in turn."""
+    raw = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+    previous = getattr(raw, "isolation_level", None)
+    if raw is not None:
+        raw.isolation_level = None  # the driver begins nothing itself; BEGIN below is the transaction
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        migrations.upgrade(conn)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        if raw is not None:
+            raw.isolation_level = previous
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -492,7 +513,7 @@ def _invoice_row(i: Invoice) -> dict[str, Any]:
         "amount": i.amount,
         "source": i.source,
         "kid": i.kid,
-        "credits": json.dumps(list(i.credits)),
+        "credits": json.dumps(list(i.credits)) if i.credits else "[]",  # most invoices credit nothing
         "order_ref": i.order_ref,
         "type_code": i.type_code,
         "factored": i.factored,
