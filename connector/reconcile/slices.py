@@ -139,8 +139,12 @@ class _Plan:
 def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, int], slice_documents: int) -> _Plan:
     policy = client.policy
     router = Router(policy.kid_schemes, policy.inkasso_payers)
-    for number, customer_id, currency, kid in reader.receivables():
+    for number, customer_id, currency, kid in reader.receivables(in_document_order=False):
         router.add_invoice(number, customer_id, currency, kid)
+    if router.by_number:  # numbers that differ only in case or spaces: which one a token names needs the order
+        router = Router(policy.kid_schemes, policy.inkasso_payers)
+        for number, customer_id, currency, kid in reader.receivables(in_document_order=True):
+            router.add_invoice(number, customer_id, currency, kid)
     for customer_id, org_no in reader.customer_orgs():
         router.add_customer(customer_id, org_no)
     groups = Components()
@@ -163,28 +167,40 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
     needs_payer: list[RoutingRow] = []
     reversals: list[RoutingRow] = []
     dropped: set[str] = set()  # keys deduplication drops
-    for members in _bank_entries(reader.routing_rows(reader.key_order)):
-        kept = keep_of_group(members) if len(members) > 1 else members
-        if len(kept) != len(members):
-            dropped.update(p.key for p in members if p not in kept)
+
+    def place(p: RoutingRow) -> None:
+        if ocr:
+            learn_later.append(p)
+            if p.source in ("ocr", "camt") and twin_key(p) is not None:  # type: ignore[arg-type]
+                twins.append(p)
+        else:
+            router.learn(p)
+        route = router.route(p)
+        if route == NEEDS_PAYER:
+            needs_payer.append(p)
+        elif route == NEEDS_ORIGINAL:
+            reversals.append(p)
+            # a text naming several invoices is no reference (the matcher takes back by payment): each slice
+            # must see all or none of them, never exactly one
+            groups.join(router.customers(router.tier2(p)))
+        else:
+            row_ids.append(p.row_id)
+            owners.append(_owner(route, groups))
+
+    # Only a bank entry reported more than once with a pending or summed report can lose a report to
+    # deduplication: those wait for all their reports; every other payment is placed as it is read.
+    doubtful = reader.doubtful_entries()
+    waiting: dict[tuple[str, str, str], list[RoutingRow]] = {}
+    for p in reader.routing_rows():
+        if doubtful and (entry := group_key(p)) in doubtful:  # type: ignore[arg-type]
+            waiting.setdefault(entry, []).append(p)
+        else:
+            place(p)
+    for members in waiting.values():
+        kept = keep_of_group(members)  # type: ignore[arg-type]
+        dropped.update(p.key for p in members if p not in kept)
         for p in kept:
-            if ocr:
-                learn_later.append(p)
-                if p.source in ("ocr", "camt") and twin_key(p) is not None:  # type: ignore[arg-type]
-                    twins.append(p)
-            else:
-                router.learn(p)
-            route = router.route(p)
-            if route == NEEDS_PAYER:
-                needs_payer.append(p)
-            elif route == NEEDS_ORIGINAL:
-                reversals.append(p)
-                # a text naming several invoices is no reference (the matcher takes back by payment): each slice
-                # must see all or none of them, never exactly one
-                groups.join(router.customers(router.tier2(p)))
-            else:
-                row_ids.append(p.row_id)
-                owners.append(_owner(route, groups))
+            place(p)  # type: ignore[arg-type]
     dropped_rows: set[Any] = set()  # OCR twins were routed before they were known to be twins
     if twins:
         kept_twins = {p.key for p in ocr_camt_twins(twins)}  # type: ignore[arg-type]
@@ -248,34 +264,6 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
         everywhere_booked=everywhere_booked,
         everywhere_other=everywhere_other,
     )
-
-
-def _bank_entries(payments: Iterator[RoutingRow]) -> Iterator[list[RoutingRow]]:
-    """The payments of each ``group_key`` (the reports of one bank entry), from payments read in key order.
-
-    A key is ``source|account|bank ref|ordinal|date`` (``Payment.key``), so in byte order the keys of one
-    entry are one run; a run is split by the group key itself, should a field hold a ``|``."""
-    run: list[RoutingRow] = []
-    current = ""
-    for p in payments:
-        prefix = p.key.rsplit("|", 2)[0]
-        if prefix != current and run:
-            yield from _split(run)
-            run = []
-        current = prefix
-        run.append(p)
-    if run:
-        yield from _split(run)
-
-
-def _split(run: list[RoutingRow]) -> Iterator[list[RoutingRow]]:
-    if len(run) == 1:
-        yield run
-        return
-    groups: dict[tuple[str, str, str], list[RoutingRow]] = {}
-    for p in run:
-        groups.setdefault(group_key(p), []).append(p)  # type: ignore[arg-type]
-    yield from groups.values()
 
 
 def _owner(route: Route, groups: Components) -> str:

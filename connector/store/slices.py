@@ -77,8 +77,6 @@ class SliceReader:
         self.client_id = client_id
         self.raw = conn.connection
         self.postgres = conn.dialect.name == "postgresql"
-        # payment keys in byte order: SQLite compares text bytewise; PostgreSQL is told to
-        self.key_order = 'payment_key COLLATE "C"' if self.postgres else "payment_key"
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -97,17 +95,29 @@ class SliceReader:
 
     # -- what routing reads -----------------------------------------------------------------------
 
-    def receivables(self) -> Iterator[tuple[str, str, str, str | None]]:
-        """(number, customer, currency, kid) of every invoice, in document order (issue date, number)."""
-        rows = self._rows(
-            "SELECT issue_date, number, customer_id, currency, kid FROM invoices WHERE client_id = ? AND kind = ?"
-            " ORDER BY issue_date",
-            (self.client_id, str(DocKind.INVOICE)),
-        )
+    def receivables(self, in_document_order: bool) -> Iterator[tuple[str, str, str, str | None]]:
+        """(number, customer, currency, kid) of every invoice; in document order (issue date, number) if
+        asked, which costs a sort of them all."""
+        sql = "SELECT issue_date, number, customer_id, currency, kid FROM invoices WHERE client_id = ? AND kind = ?"
+        rows = self._rows(sql + (" ORDER BY issue_date" if in_document_order else ""), (self.client_id, "invoice"))
+        if not in_document_order:
+            for _issued, number, customer_id, currency, kid in rows:
+                yield number, customer_id, currency, kid
+            return
         # numbers sorted here, not by the database, whose collation may not be Python's
         for _day, same_day in groupby(rows, key=lambda r: r[0]):
             for _issued, number, customer_id, currency, kid in sorted(same_day, key=lambda r: r[1]):
                 yield number, customer_id, currency, kid
+
+    def doubtful_entries(self) -> set[tuple[str, str, str]]:
+        """(source, account, bank ref) of bank entries deduplication may drop a report of: reported more than
+        once, with a pending report or one without transaction details among them (``dedup.keep_of_group``)."""
+        rows = self._rows(
+            "SELECT source, account, bank_ref FROM payments WHERE client_id = ? GROUP BY source, account, bank_ref"
+            " HAVING COUNT(*) > 1 AND (SUM(CASE WHEN status = ? THEN 0 ELSE 1 END) > 0 OR MIN(ordinal) < 0)",
+            (self.client_id, str(PaymentStatus.BOOKED)),
+        )
+        return {(source, account, bank_ref) for source, account, bank_ref in rows}
 
     def credit_notes(self) -> Iterator[tuple[str, str | None]]:
         """(customer, credits JSON) of every credit note."""
@@ -134,8 +144,8 @@ class SliceReader:
             self._rows("SELECT 1 FROM payments WHERE client_id = ? AND source = ? LIMIT 1", (self.client_id, source))
         )
 
-    def routing_rows(self, order: str) -> Iterator[RoutingRow]:
-        """Every payment of the client, ordered by ``order`` (column names)."""
+    def routing_rows(self, order: str | None = None) -> Iterator[RoutingRow]:
+        """Every payment of the client, ordered by ``order`` (column names) if given."""
         dates, amounts, statuses = Converted(sqlite_date), Converted(sqlite_money), Converted(PaymentStatus)
         for (
             key,
@@ -157,7 +167,7 @@ class SliceReader:
             rid,
         ) in self._rows(
             f"SELECT {_ROUTING_COLUMNS}, {'payment_key' if self.postgres else 'rowid'} FROM payments"
-            f" WHERE client_id = ? ORDER BY {order}",
+            f" WHERE client_id = ?{f' ORDER BY {order}' if order else ''}",
             (self.client_id,),
         ):
             yield RoutingRow(
