@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connector.bank.references import (
     classify,
@@ -57,3 +59,13 @@ def test_classify_respects_accepted_schemes():
     assert classify("0000531", ["mod10"]) is None
     assert classify("0000531", ["mod11"]).scheme == "mod11"
     assert classify("") is None and classify("hello") is None
+
+
+@settings(max_examples=500, derandomize=True)
+@given(st.text(alphabet="0123456789", min_size=1, max_size=30))
+def test_fast_luhn_agrees_with_stdnum(digits: str) -> None:
+    from stdnum import luhn
+
+    from connector.bank.references import luhn_valid
+
+    assert luhn_valid(digits) == luhn.is_valid(digits)
