@@ -2,9 +2,10 @@
 allocations, holds and evidence of reconciling it whole (``reconcile_facts``).
 
 1. Route (``connector.reconcile.routing``): read the invoices' numbers, customers and references and the
-   customers' org ids; stream every payment once, in bank-entry order, deduplicate it as ``dedup`` does,
-   learn payer accounts, and keep where it is matched (its row id and one customer: a few bytes each).
-   Customers one payment may touch are joined (union-find), so they land in one slice.
+   customers' org ids; stream every payment once, deduplicate it as ``dedup`` does (only a bank entry
+   reported more than once with a pending or summed report waits for its other reports), learn payer
+   accounts, and keep where it is matched (its row id and one customer: a few bytes each). Customers one
+   payment may touch are joined (union-find), so they land in one slice.
 2. Pack whole joined groups of customers into slices of about ``SLICE_DOCUMENTS`` invoices and credit notes.
 3. Per slice: read its customers, invoices and payments (plus the payments every slice sees), reconcile them
    and hand (facts, reconciliation) to the caller, who decides and writes before the next slice is read.
