@@ -114,6 +114,14 @@ def classify(value: str | None, kid_schemes_accepted: Collection[str] = KID_SCHE
     if not value:
         return None
     raw = compact(value)
+    if raw.isdigit() and raw.isascii():  # the hot path: a plain KID (no RF/FIK prefix, no MOD11 '-')
+        if not 3 <= len(raw) <= 25:
+            return None
+        if "mod10" in kid_schemes_accepted and luhn_valid(raw):
+            return Reference("mod10", raw)
+        if "mod11" in kid_schemes_accepted and mod11_check(raw[:-1]) == raw[-1]:
+            return Reference("mod11", raw)
+        return None
     upper = raw.upper()
     if upper.startswith("RF"):
         return Reference("rf", upper) if iso11649.is_valid(upper) else None

@@ -23,7 +23,6 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from itertools import chain
 
 from connector.bank.references import KID_SCHEMES, classify, kids_in_text, normalise
@@ -563,15 +562,17 @@ _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
 _NOT_DIGIT = re.compile(r"\D")
 
 
-@lru_cache(maxsize=1 << 16)
 def plain_account(value: str) -> str:
     """Account numbers compared without spaces, dots or dashes."""
+    if value.isascii() and value.isalnum():  # the usual BBAN/IBAN: nothing to remove (no cache: too many)
+        return value.upper()
     return _NOT_ALNUM.sub("", value.upper())
 
 
-@lru_cache(maxsize=1 << 16)
 def org_digits(value: str) -> str:
     """Org ids compared by their digits ('NO 923 456 783 MVA' is 923456783)."""
+    if value.isascii() and value.isdigit():
+        return value
     return _NOT_DIGIT.sub("", value)
 
 

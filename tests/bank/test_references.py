@@ -69,3 +69,31 @@ def test_fast_luhn_agrees_with_stdnum(digits: str) -> None:
     from connector.bank.references import luhn_valid
 
     assert luhn_valid(digits) == luhn.is_valid(digits)
+
+
+@settings(max_examples=500, derandomize=True)
+@given(
+    st.text(alphabet="0123456789", min_size=0, max_size=30),
+    st.sampled_from([("mod10", "mod11"), ("mod10",), ("mod11",), ()]),
+)
+def test_classify_of_a_plain_kid_follows_the_accepted_schemes(digits: str, schemes: tuple[str, ...]) -> None:
+    """MOD10 is preferred when both pass; only accepted schemes count; 3–25 digits."""
+    from connector.bank.references import classify, kid_schemes
+
+    passing = kid_schemes(digits) if 3 <= len(digits) <= 25 else set()
+    expected = next((s for s in ("mod10", "mod11") if s in schemes and s in passing), None)
+    ref = classify(digits, schemes)
+    assert (ref.scheme if ref else None) == expected
+    assert ref is None or ref.value == digits
+
+
+@settings(max_examples=300, derandomize=True)
+@given(st.text(alphabet="0123456789abcXYZ -./æ٣", max_size=20))
+def test_payer_accounts_and_org_ids_compare_as_before(value: str) -> None:
+    """The fast paths give what the plain rules give: ASCII letters and digits, upper-cased; digits only."""
+    import re
+
+    from connector.reconcile.matching import org_digits, plain_account
+
+    assert plain_account(value) == re.sub(r"[^0-9A-Z]", "", value.upper())
+    assert org_digits(value) == re.sub(r"\D", "", value)
