@@ -273,12 +273,6 @@ class _Matcher:
         if len(owners) == 1:
             self.by_payer[plain_account(p.payer_account)].update(owners)
 
-    def is_inkasso(self, p: Payment) -> bool:
-        ids = {plain_account(x) for x in (p.payer_account, p.payer_org_id) if x}
-        if ids & self.inkasso_payers:
-            return True
-        return bool(INKASSO_WORDS & set(WORD.findall((p.payer_name or "").lower())))
-
     def bank_payment(self, p: Payment) -> None:
         if p.amount <= ZERO:
             return  # 0.00 entries (fee corrections, notices) carry no money to place
@@ -301,7 +295,7 @@ class _Matcher:
         if len(numbers) > 1:
             self.candidate(numbers, p, f"{why} matches {len(numbers)} invoices")
             return
-        if self.is_inkasso(p):
+        if is_inkasso(p, self.inkasso_payers):
             self.result.inkasso_payouts.append(p)
             return
         if self.text_tier(p, pending):
@@ -551,6 +545,14 @@ class _Matcher:
                 )
             if left > ZERO:
                 self.credit_notes[cn.customer_id].append((cn, left))
+
+
+def is_inkasso(p: Payment, inkasso_payers: Collection[str]) -> bool:
+    """A debt collector's payout (a configured payer, or a collector's name): collected money, not a debtor's."""
+    ids = {plain_account(x) for x in (p.payer_account, p.payer_org_id) if x}
+    if not ids.isdisjoint(inkasso_payers):  # payer ids already compared plain (see _Matcher, Router)
+        return True
+    return bool(INKASSO_WORDS & set(WORD.findall((p.payer_name or "").lower())))
 
 
 def match_order(p: Payment) -> tuple[date, bool, str]:

@@ -24,7 +24,7 @@ from typing import Protocol
 from connector.bank.references import KID_SCHEMES, classify, kids_in_text, normalise
 from connector.model import ZERO, PaymentStatus
 from connector.reconcile.book import cents
-from connector.reconcile.matching import BANK_SOURCES, INKASSO_WORDS, WORD, org_digits, plain_account
+from connector.reconcile.matching import BANK_SOURCES, is_inkasso, org_digits, plain_account
 from connector.reconcile.text import invoice_key, tokens
 
 ANYWHERE: frozenset[str] = frozenset()
@@ -181,12 +181,6 @@ class Router:
             out |= self.by_org.get(org_digits(payer_org_id), set())
         return out
 
-    def is_inkasso(self, p: PaymentView) -> bool:
-        ids = {plain_account(x) for x in (p.payer_account, p.payer_org_id) if x}
-        if ids & self.inkasso_payers:
-            return True
-        return bool(INKASSO_WORDS & set(WORD.findall((p.payer_name or "").lower())))
-
     def customers(self, numbers: Iterable[str]) -> frozenset[str]:
         return frozenset(self.owner[n] for n in numbers)
 
@@ -207,7 +201,7 @@ class Router:
         numbers = [n for n in self.tier1(p) if self.currency_of(n) == p.currency]
         if numbers:
             return self.customers(numbers)
-        if self.is_inkasso(p):
+        if is_inkasso(p, self.inkasso_payers):  # type: ignore[arg-type]
             return ANYWHERE
         named = self.tier2(p)
         if any(self.currency_of(n) == p.currency for n in named):
