@@ -9,12 +9,12 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 from functools import lru_cache
 from importlib import resources
 
-from connector.model import money
+from connector.model import CENT, money
 
 COUNTRIES = ("NO", "DK", "SE")
 
@@ -77,7 +77,8 @@ def _cap(country: str, entry: dict[str, object]) -> tuple[Decimal, str]:
         return money(str(entry["reminder_fee"])), f"max {entry['reminder_fee']}"
     sats = Decimal(str(entry["inkassosats"]))
     fraction = Fraction(str(entry["reminder_fee_fraction"]))
-    cap = money(sats * fraction.numerator / fraction.denominator)
+    # a legal maximum: an exact cap of 37.505 allows 37.50, never 37.51
+    cap = (sats * fraction.numerator / fraction.denominator).quantize(CENT, rounding=ROUND_DOWN)
     return cap, f"{fraction} of the inkassosats {sats}"
 
 

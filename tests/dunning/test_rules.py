@@ -71,3 +71,10 @@ def test_interest_rounds_half_an_ore_up() -> None:
     i = late_interest(Decimal("1.00"), date(2025, 1, 10), date(2025, 3, 24), "NO", "NOK")
     assert "73 d at 12.50 %" in i.detail
     assert i.amount == Decimal("0.03")
+
+
+def test_a_fee_cap_from_a_fraction_is_never_rounded_up() -> None:
+    from connector.dunning.rules import _cap
+
+    cap, _why = _cap("NO", {"inkassosats": "750.10", "reminder_fee_fraction": "1/20"})  # exactly 37.505
+    assert cap == Decimal("37.50")
