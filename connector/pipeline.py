@@ -27,7 +27,7 @@ from connector.dunning import resolve as dunning_resolve
 from connector.dunning.decide import decide, sort_decisions
 from connector.dunning.flag import short_payment_disputes
 from connector.http import redact
-from connector.model import Action, Case, CaseStatus, Decision, DocKind, DunningStep
+from connector.model import Action, Case, CaseStatus, Decision, Dispute, DocKind, DunningStep
 from connector.reconcile.slices import SlicedRun
 from connector.registry import check as registry_check
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
@@ -212,12 +212,18 @@ def decide_client(store: Store, client: ClientConfig, as_of: date) -> list[Decis
 
 def decide_and_flag(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> list[Decision]:
     """Flag (short payments after a complaint → disputes), decide, check the register, decide again."""
-    flagged = [d for part in SlicedRun(store, client) for d in short_payment_disputes(part.facts, part.recon, as_of)]
-    if flagged:
+    flagged: list[Dispute] = []
+    decisions: list[Decision] = []
+    for part in SlicedRun(store, client):  # one read and match serves both, unless something is flagged
+        flagged.extend(short_payment_disputes(part.facts, part.recon, as_of))
+        decisions.extend(decide(part.facts, client, as_of, part.recon))
+    if flagged:  # the new disputes hold their invoices: decide again with them
         with store.transaction() as conn:
             for dispute in flagged:
                 store.add_dispute_in(conn, dispute)
-    decisions = decide_client(store, client, as_of)
+        decisions = decide_client(store, client, as_of)
+    else:
+        sort_decisions(decisions)
     if client.registry.enabled:
         orgs = registry_check.debtors_to_check(client, store, decisions)
         if orgs and registry_check.refresh(client, store, orgs, as_of):
