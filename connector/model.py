@@ -10,10 +10,14 @@ Invariants (every source, reader and store function keeps them):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from operator import attrgetter
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -25,6 +29,19 @@ def money(value: Decimal | int | str) -> Decimal:
     if isinstance(value, float):
         raise TypeError("money must not be a float")
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _pickled_by_fields(cls: type[_T]) -> type[_T]:
+    """Pickle as a call of the constructor with the fields: about half the cost of the dataclass default
+    (state set field by field), which counts when a slice process sends back 100,000 decisions
+    (``connector.reconcile.slices``)."""
+    get = attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
+
+    def reduce(self: Any) -> tuple[type[_T], tuple[Any, ...]]:
+        return cls, get(self)
+
+    cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
+    return cls
 
 
 class DocKind(StrEnum):
@@ -228,6 +245,7 @@ class DunningStep:
     detail: str = ""
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """One fact a decision rests on, readable by an accountant."""
@@ -249,6 +267,7 @@ class Evidence:
         return out
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Decision:
     client_id: str
