@@ -12,42 +12,55 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def read_ahead(
-    step: Callable[[T], R], items: Iterable[T], workers: int, window: int | None = None
-) -> Iterator[tuple[T, Future[R]]]:
-    """Yield ``(item, future)`` in the order of ``items``; ``future.result()`` re-raises ``step``'s error.
+class ReadAhead(Generic[T, R]):
+    """Iterate for ``(item, future)`` in the order of ``items``; ``future.result()`` re-raises ``step``'s
+    error. With ``workers`` ≤ 1 every step runs in the calling thread when its item is reached — exactly
+    the sequential behaviour."""
 
-    With ``workers`` ≤ 1 every step runs in the calling thread when its item is reached — exactly
-    the sequential behaviour (and a single-threaded process, which the EHF reader needs to fork).
-    """
-    if workers <= 1:
-        for item in items:
-            done: Future[R] = Future()
+    def __init__(self, step: Callable[[T], R], items: Iterable[T], workers: int, window: int | None = None):
+        self.step, self.items, self.workers = step, items, workers
+        self.limit = max(window or 2 * workers, workers)
+        self._pending: deque[tuple[T, Future[R]]] = deque()
+
+    def settle(self) -> None:
+        """Wait until every step started so far has finished. No other starts until the caller asks for
+        the next item, so the pool's threads stay idle meanwhile: the process may fork (the slices of a
+        very large client, connector.reconcile.slices)."""
+        wait([future for _item, future in self._pending])
+
+    def __iter__(self) -> Iterator[tuple[T, Future[R]]]:
+        if self.workers <= 1:
+            for item in self.items:
+                done: Future[R] = Future()
+                try:
+                    done.set_result(self.step(item))
+                except Exception as exc:  # handed to the caller through the future, as with the pool
+                    done.set_exception(exc)
+                yield item, done
+            return
+        pending = self._pending
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as pool:
             try:
-                done.set_result(step(item))
-            except Exception as exc:  # handed to the caller through the future, as with the pool
-                done.set_exception(exc)
-            yield item, done
-        return
-    limit = max(window or 2 * workers, workers)
-    pending: deque[tuple[T, Future[R]]] = deque()
-    source = iter(items)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-        try:
-            for item in source:
-                pending.append((item, pool.submit(step, item)))
-                if len(pending) >= limit:
+                for item in self.items:
+                    pending.append((item, pool.submit(self.step, item)))
+                    if len(pending) >= self.limit:
+                        yield pending.popleft()
+                while pending:
                     yield pending.popleft()
-            while pending:
-                yield pending.popleft()
-        finally:
-            # The consumer stopped early (an exception, a break): do not start what is still queued.
-            for _item, future in pending:
-                future.cancel()
+            finally:
+                # The consumer stopped early (an exception, a break): do not start what is still queued.
+                for _item, future in pending:
+                    future.cancel()
+
+
+def read_ahead(step: Callable[[T], R], items: Iterable[T], workers: int, window: int | None = None) -> ReadAhead[T, R]:
+    """``ReadAhead(step, items, workers, window)``: at most ``window`` (default ``2 * workers``) results are
+    held or under way at a time."""
+    return ReadAhead(step, items, workers, window)

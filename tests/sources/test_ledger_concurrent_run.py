@@ -132,6 +132,33 @@ def test_read_ahead_keeps_order_bounds_the_window_and_reraises_per_item() -> Non
     assert seen == [0, 10, 20, "item 3", 40, 50, 60, 70, 80, 90]
 
 
+def test_settle_waits_for_every_fetch_under_way_and_starts_no_other_until_asked() -> None:
+    """Before a very large client's slices fork, the fetches running ahead finish and the threads idle."""
+    running: set[int] = set()
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def step(i: int) -> int:
+        with lock:
+            running.add(i)
+            started.append(i)
+        time.sleep(0.05)
+        with lock:
+            running.discard(i)
+        return i
+
+    ahead = read_ahead(step, range(12), workers=3, window=6)
+    items = iter(ahead)
+    _first, fut = next(items)
+    ahead.settle()
+    with lock:
+        assert running == set() and len(started) == 6  # the window: all done, none further begun
+    time.sleep(0.1)
+    with lock:
+        assert len(started) == 6
+    assert [fut.result(), *(f.result() for _i, f in items)] == list(range(12))
+
+
 def test_ehf_folder_is_read_correctly_on_a_fetch_thread(tmp_path: Path) -> None:
     """Clients' EHF folders read on fetch threads give the same facts as a sequential run."""
     folder = tmp_path / "ehf"
