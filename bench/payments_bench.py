@@ -2,19 +2,25 @@
 
 The invoices and customers are stored first (the ledger side, untimed). Then, timed: the camt file is
 streamed into the real ``Store`` (a tmp SQLite file) in chunks of ``CHUNK`` payments inside one
-transaction; then, as the nightly run does (``connector.reconcile.slices``), the payments are routed to
-slices of customers and each slice is read back, matched and decided before the next is read. ``--whole``
-reads and matches the client in one piece instead; with ``--digest`` both print the same checksum of all
-decisions (computed outside the timings).
+transaction; then, as the nightly run does (``SlicedRun.map`` in ``connector.reconcile.slices``), the
+payments are routed to slices of customers (in a child process) and two processes read back, match and
+decide one slice each at a time; every slice's decisions come back to this process, as the nightly run
+needs them. ``--workers 1`` keeps it all in one process; ``--whole`` reads and matches the client in one
+piece instead; with ``--digest`` all print the same checksum of all decisions (computed outside the timings).
+
+"peak MB" is the largest total memory of the run and its child processes, sampled every 50 ms from
+outside: proportional set size, so pages a forked child still shares are counted once. "load", "match"
+and "decide" add up the seconds of both processes, so they can exceed the wall time ("total").
 
 Tier mix per payment: 70 % KID (SCOR), 8 % invoice number in the text, 10 % payer account only (learned
 from that customer's KID payments), 4 % partial KID, 3 % returns, 5 % unexplained.
-Each N runs in its own process so "peak" is that run's maximum resident set size (ru_maxrss).
+Each N runs in its own process.
 
     .venv/bin/python bench/payments_bench.py                 # N = 10k, 100k, 1M
     .venv/bin/python bench/payments_bench.py --n 10000 --n 100000
     .venv/bin/python bench/payments_bench.py --n 1000000 --digest
     .venv/bin/python bench/payments_bench.py --n 1000000 --digest --whole   # one piece: same digest
+    .venv/bin/python bench/payments_bench.py --n 1000000 --digest --workers 1  # slices in one process
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -37,9 +44,9 @@ from connector.bank.references import kid_mod10
 from connector.bulk import gc_paused
 from connector.config import ClientConfig
 from connector.dunning.decide import decide
-from connector.model import Customer, DocKind, Invoice, Payment
+from connector.model import Customer, Decision, DocKind, Invoice, Payment
 from connector.reconcile.for_client import reconcile_facts
-from connector.reconcile.slices import SlicedRun
+from connector.reconcile.slices import Slice, SlicedRun
 from connector.store.repository import Store
 
 AS_OF = date(2024, 4, 2)
@@ -152,7 +159,44 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(n: int, camt: Path, db: Path, whole: bool = False, with_digest: bool = False) -> dict[str, object]:
+def _helper_usage() -> tuple[float, float]:
+    """(largest peak RSS in MB, CPU seconds) of the slice processes this run forked and joined."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def _tree_pss_mb(pid: int) -> float | None:
+    """Memory of a process and its children, shared pages counted once (proportional set size, Linux)."""
+    total_kb, pids = 0, [pid]
+    try:
+        while pids:
+            p = pids.pop()
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                total_kb += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                pids.extend(int(c) for c in f.read().split())
+    except (OSError, StopIteration, ValueError):
+        return None  # not Linux, or a process ended while it was read: skip this sample
+    return total_kb / 1024
+
+
+def _run_sampling(cmd: list[str]) -> tuple[str, float]:
+    """Run the measured child; return its output and the peak memory of it and its slice processes."""
+    peak = 0.0
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as child:
+        while child.poll() is None:
+            sample = _tree_pss_mb(child.pid)
+            peak = max(peak, sample or 0.0)
+            time.sleep(0.05)
+        out = child.stdout.read() if child.stdout else ""
+        if child.returncode:
+            raise SystemExit(f"benchmark child failed with exit code {child.returncode}")
+    return out, peak
+
+
+def run_one(
+    n: int, camt: Path, db: Path, whole: bool = False, with_digest: bool = False, workers: int | None = None
+) -> dict[str, object]:
     """parse → store (chunked, one transaction) → route → per slice: read, match, decide; each timed."""
     store = Store(f"sqlite:///{db}")
     with store.transaction() as conn:  # the ledger side is set up, not timed
@@ -195,35 +239,44 @@ def run_one(n: int, camt: Path, db: Path, whole: bool = False, with_digest: bool
     digest = 0  # order-independent checksum of every decision's JSON: sliced and whole runs must agree
     decide_s = untimed_s = 0.0
     cfg = client()
+
+    def work(part: Slice) -> tuple[list[Decision], float, int, int]:
+        """What the nightly decide does with a slice (in whichever process matched it): its decisions."""
+        mark = time.perf_counter()
+        decided = decide(part.facts, cfg, AS_OF, part.recon)
+        recon = part.recon
+        allocated = sum(1 for v in recon.allocations.values() if v)
+        return decided, time.perf_counter() - mark, allocated, len(recon.unexplained)
+
     if whole:
         facts = store.facts("bench")
         read = time.perf_counter()
         recon = reconcile_facts(facts, cfg)
-        slices = [(facts, recon)]
         slice_seconds = {"route": 0.0, "read": read - t2, "match": time.perf_counter() - read}
+        results: Iterable[tuple[list[Decision], float, int, int]] = [work(Slice(facts, recon))]
+        del facts, recon
     else:
-        run = SlicedRun(store, cfg)
-        slices = ((s.facts, s.recon) for s in run)
+        run = SlicedRun(store, cfg, workers=workers)
+        results = run.map(work)
         slice_seconds = run.seconds
-    for facts, recon in slices:
-        mark = time.perf_counter()
-        decided = decide(facts, cfg, AS_OF, recon)
-        decide_s += time.perf_counter() - mark
+    for decided, seconds, n_allocated, n_unexplained in results:
+        decide_s += seconds
         decisions += len(decided)
-        allocated += sum(1 for v in recon.allocations.values() if v)
-        unexplained += len(recon.unexplained)
+        allocated += n_allocated
+        unexplained += n_unexplained
         if with_digest:  # a check, not part of the work: not timed
             mark = time.perf_counter()
             for d in decided:
                 digest += int.from_bytes(hashlib.sha256(json.dumps(d.as_json(), sort_keys=True).encode()).digest()[:8])
             untimed_s += time.perf_counter() - mark
-        del decided, facts, recon
+        del decided
     t4 = time.perf_counter() - untimed_s
     n_slices = 1
     if not whole:
         unexplained += len(run.unexplained_everywhere)
         n_slices = run.slices
-    cpu_s = time.process_time() - cpu0
+    helper_mb, helper_cpu_s = _helper_usage()
+    cpu_s = time.process_time() - cpu0 + helper_cpu_s
     return {
         "n": n,
         "payments": stored,
@@ -240,6 +293,7 @@ def run_one(n: int, camt: Path, db: Path, whole: bool = False, with_digest: bool
         "base_mb": base_mb,
         "parse_mb": parse_mb,
         "peak_mb": _rss_mb(),
+        "helper_mb": helper_mb,
         "allocated_invoices": allocated,
         "unexplained": unexplained,
         "decisions": decisions,
@@ -255,9 +309,11 @@ def main() -> None:
         "--whole", action="store_true", help="match the client in one piece (the pre-slicing path), to compare"
     )
     parser.add_argument("--digest", action="store_true", help="print a checksum of all decisions (not timed)")
+    parser.add_argument("--workers", type=int, help="slices worked on at once (default: as the nightly run)")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_one(args.n[0], args.child, args.child.with_suffix(".sqlite"), args.whole, args.digest)))
+        db = args.child.with_suffix(".sqlite")
+        print(json.dumps(run_one(args.n[0], args.child, db, args.whole, args.digest, args.workers)))
         return
     sizes = args.n or [10_000, 100_000, 1_000_000]
     print(
@@ -268,7 +324,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             camt = Path(tmp) / f"camt054-{n}.xml"
             write_camt(camt, n)
-            out = subprocess.run(
+            out, pss_mb = _run_sampling(
                 [
                     sys.executable,
                     __file__,
@@ -278,17 +334,16 @@ def main() -> None:
                     str(camt),
                     *(["--whole"] if args.whole else []),
                     *(["--digest"] if args.digest else []),
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
+                    *(["--workers", str(args.workers)] if args.workers else []),
+                ]
             )
-            r = json.loads(out.stdout)
+            r = json.loads(out)
         print(
             f"{n:>9} {r['file_mb']:>8.1f} {r['parse_s']:>8.2f} {r['store_s']:>8.2f} {r['route_s']:>8.2f}"
             f" {r['load_s']:>7.2f} {r['match_s']:>8.2f} {r['decide_s']:>9.2f} {r['total_s']:>8.2f} {r['cpu_s']:>6.1f}"
-            f" {r['peak_mb']:>8.0f} {r['slices']:>7}"
-            f"   (rss before/after parse {r['base_mb']:.0f}/{r['parse_mb']:.0f} MB) allocated={r['allocated_invoices']}"
+            f" {pss_mb:>8.0f} {r['slices']:>7}"
+            f"   (peak rss: run {r['peak_mb']:.0f} MB, slice helper {r['helper_mb']:.0f} MB;"
+            f" before/after parse {r['base_mb']:.0f}/{r['parse_mb']:.0f} MB) allocated={r['allocated_invoices']}"
             f" unexplained={r['unexplained']} decisions={r['decisions']}"
             + (f" digest={r['digest']}" if args.digest else ""),
             flush=True,

@@ -9,10 +9,11 @@ them and sends nothing twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from operator import attrgetter
 from typing import Any
 
 from connector.bank.feed import CamtFolderFeed, OcrFolderFeed
@@ -20,7 +21,7 @@ from connector.channels.base import ChannelError
 from connector.collection import providers as collection_providers
 from connector.collection import workflow as collection_workflow
 from connector.collection.base import CollectionProvider
-from connector.concurrency import read_ahead
+from connector.concurrency import ReadAhead, read_ahead
 from connector.config import ClientConfig, ConfigError, Settings
 from connector.dunning import act as dunning_act
 from connector.dunning import resolve as dunning_resolve
@@ -28,7 +29,7 @@ from connector.dunning.decide import decide, sort_decisions
 from connector.dunning.flag import short_payment_disputes
 from connector.http import redact
 from connector.model import Action, Case, CaseStatus, Decision, Dispute, DocKind, DunningStep
-from connector.reconcile.slices import SlicedRun
+from connector.reconcile.slices import Slice, SlicedRun
 from connector.registry import check as registry_check
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
@@ -121,7 +122,7 @@ def fetch_client(store: Store, client: ClientConfig, as_of: date, report: Client
 
 def fetch_ahead(
     store: Store, clients: Iterable[ClientConfig], as_of: date, workers: int = 1
-) -> Iterator[tuple[ClientConfig, Future[tuple[ClientReport, Fetched]]]]:
+) -> ReadAhead[ClientConfig, tuple[ClientReport, Fetched]]:
     """Each client with its fetch, in the clients' order, while up to ``workers`` clients fetch at once.
 
     Fetching is I/O-bound (HTTP latency, rate-limit waits), so threads overlap it; the caller stores
@@ -201,33 +202,51 @@ def _describe(exc: BaseException) -> str:
 # ---- reconcile + decide (pure core, stored with reasons) ------------------------------------------
 
 
-def decide_client(store: Store, client: ClientConfig, as_of: date) -> list[Decision]:
+def decide_client(
+    store: Store, client: ClientConfig, as_of: date, quiesce: Callable[[], None] | None = None
+) -> list[Decision]:
     """Every invoice's decision. A very large client is matched and decided one slice of customers at a time
-    (connector.reconcile.slices), with the same result as in one piece."""
+    (connector.reconcile.slices), with the same result as in one piece; ``quiesce`` idles other threads so
+    slices may run in two processes."""
+
+    def work(part: Slice) -> list[Decision]:
+        return decide(part.facts, client, as_of, part.recon)
+
     decisions: list[Decision] = []
-    for part in SlicedRun(store, client):
-        decisions.extend(decide(part.facts, client, as_of, part.recon))
+    for decided in SlicedRun(store, client, quiesce=quiesce).map(work):
+        decisions.extend(decided)
     return sort_decisions(decisions)
 
 
-def decide_and_flag(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> list[Decision]:
+def decide_and_flag(
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    report: ClientReport,
+    quiesce: Callable[[], None] | None = None,
+) -> list[Decision]:
     """Flag (short payments after a complaint → disputes), decide, check the register, decide again."""
+
+    def work(part: Slice) -> tuple[list[Dispute], list[Decision]]:  # one read and match serves both
+        return short_payment_disputes(part.facts, part.recon, as_of), decide(part.facts, client, as_of, part.recon)
+
     flagged: list[Dispute] = []
     decisions: list[Decision] = []
-    for part in SlicedRun(store, client):  # one read and match serves both, unless something is flagged
-        flagged.extend(short_payment_disputes(part.facts, part.recon, as_of))
-        decisions.extend(decide(part.facts, client, as_of, part.recon))
+    for found, decided in SlicedRun(store, client, quiesce=quiesce).map(work):
+        flagged.extend(found)
+        decisions.extend(decided)
+    flagged.sort(key=attrgetter("invoice_number"))  # slices arrive in no particular order
     if flagged:  # the new disputes hold their invoices: decide again with them
         with store.transaction() as conn:
             for dispute in flagged:
                 store.add_dispute_in(conn, dispute)
-        decisions = decide_client(store, client, as_of)
+        decisions = decide_client(store, client, as_of, quiesce)
     else:
         sort_decisions(decisions)
     if client.registry.enabled:
         orgs = registry_check.debtors_to_check(client, store, decisions)
         if orgs and registry_check.refresh(client, store, orgs, as_of):
-            decisions = decide_client(store, client, as_of)
+            decisions = decide_client(store, client, as_of, quiesce)
     report.warnings.extend(dunning_act.log_broken_agreements(client.id, decisions))
     return decisions
 
@@ -329,8 +348,9 @@ def run(
     """
     reports = []
     clients = list(clients)
+    fetching = fetch_ahead(store, clients, as_of, workers) if sync else None
     ahead: Iterable[tuple[ClientConfig, Future[tuple[ClientReport, Fetched]] | None]] = (
-        fetch_ahead(store, clients, as_of, workers) if sync else ((c, None) for c in clients)
+        fetching if fetching is not None else ((c, None) for c in clients)
     )
     for client, fetch in ahead:
         report = ClientReport(client.id)
@@ -340,7 +360,9 @@ def run(
             if fetch is not None:
                 report, fetched = fetch.result()  # a fetch that raised fails this client here
                 store_fetched(store, client, as_of, fetched, report)
-            report.decisions = decide_and_flag(store, client, as_of, report)
+            # a very large client's slices may fork: the fetches running ahead finish first
+            quiesce = fetching.settle if fetching is not None else None
+            report.decisions = decide_and_flag(store, client, as_of, report, quiesce)
             report.customer_names = {c.customer_id: c.name for c in store.customers(client.id)}
             store.save_decisions(client.id, as_of, report.decisions)
             if act and report.ok:

@@ -174,4 +174,13 @@ def test_a_sliced_client_decides_as_in_one_piece_on_postgresql(tmp_path: Path, p
     assert [json.dumps(d.as_json(), sort_keys=True) for d in sliced] == [
         json.dumps(d.as_json(), sort_keys=True) for d in whole
     ]
+    # routing in a child, slices in two processes: each opens its own connection, the parent's stays usable
+    in_two = SlicedRun(store, client, slice_documents=10, workers=2)
+    parts = list(in_two.map(lambda part: decide(part.facts, client, as_of, part.recon)))
+    assert in_two.slices > run.slices and len(parts) == in_two.slices
+    assert [json.dumps(d.as_json(), sort_keys=True) for d in sort_decisions([d for p in parts for d in p])] == [
+        json.dumps(d.as_json(), sort_keys=True) for d in whole
+    ]
+    assert in_two.unexplained_everywhere == run.unexplained_everywhere
+    assert len(store.facts("acme").invoices) == 60
     store.close()

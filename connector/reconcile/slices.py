@@ -10,21 +10,34 @@ allocations, holds and evidence of reconciling it whole (``reconcile_facts``).
 3. Per slice: read its customers, invoices and payments (plus the payments every slice sees), reconcile them
    and hand (facts, reconciliation) to the caller, who decides and writes before the next slice is read.
 
+``SlicedRun.map`` does the same with two processes on Linux: routing runs in a forked child (so its peak
+memory, every invoice's reference, is returned to the system when it ends), then a forked helper and this
+process take slices of half the size from one counter; the helper sends each slice's result back pickled.
+
 A client with at most ``SLICE_DOCUMENTS`` documents is one slice, read and reconciled the ordinary way.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import multiprocessing
+import os
+import pickle
+import queue
+import sys
+import threading
 import time
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 from connector.bulk import gc_paused
 from connector.config import ClientConfig
-from connector.model import DunningStep, Invoice, PaymentStatus
+from connector.model import DunningStep, Invoice, Payment, PaymentStatus
 from connector.reconcile.dedup import group_key, keep_of_group, ocr_camt_twins, twin_key
 from connector.reconcile.for_client import reconcile_facts
 from connector.reconcile.matching import BANK_SOURCES, Reconciliation, match_order
@@ -44,6 +57,8 @@ from connector.store.slices import RoutingRow, SliceReader
 SLICE_DOCUMENTS = 100_000  # invoices + credit notes per slice: about 150 MB of facts, matches and decisions
 _EVERYWHERE = "*"  # the "customer" of a payment every slice matches
 _ANYWHERE = ""  # … of one that touches no customer's book: slice 0 matches it
+PARALLEL_SLICES = 2  # slices in memory (and in work) at once, each in its own process
+T = TypeVar("T")
 
 
 @dataclass
@@ -54,69 +69,299 @@ class Slice:
 
 @dataclass
 class SlicedRun:
-    """Iterate for the slices; afterwards ``unexplained_everywhere`` lists the payments every slice saw and
-    none could tie to anything (a slice's own ``recon.unexplained`` never lists those)."""
+    """Iterate for the slices (or ``map`` a function over them, two at a time in separate processes);
+    afterwards ``unexplained_everywhere`` lists the payments every slice saw and none could tie to anything
+    (a slice's own ``recon.unexplained`` never lists those)."""
 
     store: Store
     client: ClientConfig
-    slice_documents: int = SLICE_DOCUMENTS
+    slice_documents: int = field(default_factory=lambda: SLICE_DOCUMENTS)  # read when run: tests lower it
+    workers: int | None = None  # slices worked on at once by ``map``; None: PARALLEL_SLICES if the CPUs allow
+    # with other threads in this process, ``map`` forks only after this returns (it must leave them idle:
+    # ``ReadAhead.settle``); without it, one process does everything
+    quiesce: Callable[[], None] | None = None
     slices: int = 0
     unexplained_everywhere: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=lambda: {"route": 0.0, "read": 0.0, "match": 0.0})
 
     def __iter__(self) -> Iterator[Slice]:
-        store, client = self.store, self.client
-        with store.engine.connect() as conn:
-            reader = SliceReader(conn, client.id)
+        with self.store.engine.connect() as conn:
+            reader = SliceReader(conn, self.client.id)
             per_customer = reader.documents_per_customer()
-            if sum(per_customer.values()) <= self.slice_documents:
-                self.slices = 1
-                started = time.perf_counter()
-                facts = store.facts(client.id)
-                read = time.perf_counter()
-                recon = reconcile_facts(facts, client)
-                self.seconds.update(read=read - started, match=time.perf_counter() - read)
-                yield Slice(facts, recon)
+            if not self._needs_slices(per_customer):
+                yield self._whole()
                 return
-            started = time.perf_counter()
-            with gc_paused():
-                plan = _route(reader, client, per_customer, self.slice_documents)
-            self.seconds["route"] = time.perf_counter() - started
-            self.slices = len(plan.customers)
-            rest = facts_around(conn, client.id, {}, (), ())
-            # the payments every slice matches are read once (a few percent: credits no one can place)
-            everywhere_payments = tuple(reader.payments_at(plan.everywhere_rows, Shared()))
-            everywhere = plan.everywhere_pending | plan.everywhere_booked | plan.everywhere_other
-            pending_hit: set[str] = set()
-            for n, customer_ids in enumerate(plan.customers):
-                started = time.perf_counter()
-                with gc_paused():
-                    shared = Shared()
-                    invoices = tuple(reader.invoices_of(customer_ids, shared))
-                    facts = replace(
-                        rest,
-                        customers=reader.customers_of(customer_ids),
-                        invoices=invoices,
-                        payments=(*reader.payments_at(plan.payment_rows[n], shared), *everywhere_payments),
-                        steps=_steps_of(rest, invoices),
-                    )
-                    read = time.perf_counter()
-                    recon = reconcile_facts(
-                        facts,
-                        client,
-                        payer_accounts=plan.payer_accounts[n],
-                        learned=True,
-                        deduplicated=True,
-                        everywhere=everywhere,
-                    )
-                self.seconds["read"] += read - started
-                self.seconds["match"] += time.perf_counter() - read
-                pending_hit.update(k for k in plan.everywhere_pending if k in recon.pending_reason)
-                yield Slice(facts, recon)
-                del facts, recon, invoices, shared
-            # a booked credit nobody could tie to anything is unexplained; a pending one only if no slice
-            # had an item it could pay (as the whole-client match lists them)
-            self.unexplained_everywhere = sorted(plan.everywhere_booked) + sorted(plan.everywhere_pending - pending_hit)
+            routed = self._routed(reader, self._plan(reader, per_customer))
+            for n in range(self.slices):
+                yield self._slice(routed, reader, n)
+            self._finish(routed)
+
+    def map(self, work: Callable[[Slice], T]) -> Iterator[T]:
+        """``work(slice)`` for every slice, in no particular order, with the result of ``iter``.
+
+        On Linux (``workers`` > 1) routing runs in a short-lived child process, so its peak (every
+        invoice's reference) goes back to the system before any slice is read, and then a forked helper
+        reads, matches and works on slices alongside this process, each with slices of half the size;
+        the helper's results come back pickled."""
+        with self.store.engine.connect() as conn:
+            reader = SliceReader(conn, self.client.id)
+            per_customer = reader.documents_per_customer()
+            if not self._needs_slices(per_customer):
+                yield work(self._whole())
+                return
+            processes = self._workers()
+            if processes <= 1:
+                routed = self._routed(reader, self._plan(reader, per_customer))
+                for n in range(self.slices):
+                    yield work(self._slice(routed, reader, n))
+            else:
+                parallel = _Parallel(self, work, processes)
+                yield from parallel.run(reader, per_customer)
+                routed = parallel.routed
+            self._finish(routed)
+
+    # -- the steps -------------------------------------------------------------------------------
+
+    def _needs_slices(self, per_customer: dict[str, int]) -> bool:
+        if sum(per_customer.values()) <= self.slice_documents:
+            self.slices = 1
+            return False
+        return True
+
+    def _plan(self, reader: SliceReader, per_customer: dict[str, int], processes: int = 1) -> _Plan:
+        started = time.perf_counter()
+        with gc_paused():  # slices half the size when two processes hold one each: the same memory
+            plan = _route(reader, self.client, per_customer, max(1, self.slice_documents // processes))
+        self.seconds["route"] = time.perf_counter() - started
+        self.slices = len(plan.customers)
+        return plan
+
+    def _routed(self, reader: SliceReader, plan: _Plan) -> _Routed:
+        """What every slice shares: the client's other facts, and the payments every slice matches (read
+        once: a few percent, credits no one can place)."""
+        rest = facts_around(reader.conn, self.client.id, {}, (), ())
+        everywhere_payments = tuple(reader.payments_at(plan.everywhere_rows, Shared()))
+        return _Routed(plan, rest, everywhere_payments)
+
+    def _whole(self) -> Slice:
+        started = time.perf_counter()
+        facts = self.store.facts(self.client.id)
+        read = time.perf_counter()
+        recon = reconcile_facts(facts, self.client)
+        self.seconds.update(read=read - started, match=time.perf_counter() - read)
+        return Slice(facts, recon)
+
+    def _slice(self, routed: _Routed, reader: SliceReader, n: int) -> Slice:
+        plan = routed.plan
+        customer_ids = plan.customers[n]
+        started = time.perf_counter()
+        with gc_paused():
+            shared = Shared()
+            invoices = tuple(reader.invoices_of(customer_ids, shared))
+            facts = replace(
+                routed.rest,
+                customers=reader.customers_of(customer_ids),
+                invoices=invoices,
+                payments=(*reader.payments_at(plan.payment_rows[n], shared), *routed.everywhere_payments),
+                steps=_steps_of(routed.rest, invoices),
+            )
+            read = time.perf_counter()
+            recon = reconcile_facts(
+                facts,
+                self.client,
+                payer_accounts=plan.payer_accounts[n],
+                learned=True,
+                deduplicated=True,
+                everywhere=routed.everywhere,
+            )
+        self.seconds["read"] += read - started
+        self.seconds["match"] += time.perf_counter() - read
+        routed.pending_hit.update(k for k in plan.everywhere_pending if k in recon.pending_reason)
+        return Slice(facts, recon)
+
+    def _finish(self, routed: _Routed) -> None:
+        # a booked credit nobody could tie to anything is unexplained; a pending one only if no slice
+        # had an item it could pay (as the whole-client match lists them)
+        plan = routed.plan
+        self.unexplained_everywhere = sorted(plan.everywhere_booked) + sorted(
+            plan.everywhere_pending - routed.pending_hit
+        )
+
+    def _workers(self) -> int:
+        processes = min(PARALLEL_SLICES, len(os.sched_getaffinity(0))) if self.workers is None else self.workers
+        if processes <= 1 or not _can_fork() or _in_memory(self.store):
+            return 1
+        if threading.active_count() > 1:  # a busy thread may hold a lock a forked child would wait for forever
+            if self.quiesce is None:
+                return 1
+            self.quiesce()
+        return processes
+
+
+@dataclass
+class _Routed:
+    plan: _Plan
+    rest: Facts  # the client's facts apart from customers, invoices and payments (steps, disputes, …)
+    everywhere_payments: tuple[Payment, ...]
+    pending_hit: set[str] = field(default_factory=set)  # pending credits every slice sees that one could pay
+
+    @cached_property
+    def everywhere(self) -> set[str]:
+        plan = self.plan
+        return plan.everywhere_pending | plan.everywhere_booked | plan.everywhere_other
+
+
+def _can_fork() -> bool:
+    # a forked child inherits the routed plan for free; elsewhere (spawn) it would have to be sent over
+    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _in_memory(store: Store) -> bool:
+    url = store.engine.url
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+class _Parallel(Generic[T]):
+    """Route in a child process; then this process and ``processes - 1`` forked helpers take slices from
+    one counter until none is left; the helpers send each slice's result (and the pending credits it could
+    pay) back through a queue."""
+
+    def __init__(self, run: SlicedRun, work: Callable[[Slice], T], processes: int):
+        self.run_, self.work, self.processes = run, work, processes
+        self.ctx = multiprocessing.get_context("fork")
+        self.counter = self.ctx.Value("i", 0)
+        self.results: Any = self.ctx.Queue()
+        self.routed: _Routed
+
+    def run(self, reader: SliceReader, per_customer: dict[str, int]) -> Iterator[T]:
+        plan = self._route_in_child(per_customer)
+        self.routed = routed = self.run_._routed(reader, plan)
+        del plan
+        procs = []
+        if self.run_.slices > 1:
+            gc.freeze()  # the helpers' collector then never writes to (and so copies) the pages they share
+            try:
+                for _ in range(min(self.processes, self.run_.slices) - 1):
+                    proc = self.ctx.Process(target=self._helper, name="arsync-slice", daemon=True)
+                    proc.start()
+                    procs.append(proc)
+            finally:
+                gc.unfreeze()
+        running = len(procs)
+        try:
+            while (n := self._take()) is not None:
+                yield self.work(self.run_._slice(routed, reader, n))
+                while running and not self.results.empty():
+                    result = self._receive(procs)
+                    if result is _DONE:
+                        running -= 1
+                    else:
+                        yield result
+            while running:
+                result = self._receive(procs)
+                if result is _DONE:
+                    running -= 1
+                else:
+                    yield result
+            for proc in procs:
+                proc.join()
+        finally:
+            for proc in procs:
+                if proc.is_alive():
+                    proc.terminate()
+                    proc.join()
+            self.results.close()
+
+    def _route_in_child(self, per_customer: dict[str, int]) -> _Plan:
+        started = time.perf_counter()
+        plan_in, plan_out = self.ctx.Pipe(duplex=False)
+        proc = self.ctx.Process(target=self._router, args=(plan_out, per_customer), name="arsync-route", daemon=True)
+        proc.start()
+        plan_out.close()
+        try:
+            kind, payload = pickle.loads(plan_in.recv_bytes())
+        except EOFError:
+            proc.join()
+            raise RuntimeError(f"the routing process ended with exit code {proc.exitcode}") from None
+        except BaseException:  # interrupted here: the child must not route on for nobody
+            proc.terminate()
+            proc.join()
+            raise
+        finally:
+            plan_in.close()
+        proc.join()
+        if kind == "error":
+            raise RuntimeError(f"routing failed in its process:\n{payload}")
+        plan: _Plan = payload
+        self.run_.slices = len(plan.customers)
+        self.run_.seconds["route"] = time.perf_counter() - started
+        return plan
+
+    def _router(self, plan_out: Any, per_customer: dict[str, int]) -> None:
+        """In the forked routing process: route with its own connection, send the plan, end."""
+        run = self.run_
+        try:
+            run.store.engine.dispose(close=False)  # the parent's pooled connections are its own
+            with run.store.engine.connect() as conn:
+                plan = run._plan(SliceReader(conn, run.client.id), per_customer, self.processes)
+            plan_out.send_bytes(pickle.dumps(("plan", plan), protocol=pickle.HIGHEST_PROTOCOL))
+        except BaseException:
+            plan_out.send_bytes(pickle.dumps(("error", traceback.format_exc())))
+        finally:
+            plan_out.close()
+
+    def _take(self) -> int | None:
+        with self.counter.get_lock():
+            n = self.counter.value
+            if n >= self.run_.slices:
+                return None
+            self.counter.value = n + 1
+            return n
+
+    def _receive(self, procs: list[Any]) -> Any:
+        while True:
+            try:
+                kind, payload = self.results.get(timeout=1.0)
+            except queue.Empty:
+                dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+                if dead:  # killed (out of memory?) before it could say so
+                    raise RuntimeError(f"a slice process ended with exit code {dead[0]}") from None
+                continue
+            if kind == "error":
+                raise RuntimeError(f"slice work failed in a helper process:\n{payload}")
+            if kind == "done":
+                return _DONE
+            with gc_paused():  # a slice's decisions: the collector would walk the whole heap for nothing
+                result, pending_hit, seconds = pickle.loads(payload)
+            self.routed.pending_hit.update(pending_hit)
+            for name, value in seconds.items():
+                self.run_.seconds[name] += value
+            return result
+
+    def _helper(self) -> None:
+        """In a forked slice process: its own connection, then slices until none is left."""
+        run, results, routed = self.run_, self.results, self.routed
+        try:
+            run.store.engine.dispose(close=False)  # the parent's pooled connections are its own
+            run.seconds = {name: 0.0 for name in run.seconds}
+            with run.store.engine.connect() as conn:
+                reader = SliceReader(conn, run.client.id)
+                while (n := self._take()) is not None:
+                    routed.pending_hit = set()
+                    before = dict(run.seconds)
+                    result = self.work(run._slice(routed, reader, n))
+                    seconds = {k: v - before[k] for k, v in run.seconds.items()}
+                    # pickled here, not in the queue's feeder thread: a failure is reported, not lost
+                    results.put(("slice", pickle.dumps((result, routed.pending_hit, seconds), protocol=5)))
+            results.put(("done", None))
+        except BaseException:
+            results.put(("error", traceback.format_exc()))
+        finally:
+            results.close()
+            results.join_thread()
+
+
+_DONE: Any = object()
 
 
 def _steps_of(facts: Facts, invoices: tuple[Invoice, ...]) -> tuple[DunningStep, ...]:

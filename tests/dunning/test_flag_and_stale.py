@@ -3,11 +3,16 @@ and a failed (or too old) ledger sync holds every reminder as ``ledger_stale`` u
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 from datetime import date
+from typing import Any
 
+import pytest
 from builders import Entry, Workspace, client_table, kid
 
 from connector.model import Action
+from connector.reconcile import slices
 
 DUE = date(2026, 1, 5)
 COMPLAINT = date(2026, 1, 8)
@@ -135,3 +140,32 @@ def test_old_ledger_sync_is_ledger_stale(ws: Workspace) -> None:
     item = ws.items(DAY, "--no-sync")["7011"]  # last good ledger sync 9 days ago (max 2)
     assert "ledger_stale" in item["holds"]
     assert any("too old" in e["detail"] for e in item["evidence"])
+
+
+def test_a_client_too_big_for_one_slice_is_flagged_and_decided_in_two_processes_by_the_nightly_run(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three customers, slices of one (SLICE_DOCUMENTS lowered): ``arsync run`` fetches on threads, so the
+    fetches settle before the slices fork; the short payment is flagged from whichever process matched it."""
+    monkeypatch.setattr(slices, "SLICE_DOCUMENTS", 2)
+    threads_at_fork: list[int] = []
+    real_run = slices._Parallel.run
+
+    def run(self: Any, *args: Any) -> Any:
+        threads_at_fork.append(threading.active_count())
+        yield from real_run(self, *args)
+
+    monkeypatch.setattr(slices._Parallel, "run", run)
+    _complaint_then_short_payment(ws)
+    for number, name, org in (("7002", "Bord AS", "923456783"), ("7003", "Stol AS", "912345670")):
+        ws.add_invoice(number, customer=name, org=org, issue=date(2025, 12, 22), due=DUE, amount="500.00")
+    ws.bank_heartbeat(DAY)
+    result = ws.cli("run", "--as-of", DAY.isoformat())
+    assert result.exit_code == 0, result.output
+    assert threads_at_fork and threads_at_fork[0] > 1  # the fetch pool was there: it was settled, not avoided
+    [(invoice, reason, is_open)] = _short_payment_disputes(ws)
+    assert invoice == "7001" and is_open and "2000.00 NOK left unpaid" in reason
+    items = ws.items(DAY, "--no-sync")
+    assert items["7001"]["state"] == "disputed" and items["7001"]["open_amount"] == "2000.00"
+    assert {n: items[n]["state"] for n in ("7002", "7003")} == {"7002": "overdue", "7003": "overdue"}
+    assert not multiprocessing.active_children()

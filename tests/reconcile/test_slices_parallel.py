@@ -1,0 +1,232 @@
+"""Slices in two processes (``SlicedRun.map``): routing in a child, a forked helper taking slices alongside
+this process. Same result as reconciling the client whole; failures in a child surface here, and no child
+outlives the run."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from connector.config import ClientConfig
+from connector.dunning.decide import decide
+from connector.model import Action, Decision, Evidence, Hold, PaymentStatus, State
+from connector.reconcile import slices
+from connector.reconcile.slices import Slice, SlicedRun
+from connector.store import Store
+from tests.reconcile.test_slices import (
+    AS_OF,
+    DAY0,
+    Book,
+    Outcome,
+    assert_same,
+    books,
+    client_config,
+    customer,
+    invoice,
+    load,
+    payment,
+    whole,
+)
+
+pytestmark = pytest.mark.skipif(not slices._can_fork(), reason="slices run in forked processes on Linux only")
+
+
+def _book(n_customers: int = 6) -> Book:
+    """One customer per slice (slices of one document), each paid by KID or by a credit no one can place."""
+    from connector.bank.references import kid_mod10
+
+    customers = [customer(f"C{i}") for i in range(n_customers)]
+    docs = [invoice(f"INV-{i}", f"C{i}", "100.00", kid_mod10(str(1000 + i))) for i in range(n_customers)]
+    pays = [
+        payment(f"B{i}", "100.00", DAY0 + timedelta(days=i), structured_ref=kid_mod10(str(1000 + i)))
+        for i in range(0, n_customers, 2)
+    ]
+    pays.append(payment("X", "100.00", DAY0))  # no reference, no payer: every slice holds its items of 100
+    return Book(customers, docs, pays)
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> Iterator[tuple[Store, ClientConfig]]:
+    store = Store(f"sqlite:///{tmp_path / 'arsync.db'}")
+    load(store, _book())
+    yield store, client_config()
+    store.close()
+
+
+def in_processes(store: Store, client: ClientConfig, k: int) -> tuple[Outcome, set[int]]:
+    run = SlicedRun(store, client, slice_documents=k, workers=2)
+
+    def work(part: Slice) -> tuple[int, list[Decision], object, object]:
+        return os.getpid(), decide(part.facts, client, AS_OF, part.recon), part.recon, part.facts.invoices
+
+    out, pids = Outcome(), set()
+    for pid, decided, recon, invoices in run.map(work):
+        pids.add(pid)
+        out.add(decided, recon, invoices)  # type: ignore[arg-type]
+    out.unexplained += run.unexplained_everywhere
+    out.slices = run.slices
+    out.everywhere = len(run.unexplained_everywhere)
+    return out.done(), pids
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(books())
+def test_slices_in_two_processes_equal_the_whole_client(drawn: tuple[Book, int]) -> None:
+    book, k = drawn
+    client = client_config(**book.policy)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"sqlite:///{Path(tmp) / 'arsync.db'}")
+        try:
+            load(store, book)
+            expected = whole(store, client)
+            got, _pids = in_processes(store, client, k)
+        finally:
+            store.close()
+    assert_same(expected, got)
+    assert not multiprocessing.active_children()
+
+
+def test_both_processes_take_slices_and_every_slice_comes_back_once(stored: tuple[Store, ClientConfig]) -> None:
+    store, client = stored
+    parent = os.getpid()
+    run = SlicedRun(store, client, slice_documents=2, workers=2)  # slices of one document in each process
+
+    def work(part: Slice) -> tuple[int, list[str]]:
+        if os.getpid() == parent:
+            time.sleep(0.2)  # the helper gets its share even on a loaded machine
+        return os.getpid(), sorted(i.number for i in part.facts.invoices)
+
+    got = list(run.map(work))
+    assert run.slices == 6
+    assert sorted(n for _pid, numbers in got for n in numbers) == [f"INV-{i}" for i in range(6)]
+    assert len({pid for pid, _ in got}) == 2 and parent in {pid for pid, _ in got}
+    assert run.unexplained_everywhere == ["camt|15030012345|X|0|2024-03-01"]
+    assert run.seconds["route"] > 0 and run.seconds["match"] > 0  # the helper's seconds are added
+    assert not multiprocessing.active_children()
+
+
+def test_a_failure_in_the_helper_is_raised_here_with_its_traceback(stored: tuple[Store, ClientConfig]) -> None:
+    store, client = stored
+    parent = os.getpid()
+
+    def work(part: Slice) -> int:
+        if os.getpid() != parent:
+            raise ValueError("no such ledger account 1500")
+        time.sleep(0.2)
+        return len(part.facts.invoices)
+
+    with pytest.raises(RuntimeError, match=r"helper process(.|\n)*ValueError: no such ledger account 1500"):
+        list(SlicedRun(store, client, slice_documents=2, workers=2).map(work))
+    assert not multiprocessing.active_children()
+
+
+def test_a_helper_that_dies_is_an_error_not_a_hang(stored: tuple[Store, ClientConfig]) -> None:
+    store, client = stored
+    parent = os.getpid()
+
+    def work(part: Slice) -> int:
+        if os.getpid() != parent:
+            os._exit(9)  # as if killed for memory: no message, no traceback
+        time.sleep(0.2)
+        return len(part.facts.invoices)
+
+    with pytest.raises(RuntimeError, match="slice process ended with exit code 9"):
+        list(SlicedRun(store, client, slice_documents=2, workers=2).map(work))
+    assert not multiprocessing.active_children()
+
+
+def test_a_routing_failure_is_raised_here(stored: tuple[Store, ClientConfig], monkeypatch: pytest.MonkeyPatch) -> None:
+    store, client = stored
+
+    def broken(*_args: object) -> None:
+        raise KeyError("C9")
+
+    monkeypatch.setattr(slices, "_route", broken)
+    with pytest.raises(RuntimeError, match=r"routing failed(.|\n)*KeyError: 'C9'"):
+        list(SlicedRun(store, client, slice_documents=2, workers=2).map(lambda part: 0))
+    assert not multiprocessing.active_children()
+
+
+def test_stopping_early_ends_the_helper(stored: tuple[Store, ClientConfig]) -> None:
+    store, client = stored
+    results = SlicedRun(store, client, slice_documents=2, workers=2).map(lambda part: len(part.facts.invoices))
+    assert next(results) == 1
+    results.close()
+    assert not multiprocessing.active_children()
+
+
+def test_one_process_for_an_in_memory_store_or_while_other_threads_run(stored: tuple[Store, ClientConfig]) -> None:
+    """An in-memory database is not there for a forked child's own connection; a running thread (the
+    nightly fetch-ahead) may hold a lock the child would wait for forever."""
+    store, client = stored
+    memory = Store("sqlite://")
+    load(memory, _book())
+    pids = set(SlicedRun(memory, client, slice_documents=2, workers=2).map(lambda part: os.getpid()))
+    assert pids == {os.getpid()}
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        run = SlicedRun(store, client, slice_documents=2, workers=2)
+        assert set(run.map(lambda part: os.getpid())) == {os.getpid()}
+        assert run.slices == 3  # one process: slices of the full two documents (two processes: one each)
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_decisions_come_back_from_a_process_unchanged() -> None:
+    d = Decision(
+        "acme",
+        "INV-1",
+        "C1",
+        "NOK",
+        Decimal("100.00"),
+        Decimal("40.00"),
+        AS_OF,
+        State.OVERDUE,
+        Action.NONE,
+        (Hold.PAYMENT_PENDING,),
+        (Evidence("payment", "KID 10009 paid 60.00", "camt|x|1", Decimal("60.00"), DAY0), Evidence("hold", "x")),
+        Action.REMINDER,
+    )
+    again = pickle.loads(pickle.dumps(d, protocol=5))
+    assert again == d and again.as_json() == d.as_json() and type(again.evidence[0].amount) is Decimal
+
+
+def test_a_pending_credit_only_the_helpers_slice_can_pay_is_not_unexplained(tmp_path: Path) -> None:
+    """Every slice sees a pending credit with no reference; only the last customer has an item of its amount.
+    The helper matches that slice (this process is still on the first), and says so: the credit holds INV-3
+    and is not listed as unexplained."""
+    store = Store(f"sqlite:///{tmp_path / 'arsync.db'}")
+    book = Book(
+        [customer(f"C{i}") for i in range(4)],
+        [invoice(f"INV-{i}", f"C{i}", "77.00" if i == 3 else "100.00") for i in range(4)],
+        [payment("P", "77.00", DAY0, status=PaymentStatus.PENDING)],
+    )
+    load(store, book)
+    client = client_config()
+    parent = os.getpid()
+
+    def work(part: Slice) -> tuple[int, list[str]]:
+        if os.getpid() == parent and part.facts.invoices[0].number == "INV-0":
+            time.sleep(1.0)
+        return os.getpid(), [n for n, held in part.recon.pending.items() if held]
+
+    run = SlicedRun(store, client, slice_documents=2, workers=2)
+    got = list(run.map(work))
+    store.close()
+    assert [(pid != parent, held) for pid, held in got if held] == [(True, ["INV-3"])]
+    assert run.unexplained_everywhere == []
