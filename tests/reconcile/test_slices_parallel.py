@@ -17,14 +17,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-
-from connector.config import ClientConfig
-from connector.dunning.decide import decide
-from connector.model import Action, Decision, Evidence, Hold, PaymentStatus, State
-from connector.reconcile import slices
-from connector.reconcile.slices import Slice, SlicedRun
-from connector.store import Store
-from tests.reconcile.test_slices import (
+from slice_books import (
     AS_OF,
     DAY0,
     Book,
@@ -38,6 +31,13 @@ from tests.reconcile.test_slices import (
     payment,
     whole,
 )
+
+from connector.config import ClientConfig
+from connector.dunning.decide import decide
+from connector.model import Action, Decision, Evidence, Hold, PaymentStatus, State
+from connector.reconcile import slices
+from connector.reconcile.slices import Slice, SlicedRun
+from connector.store import Store
 
 pytestmark = pytest.mark.skipif(not slices._can_fork(), reason="slices run in forked processes on Linux only")
 
