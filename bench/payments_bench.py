@@ -160,7 +160,8 @@ def _rss_mb() -> float:
 
 
 def _helper_usage() -> tuple[float, float]:
-    """(largest peak RSS in MB, CPU seconds) of the slice processes this run forked and joined."""
+    """(largest peak RSS in MB, shared pages included; CPU seconds) of the child processes this run forked
+    and joined: the routing child and the slice helper."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
@@ -342,7 +343,7 @@ def main() -> None:
             f"{n:>9} {r['file_mb']:>8.1f} {r['parse_s']:>8.2f} {r['store_s']:>8.2f} {r['route_s']:>8.2f}"
             f" {r['load_s']:>7.2f} {r['match_s']:>8.2f} {r['decide_s']:>9.2f} {r['total_s']:>8.2f} {r['cpu_s']:>6.1f}"
             f" {pss_mb:>8.0f} {r['slices']:>7}"
-            f"   (peak rss: run {r['peak_mb']:.0f} MB, slice helper {r['helper_mb']:.0f} MB;"
+            f"   (peak rss: run {r['peak_mb']:.0f} MB, largest child {r['helper_mb']:.0f} MB;"
             f" before/after parse {r['base_mb']:.0f}/{r['parse_mb']:.0f} MB) allocated={r['allocated_invoices']}"
             f" unexplained={r['unexplained']} decisions={r['decisions']}"
             + (f" digest={r['digest']}" if args.digest else ""),

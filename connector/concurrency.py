@@ -10,6 +10,7 @@ results are held at a time, so 200 clients' ledgers are never all in memory toge
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -28,12 +29,20 @@ class ReadAhead(Generic[T, R]):
         self.step, self.items, self.workers = step, items, workers
         self.limit = max(window or 2 * workers, workers)
         self._pending: deque[tuple[T, Future[R]]] = deque()
+        self._threads: set[threading.Thread] = set()  # the pool's threads that have run a step
 
-    def settle(self) -> None:
+    def settle(self) -> bool:
         """Wait until every step started so far has finished. No other starts until the caller asks for
-        the next item, so the pool's threads stay idle meanwhile: the process may fork (the slices of a
-        very large client, connector.reconcile.slices)."""
+        the next item, so the pool's threads stay idle meanwhile. True when those are the only other
+        threads in the process: it may then fork (the slices of a very large client,
+        connector.reconcile.slices)."""
         wait([future for _item, future in self._pending])
+        others = set(threading.enumerate()) - {threading.current_thread()}
+        return others <= self._threads
+
+    def _run(self, item: T) -> R:
+        self._threads.add(threading.current_thread())
+        return self.step(item)
 
     def __iter__(self) -> Iterator[tuple[T, Future[R]]]:
         if self.workers <= 1:
@@ -49,7 +58,7 @@ class ReadAhead(Generic[T, R]):
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fetch") as pool:
             try:
                 for item in self.items:
-                    pending.append((item, pool.submit(self.step, item)))
+                    pending.append((item, pool.submit(self._run, item)))
                     if len(pending) >= self.limit:
                         yield pending.popleft()
                 while pending:

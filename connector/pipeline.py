@@ -203,7 +203,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def decide_client(
-    store: Store, client: ClientConfig, as_of: date, quiesce: Callable[[], None] | None = None
+    store: Store, client: ClientConfig, as_of: date, quiesce: Callable[[], bool] | None = None
 ) -> list[Decision]:
     """Every invoice's decision. A very large client is matched and decided one slice of customers at a time
     (connector.reconcile.slices), with the same result as in one piece; ``quiesce`` idles other threads so
@@ -223,7 +223,7 @@ def decide_and_flag(
     client: ClientConfig,
     as_of: date,
     report: ClientReport,
-    quiesce: Callable[[], None] | None = None,
+    quiesce: Callable[[], bool] | None = None,
 ) -> list[Decision]:
     """Flag (short payments after a complaint → disputes), decide, check the register, decide again."""
 

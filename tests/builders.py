@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -404,3 +406,12 @@ class Workspace:
 
     def outbox_files(self, folder: Path) -> list[str]:
         return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) if folder.is_dir() else []
+
+
+def wait_for_no_other_threads(timeout: float = 10.0) -> None:
+    """Let threads an earlier test left behind end (a fake server's request threads finish a keep-alive
+    connection): tests of forking need a process whose only threads are their own."""
+    deadline = time.monotonic() + timeout
+    while threading.active_count() > 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert threading.active_count() == 1, f"threads still running: {threading.enumerate()}"

@@ -19,6 +19,7 @@ A client with at most ``SLICE_DOCUMENTS`` documents is one slice, read and recon
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import multiprocessing
@@ -77,9 +78,9 @@ class SlicedRun:
     client: ClientConfig
     slice_documents: int = field(default_factory=lambda: SLICE_DOCUMENTS)  # read when run: tests lower it
     workers: int | None = None  # slices worked on at once by ``map``; None: PARALLEL_SLICES if the CPUs allow
-    # with other threads in this process, ``map`` forks only after this returns (it must leave them idle:
-    # ``ReadAhead.settle``); without it, one process does everything
-    quiesce: Callable[[], None] | None = None
+    # with other threads in this process, ``map`` forks only if this returns True: every other thread is
+    # idle and stays so (``ReadAhead.settle``); without it, or on False, one process does everything
+    quiesce: Callable[[], bool] | None = None
     slices: int = 0
     unexplained_everywhere: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=lambda: {"route": 0.0, "read": 0.0, "match": 0.0})
@@ -188,13 +189,14 @@ class SlicedRun:
         )
 
     def _workers(self) -> int:
-        processes = min(PARALLEL_SLICES, len(os.sched_getaffinity(0))) if self.workers is None else self.workers
-        if processes <= 1 or not _can_fork() or _in_memory(self.store):
+        if not _can_fork() or _in_memory(self.store):
             return 1
-        if threading.active_count() > 1:  # a busy thread may hold a lock a forked child would wait for forever
-            if self.quiesce is None:
-                return 1
-            self.quiesce()
+        processes = min(PARALLEL_SLICES, len(os.sched_getaffinity(0))) if self.workers is None else self.workers
+        if processes <= 1:
+            return 1
+        # a busy thread may hold a lock a forked child would wait for forever
+        if threading.active_count() > 1 and (self.quiesce is None or not self.quiesce()):
+            return 1
         return processes
 
 
@@ -223,54 +225,92 @@ def _in_memory(store: Store) -> bool:
 
 class _Parallel(Generic[T]):
     """Route in a child process; then this process and ``processes - 1`` forked helpers take slices from
-    one counter until none is left; the helpers send each slice's result (and the pending credits it could
-    pay) back through a queue."""
+    one counter until none is left. Each helper sends every slice's result (and the pending credits it
+    could pay) back over its own pipe, which a thread here drains as it comes, so a helper never waits for
+    this process to finish its own slice; a pipe that closes before "done" is an error, never a hang."""
 
     def __init__(self, run: SlicedRun, work: Callable[[Slice], T], processes: int):
         self.run_, self.work, self.processes = run, work, processes
         self.ctx = multiprocessing.get_context("fork")
         self.counter = self.ctx.Value("i", 0)
-        self.results: Any = self.ctx.Queue()
+        self.inbox: queue.SimpleQueue[tuple[int, bytes | None]] = queue.SimpleQueue()  # None: pipe closed
         self.routed: _Routed
 
     def run(self, reader: SliceReader, per_customer: dict[str, int]) -> Iterator[T]:
         plan = self._route_in_child(per_customer)
         self.routed = routed = self.run_._routed(reader, plan)
         del plan
-        procs = []
-        if self.run_.slices > 1:
-            gc.freeze()  # the helpers' collector then never writes to (and so copies) the pages they share
-            try:
-                for _ in range(min(self.processes, self.run_.slices) - 1):
-                    proc = self.ctx.Process(target=self._helper, name="arsync-slice", daemon=True)
-                    proc.start()
-                    procs.append(proc)
-            finally:
-                gc.unfreeze()
-        running = len(procs)
+        helpers: list[tuple[Any, Any]] = []  # (process, receiving end of its pipe)
+        drains: list[threading.Thread] = []
         try:
+            if self.run_.slices > 1:
+                # the helpers' collector then never walks the objects they share (reference counts still
+                # copy the pages of the few a helper touches)
+                gc.freeze()
+                try:
+                    for _ in range(min(self.processes, self.run_.slices) - 1):
+                        receiving, sending = self.ctx.Pipe(duplex=False)
+                        proc = self.ctx.Process(target=self._helper, args=(sending,), name="arsync-slice", daemon=True)
+                        proc.start()
+                        sending.close()  # the helper's end: when it ends, this side reads end-of-file
+                        helpers.append((proc, receiving))
+                finally:
+                    gc.unfreeze()
+            for i, (_proc, receiving) in enumerate(helpers):  # threads only once every fork is done
+                drain = threading.Thread(target=self._drain, args=(i, receiving), name="arsync-slice-results")
+                drain.start()
+                drains.append(drain)
+            running = set(range(len(helpers)))
             while (n := self._take()) is not None:
                 yield self.work(self.run_._slice(routed, reader, n))
-                while running and not self.results.empty():
-                    result = self._receive(procs)
-                    if result is _DONE:
-                        running -= 1
-                    else:
-                        yield result
+                while running:
+                    try:
+                        message = self.inbox.get_nowait()
+                    except queue.Empty:
+                        break
+                    yield from self._open(message, helpers, running)
             while running:
-                result = self._receive(procs)
-                if result is _DONE:
-                    running -= 1
-                else:
-                    yield result
-            for proc in procs:
-                proc.join()
+                yield from self._open(self.inbox.get(), helpers, running)
         finally:
-            for proc in procs:
+            for proc, _receiving in helpers:
                 if proc.is_alive():
                     proc.terminate()
-                    proc.join()
-            self.results.close()
+                proc.join()
+            for drain in drains:  # each ends at its pipe's end-of-file, now that the helpers are gone
+                drain.join()
+            for _proc, receiving in helpers:
+                receiving.close()
+
+    def _drain(self, i: int, receiving: Any) -> None:
+        try:
+            while True:
+                self.inbox.put((i, receiving.recv_bytes()))
+        except (EOFError, OSError):
+            self.inbox.put((i, None))
+
+    def _open(
+        self, message: tuple[int, bytes | None], helpers: list[tuple[Any, Any]], running: set[int]
+    ) -> Iterator[T]:
+        i, data = message
+        if i not in running:
+            return  # the end-of-file after "done"
+        if data is None:
+            proc = helpers[i][0]
+            proc.join(timeout=5)
+            raise RuntimeError(f"a slice process ended (exit code {proc.exitcode}) before it sent all its slices")
+        with gc_paused():  # a slice's decisions: the collector would walk the whole heap for nothing
+            kind, payload = pickle.loads(data)
+        del data
+        if kind == "error":
+            raise RuntimeError(f"slice work failed in a helper process:\n{payload}")
+        if kind == "done":
+            running.discard(i)
+            return
+        result, pending_hit, seconds = payload
+        self.routed.pending_hit.update(pending_hit)
+        for name, value in seconds.items():
+            self.run_.seconds[name] += value
+        yield result
 
     def _route_in_child(self, per_customer: dict[str, int]) -> _Plan:
         started = time.perf_counter()
@@ -311,36 +351,21 @@ class _Parallel(Generic[T]):
             plan_out.close()
 
     def _take(self) -> int | None:
-        with self.counter.get_lock():
+        lock = self.counter.get_lock()
+        if not lock.acquire(timeout=60):  # held for nanoseconds: only a process killed right then keeps it
+            raise RuntimeError("the slice counter stayed locked: a slice process was killed while taking one")
+        try:
             n = self.counter.value
             if n >= self.run_.slices:
                 return None
             self.counter.value = n + 1
             return n
+        finally:
+            lock.release()
 
-    def _receive(self, procs: list[Any]) -> Any:
-        while True:
-            try:
-                kind, payload = self.results.get(timeout=1.0)
-            except queue.Empty:
-                dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
-                if dead:  # killed (out of memory?) before it could say so
-                    raise RuntimeError(f"a slice process ended with exit code {dead[0]}") from None
-                continue
-            if kind == "error":
-                raise RuntimeError(f"slice work failed in a helper process:\n{payload}")
-            if kind == "done":
-                return _DONE
-            with gc_paused():  # a slice's decisions: the collector would walk the whole heap for nothing
-                result, pending_hit, seconds = pickle.loads(payload)
-            self.routed.pending_hit.update(pending_hit)
-            for name, value in seconds.items():
-                self.run_.seconds[name] += value
-            return result
-
-    def _helper(self) -> None:
+    def _helper(self, sending: Any) -> None:
         """In a forked slice process: its own connection, then slices until none is left."""
-        run, results, routed = self.run_, self.results, self.routed
+        run, routed = self.run_, self.routed
         try:
             run.store.engine.dispose(close=False)  # the parent's pooled connections are its own
             run.seconds = {name: 0.0 for name in run.seconds}
@@ -351,17 +376,16 @@ class _Parallel(Generic[T]):
                     before = dict(run.seconds)
                     result = self.work(run._slice(routed, reader, n))
                     seconds = {k: v - before[k] for k, v in run.seconds.items()}
-                    # pickled here, not in the queue's feeder thread: a failure is reported, not lost
-                    results.put(("slice", pickle.dumps((result, routed.pending_hit, seconds), protocol=5)))
-            results.put(("done", None))
+                    data = pickle.dumps(("slice", (result, routed.pending_hit, seconds)), protocol=5)
+                    del result  # not kept alive while the next slice is read and matched
+                    sending.send_bytes(data)
+                    del data
+            sending.send_bytes(pickle.dumps(("done", None)))
         except BaseException:
-            results.put(("error", traceback.format_exc()))
+            with contextlib.suppress(OSError):  # the parent may be gone
+                sending.send_bytes(pickle.dumps(("error", traceback.format_exc())))
         finally:
-            results.close()
-            results.join_thread()
-
-
-_DONE: Any = object()
+            sending.close()
 
 
 def _steps_of(facts: Facts, invoices: tuple[Invoice, ...]) -> tuple[DunningStep, ...]:

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from builders import Entry, Workspace, client_table, kid
+from builders import Entry, Workspace, client_table, kid, wait_for_no_other_threads
 
 from connector.model import Action
 from connector.reconcile import slices
@@ -160,6 +160,7 @@ def test_a_client_too_big_for_one_slice_is_flagged_and_decided_in_two_processes_
     for number, name, org in (("7002", "Bord AS", "923456783"), ("7003", "Stol AS", "912345670")):
         ws.add_invoice(number, customer=name, org=org, issue=date(2025, 12, 22), due=DUE, amount="500.00")
     ws.bank_heartbeat(DAY)
+    wait_for_no_other_threads()
     result = ws.cli("run", "--as-of", DAY.isoformat())
     assert result.exit_code == 0, result.output
     assert threads_at_fork and threads_at_fork[0] > 1  # the fetch pool was there: it was settled, not avoided

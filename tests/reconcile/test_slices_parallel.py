@@ -97,33 +97,48 @@ def test_slices_in_two_processes_equal_the_whole_client(drawn: tuple[Book, int])
     assert not multiprocessing.active_children()
 
 
+class Turns:
+    """Makes the helper take a slice: this process finishes its first slice only once the helper has begun
+    one (events made before the fork are shared with it)."""
+
+    def __init__(self) -> None:
+        self.parent = os.getpid()
+        self.helper_began = multiprocessing.get_context("fork").Event()
+
+    def in_helper(self) -> bool:
+        if os.getpid() != self.parent:
+            self.helper_began.set()
+            return True
+        assert self.helper_began.wait(60), "the helper never took a slice"
+        return False
+
+
 def test_both_processes_take_slices_and_every_slice_comes_back_once(stored: tuple[Store, ClientConfig]) -> None:
     store, client = stored
-    parent = os.getpid()
+    turns = Turns()
     run = SlicedRun(store, client, slice_documents=2, workers=2)  # slices of one document in each process
 
-    def work(part: Slice) -> tuple[int, list[str]]:
-        if os.getpid() == parent:
-            time.sleep(0.2)  # the helper gets its share even on a loaded machine
-        return os.getpid(), sorted(i.number for i in part.facts.invoices)
+    def work(part: Slice) -> tuple[bool, list[str], float]:
+        return turns.in_helper(), sorted(i.number for i in part.facts.invoices), run.seconds["match"]
 
     got = list(run.map(work))
     assert run.slices == 6
-    assert sorted(n for _pid, numbers in got for n in numbers) == [f"INV-{i}" for i in range(6)]
-    assert len({pid for pid, _ in got}) == 2 and parent in {pid for pid, _ in got}
+    assert sorted(n for _helper, numbers, _s in got for n in numbers) == [f"INV-{i}" for i in range(6)]
+    assert {helper for helper, _n, _s in got} == {True, False}
     assert run.unexplained_everywhere == ["camt|15030012345|X|0|2024-03-01"]
-    assert run.seconds["route"] > 0 and run.seconds["match"] > 0  # the helper's seconds are added
+    # the helper's seconds are added to this process's own
+    own = max(seconds for helper, _n, seconds in got if not helper)
+    assert run.seconds["route"] > 0 and run.seconds["match"] > own
     assert not multiprocessing.active_children()
 
 
 def test_a_failure_in_the_helper_is_raised_here_with_its_traceback(stored: tuple[Store, ClientConfig]) -> None:
     store, client = stored
-    parent = os.getpid()
+    turns = Turns()
 
     def work(part: Slice) -> int:
-        if os.getpid() != parent:
+        if turns.in_helper():
             raise ValueError("no such ledger account 1500")
-        time.sleep(0.2)
         return len(part.facts.invoices)
 
     with pytest.raises(RuntimeError, match=r"helper process(.|\n)*ValueError: no such ledger account 1500"):
@@ -131,17 +146,20 @@ def test_a_failure_in_the_helper_is_raised_here_with_its_traceback(stored: tuple
     assert not multiprocessing.active_children()
 
 
-def test_a_helper_that_dies_is_an_error_not_a_hang(stored: tuple[Store, ClientConfig]) -> None:
+@pytest.mark.parametrize("code", [9, 0])
+def test_a_helper_that_ends_before_it_is_done_is_an_error_not_a_hang(
+    stored: tuple[Store, ClientConfig], code: int
+) -> None:
+    """Killed for memory (no message, no traceback), or ended quietly: this process does not wait forever."""
     store, client = stored
-    parent = os.getpid()
+    turns = Turns()
 
     def work(part: Slice) -> int:
-        if os.getpid() != parent:
-            os._exit(9)  # as if killed for memory: no message, no traceback
-        time.sleep(0.2)
+        if turns.in_helper():
+            os._exit(code)
         return len(part.facts.invoices)
 
-    with pytest.raises(RuntimeError, match="slice process ended with exit code 9"):
+    with pytest.raises(RuntimeError, match=rf"slice process ended \(exit code {code}\) before it sent all its slices"):
         list(SlicedRun(store, client, slice_documents=2, workers=2).map(work))
     assert not multiprocessing.active_children()
 
@@ -182,6 +200,14 @@ def test_one_process_for_an_in_memory_store_or_while_other_threads_run(stored: t
         run = SlicedRun(store, client, slice_documents=2, workers=2)
         assert set(run.map(lambda part: os.getpid())) == {os.getpid()}
         assert run.slices == 3  # one process: slices of the full two documents (two processes: one each)
+        asked: list[bool] = []
+
+        def not_idle() -> bool:  # the threads could not be idled
+            asked.append(True)
+            return False
+
+        run = SlicedRun(store, client, slice_documents=2, workers=2, quiesce=not_idle)
+        assert set(run.map(lambda part: os.getpid())) == {os.getpid()} and asked == [True]
     finally:
         stop.set()
         thread.join()
@@ -208,8 +234,8 @@ def test_decisions_come_back_from_a_process_unchanged() -> None:
 
 def test_a_pending_credit_only_the_helpers_slice_can_pay_is_not_unexplained(tmp_path: Path) -> None:
     """Every slice sees a pending credit with no reference; only the last customer has an item of its amount.
-    The helper matches that slice (this process is still on the first), and says so: the credit holds INV-3
-    and is not listed as unexplained."""
+    The helper matches that slice (this process, on slice 0 or 1, waits until the helper has taken the other
+    three), and says so: the credit holds INV-3 and is not listed as unexplained."""
     store = Store(f"sqlite:///{tmp_path / 'arsync.db'}")
     book = Book(
         [customer(f"C{i}") for i in range(4)],
@@ -219,14 +245,25 @@ def test_a_pending_credit_only_the_helpers_slice_can_pay_is_not_unexplained(tmp_
     load(store, book)
     client = client_config()
     parent = os.getpid()
+    fork = multiprocessing.get_context("fork")
+    parent_began = fork.Event()  # so the helper has taken at most one slice when this process takes its first
+    taken = fork.Value("i", 0)  # slices the helper has begun
 
-    def work(part: Slice) -> tuple[int, list[str]]:
-        if os.getpid() == parent and part.facts.invoices[0].number == "INV-0":
-            time.sleep(1.0)
-        return os.getpid(), [n for n, held in part.recon.pending.items() if held]
+    def work(part: Slice) -> tuple[bool, list[str]]:
+        if os.getpid() != parent:
+            assert parent_began.wait(60)
+            with taken.get_lock():
+                taken.value += 1
+        else:
+            parent_began.set()
+            deadline = time.monotonic() + 60
+            while taken.value < 3 and time.monotonic() < deadline:  # then the helper has the other three
+                time.sleep(0.01)
+        return os.getpid() != parent, [n for n, held in part.recon.pending.items() if held]
 
     run = SlicedRun(store, client, slice_documents=2, workers=2)
     got = list(run.map(work))
     store.close()
-    assert [(pid != parent, held) for pid, held in got if held] == [(True, ["INV-3"])]
+    assert run.slices == 4 and taken.value == 3
+    assert [(in_helper, held) for in_helper, held in got if held] == [(True, ["INV-3"])]
     assert run.unexplained_everywhere == []

@@ -75,6 +75,7 @@ class FakeSystem:
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # headers and body in one segment: no 40 ms delayed-ACK stall
             wbufsize = 1 << 16
+            timeout = 2  # an idle keep-alive connection ends, and its thread with it, after the server stops
 
             def log_message(self, *_: Any) -> None:
                 pass

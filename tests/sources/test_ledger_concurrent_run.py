@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import wait_for_no_other_threads
 from ledger_fakes import FAKES, FakeSystem
 from ledger_helpers import client_for, fast_http, state
 from ledger_world import realistic, ubl
@@ -147,15 +148,24 @@ def test_settle_waits_for_every_fetch_under_way_and_starts_no_other_until_asked(
             running.discard(i)
         return i
 
+    wait_for_no_other_threads()
     ahead = read_ahead(step, range(12), workers=3, window=6)
     items = iter(ahead)
     _first, fut = next(items)
-    ahead.settle()
+    assert ahead.settle()  # only the pool's own threads are left, idle: the process may fork
     with lock:
         assert running == set() and len(started) == 6  # the window: all done, none further begun
     time.sleep(0.1)
     with lock:
         assert len(started) == 6
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)  # a thread read-ahead cannot speak for
+    other.start()
+    try:
+        assert not ahead.settle()
+    finally:
+        stop.set()
+        other.join()
     assert [fut.result(), *(f.result() for _i, f in items)] == list(range(12))
 
 
