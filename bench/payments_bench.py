@@ -6,7 +6,9 @@ transaction; then, as the nightly run does (``SlicedRun.map`` in ``connector.rec
 payments are routed to slices of customers (in a child process) and two processes read back, match and
 decide one slice each at a time; every slice's decisions come back to this process, as the nightly run
 needs them. ``--workers 1`` keeps it all in one process; ``--whole`` reads and matches the client in one
-piece instead; with ``--digest`` all print the same checksum of all decisions (computed outside the timings).
+piece instead; with ``--digest`` all print the same checksum of all decisions. The checksum is left out of
+the timings, but with two processes it competes for the CPU with the helper's slices: take the times from a
+run without ``--digest``.
 
 "peak MB" is the largest total memory of the run and its child processes, sampled every 50 ms from
 outside: proportional set size, so pages a forked child still shares are counted once. "load", "match"
@@ -18,6 +20,7 @@ Each N runs in its own process.
 
     .venv/bin/python bench/payments_bench.py                 # N = 10k, 100k, 1M
     .venv/bin/python bench/payments_bench.py --n 10000 --n 100000
+    .venv/bin/python bench/payments_bench.py --n 1000000                    # the 1M time and memory
     .venv/bin/python bench/payments_bench.py --n 1000000 --digest
     .venv/bin/python bench/payments_bench.py --n 1000000 --digest --whole   # one piece: same digest
     .venv/bin/python bench/payments_bench.py --n 1000000 --digest --workers 1  # slices in one process
@@ -309,7 +312,11 @@ def main() -> None:
     parser.add_argument(
         "--whole", action="store_true", help="match the client in one piece (the pre-slicing path), to compare"
     )
-    parser.add_argument("--digest", action="store_true", help="print a checksum of all decisions (not timed)")
+    parser.add_argument(
+        "--digest",
+        action="store_true",
+        help="print a checksum of all decisions (not timed, but it slows the helper: time without it)",
+    )
     parser.add_argument("--workers", type=int, help="slices worked on at once (default: as the nightly run)")
     args = parser.parse_args()
     if args.child:
