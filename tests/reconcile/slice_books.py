@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from builders import client_table
 from hypothesis import strategies as st
 
 from connector.bank.references import kid_mod10, kid_mod11
@@ -102,19 +103,7 @@ def payment(ref: str, amount: Decimal | str, on: date = DAY0, **kw: Any) -> Paym
 
 
 def client_config(**policy: Any) -> ClientConfig:
-    return ClientConfig.model_validate(
-        {
-            "id": CID,
-            "name": "Acme AS",
-            "org_no": "923456783",
-            "country": "NO",
-            "currency": "NOK",
-            "ledger": {"kind": "ehf", "path": "/tmp/ehf"},
-            "bank": [{"kind": "camt", "path": "/tmp/bank"}],
-            "collection": {"provider": "outbox", "path": "/tmp/out"},
-            "policy": {"grace_days": 3, "min_amount": 0, "bank_max_age_days": 3, **policy},
-        }
-    )
+    return ClientConfig.model_validate(client_table(CID, name="Acme AS", policy={"min_amount": 0, **policy}))
 
 
 @dataclass
@@ -284,15 +273,16 @@ def _diff(a: Outcome, b: Outcome, name: str) -> object:
     return (x, y)
 
 
-def check(book: Book, k: int) -> Outcome:
-    """Reconcile ``book`` whole and sliced by ``k`` documents; assert both agree; return the sliced outcome."""
+def check(book: Book, k: int, in_slices: Callable[[Store, ClientConfig, int], Outcome] | None = None) -> Outcome:
+    """Reconcile ``book`` whole and sliced by ``k`` documents (``sliced`` unless ``in_slices`` is given);
+    assert both agree; return the sliced outcome."""
     client = client_config(**book.policy)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{Path(tmp) / 'arsync.db'}")
         try:
             load(store, book)
             expected = whole(store, client)
-            got = sliced(store, client, k)
+            got = (in_slices or sliced)(store, client, k)
         finally:
             store.close()
     assert_same(expected, got)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -22,14 +21,13 @@ from slice_books import (
     DAY0,
     Book,
     Outcome,
-    assert_same,
     books,
+    check,
     client_config,
     customer,
     invoice,
     load,
     payment,
-    whole,
 )
 
 from connector.config import ClientConfig
@@ -84,16 +82,7 @@ def in_processes(store: Store, client: ClientConfig, k: int) -> tuple[Outcome, s
 @given(books())
 def test_slices_in_two_processes_equal_the_whole_client(drawn: tuple[Book, int]) -> None:
     book, k = drawn
-    client = client_config(**book.policy)
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store(f"sqlite:///{Path(tmp) / 'arsync.db'}")
-        try:
-            load(store, book)
-            expected = whole(store, client)
-            got, _pids = in_processes(store, client, k)
-        finally:
-            store.close()
-    assert_same(expected, got)
+    check(book, k, lambda store, client, k: in_processes(store, client, k)[0])
     assert not multiprocessing.active_children()
 
 
