@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ledger_world import Doc, World
+from tests.fakes.ledger_world import Doc, World
 
 
 class _Enc(json.JSONEncoder):
