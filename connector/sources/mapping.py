@@ -3,8 +3,9 @@
 A mapping (``connector/sources/mappings/<system>.toml``, beside this reader) names, per entity, the
 JSON path of every canonical field with its type, unit (``ore`` = integer minor units) and sign
 handling, plus rules that say when a document is a credit note (``credit_when``) or closed
-(``closed_when``). Adapters own auth, paging
-and incremental logic; they hand each raw object to :meth:`Mapping.fields` and get typed values back.
+(``closed_when``). A stream (:mod:`connector.sources.streams`) names the table its records are read
+with; tables named after a canonical record (``customer``, ``invoice``, ``credit_note``, ``payment``)
+build that record (``connector.sources.api.BUILDERS``), others are read with :meth:`Mapping.fields`.
 A field fix is a one-line change in the TOML, reviewed without reading Python.
 """
 
