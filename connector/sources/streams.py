@@ -54,6 +54,8 @@ class Since:
 
 @dataclass(frozen=True, kw_only=True)
 class Stream:
+    """One list endpoint of an accounting system, declared once at module level by its adapter."""
+
     path: str  # below the system's base URL (and the adapter's root, e.g. Fiken's company)
     name: str  # what one record is called in error lines ("invoice", "credit note")
     records: str | None  # dotted key of the record list in the answer; None: the answer is the list
