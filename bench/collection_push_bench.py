@@ -6,7 +6,8 @@ the fake Debitura or Kravia on 127.0.0.1 with ``--latency`` per request, for sev
 concurrency / rate-limit settings. Checks afterwards that the fake holds exactly one case per
 invoice. The peak rate is the most requests the fake saw in any sliding one-second window.
 
-Usage: python bench/collection_push_bench.py [-n 1000] [--latency 0.03] [--provider debitura]
+Usage, from the repository root (it imports the fakes from ``tests.fakes``):
+       python -m bench.collection_push_bench [-n 1000] [--latency 0.03] [--provider debitura]
        [--runs 1:0,8:0,16:0,16:100,32:200]   (concurrency:rate-limit per second, 0 = none)
 """
 
@@ -23,17 +24,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from connector.collection import workflow
-from connector.collection.fakes import FakeDebitura, FakeKravia
-from connector.collection.fakes.server import FakeServer, Request
 from connector.collection.providers import provider_for
 from connector.config import ClientConfig
 from connector.model import Action, Case, CaseStatus, Customer, DocKind, DunningStep, Invoice
 from connector.pipeline import ClientReport, decide_client
 from connector.reports.tables import render
 from connector.store import Store
+from tests.fakes import FakeDebitura, FakeKravia
+from tests.fakes.server import FakeServer, Request
 
 AS_OF = date(2026, 11, 20)
 TOKEN = "bench-secret"

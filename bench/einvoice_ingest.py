@@ -32,7 +32,6 @@ import argparse
 import base64
 import os
 import random
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -42,8 +41,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from lxml import etree
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connector.config import ClientConfig
 from connector.einvoice.read import read_document

@@ -1,6 +1,6 @@
 """Many clients against the local fake accounting systems, with injected latency: sequential vs concurrent.
 
-    .venv/bin/python bench/ledger_sync_bench.py --clients 200 --invoices 2000 --latency 0.03 --workers 32
+    .venv/bin/python -m bench.ledger_sync_bench --clients 200 --invoices 2000 --latency 0.03 --workers 32
 
 Each fake system runs in **its own process** (multiprocessing), so what it measures — request
 arrivals, the peak request rate in any 1-second window, requests in flight per credential — is
@@ -34,18 +34,15 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "sources")]
+import requests
 
-import requests  # noqa: E402
-from ledger_fakes import ENV, FAKES, FakeSystem  # noqa: E402
-from ledger_helpers import client_for  # noqa: E402
-from ledger_world import bulk  # noqa: E402
-
-from connector import http, pipeline  # noqa: E402
-from connector.config import ClientConfig  # noqa: E402
-from connector.sources import poweroffice, tripletex  # noqa: E402
-from connector.store import Store  # noqa: E402
+from connector import http, pipeline
+from connector.config import ClientConfig
+from connector.sources import poweroffice, tripletex
+from connector.store import Store
+from tests.fakes.ledger_world import bulk
+from tests.fakes.ledgers import ENV, FAKES, FakeSystem
+from tests.sources.ledger_helpers import client_for
 
 SYSTEMS = ("tripletex", "fiken", "poweroffice", "economic")
 # The header that names the credential each system's limit applies to (research §1–§4).

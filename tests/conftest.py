@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from builders import Workspace
+
+from tests.builders import Workspace
 
 
 @pytest.fixture(autouse=True)

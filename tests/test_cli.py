@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from builders import Entry, Workspace, client_table, kid
+from tests.builders import Entry, Workspace, client_table, kid
 
 ISSUE = date(2026, 6, 1)
 DUE = date(2026, 6, 15)

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import Workspace, client_table, to_toml
 from click.testing import CliRunner
 
 from connector import config as config_mod
 from connector.cli import main
 from connector.config import ConfigError
+from tests.builders import Workspace, client_table, to_toml
 
 
 def write(path: Path, *clients: dict[str, Any], **top: Any) -> Path:

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from builders import bad_kid, client_table, kid
 
 from connector.config import ClientConfig
 from connector.dunning.decide import decide
@@ -28,6 +27,7 @@ from connector.model import (
 )
 from connector.reconcile import reconcile
 from connector.store import Facts, SyncStatus
+from tests.builders import bad_kid, client_table, kid
 
 CLIENT = "acme"
 DUE = date(2026, 6, 15)  # a Monday, no holiday

@@ -6,10 +6,10 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
-from builders import Entry, Workspace, client_table, kid, pdf_bytes
 from click.testing import Result
 
 from connector.model import Action, DunningStep
+from tests.builders import Entry, Workspace, client_table, kid, pdf_bytes
 
 ISSUE = date(2026, 6, 1)
 DUE = date(2026, 6, 15)  # Monday

@@ -16,7 +16,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from builders import Entry, Workspace, client_table, kid
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
@@ -24,6 +23,7 @@ from sqlalchemy.engine import make_url
 from connector.cli import main
 from connector.model import DocKind, Invoice
 from connector.store import Store, schema
+from tests.builders import Entry, Workspace, client_table, kid
 
 BASE_URL = os.environ.get("ARSYNC_TEST_POSTGRES_URL")  # read at import: the autouse fixture clears ARSYNC_*
 REPO = Path(__file__).resolve().parents[1]

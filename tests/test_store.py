@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import Entry, Workspace, client_table, kid
 from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
 from connector import pipeline
 from connector.model import Action, Case, CaseStatus, DocKind, DunningStep, Hold, Invoice, Payment
 from connector.store import Store, migrations, schema
+from tests.builders import Entry, Workspace, client_table, kid
 
 AS_OF = date(2026, 6, 29)
 

@@ -1,25 +1,37 @@
-"""What every accounting-system adapter shares: the sync plan (full or incremental), the cursor,
-and building canonical records from mapped fields.
+"""What every accounting-system adapter shares: the generic run (streams read page by page, records
+mapped, the bookmark written), the sync plan (full or incremental) and building canonical records.
 
-The cursor is per client and system (stored by the pipeline in ``sync_state``). A run is *full*
-when there is no cursor, when it belongs to another system, or when the last full sync is older
-than ``full_resync_days``; a full run lists every document in the history window and marks the
-batch a complete snapshot, so documents that vanished upstream are closed. Otherwise the run is
+An adapter is a :class:`RestSource` that declares its streams (:mod:`connector.sources.streams`)
+and keeps only what is its own: auth, and the few requests and diffs no stream describes. Its
+``fetch`` starts a :class:`Sync`, which fills each stream's replication parameter from the plan,
+maps records with the system's field map (a record that cannot be read is reported, not fatal)
+and writes the bookmark at the end.
+
+The cursor (bookmark) is per client and system (stored by the pipeline in ``sync_state``). A run is
+*full* when there is no cursor, when it belongs to another system, or when the last full sync is
+older than ``full_resync_days``; a full run lists every document in the history window and marks
+the batch a complete snapshot, so documents that vanished upstream are closed. Otherwise the run is
 *incremental* from the last successful run minus ``overlap_days`` (date-only change filters and
 clock skew make the overlap necessary; upserts are idempotent, so re-reading costs nothing else).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from connector.config import LedgerConfig
+from connector.http import ApiClient, ApiError
 from connector.model import Customer as CustomerRecord
 from connector.model import DocKind, Invoice, Payment
+from connector.sources import mapping, streams
 from connector.sources.base import LedgerBatch, Snapshot, SyncContext
-from connector.sources.mapping import Mapping, MappingError
+from connector.sources.mapping import Mapping as FieldMap
+from connector.sources.mapping import MappingError
+from connector.sources.pagination import Paginator
+from connector.sources.streams import Stream
 
 CURSOR_VERSION = 1
 
@@ -65,7 +77,7 @@ def finish(batch: LedgerBatch, ctx: SyncContext, system: str, p: Plan, mapping_f
         batch.complete_snapshot = Snapshot(system, p.window_start)
 
 
-def customer(m: Mapping, client_id: str, raw: dict[str, Any]) -> CustomerRecord:
+def customer(m: FieldMap, client_id: str, raw: dict[str, Any]) -> CustomerRecord:
     f = m.fields("customer", raw)
     address = (f["address"],) if f.get("address") else ()
     return CustomerRecord(
@@ -83,7 +95,7 @@ def customer(m: Mapping, client_id: str, raw: dict[str, Any]) -> CustomerRecord:
 
 
 def invoice(
-    m: Mapping,
+    m: FieldMap,
     entity: str,
     client_id: str,
     raw: dict[str, Any],
@@ -114,7 +126,7 @@ def invoice(
 
 
 def payment(
-    m: Mapping, entity: str, client_id: str, raw: dict[str, Any], *, invoice_number: str | None = None, **extra: Any
+    m: FieldMap, entity: str, client_id: str, raw: dict[str, Any], *, invoice_number: str | None = None, **extra: Any
 ) -> Payment:
     f = m.fields(entity, raw)
     return Payment(
@@ -155,3 +167,89 @@ def base_url(ledger: LedgerConfig, default: str) -> str:
 
 def chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+# Tables named after a canonical record build that record; other tables (Tripletex open_post,
+# PowerOffice ledger_entry) are read field by field by their adapter (:meth:`Sync.fields`).
+BUILDERS: dict[str, Callable[..., Any]] = {
+    "customer": lambda m, client_id, raw: customer(m, client_id, raw),
+    "invoice": lambda m, client_id, raw, **extra: invoice(m, "invoice", client_id, raw, **extra),
+    "credit_note": lambda m, client_id, raw, **extra: invoice(m, "credit_note", client_id, raw, credit=True, **extra),
+    "payment": lambda m, client_id, raw, **extra: payment(m, "payment", client_id, raw, **extra),
+}
+
+
+class RestSource:
+    """An accounting system's ledger source: per client, an :class:`ApiClient` and a page size."""
+
+    name = "ledger"  # key in sync_state
+    system: ClassVar[str]
+    records: ClassVar[str | None]  # where every list of this system keeps its records
+    paginator: ClassVar[Paginator]  # how every list of this system is paged
+    max_page_size: ClassVar[int | None] = None
+    root = ""  # path prefix of every request (Fiken: the company)
+
+    def __init__(self, client_id: str, client: ApiClient, page_size: int):
+        self.client_id = client_id
+        self.http = client
+        self.page_size = min(page_size, self.max_page_size) if self.max_page_size else page_size
+        self.map = mapping.load(self.system)
+
+    def read(self, stream: Stream, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        return streams.read(self.http, stream, self.page_size, params, root=self.root)
+
+    def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        """Any list of this system, paged as its streams are (``arsync check`` counts with it)."""
+        return self.read(Stream(path=path, name=path, records=self.records, paginator=self.paginator), params)
+
+    def one(self, path: str) -> dict[str, Any]:
+        """One object by its own URL (a bare object, no envelope)."""
+        data = self.http.get(f"{self.root}/{path}" if self.root else path).data
+        if not isinstance(data, dict):
+            raise ApiError(f"{self.system} {path}: answer is not an object")
+        return data
+
+    def begin(self, ctx: SyncContext) -> Sync:
+        return Sync(self, ctx)
+
+
+class Sync:
+    """One fetch of one client: its plan, the batch it fills, and the bookmark it leaves."""
+
+    def __init__(self, source: RestSource, ctx: SyncContext):
+        self.source = source
+        self.ctx = ctx
+        self.plan = plan(ctx, source.system)
+        self.batch = LedgerBatch()
+        self.collector = Collector(self.batch, source.system)
+
+    def read(self, stream: Stream, **params: Any) -> Iterator[dict[str, Any]]:
+        """The stream's records, its replication parameter filled in from the plan."""
+        since = stream.since.value(self.plan.since, self.plan.window_start) if stream.since else None
+        query = {stream.since.param: since, **params} if stream.since and since is not None else params
+        return self.source.read(stream, query)
+
+    def mapped(self, stream: Stream, **params: Any) -> Iterator[Any]:
+        """The stream's records as canonical records of its mapping entity; unreadable ones are reported."""
+        assert stream.entity, f"{stream.path} declares no mapping entity"
+        for raw in self.read(stream, **params):
+            record = self.map(stream.entity, raw, what=stream.name)
+            if record is not None:
+                yield record
+
+    def map(self, entity: str, raw: dict[str, Any], *, what: str | None = None, **extra: Any) -> Any:
+        """One raw object as the canonical record its mapping table builds; None (reported) when unreadable."""
+        build = BUILDERS[entity]
+        label = what or entity.replace("_", " ")
+        return self.collector.add(label, raw, lambda: build(self.source.map, self.source.client_id, raw, **extra))
+
+    def fields(self, entity: str, raw: dict[str, Any], *, what: str | None = None) -> dict[str, Any] | None:
+        """The typed fields of one raw object; None (reported) when unreadable."""
+        label = what or entity.replace("_", " ")
+        found: dict[str, Any] | None = self.collector.add(label, raw, lambda: self.source.map.fields(entity, raw))
+        return found
+
+    def finish(self, **state: Any) -> LedgerBatch:
+        """Write the bookmark (with the adapter's own state) into the batch and hand the batch over."""
+        finish(self.batch, self.ctx, self.source.system, self.plan, self.collector.failed, **state)
+        return self.batch

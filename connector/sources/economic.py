@@ -22,35 +22,56 @@ collection is re-read every run so a payment booked upstream closes the invoice 
 Full run: customers and every booked invoice in the history window. Incremental run: customers by
 ``lastUpdated``, booked invoices by date (new ones), the unpaid collection (small, re-read every
 run), and each invoice that was unpaid last time and is not unpaid now is re-read (it was paid).
-Paging: ``skippages``/``pagesize``, following ``pagination.nextPage`` — only on our own host, so
-the tokens never travel to a URL a response made up.
+Paging: ``skippages``/``pagesize``, following ``pagination.nextPage`` — only on our own host (the
+generic loop refuses any other), so the tokens never travel to a URL a response made up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 from connector.config import secret
-from connector.http import ApiClient, ApiError, StaticAuth, key_of
+from connector.http import ApiClient, StaticAuth, key_of
 from connector.sources import api, mapping
 from connector.sources.base import LedgerBatch, SyncContext
+from connector.sources.pagination import NextLinkPaginator
+from connector.sources.streams import Since, Stream
 
 SYSTEM = "economic"
 DEFAULT_BASE_URL = "https://restapi.e-conomic.com"
 PAGE_SIZE = 1000  # maxPageSizeAllowed
-MAX_PAGES = 10_000
+
+# Every e-conomic list: {"collection": [...], "pagination": {..., "nextPage"}} (§4).
+RECORDS = "collection"
+PAGES = NextLinkPaginator(skip="skippages", size="pagesize", link="pagination.nextPage")
+
+CUSTOMERS = Stream(
+    path="customers",
+    name="customer",
+    records=RECORDS,
+    paginator=PAGES,
+    since=Since("filter", style="utc_seconds", template="lastUpdated$gte:{}"),
+    entity="customer",
+)
+BOOKED_INVOICES = Stream(
+    path="invoices/booked",
+    name="invoice",
+    records=RECORDS,
+    paginator=PAGES,
+    since=Since("filter", template="date$gte:{}", on_full=True),  # new ones, by issue date
+    entity="invoice",
+)
+UNPAID_INVOICES = Stream(path="invoices/unpaid", name="invoice", records=RECORDS, paginator=PAGES, entity="invoice")
 
 
-class EconomicSource:
-    name = "ledger"
+class EconomicSource(api.RestSource):
+    system = SYSTEM
+    records = RECORDS
+    paginator = PAGES
 
     def __init__(self, client_id: str, client: ApiClient, page_size: int = PAGE_SIZE):
-        self.client_id = client_id
-        self.http = client
-        self.page_size = page_size
-        self.map = mapping.load(SYSTEM)
+        super().__init__(client_id, client, page_size)
 
     @classmethod
     def from_config(cls, ctx_client: Any) -> EconomicSource:
@@ -61,59 +82,26 @@ class EconomicSource:
         auth = StaticAuth({"X-AppSecretToken": app, "X-AgreementGrantToken": grant})
         return cls(ctx_client.id, ApiClient(SYSTEM, url, auth, key_of(url, grant)), ledger.page_size or PAGE_SIZE)
 
-    def pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        url: str | None = path
-        query: dict[str, Any] | None = {**params, "skippages": 0, "pagesize": self.page_size}
-        own = urlsplit(self.http.base_url).netloc
-        for _ in range(MAX_PAGES):
-            assert url is not None
-            resp = self.http.get(url, query)
-            data = resp.data if isinstance(resp.data, dict) else {}
-            items = data.get("collection")
-            if not isinstance(items, list):
-                raise ApiError(f"{SYSTEM} {path}: answer without a 'collection' list")
-            yield from items
-            url = mapping.lookup(data, "pagination.nextPage")
-            if not url or not items:
-                return
-            if urlsplit(url).netloc != own:
-                raise ApiError(f"{SYSTEM} {path}: nextPage points to another host; not following it")
-            query = None  # nextPage carries its own query string
-        raise ApiError(f"{SYSTEM} {path}: more than {MAX_PAGES} pages; refusing to loop forever")
-
     def fetch(self, ctx: SyncContext) -> LedgerBatch:
-        p = api.plan(ctx, SYSTEM)
-        batch = LedgerBatch()
-        col = api.Collector(batch, SYSTEM)
-        since = p.since.date() if p.since else p.window_start
-
-        customers = {"filter": f"lastUpdated$gte:{p.since.strftime('%Y-%m-%dT%H:%M:%SZ')}"} if p.since else {}
-        for raw in self.pages("customers", customers):
-            c = col.add("customer", raw, lambda raw=raw: api.customer(self.map, self.client_id, raw))
-            if c:
-                batch.customers.append(c)
+        run = self.begin(ctx)
+        p, batch = run.plan, run.batch
+        batch.customers.extend(run.mapped(CUSTOMERS))
 
         raws: dict[str, dict[str, Any]] = {}
-        for raw in self.pages("invoices/booked", {"filter": f"date$gte:{since.isoformat()}"}):
+        for raw in run.read(BOOKED_INVOICES):
             raws[_key(raw)] = raw
         if not p.full:
-            for raw in self.pages("invoices/unpaid", {}):
+            for raw in run.read(UNPAID_INVOICES):
                 raws[_key(raw)] = raw
+            # Unpaid last time and not unpaid now: it was paid (or credited). Re-read it.
             for number in sorted(set(p.previous.get("open", [])) - set(raws), key=_sort_key):
-                raws[number] = self._one(number)
+                raws[number] = self.one(f"invoices/booked/{number}")
         for raw in raws.values():
-            inv = col.add("invoice", raw, lambda raw=raw: api.invoice(self.map, "invoice", self.client_id, raw))
+            inv = run.map("invoice", raw)
             if inv:
                 batch.invoices.append(inv)
         still_open = sorted(i.number for i in batch.invoices if i.kind.value == "invoice" and i.ledger_open_amount)
-        api.finish(batch, ctx, SYSTEM, p, col.failed, open=still_open)
-        return batch
-
-    def _one(self, number: str) -> dict[str, Any]:
-        data = self.http.get(f"invoices/booked/{number}").data
-        if not isinstance(data, dict):
-            raise ApiError(f"{SYSTEM} invoices/booked/{number}: answer is not an object")
-        return data
+        return run.finish(open=still_open)
 
     def check(self) -> list[str]:
         me = self.http.get("self").data or {}
@@ -126,7 +114,7 @@ class EconomicSource:
 
 def _key(raw: dict[str, Any]) -> str:
     value = raw.get("bookedInvoiceNumber")
-    return str(int(value)) if isinstance(value, int | float) or hasattr(value, "to_integral_value") else str(value)
+    return str(int(value)) if isinstance(value, int | float | Decimal) else str(value)
 
 
 def _sort_key(number: str) -> tuple[int, str]:

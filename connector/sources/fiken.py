@@ -14,7 +14,7 @@ is re-read by id (it was settled). Payments come embedded in each invoice's sale
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from connector.config import secret
@@ -22,22 +22,52 @@ from connector.http import ApiClient, ApiError, StaticAuth, key_of
 from connector.model import Invoice
 from connector.sources import api, mapping
 from connector.sources.base import LedgerBatch, SyncContext
+from connector.sources.pagination import PageNumberPaginator
+from connector.sources.streams import Since, Stream
 
 SYSTEM = "fiken"
 DEFAULT_BASE_URL = "https://api.fiken.no/api/v2"
 MAX_PAGE_SIZE = 100
-MAX_PAGES = 10_000
+
+# Every Fiken list is a bare array; page (0-based) and pageSize, the page count in a header (§2).
+RECORDS = None
+PAGES = PageNumberPaginator(page="page", size="pageSize", first=0, count_header="Fiken-Api-Page-Count")
+
+# lastModified* filters have date granularity (hence the plan's overlap).
+CONTACTS = Stream(
+    path="contacts",
+    name="contact",
+    records=RECORDS,
+    paginator=PAGES,
+    params={"customer": "true"},
+    since=Since("lastModifiedGe"),
+    entity="customer",
+)
+INVOICES = Stream(path="invoices", name="invoice", records=RECORDS, paginator=PAGES, entity="invoice")
+ISSUED_INVOICES = replace(INVOICES, since=Since("issueDateGe", on_full=True))  # a full run: the history window
+CHANGED_INVOICES = replace(INVOICES, since=Since("lastModifiedGe"))
+OPEN_INVOICES = replace(INVOICES, params={"settled": "false"})
+# Credit notes have no lastModified filter: new ones by issue date.
+CREDIT_NOTES = Stream(
+    path="creditNotes",
+    name="credit note",
+    records=RECORDS,
+    paginator=PAGES,
+    since=Since("issueDateGe", on_full=True),
+    entity="credit_note",
+)
 
 
-class FikenSource:
-    name = "ledger"
+class FikenSource(api.RestSource):
+    system = SYSTEM
+    records = RECORDS
+    paginator = PAGES
+    max_page_size = MAX_PAGE_SIZE
 
     def __init__(self, client_id: str, client: ApiClient, slug: str, page_size: int = MAX_PAGE_SIZE):
-        self.client_id = client_id
-        self.http = client
+        super().__init__(client_id, client, page_size)
         self.slug = slug
-        self.page_size = min(page_size, MAX_PAGE_SIZE)
-        self.map = mapping.load(SYSTEM)
+        self.root = f"companies/{slug}"
 
     @classmethod
     def from_config(cls, ctx_client: Any) -> FikenSource:
@@ -48,69 +78,42 @@ class FikenSource:
         http = ApiClient(SYSTEM, url, StaticAuth({"Authorization": f"Bearer {token}"}), key_of(url, token))
         return cls(ctx_client.id, http, ledger.company_id, ledger.page_size or MAX_PAGE_SIZE)
 
-    def pages(self, resource: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        path = f"companies/{self.slug}/{resource}"
-        for page in range(MAX_PAGES):
-            resp = self.http.get(path, {**params, "page": page, "pageSize": self.page_size})
-            if not isinstance(resp.data, list):
-                raise ApiError(f"{SYSTEM} {resource}: answer is not a list")
-            yield from resp.data
-            count = resp.headers.get("fiken-api-page-count")
-            if count is not None and count.isdigit():
-                if page + 1 >= int(count):
-                    return
-            elif len(resp.data) < self.page_size:  # no header: a short page ends the list
-                return
-            if not resp.data:
-                return
-        raise ApiError(f"{SYSTEM} {resource}: more than {MAX_PAGES} pages; refusing to loop forever")
-
     def fetch(self, ctx: SyncContext) -> LedgerBatch:
-        p = api.plan(ctx, SYSTEM)
-        batch = LedgerBatch()
-        col = api.Collector(batch, SYSTEM)
-        since = (p.since.date() if p.since else p.window_start).isoformat()
-
-        contact_params: dict[str, Any] = {"customer": "true"}
-        if p.since:
-            contact_params["lastModifiedGe"] = since
-        for raw in self.pages("contacts", contact_params):
-            c = col.add("contact", raw, lambda raw=raw: api.customer(self.map, self.client_id, raw))
-            if c:
-                batch.customers.append(c)
+        run = self.begin(ctx)
+        p, batch = run.plan, run.batch
+        batch.customers.extend(run.mapped(CONTACTS))
 
         raws: dict[str, dict[str, Any]] = {}
-        if p.full:
-            for raw in self.pages("invoices", {"issueDateGe": since}):
+        for stream in [ISSUED_INVOICES] if p.full else [CHANGED_INVOICES, OPEN_INVOICES]:
+            for raw in run.read(stream):
                 raws[str(raw.get("invoiceId"))] = raw
-        else:
-            for params in ({"lastModifiedGe": since}, {"settled": "false"}):
-                for raw in self.pages("invoices", params):
-                    raws[str(raw.get("invoiceId"))] = raw
+        if not p.full:
+            # Open last time, neither open nor modified now: it was settled. Re-read it by id.
             was_open: dict[str, str] = p.previous.get("open", {})
             for invoice_id in sorted(set(was_open.values()) - set(raws)):
-                raws[invoice_id] = self._one(f"invoices/{invoice_id}")
+                raws[invoice_id] = self.one(f"invoices/{invoice_id}")
 
         numbers = {}
         for raw in raws.values():
-            inv = col.add("invoice", raw, lambda raw=raw: api.invoice(self.map, "invoice", self.client_id, raw))
+            inv = run.map("invoice", raw)
             if inv is None:
                 continue
             numbers[inv.source_ref] = inv.number
             batch.invoices.append(inv)
+            # Payments come embedded in the invoice's sale.
             for pay in mapping.lookup(raw, "sale.salePayments") or []:
-                payment = col.add("payment", pay, lambda pay=pay, inv=inv: self._payment(pay, inv))
+                payment = run.map("payment", pay, invoice_number=inv.number, currency=inv.currency)
                 if payment:
                     batch.payments.append(payment)
 
         known: dict[str, str] = p.previous.get("numbers", {})
-        for raw in self.pages("creditNotes", {"issueDateGe": since}):
+        for raw in run.read(CREDIT_NOTES):
             target = str(raw.get("associatedInvoiceId") or "")
             number = numbers.get(target) or known.get(target) if target else None
             if target and number is None:
                 number = self._number_of(target)
             credits = (number,) if number else ()
-            note = col.add("credit note", raw, lambda raw=raw, credits=credits: self._credit_note(raw, credits))
+            note = run.map("credit_note", raw, credits=credits)
             if note:
                 batch.invoices.append(note)
 
@@ -119,24 +122,11 @@ class FikenSource:
             closed = {i.number for i in batch.invoices if not _is_open(i)}
             open_now = {**{n: r for n, r in p.previous.get("open", {}).items() if n not in closed}, **open_now}
         # Invoice ids of open invoices let a credit note find its target without a request.
-        api.finish(batch, ctx, SYSTEM, p, col.failed, open=open_now, numbers={r: n for n, r in open_now.items()})
-        return batch
-
-    def _payment(self, raw: dict[str, Any], inv: Invoice) -> Any:
-        return api.payment(self.map, "payment", self.client_id, raw, invoice_number=inv.number, currency=inv.currency)
-
-    def _credit_note(self, raw: dict[str, Any], credits: tuple[str, ...]) -> Invoice:
-        return api.invoice(self.map, "credit_note", self.client_id, raw, credit=True, credits=credits)
-
-    def _one(self, resource: str) -> dict[str, Any]:
-        data = self.http.get(f"companies/{self.slug}/{resource}").data
-        if not isinstance(data, dict):
-            raise ApiError(f"{SYSTEM} {resource}: answer is not an object")
-        return data
+        return run.finish(open=open_now, numbers={r: n for n, r in open_now.items()})
 
     def _number_of(self, invoice_id: str) -> str | None:
         try:
-            raw = self._one(f"invoices/{invoice_id}")
+            raw = self.one(f"invoices/{invoice_id}")
         except ApiError as exc:
             if exc.status == 404:
                 return None

@@ -1,9 +1,11 @@
 """Declarative field maps: what each accounting system's JSON means in the canonical model.
 
-A mapping (``connector/mappings/<system>.toml``) names, per entity, the JSON path of every canonical
-field with its type, unit (``ore`` = integer minor units) and sign handling, plus rules that say when
-a document is a credit note (``credit_when``) or closed (``closed_when``). Adapters own auth, paging
-and incremental logic; they hand each raw object to :meth:`Mapping.fields` and get typed values back.
+A mapping (``connector/sources/mappings/<system>.toml``, beside this reader) names, per entity, the
+JSON path of every canonical field with its type, unit (``ore`` = integer minor units) and sign
+handling, plus rules that say when a document is a credit note (``credit_when``) or closed
+(``closed_when``). A stream (:mod:`connector.sources.streams`) names the table its records are read
+with; tables named after a canonical record (``customer``, ``invoice``, ``credit_note``, ``payment``)
+build that record (``connector.sources.api.BUILDERS``), others are read with :meth:`Mapping.fields`.
 A field fix is a one-line change in the TOML, reviewed without reading Python.
 """
 
@@ -186,8 +188,8 @@ def parse(text: str, where: str) -> Mapping:
 @cache
 def load(system: str) -> Mapping:
     """The shipped mapping of a system (package data, so it is found when installed)."""
-    resource = resources.files("connector") / "mappings" / f"{system}.toml"
-    return parse(resource.read_text(encoding="utf-8"), f"mappings/{system}.toml")
+    resource = resources.files("connector.sources") / "mappings" / f"{system}.toml"
+    return parse(resource.read_text(encoding="utf-8"), f"connector/sources/mappings/{system}.toml")
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -27,14 +26,15 @@ import requests
 
 from connector.config import secret
 from connector.http import ApiClient, ApiError, StaticAuth, TransientError, basic, key_of, register_secret
-from connector.sources import api, mapping
+from connector.sources import api
 from connector.sources.base import LedgerBatch, SyncContext
+from connector.sources.pagination import PageNumberPaginator
+from connector.sources.streams import Since, Stream
 
 SYSTEM = "poweroffice"
 DEFAULT_BASE_URL = "https://goapi.poweroffice.net/v2"
 DEFAULT_AUTH_URL = "https://goapi.poweroffice.net/OAuth/Token"
 PAGE_SIZE = 1000  # default 5000, max 20 000; smaller pages keep one slow answer short
-MAX_PAGES = 10_000
 _DOCUMENT_TYPES = {"OutgoingInvoice", "OutgoingCreditNote"}
 
 _tokens_lock = threading.Lock()
@@ -99,14 +99,36 @@ def forget_tokens() -> None:
         _TOKENS.clear()
 
 
-class PowerOfficeSource:
-    name = "ledger"
+# Every PowerOffice list is a bare array, PageNumber (1-based) / PageSize until a short page (§3).
+RECORDS = None
+PAGES = PageNumberPaginator(page="PageNumber", size="PageSize", first=1)
+CHANGED = Since("lastChangedDateTimeOffsetGreaterThan", style="timestamp")
+
+CUSTOMERS = Stream(
+    path="Customers", name="customer", records=RECORDS, paginator=PAGES, since=CHANGED, entity="customer"
+)
+# A full run reads the history window (the run adds fromDate/toDate); an incremental run what changed,
+# and what a payment changed: payments change the balance, not the invoice.
+INVOICES = Stream(path="OutgoingInvoices", name="invoice", records=RECORDS, paginator=PAGES, entity="invoice")
+CHANGED_INVOICES = replace(INVOICES, since=CHANGED)
+REBALANCED_INVOICES = replace(INVOICES, since=Since("balanceLastChangedDateTimeOffsetGreaterThan", style="timestamp"))
+STATEMENT = Stream(
+    path="Customerledger/Statement",
+    name="ledger entry",
+    records=RECORDS,
+    paginator=PAGES,
+    since=CHANGED,
+    entity="ledger_entry",
+)
+
+
+class PowerOfficeSource(api.RestSource):
+    system = SYSTEM
+    records = RECORDS
+    paginator = PAGES
 
     def __init__(self, client_id: str, client: ApiClient, page_size: int = PAGE_SIZE):
-        self.client_id = client_id
-        self.http = client
-        self.page_size = page_size
-        self.map = mapping.load(SYSTEM)
+        super().__init__(client_id, client, page_size)
 
     @classmethod
     def from_config(cls, ctx_client: Any) -> PowerOfficeSource:
@@ -122,54 +144,30 @@ class PowerOfficeSource:
         auth = ClientCredentials(ledger.auth_url or DEFAULT_AUTH_URL, app, client, sub, key)
         return cls(ctx_client.id, ApiClient(SYSTEM, url, auth, key), ledger.page_size or PAGE_SIZE)
 
-    def pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        for number in range(1, MAX_PAGES + 1):
-            resp = self.http.get(path, {**params, "PageNumber": number, "PageSize": self.page_size})
-            if not isinstance(resp.data, list):
-                raise ApiError(f"{SYSTEM} {path}: answer is not a list")
-            yield from resp.data
-            if len(resp.data) < self.page_size:
-                return
-        raise ApiError(f"{SYSTEM} {path}: more than {MAX_PAGES} pages; refusing to loop forever")
-
     def fetch(self, ctx: SyncContext) -> LedgerBatch:
-        p = api.plan(ctx, SYSTEM)
-        batch = LedgerBatch()
-        col = api.Collector(batch, SYSTEM)
+        run = self.begin(ctx)
+        p, batch = run.plan, run.batch
         window = {"fromDate": p.window_start.isoformat(), "toDate": p.today.isoformat()}
-        changed = {"lastChangedDateTimeOffsetGreaterThan": p.since.isoformat()} if p.since else {}
-
-        for raw in self.pages("Customers", changed):
-            c = col.add("customer", raw, lambda raw=raw: api.customer(self.map, self.client_id, raw))
-            if c:
-                batch.customers.append(c)
+        batch.customers.extend(run.mapped(CUSTOMERS))
 
         raws: dict[str, dict[str, Any]] = {}
-        queries = (
-            [window] if p.full else [changed, {"balanceLastChangedDateTimeOffsetGreaterThan": p.since.isoformat()}]
-        )
-        for params in queries:
-            for raw in self.pages("OutgoingInvoices", params):
+        for stream, params in [(INVOICES, window)] if p.full else [(CHANGED_INVOICES, {}), (REBALANCED_INVOICES, {})]:
+            for raw in run.read(stream, **params):
                 raws[str(raw.get("Id"))] = raw
         for raw in raws.values():
             related = raw.get("RelatedInvoiceNo")
             credits = (_text(related),) if related not in (None, "", 0) else ()
-            inv = col.add("invoice", raw, lambda raw=raw, credits=credits: self._invoice(raw, credits))
+            inv = run.map("invoice", raw, credits=credits)
             if inv:
                 batch.invoices.append(inv)
 
-        entries = list(self.pages("Customerledger/Statement", {**window, **changed}))
-        self._payments(entries, batch, col)
-        api.finish(batch, ctx, SYSTEM, p, col.failed)
-        return batch
+        self._payments(list(run.read(STATEMENT, **window)), run)
+        return run.finish()
 
-    def _invoice(self, raw: dict[str, Any], credits: tuple[str, ...]) -> Any:
-        return api.invoice(self.map, "invoice", self.client_id, raw, credits=credits)
-
-    def _payments(self, entries: list[dict[str, Any]], batch: LedgerBatch, col: api.Collector) -> None:
-        rows = [
-            (raw, col.add("ledger entry", raw, lambda raw=raw: self.map.fields("ledger_entry", raw))) for raw in entries
-        ]
+    def _payments(self, entries: list[dict[str, Any]], run: api.Sync) -> None:
+        """Incoming money from the customer ledger: entries that are not documents, matched to an
+        invoice by its number or, failing that, through the invoice entry with the same MatchId."""
+        rows = [(raw, run.fields("ledger_entry", raw)) for raw in entries]
         by_match: dict[str, str] = {}
         for _raw, f in rows:
             if f and f["voucher_type"] == "OutgoingInvoice" and f.get("invoice_number") and f.get("match_id"):
@@ -180,7 +178,7 @@ class PowerOfficeSource:
             number = f.get("invoice_number") or by_match.get(f.get("match_id") or "")
             if not number:
                 continue  # unmatched money: the bank side explains it
-            batch.payments.append(
+            run.batch.payments.append(
                 api.Payment(
                     client_id=self.client_id,
                     source=SYSTEM,

@@ -15,8 +15,7 @@ page — ``fullResultSize`` is deprecated and inexact.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -28,11 +27,12 @@ from connector.http import ApiClient, ApiError, StaticAuth, TransientError, basi
 from connector.model import Invoice
 from connector.sources import api, mapping
 from connector.sources.base import LedgerBatch, SyncContext
+from connector.sources.pagination import OffsetPaginator
+from connector.sources.streams import Since, Stream
 
 SYSTEM = "tripletex"
 DEFAULT_BASE_URL = "https://tripletex.no/v2"
 MAX_COUNT = 1000  # 422/23000 "Result Set Too Large" above this
-MAX_PAGES = 10_000
 
 CUSTOMER_FIELDS = "id,name,organizationNumber,email,invoiceEmail,isPrivateIndividual,postalAddress(*)"
 INVOICE_FIELDS = (
@@ -96,14 +96,58 @@ def forget_sessions() -> None:
         _SESSIONS.clear()
 
 
-class TripletexSource:
-    name = "ledger"
+# Every Tripletex list: {"fullResultSize", "from", "count", "values": [...]}, paged by from/count
+# until a short page (fullResultSize is deprecated and inexact, research §1).
+RECORDS = "values"
+PAGES = OffsetPaginator(offset="from", count="count")
+
+CUSTOMERS = Stream(
+    path="customer",
+    name="customer",
+    records=RECORDS,
+    paginator=PAGES,
+    params={"fields": CUSTOMER_FIELDS},
+    since=Since("changedSince"),  # the only list with a change filter
+    entity="customer",
+)
+# GET /invoice has no change filter but needs an invoice-date window: the run adds its end.
+INVOICES = Stream(
+    path="invoice",
+    name="invoice",
+    records=RECORDS,
+    paginator=PAGES,
+    params={"fields": INVOICE_FIELDS},
+    since=Since("invoiceDateFrom", on_full=True),
+    entity="invoice",
+)
+INVOICES_IN_WINDOW = replace(INVOICES, since=None)  # re-reads by id or number over the whole history window
+PAYMENTS = Stream(
+    path="ledger/posting",
+    name="payment",
+    records=RECORDS,
+    paginator=PAGES,
+    params={"type": "INCOMING_PAYMENT", "fields": POSTING_FIELDS},
+    since=Since("dateFrom", on_full=True),
+    entity="payment",
+)
+OPEN_POSTS = Stream(
+    path="ledger/posting/openPost",
+    name="open post",
+    records=RECORDS,
+    paginator=PAGES,
+    params={"sorted": "false", "fields": OPEN_POST_FIELDS},
+    entity="open_post",
+)
+
+
+class TripletexSource(api.RestSource):
+    system = SYSTEM
+    records = RECORDS
+    paginator = PAGES
+    max_page_size = MAX_COUNT
 
     def __init__(self, client_id: str, client: ApiClient, page_size: int = MAX_COUNT):
-        self.client_id = client_id
-        self.http = client
-        self.page_size = min(page_size, MAX_COUNT)
-        self.map = mapping.load(SYSTEM)
+        super().__init__(client_id, client, page_size)
 
     @classmethod
     def from_config(cls, ctx_client: Any) -> TripletexSource:
@@ -115,91 +159,63 @@ class TripletexSource:
         auth = SessionAuth(url, consumer, employee, ledger.company_id or "0", key)
         return cls(ctx_client.id, ApiClient(SYSTEM, url, auth, key), ledger.page_size or MAX_COUNT)
 
-    # ---- paging ---------------------------------------------------------------------------------
-
-    def pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        start = 0
-        for _ in range(MAX_PAGES):
-            resp = self.http.get(path, {**params, "from": start, "count": self.page_size})
-            values = resp.data.get("values") if isinstance(resp.data, dict) else None
-            if not isinstance(values, list):
-                raise ApiError(f"{SYSTEM} {path}: answer without a 'values' list")
-            yield from values
-            if len(values) < self.page_size:  # a short page ends the list; fullResultSize is not exact
-                return
-            start += self.page_size
-        raise ApiError(f"{SYSTEM} {path}: more than {MAX_PAGES} pages; refusing to loop forever")
-
     # ---- fetch ----------------------------------------------------------------------------------
 
     def fetch(self, ctx: SyncContext) -> LedgerBatch:
-        p = api.plan(ctx, SYSTEM)
-        batch = LedgerBatch()
-        col = api.Collector(batch, SYSTEM)
+        run = self.begin(ctx)
+        p, batch = run.plan, run.batch
         until = (p.today + timedelta(days=1)).isoformat()  # "to" dates are exclusive
-        since_day = p.since.date() if p.since else p.window_start
 
-        params: dict[str, Any] = {"fields": CUSTOMER_FIELDS}
-        if p.since:
-            params["changedSince"] = since_day.isoformat()
-        for raw in self.pages("customer", params):
-            c = col.add("customer", raw, lambda raw=raw: api.customer(self.map, self.client_id, raw))
-            if c:
-                batch.customers.append(c)
-
-        window = {"invoiceDateFrom": since_day.isoformat(), "invoiceDateTo": until, "fields": INVOICE_FIELDS}
-        raws = list(self.pages("invoice", window))
-
-        for raw in self.pages(
-            "ledger/posting",
-            {"dateFrom": since_day.isoformat(), "dateTo": until, "type": "INCOMING_PAYMENT", "fields": POSTING_FIELDS},
-        ):
+        batch.customers.extend(run.mapped(CUSTOMERS))
+        raws = list(run.read(INVOICES, invoiceDateTo=until))
+        for raw in run.read(PAYMENTS, dateTo=until):
             if not raw.get("invoiceNumber"):
                 continue  # unallocated money in the ledger: the bank side explains it, not us
-            pay = col.add("payment", raw, lambda raw=raw: api.payment(self.map, "payment", self.client_id, raw))
+            pay = run.map("payment", raw)
             if pay:
                 batch.payments.append(pay)
 
+        # The open-post diff: invoices whose open posts changed since the last run (paid, credited,
+        # re-opened) are re-read, as GET /invoice cannot be asked what changed.
         open_now = self._open_posts(until)
         previous: dict[str, list[Any]] = p.previous.get("open", {}) if not p.full else {}
         if not p.full:
             seen = {_number(r.get("invoiceNumber")) for r in raws}
             changed = {n for n in set(previous) | set(open_now) if _amount(previous.get(n)) != open_now.get(n)}
             changed |= {pay.invoice_number for pay in batch.payments if pay.invoice_number}
-            raws += self._reread(sorted(changed - seen), previous, p)
+            raws += self._reread(sorted(changed - seen), previous, p, until)
 
-        invoices = self._invoices(raws, col)
+        invoices = self._invoices(raws, run)
         batch.invoices.extend(invoices)
         ids = {i.number: i.source_ref for i in invoices if i.kind.value == "invoice"}
         ids.update({n: v[0] for n, v in previous.items() if n not in ids})
         state = {n: [ids.get(n), str(a)] for n, a in sorted(open_now.items())}
-        api.finish(batch, ctx, SYSTEM, p, col.failed, open=state)
-        return batch
+        return run.finish(open=state)
 
     def _open_posts(self, until: str) -> dict[str, Decimal]:
         sums: dict[str, Decimal] = {}
-        params = {"date": until, "sorted": "false", "fields": OPEN_POST_FIELDS}
-        for raw in self.pages("ledger/posting/openPost", params):
+        for raw in self.read(OPEN_POSTS, {"date": until}):
             if not raw.get("customer") or not raw.get("invoiceNumber"):
                 continue  # other ledgers' open posts (suppliers, bank) share the endpoint
             f = self.map.fields("open_post", raw)
             sums[f["invoice_number"]] = sums.get(f["invoice_number"], Decimal(0)) + f["amount"]
         return {n: s for n, s in sums.items() if s != 0}
 
-    def _reread(self, numbers: list[str], previous: dict[str, list[Any]], p: api.Plan) -> list[dict[str, Any]]:
+    def _reread(
+        self, numbers: list[str], previous: dict[str, list[Any]], p: api.Plan, until: str
+    ) -> list[dict[str, Any]]:
         """Invoices whose open posts changed: by id when we know it, else by number."""
-        until = (p.today + timedelta(days=1)).isoformat()
         window = {"invoiceDateFrom": p.window_start.isoformat(), "invoiceDateTo": until}
         known = [str(previous[n][0]) for n in numbers if previous.get(n) and previous[n][0]]
         unknown = [n for n in numbers if not (previous.get(n) and previous[n][0])]
         out: list[dict[str, Any]] = []
         for group in api.chunks(known, 100):
-            out += self.pages("invoice", {**window, "id": ",".join(group), "fields": INVOICE_FIELDS})
+            out += self.read(INVOICES_IN_WINDOW, {**window, "id": ",".join(group)})
         for number in unknown:
-            out += self.pages("invoice", {**window, "invoiceNumber": number, "fields": INVOICE_FIELDS})
+            out += self.read(INVOICES_IN_WINDOW, {**window, "invoiceNumber": number})
         return out
 
-    def _invoices(self, raws: list[dict[str, Any]], col: api.Collector) -> list[Invoice]:
+    def _invoices(self, raws: list[dict[str, Any]], run: api.Sync) -> list[Invoice]:
         by_id = {str(r.get("id")): r for r in raws}
         out: dict[str, Invoice] = {}
         for raw in by_id.values():
@@ -209,13 +225,10 @@ class TripletexSource:
                 target = by_id.get(credited) or self._one(credited)
                 if target and target.get("invoiceNumber") is not None:
                     credits = (str(self.map.fields("invoice", target)["number"]),)
-            inv = col.add("invoice", raw, lambda raw=raw, credits=credits: self._invoice(raw, credits))
+            inv = run.map("invoice", raw, credits=credits)
             if inv:
                 out[f"{inv.kind}:{inv.number}"] = inv
         return list(out.values())
-
-    def _invoice(self, raw: dict[str, Any], credits: tuple[str, ...]) -> Invoice:
-        return api.invoice(self.map, "invoice", self.client_id, raw, credits=credits)
 
     def _one(self, invoice_id: str) -> dict[str, Any] | None:
         resp = self.http.get(f"invoice/{invoice_id}", {"fields": INVOICE_FIELDS})

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from builders import Workspace, client_table, pdf_bytes
 
 from connector.model import Action, DunningStep
+from tests.builders import Workspace, client_table, pdf_bytes
 
 ISSUE = date(2026, 6, 1)
 DUE = date(2026, 6, 15)

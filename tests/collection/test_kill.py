@@ -18,13 +18,13 @@ import time
 from typing import Any
 
 import pytest
-from builders import Workspace
 from collection_env import CASE, KRAVIA_TOKEN, nightly, setup_client
 
-from connector.collection.fakes import FakeKravia
-from connector.collection.fakes.server import Request
 from connector.store import Store
 from connector.store import cases as ledger
+from tests.builders import Workspace
+from tests.fakes import FakeKravia
+from tests.fakes.server import Request
 
 NUMBERS = tuple(str(2001 + i) for i in range(8))
 # (n, phase): kill just before / just after the fake processes the run's n-th request. Small n

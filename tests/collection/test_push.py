@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from builders import Entry, Workspace, kid
 from collection_env import CASE, DEBITURA_KEY, KRAVIA_TOKEN, nightly, setup_client, statuses
 
-from connector.collection.fakes import Failure, FakeDebitura, FakeKravia
 from connector.store import cases as ledger
+from tests.builders import Entry, Workspace, kid
+from tests.fakes import Failure, FakeDebitura, FakeKravia
 
 
 def approve(ws: Workspace, *case_ids: str) -> None:

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from connector.collection.base import ProviderError
-from connector.collection.fakes import Failure, FakeKravia
 from connector.collection.transport import Transport, TransportConfig, encode_body
+from tests.fakes import Failure, FakeKravia
 
 TOKEN = "s3cret-kravia-token"
 

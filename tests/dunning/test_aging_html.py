@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from builders import Workspace, client_table
 from lxml import html
+
+from tests.builders import Workspace, client_table
 
 AS_OF = date(2026, 3, 1)
 HOSTILE = "&lt;script&gt;alert(1)&lt;/script&gt; AS"  # XML-escaped in the invoice: a name with a tag

@@ -9,10 +9,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from builders import Entry, Workspace, client_table, kid, wait_for_no_other_threads
 
 from connector.model import Action
 from connector.reconcile import slices
+from tests.builders import Entry, Workspace, client_table, kid, wait_for_no_other_threads
 
 DUE = date(2026, 1, 5)
 COMPLAINT = date(2026, 1, 8)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from builders import Workspace, client_table
 
 from connector.config import ConfigError
+from tests.builders import Workspace, client_table
 
 
 def _steps(*steps: tuple[str, int, bool]) -> list[dict[str, Any]]:

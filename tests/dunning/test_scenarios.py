@@ -7,9 +7,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from builders import Workspace, client_table, pdf_bytes
-
 from connector.model import Action
+from tests.builders import Workspace, client_table, pdf_bytes
 
 START = date(2026, 1, 5)  # a Monday, no holiday in NO or DK
 
@@ -147,7 +146,7 @@ def test_agreement_holds_then_breaks_and_is_logged(ws: Workspace) -> None:
 
 
 def test_instalment_plan_kept_by_payments(ws: Workspace) -> None:
-    from builders import Entry, kid
+    from tests.builders import Entry, kid
 
     _setup(ws)
     r = ws.cli(

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import responses
-from builders import Workspace, client_table, ubl_invoice
 
 from connector.model import Action
 from connector.store import sends
+from tests.builders import Workspace, client_table, ubl_invoice
 
 DUE = date(2026, 1, 5)
 DAY = date(2026, 1, 19)  # 14 days after due: the default ladder's reminder

@@ -19,7 +19,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from builders import client_table
 from hypothesis import strategies as st
 
 from connector.bank.references import kid_mod10, kid_mod11
@@ -30,6 +29,7 @@ from connector.reconcile.for_client import reconcile_facts
 from connector.reconcile.matching import Reconciliation
 from connector.reconcile.slices import SlicedRun
 from connector.store import Store
+from tests.builders import client_table
 
 D = Decimal
 CID = "acme"

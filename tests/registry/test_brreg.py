@@ -10,10 +10,10 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from builders import Workspace, client_table
 
 from connector.registry.brreg import BrregClient
 from connector.registry.settings import RegistrySettings
+from tests.builders import Workspace, client_table
 
 ACTIVE = {
     "organisasjonsnummer": "934567897",

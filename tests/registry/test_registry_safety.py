@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from builders import client_table
 
 from connector.config import ClientConfig
 from connector.dunning.holds import needs_registry
@@ -14,6 +13,7 @@ from connector.model import Customer, RegistryFact
 from connector.registry.check import refresh
 from connector.store import Store
 from connector.store import dunning as dunning_store
+from tests.builders import client_table
 
 
 class DownRegister:

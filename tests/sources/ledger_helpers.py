@@ -8,13 +8,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ledger_fakes import ENV, ledger_table
-
 from connector import http
 from connector.config import ClientConfig
 from connector.pipeline import ClientReport, sync_client
 from connector.sources import poweroffice, tripletex
 from connector.store import Store
+from tests.fakes.ledgers import ENV, ledger_table
 
 
 class Waits:

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import responses
 from click.testing import CliRunner
-from ledger_helpers import client_for, fast_http
 
 from connector import http
 from connector.model import DocKind
@@ -24,6 +23,7 @@ from connector.sources.economic import EconomicSource
 from connector.sources.fiken import FikenSource
 from connector.sources.poweroffice import PowerOfficeSource
 from connector.sources.tripletex import TripletexSource
+from tests.sources.ledger_helpers import client_for, fast_http
 
 
 class _Url:
@@ -470,10 +470,9 @@ def test_config_requires_each_systems_keys(tmp_path: Path) -> None:
 
 
 def test_arsync_check_prints_what_the_token_sees(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ledger_fakes import FakeFiken, ledger_table
-    from ledger_world import realistic
-
     from connector.cli import main
+    from tests.fakes.ledger_world import realistic
+    from tests.fakes.ledgers import FakeFiken, ledger_table
 
     with FakeFiken(realistic()) as fake:
         table = ledger_table("fiken", fake)

@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import wait_for_no_other_threads
-from ledger_fakes import FAKES, FakeSystem
-from ledger_helpers import client_for, fast_http, state
-from ledger_world import realistic, ubl
 
 from connector import http, pipeline
 from connector.concurrency import read_ahead
 from connector.config import ClientConfig, Settings
 from connector.reconcile import reconcile
 from connector.store import Store
+from tests.builders import wait_for_no_other_threads
+from tests.fakes.ledger_world import realistic, ubl
+from tests.fakes.ledgers import FAKES, FakeSystem
+from tests.sources.ledger_helpers import client_for, fast_http, state
 
 AS_OF = date(2026, 11, 20)
 KINDS = ["tripletex", "fiken", "poweroffice", "economic"]

@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ledger_fakes import FAKES, SECRETS, Fault
-from ledger_helpers import client_for, fast_http, state, sync
-from ledger_world import World, realistic, ubl
 
 from connector.model import DocKind
 from connector.reconcile import reconcile
 from connector.sources.base import SyncContext
 from connector.sources.ehf import EhfFolderSource
 from connector.store import Store
+from tests.fakes.ledger_world import World, realistic, ubl
+from tests.fakes.ledgers import FAKES, SECRETS, Fault
+from tests.sources.ledger_helpers import client_for, fast_http, state, sync
 
 KINDS = ["tripletex", "fiken", "poweroffice", "economic"]
 # What the realistic world leaves open (principal): partly paid, settled, credited, open.

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, overload
 from urllib.parse import parse_qs, urlsplit
 
-from ledger_world import Doc, World
+from tests.fakes.ledger_world import Doc, World
 
 
 class _Enc(json.JSONEncoder):
@@ -205,6 +205,10 @@ def _after(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
+@overload
+def _day(value: str) -> date: ...
+@overload
+def _day(value: str | None) -> date | None: ...
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value[:10]) if value else None
 
@@ -263,7 +267,7 @@ class FakeTripletex(FakeSystem):
             pays = [p for p in w.payments if lo <= p.on < hi and q.get("type") == "INCOMING_PAYMENT"]
             return self._list(pays, q, self._posting)
         if path == "/ledger/posting/openPost":
-            rows: list[dict[str, Any]] = [{"id": 1, "amount": -900.0, "invoiceNumber": "", "customer": None}]
+            rows = [{"id": 1, "amount": -900.0, "invoiceNumber": "", "customer": None}]
             for d in w.live_docs():
                 if d.open:
                     sign = 1 if d.kind == "invoice" else -1

@@ -129,8 +129,7 @@ class FakeServer:
     @property
     def url(self) -> str:
         assert self._httpd is not None, "start() the fake first"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     # ---- configuration --------------------------------------------------------------------------
 

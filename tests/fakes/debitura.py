@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from connector.collection.fakes.server import FakeServer, Request, require
+from tests.fakes.server import FakeServer, Request, require
 
 CLOSE_CODES = {
     "Paid",

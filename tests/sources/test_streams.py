@@ -1,0 +1,71 @@
+"""The generic stream loop and the declared replication parameters, apart from any one adapter."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import responses
+
+from connector import http
+from connector.sources import economic, fiken, poweroffice, streams, tripletex
+from connector.sources.pagination import OffsetPaginator
+from connector.sources.streams import Stream
+from tests.sources.ledger_helpers import fast_http
+
+BASE = "http://fake.local/v2"
+LIST = Stream(path="customer", name="customer", records="values", paginator=OffsetPaginator("from", "count"))
+
+
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch: pytest.MonkeyPatch) -> Any:
+    with fast_http(monkeypatch) as waits:
+        yield waits
+
+
+def _client() -> http.ApiClient:
+    return http.ApiClient("tripletex", BASE, http.StaticAuth({}), "k")
+
+
+@responses.activate
+def test_a_list_that_never_ends_fails_at_the_page_cap_instead_of_looping() -> None:
+    def full_page(request: Any) -> tuple[int, dict[str, str], str]:
+        return 200, {}, json.dumps({"values": [{"id": 1}, {"id": 2}]})
+
+    responses.add_callback(responses.GET, f"{BASE}/customer", callback=full_page)
+    with pytest.raises(http.ApiError, match="customer: more than 3 pages"):
+        list(streams.read(_client(), LIST, 2, max_pages=3))
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_an_answer_of_another_shape_fails_naming_the_list() -> None:
+    responses.get(f"{BASE}/customer", json={"value": {"id": 1}})
+    with pytest.raises(http.ApiError, match="tripletex customer: answer without a 'values' list"):
+        list(streams.read(_client(), LIST, 2))
+
+
+SINCE = datetime(2026, 5, 2, 12, 15, tzinfo=timezone(timedelta(hours=2)))  # bookmark, overlap subtracted
+WINDOW = date(2023, 5, 3)  # first day of the history window
+
+
+@pytest.mark.parametrize(
+    ("stream", "incremental", "full"),
+    [
+        (tripletex.CUSTOMERS, "2026-05-02", None),  # changedSince: a date
+        (tripletex.INVOICES, "2026-05-02", "2023-05-03"),  # the invoice-date window always has a start
+        (fiken.CONTACTS, "2026-05-02", None),  # lastModifiedGe: date granularity
+        (fiken.CREDIT_NOTES, "2026-05-02", "2023-05-03"),
+        (poweroffice.CUSTOMERS, "2026-05-02T12:15:00+02:00", None),  # a DateTimeOffset keeps its offset
+        (economic.CUSTOMERS, "lastUpdated$gte:2026-05-02T10:15:00Z", None),  # filter syntax, in UTC
+        (economic.BOOKED_INVOICES, "date$gte:2026-05-02", "date$gte:2023-05-03"),
+    ],
+)
+def test_the_modified_since_filter_is_written_as_each_api_expects(
+    stream: Stream, incremental: str, full: str | None
+) -> None:
+    assert stream.since is not None
+    assert stream.since.value(SINCE, WINDOW) == incremental
+    assert stream.since.value(None, WINDOW) == full
