@@ -11,22 +11,7 @@ import sys
 import click
 
 from connector.cli import EXIT_CLIENT_FAILED, Env, client_option, main
-from connector.config import ClientConfig
-from connector.http import ApiError, redact
-from connector.sources.systems import API_LEDGERS, api_ledger
-
-
-def check_client(client: ClientConfig) -> tuple[bool, list[str]]:
-    kind = client.ledger.kind
-    if kind not in API_LEDGERS:
-        return True, [f"ledger kind '{kind}' reads files; nothing to log in to"]
-    try:
-        source = api_ledger(client)
-        return True, source.check()
-    except ApiError as exc:
-        return False, [f"{kind}: {exc}"]
-    except Exception as exc:  # a config or network problem: say which, never the secret
-        return False, [f"{kind}: {redact(str(exc) or exc.__class__.__name__)}"]
+from connector.sources.systems import check_ledger
 
 
 @main.command()
@@ -36,7 +21,7 @@ def check(env: Env, client_ids: tuple[str, ...]) -> None:
     """Verify each client's accounting-system credentials and show what the token can see."""
     failed = False
     for client in env.settings.select(client_ids):
-        ok, lines = check_client(client)
+        ok, lines = check_ledger(client)
         failed |= not ok
         click.echo(f"{client.id} ({client.ledger.kind}): {'ok' if ok else 'FAILED'}")
         for line in lines:

@@ -133,22 +133,14 @@ def sync(env: Env, client_ids: tuple[str, ...], as_of: date, workers: int | None
     """Pull ledger, e-invoice and bank data into the store."""
     clients = env.settings.select(client_ids)
     reports = []
-    n = workers or env.settings.run.workers
     with _progress(len(clients), "sync") as progress:
-        for client, fetch in pipeline.fetch_ahead(env.store, clients, as_of, n):
-            if progress:
-                progress(client.id)
-            report = pipeline.ClientReport(client.id)
-            try:
-                report, fetched = fetch.result()
-                pipeline.store_fetched(env.store, client, as_of, fetched, report)
-            except ConfigError:
-                raise
-            except Exception as exc:
-                report.fail(str(exc))
+        for report in pipeline.sync_clients(
+            env.store, clients, as_of, workers=workers or env.settings.run.workers, progress=progress
+        ):
             status = "ok" if report.ok else "FAILED"
             click.echo(
-                f"{client.id}: sync {status}" + (f" ({len(report.warnings)} warnings)" if report.warnings else "")
+                f"{report.client_id}: sync {status}"
+                + (f" ({len(report.warnings)} warnings)" if report.warnings else "")
             )
             reports.append(report)
     _finish(reports)
@@ -235,17 +227,10 @@ def cases_show(env: Env, case_id: str) -> None:
 
 
 def _transition(env: Env, case_ids: tuple[str, ...], status: CaseStatus, note: str, as_of: date) -> None:
-    for case_id in case_ids:
-        case = env.store.case(case_id)
-        if case is None:
-            raise click.UsageError(f"no case '{case_id}'")
-        if case.status is not CaseStatus.PROPOSED:
-            raise click.UsageError(f"case '{case_id}' is {case.status}; only proposed cases can be {status}")
-    with env.store.transaction() as conn:
-        for case_id in case_ids:
-            case = env.store.case(case_id)
-            assert case is not None
-            env.store.add_case_event(conn, case.client_id, case_id, status, as_of, note)
+    try:
+        collection_workflow.review_cases(env.store, case_ids, status, note, as_of)
+    except collection_workflow.ReviewRefused as exc:
+        raise click.UsageError(str(exc)) from None
     for case_id in case_ids:
         click.echo(f"{case_id}: {status}")
 
@@ -275,16 +260,9 @@ def cases_reject(env: Env, case_ids: tuple[str, ...], note: str, as_of: date) ->
 def cases_push(env: Env, client_ids: tuple[str, ...], as_of: date) -> None:
     """Push approved cases to the provider, re-checking each one first."""
     reports = []
-    for client in env.settings.select(client_ids):
-        report = pipeline.ClientReport(client.id)
-        try:
-            pipeline.push_approved(env.store, client, as_of, report)
-        except ConfigError:
-            raise
-        except Exception as exc:
-            report.fail(str(exc))
+    for report in pipeline.push_clients(env.store, env.settings.select(client_ids), as_of):
         for line in report.sent:
-            click.echo(f"{client.id}: {line}")
+            click.echo(f"{report.client_id}: {line}")
         reports.append(report)
     _finish(reports)
 
