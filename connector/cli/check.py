@@ -1,7 +1,6 @@
-"""``arsync check --client ID``: do the ledger credentials work, and what can they see?
+"""``arsync check``: do the ledger credentials work, and what can they see?
 
-Read-only: no sync state is written. Prints one line per finding; secrets never appear (the HTTP
-layer redacts them from every message).
+Read-only: no sync state is written. Prints one line per finding; secrets never appear.
 """
 
 from __future__ import annotations
@@ -10,11 +9,11 @@ import sys
 
 import click
 
-from connector.cli import EXIT_CLIENT_FAILED, Env, client_option, main
+from connector.cli.common import EXIT_CLIENT_FAILED, Env, client_option
 from connector.sources.systems import check_ledger
 
 
-@main.command()
+@click.command()
 @client_option
 @click.pass_obj
 def check(env: Env, client_ids: tuple[str, ...]) -> None:
