@@ -28,6 +28,7 @@ def cases() -> None:
 @json_option
 @click.pass_obj
 def cases_list(env: Env, client_ids: tuple[str, ...], status: str | None, as_json: bool) -> None:
+    """List the collection cases (every status unless --status)."""
     ids = [c.id for c in env.settings.select(client_ids)]
     found = [c for c in env.store.cases(ids) if status is None or c.status.value == status]
     if as_json:
@@ -42,6 +43,7 @@ def cases_list(env: Env, client_ids: tuple[str, ...], status: str | None, as_jso
 @click.argument("case_id")
 @click.pass_obj
 def cases_show(env: Env, case_id: str) -> None:
+    """Show one case: debtor, invoice, dunning steps, history and what the provider reported."""
     case = _case(env, case_id)
     click.echo(tables.case_detail(case, env.store.facts(case.client_id)))
     detail = collection_evidence.collection_detail(env.store, case)
@@ -51,10 +53,11 @@ def cases_show(env: Env, case_id: str) -> None:
 
 @cases.command("approve")
 @click.argument("case_ids", nargs=-1, required=True)
-@click.option("--note", default="approved by the accountant")
+@click.option("--note", default="approved by the accountant", show_default=True, help="Kept with the case.")
 @as_of_option
 @click.pass_obj
 def cases_approve(env: Env, case_ids: tuple[str, ...], note: str, as_of: date) -> None:
+    """Approve proposed cases for collection (all or none); the push re-checks each one first."""
     _review(env, case_ids, CaseStatus.APPROVED, note, as_of)
 
 
@@ -64,6 +67,7 @@ def cases_approve(env: Env, case_ids: tuple[str, ...], note: str, as_of: date) -
 @as_of_option
 @click.pass_obj
 def cases_reject(env: Env, case_ids: tuple[str, ...], note: str, as_of: date) -> None:
+    """Reject proposed cases (all or none): they are never proposed again."""
     _review(env, case_ids, CaseStatus.REJECTED, note, as_of)
 
 

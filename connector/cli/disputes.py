@@ -25,11 +25,12 @@ def disputes() -> None:
 @disputes.command("open")
 @click.argument("client_id")
 @click.argument("invoice")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="What the debtor disputes (kept and shown as evidence).")
 @click.option("--force", is_flag=True, help="Record it even though the invoice is not in the store yet.")
 @as_of_option
 @click.pass_obj
 def disputes_open(env: Env, client_id: str, invoice: str, reason: str, force: bool, as_of: date) -> None:
+    """Open a dispute on an invoice: it holds all dunning of the invoice until resolved."""
     env.settings.client(client_id)
     # A typo would put the dispute on nothing while the real invoice keeps being dunned.
     if invoice not in _invoice_numbers(env, client_id) and not force:
@@ -45,10 +46,11 @@ def disputes_open(env: Env, client_id: str, invoice: str, reason: str, force: bo
 @disputes.command("resolve")
 @click.argument("client_id")
 @click.argument("dispute_id")
-@click.option("--note", default="resolved")
+@click.option("--note", default="resolved", show_default=True, help="How it was settled (kept with the dispute).")
 @as_of_option
 @click.pass_obj
 def disputes_resolve(env: Env, client_id: str, dispute_id: str, note: str, as_of: date) -> None:
+    """Resolve an open dispute: dunning of the invoice resumes."""
     env.settings.client(client_id)
     if not env.store.resolve_dispute(client_id, dispute_id, as_of, note):
         raise click.UsageError(f"no open dispute '{dispute_id}' for client '{client_id}'")
@@ -60,6 +62,7 @@ def disputes_resolve(env: Env, client_id: str, dispute_id: str, note: str, as_of
 @click.option("--all", "show_all", is_flag=True, help="Include resolved disputes.")
 @click.pass_obj
 def disputes_list(env: Env, client_ids: tuple[str, ...], show_all: bool) -> None:
+    """List the open disputes (--all: the resolved ones too)."""
     rows = []
     for client in env.settings.select(client_ids):
         for d in env.store.facts(client.id).disputes:
@@ -125,6 +128,7 @@ def agreements_add(
 @click.argument("client_id")
 @click.pass_obj
 def agreements_list(env: Env, client_id: str) -> None:
+    """List a client's promises to pay and instalment plans."""
     env.settings.client(client_id)
     rows = [
         [

@@ -19,7 +19,14 @@ def report() -> None:
 @report.command("aging")
 @client_option
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "html"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "html"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 @click.pass_obj
 def report_aging(env: Env, client_ids: tuple[str, ...], as_of: date, fmt: str) -> None:
     """Aged receivables per client and customer (not due, 1–30, 31–60, 61–90, 90+)."""
