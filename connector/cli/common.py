@@ -1,8 +1,8 @@
 """What every ``arsync`` command shares: the lazily loaded settings and store (``Env``), the shared
 options, the exit statuses and the error handling.
 
-The command line is the edge of the program: reading the clock (``today``, the default of
-``--as-of``) and the environment (the config file's location) happens here and nowhere deeper.
+The command line is the edge of the program: the clock is read here, once (``today``, the default
+of ``--as-of``), and passed down as a date.
 """
 
 from __future__ import annotations
