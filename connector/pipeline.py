@@ -9,7 +9,7 @@ them and sends nothing twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -170,6 +170,32 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
             store.record_sync_failure(client.id, source.name, _describe(exc))
 
 
+def sync_clients(
+    store: Store,
+    clients: Iterable[ClientConfig],
+    as_of: date,
+    *,
+    workers: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> Iterator[ClientReport]:
+    """The sync stage alone (``arsync sync``): each client's report once its fetch is stored, in client order.
+
+    A config error stops the command (it is the accountant's to fix); any other error fails its client only.
+    """
+    for client, fetch in fetch_ahead(store, clients, as_of, workers):
+        if progress:
+            progress(client.id)
+        report = ClientReport(client.id)
+        try:
+            report, fetched = fetch.result()
+            store_fetched(store, client, as_of, fetched, report)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            report.fail(str(exc))
+        yield report
+
+
 def _unread_files(files: list[FileResult]) -> str | None:
     failed = [f for f in files if f.status == "failed"]
     if not failed:
@@ -325,6 +351,20 @@ def push_approved(store: Store, client: ClientConfig, as_of: date, report: Clien
     """The collection step (connector.collection.workflow): re-checked, crash-safe pushes of approved
     cases, then the provider status pull and the follow-up of direct payments, credits and closing."""
     collection_workflow.run_collection(store, client, as_of, report)
+
+
+def push_clients(store: Store, clients: Iterable[ClientConfig], as_of: date) -> Iterator[ClientReport]:
+    """The collection step alone (``arsync cases push``), client by client; a config error stops the command,
+    any other error fails its client only."""
+    for client in clients:
+        report = ClientReport(client.id)
+        try:
+            push_approved(store, client, as_of, report)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            report.fail(str(exc))
+        yield report
 
 
 # ---- the job -----------------------------------------------------------------------------------

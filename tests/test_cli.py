@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import date, timedelta
 
 from tests.builders import Entry, Workspace, client_table, kid
+
+from connector.cli import main
 
 ISSUE = date(2026, 6, 1)
 DUE = date(2026, 6, 15)
@@ -199,3 +203,11 @@ def test_workers_option_changes_speed_not_results(ws: Workspace) -> None:
     assert seq.exit_code == conc.exit_code == 0, conc.output
     assert seq.stdout == conc.stdout  # same decisions, same (client) order
     assert ws.cli("sync", "--as-of", AS_OF.isoformat(), "--workers", "0").exit_code == 2
+
+
+def test_python_dash_m_offers_every_command_of_the_console_script() -> None:
+    argv = [sys.executable, "-m", "connector.cli", "--help"]
+    shown = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60).stdout
+    listed = {line.split()[0] for line in shown.split("Commands:")[1].splitlines() if line.startswith("  ")}
+    assert listed == set(main.commands)
+    assert {"sync", "reconcile", "run", "cases", "agreements", "exclude", "check", "validate"} <= listed

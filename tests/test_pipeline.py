@@ -185,6 +185,19 @@ def test_a_rejected_case_is_never_proposed_again(ws: Workspace) -> None:
     assert ws.outbox_files(ws.cases_dir()) == []
 
 
+def test_approving_several_cases_records_all_or_none(ws: Workspace) -> None:
+    ready_for_collection(ws)
+    assert nightly(ws, CASE).exit_code == 0
+    typo = ws.cli("cases", "approve", "acme-1001", "acme-1002", "--as-of", CASE.isoformat())
+    assert typo.exit_code == 2 and "no case 'acme-1002'" in typo.stderr
+    assert [c["status"] for c in cases(ws)] == ["proposed"]  # the good one was not approved either
+    assert ws.cli("cases", "approve", "acme-1001", "--as-of", CASE.isoformat()).exit_code == 0
+    again = ws.cli("cases", "reject", "acme-1001", "--note", "changed my mind", "--as-of", CASE.isoformat())
+    assert again.exit_code == 2
+    assert "case 'acme-1001' is approved; only proposed cases can be rejected" in again.stderr
+    assert [c["status"] for c in cases(ws)] == ["approved"]
+
+
 # ---- money that does not (yet) settle --------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -589,3 +589,29 @@ def withdraw_case(
     provider = provider or provider_for(client)
     withdraw_at_provider(store, client, as_of, provider, case, note)
     return f"{case.case_id}: withdrawn at {provider.name}"
+
+
+# ---- the accountant's approval ------------------------------------------------------------------
+
+
+class ReviewRefused(Exception):
+    pass
+
+
+def review_cases(store: Store, case_ids: Sequence[str], status: CaseStatus, note: str, as_of: date) -> None:
+    """The accountant's ``cases approve`` / ``cases reject``: every case or none, and only proposed ones.
+
+    Raises ReviewRefused naming the first case that does not exist or is not proposed.
+    """
+    assert status in (CaseStatus.APPROVED, CaseStatus.REJECTED)
+    cases: list[Case] = []
+    for case_id in case_ids:
+        case = store.case(case_id)
+        if case is None:
+            raise ReviewRefused(f"no case '{case_id}'")
+        if case.status is not CaseStatus.PROPOSED:
+            raise ReviewRefused(f"case '{case_id}' is {case.status}; only proposed cases can be {status}")
+        cases.append(case)
+    with store.transaction() as conn:
+        for case in cases:
+            store.add_case_event(conn, case.client_id, case.case_id, status, as_of, note)

@@ -1,7 +1,5 @@
-"""``arsync agreements …`` and ``arsync exclude …``: what the accountant learned on the phone.
-
-Registered on the main group by ``connector.cli``; thin: parse, store, print.
-"""
+"""``arsync disputes …``, ``arsync agreements …`` and ``arsync exclude``: what the accountant learned on
+the phone, recorded so that it holds dunning (hold codes ``disputed``, ``agreement``, ``excluded``)."""
 
 from __future__ import annotations
 
@@ -11,19 +9,69 @@ from datetime import date, timedelta
 
 import click
 
-from connector.cli import Env, as_of_option, main
-from connector.model import Agreement, Exclusion
-from connector.reports.tables import render
+from connector.cli.common import Env, as_of_option, client_option, optional_date
+from connector.model import Agreement, Dispute, Exclusion
+from connector.reports import tables
 from connector.store import dunning as dunning_store
 
+# ---- disputes ------------------------------------------------------------------------------------
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+@click.group()
+def disputes() -> None:
+    """Record what the accountant learned on the phone: a dispute stops all dunning of the invoice."""
+
+
+@disputes.command("open")
+@click.argument("client_id")
+@click.argument("invoice")
+@click.option("--reason", required=True, help="What the debtor disputes (kept and shown as evidence).")
+@click.option("--force", is_flag=True, help="Record it even though the invoice is not in the store yet.")
+@as_of_option
+@click.pass_obj
+def disputes_open(env: Env, client_id: str, invoice: str, reason: str, force: bool, as_of: date) -> None:
+    """Open a dispute on an invoice: it holds all dunning of the invoice until resolved."""
+    env.settings.client(client_id)
+    # A typo would put the dispute on nothing while the real invoice keeps being dunned.
+    if invoice not in _invoice_numbers(env, client_id) and not force:
+        raise click.UsageError(
+            f"client '{client_id}' has no invoice '{invoice}' in the store; check the number, run "
+            "`arsync sync` first, or pass --force to record it anyway"
+        )
+    dispute_id = f"manual-{uuid.uuid4().hex[:8]}"
+    env.store.add_dispute(Dispute(client_id, invoice, dispute_id, as_of, reason, "manual"))
+    click.echo(f"dispute {dispute_id} opened on {client_id} invoice {invoice}")
+
+
+@disputes.command("resolve")
+@click.argument("client_id")
+@click.argument("dispute_id")
+@click.option("--note", default="resolved", show_default=True, help="How it was settled (kept with the dispute).")
+@as_of_option
+@click.pass_obj
+def disputes_resolve(env: Env, client_id: str, dispute_id: str, note: str, as_of: date) -> None:
+    """Resolve an open dispute: dunning of the invoice resumes."""
+    env.settings.client(client_id)
+    if not env.store.resolve_dispute(client_id, dispute_id, as_of, note):
+        raise click.UsageError(f"no open dispute '{dispute_id}' for client '{client_id}'")
+    click.echo(f"dispute {dispute_id} resolved")
+
+
+@disputes.command("list")
+@client_option
+@click.option("--all", "show_all", is_flag=True, help="Include resolved disputes.")
+@click.pass_obj
+def disputes_list(env: Env, client_ids: tuple[str, ...], show_all: bool) -> None:
+    """List the open disputes (--all: the resolved ones too)."""
+    rows = []
+    for client in env.settings.select(client_ids):
+        for d in env.store.facts(client.id).disputes:
+            if show_all or d.is_open:
+                rows.append(d)
+    click.echo(tables.dispute_table(rows))
+
+
+# ---- agreements ----------------------------------------------------------------------------------
 
 
 def _every(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
@@ -33,7 +81,7 @@ def _every(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
     return int(m.group(1))
 
 
-@main.group()
+@click.group()
 def agreements() -> None:
     """Promises to pay and instalment plans: they hold dunning until broken."""
 
@@ -41,9 +89,11 @@ def agreements() -> None:
 @agreements.command("add")
 @click.argument("client_id")
 @click.argument("invoice")
-@click.option("--promise-date", callback=_date, metavar="YYYY-MM-DD", help="The day the debtor promised to pay.")
+@click.option(
+    "--promise-date", callback=optional_date, metavar="YYYY-MM-DD", help="The day the debtor promised to pay."
+)
 @click.option("--instalments", type=click.IntRange(1, 60), help="Number of instalments.")
-@click.option("--first", callback=_date, metavar="YYYY-MM-DD", help="Day of the first instalment.")
+@click.option("--first", callback=optional_date, metavar="YYYY-MM-DD", help="Day of the first instalment.")
 @click.option("--every", callback=_every, default="30d", show_default=True, help="Interval between instalments.")
 @click.option("--note", default="", help="What was agreed (kept with the agreement).")
 @as_of_option
@@ -67,7 +117,7 @@ def agreements_add(
         dates = tuple(first + timedelta(days=every * k) for k in range(instalments))
     else:
         raise click.UsageError("give either --promise-date, or --instalments with --first (and --every)")
-    if invoice not in {i.number for i in env.store.facts(client_id).invoices}:
+    if invoice not in _invoice_numbers(env, client_id):
         raise click.UsageError(f"client '{client_id}' has no invoice '{invoice}'")
     agreement_id = f"agreement-{uuid.uuid4().hex[:8]}"
     env.store.add_agreement(Agreement(client_id, invoice, agreement_id, as_of, dates, note))
@@ -78,6 +128,7 @@ def agreements_add(
 @click.argument("client_id")
 @click.pass_obj
 def agreements_list(env: Env, client_id: str) -> None:
+    """List a client's promises to pay and instalment plans."""
     env.settings.client(client_id)
     rows = [
         [
@@ -89,14 +140,19 @@ def agreements_list(env: Env, client_id: str) -> None:
         ]
         for a in env.store.facts(client_id).agreements
     ]
-    click.echo(render(["agreement", "invoice", "created", "dates", "note"], rows) if rows else "No agreements.")
+    click.echo(tables.render(["agreement", "invoice", "created", "dates", "note"], rows) if rows else "No agreements.")
 
 
-@main.command("exclude")
+# ---- exclusions ----------------------------------------------------------------------------------
+
+
+@click.command("exclude")
 @click.argument("client_id")
 @click.option("--invoice", help="Exclude this invoice.")
 @click.option("--customer", help="Exclude every invoice of this customer (id as in the decision table).")
-@click.option("--until", callback=_date, metavar="YYYY-MM-DD", help="Last day of the exclusion (default: open).")
+@click.option(
+    "--until", callback=optional_date, metavar="YYYY-MM-DD", help="Last day of the exclusion (default: open)."
+)
 @click.option("--reason", required=True, help="Why (kept with the exclusion and shown as evidence).")
 @click.option("--force", is_flag=True, help="Record it even though the invoice/customer is not in the store yet.")
 @as_of_option
@@ -131,3 +187,7 @@ def exclude(
         dunning_store.add_exclusion(conn, Exclusion(client_id, exclusion_id, invoice, customer, as_of, until, reason))
     what = f"invoice {invoice}" if invoice else f"customer {customer}"
     click.echo(f"{exclusion_id}: {client_id} {what} excluded" + (f" until {until.isoformat()}" if until else ""))
+
+
+def _invoice_numbers(env: Env, client_id: str) -> set[str]:
+    return {i.number for i in env.store.facts(client_id).invoices}

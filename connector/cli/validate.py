@@ -1,6 +1,6 @@
 """``arsync validate FILE…``: run the official Peppol / EN 16931 rules and print the failed ones.
 
-Registered on the main group by ``connector.cli``; needs the ``[validate]`` extra (saxonche).
+Needs the ``[validate]`` extra (saxonche); reads neither the config nor the store.
 """
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ from pathlib import Path
 
 import click
 
-from connector.cli import main
 from connector.einvoice.validate import RULES_ENV, ValidationUnavailable, Validator, rules_dir
 
 EXIT_INVALID = 1
 EXIT_UNAVAILABLE = 3
 
 
-@main.command()
+@click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--rules", metavar="DIR", help=f"Folder with the official XSLT rule files (else ${RULES_ENV}).")
 @click.option("--warnings/--no-warnings", default=True, help="Also print rule warnings (default: yes).")

@@ -1,0 +1,125 @@
+"""``arsync cases …``: the accountant's collection workflow (list, show, approve, reject, push, withdraw)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+import click
+
+from connector import pipeline
+from connector.cli.common import EXIT_CLIENT_FAILED, Env, as_of_option, client_option, finish, json_option
+from connector.collection import evidence as collection_evidence
+from connector.collection import workflow as collection_workflow  # → connector.actions.collection (issue 12)
+from connector.collection.base import ProviderError
+from connector.model import Case, CaseStatus
+from connector.reports import tables
+
+
+@click.group()
+def cases() -> None:
+    """The accountant's collection workflow: list, show, approve, reject, push, withdraw."""
+
+
+@cases.command("list")
+@client_option
+@click.option("--status", type=click.Choice([s.value for s in CaseStatus]), help="Only cases in this status.")
+@json_option
+@click.pass_obj
+def cases_list(env: Env, client_ids: tuple[str, ...], status: str | None, as_json: bool) -> None:
+    """List the collection cases (every status unless --status)."""
+    ids = [c.id for c in env.settings.select(client_ids)]
+    found = [c for c in env.store.cases(ids) if status is None or c.status.value == status]
+    if as_json:
+        extra = collection_evidence.provider_fields(env.store, found)
+        items = [{**tables.case_json(c), **extra[c.case_id]} for c in found]
+        click.echo(json.dumps({"items": items}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(tables.case_table(found))
+
+
+@cases.command("show")
+@click.argument("case_id")
+@click.pass_obj
+def cases_show(env: Env, case_id: str) -> None:
+    """Show one case: debtor, invoice, dunning steps, history and what the provider reported."""
+    case = _case(env, case_id)
+    click.echo(tables.case_detail(case, env.store.facts(case.client_id)))
+    detail = collection_evidence.collection_detail(env.store, case)
+    if detail:
+        click.echo(detail)
+
+
+@cases.command("approve")
+@click.argument("case_ids", nargs=-1, required=True)
+@click.option("--note", default="approved by the accountant", show_default=True, help="Kept with the case.")
+@as_of_option
+@click.pass_obj
+def cases_approve(env: Env, case_ids: tuple[str, ...], note: str, as_of: date) -> None:
+    """Approve proposed cases for collection (all or none); the push re-checks each one first."""
+    _review(env, case_ids, CaseStatus.APPROVED, note, as_of)
+
+
+@cases.command("reject")
+@click.argument("case_ids", nargs=-1, required=True)
+@click.option("--note", required=True, help="Why (kept with the case).")
+@as_of_option
+@click.pass_obj
+def cases_reject(env: Env, case_ids: tuple[str, ...], note: str, as_of: date) -> None:
+    """Reject proposed cases (all or none): they are never proposed again."""
+    _review(env, case_ids, CaseStatus.REJECTED, note, as_of)
+
+
+def _review(env: Env, case_ids: tuple[str, ...], status: CaseStatus, note: str, as_of: date) -> None:
+    try:
+        collection_workflow.review_cases(env.store, case_ids, status, note, as_of)
+    except collection_workflow.ReviewRefused as exc:
+        raise click.UsageError(str(exc)) from None
+    for case_id in case_ids:
+        click.echo(f"{case_id}: {status}")
+
+
+@cases.command("push")
+@client_option
+@as_of_option
+@click.pass_obj
+def cases_push(env: Env, client_ids: tuple[str, ...], as_of: date) -> None:
+    """Push approved cases to the provider, re-checking each one first."""
+    reports = []
+    for report in pipeline.push_clients(env.store, env.settings.select(client_ids), as_of):
+        for line in report.sent:
+            click.echo(f"{report.client_id}: {line}")
+        reports.append(report)
+    finish(reports)
+
+
+@cases.command("withdraw")
+@click.argument("case_id")
+@click.option("--note", required=True, help="Why (kept with the case and sent to the provider).")
+@click.option(
+    "--done-at-provider", is_flag=True, help="Already withdrawn in the provider's portal (no API): only record it."
+)
+@as_of_option
+@click.pass_obj
+def cases_withdraw(env: Env, case_id: str, note: str, done_at_provider: bool, as_of: date) -> None:
+    """Withdraw a case: at the provider when it was pushed, locally otherwise."""
+    case = _case(env, case_id)
+    client = env.settings.client(case.client_id)
+    try:
+        line = collection_workflow.withdraw_case(
+            env.store, client, case, note, as_of, done_at_provider=done_at_provider
+        )
+    except collection_workflow.WithdrawRefused as exc:
+        raise click.UsageError(str(exc)) from None
+    except ProviderError as exc:
+        click.echo(f"error: {case_id}: the provider did not withdraw the case: {exc}", err=True)
+        sys.exit(EXIT_CLIENT_FAILED)
+    click.echo(line)
+
+
+def _case(env: Env, case_id: str) -> Case:
+    case = env.store.case(case_id)
+    if case is None:
+        raise click.UsageError(f"no case '{case_id}'")
+    return case
