@@ -43,13 +43,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from connector.bank.camt import CamtHeader, iter_camt
-from connector.bank.references import kid_mod10
 from connector.bulk import gc_paused
 from connector.config import ClientConfig
 from connector.dunning.decide import decide
 from connector.model import Customer, Decision, DocKind, Invoice, Payment
 from connector.reconcile.for_client import reconcile_facts
 from connector.reconcile.slices import Slice, SlicedRun
+from connector.references import kid_mod10
 from connector.store.repository import Store
 
 AS_OF = date(2024, 4, 2)

@@ -32,13 +32,17 @@ EXIT_OK, EXIT_CLIENT_FAILED, EXIT_USAGE = 0, 1, 2
 class Env:
     def __init__(self, config_path: str | None):
         self.config_path = config_path
+        self.today: date | None = None  # the command's --as-of day, once parsed; the clock's day otherwise
         self._settings: Settings | None = None
         self._store: Store | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = config_mod.load(self.config_path)
+            settings = config_mod.load(self.config_path)
+            # The ladders must obey the law on the day the command acts for (the CLI knows the clock).
+            pipeline.check_policies(settings, self.today or date.today())
+            self._settings = settings
         return self._settings
 
     @property
@@ -48,13 +52,18 @@ class Env:
         return self._store
 
 
-def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
+def _as_of(ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
     if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
+        day = date.today()
+    else:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
+    env = ctx.find_object(Env)
+    if env is not None:  # the config's ladders are checked for this day
+        env.today = day
+    return day
 
 
 client_option = click.option(

@@ -27,6 +27,7 @@ from connector.dunning import act as dunning_act
 from connector.dunning import resolve as dunning_resolve
 from connector.dunning.decide import decide, sort_decisions
 from connector.dunning.flag import short_payment_disputes
+from connector.dunning.policy import ladder_problems
 from connector.http import redact
 from connector.model import Action, Case, CaseStatus, Decision, Dispute, DocKind, DunningStep
 from connector.reconcile.slices import Slice, SlicedRun
@@ -54,6 +55,21 @@ class ClientReport:
         self.ok = False
         self.errors.append(message)
         log.error("client %s: %s", self.client_id, message)
+
+
+# ---- before anything runs ----------------------------------------------------------------------
+
+
+def check_policies(settings: Settings, today: date) -> None:
+    """Ladders that break the law of the client's country are config errors naming file, client, key and
+    rule. The rule packs in force depend on the day, so this runs where the day is known (the command's
+    --as-of), not when the file is parsed."""
+    where = f"{settings.source_file}: " if settings.source_file else ""
+    problems = [
+        f"{where}client '{c.id}': {key}: {msg}" for c in settings.clients for key, msg in ladder_problems(c, today)
+    ]
+    if problems:
+        raise ConfigError(problems)
 
 
 # ---- sources ------------------------------------------------------------------------------------

@@ -20,14 +20,15 @@ from connector.model import (
     Dispute,
     DocKind,
     DunningStep,
+    Facts,
     Hold,
     Invoice,
     Payment,
     PaymentStatus,
     State,
+    SyncStatus,
 )
 from connector.reconcile import reconcile
-from connector.store import Facts, SyncStatus
 
 CLIENT = "acme"
 DUE = date(2026, 6, 15)  # a Monday, no holiday

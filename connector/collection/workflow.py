@@ -40,11 +40,12 @@ from connector.model import (
     Decision,
     Dispute,
     DocKind,
+    Facts,
     Hold,
     Payment,
 )
 from connector.reconcile.for_client import reconcile_facts
-from connector.store import Facts, Store
+from connector.store import Store
 from connector.store import cases as ledger
 from connector.store.cases import DONE, FAILED, PENDING, Op, ProviderState
 

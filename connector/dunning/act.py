@@ -28,8 +28,8 @@ from connector.dunning.decide import next_step
 from connector.dunning.fees import fee_for
 from connector.dunning.interest import late_interest
 from connector.dunning.rules import RulePackError, pack_on
-from connector.model import Action, Customer, Decision, DunningStep, Invoice
-from connector.store import Facts, Store, sends
+from connector.model import Action, Customer, Decision, DunningStep, Facts, Invoice
+from connector.store import Store, sends
 from connector.store.sends import SendIntent
 
 log = logging.getLogger("arsync.dunning")

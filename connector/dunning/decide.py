@@ -17,9 +17,9 @@ from connector.config import ClientConfig, StepConfig
 from connector.dunning import holds as extra_holds
 from connector.dunning.calendar import effective_due_date
 from connector.dunning.charges import charge_evidence
+from connector.dunning.documents import DocumentHold, document_holds
 from connector.dunning.holds import DunningContext
 from connector.dunning.rules import RulePackError, pack_on
-from connector.einvoice.status import DocumentHold, document_holds
 from connector.model import (
     ZERO,
     Action,
@@ -31,12 +31,12 @@ from connector.model import (
     DocKind,
     DunningStep,
     Evidence,
+    Facts,
     Hold,
     Invoice,
     State,
 )
 from connector.reconcile import Reconciliation
-from connector.store import Facts
 
 RECENTLY_SETTLED_DAYS = 30
 # Days after the due date by which a direct-debit or card collection has landed in the bank; with

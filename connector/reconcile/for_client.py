@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from connector.config import ClientConfig
+from connector.model import Facts
 from connector.reconcile.matching import Reconciliation, reconcile
-from connector.store import Facts
 
 
 def reconcile_facts(facts: Facts, client: ClientConfig, **slice_options: Any) -> Reconciliation:

@@ -25,7 +25,6 @@ from datetime import date
 from decimal import Decimal
 from itertools import chain
 
-from connector.bank.references import KID_SCHEMES, classify, kids_in_text, normalise
 from connector.bulk import gc_paused
 from connector.dunning.calendar import effective_due_date
 from connector.model import ZERO, Allocation, Customer, DocKind, Invoice, Payment, PaymentStatus
@@ -33,6 +32,7 @@ from connector.reconcile.book import OpenBook, cents
 from connector.reconcile.dedup import dedup
 from connector.reconcile.subset import MAX_ITEMS, unique_subset
 from connector.reconcile.text import invoice_key, tokens
+from connector.references import KID_SCHEMES, classify, kids_in_text, normalise
 
 BANK_SOURCES = frozenset({"camt", "ocr"})
 LEDGER_TWIN_DAYS = 14  # a ledger booking of the same money lands within this many days of the bank credit

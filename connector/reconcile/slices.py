@@ -38,7 +38,7 @@ from typing import Any, Generic, TypeVar
 
 from connector.bulk import gc_paused
 from connector.config import ClientConfig
-from connector.model import DunningStep, Invoice, Payment, PaymentStatus
+from connector.model import DunningStep, Facts, Invoice, Payment, PaymentStatus
 from connector.reconcile.dedup import group_key, keep_of_group, ocr_camt_twins, twin_key
 from connector.reconcile.for_client import reconcile_facts
 from connector.reconcile.matching import BANK_SOURCES, Reconciliation, match_order
@@ -51,7 +51,7 @@ from connector.reconcile.routing import (
     Route,
     Router,
 )
-from connector.store import Facts, Store
+from connector.store import Store
 from connector.store.repository import Shared, facts_around
 from connector.store.slices import RoutingRow, SliceReader
 

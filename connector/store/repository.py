@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from operator import itemgetter
@@ -16,7 +15,6 @@ from sqlalchemy import Connection, Date, Engine, Table, and_, create_engine, eve
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.bulk import gc_paused
-from connector.einvoice.status import DocumentEvent
 from connector.model import (
     CENT,
     Action,
@@ -30,11 +28,11 @@ from connector.model import (
     Dispute,
     DocKind,
     DunningStep,
-    Exclusion,
+    Facts,
     Invoice,
     Payment,
     PaymentStatus,
-    RegistryFact,
+    SyncStatus,
 )
 from connector.store import documents, migrations, schema
 from connector.store import dunning as dunning_store
@@ -42,34 +40,6 @@ from connector.store import dunning as dunning_store
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    source: str
-    last_attempt_at: datetime | None
-    last_success_at: datetime | None
-    last_error: str | None
-    data_through: date | None
-    cursor: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class Facts:
-    """Everything the pure core needs about one client, read in one go."""
-
-    client_id: str
-    customers: dict[str, Customer]
-    invoices: tuple[Invoice, ...]
-    payments: tuple[Payment, ...]
-    disputes: tuple[Dispute, ...]
-    agreements: tuple[Agreement, ...]
-    steps: tuple[DunningStep, ...]
-    cases: tuple[Case, ...]
-    sync: dict[str, SyncStatus] = field(default_factory=dict)
-    document_events: tuple[DocumentEvent, ...] = ()  # e-invoice responses and delivery statuses (issue 3)
-    exclusions: tuple[Exclusion, ...] = ()  # the accountant's exclusions from dunning (issue 6)
-    registry: dict[str, RegistryFact] = field(default_factory=dict)  # org no → cached register answer (issue 6)
 
 
 def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -22,13 +22,13 @@ from typing import Any
 from builders import client_table
 from hypothesis import strategies as st
 
-from connector.bank.references import kid_mod10, kid_mod11
 from connector.config import ClientConfig
 from connector.dunning.decide import decide
 from connector.model import Action, Customer, Decision, Dispute, DocKind, DunningStep, Invoice, Payment, PaymentStatus
 from connector.reconcile.for_client import reconcile_facts
 from connector.reconcile.matching import Reconciliation
 from connector.reconcile.slices import SlicedRun
+from connector.references import kid_mod10, kid_mod11
 from connector.store import Store
 
 D = Decimal

@@ -29,8 +29,8 @@ from slice_books import (
     payment,
 )
 
-from connector.bank.references import kid_mod10
 from connector.model import PaymentStatus
+from connector.references import kid_mod10
 
 # -- properties ----------------------------------------------------------------------------------
 

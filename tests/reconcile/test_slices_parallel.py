@@ -42,7 +42,7 @@ pytestmark = pytest.mark.skipif(not slices._can_fork(), reason="slices run in fo
 
 def _book(n_customers: int = 6) -> Book:
     """One customer per slice (slices of one document), each paid by KID or by a credit no one can place."""
-    from connector.bank.references import kid_mod10
+    from connector.references import kid_mod10
 
     customers = [customer(f"C{i}") for i in range(n_customers)]
     docs = [invoice(f"INV-{i}", f"C{i}", "100.00", kid_mod10(str(1000 + i))) for i in range(n_customers)]

@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from builders import Workspace, client_table
 
+from connector.config import RegistrySettings
 from connector.registry.brreg import BrregClient
-from connector.registry.settings import RegistrySettings
 
 ACTIVE = {
     "organisasjonsnummer": "934567897",
