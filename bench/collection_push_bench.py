@@ -30,8 +30,9 @@ from connector.collection.fakes import FakeDebitura, FakeKravia
 from connector.collection.fakes.server import FakeServer, Request
 from connector.collection.providers import provider_for
 from connector.config import ClientConfig
+from connector.engine.decisions import decide_client
 from connector.model import Action, Case, CaseStatus, Customer, DocKind, DunningStep, Invoice
-from connector.pipeline import ClientReport, decide_client
+from connector.pipeline import ClientReport
 from connector.reports.tables import render
 from connector.store import Store
 

@@ -35,7 +35,7 @@ def money(value: Decimal | int | str) -> Decimal:
 def _pickled_by_fields(cls: type[_T]) -> type[_T]:
     """Pickle as a call of the constructor with the fields: about half the cost of the dataclass default
     (state set field by field), which counts when a slice process sends back 100,000 decisions
-    (``connector.reconcile.slices``). Every field must be a positional ``__init__`` argument; a subclass
+    (``connector.engine.slices``). Every field must be a positional ``__init__`` argument; a subclass
     pickles the default way."""
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     if any(not f.init or f.kw_only for f in fields(cls)):  # type: ignore[arg-type]

@@ -28,9 +28,10 @@ from connector.dunning import resolve as dunning_resolve
 from connector.dunning.decide import decide, sort_decisions
 from connector.dunning.flag import short_payment_disputes
 from connector.dunning.policy import ladder_problems
+from connector.engine.decisions import decide_client
+from connector.engine.slices import Slice, SlicedRun
 from connector.http import redact
 from connector.model import Action, Case, CaseStatus, Decision, Dispute, DocKind, DunningStep
-from connector.reconcile.slices import Slice, SlicedRun
 from connector.registry import check as registry_check
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
@@ -216,22 +217,6 @@ def _describe(exc: BaseException) -> str:
 
 
 # ---- reconcile + decide (pure core, stored with reasons) ------------------------------------------
-
-
-def decide_client(
-    store: Store, client: ClientConfig, as_of: date, quiesce: Callable[[], bool] | None = None
-) -> list[Decision]:
-    """Every invoice's decision. A very large client is matched and decided one slice of customers at a time
-    (connector.reconcile.slices), with the same result as in one piece; ``quiesce`` idles other threads so
-    slices may run in two processes."""
-
-    def work(part: Slice) -> list[Decision]:
-        return decide(part.facts, client, as_of, part.recon)
-
-    decisions: list[Decision] = []
-    for decided in SlicedRun(store, client, quiesce=quiesce).map(work):
-        decisions.extend(decided)
-    return sort_decisions(decisions)
 
 
 def decide_and_flag(

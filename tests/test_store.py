@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
 from connector import pipeline
+from connector.engine.decisions import decide_client
 from connector.model import Action, Case, CaseStatus, DocKind, DunningStep, Hold, Invoice, Payment
 from connector.store import Store, migrations, schema
 
@@ -249,7 +250,7 @@ def test_the_same_payment_in_a_later_statement_is_not_counted_twice(ws: Workspac
     )
     assert _sync(ws).ok
     assert ws.row_counts()["payments"] == 1
-    decisions = {d.invoice_number: d for d in pipeline.decide_client(ws.store, ws.client("acme"), AS_OF)}
+    decisions = {d.invoice_number: d for d in decide_client(ws.store, ws.client("acme"), AS_OF)}
     assert decisions["1001"].open_amount == Decimal("0.00")
     assert len([e for e in decisions["1001"].evidence if e.kind == "kid"]) == 1
 
@@ -289,7 +290,7 @@ def test_a_failure_mid_sync_keeps_the_previous_state_and_is_recorded(
 
     # what was stored can no longer be trusted as current: every open invoice holds
     later = date(2026, 7, 10)
-    decisions = pipeline.decide_client(ws.store, ws.client("acme"), later)
+    decisions = decide_client(ws.store, ws.client("acme"), later)
     open_ones = [d for d in decisions if d.open_amount > 0]
     assert open_ones and all({Hold.LEDGER_STALE, Hold.BANK_DATA_STALE} <= set(d.holds) for d in open_ones)
 
@@ -314,7 +315,7 @@ def test_a_failing_source_keeps_the_stored_ledger_and_holds(ws: Workspace) -> No
     assert "ledger" in report.errors[0]
     assert _facts_snapshot(ws) == before
     assert "not found" in (ws.store.sync_status("acme")["ledger"].last_error or "")
-    d = {x.invoice_number: x for x in pipeline.decide_client(ws.store, ws.client("acme"), AS_OF)}
+    d = {x.invoice_number: x for x in decide_client(ws.store, ws.client("acme"), AS_OF)}
     assert Hold.LEDGER_STALE in d["1002"].holds
 
 

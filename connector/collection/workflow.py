@@ -31,6 +31,7 @@ from connector.collection.base import (
     Unsupported,
 )
 from connector.config import ClientConfig, CollectionConfig
+from connector.engine.gc import gc_paused
 from connector.model import (
     ZERO,
     Action,
@@ -181,7 +182,8 @@ def push_approved(
         return
     decisions = {d.invoice_number: d for d in decide_client(store, client, as_of)}
     facts = store.facts(client.id)
-    recon = reconcile_facts(facts, client)
+    with gc_paused():
+        recon = reconcile_facts(facts, client)
     submits = {op.case_id: op for op in ledger.ops(store, client.id) if op.kind == "submit"}
     jobs: list[Callable[[], None]] = []
     for case in approved:
@@ -388,7 +390,8 @@ def follow_up(
     if not pushed:
         return
     facts = store.facts(client.id)
-    recon = reconcile_facts(facts, client)
+    with gc_paused():
+        recon = reconcile_facts(facts, client)
     payments = {p.key: p for p in facts.payments}
     notes = {i.number: i for i in facts.invoices if i.kind is DocKind.CREDIT_NOTE}
     all_ops = ledger.ops(store, client.id)

@@ -12,7 +12,6 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import TypeVar
 
-from connector.bulk import gc_paused
 from connector.config import ClientConfig, StepConfig
 from connector.dunning import holds as extra_holds
 from connector.dunning.calendar import effective_due_date
@@ -58,11 +57,6 @@ class NextStep:
 
 
 def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliation) -> list[Decision]:
-    with gc_paused():
-        return _decide(facts, client, as_of, recon)
-
-
-def _decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliation) -> list[Decision]:
     disputes = _by_invoice(facts.disputes)
     agreements = _by_invoice(facts.agreements)
     steps = _by_invoice(facts.steps)

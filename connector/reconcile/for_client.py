@@ -11,7 +11,7 @@ from connector.reconcile.matching import Reconciliation, reconcile
 
 
 def reconcile_facts(facts: Facts, client: ClientConfig, **slice_options: Any) -> Reconciliation:
-    """``slice_options``: what ``connector.reconcile.slices`` passes for one slice of a sliced client."""
+    """``slice_options``: what ``connector.engine.slices`` passes for one slice of a sliced client."""
     return reconcile(
         facts.invoices,
         facts.payments,

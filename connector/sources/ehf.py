@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from connector.bulk import gc_paused
 from connector.einvoice.document import DocClass, EDocument, Party, StatusEvent
 from connector.einvoice.read import DocumentError, read_document
+from connector.engine.gc import gc_paused
 from connector.model import (
     DISPUTE_CODES,
     ENVELOPE,
@@ -64,7 +64,7 @@ class EhfFolderSource:
         ahead: list[tuple[str, str, bytes | int]] = []
         ahead_bytes = 0
         folder = os.fspath(self.folder)
-        with gc_paused():  # thousands of small acyclic records (connector.bulk)
+        with gc_paused():  # thousands of small acyclic records (connector.engine.gc)
             for name in inbox_names(self.folder, SUFFIXES):
                 data = _read_bounded(os.path.join(folder, name))
                 if isinstance(data, int):

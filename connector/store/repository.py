@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Date, Engine, Table, and_, create_engine, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connector.bulk import gc_paused
+from connector.engine.gc import gc_paused
 from connector.model import (
     CENT,
     Action,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from builders import Entry, Workspace, client_table, kid, wait_for_no_other_threads
 
+from connector.engine import slices
 from connector.model import Action
-from connector.reconcile import slices
 
 DUE = date(2026, 1, 5)
 COMPLAINT = date(2026, 1, 8)

@@ -32,9 +32,9 @@ from slice_books import (
 
 from connector.config import ClientConfig
 from connector.dunning.decide import decide
+from connector.engine import slices
+from connector.engine.slices import Slice, SlicedRun
 from connector.model import Action, Decision, Evidence, Hold, PaymentStatus, State
-from connector.reconcile import slices
-from connector.reconcile.slices import Slice, SlicedRun
 from connector.store import Store
 
 pytestmark = pytest.mark.skipif(not slices._can_fork(), reason="slices run in forked processes on Linux only")
