@@ -18,12 +18,14 @@ import click
 
 from connector import config as config_mod
 from connector import pipeline
+from connector.actions import collection as collection_workflow
 from connector.collection import evidence as collection_evidence
-from connector.collection import workflow as collection_workflow
 from connector.collection.base import ProviderError
 from connector.config import ConfigError, Settings
+from connector.engine.decisions import decide_client
 from connector.model import CaseStatus, Dispute
 from connector.reports import aging, tables
+from connector.reports.run import ClientReport
 from connector.store import Store
 
 EXIT_OK, EXIT_CLIENT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -116,14 +118,14 @@ def _progress(total: int, label: str) -> Iterator[Any]:
 
 def _run(
     env: Env, client_ids: tuple[str, ...], as_of: date, *, sync: bool, act: bool, workers: int | None = None
-) -> list[pipeline.ClientReport]:
+) -> list[ClientReport]:
     clients = env.settings.select(client_ids)
     n = workers or env.settings.run.workers
     with _progress(len(clients), "clients") as progress:
         return pipeline.run(env.settings, env.store, clients, as_of, sync=sync, act=act, progress=progress, workers=n)
 
 
-def _finish(reports: list[pipeline.ClientReport]) -> None:
+def _finish(reports: list[ClientReport]) -> None:
     for r in reports:
         for w in r.warnings:
             click.echo(f"warning: client {r.client_id}: {w}", err=True)
@@ -147,7 +149,7 @@ def sync(env: Env, client_ids: tuple[str, ...], as_of: date, workers: int | None
         for client, fetch in pipeline.fetch_ahead(env.store, clients, as_of, n):
             if progress:
                 progress(client.id)
-            report = pipeline.ClientReport(client.id)
+            report = ClientReport(client.id)
             try:
                 report, fetched = fetch.result()
                 pipeline.store_fetched(env.store, client, as_of, fetched, report)
@@ -196,7 +198,7 @@ def run(env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool, worke
     _finish(reports)
 
 
-def _print_decisions(reports: list[pipeline.ClientReport], as_of: date, as_json: bool) -> None:
+def _print_decisions(reports: list[ClientReport], as_of: date, as_json: bool) -> None:
     decisions = [d for r in reports for d in r.decisions]
     if as_json:
         payload = {"as_of": as_of.isoformat(), "items": [d.as_json() for d in decisions]}
@@ -285,7 +287,7 @@ def cases_push(env: Env, client_ids: tuple[str, ...], as_of: date) -> None:
     """Push approved cases to the provider, re-checking each one first."""
     reports = []
     for client in env.settings.select(client_ids):
-        report = pipeline.ClientReport(client.id)
+        report = ClientReport(client.id)
         try:
             pipeline.push_approved(env.store, client, as_of, report)
         except ConfigError:
@@ -396,7 +398,7 @@ def report_aging(env: Env, client_ids: tuple[str, ...], as_of: date, fmt: str) -
     """Aged receivables per client and customer (not due, 1–30, 31–60, 61–90, 90+)."""
     rows = []
     for client in env.settings.select(client_ids):
-        decisions = pipeline.decide_client(env.store, client, as_of)
+        decisions = decide_client(env.store, client, as_of)
         rows.extend(aging.aging_rows(client.id, env.store.facts(client.id).customers, decisions, as_of))
     if fmt == "html":
         click.echo(aging.render_html(rows, as_of), nl=False)

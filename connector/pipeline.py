@@ -16,23 +16,23 @@ from datetime import UTC, date, datetime
 from operator import attrgetter
 from typing import Any
 
+from connector.actions.act import act_client
+from connector.actions.collection import run_collection
+from connector.actions.registry import debtors_to_check
+from connector.actions.registry import refresh as refresh_registry
+from connector.actions.resolve import resolve_pending
 from connector.bank.feed import CamtFolderFeed, OcrFolderFeed
-from connector.channels.base import ChannelError
-from connector.collection import providers as collection_providers
-from connector.collection import workflow as collection_workflow
-from connector.collection.base import CollectionProvider
+from connector.channels.base import ReminderChannel
 from connector.concurrency import ReadAhead, read_ahead
 from connector.config import ClientConfig, ConfigError, Settings
-from connector.dunning import act as dunning_act
-from connector.dunning import resolve as dunning_resolve
 from connector.dunning.decide import decide, sort_decisions
 from connector.dunning.flag import short_payment_disputes
 from connector.dunning.policy import ladder_problems
 from connector.engine.decisions import decide_client
 from connector.engine.slices import Slice, SlicedRun
 from connector.http import redact
-from connector.model import Action, Case, CaseStatus, Decision, Dispute, DocKind, DunningStep
-from connector.registry import check as registry_check
+from connector.model import Decision, Dispute
+from connector.reports.run import ClientReport, log_broken_agreements
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
 from connector.sources.systems import API_LEDGERS, api_ledger
@@ -40,22 +40,6 @@ from connector.store import Store
 from connector.store.documents import store_events as store_document_events
 
 log = logging.getLogger("arsync")
-
-
-@dataclass
-class ClientReport:
-    client_id: str
-    ok: bool = True
-    errors: list[str] = field(default_factory=list)  # the client failed (a source, or a stage)
-    warnings: list[str] = field(default_factory=list)  # single bad files/records; the run went on
-    decisions: list[Decision] = field(default_factory=list)
-    sent: list[str] = field(default_factory=list)  # what the act stage did, one line each
-    customer_names: dict[str, str] = field(default_factory=dict)
-
-    def fail(self, message: str) -> None:
-        self.ok = False
-        self.errors.append(message)
-        log.error("client %s: %s", self.client_id, message)
 
 
 # ---- before anything runs ----------------------------------------------------------------------
@@ -245,87 +229,37 @@ def decide_and_flag(
     else:
         sort_decisions(decisions)
     if client.registry.enabled:
-        orgs = registry_check.debtors_to_check(client, store, decisions)
-        if orgs and registry_check.refresh(client, store, orgs, as_of):
+        orgs = debtors_to_check(client, store, decisions)
+        if orgs and refresh_registry(client, store, orgs, as_of):
             decisions = decide_client(store, client, as_of, quiesce)
-    report.warnings.extend(dunning_act.log_broken_agreements(client.id, decisions))
+    report.warnings.extend(log_broken_agreements(client.id, decisions))
     return decisions
 
 
 # ---- act ---------------------------------------------------------------------------------------
 
 
-def act_client(
-    store: Store, client: ClientConfig, as_of: date, decisions: list[Decision], report: ClientReport
-) -> None:
-    channels: dict[str, Any] = {}
-    resolved = dunning_resolve.resolve_pending(store, client, as_of, channels)  # sends a stopped run left
+def act_on(store: Store, client: ClientConfig, as_of: date, decisions: list[Decision], report: ClientReport) -> None:
+    """Resolve sends a stopped run left, then send, propose and push (connector.actions)."""
+    channels: dict[str, ReminderChannel] = {}
+    resolved = resolve_pending(store, client, as_of, channels)  # sends a stopped run left
     report.warnings.extend(resolved.warnings)
     if resolved.recorded:  # steps recorded from an interrupted run: decide again with them
         decisions = report.decisions = decide_client(store, client, as_of)
         store.save_decisions(client.id, as_of, decisions)
-    facts = store.facts(client.id)
-    invoices = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
-    steps: dict[str, list[DunningStep]] = {}
-    for s in facts.steps:
-        steps.setdefault(s.invoice_number, []).append(s)
-    with_case = {c.invoice_number for c in facts.cases}
-    for d in decisions:
-        if d.action in (Action.REMINDER, Action.COLLECTION_NOTICE):
-            # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6).
-            try:
-                line = dunning_act.send_step(
-                    store,
-                    client,
-                    facts,
-                    d,
-                    as_of,
-                    channels,
-                    report.warnings,
-                    invoice=invoices[d.invoice_number],
-                    done=steps.get(d.invoice_number, []),
-                )
-            except ChannelError as exc:  # not recorded, retried next run; the other invoices go on
-                report.fail(f"invoice {d.invoice_number}: {d.action} not sent: {exc}")
-                continue
-            if line:
-                report.sent.append(line)
-        elif d.action is Action.COLLECTION_CASE and d.invoice_number not in with_case:
-            case = Case(
-                case_id=case_id_for(client.id, d.invoice_number),
-                client_id=client.id,
-                invoice_number=d.invoice_number,
-                customer_id=d.customer_id,
-                currency=d.currency,
-                amount=d.amount,
-                open_amount=d.open_amount,
-                status=CaseStatus.PROPOSED,
-                created_on=as_of,
-                note="proposed by the nightly run",
-            )
-            with store.transaction() as conn:
-                created = store.propose_case(conn, case)
-                why = collection_workflow.auto_approve_reason(client, case, facts.customers.get(d.customer_id))
-                if created and why:
-                    store.add_case_event(conn, client.id, case.case_id, CaseStatus.APPROVED, as_of, why)
-            if created:
-                report.sent.append(f"collection case {case.case_id} proposed")
-    push_approved(store, client, as_of, report)
-
-
-def case_id_for(client_id: str, invoice_number: str) -> str:
-    # Deterministic: proposing the same invoice twice finds the same case.
-    return f"{client_id}-{invoice_number}"
-
-
-def provider_for(client: ClientConfig) -> CollectionProvider:
-    return collection_providers.provider_for(client)
+    act_client(store, client, as_of, decisions, report, _redecide(store, client, as_of), channels)
 
 
 def push_approved(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> None:
-    """The collection step (connector.collection.workflow): re-checked, crash-safe pushes of approved
-    cases, then the provider status pull and the follow-up of direct payments, credits and closing."""
-    collection_workflow.run_collection(store, client, as_of, report)
+    """``arsync cases push``: the collection step alone (connector.actions.collection): re-checked,
+    crash-safe pushes of approved cases, then the provider status pull and the follow-up of direct
+    payments, credits and closing."""
+    run_collection(store, client, as_of, report, _redecide(store, client, as_of))
+
+
+def _redecide(store: Store, client: ClientConfig, as_of: date) -> Callable[[], list[Decision]]:
+    """The client's decisions made afresh from the store: the collection push re-checks against them."""
+    return lambda: decide_client(store, client, as_of)
 
 
 # ---- the job -----------------------------------------------------------------------------------
@@ -367,7 +301,7 @@ def run(
             report.customer_names = {c.customer_id: c.name for c in store.customers(client.id)}
             store.save_decisions(client.id, as_of, report.decisions)
             if act and report.ok:
-                act_client(store, client, as_of, report.decisions, report)
+                act_on(store, client, as_of, report.decisions, report)
         except Exception as exc:  # isolate: log, mark failed, go on with the next client
             log.exception("client %s failed", client.id)
             report.fail(_describe(exc))

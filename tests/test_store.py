@@ -17,6 +17,7 @@ from sqlalchemy.exc import StatementError
 from connector import pipeline
 from connector.engine.decisions import decide_client
 from connector.model import Action, Case, CaseStatus, DocKind, DunningStep, Hold, Invoice, Payment
+from connector.reports.run import ClientReport
 from connector.store import Store, migrations, schema
 
 AS_OF = date(2026, 6, 29)
@@ -218,8 +219,8 @@ def _ledger_with_payment(ws: Workspace) -> None:
     ws.add_bank_file("camt054-1.xml", [Entry("R1", "1000.00", date(2026, 6, 20), kid("1001"))], created=AS_OF)
 
 
-def _sync(ws: Workspace, as_of: date = AS_OF) -> pipeline.ClientReport:
-    report = pipeline.ClientReport("acme")
+def _sync(ws: Workspace, as_of: date = AS_OF) -> ClientReport:
+    report = ClientReport("acme")
     pipeline.sync_client(ws.store, ws.client("acme"), as_of, report)
     return report
 

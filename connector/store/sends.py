@@ -4,7 +4,7 @@ An intent is committed as ``pending`` in its own transaction *before* the channe
 settled after: ``sent`` in the same transaction that records the dunning step, ``failed`` when the
 channel refused (nothing reached the debtor; the next run may try again). A ``pending`` row found by
 a later run means the process stopped in between: the message may or may not have gone out, so it
-is resolved (see :mod:`connector.dunning.resolve`), never blindly sent again. ``unconfirmed`` marks
+is resolved (see :mod:`connector.actions.resolve`), never blindly sent again. ``unconfirmed`` marks
 an intent resolved as "may have been sent": its step is recorded and the accountant is told.
 """
 

@@ -12,7 +12,8 @@ from ledger_fakes import ENV, ledger_table
 
 from connector import http
 from connector.config import ClientConfig
-from connector.pipeline import ClientReport, sync_client
+from connector.pipeline import sync_client
+from connector.reports.run import ClientReport
 from connector.sources import poweroffice, tripletex
 from connector.store import Store
 

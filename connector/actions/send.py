@@ -1,11 +1,12 @@
 """Sending one ladder step: the lawful fee, the letter, the channel, and the step recorded as a fact.
 
-The pipeline calls :func:`send_step` for each decision whose action is a reminder or a collection
-notice. A step already recorded for the invoice today is never sent again (``run`` twice a day).
+The act stage (:mod:`connector.actions.act`) calls :func:`send_step` for each decision whose action is a
+reminder or a collection notice. A step already recorded for the invoice today is never sent again (``run``
+twice a day).
 
 Every send is written ahead (:mod:`connector.store.sends`): the intent is committed as ``pending``
 before the channel is called and settled with the recorded step after it, so a crash in between is
-resolved by :mod:`connector.dunning.resolve` on the next run instead of sending twice. A channel
+resolved by :mod:`connector.actions.resolve` on the next run instead of sending twice. A channel
 failure (``ChannelError``) settles the intent as ``failed``, records no step and propagates: the
 caller reports it and goes on; the next run tries again.
 """
@@ -144,17 +145,6 @@ def send_step(
         "client %s: %s for invoice %s via %s (fee %s)", client.id, d.action, inv.number, result.channel, fee.amount
     )
     return f"{d.action} for invoice {inv.number} via {result.channel} ({result.ref}), fee {fee.amount} {inv.currency}"
-
-
-def log_broken_agreements(client_id: str, decisions: list[Decision]) -> list[str]:
-    """Broken agreements lift their hold; say so in the log and the run report."""
-    lines = []
-    for d in decisions:
-        for e in d.evidence:
-            if e.kind == "agreement_broken":
-                log.warning("client %s: invoice %s: %s", client_id, d.invoice_number, e.detail)
-                lines.append(f"invoice {d.invoice_number}: {e.detail}")
-    return lines
 
 
 def _begin(

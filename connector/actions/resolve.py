@@ -18,11 +18,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 
+from connector.actions.send import channel_for
 from connector.channels.base import ChannelError, ReminderChannel
 from connector.channels.outbox import OutboxChannel
 from connector.channels.tripletex import TripletexChannel
 from connector.config import ClientConfig
-from connector.dunning.act import channel_for
 from connector.store import Store, sends
 from connector.store.sends import SendIntent
 

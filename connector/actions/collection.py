@@ -1,7 +1,11 @@
-"""The collection workflow: auto-approval, the re-checked push, status pull and follow-up, withdrawal.
+"""The collection workflow: proposal and auto-approval, the re-checked push, status pull and follow-up,
+withdrawal.
+
+It acts on decisions it is given and never decides itself: the night's decisions propose cases, and the
+push re-check calls the ``redecide`` it is handed (the pipeline's ``decide_client``).
 
 The rules it keeps:
-- an approval is re-checked against today's decision at push time; paid, credited, disputed,
+- an approval is re-checked against a fresh decision at push time; paid, credited, disputed,
   agreed, insolvent or otherwise changed → the case goes back to review with the reason; stale
   data → the push waits (the case stays approved, nothing is lost);
 - every provider call is recorded as a pending op first and settled after (``store.cases``); a
@@ -18,7 +22,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from connector.collection.base import (
     BusinessError,
@@ -30,6 +33,7 @@ from connector.collection.base import (
     Transfer,
     Unsupported,
 )
+from connector.collection.providers import provider_for
 from connector.config import ClientConfig, CollectionConfig
 from connector.engine.gc import gc_paused
 from connector.model import (
@@ -46,12 +50,10 @@ from connector.model import (
     Payment,
 )
 from connector.reconcile.for_client import reconcile_facts
+from connector.reports.run import ClientReport
 from connector.store import Store
 from connector.store import cases as ledger
 from connector.store.cases import DONE, FAILED, PENDING, Op, ProviderState
-
-if TYPE_CHECKING:
-    from connector.pipeline import ClientReport
 
 log = logging.getLogger("arsync.collection")
 
@@ -74,7 +76,35 @@ REVIEW_HOLDS = frozenset(
 DISPUTE_CLOSE_CODES = frozenset({"DisputedLegalActionDeclinedByClient", "Disputed"})
 
 
-# ---- auto-approval ------------------------------------------------------------------------------
+# ---- proposal and auto-approval ------------------------------------------------------------------
+
+
+def case_id_for(client_id: str, invoice_number: str) -> str:
+    # Deterministic: proposing the same invoice twice finds the same case.
+    return f"{client_id}-{invoice_number}"
+
+
+def propose_case(store: Store, client: ClientConfig, as_of: date, d: Decision, customer: Customer | None) -> str | None:
+    """The case for a decision that reached the collection step (approved at once when the client's rule
+    allows it); a report line, or None when the case existed already."""
+    case = Case(
+        case_id=case_id_for(client.id, d.invoice_number),
+        client_id=client.id,
+        invoice_number=d.invoice_number,
+        customer_id=d.customer_id,
+        currency=d.currency,
+        amount=d.amount,
+        open_amount=d.open_amount,
+        status=CaseStatus.PROPOSED,
+        created_on=as_of,
+        note="proposed by the nightly run",
+    )
+    with store.transaction() as conn:
+        created = store.propose_case(conn, case)
+        why = auto_approve_reason(client, case, customer)
+        if created and why:
+            store.add_case_event(conn, client.id, case.case_id, CaseStatus.APPROVED, as_of, why)
+    return f"collection case {case.case_id} proposed" if created else None
 
 
 def auto_approve_reason(client: ClientConfig, case: Case, customer: Customer | None) -> str | None:
@@ -157,30 +187,37 @@ def run_collection(
     client: ClientConfig,
     as_of: date,
     report: ClientReport,
+    redecide: Callable[[], list[Decision]],
     provider: CollectionProvider | None = None,
 ) -> None:
-    """The nightly collection step: push approved cases, pull statuses, report money, close."""
-    from connector.collection.providers import provider_for
-
+    """The nightly collection step: push approved cases, pull statuses, report money, close.
+    ``redecide``: the client's decisions made afresh from the store (for the push re-check)."""
     cases = store.cases([client.id])
     has_work = any(c.status in (CaseStatus.APPROVED, CaseStatus.PUSHED) for c in cases)
     if not has_work and not ledger.ops(store, client.id, state=PENDING):
         return
     provider = provider or provider_for(client)
-    push_approved(store, client, as_of, report, provider)
+    push_approved(store, client, as_of, report, provider, redecide)
     pull_status(store, client, as_of, report, provider)
     follow_up(store, client, as_of, report, provider)
 
 
 def push_approved(
-    store: Store, client: ClientConfig, as_of: date, report: ClientReport, provider: CollectionProvider
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    report: ClientReport,
+    provider: CollectionProvider,
+    redecide: Callable[[], list[Decision]],
 ) -> None:
-    from connector.pipeline import decide_client
-
     approved = [c for c in store.cases([client.id]) if c.status is CaseStatus.APPROVED]
     if not approved:
         return
-    decisions = {d.invoice_number: d for d in decide_client(store, client, as_of)}
+    # A real re-check, not the night's decision: the case leaves for the provider, where a false claim
+    # cannot be taken back by the next run. Between the decision and this push the act stage sent letters
+    # and proposed cases, ``cases push`` may run days after the last decision, and a concurrent sync may
+    # have stored a payment, a credit note or a dispute; so the facts are read again and decided afresh.
+    decisions = {d.invoice_number: d for d in redecide()}
     facts = store.facts(client.id)
     with gc_paused():
         recon = reconcile_facts(facts, client)
@@ -569,8 +606,6 @@ def withdraw_case(
     provider: CollectionProvider | None = None,
 ) -> str:
     """The accountant's ``cases withdraw``: returns what happened; raises WithdrawRefused or ProviderError."""
-    from connector.collection.providers import provider_for
-
     submit = next((op for op in ledger.ops(store, client.id, case_id=case.case_id) if op.kind == "submit"), None)
     if case.status in (CaseStatus.PROPOSED, CaseStatus.APPROVED):
         if submit is not None and submit.pending:
