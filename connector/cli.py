@@ -19,6 +19,7 @@ import click
 from connector import config as config_mod
 from connector import pipeline
 from connector.actions import collection as collection_workflow
+from connector.clock import utc_now
 from connector.collection import evidence as collection_evidence
 from connector.collection.base import ProviderError
 from connector.config import ConfigError, Settings
@@ -50,7 +51,7 @@ class Env:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.settings.store.url)
+            self._store = Store(self.settings.store.url, clock=utc_now)  # the run's one clock
         return self._store
 
 

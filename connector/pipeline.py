@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from operator import attrgetter
 from typing import Any
 
@@ -96,7 +96,7 @@ def sync_client(store: Store, client: ClientConfig, as_of: date, report: ClientR
 
 def fetch_client(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> Fetched:
     """Read every source of one client; only reads the store, so many clients may fetch at once."""
-    now = datetime.now(UTC)
+    now = store.now()  # the run's one clock (connector.clock), as for everything the store stamps
     sources: list[tuple[Any, str]] = [(ledger_source(client), "ledger"), *((f, "bank") for f in _feeds(client))]
     out = Fetched()
     for source, _role in sources:

@@ -259,7 +259,7 @@ def _pusher(
             current = ledger.get_op(conn, client.id, op_key)
             if current is not None and current.state == DONE:
                 return  # already recorded (never add a second "pushed")
-            ledger.settle_op(conn, client.id, op_key, DONE, provider_ref=result.provider_ref)
+            ledger.settle_op(conn, client.id, op_key, DONE, at=store.now(), provider_ref=result.provider_ref)
             store.set_provider_ref(conn, client.id, case.case_id, result.provider_ref)
             store.add_case_event(conn, client.id, case.case_id, CaseStatus.PUSHED, as_of, f"{provider.name} {how}")
         report.sent.append(f"case {case.case_id} pushed to {provider.name} ({result.provider_ref}, {how})")
@@ -291,7 +291,7 @@ def _pusher(
         if verdict.action != "push":
             if op is not None and op.pending:
                 with store.transaction() as conn:  # provably not at the provider (asked above)
-                    ledger.settle_op(conn, client.id, op_key, ledger.CANCELLED, error=verdict.reason)
+                    ledger.settle_op(conn, client.id, op_key, ledger.CANCELLED, at=store.now(), error=verdict.reason)
             if verdict.action == "review":
                 event(CaseStatus.PROPOSED, f"push refused, back to review: {verdict.reason}")
                 report.sent.append(f"case {case.case_id} back to review: {verdict.reason}")
@@ -317,7 +317,7 @@ def _pusher(
             result = provider.submit(payload, current.idem_key)
         except BusinessError as exc:
             with store.transaction() as conn:
-                ledger.settle_op(conn, client.id, op_key, FAILED, error=str(exc))
+                ledger.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
                 store.add_case_event(
                     conn, client.id, case.case_id, CaseStatus.PROPOSED, as_of, f"{provider.name} refused: {exc}"
                 )
@@ -326,7 +326,7 @@ def _pusher(
         except ProviderError as exc:
             if not exc.ambiguous:
                 with store.transaction() as conn:
-                    ledger.settle_op(conn, client.id, op_key, FAILED, error=str(exc))
+                    ledger.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
                 report.fail(f"case {case.case_id}: push failed (stays approved): {exc}")
                 return
             # Maybe created: ask now; if the provider cannot tell, the next run asks again.
@@ -381,7 +381,7 @@ def pull_status(
             case.case_id, provider.name, str(pc.status), pc.close_code, pc.raw_status, pc.remaining, as_of
         )
         with store.transaction() as conn:
-            ledger.add_provider_state(conn, client.id, state)
+            ledger.add_provider_state(conn, client.id, state, at=store.now())
             if pc.status is ProviderStatus.CLOSED:
                 closed = f"closed by {provider.name}: {pc.close_code}"
                 store.add_case_event(conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, closed)
@@ -401,7 +401,7 @@ def pull_status(
         report.sent.append(f"case {case.case_id}: {provider.name} reports {detail}")
     if new_cursor and new_cursor != cursor:
         with store.transaction() as conn:
-            ledger.set_cursor(conn, client.id, provider.name, new_cursor)
+            ledger.set_cursor(conn, client.id, provider.name, new_cursor, at=store.now())
 
 
 # ---- after the push: direct payments, credits, closing ------------------------------------------
@@ -487,7 +487,7 @@ def _report(
             pc = None
         if pc is not None and transfer.ref in pc.payment_refs:
             with store.transaction() as conn:
-                ledger.settle_op(conn, client.id, op_key, DONE)
+                ledger.settle_op(conn, client.id, op_key, DONE, at=store.now())
             return True
     op = ledger.record_intent(
         store,
@@ -507,7 +507,7 @@ def _report(
             provider.credit(case.provider_ref, transfer, op.idem_key)
     except (Unsupported, BusinessError) as exc:
         with store.transaction() as conn:
-            ledger.settle_op(conn, client.id, op_key, FAILED, error=str(exc))
+            ledger.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
         report.warnings.append(f"case {case.case_id}: report the {kind} by hand: {exc}")
         return False
     except ProviderError as exc:
@@ -515,7 +515,7 @@ def _report(
         report.warnings.append(f"case {case.case_id}: reporting the {kind} failed, will retry next run: {exc}")
         return False
     with store.transaction() as conn:
-        ledger.settle_op(conn, client.id, op_key, DONE)
+        ledger.settle_op(conn, client.id, op_key, DONE, at=store.now())
     what = "direct payment" if kind == "payment" else "credit"
     report.sent.append(f"case {case.case_id}: reported {what} {transfer.amount} {transfer.currency} to {provider.name}")
     return True
@@ -547,6 +547,7 @@ def _close_settled(
                 ProviderState(
                     case.case_id, provider.name, str(pc.status), pc.close_code, pc.raw_status, pc.remaining, as_of
                 ),
+                at=store.now(),
             )
             store.add_case_event(
                 conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, f"closed by {provider.name}: {pc.close_code}"
@@ -585,13 +586,13 @@ def withdraw_at_provider(
             provider.withdraw(case.provider_ref, note, op.idem_key)
         except (Unsupported, BusinessError) as exc:
             with store.transaction() as conn:
-                ledger.settle_op(conn, client.id, op_key, FAILED, error=str(exc))
+                ledger.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
             raise
         except ProviderError as exc:
             ledger.note_op_error(store, client.id, op_key, str(exc))
             raise
     with store.transaction() as conn:
-        ledger.settle_op(conn, client.id, op_key, DONE)
+        ledger.settle_op(conn, client.id, op_key, DONE, at=store.now())
         store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, note)
 
 

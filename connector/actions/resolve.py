@@ -87,7 +87,7 @@ def _outbox(store: Store, client: ClientConfig, intent: SendIntent, as_of: date,
         _unconfirmed(store, intent, out, "some of its files were written")
         return
     with store.transaction() as conn:
-        sends.settle(conn, intent, sends.FAILED, error="interrupted before any file was written")
+        sends.settle(conn, intent, sends.FAILED, at=store.now(), error="interrupted before any file was written")
 
 
 def _tripletex(
@@ -114,4 +114,4 @@ def _tripletex(
         out.recorded += 1
         return
     with store.transaction() as conn:
-        sends.settle(conn, intent, sends.FAILED, error="interrupted; Tripletex has no such reminder")
+        sends.settle(conn, intent, sends.FAILED, at=store.now(), error="interrupted; Tripletex has no such reminder")

@@ -137,7 +137,7 @@ def send_step(
         result = channels[channel_name].deliver(message)
     except ChannelError as exc:
         with store.transaction() as conn:
-            sends.settle(conn, intent, sends.FAILED, error=str(exc))
+            sends.settle(conn, intent, sends.FAILED, at=store.now(), error=str(exc))
         raise
     # Anything else leaves the intent pending: the next run resolves it (may have been sent).
     sends.complete(store, replace(intent, channel=result.channel), sends.SENT, ref=result.ref, detail=result.ref)

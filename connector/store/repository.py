@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Date, Engine, Table, and_, create_engine, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from connector.clock import Clock, utc_now
 from connector.engine.gc import gc_paused
 from connector.model import (
     CENT,
@@ -36,10 +37,6 @@ from connector.model import (
 )
 from connector.store import documents, migrations, schema
 from connector.store import dunning as dunning_store
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -100,8 +97,10 @@ def _insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]
 
 
 class Store:
-    def __init__(self, url: str):
+    def __init__(self, url: str, clock: Clock = utc_now):
+        """``clock``: where every timestamp this store writes comes from (one per run; tests pin it)."""
         self.url = url
+        self.clock = clock
         self.engine: Engine = create_engine(url, future=True)
         database = self.engine.url.database
         if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
@@ -113,6 +112,10 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def now(self) -> datetime:
+        """The time to stamp a write with (aware, UTC)."""
+        return self.clock()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -195,7 +198,7 @@ class Store:
             return {r[0] for r in rows}
 
     def mark_files(self, conn: Connection, client_id: str, source: str, files: Iterable[Any]) -> None:
-        now = utcnow()
+        now = self.now()
         _upsert_many(
             conn,
             schema.seen_files,
@@ -224,7 +227,7 @@ class Store:
         data_through: date | None = None,
         cursor: dict[str, Any] | None = None,
     ) -> None:
-        now = utcnow()
+        now = self.now()
         previous = self._sync_row(conn, client_id, source)
         row: dict[str, Any] = {
             "client_id": client_id,
@@ -328,7 +331,7 @@ class Store:
                 case_id=case_id,
                 status=str(status),
                 on_date=on,
-                recorded_at=at or utcnow(),
+                recorded_at=at or self.now(),
                 note=note,
             )
         )
