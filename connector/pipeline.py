@@ -1,4 +1,5 @@
-"""The nightly job, per client: sync → reconcile → decide → act. Only this module knows the order.
+"""The nightly job, per client: sync → resolve interrupted sends → decide once → act. Only this module
+knows the order.
 
 One client's failure is logged and isolated; the others still run. Sync reads every source first
 and writes everything in one transaction, so a crash or a bad source never leaves a half-written
@@ -13,25 +14,20 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import date
-from operator import attrgetter
 from typing import Any
 
 from connector.actions.act import act_client
 from connector.actions.collection import run_collection
-from connector.actions.registry import debtors_to_check
 from connector.actions.registry import refresh as refresh_registry
 from connector.actions.resolve import resolve_pending
 from connector.bank.feed import CamtFolderFeed, OcrFolderFeed
 from connector.channels.base import ReminderChannel
 from connector.concurrency import ReadAhead, read_ahead
 from connector.config import ClientConfig, ConfigError, Settings
-from connector.dunning.decide import decide, sort_decisions
-from connector.dunning.flag import short_payment_disputes
 from connector.dunning.policy import ladder_problems
-from connector.engine.decisions import decide_client
-from connector.engine.slices import Slice, SlicedRun
+from connector.engine.decisions import decide_client, decide_night
 from connector.http import redact
-from connector.model import Decision, Dispute
+from connector.model import Decision, RegistryFact
 from connector.reports.run import ClientReport, log_broken_agreements
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
@@ -200,54 +196,38 @@ def _describe(exc: BaseException) -> str:
     return redact(text.splitlines()[0] if isinstance(exc, ConfigError) else text)
 
 
-# ---- reconcile + decide (pure core, stored with reasons) ------------------------------------------
+# ---- resolve, decide once, act ------------------------------------------------------------------
 
 
-def decide_and_flag(
+def resolve(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> dict[str, ReminderChannel]:
+    """Settle the sends a stopped run left (connector.actions.resolve) before deciding, so the steps found
+    sent are decided with; returns the channels opened meanwhile, for the act stage to reuse."""
+    channels: dict[str, ReminderChannel] = {}
+    report.warnings.extend(resolve_pending(store, client, as_of, channels).warnings)
+    return channels
+
+
+def decide_once(
     store: Store,
     client: ClientConfig,
     as_of: date,
     report: ClientReport,
     quiesce: Callable[[], bool] | None = None,
 ) -> list[Decision]:
-    """Flag (short payments after a complaint → disputes), decide, check the register, decide again."""
+    """The night's one decision per invoice (connector.engine.decisions.decide_night): short payments after
+    a complaint become disputes and the register is asked about debtors about to escalate, both added in
+    memory; both are stored too, so later reads and runs see them."""
 
-    def work(part: Slice) -> tuple[list[Dispute], list[Decision]]:  # one read and match serves both
-        return short_payment_disputes(part.facts, part.recon, as_of), decide(part.facts, client, as_of, part.recon)
+    def lookup(orgs: set[str]) -> list[RegistryFact]:
+        return refresh_registry(client, store, orgs, as_of)  # stores what it fetched
 
-    flagged: list[Dispute] = []
-    decisions: list[Decision] = []
-    for found, decided in SlicedRun(store, client, quiesce=quiesce).map(work):
-        flagged.extend(found)
-        decisions.extend(decided)
-    flagged.sort(key=attrgetter("invoice_number"))  # slices arrive in no particular order
-    if flagged:  # the new disputes hold their invoices: decide again with them
+    night = decide_night(store, client, as_of, lookup=lookup if client.registry.enabled else None, quiesce=quiesce)
+    if night.flagged:
         with store.transaction() as conn:
-            for dispute in flagged:
+            for dispute in night.flagged:
                 store.add_dispute_in(conn, dispute)
-        decisions = decide_client(store, client, as_of, quiesce)
-    else:
-        sort_decisions(decisions)
-    if client.registry.enabled:
-        orgs = debtors_to_check(client, store, decisions)
-        if orgs and refresh_registry(client, store, orgs, as_of):
-            decisions = decide_client(store, client, as_of, quiesce)
-    report.warnings.extend(log_broken_agreements(client.id, decisions))
-    return decisions
-
-
-# ---- act ---------------------------------------------------------------------------------------
-
-
-def act_on(store: Store, client: ClientConfig, as_of: date, decisions: list[Decision], report: ClientReport) -> None:
-    """Resolve sends a stopped run left, then send, propose and push (connector.actions)."""
-    channels: dict[str, ReminderChannel] = {}
-    resolved = resolve_pending(store, client, as_of, channels)  # sends a stopped run left
-    report.warnings.extend(resolved.warnings)
-    if resolved.recorded:  # steps recorded from an interrupted run: decide again with them
-        decisions = report.decisions = decide_client(store, client, as_of)
-        store.save_decisions(client.id, as_of, decisions)
-    act_client(store, client, as_of, decisions, report, _redecide(store, client, as_of), channels)
+    report.warnings.extend(log_broken_agreements(client.id, night.decisions))
+    return night.decisions
 
 
 def push_approved(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> None:
@@ -297,11 +277,13 @@ def run(
                 store_fetched(store, client, as_of, fetched, report)
             # a very large client's slices may fork: the fetches running ahead finish first
             quiesce = fetching.settle if fetching is not None else None
-            report.decisions = decide_and_flag(store, client, as_of, report, quiesce)
+            acting = act and report.ok
+            channels = resolve(store, client, as_of, report) if acting else {}
+            report.decisions = decide_once(store, client, as_of, report, quiesce)
             report.customer_names = {c.customer_id: c.name for c in store.customers(client.id)}
             store.save_decisions(client.id, as_of, report.decisions)
-            if act and report.ok:
-                act_on(store, client, as_of, report.decisions, report)
+            if acting:
+                act_client(store, client, as_of, report.decisions, report, _redecide(store, client, as_of), channels)
         except Exception as exc:  # isolate: log, mark failed, go on with the next client
             log.exception("client %s failed", client.id)
             report.fail(_describe(exc))

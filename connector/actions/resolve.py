@@ -10,6 +10,8 @@ Such a send may or may not have reached the debtor, so it is never simply sent a
   pending and the invoice gets no reminder until it can.
 - ``email`` (and anything else): treated as "may have been sent": the step is recorded as
   sent-unconfirmed and the accountant is warned. A second e-mail is never sent.
+
+The pipeline resolves before the night's decision, so the steps recorded here are decided with.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ UNCONFIRMED_DETAIL = "sent-unconfirmed: the run stopped while sending; check bef
 
 @dataclass
 class Resolution:
-    recorded: int = 0  # steps recorded from interrupted sends (decisions must be made again)
+    recorded: int = 0  # steps recorded from interrupted sends
     warnings: list[str] = field(default_factory=list)
 
 
