@@ -24,11 +24,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from connector.collection import workflow
+from connector.actions import collection as workflow
 from connector.collection.providers import provider_for
 from connector.config import ClientConfig
+from connector.engine.decisions import decide_client
 from connector.model import Action, Case, CaseStatus, Customer, DocKind, DunningStep, Invoice
-from connector.pipeline import ClientReport, decide_client
+from connector.reports.run import ClientReport
 from connector.reports.tables import render
 from connector.store import Store
 from tests.fakes import FakeDebitura, FakeKravia
@@ -146,7 +147,9 @@ def one_run(provider: str, n: int, latency: float, concurrency: int, rate: float
         decide_s = time.perf_counter() - t0
         report = ClientReport("bench")
         t0 = time.perf_counter()
-        workflow.push_approved(store, client, AS_OF, report, provider_for(client))
+        workflow.push_approved(
+            store, client, AS_OF, report, provider_for(client), lambda: decide_client(store, client, AS_OF)
+        )
         wall = time.perf_counter() - t0
         cases = store.cases(["bench"])
         pushed = sum(1 for c in cases if c.status is CaseStatus.PUSHED)

@@ -2,7 +2,7 @@
 
 The invoices and customers are stored first (the ledger side, untimed). Then, timed: the camt file is
 streamed into the real ``Store`` (a tmp SQLite file) in chunks of ``CHUNK`` payments inside one
-transaction; then, as the nightly run does (``SlicedRun.map`` in ``connector.reconcile.slices``), the
+transaction; then, as the nightly run does (``SlicedRun.map`` in ``connector.engine.slices``), the
 payments are routed to slices of customers (in a child process) and two processes read back, match and
 decide one slice each at a time; every slice's decisions come back to this process, as the nightly run
 needs them. ``--workers 1`` keeps it all in one process; ``--whole`` reads and matches the client in one
@@ -43,13 +43,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from connector.bank.camt import CamtHeader, iter_camt
-from connector.bank.references import kid_mod10
-from connector.bulk import gc_paused
 from connector.config import ClientConfig
 from connector.dunning.decide import decide
+from connector.engine.gc import gc_paused
+from connector.engine.slices import Slice, SlicedRun
 from connector.model import Customer, Decision, DocKind, Invoice, Payment
 from connector.reconcile.for_client import reconcile_facts
-from connector.reconcile.slices import Slice, SlicedRun
+from connector.references import kid_mod10
 from connector.store.repository import Store
 
 AS_OF = date(2024, 4, 2)
@@ -212,7 +212,7 @@ def run_one(
     cpu0 = time.process_time()
     parse_s = store_s = 0.0
     stored = 0
-    # As in the nightly sync (bank feeds read with the cyclic GC paused: connector.bulk), the file is
+    # As in the nightly sync (bank feeds read with the cyclic GC paused: connector.engine.gc), the file is
     # streamed and stored with the collector paused; everything made here is freed by reference counting.
     with gc_paused(), store.transaction() as conn:
         chunk: list[Payment] = []
@@ -255,9 +255,10 @@ def run_one(
     if whole:
         facts = store.facts("bench")
         read = time.perf_counter()
-        recon = reconcile_facts(facts, cfg)
-        slice_seconds = {"route": 0.0, "read": read - t2, "match": time.perf_counter() - read}
-        results: Iterable[tuple[list[Decision], float, int, int]] = [work(Slice(facts, recon))]
+        with gc_paused():  # as the engine runs the core (connector.engine.slices)
+            recon = reconcile_facts(facts, cfg)
+            slice_seconds = {"route": 0.0, "read": read - t2, "match": time.perf_counter() - read}
+            results: Iterable[tuple[list[Decision], float, int, int]] = [work(Slice(facts, recon))]
         del facts, recon
     else:
         run = SlicedRun(store, cfg, workers=workers)

@@ -35,7 +35,7 @@ class ReadAhead(Generic[T, R]):
         """Wait until every step started so far has finished. No other starts until the caller asks for
         the next item, so the pool's threads stay idle meanwhile. True when those are the only other
         threads in the process: it may then fork (the slices of a very large client,
-        connector.reconcile.slices)."""
+        connector.engine.slices)."""
         wait([future for _item, future in self._pending])
         others = set(threading.enumerate()) - {threading.current_thread()}
         return others <= self._threads

@@ -1,4 +1,5 @@
-"""The canonical domain: a small set of immutable facts and the decision computed from them.
+"""The canonical domain: a small set of immutable facts and the decision computed from them — every type the
+pure core (``connector.reconcile``, ``connector.dunning``) consumes and returns, ``Facts`` included.
 
 Invariants (every source, reader and store function keeps them):
 - money is ``Decimal`` and always travels with its ISO 4217 currency; never float;
@@ -34,7 +35,7 @@ def money(value: Decimal | int | str) -> Decimal:
 def _pickled_by_fields(cls: type[_T]) -> type[_T]:
     """Pickle as a call of the constructor with the fields: about half the cost of the dataclass default
     (state set field by field), which counts when a slice process sends back 100,000 decisions
-    (``connector.reconcile.slices``). Every field must be a positional ``__init__`` argument; a subclass
+    (``connector.engine.slices``). Every field must be a positional ``__init__`` argument; a subclass
     pickles the default way."""
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     if any(not f.init or f.kw_only for f in fields(cls)):  # type: ignore[arg-type]
@@ -361,3 +362,97 @@ class RegistryFact:
     status: str = ""  # "active", "konkurs", "under_avvikling", "deleted", "not_found", "error"
     detail: str = ""
     name: str | None = None
+
+
+# ---- e-invoice status facts ------------------------------------------------------------------------
+#
+# Invoice Responses (T111), MLR (T71), MLS and the SBDH envelopes of sent invoices, as stored facts. The
+# readers (``connector.sources.ehf``) make them, the store links them to invoices, and the core folds them
+# into holds (``connector.dunning.documents``).
+
+# Kinds of document event.
+INVOICE_RESPONSE = "invoice_response"
+MLR = "mlr"
+MLS = "mls"
+ENVELOPE = "envelope"  # an invoice we sent in an SBDH: maps the InstanceIdentifier to the invoice number
+
+DISPUTE_CODES = frozenset({"UQ", "RE"})  # a T111 with one of these is a Dispute fact, held by the dispute rule
+# A later T111 at one of these closes a UQ query (RE is final: a person decides).
+QUERY_CLOSED_BY = frozenset({"CA", "AP", "PD"})
+
+
+@dataclass(frozen=True)
+class DocumentEvent:
+    """One stored status fact about a document; ``invoice_number`` is None while the reference is unknown."""
+
+    client_id: str
+    event_key: str  # natural key: kind | sender | response id (envelope: instance id)
+    kind: str
+    code: str  # UNCL4343 (AB IP UQ CA RE AP PD) or "SENT" for an envelope
+    issued_on: date
+    ref_id: str | None  # T111: invoice number; MLR/MLS/envelope: SBDH InstanceIdentifier
+    ref_type_code: str | None = None
+    invoice_number: str | None = None
+    issue_time: str | None = None
+    effective_date: date | None = None
+    reason_codes: tuple[str, ...] = ()
+    action_codes: tuple[str, ...] = ()
+    text: str = ""
+    conditions: tuple[tuple[str, str], ...] = ()
+    source_ref: str | None = None  # file name
+    detail: str = ""  # e.g. why the event is not linked
+
+    @property
+    def order(self) -> tuple[date, str, str]:
+        return (self.issued_on, self.issue_time or "", self.event_key)
+
+    @property
+    def new_due_date(self) -> date | None:
+        for bt, value in self.conditions:
+            if bt.strip().upper() == "BT-9":
+                try:
+                    return date.fromisoformat(value.strip()[:10])
+                except ValueError:
+                    return None
+        return None
+
+    def describe(self) -> str:
+        what = {INVOICE_RESPONSE: "Invoice Response", MLR: "MLR", MLS: "MLS", ENVELOPE: "sent"}.get(
+            self.kind, self.kind
+        )
+        codes = "/".join((*self.reason_codes, *self.action_codes))
+        parts = [f"{what} {self.code}", f"({codes})" if codes else "", self.text]
+        return " ".join(p for p in parts if p)
+
+
+# ---- the core's input ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """How fresh one source of a client is: the staleness holds are decided from it."""
+
+    source: str
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    data_through: date | None
+    cursor: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the pure core needs about one client (or one slice of its customers), read in one go."""
+
+    client_id: str
+    customers: dict[str, Customer]
+    invoices: tuple[Invoice, ...]
+    payments: tuple[Payment, ...]
+    disputes: tuple[Dispute, ...]
+    agreements: tuple[Agreement, ...]
+    steps: tuple[DunningStep, ...]
+    cases: tuple[Case, ...]
+    sync: dict[str, SyncStatus] = field(default_factory=dict)
+    document_events: tuple[DocumentEvent, ...] = ()  # e-invoice responses and delivery statuses (issue 3)
+    exclusions: tuple[Exclusion, ...] = ()  # the accountant's exclusions from dunning (issue 6)
+    registry: dict[str, RegistryFact] = field(default_factory=dict)  # org no → cached register answer (issue 6)

@@ -1,4 +1,5 @@
-"""The nightly job, per client: sync → reconcile → decide → act. Only this module knows the order.
+"""The nightly job, per client: sync → resolve interrupted sends → decide once → act. Only this module
+knows the order.
 
 One client's failure is logged and isolated; the others still run. Sync reads every source first
 and writes everything in one transaction, so a crash or a bad source never leaves a half-written
@@ -12,25 +13,22 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
-from operator import attrgetter
+from datetime import date
 from typing import Any
 
+from connector.actions.act import act_client
+from connector.actions.collection import run_collection
+from connector.actions.registry import refresh as refresh_registry
+from connector.actions.resolve import resolve_pending
 from connector.bank.feed import CamtFolderFeed, OcrFolderFeed
-from connector.channels.base import ChannelError
-from connector.collection import providers as collection_providers
-from connector.collection import workflow as collection_workflow
-from connector.collection.base import CollectionProvider
+from connector.channels.base import ReminderChannel
 from connector.concurrency import ReadAhead, read_ahead
 from connector.config import ClientConfig, ConfigError, Settings
-from connector.dunning import act as dunning_act
-from connector.dunning import resolve as dunning_resolve
-from connector.dunning.decide import decide, sort_decisions
-from connector.dunning.flag import short_payment_disputes
+from connector.dunning.policy import ladder_problems
+from connector.engine.decisions import decide_client, decide_night
 from connector.http import redact
-from connector.model import Action, Case, CaseStatus, Decision, Dispute, DocKind, DunningStep
-from connector.reconcile.slices import Slice, SlicedRun
-from connector.registry import check as registry_check
+from connector.model import Decision, RegistryFact
+from connector.reports.run import ClientReport, log_broken_agreements
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
 from connector.sources.systems import API_LEDGERS, api_ledger
@@ -40,20 +38,19 @@ from connector.store.documents import store_events as store_document_events
 log = logging.getLogger("arsync")
 
 
-@dataclass
-class ClientReport:
-    client_id: str
-    ok: bool = True
-    errors: list[str] = field(default_factory=list)  # the client failed (a source, or a stage)
-    warnings: list[str] = field(default_factory=list)  # single bad files/records; the run went on
-    decisions: list[Decision] = field(default_factory=list)
-    sent: list[str] = field(default_factory=list)  # what the act stage did, one line each
-    customer_names: dict[str, str] = field(default_factory=dict)
+# ---- before anything runs ----------------------------------------------------------------------
 
-    def fail(self, message: str) -> None:
-        self.ok = False
-        self.errors.append(message)
-        log.error("client %s: %s", self.client_id, message)
+
+def check_policies(settings: Settings, today: date) -> None:
+    """Ladders that break the law of the client's country are config errors naming file, client, key and
+    rule. The rule packs in force depend on the day, so this runs where the day is known (the command's
+    --as-of), not when the file is parsed."""
+    where = f"{settings.source_file}: " if settings.source_file else ""
+    problems = [
+        f"{where}client '{c.id}': {key}: {msg}" for c in settings.clients for key, msg in ladder_problems(c, today)
+    ]
+    if problems:
+        raise ConfigError(problems)
 
 
 # ---- sources ------------------------------------------------------------------------------------
@@ -95,7 +92,7 @@ def sync_client(store: Store, client: ClientConfig, as_of: date, report: ClientR
 
 def fetch_client(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> Fetched:
     """Read every source of one client; only reads the store, so many clients may fetch at once."""
-    now = datetime.now(UTC)
+    now = store.now()  # the run's one clock (connector.clock), as for everything the store stamps
     sources: list[tuple[Any, str]] = [(ledger_source(client), "ledger"), *((f, "bank") for f in _feeds(client))]
     out = Fetched()
     for source, _role in sources:
@@ -225,132 +222,50 @@ def _describe(exc: BaseException) -> str:
     return redact(text.splitlines()[0] if isinstance(exc, ConfigError) else text)
 
 
-# ---- reconcile + decide (pure core, stored with reasons) ------------------------------------------
+# ---- resolve, decide once, act ------------------------------------------------------------------
 
 
-def decide_client(
-    store: Store, client: ClientConfig, as_of: date, quiesce: Callable[[], bool] | None = None
-) -> list[Decision]:
-    """Every invoice's decision. A very large client is matched and decided one slice of customers at a time
-    (connector.reconcile.slices), with the same result as in one piece; ``quiesce`` idles other threads so
-    slices may run in two processes."""
-
-    def work(part: Slice) -> list[Decision]:
-        return decide(part.facts, client, as_of, part.recon)
-
-    decisions: list[Decision] = []
-    for decided in SlicedRun(store, client, quiesce=quiesce).map(work):
-        decisions.extend(decided)
-    return sort_decisions(decisions)
+def resolve(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> dict[str, ReminderChannel]:
+    """Settle the sends a stopped run left (connector.actions.resolve) before deciding, so the steps found
+    sent are decided with; returns the channels opened meanwhile, for the act stage to reuse."""
+    channels: dict[str, ReminderChannel] = {}
+    report.warnings.extend(resolve_pending(store, client, as_of, channels).warnings)
+    return channels
 
 
-def decide_and_flag(
+def decide_once(
     store: Store,
     client: ClientConfig,
     as_of: date,
     report: ClientReport,
     quiesce: Callable[[], bool] | None = None,
 ) -> list[Decision]:
-    """Flag (short payments after a complaint → disputes), decide, check the register, decide again."""
+    """The night's one decision per invoice (connector.engine.decisions.decide_night): short payments after
+    a complaint become disputes and the register is asked about debtors about to escalate, both added in
+    memory; both are stored too, so later reads and runs see them."""
 
-    def work(part: Slice) -> tuple[list[Dispute], list[Decision]]:  # one read and match serves both
-        return short_payment_disputes(part.facts, part.recon, as_of), decide(part.facts, client, as_of, part.recon)
+    def lookup(orgs: set[str]) -> list[RegistryFact]:
+        return refresh_registry(client, store, orgs, as_of)  # stores what it fetched
 
-    flagged: list[Dispute] = []
-    decisions: list[Decision] = []
-    for found, decided in SlicedRun(store, client, quiesce=quiesce).map(work):
-        flagged.extend(found)
-        decisions.extend(decided)
-    flagged.sort(key=attrgetter("invoice_number"))  # slices arrive in no particular order
-    if flagged:  # the new disputes hold their invoices: decide again with them
+    night = decide_night(store, client, as_of, lookup=lookup if client.registry.enabled else None, quiesce=quiesce)
+    if night.flagged:
         with store.transaction() as conn:
-            for dispute in flagged:
+            for dispute in night.flagged:
                 store.add_dispute_in(conn, dispute)
-        decisions = decide_client(store, client, as_of, quiesce)
-    else:
-        sort_decisions(decisions)
-    if client.registry.enabled:
-        orgs = registry_check.debtors_to_check(client, store, decisions)
-        if orgs and registry_check.refresh(client, store, orgs, as_of):
-            decisions = decide_client(store, client, as_of, quiesce)
-    report.warnings.extend(dunning_act.log_broken_agreements(client.id, decisions))
-    return decisions
-
-
-# ---- act ---------------------------------------------------------------------------------------
-
-
-def act_client(
-    store: Store, client: ClientConfig, as_of: date, decisions: list[Decision], report: ClientReport
-) -> None:
-    channels: dict[str, Any] = {}
-    resolved = dunning_resolve.resolve_pending(store, client, as_of, channels)  # sends a stopped run left
-    report.warnings.extend(resolved.warnings)
-    if resolved.recorded:  # steps recorded from an interrupted run: decide again with them
-        decisions = report.decisions = decide_client(store, client, as_of)
-        store.save_decisions(client.id, as_of, decisions)
-    facts = store.facts(client.id)
-    invoices = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
-    steps: dict[str, list[DunningStep]] = {}
-    for s in facts.steps:
-        steps.setdefault(s.invoice_number, []).append(s)
-    with_case = {c.invoice_number for c in facts.cases}
-    for d in decisions:
-        if d.action in (Action.REMINDER, Action.COLLECTION_NOTICE):
-            # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6).
-            try:
-                line = dunning_act.send_step(
-                    store,
-                    client,
-                    facts,
-                    d,
-                    as_of,
-                    channels,
-                    report.warnings,
-                    invoice=invoices[d.invoice_number],
-                    done=steps.get(d.invoice_number, []),
-                )
-            except ChannelError as exc:  # not recorded, retried next run; the other invoices go on
-                report.fail(f"invoice {d.invoice_number}: {d.action} not sent: {exc}")
-                continue
-            if line:
-                report.sent.append(line)
-        elif d.action is Action.COLLECTION_CASE and d.invoice_number not in with_case:
-            case = Case(
-                case_id=case_id_for(client.id, d.invoice_number),
-                client_id=client.id,
-                invoice_number=d.invoice_number,
-                customer_id=d.customer_id,
-                currency=d.currency,
-                amount=d.amount,
-                open_amount=d.open_amount,
-                status=CaseStatus.PROPOSED,
-                created_on=as_of,
-                note="proposed by the nightly run",
-            )
-            with store.transaction() as conn:
-                created = store.propose_case(conn, case)
-                why = collection_workflow.auto_approve_reason(client, case, facts.customers.get(d.customer_id))
-                if created and why:
-                    store.add_case_event(conn, client.id, case.case_id, CaseStatus.APPROVED, as_of, why)
-            if created:
-                report.sent.append(f"collection case {case.case_id} proposed")
-    push_approved(store, client, as_of, report)
-
-
-def case_id_for(client_id: str, invoice_number: str) -> str:
-    # Deterministic: proposing the same invoice twice finds the same case.
-    return f"{client_id}-{invoice_number}"
-
-
-def provider_for(client: ClientConfig) -> CollectionProvider:
-    return collection_providers.provider_for(client)
+    report.warnings.extend(log_broken_agreements(client.id, night.decisions))
+    return night.decisions
 
 
 def push_approved(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> None:
-    """The collection step (connector.collection.workflow): re-checked, crash-safe pushes of approved
-    cases, then the provider status pull and the follow-up of direct payments, credits and closing."""
-    collection_workflow.run_collection(store, client, as_of, report)
+    """``arsync cases push``: the collection step alone (connector.actions.collection): re-checked,
+    crash-safe pushes of approved cases, then the provider status pull and the follow-up of direct
+    payments, credits and closing."""
+    run_collection(store, client, as_of, report, _redecide(store, client, as_of))
+
+
+def _redecide(store: Store, client: ClientConfig, as_of: date) -> Callable[[], list[Decision]]:
+    """The client's decisions made afresh from the store: the collection push re-checks against them."""
+    return lambda: decide_client(store, client, as_of)
 
 
 def push_clients(store: Store, clients: Iterable[ClientConfig], as_of: date) -> Iterator[ClientReport]:
@@ -402,11 +317,13 @@ def run(
                 store_fetched(store, client, as_of, fetched, report)
             # a very large client's slices may fork: the fetches running ahead finish first
             quiesce = fetching.settle if fetching is not None else None
-            report.decisions = decide_and_flag(store, client, as_of, report, quiesce)
+            acting = act and report.ok
+            channels = resolve(store, client, as_of, report) if acting else {}
+            report.decisions = decide_once(store, client, as_of, report, quiesce)
             report.customer_names = {c.customer_id: c.name for c in store.customers(client.id)}
             store.save_decisions(client.id, as_of, report.decisions)
-            if act and report.ok:
-                act_client(store, client, as_of, report.decisions, report)
+            if acting:
+                act_client(store, client, as_of, report.decisions, report, _redecide(store, client, as_of), channels)
         except Exception as exc:  # isolate: log, mark failed, go on with the next client
             log.exception("client %s failed", client.id)
             report.fail(_describe(exc))

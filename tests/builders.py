@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 from stdnum import luhn
 
 from connector import config as config_mod
-from connector.bank.references import mod11_check
 from connector.cli import main
+from connector.references import mod11_check
 from connector.store import Store, schema
 
 SELLER_ORG = "923456783"

@@ -7,9 +7,8 @@ import subprocess
 import sys
 from datetime import date, timedelta
 
-from tests.builders import Entry, Workspace, client_table, kid
-
 from connector.cli import main
+from tests.builders import Entry, Workspace, client_table, kid
 
 ISSUE = date(2026, 6, 1)
 DUE = date(2026, 6, 15)

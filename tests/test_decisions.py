@@ -19,14 +19,15 @@ from connector.model import (
     Dispute,
     DocKind,
     DunningStep,
+    Facts,
     Hold,
     Invoice,
     Payment,
     PaymentStatus,
     State,
+    SyncStatus,
 )
 from connector.reconcile import reconcile
-from connector.store import Facts, SyncStatus
 from tests.builders import bad_kid, client_table, kid
 
 CLIENT = "acme"

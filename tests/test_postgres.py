@@ -120,9 +120,9 @@ def _row_counts(url: str) -> dict[str, int]:
 def test_a_sliced_client_decides_as_in_one_piece_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     """The slice reader's row ids, ``IN`` lists and server-side cursors work on PostgreSQL too."""
     from connector.dunning.decide import decide, sort_decisions
+    from connector.engine.slices import SlicedRun
     from connector.model import Customer, Payment, PaymentStatus
     from connector.reconcile.for_client import reconcile_facts
-    from connector.reconcile.slices import SlicedRun
 
     ws = Workspace(tmp_path)
     ws.write_config(client_table(), store_url=pg_url)

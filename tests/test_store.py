@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import DateTime, select, text
 from sqlalchemy.exc import StatementError
 
 from connector import pipeline
-from connector.model import Action, Case, CaseStatus, DocKind, DunningStep, Hold, Invoice, Payment
-from connector.store import Store, migrations, schema
+from connector.engine.decisions import decide_client
+from connector.model import ZERO, Action, Case, CaseStatus, DocKind, DunningStep, Hold, Invoice, Payment
+from connector.reports.run import ClientReport
+from connector.sources.base import FileResult
+from connector.store import Store, migrations, schema, sends
+from connector.store import cases as ledger
 from tests.builders import Entry, Workspace, client_table, kid
 
 AS_OF = date(2026, 6, 29)
@@ -206,6 +210,49 @@ def test_a_step_is_recorded_once_per_day_and_a_case_proposed_once(tmp_path: Path
     store.close()
 
 
+def test_every_timestamp_the_store_writes_comes_from_its_clock(tmp_path: Path) -> None:
+    """One injected clock: sync state, seen files, send intents, provider operations, provider states,
+    pull cursors and case events are stamped with the time the store was given, never read elsewhere."""
+    at = datetime(2026, 6, 29, 3, 15, 42, 123456, tzinfo=UTC)
+    store = Store(sqlite_url(tmp_path), clock=lambda: at)
+    case = Case("acme-1001", "acme", "1001", "934567897", "NOK", Decimal("1"), Decimal("1"), CaseStatus.PROPOSED, AS_OF)
+    with store.transaction() as conn:
+        store.record_sync(conn, "acme", "ledger", ok=True, data_through=AS_OF)
+        store.mark_files(conn, "acme", "bank:camt", [FileResult("a.xml", "h1", "ok")])
+        store.propose_case(conn, case)
+        store.add_case_event(conn, "acme", case.case_id, CaseStatus.APPROVED, AS_OF, "approved")
+    intent = sends.begin(store, sends.SendIntent("acme", "1001", Action.REMINDER, AS_OF, "outbox", "", ZERO, "NOK"))
+    sends.complete(store, intent, sends.SENT, ref="letter", detail="letter")
+    ledger.record_intent(
+        store, client_id="acme", op_key="acme-1001|submit", case_id=case.case_id, kind="submit", provider="outbox"
+    )
+    ledger.note_op_error(store, "acme", "acme-1001|submit", "timeout")
+    with store.transaction() as conn:
+        ledger.settle_op(conn, "acme", "acme-1001|submit", ledger.DONE, at=store.now(), provider_ref="P1")
+        state = ledger.ProviderState(case.case_id, "outbox", "open", None, "open", None, AS_OF)
+        ledger.add_provider_state(conn, "acme", state, at=store.now())
+        ledger.set_cursor(conn, "acme", "outbox", "c1", at=store.now())
+
+    stamped = []
+    with store.engine.connect() as conn:
+        for table in schema.metadata.sorted_tables:
+            for column in table.columns:
+                if isinstance(column.type, DateTime) and table is not schema.registry_cache:  # the register's time
+                    stamped += [(table.name, column.name, v) for (v,) in conn.execute(select(column)) if v is not None]
+    assert {(t, c) for t, c, _v in stamped} >= {
+        ("sync_state", "last_attempt_at"),
+        ("seen_files", "seen_at"),
+        ("case_events", "recorded_at"),
+        ("dunning_sends", "updated_at"),
+        ("collection_ops", "created_at"),
+        ("collection_ops", "updated_at"),
+        ("case_provider_states", "recorded_at"),
+        ("collection_cursors", "updated_at"),
+    }
+    assert {v.replace(tzinfo=UTC) if v.tzinfo is None else v for _t, _c, v in stamped} == {at}
+    store.close()
+
+
 # ---- sync through the pipeline ---------------------------------------------------------------------
 
 
@@ -217,8 +264,8 @@ def _ledger_with_payment(ws: Workspace) -> None:
     ws.add_bank_file("camt054-1.xml", [Entry("R1", "1000.00", date(2026, 6, 20), kid("1001"))], created=AS_OF)
 
 
-def _sync(ws: Workspace, as_of: date = AS_OF) -> pipeline.ClientReport:
-    report = pipeline.ClientReport("acme")
+def _sync(ws: Workspace, as_of: date = AS_OF) -> ClientReport:
+    report = ClientReport("acme")
     pipeline.sync_client(ws.store, ws.client("acme"), as_of, report)
     return report
 
@@ -249,7 +296,7 @@ def test_the_same_payment_in_a_later_statement_is_not_counted_twice(ws: Workspac
     )
     assert _sync(ws).ok
     assert ws.row_counts()["payments"] == 1
-    decisions = {d.invoice_number: d for d in pipeline.decide_client(ws.store, ws.client("acme"), AS_OF)}
+    decisions = {d.invoice_number: d for d in decide_client(ws.store, ws.client("acme"), AS_OF)}
     assert decisions["1001"].open_amount == Decimal("0.00")
     assert len([e for e in decisions["1001"].evidence if e.kind == "kid"]) == 1
 
@@ -289,7 +336,7 @@ def test_a_failure_mid_sync_keeps_the_previous_state_and_is_recorded(
 
     # what was stored can no longer be trusted as current: every open invoice holds
     later = date(2026, 7, 10)
-    decisions = pipeline.decide_client(ws.store, ws.client("acme"), later)
+    decisions = decide_client(ws.store, ws.client("acme"), later)
     open_ones = [d for d in decisions if d.open_amount > 0]
     assert open_ones and all({Hold.LEDGER_STALE, Hold.BANK_DATA_STALE} <= set(d.holds) for d in open_ones)
 
@@ -314,7 +361,7 @@ def test_a_failing_source_keeps_the_stored_ledger_and_holds(ws: Workspace) -> No
     assert "ledger" in report.errors[0]
     assert _facts_snapshot(ws) == before
     assert "not found" in (ws.store.sync_status("acme")["ledger"].last_error or "")
-    d = {x.invoice_number: x for x in pipeline.decide_client(ws.store, ws.client("acme"), AS_OF)}
+    d = {x.invoice_number: x for x in decide_client(ws.store, ws.client("acme"), AS_OF)}
     assert Hold.LEDGER_STALE in d["1002"].holds
 
 

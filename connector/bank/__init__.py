@@ -1,1 +1,1 @@
-"""Bank payment feeds: camt.052/053/054 and Nets OCR giro; structured references (KID, RF, FIK)."""
+"""Bank payment feeds: camt.052/053/054 and Nets OCR giro (the references they carry: connector.references)."""

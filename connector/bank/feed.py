@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from connector.bank.camt import CamtError, CamtHeader, iter_camt
 from connector.bank.ocr import OcrError, read_ocr
-from connector.bulk import gc_paused
+from connector.engine.gc import gc_paused
 from connector.model import Payment
 from connector.sources.base import (
     MAX_FILE_BYTES,
@@ -55,7 +55,7 @@ class _FolderFeed:
         raise NotImplementedError
 
     def fetch(self, ctx: SyncContext) -> PaymentBatch:
-        with gc_paused():  # a big file is a million small acyclic objects (connector.bulk)
+        with gc_paused():  # a big file is a million small acyclic objects (connector.engine.gc)
             return self._fetch(ctx)
 
     def _fetch(self, ctx: SyncContext) -> PaymentBatch:

@@ -14,8 +14,7 @@ from email.utils import formatdate, make_msgid
 
 from connector.channels import ehf_reminder
 from connector.channels.base import ChannelError, ReminderMessage, SendResult
-from connector.channels.settings import EmailSettings
-from connector.config import secret
+from connector.config import EmailSettings, secret
 from connector.files import safe_name
 
 

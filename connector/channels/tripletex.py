@@ -16,8 +16,7 @@ from datetime import date, timedelta
 import requests
 
 from connector.channels.base import ChannelError, ReminderMessage, SendResult
-from connector.channels.settings import TripletexSettings
-from connector.config import secret
+from connector.config import TripletexSettings, secret
 from connector.model import ZERO, Action, Invoice
 
 TYPES = {Action.REMINDER: "REMINDER", Action.COLLECTION_NOTICE: "NOTICE_OF_DEBT_COLLECTION"}

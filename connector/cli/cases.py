@@ -9,9 +9,9 @@ from datetime import date
 import click
 
 from connector import pipeline
+from connector.actions import collection as collection_workflow
 from connector.cli.common import EXIT_CLIENT_FAILED, Env, as_of_option, client_option, finish, json_option
 from connector.collection import evidence as collection_evidence
-from connector.collection import workflow as collection_workflow  # → connector.actions.collection (issue 12)
 from connector.collection.base import ProviderError
 from connector.model import Case, CaseStatus
 from connector.reports import tables

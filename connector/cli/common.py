@@ -16,8 +16,10 @@ from typing import Any
 import click
 
 from connector import config as config_mod
+from connector import pipeline
+from connector.clock import utc_now
 from connector.config import ConfigError, Settings
-from connector.pipeline import ClientReport  # → connector.reports.run (issue 12): the CLI's only import of it
+from connector.reports.run import ClientReport
 from connector.store import Store
 
 EXIT_OK = 0  # all good
@@ -55,17 +57,14 @@ class Env:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.settings.store.url)
+            self._store = Store(self.settings.store.url, clock=utc_now)  # the run's one clock
         return self._store
 
 
 def check_policies(settings: Settings, as_of: date) -> None:
-    """Where the dunning ladders are checked against the law in force on the command's day.
-
-    On this branch ``config.load()`` still runs that check itself (as of the clock), so there is
-    nothing left to do here yet. When ``load()`` parses only (issue 12), this becomes
-    ``pipeline.check_policies(settings, as_of)``, which raises ``ConfigError`` (exit status 2).
-    """
+    """The dunning ladders must obey the law in force on the command's day (``config.load`` parses only);
+    a ladder that breaks it is a ``ConfigError`` (exit status 2)."""
+    pipeline.check_policies(settings, as_of)
 
 
 def parse_date(value: str) -> date:

@@ -6,8 +6,8 @@ from datetime import date
 
 import click
 
-from connector import pipeline
 from connector.cli.common import Env, as_of_option, client_option
+from connector.engine.decisions import decide_client
 from connector.reports import aging
 
 
@@ -32,7 +32,7 @@ def report_aging(env: Env, client_ids: tuple[str, ...], as_of: date, fmt: str) -
     """Aged receivables per client and customer (not due, 1–30, 31–60, 61–90, 90+)."""
     rows = []
     for client in env.settings.select(client_ids):
-        decisions = pipeline.decide_client(env.store, client, as_of)
+        decisions = decide_client(env.store, client, as_of)
         rows.extend(aging.aging_rows(client.id, env.store.facts(client.id).customers, decisions, as_of))
     if fmt == "html":
         click.echo(aging.render_html(rows, as_of), nl=False)

@@ -1,2 +1,2 @@
-"""Collection: inkasso providers (outbox, Kravia, Debitura) behind one interface, and the workflow
-(workflow.py) that approves, re-checks and pushes cases exactly once, then follows them up."""
+"""Collection: inkasso providers (outbox, Kravia, Debitura) behind one interface. The workflow that
+approves, re-checks and pushes cases exactly once, then follows them up, is ``connector.actions.collection``."""

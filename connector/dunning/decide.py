@@ -12,14 +12,13 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import TypeVar
 
-from connector.bulk import gc_paused
 from connector.config import ClientConfig, StepConfig
 from connector.dunning import holds as extra_holds
 from connector.dunning.calendar import effective_due_date
 from connector.dunning.charges import charge_evidence
+from connector.dunning.documents import DocumentHold, document_holds
 from connector.dunning.holds import DunningContext
 from connector.dunning.rules import RulePackError, pack_on
-from connector.einvoice.status import DocumentHold, document_holds
 from connector.model import (
     ZERO,
     Action,
@@ -31,12 +30,12 @@ from connector.model import (
     DocKind,
     DunningStep,
     Evidence,
+    Facts,
     Hold,
     Invoice,
     State,
 )
 from connector.reconcile import Reconciliation
-from connector.store import Facts
 
 RECENTLY_SETTLED_DAYS = 30
 # Days after the due date by which a direct-debit or card collection has landed in the bank; with
@@ -58,11 +57,6 @@ class NextStep:
 
 
 def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliation) -> list[Decision]:
-    with gc_paused():
-        return _decide(facts, client, as_of, recon)
-
-
-def _decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliation) -> list[Decision]:
     disputes = _by_invoice(facts.disputes)
     agreements = _by_invoice(facts.agreements)
     steps = _by_invoice(facts.steps)
@@ -90,6 +84,31 @@ def _decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliati
         if decision is not None:
             out.append(decision)
     return sort_decisions(out)
+
+
+def registry_debtors(facts: Facts, client: ClientConfig, recon: Reconciliation) -> set[str]:
+    """The org nos to ask the business register about before deciding: debtors with an open invoice whose
+    next ladder step is a collection notice or case, or whose case is approved.
+
+    These are exactly the debtors of the decisions ``decide`` gives an action or next step in
+    ``REGISTRY_STEPS``: a register answer changes holds, never the next step or the open amount, so the
+    register can be asked first and the invoices decided once, with its answers."""
+    steps = _by_invoice(facts.steps)
+    cases = {c.invoice_number: c for c in facts.cases}
+    out: set[str] = set()
+    for inv in facts.invoices:
+        if inv.kind is not DocKind.INVOICE or recon.open_amount.get(inv.number, inv.amount) <= ZERO:
+            continue
+        case = cases.get(inv.number)
+        if case is None or case.status is not CaseStatus.APPROVED:
+            effective = effective_due_date(inv.due_date, client.country) if inv.due_date is not None else None
+            nxt = next_ladder_step(client, steps.get(inv.number, []), effective)
+            if nxt is None or nxt.action not in extra_holds.REGISTRY_STEPS:
+                continue
+        org = extra_holds.needs_registry(facts.customers.get(inv.customer_id))
+        if org:
+            out.add(org)
+    return out
 
 
 def sort_decisions(decisions: list[Decision]) -> list[Decision]:
@@ -355,7 +374,7 @@ def _decide_one(
             hold(Hold.EXCLUDED, f"case {case.case_id} was withdrawn: {case.note}", case.case_id)
         evidence.append(Evidence("case", f"collection case {case.status}", case.case_id, case.open_amount))
 
-    nxt = lawful_next_step(next_step(client.policy.steps, steps, effective), steps, client.country)
+    nxt = next_ladder_step(client, steps, effective)
     if nxt is not None and effective is not None and as_of < nxt.due_on and Hold.NOT_DUE not in holds:
         hold(Hold.WAIT_INTERVAL, f"{nxt.action} not before {nxt.due_on.isoformat()}", on=nxt.due_on)
 
@@ -422,6 +441,11 @@ def _issued(source: str, issued: date) -> str:
 
 def _held_action(holds: list[Hold], needs_person: bool = False) -> Action:
     return Action.REVIEW if needs_person or any(h in REVIEW_HOLDS for h in holds) else Action.HOLD
+
+
+def next_ladder_step(client: ClientConfig, done: list[DunningStep], effective_due: date | None) -> NextStep | None:
+    """The invoice's next rung with the legal intervals applied, whatever holds it."""
+    return lawful_next_step(next_step(client.policy.steps, done, effective_due), done, client.country)
 
 
 def lawful_next_step(nxt: NextStep | None, done: list[DunningStep], country: str) -> NextStep | None:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from connector.einvoice.status import INVOICE_RESPONSE
-from connector.model import ZERO, Dispute, DocKind
+from connector.model import INVOICE_RESPONSE, ZERO, Dispute, DocKind, Facts
 from connector.reconcile import Reconciliation
-from connector.store import Facts
 
 COMPLAINT_CODES = frozenset({"UQ", "RE", "CA"})
 

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from stdnum.no import orgnr
 
+from connector.config import RegistrySettings
 from connector.model import (
     ZERO,
     Action,
@@ -27,7 +28,6 @@ from connector.model import (
     Invoice,
     RegistryFact,
 )
-from connector.registry.settings import RegistrySettings
 
 HoldEvidence = tuple[Hold, Evidence]
 REGISTRY_STEPS = (Action.COLLECTION_NOTICE, Action.COLLECTION_CASE)

@@ -1,7 +1,8 @@
-"""Checking a client's dunning ladder against the law of its country, at config load time.
+"""Checking a client's dunning ladder against the law of its country. Pure: the day is passed in.
 
 Each problem names the config key, the rule and its source, so the accountant can fix the file.
-The ladder must obey the rule pack in force today and every later pack already known.
+The ladder must obey the rule pack in force on the given day and every later pack already known.
+``connector.pipeline.check_policies`` runs it for every client before a command works on them.
 """
 
 from __future__ import annotations
@@ -51,9 +52,8 @@ LAW: dict[str, dict[str, str]] = {
 _LETTERS = ("reminder", "collection_notice")
 
 
-def ladder_problems(client: ClientConfig, today: date | None = None) -> list[tuple[str, str]]:
+def ladder_problems(client: ClientConfig, today: date) -> list[tuple[str, str]]:
     """(key, message) for every way the client's ladder breaks a rule pack in force from ``today`` on."""
-    today = today or date.today()
     try:
         packs = rules_for(client.country).packs_from(today)
     except RulePackError as exc:

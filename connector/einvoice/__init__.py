@@ -1,2 +1,3 @@
 """E-invoice documents: Peppol BIS 3 / EHF / OIOUBL (UBL) and CII readers, the classifier, SBDH
-unwrap, Invoice Response / MLR / MLS status events and their dunning holds, optional validation."""
+unwrap, Invoice Response / MLR / MLS status events (folded into holds by connector.dunning.documents),
+optional validation."""

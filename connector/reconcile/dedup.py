@@ -18,8 +18,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from connector.bank.references import compact
 from connector.model import Payment, PaymentStatus
+from connector.references import compact
 
 TWIN_DAYS = 10
 CROSS_SOURCE_DAYS = 3

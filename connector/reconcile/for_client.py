@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from connector.config import ClientConfig
+from connector.model import Facts
 from connector.reconcile.matching import Reconciliation, reconcile
-from connector.store import Facts
 
 
 def reconcile_facts(facts: Facts, client: ClientConfig, **slice_options: Any) -> Reconciliation:
-    """``slice_options``: what ``connector.reconcile.slices`` passes for one slice of a sliced client."""
+    """``slice_options``: what ``connector.engine.slices`` passes for one slice of a sliced client."""
     return reconcile(
         facts.invoices,
         facts.payments,

@@ -25,14 +25,13 @@ from datetime import date
 from decimal import Decimal
 from itertools import chain
 
-from connector.bank.references import KID_SCHEMES, classify, kids_in_text, normalise
-from connector.bulk import gc_paused
 from connector.dunning.calendar import effective_due_date
 from connector.model import ZERO, Allocation, Customer, DocKind, Invoice, Payment, PaymentStatus
 from connector.reconcile.book import OpenBook, cents
 from connector.reconcile.dedup import dedup
 from connector.reconcile.subset import MAX_ITEMS, unique_subset
 from connector.reconcile.text import invoice_key, tokens
+from connector.references import KID_SCHEMES, classify, kids_in_text, normalise
 
 BANK_SOURCES = frozenset({"camt", "ocr"})
 LEDGER_TWIN_DAYS = 14  # a ledger booking of the same money lands within this many days of the bank credit
@@ -597,17 +596,14 @@ def reconcile(
     ``payer_accounts`` maps payer bank accounts to customer ids learned earlier (e.g. from the
     ledger); more are learned from payments whose reference proves the customer.
     ``deduplicated``: the payments were deduplicated already, over a superset (a slice of a sliced client);
-    ``everywhere``: keys of payments the caller lists as unexplained itself (see ``connector.reconcile.slices``);
+    ``everywhere``: keys of payments the caller lists as unexplained itself (see ``connector.engine.slices``);
     ``learned``: ``payer_accounts`` already holds all these payments teach, so they are not learned from again.
     """
-    with gc_paused():
-        docs = sorted(invoices, key=lambda i: (i.issue_date, i.number))
-        matcher = _Matcher(
-            docs, customers or {}, tolerance, kid_schemes, payer_accounts or {}, inkasso_payers, everywhere
-        )
-        result = matcher.run(docs, payments, country, deduplicated, learned)
-        _cap_by_ledger(result, docs)
-        return result
+    docs = sorted(invoices, key=lambda i: (i.issue_date, i.number))
+    matcher = _Matcher(docs, customers or {}, tolerance, kid_schemes, payer_accounts or {}, inkasso_payers, everywhere)
+    result = matcher.run(docs, payments, country, deduplicated, learned)
+    _cap_by_ledger(result, docs)
+    return result
 
 
 def _cap_by_ledger(result: Reconciliation, docs: list[Invoice]) -> None:

@@ -21,11 +21,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from connector.bank.references import KID_SCHEMES, classify, kids_in_text, normalise
 from connector.model import ZERO, PaymentStatus
 from connector.reconcile.book import cents
 from connector.reconcile.matching import BANK_SOURCES, is_inkasso, org_digits, plain_account
 from connector.reconcile.text import invoice_key, tokens
+from connector.references import KID_SCHEMES, classify, kids_in_text, normalise
 
 ANYWHERE: frozenset[str] = frozenset()
 EVERYWHERE = "*"  # also the value written to the store for such payments

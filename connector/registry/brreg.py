@@ -13,8 +13,8 @@ from typing import Any
 
 import requests
 
+from connector.config import RegistrySettings
 from connector.model import RegistryFact
-from connector.registry.settings import RegistrySettings
 
 REGISTER = "brreg"
 ACCEPT = "application/vnd.brreg.enhetsregisteret.enhet.v2+json, application/json;q=0.8"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from connector.model import Case, Decision, Dispute
-from connector.store import Facts
+from connector.model import Case, Decision, Dispute, Facts
 
 
 def render(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int] | None = None) -> str:

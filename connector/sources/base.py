@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from connector.config import ClientConfig
-from connector.einvoice.status import DocumentEvent
-from connector.model import Attachment, Customer, Dispute, DunningStep, Invoice, Payment
+from connector.model import Attachment, Customer, Dispute, DocumentEvent, DunningStep, Invoice, Payment
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from connector.bulk import gc_paused
-from connector.einvoice import status
 from connector.einvoice.document import DocClass, EDocument, Party, StatusEvent
 from connector.einvoice.read import DocumentError, read_document
-from connector.model import Action, Attachment, Customer, Dispute, DocKind, DunningStep, Invoice
+from connector.engine.gc import gc_paused
+from connector.model import (
+    DISPUTE_CODES,
+    ENVELOPE,
+    INVOICE_RESPONSE,
+    MLR,
+    MLS,
+    Action,
+    Attachment,
+    Customer,
+    Dispute,
+    DocKind,
+    DocumentEvent,
+    DunningStep,
+    Invoice,
+)
 from connector.sources.base import (
     MAX_FILE_BYTES,
     FileResult,
@@ -29,7 +42,7 @@ SUFFIXES = (".xml",)
 # An inkassovarsel must say that collection will follow (inkassoloven § 9); an EHF Reminder whose
 # text says so is the collection notice step, any other is a plain reminder (purring).
 _NOTICE_WORDS = ("inkassovarsel", "inkassomeddelelse", "inkassokrav")
-_KIND = {DocClass.INVOICE_RESPONSE: status.INVOICE_RESPONSE, DocClass.MLR: status.MLR, DocClass.MLS: status.MLS}
+_KIND = {DocClass.INVOICE_RESPONSE: INVOICE_RESPONSE, DocClass.MLR: MLR, DocClass.MLS: MLS}
 _IGNORED = {
     DocClass.PAYMENT_REQUEST: "EHF Payment Request: a payment instruction to one's own bank, not a sales document",
 }
@@ -51,7 +64,7 @@ class EhfFolderSource:
         ahead: list[tuple[str, str, bytes | int]] = []
         ahead_bytes = 0
         folder = os.fspath(self.folder)
-        with gc_paused():  # thousands of small acyclic records (connector.bulk)
+        with gc_paused():  # thousands of small acyclic records (connector.engine.gc)
             for name in inbox_names(self.folder, SUFFIXES):
                 data = _read_bounded(os.path.join(folder, name))
                 if isinstance(data, int):
@@ -231,10 +244,10 @@ def _add_sales(batch: LedgerBatch, customers: dict[str, Party], client_id: str, 
     if doc.sbdh_instance_id:
         # MLR/MLS answer the envelope, so remember which invoice travelled in which one.
         batch.document_events.append(
-            status.DocumentEvent(
+            DocumentEvent(
                 client_id=client_id,
-                event_key=f"{status.ENVELOPE}|{doc.sbdh_instance_id}",
-                kind=status.ENVELOPE,
+                event_key=f"{ENVELOPE}|{doc.sbdh_instance_id}",
+                kind=ENVELOPE,
                 code="SENT",
                 issued_on=doc.issue_date,
                 ref_id=doc.sbdh_instance_id,
@@ -250,7 +263,7 @@ def _add_status(batch: LedgerBatch, client_id: str, ev: StatusEvent, filename: s
     sender = f"{ev.sender.endpoint_scheme or ''}:{ev.sender.endpoint_id or ''}"
     text = " ".join(ev.texts)
     batch.document_events.append(
-        status.DocumentEvent(
+        DocumentEvent(
             client_id=client_id,
             event_key=f"{kind}|{sender}|{ev.response_id}|{ev.ref_id or ''}|{ev.code}",
             kind=kind,
@@ -267,7 +280,7 @@ def _add_status(batch: LedgerBatch, client_id: str, ev: StatusEvent, filename: s
             source_ref=filename,
         )
     )
-    if kind == status.INVOICE_RESPONSE and ev.code in status.DISPUTE_CODES and ev.ref_id:
+    if kind == INVOICE_RESPONSE and ev.code in DISPUTE_CODES and ev.ref_id:
         codes = "/".join((*ev.reason_codes, *ev.action_codes))
         conditions = "; ".join(f"{bt}={value}" for bt, value in ev.conditions)
         reason = " ".join(p for p in (ev.code, codes, text, f"[{conditions}]" if conditions else "") if p)

@@ -1,5 +1,5 @@
 """The state store: SQLite by default, PostgreSQL by URL, versioned schema, idempotent writes."""
 
-from connector.store.repository import Facts, Store, SyncStatus
+from connector.store.repository import Store
 
-__all__ = ["Facts", "Store", "SyncStatus"]
+__all__ = ["Store"]

@@ -24,10 +24,6 @@ from connector.store.repository import Store, _insert_ignore, _upsert
 PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class Op:
     client_id: str
@@ -125,7 +121,7 @@ def record_intent(
     the old key, and the accountant has approved again.
     """
     t = schema.collection_ops
-    now = _now()
+    now = store.now()
     with store.transaction() as conn:
         existing = get_op(conn, client_id, op_key)
         if existing is None:
@@ -189,11 +185,13 @@ def settle_op(
     op_key: str,
     state: str,
     *,
+    at: datetime,
     provider_ref: str | None = None,
     error: str | None = None,
 ) -> None:
+    """Settle an op inside the caller's transaction; ``at``: the store's clock (``store.now()``)."""
     t = schema.collection_ops
-    values: dict[str, Any] = {"state": state, "updated_at": _now(), "last_error": error}
+    values: dict[str, Any] = {"state": state, "updated_at": at, "last_error": error}
     if provider_ref is not None:
         values["provider_ref"] = provider_ref
     conn.execute(update(t).where(and_(t.c.client_id == client_id, t.c.op_key == op_key)).values(**values))
@@ -206,14 +204,14 @@ def note_op_error(store: Store, client_id: str, op_key: str, error: str) -> None
         conn.execute(
             update(t)
             .where(and_(t.c.client_id == client_id, t.c.op_key == op_key))
-            .values(last_error=error, updated_at=_now())
+            .values(last_error=error, updated_at=store.now())
         )
 
 
 # ---- provider states ----------------------------------------------------------------------------
 
 
-def add_provider_state(conn: Connection, client_id: str, state: ProviderState) -> None:
+def add_provider_state(conn: Connection, client_id: str, state: ProviderState, *, at: datetime) -> None:
     conn.execute(
         schema.case_provider_states.insert().values(
             client_id=client_id,
@@ -224,7 +222,7 @@ def add_provider_state(conn: Connection, client_id: str, state: ProviderState) -
             raw_status=state.raw_status,
             remaining=state.remaining,
             observed_on=state.observed_on,
-            recorded_at=_now(),
+            recorded_at=at,
         )
     )
 
@@ -264,9 +262,9 @@ def get_cursor(store: Store, client_id: str, provider: str) -> str | None:
         return row[0] if row else None
 
 
-def set_cursor(conn: Connection, client_id: str, provider: str, cursor: str) -> None:
+def set_cursor(conn: Connection, client_id: str, provider: str, cursor: str, *, at: datetime) -> None:
     _upsert(
         conn,
         schema.collection_cursors,
-        [{"client_id": client_id, "provider": provider, "cursor": cursor, "updated_at": _now()}],
+        [{"client_id": client_id, "provider": provider, "cursor": cursor, "updated_at": at}],
     )

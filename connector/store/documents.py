@@ -14,12 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connector.einvoice.status import (
-    ENVELOPE,
-    INVOICE_RESPONSE,
-    QUERY_CLOSED_BY,
-    DocumentEvent,
-)
+from connector.model import ENVELOPE, INVOICE_RESPONSE, QUERY_CLOSED_BY, DocumentEvent
 from connector.store import schema
 
 CREDIT_TYPE_CODES = frozenset({"381", "396", "81", "83", "532"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC
 
 from sqlalchemy import Connection, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -94,7 +94,3 @@ def load_registry(conn: Connection, register: str | None = None) -> dict[str, Re
             name=r.name,
         )
     return out
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

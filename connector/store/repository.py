@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from operator import itemgetter
@@ -15,8 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, Date, Engine, Table, and_, create_engine, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connector.bulk import gc_paused
-from connector.einvoice.status import DocumentEvent
+from connector.clock import Clock, utc_now
+from connector.engine.gc import gc_paused
 from connector.model import (
     CENT,
     Action,
@@ -30,46 +29,14 @@ from connector.model import (
     Dispute,
     DocKind,
     DunningStep,
-    Exclusion,
+    Facts,
     Invoice,
     Payment,
     PaymentStatus,
-    RegistryFact,
+    SyncStatus,
 )
 from connector.store import documents, migrations, schema
 from connector.store import dunning as dunning_store
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    source: str
-    last_attempt_at: datetime | None
-    last_success_at: datetime | None
-    last_error: str | None
-    data_through: date | None
-    cursor: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class Facts:
-    """Everything the pure core needs about one client, read in one go."""
-
-    client_id: str
-    customers: dict[str, Customer]
-    invoices: tuple[Invoice, ...]
-    payments: tuple[Payment, ...]
-    disputes: tuple[Dispute, ...]
-    agreements: tuple[Agreement, ...]
-    steps: tuple[DunningStep, ...]
-    cases: tuple[Case, ...]
-    sync: dict[str, SyncStatus] = field(default_factory=dict)
-    document_events: tuple[DocumentEvent, ...] = ()  # e-invoice responses and delivery statuses (issue 3)
-    exclusions: tuple[Exclusion, ...] = ()  # the accountant's exclusions from dunning (issue 6)
-    registry: dict[str, RegistryFact] = field(default_factory=dict)  # org no → cached register answer (issue 6)
 
 
 def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -130,8 +97,10 @@ def _insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]
 
 
 class Store:
-    def __init__(self, url: str):
+    def __init__(self, url: str, clock: Clock = utc_now):
+        """``clock``: where every timestamp this store writes comes from (one per run; tests pin it)."""
         self.url = url
+        self.clock = clock
         self.engine: Engine = create_engine(url, future=True)
         database = self.engine.url.database
         if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
@@ -143,6 +112,10 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def now(self) -> datetime:
+        """The time to stamp a write with (aware, UTC)."""
+        return self.clock()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -225,7 +198,7 @@ class Store:
             return {r[0] for r in rows}
 
     def mark_files(self, conn: Connection, client_id: str, source: str, files: Iterable[Any]) -> None:
-        now = utcnow()
+        now = self.now()
         _upsert_many(
             conn,
             schema.seen_files,
@@ -254,7 +227,7 @@ class Store:
         data_through: date | None = None,
         cursor: dict[str, Any] | None = None,
     ) -> None:
-        now = utcnow()
+        now = self.now()
         previous = self._sync_row(conn, client_id, source)
         row: dict[str, Any] = {
             "client_id": client_id,
@@ -358,7 +331,7 @@ class Store:
                 case_id=case_id,
                 status=str(status),
                 on_date=on,
-                recorded_at=at or utcnow(),
+                recorded_at=at or self.now(),
                 note=note,
             )
         )

@@ -101,7 +101,7 @@ invoices = Table(
     Column("collection_method", String(16)),  # direct_debit / card (v5)
     Column("ledger_open_amount", Money),
     Column("source_ref", Text),
-    # a sliced client's invoices are read one slice of customers at a time (connector.reconcile.slices, v8)
+    # a sliced client's invoices are read one slice of customers at a time (connector.engine.slices, v8)
     Index("ix_invoices_customer", "client_id", "customer_id"),
 )
 

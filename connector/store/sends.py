@@ -4,14 +4,14 @@ An intent is committed as ``pending`` in its own transaction *before* the channe
 settled after: ``sent`` in the same transaction that records the dunning step, ``failed`` when the
 channel refused (nothing reached the debtor; the next run may try again). A ``pending`` row found by
 a later run means the process stopped in between: the message may or may not have gone out, so it
-is resolved (see :mod:`connector.dunning.resolve`), never blindly sent again. ``unconfirmed`` marks
+is resolved (see :mod:`connector.actions.resolve`), never blindly sent again. ``unconfirmed`` marks
 an intent resolved as "may have been sent": its step is recorded and the accountant is told.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -37,10 +37,6 @@ class SendIntent:
     ref: str = ""
     last_error: str | None = None
     attempts: int = 0
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _key(t: Table, client_id: str, invoice_number: str, step: Action, sent_on: date) -> ColumnElement[bool]:
@@ -84,7 +80,7 @@ def begin(store: Store, intent: SendIntent) -> SendIntent:
     be made again.
     """
     t = schema.dunning_sends
-    now = _now()
+    now = store.now()
     with store.transaction() as conn:
         where = _key(t, intent.client_id, intent.invoice_number, intent.step, intent.sent_on)
         row = conn.execute(select(t).where(where)).first()
@@ -118,13 +114,16 @@ def begin(store: Store, intent: SendIntent) -> SendIntent:
     return SendIntent(**{**intent.__dict__, "status": PENDING, "attempts": attempts})
 
 
-def settle(conn: Connection, intent: SendIntent, status: str, *, ref: str = "", error: str | None = None) -> None:
-    """Settle an intent inside the caller's transaction (``sent`` goes with the recorded step)."""
+def settle(
+    conn: Connection, intent: SendIntent, status: str, *, at: datetime, ref: str = "", error: str | None = None
+) -> None:
+    """Settle an intent inside the caller's transaction (``sent`` goes with the recorded step); ``at``: the
+    store's clock (``store.now()``)."""
     t = schema.dunning_sends
     conn.execute(
         update(t)
         .where(_key(t, intent.client_id, intent.invoice_number, intent.step, intent.sent_on))
-        .values(status=status, ref=ref, last_error=error, updated_at=_now())
+        .values(status=status, ref=ref, last_error=error, updated_at=at)
     )
 
 
@@ -142,4 +141,4 @@ def complete(store: Store, intent: SendIntent, status: str, *, ref: str, detail:
     )
     with store.transaction() as conn:
         store.record_steps(conn, [step])
-        settle(conn, intent, status, ref=ref)
+        settle(conn, intent, status, at=store.now(), ref=ref)

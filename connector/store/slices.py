@@ -1,4 +1,4 @@
-"""Reading a very large client one slice of customers at a time (``connector.reconcile.slices``).
+"""Reading a very large client one slice of customers at a time (``connector.engine.slices``).
 
 Routing reads the invoices' references and every payment once, with the payment's row id (SQLite's rowid,
 else its key); a slice is then read by those row ids (payments, in storage order) and by customer ids

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from connector.bank.ocr import OcrError, read_ocr
-from connector.bank.references import kid_mod11, kid_schemes
+from connector.references import kid_mod11, kid_schemes
 
 
 def test_shared_sample(bank_file):

@@ -18,8 +18,8 @@ from connector.channels import ehf_reminder
 from connector.channels.base import ReminderMessage
 from connector.channels.email import EmailChannel
 from connector.channels.letters import Letter
-from connector.channels.settings import EmailSettings, TripletexSettings
 from connector.channels.tripletex import TripletexChannel
+from connector.config import EmailSettings, TripletexSettings
 from connector.model import Action, Attachment, Customer, DocKind, Invoice
 
 

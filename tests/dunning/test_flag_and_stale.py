@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from connector.engine import slices
 from connector.model import Action
-from connector.reconcile import slices
 from tests.builders import Entry, Workspace, client_table, kid, wait_for_no_other_threads
 
 DUE = date(2026, 1, 5)

@@ -1,13 +1,27 @@
-"""Config validation: a ladder that breaks the law is a config error naming the rule."""
+"""Policy check: a ladder that breaks the law on the command's day is a config error naming the rule.
+
+``config.load`` only parses; ``pipeline.check_policies(settings, today)`` refuses the ladder, and the CLI
+runs it for the command's --as-of day (today for commands without one) before any client is touched.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
-from connector.config import ConfigError
+from connector import pipeline
+from connector.config import ConfigError, Settings
 from tests.builders import Workspace, client_table
+
+TODAY = date(2026, 6, 1)
+
+
+def checked(ws: Workspace, today: date = TODAY) -> Settings:
+    settings = ws.settings()
+    pipeline.check_policies(settings, today)
+    return settings
 
 
 def _steps(*steps: tuple[str, int, bool]) -> list[dict[str, Any]]:
@@ -58,7 +72,7 @@ def test_unlawful_ladders_are_config_errors(
     table["policy"] = {**table["policy"], "steps": steps}
     ws.write_config(table)
     with pytest.raises(ConfigError) as err:
-        ws.settings()
+        checked(ws)
     text = str(err.value)
     assert str(ws.config_path) in text and "client 'acme'" in text
     for part in expected:
@@ -78,7 +92,7 @@ def test_lawful_ladders_load(ws: Workspace) -> None:
         ),
     }
     ws.write_config(client_table(), {**dk, "id": "dk"})
-    assert len(ws.settings().clients) == 2
+    assert len(checked(ws).clients) == 2
 
 
 def test_unknown_channel_and_missing_email_table(ws: Workspace) -> None:
@@ -87,4 +101,37 @@ def test_unknown_channel_and_missing_email_table(ws: Workspace) -> None:
     table["policy"]["steps"][0]["channel"] = "email"
     ws.write_config(table)
     with pytest.raises(ConfigError, match=r"reminders\.email"):
-        ws.settings()
+        checked(ws)
+
+
+def test_the_cli_refuses_an_unlawful_ladder_for_the_commands_day(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = client_table()
+    table["policy"] = {**table["policy"], "steps": _steps(("reminder", 7, True))}
+    ws.write_config(table)
+    days: list[date] = []
+    real = pipeline.check_policies
+
+    def spy(settings: Settings, today: date) -> None:
+        days.append(today)
+        real(settings, today)
+
+    monkeypatch.setattr(pipeline, "check_policies", spy)
+    result = ws.cli("reconcile", "--no-sync", "--as-of", "2026-03-02")
+    assert result.exit_code == 2
+    assert f"config error: {ws.config_path}: client 'acme': policy.steps[0].days: " in result.stderr
+    assert "inkassoforskriften § 1-2" in result.stderr
+    assert days == [date(2026, 3, 2)]
+
+    days.clear()
+    listed = ws.cli("cases", "list")  # no --as-of: the ladder must obey the law in force today
+    assert listed.exit_code == 2 and "policy.steps[0].days" in listed.stderr
+    assert days == [date.today()]
+
+
+def test_parsing_alone_does_not_judge_the_ladder(ws: Workspace) -> None:
+    table = client_table()
+    table["policy"] = {**table["policy"], "steps": _steps(("reminder", 7, True))}
+    ws.write_config(table)
+    assert [s.days for s in ws.settings().client("acme").policy.steps] == [7]

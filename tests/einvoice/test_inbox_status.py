@@ -10,8 +10,10 @@ import pytest
 from einvoice_corpus import peppol_file
 
 from connector.config import ClientConfig
+from connector.engine.decisions import decide_client
 from connector.model import Hold
-from connector.pipeline import ClientReport, decide_client, sync_client
+from connector.pipeline import sync_client
+from connector.reports.run import ClientReport
 from connector.store import Store
 from connector.store.documents import unlinked_events
 

@@ -1,4 +1,4 @@
-"""Random small clients for comparing a sliced run with the whole client (``connector.reconcile.slices``).
+"""Random small clients for comparing a sliced run with the whole client (``connector.engine.slices``).
 
 The generator aims at what routing has to get right: KIDs and invoice numbers shared across customers, numbers
 that differ only by case, payer accounts learned from KID payments, org ids, inkasso payers, pending and
@@ -21,13 +21,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from connector.bank.references import kid_mod10, kid_mod11
 from connector.config import ClientConfig
 from connector.dunning.decide import decide
+from connector.engine.slices import SlicedRun
 from connector.model import Action, Customer, Decision, Dispute, DocKind, DunningStep, Invoice, Payment, PaymentStatus
 from connector.reconcile.for_client import reconcile_facts
 from connector.reconcile.matching import Reconciliation
-from connector.reconcile.slices import SlicedRun
+from connector.references import kid_mod10, kid_mod11
 from connector.store import Store
 from tests.builders import client_table
 

@@ -6,8 +6,8 @@ from datetime import date
 
 from recon_helpers import D, inv, pay
 
-from connector.bank.references import kid_mod10
 from connector.reconcile import matching, reconcile
+from connector.references import kid_mod10
 
 K1 = kid_mod10("1001")
 

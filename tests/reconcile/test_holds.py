@@ -9,12 +9,12 @@ from typing import Any
 
 from recon_helpers import inv, pay
 
-from connector.bank.references import kid_mod10
 from connector.config import ClientConfig
 from connector.dunning.decide import decide
-from connector.model import Action, Decision, Hold, Payment, PaymentStatus
+from connector.model import Action, Decision, Facts, Hold, Payment, PaymentStatus, SyncStatus
 from connector.reconcile import reconcile
-from connector.store import Facts, Store, SyncStatus
+from connector.references import kid_mod10
+from connector.store import Store
 
 D = Decimal
 TODAY = date(2024, 4, 2)  # due 2024-03-01: well past the reminder day

@@ -6,9 +6,9 @@ from datetime import date
 
 from recon_helpers import D, inv, pay
 
-from connector.bank.references import kid_mod10
 from connector.model import Customer, DocKind, PaymentStatus
 from connector.reconcile import reconcile
+from connector.references import kid_mod10
 
 K1, K2 = kid_mod10("1001"), kid_mod10("1002")
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from recon_helpers import inv, pay
 
-from connector.bank.references import kid_mod10
 from connector.model import ZERO, DocKind
 from connector.reconcile import reconcile
+from connector.references import kid_mod10
 
 amounts = st.integers(min_value=1, max_value=50_000).map(lambda c: Decimal(c) / 100)
 

@@ -1,4 +1,4 @@
-"""A sliced run (``connector.reconcile.slices``) gives exactly what reconciling the whole client gives.
+"""A sliced run (``connector.engine.slices``) gives exactly what reconciling the whole client gives.
 
 Random small clients are written to a real SQLite store and reconciled twice: whole (``reconcile_facts`` on
 ``store.facts``) and one slice of customers at a time (``SlicedRun`` with a tiny ``slice_documents``). The
@@ -29,8 +29,8 @@ from slice_books import (
     payment,
 )
 
-from connector.bank.references import kid_mod10
 from connector.model import PaymentStatus
+from connector.references import kid_mod10
 
 # -- properties ----------------------------------------------------------------------------------
 

@@ -32,9 +32,9 @@ from slice_books import (
 
 from connector.config import ClientConfig
 from connector.dunning.decide import decide
+from connector.engine import slices
+from connector.engine.slices import Slice, SlicedRun
 from connector.model import Action, Decision, Evidence, Hold, PaymentStatus, State
-from connector.reconcile import slices
-from connector.reconcile.slices import Slice, SlicedRun
 from connector.store import Store
 
 pytestmark = pytest.mark.skipif(not slices._can_fork(), reason="slices run in forked processes on Linux only")
@@ -42,7 +42,7 @@ pytestmark = pytest.mark.skipif(not slices._can_fork(), reason="slices run in fo
 
 def _book(n_customers: int = 6) -> Book:
     """One customer per slice (slices of one document), each paid by KID or by a credit no one can place."""
-    from connector.bank.references import kid_mod10
+    from connector.references import kid_mod10
 
     customers = [customer(f"C{i}") for i in range(n_customers)]
     docs = [invoice(f"INV-{i}", f"C{i}", "100.00", kid_mod10(str(1000 + i))) for i in range(n_customers)]

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from connector.config import RegistrySettings
 from connector.registry.brreg import BrregClient
-from connector.registry.settings import RegistrySettings
 from tests.builders import Workspace, client_table
 
 ACTIVE = {

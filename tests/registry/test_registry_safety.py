@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from connector.actions.registry import refresh
 from connector.config import ClientConfig
 from connector.dunning.holds import needs_registry
 from connector.model import Customer, RegistryFact
-from connector.registry.check import refresh
 from connector.store import Store
 from connector.store import dunning as dunning_store
 from tests.builders import client_table

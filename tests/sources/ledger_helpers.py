@@ -10,7 +10,8 @@ from typing import Any
 
 from connector import http
 from connector.config import ClientConfig
-from connector.pipeline import ClientReport, sync_client
+from connector.pipeline import sync_client
+from connector.reports.run import ClientReport
 from connector.sources import poweroffice, tripletex
 from connector.store import Store
 from tests.fakes.ledgers import ENV, ledger_table

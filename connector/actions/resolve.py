@@ -10,6 +10,8 @@ Such a send may or may not have reached the debtor, so it is never simply sent a
   pending and the invoice gets no reminder until it can.
 - ``email`` (and anything else): treated as "may have been sent": the step is recorded as
   sent-unconfirmed and the accountant is warned. A second e-mail is never sent.
+
+The pipeline resolves before the night's decision, so the steps recorded here are decided with.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 
+from connector.actions.send import channel_for
 from connector.channels.base import ChannelError, ReminderChannel
 from connector.channels.outbox import OutboxChannel
 from connector.channels.tripletex import TripletexChannel
 from connector.config import ClientConfig
-from connector.dunning.act import channel_for
 from connector.store import Store, sends
 from connector.store.sends import SendIntent
 
@@ -33,7 +35,7 @@ UNCONFIRMED_DETAIL = "sent-unconfirmed: the run stopped while sending; check bef
 
 @dataclass
 class Resolution:
-    recorded: int = 0  # steps recorded from interrupted sends (decisions must be made again)
+    recorded: int = 0  # steps recorded from interrupted sends
     warnings: list[str] = field(default_factory=list)
 
 
@@ -87,7 +89,7 @@ def _outbox(store: Store, client: ClientConfig, intent: SendIntent, as_of: date,
         _unconfirmed(store, intent, out, "some of its files were written")
         return
     with store.transaction() as conn:
-        sends.settle(conn, intent, sends.FAILED, error="interrupted before any file was written")
+        sends.settle(conn, intent, sends.FAILED, at=store.now(), error="interrupted before any file was written")
 
 
 def _tripletex(
@@ -114,4 +116,4 @@ def _tripletex(
         out.recorded += 1
         return
     with store.transaction() as conn:
-        sends.settle(conn, intent, sends.FAILED, error="interrupted; Tripletex has no such reminder")
+        sends.settle(conn, intent, sends.FAILED, at=store.now(), error="interrupted; Tripletex has no such reminder")

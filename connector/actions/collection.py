@@ -1,7 +1,11 @@
-"""The collection workflow: auto-approval, the re-checked push, status pull and follow-up, withdrawal.
+"""The collection workflow: proposal and auto-approval, the re-checked push, status pull and follow-up,
+withdrawal.
+
+It acts on decisions it is given and never decides itself: the night's decisions propose cases, and the
+push re-check calls the ``redecide`` it is handed (the pipeline's ``decide_client``).
 
 The rules it keeps:
-- an approval is re-checked against today's decision at push time; paid, credited, disputed,
+- an approval is re-checked against a fresh decision at push time; paid, credited, disputed,
   agreed, insolvent or otherwise changed → the case goes back to review with the reason; stale
   data → the push waits (the case stays approved, nothing is lost);
 - every provider call is recorded as a pending op first and settled after (``store.cases``); a
@@ -18,7 +22,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from connector.collection.base import (
     BusinessError,
@@ -30,7 +33,9 @@ from connector.collection.base import (
     Transfer,
     Unsupported,
 )
+from connector.collection.providers import provider_for
 from connector.config import ClientConfig, CollectionConfig
+from connector.engine.gc import gc_paused
 from connector.model import (
     ZERO,
     Action,
@@ -40,16 +45,15 @@ from connector.model import (
     Decision,
     Dispute,
     DocKind,
+    Facts,
     Hold,
     Payment,
 )
 from connector.reconcile.for_client import reconcile_facts
-from connector.store import Facts, Store
+from connector.reports.run import ClientReport
+from connector.store import Store
 from connector.store import cases as ledger
 from connector.store.cases import DONE, FAILED, PENDING, Op, ProviderState
-
-if TYPE_CHECKING:
-    from connector.pipeline import ClientReport
 
 log = logging.getLogger("arsync.collection")
 
@@ -72,7 +76,35 @@ REVIEW_HOLDS = frozenset(
 DISPUTE_CLOSE_CODES = frozenset({"DisputedLegalActionDeclinedByClient", "Disputed"})
 
 
-# ---- auto-approval ------------------------------------------------------------------------------
+# ---- proposal and auto-approval ------------------------------------------------------------------
+
+
+def case_id_for(client_id: str, invoice_number: str) -> str:
+    # Deterministic: proposing the same invoice twice finds the same case.
+    return f"{client_id}-{invoice_number}"
+
+
+def propose_case(store: Store, client: ClientConfig, as_of: date, d: Decision, customer: Customer | None) -> str | None:
+    """The case for a decision that reached the collection step (approved at once when the client's rule
+    allows it); a report line, or None when the case existed already."""
+    case = Case(
+        case_id=case_id_for(client.id, d.invoice_number),
+        client_id=client.id,
+        invoice_number=d.invoice_number,
+        customer_id=d.customer_id,
+        currency=d.currency,
+        amount=d.amount,
+        open_amount=d.open_amount,
+        status=CaseStatus.PROPOSED,
+        created_on=as_of,
+        note="proposed by the nightly run",
+    )
+    with store.transaction() as conn:
+        created = store.propose_case(conn, case)
+        why = auto_approve_reason(client, case, customer)
+        if created and why:
+            store.add_case_event(conn, client.id, case.case_id, CaseStatus.APPROVED, as_of, why)
+    return f"collection case {case.case_id} proposed" if created else None
 
 
 def auto_approve_reason(client: ClientConfig, case: Case, customer: Customer | None) -> str | None:
@@ -155,32 +187,40 @@ def run_collection(
     client: ClientConfig,
     as_of: date,
     report: ClientReport,
+    redecide: Callable[[], list[Decision]],
     provider: CollectionProvider | None = None,
 ) -> None:
-    """The nightly collection step: push approved cases, pull statuses, report money, close."""
-    from connector.collection.providers import provider_for
-
+    """The nightly collection step: push approved cases, pull statuses, report money, close.
+    ``redecide``: the client's decisions made afresh from the store (for the push re-check)."""
     cases = store.cases([client.id])
     has_work = any(c.status in (CaseStatus.APPROVED, CaseStatus.PUSHED) for c in cases)
     if not has_work and not ledger.ops(store, client.id, state=PENDING):
         return
     provider = provider or provider_for(client)
-    push_approved(store, client, as_of, report, provider)
+    push_approved(store, client, as_of, report, provider, redecide)
     pull_status(store, client, as_of, report, provider)
     follow_up(store, client, as_of, report, provider)
 
 
 def push_approved(
-    store: Store, client: ClientConfig, as_of: date, report: ClientReport, provider: CollectionProvider
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    report: ClientReport,
+    provider: CollectionProvider,
+    redecide: Callable[[], list[Decision]],
 ) -> None:
-    from connector.pipeline import decide_client
-
     approved = [c for c in store.cases([client.id]) if c.status is CaseStatus.APPROVED]
     if not approved:
         return
-    decisions = {d.invoice_number: d for d in decide_client(store, client, as_of)}
+    # A real re-check, not the night's decision: the case leaves for the provider, where a false claim
+    # cannot be taken back by the next run. Between the decision and this push the act stage sent letters
+    # and proposed cases, ``cases push`` may run days after the last decision, and a concurrent sync may
+    # have stored a payment, a credit note or a dispute; so the facts are read again and decided afresh.
+    decisions = {d.invoice_number: d for d in redecide()}
     facts = store.facts(client.id)
-    recon = reconcile_facts(facts, client)
+    with gc_paused():
+        recon = reconcile_facts(facts, client)
     submits = {op.case_id: op for op in ledger.ops(store, client.id) if op.kind == "submit"}
     jobs: list[Callable[[], None]] = []
     for case in approved:
@@ -219,7 +259,7 @@ def _pusher(
             current = ledger.get_op(conn, client.id, op_key)
             if current is not None and current.state == DONE:
                 return  # already recorded (never add a second "pushed")
-            ledger.settle_op(conn, client.id, op_key, DONE, provider_ref=result.provider_ref)
+            ledger.settle_op(conn, client.id, op_key, DONE, at=store.now(), provider_ref=result.provider_ref)
             store.set_provider_ref(conn, client.id, case.case_id, result.provider_ref)
             store.add_case_event(conn, client.id, case.case_id, CaseStatus.PUSHED, as_of, f"{provider.name} {how}")
         report.sent.append(f"case {case.case_id} pushed to {provider.name} ({result.provider_ref}, {how})")
@@ -251,7 +291,7 @@ def _pusher(
         if verdict.action != "push":
             if op is not None and op.pending:
                 with store.transaction() as conn:  # provably not at the provider (asked above)
-                    ledger.settle_op(conn, client.id, op_key, ledger.CANCELLED, error=verdict.reason)
+                    ledger.settle_op(conn, client.id, op_key, ledger.CANCELLED, at=store.now(), error=verdict.reason)
             if verdict.action == "review":
                 event(CaseStatus.PROPOSED, f"push refused, back to review: {verdict.reason}")
                 report.sent.append(f"case {case.case_id} back to review: {verdict.reason}")
@@ -277,7 +317,7 @@ def _pusher(
             result = provider.submit(payload, current.idem_key)
         except BusinessError as exc:
             with store.transaction() as conn:
-                ledger.settle_op(conn, client.id, op_key, FAILED, error=str(exc))
+                ledger.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
                 store.add_case_event(
                     conn, client.id, case.case_id, CaseStatus.PROPOSED, as_of, f"{provider.name} refused: {exc}"
                 )
@@ -286,7 +326,7 @@ def _pusher(
         except ProviderError as exc:
             if not exc.ambiguous:
                 with store.transaction() as conn:
-                    ledger.settle_op(conn, client.id, op_key, FAILED, error=str(exc))
+                    ledger.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
                 report.fail(f"case {case.case_id}: push failed (stays approved): {exc}")
                 return
             # Maybe created: ask now; if the provider cannot tell, the next run asks again.
@@ -341,7 +381,7 @@ def pull_status(
             case.case_id, provider.name, str(pc.status), pc.close_code, pc.raw_status, pc.remaining, as_of
         )
         with store.transaction() as conn:
-            ledger.add_provider_state(conn, client.id, state)
+            ledger.add_provider_state(conn, client.id, state, at=store.now())
             if pc.status is ProviderStatus.CLOSED:
                 closed = f"closed by {provider.name}: {pc.close_code}"
                 store.add_case_event(conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, closed)
@@ -361,7 +401,7 @@ def pull_status(
         report.sent.append(f"case {case.case_id}: {provider.name} reports {detail}")
     if new_cursor and new_cursor != cursor:
         with store.transaction() as conn:
-            ledger.set_cursor(conn, client.id, provider.name, new_cursor)
+            ledger.set_cursor(conn, client.id, provider.name, new_cursor, at=store.now())
 
 
 # ---- after the push: direct payments, credits, closing ------------------------------------------
@@ -387,7 +427,8 @@ def follow_up(
     if not pushed:
         return
     facts = store.facts(client.id)
-    recon = reconcile_facts(facts, client)
+    with gc_paused():
+        recon = reconcile_facts(facts, client)
     payments = {p.key: p for p in facts.payments}
     notes = {i.number: i for i in facts.invoices if i.kind is DocKind.CREDIT_NOTE}
     all_ops = ledger.ops(store, client.id)
@@ -446,7 +487,7 @@ def _report(
             pc = None
         if pc is not None and transfer.ref in pc.payment_refs:
             with store.transaction() as conn:
-                ledger.settle_op(conn, client.id, op_key, DONE)
+                ledger.settle_op(conn, client.id, op_key, DONE, at=store.now())
             return True
     op = ledger.record_intent(
         store,
@@ -466,7 +507,7 @@ def _report(
             provider.credit(case.provider_ref, transfer, op.idem_key)
     except (Unsupported, BusinessError) as exc:
         with store.transaction() as conn:
-            ledger.settle_op(conn, client.id, op_key, FAILED, error=str(exc))
+            ledger.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
         report.warnings.append(f"case {case.case_id}: report the {kind} by hand: {exc}")
         return False
     except ProviderError as exc:
@@ -474,7 +515,7 @@ def _report(
         report.warnings.append(f"case {case.case_id}: reporting the {kind} failed, will retry next run: {exc}")
         return False
     with store.transaction() as conn:
-        ledger.settle_op(conn, client.id, op_key, DONE)
+        ledger.settle_op(conn, client.id, op_key, DONE, at=store.now())
     what = "direct payment" if kind == "payment" else "credit"
     report.sent.append(f"case {case.case_id}: reported {what} {transfer.amount} {transfer.currency} to {provider.name}")
     return True
@@ -506,6 +547,7 @@ def _close_settled(
                 ProviderState(
                     case.case_id, provider.name, str(pc.status), pc.close_code, pc.raw_status, pc.remaining, as_of
                 ),
+                at=store.now(),
             )
             store.add_case_event(
                 conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, f"closed by {provider.name}: {pc.close_code}"
@@ -544,13 +586,13 @@ def withdraw_at_provider(
             provider.withdraw(case.provider_ref, note, op.idem_key)
         except (Unsupported, BusinessError) as exc:
             with store.transaction() as conn:
-                ledger.settle_op(conn, client.id, op_key, FAILED, error=str(exc))
+                ledger.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
             raise
         except ProviderError as exc:
             ledger.note_op_error(store, client.id, op_key, str(exc))
             raise
     with store.transaction() as conn:
-        ledger.settle_op(conn, client.id, op_key, DONE)
+        ledger.settle_op(conn, client.id, op_key, DONE, at=store.now())
         store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, note)
 
 
@@ -565,8 +607,6 @@ def withdraw_case(
     provider: CollectionProvider | None = None,
 ) -> str:
     """The accountant's ``cases withdraw``: returns what happened; raises WithdrawRefused or ProviderError."""
-    from connector.collection.providers import provider_for
-
     submit = next((op for op in ledger.ops(store, client.id, case_id=case.case_id) if op.kind == "submit"), None)
     if case.status in (CaseStatus.PROPOSED, CaseStatus.APPROVED):
         if submit is not None and submit.pending:

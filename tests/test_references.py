@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.bank.references import (
+from connector.references import (
     classify,
     is_valid_kid,
     kid_mod10,
@@ -66,7 +66,7 @@ def test_classify_respects_accepted_schemes():
 def test_fast_luhn_agrees_with_stdnum(digits: str) -> None:
     from stdnum import luhn
 
-    from connector.bank.references import luhn_valid
+    from connector.references import luhn_valid
 
     assert luhn_valid(digits) == luhn.is_valid(digits)
 
@@ -78,7 +78,7 @@ def test_fast_luhn_agrees_with_stdnum(digits: str) -> None:
 )
 def test_classify_of_a_plain_kid_follows_the_accepted_schemes(digits: str, schemes: tuple[str, ...]) -> None:
     """MOD10 is preferred when both pass; only accepted schemes count; 3–25 digits."""
-    from connector.bank.references import classify, kid_schemes
+    from connector.references import classify, kid_schemes
 
     passing = kid_schemes(digits) if 3 <= len(digits) <= 25 else set()
     expected = next((s for s in ("mod10", "mod11") if s in schemes and s in passing), None)

@@ -4,6 +4,9 @@ These steps create millions of small, acyclic, long-lived objects (invoices, pay
 decisions). CPython's cyclic collector would walk the growing heap again and again while they are
 built — a third of the CPU time at a million rows — and find nothing to free. Reference counting
 still frees everything as usual; the collector runs again once the outermost pause ends.
+
+The engine pauses it around the core's calls (the core itself never touches the collector); the store and
+the bank and e-invoice readers pause it while they build a big batch.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """What the buyer and the network said about each sent invoice, folded into dunning holds. Pure.
 
-Facts come from Invoice Responses (T111), MLR (T71), MLS and the SBDH envelopes of sent invoices.
+Facts are the ``DocumentEvent`` values the e-invoice readers made from Invoice Responses (T111), MLR (T71),
+MLS and the SBDH envelopes of sent invoices:
 - T111 PD: the buyer says payment was initiated → ``buyer_reports_paid`` (the bank must confirm).
 - T111 CA with a BT-9 condition: the buyer moved the due date → ``not_due`` until then.
 - MLR/MLS RE: the invoice was never delivered → ``not_delivered``, until a later positive response
@@ -14,62 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from connector.model import Hold
-
-# Kinds of document event.
-INVOICE_RESPONSE = "invoice_response"
-MLR = "mlr"
-MLS = "mls"
-ENVELOPE = "envelope"  # an invoice we sent in an SBDH: maps the InstanceIdentifier to the invoice number
+from connector.model import ENVELOPE, INVOICE_RESPONSE, MLR, MLS, DocumentEvent, Hold
 
 POSITIVE_DELIVERY = frozenset({"AB", "AP"})
-DISPUTE_CODES = frozenset({"UQ", "RE"})
-# A later T111 at one of these closes a UQ query (RE is final: a person decides).
-QUERY_CLOSED_BY = frozenset({"CA", "AP", "PD"})
-
-
-@dataclass(frozen=True)
-class DocumentEvent:
-    """One stored status fact about a document; ``invoice_number`` is None while the reference is unknown."""
-
-    client_id: str
-    event_key: str  # natural key: kind | sender | response id (envelope: instance id)
-    kind: str
-    code: str  # UNCL4343 (AB IP UQ CA RE AP PD) or "SENT" for an envelope
-    issued_on: date
-    ref_id: str | None  # T111: invoice number; MLR/MLS/envelope: SBDH InstanceIdentifier
-    ref_type_code: str | None = None
-    invoice_number: str | None = None
-    issue_time: str | None = None
-    effective_date: date | None = None
-    reason_codes: tuple[str, ...] = ()
-    action_codes: tuple[str, ...] = ()
-    text: str = ""
-    conditions: tuple[tuple[str, str], ...] = ()
-    source_ref: str | None = None  # file name
-    detail: str = ""  # e.g. why the event is not linked
-
-    @property
-    def order(self) -> tuple[date, str, str]:
-        return (self.issued_on, self.issue_time or "", self.event_key)
-
-    @property
-    def new_due_date(self) -> date | None:
-        for bt, value in self.conditions:
-            if bt.strip().upper() == "BT-9":
-                try:
-                    return date.fromisoformat(value.strip()[:10])
-                except ValueError:
-                    return None
-        return None
-
-    def describe(self) -> str:
-        what = {INVOICE_RESPONSE: "Invoice Response", MLR: "MLR", MLS: "MLS", ENVELOPE: "sent"}.get(
-            self.kind, self.kind
-        )
-        codes = "/".join((*self.reason_codes, *self.action_codes))
-        parts = [f"{what} {self.code}", f"({codes})" if codes else "", self.text]
-        return " ".join(p for p in parts if p)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Refreshing the register cache for the debtors about to get a collection notice or case.
 
-The pipeline calls :func:`refresh` between two pure decisions: the first says who is about to
-escalate, the register is asked (or the cache reused while fresh), the second decides with it.
+The engine (``connector.engine.decisions.decide_night``) asks for it between reading a client's facts
+and deciding: the core names the debtors about to escalate (``dunning.decide.registry_debtors``), the
+register is asked here (or the cache reused while fresh), and the answers fetched are stored and handed
+back so the one decision of the night is made with them.
 """
 
 from __future__ import annotations
@@ -10,22 +12,10 @@ from collections.abc import Iterable
 from datetime import date
 
 from connector.config import ClientConfig
-from connector.dunning.holds import REGISTRY_STEPS, needs_registry
-from connector.model import Decision, RegistryFact
+from connector.model import RegistryFact
 from connector.registry.brreg import BrregClient
 from connector.store import Store
 from connector.store import dunning as dunning_store
-
-
-def debtors_to_check(client: ClientConfig, store: Store, decisions: Iterable[Decision]) -> set[str]:
-    customers = store.facts(client.id).customers
-    out = set()
-    for d in decisions:
-        if d.action in REGISTRY_STEPS or d.next_step in REGISTRY_STEPS:
-            org = needs_registry(customers.get(d.customer_id))
-            if org:
-                out.add(org)
-    return out
 
 
 def refresh(

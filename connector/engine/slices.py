@@ -15,6 +15,9 @@ memory, every invoice's reference, is returned to the system when it ends), then
 process take slices of half the size from one counter; the helper sends each slice's result back pickled.
 
 A client with at most ``SLICE_DOCUMENTS`` documents is one slice, read and reconciled the ordinary way.
+
+Matching, and the caller's work on each slice (``map``), run with the cyclic GC paused (``connector.engine.gc``):
+the core itself never switches it.
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ from datetime import date
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
-from connector.bulk import gc_paused
 from connector.config import ClientConfig
-from connector.model import DunningStep, Invoice, Payment, PaymentStatus
+from connector.engine.gc import gc_paused
+from connector.model import DunningStep, Facts, Invoice, Payment, PaymentStatus
 from connector.reconcile.dedup import group_key, keep_of_group, ocr_camt_twins, twin_key
 from connector.reconcile.for_client import reconcile_facts
 from connector.reconcile.matching import BANK_SOURCES, Reconciliation, match_order
@@ -51,7 +54,7 @@ from connector.reconcile.routing import (
     Route,
     Router,
 )
-from connector.store import Facts, Store
+from connector.store import Store
 from connector.store.repository import Shared, facts_around
 from connector.store.slices import RoutingRow, SliceReader
 
@@ -108,13 +111,13 @@ class SlicedRun:
             reader = SliceReader(conn, self.client.id)
             per_customer = reader.documents_per_customer()
             if not self._needs_slices(per_customer):
-                yield work(self._whole())
+                yield _paused(work, self._whole())
                 return
             processes = self._workers()
             if processes <= 1:
                 routed = self._routed(reader, self._plan(reader, per_customer))
                 for n in range(self.slices):
-                    yield work(self._slice(routed, reader, n))
+                    yield _paused(work, self._slice(routed, reader, n))
             else:
                 parallel = _Parallel(self, work, processes)
                 yield from parallel.run(reader, per_customer)
@@ -148,7 +151,8 @@ class SlicedRun:
         started = time.perf_counter()
         facts = self.store.facts(self.client.id)
         read = time.perf_counter()
-        recon = reconcile_facts(facts, self.client)
+        with gc_paused():
+            recon = reconcile_facts(facts, self.client)
         self.seconds.update(read=read - started, match=time.perf_counter() - read)
         return Slice(facts, recon)
 
@@ -262,7 +266,7 @@ class _Parallel(Generic[T]):
                 drains.append(drain)
             running = set(range(len(helpers)))
             while (n := self._take()) is not None:
-                yield self.work(self.run_._slice(routed, reader, n))
+                yield _paused(self.work, self.run_._slice(routed, reader, n))
                 while running:
                     try:
                         message = self.inbox.get_nowait()
@@ -374,7 +378,7 @@ class _Parallel(Generic[T]):
                 while (n := self._take()) is not None:
                     routed.pending_hit = set()
                     before = dict(run.seconds)
-                    result = self.work(run._slice(routed, reader, n))
+                    result = _paused(self.work, run._slice(routed, reader, n))
                     seconds = {k: v - before[k] for k, v in run.seconds.items()}
                     data = pickle.dumps(("slice", (result, routed.pending_hit, seconds)), protocol=5)
                     del result  # not kept alive while the next slice is read and matched
@@ -386,6 +390,14 @@ class _Parallel(Generic[T]):
                 sending.send_bytes(pickle.dumps(("error", traceback.format_exc())))
         finally:
             sending.close()
+
+
+def _paused(work: Callable[[Slice], T], part: Slice) -> T:
+    """The caller's work on one slice (deciding, flagging: a slice's worth of new small acyclic objects), with
+    the collector paused as for reading and matching it. Never held across a ``yield``: the consumer runs
+    with the collector on."""
+    with gc_paused():
+        return work(part)
 
 
 def _steps_of(facts: Facts, invoices: tuple[Invoice, ...]) -> tuple[DunningStep, ...]:

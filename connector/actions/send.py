@@ -1,11 +1,12 @@
 """Sending one ladder step: the lawful fee, the letter, the channel, and the step recorded as a fact.
 
-The pipeline calls :func:`send_step` for each decision whose action is a reminder or a collection
-notice. A step already recorded for the invoice today is never sent again (``run`` twice a day).
+The act stage (:mod:`connector.actions.act`) calls :func:`send_step` for each decision whose action is a
+reminder or a collection notice. A step already recorded for the invoice today is never sent again (``run``
+twice a day).
 
 Every send is written ahead (:mod:`connector.store.sends`): the intent is committed as ``pending``
 before the channel is called and settled with the recorded step after it, so a crash in between is
-resolved by :mod:`connector.dunning.resolve` on the next run instead of sending twice. A channel
+resolved by :mod:`connector.actions.resolve` on the next run instead of sending twice. A channel
 failure (``ChannelError``) settles the intent as ``failed``, records no step and propagates: the
 caller reports it and goes on; the next run tries again.
 """
@@ -28,8 +29,8 @@ from connector.dunning.decide import next_step
 from connector.dunning.fees import fee_for
 from connector.dunning.interest import late_interest
 from connector.dunning.rules import RulePackError, pack_on
-from connector.model import Action, Customer, Decision, DunningStep, Invoice
-from connector.store import Facts, Store, sends
+from connector.model import Action, Customer, Decision, DunningStep, Facts, Invoice
+from connector.store import Store, sends
 from connector.store.sends import SendIntent
 
 log = logging.getLogger("arsync.dunning")
@@ -136,7 +137,7 @@ def send_step(
         result = channels[channel_name].deliver(message)
     except ChannelError as exc:
         with store.transaction() as conn:
-            sends.settle(conn, intent, sends.FAILED, error=str(exc))
+            sends.settle(conn, intent, sends.FAILED, at=store.now(), error=str(exc))
         raise
     # Anything else leaves the intent pending: the next run resolves it (may have been sent).
     sends.complete(store, replace(intent, channel=result.channel), sends.SENT, ref=result.ref, detail=result.ref)
@@ -144,17 +145,6 @@ def send_step(
         "client %s: %s for invoice %s via %s (fee %s)", client.id, d.action, inv.number, result.channel, fee.amount
     )
     return f"{d.action} for invoice {inv.number} via {result.channel} ({result.ref}), fee {fee.amount} {inv.currency}"
-
-
-def log_broken_agreements(client_id: str, decisions: list[Decision]) -> list[str]:
-    """Broken agreements lift their hold; say so in the log and the run report."""
-    lines = []
-    for d in decisions:
-        for e in d.evidence:
-            if e.kind == "agreement_broken":
-                log.warning("client %s: invoice %s: %s", client_id, d.invoice_number, e.detail)
-                lines.append(f"invoice {d.invoice_number}: {e.detail}")
-    return lines
 
 
 def _begin(

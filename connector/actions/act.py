@@ -1,0 +1,60 @@
+"""The act stage for one client: send the night's reminders and collection notices, propose collection
+cases, then run the collection workflow. Acts on the decisions it is given; never decides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from connector.actions.collection import propose_case, run_collection
+from connector.actions.send import send_step
+from connector.channels.base import ChannelError, ReminderChannel
+from connector.config import ClientConfig
+from connector.model import Action, Decision, DocKind, DunningStep
+from connector.reports.run import ClientReport
+from connector.store import Store
+
+
+def act_client(
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    decisions: list[Decision],
+    report: ClientReport,
+    redecide: Callable[[], list[Decision]],
+    channels: dict[str, ReminderChannel] | None = None,
+) -> None:
+    """``redecide``: the client's decisions made afresh from the store, for the collection push re-check;
+    ``channels``: reminder channels already opened this run (resolving interrupted sends opens some)."""
+    channels = channels if channels is not None else {}
+    facts = store.facts(client.id)
+    invoices = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
+    steps: dict[str, list[DunningStep]] = {}
+    for s in facts.steps:
+        steps.setdefault(s.invoice_number, []).append(s)
+    with_case = {c.invoice_number for c in facts.cases}
+    for d in decisions:
+        if d.action in (Action.REMINDER, Action.COLLECTION_NOTICE):
+            # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6).
+            try:
+                line = send_step(
+                    store,
+                    client,
+                    facts,
+                    d,
+                    as_of,
+                    channels,
+                    report.warnings,
+                    invoice=invoices[d.invoice_number],
+                    done=steps.get(d.invoice_number, []),
+                )
+            except ChannelError as exc:  # not recorded, retried next run; the other invoices go on
+                report.fail(f"invoice {d.invoice_number}: {d.action} not sent: {exc}")
+                continue
+        elif d.action is Action.COLLECTION_CASE and d.invoice_number not in with_case:
+            line = propose_case(store, client, as_of, d, facts.customers.get(d.customer_id))
+        else:
+            continue
+        if line:
+            report.sent.append(line)
+    run_collection(store, client, as_of, report, redecide)
