@@ -27,7 +27,7 @@ from connector.dunning import act as dunning_act
 from connector.dunning import resolve as dunning_resolve
 from connector.dunning.decide import decide, sort_decisions
 from connector.dunning.flag import short_payment_disputes
-from connector.http import redact
+from connector.http import Timeouts, client_budget, redact
 from connector.model import Action, Case, CaseStatus, Decision, Dispute, DocKind, DunningStep
 from connector.reconcile.slices import Slice, SlicedRun
 from connector.registry import check as registry_check
@@ -95,6 +95,13 @@ def sync_client(store: Store, client: ClientConfig, as_of: date, report: ClientR
 
 def fetch_client(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> Fetched:
     """Read every source of one client; only reads the store, so many clients may fetch at once."""
+    # Every API session made for this client shares its [http] timeouts and one deadline.
+    http = client.http
+    with client_budget(Timeouts(http.connect_timeout, http.read_timeout, http.client_deadline)):
+        return _fetch_client(store, client, as_of, report)
+
+
+def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> Fetched:
     now = datetime.now(UTC)
     sources: list[tuple[Any, str]] = [(ledger_source(client), "ledger"), *((f, "bank") for f in _feeds(client))]
     out = Fetched()

@@ -8,14 +8,18 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
-def _env_name(value: str | None) -> str | None:
+def _env_name(value: str | None, info: ValidationInfo) -> str | None:
+    # Never echo the value: a password pasted here by mistake must not end up in a terminal or a log.
     if value is not None and not _ENV_NAME.match(value):
-        raise ValueError(f"'{value}' is not an environment variable name (use UPPER_CASE letters, digits, _)")
+        raise ValueError(
+            f"the value of '{info.field_name}' is not a variable name (not shown); give the name of an "
+            "environment variable (UPPER_CASE letters, digits, _) that holds the secret"
+        )
     return value
 
 
