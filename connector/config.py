@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from connector.amounts import DEFAULT_MAX_AMOUNT
 from connector.channels.settings import EmailSettings, TripletexSettings
 from connector.registry.settings import RegistrySettings
 
@@ -84,11 +85,6 @@ class HttpConfig(_Strict):
     # Seconds of waiting on the server one client's sync may spend in all: answers and retry pauses
     # (time queued behind other clients on a shared rate limit does not count).
     client_deadline: Annotated[float, Field(gt=0, le=86400)] = 300.0
-
-
-# Far above any invoice or payment of a Nordic SME and far below what the store holds exactly
-# (PostgreSQL Numeric(20, 4): under 10^16): 10^10 in the currency's units, 10^12 in øre/cents.
-DEFAULT_MAX_AMOUNT = Decimal("10000000000")
 
 
 class LimitsConfig(_Strict):

@@ -470,7 +470,7 @@ class ApiClient:
             )
             try:
                 raw._content = _read_body(raw, until)
-                raw._content_consumed = True  # then close() hands the connection back to the pool
+                raw._content_consumed = True  # type: ignore[attr-defined]  # close() then pools the connection
             finally:
                 raw.close()  # a body not read to the end: the connection is closed, never reused
         except requests.Timeout:
