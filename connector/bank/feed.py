@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
@@ -121,7 +121,21 @@ class _FolderFeed:
                 batch.files.append(FileResult(name, digest, "failed", f"{refused[0]}{more}"))
                 continue
             batch.files.append(FileResult(name, digest, "ok", detail))
+        _only_live_accounts(batch, ctx)
         return batch
+
+
+def _only_live_accounts(batch: PaymentBatch, ctx: SyncContext) -> None:
+    """Per-account coverage (→ a per-account bank_data_stale hold once it ages) is recorded for the
+    client's configured accounts, and for any other account only when its data was fresh as of the run:
+    an old statement of an account nobody configured (a closed account, a savings account, another
+    company's file) proves no account is in use and must not hold the client's dunning for ever.
+    An account in use whose files stop coming was recorded while they came, so it still holds."""
+    configured = {b.account.replace(" ", "") for b in ctx.client.bank if b.account}
+    fresh_from = ctx.as_of - timedelta(days=ctx.client.policy.bank_max_age_days)
+    for account in [a for a, through in batch.accounts_through.items() if through < fresh_from]:
+        if account not in configured:
+            del batch.accounts_through[account]
 
 
 class CamtFolderFeed(_FolderFeed):

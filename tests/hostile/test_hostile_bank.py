@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import Workspace, client_table
+from builders import ACCOUNT, Entry, Workspace, camt, client_table, kid
 from hostile_corpus import OCR_TXS, FileCase, camt_huge_entry, ocr_bad_totals, ocr_good, ocr_truncated
 
 from connector.bank.feed import OcrFolderFeed
@@ -126,6 +126,38 @@ def test_a_bad_ocr_file_holds_dunning_naming_it_until_it_is_removed(ws: Workspac
     ws.cli("sync", "--as-of", REMIND.isoformat())
     item = ws.items(REMIND, "--no-sync")["2001"]
     assert item["holds"] == [] and item["action"] == "reminder"
+
+
+def test_an_old_statement_of_an_account_nobody_configured_does_not_hold(ws: Workspace) -> None:
+    ws.write_config(client_table("acme"))
+    ws.add_invoice("1001", issue=ISSUE, due=DUE, amount="1000.00")
+    ws.add_invoice("1002", issue=ISSUE, due=DUE, amount="250.00")
+    ws.bank_heartbeat(REMIND - timedelta(days=1))
+    # Last year's statement of a savings account lands in the folder (paying 1002 back then is fine).
+    old = ws.bank_dir() / "camt053-savings-2025.xml"
+    entry = Entry("SAV-1", "250.00", date(2025, 6, 30), kid=kid("1002"))
+    text = camt([entry], created=date(2025, 6, 30), message="camt.053").replace(ACCOUNT, "97100012345")
+    old.write_text(text, encoding="utf-8")
+    ws.cli("sync", "--as-of", REMIND.isoformat())
+    items = ws.items(REMIND, "--no-sync")
+    assert items["1001"]["holds"] == [] and items["1001"]["action"] == "reminder"
+    old.unlink()  # and nothing is left behind when the file goes
+    ws.cli("sync", "--as-of", REMIND.isoformat())
+    assert ws.items(REMIND, "--no-sync")["1001"]["holds"] == []
+
+
+def test_naming_the_account_lifts_a_hold_left_by_another_account(ws: Workspace) -> None:
+    # A row recorded for another account (an earlier config, or before this fix) holds while any feed
+    # reads every account; once each feed names its account, it no longer does.
+    ws.write_config(client_table("acme"))
+    ws.add_invoice("1001", issue=ISSUE, due=DUE, amount="1000.00")
+    ws.bank_heartbeat(REMIND - timedelta(days=1))
+    ws.cli("sync", "--as-of", REMIND.isoformat())
+    with ws.store.transaction() as conn:
+        ws.store.record_sync(conn, "acme", "bank-account:97100012345", ok=True, data_through=date(2025, 6, 30))
+    assert ws.items(REMIND, "--no-sync")["1001"]["holds"] == ["bank_data_stale"]
+    ws.write_config(client_table("acme", bank=[{"kind": "camt", "path": "clients/acme/bank", "account": ACCOUNT}]))
+    assert ws.items(REMIND, "--no-sync")["1001"]["holds"] == []
 
 
 # ---- a camt entry with very many transaction details --------------------------------------------
