@@ -15,8 +15,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from connector.amounts import DEFAULT_MAX_AMOUNT
 
 CONFIG_ENV = "ARSYNC_CONFIG"
 SECRETS_DIR_ENV = "ARSYNC_SECRETS_DIR"
@@ -47,14 +57,43 @@ def _looks_secret(key: str) -> bool:
     return not low.endswith("_env") and any(word in low for word in _SECRET_WORDS)
 
 
-def _check_env_name(value: str | None) -> str | None:
+def _check_env_name(value: str | None, info: ValidationInfo) -> str | None:
+    # Never echo the value: a token pasted here by mistake must not end up in a terminal or a log.
     if value is not None and not _ENV_NAME.match(value):
-        raise ValueError(f"'{value}' is not an environment variable name (use UPPER_CASE letters, digits, _)")
+        raise ValueError(
+            f"the value of '{info.field_name}' is not a variable name (not shown); give the name of an "
+            "environment variable (UPPER_CASE letters, digits, _) that holds the secret"
+        )
     return value
 
 
 class StoreConfig(_Strict):
     url: str = "sqlite:///arsync.db"
+
+
+class HttpConfig(_Strict):
+    """How long a client's accounting-system API may keep us waiting (``[http]``, per client ``[clients.http]``).
+
+    The defaults give up on a hung server within about a minute (a request that timed out twice is not
+    tried again) and on a merely slow one after five minutes of waiting, while other clients are fetched.
+    """
+
+    connect_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0  # seconds to open a connection
+    read_timeout: Annotated[float, Field(gt=0, le=600)] = 30.0  # seconds one answer may take once connected
+    # Seconds of waiting on the server one client's sync may spend in all: answers and retry pauses
+    # (time queued behind other clients on a shared rate limit does not count).
+    client_deadline: Annotated[float, Field(gt=0, le=86400)] = 300.0
+
+
+class LimitsConfig(_Strict):
+    """Bounds on values from outside (``[limits]``): a value beyond them is refused where it enters."""
+
+    max_amount: Annotated[Decimal, Field(gt=0, le=Decimal("1e15"))] = DEFAULT_MAX_AMOUNT
+
+    @field_validator("max_amount", mode="before")
+    @classmethod
+    def _no_float(cls, value: Any) -> Any:
+        return Decimal(repr(value)) if isinstance(value, float) else value
 
 
 class RunConfig(_Strict):
@@ -290,6 +329,9 @@ class ClientConfig(_Strict):
     collection: CollectionConfig
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    # Filled from the top-level [http] / [limits] tables; a client's own table overrides key by key.
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
     @property
     def language(self) -> Language:
@@ -311,6 +353,8 @@ class Settings(BaseSettings):
 
     store: StoreConfig = Field(default_factory=StoreConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
     clients: list[ClientConfig] = Field(default_factory=list)
     source_file: Path | None = Field(default=None, exclude=True)
 
@@ -324,6 +368,34 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (env_settings, init_settings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shared_tables(cls, data: Any) -> Any:
+        """Hand the top-level [http] and [limits] tables to every client (the sources and readers see
+        only their client); a client's own table overrides them key by key."""
+        if not isinstance(data, dict) or not isinstance(data.get("clients"), list):
+            return data
+        data = dict(data)
+        clients = [dict(c) if isinstance(c, dict) else c for c in data["clients"]]
+        for key, model in (("http", HttpConfig), ("limits", LimitsConfig)):
+            shared = data.get(key)
+            if isinstance(shared, BaseModel):
+                shared = shared.model_dump(exclude_unset=True)
+            if not isinstance(shared, dict):
+                continue
+            try:
+                model.model_validate(shared)
+            except ValidationError:
+                continue  # reported once, at the top-level table, not once per client
+            for c in clients:
+                if isinstance(c, dict):
+                    own = c.get(key)
+                    if isinstance(own, BaseModel):
+                        own = own.model_dump(exclude_unset=True)
+                    c[key] = {**shared, **own} if isinstance(own, dict) else (own if own is not None else shared)
+        data["clients"] = clients
+        return data
 
     @field_validator("clients")
     @classmethod

@@ -1,12 +1,14 @@
 """The one HTTP layer every accounting-system adapter uses.
 
-Per client and system an :class:`ApiClient` owns a ``requests.Session`` with connect/read timeouts,
+Per client and system an :class:`ApiClient` owns a ``requests.Session`` with connect/read timeouts
+and a deadline per client (``[http]``: :class:`Timeouts`, set per client by :func:`client_budget`),
 retries (tenacity: exponential backoff with jitter on connection errors, timeouts, 429 and 5xx, and
-on a 2xx that is not JSON — proxies answer with HTML pages), honours ``Retry-After`` and the systems'
-rate-limit headers, waits on a client-side limiter shared by everyone using the same credential, and
-re-authenticates once when the session or token has expired. Every secret the client knows is
-redacted from log lines and exception messages; exceptions never chain the requests exception
-(its text holds URLs whose query strings may carry tokens).
+on a 2xx that is not JSON — proxies answer with HTML pages), honours ``Retry-After`` (seconds or an
+HTTP date, :func:`parse_retry_after`) and the systems' rate-limit headers, waits on a client-side
+limiter shared by everyone using the same credential, and re-authenticates once when the session or
+token has expired. Every secret the client knows is redacted from log lines and exception messages;
+exceptions never chain the requests exception (its text holds URLs whose query strings may carry
+tokens).
 """
 
 from __future__ import annotations
@@ -20,13 +22,18 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
 log = logging.getLogger("arsync.http")
 
@@ -60,11 +67,15 @@ SYSTEM_LIMITS: dict[str, Limits] = {
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 6  # total tries per request
+    # A request that timed out this often is not tried again: the server is hung, not busy, and six
+    # attempts at the read timeout kept one client waiting for minutes.
+    timeout_attempts: int = 2
     initial_wait: float = 0.5  # seconds, doubled each attempt, plus jitter
     max_wait: float = 30.0
     max_retry_after: float = 120.0  # a server asking for longer fails this client instead of stalling the run
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+    # None: the client's [http] settings (Timeouts); tests set small values here.
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
     sleep: Callable[[float], None] = time.sleep
     pause_scale: float = 1.0  # shared pauses (Retry-After, spent quota) are multiplied by this; 0 in tests
 
@@ -81,6 +92,61 @@ def set_retry_policy(policy: RetryPolicy) -> RetryPolicy:
     global _policy
     previous, _policy = _policy, policy
     return previous
+
+
+# ---- timeouts and the per-client deadline -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """``[http]`` of the config: how long one client's servers may keep us waiting (seconds)."""
+
+    connect: float = 10.0  # to open a connection
+    read: float = 30.0  # for one whole answer once connected (a server sending a byte now and then included)
+    client_deadline: float = 300.0  # all the waiting of one client's sync: answers and retry pauses
+
+
+class Deadline:
+    """The waiting one client's sync may still do, shared by every API session of that client.
+
+    Only time spent on the server counts — waiting for answers and the pauses before retries — not
+    time queued behind other clients on a shared rate limit, which says nothing about this server.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._spent = 0.0
+        self._lock = threading.Lock()
+
+    def spend(self, seconds: float) -> None:
+        with self._lock:
+            self._spent += max(0.0, seconds)
+
+    def left(self) -> float:
+        with self._lock:
+            return self.seconds - self._spent
+
+
+_budget: ContextVar[tuple[Timeouts, Deadline] | None] = ContextVar("arsync_http_budget", default=None)
+
+
+@contextmanager
+def client_budget(timeouts: Timeouts) -> Iterator[Deadline]:
+    """Every :class:`ApiClient` made inside shares these timeouts and one deadline (one client's sync)."""
+    deadline = Deadline(timeouts.client_deadline)
+    token = _budget.set((timeouts, deadline))
+    try:
+        yield deadline
+    finally:
+        _budget.reset(token)
+
+
+def _current_budget() -> tuple[Timeouts, Deadline]:
+    found = _budget.get()
+    if found is not None:
+        return found
+    defaults = Timeouts()  # outside a client's sync (arsync check, tests): the defaults, a deadline of its own
+    return defaults, Deadline(defaults.client_deadline)
 
 
 # ---- redaction ----------------------------------------------------------------------------------
@@ -159,9 +225,16 @@ class AuthError(ApiError):
 class TransientError(ApiError):
     """Worth another try: connection trouble, 429, 5xx, a garbled body."""
 
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+    def __init__(
+        self, message: str, status: int | None = None, retry_after: float | None = None, timed_out: bool = False
+    ):
         super().__init__(message, status)
         self.retry_after = retry_after
+        self.timed_out = timed_out
+
+
+class DeadlineExceeded(ApiError):
+    """The client's ``[http] client_deadline`` is spent: this client's sync gives up (others go on)."""
 
 
 # ---- rate limiting ------------------------------------------------------------------------------
@@ -308,10 +381,18 @@ class ApiClient:
     policy: RetryPolicy | None = None
     session: requests.Session = field(default_factory=requests.Session)
     requests_made: int = 0
+    # Default: those of the client whose sync is running (client_budget), else the defaults.
+    timeouts: Timeouts | None = None
+    deadline: Deadline | None = None
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self.limiter = limiter(self.system, self.limit_key)
+        timeouts, deadline = _current_budget()
+        if self.timeouts is None:
+            self.timeouts = timeouts
+        if self.deadline is None:
+            self.deadline = deadline if self.timeouts == timeouts else Deadline(self.timeouts.client_deadline)
 
     def get(self, path: str, params: dict[str, Any] | Iterable[tuple[str, Any]] | None = None) -> Response:
         return self.request("GET", path, params=params)
@@ -328,11 +409,25 @@ class ApiClient:
             return self._with_retries(policy, method, path, True, **kwargs)
 
     def _with_retries(self, policy: RetryPolicy, method: str, path: str, force: bool, **kwargs: Any) -> Response:
+        deadline = self._deadline()
+        timeouts = 0
+
+        def worth_retrying(exc: BaseException) -> bool:
+            nonlocal timeouts
+            if not isinstance(exc, TransientError):
+                return False
+            timeouts += exc.timed_out
+            return timeouts < policy.timeout_attempts
+
+        def sleep(seconds: float) -> None:
+            deadline.spend(seconds)  # a pause before a retry is time the server costs this client
+            policy.sleep(seconds)
+
         retrying = Retrying(
             stop=stop_after_attempt(policy.attempts),
-            retry=retry_if_exception_type(TransientError),
-            wait=_wait(policy),
-            sleep=policy.sleep,
+            retry=retry_if_exception(worth_retrying),
+            wait=_wait(policy, deadline, self.system),
+            sleep=sleep,
             reraise=True,
             before_sleep=self._log_retry,
         )
@@ -347,41 +442,115 @@ class ApiClient:
         exc = state.outcome.exception() if state.outcome else None
         log.warning("%s: attempt %d failed (%s); retrying", self.system, state.attempt_number, exc)
 
+    def _deadline(self) -> Deadline:
+        assert self.deadline is not None  # set in __post_init__
+        return self.deadline
+
     def _once(self, policy: RetryPolicy, method: str, path: str, *, force: bool, **kwargs: Any) -> Response:
         url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
         where = f"{self.system} {method} {_path_only(url)}"
+        deadline = self._deadline()
+        if deadline.left() <= 0:
+            raise DeadlineExceeded(_gave_up(self.system, deadline))
         headers = {"Accept": "application/json", **self.auth.headers(self.session, force=force)}
         headers.update(kwargs.get("headers") or {})
         kwargs = {k: v for k, v in kwargs.items() if k != "headers"}
+        assert self.timeouts is not None
+        connect = policy.connect_timeout or self.timeouts.connect
+        read = policy.read_timeout or self.timeouts.read
         self.limiter.acquire()
+        started = time.monotonic()
+        # Never wait past the deadline; the whole answer must arrive within the read timeout.
+        left = deadline.left()
+        until = started + min(connect + read, left)
         try:
             self.requests_made += 1
             raw = self.session.request(
-                method, url, headers=headers, timeout=(policy.connect_timeout, policy.read_timeout), **kwargs
+                method, url, headers=headers, timeout=(min(connect, left), min(read, left)), stream=True, **kwargs
             )
+            try:
+                raw._content = _read_body(raw, until)
+                raw._content_consumed = True  # type: ignore[attr-defined]  # close() then pools the connection
+            finally:
+                raw.close()  # a body not read to the end: the connection is closed, never reused
         except requests.Timeout:
-            raise TransientError(f"{where}: timed out") from None
+            raise TransientError(f"{where}: timed out", timed_out=True) from None
+        except _SlowAnswer:
+            raise TransientError(f"{where}: the answer took longer than {read:g} s", timed_out=True) from None
         except requests.ConnectionError as exc:
             raise TransientError(f"{where}: connection failed ({exc.__class__.__name__})") from None
         except requests.RequestException as exc:
             raise ApiError(f"{where}: request failed ({exc.__class__.__name__})") from None
         finally:
+            deadline.spend(time.monotonic() - started)
             self.limiter.release()
         return _interpret(raw, where, self.limiter, policy)
+
+
+class _SlowAnswer(Exception):
+    """The answer did not arrive in time (a server sending a byte now and then never trips a socket timeout)."""
+
+
+def _read_body(raw: requests.Response, until: float) -> bytes:
+    """The whole (decoded) body, read piece by piece so a trickling server is cut off at ``until``."""
+    stream = raw.raw
+    read = getattr(stream, "read1", None) or stream.read
+    chunks: list[bytes] = []
+    while True:
+        if time.monotonic() > until:
+            raise _SlowAnswer
+        try:
+            chunk = read(64 * 1024, decode_content=True)
+        except (ReadTimeoutError, TimeoutError):
+            raise requests.Timeout() from None
+        except DecodeError:
+            raise requests.exceptions.ContentDecodingError() from None
+        except (ProtocolError, OSError) as exc:  # the connection broke off mid-answer: worth another try
+            raise requests.ConnectionError(exc.__class__.__name__) from None
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _gave_up(system: str, deadline: Deadline) -> str:
+    return (
+        f"{system}: gave up after {deadline.seconds:g} s waiting on the server for this client "
+        "([http] client_deadline); the other clients go on"
+    )
 
 
 def _path_only(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-def _retry_after(raw: requests.Response) -> float | None:
-    value = raw.headers.get("Retry-After")
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+
+    A date in the past means now (0); anything unreadable is None (the caller backs off instead).
+    Shared by every adapter that reads the header (``connector.collection.transport`` too).
+    """
     if value is None:
         return None
+    text = value.strip()
+    if not text:
+        return None
     try:
-        return max(0.0, float(value))
+        seconds = float(text)
     except ValueError:
-        return None  # an HTTP date: rare; fall back to backoff
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # HTTP dates are GMT; "-0000" parses as naive
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _retry_after(raw: requests.Response) -> float | None:
+    return parse_retry_after(raw.headers.get("Retry-After"))
 
 
 def _quota_reset(raw: requests.Response) -> float | None:
@@ -436,7 +605,7 @@ def _detail(raw: requests.Response) -> str:
     return ""
 
 
-def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+def _wait(policy: RetryPolicy, deadline: Deadline, system: str) -> Callable[[RetryCallState], float]:
     backoff = wait_exponential_jitter(multiplier=policy.initial_wait, max=policy.max_wait, jitter=policy.initial_wait)
 
     def wait(state: RetryCallState) -> float:
@@ -445,7 +614,11 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
         if after is not None:
             if after > policy.max_retry_after:
                 raise ApiError(f"the server asked to wait {after:.0f}s, more than {policy.max_retry_after:.0f}s")
-            return float(after)
-        return float(backoff(state))
+            pause = float(after)
+        else:
+            pause = float(backoff(state))
+        if pause >= deadline.left():  # the deadline bounds the retries too: no pause that would pass it
+            raise DeadlineExceeded(f"{_gave_up(system, deadline)} (last: {exc})")
+        return pause
 
     return wait

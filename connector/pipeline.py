@@ -26,7 +26,7 @@ from connector.concurrency import ReadAhead, read_ahead
 from connector.config import ClientConfig, ConfigError, Settings
 from connector.dunning.policy import ladder_problems
 from connector.engine.decisions import decide_client, decide_night
-from connector.http import redact
+from connector.http import Timeouts, client_budget, redact
 from connector.model import Decision, RegistryFact
 from connector.reports.run import ClientReport, log_broken_agreements
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
@@ -92,6 +92,13 @@ def sync_client(store: Store, client: ClientConfig, as_of: date, report: ClientR
 
 def fetch_client(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> Fetched:
     """Read every source of one client; only reads the store, so many clients may fetch at once."""
+    # Every API session made for this client shares its [http] timeouts and one deadline.
+    http = client.http
+    with client_budget(Timeouts(http.connect_timeout, http.read_timeout, http.client_deadline)):
+        return _fetch_client(store, client, as_of, report)
+
+
+def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> Fetched:
     now = store.now()  # the run's one clock (connector.clock), as for everything the store stamps
     sources: list[tuple[Any, str]] = [(ledger_source(client), "ledger"), *((f, "bank") for f in _feeds(client))]
     out = Fetched()

@@ -1,7 +1,13 @@
 """ISO 20022 camt.052 / camt.053 / camt.054 reader (versions .02–.08, matched by local name).
 
-XPaths: ../shared/research/payments-reconciliation.md §2. The file is streamed entry by entry
-(``iter_camt``), so memory stays bounded whatever its size; ``read_camt`` collects the result.
+XPaths: ../shared/research/payments-reconciliation.md §2. The file is streamed entry by entry and,
+inside an entry, transaction by transaction (``iter_camt``): memory stays bounded by what one
+transaction needs, whatever the size of the file or of one batch entry (a bank's entry with 390,000
+TxDtls once took 2.3 GB as one tree); ``read_camt`` collects the result.
+
+Amounts are checked as they are read (``connector.amounts``): a record whose amount is not a finite
+number, is beyond ``max_amount`` or is finer than its currency's minor unit is refused — named in
+``CamtHeader.refused`` with file, entry, transaction and field — and the rest of the file is read.
 
 What becomes a ``Payment``:
 - a credit entry (CRDT, not a reversal) → one payment per TxDtls (or one for the entry without TxDtls);
@@ -16,13 +22,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
 from lxml import etree
 
+from connector.amounts import DEFAULT_MAX_AMOUNT, parse_amount
 from connector.bank.xmlstream import StreamError, iter_elements
 from connector.model import Payment, PaymentStatus
 
@@ -46,6 +53,7 @@ class CamtHeader:
     accounts: list[str] = field(default_factory=list)
     entries: int = 0
     skipped: int = 0  # debit entries that are not customer money
+    refused: list[str] = field(default_factory=list)  # records not read, one line each (file, record, field)
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class CamtFile:
     accounts: tuple[str, ...] = ()
     entries: int = 0
     skipped: int = 0
+    refused: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +127,7 @@ _ENTRY_RULES: dict[str, _Rule] = {
     "AcctSvcrRef": "acct_svcr_ref",
     "NtryRef": "ntry_ref",
     "AddtlNtryInf": "addtl",
-    "NtryDtls": {"TxDtls": ["tx"]},
+    # NtryDtls/TxDtls are streamed one by one (_tx_values), never collected from the entry.
 }
 
 _TX_RULES: dict[str, _Rule] = {
@@ -203,19 +212,94 @@ def _iso_date(value: str | None) -> date | None:
         return None
 
 
-def _amount_of(el: etree._Element | None, where: Callable[[], str]) -> Decimal | None:
+class _Refused(ValueError):
+    """One record cannot be used (its amount); the message names file, record and field."""
+
+
+def _amount_of(
+    el: etree._Element | None, where: Callable[[], str], currency: str | None, max_amount: Decimal
+) -> Decimal | None:
     if el is None:
         return None
     text = el.text
     if text is None:
         return None
     try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise CamtError(f"{where()}: amount '{text}' is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise CamtError(f"{where()}: amount '{text}' is not a positive number")
+        value = parse_amount(text, currency, max_amount)
+    except ValueError as exc:
+        raise _Refused(f"{where()}: Amt {exc}; the record is refused") from None
+    if value < 0:
+        raise _Refused(f"{where()}: Amt '{text}' is negative (the direction is CdtDbtInd); the record is refused")
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Tx:
+    """What one TxDtls says, read as soon as it ends (its element is then dropped): the entry's
+    payments are built from these once the entry itself has ended."""
+
+    amount: Decimal | None
+    currency: str | None
+    refused: str | None
+    ref: str | None
+    ref_type: str | None
+    texts: tuple[str, ...]
+    payer_name: str | None
+    payer_account: str | None
+    payer_org_id: str | None
+    e2e: str | None
+    returned: bool
+    reason: str | None
+
+
+def _tx_values(
+    el: etree._Element,
+    tables: tuple[_Compiled, _Compiled, _Compiled],
+    place: tuple[str, int, int],  # file name, entry number, transaction number (for messages)
+    max_amount: Decimal,
+) -> _Tx:
+    def where() -> str:
+        return f"{place[0]}: entry {place[1]} transaction {place[2]}"
+
+    _entry_table, tx_table, ref_table = tables
+    t = _walk(el, tx_table, {})
+    # .04+: TxDtls/Amt; .02: only AmtDtls (TxAmt, else InstdAmt)
+    amt_el = t.get("amt")
+    if amt_el is None:
+        amt_el = t.get("tx_amt")
+        if amt_el is None:
+            amt_el = t.get("instd_amt")
+    currency = amt_el.get("Ccy") if amt_el is not None else None
+    amount, refused = None, None
+    try:
+        amount = _amount_of(amt_el, where, currency, max_amount)
+    except _Refused as exc:
+        refused = str(exc)
+    cdtr = t.get("cdtr")
+    r = _walk(cdtr, ref_table, {}) if cdtr is not None else {}
+    texts = [s for s in (u.text.strip() for u in t.get("ustrd", ()) if u.text) if s]
+    extra = _get(t, "addtl")
+    if extra:
+        texts.append(extra)
+    reason = None
+    if "rtr" in t:
+        code = _get(t, "rtr_cd") or _get(t, "rtr_prtry")
+        reason = " ".join(x for x in (code, _get(t, "rtr_addtl")) if x) or "returned"
+    payer_account = _get(t, "acct_iban") or _get(t, "acct_othr")
+    return _Tx(
+        amount=amount,
+        currency=currency,
+        refused=refused,
+        ref=_get(r, "ref"),
+        ref_type=_get(r, "ref_cd") or _get(r, "ref_prtry"),
+        texts=tuple(texts),
+        payer_name=_get(t, "dbtr_nm") or _get(t, "ultmt_nm"),
+        payer_account=payer_account.replace(" ", "") if payer_account else None,
+        payer_org_id=_org_id(t, "dbtr") or _org_id(t, "ultmt"),
+        e2e=_get(t, "e2e"),
+        returned="rtr" in t,
+        reason=reason,
+    )
 
 
 def _text(el: etree._Element | None, *names: str) -> str | None:
@@ -233,21 +317,29 @@ def _account(acct: etree._Element | None) -> str | None:
 
 
 def iter_camt(
-    source: bytes | Path | IO[bytes], name: str = "camt file", header: CamtHeader | None = None, client_id: str = ""
+    source: bytes | Path | IO[bytes],
+    name: str = "camt file",
+    header: CamtHeader | None = None,
+    client_id: str = "",
+    max_amount: Decimal = DEFAULT_MAX_AMOUNT,
 ) -> Iterator[Payment]:
-    """Stream the customer payments of a camt file; ``header`` is filled in as the file is read.
+    """Stream the customer payments of a camt file; ``header`` is filled in as the file is read
+    (refused records in ``header.refused``).
 
     ``client_id`` is set on every payment as it is made (cheaper than replacing it on each afterwards)."""
-    for _, _, _, _, customer_money, payment in _iter_rows(source, name, header, client_id):
+    for _, _, _, _, customer_money, payment in _iter_rows(source, name, header, client_id, max_amount):
         if customer_money:
             yield payment
 
 
 def iter_transactions(
-    source: bytes | Path | IO[bytes], name: str = "camt file", header: CamtHeader | None = None
+    source: bytes | Path | IO[bytes],
+    name: str = "camt file",
+    header: CamtHeader | None = None,
+    max_amount: Decimal = DEFAULT_MAX_AMOUNT,
 ) -> Iterator[CamtTx]:
     """Stream every transaction of a camt file, debits included."""
-    for row in _iter_rows(source, name, header):
+    for row in _iter_rows(source, name, header, max_amount=max_amount):
         yield CamtTx(*row)
 
 
@@ -255,14 +347,19 @@ _Row = tuple[int, str, bool, str, bool, Payment]  # CamtTx's fields, without bui
 
 
 def _iter_rows(
-    source: bytes | Path | IO[bytes], name: str, header: CamtHeader | None, client_id: str = ""
+    source: bytes | Path | IO[bytes],
+    name: str,
+    header: CamtHeader | None,
+    client_id: str = "",
+    max_amount: Decimal = DEFAULT_MAX_AMOUNT,
 ) -> Iterator[_Row]:
     head = header if header is not None else CamtHeader()
     reports = 0
     account = ""
     tables: tuple[_Compiled, _Compiled, _Compiled] | None = None
+    txs: list[_Tx | None] = []  # the current entry's transactions, read as each TxDtls ended
     try:
-        for el in iter_elements(source, name, ("GrpHdr", "Acct", "Ntry")):
+        for el in iter_elements(source, name, ("GrpHdr", "Acct", "TxDtls", "Ntry")):
             tag = el.tag
             ns_end = tag.rfind("}") + 1
             local = tag[ns_end:]
@@ -281,14 +378,24 @@ def _iter_rows(
                     reports += 1
                     account = _account(el) or ""
                     head.accounts.append(account)
+            elif local == "TxDtls":
+                entry = parent.getparent() if parent is not None else None
+                if entry is not None and _local(entry) == "Ntry":
+                    if tables is None:
+                        tables = _tables(tag[:ns_end])
+                    txs.append(_tx_values(el, tables, (name, head.entries + 1, len(txs) + 1), max_amount))
             elif parent is not None and _local(parent) in _REPORTS:
                 head.entries += 1
                 if tables is None:
                     tables = _tables(tag[:ns_end])
                 produced = False
-                for row in _entry_rows(el, tables, account, head, head.entries, name, client_id):
-                    produced = produced or row[4]
-                    yield row
+                try:
+                    for row in _entry_rows(el, tables, account, head, head.entries, name, txs, client_id, max_amount):
+                        produced = produced or row[4]
+                        yield row
+                except _Refused as exc:
+                    head.refused.append(str(exc))
+                txs = []
                 if not produced:
                     head.skipped += 1
     except StreamError as exc:
@@ -299,9 +406,11 @@ def _iter_rows(
         raise CamtError(f"{name}: {head.message} without any statement, notification or report (Stmt/Ntfctn/Rpt)")
 
 
-def read_camt(data: bytes | Path | IO[bytes], name: str = "camt file") -> CamtFile:
+def read_camt(
+    data: bytes | Path | IO[bytes], name: str = "camt file", max_amount: Decimal = DEFAULT_MAX_AMOUNT
+) -> CamtFile:
     head = CamtHeader()
-    transactions = tuple(iter_transactions(data, name, head))
+    transactions = tuple(iter_transactions(data, name, head, max_amount))
     return CamtFile(
         message=head.message,
         version=head.version,
@@ -312,6 +421,7 @@ def read_camt(data: bytes | Path | IO[bytes], name: str = "camt file") -> CamtFi
         accounts=tuple(head.accounts),
         entries=head.entries,
         skipped=head.skipped,
+        refused=tuple(head.refused),
     )
 
 
@@ -322,19 +432,24 @@ def _entry_rows(
     head: CamtHeader,
     index: int,
     name: str,
+    txs: list[_Tx | None],
     client_id: str = "",
+    max_amount: Decimal = DEFAULT_MAX_AMOUNT,
 ) -> Iterator[_Row]:
+    """The rows of one ended entry; ``txs`` are its TxDtls, read as each ended. An entry whose own
+    amount is refused raises ``_Refused`` before any row; a refused transaction is named in
+    ``head.refused`` and the entry's others are kept."""
+
     def where() -> str:
         return f"{name}: entry {index}"
 
-    entry_table, tx_table, ref_table = tables
+    entry_table, _tx_table, _ref_table = tables
     e = _walk(entry, entry_table, {})
     direction = _get(e, "dir")
     if direction not in ("CRDT", "DBIT"):
         raise CamtError(f"{where()}: CdtDbtInd is '{direction}', expected CRDT or DBIT")
     reversal_flag = (_get(e, "rvsl") or "").lower() in ("true", "1")
-    details = [_walk(t, tx_table, {}) for t in e.get("tx", ())]
-    returned = any("rtr" in d for d in details)
+    returned = any(t is not None and t.returned for t in txs)
     # CRDT + RvslInd is a debit of ours taken back; a plain DBIT is our own outgoing payment.
     customer_money = (direction == "CRDT" and not reversal_flag) or (
         direction == "DBIT" and (reversal_flag or returned)
@@ -344,8 +459,8 @@ def _entry_rows(
     pending = status_code in PENDING_CODES or head.message == "camt.052"
     status = PaymentStatus.PENDING if pending else PaymentStatus.BOOKED
     amt = e.get("amt")
-    entry_amount = _amount_of(amt, where)
     currency = (amt.get("Ccy") if amt is not None else None) or ""
+    entry_amount = _amount_of(amt, where, currency, max_amount)
     value_date = _iso_date(_get(e, "val_dt") or _get(e, "val_dttm"))
     booking = _iso_date(_get(e, "bookg_dt") or _get(e, "bookg_dttm")) or value_date
     if booking is None:
@@ -358,7 +473,7 @@ def _entry_rows(
     # Without any bank reference the key must still never merge two real payments: use the file's own id.
     entry_ref = _get(e, "acct_svcr_ref") or _get(e, "ntry_ref") or f"{head.msg_id or name}#{index}"
     entry_text = _get(e, "addtl") or ""
-    if not details:
+    if not txs:
         if entry_amount is None and not customer_money:
             entry_amount = Decimal(0)
         if entry_amount is None:
@@ -380,15 +495,15 @@ def _entry_rows(
         )
         yield index, direction, reversal_flag, status_code, customer_money, payment
         return
-    count = len(details)
-    for ordinal, t in enumerate(details):
-        # .04+: TxDtls/Amt; .02: only AmtDtls (TxAmt, else InstdAmt)
-        amt_el = t.get("amt")
-        if amt_el is None:
-            amt_el = t.get("tx_amt")
-            if amt_el is None:
-                amt_el = t.get("instd_amt")
-        amount = _amount_of(amt_el, lambda n=ordinal + 1: f"{where()} transaction {n}")
+    count = len(txs)
+    for ordinal in range(count):
+        t = txs[ordinal]
+        txs[ordinal] = None  # the payment replaces it: an entry's transactions are never held twice
+        assert t is not None
+        if t.refused:
+            head.refused.append(t.refused)
+            continue
+        amount = t.amount
         if amount is None:
             if count == 1 and entry_amount is not None:
                 amount = entry_amount
@@ -396,20 +511,7 @@ def _entry_rows(
                 amount = Decimal(0)
             else:
                 raise CamtError(f"{where()} transaction {ordinal + 1}: no amount")
-        tx_currency = (amt_el.get("Ccy") if amt_el is not None else None) or currency
-        cdtr = t.get("cdtr")
-        r = _walk(cdtr, ref_table, {}) if cdtr is not None else {}
-        texts = [s for s in (u.text.strip() for u in t.get("ustrd", ()) if u.text) if s]
-        extra = _get(t, "addtl")
-        if extra:
-            texts.append(extra)
-        if count == 1 and entry_text:
-            texts.append(entry_text)
-        reason = None
-        if "rtr" in t:
-            code = _get(t, "rtr_cd") or _get(t, "rtr_prtry")
-            reason = " ".join(x for x in (code, _get(t, "rtr_addtl")) if x) or "returned"
-        payer_account = _get(t, "acct_iban") or _get(t, "acct_othr")
+        texts = (*t.texts, entry_text) if count == 1 and entry_text else t.texts
         payment = Payment(
             client_id=client_id,
             source="camt",
@@ -419,17 +521,17 @@ def _entry_rows(
             booking_date=booking,
             value_date=value_date,
             amount=amount,
-            currency=tx_currency,
+            currency=t.currency or currency,
             status=status,
-            structured_ref=_get(r, "ref"),
-            ref_type=_get(r, "ref_cd") or _get(r, "ref_prtry"),
+            structured_ref=t.ref,
+            ref_type=t.ref_type,
             free_text=" ".join(texts),
-            payer_name=_get(t, "dbtr_nm") or _get(t, "ultmt_nm"),
-            payer_account=payer_account.replace(" ", "") if payer_account else None,
-            payer_org_id=_org_id(t, "dbtr") or _org_id(t, "ultmt"),
+            payer_name=t.payer_name,
+            payer_account=t.payer_account,
+            payer_org_id=t.payer_org_id,
             reversal=taken_back,
-            end_to_end_id=_get(t, "e2e"),
-            return_reason=reason,
+            end_to_end_id=t.e2e,
+            return_reason=t.reason,
         )
         yield index, direction, reversal_flag, status_code, customer_money, payment
 

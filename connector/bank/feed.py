@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
+from connector.amounts import DEFAULT_MAX_AMOUNT
 from connector.bank.camt import CamtError, CamtHeader, iter_camt
 from connector.bank.ocr import OcrError, read_ocr
 from connector.engine.gc import gc_paused
+from connector.files import LinkLeavesFolder, resolve_in_folder
 from connector.model import Payment
 from connector.sources.base import (
     MAX_FILE_BYTES,
@@ -25,12 +28,14 @@ MAX_CAMT_BYTES = 2 * 1024 * 1024 * 1024
 
 
 class FileRead(NamedTuple):
-    """What one bank file gave: its payments, a detail line, the dates it covers, per account too."""
+    """What one bank file gave: its payments, a detail line, the dates it covers, per account too,
+    and the records it refused (one line each, file and record named)."""
 
     payments: list[Payment]
     detail: str
     dates: list[date]
     accounts: dict[str, date]  # creditor account → newest date the file covers for it
+    refused: tuple[str, ...] = ()
 
 
 def _hash_file(path: Path) -> str:
@@ -51,7 +56,7 @@ class _FolderFeed:
         self.account = account.replace(" ", "") if account else None
         self.name = f"bank:{self.kind}:{folder}"
 
-    def read(self, path: Path, client_id: str = "") -> FileRead:
+    def read(self, path: Path, name: str, client_id: str = "", max_amount: Decimal = DEFAULT_MAX_AMOUNT) -> FileRead:
         raise NotImplementedError
 
     def fetch(self, ctx: SyncContext) -> PaymentBatch:
@@ -60,18 +65,34 @@ class _FolderFeed:
 
     def _fetch(self, ctx: SyncContext) -> PaymentBatch:
         batch = PaymentBatch()
-        for path in inbox_files(self.folder, self.suffixes):
+        for entry in inbox_files(self.folder, self.suffixes):
+            name = entry.name  # what the messages and the store call the file, even behind a link
+            try:
+                path = Path(resolve_in_folder(self.folder, name))
+            except LinkLeavesFolder as exc:
+                # Never read (it could be any file on the machine), and held as an unreadable bank
+                # file is: it might be the statement that settles an invoice.
+                batch.errors.append(str(exc))
+                batch.files.append(FileResult(name, f"link:{name}", "failed", str(exc)))
+                continue
             if path.stat().st_size > self.limit:
-                batch.errors.append(f"{path.name}: larger than {self.limit} bytes, skipped")
+                batch.errors.append(f"{name}: larger than {self.limit} bytes, skipped")
                 continue
             digest = _hash_file(path)
             if digest in ctx.seen_files:
                 continue
             try:
-                payments, detail, dates, accounts = self.read(path, ctx.client.id)
+                payments, detail, dates, accounts, refused = self.read(
+                    path, name, ctx.client.id, ctx.client.limits.max_amount
+                )
             except (CamtError, OcrError) as exc:
                 batch.errors.append(str(exc))
-                batch.files.append(FileResult(path.name, digest, "failed", str(exc)))
+                batch.files.append(FileResult(name, digest, "failed", str(exc)))
+                continue
+            except Exception as exc:  # a reader bug on one file must not stop the folder, nor go unnamed
+                reason = f"{name}: could not be read ({exc.__class__.__name__}: {exc})"
+                batch.errors.append(reason)
+                batch.files.append(FileResult(name, digest, "failed", reason))
                 continue
             for p in payments:
                 account = p.account.replace(" ", "")
@@ -91,8 +112,30 @@ class _FolderFeed:
             if dates:
                 newest = max(dates)
                 batch.data_through = max(batch.data_through, newest) if batch.data_through else newest
-            batch.files.append(FileResult(path.name, digest, "ok", detail))
+            if refused:
+                # The refused record may be the payment that settles an invoice: the file counts as
+                # unread (bank_data_stale, naming it) until it is corrected or removed; its other
+                # records are kept.
+                batch.errors.extend(refused)
+                more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+                batch.files.append(FileResult(name, digest, "failed", f"{refused[0]}{more}"))
+                continue
+            batch.files.append(FileResult(name, digest, "ok", detail))
+        _only_live_accounts(batch, ctx)
         return batch
+
+
+def _only_live_accounts(batch: PaymentBatch, ctx: SyncContext) -> None:
+    """Per-account coverage (→ a per-account bank_data_stale hold once it ages) is recorded for the
+    client's configured accounts, and for any other account only when its data was fresh as of the run:
+    an old statement of an account nobody configured (a closed account, a savings account, another
+    company's file) proves no account is in use and must not hold the client's dunning for ever.
+    An account in use whose files stop coming was recorded while they came, so it still holds."""
+    configured = {b.account.replace(" ", "") for b in ctx.client.bank if b.account}
+    fresh_from = ctx.as_of - timedelta(days=ctx.client.policy.bank_max_age_days)
+    for account in [a for a, through in batch.accounts_through.items() if through < fresh_from]:
+        if account not in configured:
+            del batch.accounts_through[account]
 
 
 class CamtFolderFeed(_FolderFeed):
@@ -100,19 +143,20 @@ class CamtFolderFeed(_FolderFeed):
     limit = MAX_CAMT_BYTES
     kind = "camt"
 
-    def read(self, path: Path, client_id: str = "") -> FileRead:
+    def read(self, path: Path, name: str, client_id: str = "", max_amount: Decimal = DEFAULT_MAX_AMOUNT) -> FileRead:
         head = CamtHeader()
-        payments = list(iter_camt(path, path.name, head, client_id))  # streamed: only the payments stay in memory
+        # streamed: only the payments stay in memory
+        payments = list(iter_camt(path, name, head, client_id, max_amount))
         dates = [head.created] if head.created else []
         # A statement/notification covers its account up to its creation date, even with no entries.
         accounts = {a: head.created for a in head.accounts if a and head.created}
-        return FileRead(payments, f"{head.message}.{head.version}", dates, accounts)
+        return FileRead(payments, f"{head.message}.{head.version}", dates, accounts, tuple(head.refused))
 
 
 class OcrFolderFeed(_FolderFeed):
     suffixes = (".txt", ".ocr", ".dat")
     kind = "ocr"
 
-    def read(self, path: Path, client_id: str = "") -> FileRead:
-        ocr = read_ocr(path.read_bytes(), path.name)
-        return FileRead(list(ocr.payments), f"OCR giro transmission {ocr.transmission}", [], {})
+    def read(self, path: Path, name: str, client_id: str = "", max_amount: Decimal = DEFAULT_MAX_AMOUNT) -> FileRead:
+        ocr = read_ocr(path.read_bytes(), name, max_amount)
+        return FileRead(list(ocr.payments), f"OCR giro transmission {ocr.transmission}", [], {}, ocr.refused)

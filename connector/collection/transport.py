@@ -23,7 +23,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from connector.collection.base import ProviderError
-from connector.http import Limits, RateLimiter, redact, register_secret
+from connector.http import Limits, RateLimiter, parse_retry_after, redact, register_secret
 
 log = logging.getLogger("arsync.collection")
 
@@ -187,10 +187,7 @@ class Transport:
 
 
 def _retry_after(raw: requests.Response) -> float | None:
-    try:
-        return max(0.0, float(raw.headers["Retry-After"]))
-    except (KeyError, ValueError):
-        return None
+    return parse_retry_after(raw.headers.get("Retry-After"))  # seconds or an HTTP date
 
 
 def _json(raw: requests.Response) -> Any:

@@ -191,15 +191,20 @@ def _client_holds(facts: Facts, client: ClientConfig, as_of: date) -> list[tuple
 
 def _stale_accounts(facts: Facts, client: ClientConfig, limit: date) -> list[tuple[Hold, Evidence]]:
     """Per creditor account: money for any customer can land on any account, so one account whose
-    newest bank data is older than the policy (or a configured account no file ever covered) holds all."""
-    through = {
+    newest bank data is older than the policy (or a configured account no file ever covered) holds all.
+    When every bank feed names its account, only those accounts count."""
+    through: dict[str, date | None] = {
         k[len(BANK_ACCOUNT_PREFIX) :]: s.data_through
         for k, s in facts.sync.items()
         if k.startswith(BANK_ACCOUNT_PREFIX) and s.data_through
     }
-    for bank in client.bank:
-        if bank.account:
-            through.setdefault(bank.account.replace(" ", ""), None)
+    configured = {bank.account.replace(" ", "") for bank in client.bank if bank.account}
+    if client.bank and all(bank.account for bank in client.bank):
+        # Every feed names its account, so no feed records any other: a row for another account is
+        # a leftover (an earlier config, a file since removed) and proves nothing about money now.
+        through = {account: newest for account, newest in through.items() if account in configured}
+    for account in configured:
+        through.setdefault(account, None)
     out: list[tuple[Hold, Evidence]] = []
     for account, newest in sorted(through.items()):
         if newest is None or newest < limit:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from connector.amounts import DEFAULT_MAX_AMOUNT, amount_problem
 from connector.einvoice.cii import read_cii
 from connector.einvoice.classify import EnvelopeError, classify, customization_id, unwrap_sbdh
 from connector.einvoice.document import DocClass, EDocument, StatusEvent
@@ -18,9 +21,12 @@ class DocumentError(ValueError):
 
 
 def read_document(
-    data: bytes, name: str = "document", limit: int = MAX_XML_BYTES
+    data: bytes, name: str = "document", limit: int = MAX_XML_BYTES, max_amount: Decimal = DEFAULT_MAX_AMOUNT
 ) -> EDocument | StatusEvent | DocClass:
-    """Read a sales document, reminder or status response; return the bare class for documents we ignore."""
+    """Read a sales document, reminder or status response; return the bare class for documents we ignore.
+
+    A sales document's payable amount is what is stored and dunned: one that is not finite, beyond
+    ``max_amount`` or finer than its currency's minor unit refuses the document (file and field named)."""
     try:
         root = parse_bytes(data, name, limit)
         root, envelope = unwrap_sbdh(root)
@@ -29,9 +35,13 @@ def read_document(
     doc_class = classify(root, envelope)
     try:
         if doc_class.is_sales_document or doc_class is DocClass.REMINDER:
-            if doc_class in (DocClass.CII_INVOICE, DocClass.CII_CREDIT_NOTE):
-                return read_cii(root, doc_class, envelope)
-            return read_ubl(root, doc_class, envelope)
+            cii = doc_class in (DocClass.CII_INVOICE, DocClass.CII_CREDIT_NOTE)
+            doc = read_cii(root, doc_class, envelope) if cii else read_ubl(root, doc_class, envelope)
+            problem = amount_problem(doc.payable, doc.currency, max_amount) if doc_class.is_sales_document else None
+            if problem:
+                field = "DuePayableAmount" if cii else "PayableAmount"
+                raise DocumentError(f"{name}: {doc.number}: {field} {doc.payable} {problem}; the document is refused")
+            return doc
         if doc_class.is_status:
             return read_response(root, doc_class, envelope)
     except ReadError as exc:

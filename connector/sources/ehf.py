@@ -14,6 +14,7 @@ from pathlib import Path
 from connector.einvoice.document import DocClass, EDocument, Party, StatusEvent
 from connector.einvoice.read import DocumentError, read_document
 from connector.engine.gc import gc_paused
+from connector.files import LinkLeavesFolder, open_in_folder
 from connector.model import (
     DISPUTE_CODES,
     ENVELOPE,
@@ -66,7 +67,13 @@ class EhfFolderSource:
         folder = os.fspath(self.folder)
         with gc_paused():  # thousands of small acyclic records (connector.engine.gc)
             for name in inbox_names(self.folder, SUFFIXES):
-                data = _read_bounded(os.path.join(folder, name))
+                try:
+                    data = _read_bounded(folder, name)
+                except LinkLeavesFolder as exc:
+                    # Held as an unreadable document is: it might be a real invoice behind a link.
+                    batch.errors.append(str(exc))
+                    batch.files.append(FileResult(name, f"link:{name}", "failed", str(exc)))
+                    continue
                 if isinstance(data, int):
                     ahead.append((name, f"size:{data}:{name}", data))
                     continue
@@ -92,15 +99,13 @@ AHEAD_FILES = 32
 AHEAD_BYTES = 1024 * 1024
 
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # O_BINARY: Windows would translate line ends
-
-
-def _read_bounded(path: str) -> bytes | int:
+def _read_bounded(folder: str, name: str) -> bytes | int:
     """The file's bytes, or its size when that is over ``MAX_FILE_BYTES`` (then nothing is read).
 
     Plain ``os`` calls, one open and one fstat per file: a file object per file costs more than
-    reading a small invoice. As ``read()``, it reads to the end of the file whatever its size."""
-    fd = os.open(path, _OPEN_FLAGS)
+    reading a small invoice. As ``read()``, it reads to the end of the file whatever its size.
+    A link out of the folder raises ``LinkLeavesFolder`` (connector.files)."""
+    fd = open_in_folder(folder, name)
     try:
         size = os.fstat(fd).st_size
         if size > MAX_FILE_BYTES:
@@ -132,7 +137,8 @@ def _take(
         batch.files.append(FileResult(name, digest, "failed", reason))
         return
     try:
-        status, detail = _add(batch, customers, ctx, read_document(data, name), name)
+        doc = read_document(data, name, max_amount=ctx.client.limits.max_amount)
+        status, detail = _add(batch, customers, ctx, doc, name)
     except DocumentError as exc:
         status, detail = "failed", str(exc)
         batch.errors.append(detail)

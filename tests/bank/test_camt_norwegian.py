@@ -72,7 +72,10 @@ def test_invalid_input_is_a_clear_error(data, message):
         read_camt(data, "bad.xml")
 
 
-def test_bad_amount_names_entry():
-    data = camt054([Entry("X", amount="12.50", txs=[Tx("12,50")])])
-    with pytest.raises(CamtError, match=r"entry 1 transaction 1: amount '12,50'"):
-        read_camt(data, "f.xml")
+def test_bad_amount_refuses_the_record_and_names_it():
+    # Issue 13: the record is refused, named with file, entry, transaction and field; the rest is read.
+    data = camt054([Entry("X", amount="12.50", txs=[Tx("12,50")]), Entry("Y", amount="10.00", txs=[Tx("10.00")])])
+    camt = read_camt(data, "f.xml")
+    assert [p.bank_ref for p in camt.payments] == ["Y"]
+    (refused,) = camt.refused
+    assert refused.startswith("f.xml: entry 1 transaction 1: Amt '12,50' is not a number")

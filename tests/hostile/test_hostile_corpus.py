@@ -1,0 +1,31 @@
+"""The generated hostile-input corpus: how many cases each class holds, and that they are all different."""
+
+from __future__ import annotations
+
+from hostile_corpus import absurd_amounts, catalogue, env_secrets, links, ocr_bad_totals, ocr_truncated, servers
+
+# Reported in the issue's closing note; a class that shrinks by accident fails here.
+EXPECTED = {
+    "env_secrets": 48,  # 12 *_env keys × 4 token shapes
+    "servers": 6,  # hang, slow, trickle, Retry-After date / seconds / past date
+    "ocr_truncated": 16,  # cut after each of 13 records, and inside 3
+    "ocr_bad_totals": 12,  # 6 control totals × (+1, −1)
+    "absurd_amounts": 14,  # 10 refused, 4 odd-looking but right; each in camt, UBL, CII
+    "links": 6,  # 4 leaving the folder, 2 staying inside; each in EHF, camt and OCR folders
+    "camt_huge_entry": 1,  # one entry, size chosen by the test (40,000) or bench (390,000)
+}
+
+
+def test_the_corpus_holds_what_the_issue_reports() -> None:
+    assert catalogue() == EXPECTED
+
+
+def test_every_case_is_different() -> None:
+    assert len({(c.table, c.key, c.value) for c in env_secrets()}) == len(env_secrets())
+    assert len({c.behaviour for c in servers()}) == len(servers())
+    for cases in (ocr_truncated(), ocr_bad_totals()):
+        assert len({c.data for c in cases}) == len(cases)
+    assert len({(c.text, c.currency) for c in absurd_amounts()}) == len(absurd_amounts())
+    assert sum(c.refused for c in absurd_amounts()) == 10
+    assert len({c.make for c in links(".xml")}) == len(links(".xml"))
+    assert sum(c.leaves for c in links(".xml")) == 4
