@@ -108,7 +108,9 @@ def test_found_company_with_its_sub_unit_count(api: responses.RequestsMock) -> N
     answer = client().company("NO 923 456 791 MVA")
     assert answer.status is AnswerStatus.FOUND and answer.fetched_on == TODAY and answer.org_no == "923456791"
     assert answer.facts is not None and answer.facts.bankrupt and answer.facts.sub_units == 3
-    assert api.calls[0].request.headers["Accept"].startswith("application/vnd.brreg.enhetsregisteret.enhet.v2+json")
+    assert str(api.calls[0].request.headers["Accept"]).startswith(
+        "application/vnd.brreg.enhetsregisteret.enhet.v2+json"
+    )
 
 
 def test_a_deleted_unit_answers_200_with_a_reduced_body(api: responses.RequestsMock) -> None:
