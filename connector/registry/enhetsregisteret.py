@@ -99,14 +99,20 @@ class EnhetsregisteretClient:
         org = "".join(ch for ch in org_no if ch.isdigit())
         if len(org) != 9:
             return self._answer(org_no, AnswerStatus.NOT_FOUND, detail=f"'{org_no}' is not a Norwegian org no")
+        answer = self._main_unit(org)
+        if answer.status is AnswerStatus.NOT_FOUND:
+            return self._via_sub_unit(org)
+        return answer
+
+    def _main_unit(self, org: str) -> Answer:
         try:
             body = self._get(f"enheter/{org}", UNIT_ACCEPT)
         except ApiError as exc:
             if exc.status == 410:
                 return self._removed(org, exc.body)
-            if exc.status != 404:
-                return self._unavailable(org, exc)
-            return self._via_sub_unit(org)
+            if exc.status == 404:
+                return self._answer(org, AnswerStatus.NOT_FOUND, detail="not in Enhetsregisteret")
+            return self._unavailable(org, exc)
         facts = parse_unit(org, body)
         if facts.deleted_on is None:
             facts = replace(facts, sub_units=self._count_sub_units(org))
@@ -128,7 +134,7 @@ class EnhetsregisteretClient:
             if facts.deleted_on is None:
                 return self._answer(org, AnswerStatus.UNAVAILABLE, detail="sub-unit without a main unit")
             return self._answer(org, AnswerStatus.FOUND, facts)
-        main = self.company(parent)
+        main = self._main_unit(parent)  # a main unit, never another sub-unit: no chains to follow
         if main.facts is None:
             return self._answer(org, main.status, detail=f"sub-unit of {parent}: {main.detail}".rstrip(": "))
         return self._answer(org, main.status, replace(main.facts, looked_up_as=org))

@@ -189,3 +189,12 @@ def test_an_html_page_instead_of_json_is_an_outage(api: responses.RequestsMock) 
     api.get(f"{BASE}/enheter/923456791", body=b"<html>maintenance</html>", content_type="text/html")
     answer = client().company("923456791")
     assert answer.status is AnswerStatus.UNAVAILABLE and "HTML" in answer.detail
+
+
+def test_a_sub_unit_whose_main_unit_is_unknown_is_not_followed_further(api: responses.RequestsMock) -> None:
+    api.get(f"{BASE}/enheter/973000004", status=404, body=b"")
+    api.get(f"{BASE}/underenheter/973000004", json={"organisasjonsnummer": "973000004", "overordnetEnhet": "911111111"})
+    api.get(f"{BASE}/enheter/911111111", status=404, body=b"")
+    answer = client().company("973000004")
+    assert answer.status is AnswerStatus.NOT_FOUND and answer.detail == "sub-unit of 911111111: not in Enhetsregisteret"
+    assert len(api.calls) == 3  # the main unit's number is not tried as a sub-unit again
