@@ -61,6 +61,10 @@ SYSTEM_LIMITS: dict[str, Limits] = {
     "tripletex": Limits(rate_per_second=10.0, max_concurrent=4, note="per employee token; X-Rate-Limit-* headers"),
     # Research §4: no rate-limit numbers found. UNCERTAIN: 10/s and 4 concurrent are our guess.
     "economic": Limits(rate_per_second=10.0, max_concurrent=4, note="per agreement grant token (undocumented)"),
+    # data.brreg.no open data (no key): no limit is published. UNCERTAIN: 5/s and 2 at once are our
+    # polite choice for a free public service shared by everyone.
+    "enhetsregisteret": Limits(rate_per_second=5.0, max_concurrent=2, note="open data, no published limit"),
+    "regnskapsregisteret": Limits(rate_per_second=5.0, max_concurrent=2, note="open data, no published limit"),
 }
 
 
@@ -211,11 +215,16 @@ def key_of(*parts: str) -> str:
 
 
 class ApiError(Exception):
-    """The system refused or failed; the message is redacted and names system and path."""
+    """The system refused or failed; the message is redacted and names system and path.
 
-    def __init__(self, message: str, status: int | None = None):
+    ``body`` is the parsed JSON of a 4xx answer (None otherwise): for some systems a 404 or 410 is an
+    answer, not a failure (a public register's "deleted on …"). It is never part of the message.
+    """
+
+    def __init__(self, message: str, status: int | None = None, body: Any = None):
         super().__init__(redact(message))
         self.status = status
+        self.body = body
 
 
 class AuthError(ApiError):
@@ -581,7 +590,7 @@ def _interpret(raw: requests.Response, where: str, lim: RateLimiter, policy: Ret
         why = "the token lacks access or the customer lacks the module subscription"
         raise AuthError(f"{where}: 403 forbidden ({why}){_detail(raw)}", 403)
     if status >= 400:
-        raise ApiError(f"{where}: {status}{_detail(raw)}", status)
+        raise ApiError(f"{where}: {status}{_detail(raw)}", status, _json_or_none(raw))
     headers = {k.lower(): v for k, v in raw.headers.items()}
     if status == 204 or not raw.content:
         return Response(status, headers, None)
@@ -591,6 +600,13 @@ def _interpret(raw: requests.Response, where: str, lim: RateLimiter, policy: Ret
         kind = "an HTML page" if raw.content.lstrip()[:1] == b"<" else "malformed JSON"
         raise TransientError(f"{where}: {status} with {kind} instead of JSON", status) from None
     return Response(status, headers, data)
+
+
+def _json_or_none(raw: requests.Response) -> Any:
+    try:
+        return json.loads(raw.content, parse_float=Decimal) if raw.content else None
+    except ValueError:
+        return None
 
 
 def _detail(raw: requests.Response) -> str:

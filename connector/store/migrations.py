@@ -73,6 +73,11 @@ def _v8_invoice_customer_index(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _v9_credit_facts(conn: Connection) -> None:
+    """Dated register answers for the credit check (issue 21)."""
+    schema.credit_facts.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -82,6 +87,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v6_dunning_sends,
     _v7_text_keys,
     _v8_invoice_customer_index,
+    _v9_credit_facts,
 )
 CURRENT = len(MIGRATIONS)
 

@@ -373,3 +373,21 @@ dunning_sends = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# ---- credit check: dated register answers (issue 21) --------------------------------------------
+# The last definite answer (found / not found) of a public register about an org no, shared by all
+# clients, with the day it was given; a failed lookup later only notes when and why (the answer stays).
+credit_facts = Table(
+    "credit_facts",
+    metadata,
+    Column("register", String(32), primary_key=True),  # enhetsregisteret, regnskapsregisteret
+    Column("org_no", String(32), primary_key=True),
+    Column("status", String(16), nullable=False),  # found / not_found
+    Column("facts", Text),  # JSON (connector.credit.facts.facts_to_json); NULL when not found
+    Column("detail", Text, nullable=False, default=""),
+    Column("answered_on", Date, nullable=False),  # the day the register gave this answer
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    Column("failed_on", Date),  # the last day a lookup failed after this answer (NULL: none since)
+    Column("failure", Text),  # why it failed (redacted by connector.http)
+)
