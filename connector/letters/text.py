@@ -38,7 +38,8 @@ def render_text(letter: Letter, override_dir: Path | None = None) -> TextLetter:
     """Subject and body of ``letter`` as plain text, from the same template as the PDF."""
     composed = compose(letter, override_dir)
     labels = composed.labels
-    out = [f"{label}: {value}" for label, value in parts.reference_box(letter, labels)]
+    out = [*parts.address_block(letter, labels), ""]  # whom the letter is to, as on paper
+    out += [f"{label}: {value}" for label, value in parts.reference_box(letter, labels)]
     for block in composed.blocks:
         out.append("")
         if block.kind == "table":
