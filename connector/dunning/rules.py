@@ -37,8 +37,16 @@ class RulePack:
     min_days_between_reminders: int
     notice_min_deadline_days: int
     notice_after_due: bool
+    letter_min_deadline_days: int  # every letter's pay-by date is at least this many days after sending
     b2b_compensation: Decimal
+    # what a letter cites next to a charge or the notice, in the country's language, as (key, text) pairs;
+    # keys: reminder_fee, late_interest, compensation, collection_notice (a tuple: the pack stays hashable)
+    legal_basis: tuple[tuple[str, str], ...] = ()
     sources: tuple[str, ...] = ()
+
+    def cites(self, key: str) -> str:
+        """The legal basis a letter states for ``key`` (e.g. ``"reminder_fee"``); "" when the pack has none."""
+        return dict(self.legal_basis).get(key, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +116,9 @@ def rules_for(country: str) -> CountryRules:
                 min_days_between_reminders=int(entry["min_days_between_reminders"]),
                 notice_min_deadline_days=int(entry["notice_min_deadline_days"]),
                 notice_after_due=bool(entry["notice_after_due"]),
+                letter_min_deadline_days=int(entry["letter_min_deadline_days"]),
                 b2b_compensation=money(str(entry["b2b_compensation"])),
+                legal_basis=tuple((str(k), str(v)) for k, v in entry.get("legal_basis", {}).items()),
                 sources=tuple(entry.get("sources", ())),
             )
         )
