@@ -73,6 +73,14 @@ def _v8_invoice_customer_index(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _v9_workbench(conn: Connection) -> None:
+    """The workbench: an append-only audit trail, and the undo window of an approval (case_events.push_after)."""
+    schema.audit_log.create(conn, checkfirst=True)
+    if "push_after" not in {c["name"] for c in inspect(conn).get_columns("case_events")}:
+        kind = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+        conn.execute(text(f"ALTER TABLE case_events ADD COLUMN push_after {kind}"))
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -82,6 +90,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v6_dunning_sends,
     _v7_text_keys,
     _v8_invoice_customer_index,
+    _v9_workbench,
 )
 CURRENT = len(MIGRATIONS)
 

@@ -351,6 +351,7 @@ class Store:
         on: date,
         note: str = "",
         at: datetime | None = None,
+        push_after: datetime | None = None,
     ) -> None:
         conn.execute(
             schema.case_events.insert().values(
@@ -360,6 +361,7 @@ class Store:
                 on_date=on,
                 recorded_at=at or utcnow(),
                 note=note,
+                push_after=push_after,
             )
         )
 
@@ -895,7 +897,13 @@ def _load_cases(conn: Connection, client_ids: list[str] | None) -> list[Case]:
     events: dict[tuple[str, str], list[CaseEvent]] = {}
     for r in conn.execute(qe):
         events.setdefault((r.client_id, r.case_id), []).append(
-            CaseEvent(case_id=r.case_id, status=CaseStatus(r.status), on=r.on_date, note=r.note or "")
+            CaseEvent(
+                case_id=r.case_id,
+                status=CaseStatus(r.status),
+                on=r.on_date,
+                note=r.note or "",
+                push_after=_aware(r.push_after),
+            )
         )
     out = []
     for r in conn.execute(q):
