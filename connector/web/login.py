@@ -4,6 +4,8 @@ link ``arsync serve`` printed (its token is compared, never shown)."""
 
 from __future__ import annotations
 
+import functools
+
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -71,7 +73,10 @@ async def _login(request: Request, session: Session, form: FormData) -> Response
         )
         return render(request, "login.html", {**context, "error": THROTTLED}, session=session, status=429)
     entry = wb.users.get(name.lower())
-    ok = isinstance(password, str) and await run_in_threadpool(verify_password, entry[1] if entry else None, password)
+    like = next(iter(wb.users.values()))[1]
+    ok = isinstance(password, str) and await run_in_threadpool(
+        functools.partial(verify_password, entry[1] if entry else None, password, like=like)
+    )
     if not ok or entry is None:
         wb.throttle.failed(name, where)
         await run_in_threadpool(

@@ -112,7 +112,8 @@ class Segment:
 
 def bar(buckets: dict[str, Decimal], scale: Decimal) -> list[Segment]:
     """A stacked bar: each bucket's share of ``scale`` (the largest total in the table, same currency)."""
-    out, x = [], 0.0
+    out: list[Segment] = []
+    x = 0.0
     if scale <= ZERO:
         return out
     for i, b in enumerate(aging.BUCKETS):

@@ -4,12 +4,14 @@ add`` prints, and the two questions every request asks: may this user see that c
 
 from __future__ import annotations
 
+import contextlib
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from connector.config import Language, WebConfig
@@ -63,15 +65,21 @@ def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
 
 
 @cache
-def _dummy_hash() -> str:
-    return PasswordHasher().hash("not a password anyone has")
+def dummy_hash(like: str | None = None) -> str:
+    """A hash of nothing anyone knows, made with the same parameters as ``like`` (a configured user's hash),
+    so checking an unknown name costs what checking a known one does."""
+    hasher = PasswordHasher()
+    if like is not None:
+        with contextlib.suppress(InvalidHashError):
+            hasher = PasswordHasher.from_parameters(extract_parameters(like))
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when the password matches. An unknown user is checked against a dummy hash, so the answer
-    takes as long either way and does not tell which user names exist."""
+def verify_password(password_hash: str | None, password: str, *, like: str | None = None) -> bool:
+    """True when the password matches. An unknown user (no hash) is checked against a dummy hash, so the
+    answer takes as long either way and does not tell which user names exist."""
     try:
-        return PasswordHasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        return PasswordHasher().verify(password_hash or dummy_hash(like), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -11,11 +11,14 @@ everywhere, vera only views, anna approves but sees only acme.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from builders import Workspace, client_table, to_toml
+from starlette.testclient import TestClient
 
 from connector.config import Settings
 from connector.model import Action, DunningStep
@@ -95,3 +98,22 @@ def scenario(ws: Workspace, web: dict[str, Any] | None = None) -> Settings:
     result = ws.cli("run", "--as-of", CASE.isoformat())
     assert result.exit_code == 1, result.output  # gamma failed, the others ran
     return settings
+
+
+# ---- driving the app ---------------------------------------------------------------------------
+
+# app_for(user=None, web=None, clock=…, **TestClient kwargs) -> TestClient (the fixture in conftest.py)
+AppFactory = Callable[..., TestClient]
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def log_in(client: TestClient, name: str, password: str = PASSWORD) -> Any:
+    page = client.get("/login")
+    return client.post(
+        "/login", data={"csrf_token": csrf_of(page.text), "name": name, "password": password, "next": "/"}
+    )
