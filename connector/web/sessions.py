@@ -120,9 +120,14 @@ class LoginThrottle:
                 or len(self._recent(("address", address), now)) >= self.per_address
             )
 
+    MAX_KEYS = 100_000  # names and addresses tracked at once; a flood of made-up names cannot fill memory
+
     def failed(self, user: str, address: str) -> None:
         now = self.clock()
         with self._lock:
+            if len(self._failures) >= self.MAX_KEYS:
+                for key in list(self._failures):
+                    self._recent(key, now)  # drops keys whose failures all left the window
             for key in (("user", user.lower()), ("address", address)):
                 self._recent(key, now)
                 self._failures.setdefault(key, deque()).append(now)
