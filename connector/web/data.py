@@ -49,7 +49,11 @@ def freshness(client: ClientConfig, sync: dict[str, SyncStatus], today: date) ->
     elif last_success is None:
         state, problems = "never", ("the ledger has never been synced",)
     else:
-        facts = Facts(client.id, {}, (), (), (), (), (), (), sync=sync)
+        # only the sync status matters to the freshness holds
+        facts = Facts(
+            client_id=client.id, customers={}, invoices=(), payments=(), disputes=(), agreements=(), steps=(),
+            cases=(), sync=sync,
+        )  # fmt: skip
         holds = tuple(dict.fromkeys(e.detail for _hold, e in _client_holds(facts, client, today)))
         state, problems = ("stale", holds) if holds else ("ok", ())
     return Freshness(state, problems, max(attempts, default=None), last_success)
