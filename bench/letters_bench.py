@@ -1,6 +1,6 @@
 """Letters: time to render a batch of PDFs (and the e-mail text), bytes per letter, determinism.
 
-    .venv/bin/python bench/letters_bench.py [--letters 1000] [--fpdf2]
+    .venv/bin/python -m bench.letters_bench [--letters 1000] [--fpdf2]
 
 Renders ``--letters`` reminders (two invoices, a part payment, a credit, fee and interest; the same
 content the tests check), cycling the three languages, one thread. ``--fpdf2`` also times a comparable
@@ -14,19 +14,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import resource
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "letters"))
-
-from letter_samples import letter
-
 from connector.letters import Letter, LetterKind, render_pdf, render_text
 from connector.letters.parts import invoice_table
 from connector.letters.templates import compose
+from tests.letters.letter_samples import letter
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 

@@ -346,6 +346,50 @@ class ClientConfig(_Strict):
         return compact
 
 
+# ---- the workbench (`arsync serve`) -----------------------------------------------------------
+# Kept here, beside the other settings models, so loading the config needs nothing of the web extra.
+
+
+class WebUser(_Strict):
+    """One person who may log in to the workbench. ``password_hash`` is made by ``arsync users add``."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")]
+    password_hash: str  # argon2 PHC string; the password itself is never in the file
+    role: Literal["viewer", "approver"] = "viewer"  # approver: may also approve and reject cases
+    clients: list[str] | None = None  # only these client ids; unset = every client
+    locale: Language | None = None  # number and date format; unset = [web] locale
+
+    @field_validator("password_hash")
+    @classmethod
+    def _argon2(cls, value: str) -> str:
+        if not value.startswith("$argon2"):
+            raise ValueError("not an argon2 hash (make one with `arsync users add NAME`)")
+        return value
+
+
+class WebConfig(_Strict):
+    host: str = "127.0.0.1"  # any other address than the loopback needs users
+    port: Annotated[int, Field(ge=1, le=65535)] = 8765
+    locale: Language = "nb"  # number and date format for users without their own
+    session_idle_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60
+    session_max_hours: Annotated[int, Field(ge=1, le=7 * 24)] = 12
+    undo_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 10  # an approval waits this long before a push
+    # Cookies are Secure when a request came over https: set directly, or told by X-Forwarded-Proto from
+    # one of trusted_proxies (the TLS proxy's address). secure_cookies = true forces it.
+    secure_cookies: bool = False
+    trusted_proxies: list[str] = Field(default_factory=list)
+    users: list[WebUser] = Field(default_factory=list)
+
+    @field_validator("users")
+    @classmethod
+    def _unique_names(cls, users: list[WebUser]) -> list[WebUser]:
+        names = [u.name.lower() for u in users]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"user name '{twice[0]}' is used twice")
+        return users
+
+
 class Settings(BaseSettings):
     """The whole file. ``ARSYNC_STORE__URL`` in the environment overrides ``[store] url``."""
 
@@ -356,6 +400,7 @@ class Settings(BaseSettings):
     http: HttpConfig = Field(default_factory=HttpConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     clients: list[ClientConfig] = Field(default_factory=list)
+    web: WebConfig = Field(default_factory=WebConfig)
     source_file: Path | None = Field(default=None, exclude=True)
 
     @classmethod
@@ -406,6 +451,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"client id '{client.id}' is used twice")
             seen.add(client.id)
         return clients
+
+    @model_validator(mode="after")
+    def _user_clients_exist(self) -> Settings:
+        known = {c.id for c in self.clients}
+        for user in self.web.users:
+            unknown = [c for c in user.clients or () if c not in known]
+            if unknown:
+                raise ValueError(f"web.users: user '{user.name}': no client with id '{unknown[0]}'")
+        return self
 
     def client(self, client_id: str) -> ClientConfig:
         for client in self.clients:

@@ -330,6 +330,7 @@ class CaseEvent:
     status: CaseStatus
     on: date
     note: str = ""
+    push_after: datetime | None = None  # an approval's undo window ends then (connector.collection.approval)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,22 +1,19 @@
 """Render every letter kind in every language to PDF, and page 1 to PNG when pdftoppm is installed,
 into ``examples/letters-preview/`` (git-ignored), to look at the letters as a debtor gets them.
 
-    .venv/bin/python examples/letters_preview.py
+    .venv/bin/python -m examples.letters_preview
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from connector.letters import LetterKind, render_pdf, render_text
+from tests.letters.letter_samples import letter
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "letters"))
-
-from letter_samples import letter  # noqa: E402
-
-from connector.letters import LetterKind, render_pdf, render_text  # noqa: E402
 
 
 def main() -> None:

@@ -381,3 +381,25 @@ def test_a_version_4_database_gets_the_columns_added_later(tmp_path: Path) -> No
         assert migrations.current_version(conn) == migrations.CURRENT
         reopened.upsert_invoices(conn, [an_invoice("1002")])  # writes the new column without error
     assert reopened.facts("acme").invoices[1].collection_method is None
+
+
+def test_a_v8_database_gains_the_audit_trail_and_the_undo_window_and_keeps_its_cases(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    store = Store(url)
+    case = Case(
+        "acme-1001", "acme", "1001", "c1", "NOK", Decimal("10.00"), Decimal("10.00"), CaseStatus.PROPOSED, AS_OF
+    )
+    with store.transaction() as conn:
+        store.propose_case(conn, case)
+        schema.audit_log.drop(conn)  # what a version-8 database looked like
+        conn.execute(text("ALTER TABLE case_events DROP COLUMN push_after"))
+        conn.execute(schema.schema_version.update().values(version=8))
+    store.close()
+
+    again = Store(url)
+    assert versions(again) == [migrations.CURRENT]
+    [event] = again.case("acme-1001").events  # type: ignore[union-attr]
+    assert (event.status, event.push_after) == (CaseStatus.PROPOSED, None)
+    with again.engine.connect() as conn:
+        assert conn.execute(select(schema.audit_log)).all() == []
+    again.close()

@@ -61,7 +61,7 @@ def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliatio
     agreements = _by_invoice(facts.agreements)
     steps = _by_invoice(facts.steps)
     cases = {c.invoice_number: c for c in facts.cases}
-    client_holds = _client_holds(facts, client, as_of)
+    held_for_client = client_holds(facts, client, as_of)
     doc_holds = document_holds(facts.document_events, as_of)
     ctx = dunning_context(facts, client)
     out = []
@@ -77,7 +77,7 @@ def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliatio
             agreements.get(inv.number, []),
             steps.get(inv.number, []),
             cases.get(inv.number),
-            client_holds,
+            held_for_client,
             doc_holds.get(inv.number),
             ctx=ctx,
         )
@@ -149,7 +149,7 @@ def dunning_context(facts: Facts, client: ClientConfig) -> DunningContext:
     )
 
 
-def _client_holds(facts: Facts, client: ClientConfig, as_of: date) -> list[tuple[Hold, Evidence]]:
+def client_holds(facts: Facts, client: ClientConfig, as_of: date) -> list[tuple[Hold, Evidence]]:
     """Holds that follow from the freshness of the client's data, not from one invoice."""
     holds: list[tuple[Hold, Evidence]] = []
     newest_bank = max(

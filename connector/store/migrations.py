@@ -78,6 +78,14 @@ def _v9_credit_facts(conn: Connection) -> None:
     schema.credit_facts.create(conn, checkfirst=True)
 
 
+def _v10_workbench(conn: Connection) -> None:
+    """The workbench: an append-only audit trail, and the undo window of an approval (case_events.push_after)."""
+    schema.audit_log.create(conn, checkfirst=True)
+    if "push_after" not in {c["name"] for c in inspect(conn).get_columns("case_events")}:
+        kind = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+        conn.execute(text(f"ALTER TABLE case_events ADD COLUMN push_after {kind}"))
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -88,6 +96,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v7_text_keys,
     _v8_invoice_customer_index,
     _v9_credit_facts,
+    _v10_workbench,
 )
 CURRENT = len(MIGRATIONS)
 

@@ -324,6 +324,7 @@ class Store:
         on: date,
         note: str = "",
         at: datetime | None = None,
+        push_after: datetime | None = None,
     ) -> None:
         conn.execute(
             schema.case_events.insert().values(
@@ -333,6 +334,7 @@ class Store:
                 on_date=on,
                 recorded_at=at or self.now(),
                 note=note,
+                push_after=push_after,
             )
         )
 
@@ -868,7 +870,13 @@ def _load_cases(conn: Connection, client_ids: list[str] | None) -> list[Case]:
     events: dict[tuple[str, str], list[CaseEvent]] = {}
     for r in conn.execute(qe):
         events.setdefault((r.client_id, r.case_id), []).append(
-            CaseEvent(case_id=r.case_id, status=CaseStatus(r.status), on=r.on_date, note=r.note or "")
+            CaseEvent(
+                case_id=r.case_id,
+                status=CaseStatus(r.status),
+                on=r.on_date,
+                note=r.note or "",
+                push_after=_aware(r.push_after),
+            )
         )
     out = []
     for r in conn.execute(q):

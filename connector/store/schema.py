@@ -206,6 +206,8 @@ case_events = Table(
     Column("on_date", Date, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("note", Text, nullable=False, default=""),
+    # an approval made in the workbench: the push waits until then, so it can be undone (v9)
+    Column("push_after", DateTime(timezone=True)),
 )
 
 sync_state = Table(
@@ -390,4 +392,21 @@ credit_facts = Table(
     Column("fetched_at", DateTime(timezone=True), nullable=False),
     Column("failed_on", Date),  # the last day a lookup failed after this answer (NULL: none since)
     Column("failure", Text),  # why it failed (redacted by connector.http)
+)
+
+# ---- the workbench's audit trail (issue 20) -------------------------------------------------------
+# Append-only: one row per thing a person did (log in, approve, reject, undo), with who, when, from
+# where. Nothing updates or deletes a row; connector.store.audit only inserts and reads.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(128), nullable=False),  # the workbench user, or "cli:<login>"
+    Column("action", String(64), nullable=False),  # login, login_refused, logout, case.approve, …
+    Column("client_id", String(64)),
+    Column("subject", Text),  # what it was done to: a case id, an invoice number, …
+    Column("detail", Text, nullable=False, default=""),
+    Column("address", String(64)),  # the request's client address
+    Index("ix_audit_client", "client_id", "at"),
 )

@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from fakes.registers import FakeRegisters, accounts, deleted_unit, quick_http, sub_unit, unit
 
 from connector.credit.facts import AnswerStatus, CreditFacts, LedgerHistory
 from connector.credit.risk import RiskAssessment, RiskLevel, evaluate
@@ -16,6 +15,7 @@ from connector.credit.thresholds import default_thresholds
 from connector.registry.credit_lookup import RegisterFacts, lookup_register_facts
 from connector.registry.registers import registers_for
 from connector.store import Store
+from tests.fakes.registers import FakeRegisters, accounts, deleted_unit, quick_http, sub_unit, unit
 
 SOUND, BANKRUPT, BRANCH, DELETED, REMOVED, SHELL, UNKNOWN = (
     "923456791",

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import typst
-from letter_samples import letter
 from pypdf import PdfReader
 
 from connector.einvoice.document import EDocument
 from connector.einvoice.read import read_document
 from connector.letters import Letter, LetterKind, invoice_pdf, is_pdf, render_pdf, with_invoice_copies
 from connector.model import Attachment
+from tests.letters.letter_samples import letter
 
 PEPPOL = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "peppol"
 

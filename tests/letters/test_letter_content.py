@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from letter_samples import debtor, letter, m
 from pypdf import PdfReader
 
 from connector.letters import (
@@ -26,6 +25,7 @@ from connector.letters import (
 from connector.letters import formats as f
 from connector.letters.parts import address_block
 from connector.letters.templates import labels
+from tests.letters.letter_samples import debtor, letter, m
 
 KINDS = list(LetterKind)
 LANGUAGES: list[Language] = ["nb", "da", "sv"]

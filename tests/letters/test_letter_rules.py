@@ -7,12 +7,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from letter_samples import letter, m
 
 from connector.dunning.deadlines import pay_by_date
 from connector.dunning.rules import COUNTRIES, RulePackError, rules_for
 from connector.letters import Charge, ChargeKind, LetterKind, Money, PaymentReceived
 from connector.letters.formats import amount, day
+from tests.letters.letter_samples import letter, m
 
 TUESDAY = date(2026, 3, 10)
 

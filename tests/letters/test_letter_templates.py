@@ -8,12 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from letter_samples import debtor, letter
 from pypdf import PdfReader
 
 from connector.letters import LetterKind, TemplateError, compose, render_pdf, render_text
 from connector.letters.model import LANGUAGES
 from connector.letters.pdf import RenderError
+from tests.letters.letter_samples import debtor, letter
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parents[2] / "connector" / "letters" / "templates"
 

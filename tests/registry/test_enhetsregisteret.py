@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 import responses
-from fakes.registers import quick_http
 
 from connector.credit.facts import AnswerStatus
 from connector.registry.enhetsregisteret import EnhetsregisteretClient, parse_unit
+from tests.fakes.registers import quick_http
 
 BASE = "https://data.brreg.no/enhetsregisteret/api"
 TODAY = date(2026, 2, 2)

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 import responses
-from fakes.registers import quick_http
 
 from connector.credit.facts import AnswerStatus
 from connector.registry.regnskap import RegnskapsregisteretClient, parse_accounts
+from tests.fakes.registers import quick_http
 
 BASE = "https://data.brreg.no/regnskapsregisteret"
 TODAY = date(2026, 2, 2)

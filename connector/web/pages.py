@@ -1,0 +1,234 @@
+"""The pages (GET): Today, a client's open items, the aging report with its drill-down and CSV, activity.
+Each reads through ``connector.web.data`` or a store function; nothing here decides anything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from connector.collection.approval import approval_window, undo_open
+from connector.config import ClientConfig
+from connector.model import ZERO, CaseStatus
+from connector.reports import aging
+from connector.store import audit
+from connector.store import decisions as saved_decisions
+from connector.web import data
+from connector.web.context import BadRequest, as_of_param, render, require_client, require_user, workbench
+
+PAGE_SIZE = 200
+_STATE_ORDER = {"failed": 0, "never": 1, "stale": 2, "ok": 3}
+
+
+def _names(request: Request, client_ids: Iterable[str]) -> dict[tuple[str, str], str]:
+    store = workbench(request).store
+    return {(cid, c.customer_id): c.name for cid in set(client_ids) for c in store.customers(cid)}
+
+
+# ---- Today --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientLine:
+    client: ClientConfig
+    fresh: data.Freshness
+    actions: dict[str, int]
+
+
+def today(request: Request) -> Response:
+    session, user = require_user(request)
+    wb = workbench(request)
+    clients = wb.clients(user)
+    lines = [
+        ClientLine(
+            c, data.freshness(c, wb.store.sync_status(c.id), wb.today()), saved_decisions.action_counts(wb.store, c.id)
+        )
+        for c in clients
+    ]
+    lines.sort(key=lambda line: _STATE_ORDER[line.fresh.state])  # what failed first
+    cases = wb.store.cases([c.id for c in clients])
+    now = wb.now()
+    proposed = [c for c in cases if c.status is CaseStatus.PROPOSED]
+    undoable = [(c, w) for c in cases if (w := approval_window(c)) is not None and undo_open(w, now)]
+    context = {
+        "lines": lines,
+        "proposed": proposed,
+        "undoable": undoable,
+        "names": _names(request, [c.client_id for c in proposed] + [c.client_id for c, _ in undoable]),
+        "client_names": {c.id: c.name for c in clients},
+    }
+    return render(request, "today.html", context, session=session)
+
+
+# ---- a client's open items ------------------------------------------------------------------------
+
+
+def _page_number(request: Request) -> int:
+    value = request.query_params.get("page", "1")
+    if not value.isdigit() or int(value) < 1:
+        raise BadRequest(f"'{value}' is not a page number.")
+    return int(value)
+
+
+def client_page(request: Request) -> Response:
+    session, user = require_user(request)
+    wb = workbench(request)
+    client = require_client(request, user, request.path_params["client_id"])
+    show_all = request.query_params.get("show") == "all"
+    page = _page_number(request)
+    saved = saved_decisions.load(
+        wb.store, client.id, attention_only=not show_all, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    cases = wb.store.cases([client.id])
+    now = wb.now()
+    context = {
+        "client": client,
+        "fresh": data.freshness(client, wb.store.sync_status(client.id), wb.today()),
+        "saved": saved,
+        "show_all": show_all,
+        "page": page,
+        "pages": max(1, -(-saved.total // PAGE_SIZE)),
+        "cases": cases,
+        "undoable": {c.case_id: w for c in cases if (w := approval_window(c)) is not None and undo_open(w, now)},
+        "names": _names(request, [client.id]),
+    }
+    return render(request, "client.html", context, session=session)
+
+
+# ---- aging ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    bucket: int  # index into aging.BUCKETS (the colour)
+    x: float  # percent of the bar's width
+    width: float
+    amount: Decimal
+
+
+def bar(buckets: dict[str, Decimal], scale: Decimal) -> list[Segment]:
+    """A stacked bar: each bucket's share of ``scale`` (the largest total in the table, same currency)."""
+    out: list[Segment] = []
+    x = 0.0
+    if scale <= ZERO:
+        return out
+    for i, b in enumerate(aging.BUCKETS):
+        amount = buckets[b]
+        if amount > ZERO:
+            width = float(amount / scale * 100)  # a drawing coordinate, never money
+            out.append(Segment(i, x, width, amount))
+            x += width
+    return out
+
+
+def _scales(items: Iterable[tuple[str, Decimal]]) -> dict[str, Decimal]:
+    scales: dict[str, Decimal] = {}
+    for currency, total in items:
+        scales[currency] = max(scales.get(currency, ZERO), total)
+    return scales
+
+
+def _aging_context(request: Request, as_of: date) -> dict[str, object]:
+    return {"as_of": as_of, "buckets": aging.BUCKETS, "segments": bar}
+
+
+def _freshness(request: Request, clients: Sequence[ClientConfig]) -> dict[str, data.Freshness]:
+    wb = workbench(request)
+    return {c.id: data.freshness(c, wb.store.sync_status(c.id), wb.today()) for c in clients}
+
+
+def aging_overview(request: Request) -> Response:
+    session, user = require_user(request)
+    wb = workbench(request)
+    as_of = as_of_param(request)
+    clients = wb.clients(user)
+    results = [data.client_aging(wb.store, c, as_of) for c in clients]
+    per_client = [(r, t) for r in results for t in data.totals(r.rows)]
+    context = {
+        **_aging_context(request, as_of),
+        "results": results,
+        "per_client": per_client,
+        "overall": data.totals([row for r in results for row in r.rows]),
+        "scales": _scales((t.currency, t.total) for _, t in per_client),
+        "fresh": _freshness(request, clients),
+    }
+    return render(request, "aging.html", context, session=session)
+
+
+def aging_client(request: Request) -> Response:
+    session, user = require_user(request)
+    wb = workbench(request)
+    client = require_client(request, user, request.path_params["client_id"])
+    as_of = as_of_param(request)
+    result = data.client_aging(wb.store, client, as_of)
+    context = {
+        **_aging_context(request, as_of),
+        "client": client,
+        "result": result,
+        "overall": data.totals(result.rows),
+        "scales": _scales((r.currency, r.total) for r in result.rows),
+        "fresh": _freshness(request, [client])[client.id],
+    }
+    return render(request, "aging_client.html", context, session=session)
+
+
+def aging_customer(request: Request) -> Response:
+    session, user = require_user(request)
+    wb = workbench(request)
+    client = require_client(request, user, request.path_params["client_id"])
+    customer_id = request.path_params["customer_id"]
+    as_of = as_of_param(request)
+    result = data.client_aging(wb.store, client, as_of)
+    rows = [r for r in result.rows if r.customer_id == customer_id]
+    invoices = data.open_invoices(result, customer_id)
+    context = {
+        **_aging_context(request, as_of),
+        "client": client,
+        "customer_id": customer_id,
+        "customer_name": rows[0].customer_name if rows else customer_id,
+        "rows": rows,
+        "error": result.error,
+        "invoices": invoices,
+        "bucket_of": lambda d: aging.bucket(d.due_date, as_of),
+        "days_late": lambda d: (as_of - d.due_date).days if d.due_date and as_of > d.due_date else 0,
+    }
+    return render(request, "aging_customer.html", context, session=session)
+
+
+def aging_csv(request: Request) -> Response:
+    """The same CSV as ``arsync report aging --format csv`` for the clients this user may see (or one)."""
+    _session, user = require_user(request)
+    wb = workbench(request)
+    as_of = as_of_param(request)
+    wanted = request.query_params.get("client")
+    clients = [require_client(request, user, wanted)] if wanted else wb.clients(user)
+    rows: list[aging.AgingRow] = []
+    for client in clients:
+        result = data.client_aging(wb.store, client, as_of)
+        if result.error:
+            raise BadRequest(f"Client {client.id}: the aging could not be computed: {result.error}")
+        rows.extend(result.rows)
+    name = f"aging-{wanted + '-' if wanted else ''}{as_of.isoformat()}.csv"
+    return Response(
+        aging.render_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# ---- activity -------------------------------------------------------------------------------------
+
+
+def activity(request: Request) -> Response:
+    session, user = require_user(request)
+    wb = workbench(request)
+    ids = None if user.clients is None else [c.id for c in wb.clients(user)]
+    entries = audit.entries(wb.store, ids)
+    if ids is not None:  # a limited user also sees their own log-ins (no client on those)
+        mine = [e for e in audit.entries(wb.store, None) if e.client_id is None and e.actor == user.name]
+        entries = sorted([*entries, *mine], key=lambda e: e.at, reverse=True)[:200]
+    return render(request, "activity.html", {"entries": entries}, session=session)

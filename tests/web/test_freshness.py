@@ -1,0 +1,36 @@
+"""A client's status on Today: failed, never synced, stale (the core's own freshness holds) or ok."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from connector.model import SyncStatus
+from connector.web.data import freshness
+from tests.builders import Workspace, client_table
+
+TODAY = date(2026, 7, 27)
+NIGHT = datetime(2026, 7, 27, 2, 0, tzinfo=UTC)
+
+
+def status(source: str, *, ok: bool = True, through: date | None = TODAY, error: str | None = None) -> SyncStatus:
+    return SyncStatus(source, NIGHT, NIGHT if ok else NIGHT - timedelta(days=3), error, through, None)
+
+
+def test_each_state_names_its_reason(ws: Workspace) -> None:
+    ws.write_config(client_table("acme", bank=[{"kind": "camt", "path": "b", "account": "15032080119"}]))
+    client = ws.client("acme")
+    bank = "bank:camt:" + str(ws.root / "b")
+    account = "bank-account:15032080119"
+    fresh = {"ledger": status("ledger"), bank: status(bank), account: status(account)}
+    assert freshness(client, fresh, TODAY).state == "ok"
+
+    assert freshness(client, {}, TODAY).state == "never"
+    failed = freshness(client, {**fresh, "ledger": status("ledger", ok=False, error="HTTP 401")}, TODAY)
+    assert (failed.state, failed.problems) == ("failed", ("ledger: HTTP 401",))
+    assert failed.last_success == NIGHT - timedelta(days=3)
+
+    old_bank = freshness(client, {**fresh, account: status(account, through=TODAY - timedelta(days=10))}, TODAY)
+    assert old_bank.state == "stale"
+    assert any("2026-07-17" in p for p in old_bank.problems)
+    old_ledger = freshness(client, {**fresh, "ledger": status("ledger", through=TODAY - timedelta(days=5))}, TODAY)
+    assert (old_ledger.state, old_ledger.problems) == ("stale", ("the last successful ledger sync is too old",))
