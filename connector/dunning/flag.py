@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from connector.einvoice.status import INVOICE_RESPONSE
-from connector.model import ZERO, Dispute, DocKind
+from connector.model import ZERO, AllocationTier, Dispute, DocKind
 from connector.reconcile import Reconciliation
 from connector.store import Facts
 
@@ -41,7 +41,9 @@ def short_payment_disputes(facts: Facts, recon: Reconciliation, as_of: date) -> 
         paid_after = [
             a
             for a in recon.allocations.get(inv.number, [])
-            if a.tier != "credit_note" and a.amount > ZERO and since <= paid_on.get(a.source_key, date.min) <= as_of
+            if a.tier is not AllocationTier.CREDIT_NOTE
+            and a.amount > ZERO
+            and since <= paid_on.get(a.source_key, date.min) <= as_of
         ]
         if not paid_after:
             continue

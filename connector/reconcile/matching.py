@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from itertools import chain
@@ -28,9 +28,10 @@ from itertools import chain
 from connector.bank.references import KID_SCHEMES, classify, kids_in_text, normalise
 from connector.bulk import gc_paused
 from connector.dunning.calendar import effective_due_date
-from connector.model import ZERO, Allocation, Customer, DocKind, Invoice, Payment, PaymentStatus
+from connector.model import ZERO, Allocation, AllocationTier, Customer, DocKind, Invoice, Payment, PaymentStatus
 from connector.reconcile.book import OpenBook, cents
 from connector.reconcile.dedup import dedup
+from connector.reconcile.result import Credit, CreditKind, Reconciliation
 from connector.reconcile.subset import MAX_ITEMS, unique_subset
 from connector.reconcile.text import invoice_key, tokens
 
@@ -42,37 +43,6 @@ INKASSO_WORDS = frozenset(
 )
 WORD = re.compile(r"[a-zæøå]+")
 _NO_ALLOCATIONS: list[Allocation] = []  # shared by every invoice without allocations: read-only by convention
-
-
-@dataclass(frozen=True, slots=True)
-class Credit:
-    """Money a customer may have paid that is not on any invoice: it holds that customer's reminders."""
-
-    customer_id: str
-    kind: str  # "unexplained", "overpayment", "credit_note", "ambiguous"
-    amount: Decimal
-    currency: str
-    ref: str  # payment key or credit note number
-    on: date
-    detail: str
-
-
-@dataclass
-class Reconciliation:
-    open_amount: dict[str, Decimal] = field(default_factory=dict)  # invoice number → open amount
-    allocations: dict[str, list[Allocation]] = field(default_factory=dict)
-    pending: dict[str, list[Payment]] = field(default_factory=dict)  # invoice → payments that may pay it
-    unexplained: list[Payment] = field(default_factory=list)  # booked credits nothing could be tied to
-    overpaid: dict[str, Decimal] = field(default_factory=dict)  # customer id → credit left over
-    unapplied_credits: dict[str, list[Invoice]] = field(default_factory=dict)  # customer → credit notes
-    last_settled_on: dict[str, object] = field(default_factory=dict)  # invoice → date of last allocation
-    unallocated_credit: dict[str, list[Credit]] = field(default_factory=dict)  # customer → credits to review
-    pending_reason: dict[str, str] = field(default_factory=dict)  # payment key → why it is only a candidate
-    with_difference: dict[str, Decimal] = field(default_factory=dict)  # invoice → short-paid within tolerance
-    paid_on_time: dict[str, bool] = field(default_factory=dict)  # settled invoice → value date ≤ due date
-    ledger_twins: dict[str, str] = field(default_factory=dict)  # bank payment key → ledger payment key
-    inkasso_payouts: list[Payment] = field(default_factory=list)
-    unexplained_reversals: list[Payment] = field(default_factory=list)
 
 
 @dataclass
@@ -153,7 +123,9 @@ class _Matcher:
         else:  # most invoices get one allocation: a list of exactly one, not one with room for four
             self.result.allocations[number] = [allocation]
 
-    def allocate(self, number: str, amount: Decimal, tier: str, key: str, evidence: str, on: date) -> Decimal:
+    def allocate(
+        self, number: str, amount: Decimal, tier: AllocationTier, key: str, evidence: str, on: date
+    ) -> Decimal:
         """Apply up to ``amount`` to an invoice; returns what is left over."""
         inv = self.receivables[number]
         take = min(amount, self.book.open[number])
@@ -172,7 +144,7 @@ class _Matcher:
                 paid.append(number)
         return amount - take
 
-    def credit(self, customer_id: str, kind: str, p: Payment, amount: Decimal, detail: str) -> None:
+    def credit(self, customer_id: str, kind: CreditKind, p: Payment, amount: Decimal, detail: str) -> None:
         self.result.unallocated_credit.setdefault(customer_id, []).append(
             Credit(customer_id, kind, amount, p.currency, p.key, p.booking_date, detail)
         )
@@ -182,7 +154,7 @@ class _Matcher:
             self.result.pending.setdefault(n, []).append(p)
         self.result.pending_reason[p.key] = why
 
-    def settle(self, number: str, p: Payment, tier: str, why: str) -> None:
+    def settle(self, number: str, p: Payment, tier: AllocationTier, why: str) -> None:
         """Allocate a whole payment to one invoice: overpayment becomes customer credit."""
         inv = self.receivables[number]
         on = p.value_date or p.booking_date
@@ -200,7 +172,9 @@ class _Matcher:
             )
         if left > ZERO:
             self.result.overpaid[inv.customer_id] = self.result.overpaid.get(inv.customer_id, ZERO) + left
-            self.credit(inv.customer_id, "overpayment", p, left, f"{left} {p.currency} more than invoice {number}")
+            self.credit(
+                inv.customer_id, CreditKind.OVERPAYMENT, p, left, f"{left} {p.currency} more than invoice {number}"
+            )
 
     # -- ledger ---------------------------------------------------------------------------------
 
@@ -212,7 +186,7 @@ class _Matcher:
         if p.reversal:
             self.reopen(number, p.amount, p)
             return
-        self.settle(number, p, "ledger", f"booked in the ledger against invoice {number}")
+        self.settle(number, p, AllocationTier.LEDGER, f"booked in the ledger against invoice {number}")
         self.ledger[cents(p.amount)].append(_Ledger(p, self.receivables[number].customer_id))
 
     def claim_twin(self, p: Payment, numbers: Collection[str], customers: Collection[str]) -> bool:
@@ -290,7 +264,7 @@ class _Matcher:
             if pending:
                 self.candidate(numbers, p, f"pending: {why}")
             elif not self.claim_twin(p, numbers, ()):
-                self.settle(numbers[0], p, "kid", f"{why} belongs to invoice {numbers[0]}")
+                self.settle(numbers[0], p, AllocationTier.KID, f"{why} belongs to invoice {numbers[0]}")
             return
         if len(numbers) > 1:
             self.candidate(numbers, p, f"{why} matches {len(numbers)} invoices")
@@ -322,7 +296,7 @@ class _Matcher:
         open_total = sum((self.book.open[n] for n in numbers), ZERO)
         if open_total <= ZERO:
             owner = self.receivables[numbers[0]].customer_id
-            self.credit(owner, "overpayment", p, p.amount, f"{why}, but those invoices are already paid")
+            self.credit(owner, CreditKind.OVERPAYMENT, p, p.amount, f"{why}, but those invoices are already paid")
             return True
         agrees = open_total > ZERO and ZERO <= open_total - p.amount <= self.tolerance
         if not agrees:
@@ -330,14 +304,14 @@ class _Matcher:
             return True
         if self.claim_twin(p, numbers, ()):
             return True
-        tier = "reference_text" if why.startswith("KID") else "invoice_number"
+        tier = AllocationTier.REFERENCE_TEXT if why.startswith("KID") else AllocationTier.INVOICE_NUMBER
         left = p.amount
         for n in numbers[:-1]:
             left = self.allocate(n, left, tier, p.key, f"{why}; amount agrees", p.booking_date)
         self.settle_rest(numbers[-1], p, left, tier, f"{why}; amount agrees")
         return True
 
-    def settle_rest(self, number: str, p: Payment, amount: Decimal, tier: str, why: str) -> None:
+    def settle_rest(self, number: str, p: Payment, amount: Decimal, tier: AllocationTier, why: str) -> None:
         short = self.book.open[number] - amount
         self.allocate(number, amount, tier, p.key, why, p.booking_date)
         if ZERO < short <= self.tolerance:
@@ -363,7 +337,12 @@ class _Matcher:
             exact = self.within_tolerance(customer_id, p.amount)
         exact = [n for n in exact if self.receivables[n].currency == p.currency]
         if len(exact) == 1:
-            self.settle(exact[0], p, "payer_amount", f"payer is customer {customer_id}; only open item of {p.amount}")
+            self.settle(
+                exact[0],
+                p,
+                AllocationTier.PAYER_AMOUNT,
+                f"payer is customer {customer_id}; only open item of {p.amount}",
+            )
             return
         if len(exact) > 1:
             self.candidate(exact, p, f"payer is customer {customer_id}; {len(exact)} open items of {p.amount}")
@@ -381,16 +360,18 @@ class _Matcher:
             for cn_number in used:
                 self.use_credit_note(customer_id, cn_number, chosen, p)
             for n in chosen:
-                self.allocate(n, self.book.open[n], "subset_sum", p.key, why, p.booking_date)
+                self.allocate(n, self.book.open[n], AllocationTier.SUBSET_SUM, p.key, why, p.booking_date)
             return
         if solution is False:
             why = f"payer is customer {customer_id}; several combinations (or too many items) could be {p.amount}"
             if len(opens) <= MAX_ITEMS:
                 self.candidate(opens, p, why)
             else:  # one review credit instead of a hold entry on every one of many items
-                self.credit(customer_id, "ambiguous", p, p.amount, why)
+                self.credit(customer_id, CreditKind.AMBIGUOUS, p, p.amount, why)
             return
-        self.credit(customer_id, "unexplained", p, p.amount, f"{p.amount} {p.currency} from this customer's payer")
+        self.credit(
+            customer_id, CreditKind.UNEXPLAINED, p, p.amount, f"{p.amount} {p.currency} from this customer's payer"
+        )
         self.result.unexplained.append(p)
 
     def within_tolerance(self, customer_id: str, amount: Decimal) -> list[str]:
@@ -409,7 +390,7 @@ class _Matcher:
                 left = self.allocate(
                     n,
                     left,
-                    "credit_note",
+                    AllocationTier.CREDIT_NOTE,
                     cn.number,
                     f"credit note {cn.number} netted in payment {p.key}",
                     p.booking_date,
@@ -422,7 +403,7 @@ class _Matcher:
         if p.key not in self.everywhere:
             self.result.unexplained.append(p)
         owners = set(payers) or {self.receivables[n].customer_id for n in self.book.by_amount.get(cents(p.amount), ())}
-        kind = "ambiguous" if len(payers) > 1 else "unexplained"
+        kind = CreditKind.AMBIGUOUS if len(payers) > 1 else CreditKind.UNEXPLAINED
         for cust in sorted(owners):
             self.credit(
                 cust, kind, p, p.amount, f"unexplained credit of {p.amount} {p.currency} could be this customer's"
@@ -455,7 +436,7 @@ class _Matcher:
             (a.invoice_number, a.amount)
             for n in numbers
             for a in self.result.allocations.get(n, ())
-            if a.source_key == key and a.tier != "reversal"
+            if a.source_key == key and a.tier is not AllocationTier.REVERSAL
         ]
 
     def find_original(self, p: Payment) -> str | None:
@@ -478,7 +459,7 @@ class _Matcher:
             why = f"payment returned/reversed on {p.booking_date.isoformat()}"
             if p.return_reason:
                 why += f" ({p.return_reason})"
-            self.add_allocation(number, Allocation(number, -back, inv.currency, "reversal", p.key, why))
+            self.add_allocation(number, Allocation(number, -back, inv.currency, AllocationTier.REVERSAL, p.key, why))
         return max(back, ZERO)
 
     # -- the run --------------------------------------------------------------------------------
@@ -514,7 +495,7 @@ class _Matcher:
                 self.result.unallocated_credit.setdefault(cust, []).append(
                     Credit(
                         cust,
-                        "credit_note",
+                        CreditKind.CREDIT_NOTE,
                         left,
                         cn.currency,
                         cn.number,
@@ -541,7 +522,12 @@ class _Matcher:
                 if target is None or target.currency != cn.currency or left <= ZERO:
                     continue
                 left = self.allocate(
-                    number, left, "credit_note", cn.number, f"credit note {cn.number} credits {number}", cn.issue_date
+                    number,
+                    left,
+                    AllocationTier.CREDIT_NOTE,
+                    cn.number,
+                    f"credit note {cn.number} credits {number}",
+                    cn.issue_date,
                 )
             if left > ZERO:
                 self.credit_notes[cn.customer_id].append((cn, left))
@@ -628,7 +614,7 @@ def _cap_by_ledger(result: Reconciliation, docs: list[Invoice]) -> None:
                 inv.number,
                 gap,
                 inv.currency,
-                "ledger_balance",
+                AllocationTier.LEDGER_BALANCE,
                 inv.source_ref or inv.number,
                 f"{inv.source} reports {max(ledger_open, ZERO)} outstanding",
             )
