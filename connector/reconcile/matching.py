@@ -10,6 +10,8 @@ Tiers (../shared/research/payments-reconciliation.md §7), each allocation recor
   account or org id), and exactly one open item — or exactly one combination of open items and credit
   notes — has the amount;
 - everything else is an unexplained credit (tier 5).
+What a payment may pay, and the evidence, comes from the candidate index (``connector.reconcile.index``),
+the one routing asks too; this module decides amounts: which candidate the money settles, and what is held.
 Allocation is strict; the reminder gate is broad: whatever could belong to a customer but was not
 allocated is listed in ``pending`` (per invoice) or ``unallocated_credit`` (per customer) so decide holds.
 Results do not depend on input order: payments are deduplicated and sorted first.
@@ -17,7 +19,6 @@ Results do not depend on input order: payments are deduplicated and sorted first
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,23 +26,17 @@ from datetime import date
 from decimal import Decimal
 from itertools import chain
 
-from connector.bank.references import KID_SCHEMES, classify, kids_in_text, normalise
+from connector.bank.references import KID_SCHEMES
 from connector.bulk import gc_paused
 from connector.dunning.calendar import effective_due_date
 from connector.model import ZERO, Allocation, AllocationTier, Customer, DocKind, Invoice, Payment, PaymentStatus
 from connector.reconcile.book import OpenBook, cents
 from connector.reconcile.dedup import dedup
+from connector.reconcile.index import BANK_SOURCES, CandidateIndex, Candidates, Found, Originals
 from connector.reconcile.result import Credit, CreditKind, Reconciliation
 from connector.reconcile.subset import MAX_ITEMS, unique_subset
-from connector.reconcile.text import invoice_key, tokens
 
-BANK_SOURCES = frozenset({"camt", "ocr"})
 LEDGER_TWIN_DAYS = 14  # a ledger booking of the same money lands within this many days of the bank credit
-# Payer names of Nordic debt collectors: their payouts are collected money, not a debtor's payment.
-INKASSO_WORDS = frozenset(
-    {"inkasso", "intrum", "kredinor", "lowell", "sergel", "kravia", "amili", "collectia", "modhi", "conecto"}
-)
-WORD = re.compile(r"[a-zæøå]+")
 _NO_ALLOCATIONS: list[Allocation] = []  # shared by every invoice without allocations: read-only by convention
 
 
@@ -74,47 +69,25 @@ class _Matcher:
             open_amount=self.book.open, allocations=dict.fromkeys(self.receivables, _NO_ALLOCATIONS)
         )
         self.tolerance = tolerance
-        self.kid_schemes = kid_schemes
-        self.inkasso_payers = {plain_account(x) for x in inkasso_payers}
-        self.by_ref: dict[str, str | list[str]] = {}  # reference → its invoice (a list only when shared)
-        # invoice key → number (the last in document order wins), stored only where the key is not the number
-        # itself or another number took it first: text tokens are keys, so a token that is a number finds it
-        self.by_number: dict[str, str] = {}
+        # what each payment may pay: the same index routing asks (connector.reconcile.routing), so a slice
+        # matches what the whole client would; everywhere-payments are known to have no candidates
+        self.index = index = CandidateIndex(kid_schemes, inkasso_payers, payer_accounts, unplaced=everywhere)
         for inv in self.receivables.values():
-            ref = normalise(inv.kid)
-            if ref:
-                seen = self.by_ref.get(ref)
-                if seen is None:
-                    self.by_ref[ref] = inv.number
-                elif isinstance(seen, str):
-                    self.by_ref[ref] = [seen, inv.number]
-                else:
-                    seen.append(inv.number)
-            key = invoice_key(inv.number)
-            if key != inv.number or key in self.by_number:
-                self.by_number[key] = inv.number
-        self.by_org: dict[str, set[str]] = defaultdict(set)
+            index.add_invoice(inv.number, inv.customer_id, inv.currency, inv.kid)
         for c in customers.values():
-            if c.org_no:
-                self.by_org[org_digits(c.org_no)].add(c.customer_id)
-        self.by_payer: dict[str, set[str]] = defaultdict(set)
-        for account, owners in payer_accounts.items():
-            self.by_payer[plain_account(account)].update(owners)
+            index.add_customer(c.customer_id, c.org_no)
         self.credit_notes: dict[str, list[tuple[Invoice, Decimal]]] = defaultdict(list)  # customer → (cn, left)
         # payment key → the invoice (or, rarely, invoices) it paid; the amounts are in the allocations
         self.paid_by: dict[str, str | list[str]] = {}
         self.ledger: dict[int, list[_Ledger]] = defaultdict(list)  # øre → ledger payments
         # invoice → value date of the payment that last settled it, only where that is not its last_settled_on
         self.value_dates: dict[str, date] = {}
+        # the bank payments being matched, and the credits among them a reversal without a reference may take
+        # back (built on first need: only such reversals ask); routing finds them with the same ``Originals``
+        self.bank: list[Payment] = []
+        self.originals: Originals | None = None
 
     # -- allocation primitives ------------------------------------------------------------------
-
-    def refs(self, value: str) -> Sequence[str]:
-        """The invoices whose structured reference is ``value``, in document order."""
-        found = self.by_ref.get(value)
-        if found is None:
-            return ()
-        return (found,) if isinstance(found, str) else found
 
     def add_allocation(self, number: str, allocation: Allocation) -> None:
         allocations = self.result.allocations.get(number)
@@ -179,14 +152,15 @@ class _Matcher:
     # -- ledger ---------------------------------------------------------------------------------
 
     def ledger_payment(self, p: Payment) -> None:
-        number = p.invoice_number or ""
-        if number not in self.receivables:
+        _found, numbers, _named, why = self.index.candidates(p)  # LEDGER: the invoice it names, if we have it
+        if not numbers:
             self.result.unexplained.append(p)
             return
+        number = numbers[0]
         if p.reversal:
             self.reopen(number, p.amount, p)
             return
-        self.settle(number, p, AllocationTier.LEDGER, f"booked in the ledger against invoice {number}")
+        self.settle(number, p, AllocationTier.LEDGER, why)
         self.ledger[cents(p.amount)].append(_Ledger(p, self.receivables[number].customer_id))
 
     def claim_twin(self, p: Payment, numbers: Collection[str], customers: Collection[str]) -> bool:
@@ -205,76 +179,33 @@ class _Matcher:
 
     # -- bank -----------------------------------------------------------------------------------
 
-    def tier1(self, p: Payment) -> tuple[Sequence[str], str | None]:
-        ref = classify(p.structured_ref, self.kid_schemes)
-        if ref is None:
-            return (), None
-        numbers = self.refs(ref.value)
-        return numbers, (f"{ref.scheme} reference {p.structured_ref}" if numbers else None)  # no text for no match
-
-    def tier2(self, p: Payment) -> tuple[list[str], str]:
-        found: set[str] = set()
-        why = []
-        for kid in kids_in_text(p.free_text):
-            ref = classify(kid, self.kid_schemes)
-            if ref is not None and ref.value in self.by_ref:
-                found.update(self.refs(ref.value))
-                why.append(f"KID {kid} in the text")
-        for token in sorted(tokens(p.free_text)):  # sorted: the evidence reads the same on every run
-            number = self.by_number.get(token) or (token if token in self.receivables else None)
-            if number is not None:
-                found.add(number)
-                why.append(f"invoice number {number} in the text")
-        return sorted(found), "; ".join(why)
-
-    def payer_customers(self, p: Payment) -> set[str]:
-        out: set[str] = set()
-        if p.payer_account:
-            out |= self.by_payer.get(plain_account(p.payer_account), set())
-        if p.payer_org_id:
-            out |= self.by_org.get(org_digits(p.payer_org_id), set())
-        return out
-
-    def learn(self, p: Payment) -> None:
-        """Payer account → customer, from payments whose reference alone proves the customer."""
-        if not p.payer_account or not p.structured_ref or p.reversal or p.status is not PaymentStatus.BOOKED:
-            return
-        ref = classify(p.structured_ref, self.kid_schemes)  # tier 1 without its evidence text
-        numbers = self.refs(ref.value) if ref is not None else ()
-        if not numbers:
-            return
-        owners = {self.receivables[n].customer_id for n in numbers}
-        if len(owners) == 1:
-            self.by_payer[plain_account(p.payer_account)].update(owners)
-
     def bank_payment(self, p: Payment) -> None:
-        if p.amount <= ZERO:
+        c = self.index.candidates(p)
+        found, numbers, _named, why = c
+        if found is Found.NOTHING:
             return  # 0.00 entries (fee corrections, notices) carry no money to place
-        if p.reversal:
-            self.reverse(p)
+        if found is Found.REVERSAL:
+            self.reverse(p, numbers)
             return
         pending = p.status is PaymentStatus.PENDING
-        if p.key in self.everywhere:  # routing found no reference, number or payer for it: straight to tier 5
-            self.pending_by_amount(p, set()) if pending else self.unexplained(p, set())
+        if found is Found.UNPLACED:  # routing found no reference, number or payer for it: straight to tier 5
+            self.pending_by_amount(p, ()) if pending else self.unexplained(p, ())
             return
-        numbers, why = self.tier1(p)
-        if len(numbers) != 1 or self.receivables[numbers[0]].currency != p.currency:
-            numbers = [n for n in numbers if self.receivables[n].currency == p.currency]
-        if len(numbers) == 1:
-            if pending:
+        if found is Found.REFERENCE:
+            if len(numbers) > 1:
+                self.candidate(numbers, p, f"{why} matches {len(numbers)} invoices")
+            elif pending:
                 self.candidate(numbers, p, f"pending: {why}")
             elif not self.claim_twin(p, numbers, ()):
                 self.settle(numbers[0], p, AllocationTier.KID, f"{why} belongs to invoice {numbers[0]}")
             return
-        if len(numbers) > 1:
-            self.candidate(numbers, p, f"{why} matches {len(numbers)} invoices")
-            return
-        if is_inkasso(p, self.inkasso_payers):
+        if found is Found.INKASSO:
             self.result.inkasso_payouts.append(p)
             return
-        if self.text_tier(p, pending):
+        if found is Found.TEXT:
+            self.text_tier(p, c, pending)
             return
-        payers = self.payer_customers(p)
+        payers = self.index.payers(p.payer_account, p.payer_org_id)
         if pending:
             self.pending_by_amount(p, payers)
             return
@@ -285,31 +216,29 @@ class _Matcher:
             return
         self.unexplained(p, payers)
 
-    def text_tier(self, p: Payment, pending: bool) -> bool:
-        numbers, why = self.tier2(p)
-        numbers = [n for n in numbers if self.receivables[n].currency == p.currency]
-        if not numbers:
-            return False
+    def text_tier(self, p: Payment, c: Candidates, pending: bool) -> None:
+        """Tier 2: the text names invoices in the payment's currency; allocate if the amount agrees."""
+        numbers, why = c.numbers, c.reason
         if pending:
             self.candidate(numbers, p, f"pending: {why}")
-            return True
+            return
         open_total = sum((self.book.open[n] for n in numbers), ZERO)
         if open_total <= ZERO:
             owner = self.receivables[numbers[0]].customer_id
             self.credit(owner, CreditKind.OVERPAYMENT, p, p.amount, f"{why}, but those invoices are already paid")
-            return True
+            return
         agrees = open_total > ZERO and ZERO <= open_total - p.amount <= self.tolerance
         if not agrees:
             self.candidate(numbers, p, f"{why}, but {p.amount} does not agree with the open {open_total}")
-            return True
+            return
         if self.claim_twin(p, numbers, ()):
-            return True
-        tier = AllocationTier.REFERENCE_TEXT if why.startswith("KID") else AllocationTier.INVOICE_NUMBER
+            return
+        tier = c.tier
+        assert tier is not None  # text candidates always have one
         left = p.amount
         for n in numbers[:-1]:
             left = self.allocate(n, left, tier, p.key, f"{why}; amount agrees", p.booking_date)
         self.settle_rest(numbers[-1], p, left, tier, f"{why}; amount agrees")
-        return True
 
     def settle_rest(self, number: str, p: Payment, amount: Decimal, tier: AllocationTier, why: str) -> None:
         short = self.book.open[number] - amount
@@ -317,7 +246,7 @@ class _Matcher:
         if ZERO < short <= self.tolerance:
             self.result.with_difference[number] = short
 
-    def pending_by_amount(self, p: Payment, payers: set[str]) -> None:
+    def pending_by_amount(self, p: Payment, payers: Collection[str]) -> None:
         """A pending credit with no reference: hold what it could pay (by payer, else by amount)."""
         c = cents(p.amount)
         if payers:
@@ -398,7 +327,7 @@ class _Matcher:
             notes[i] = (cn, left)
         self.credit_notes[customer_id] = [(cn, x) for cn, x in notes if x > ZERO]
 
-    def unexplained(self, p: Payment, payers: set[str]) -> None:
+    def unexplained(self, p: Payment, payers: Collection[str]) -> None:
         """Tier 5: hold every customer this could be (known payer, or an open item of exactly this amount)."""
         if p.key not in self.everywhere:
             self.result.unexplained.append(p)
@@ -409,12 +338,10 @@ class _Matcher:
                 cust, kind, p, p.amount, f"unexplained credit of {p.amount} {p.currency} could be this customer's"
             )
 
-    def reverse(self, p: Payment) -> None:
-        """Money taken back re-opens what it paid: by reference, else by the original payment."""
-        numbers, _ = self.tier1(p)
-        if len(numbers) != 1:
-            numbers, _ = self.tier2(p)
-        if len(numbers) == 1:
+    def reverse(self, p: Payment, numbers: Sequence[str]) -> None:
+        """Money taken back re-opens what it paid: the invoice its reference (or text) names, else what the
+        original payment paid."""
+        if numbers:
             self.reopen(numbers[0], p.amount, p)
             return
         original = self.find_original(p)
@@ -441,15 +368,11 @@ class _Matcher:
 
     def find_original(self, p: Payment) -> str | None:
         if self.originals is None:  # built on first need: only reversals without a reference ask
-            self.originals = defaultdict(list)
+            self.originals = Originals()
             for q in self.bank:
-                if not q.reversal and q.status is PaymentStatus.BOOKED:
-                    self.originals[(q.account, q.payer_account or "", cents(q.amount))].append((q.key, q))
-        for key, payment in self.originals.get((p.account, p.payer_account or "", cents(p.amount)), []):
-            if payment.booking_date <= p.booking_date and key not in self.reversed:
-                self.reversed.add(key)
-                return key
-        return None
+                self.originals.add(q)
+        original = self.originals.take(p)
+        return None if original is None else original.key
 
     def reopen(self, number: str, amount: Decimal, p: Payment) -> Decimal:
         inv = self.receivables[number]
@@ -480,12 +403,10 @@ class _Matcher:
             self.ledger_payment(p)
         if not learned:
             for p in bank:
-                self.learn(p)
+                self.index.learn(p)
         # Reversals look for the payment they take back among booked credits on or before their day (every
         # such credit precedes them in this order); that index is only built if a reversal needs it.
         self.bank = bank
-        self.originals: dict[tuple[str, str, int], list[tuple[str, Payment]]] | None = None
-        self.reversed: set[str] = set()
         for p in bank:
             self.bank_payment(p)
         self.bank = []
@@ -533,35 +454,9 @@ class _Matcher:
                 self.credit_notes[cn.customer_id].append((cn, left))
 
 
-def is_inkasso(p: Payment, inkasso_payers: Collection[str]) -> bool:
-    """A debt collector's payout (a configured payer, or a collector's name): collected money, not a debtor's."""
-    ids = {plain_account(x) for x in (p.payer_account, p.payer_org_id) if x}
-    if not ids.isdisjoint(inkasso_payers):  # payer ids already compared plain (see _Matcher, Router)
-        return True
-    return bool(INKASSO_WORDS & set(WORD.findall((p.payer_name or "").lower())))
-
-
 def match_order(p: Payment) -> tuple[date, bool, str]:
     """Payments are matched oldest first, a reversal after the credits of its day."""
     return (p.booking_date, p.reversal, p.key)
-
-
-_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
-_NOT_DIGIT = re.compile(r"\D")
-
-
-def plain_account(value: str) -> str:
-    """Account numbers compared without spaces, dots or dashes."""
-    if value.isascii() and value.isalnum():  # the usual BBAN/IBAN: nothing to remove (no cache: too many)
-        return value.upper()
-    return _NOT_ALNUM.sub("", value.upper())
-
-
-def org_digits(value: str) -> str:
-    """Org ids compared by their digits ('NO 923 456 783 MVA' is 923456783)."""
-    if value.isascii() and value.isdigit():
-        return value
-    return _NOT_DIGIT.sub("", value)
 
 
 def reconcile(
