@@ -90,6 +90,13 @@ class Found(StrEnum):
     PAYER = "payer"
 
 
+# The members by plain name: looked up on its class, an enum member goes through EnumType.__getattr__ (about
+# four times a plain attribute's cost on Python 3.11), and matching and routing compare one per payment.
+LEDGER, NOTHING, REVERSAL, UNPLACED = Found.LEDGER, Found.NOTHING, Found.REVERSAL, Found.UNPLACED
+REFERENCE, INKASSO, TEXT, PAYER = Found.REFERENCE, Found.INKASSO, Found.TEXT, Found.PAYER
+_BOOKED = PaymentStatus.BOOKED
+
+
 class Candidates(NamedTuple):
     found: Found
     numbers: Sequence[str]  # the invoices it may pay: REFERENCE/TEXT in its currency; REVERSAL the one it re-opens
@@ -101,7 +108,7 @@ class Candidates(NamedTuple):
         """The tier an allocation to these candidates is made under; None where the amounts decide (PAYER:
         payer_amount or subset_sum) or nothing is allocated."""
         found = self.found
-        if found is Found.TEXT:
+        if found is TEXT:
             return AllocationTier.REFERENCE_TEXT if self.reason.startswith("KID") else AllocationTier.INVOICE_NUMBER
         return _TIERS.get(found)
 
@@ -162,7 +169,8 @@ class CandidateIndex:
     def add_invoice(self, number: str, customer_id: str, currency: str, kid: str | None) -> None:
         """One receivable (kind invoice), in document order: for numbers that differ only in case or spaces,
         the last one in that order answers a text token."""
-        self._ref_of, self._ref = None, _NO_REFERENCE
+        if self._ref_of is not None:  # (the index is built before it is asked: this is for safety)
+            self._ref_of, self._ref = None, _NO_REFERENCE
         self.owner[number] = customer_id
         if not self.usual_currency:
             self.usual_currency = currency
@@ -196,7 +204,7 @@ class CandidateIndex:
 
     def learn(self, p: PaymentView) -> None:
         """Payer account → customer, from a booked bank credit whose reference alone proves the customer."""
-        if not p.payer_account or not p.structured_ref or p.reversal or p.status is not PaymentStatus.BOOKED:
+        if not p.payer_account or not p.structured_ref or p.reversal or p.status is not _BOOKED:
             return
         if p.source not in BANK_SOURCES and p.invoice_number:
             return
@@ -217,14 +225,14 @@ class CandidateIndex:
             if number not in self.owner:
                 return _UNKNOWN_INVOICE
             one = (number,)
-            return _new(Candidates, (Found.LEDGER, one, one, f"booked in the ledger against invoice {number}"))
+            return _new(Candidates, (LEDGER, one, one, f"booked in the ledger against invoice {number}"))
         if p.amount <= ZERO:
             return _NOTHING
         if p.reversal:
             numbers = self.by_reference(p.structured_ref)[1]
             if len(numbers) != 1:
                 numbers = self.in_text(p.free_text)[0]
-            return _new(Candidates, (Found.REVERSAL, numbers if len(numbers) == 1 else (), numbers, ""))
+            return _new(Candidates, (REVERSAL, numbers if len(numbers) == 1 else (), numbers, ""))
         if self.unplaced and p.key in self.unplaced:
             return _UNPLACED
         scheme, numbers = self.by_reference(p.structured_ref)
@@ -233,7 +241,7 @@ class CandidateIndex:
             if len(numbers) != 1 or currencies.get(numbers[0], usual) != currency:
                 numbers = [n for n in numbers if currencies.get(n, usual) == currency]
             if numbers:
-                return _new(Candidates, (Found.REFERENCE, numbers, numbers, f"{scheme} reference {p.structured_ref}"))
+                return _new(Candidates, (REFERENCE, numbers, numbers, f"{scheme} reference {p.structured_ref}"))
         if is_inkasso(p, self.inkasso_payers):
             return _INKASSO
         named, why = self.in_text(p.free_text)
@@ -241,7 +249,7 @@ class CandidateIndex:
             currency, usual, currencies = p.currency, self.usual_currency, self.currency
             numbers = [n for n in named if currencies.get(n, usual) == currency]
             if numbers:
-                return _new(Candidates, (Found.TEXT, numbers, named, why))
+                return _new(Candidates, (TEXT, numbers, named, why))
         return _PAYER
 
     def by_reference(self, structured_ref: str | None) -> tuple[str | None, Sequence[str]]:
@@ -335,7 +343,7 @@ class Originals:
 
     def add(self, p: PaymentView) -> None:
         """A payment that may be taken back later, if it is a booked credit."""
-        if not p.reversal and p.status is PaymentStatus.BOOKED:
+        if not p.reversal and p.status is _BOOKED:
             self.candidates.setdefault(self.key(p), []).append(p)
 
     def take(self, reversal: PaymentView) -> PaymentView | None:

@@ -32,11 +32,24 @@ from connector.dunning.calendar import effective_due_date
 from connector.model import ZERO, Allocation, AllocationTier, Customer, DocKind, Invoice, Payment, PaymentStatus
 from connector.reconcile.book import OpenBook, cents
 from connector.reconcile.dedup import dedup
-from connector.reconcile.index import BANK_SOURCES, CandidateIndex, Candidates, Found, Originals
+from connector.reconcile.index import (
+    BANK_SOURCES,
+    INKASSO,
+    NOTHING,
+    REFERENCE,
+    REVERSAL,
+    TEXT,
+    UNPLACED,
+    CandidateIndex,
+    Candidates,
+    Originals,
+)
 from connector.reconcile.result import Credit, CreditKind, Reconciliation
 from connector.reconcile.subset import MAX_ITEMS, unique_subset
 
 LEDGER_TWIN_DAYS = 14  # a ledger booking of the same money lands within this many days of the bank credit
+# enum members used once per payment, by plain name (why: connector.reconcile.index, at ``Found``)
+_PENDING, _KID = PaymentStatus.PENDING, AllocationTier.KID
 _NO_ALLOCATIONS: list[Allocation] = []  # shared by every invoice without allocations: read-only by convention
 
 
@@ -182,27 +195,27 @@ class _Matcher:
     def bank_payment(self, p: Payment) -> None:
         c = self.index.candidates(p)
         found, numbers, _named, why = c
-        if found is Found.NOTHING:
-            return  # 0.00 entries (fee corrections, notices) carry no money to place
-        if found is Found.REVERSAL:
-            self.reverse(p, numbers)
-            return
-        pending = p.status is PaymentStatus.PENDING
-        if found is Found.UNPLACED:  # routing found no reference, number or payer for it: straight to tier 5
-            self.pending_by_amount(p, ()) if pending else self.unexplained(p, ())
-            return
-        if found is Found.REFERENCE:
+        pending = p.status is _PENDING
+        if found is REFERENCE:  # the usual payment first
             if len(numbers) > 1:
                 self.candidate(numbers, p, f"{why} matches {len(numbers)} invoices")
             elif pending:
                 self.candidate(numbers, p, f"pending: {why}")
             elif not self.claim_twin(p, numbers, ()):
-                self.settle(numbers[0], p, AllocationTier.KID, f"{why} belongs to invoice {numbers[0]}")
+                self.settle(numbers[0], p, _KID, f"{why} belongs to invoice {numbers[0]}")
             return
-        if found is Found.INKASSO:
+        if found is NOTHING:
+            return  # 0.00 entries (fee corrections, notices) carry no money to place
+        if found is REVERSAL:
+            self.reverse(p, numbers)
+            return
+        if found is UNPLACED:  # routing found no reference, number or payer for it: straight to tier 5
+            self.pending_by_amount(p, ()) if pending else self.unexplained(p, ())
+            return
+        if found is INKASSO:
             self.result.inkasso_payouts.append(p)
             return
-        if found is Found.TEXT:
+        if found is TEXT:
             self.text_tier(p, c, pending)
             return
         payers = self.index.payers(p.payer_account, p.payer_org_id)

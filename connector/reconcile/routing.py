@@ -19,12 +19,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 from connector.bank.references import KID_SCHEMES
-from connector.reconcile.index import CandidateIndex, Found, Originals, PaymentView
+from connector.reconcile.index import PAYER, REVERSAL, CandidateIndex, Originals, PaymentView
 
 ANYWHERE: frozenset[str] = frozenset()
 EVERYWHERE = "*"  # also the value written to the store for such payments
 NEEDS_PAYER = "payer"  # decided once every payment has been learned from: ``route_by_payer``
 NEEDS_ORIGINAL = "original"  # a reversal: goes where the payment it takes back went (``Originals``)
+# (``Originals`` lives in the index, which the matcher asks too; the slice engine finds it here)
 __all__ = ["ANYWHERE", "EVERYWHERE", "NEEDS_ORIGINAL", "NEEDS_PAYER", "Components", "Originals", "Route", "Router"]
 
 Route = frozenset[str] | str  # customers, or EVERYWHERE (or, from ``Router.route``, NEEDS_PAYER / NEEDS_ORIGINAL)
@@ -85,9 +86,9 @@ class Router:
     def route(self, p: PaymentView) -> Route:
         """The customers of ``p``'s candidates, as the matcher would find them (``CandidateIndex.candidates``)."""
         found, numbers, named, _ = self.index.candidates(p)
-        if found is Found.PAYER:
+        if found is PAYER:
             return NEEDS_PAYER
-        if found is Found.REVERSAL and not numbers:
+        if found is REVERSAL and not numbers:
             return NEEDS_ORIGINAL
         # a text's evidence names every invoice it names, of any currency: all their customers
         return self.customers(named) if named else ANYWHERE
