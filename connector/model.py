@@ -56,6 +56,21 @@ class DocKind(StrEnum):
     CREDIT_NOTE = "credit_note"
 
 
+class AllocationTier(StrEnum):
+    """Why money was applied to an invoice (../shared/research/payments-reconciliation.md §7); also the
+    evidence kind a decision shows for it."""
+
+    LEDGER = "ledger"  # the accounting system booked the payment against the invoice
+    CREDIT_NOTE = "credit_note"  # a credit note applied to an invoice it names (or netted in a payment)
+    KID = "kid"  # the payment's structured reference (KID/RF/FIK) is the invoice's
+    REFERENCE_TEXT = "reference_text"  # a KID written in the free text, and the amount agrees
+    INVOICE_NUMBER = "invoice_number"  # the invoice number in the free text, and the amount agrees
+    PAYER_AMOUNT = "payer_amount"  # the payer's customer has exactly one open item of the amount
+    SUBSET_SUM = "subset_sum"  # … exactly one combination of open items and credit notes of the amount
+    REVERSAL = "reversal"  # money taken back (a negative allocation)
+    LEDGER_BALANCE = "ledger_balance"  # the ledger reports less outstanding than the payments we hold
+
+
 class PaymentStatus(StrEnum):
     BOOKED = "booked"
     PENDING = "pending"  # camt.052 / PDNG / INFO: may hold a reminder, never settles an invoice
@@ -204,7 +219,7 @@ class Allocation:
     invoice_number: str
     amount: Decimal
     currency: str
-    tier: str  # "ledger", "kid", "credit_note", …
+    tier: AllocationTier
     source_key: str  # payment key or credit note number
     evidence: str
 

@@ -39,6 +39,7 @@ from connector.engine.gc import gc_paused
 from connector.model import (
     ZERO,
     Action,
+    AllocationTier,
     Case,
     CaseStatus,
     Customer,
@@ -443,7 +444,7 @@ def follow_up(
         for a in recon.allocations.get(case.invoice_number, []):
             if a.source_key in known or a.amount <= ZERO:
                 continue
-            if a.tier == "credit_note":
+            if a.tier is AllocationTier.CREDIT_NOTE:
                 note = notes.get(a.source_key)
                 on = note.issue_date if note else as_of
                 transfer = Transfer(a.source_key, a.amount, a.currency, on, f"credit note {a.source_key}")

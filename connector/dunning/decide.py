@@ -23,6 +23,7 @@ from connector.model import (
     ZERO,
     Action,
     Agreement,
+    AllocationTier,
     Case,
     CaseStatus,
     Decision,
@@ -299,7 +300,9 @@ def _decide_one(
 
     # Partly paid: the debtor paid something, so the rest is not provably owed without a look
     # (a short payment is often a silent complaint). A person decides; no reminder goes out.
-    paid_by_debtor = sum((a.amount for a in recon.allocations.get(inv.number, []) if a.tier != "credit_note"), ZERO)
+    paid_by_debtor = sum(
+        (a.amount for a in recon.allocations.get(inv.number, []) if a.tier is not AllocationTier.CREDIT_NOTE), ZERO
+    )
     if paid_by_debtor > ZERO:
         hold(
             Hold.PAYMENT_PENDING,
@@ -313,7 +316,7 @@ def _decide_one(
     # Direct debit / card: the creditor collects the money itself. Nothing to dun until that
     # collection visibly failed (money returned) or had ample time to arrive and did not.
     if inv.collection_method and effective is not None:
-        returned = any(a.tier == "reversal" for a in recon.allocations.get(inv.number, []))
+        returned = any(a.tier is AllocationTier.REVERSAL for a in recon.allocations.get(inv.number, []))
         settles_by = effective + timedelta(days=COLLECTION_SETTLE_DAYS)
         if not returned and as_of <= settles_by:
             hold(

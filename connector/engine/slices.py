@@ -532,7 +532,7 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
         else:
             payment_rows[slice_of[owner] if owner else 0].append(rid)
     payer_accounts: list[dict[str, set[str]]] = [{} for _ in range(n_slices)]
-    for account, account_owners in router.by_payer.items():
+    for account, account_owners in router.payer_accounts():
         for owner in account_owners:
             n = slice_of.get(owner)
             if n is not None:
