@@ -37,6 +37,8 @@ _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey", "client_secret", "subscription_key")
 
 Language = Literal["nb", "da", "sv"]
+KidScheme = Literal["mod10", "mod11"]
+KID_SCHEMES_DEFAULT: tuple[KidScheme, ...] = ("mod10", "mod11")
 LANGUAGE_BY_COUNTRY: dict[str, Language] = {"NO": "nb", "DK": "da", "SE": "sv"}
 
 
@@ -210,7 +212,7 @@ class PolicyConfig(_Strict):
     customer_interval_days: Annotated[int, Field(ge=0)] = 5
     # Payments (issue #5): KID check schemes the client's OCR agreement uses (RF and FIK are always
     # recognised by their prefix); a short payment within the tolerance is "paid with difference".
-    kid_schemes: list[Literal["mod10", "mod11"]] = Field(default_factory=lambda: ["mod10", "mod11"])
+    kid_schemes: list[KidScheme] = Field(default_factory=lambda: list(KID_SCHEMES_DEFAULT))
     payment_tolerance: Annotated[Decimal, Field(ge=0)] = Decimal("0")
     inkasso_payers: list[str] = Field(default_factory=list)  # accounts / org ids of collection agencies
 
@@ -505,7 +507,8 @@ def load(path: str | os.PathLike[str] | None = None) -> Settings:
 
 
 def _problems(file: Path, raw: dict[str, Any], exc: ValidationError) -> list[str]:
-    clients = raw.get("clients") if isinstance(raw.get("clients"), list) else []
+    found = raw.get("clients")
+    clients: list[Any] = found if isinstance(found, list) else []
     out = []
     for err in exc.errors():
         loc = list(err["loc"])

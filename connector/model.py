@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from operator import attrgetter
-from typing import Any, SupportsIndex, TypeVar
+from typing import Any, Protocol, SupportsIndex, TypeVar
 
 _T = TypeVar("_T")
 
@@ -47,7 +47,7 @@ def _pickled_by_fields(cls: type[_T]) -> type[_T]:
             return object.__reduce_ex__(self, protocol)
         return cls, get(self)
 
-    cls.__reduce_ex__ = reduce_ex  # type: ignore[assignment,method-assign]
+    cls.__reduce_ex__ = reduce_ex  # type: ignore[method-assign]
     return cls
 
 
@@ -210,6 +210,44 @@ class Payment:
             key = f"{self.source}|{self.account}|{self.bank_ref}|{self.ordinal}|{self.booking_date.isoformat()}"
             object.__setattr__(self, "_key", key)
         return key
+
+
+class PaymentView(Protocol):
+    """The attributes of a payment matching, routing and deduplication read: a ``Payment``, or the store's
+    lighter ``RoutingRow`` (a million of them are read once to route a very large client)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def bank_ref(self) -> str: ...
+    @property
+    def ordinal(self) -> int: ...
+    @property
+    def booking_date(self) -> date: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def status(self) -> PaymentStatus: ...
+    @property
+    def structured_ref(self) -> str | None: ...
+    @property
+    def free_text(self) -> str: ...
+    @property
+    def payer_name(self) -> str | None: ...
+    @property
+    def payer_account(self) -> str | None: ...
+    @property
+    def payer_org_id(self) -> str | None: ...
+    @property
+    def reversal(self) -> bool: ...
+    @property
+    def invoice_number(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)

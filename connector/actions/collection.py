@@ -35,7 +35,7 @@ from connector.collection.base import (
 )
 from connector.collection.providers import provider_for
 from connector.config import ClientConfig, CollectionConfig
-from connector.engine.gc import gc_paused
+from connector.gcpause import gc_paused
 from connector.model import (
     ZERO,
     Action,

@@ -430,7 +430,7 @@ def _decide_one(
     approved_case = case is not None and case.status is CaseStatus.APPROVED
     if approved_case:
         # Approved cases are pushed by the act stage, after the same holds are re-checked.
-        blocking = [h for h in holds if h not in (Hold.WAIT_INTERVAL,)]
+        blocking: list[Hold] = [h for h in holds if h is not Hold.WAIT_INTERVAL]
         action = Action.COLLECTION_CASE if not blocking else _held_action(blocking, partly_paid)
         return decision(state, action, blocking, Action.COLLECTION_CASE)
     if not holds and nxt is not None:

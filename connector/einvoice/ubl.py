@@ -28,23 +28,24 @@ _VAT_SCHEMES = frozenset({"VAT", "63"})  # 63 = "Moms" in OIOUBL
 # Most fields are only ever read as text: for those the walk keeps the stripped text (None when
 # blank, as ``fields.text`` with the same path) rather than the element, so each is read once.
 Fields = dict[str, Any]
-Trie = dict[str, tuple[int, str, "Trie | None"]]
+Trie = dict[str, tuple[int, str, "Trie"]]
+_LEAF: Trie = {}  # the sub-table of a step that reads the element itself (never walked)
 _TEXT, _FIRST, _TEXTS, _INTO, _GROUP, _FIRST_GROUP = range(6)
 
 
-def _text(key: str) -> tuple[int, str, None]:
+def _text(key: str) -> tuple[int, str, Trie]:
     """The first element's stripped text, or None when that element's text is blank."""
-    return _TEXT, key, None
+    return _TEXT, key, _LEAF
 
 
-def _first(key: str) -> tuple[int, str, None]:
+def _first(key: str) -> tuple[int, str, Trie]:
     """The first element itself (a field whose attributes are read too)."""
-    return _FIRST, key, None
+    return _FIRST, key, _LEAF
 
 
-def _texts(key: str) -> tuple[int, str, None]:
+def _texts(key: str) -> tuple[int, str, Trie]:
     """Every such element's stripped text, blank ones left out, in document order."""
-    return _TEXTS, key, None
+    return _TEXTS, key, _LEAF
 
 
 def _into(sub: Trie) -> tuple[int, str, Trie]:
@@ -137,7 +138,8 @@ _HEADER: Trie = {
 
 def _walk(node: etree._Element, trie: Trie, out: Fields) -> Fields:
     get = trie.get
-    for child in node[:]:  # the children as one list: measured faster than lxml's child iterator
+    # the children as one list: measured faster than lxml's child iterator (lxml-stubs lack slicing)
+    for child in node[:]:  # type: ignore[index]
         step = get(child.tag)
         if step is None:
             continue

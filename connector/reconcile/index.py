@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from datetime import date
-from decimal import Decimal
 from enum import StrEnum
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
-from connector.model import ZERO, AllocationTier, PaymentStatus
+from connector.model import ZERO, AllocationTier, PaymentStatus, PaymentView
 from connector.reconcile.book import Multi, cents
 from connector.reconcile.text import invoice_key, tokens
 from connector.references import KID_SCHEMES, classify, kids_in_text, normalise
@@ -42,39 +40,6 @@ INKASSO_WORDS = frozenset(
     {"inkasso", "intrum", "kredinor", "lowell", "sergel", "kravia", "amili", "collectia", "modhi", "conecto"}
 )
 WORD = re.compile(r"[a-zæøå]+")
-
-
-class PaymentView(Protocol):
-    """The attributes of a payment the index reads (a ``Payment``, or the store's lighter ``RoutingRow``)."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def account(self) -> str: ...
-    @property
-    def booking_date(self) -> date: ...
-    @property
-    def amount(self) -> Decimal: ...
-    @property
-    def currency(self) -> str: ...
-    @property
-    def status(self) -> PaymentStatus: ...
-    @property
-    def structured_ref(self) -> str | None: ...
-    @property
-    def free_text(self) -> str: ...
-    @property
-    def payer_name(self) -> str | None: ...
-    @property
-    def payer_account(self) -> str | None: ...
-    @property
-    def payer_org_id(self) -> str | None: ...
-    @property
-    def reversal(self) -> bool: ...
-    @property
-    def invoice_number(self) -> str | None: ...
 
 
 class Found(StrEnum):

@@ -27,7 +27,17 @@ from decimal import Decimal
 from itertools import chain
 
 from connector.dunning.calendar import effective_due_date
-from connector.model import ZERO, Allocation, AllocationTier, Customer, DocKind, Invoice, Payment, PaymentStatus
+from connector.model import (
+    ZERO,
+    Allocation,
+    AllocationTier,
+    Customer,
+    DocKind,
+    Invoice,
+    Payment,
+    PaymentStatus,
+    PaymentView,
+)
 from connector.reconcile.book import OpenBook, cents
 from connector.reconcile.dedup import dedup
 from connector.reconcile.index import (
@@ -466,7 +476,7 @@ class _Matcher:
                 self.credit_notes[cn.customer_id].append((cn, left))
 
 
-def match_order(p: Payment) -> tuple[date, bool, str]:
+def match_order(p: PaymentView) -> tuple[date, bool, str]:
     """Payments are matched oldest first, a reversal after the credits of its day."""
     return (p.booking_date, p.reversal, p.key)
 

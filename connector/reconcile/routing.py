@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
-from connector.reconcile.index import PAYER, REVERSAL, CandidateIndex, Originals, PaymentView
+from connector.model import PaymentView
+from connector.reconcile.index import PAYER, REVERSAL, CandidateIndex, Originals
 from connector.references import KID_SCHEMES
 
 ANYWHERE: frozenset[str] = frozenset()
