@@ -495,6 +495,7 @@ def _invoice_row(i: Invoice) -> dict[str, Any]:
         "collection_method": i.collection_method,
         "ledger_open_amount": i.ledger_open_amount,
         "source_ref": i.source_ref,
+        "delivery_date": i.delivery_date,
     }
 
 
@@ -587,6 +588,7 @@ def _load_invoices(conn: Connection, client_id: str, shared: Shared | None = Non
             collection_method=r.collection_method,
             ledger_open_amount=r.ledger_open_amount,
             source_ref=r.source_ref,
+            delivery_date=r.delivery_date,
         )
 
 
@@ -657,6 +659,7 @@ INVOICE_COLUMNS = [
     "collection_method",
     "ledger_open_amount",
     "source_ref",
+    "delivery_date",
 ]
 
 PAYMENT_COLUMNS = [
@@ -708,6 +711,7 @@ def invoices_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterato
         collection_method,
         ledger_open_amount,
         source_ref,
+        delivery_date,
     ) in rows:
         yield Invoice(
             shared[client],
@@ -727,6 +731,7 @@ def invoices_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterato
             shared[collection_method],
             amounts[ledger_open_amount],
             source_ref,
+            dates[delivery_date],
         )
     shared.amounts = amounts  # payments mostly pay invoice amounts: share those Decimals too
 
