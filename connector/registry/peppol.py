@@ -17,7 +17,7 @@ tests point it at ``tests/fakes/peppol.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -25,7 +25,10 @@ import requests
 
 from connector.credit.facts import PEPPOL_DIRECTORY, AnswerStatus, EinvoiceReceiver, RegisterAnswer
 from connector.http import ApiClient, ApiError, RetryPolicy, StaticAuth
+from connector.model import Customer
 from connector.registry.fields import as_text, dig
+from connector.store import Store
+from connector.store.credit import cached_lookup
 
 BASE_URL = "https://directory.peppol.eu"
 PARTICIPANT_SCHEME = "iso6523-actorid-upis"
@@ -112,3 +115,27 @@ class PeppolDirectoryClient:
         self, key: str, status: AnswerStatus, facts: EinvoiceReceiver | None = None, detail: str = ""
     ) -> Answer:
         return RegisterAnswer(PEPPOL_DIRECTORY, key, status, self.today(), facts, detail)
+
+
+def lookup_receivers(
+    store: Store, base_url: str, customers: Iterable[Customer], default_country: str, today: date
+) -> dict[str, Answer]:
+    """Customer id → the directory's answer, through the dated cache (asked at most once a day per
+    participant; an outage keeps the previous answer). Customers sharing an org no are asked once."""
+    api = PeppolDirectoryClient(base_url, today=lambda: today)
+    by_participant: dict[str, Answer] = {}
+    out: dict[str, Answer] = {}
+    for customer in customers:
+        org, country = customer.org_no or "", customer.country or default_country
+        wanted = participant_id(org, country)
+        if wanted is None:
+            out[customer.customer_id] = api.receiver(org, country)  # NOT_COVERED, without asking
+            continue
+        if wanted not in by_participant:
+
+            def fetch(org: str = org, country: str = country) -> Answer:
+                return api.receiver(org, country)
+
+            by_participant[wanted] = cached_lookup(store, PEPPOL_DIRECTORY, wanted, today, fetch)
+        out[customer.customer_id] = by_participant[wanted]
+    return out
