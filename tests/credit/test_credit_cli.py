@@ -33,8 +33,9 @@ def late_payer(ws: Workspace) -> None:
         ws.add_invoice(number, customer=NAMES[SOUND], org=SOUND, issue=date(2025, 8, 1), due=due, amount="1000.00")
         paid = date.fromordinal(due.toordinal() + 30)
         ws.add_bank_file(f"p{n}.xml", [Entry(f"R{n}", "1000.00", paid, kid=kid(number))], created=paid)
-    overdue = {"issue": date(2025, 12, 1), "due": date(2026, 1, 2), "amount": "25000"}
-    ws.add_invoice("510", customer=NAMES[SOUND], org=SOUND, **overdue)
+    ws.add_invoice(
+        "510", customer=NAMES[SOUND], org=SOUND, issue=date(2025, 12, 1), due=date(2026, 1, 2), amount="25000"
+    )
     ws.bank_heartbeat(MON)
     assert ws.cli("sync", "--as-of", MON.isoformat()).exit_code == 0
 

@@ -174,7 +174,12 @@ def generated_year(client_id: str, country: str, currency: str, seed: int) -> Fa
         for cid in customers
     }
     peppol = {cid for i, cid in enumerate(customers) if i % 2 == 0}
-    invoices, payments, steps, disputes, cases, events = [], [], [], [], [], []
+    invoices: list[Invoice] = []
+    payments: list[Payment] = []
+    steps: list[DunningStep] = []
+    disputes: list[Dispute] = []
+    cases: list[Case] = []
+    events: list[DocumentEvent] = []
     day, n = SCENE_END - timedelta(days=455), 0
     while day <= SCENE_END:
         for _ in range(rng.randint(0, 1)):
