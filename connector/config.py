@@ -215,8 +215,11 @@ class PolicyConfig(_Strict):
     kid_schemes: list[KidScheme] = Field(default_factory=lambda: list(KID_SCHEMES_DEFAULT))
     payment_tolerance: Annotated[Decimal, Field(ge=0)] = Decimal("0")
     inkasso_payers: list[str] = Field(default_factory=list)  # accounts / org ids of collection agencies
+    # Credit check (issue 21; only with [clients.registry] enabled): nightly, a new invoice of at least
+    # this amount (in the invoice's currency) has its customer checked; new customers always are.
+    credit_check_min_amount: Annotated[Decimal, Field(ge=0)] = Decimal("50000")
 
-    @field_validator("min_amount", "payment_tolerance", mode="before")
+    @field_validator("min_amount", "payment_tolerance", "credit_check_min_amount", mode="before")
     @classmethod
     def _no_float_money(cls, value: Any) -> Any:
         if isinstance(value, float):
@@ -308,15 +311,24 @@ class RemindersConfig(_Strict):
 
 
 BRREG_URL = "https://data.brreg.no/enhetsregisteret/api"
+REGNSKAP_URL = "https://data.brreg.no/regnskapsregisteret"
+PEPPOL_DIRECTORY_URL = "https://directory.peppol.eu"
 
 
 class RegistrySettings(_Strict):
-    """``[clients.registry]``: the business-register check before a collection notice or case."""
+    """``[clients.registry]``: the public registers arsync asks — the business-register check before a
+    collection notice or case, the nightly credit checks and ``arsync credit check`` (Enhetsregisteret at
+    ``base_url``, Regnskapsregisteret), and the Peppol Directory for ``arsync report advice``."""
 
     enabled: bool = False  # off: no lookups (the offline example); on: no notice/case without a fresh check
-    base_url: str = BRREG_URL  # tests point this at a local fake
+    base_url: str = BRREG_URL  # Enhetsregisteret; tests point this at a local fake
     max_age_days: Annotated[int, Field(ge=0)] = 1  # a cached answer older than this is fetched again
     timeout_seconds: Annotated[float, Field(gt=0)] = 10
+    regnskap_base_url: str = REGNSKAP_URL  # Regnskapsregisteret (latest annual accounts)
+    peppol_directory_url: str = PEPPOL_DIRECTORY_URL  # who can receive EHF / Peppol invoices
+    # A TOML file holding only the credit thresholds that differ from connector/credit/thresholds.toml
+    # (relative to this config file). Unset: the shipped table.
+    credit_thresholds: Path | None = None
 
 
 class ClientConfig(_Strict):
@@ -556,6 +568,7 @@ def _resolve_paths(settings: Settings, file: Path) -> Settings:
                     "bank": [b.model_copy(update={"path": fix(b.path)}) for b in c.bank],
                     "collection": collection,
                     "reminders": c.reminders.model_copy(update={"path": reminders_path}),
+                    "registry": c.registry.model_copy(update={"credit_thresholds": fix(c.registry.credit_thresholds)}),
                 }
             )
         )

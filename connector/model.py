@@ -164,6 +164,9 @@ class Invoice:
     collection_method: str | None = None
     ledger_open_amount: Decimal | None = None  # outstanding as the accounting system reports it
     source_ref: str | None = None  # file name or API id, for evidence
+    # When the goods or services were delivered (EHF BT-72, else the invoice period's end): read by the
+    # advice report only ("days from delivery to invoice"); None when the source does not say.
+    delivery_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

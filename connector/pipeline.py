@@ -18,6 +18,7 @@ from typing import Any
 
 from connector.actions.act import act_client
 from connector.actions.collection import run_collection
+from connector.actions.credit import CreditLookups, check_credit
 from connector.actions.registry import refresh as refresh_registry
 from connector.actions.resolve import resolve_pending
 from connector.bank.feed import CamtFolderFeed, OcrFolderFeed
@@ -310,6 +311,7 @@ def run(
     """
     reports = []
     clients = list(clients)
+    lookups = CreditLookups()  # register answers of this run: one lookup per org no, across clients
     fetching = fetch_ahead(store, clients, as_of, workers) if sync else None
     ahead: Iterable[tuple[ClientConfig, Future[tuple[ClientReport, Fetched]] | None]] = (
         fetching if fetching is not None else ((c, None) for c in clients)
@@ -331,6 +333,7 @@ def run(
             store.save_decisions(client.id, as_of, report.decisions)
             if acting:
                 act_client(store, client, as_of, report.decisions, report, _redecide(store, client, as_of), channels)
+                check_credit(store, client, as_of, report, lookups)  # advice only: never holds or sends
         except Exception as exc:  # isolate: log, mark failed, go on with the next client
             log.exception("client %s failed", client.id)
             report.fail(_describe(exc))

@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from connector.cli import cases, check, disputes, reports, run, validate
+from connector.cli import cases, check, credit, disputes, reports, run, validate
 from connector.cli.common import ArsyncGroup, Env
 
 
@@ -38,4 +38,5 @@ main.add_command(disputes.agreements)
 main.add_command(disputes.exclude)
 main.add_command(reports.report)
 main.add_command(check.check)
+main.add_command(credit.credit)
 main.add_command(validate.validate)

@@ -6,9 +6,10 @@ from datetime import date
 
 import click
 
-from connector.cli.common import Env, as_of_option, client_option
+from connector.cli import advice_inputs
+from connector.cli.common import Env, as_of_option, client_option, optional_date, today
 from connector.engine.decisions import decide_client
-from connector.reports import aging
+from connector.reports import advice, advice_render, aging
 
 
 @click.group()
@@ -38,3 +39,34 @@ def report_aging(env: Env, client_ids: tuple[str, ...], as_of: date, fmt: str) -
         click.echo(aging.render_html(rows, as_of), nl=False)
         return
     click.echo(aging.render_csv(rows) if fmt == "csv" else aging.render_table(rows), nl=fmt != "csv")
+
+
+@report.command("advice")
+@client_option
+@click.option("--from", "start", callback=optional_date, metavar="YYYY-MM-DD", help="First day (default: a year back).")
+@click.option("--to", "end", callback=optional_date, metavar="YYYY-MM-DD", help="Last day (default: today).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "html"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.pass_obj
+def report_advice(env: Env, client_ids: tuple[str, ...], start: date | None, end: date | None, fmt: str) -> None:
+    """What would get each client paid faster, per client and across the portfolio: DSO and its trend,
+    days from delivery to invoice, payment terms, e-invoices (and who could receive them), reminders,
+    disputes, inkasso and the riskiest customers. The Peppol Directory is asked (cached) only for
+    clients with [clients.registry] enabled."""
+    period = advice_inputs.period(start, end, today())
+    found = [
+        advice_inputs.client_advice(env.store, client, period, today()) for client in env.settings.select(client_ids)
+    ]
+    result = advice.portfolio(period, found)
+    if fmt == "html":
+        click.echo(advice_render.render_html(result, today()), nl=False)
+    elif fmt == "csv":
+        click.echo(advice_render.render_csv(result), nl=False)
+    else:
+        click.echo(advice_render.render_table(result))

@@ -72,7 +72,7 @@ def run(env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool, worke
     _print_decisions(reports, as_of, as_json)
     if not as_json:
         for r in reports:
-            for line in r.sent:
+            for line in (*r.sent, *r.attention):
                 click.echo(f"{r.client_id}: {line}")
     finish(reports)
 

@@ -8,6 +8,7 @@ The syntaxes differ only in a few places, handled here: the due date (root ``Due
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from lxml import etree
@@ -121,6 +122,10 @@ _HEADER: Trie = {
     f"{CAC}PayeeParty": _group("payee", _PAYEE, first_only=True),
     f"{CAC}PaymentMeans": _group("payment_means", _PAYMENT_MEANS),
     f"{CAC}PaymentTerms": _into({f"{CBC}Note": _text("terms")}),
+    # BT-72 and BG-14: when the goods or services were delivered (the advice report's "days from
+    # delivery to invoice"); only the document-level elements, never an InvoiceLine's own.
+    f"{CAC}Delivery": _into({f"{CBC}ActualDeliveryDate": _text("delivery_date")}),
+    f"{CAC}InvoicePeriod": _into({f"{CBC}EndDate": _text("period_end")}),
     f"{CAC}TaxTotal": _group("tax_totals", {f"{CBC}TaxAmount": _first("amount")}),
     f"{CAC}LegalMonetaryTotal": _group(
         "totals",
@@ -281,6 +286,16 @@ def _tax_total(tax_totals: list[Fields], currency: str) -> str | None:
     return None
 
 
+def _advisory_date(value: str | None, what: str, warnings: list[str]) -> date | None:
+    """A date only reports read (the delivery date): a malformed one is a warning, never an unreadable
+    invoice — an unreadable document would hold dunning for a figure of the advice report."""
+    try:
+        return iso_date(value, what)
+    except ReadError as exc:
+        warnings.append(f"{exc}; left out")
+        return None
+
+
 def read_ubl(root: etree._Element, doc_class: DocClass, envelope: Envelope | None = None) -> EDocument:
     """Read an Invoice or CreditNote root into the canonical record."""
     is_credit = root.tag.startswith(f"{{{CREDIT_NOTE_NS}}}")
@@ -325,6 +340,8 @@ def read_ubl(root: etree._Element, doc_class: DocClass, envelope: Envelope | Non
         order_ref=get("order_ref"),
         buyer_ref=get("buyer_ref"),
         payment_terms=terms,
+        delivery_date=_advisory_date(get("delivery_date"), "ActualDeliveryDate", warnings)
+        or _advisory_date(get("period_end"), "InvoicePeriod/EndDate", warnings),
         notes=tuple(get("notes", ())),
         attachments=_attachments(get("documents", []), warnings),
         sbdh_instance_id=envelope.instance_id if envelope else None,

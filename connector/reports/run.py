@@ -19,6 +19,8 @@ class ClientReport:
     warnings: list[str] = field(default_factory=list)  # single bad files/records; the run went on
     decisions: list[Decision] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)  # what the act stage did, one line each
+    # for the accountant to decide, one line each (a high-risk customer with new invoices: "credit stop?")
+    attention: list[str] = field(default_factory=list)
     customer_names: dict[str, str] = field(default_factory=dict)
 
     def fail(self, message: str) -> None:

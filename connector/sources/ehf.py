@@ -243,6 +243,7 @@ def _add_sales(batch: LedgerBatch, customers: dict[str, Party], client_id: str, 
             factored=doc.factored,
             collection_method=doc.collection_method,
             source_ref=filename,
+            delivery_date=doc.delivery_date,
         )
     )
     for att in doc.attachments:

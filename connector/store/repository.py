@@ -497,6 +497,7 @@ def _invoice_row(i: Invoice) -> dict[str, Any]:
         "collection_method": i.collection_method,
         "ledger_open_amount": i.ledger_open_amount,
         "source_ref": i.source_ref,
+        "delivery_date": i.delivery_date,
     }
 
 
@@ -589,6 +590,7 @@ def _load_invoices(conn: Connection, client_id: str, shared: Shared | None = Non
             collection_method=r.collection_method,
             ledger_open_amount=r.ledger_open_amount,
             source_ref=r.source_ref,
+            delivery_date=r.delivery_date,
         )
 
 
@@ -659,6 +661,7 @@ INVOICE_COLUMNS = [
     "collection_method",
     "ledger_open_amount",
     "source_ref",
+    "delivery_date",
 ]
 
 PAYMENT_COLUMNS = [
@@ -710,6 +713,7 @@ def invoices_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterato
         collection_method,
         ledger_open_amount,
         source_ref,
+        delivery_date,
     ) in rows:
         yield Invoice(
             shared[client],
@@ -729,6 +733,7 @@ def invoices_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterato
             shared[collection_method],
             amounts[ledger_open_amount],
             source_ref,
+            dates[delivery_date],
         )
     shared.amounts = amounts  # payments mostly pay invoice amounts: share those Decimals too
 
