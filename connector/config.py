@@ -574,3 +574,45 @@ def secret(env_name: str) -> str:
         if candidate.is_file():
             return candidate.read_text(encoding="utf-8").strip()
     raise ConfigError([f"secret {env_name} is not set (environment variable or file in ${SECRETS_DIR_ENV})"])
+
+
+def secret_keys(client: ClientConfig) -> list[tuple[str, str]]:
+    """Every secret the client's config names: (the key with its table, e.g. ``ledger.token_env``, the
+    variable name). ``arsync check`` and a sync name all of the missing ones, not the first."""
+    tables: list[tuple[str, BaseModel | None]] = [
+        ("ledger", client.ledger),
+        ("collection", client.collection),
+        ("reminders.email", client.reminders.email),
+        ("reminders.tripletex", client.reminders.tripletex),
+    ]
+    out = []
+    for prefix, table in tables:
+        if table is None:
+            continue
+        for key in type(table).model_fields:
+            value = getattr(table, key)
+            if key.endswith("_env") and isinstance(value, str) and value:
+                out.append((f"{prefix}.{key}", value))
+    return out
+
+
+def secret_is_set(env_name: str) -> bool:
+    try:
+        secret(env_name)
+    except ConfigError:
+        return False
+    return True
+
+
+def missing_secrets(client: ClientConfig, prefix: str | None = None) -> list[tuple[str, str]]:
+    """The client's secrets (under ``prefix``, e.g. "ledger.") that are neither in the environment nor in
+    $ARSYNC_SECRETS_DIR."""
+    return [(k, v) for k, v in secret_keys(client) if (prefix is None or k.startswith(prefix)) and not secret_is_set(v)]
+
+
+def missing_secrets_message(missing: list[tuple[str, str]]) -> str:
+    names = ", ".join(f"{v} (`{k}`)" for k, v in missing)
+    return (
+        f"secret{'s' if len(missing) > 1 else ''} not set: {names}; export the variable or put a file of that "
+        f"name in ${SECRETS_DIR_ENV}"
+    )

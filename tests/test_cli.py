@@ -42,8 +42,13 @@ def test_reconcile_json_has_exactly_the_documented_shape(ws: Workspace) -> None:
     two_clients(ws)
     result, payload = ws.reconcile_json(AS_OF)
     assert result.exit_code == 0, result.output
-    assert set(payload) == {"as_of", "items"}
+    assert set(payload) == {"as_of", "items", "clients", "summary"}
     assert payload["as_of"] == AS_OF.isoformat()
+    assert [(c["client"], c["status"], c["error"]) for c in payload["clients"]] == [
+        ("acme", "ok", None),
+        ("beta", "ok", None),
+    ]
+    assert payload["summary"] == {"ok": 2, "failed": 0, "stale": 0, "never": 0}
     assert len(payload["items"]) == 3
     for item in payload["items"]:
         assert set(item) == ITEM_KEYS
@@ -137,7 +142,7 @@ def test_sync_reports_per_client(ws: Workspace) -> None:
     two_clients(ws)
     result = ws.cli("sync", "--as-of", AS_OF.isoformat())
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == ["acme: sync ok", "beta: sync ok"]
+    assert result.stdout.splitlines() == ["acme: sync ok", "beta: sync ok", "2 clients: 2 ok, 0 failed, 0 stale"]
 
 
 def test_disputes_open_and_resolve(ws: Workspace) -> None:
