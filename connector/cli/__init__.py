@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from connector.cli import cases, check, disputes, reports, run, validate
+from connector.cli import cases, check, disputes, explain, reports, run, validate
 from connector.cli.common import ArsyncGroup, Env
 from connector.cli.output import install_logging
 
@@ -43,3 +43,4 @@ main.add_command(disputes.exclude)
 main.add_command(reports.report)
 main.add_command(check.check)
 main.add_command(validate.validate)
+main.add_command(explain.explain)

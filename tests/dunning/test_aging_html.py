@@ -74,6 +74,9 @@ def test_aging_html_page(ws: Workspace) -> None:
 
 def test_aging_html_without_receivables(ws: Workspace) -> None:
     ws.write_config(client_table())
+    ws.bank_heartbeat(AS_OF)
+    assert ws.cli("sync", "--as-of", AS_OF.isoformat()).exit_code == 0  # the report reads an existing store
     result = ws.cli("report", "aging", "--format", "html", "--as-of", AS_OF.isoformat())
     assert result.exit_code == 0, result.output
     assert "No open receivables." in result.stdout and "<script" not in result.stdout
+    assert "NO DATA" not in result.stdout and "1 client: 1 ok, 0 failed, 0 stale" in result.stdout
