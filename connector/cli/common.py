@@ -159,7 +159,7 @@ def split_client(env: Env, client_opt: str | None, args: Sequence[str], names: S
     """``--client ID ARG…`` or the older ``ID ARG…``: the client first, then the command's own arguments.
 
     The positional form still works for a release and says so on stderr."""
-    command = click.get_current_context().command_path
+    command = " ".join(["arsync", *click.get_current_context().command_path.split()[1:]])
     usage = f"{command} --client ID {' '.join(n.upper() for n in names)}".rstrip()
     if client_opt is not None:
         if len(args) != len(names):
