@@ -50,8 +50,9 @@ def missing() -> list[str]:
 
 
 def known() -> list[Entry]:
-    """The entries of the codes the model has, in the model's order (states, actions, holds)."""
-    return [e for kind, enum in KINDS.items() for m in enum if (e := entry(kind, m.value)) is not None]
+    """Every entry, states then actions then holds, in the data file's order (codes another part of arsync
+    is about to use are listed too: the vocabulary is PRODUCT.md's)."""
+    return [e for kind in KINDS for e in entries().values() if e.kind == kind]
 
 
 def render_codes(width: int = 100) -> str:
