@@ -138,6 +138,7 @@ def show(table: Table, *, quiet: bool = False) -> None:
             justify="right" if i in table.right else "left",
             no_wrap=i in table.right,
             overflow="fold",
+            min_width=least_width(table, i),  # a code or an id is never broken in the middle
         )
     for row in table.rows:
         grid.add_row(*(row[i] for i in columns))
@@ -151,18 +152,19 @@ def show(table: Table, *, quiet: bool = False) -> None:
         console.print(f"(not shown at this width: {', '.join(dropped)}; use --json for every field)", markup=False)
 
 
+def least_width(table: Table, i: int) -> int:
+    """Column ``i``'s narrowest width: its header and its longest word (a number whole)."""
+    words = [w for row in table.rows for w in (row[i].split() if i not in table.right else [row[i]])]
+    return max([len(table.headers[i]), *(len(w) for w in words)])
+
+
 def fitted_columns(table: Table, width: int) -> list[int]:
     """The columns that fit ``width``: the least important dropped first, each column at least as wide as
     its header and its longest word (numbers whole)."""
     n = len(table.headers)
     keep = table.keep or [1] * n
-
-    def least(i: int) -> int:
-        words = [w for row in table.rows for w in (row[i].split() if i not in table.right else [row[i]])]
-        return max([len(table.headers[i]), *(len(w) for w in words)])
-
-    need = {i: least(i) for i in range(n)}
+    need = {i: least_width(table, i) for i in range(n)}
     shown = list(range(n))
-    while len(shown) > 1 and sum(need[i] for i in shown) + 2 * (len(shown) - 1) > width:
+    while len(shown) > 1 and sum(need[i] for i in shown) + 3 * (len(shown) - 1) > width:
         shown.remove(min(shown, key=lambda i: (keep[i], -i)))
     return shown
