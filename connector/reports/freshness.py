@@ -81,6 +81,8 @@ class ClientStatus:
         """``CLIENT: NO DATA — ledger sync failed: … (since …)`` — never mistaken for "nothing owed"."""
         if self.ok:
             return f"{self.client_id}: ok"
+        if self.status == NEVER:
+            return f"{self.client_id}: NO DATA — {self.error}"
         since = f"since {_when(self.since)}" if self.since is not None else "never synced"
         if self.status == STALE:
             return f"{self.client_id}: STALE DATA — {self.error} (last good sync {_when(self.since)}); dunning held"
