@@ -165,6 +165,6 @@ def fitted_columns(table: Table, width: int) -> list[int]:
     keep = table.keep or [1] * n
     need = {i: least_width(table, i) for i in range(n)}
     shown = list(range(n))
-    while len(shown) > 1 and sum(need[i] for i in shown) + 3 * (len(shown) - 1) > width:
+    while len(shown) > 1 and sum(need[i] for i in shown) + 3 * (len(shown) - 1) > width:  # a space and padding
         shown.remove(min(shown, key=lambda i: (keep[i], -i)))
     return shown

@@ -81,7 +81,7 @@ def table(rows: Sequence[AgingRow], statuses: Sequence[ClientStatus] = ()) -> Ta
     empty = "No open receivables."
     if any(not s.ok for s in statuses):
         empty = "No open receivables in the data that could be read."
-    return Table(head, cells, right=set(range(3, len(head))), keep=[5, 9, 6, 4, 4, 4, 4, 4, 8, 3, 3], empty=empty)
+    return Table(head, cells, right=set(range(3, len(head))), keep=[2, 9, 5, 6, 6, 6, 6, 6, 8, 4, 4], empty=empty)
 
 
 def status_lines(statuses: Sequence[ClientStatus]) -> list[str]:
