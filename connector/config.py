@@ -38,6 +38,8 @@ _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey", "client_secret", "subscription_key")
 
 Language = Literal["nb", "da", "sv"]
+KidScheme = Literal["mod10", "mod11"]
+KID_SCHEMES: tuple[KidScheme, ...] = ("mod10", "mod11")
 LANGUAGE_BY_COUNTRY: dict[str, Language] = {"NO": "nb", "DK": "da", "SE": "sv"}
 
 
@@ -211,7 +213,7 @@ class PolicyConfig(_Strict):
     customer_interval_days: Annotated[int, Field(ge=0)] = 5
     # Payments (issue #5): KID check schemes the client's OCR agreement uses (RF and FIK are always
     # recognised by their prefix); a short payment within the tolerance is "paid with difference".
-    kid_schemes: list[Literal["mod10", "mod11"]] = Field(default_factory=lambda: ["mod10", "mod11"])
+    kid_schemes: list[KidScheme] = Field(default_factory=lambda: list(KID_SCHEMES))
     payment_tolerance: Annotated[Decimal, Field(ge=0)] = Decimal("0")
     inkasso_payers: list[str] = Field(default_factory=list)  # accounts / org ids of collection agencies
 
@@ -530,7 +532,7 @@ def load(path: str | os.PathLike[str] | None = None) -> Settings:
 def _problems(file: Path, raw: dict[str, Any], exc: ValidationError) -> list[str]:
     """One line per problem: the file, the client, the key (in backticks, as written in the TOML, list
     items as ``[n]``) and what is wrong; an unknown key names the nearest known one."""
-    clients = raw.get("clients") if isinstance(raw.get("clients"), list) else []
+    clients: list[Any] = raw["clients"] if isinstance(raw.get("clients"), list) else []
     out = []
     for err in exc.errors():
         loc = [p for p in err["loc"] if not str(p).startswith(("function-after", "function-before"))]

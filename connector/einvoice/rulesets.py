@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from connector.einvoice.classify import unwrap_sbdh
 from connector.safexml import parse_bytes
