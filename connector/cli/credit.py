@@ -86,9 +86,10 @@ def _check_org_no(env: Env, org_no: str, as_of: date) -> Checked:
             "(give --client ID --customer ID for the ledger history alone)"
         )
     lookups = CreditLookups()
-    registers = lookups.registers(env.store, client, org_no, country, as_of)
+    store = env.writable_store()  # the register answers are kept (asked at most once a day)
+    registers = lookups.registers(store, client, org_no, country, as_of)
     result = assess(
-        env.store,
+        store,
         client,
         lookups,
         as_of,

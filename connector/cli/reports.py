@@ -1,15 +1,19 @@
-"""``arsync report …``: reports over the stored facts."""
+"""``arsync report …``: reports over the stored facts (no sync: each client's data is as fresh as its last
+sync, and the report says so for every client that failed or is stale)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import click
 
 from connector.cli import advice_inputs
-from connector.cli.common import Env, as_of_option, client_option, optional_date, today
+from connector.cli.common import Env, as_of_option, client_option, json_option, optional_date, today
+from connector.cli.output import show
 from connector.engine.decisions import decide_client
-from connector.reports import advice, advice_render, aging
+from connector.reports import advice, advice_render, aging, freshness
+from connector.reports.freshness import client_status
 
 
 @click.group()
@@ -28,17 +32,38 @@ def report() -> None:
     show_default=True,
     help="Output format.",
 )
+@json_option
 @click.pass_obj
-def report_aging(env: Env, client_ids: tuple[str, ...], as_of: date, fmt: str) -> None:
-    """Aged receivables per client and customer (not due, 1–30, 31–60, 61–90, 90+)."""
+def report_aging(env: Env, client_ids: tuple[str, ...], as_of: date, fmt: str, as_json: bool) -> None:
+    """Aged receivables per client and customer (not due, 1–30, 31–60, 61–90, 90+).
+
+    Clients whose last sync failed or is too old are named above the figures (NO DATA / STALE DATA):
+    their amounts are missing or old, not zero."""
     rows = []
+    statuses = []
     for client in env.settings.select(client_ids):
+        statuses.append(client_status(client, env.store.sync_status(client.id), as_of))
         decisions = decide_client(env.store, client, as_of)
         rows.extend(aging.aging_rows(client.id, env.store.facts(client.id).customers, decisions, as_of))
-    if fmt == "html":
-        click.echo(aging.render_html(rows, as_of), nl=False)
-        return
-    click.echo(aging.render_csv(rows) if fmt == "csv" else aging.render_table(rows), nl=fmt != "csv")
+    if as_json:
+        payload = {
+            "as_of": as_of.isoformat(),
+            "items": [aging.row_json(r) for r in rows],
+            "clients": [s.as_json() for s in statuses],
+            "summary": freshness.counts(statuses),
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    elif fmt == "html":
+        click.echo(aging.render_html(rows, as_of, statuses), nl=False)
+    elif fmt == "csv":
+        click.echo(aging.render_csv(rows, statuses), nl=False)
+    else:
+        for line in aging.status_lines(statuses):
+            click.echo(line)
+        if any(not s.ok for s in statuses):
+            click.echo()
+        show(aging.table(rows, statuses))
+        click.echo(freshness.summary(statuses))
 
 
 @report.command("advice")

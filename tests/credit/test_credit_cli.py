@@ -138,6 +138,7 @@ def test_usage_errors_exit_2_with_one_line(
     ws: Workspace, registers: FakeRegisters, args: list[str], message: str
 ) -> None:
     configure(ws, registers)
+    assert ws.store is not None  # the store exists: what is refused is the request itself
     result = ws.cli("credit", "check", *args)
     assert result.exit_code == 2 and message in result.output
 
