@@ -61,6 +61,30 @@ class PaymentStatus(StrEnum):
     PENDING = "pending"  # camt.052 / PDNG / INFO: may hold a reminder, never settles an invoice
 
 
+class PaymentSource(StrEnum):
+    """Where a payment fact comes from: a bank file, or the ledger system that booked it against an invoice.
+    A StrEnum, so values stored as text compare equal to it."""
+
+    CAMT = "camt"  # ISO 20022 camt.052 / 053 / 054
+    OCR = "ocr"  # Nets OCR giro
+    TRIPLETEX = "tripletex"
+    FIKEN = "fiken"
+    POWEROFFICE = "poweroffice"
+    ECONOMIC = "economic"
+
+
+BANK_PAYMENT_SOURCES = frozenset({PaymentSource.CAMT, PaymentSource.OCR})
+
+
+class DisputeSource(StrEnum):
+    """Who opened a dispute."""
+
+    MANUAL = "manual"  # the accountant (`arsync disputes open`)
+    INVOICE_RESPONSE = "invoice_response"  # the buyer's Invoice Response UQ / RE
+    SHORT_PAYMENT = "short_payment"  # a short payment after the buyer complained (connector.dunning.flag)
+    PROVIDER = "provider"  # the inkasso provider reported the debtor disputes
+
+
 class Hold(StrEnum):
     """The hold vocabulary of PRODUCT.md. Order here is the order holds are listed in output."""
 
@@ -165,7 +189,7 @@ class Payment:
     """Money in (or, with ``reversal``, money taken back), from the bank or the ledger."""
 
     client_id: str
-    source: str  # "camt", "ocr", or a ledger system
+    source: PaymentSource  # a bank format, or the ledger system that booked it
     account: str  # creditor account the money arrived on ("" for ledger payments)
     bank_ref: str  # AcctSvcrRef / NtryRef / the ledger's payment id
     ordinal: int  # position of the transaction within its entry (batch entries have several)
@@ -216,7 +240,7 @@ class Dispute:
     dispute_id: str
     opened_on: date
     reason: str
-    source: str  # "manual", "invoice_response", "short_payment", "provider"
+    source: DisputeSource
     resolved_on: date | None = None
     resolution: str | None = None
 
@@ -371,11 +395,18 @@ class RegistryFact:
 # readers (``connector.sources.ehf``) make them, the store links them to invoices, and the core folds them
 # into holds (``connector.dunning.documents``).
 
-# Kinds of document event.
-INVOICE_RESPONSE = "invoice_response"
-MLR = "mlr"
-MLS = "mls"
-ENVELOPE = "envelope"  # an invoice we sent in an SBDH: maps the InstanceIdentifier to the invoice number
+
+class DocumentEventKind(StrEnum):
+    INVOICE_RESPONSE = "invoice_response"
+    MLR = "mlr"
+    MLS = "mls"
+    ENVELOPE = "envelope"  # an invoice we sent in an SBDH: maps the InstanceIdentifier to the invoice number
+
+
+INVOICE_RESPONSE = DocumentEventKind.INVOICE_RESPONSE
+MLR = DocumentEventKind.MLR
+MLS = DocumentEventKind.MLS
+ENVELOPE = DocumentEventKind.ENVELOPE
 
 DISPUTE_CODES = frozenset({"UQ", "RE"})  # a T111 with one of these is a Dispute fact, held by the dispute rule
 # A later T111 at one of these closes a UQ query (RE is final: a person decides).
@@ -388,7 +419,7 @@ class DocumentEvent:
 
     client_id: str
     event_key: str  # natural key: kind | sender | response id (envelope: instance id)
-    kind: str
+    kind: DocumentEventKind
     code: str  # UNCL4343 (AB IP UQ CA RE AP PD) or "SENT" for an envelope
     issued_on: date
     ref_id: str | None  # T111: invoice number; MLR/MLS/envelope: SBDH InstanceIdentifier

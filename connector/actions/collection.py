@@ -44,6 +44,7 @@ from connector.model import (
     Customer,
     Decision,
     Dispute,
+    DisputeSource,
     DocKind,
     Facts,
     Hold,
@@ -394,7 +395,7 @@ def pull_status(
                         f"provider-{provider.name}-{pc.provider_ref}",
                         as_of,
                         f"{provider.name} reports the debtor disputes the claim ({pc.close_code})",
-                        "provider",
+                        DisputeSource.PROVIDER,
                     ),
                 )
         detail = f"{pc.status}" + (f" ({pc.close_code})" if pc.close_code else "")

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import click
 
 from connector.cli.common import Env, as_of_option, client_option, optional_date
-from connector.model import Agreement, Dispute, Exclusion
+from connector.model import Agreement, Dispute, DisputeSource, Exclusion
 from connector.reports import tables
 from connector.store import dunning as dunning_store
 
@@ -39,7 +39,7 @@ def disputes_open(env: Env, client_id: str, invoice: str, reason: str, force: bo
             "`arsync sync` first, or pass --force to record it anyway"
         )
     dispute_id = f"manual-{uuid.uuid4().hex[:8]}"
-    env.store.add_dispute(Dispute(client_id, invoice, dispute_id, as_of, reason, "manual"))
+    env.store.add_dispute(Dispute(client_id, invoice, dispute_id, as_of, reason, DisputeSource.MANUAL))
     click.echo(f"dispute {dispute_id} opened on {client_id} invoice {invoice}")
 
 

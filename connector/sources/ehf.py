@@ -25,6 +25,7 @@ from connector.model import (
     Attachment,
     Customer,
     Dispute,
+    DisputeSource,
     DocKind,
     DocumentEvent,
     DunningStep,
@@ -297,6 +298,6 @@ def _add_status(batch: LedgerBatch, client_id: str, ev: StatusEvent, filename: s
                 dispute_id=f"ir:{ev.ref_id}:{ev.response_id}:{ev.code}"[:128],
                 opened_on=ev.issue_date,
                 reason=f"{reason} (Invoice Response {ev.response_id}, {filename})",
-                source="invoice_response",
+                source=DisputeSource.INVOICE_RESPONSE,
             )
         )

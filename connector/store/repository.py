@@ -27,11 +27,13 @@ from connector.model import (
     Customer,
     Decision,
     Dispute,
+    DisputeSource,
     DocKind,
     DunningStep,
     Facts,
     Invoice,
     Payment,
+    PaymentSource,
     PaymentStatus,
     SyncStatus,
 )
@@ -737,7 +739,7 @@ def _load_payments_sqlite(conn: Connection, t: Table, client_id: str, shared: Sh
 
 def payments_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterator[Payment]:
     """Payments from raw ``PAYMENT_COLUMNS`` tuples (SQLite text or typed values alike)."""
-    dates, statuses = Converted(sqlite_date), Converted(PaymentStatus)
+    dates, statuses, sources = Converted(sqlite_date), Converted(PaymentStatus), Converted(PaymentSource)
     amounts = shared.amounts if shared.amounts is not None else Converted(sqlite_money)
     for (
         client,
@@ -763,7 +765,7 @@ def payments_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterato
     ) in rows:
         yield Payment(
             shared[client],
-            shared[source],
+            sources[source],
             shared[account],
             shared[bank_ref],
             ordinal,
@@ -794,7 +796,7 @@ def _load_payments(conn: Connection, client_id: str, shared: Shared | None = Non
     for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.payment_key)):
         yield Payment(
             client_id=shared[r.client_id],
-            source=shared[r.source],
+            source=PaymentSource(r.source),
             account=shared[r.account],
             bank_ref=r.bank_ref,
             ordinal=r.ordinal,
@@ -825,7 +827,7 @@ def _load_disputes(conn: Connection, client_id: str) -> Iterator[Dispute]:
             dispute_id=r.dispute_id,
             opened_on=r.opened_on,
             reason=r.reason,
-            source=r.source,
+            source=DisputeSource(r.source),
             resolved_on=r.resolved_on,
             resolution=r.resolution,
         )
