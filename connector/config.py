@@ -165,6 +165,12 @@ class BankConfig(_Strict):
     path: Path  # folder the bank (or the client's bank integration) drops files into
     account: str | None = None  # restrict to one creditor account; all accounts in the files otherwise
 
+    @property
+    def source_name(self) -> str:
+        """The feed's key in the sync state (``connector.bank.feed`` names its feeds so): a feed no longer in
+        the config is known by a name no configured feed has, and holds nothing."""
+        return f"bank:{self.kind}:{self.path}"
+
 
 class StepConfig(_Strict):
     """One rung of the dunning ladder.
@@ -213,6 +219,12 @@ class PolicyConfig(_Strict):
     kid_schemes: list[Literal["mod10", "mod11"]] = Field(default_factory=lambda: ["mod10", "mod11"])
     payment_tolerance: Annotated[Decimal, Field(ge=0)] = Decimal("0")
     inkasso_payers: list[str] = Field(default_factory=list)  # accounts / org ids of collection agencies
+    # Decisions (issue #14). A partly paid invoice: "remind" duns the remainder up the ladder; "review"
+    # holds it (partly_paid) for a person. A deduction or complaint in the payment text is always a review.
+    partial_payment: Literal["remind", "review"] = "remind"
+    # Business days, after the first business day after a letter's stated deadline, for a payment made on
+    # the deadline to reach the bank files: the next step (a collection case) waits for them.
+    settle_days: Annotated[int, Field(ge=0, le=30)] = 2
 
     @field_validator("min_amount", "payment_tolerance", mode="before")
     @classmethod

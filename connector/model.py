@@ -104,6 +104,9 @@ class Hold(StrEnum):
     WAIT_INTERVAL = "wait_interval"
     AWAITING_APPROVAL = "awaiting_approval"
     IN_COLLECTION = "in_collection"
+    PARTLY_PAID = "partly_paid"  # policy partial_payment = "review", or a deduction/complaint in the payment text
+    UNREADABLE_DOCUMENT = "unreadable_document"  # a ledger file that could change this invoice cannot be read
+    INVOICE_DEFECT = "invoice_defect"  # the invoice itself is not fit to remind on (step 1 of the playbook)
 
 
 class State(StrEnum):
@@ -173,6 +176,7 @@ class Invoice:
     collection_method: str | None = None
     ledger_open_amount: Decimal | None = None  # outstanding as the accounting system reports it
     source_ref: str | None = None  # file name or API id, for evidence
+    payee_account: str | None = None  # the account the invoice asks to be paid to (BT-84), when it names one
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,6 +461,58 @@ class DocumentEvent:
         return " ".join(p for p in parts if p)
 
 
+# ---- files that could not be read, and the accountant's checks ----------------------------------------
+
+
+class FileRole(StrEnum):
+    LEDGER = "ledger"  # a ledger document (EHF/PEPPOL folder)
+    BANK = "bank"  # a bank file (camt, OCR giro)
+
+
+@dataclass(frozen=True, slots=True)
+class Salvaged:
+    """What a recovery parse could still read from a ledger file that does not read (each part may be missing).
+
+    ``kind``: ``invoice`` only when the file is clearly an invoice (an invoice type code such as 380, not a
+    reminder or payment request, not negative): it cannot settle another invoice. Otherwise ``credit_note``,
+    ``invoice_response``, ``mlr``, ``mls``, ``reminder`` or ``unknown``."""
+
+    kind: str = "unknown"
+    type_code: str | None = None
+    number: str | None = None
+    buyer_ids: tuple[str, ...] = ()  # endpoint, org and VAT ids of the buyer (a response: of its sender)
+    buyer_name: str | None = None
+    refs: tuple[str, ...] = ()  # invoice numbers it names (MLR/MLS: SBDH instance ids)
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableFile:
+    """A file the last sync of its source could not read, or refused (hostile, too large, a link out of the
+    folder). It is re-read every sync until it reads, and held on until then or until it is quarantined."""
+
+    client_id: str
+    source: str  # the sync source: "ledger" or the bank feed's name
+    role: FileRole
+    path: str  # folder / name, as the config names the folder
+    name: str
+    file_hash: str
+    error: str
+    first_seen: date
+    salvaged: Salvaged | None = None  # ledger files only
+    quarantined: str | None = None  # who, when and why, while the accountant has taken it out of consideration
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceCheck:
+    """The accountant checked an invoice by hand (``arsync invoices confirm``): it is fit to remind on."""
+
+    client_id: str
+    invoice_number: str
+    checked_on: date
+    by: str
+    note: str
+
+
 # ---- the core's input ------------------------------------------------------------------------------
 
 
@@ -488,3 +544,5 @@ class Facts:
     document_events: tuple[DocumentEvent, ...] = ()  # e-invoice responses and delivery statuses (issue 3)
     exclusions: tuple[Exclusion, ...] = ()  # the accountant's exclusions from dunning (issue 6)
     registry: dict[str, RegistryFact] = field(default_factory=dict)  # org no → cached register answer (issue 6)
+    unreadable: tuple[UnreadableFile, ...] = ()  # files the last syncs could not read (issue 14)
+    checks: tuple[InvoiceCheck, ...] = ()  # invoices the accountant confirmed by hand (issue 14)

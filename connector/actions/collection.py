@@ -71,6 +71,7 @@ REVIEW_HOLDS = frozenset(
         Hold.EXCLUDED,
         Hold.FACTORED,
         Hold.BELOW_MINIMUM,
+        Hold.PARTLY_PAID,
     }
 )
 # Provider close codes that mean the debtor disputes the claim: dunning must stop too.

@@ -18,8 +18,9 @@ from connector.dunning import holds as extra_holds
 from connector.dunning.calendar import effective_due_date
 from connector.dunning.documents import document_holds
 from connector.dunning.hold_rules import NOTHING, RULES, Subject
-from connector.dunning.holds import DunningContext
+from connector.dunning.holds import BookingDates, CreditDates, DunningContext, PaymentIndex
 from connector.dunning.ladder import NextStep, lawful_next_step, next_ladder_step, next_step
+from connector.dunning.unreadable import bank_file_holds, unreadable_holds
 from connector.model import (
     ZERO,
     Action,
@@ -34,6 +35,7 @@ from connector.model import (
     Facts,
     Hold,
     Invoice,
+    InvoiceCheck,
     State,
 )
 from connector.reconcile import Reconciliation
@@ -54,7 +56,9 @@ LEDGER_SOURCE = "ledger"
 BANK_SOURCE_PREFIX = "bank:"
 BANK_ACCOUNT_PREFIX = "bank-account:"  # sync_state per creditor account: newest bank data seen for it
 # Holds a person has to look at: the next step is a review, not a wait.
-REVIEW_HOLDS = frozenset({Hold.UNALLOCATED_CREDIT, Hold.NOT_DELIVERED, Hold.DEBTOR_INSOLVENT})
+REVIEW_HOLDS = frozenset(
+    {Hold.UNALLOCATED_CREDIT, Hold.NOT_DELIVERED, Hold.DEBTOR_INSOLVENT, Hold.PARTLY_PAID, Hold.INVOICE_DEFECT}
+)
 _REVIEW_UNLESS_UNVERIFIED = REVIEW_HOLDS - {Hold.DEBTOR_INSOLVENT}
 _HOLD_ORDER = {h: i for i, h in enumerate(Hold)}  # holds are listed in the enum's order
 
@@ -84,7 +88,8 @@ def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliatio
                 continue
         paid_by = allocations.get(number, _NONE)
         done = steps.get(number, _NONE)
-        evidence = _facts_shown(inv, paid_by, done)
+        # an open invoice shows the day of each payment and credit: its letters list them (issue 15)
+        evidence = _facts_shown(inv, paid_by, done, ctx if open_amount > ZERO else None)
         if open_amount <= ZERO:
             out.append(_decision(inv, open_amount, State.SETTLED, Action.NONE, _NONE, evidence))
             continue
@@ -162,14 +167,21 @@ def dunning_context(facts: Facts, client: ClientConfig) -> DunningContext:
     owner = {i.number: i.customer_id for i in facts.invoices} if facts.steps else {}
     for s in facts.steps:
         by_customer.setdefault(owner.get(s.invoice_number, ""), []).append(s)
+    payments = PaymentIndex(facts.payments)  # indexed only if an open invoice was paid something
+    checks: dict[str, InvoiceCheck] = {}
+    for c in sorted(facts.checks, key=attrgetter("checked_on")):
+        checks[c.invoice_number] = c  # the last check counts
     return DunningContext(
         exclusions=facts.exclusions,
         registry=facts.registry,
         registry_settings=client.registry,
         customers=facts.customers,
-        # only agreements look payments up by key: without any, a million-entry map is not worth building
-        payment_dates={p.key: p.booking_date for p in facts.payments} if facts.agreements else {},
+        payment_dates=BookingDates(payments),
         customer_steps={k: tuple(v) for k, v in by_customer.items()},
+        payments=payments,
+        credit_dates=CreditDates(facts.invoices),
+        unreadable=unreadable_holds(facts.unreadable, client, facts.document_events),
+        checks=checks,
     )
 
 
@@ -197,9 +209,12 @@ def client_holds(facts: Facts, client: ClientConfig, as_of: date) -> list[tuple[
         )
     else:
         holds.extend(_stale_accounts(facts, client, limit))
+    # A failed bank read proves nothing; a feed no longer in the config (a fixed path) holds nothing.
+    configured = {bank.source_name for bank in client.bank}
     for name, status in sorted(facts.sync.items()):
-        if name.startswith(BANK_SOURCE_PREFIX) and status.last_error:  # a failed bank read proves nothing
+        if name in configured and status.last_error:
             holds.append((Hold.BANK_DATA_STALE, Evidence("hold", f"the last bank sync failed: {status.last_error}")))
+    holds.extend(bank_file_holds(facts.unreadable, client))  # a bank file that does not read may hold a payment
     ledger = facts.sync.get(LEDGER_SOURCE)
     ledger_limit = as_of - timedelta(days=client.ledger.max_age_days)
     if ledger is None or ledger.last_success_at is None:
@@ -240,11 +255,21 @@ def _stale_accounts(facts: Facts, client: ClientConfig, limit: date) -> list[tup
     return out
 
 
-def _facts_shown(inv: Invoice, allocations: Sequence[Allocation], steps: Sequence[DunningStep]) -> list[Evidence]:
-    """The invoice, what was applied to it and the steps taken: the evidence every decision starts with."""
+def _facts_shown(
+    inv: Invoice, allocations: Sequence[Allocation], steps: Sequence[DunningStep], dated: DunningContext | None
+) -> list[Evidence]:
+    """The invoice, what was applied to it (``dated``: with the day of each payment and credit note) and the
+    steps taken: the evidence every decision starts with."""
     evidence = [Evidence("invoice", _issued(inv.source, inv.issue_date), inv.source_ref, inv.amount, inv.due_date)]
     for a in allocations:
-        evidence.append(Evidence(a.tier, a.evidence, a.source_key, a.amount))
+        on = None
+        if dated is not None:
+            if a.tier == "credit_note":
+                on = dated.credit_dates.get(a.source_key)
+            else:
+                p = dated.payments.get(a.source_key)
+                on = p.booking_date if p is not None else None
+        evidence.append(Evidence(a.tier, a.evidence, a.source_key, a.amount, on))
     for s in steps:
         evidence.append(Evidence("step", f"{s.step} sent via {s.channel}", s.detail or None, s.fee or None, s.sent_on))
     return evidence

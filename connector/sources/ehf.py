@@ -13,6 +13,7 @@ from pathlib import Path
 
 from connector.einvoice.document import DocClass, EDocument, Party, StatusEvent
 from connector.einvoice.read import DocumentError, read_document
+from connector.einvoice.salvage import salvage
 from connector.engine.gc import gc_paused
 from connector.files import LinkLeavesFolder, open_in_folder
 from connector.model import (
@@ -146,7 +147,9 @@ def _take(
     except Exception as exc:  # a reader bug on one file must not stop the folder
         status, detail = "failed", f"{name}: could not be read ({exc.__class__.__name__}: {exc})"
         batch.errors.append(detail)
-    batch.files.append(FileResult(name, digest, status, detail))
+    # What a file that does not read could change scopes its hold (connector.dunning.unreadable).
+    salvaged = salvage(data) if status == "failed" else None
+    batch.files.append(FileResult(name, digest, status, detail, salvaged))
 
 
 def _add(
@@ -244,6 +247,7 @@ def _add_sales(batch: LedgerBatch, customers: dict[str, Party], client_id: str, 
             factored=doc.factored,
             collection_method=doc.collection_method,
             source_ref=filename,
+            payee_account=next((pm.account for pm in doc.payment_means if pm.account), None),
         )
     )
     for att in doc.attachments:

@@ -86,6 +86,15 @@ def _v10_workbench(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE case_events ADD COLUMN push_after {kind}"))
 
 
+def _decide_files_and_invoice_checks(conn: Connection) -> None:
+    """Issue 14 (decide): unreadable files and the accountant's quarantines, invoices checked by hand, and the
+    payee account an invoice names."""
+    for table in (schema.unreadable_files, schema.file_decisions, schema.invoice_checks):
+        table.create(conn, checkfirst=True)
+    if "payee_account" not in {c["name"] for c in inspect(conn).get_columns("invoices")}:
+        conn.execute(text("ALTER TABLE invoices ADD COLUMN payee_account VARCHAR(64)"))
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -97,6 +106,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v8_invoice_customer_index,
     _v9_credit_facts,
     _v10_workbench,
+    _decide_files_and_invoice_checks,
 )
 CURRENT = len(MIGRATIONS)
 

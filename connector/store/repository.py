@@ -37,8 +37,10 @@ from connector.model import (
     PaymentStatus,
     SyncStatus,
 )
+from connector.store import checks as checks_store
 from connector.store import documents, migrations, schema
 from connector.store import dunning as dunning_store
+from connector.store import files as files_store
 
 
 def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -425,6 +427,8 @@ def facts_around(
         document_events=tuple(documents.load_events(conn, client_id)),
         exclusions=tuple(dunning_store.load_exclusions(conn, client_id)),
         registry=dunning_store.load_registry(conn),
+        unreadable=tuple(files_store.load_unreadable(conn, client_id)),
+        checks=tuple(checks_store.load_checks(conn, client_id)),
     )
 
 
@@ -497,6 +501,7 @@ def _invoice_row(i: Invoice) -> dict[str, Any]:
         "collection_method": i.collection_method,
         "ledger_open_amount": i.ledger_open_amount,
         "source_ref": i.source_ref,
+        "payee_account": i.payee_account,
     }
 
 
@@ -589,6 +594,7 @@ def _load_invoices(conn: Connection, client_id: str, shared: Shared | None = Non
             collection_method=r.collection_method,
             ledger_open_amount=r.ledger_open_amount,
             source_ref=r.source_ref,
+            payee_account=r.payee_account,
         )
 
 
@@ -659,6 +665,7 @@ INVOICE_COLUMNS = [
     "collection_method",
     "ledger_open_amount",
     "source_ref",
+    "payee_account",
 ]
 
 PAYMENT_COLUMNS = [
@@ -710,6 +717,7 @@ def invoices_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterato
         collection_method,
         ledger_open_amount,
         source_ref,
+        payee_account,
     ) in rows:
         yield Invoice(
             shared[client],
@@ -729,6 +737,7 @@ def invoices_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterato
             shared[collection_method],
             amounts[ledger_open_amount],
             source_ref,
+            payee_account,
         )
     shared.amounts = amounts  # payments mostly pay invoice amounts: share those Decimals too
 
