@@ -168,6 +168,12 @@ class BankConfig(_Strict):
     path: Path  # folder the bank (or the client's bank integration) drops files into
     account: str | None = None  # restrict to one creditor account; all accounts in the files otherwise
 
+    @property
+    def source_name(self) -> str:
+        """The feed's key in the sync state (``connector.bank.feed`` names its feeds so): a feed no longer in
+        the config is known by a name no configured feed has, and holds nothing."""
+        return f"bank:{self.kind}:{self.path}"
+
 
 class StepConfig(_Strict):
     """One rung of the dunning ladder.
@@ -219,6 +225,12 @@ class PolicyConfig(_Strict):
     # Credit check (issue 21; only with [clients.registry] enabled): nightly, a new invoice of at least
     # this amount (in the invoice's currency) has its customer checked; new customers always are.
     credit_check_min_amount: Annotated[Decimal, Field(ge=0)] = Decimal("50000")
+    # Decisions (issue #14). A partly paid invoice: "remind" duns the remainder up the ladder; "review"
+    # holds it (partly_paid) for a person. A deduction or complaint in the payment text is always a review.
+    partial_payment: Literal["remind", "review"] = "remind"
+    # Business days, after the first business day after a letter's stated deadline, for a payment made on
+    # the deadline to reach the bank files: the next step (a collection case) waits for them.
+    settle_days: Annotated[int, Field(ge=0, le=30)] = 2
 
     @field_validator("min_amount", "payment_tolerance", "credit_check_min_amount", mode="before")
     @classmethod

@@ -45,6 +45,7 @@ from connector.model import (
     Customer,
     Decision,
     Dispute,
+    DisputeSource,
     DocKind,
     Facts,
     Hold,
@@ -71,6 +72,7 @@ REVIEW_HOLDS = frozenset(
         Hold.EXCLUDED,
         Hold.FACTORED,
         Hold.BELOW_MINIMUM,
+        Hold.PARTLY_PAID,
     }
 )
 # Provider close codes that mean the debtor disputes the claim: dunning must stop too.
@@ -405,7 +407,7 @@ def pull_status(
                         f"provider-{provider.name}-{pc.provider_ref}",
                         as_of,
                         f"{provider.name} reports the debtor disputes the claim ({pc.close_code})",
-                        "provider",
+                        DisputeSource.PROVIDER,
                     ),
                 )
         detail = f"{pc.status}" + (f" ({pc.close_code})" if pc.close_code else "")

@@ -28,7 +28,7 @@ from connector.cli.common import (
     split_client,
 )
 from connector.cli.output import show
-from connector.model import Agreement, Dispute, Exclusion, Facts
+from connector.model import Agreement, Dispute, DisputeSource, Exclusion, Facts
 from connector.reports import tables
 from connector.reports.tables import Table, customer_label
 from connector.store import dunning as dunning_store
@@ -62,7 +62,7 @@ def disputes_open(
             "`arsync sync` first, or pass --force to record it anyway"
         )
     dispute_id = f"manual-{uuid.uuid4().hex[:8]}"
-    env.store.add_dispute(Dispute(client_id, invoice, dispute_id, as_of, reason, "manual"))
+    env.store.add_dispute(Dispute(client_id, invoice, dispute_id, as_of, reason, DisputeSource.MANUAL))
     click.echo(f"dispute {dispute_id} opened on {client_id} invoice {invoice}")
 
 

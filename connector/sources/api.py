@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from connector.config import LedgerConfig
 from connector.http import ApiClient, ApiError
 from connector.model import Customer as CustomerRecord
-from connector.model import DocKind, Invoice, Payment
+from connector.model import DocKind, Invoice, Payment, PaymentSource
 from connector.sources import mapping, streams
 from connector.sources.base import LedgerBatch, Snapshot, SyncContext
 from connector.sources.mapping import Mapping as FieldMap
@@ -131,7 +131,7 @@ def payment(
     f = m.fields(entity, raw)
     return Payment(
         client_id=client_id,
-        source=m.system,
+        source=PaymentSource(m.system),
         account="",
         bank_ref=str(f["bank_ref"]),
         ordinal=0,

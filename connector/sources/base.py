@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from connector.config import ClientConfig
-from connector.model import Attachment, Customer, Dispute, DocumentEvent, DunningStep, Invoice, Payment
+from connector.model import Attachment, Customer, Dispute, DocumentEvent, DunningStep, Invoice, Payment, Salvaged
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class FileResult:
     file_hash: str
     status: str  # "ok", "failed", "ignored"
     detail: str = ""
+    salvaged: Salvaged | None = None  # a failed ledger file: what a recovery parse still read of it
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import requests
 
 from connector.config import secret
 from connector.http import ApiClient, ApiError, StaticAuth, TransientError, basic, key_of, register_secret
+from connector.model import PaymentSource
 from connector.sources import api
 from connector.sources.base import LedgerBatch, SyncContext
 from connector.sources.pagination import PageNumberPaginator
@@ -181,7 +182,7 @@ class PowerOfficeSource(api.RestSource):
             run.batch.payments.append(
                 api.Payment(
                     client_id=self.client_id,
-                    source=SYSTEM,
+                    source=PaymentSource.POWEROFFICE,
                     account="",
                     bank_ref=str(f["entry_id"]),
                     ordinal=0,

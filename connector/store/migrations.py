@@ -93,6 +93,15 @@ def _v11_credit_checks(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE invoices ADD COLUMN delivery_date DATE"))
 
 
+def _v12_files_and_invoice_checks(conn: Connection) -> None:
+    """Issue 14 (decide): unreadable files and the accountant's quarantines, invoices checked by hand, and the
+    payee account an invoice names."""
+    for table in (schema.unreadable_files, schema.file_decisions, schema.invoice_checks):
+        table.create(conn, checkfirst=True)
+    if "payee_account" not in {c["name"] for c in inspect(conn).get_columns("invoices")}:
+        conn.execute(text("ALTER TABLE invoices ADD COLUMN payee_account VARCHAR(64)"))
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -105,6 +114,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v9_credit_facts,
     _v10_workbench,
     _v11_credit_checks,
+    _v12_files_and_invoice_checks,
 )
 CURRENT = len(MIGRATIONS)
 
