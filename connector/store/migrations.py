@@ -102,6 +102,23 @@ def _v12_files_and_invoice_checks(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE invoices ADD COLUMN payee_account VARCHAR(64)"))
 
 
+def _v13_letters_and_calls(conn: Connection) -> None:
+    """Issue 15: the letters written (with their invoices and content), calls to customers, the checks of
+    promised dates; each customer's phone and contact; an agreement's plan (made on a call) and amounts."""
+    for new in (schema.letters, schema.calls, schema.agreement_checks):
+        new.create(conn, checkfirst=True)
+    added = {
+        "customers": (("phone", "VARCHAR(64)"), ("contact", "TEXT")),
+        "agreements": (("plan_id", "VARCHAR(128)"), ("amounts", "TEXT")),
+    }
+    inspector = inspect(conn)
+    for table, columns in added.items():
+        have = {c["name"] for c in inspector.get_columns(table)}
+        for name, sql_type in columns:
+            if name not in have:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -115,6 +132,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v10_workbench,
     _v11_credit_checks,
     _v12_files_and_invoice_checks,
+    _v13_letters_and_calls,
 )
 CURRENT = len(MIGRATIONS)
 

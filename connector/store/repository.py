@@ -37,6 +37,7 @@ from connector.model import (
     PaymentStatus,
     SyncStatus,
 )
+from connector.store import calls as calls_store
 from connector.store import checks as checks_store
 from connector.store import documents, migrations, schema
 from connector.store import dunning as dunning_store
@@ -278,22 +279,28 @@ class Store:
 
     def add_agreement(self, agreement: Agreement) -> None:
         with self.transaction() as conn:
-            _insert_ignore(
-                conn,
-                schema.agreements,
-                [
-                    {
-                        "client_id": agreement.client_id,
-                        "agreement_id": agreement.agreement_id,
-                        "invoice_number": agreement.invoice_number,
-                        "created_on": agreement.created_on,
-                        "due_dates": json.dumps([d.isoformat() for d in agreement.due_dates]),
-                        "note": agreement.note,
-                        "cancelled_on": agreement.cancelled_on,
-                    }
-                ],
-                ["client_id", "agreement_id"],
-            )
+            self.add_agreement_in(conn, agreement)
+
+    def add_agreement_in(self, conn: Connection, agreement: Agreement) -> None:
+        """Record an agreement inside the caller's transaction (once per id)."""
+        _insert_ignore(
+            conn,
+            schema.agreements,
+            [
+                {
+                    "client_id": agreement.client_id,
+                    "agreement_id": agreement.agreement_id,
+                    "invoice_number": agreement.invoice_number,
+                    "created_on": agreement.created_on,
+                    "due_dates": json.dumps([d.isoformat() for d in agreement.due_dates]),
+                    "note": agreement.note,
+                    "cancelled_on": agreement.cancelled_on,
+                    "plan_id": agreement.plan_id,
+                    "amounts": json.dumps([str(a) for a in agreement.amounts]) if agreement.amounts else None,
+                }
+            ],
+            ["client_id", "agreement_id"],
+        )
 
     # ---- cases ---------------------------------------------------------------------------------
 
@@ -431,6 +438,7 @@ def facts_around(
         registry=dunning_store.load_registry(conn),
         unreadable=tuple(files_store.load_unreadable(conn, client_id)),
         checks=tuple(checks_store.load_checks(conn, client_id)),
+        calls=tuple(calls_store.load_calls(conn, client_id)),
     )
 
 
@@ -481,6 +489,8 @@ def _customer_row(c: Customer) -> dict[str, Any]:
         "postal_code": c.postal_code,
         "city": c.city,
         "is_person": c.is_person,
+        "phone": c.phone,
+        "contact": c.contact,
     }
 
 
@@ -569,6 +579,8 @@ def customer_from_row(r: Any) -> Customer:
         postal_code=r.postal_code,
         city=r.city,
         is_person=bool(r.is_person),
+        phone=r.phone,
+        contact=r.contact,
     )
 
 
@@ -860,6 +872,8 @@ def _load_agreements(conn: Connection, client_id: str) -> Iterator[Agreement]:
             due_dates=tuple(date.fromisoformat(d) for d in json.loads(r.due_dates)),
             note=r.note or "",
             cancelled_on=r.cancelled_on,
+            plan_id=r.plan_id,
+            amounts=tuple(Decimal(a) for a in json.loads(r.amounts)) if r.amounts else (),
         )
 
 

@@ -32,7 +32,7 @@ _CHUNK = 5000
 _IDS = 500  # ids per IN (…) list: well under every database's limit on parameters
 _NAMES = count()
 _CUSTOMER_COLUMNS: tuple[str, ...] = ("client_id", "customer_id", "name", "org_no", "country", "email", "address")
-_CUSTOMER_COLUMNS += ("postal_code", "city", "is_person")
+_CUSTOMER_COLUMNS += ("postal_code", "city", "is_person", "phone", "contact")
 
 
 class _Row:
