@@ -1,9 +1,20 @@
-"""Resolving sends a stopped run left ``pending`` (committed intent, no recorded step).
+"""Resolving sends a stopped run left ``pending`` (a letter or an intent committed, no step recorded).
 
-Such a send may or may not have reached the debtor, so it is never simply sent again:
+Such a send may or may not have reached the debtor, so it is never simply sent again. Letters first
+(``connector.store.letters``), each with the intents of the invoices it names:
 
-- ``outbox``: the letter file is written last, so its presence proves the send complete (the step is
-  recorded). Today's intent without it is completed by the normal send (same file names). An older
+- ``outbox``: the letter's PDF is written last, so its presence (in the outbox, or in ``posted/``
+  already) proves the letter complete: every invoice's step is recorded. A letter of today without it
+  never left the building: what it wrote is removed and it is settled failed, so tonight's decision
+  writes the letter again (its invoices grouped afresh). An older one with only some files written is
+  recorded as sent-unconfirmed; with none, it never happened.
+- ``email``: treated as "may have been sent": recorded as sent-unconfirmed and the accountant is
+  warned. A second e-mail is never sent.
+
+Then the intents no letter covers (Tripletex's, and an older arsync's):
+
+- ``outbox`` (an older arsync's ``.txt`` letter): the letter file's presence proves the send complete.
+  Today's intent without it is completed by the normal send (same file names). An older
   one with only some files written is recorded as sent-unconfirmed; with none, it never happened.
 - ``tripletex``: Tripletex is asked whether the reminder exists; yes → recorded as sent, no → it
   never happened (the invoice is decided afresh). When Tripletex cannot be asked, the intent stays
@@ -21,11 +32,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from connector.actions.send import channel_for
-from connector.channels.base import ChannelError, ReminderChannel
+from connector.channels.base import Channel, ChannelError
 from connector.channels.outbox import OutboxChannel
 from connector.channels.tripletex import TripletexChannel
 from connector.config import ClientConfig
 from connector.store import Store, sends
+from connector.store import letters as book
 from connector.store.sends import SendIntent
 
 log = logging.getLogger("arsync.dunning")
@@ -40,10 +52,11 @@ class Resolution:
 
 
 def resolve_pending(
-    store: Store, client: ClientConfig, as_of: date, channels: dict[str, ReminderChannel] | None = None
+    store: Store, client: ClientConfig, as_of: date, channels: dict[str, Channel] | None = None
 ) -> Resolution:
     out = Resolution()
     channels = channels if channels is not None else {}
+    _letters(store, client, as_of, out)
     for intent in sends.intents(store, client.id, status=sends.PENDING):
         if intent.channel == "outbox":
             _outbox(store, client, intent, as_of, out)
@@ -52,6 +65,57 @@ def resolve_pending(
         else:
             _unconfirmed(store, intent, out, f"the {intent.channel} send was interrupted")
     return out
+
+
+def _letters(store: Store, client: ClientConfig, as_of: date, out: Resolution) -> None:
+    with store.engine.connect() as conn:
+        pending = book.load(conn, client.id, status=book.PENDING)
+    if not pending:
+        return
+    open_intents = sends.intents(store, client.id, status=sends.PENDING)
+    for record in pending:
+        intents = [
+            i
+            for i in open_intents
+            if i.invoice_number in record.invoices and str(i.step) == record.kind and i.sent_on == record.sent_on
+        ]
+        if record.channel != "outbox":
+            _letter_unconfirmed(store, record, intents, out, f"the {record.channel} send was interrupted")
+            continue
+        folder = client.reminders.path
+        if folder is None:
+            _letter_unconfirmed(store, record, intents, out, "the outbox folder is no longer configured")
+            continue
+        box = OutboxChannel(folder)
+        found = box.where(record.stem)
+        if found is not None and found[0] != "cancelled":
+            ref = found[1].name
+            book.complete(store, record, intents, sends.SENT, ref=ref, detail=ref)
+            out.recorded += max(len(intents), 1)
+            log.info("client %s: completed interrupted letter %s (%s)", client.id, record.letter_id, ref)
+        elif record.sent_on == as_of:
+            for path in box.files(record.stem):  # only arsync's own unfinished output; nothing was posted
+                path.unlink(missing_ok=True)
+            book.fail(store, record, intents, "interrupted before the letter was complete; it is written again")
+        elif box.files(record.stem):
+            _letter_unconfirmed(store, record, intents, out, "some of its files were written")
+        else:
+            book.fail(store, record, intents, "interrupted before any file was written")
+
+
+def _letter_unconfirmed(
+    store: Store, record: book.LetterRecord, intents: list[SendIntent], out: Resolution, why: str
+) -> None:
+    book.complete(store, record, intents, sends.UNCONFIRMED, ref="", detail=UNCONFIRMED_DETAIL)
+    out.recorded += max(len(intents), 1)
+    named = ", ".join(record.invoices)
+    message = (
+        f"letter {record.letter_id} ({record.kind} of {record.sent_on.isoformat()} for invoice {named}) via "
+        f"{record.channel} may have been sent ({why}); recorded as sent-unconfirmed, not sent again — check with "
+        "the debtor's copy before any follow-up"
+    )
+    log.warning("client %s: %s", record.client_id, message)
+    out.warnings.append(message)
 
 
 def _what(intent: SendIntent) -> str:
@@ -93,7 +157,7 @@ def _outbox(store: Store, client: ClientConfig, intent: SendIntent, as_of: date,
 
 
 def _tripletex(
-    store: Store, client: ClientConfig, intent: SendIntent, channels: dict[str, ReminderChannel], out: Resolution
+    store: Store, client: ClientConfig, intent: SendIntent, channels: dict[str, Channel], out: Resolution
 ) -> None:
     try:
         if "tripletex" not in channels:

@@ -66,7 +66,12 @@ def _printable(value: object) -> object:
         return value
     if value is None:
         return ""
-    return str(value).replace(_MARK, "")
+    return keep_section_sign(str(value).replace(_MARK, ""))
+
+
+def keep_section_sign(text: str) -> str:
+    """ "§ 9" never breaks after the section sign (a no-break space, as in print)."""
+    return text.replace("§ ", "§\u00a0")
 
 
 def _loader(override_dir: Path | None) -> jinja2.BaseLoader:

@@ -1,0 +1,214 @@
+"""Letters written to debtors (table ``letters``): the write-ahead record of each letter and what it named.
+
+A letter is begun as ``pending`` (its own transaction) before its invoices' send intents are begun and before
+the channel is called, and settled after: :func:`complete` records the dunning step of every invoice it
+names, settles their intents and the letter in one transaction, so a letter is never half recorded. A
+``pending`` letter found by a later run is resolved (``connector.actions.resolve``), never blindly sent
+again. An outbox letter voided before it was posted is ``cancelled``: its steps are taken back (it does not
+count), its intents settle ``failed`` with the reason (a fee it planned is void), the record stays.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, select, update
+
+from connector.model import ZERO, Action, DunningStep
+from connector.store import schema, sends
+from connector.store.repository import Store
+from connector.store.sends import SendIntent
+
+PENDING, SENT, UNCONFIRMED, FAILED, CANCELLED = "pending", "sent", "unconfirmed", "failed", "cancelled"
+COUNTS = (PENDING, SENT, UNCONFIRMED)  # a letter in one of these states went out (or may have)
+LADDER_KINDS = ("reminder", "collection_notice")  # letters that are a ladder step of each invoice they name
+
+
+@dataclass(frozen=True)
+class LetterRecord:
+    client_id: str
+    letter_id: str  # our reference, printed on the letter
+    kind: str  # connector.letters.LetterKind
+    customer_id: str
+    sent_on: date
+    channel: str
+    status: str
+    invoices: tuple[str, ...]
+    currency: str
+    total: Decimal
+    fee: Decimal
+    stem: str
+    content: str  # JSON (connector.letters.serial)
+    pay_by: date | None = None
+    about: str | None = None  # follow_up: the agreement; collection_case: the case
+    ref: str = ""
+    last_error: str | None = None
+    cancelled_on: date | None = None
+    cancelled_by: str | None = None
+    cancel_note: str | None = None
+
+
+def _record(r: Any) -> LetterRecord:
+    return LetterRecord(
+        client_id=r.client_id,
+        letter_id=r.letter_id,
+        kind=r.kind,
+        customer_id=r.customer_id,
+        sent_on=r.sent_on,
+        channel=r.channel,
+        status=r.status,
+        invoices=tuple(json.loads(r.invoices)),
+        currency=r.currency,
+        total=r.total,
+        fee=r.fee,
+        stem=r.stem,
+        content=r.content,
+        pay_by=r.pay_by,
+        about=r.about,
+        ref=r.ref or "",
+        last_error=r.last_error,
+        cancelled_on=r.cancelled_on,
+        cancelled_by=r.cancelled_by,
+        cancel_note=r.cancel_note,
+    )
+
+
+def free_id(conn: Connection, client_id: str, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3`` … when a letter (a cancelled or failed one too) has it already."""
+    t = schema.letters
+    q = select(t.c.letter_id).where(and_(t.c.client_id == client_id, t.c.letter_id.like(f"{base}%")))
+    taken = {r.letter_id for r in conn.execute(q)}
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def begin(conn: Connection, record: LetterRecord, at: datetime) -> None:
+    """Write the letter ahead as ``pending`` (the caller commits before anything is sent)."""
+    conn.execute(
+        schema.letters.insert().values(
+            client_id=record.client_id,
+            letter_id=record.letter_id,
+            kind=record.kind,
+            customer_id=record.customer_id,
+            sent_on=record.sent_on,
+            channel=record.channel,
+            status=PENDING,
+            invoices=json.dumps(list(record.invoices), ensure_ascii=False),
+            currency=record.currency,
+            total=record.total,
+            fee=record.fee,
+            pay_by=record.pay_by,
+            about=record.about,
+            stem=record.stem,
+            ref="",
+            content=record.content,
+            created_at=at,
+            updated_at=at,
+        )
+    )
+
+
+def settle(
+    conn: Connection, record: LetterRecord, status: str, *, at: datetime, ref: str = "", error: str | None = None
+) -> None:
+    t = schema.letters
+    values: dict[str, Any] = {"status": status, "updated_at": at, "last_error": error}
+    if ref:
+        values["ref"] = ref
+    conn.execute(update(t).where(_key(record)).values(**values))
+
+
+def _key(record: LetterRecord) -> Any:
+    t = schema.letters
+    return and_(t.c.client_id == record.client_id, t.c.letter_id == record.letter_id)
+
+
+def load(
+    conn: Connection,
+    client_id: str,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    customer_id: str | None = None,
+) -> list[LetterRecord]:
+    """The client's letters, oldest first."""
+    t = schema.letters
+    where = [t.c.client_id == client_id]
+    if status is not None:
+        where.append(t.c.status == status)
+    if kind is not None:
+        where.append(t.c.kind == kind)
+    if customer_id is not None:
+        where.append(t.c.customer_id == customer_id)
+    q = select(t).where(and_(*where)).order_by(t.c.sent_on, t.c.created_at, t.c.letter_id)
+    return [_record(r) for r in conn.execute(q)]
+
+
+def get(conn: Connection, client_id: str, letter_id: str) -> LetterRecord | None:
+    t = schema.letters
+    row = conn.execute(select(t).where(and_(t.c.client_id == client_id, t.c.letter_id == letter_id))).first()
+    return _record(row) if row is not None else None
+
+
+def complete(
+    store: Store, record: LetterRecord, intents: Iterable[SendIntent], status: str, *, ref: str, detail: str
+) -> None:
+    """Record the dunning step of every invoice the letter names, settle their intents and the letter
+    (``sent`` / ``unconfirmed``) — all in one transaction: a letter is recorded whole or not at all."""
+    at = store.now()
+    with store.transaction() as conn:
+        steps = [
+            DunningStep(i.client_id, i.invoice_number, i.step, i.sent_on, i.channel, i.fee, i.currency, detail)
+            for i in intents
+        ]
+        store.record_steps(conn, steps)
+        for intent in intents:
+            sends.settle(conn, intent, status, at=at, ref=ref)
+        settle(conn, record, status, at=at, ref=ref)
+
+
+def fail(store: Store, record: LetterRecord, intents: Iterable[SendIntent], error: str) -> None:
+    """Nothing reached the debtor: the letter and its intents settle ``failed`` (the next run may try again)."""
+    at = store.now()
+    with store.transaction() as conn:
+        for intent in intents:
+            sends.settle(conn, intent, sends.FAILED, at=at, error=error)
+        settle(conn, record, FAILED, at=at, error=error)
+
+
+def cancel(conn: Connection, record: LetterRecord, *, on: date, by: str, note: str, at: datetime) -> None:
+    """Void a letter: it no longer counts as a step. Its invoices' steps of that day (recorded from this letter)
+    are taken back, their intents settle ``failed`` (a fee the letter planned is void) and the letter keeps
+    its record with who cancelled it, when and why."""
+    t = schema.letters
+    conn.execute(
+        update(t)
+        .where(_key(record))
+        .values(status=CANCELLED, cancelled_on=on, cancelled_by=by, cancel_note=note, updated_at=at)
+    )
+    steps = schema.dunning_steps
+    for number in record.invoices:
+        conn.execute(
+            delete(steps).where(
+                and_(
+                    steps.c.client_id == record.client_id,
+                    steps.c.invoice_number == number,
+                    steps.c.step == record.kind,
+                    steps.c.sent_on == record.sent_on,
+                    steps.c.detail == record.ref,
+                )
+            )
+        )
+        if record.kind in LADDER_KINDS:
+            step = Action(record.kind)
+            intent = SendIntent(record.client_id, number, step, record.sent_on, record.channel, "", ZERO, "")
+            sends.settle(conn, intent, sends.FAILED, at=at, error=f"letter {record.letter_id} cancelled: {note}")
