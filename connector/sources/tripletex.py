@@ -34,7 +34,9 @@ SYSTEM = "tripletex"
 DEFAULT_BASE_URL = "https://tripletex.no/v2"
 MAX_COUNT = 1000  # 422/23000 "Result Set Too Large" above this
 
-CUSTOMER_FIELDS = "id,name,organizationNumber,email,invoiceEmail,isPrivateIndividual,postalAddress(*)"
+CUSTOMER_FIELDS = (
+    "id,name,organizationNumber,email,invoiceEmail,phoneNumber,phoneNumberMobile,isPrivateIndividual,postalAddress(*)"
+)
 INVOICE_FIELDS = (
     "id,invoiceNumber,invoiceDate,invoiceDueDate,kid,customer(id),amount,amountCurrency,amountOutstanding,"
     "amountCurrencyOutstanding,isCreditNote,creditedInvoice,currency(code)"
