@@ -23,7 +23,7 @@ from connector.actions.send import free_letter_id, send_document
 from connector.channels.base import Channel, ChannelError
 from connector.config import ClientConfig, ConfigError
 from connector.letters import LetterKind, RenderError, TemplateError
-from connector.model import Agreement, CaseStatus, Decision, Facts
+from connector.model import Agreement, CaseStatus, Customer, Decision, Facts
 from connector.reports.run import OTHER, SEND, ClientReport
 from connector.store import Store
 from connector.store import calls as calls_store
@@ -34,10 +34,12 @@ log = logging.getLogger("arsync.dunning")
 FOLLOW_UP_DAYS = 14  # an agreement made longer ago than this gets no follow-up letter any more
 
 
-def letter_channel(client: ClientConfig, preferred: str) -> str | None:
-    """The channel a follow-up or handover letter goes by: ``preferred`` when it carries arsync's own letters,
-    else the outbox when there is one (Tripletex writes only its own reminders)."""
-    if preferred == "email" and client.reminders.email is not None:
+def letter_channel(client: ClientConfig, preferred: str, customer: Customer | None = None) -> str | None:
+    """The channel a follow-up or handover letter goes by: ``preferred`` when it carries arsync's own letters
+    (e-mail: when the customer has an address), else the outbox when there is one (Tripletex writes only its
+    own reminders)."""
+    reachable = customer is None or bool(customer.email)
+    if preferred == "email" and client.reminders.email is not None and reachable:
         return "email"
     if client.reminders.path is not None:
         return "outbox"
@@ -75,14 +77,15 @@ def send_follow_ups(
     by_invoice = {d.invoice_number: d for d in decisions}
     calls = {c.agreement_id: c for c in facts.calls if c.agreement_id}
     owner = {i.number: i.customer_id for i in facts.invoices}
-    channel = letter_channel(client, _call_rung_channel(client))
+    preferred = _call_rung_channel(client)
     for key, rows in sorted(agreements.items()):
         if key in done:
             continue
+        customer = owner.get(rows[0].invoice_number, key)
+        channel = letter_channel(client, preferred, facts.customers.get(customer))
         if channel is None:
             report.warnings.append(f"agreement {key}: no follow-up letter: the client has no outbox or e-mail channel")
             continue
-        customer = owner.get(rows[0].invoice_number, key)
         try:
             letter_id = free_letter_id(store, client.id, LetterKind.FOLLOW_UP, customer, as_of)
             letter = content.follow_up_letter(client, facts, rows, by_invoice, as_of, letter_id, call=calls.get(key))
@@ -136,9 +139,10 @@ def send_case_letters(
     done = _sent(store, client.id, LetterKind.COLLECTION_CASE)
     by_invoice = {d.invoice_number: d for d in decisions}
     rung = next((s for s in client.policy.steps if s.action == "collection_notice"), None)
-    channel = letter_channel(client, rung.channel if rung is not None else client.reminders.channel)
+    preferred = rung.channel if rung is not None else client.reminders.channel
     for case in pushed:
         d = by_invoice.get(case.invoice_number)
+        channel = letter_channel(client, preferred, facts.customers.get(case.customer_id))
         if case.case_id in done or d is None or channel is None:
             continue
         try:

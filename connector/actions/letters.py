@@ -19,12 +19,12 @@ the same pay-by date, go in one letter; a held invoice has no letter decision an
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
 from connector.config import ClientConfig, StepConfig
-from connector.dunning.calendar import effective_due_date
+from connector.dunning.calendar import effective_due_date, next_business_day
 from connector.dunning.deadlines import pay_by_date
 from connector.dunning.fees import fee_for
 from connector.dunning.interest import late_interest, rates_applied
@@ -114,7 +114,7 @@ def groups(client: ClientConfig, facts: Facts, decisions: Iterable[Decision], as
     per invoice without ``group_by_customer``). Order: by the first invoice's place in ``decisions``."""
     invoices = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
     done = steps_by_invoice(facts.steps)
-    keyed: dict[tuple[object, ...], list[Decision]] = {}
+    keyed: dict[tuple[object, ...], Group] = {}
     for d in decisions:
         if d.action not in LETTER_ACTIONS or d.invoice_number not in invoices:
             continue
@@ -125,8 +125,9 @@ def groups(client: ClientConfig, facts: Facts, decisions: Iterable[Decision], as
         key: tuple[object, ...] = (d.customer_id, d.action, channel, d.currency, pay_by)
         if not client.policy.group_by_customer or channel == "tripletex":  # Tripletex writes one per invoice
             key = (*key, d.invoice_number)
-        keyed.setdefault(key, []).append(d)
-    return [Group(k[1], k[0], k[2], k[3], k[4], tuple(ds)) for k, ds in keyed.items()]  # type: ignore[arg-type]
+        group = keyed.get(key) or Group(d.action, d.customer_id, channel, d.currency, pay_by, ())
+        keyed[key] = replace(group, decisions=(*group.decisions, d))
+    return list(keyed.values())
 
 
 def steps_by_invoice(steps: Iterable[DunningStep]) -> dict[str, list[DunningStep]]:
@@ -461,7 +462,7 @@ def follow_up_letter(
     plan = tuple(Instalment(d, Money(a, currency)) for d, a in zip(dates, amounts, strict=True))
     customer = customer_of(client, facts, mine[0].customer_id)
     agreed_on = call.called_on if call is not None else head.created_on
-    agreed_with = (call.contact if call is not None else "") or customer.contact or customer.name
+    agreed_with = (call.contact if call is not None else "") or customer.contact or ""  # a person, or "Hei,"
     done = steps_by_invoice(facts.steps)
     confirm_by = min(as_of + timedelta(days=7), dates[0])
     return Letter(
@@ -480,7 +481,7 @@ def follow_up_letter(
             agreed_on=agreed_on,
             agreed_with=agreed_with,
             plan=plan,
-            follow_up_on=dates[0] + timedelta(days=1),
+            follow_up_on=next_business_day(dates[0], client.country),  # the bank files of the day after it
             confirm_by=confirm_by,
         ),
     )

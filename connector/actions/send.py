@@ -35,7 +35,7 @@ from connector.dunning.fees import fee_for
 from connector.dunning.ladder import next_step
 from connector.letters import Letter, invoice_pdf, render_pdf, render_text, with_invoice_copies
 from connector.letters.serial import to_json
-from connector.model import Action, Attachment, Customer, Decision, DocKind, Facts, Invoice
+from connector.model import Action, Attachment, Customer, Decision, DocKind, Facts
 from connector.store import Store, sends
 from connector.store import letters as book
 from connector.store.letters import LetterRecord
@@ -380,4 +380,4 @@ def _begin(
     return sends.begin(store, intent)
 
 
-__all__ = ["Invoice", "channel_for", "render", "send_document", "send_letter"]
+__all__ = ["channel_for", "render", "send_document", "send_letter"]

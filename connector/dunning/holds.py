@@ -178,9 +178,9 @@ def agreement_holds(
             continue
         if a.plan_id and a.amounts:
             missed, kept = _plan_progress(a, (plan_paid or {}).get(a.plan_id, ()), as_of, grace_days)
-            notes.extend(kept)
         else:
-            missed = _missed_date(a, allocations, payment_dates, as_of, grace_days)
+            missed, kept = _missed_date(a, allocations, payment_dates, as_of, grace_days)
+        notes.extend(kept)
         if missed is not None:
             notes.append(
                 Evidence(
@@ -205,19 +205,29 @@ def agreement_holds(
 
 def _missed_date(
     a: Agreement, allocations: Sequence[Allocation], payment_dates: Mapping[str, date], as_of: date, grace_days: int
-) -> date | None:
-    """The first date of a per-invoice agreement that passed (+ grace) with fewer payments than dates by then."""
+) -> tuple[date | None, list[Evidence]]:
+    """(the first date of a per-invoice agreement that passed (+ grace) with fewer payments than dates by then,
+    evidence of each date kept: as many payments as dates by it, from the day after it)."""
     paid_on = sorted(
         payment_dates[al.source_key]
         for al in allocations
         if al.tier is not AllocationTier.CREDIT_NOTE and al.amount > ZERO and al.source_key in payment_dates
     )
     paid_on = [d for d in paid_on if d >= a.created_on - timedelta(days=grace_days)]
-    for k, day in enumerate(sorted(a.due_dates), start=1):
+    kept: list[Evidence] = []
+    dates = sorted(a.due_dates)
+    for k, day in enumerate(dates, start=1):
         deadline = day + timedelta(days=grace_days)
-        if as_of > deadline and sum(1 for d in paid_on if d <= deadline) < k:
-            return day
-    return None
+        paid = sum(1 for d in paid_on if d <= min(as_of, deadline))
+        if paid >= k:
+            if as_of > day:
+                detail = f"agreement {a.key}: payment {k} of {len(dates)} (by {day.isoformat()}) kept"
+                kept.append(Evidence("agreement_kept", detail, a.key, on=day))
+            continue
+        if as_of > deadline:
+            return day, kept
+        break
+    return None, kept
 
 
 def _plan_progress(
