@@ -20,6 +20,7 @@ from connector.letters import RenderError, TemplateError
 from connector.model import ZERO, Action, Decision
 from connector.reports.run import PROPOSAL, SEND, ClientReport
 from connector.store import Store
+from connector.store import letters as book
 
 
 def act_client(
@@ -35,13 +36,25 @@ def act_client(
     ``channels``: channels already opened this run (resolving interrupted sends opens some)."""
     channels = channels if channels is not None else {}
     facts = store.facts(client.id)
+    with store.engine.connect() as conn:
+        fee_letters = book.fee_letters(conn, client.id)  # read once: the fee limits of every letter tonight
     for group in content.groups(client, facts, decisions, as_of):
         if interrupt.requested():  # the operator asked to stop: the letter in hand finished, start no other
             report.interrupted = True
             return
         # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6).
         try:
-            lines = send_letter(store, client, facts, group, as_of, channels, report.warnings, decisions=decisions)
+            lines = send_letter(
+                store,
+                client,
+                facts,
+                group,
+                as_of,
+                channels,
+                report.warnings,
+                decisions=decisions,
+                fee_letters=fee_letters,
+            )
         except (ChannelError, content.LetterError, RenderError, TemplateError) as exc:
             # not recorded, retried next run; the other letters go on
             report.fail(f"{group.step} for invoice {', '.join(group.numbers)}: not sent: {exc}")
@@ -62,7 +75,6 @@ def act_client(
     if interrupt.requested():
         report.interrupted = True
         return
-    facts = store.facts(client.id)  # the cases pushed just now
     send_follow_ups(store, client, facts, decisions, as_of, channels, report)
     send_case_letters(store, client, facts, decisions, as_of, channels, report)
     note_agreement_checks(store, client, decisions, as_of, report)

@@ -145,7 +145,7 @@ def letter_pdf(store: Store, client: ClientConfig, letter_id: str) -> bytes:
     if found is not None and found.is_file():
         return found.read_bytes()
     letter = from_json(record.content)
-    copies = invoice_copies(store, client.id, record.invoices)
+    copies = invoice_copies(store, client.id, record.invoices)  # as the letter had them
     return render(client, letter, [copies[n] for n in record.invoices if n in copies]).pdf
 
 

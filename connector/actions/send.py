@@ -18,7 +18,7 @@ reports it and goes on; the next run tries again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -75,11 +75,14 @@ class Rendered:
     body: str
 
 
-def invoice_copies(store: Store, client_id: str, numbers: Sequence[str]) -> dict[str, Attachment]:
-    """Each invoice's copy as a readable PDF, when its e-invoice carried one (``letters.invoice_pdf``)."""
+def invoice_copies(
+    store: Store, client_id: str, numbers: Sequence[str], read: Mapping[str, Sequence[Attachment]] | None = None
+) -> dict[str, Attachment]:
+    """Each invoice's copy as a readable PDF, when its e-invoice carried one (``letters.invoice_pdf``);
+    ``read``: the invoices' attachments when the caller has them."""
     out: dict[str, Attachment] = {}
     for number in numbers:
-        attachments = store.attachments(client_id, number)
+        attachments = read[number] if read is not None and number in read else store.attachments(client_id, number)
         pdf = invoice_pdf(attachments)
         if pdf is not None:
             name = next((a.filename for a in attachments if a.content == pdf), f"{number}.pdf")
@@ -113,12 +116,14 @@ def send_letter(
     warnings: list[str] | None = None,
     *,
     decisions: Sequence[Decision] = (),
+    fee_letters: Mapping[str, Sequence[tuple[date, Decimal]]] | None = None,
 ) -> list[tuple[str, str]]:
     """Send the group's letter; (invoice, report line) for each invoice it named, [] when none was sent
     (already sent today, or every invoice's earlier send unresolved — then a line goes to ``warnings``).
 
     ``decisions``: the night's decisions, for the statement of account that goes with a reminder when the
-    policy says so (``statement_with_reminder``)."""
+    policy says so (``statement_with_reminder``); ``fee_letters``: :func:`connector.store.letters.fee_letters`,
+    read once for the night by the caller (read here when not given)."""
     if group.channel == "tripletex":
         return [
             line for d in group.decisions if (line := _by_tripletex(store, client, facts, d, as_of, channels, warnings))
@@ -136,14 +141,18 @@ def send_letter(
     channel = _channel(client, group.channel, channels)
     kind = content.LetterKind(group.step.value)
     letter_id = _free_id(store, client.id, content.reference(kind, group.customer_id, as_of))
-    copies = invoice_copies(store, client.id, group.numbers)
+    attachments = {n: store.attachments(client.id, n) for n in group.numbers}
+    copies = invoice_copies(store, client.id, group.numbers, attachments)
+    if fee_letters is None:
+        with store.engine.connect() as conn:
+            fee_letters = book.fee_letters(conn, client.id)
     demand = content.demand_letter(
         client,
         facts,
         group,
         as_of,
         letter_id,
-        fee_letters=_fee_letters(store, client.id, group.numbers),
+        fee_letters=fee_letters,
         copies_attached=len(copies) == len(group.numbers),
     )
     letter = demand.letter
@@ -167,7 +176,7 @@ def send_letter(
                 country=client.country,
                 customer=customer,
                 note=rendered.subject,
-                attachments=store.attachments(client.id, line.number),
+                attachments=attachments.get(line.number, ()),
             ),
         )
         for line in letter.invoices
@@ -226,18 +235,6 @@ def send_letter(
 def _free_id(store: Store, client_id: str, base: str) -> str:
     with store.engine.connect() as conn:
         return book.free_id(conn, client_id, base)
-
-
-def _fee_letters(store: Store, client_id: str, numbers: Sequence[str]) -> dict[str, list[tuple[date, Decimal]]]:
-    """For each invoice, the (day, fee) of every fee-bearing ladder letter that named it."""
-    wanted = set(numbers)
-    out: dict[str, list[tuple[date, Decimal]]] = {}
-    with store.engine.connect() as conn:
-        for r in book.load(conn, client_id):
-            if r.status in book.COUNTS and r.kind in book.LADDER_KINDS and r.fee > 0:
-                for number in wanted.intersection(r.invoices):
-                    out.setdefault(number, []).append((r.sent_on, r.fee))
-    return out
 
 
 def _unresolved(store: Store, client: ClientConfig, number: str, step: Action, warnings: list[str] | None) -> bool:

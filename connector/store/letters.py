@@ -67,7 +67,7 @@ def _record(r: Any) -> LetterRecord:
         total=r.total,
         fee=r.fee,
         stem=r.stem,
-        content=r.content,
+        content=getattr(r, "content", ""),
         pay_by=r.pay_by,
         about=r.about,
         ref=r.ref or "",
@@ -139,8 +139,9 @@ def load(
     status: str | None = None,
     kind: str | None = None,
     customer_id: str | None = None,
+    content: bool = False,
 ) -> list[LetterRecord]:
-    """The client's letters, oldest first."""
+    """The client's letters, oldest first; ``content``: with what each said (else "": :func:`get` has it)."""
     t = schema.letters
     where = [t.c.client_id == client_id]
     if status is not None:
@@ -149,8 +150,24 @@ def load(
         where.append(t.c.kind == kind)
     if customer_id is not None:
         where.append(t.c.customer_id == customer_id)
-    q = select(t).where(and_(*where)).order_by(t.c.sent_on, t.c.created_at, t.c.letter_id)
+    columns = list(t.c) if content else [c for c in t.c if c.name != "content"]
+    q = select(*columns).where(and_(*where)).order_by(t.c.sent_on, t.c.created_at, t.c.letter_id)
     return [_record(r) for r in conn.execute(q)]
+
+
+def fee_letters(conn: Connection, client_id: str) -> dict[str, list[tuple[date, Decimal]]]:
+    """For each invoice, the (day, fee) of every fee-bearing reminder or notice that named it (the fee limits
+    count such a letter for every invoice in it, whichever invoice's step recorded the fee)."""
+    t = schema.letters
+    q = select(t.c.invoices, t.c.sent_on, t.c.fee).where(
+        and_(t.c.client_id == client_id, t.c.status.in_(COUNTS), t.c.kind.in_(LADDER_KINDS))
+    )
+    out: dict[str, list[tuple[date, Decimal]]] = {}
+    for r in conn.execute(q):
+        if r.fee > 0:
+            for number in json.loads(r.invoices):
+                out.setdefault(number, []).append((r.sent_on, r.fee))
+    return out
 
 
 def get(conn: Connection, client_id: str, letter_id: str) -> LetterRecord | None:
