@@ -379,6 +379,8 @@ class Response:
     status: int
     headers: dict[str, str]
     data: Any
+    size: int = 0  # bytes of the body as received (the stream loop caps a listing's bytes with it)
+    digest: str = ""  # sha256 of the body: a page the server repeats byte for byte is recognised
 
 
 @dataclass
@@ -592,14 +594,15 @@ def _interpret(raw: requests.Response, where: str, lim: RateLimiter, policy: Ret
     if status >= 400:
         raise ApiError(f"{where}: {status}{_detail(raw)}", status, _json_or_none(raw))
     headers = {k.lower(): v for k, v in raw.headers.items()}
+    size, digest = len(raw.content), hashlib.sha256(raw.content).hexdigest()
     if status == 204 or not raw.content:
-        return Response(status, headers, None)
+        return Response(status, headers, None, size, digest)
     try:
         data = json.loads(raw.content, parse_float=Decimal)
     except ValueError:
         kind = "an HTML page" if raw.content.lstrip()[:1] == b"<" else "malformed JSON"
         raise TransientError(f"{where}: {status} with {kind} instead of JSON", status) from None
-    return Response(status, headers, data)
+    return Response(status, headers, data, size, digest)
 
 
 def _json_or_none(raw: requests.Response) -> Any:

@@ -13,6 +13,11 @@ older than ``full_resync_days``; a full run lists every document in the history 
 the batch a complete snapshot, so documents that vanished upstream are closed. Otherwise the run is
 *incremental* from the last successful run minus ``overlap_days`` (date-only change filters and
 clock skew make the overlap necessary; upserts are idempotent, so re-reading costs nothing else).
+
+The bookmark also remembers how much each list held on the last full sync (``listings``: records
+and bytes per path), which bounds how far a listing may run (:func:`streams.budget_for`). A full
+run whose listings did not all end consistently (:class:`streams.Listing`) closes nothing and
+leaves the full re-sync due, so the next run tries it again.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from connector.sources.base import LedgerBatch, Snapshot, SyncContext
 from connector.sources.mapping import Mapping as FieldMap
 from connector.sources.mapping import MappingError
 from connector.sources.pagination import Paginator
-from connector.sources.streams import Stream
+from connector.sources.streams import Budget, Listing, Stream
 
 CURSOR_VERSION = 1
 
@@ -70,11 +75,45 @@ def cursor(ctx: SyncContext, system: str, p: Plan, **state: Any) -> dict[str, An
     }
 
 
-def finish(batch: LedgerBatch, ctx: SyncContext, system: str, p: Plan, mapping_failed: bool, **state: Any) -> None:
-    batch.cursor = cursor(ctx, system, p, **state)
+NEVER = date(1970, 1, 1)  # "full_on" of a bookmark whose full sync is still to be done
+
+
+def finish(
+    batch: LedgerBatch,
+    ctx: SyncContext,
+    system: str,
+    p: Plan,
+    mapping_failed: bool,
+    listings: list[Listing] | None = None,
+    **state: Any,
+) -> None:
+    listings = listings or []
+    incomplete = [x for x in listings if x.incomplete]
+    for x in incomplete:
+        batch.errors.append(
+            f"{system} {x.stream}: {x.incomplete}; the listing is incomplete"
+            + (", so nothing is closed as vanished upstream and the full re-sync is tried again" if p.full else "")
+        )
+    counts = _counts(p, listings)
+    batch.cursor = cursor(ctx, system, p, **state, **({"listings": counts} if counts else {}))
+    if p.full and incomplete:
+        # The full re-sync did not see a complete list: it stays due (the next run is full again).
+        batch.cursor["full_on"] = str(p.previous.get("full_on") or NEVER.isoformat())
     # A record we could not read might be an open invoice: never close anything on a partial list.
-    if p.full and not mapping_failed:
+    if p.full and not mapping_failed and not incomplete:
         batch.complete_snapshot = Snapshot(system, p.window_start)
+
+
+def _counts(p: Plan, listings: list[Listing]) -> dict[str, list[int]]:
+    """Records and bytes per list path: from a full run, what it listed; otherwise the last full run's."""
+    previous: dict[str, list[int]] = dict(p.previous.get("listings") or {})
+    if not p.full:
+        return previous
+    now: dict[str, list[int]] = {}
+    for x in listings:
+        records, size = now.get(x.stream, [0, 0])
+        now[x.stream] = [records + x.records, size + x.bytes]
+    return {**previous, **now}
 
 
 def customer(m: FieldMap, client_id: str, raw: dict[str, Any]) -> CustomerRecord:
@@ -195,8 +234,25 @@ class RestSource:
         self.page_size = min(page_size, self.max_page_size) if self.max_page_size else page_size
         self.map = mapping.load(self.system)
 
-    def read(self, stream: Stream, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        return streams.read(self.http, stream, self.page_size, params, root=self.root)
+    def read(
+        self,
+        stream: Stream,
+        params: Mapping[str, Any] | None = None,
+        *,
+        budget: Budget | None = None,
+        listing: Listing | None = None,
+        verify_end: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        return streams.read(
+            self.http,
+            stream,
+            self.page_size,
+            params,
+            root=self.root,
+            budget=budget,
+            listing=listing,
+            verify_end=verify_end,
+        )
 
     def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """Any list of this system, paged as its streams are (``arsync check`` counts with it)."""
@@ -222,12 +278,21 @@ class Sync:
         self.plan = plan(ctx, source.system)
         self.batch = LedgerBatch()
         self.collector = Collector(self.batch, source.system)
+        self.listings: list[Listing] = []
+        self._expected: dict[str, Any] = dict(self.plan.previous.get("listings") or {})
 
     def read(self, stream: Stream, **params: Any) -> Iterator[dict[str, Any]]:
-        """The stream's records, its replication parameter filled in from the plan."""
+        """The stream's records, its replication parameter filled in from the plan; the listing is
+        bounded by what the bookmark says the list held, and counted for the next bookmark."""
         since = stream.since.value(self.plan.since, self.plan.window_start) if stream.since else None
         query = {stream.since.param: since, **params} if stream.since and since is not None else params
-        return self.source.read(stream, query)
+        expected = self._expected.get(stream.path)
+        known = (int(expected[0]), int(expected[1])) if isinstance(expected, list) and len(expected) == 2 else None
+        listing = Listing(stream.path)
+        self.listings.append(listing)
+        budget = streams.budget_for(known, self.source.page_size)
+        # A full run's listings may close what they miss: their ends are made sure of.
+        return self.source.read(stream, query, budget=budget, listing=listing, verify_end=self.plan.full)
 
     def mapped(self, stream: Stream, **params: Any) -> Iterator[Any]:
         """The stream's records as canonical records of its mapping entity; unreadable ones are reported."""
@@ -251,5 +316,5 @@ class Sync:
 
     def finish(self, **state: Any) -> LedgerBatch:
         """Write the bookmark (with the adapter's own state) into the batch and hand the batch over."""
-        finish(self.batch, self.ctx, self.source.system, self.plan, self.collector.failed, **state)
+        finish(self.batch, self.ctx, self.source.system, self.plan, self.collector.failed, self.listings, **state)
         return self.batch

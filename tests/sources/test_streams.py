@@ -31,13 +31,35 @@ def _client() -> http.ApiClient:
 
 @responses.activate
 def test_a_list_that_never_ends_fails_at_the_page_cap_instead_of_looping() -> None:
-    def full_page(request: Any) -> tuple[int, dict[str, str], str]:
-        return 200, {}, json.dumps({"values": [{"id": 1}, {"id": 2}]})
+    def new_page_every_time(request: Any) -> tuple[int, dict[str, str], str]:
+        start = int(request.params["from"])  # different records on every page: no repeat to spot
+        return 200, {}, json.dumps({"values": [{"id": start}, {"id": start + 1}]})
 
-    responses.add_callback(responses.GET, f"{BASE}/customer", callback=full_page)
-    with pytest.raises(http.ApiError, match="customer: more than 3 pages"):
+    responses.add_callback(responses.GET, f"{BASE}/customer", callback=new_page_every_time)
+    with pytest.raises(http.ApiError, match=r"customer list \(customer\): more than 3 pages"):
         list(streams.read(_client(), LIST, 2, max_pages=3))
     assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_the_same_page_again_fails_the_listing_at_once() -> None:
+    responses.get(f"{BASE}/customer", json={"values": [{"id": 1}, {"id": 2}]})
+    with pytest.raises(streams.ListingError, match=r"customer list \(customer\): page 2 is the same as page 1"):
+        list(streams.read(_client(), LIST, 2))
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_budget_from_the_bookmark_stops_a_list_far_longer_than_it_was() -> None:
+    def new_page_every_time(request: Any) -> tuple[int, dict[str, str], str]:
+        start = int(request.params["from"])
+        return 200, {}, json.dumps({"values": [{"id": start + i} for i in range(100)]})
+
+    responses.add_callback(responses.GET, f"{BASE}/customer", callback=new_page_every_time)
+    budget = streams.budget_for((300, 30_000), 100)  # the last full sync listed 300 records
+    with pytest.raises(streams.ListingError, match="10x what the last full sync listed"):
+        list(streams.read(_client(), LIST, 100, budget=budget))
+    assert len(responses.calls) == budget.max_pages == 55  # 300 + 5,000 (the floor) records in pages of 100, + 2
 
 
 @responses.activate
