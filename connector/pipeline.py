@@ -31,7 +31,7 @@ from connector.model import Decision, RegistryFact
 from connector.reports.run import ClientReport, log_broken_agreements
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
-from connector.sources.systems import API_LEDGERS, api_ledger
+from connector.sources.systems import API_LEDGERS, api_ledger, end_api_sessions
 from connector.store import Store
 from connector.store.documents import store_events as store_document_events
 
@@ -198,6 +198,13 @@ def sync_clients(
         except Exception as exc:
             report.fail(str(exc))
         yield report
+    _end_sessions()
+
+
+def _end_sessions() -> None:
+    """The API sessions a run created do not outlive it (Tripletex session tokens are deleted)."""
+    for line in end_api_sessions():
+        log.warning(line)
 
 
 def _unread_files(files: list[FileResult]) -> str | None:
@@ -287,6 +294,13 @@ def push_clients(store: Store, clients: Iterable[ClientConfig], as_of: date) -> 
         except Exception as exc:
             report.fail(str(exc))
         yield report
+    _end_sessions()
+
+
+def _end_sessions() -> None:
+    """The API sessions a run created do not outlive it (Tripletex session tokens are deleted)."""
+    for line in end_api_sessions():
+        log.warning(line)
 
 
 # ---- the job -----------------------------------------------------------------------------------
@@ -335,4 +349,5 @@ def run(
             log.exception("client %s failed", client.id)
             report.fail(_describe(exc))
         reports.append(report)
+    _end_sessions()
     return reports
