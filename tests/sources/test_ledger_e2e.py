@@ -112,7 +112,8 @@ NIGHTLY = {
     "tripletex": ["/v2/customer", "/v2/invoice", "/v2/invoice", "/v2/ledger/posting/openPost"],
     # lastModified already shows the paid and the credited invoice: no re-read by id is needed.
     "fiken": [f"/api/v2/companies/nordlys-ror-as/{p}" for p in ("contacts", "creditNotes", "invoices", "invoices")],
-    "poweroffice": ["/v2/Customerledger/Statement", "/v2/Customers", "/v2/OutgoingInvoices", "/v2/OutgoingInvoices"],
+    # The ledger entries changed since the last run name the invoices to re-read (one invoiceNos list).
+    "poweroffice": ["/v2/Customerledger/Statement", "/v2/Customers", "/v2/OutgoingInvoices"],
     "economic": [
         "/customers",
         "/invoices/booked",
