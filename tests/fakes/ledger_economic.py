@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from tests.fakes.ledger_base import FakeSystem, Reply, cents, parse_day
+from tests.fakes.ledger_base import FakeSystem, Reply, cents
 from tests.fakes.ledger_world import Cust, Doc, World
 
 DEBTORS, REVENUE, BANK = 5820, 1010, 5810  # account numbers of the demo agreement's chart
@@ -66,7 +66,7 @@ class FakeEconomic(FakeSystem):
             span = next((y for y in self._years() if y["year"] == year), None)
             if span is None:
                 return Reply(404, _error(404, "Accounting year not found", "E06000"))
-            lo, hi = parse_day(span["fromDate"]), parse_day(span["toDate"])
+            lo, hi = span["fromDate"], span["toDate"]
             rows = [e for e in self._entries() if lo <= e["date"] <= hi]
             fmt = {"date": "date", "entryType": "str", "customer.customerNumber": "int", "entryNumber": "int"}
             return self._page(path, _apply(rows, preds, fmt), q)

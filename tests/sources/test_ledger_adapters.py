@@ -384,6 +384,10 @@ def test_economic_negative_booked_invoice_is_a_credit_note(tmp_path: Path) -> No
     responses.add_callback(
         responses.GET, f"{EC}/invoices/booked", callback=_ec_pages("/invoices/booked", [EC_UNPAID, credit])
     )
+    year = {"year": "2026", "fromDate": "2026-01-01", "toDate": "2026-12-31", "self": f"{EC}/accounting-years/2026"}
+    responses.add_callback(responses.GET, f"{EC}/accounting-years", callback=_ec_pages("/accounting-years", [year]))
+    path = "/accounting-years/2026/entries"
+    responses.add_callback(responses.GET, f"{EC}{path}", callback=_ec_pages(path, []))
     batch = _economic().fetch(_ctx("economic", tmp_path))
     inv = {i.number: i for i in batch.invoices}
     assert inv["20042"].ledger_open_amount == Decimal("5000.00") and inv["20042"].currency == "DKK"
