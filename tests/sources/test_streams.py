@@ -81,7 +81,7 @@ WINDOW = date(2023, 5, 3)  # first day of the history window
         (fiken.CONTACTS, "2026-05-02", None),  # lastModifiedGe: date granularity
         (fiken.CREDIT_NOTES, "2026-05-02", "2023-05-03"),
         (poweroffice.CUSTOMERS, "2026-05-02T12:15:00+02:00", None),  # a DateTimeOffset keeps its offset
-        (economic.CUSTOMERS, "lastUpdated$gte:2026-05-02T10:15:00Z", None),  # filter syntax, in UTC
+        (economic.CUSTOMERS, "lastUpdated$gte:2026-05-02", None),  # filter syntax; lastUpdated is a full-date
         (economic.BOOKED_INVOICES, "date$gte:2026-05-02", "date$gte:2023-05-03"),
     ],
 )
