@@ -242,6 +242,7 @@ class RestSource:
         budget: Budget | None = None,
         listing: Listing | None = None,
         verify_end: bool = False,
+        known_digest: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         return streams.read(
             self.http,
@@ -252,6 +253,7 @@ class RestSource:
             budget=budget,
             listing=listing,
             verify_end=verify_end,
+            known_digest=known_digest,
         )
 
     def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -284,15 +286,30 @@ class Sync:
     def read(self, stream: Stream, **params: Any) -> Iterator[dict[str, Any]]:
         """The stream's records, its replication parameter filled in from the plan; the listing is
         bounded by what the bookmark says the list held, and counted for the next bookmark."""
+        return self._read(stream, Listing(stream.path), None, params)
+
+    def read_unless_unchanged(
+        self, stream: Stream, known_digest: str | None, **params: Any
+    ) -> tuple[list[dict[str, Any]], Listing]:
+        """The stream's records, unless its first page says the whole result is the one the bookmark
+        saw (the same version digest): then no records and ``listing.unchanged``."""
+        listing = Listing(stream.path)
+        records = list(self._read(stream, listing, None if self.plan.full else known_digest, params))
+        return records, listing
+
+    def _read(
+        self, stream: Stream, listing: Listing, known_digest: str | None, params: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
         since = stream.since.value(self.plan.since, self.plan.window_start) if stream.since else None
         query = {stream.since.param: since, **params} if stream.since and since is not None else params
         expected = self._expected.get(stream.path)
         known = (int(expected[0]), int(expected[1])) if isinstance(expected, list) and len(expected) == 2 else None
-        listing = Listing(stream.path)
         self.listings.append(listing)
         budget = streams.budget_for(known, self.source.page_size)
         # A full run's listings may close what they miss: their ends are made sure of.
-        return self.source.read(stream, query, budget=budget, listing=listing, verify_end=self.plan.full)
+        return self.source.read(
+            stream, query, budget=budget, listing=listing, verify_end=self.plan.full, known_digest=known_digest
+        )
 
     def mapped(self, stream: Stream, **params: Any) -> Iterator[Any]:
         """The stream's records as canonical records of its mapping entity; unreadable ones are reported."""

@@ -75,6 +75,8 @@ class Listing:
     pages: int = 0
     bytes: int = 0
     incomplete: str | None = None
+    digest: str | None = None  # the whole result's version digest, where the system sends one
+    unchanged: bool = False  # stopped after the first page: the digest equals the bookmark's
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,7 @@ def read(
     budget: Budget | None = None,
     listing: Listing | None = None,
     verify_end: bool = False,
+    known_digest: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every record of ``stream``, page by page: the stream's parameters, then ``params`` (the
     replication filter and the run's own, such as a date window), then the paginator's.
@@ -149,7 +152,10 @@ def read(
     Raises :class:`ListingError` when the server repeats a page or the listing outruns ``budget``;
     ``listing`` (when given) is filled with the counts and whether the list ended consistently.
     ``verify_end`` (full re-syncs, whose listing may close what is missing): after an empty page
-    that follows a full one, the next page is asked for too; records there mean the list is incomplete."""
+    that follows a full one, the next page is asked for too; records there mean the list is incomplete.
+    ``known_digest``: the result's version digest the bookmark holds (Tripletex ``versionDigest``, "hash
+    of full result"); when the first page names the same, the list has not changed since and the
+    listing stops there (``listing.unchanged``) — what the caller kept from last time still holds."""
     path = f"{root}/{stream.path}" if root else stream.path
     query = {**stream.params, **(params or {})}
     own_host = urlsplit(http.base_url).netloc
@@ -190,6 +196,11 @@ def read(
         _check_repeat(where, listing.pages, resp.digest, page, stream.key, seen_pages, seen_ids)
         if digest_path and page.records:
             now = lookup(resp.data, digest_path)
+            if listing.pages == 1:
+                listing.digest = str(now) if now is not None else None
+                if known_digest is not None and listing.digest == known_digest:
+                    listing.unchanged = True
+                    return
             if digest is not None and now is not None and now != digest:
                 why = f"the list changed while it was read ({digest_path} changed on page {listing.pages})"
                 _incomplete(listing, why)

@@ -23,6 +23,7 @@ run ends (:func:`end_sessions`).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -208,8 +209,15 @@ class TripletexSource(api.RestSource):
         batch.customers.extend(run.mapped(CUSTOMERS))
         if p.full:
             batch.customers.extend(run.mapped(INACTIVE_CUSTOMERS))
-        open_now, first_seen = self._open_posts(run.read, until)
         previous: dict[str, list[Any]] = p.previous.get("open", {}) if not p.full else {}
+        # The open posts' versionDigest ("hash of full result") unchanged since the last run: nothing
+        # was paid, credited or invoiced, and one page told us so.
+        posts, listing = run.read_unless_unchanged(OPEN_POSTS, p.previous.get("open_digest"), date=until)
+        first_seen: dict[str, date] = {}
+        if listing.unchanged:
+            open_now = {n: Decimal(v[1]) for n, v in previous.items()}
+        else:
+            open_now, first_seen = self._open_posts(posts)
         if p.full:
             raws = list(run.read(INVOICES, invoiceDateTo=until))
         else:
@@ -221,14 +229,14 @@ class TripletexSource(api.RestSource):
         ids = {i.number: i.source_ref for i in invoices if i.kind.value == "invoice"}
         ids.update({n: v[0] for n, v in previous.items() if n not in ids})
         state = {n: [ids.get(n), str(a)] for n, a in sorted(open_now.items())}
-        return run.finish(open=state)
+        return run.finish(open=state, open_digest=listing.digest or p.previous.get("open_digest"))
 
-    def _open_posts(self, read: Any, until: str) -> tuple[dict[str, Decimal], dict[str, date]]:
+    def _open_posts(self, posts: Iterable[dict[str, Any]]) -> tuple[dict[str, Decimal], dict[str, date]]:
         """Open amount per invoice number from the customer ledger's open posts, and each number's
         earliest posting date (where to look for a new invoice)."""
         sums: dict[str, Decimal] = {}
         first: dict[str, date] = {}
-        for raw in read(OPEN_POSTS, date=until):
+        for raw in posts:
             if not raw.get("customer") or not raw.get("invoiceNumber"):
                 continue  # other ledgers' open posts (suppliers, bank) share the endpoint
             f = self.map.fields("open_post", raw)
@@ -328,7 +336,7 @@ class TripletexSource(api.RestSource):
         inactive = sum(1 for _ in self.pages("customer", {"fields": "id", "isInactive": "true"}))
         lines.append(f"customers visible: {active} active, {inactive} inactive")
         until = (date.today() + timedelta(days=1)).isoformat()
-        posts, _first = self._open_posts(lambda stream, **params: self.read(stream, params), until)
+        posts, _first = self._open_posts(self.read(OPEN_POSTS, {"date": until}))
         lines.append(f"invoices with open posts: {len(posts)}")
         return lines
 

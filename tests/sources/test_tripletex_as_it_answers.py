@@ -98,3 +98,18 @@ def test_the_sessions_a_run_created_are_deleted_when_it_ends(tmp_path: Path) -> 
         assert len(deleted) == 1
         [report] = pipeline.run(settings, store, [client], date(2026, 11, 20), act=False)
         assert report.ok and not fake.valid_tokens and len(fake.deleted_sessions) == 2
+
+
+def test_a_night_with_nothing_changed_costs_two_requests(tmp_path: Path) -> None:
+    """The customers changed since, and the first page of the open posts: its versionDigest ("hash of
+    full result") equals the last run's, so the rest of the list is not read."""
+    with FakeTripletex(realistic()) as fake:
+        store = _store(tmp_path)
+        client = client_for("tripletex", fake, tmp_path, page_size=2)  # the open posts span 3 pages
+        assert sync(store, client).ok
+        before = {(i.number, i.ledger_open_amount) for i in store.facts("acme").invoices}
+        fake.reset_log()
+        assert sync(store, client).ok
+        paths = [p for _m, p, _q in fake.log]
+    assert paths == ["/v2/customer", "/v2/ledger/posting/openPost"]
+    assert {(i.number, i.ledger_open_amount) for i in store.facts("acme").invoices} == before
