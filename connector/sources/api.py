@@ -22,7 +22,7 @@ leaves the full re-sync due, so the next run tries it again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
@@ -330,6 +330,15 @@ class Sync:
         label = what or entity.replace("_", " ")
         found: dict[str, Any] | None = self.collector.add(label, raw, lambda: self.source.map.fields(entity, raw))
         return found
+
+    def check_complete(self, stream: Stream, open_elsewhere: Iterable[str], listed: Iterable[str], where: str) -> None:
+        """A full run's listing of ``stream`` must hold every document another list of the same ledger
+        (``where``) shows open: paging alone cannot tell an empty last page from the end of a list."""
+        missing = sorted(set(open_elsewhere) - set(listed))
+        if self.plan.full and missing:
+            shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+            why = f"{len(missing)} open document(s) in {where} are not in the list ({shown})"
+            self.listings.append(Listing(stream.path, incomplete=why))
 
     def finish(self, **state: Any) -> LedgerBatch:
         """Write the bookmark (with the adapter's own state) into the batch and hand the batch over."""

@@ -35,7 +35,13 @@ MAX_PAGE_SIZE = 100
 
 # Every Fiken list is a bare array; page (0-based) and pageSize, the page count in a header (§2).
 RECORDS = None
-PAGES = PageNumberPaginator(page="page", size="pageSize", first=0, count_header="Fiken-Api-Page-Count")
+PAGES = PageNumberPaginator(
+    page="page",
+    size="pageSize",
+    first=0,
+    count_header="Fiken-Api-Page-Count",
+    total_header="Fiken-Api-Result-Count",
+)
 
 # lastModified* filters have date granularity (hence the plan's overlap).
 CONTACTS = Stream(

@@ -103,6 +103,7 @@ class PageNumberPaginator:
     size: str
     first: int = 0
     count_header: str | None = None
+    total_header: str | None = None  # the number of records the whole list holds (Fiken-Api-Result-Count)
 
     def start(self) -> int:
         return self.first
@@ -117,7 +118,12 @@ class PageNumberPaginator:
         return None if len(page.records) < size else token + 1
 
     def end_problem(self, token: int, page: Page, listed: int) -> str | None:
-        return None  # an empty page before the announced count is read past (the loop marks it)
+        # An empty page before the announced page count is read past (the loop marks it); a list that
+        # ends with fewer records than it announced lost some on the way.
+        total = page.headers.get(self.total_header.lower()) if self.total_header else None
+        if total is not None and total.isdigit() and listed < int(total):
+            return f"{listed} records listed, the list says it holds {total}"
+        return None
 
     def probe(self, token: int, page: Page, size: int) -> int | None:
         return None if self._count(page) is not None else token + 1

@@ -169,6 +169,9 @@ class PowerOfficeSource(api.RestSource):
 
         if p.full:
             raws = list(run.read(INVOICES, **window))
+            documents = {f["invoice_number"] for _r, f in entries if _is_document(f) and f.get("balance")}
+            listed = {_text(r.get("InvoiceNo")) for r in raws}
+            run.check_complete(INVOICES, documents, listed, "the customer ledger statement")
         else:
             raws = []
             numbers = sorted({n for _raw, f in entries if (n := _number_of(f, by_match))}, key=_sort_key)
@@ -246,6 +249,10 @@ class PowerOfficeSource(api.RestSource):
 
 def _is_payment(f: dict[str, Any]) -> bool:
     return f["voucher_type"] not in _DOCUMENT_TYPES
+
+
+def _is_document(f: dict[str, Any]) -> bool:
+    return f["voucher_type"] in _DOCUMENT_TYPES and bool(f.get("invoice_number"))
 
 
 def _number_of(f: dict[str, Any], by_match: dict[str, str]) -> str | None:

@@ -220,6 +220,9 @@ class TripletexSource(api.RestSource):
             open_now, first_seen = self._open_posts(posts)
         if p.full:
             raws = list(run.read(INVOICES, invoiceDateTo=until))
+            in_window = {n for n in open_now if first_seen.get(n, p.today) >= p.window_start}
+            listed = {_number(r.get("invoiceNumber")) for r in raws}
+            run.check_complete(INVOICES, in_window, listed, "the customer ledger's open posts")
         else:
             raws = self._changed(run, previous, open_now, first_seen, until)
 
@@ -343,3 +346,10 @@ class TripletexSource(api.RestSource):
 
 def _amount(entry: list[Any] | None) -> Decimal | None:
     return Decimal(entry[1]) if entry else None
+
+
+def _number(value: Any) -> str:
+    """Invoice numbers are numbers in /invoice and strings in postings: compare them as text."""
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        value = int(value)
+    return str(value)
