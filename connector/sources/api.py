@@ -22,11 +22,15 @@ leaves the full re-sync due, so the next run tries it again.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, ClassVar
 
+from connector import http
 from connector.config import LedgerConfig
 from connector.http import ApiClient, ApiError
 from connector.model import Customer as CustomerRecord
@@ -198,6 +202,32 @@ class Collector:
             ident = raw.get("id") or raw.get("Id") if isinstance(raw, dict) else None
             self.batch.errors.append(f"{what} {ident or ''}: {exc}".replace("  ", " "))
             return None
+
+
+def once(client: ApiClient) -> ApiClient:
+    """The same client without retries on failure, for a write: a POST that timed out may have been
+    applied, so it is never simply sent again — the caller looks for it first (a 401 still renews the
+    session once: a refused write was not applied)."""
+    policy = http.retry_policy()
+    return replace(client, policy=http.RetryPolicy(attempts=1, timeout_attempts=1, sleep=policy.sleep))
+
+
+_DECIMAL = re.compile(r'"\\u0000dec:(-?[0-9]+(?:\.[0-9]+)?)"')
+
+
+def json_body(value: Any) -> bytes:
+    """JSON for a write, every Decimal as a JSON number with exactly its digits (never through float)."""
+
+    def mark(v: Any) -> Any:
+        if isinstance(v, Decimal):
+            return f"\x00dec:{v}"
+        if isinstance(v, dict):
+            return {k: mark(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [mark(x) for x in v]
+        return v
+
+    return _DECIMAL.sub(r"\1", json.dumps(mark(value), ensure_ascii=False)).encode()
 
 
 def base_url(ledger: LedgerConfig, default: str) -> str:

@@ -25,7 +25,8 @@ from connector.config import secret
 from connector.http import ApiClient, ApiError, StaticAuth, key_of
 from connector.model import Invoice
 from connector.sources import api, mapping
-from connector.sources.base import LedgerBatch, SyncContext
+from connector.sources.api import once
+from connector.sources.base import LedgerBatch, LedgerBooking, SyncContext
 from connector.sources.pagination import PageNumberPaginator
 from connector.sources.streams import Since, Stream
 
@@ -60,6 +61,9 @@ CHANGED_INVOICES = replace(INVOICES, since=Since("lastModifiedGe"))
 # A sale holds an invoice's payment state: a payment modifies the sale, not the invoice.
 CHANGED_SALES = Stream(
     path="sales", name="sale", records=RECORDS, paginator=PAGES, since=Since("lastModifiedGe"), key="saleId"
+)
+JOURNAL_ENTRIES = Stream(
+    path="journalEntries", name="journal entry", records=RECORDS, paginator=PAGES, key="journalEntryId"
 )
 CREDIT_NOTES = Stream(
     path="creditNotes",
@@ -150,6 +154,44 @@ class FikenSource(api.RestSource):
         # Invoice ids of open invoices let a credit note find its target, and a changed sale its
         # invoice, without a request.
         return run.finish(open=open_now, numbers={r: n for n, r in open_now.items()}, sales=open_sales)
+
+    # ---- booking a charge back (issue 16) ------------------------------------------------------
+
+    def book(self, booking: LedgerBooking) -> str:
+        """A general journal entry: the customer's reskontro account (``customerAccountCode``, e.g.
+        "1500:10017") debited, the income account credited, in øre; the reference leads the text, so
+        :meth:`find_booking` finds it again. POST answers 201 with an empty body and a Location."""
+        if booking.currency != "NOK":
+            raise ApiError(f"fiken: a journal entry is booked in NOK, the charge is in {booking.currency}")
+        contact = self.one(f"contacts/{booking.customer_id}")
+        reskontro = contact.get("customerAccountCode")
+        if not reskontro:
+            raise ApiError(f"fiken contact {booking.customer_id} has no customerAccountCode", 400)
+        text = f"[{booking.reference}] {booking.text}"[:200]
+        body = {
+            "description": text,
+            "journalEntries": [
+                {
+                    "description": text,
+                    "date": booking.on.isoformat(),
+                    "lines": [
+                        {
+                            "amount": int(booking.amount * 100),
+                            "debitAccount": str(reskontro),
+                            "creditAccount": booking.account,
+                        }
+                    ],
+                }
+            ],
+        }
+        resp = once(self.http).request("POST", f"{self.root}/generalJournalEntries", json=body)
+        return resp.headers.get("location", "").rstrip("/").rsplit("/", 1)[-1] or booking.reference
+
+    def find_booking(self, booking: LedgerBooking) -> str | None:
+        for entry in self.read(JOURNAL_ENTRIES, {"date": booking.on.isoformat()}):
+            if f"[{booking.reference}]" in str(entry.get("description") or ""):
+                return str(entry.get("journalEntryId"))
+        return None
 
     def _number_of(self, invoice_id: str) -> str | None:
         try:

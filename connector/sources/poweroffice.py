@@ -38,7 +38,8 @@ from connector.config import secret
 from connector.http import ApiClient, ApiError, StaticAuth, TransientError, basic, key_of, register_secret
 from connector.model import money
 from connector.sources import api
-from connector.sources.base import LedgerBatch, SyncContext
+from connector.sources.api import once
+from connector.sources.base import LedgerBatch, LedgerBooking, SyncContext
 from connector.sources.pagination import PageNumberPaginator
 from connector.sources.streams import Since, Stream
 
@@ -131,6 +132,7 @@ STATEMENT = Stream(
     entity="ledger_entry",
     key="Id",
 )
+ACCOUNTS = Stream(path="GeneralLedgerAccounts", name="account", records=RECORDS, paginator=PAGES, key="Id")
 MATCHED = Stream(
     path="Customerledger/EntriesByMatchId", name="matched entry", records=RECORDS, paginator=PAGES, key="Id"
 )
@@ -233,6 +235,55 @@ class PowerOfficeSource(api.RestSource):
                     invoice_number=number,
                 )
             )
+
+    # ---- booking a charge back (issue 16) ------------------------------------------------------
+
+    def book(self, booking: LedgerBooking) -> str:
+        """A manual voucher posted directly (``POST /Vouchers/ManualJournals``): the customer's
+        sub-ledger account debited, the income account credited, with the reference as its
+        ``ExternalImportReference`` — "a duplicate check (only one instance of the reference can exist
+        on the client)" — so posting it twice is refused by PowerOffice itself."""
+        customers = list(self.read(CUSTOMERS, {"customerNos": booking.customer_id}))
+        accounts = list(self.read(ACCOUNTS, {"accountNos": booking.account}))
+        if not customers or customers[0].get("SubledgerAccountId") is None:
+            raise ApiError(f"poweroffice: customer {booking.customer_id} has no sub-ledger account", 400)
+        if not accounts or accounts[0].get("Id") is None:
+            raise ApiError(f"poweroffice: no general ledger account {booking.account}", 400)
+        on = booking.on.isoformat()
+        line = {"PostingDate": on, "Description": booking.text, "VatId": None, "CurrencyCode": booking.currency}
+        body = {
+            "CurrencyCode": booking.currency,
+            "Description": booking.text,
+            "ExternalImportReference": booking.reference,
+            "VoucherDate": on,
+            "VoucherLines": [
+                {**line, "AccountId": customers[0]["SubledgerAccountId"], "CurrencyAmount": booking.amount},
+                {**line, "AccountId": accounts[0]["Id"], "CurrencyAmount": -booking.amount},
+            ],
+        }
+        try:
+            resp = once(self.http).request(
+                "POST",
+                "Vouchers/ManualJournals",
+                data=api.json_body(body),
+                headers={"Content-Type": "application/json"},
+            )
+        except ApiError as exc:
+            found = self.find_booking(booking) if exc.status == 400 else None
+            if found:  # refused as a duplicate of the reference: it was booked before
+                return found
+            raise
+        data = resp.data if isinstance(resp.data, dict) else {}
+        return str(data.get("Id") or booking.reference)
+
+    def find_booking(self, booking: LedgerBooking) -> str | None:
+        """The customer's ledger entry of that day carrying the reference (``ExternalImportReference``)."""
+        on = booking.on.isoformat()
+        day = {"fromDate": on, "toDate": on, "customerNos": booking.customer_id}
+        for raw in self.read(STATEMENT, day):
+            if raw.get("ExternalImportReference") == booking.reference:
+                return str(raw.get("VoucherId") or raw.get("Id"))
+        return None
 
     def check(self) -> list[str]:
         info = self.http.get("ClientIntegrationInformation").data or {}

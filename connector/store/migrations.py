@@ -12,6 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, inspect, select, text
 
 from connector.store import schema
+from connector.store.bookings_table import fee_bookings
 
 Step = Callable[[Connection], None]
 
@@ -86,6 +87,11 @@ def _v10_workbench(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE case_events ADD COLUMN push_after {kind}"))
 
 
+def _fee_bookings(conn: Connection) -> None:
+    """Fees and interest a letter charged, booked back into the ledger or a booking file once (issue 16)."""
+    fee_bookings.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -97,6 +103,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v8_invoice_customer_index,
     _v9_credit_facts,
     _v10_workbench,
+    _fee_bookings,
 )
 CURRENT = len(MIGRATIONS)
 
