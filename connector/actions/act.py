@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from connector.actions.bookings import book_charges
 from connector.actions.collection import propose_case, run_collection
 from connector.actions.send import send_step
 from connector.channels.base import ChannelError, ReminderChannel
@@ -57,4 +58,5 @@ def act_client(
             continue
         if line:
             report.sent.append(line)
+    book_charges(store, client, report)  # the fees and interest the letters charged, into the books (issue 16)
     run_collection(store, client, as_of, report, redecide)

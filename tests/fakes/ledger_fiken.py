@@ -51,6 +51,9 @@ class FakeFiken(FakeSystem):
                 custs = [c for c in custs if c.inactive == (q["inactive"] == "true")]
             custs = [c for c in custs if _dates(q, "lastModified", c.modified.date())]
             return self._page(path, [self._contact(c) for c in custs], q)
+        if rest.startswith("/contacts/"):
+            cust = next((c for c in w.customers if str(c.id) == rest.rsplit("/", 1)[1]), None)
+            return Reply(200, self._contact(cust)) if cust else Reply(404, {})
         if rest == "/invoices":
             docs = [d for d in w.live_docs() if d.kind == "invoice"]
             docs = [d for d in docs if _dates(q, "issueDate", d.issue)]

@@ -27,7 +27,7 @@ from typing import Any
 from tests.fakes.ledger_base import FakeSystem, Reply, cents, parse_day, parse_ts
 from tests.fakes.ledger_world import Cust, Doc, World
 
-ACCOUNTS = {3900: 39000, 8050: 80500, 8040: 80400}  # account number → id (GeneralLedgerAccounts)
+ACCOUNTS = {3900: 39000, 8040: 80400, 8050: 80500, 8070: 80700}  # account number → id (GeneralLedgerAccounts)
 
 
 class FakePowerOffice(FakeSystem):
@@ -68,6 +68,8 @@ class FakePowerOffice(FakeSystem):
         if path == "/Customers":
             changed = parse_ts(q.get("lastChangedDateTimeOffsetGreaterThan"))
             custs = [c for c in w.customers if changed is None or c.modified > changed]
+            if "customerNos" in q:
+                custs = [c for c in custs if str(c.number) in {n.strip() for n in q["customerNos"].split(",")}]
             return self._page(path, [self._customer(c) for c in custs], q)
         if path == "/OutgoingInvoices":
             return self._page(path, [self._invoice(d) for d in self._outgoing(q)], q)
@@ -117,6 +119,9 @@ class FakePowerOffice(FakeSystem):
         return docs
 
     def _filter_entries(self, rows: list[dict[str, Any]], q: dict[str, str]) -> list[dict[str, Any]]:
+        if "customerNos" in q:
+            numbers = {n.strip() for n in q["customerNos"].split(",")}
+            rows = [e for e in rows if str(e["CustomerAccountNo"]) in numbers]
         changed = parse_ts(q.get("lastChangedDateTimeOffsetGreaterThan"))
         if changed:
             rows = [e for e in rows if e["LastChangedDateTimeOffset"] > changed]
@@ -212,6 +217,43 @@ class FakePowerOffice(FakeSystem):
                 amount = -cents(p.amount * d.rate)
                 rows.append(
                     _entry(p.id, "IncomingOcrGiro", d, p.on, amount, -p.amount, Decimal(0), no, p.modified, p.modified)
+                )
+        return rows + self._voucher_entries()
+
+    def _voucher_entries(self) -> list[dict[str, Any]]:
+        """Manual vouchers posted through the API, as the customer ledger shows their customer lines."""
+        by_account = {c.id + 300_000: c for c in self.world.customers}
+        rows: list[dict[str, Any]] = []
+        for v in self.vouchers:
+            for i, line in enumerate(v.get("VoucherLines") or []):
+                cust = by_account.get(line.get("AccountId"))
+                if cust is None:
+                    continue
+                amount = Decimal(str(line["CurrencyAmount"]))
+                on = parse_day(line["PostingDate"])
+                stamp = datetime.now().astimezone()
+                rows.append(
+                    {
+                        "Id": 990_000 + len(rows),
+                        "VoucherId": v["Id"],
+                        "VoucherNo": 990_000 + i,
+                        "VoucherType": "ManualJournal",
+                        "InvoiceNo": None,
+                        "CustomerAccountNo": cust.number,
+                        "CustomerId": cust.id,
+                        "CustomerName": cust.name,
+                        "PostingDate": on,
+                        "VoucherDate": on,
+                        "Amount": amount,
+                        "Balance": amount,
+                        "CurrencyAmount": amount,
+                        "CurrencyCode": line.get("CurrencyCode") or v.get("CurrencyCode"),
+                        "ExternalImportReference": v.get("ExternalImportReference"),
+                        "MatchId": None,
+                        "IsWriteOff": False,
+                        "CreatedDateTimeOffset": stamp,
+                        "LastChangedDateTimeOffset": stamp,
+                    }
                 )
         return rows
 
