@@ -171,7 +171,11 @@ class PowerOfficeSource(api.RestSource):
 
         if p.full:
             raws = list(run.read(INVOICES, **window))
-            documents = {f["invoice_number"] for _r, f in entries if _is_document(f) and f.get("balance")}
+            documents = {
+                f["invoice_number"]
+                for _r, f in entries
+                if _is_document(f) and f.get("balance") and (f.get("voucher_date") or p.today) >= p.window_start
+            }
             listed = {_text(r.get("InvoiceNo")) for r in raws}
             run.check_complete(INVOICES, documents, listed, "the customer ledger statement")
         else:
