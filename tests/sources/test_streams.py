@@ -91,3 +91,37 @@ def test_the_modified_since_filter_is_written_as_each_api_expects(
     assert stream.since is not None
     assert stream.since.value(SINCE, WINDOW) == incremental
     assert stream.since.value(None, WINDOW) == full
+
+
+@responses.activate
+def test_a_next_page_link_already_followed_fails_the_listing() -> None:
+    again = f"{BASE}/customers?skippages=1&pagesize=2"
+    stream = Stream(path="customers", name="customer", records="collection", paginator=economic.PAGES, key="n")
+    calls = {"n": 0}
+
+    def page(request: Any) -> tuple[int, dict[str, str], str]:
+        calls["n"] += 1  # different records every time, but always "next: page 2"
+        rows = [{"n": calls["n"] * 10}, {"n": calls["n"] * 10 + 1}]
+        return 200, {}, json.dumps({"collection": rows, "pagination": {"nextPage": again}})
+
+    responses.add_callback(responses.GET, f"{BASE}/customers", callback=page)
+    with pytest.raises(streams.ListingError, match="next-page link repeats"):
+        list(streams.read(_client(), stream, 2))
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_full_resync_asks_past_an_empty_page_and_marks_the_listing_incomplete() -> None:
+    pages = {0: [{"id": 1}, {"id": 2}], 2: [], 4: [{"id": 5}]}  # the second page came back empty
+
+    def page(request: Any) -> tuple[int, dict[str, str], str]:
+        return 200, {}, json.dumps({"values": pages.get(int(request.params["from"]), [])})
+
+    responses.add_callback(responses.GET, f"{BASE}/customer", callback=page)
+    listing = streams.Listing("customer")
+    ids = [r["id"] for r in streams.read(_client(), LIST, 2, listing=listing, verify_end=True)]
+    assert ids == [1, 2, 5]
+    assert listing.incomplete == "page 2 came back empty, but page 3 holds records"
+    plain = streams.Listing("customer")
+    assert [r["id"] for r in streams.read(_client(), LIST, 2, listing=plain)] == [1, 2]  # incremental: no probe
+    assert plain.incomplete is None
