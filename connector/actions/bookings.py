@@ -32,7 +32,7 @@ from connector.actions import booking_file
 from connector.config import ClientConfig, ConfigError
 from connector.http import ApiError
 from connector.model import ZERO, Invoice
-from connector.reports.run import ClientReport
+from connector.reports.run import BOOKING, ClientReport
 from connector.sources.base import LedgerBooker, LedgerBooking
 from connector.sources.systems import api_ledger
 from connector.store import Store, sends
@@ -137,9 +137,10 @@ def _to_files(store: Store, client: ClientConfig, charges: list[FeeBooking], rep
             total = sum((b.amount for b in added), start=ZERO)
             what = ", ".join(f"{b.kind} {b.amount} {b.currency} for invoice {b.invoice_number}" for b in added[:3])
             more = " …" if len(added) > 3 else ""
-            report.sent.append(
+            line = (
                 f"booking file {path}: {len(added)} charge(s) to import into the ledger, {total} in all ({what}{more})"
             )
+            report.did(BOOKING, line, invoice=added[0].invoice_number if len(added) == 1 else None)
             log.info("client %s: %d charge(s) written to %s", client.id, len(added), path)
 
 
@@ -173,5 +174,5 @@ def _to_ledger(
             report.warnings.append(f"{what} not booked in {b.target} yet ({exc}); tried again next run")
             continue
         log_.settle(store, b, BOOKED, ref=found)
-        report.sent.append(f"booked in {b.target}: {what} ({found})")
+        report.did(BOOKING, f"booked in {b.target}: {what} ({found})", invoice=b.invoice_number)
         log.info("client %s: booked %s in %s (%s)", client.id, what, b.target, found)

@@ -87,6 +87,13 @@ def _v10_workbench(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE case_events ADD COLUMN push_after {kind}"))
 
 
+def _v11_credit_checks(conn: Connection) -> None:
+    """Credit checks of customers, and each invoice's delivery date (issue 21: the advice report)."""
+    schema.credit_checks.create(conn, checkfirst=True)
+    if "delivery_date" not in {c["name"] for c in inspect(conn).get_columns("invoices")}:
+        conn.execute(text("ALTER TABLE invoices ADD COLUMN delivery_date DATE"))
+
+
 def _fee_bookings(conn: Connection) -> None:
     """Fees and interest a letter charged, booked back into the ledger or a booking file once (issue 16)."""
     fee_bookings.create(conn, checkfirst=True)
@@ -103,6 +110,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v8_invoice_customer_index,
     _v9_credit_facts,
     _v10_workbench,
+    _v11_credit_checks,
     _fee_bookings,
 )
 CURRENT = len(MIGRATIONS)
