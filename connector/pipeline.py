@@ -314,13 +314,6 @@ def push_clients(store: Store, clients: Iterable[ClientConfig], as_of: date) -> 
             log.info("client %s: push failed", client.id, exc_info=True)  # the traceback, with -v
             report.fail(_describe(exc))
         yield report
-    _end_sessions()
-
-
-def _end_sessions() -> None:
-    """The API sessions a run created do not outlive it (Tripletex session tokens are deleted)."""
-    for line in end_api_sessions():
-        log.warning(line)
 
 
 # ---- the job -----------------------------------------------------------------------------------
