@@ -274,3 +274,25 @@ def test_a_tripletex_reminder_books_its_own_charge(ws: Workspace) -> None:
     )
     plan_charges(ws.store, ws.client(), intent, inv, Decimal("12.00"))
     assert bookings.bookings(ws.store, "acme") == []
+
+
+def test_an_older_database_gets_the_booking_log(tmp_path: Path) -> None:
+    import sqlite3
+
+    from sqlalchemy import inspect
+
+    from connector.store import Store, migrations
+
+    path = tmp_path / "old.db"
+    Store(f"sqlite:///{path}").close()
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TABLE fee_bookings")
+    raw.execute(f"UPDATE schema_version SET version = {migrations.CURRENT - 1}")
+    raw.commit()
+    raw.close()
+    store = Store(f"sqlite:///{path}")
+    try:
+        with store.engine.connect() as conn:
+            assert inspect(conn).has_table("fee_bookings")
+    finally:
+        store.close()
