@@ -323,6 +323,23 @@ class RemindersConfig(_Strict):
     tripletex: TripletexSettings | None = None  # used by steps with channel = "tripletex"
 
 
+class BookingsConfig(_Strict):
+    """``[clients.bookings]``: where a reminder fee or late interest that a letter charged is booked back
+    (issue 16), unless the ledger's own reminder function charged it (the ``tripletex`` channel).
+
+    ``target``: ``auto`` books into the ledger where its API can do so exactly once (Fiken: a general
+    journal entry; PowerOffice: a manual voucher with an ExternalImportReference), else writes a
+    booking file; ``ledger`` insists on the ledger; ``file`` always writes the file.
+    """
+
+    target: Literal["auto", "ledger", "file"] = "auto"
+    path: Path | None = None  # booking files; defaults to <collection path>/../bookings
+    # UNCERTAIN: the accounts are the client's own chart; these defaults (NS 4102 "annen finansinntekt"
+    # / "renteinntekt") are placeholders the accountant is expected to set.
+    fee_account: Annotated[str, Field(pattern=r"^[0-9]{3,10}$")] = "8070"
+    interest_account: Annotated[str, Field(pattern=r"^[0-9]{3,10}$")] = "8050"
+
+
 BRREG_URL = "https://data.brreg.no/enhetsregisteret/api"
 REGNSKAP_URL = "https://data.brreg.no/regnskapsregisteret"
 PEPPOL_DIRECTORY_URL = "https://directory.peppol.eu"
@@ -355,6 +372,7 @@ class ClientConfig(_Strict):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     collection: CollectionConfig
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    bookings: BookingsConfig = Field(default_factory=BookingsConfig)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     # Filled from the top-level [http] / [limits] tables; a client's own table overrides key by key.
     http: HttpConfig = Field(default_factory=HttpConfig)
@@ -628,6 +646,9 @@ def _resolve_paths(settings: Settings, file: Path) -> Settings:
         reminders_path = fix(c.reminders.path)
         if reminders_path is None and collection.path is not None:
             reminders_path = collection.path.parent / "reminders"
+        bookings_path = fix(c.bookings.path)
+        if bookings_path is None and collection.path is not None:
+            bookings_path = collection.path.parent / "bookings"
         clients.append(
             c.model_copy(
                 update={
@@ -635,6 +656,7 @@ def _resolve_paths(settings: Settings, file: Path) -> Settings:
                     "bank": [b.model_copy(update={"path": fix(b.path)}) for b in c.bank],
                     "collection": collection,
                     "reminders": c.reminders.model_copy(update={"path": reminders_path}),
+                    "bookings": c.bookings.model_copy(update={"path": bookings_path}),
                     "registry": c.registry.model_copy(update={"credit_thresholds": fix(c.registry.credit_thresholds)}),
                 }
             )

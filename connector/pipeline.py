@@ -34,7 +34,7 @@ from connector.model import Decision, FileRole, RegistryFact, UnreadableFile
 from connector.reports.run import ClientReport, log_broken_agreements
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
-from connector.sources.systems import API_LEDGERS, api_ledger
+from connector.sources.systems import API_LEDGERS, api_ledger, end_api_sessions
 from connector.store import Store
 from connector.store import files as files_store
 from connector.store.documents import store_events as store_document_events
@@ -216,6 +216,13 @@ def sync_clients(
             report.fail(_describe(exc))
         step(client.id, "done")
         yield report
+    _end_sessions()
+
+
+def _end_sessions() -> None:
+    """The API sessions a run created do not outlive it (Tripletex session tokens are deleted)."""
+    for line in end_api_sessions():
+        log.warning(line)
 
 
 def _unreadable(
@@ -378,6 +385,7 @@ def run(
             report.fail(_describe(exc))
         step(client.id, "done")
         reports.append(report)
+    _end_sessions()
     return reports
 
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
+from connector.actions.bookings import plan_charges
 from connector.channels.base import ChannelError, ReminderChannel, ReminderMessage
 from connector.channels.email import EmailChannel
 from connector.channels.letters import Letter
@@ -123,6 +124,7 @@ def send_step(
     intent = _begin(store, client, inv.number, d.action, as_of, channel_name, fee.amount, inv.currency, warnings)
     if intent is None:
         return None
+    plan_charges(store, client, intent, inv, interest.amount)  # its fee and interest, written ahead (issue 16)
     try:
         result = channels[channel_name].deliver(message)
     except ChannelError as exc:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, inspect, select, text
 
 from connector.store import schema
+from connector.store.bookings_table import fee_bookings
 
 Step = Callable[[Connection], None]
 
@@ -102,6 +103,11 @@ def _v12_files_and_invoice_checks(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE invoices ADD COLUMN payee_account VARCHAR(64)"))
 
 
+def _v13_fee_bookings(conn: Connection) -> None:
+    """Fees and interest a letter charged, booked back into the ledger or a booking file once (issue 16)."""
+    fee_bookings.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -115,6 +121,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v10_workbench,
     _v11_credit_checks,
     _v12_files_and_invoice_checks,
+    _v13_fee_bookings,
 )
 CURRENT = len(MIGRATIONS)
 
