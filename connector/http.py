@@ -328,16 +328,41 @@ class RateLimiter:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
+class Limiter(Protocol):
+    """What an :class:`ApiClient` needs of a limiter: :class:`RateLimiter` in one process, or one shared by
+    every worker process (``connector.queue.limits``, installed with :func:`use_limiters`)."""
+
+    def acquire(self) -> None: ...
+    def release(self) -> None: ...
+    def pause(self, seconds: float) -> None: ...
+
+
+LimiterFactory = Callable[[str, str, Limits], Limiter]  # (system, limit key, the system's limits)
+
 _limiters_lock = threading.Lock()
-_LIMITERS: dict[tuple[str, str], RateLimiter] = {}
+_LIMITERS: dict[tuple[str, str], Limiter] = {}
+_factory: LimiterFactory | None = None  # None: this process's own RateLimiter per key
 
 
-def limiter(system: str, key: str) -> RateLimiter:
+def limiter(system: str, key: str) -> Limiter:
     with _limiters_lock:
         found = _LIMITERS.get((system, key))
         if found is None:
-            found = _LIMITERS[(system, key)] = RateLimiter(SYSTEM_LIMITS[system])
+            limits = SYSTEM_LIMITS[system]
+            found = _LIMITERS[(system, key)] = _factory(system, key, limits) if _factory else RateLimiter(limits)
         return found
+
+
+def use_limiters(factory: LimiterFactory | None) -> LimiterFactory | None:
+    """Make every limiter from now on with ``factory`` (None: back to one per process); returns the previous.
+
+    The queue's workers install limiters held in PostgreSQL, so a credential's limit holds across all of them.
+    """
+    global _factory
+    with _limiters_lock:
+        previous, _factory = _factory, factory
+        _LIMITERS.clear()
+    return previous
 
 
 def reset_limiters() -> None:
@@ -570,7 +595,7 @@ def _quota_reset(raw: requests.Response) -> float | None:
         return None
 
 
-def _interpret(raw: requests.Response, where: str, lim: RateLimiter, policy: RetryPolicy) -> Response:
+def _interpret(raw: requests.Response, where: str, lim: Limiter, policy: RetryPolicy) -> Response:
     status = raw.status_code
     reset = _quota_reset(raw)
     if raw.headers.get("X-Rate-Limit-Remaining") == "0" and reset is not None:

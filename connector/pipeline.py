@@ -292,6 +292,42 @@ def push_clients(store: Store, clients: Iterable[ClientConfig], as_of: date) -> 
 # ---- the job -----------------------------------------------------------------------------------
 
 
+def run_client(
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    *,
+    sync: bool = True,
+    act: bool = True,
+    fetched: Future[tuple[ClientReport, Fetched]] | None = None,
+    quiesce: Callable[[], bool] | None = None,
+) -> ClientReport:
+    """One client's whole night: sync → resolve interrupted sends → decide once → act.
+
+    ``arsync run`` calls it client after client (``fetched``: the fetch that ran ahead on a thread); a queue
+    worker calls it once per job (``connector.queue``). Any error fails this client only: it is logged and
+    in the report, never raised.
+    """
+    report = ClientReport(client.id)
+    try:
+        if fetched is not None:
+            report, got = fetched.result()  # a fetch that raised fails this client here
+            store_fetched(store, client, as_of, got, report)
+        elif sync:
+            sync_client(store, client, as_of, report)
+        acting = act and report.ok
+        channels = resolve(store, client, as_of, report) if acting else {}
+        report.decisions = decide_once(store, client, as_of, report, quiesce)
+        report.customer_names = {c.customer_id: c.name for c in store.customers(client.id)}
+        store.save_decisions(client.id, as_of, report.decisions)
+        if acting:
+            act_client(store, client, as_of, report.decisions, report, _redecide(store, client, as_of), channels)
+    except Exception as exc:  # isolate: log, mark failed, go on with the next client
+        log.exception("client %s failed", client.id)
+        report.fail(_describe(exc))
+    return report
+
+
 def run(
     settings: Settings,
     store: Store,
@@ -314,25 +350,10 @@ def run(
     ahead: Iterable[tuple[ClientConfig, Future[tuple[ClientReport, Fetched]] | None]] = (
         fetching if fetching is not None else ((c, None) for c in clients)
     )
+    # a very large client's slices may fork: the fetches running ahead finish first
+    quiesce = fetching.settle if fetching is not None else None
     for client, fetch in ahead:
-        report = ClientReport(client.id)
         if progress:
             progress(client.id)
-        try:
-            if fetch is not None:
-                report, fetched = fetch.result()  # a fetch that raised fails this client here
-                store_fetched(store, client, as_of, fetched, report)
-            # a very large client's slices may fork: the fetches running ahead finish first
-            quiesce = fetching.settle if fetching is not None else None
-            acting = act and report.ok
-            channels = resolve(store, client, as_of, report) if acting else {}
-            report.decisions = decide_once(store, client, as_of, report, quiesce)
-            report.customer_names = {c.customer_id: c.name for c in store.customers(client.id)}
-            store.save_decisions(client.id, as_of, report.decisions)
-            if acting:
-                act_client(store, client, as_of, report.decisions, report, _redecide(store, client, as_of), channels)
-        except Exception as exc:  # isolate: log, mark failed, go on with the next client
-            log.exception("client %s failed", client.id)
-            report.fail(_describe(exc))
-        reports.append(report)
+        reports.append(run_client(store, client, as_of, sync=False, act=act, fetched=fetch, quiesce=quiesce))
     return reports
