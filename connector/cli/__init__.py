@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from connector.cli import cases, check, disputes, reports, run, validate
+from connector.cli import cases, check, disputes, queue, reports, run, validate
 from connector.cli.common import ArsyncGroup, Env
 
 
@@ -39,3 +39,5 @@ main.add_command(disputes.exclude)
 main.add_command(reports.report)
 main.add_command(check.check)
 main.add_command(validate.validate)
+main.add_command(queue.worker)
+main.add_command(queue.runs)

@@ -9,6 +9,7 @@ from datetime import date
 import click
 
 from connector import pipeline
+from connector.cli import queue
 from connector.cli.common import (
     ClientReport,
     Env,
@@ -65,10 +66,29 @@ def reconcile(
 @as_of_option
 @json_option
 @workers_option
-@click.pass_obj
-def run(env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool, workers: int | None) -> None:
+@click.option("--queue", "queued", is_flag=True, help="Enqueue one job per client for the workers and return.")
+@click.option("--wait", is_flag=True, help="With --queue: wait for the workers and report as without --queue.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    client_ids: tuple[str, ...],
+    as_of: date,
+    as_json: bool,
+    workers: int | None,
+    queued: bool,
+    wait: bool,
+) -> None:
     """The nightly job: sync, reconcile, decide and act for every client."""
-    reports = _run(env, client_ids, as_of, sync=True, act=True, workers=workers)
+    env: Env = ctx.obj
+    if queued:
+        queue.run_queued(ctx, client_ids, as_of, wait, lambda reports, day: _report_run(reports, day, as_json))
+        return
+    if wait:
+        raise click.UsageError("--wait goes with --queue")
+    _report_run(_run(env, client_ids, as_of, sync=True, act=True, workers=workers), as_of, as_json)
+
+
+def _report_run(reports: Sequence[ClientReport], as_of: date, as_json: bool) -> None:
     _print_decisions(reports, as_of, as_json)
     if not as_json:
         for r in reports:

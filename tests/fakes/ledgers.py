@@ -3,14 +3,19 @@
 
 Each fake counts requests, can inject latency, and plays scripted faults: 429 with or without
 Retry-After, 500/502/503, a read timeout, a dropped connection, an HTML error page, malformed JSON,
-and an expired session. Rate limits are observed (``peak_rate``), not enforced.
+and an expired session. Rate limits are observed (``peak_rate``), not enforced — unless a fake is given
+the system's ``limits``: then it counts requests per credential (the token or key the real system's
+limit applies to), flags every request beyond the limit in ``breaches`` and answers it 429, as the
+real system would.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
+import math
 import socket
 import threading
 import time
@@ -22,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, overload
 from urllib.parse import parse_qs, urlsplit
 
+from connector.http import Limits
 from tests.fakes.ledger_world import Doc, World
 
 
@@ -54,7 +60,7 @@ class FakeSystem:
 
     name = "fake"
 
-    def __init__(self, world: World, latency: float = 0.0):
+    def __init__(self, world: World, latency: float = 0.0, limits: Limits | None = None):
         self.world = world
         self.latency = latency
         self.faults: deque[Fault] = deque()
@@ -65,6 +71,11 @@ class FakeSystem:
         self.lock = threading.Lock()
         self.valid_tokens: set[str] = set()
         self._server: ThreadingHTTPServer | None = None
+        # Per credential (a hash of the token or key the system's limit applies to, never the secret):
+        self.limits = limits
+        self.by_credential: dict[str, list[float]] = {}  # arrival times
+        self.flying: dict[str, int] = {}
+        self.breaches: list[str] = []
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -131,25 +142,72 @@ class FakeSystem:
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
+        headers = dict(h.headers.items())
         with self.lock:
+            now = time.monotonic()
             self.log.append((method, parts.path, query))
-            self.stamps.append(time.monotonic())
+            self.stamps.append(now)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            credential = _hashed(self.credential(method, parts.path, query, headers))
+            over = self._arrive(credential, now, method, parts.path)
             fault = self._take_fault(parts.path)
+        departed = False
         try:
             if self.latency:
                 time.sleep(self.latency)
-            if fault is not None and self._play(h, fault):
+            if over:
+                reply = Reply(429, {"status": 429, "message": "Too many requests"}, {"Retry-After": "1"})
+            elif fault is not None and self._play(h, fault):
                 return
-            try:
-                reply = self.route(method, parts.path, query, dict(h.headers.items()), body)
-            except Exception as exc:  # a bug in the fake shows up as a 500 with the reason
-                reply = Reply(500, {"message": f"fake error: {exc!r}"})
+            else:
+                try:
+                    reply = self.route(method, parts.path, query, headers, body)
+                except Exception as exc:  # a bug in the fake shows up as a 500 with the reason
+                    reply = Reply(500, {"message": f"fake error: {exc!r}"})
+            # Done before the answer leaves: once it is out, the client may rightly send the next request.
+            self._depart(credential)
+            departed = True
             self._send(h, reply)
         finally:
             with self.lock:
                 self.in_flight -= 1
+            if not departed:
+                self._depart(credential)
+
+    # ---- per-credential limits ------------------------------------------------------------------
+
+    def credential(self, method: str, path: str, q: dict[str, str], headers: dict[str, str]) -> str:
+        """The token or key this system's rate limit applies to (subclasses say which)."""
+        return ""
+
+    def _arrive(self, credential: str, now: float, method: str, path: str) -> bool:
+        """Count the request; True when it breaks the system's limit for its credential (under the lock)."""
+        stamps = self.by_credential.setdefault(credential, [])
+        stamps.append(now)
+        self.flying[credential] = self.flying.get(credential, 0) + 1
+        lim = self.limits
+        if lim is None:
+            return False
+        problems = []
+        if lim.rate_per_second:
+            cap = max(1, math.floor(lim.rate_per_second))
+            recent = sum(1 for t in stamps[-(cap + 1) :] if now - t < 1.0)
+            if recent > cap:
+                problems.append(f"{recent} requests within 1 s (limit {cap})")
+        if lim.max_concurrent and self.flying[credential] > lim.max_concurrent:
+            problems.append(f"{self.flying[credential]} in flight (limit {lim.max_concurrent})")
+        for p in problems:
+            self.breaches.append(f"{self.name} credential {credential}: {method} {path}: {p}")
+        return bool(problems)
+
+    def _depart(self, credential: str) -> None:
+        with self.lock:
+            self.flying[credential] -= 1
+
+    def requests_per_credential(self) -> dict[str, int]:
+        with self.lock:
+            return {k: len(v) for k, v in self.by_credential.items()}
 
     def _take_fault(self, path: str) -> Fault | None:
         for f in self.faults:
@@ -201,6 +259,10 @@ class FakeSystem:
         raise NotImplementedError
 
 
+def _hashed(credential: str) -> str:
+    return hashlib.sha256(credential.encode()).hexdigest()[:10] if credential else ""
+
+
 def _after(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
@@ -213,6 +275,13 @@ def _day(value: str | None) -> date | None:
     return date.fromisoformat(value[:10]) if value else None
 
 
+def _basic_password(headers: dict[str, str]) -> str:
+    try:
+        return base64.b64decode(headers.get("Authorization", "").removeprefix("Basic ")).decode().split(":", 1)[1]
+    except (ValueError, IndexError):
+        return ""
+
+
 # ---- Tripletex ----------------------------------------------------------------------------------
 
 
@@ -220,25 +289,32 @@ class FakeTripletex(FakeSystem):
     name = "tripletex"
     consumer, employee = "test-consumer-tok-1234", "test-employee-tok-5678"
 
-    def __init__(self, world: World, latency: float = 0.0, inexact_total: bool = True):
-        super().__init__(world, latency)
+    def __init__(self, world: World, latency: float = 0.0, inexact_total: bool = True, limits: Limits | None = None):
+        super().__init__(world, latency, limits)
         self.inexact_total = inexact_total
         self.sessions = 0
+        self.employees = {self.employee}  # accountants' employee tokens the fake knows (more may be added)
+        self.session_of: dict[str, str] = {}  # session token -> the employee token it was made with
+
+    def credential(self, method: str, path: str, q: dict[str, str], headers: dict[str, str]) -> str:
+        # The limit is per employee (and consumer): a session counts against the employee who made it.
+        if path.endswith("/token/session/:create"):
+            return q.get("employeeToken", "")
+        return self.session_of.get(_basic_password(headers), "")
 
     def route(self, method: str, path: str, q: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
         path = path.removeprefix("/v2")
         if path == "/token/session/:create" and method == "PUT":
-            if q.get("consumerToken") != self.consumer or q.get("employeeToken") != self.employee:
+            employee = q.get("employeeToken", "")
+            if q.get("consumerToken") != self.consumer or employee not in self.employees:
                 return Reply(401, {"status": 401, "code": 3000, "message": "Invalid tokens"})
-            self.sessions += 1
-            token = f"test-session-{self.sessions}-eyJ0b2tlbklkIjoxMTIy"
-            self.valid_tokens.add(token)
+            with self.lock:
+                self.sessions += 1
+                token = f"test-session-{self.sessions}-eyJ0b2tlbklkIjoxMTIy"
+                self.valid_tokens.add(token)
+                self.session_of[token] = employee
             return Reply(200, {"value": {"id": 11223344, "expirationDate": q.get("expirationDate"), "token": token}})
-        auth = headers.get("Authorization", "")
-        try:
-            _company, token = base64.b64decode(auth.removeprefix("Basic ")).decode().split(":", 1)
-        except ValueError:
-            token = ""
+        token = _basic_password(headers)
         if token not in self.valid_tokens:
             return Reply(401, {"status": 401, "code": 3000, "message": "Unauthorized"})
         w = self.world
@@ -350,9 +426,12 @@ class FakeFiken(FakeSystem):
     token = "fiken-personal-token-abcdef123456"
     slug = "nordlys-ror-as"
 
-    def __init__(self, world: World, latency: float = 0.0):
-        super().__init__(world, latency)
+    def __init__(self, world: World, latency: float = 0.0, limits: Limits | None = None):
+        super().__init__(world, latency, limits)
         self.valid_tokens.add(self.token)
+
+    def credential(self, method: str, path: str, q: dict[str, str], headers: dict[str, str]) -> str:
+        return headers.get("Authorization", "")  # per (personal or OAuth) token
 
     def route(self, method: str, path: str, q: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
         if headers.get("Authorization", "").removeprefix("Bearer ") not in self.valid_tokens:
@@ -471,20 +550,25 @@ class FakePowerOffice(FakeSystem):
     name = "poweroffice"
     app_key, client_key, sub_key = "po-app-key-111111", "po-client-key-222222", "po-subscription-333333"
 
-    def __init__(self, world: World, latency: float = 0.0):
-        super().__init__(world, latency)
+    def __init__(self, world: World, latency: float = 0.0, limits: Limits | None = None):
+        super().__init__(world, latency, limits)
         self.issued = 0
+        self.sub_keys = {self.sub_key}  # integrations' subscription keys the fake knows
+
+    def credential(self, method: str, path: str, q: dict[str, str], headers: dict[str, str]) -> str:
+        return headers.get("Ocp-Apim-Subscription-Key", "")  # per subscription key, shared by its clients
 
     def route(self, method: str, path: str, q: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
-        if headers.get("Ocp-Apim-Subscription-Key") != self.sub_key:
+        if headers.get("Ocp-Apim-Subscription-Key") not in self.sub_keys:
             return Reply(401, {"statusCode": 401, "message": "Access denied due to missing subscription key."})
         if path == "/OAuth/Token" and method == "POST":
             expected = base64.b64encode(f"{self.app_key}:{self.client_key}".encode()).decode()
             if headers.get("Authorization") != f"Basic {expected}" or b"grant_type=client_credentials" not in body:
                 return Reply(400, {"error": "invalid_client", "error_description": "Client integration not found."})
-            self.issued += 1
-            token = f"eyJhbGciOiJSUzI1NiJ9.po-{self.issued}-tokenbody"
-            self.valid_tokens.add(token)
+            with self.lock:
+                self.issued += 1
+                token = f"eyJhbGciOiJSUzI1NiJ9.po-{self.issued}-tokenbody"
+                self.valid_tokens.add(token)
             return Reply(200, {"access_token": token, "token_type": "bearer", "expires_in": 1200})
         if headers.get("Authorization", "").removeprefix("Bearer ") not in self.valid_tokens:
             return Reply(401, {"statusCode": 401, "message": "Unauthorized"})
@@ -596,9 +680,12 @@ class FakeEconomic(FakeSystem):
     name = "economic"
     app, grant = "economic-app-secret-777777", "economic-grant-888888"
 
-    def __init__(self, world: World, latency: float = 0.0):
-        super().__init__(world, latency)
+    def __init__(self, world: World, latency: float = 0.0, limits: Limits | None = None):
+        super().__init__(world, latency, limits)
         self.valid_tokens.add(self.grant)
+
+    def credential(self, method: str, path: str, q: dict[str, str], headers: dict[str, str]) -> str:
+        return headers.get("X-AgreementGrantToken", "")  # per agreement grant
 
     def route(self, method: str, path: str, q: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
         if headers.get("X-AppSecretToken") != self.app or headers.get("X-AgreementGrantToken") not in self.valid_tokens:
