@@ -92,7 +92,8 @@ def runs_status(ctx: click.Context, as_of: date, as_json: bool) -> None:
         if c.retried:
             line += f", try {c.attempts}"
         if c.error and c.state != "done":
-            line += f" — {c.error}"
+            first = c.error.splitlines()[0]
+            line += f" — {first[:200]}" + ("…" if len(first) > 200 or "\n" in c.error else "")
         click.echo(line)
     t = night.totals()
     click.echo(

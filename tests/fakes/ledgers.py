@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -76,6 +77,9 @@ class FakeSystem:
         self.by_credential: dict[str, list[float]] = {}  # arrival times
         self.flying: dict[str, int] = {}
         self.breaches: list[str] = []
+        # Called with (method, path, query, headers) as each request arrives, before it is answered: a test
+        # acts at an exact point of a client's sync (the queue's kill test ends a worker there).
+        self.hook: Callable[[str, str, dict[str, str], dict[str, str]], None] | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -154,6 +158,8 @@ class FakeSystem:
             fault = self._take_fault(parts.path)
         departed = False
         try:
+            if self.hook is not None:
+                self.hook(method, parts.path, query, headers)
             if self.latency:
                 time.sleep(self.latency)
             if over:
@@ -246,14 +252,15 @@ class FakeSystem:
 
     def _send(self, h: BaseHTTPRequestHandler, r: Reply) -> None:
         data = r.raw if r.raw is not None else (json.dumps(r.body, cls=_Enc).encode() if r.body is not None else b"")
-        h.send_response(r.status)
         ctype = "text/html" if r.raw is not None and data.startswith(b"<") else "application/json"
-        h.send_header("Content-Type", ctype)
-        for k, v in r.headers.items():
-            h.send_header(k, v)
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
+        with contextlib.suppress(OSError):  # the client went away (a worker killed mid-request)
+            h.send_response(r.status)
+            h.send_header("Content-Type", ctype)
+            for k, v in r.headers.items():
+                h.send_header(k, v)
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
 
     def route(self, method: str, path: str, q: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
         raise NotImplementedError
