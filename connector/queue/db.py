@@ -31,7 +31,7 @@ def queue_url(settings: Settings) -> str:
         raise ConfigError(
             [
                 f"{where}queue: the store is SQLite ({_safe(store)}); the queue needs the store on PostgreSQL "
-                "so every worker shares it — set [store] url = \"postgresql+psycopg://…\" (or run `arsync run` "
+                'so every worker shares it — set [store] url = "postgresql+psycopg://…" (or run `arsync run` '
                 "without --queue on one machine)"
             ]
         )

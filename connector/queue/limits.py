@@ -104,4 +104,3 @@ def shared_limiters(eng: Engine, lease: float) -> Callable[[str, str, Limits], L
         return SharedLimiter(eng, f"{system}:{key}", limits, lease)
 
     return make
-

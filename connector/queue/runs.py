@@ -9,6 +9,7 @@ failed client (all its tries spent) is queued again by a later enqueue that name
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -153,8 +154,7 @@ def finish_attempt(eng: Engine, attempt_id: int, as_of: date, report: ClientRepo
     with eng.begin() as conn:
         conn.execute(
             text(
-                "UPDATE arsync_run_attempts SET finished_at = clock_timestamp(), outcome = :o, error = :e "
-                "WHERE id = :i"
+                "UPDATE arsync_run_attempts SET finished_at = clock_timestamp(), outcome = :o, error = :e WHERE id = :i"
             ),
             {"i": attempt_id, "o": DONE if report.ok else FAILED, "e": "; ".join(report.errors)[:2000] or None},
         )
@@ -202,7 +202,9 @@ _STATUS = text(
 def night(eng: Engine, as_of: date, client_ids: Sequence[str] | None = None, stalled_seconds: float = 60) -> Night:
     """Each client's state that night (only clients ever queued for it)."""
     with eng.connect() as conn:
-        rows = conn.execute(_STATUS, {"d": as_of, "ids": list(client_ids) if client_ids else None, "stalled": stalled_seconds}).all()
+        rows = conn.execute(
+            _STATUS, {"d": as_of, "ids": list(client_ids) if client_ids else None, "stalled": stalled_seconds}
+        ).all()
     return Night(as_of, [_state(r) for r in rows])
 
 
@@ -236,20 +238,26 @@ def reports(eng: Engine, as_of: date, client_ids: Sequence[str]) -> list[ClientR
     return out
 
 
-def wait(conninfo: str, eng: Engine, as_of: date, client_ids: Sequence[str], poll: float = 5.0) -> Night:
-    """Block until every one of the clients is done or failed (all tries spent) that night.
+def wait(
+    conninfo: str, eng: Engine, as_of: date, client_ids: Sequence[str], poll: float = 5.0, timeout: float | None = None
+) -> Night:
+    """Block until every one of the clients is queued for the night and done or failed (all tries spent).
 
     Woken by NOTIFY each time a job of the queue changes state (a trigger in ``connector.queue.db``);
-    ``poll`` only bounds the wait should a notification be missed (a dropped connection).
+    ``poll`` only bounds the wait should a notification be missed (a dropped connection). ``timeout``:
+    give up (``TimeoutError``) after that many seconds; None waits as long as the night takes.
     """
     import psycopg
 
+    give_up = None if timeout is None else time.monotonic() + timeout
     with psycopg.connect(conninfo, autocommit=True) as listener:
         listener.execute(f"LISTEN {CHANNEL}")
         while True:
             current = night(eng, as_of, client_ids)
-            if current.finished:
+            if current.finished and len(current.clients) == len(set(client_ids)):
                 return current
+            if give_up is not None and time.monotonic() > give_up:
+                raise TimeoutError(f"the night of {as_of} did not finish within {timeout} s")
             woken = any(True for _ in listener.notifies(timeout=poll, stop_after=1))
             while woken:  # a burst of jobs changing state: one look at the night after it settles
                 woken = any(True for _ in listener.notifies(timeout=0.2, stop_after=1))
@@ -266,7 +274,9 @@ def report_json(report: ClientReport) -> dict[str, Any]:
         "warnings": report.warnings,
         "sent": report.sent,
         "customer_names": report.customer_names,
-        "decisions": [{**d.as_json(), "next_step": str(d.next_step) if d.next_step else None} for d in report.decisions],
+        "decisions": [
+            {**d.as_json(), "next_step": str(d.next_step) if d.next_step else None} for d in report.decisions
+        ],
     }
 
 
@@ -313,4 +323,3 @@ def latest_night(eng: Engine) -> date | None:
     with eng.connect() as conn:
         found: date | None = conn.execute(text("SELECT max(as_of) FROM arsync_runs")).scalar_one()
         return found
-

@@ -104,10 +104,15 @@ class _Retry(BaseRetryStrategy):
         self.attempts = attempts
         self.wait = wait
 
-    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
-        if isinstance(exception, ConfigError) or job.attempts + 1 >= self.attempts:
+    def delay(self, exception: BaseException, tries_before: int) -> int | None:
+        """Seconds until the next try after a try failed with ``exception``; None: no more tries."""
+        if isinstance(exception, ConfigError) or tries_before + 1 >= self.attempts:
             return None
-        return RetryDecision(retry_in={"seconds": self.wait * 2**job.attempts})
+        return int(self.wait * 2**tries_before)
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        seconds = self.delay(exception, job.attempts)
+        return None if seconds is None else RetryDecision(retry_in={"seconds": seconds})
 
 
 def night_job(context: Any, client_id: str, as_of: str) -> None:
@@ -178,8 +183,11 @@ async def _retry_stalled(app: procrastinate.App, state: WorkerState) -> None:
 # ---- the worker process -----------------------------------------------------------------------
 
 
-def run_worker(settings: Settings, concurrency: int | None = None) -> None:
-    """``arsync worker``: take jobs until SIGTERM/SIGINT, then finish those in hand and return."""
+def run_worker(settings: Settings, concurrency: int | None = None, *, until_idle: bool = False) -> None:
+    """``arsync worker``: take jobs until SIGTERM/SIGINT, then finish those in hand and return.
+
+    ``until_idle``: return once the queue is empty instead (tests run a worker in their own process).
+    """
     url = db.queue_url(settings)
     q = settings.queue
     n = concurrency or q.concurrency
@@ -195,28 +203,43 @@ def run_worker(settings: Settings, concurrency: int | None = None) -> None:
     previous = http.use_limiters(shared_limiters(eng, lease))
     app = make_app(settings, url, pool_size=4)
     try:
-        asyncio.run(_work(app, state, n))
+        asyncio.run(_work(app, state, n, wait=not until_idle))
     finally:
         http.use_limiters(previous)
         store.close()
         eng.dispose()
 
 
-async def _work(app: procrastinate.App, state: WorkerState, concurrency: int) -> None:
+async def _work(app: procrastinate.App, state: WorkerState, concurrency: int, *, wait: bool) -> None:
     q = state.settings.queue
     async with app.open_async():
         stalled = asyncio.create_task(_retry_stalled(app, state))
         try:
-            await app.run_worker_async(
-                queues=[runs.QUEUE],
-                name=state.name,
-                concurrency=concurrency,
-                additional_context={"arsync": state},
-                update_heartbeat_interval=q.heartbeat_seconds,
-                stalled_worker_timeout=q.stalled_seconds,
-                fetch_job_polling_interval=max(1.0, q.heartbeat_seconds),
-                delete_jobs="never",  # the night's jobs are its record (`arsync runs status`)
-                install_signal_handlers=True,
-            )
+            while True:
+                await app.run_worker_async(
+                    queues=[runs.QUEUE],
+                    name=state.name,
+                    concurrency=concurrency,
+                    wait=wait,
+                    additional_context={"arsync": state},
+                    update_heartbeat_interval=q.heartbeat_seconds,
+                    stalled_worker_timeout=q.stalled_seconds,
+                    fetch_job_polling_interval=max(1.0, q.heartbeat_seconds),
+                    delete_jobs="never",  # the night's jobs are its record (`arsync runs status`)
+                    install_signal_handlers=True,
+                )
+                # Until idle: a try that failed meanwhile was queued again (its retry) — take it too.
+                if wait or not await asyncio.to_thread(_jobs_left, state.engine):
+                    return
         finally:
             stalled.cancel()
+
+
+def _jobs_left(eng: Engine) -> bool:
+    with eng.connect() as conn:
+        return bool(
+            conn.execute(
+                text("SELECT count(*) FROM procrastinate_jobs WHERE queue_name = :q AND status IN ('todo', 'doing')"),
+                {"q": runs.QUEUE},
+            ).scalar_one()
+        )

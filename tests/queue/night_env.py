@@ -188,14 +188,20 @@ class Fleet:
             },
         }
 
-    def write_config(self, n: int, store_url: str, **queue: Any) -> Path:
+    def write_config(self, n: int, store_url: str, *, broken: tuple[int, ...] = (), **queue: Any) -> Path:
+        """``n`` clients; the ``broken`` ones name a secret nobody set (their sync fails, every time)."""
         path = self.root / "arsync.toml"
+        clients = [self.client(i) for i in range(n)]
+        for i in broken:
+            ledger = clients[i]["ledger"]
+            key = next(k for k in ledger if k.endswith("_env"))
+            ledger[key] = "NO_SUCH_SECRET"
         doc = {
             "store": {"url": store_url},
             # A killed worker's request holds its credential until connect + read timeout have passed.
             "http": {"connect_timeout": 1.0, "read_timeout": 3.0, "client_deadline": 60.0},
             "queue": {"heartbeat_seconds": 0.5, "stalled_seconds": 2.0, "retry_wait_seconds": 0, **queue},
-            "clients": [self.client(i) for i in range(n)],
+            "clients": clients,
         }
         path.write_text(to_toml(doc), encoding="utf-8")
         return path
@@ -210,9 +216,16 @@ class Fleet:
                     for i in range(n)
                     if self.walked(i)
                     for step in (
-                        DunningStep(self.client_id(i), CASE_INVOICE, Action.REMINDER, date(2026, 9, 1), "email", currency="NOK"),
                         DunningStep(
-                            self.client_id(i), CASE_INVOICE, Action.COLLECTION_NOTICE, date(2026, 9, 20), "outbox", currency="NOK"
+                            self.client_id(i), CASE_INVOICE, Action.REMINDER, date(2026, 9, 1), "email", currency="NOK"
+                        ),
+                        DunningStep(
+                            self.client_id(i),
+                            CASE_INVOICE,
+                            Action.COLLECTION_NOTICE,
+                            date(2026, 9, 20),
+                            "outbox",
+                            currency="NOK",
                         ),
                     )
                 ]
@@ -228,7 +241,9 @@ def arsync_argv(config: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "connector.cli", "--config", str(config), *args]
 
 
-def start_workers(config: Path, env: dict[str, str], n: int, concurrency: int, logs: Path) -> list[subprocess.Popen[bytes]]:
+def start_workers(
+    config: Path, env: dict[str, str], n: int, concurrency: int, logs: Path
+) -> list[subprocess.Popen[bytes]]:
     """``n`` real ``arsync worker`` processes, their output in ``logs``/worker-<i>.log."""
     logs.mkdir(parents=True, exist_ok=True)
     full = {**_clean_env(), **env, "PYTHONPATH": str(REPO)}
