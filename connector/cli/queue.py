@@ -114,18 +114,17 @@ def run_queued(
     """``arsync run --queue``: one job per client for the night, then return — or, with ``--wait``, wait
     for every one of them and hand their reports to ``finish`` (what ``arsync run`` prints and exits with)."""
     env: Env = ctx.obj
-    runs_mod, work = _queue()
+    runs_mod, _work = _queue()
     settings = env.settings
     day = _night(ctx, settings, as_of)
     clients = [c.id for c in settings.select(client_ids)]
     url = _url(settings)
     eng = _engine(settings)
-    app = work.make_app(settings, url, pool_size=1)
     try:
         from connector.queue import db
 
         db.ensure_schema(eng)
-        done = runs_mod.enqueue(eng, app.job_manager, clients, day)
+        done = runs_mod.enqueue(eng, clients, day)
         click.echo(
             f"Night of {day.isoformat()}: {len(done.queued)} clients queued"
             + (f", {len(done.skipped)} already queued, running or done" if done.skipped else ""),
@@ -136,7 +135,6 @@ def run_queued(
         runs_mod.wait(db.conninfo(url), eng, day, clients)
         reports = runs_mod.reports(eng, day, clients)
     finally:
-        app.connector.get_sync_connector().close()
         eng.dispose()
     finish(reports, day)
 

@@ -81,15 +81,17 @@ class Night:
 # ---- enqueue ------------------------------------------------------------------------------------
 
 
-def enqueue(
-    eng: Engine, job_manager: Any, client_ids: Sequence[str], as_of: date, *, only_new: bool = False
-) -> Enqueued:
+def enqueue(eng: Engine, client_ids: Sequence[str], as_of: date, *, only_new: bool = False) -> Enqueued:
     """One job per client for the night ``as_of``; a no-op for clients queued, running or done that night.
 
     ``only_new``: leave failed clients alone too (the nightly schedule: a second firing the same day must
-    not start again what failed after all its tries). ``job_manager``: the procrastinate app's.
+    not start again what failed after all its tries).
     """
-    from procrastinate import jobs
+    from procrastinate import SyncPsycopgConnector, jobs
+    from procrastinate.manager import JobManager
+
+    # Used only with our own connection (the jobs go in with our rows, in one transaction), from any thread.
+    job_manager = JobManager(connector=SyncPsycopgConnector(conninfo=eng.url.render_as_string(hide_password=False)))
 
     ids = sorted(set(client_ids))
     with eng.begin() as conn:

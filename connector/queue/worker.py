@@ -148,7 +148,7 @@ def nightly_job(context: Any, timestamp: int) -> None:
     if night is None:
         return
     ids = [c.id for c in state.settings.clients]
-    done = runs.enqueue(state.engine, context.app.job_manager, ids, night, only_new=True)
+    done = runs.enqueue(state.engine, ids, night, only_new=True)
     log.info("nightly run %s: %d clients queued, %d already", night, len(done.queued), len(done.skipped))
 
 

@@ -31,7 +31,7 @@ from connector.store import Store
 from tests.builders import camt, to_toml
 from tests.fakes import FakeKravia
 from tests.fakes.ledger_world import realistic
-from tests.fakes.ledgers import FAKES, ENV, FakeSystem, ledger_table
+from tests.fakes.ledgers import ENV, FAKES, FakeSystem, ledger_table
 
 BASE_URL = os.environ.get("ARSYNC_TEST_POSTGRES_URL")  # read at import: the autouse fixture clears ARSYNC_*
 REPO = Path(__file__).resolve().parents[2]

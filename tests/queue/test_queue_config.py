@@ -30,7 +30,7 @@ def test_a_sqlite_store_is_refused_naming_the_file_and_the_fix(tmp_path: Path) -
     [line] = err.value.problems
     assert line.startswith(f"{tmp_path / 'arsync.toml'}: queue: the store is SQLite")
     assert "[store] url" in line and "without --queue" in line
-    with pytest.raises(ConfigError, match="queue.url: .* is not a PostgreSQL URL"):
+    with pytest.raises(ConfigError, match=r"queue\.url: .* is not a PostgreSQL URL"):
         queue_url(Settings(store={"url": PG}, queue={"url": "mysql://db/x"}))
 
 

@@ -8,6 +8,7 @@ Workers here run in the test's own process until the queue is empty (``run_worke
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from connector import http
 from connector.cli import main
 from connector.config import ConfigError
 from connector.queue import db, runs
-from connector.queue.worker import ClientFailed, WorkerState, _Retry, client_lock, make_app, run_worker
+from connector.queue.worker import ClientFailed, WorkerState, _Retry, client_lock, run_worker
 from connector.sources import poweroffice, tripletex
 from connector.store import Store
 from tests.queue.night_env import AS_OF, Fleet, arsync_argv, needs_postgres, scratch_database
@@ -75,15 +76,13 @@ def night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixtu
 
 
 def test_an_enqueue_repeated_is_a_no_op_even_when_two_run_at_once(night: Night) -> None:
-    settings = night.settings()
-    app = make_app(settings, db.queue_url(settings), pool_size=1)
-    ids = [c.id for c in settings.clients]
+    ids = [c.id for c in night.settings().clients]
     barrier = threading.Barrier(2)
     results: list[runs.Enqueued] = []
 
     def enqueue() -> None:
         barrier.wait()
-        results.append(runs.enqueue(night.engine, app.job_manager, ids, AS_OF))
+        results.append(runs.enqueue(night.engine, ids, AS_OF))
 
     threads = [threading.Thread(target=enqueue) for _ in range(2)]
     for t in threads:
@@ -136,10 +135,8 @@ def test_a_failing_client_is_retried_then_reported_failed_and_the_others_finish(
 
 
 def test_one_client_never_runs_twice_at_once(night: Night) -> None:
-    settings = night.settings()
-    app = make_app(settings, db.queue_url(settings), pool_size=1)
     for days in range(3):  # three nights of the same two clients, all queued at once
-        runs.enqueue(night.engine, app.job_manager, ["c000", "c001"], AS_OF + timedelta(days=days))
+        runs.enqueue(night.engine, ["c000", "c001"], AS_OF + timedelta(days=days))
     night.work(concurrency=4)
     with night.engine.connect() as conn:
         rows = conn.execute(
@@ -148,7 +145,7 @@ def test_one_client_never_runs_twice_at_once(night: Night) -> None:
     assert len(rows) == 6 and {r.outcome for r in rows} == {"done"}
     for client in ("c000", "c001"):
         mine = [r for r in rows if r.client_id == client]
-        for before, after in zip(mine, mine[1:], strict=False):
+        for before, after in itertools.pairwise(mine):
             assert before.finished_at <= after.started_at
 
 
