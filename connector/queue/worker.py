@@ -168,6 +168,7 @@ async def _retry_stalled(app: procrastinate.App, state: WorkerState) -> None:
             log.exception("looking for stalled jobs failed; trying again at the next heartbeat")
             continue
         for job in stalled:
+            assert job.id is not None  # a job read from the database
             why = f"try {job.attempts + 1} was lost: its worker stopped answering"
             try:
                 await asyncio.to_thread(runs.mark_lost, state.engine, job.id, why)

@@ -113,7 +113,8 @@ class Fleet:
             for kind in KINDS
         }
         self.smtp = self.stack.enter_context(Smtp())
-        self.kravia = self.stack.enter_context(FakeKravia(token=KRAVIA_TOKEN))
+        self.kravia = FakeKravia(token=KRAVIA_TOKEN)
+        self.stack.enter_context(self.kravia)
         self.env = {**ENV, "KRAVIA_TOKEN": KRAVIA_TOKEN}
         for g in range(groups):
             self._credentials(g)
@@ -267,7 +268,7 @@ def stop_workers(procs: list[subprocess.Popen[bytes]], timeout: float = 30) -> l
     for p in procs:
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
-    codes = []
+    codes: list[int | None] = []
     for p in procs:
         try:
             codes.append(p.wait(timeout=timeout))

@@ -15,23 +15,27 @@ from tests.builders import Workspace, client_table, to_toml
 PG = "postgresql+psycopg://arsync:pw@db.example:5432/arsync"
 
 
+def _settings(**tables: object) -> Settings:
+    return Settings.model_validate(tables)
+
+
 def test_the_queue_url_defaults_to_a_postgresql_store() -> None:
-    assert queue_url(Settings(store={"url": PG})) == PG
-    assert queue_url(Settings(store={"url": "postgresql://arsync:pw@db/arsync"})) == (
+    assert queue_url(_settings(store={"url": PG})) == PG
+    assert queue_url(_settings(store={"url": "postgresql://arsync:pw@db/arsync"})) == (
         "postgresql+psycopg://arsync:pw@db/arsync"
     )
     own = "postgresql+psycopg://queue:pw@queue.example/jobs"
-    assert queue_url(Settings(store={"url": PG}, queue={"url": own})) == own
+    assert queue_url(_settings(store={"url": PG}, queue={"url": own})) == own
 
 
 def test_a_sqlite_store_is_refused_naming_the_file_and_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
-        queue_url(Settings(store={"url": f"sqlite:///{tmp_path}/arsync.db"}, source_file=tmp_path / "arsync.toml"))
+        queue_url(_settings(store={"url": f"sqlite:///{tmp_path}/arsync.db"}, source_file=tmp_path / "arsync.toml"))
     [line] = err.value.problems
     assert line.startswith(f"{tmp_path / 'arsync.toml'}: queue: the store is SQLite")
     assert "[store] url" in line and "without --queue" in line
     with pytest.raises(ConfigError, match=r"queue\.url: .* is not a PostgreSQL URL"):
-        queue_url(Settings(store={"url": PG}, queue={"url": "mysql://db/x"}))
+        queue_url(_settings(store={"url": PG}, queue={"url": "mysql://db/x"}))
 
 
 def test_queue_commands_on_a_sqlite_store_exit_with_one_config_error(ws: Workspace) -> None:
@@ -45,9 +49,9 @@ def test_queue_commands_on_a_sqlite_store_exit_with_one_config_error(ws: Workspa
 
 def test_no_password_of_a_url_is_printed() -> None:
     with pytest.raises(ConfigError) as err:
-        queue_url(Settings(store={"url": "sqlite:///x.db"}))
+        queue_url(_settings(store={"url": "sqlite:///x.db"}))
     with pytest.raises(ConfigError) as err2:
-        queue_url(Settings(store={"url": PG}, queue={"url": "mysql://u:s3cret-pw@db/x"}))
+        queue_url(_settings(store={"url": PG}, queue={"url": "mysql://u:s3cret-pw@db/x"}))
     assert "s3cret-pw" not in str(err2.value) and "u:***@db" in str(err2.value)
     assert "x.db" in str(err.value)
 

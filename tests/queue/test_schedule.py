@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 from connector.queue.schedule import cron_lines, night_due
 
 
-def at(*args: int) -> float:
-    return datetime(*args, tzinfo=UTC).timestamp()
+def at(year: int, month: int, day: int, hour: int, minute: int) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp()
 
 
 def test_oslo_half_past_two_fires_at_both_utc_times_of_the_year() -> None:
