@@ -116,7 +116,9 @@ def write_config(root: Path, url: str, fakes: dict[str, RemoteFake], n: int) -> 
     return path, env
 
 
-def night(base: str, fakes: dict[str, RemoteFake], n: int, workers: int, concurrency: int, limits: bool) -> dict[str, Any]:
+def night(
+    base: str, fakes: dict[str, RemoteFake], n: int, workers: int, concurrency: int, limits: bool
+) -> dict[str, Any]:
     for f in fakes.values():
         f.ask("reset")
     with database(base) as url, tempfile.TemporaryDirectory(prefix="arsync-dist-") as tmp:
@@ -219,7 +221,10 @@ def main() -> None:
         f"{', '.join(SYSTEMS)}, {args.concurrency} clients per worker, {os.cpu_count()} cores",
         flush=True,
     )
-    head = f"{'limits':<8}{'workers':>8}{'wall s':>9}{'requests':>10}{'bound s':>9}{'ratio':>7}{'cpu s':>8}{'clients/h/worker':>18}{'over limit':>11}  bound set by"
+    head = (
+        f"{'limits':<8}{'workers':>8}{'wall s':>9}{'requests':>10}{'bound s':>9}{'ratio':>7}{'cpu s':>8}"
+        f"{'clients/h/worker':>18}{'over limit':>11}  bound set by"
+    )
     print(head)
     print("-" * (len(head) + 30))
     for limited in (True, False):
