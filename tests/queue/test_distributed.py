@@ -81,7 +81,9 @@ def test_three_workers_two_hundred_clients_one_killed_mid_run(tmp_path: Path) ->
                 first = run_cli(config, fleet.env, "run", "--queue", "--as-of", AS_OF.isoformat())
                 assert first.returncode == 0 and f"{CLIENTS} clients queued" in first.stdout, first.stderr
                 # Enqueue the same night again and wait for it: a no-op for every client, then the night's report.
-                waited = run_cli(config, fleet.env, "run", "--queue", "--wait", "--as-of", AS_OF.isoformat())
+                waited = run_cli(
+                    config, fleet.env, "run", "--queue", "--wait", "--as-of", AS_OF.isoformat(), timeout=240
+                )
             finally:
                 codes = stop_workers(workers)
             assert f"0 clients queued, {CLIENTS} already queued, running or done" in waited.stderr
