@@ -44,8 +44,16 @@ class SharedLimiter:
         self._max_in_flight = limits.max_concurrent or 0
         self._mine = threading.local()  # span ids this thread holds, released in order
         self._released = threading.Condition()  # a span of this process ended: waiters here look again
+        self._turn = threading.Lock()
 
     def acquire(self) -> None:
+        # One thread of this process at a time asks the database; the others queue here. Without this a
+        # busy credential had every waiting thread of every worker wake at the same instant and race for
+        # the one free slot: hundreds of round trips a second serialised on the key's lock.
+        with self._turn:
+            self._acquire()
+
+    def _acquire(self) -> None:
         while True:
             with self.engine.begin() as conn:
                 span, wait, exact = conn.execute(
