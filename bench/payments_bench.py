@@ -45,8 +45,8 @@ from pathlib import Path
 from connector.bank.camt import CamtHeader, iter_camt
 from connector.config import ClientConfig
 from connector.dunning.decide import decide
-from connector.engine.gc import gc_paused
 from connector.engine.slices import Slice, SlicedRun
+from connector.gcpause import gc_paused
 from connector.model import Customer, Decision, DocKind, Invoice, Payment
 from connector.reconcile.for_client import reconcile_facts
 from connector.references import kid_mod10
@@ -212,7 +212,7 @@ def run_one(
     cpu0 = time.process_time()
     parse_s = store_s = 0.0
     stored = 0
-    # As in the nightly sync (bank feeds read with the cyclic GC paused: connector.engine.gc), the file is
+    # As in the nightly sync (bank feeds read with the cyclic GC paused: connector.gcpause), the file is
     # streamed and stored with the collector paused; everything made here is freed by reference counting.
     with gc_paused(), store.transaction() as conn:
         chunk: list[Payment] = []

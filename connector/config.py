@@ -7,13 +7,14 @@ Every problem in the file is reported at once, each naming file, client, key and
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -38,6 +39,8 @@ _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey", "client_secret", "subscription_key")
 
 Language = Literal["nb", "da", "sv"]
+KidScheme = Literal["mod10", "mod11"]
+KID_SCHEMES: tuple[KidScheme, ...] = ("mod10", "mod11")
 LANGUAGE_BY_COUNTRY: dict[str, Language] = {"NO": "nb", "DK": "da", "SE": "sv"}
 
 
@@ -62,7 +65,7 @@ def _check_env_name(value: str | None, info: ValidationInfo) -> str | None:
     # Never echo the value: a token pasted here by mistake must not end up in a terminal or a log.
     if value is not None and not _ENV_NAME.match(value):
         raise ValueError(
-            f"the value of '{info.field_name}' is not a variable name (not shown); give the name of an "
+            f"the value of `{info.field_name}` is not a variable name (not shown); give the name of an "
             "environment variable (UPPER_CASE letters, digits, _) that holds the secret"
         )
     return value
@@ -180,7 +183,7 @@ class LedgerConfig(_Strict):
     @model_validator(mode="after")
     def _path_for_files(self) -> LedgerConfig:
         if self.kind == "ehf" and self.path is None:
-            raise ValueError("a ledger of kind 'ehf' needs 'path' (the folder of EHF/PEPPOL documents)")
+            raise ValueError("a ledger of kind 'ehf' needs `path` (the folder of EHF/PEPPOL documents)")
         return self
 
     @model_validator(mode="after")
@@ -188,7 +191,7 @@ class LedgerConfig(_Strict):
         needed = _API_KEYS.get(self.kind, ())
         missing = [k for k in needed if getattr(self, k) in (None, "")]
         if missing:
-            raise ValueError(f"a ledger of kind '{self.kind}' needs {', '.join(repr(k) for k in missing)}")
+            raise ValueError(f"a ledger of kind '{self.kind}' needs {', '.join(f'`{k}`' for k in missing)}")
         return self
 
 
@@ -251,11 +254,14 @@ class PolicyConfig(_Strict):
     customer_interval_days: Annotated[int, Field(ge=0)] = 5
     # Payments (issue #5): KID check schemes the client's OCR agreement uses (RF and FIK are always
     # recognised by their prefix); a short payment within the tolerance is "paid with difference".
-    kid_schemes: list[Literal["mod10", "mod11"]] = Field(default_factory=lambda: ["mod10", "mod11"])
+    kid_schemes: list[KidScheme] = Field(default_factory=lambda: list(KID_SCHEMES))
     payment_tolerance: Annotated[Decimal, Field(ge=0)] = Decimal("0")
     inkasso_payers: list[str] = Field(default_factory=list)  # accounts / org ids of collection agencies
+    # Credit check (issue 21; only with [clients.registry] enabled): nightly, a new invoice of at least
+    # this amount (in the invoice's currency) has its customer checked; new customers always are.
+    credit_check_min_amount: Annotated[Decimal, Field(ge=0)] = Decimal("50000")
 
-    @field_validator("min_amount", "payment_tolerance", mode="before")
+    @field_validator("min_amount", "payment_tolerance", "credit_check_min_amount", mode="before")
     @classmethod
     def _no_float_money(cls, value: Any) -> Any:
         if isinstance(value, float):
@@ -269,7 +275,7 @@ class PolicyConfig(_Strict):
         order = ["reminder", "collection_notice", "collection_case"]
         ranks = [order.index(s.action) for s in steps]
         if ranks != sorted(ranks):
-            raise ValueError("steps must go up the ladder: reminder(s), then collection_notice, then collection_case")
+            raise ValueError("`steps` must go up the ladder: reminder(s), then collection_notice, then collection_case")
         if steps and "collection_case" in [s.action for s in steps[:-1]]:
             raise ValueError("collection_case must be the last step")
         if any(s.action == "collection_case" for s in steps) and not any(
@@ -302,13 +308,13 @@ class CollectionConfig(_Strict):
     @model_validator(mode="after")
     def _provider_settings(self) -> CollectionConfig:
         if self.provider == "outbox" and self.path is None:
-            raise ValueError("the 'outbox' provider needs 'path' (the folder case files are written to)")
+            raise ValueError("the 'outbox' provider needs `path` (the folder case files are written to)")
         if self.provider in ("kravia", "debitura") and not self.base_url:
-            raise ValueError(f"the '{self.provider}' provider needs 'base_url'")
+            raise ValueError(f"the '{self.provider}' provider needs `base_url`")
         if self.provider == "kravia" and (self.token_env is None or self.creditor_id is None):
-            raise ValueError("the 'kravia' provider needs 'token_env' and 'creditor_id'")
+            raise ValueError("the 'kravia' provider needs `token_env` and `creditor_id`")
         if self.provider == "debitura" and self.api_key_env is None:
-            raise ValueError("the 'debitura' provider needs 'api_key_env'")
+            raise ValueError("the 'debitura' provider needs `api_key_env`")
         return self
 
 
@@ -347,15 +353,24 @@ class RemindersConfig(_Strict):
 
 
 BRREG_URL = "https://data.brreg.no/enhetsregisteret/api"
+REGNSKAP_URL = "https://data.brreg.no/regnskapsregisteret"
+PEPPOL_DIRECTORY_URL = "https://directory.peppol.eu"
 
 
 class RegistrySettings(_Strict):
-    """``[clients.registry]``: the business-register check before a collection notice or case."""
+    """``[clients.registry]``: the public registers arsync asks — the business-register check before a
+    collection notice or case, the nightly credit checks and ``arsync credit check`` (Enhetsregisteret at
+    ``base_url``, Regnskapsregisteret), and the Peppol Directory for ``arsync report advice``."""
 
     enabled: bool = False  # off: no lookups (the offline example); on: no notice/case without a fresh check
-    base_url: str = BRREG_URL  # tests point this at a local fake
+    base_url: str = BRREG_URL  # Enhetsregisteret; tests point this at a local fake
     max_age_days: Annotated[int, Field(ge=0)] = 1  # a cached answer older than this is fetched again
     timeout_seconds: Annotated[float, Field(gt=0)] = 10
+    regnskap_base_url: str = REGNSKAP_URL  # Regnskapsregisteret (latest annual accounts)
+    peppol_directory_url: str = PEPPOL_DIRECTORY_URL  # who can receive EHF / Peppol invoices
+    # A TOML file holding only the credit thresholds that differ from connector/credit/thresholds.toml
+    # (relative to this config file). Unset: the shipped table.
+    credit_thresholds: Path | None = None
 
 
 class ClientConfig(_Strict):
@@ -385,6 +400,28 @@ class ClientConfig(_Strict):
         if not compact.isdigit():
             raise ValueError(f"'{value}' is not an organisation number (digits only)")
         return compact
+
+    @model_validator(mode="after")
+    def _org_no_check_digit(self) -> ClientConfig:
+        # A mistyped org no puts the wrong creditor on letters and cases: checked as the register does.
+        problem = org_no_problem(self.country, self.org_no)
+        if problem:
+            raise ValueError(f"`org_no`: {problem}")
+        return self
+
+
+def org_no_problem(country: str, org_no: str) -> str | None:
+    """Why ``org_no`` is not a valid organisation number of ``country`` (check digit and length), or None."""
+    from stdnum.dk import cvr
+    from stdnum.no import orgnr
+    from stdnum.se import orgnr as se_orgnr
+
+    checker, name = {"NO": (orgnr, "Norwegian organisation number (9 digits, MOD11)"),
+                     "DK": (cvr, "Danish CVR number (8 digits, MOD11)"),
+                     "SE": (se_orgnr, "Swedish organisation number (10 digits, Luhn)")}[country]  # fmt: skip
+    if checker.is_valid(org_no):
+        return None
+    return f"'{org_no}' is not a valid {name}: check the digits"
 
 
 # ---- the workbench (`arsync serve`) -----------------------------------------------------------
@@ -547,30 +584,63 @@ def load(path: str | os.PathLike[str] | None = None) -> Settings:
 
 
 def _problems(file: Path, raw: dict[str, Any], exc: ValidationError) -> list[str]:
-    clients = raw.get("clients") if isinstance(raw.get("clients"), list) else []
+    """One line per problem: the file, the client, the key (in backticks, as written in the TOML, list
+    items as ``[n]``) and what is wrong; an unknown key names the nearest known one."""
+    clients: list[Any] = raw["clients"] if isinstance(raw.get("clients"), list) else []
     out = []
     for err in exc.errors():
-        loc = list(err["loc"])
+        loc = [p for p in err["loc"] if not str(p).startswith(("function-after", "function-before"))]
         where = ""
+        table: list[str] = []
         if len(loc) >= 2 and loc[0] == "clients" and isinstance(loc[1], int):
             entry = clients[loc[1]] if loc[1] < len(clients) else {}
             cid = entry.get("id") if isinstance(entry, dict) else None
             where = f"client '{cid}'" if cid else f"clients[{loc[1]}]"
             loc = loc[2:]
-        key = ".".join(str(p) for p in loc if not str(p).startswith(("function-after", "function-before")))
+            table = ["clients"]
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling against config.example.toml)"
-            if loc and _looks_secret(str(loc[-1])):
+            msg = "unknown key"
+            name = str(loc[-1]) if loc else ""
+            if loc and _looks_secret(name):
                 msg = (
                     "looks like a secret; secrets are never read from the config file — put it in an "
-                    f"environment variable and name that with '{loc[-1]}_env = \"VARIABLE\"'"
+                    f'environment variable and name that with `{name}_env = "VARIABLE"`'
                 )
+            else:
+                known = known_keys([*table, *(str(p) for p in loc[:-1] if not isinstance(p, int))])
+                near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                msg += f"; did you mean `{near[0]}`?" if near else " (check the spelling against config.example.toml)"
         if err["type"] == "missing":
             msg = "required key is missing"
-        parts = [str(file)] + [p for p in (where, key) if p]
+        parts = [str(file)] + [p for p in (where, f"`{key}`" if key else "") if p]
         out.append(f"{': '.join(parts)}: {msg}")
     return out
+
+
+def known_keys(path: list[str]) -> list[str]:
+    """The keys the table at ``path`` (e.g. ``["clients", "policy"]``) accepts."""
+    model: Any = Settings
+    for part in path:
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            return []
+        model = _model_in(field.annotation)
+        if model is None:
+            return []
+    return list(model.model_fields) if hasattr(model, "model_fields") else []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside an annotation (``list[StepConfig]``, ``EmailSettings | None``, …)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _resolve_paths(settings: Settings, file: Path) -> Settings:
@@ -595,6 +665,7 @@ def _resolve_paths(settings: Settings, file: Path) -> Settings:
                     "bank": [b.model_copy(update={"path": fix(b.path)}) for b in c.bank],
                     "collection": collection,
                     "reminders": c.reminders.model_copy(update={"path": reminders_path}),
+                    "registry": c.registry.model_copy(update={"credit_thresholds": fix(c.registry.credit_thresholds)}),
                 }
             )
         )
@@ -616,3 +687,45 @@ def secret(env_name: str) -> str:
         if candidate.is_file():
             return candidate.read_text(encoding="utf-8").strip()
     raise ConfigError([f"secret {env_name} is not set (environment variable or file in ${SECRETS_DIR_ENV})"])
+
+
+def secret_keys(client: ClientConfig) -> list[tuple[str, str]]:
+    """Every secret the client's config names: (the key with its table, e.g. ``ledger.token_env``, the
+    variable name). ``arsync check`` and a sync name all of the missing ones, not the first."""
+    tables: list[tuple[str, BaseModel | None]] = [
+        ("ledger", client.ledger),
+        ("collection", client.collection),
+        ("reminders.email", client.reminders.email),
+        ("reminders.tripletex", client.reminders.tripletex),
+    ]
+    out = []
+    for prefix, table in tables:
+        if table is None:
+            continue
+        for key in type(table).model_fields:
+            value = getattr(table, key)
+            if key.endswith("_env") and isinstance(value, str) and value:
+                out.append((f"{prefix}.{key}", value))
+    return out
+
+
+def secret_is_set(env_name: str) -> bool:
+    try:
+        secret(env_name)
+    except ConfigError:
+        return False
+    return True
+
+
+def missing_secrets(client: ClientConfig, prefix: str | None = None) -> list[tuple[str, str]]:
+    """The client's secrets (under ``prefix``, e.g. "ledger.") that are neither in the environment nor in
+    $ARSYNC_SECRETS_DIR."""
+    return [(k, v) for k, v in secret_keys(client) if (prefix is None or k.startswith(prefix)) and not secret_is_set(v)]
+
+
+def missing_secrets_message(missing: list[tuple[str, str]]) -> str:
+    names = ", ".join(f"{v} (`{k}`)" for k, v in missing)
+    return (
+        f"secret{'s' if len(missing) > 1 else ''} not set: {names}; export the variable or put a file of that "
+        f"name in ${SECRETS_DIR_ENV}"
+    )

@@ -65,6 +65,9 @@ SYSTEM_LIMITS: dict[str, Limits] = {
     # polite choice for a free public service shared by everyone.
     "enhetsregisteret": Limits(rate_per_second=5.0, max_concurrent=2, note="open data, no published limit"),
     "regnskapsregisteret": Limits(rate_per_second=5.0, max_concurrent=2, note="open data, no published limit"),
+    # directory.peppol.eu answers 429 "REST search rate limit exceeded" above a limit it does not publish
+    # (phoss-directory PublicSearchXServletHandler). UNCERTAIN: 2/s, one at a time, is our polite choice.
+    "peppol_directory": Limits(rate_per_second=2.0, max_concurrent=1, note="open data, unpublished limit"),
 }
 
 

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from operator import attrgetter
-from typing import Any, SupportsIndex, TypeVar
+from typing import Any, Protocol, SupportsIndex, TypeVar
 
 _T = TypeVar("_T")
 
@@ -47,13 +47,28 @@ def _pickled_by_fields(cls: type[_T]) -> type[_T]:
             return object.__reduce_ex__(self, protocol)
         return cls, get(self)
 
-    cls.__reduce_ex__ = reduce_ex  # type: ignore[assignment,method-assign]
+    cls.__reduce_ex__ = reduce_ex  # type: ignore[method-assign]
     return cls
 
 
 class DocKind(StrEnum):
     INVOICE = "invoice"
     CREDIT_NOTE = "credit_note"
+
+
+class AllocationTier(StrEnum):
+    """Why money was applied to an invoice (../shared/research/payments-reconciliation.md §7); also the
+    evidence kind a decision shows for it."""
+
+    LEDGER = "ledger"  # the accounting system booked the payment against the invoice
+    CREDIT_NOTE = "credit_note"  # a credit note applied to an invoice it names (or netted in a payment)
+    KID = "kid"  # the payment's structured reference (KID/RF/FIK) is the invoice's
+    REFERENCE_TEXT = "reference_text"  # a KID written in the free text, and the amount agrees
+    INVOICE_NUMBER = "invoice_number"  # the invoice number in the free text, and the amount agrees
+    PAYER_AMOUNT = "payer_amount"  # the payer's customer has exactly one open item of the amount
+    SUBSET_SUM = "subset_sum"  # … exactly one combination of open items and credit notes of the amount
+    REVERSAL = "reversal"  # money taken back (a negative allocation)
+    LEDGER_BALANCE = "ledger_balance"  # the ledger reports less outstanding than the payments we hold
 
 
 class PaymentStatus(StrEnum):
@@ -149,6 +164,9 @@ class Invoice:
     collection_method: str | None = None
     ledger_open_amount: Decimal | None = None  # outstanding as the accounting system reports it
     source_ref: str | None = None  # file name or API id, for evidence
+    # When the goods or services were delivered (EHF BT-72, else the invoice period's end): read by the
+    # advice report only ("days from delivery to invoice"); None when the source does not say.
+    delivery_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +215,44 @@ class Payment:
         return key
 
 
+class PaymentView(Protocol):
+    """The attributes of a payment matching, routing and deduplication read: a ``Payment``, or the store's
+    lighter ``RoutingRow`` (a million of them are read once to route a very large client)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def bank_ref(self) -> str: ...
+    @property
+    def ordinal(self) -> int: ...
+    @property
+    def booking_date(self) -> date: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def status(self) -> PaymentStatus: ...
+    @property
+    def structured_ref(self) -> str | None: ...
+    @property
+    def free_text(self) -> str: ...
+    @property
+    def payer_name(self) -> str | None: ...
+    @property
+    def payer_account(self) -> str | None: ...
+    @property
+    def payer_org_id(self) -> str | None: ...
+    @property
+    def reversal(self) -> bool: ...
+    @property
+    def invoice_number(self) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Allocation:
     """Part of a payment or credit note applied to an invoice, with why we believe it."""
@@ -204,7 +260,7 @@ class Allocation:
     invoice_number: str
     amount: Decimal
     currency: str
-    tier: str  # "ledger", "kid", "credit_note", …
+    tier: AllocationTier
     source_key: str  # payment key or credit note number
     evidence: str
 

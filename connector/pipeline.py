@@ -16,14 +16,16 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from connector import interrupt
 from connector.actions.act import act_client
 from connector.actions.collection import run_collection
+from connector.actions.credit import CreditLookups, check_credit
 from connector.actions.registry import refresh as refresh_registry
 from connector.actions.resolve import resolve_pending
 from connector.bank.feed import CamtFolderFeed, OcrFolderFeed
 from connector.channels.base import ReminderChannel
 from connector.concurrency import ReadAhead, read_ahead
-from connector.config import ClientConfig, ConfigError, Settings
+from connector.config import ClientConfig, ConfigError, Settings, missing_secrets, missing_secrets_message
 from connector.dunning.policy import ladder_problems
 from connector.engine.decisions import decide_client, decide_night
 from connector.http import Timeouts, client_budget, redact
@@ -36,6 +38,9 @@ from connector.store import Store
 from connector.store.documents import store_events as store_document_events
 
 log = logging.getLogger("arsync")
+
+# Told where each client is: (client id, stage) with stage "sync", "decide", "act" or "done".
+Progress = Callable[[str, str], None]
 
 
 # ---- before anything runs ----------------------------------------------------------------------
@@ -100,8 +105,16 @@ def fetch_client(store: Store, client: ClientConfig, as_of: date, report: Client
 
 def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> Fetched:
     now = store.now()  # the run's one clock (connector.clock), as for everything the store stamps
-    sources: list[tuple[Any, str]] = [(ledger_source(client), "ledger"), *((f, "bank") for f in _feeds(client))]
     out = Fetched()
+    sources: list[tuple[Any, str]] = [(f, "bank") for f in _feeds(client)]
+    try:
+        missing = missing_secrets(client, "ledger.")
+        if missing:  # name every one, not the first the source happens to read
+            raise ConfigError([missing_secrets_message(missing)])
+        sources.insert(0, (ledger_source(client), "ledger"))
+    except Exception as exc:  # a secret not set, a bad setting: this client's ledger fails, the run goes on
+        out.failed.append(("ledger", _describe(exc)))
+        report.fail(f"ledger: {_describe(exc)}")
     for source, _role in sources:
         status = store.sync_status(client.id).get(source.name)
         ctx = SyncContext(
@@ -180,15 +193,17 @@ def sync_clients(
     as_of: date,
     *,
     workers: int = 1,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[ClientReport]:
     """The sync stage alone (``arsync sync``): each client's report once its fetch is stored, in client order.
 
     A config error stops the command (it is the accountant's to fix); any other error fails its client only.
     """
+    step = progress or _no_progress
     for client, fetch in fetch_ahead(store, clients, as_of, workers):
-        if progress:
-            progress(client.id)
+        if interrupt.requested():
+            break
+        step(client.id, "sync")
         report = ClientReport(client.id)
         try:
             report, fetched = fetch.result()
@@ -196,7 +211,9 @@ def sync_clients(
         except ConfigError:
             raise
         except Exception as exc:
-            report.fail(str(exc))
+            log.info("client %s: sync failed", client.id, exc_info=True)  # the traceback, with -v
+            report.fail(_describe(exc))
+        step(client.id, "done")
         yield report
 
 
@@ -279,13 +296,16 @@ def push_clients(store: Store, clients: Iterable[ClientConfig], as_of: date) -> 
     """The collection step alone (``arsync cases push``), client by client; a config error stops the command,
     any other error fails its client only."""
     for client in clients:
+        if interrupt.requested():
+            break
         report = ClientReport(client.id)
         try:
             push_approved(store, client, as_of, report)
         except ConfigError:
             raise
         except Exception as exc:
-            report.fail(str(exc))
+            log.info("client %s: push failed", client.id, exc_info=True)  # the traceback, with -v
+            report.fail(_describe(exc))
         yield report
 
 
@@ -301,30 +321,40 @@ def run_client(
     act: bool = True,
     fetched: Future[tuple[ClientReport, Fetched]] | None = None,
     quiesce: Callable[[], bool] | None = None,
+    lookups: CreditLookups | None = None,
+    progress: Progress | None = None,
 ) -> ClientReport:
-    """One client's whole night: sync → resolve interrupted sends → decide once → act.
+    """One client's whole night: sync → resolve interrupted sends → decide once → act (→ credit advice).
 
     ``arsync run`` calls it client after client (``fetched``: the fetch that ran ahead on a thread); a queue
-    worker calls it once per job (``connector.queue``). Any error fails this client only: it is logged and
-    in the report, never raised.
+    worker calls it once per job (``connector.queue``). Any error fails this client only: it is in the
+    report (one line; the traceback with -v), never raised.
     """
+    step = progress or _no_progress
+    lookups = lookups if lookups is not None else CreditLookups()
     report = ClientReport(client.id)
     try:
         if fetched is not None:
+            step(client.id, "sync")
             report, got = fetched.result()  # a fetch that raised fails this client here
             store_fetched(store, client, as_of, got, report)
         elif sync:
+            step(client.id, "sync")
             sync_client(store, client, as_of, report)
         acting = act and report.ok
         channels = resolve(store, client, as_of, report) if acting else {}
+        step(client.id, "decide")
         report.decisions = decide_once(store, client, as_of, report, quiesce)
         report.customer_names = {c.customer_id: c.name for c in store.customers(client.id)}
         store.save_decisions(client.id, as_of, report.decisions)
         if acting:
+            step(client.id, "act")
             act_client(store, client, as_of, report.decisions, report, _redecide(store, client, as_of), channels)
-    except Exception as exc:  # isolate: log, mark failed, go on with the next client
-        log.exception("client %s failed", client.id)
+            check_credit(store, client, as_of, report, lookups)  # advice only: never holds or sends
+    except Exception as exc:  # isolate: mark failed (one line), go on with the next client
+        log.info("client %s failed", client.id, exc_info=True)  # the traceback, with -v
         report.fail(_describe(exc))
+    step(client.id, "done")
     return report
 
 
@@ -336,16 +366,18 @@ def run(
     *,
     sync: bool = True,
     act: bool = True,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     workers: int = 1,
 ) -> list[ClientReport]:
     """Every client in order; with ``workers`` > 1 the next clients' sources are fetched meanwhile.
 
     Only the fetch runs ahead on threads: storing, deciding and acting stay here, one client after
-    another, so output order, store writes and sends are exactly those of a sequential run.
+    another, so output order, store writes and sends are exactly those of a sequential run. A stop asked
+    for (``connector.interrupt``) lets the client in hand finish its current send and starts no other.
     """
     reports = []
     clients = list(clients)
+    lookups = CreditLookups()  # register answers of this run: one lookup per org no, across clients
     fetching = fetch_ahead(store, clients, as_of, workers) if sync else None
     ahead: Iterable[tuple[ClientConfig, Future[tuple[ClientReport, Fetched]] | None]] = (
         fetching if fetching is not None else ((c, None) for c in clients)
@@ -353,7 +385,23 @@ def run(
     # a very large client's slices may fork: the fetches running ahead finish first
     quiesce = fetching.settle if fetching is not None else None
     for client, fetch in ahead:
-        if progress:
-            progress(client.id)
-        reports.append(run_client(store, client, as_of, sync=False, act=act, fetched=fetch, quiesce=quiesce))
+        if interrupt.requested():
+            break
+        reports.append(
+            run_client(
+                store,
+                client,
+                as_of,
+                sync=False,
+                act=act,
+                fetched=fetch,
+                quiesce=quiesce,
+                lookups=lookups,
+                progress=progress,
+            )
+        )
     return reports
+
+
+def _no_progress(_client_id: str, _stage: str) -> None:
+    return None

@@ -75,6 +75,6 @@ def parse_bytes(
         raise XmlError(f"{name}: not well-formed XML: {exc}") from None
     if root is None:
         raise XmlError(f"{name}: no root element")
-    if root.getroottree().docinfo.doctype:
+    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]  # lxml-stubs: DocInfo lacks doctype
         raise XmlError(f"{name}: DOCTYPE declarations are not accepted")
     return root

@@ -29,6 +29,8 @@ from connector.references import mod11_check
 from connector.store import Store, schema
 
 SELLER_ORG = "923456783"
+# A valid organisation number per country (check digits pass): a client's org no is checked for its country.
+VALID_ORG_NO = {"NO": "923456783", "DK": "12345674", "SE": "5560360793"}
 ACCOUNT = "15032080119"
 
 _UBL_NS = (
@@ -296,6 +298,8 @@ def client_table(client_id: str = "acme", **overrides: Any) -> dict[str, Any]:
         "reminders": {"channel": "outbox", "path": f"{base}/outbox/reminders"},
         "collection": {"provider": "outbox", "path": f"{base}/outbox/cases"},
     }
+    if "org_no" not in overrides and overrides.get("country") in VALID_ORG_NO:
+        table["org_no"] = VALID_ORG_NO[overrides["country"]]  # the org no is checked for its country
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(table.get(key), dict):
             table[key] = {**table[key], **value}

@@ -42,8 +42,13 @@ def test_reconcile_json_has_exactly_the_documented_shape(ws: Workspace) -> None:
     two_clients(ws)
     result, payload = ws.reconcile_json(AS_OF)
     assert result.exit_code == 0, result.output
-    assert set(payload) == {"as_of", "items"}
+    assert set(payload) == {"as_of", "items", "clients", "summary"}
     assert payload["as_of"] == AS_OF.isoformat()
+    assert [(c["client"], c["status"], c["error"]) for c in payload["clients"]] == [
+        ("acme", "ok", None),
+        ("beta", "ok", None),
+    ]
+    assert payload["summary"] == {"ok": 2, "failed": 0, "stale": 0, "never": 0}
     assert len(payload["items"]) == 3
     for item in payload["items"]:
         assert set(item) == ITEM_KEYS
@@ -137,13 +142,15 @@ def test_sync_reports_per_client(ws: Workspace) -> None:
     two_clients(ws)
     result = ws.cli("sync", "--as-of", AS_OF.isoformat())
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == ["acme: sync ok", "beta: sync ok"]
+    assert result.stdout.splitlines() == ["acme: sync ok", "beta: sync ok", "2 clients: 2 ok, 0 failed, 0 stale"]
 
 
 def test_disputes_open_and_resolve(ws: Workspace) -> None:
     two_clients(ws)
     assert ws.cli("sync", "--as-of", DUE.isoformat()).exit_code == 0
-    opened = ws.cli("disputes", "open", "acme", "1002", "--reason", "wrong hours", "--as-of", DUE.isoformat())
+    opened = ws.cli(
+        "disputes", "open", "--client", "acme", "1002", "--reason", "wrong hours", "--as-of", DUE.isoformat()
+    )
     assert opened.exit_code == 0, opened.output
     dispute_id = re.search(r"dispute (\S+) opened", opened.stdout).group(1)  # type: ignore[union-attr]
 
@@ -154,29 +161,31 @@ def test_disputes_open_and_resolve(ws: Workspace) -> None:
     assert ws.cli("run", "--as-of", AS_OF.isoformat()).exit_code == 0
     assert ws.outbox_files(ws.reminders_dir()) == []  # a disputed invoice gets no reminder
 
-    resolved = ws.cli("disputes", "resolve", "acme", dispute_id, "--note", "agreed", "--as-of", AS_OF.isoformat())
+    resolved = ws.cli(
+        "disputes", "resolve", "--client", "acme", dispute_id, "--note", "agreed", "--as-of", AS_OF.isoformat()
+    )
     assert resolved.exit_code == 0, resolved.output
     item = ws.items(AS_OF)["1002"]
     assert (item["state"], item["action"]) == ("overdue", "reminder")
-    again = ws.cli("disputes", "resolve", "acme", dispute_id)
+    again = ws.cli("disputes", "resolve", "--client", "acme", dispute_id)
     assert again.exit_code == 2  # already resolved
 
 
 def test_dispute_on_a_mistyped_invoice_is_refused_unless_forced(ws: Workspace) -> None:
     two_clients(ws)
     assert ws.cli("sync", "--as-of", DUE.isoformat()).exit_code == 0
-    typo = ws.cli("disputes", "open", "acme", "10022", "--reason", "wrong hours")
+    typo = ws.cli("disputes", "open", "--client", "acme", "10022", "--reason", "wrong hours")
     assert typo.exit_code == 2
     assert "no invoice '10022'" in typo.stderr
     assert "No disputes." in ws.cli("disputes", "list").stdout
-    forced = ws.cli("disputes", "open", "acme", "10022", "--reason", "wrong hours", "--force")
+    forced = ws.cli("disputes", "open", "--client", "acme", "10022", "--reason", "wrong hours", "--force")
     assert forced.exit_code == 0, forced.output
     assert "10022" in ws.cli("disputes", "list").stdout
 
 
 def test_disputes_for_an_unknown_client_exit_2(ws: Workspace) -> None:
     two_clients(ws)
-    result = ws.cli("disputes", "open", "gamma", "1002", "--reason", "x")
+    result = ws.cli("disputes", "open", "--client", "gamma", "1002", "--reason", "x")
     assert result.exit_code == 2
     assert "no client with id 'gamma'" in result.stderr
 

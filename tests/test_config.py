@@ -56,7 +56,7 @@ def test_bad_toml_names_the_file(tmp_path: Path) -> None:
 def test_unknown_key_names_file_client_and_key(tmp_path: Path) -> None:
     cfg = write(tmp_path / "arsync.toml", client_table("acme", policy={"grace_dayz": 3}))
     msg = only_problem(cfg)
-    assert msg.startswith(f"{cfg}: client 'acme': policy.grace_dayz: ")
+    assert msg.startswith(f"{cfg}: client 'acme': `policy.grace_dayz`: ")
     assert "unknown key" in msg
 
 
@@ -64,12 +64,12 @@ def test_missing_required_key(tmp_path: Path) -> None:
     table = client_table("acme")
     del table["org_no"]
     msg = only_problem(write(tmp_path / "arsync.toml", table))
-    assert "client 'acme': org_no: required key is missing" in msg
+    assert "client 'acme': `org_no`: required key is missing" in msg
 
 
 def test_wrong_country(tmp_path: Path) -> None:
     msg = only_problem(write(tmp_path / "arsync.toml", client_table("acme", country="FI")))
-    assert "client 'acme': country: " in msg
+    assert "client 'acme': `country`: " in msg
     assert "'NO'" in msg
 
 
@@ -85,9 +85,9 @@ def test_inline_secret_is_refused_and_points_to_token_env(tmp_path: Path) -> Non
 def test_bad_env_name(tmp_path: Path) -> None:
     table = client_table("acme", ledger={"kind": "tripletex", "token_env": "tripletex-token"})
     msg = only_problem(write(tmp_path / "arsync.toml", table))
-    assert "client 'acme': ledger.token_env: " in msg
+    assert "client 'acme': `ledger.token_env`: " in msg
     # The value is never echoed: what is written where a variable name belongs may be a pasted token.
-    assert "the value of 'token_env' is not a variable name (not shown)" in msg
+    assert "the value of `token_env` is not a variable name (not shown)" in msg
     assert "tripletex-token" not in msg
 
 
@@ -100,14 +100,14 @@ def test_duplicate_client_ids(tmp_path: Path) -> None:
 def test_ladder_out_of_order(tmp_path: Path) -> None:
     steps = [{"action": "collection_notice", "days": 14}, {"action": "reminder", "days": 14}]
     msg = only_problem(write(tmp_path / "arsync.toml", client_table("acme", policy={"steps": steps})))
-    assert "client 'acme': policy.steps: " in msg
+    assert "client 'acme': `policy.steps`: " in msg
     assert "ladder" in msg
 
 
 def test_case_without_a_notice_before_it_is_refused(tmp_path: Path) -> None:
     steps = [{"action": "reminder", "days": 14}, {"action": "collection_case", "days": 14}]
     msg = only_problem(write(tmp_path / "arsync.toml", client_table("acme", policy={"steps": steps})))
-    assert "client 'acme': policy.steps: " in msg
+    assert "client 'acme': `policy.steps`: " in msg
     assert "collection_notice" in msg
 
 
@@ -117,7 +117,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     problems = problems_of(write(tmp_path / "arsync.toml", bad, other))
     assert len(problems) == 3
     assert sum("client 'acme'" in p for p in problems) == 2
-    assert sum("client 'beta': currency" in p for p in problems) == 1
+    assert sum("client 'beta': `currency`" in p for p in problems) == 1
 
 
 def test_cli_prints_one_line_per_problem_and_exits_2(tmp_path: Path) -> None:

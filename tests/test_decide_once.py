@@ -102,11 +102,11 @@ def _night_with_everything(ws: Workspace, client_id: str) -> None:
     ws.add_invoice("7003", client_id=client_id, issue=date(2025, 12, 22), due=DUE, amount="2000.00")
     assert ws.cli("sync", "--client", client_id, "--as-of", COMPLAINT.isoformat()).exit_code == 0
     opened = ws.cli(
-        "disputes", "open", client_id, "7001", "--reason", "broken chairs", "--as-of", COMPLAINT.isoformat()
+        "disputes", "open", "--client", client_id, "7001", "--reason", "broken chairs", "--as-of", COMPLAINT.isoformat()
     )
     assert opened.exit_code == 0, opened.output
     dispute_id = opened.output.split()[1]
-    assert ws.cli("disputes", "resolve", client_id, dispute_id, "--as-of", "2026-01-09").exit_code == 0
+    assert ws.cli("disputes", "resolve", "--client", client_id, dispute_id, "--as-of", "2026-01-09").exit_code == 0
     ws.add_bank_file(
         "camt-paid.xml", [Entry("P-1", "8000.00", PAID, kid=kid("7001"))], created=PAID, client_id=client_id
     )

@@ -93,7 +93,7 @@ def test_payer_accounts_and_org_ids_compare_as_before(value: str) -> None:
     """The fast paths give what the plain rules give: ASCII letters and digits, upper-cased; digits only."""
     import re
 
-    from connector.reconcile.matching import org_digits, plain_account
+    from connector.reconcile.index import org_digits, plain_account
 
     assert plain_account(value) == re.sub(r"[^0-9A-Z]", "", value.upper())
     assert org_digits(value) == re.sub(r"\D", "", value)

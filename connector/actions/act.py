@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from connector.actions.collection import propose_case, run_collection
+from connector import interrupt
+from connector.actions.collection import case_id_for, propose_case, run_collection
 from connector.actions.send import send_step
 from connector.channels.base import ChannelError, ReminderChannel
 from connector.config import ClientConfig
 from connector.model import Action, Decision, DocKind, DunningStep
-from connector.reports.run import ClientReport
+from connector.reports.run import PROPOSAL, SEND, ClientReport
 from connector.store import Store
 
 
@@ -34,6 +35,9 @@ def act_client(
         steps.setdefault(s.invoice_number, []).append(s)
     with_case = {c.invoice_number for c in facts.cases}
     for d in decisions:
+        if interrupt.requested():  # the operator asked to stop: the send in hand finished, start no other
+            report.interrupted = True
+            return
         if d.action in (Action.REMINDER, Action.COLLECTION_NOTICE):
             # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6).
             try:
@@ -51,10 +55,13 @@ def act_client(
             except ChannelError as exc:  # not recorded, retried next run; the other invoices go on
                 report.fail(f"invoice {d.invoice_number}: {d.action} not sent: {exc}")
                 continue
+            if line:
+                report.did(SEND, line, invoice=d.invoice_number)
         elif d.action is Action.COLLECTION_CASE and d.invoice_number not in with_case:
             line = propose_case(store, client, as_of, d, facts.customers.get(d.customer_id))
-        else:
-            continue
-        if line:
-            report.sent.append(line)
+            if line:
+                report.did(PROPOSAL, line, invoice=d.invoice_number, case=case_id_for(client.id, d.invoice_number))
+    if interrupt.requested():
+        report.interrupted = True
+        return
     run_collection(store, client, as_of, report, redecide)

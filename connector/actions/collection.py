@@ -35,10 +35,11 @@ from connector.collection.base import (
 )
 from connector.collection.providers import provider_for
 from connector.config import ClientConfig, CollectionConfig
-from connector.engine.gc import gc_paused
+from connector.gcpause import gc_paused
 from connector.model import (
     ZERO,
     Action,
+    AllocationTier,
     Case,
     CaseStatus,
     Customer,
@@ -50,7 +51,7 @@ from connector.model import (
     Payment,
 )
 from connector.reconcile.for_client import reconcile_facts
-from connector.reports.run import ClientReport
+from connector.reports.run import PROVIDER_REPORT, PUSH, REVIEW, STATUS, WITHDRAWAL, ClientReport
 from connector.store import Store
 from connector.store import cases as ledger
 from connector.store.cases import DONE, FAILED, PENDING, Op, ProviderState
@@ -262,7 +263,12 @@ def _pusher(
             ledger.settle_op(conn, client.id, op_key, DONE, at=store.now(), provider_ref=result.provider_ref)
             store.set_provider_ref(conn, client.id, case.case_id, result.provider_ref)
             store.add_case_event(conn, client.id, case.case_id, CaseStatus.PUSHED, as_of, f"{provider.name} {how}")
-        report.sent.append(f"case {case.case_id} pushed to {provider.name} ({result.provider_ref}, {how})")
+        report.did(
+            PUSH,
+            f"case {case.case_id} pushed to {provider.name} ({result.provider_ref}, {how})",
+            invoice=case.invoice_number,
+            case=case.case_id,
+        )
 
     def run() -> None:
         op_key = f"{case.case_id}|submit"
@@ -294,7 +300,12 @@ def _pusher(
                     ledger.settle_op(conn, client.id, op_key, ledger.CANCELLED, at=store.now(), error=verdict.reason)
             if verdict.action == "review":
                 event(CaseStatus.PROPOSED, f"push refused, back to review: {verdict.reason}")
-                report.sent.append(f"case {case.case_id} back to review: {verdict.reason}")
+                report.did(
+                    REVIEW,
+                    f"case {case.case_id} back to review: {verdict.reason}",
+                    invoice=case.invoice_number,
+                    case=case.case_id,
+                )
             else:
                 report.warnings.append(f"case {case.case_id}: push waits (stays approved): {verdict.reason}")
             return
@@ -398,7 +409,12 @@ def pull_status(
                     ),
                 )
         detail = f"{pc.status}" + (f" ({pc.close_code})" if pc.close_code else "")
-        report.sent.append(f"case {case.case_id}: {provider.name} reports {detail}")
+        report.did(
+            STATUS,
+            f"case {case.case_id}: {provider.name} reports {detail}",
+            invoice=case.invoice_number,
+            case=case.case_id,
+        )
     if new_cursor and new_cursor != cursor:
         with store.transaction() as conn:
             ledger.set_cursor(conn, client.id, provider.name, new_cursor, at=store.now())
@@ -443,7 +459,7 @@ def follow_up(
         for a in recon.allocations.get(case.invoice_number, []):
             if a.source_key in known or a.amount <= ZERO:
                 continue
-            if a.tier == "credit_note":
+            if a.tier is AllocationTier.CREDIT_NOTE:
                 note = notes.get(a.source_key)
                 on = note.issue_date if note else as_of
                 transfer = Transfer(a.source_key, a.amount, a.currency, on, f"credit note {a.source_key}")
@@ -517,7 +533,12 @@ def _report(
     with store.transaction() as conn:
         ledger.settle_op(conn, client.id, op_key, DONE, at=store.now())
     what = "direct payment" if kind == "payment" else "credit"
-    report.sent.append(f"case {case.case_id}: reported {what} {transfer.amount} {transfer.currency} to {provider.name}")
+    report.did(
+        PROVIDER_REPORT,
+        f"case {case.case_id}: reported {what} {transfer.amount} {transfer.currency} to {provider.name}",
+        invoice=case.invoice_number,
+        case=case.case_id,
+    )
     return True
 
 
@@ -552,7 +573,12 @@ def _close_settled(
             store.add_case_event(
                 conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, f"closed by {provider.name}: {pc.close_code}"
             )
-        report.sent.append(f"case {case.case_id}: settled in full; {provider.name} closed it ({pc.close_code})")
+        report.did(
+            WITHDRAWAL,
+            f"case {case.case_id}: settled in full; {provider.name} closed it ({pc.close_code})",
+            invoice=case.invoice_number,
+            case=case.case_id,
+        )
         return
     try:
         withdraw_at_provider(store, client, as_of, provider, case, "paid or credited in full to the creditor")
@@ -562,7 +588,12 @@ def _close_settled(
     except ProviderError as exc:
         report.warnings.append(f"case {case.case_id}: settled in full; withdrawal failed, will retry: {exc}")
         return
-    report.sent.append(f"case {case.case_id}: settled in full; withdrawn at {provider.name}")
+    report.did(
+        WITHDRAWAL,
+        f"case {case.case_id}: settled in full; withdrawn at {provider.name}",
+        invoice=case.invoice_number,
+        case=case.case_id,
+    )
 
 
 # ---- withdrawal ---------------------------------------------------------------------------------

@@ -175,7 +175,7 @@ def _tables(ns: str) -> tuple[_Compiled, _Compiled, _Compiled]:
 
 def _walk(el: etree._Element, table: _Compiled, found: dict[str, Any]) -> dict[str, Any]:
     for child in el:
-        rule = table.get(child.tag)  # type: ignore[call-overload]
+        rule = table.get(child.tag)
         if rule is None:
             continue
         name, sub, many = rule

@@ -12,8 +12,8 @@ from typing import NamedTuple
 from connector.amounts import DEFAULT_MAX_AMOUNT
 from connector.bank.camt import CamtError, CamtHeader, iter_camt
 from connector.bank.ocr import OcrError, read_ocr
-from connector.engine.gc import gc_paused
 from connector.files import LinkLeavesFolder, resolve_in_folder
+from connector.gcpause import gc_paused
 from connector.model import Payment
 from connector.sources.base import (
     MAX_FILE_BYTES,
@@ -60,7 +60,7 @@ class _FolderFeed:
         raise NotImplementedError
 
     def fetch(self, ctx: SyncContext) -> PaymentBatch:
-        with gc_paused():  # a big file is a million small acyclic objects (connector.engine.gc)
+        with gc_paused():  # a big file is a million small acyclic objects (connector.gcpause)
             return self._fetch(ctx)
 
     def _fetch(self, ctx: SyncContext) -> PaymentBatch:

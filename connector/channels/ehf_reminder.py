@@ -57,7 +57,7 @@ def _party(parent: etree._Element, role: str, name: str, org_no: str | None, cou
 
 def build(message: ReminderMessage) -> bytes:
     inv, letter, cur = message.invoice, message.letter, message.invoice.currency
-    root = etree.Element(f"{{{NS}}}Invoice", nsmap={None: NS, "cac": CAC, "cbc": CBC})
+    root = etree.Element(f"{{{NS}}}Invoice", nsmap={None: NS, "cac": CAC, "cbc": CBC})  # type: ignore[dict-item]
     _el(root, CBC, "CustomizationID", CUSTOMIZATION_ID)
     _el(root, CBC, "ProfileID", PROFILE_ID)
     _el(root, CBC, "ID", reminder_number(message))

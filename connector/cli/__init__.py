@@ -8,25 +8,29 @@ Exit status: 0 all good, 1 any client failed (the others still ran), 2 usage or 
 
 from __future__ import annotations
 
-import logging
-import sys
-
 import click
 
-from connector.cli import cases, check, disputes, queue, reports, run, validate
+from connector.cli import cases, check, credit, disputes, explain, queue, reports, run, validate
 from connector.cli.common import ArsyncGroup, Env
+from connector.cli.output import install_logging
 
 
 @click.group(cls=ArsyncGroup)
 @click.option("--config", "config_path", metavar="FILE", help="Config file (else $ARSYNC_CONFIG, else ./arsync.toml).")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-v", "--verbose", count=True, help="More log output and tracebacks (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems (warnings and errors on stderr): for cron.")
 @click.version_option(package_name="arsync")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
-    """arsync: sync, reconcile and dun your clients' receivables without false reminders."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    ctx.obj = Env(config_path)
+def main(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) -> None:
+    """arsync: sync, reconcile and dun your clients' receivables without false reminders.
+
+    \b
+    Exit status: 0 all good; 1 a client failed (the others still ran); 2 usage or config error;
+    130/143 stopped by Ctrl-C/SIGTERM after the item in hand.
+    """
+    env = Env(config_path, verbose=verbose, quiet=quiet)
+    install_logging(env.problems, verbose=verbose, quiet=quiet)
+    ctx.obj = env
 
 
 main.add_command(run.sync)
@@ -38,6 +42,8 @@ main.add_command(disputes.agreements)
 main.add_command(disputes.exclude)
 main.add_command(reports.report)
 main.add_command(check.check)
+main.add_command(credit.credit)
 main.add_command(validate.validate)
+main.add_command(explain.explain)
 main.add_command(queue.worker)
 main.add_command(queue.runs)

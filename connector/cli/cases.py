@@ -10,7 +10,18 @@ import click
 
 from connector import pipeline
 from connector.actions import collection as collection_workflow
-from connector.cli.common import EXIT_CLIENT_FAILED, Env, as_of_option, client_option, finish, json_option
+from connector.cli.common import (
+    EXIT_CLIENT_FAILED,
+    Env,
+    as_of_option,
+    client_option,
+    finish,
+    json_option,
+    quiet_option,
+    refuse,
+    stoppable,
+)
+from connector.cli.output import show
 from connector.collection import evidence as collection_evidence
 from connector.collection.base import ProviderError
 from connector.model import Case, CaseStatus
@@ -36,7 +47,8 @@ def cases_list(env: Env, client_ids: tuple[str, ...], status: str | None, as_jso
         items = [{**tables.case_json(c), **extra[c.case_id]} for c in found]
         click.echo(json.dumps({"items": items}, indent=2, ensure_ascii=False))
     else:
-        click.echo(tables.case_table(found))
+        names = {(cid, c.customer_id): c.name for cid in {c.client_id for c in found} for c in env.store.customers(cid)}
+        show(tables.case_table(found, names))
 
 
 @cases.command("show")
@@ -75,7 +87,7 @@ def _review(env: Env, case_ids: tuple[str, ...], status: CaseStatus, note: str, 
     try:
         collection_workflow.review_cases(env.store, case_ids, status, note, as_of)
     except collection_workflow.ReviewRefused as exc:
-        raise click.UsageError(str(exc)) from None
+        raise refuse(str(exc)) from None
     for case_id in case_ids:
         click.echo(f"{case_id}: {status}")
 
@@ -83,15 +95,30 @@ def _review(env: Env, case_ids: tuple[str, ...], status: CaseStatus, note: str, 
 @cases.command("push")
 @client_option
 @as_of_option
+@json_option
+@quiet_option
 @click.pass_obj
-def cases_push(env: Env, client_ids: tuple[str, ...], as_of: date) -> None:
-    """Push approved cases to the provider, re-checking each one first."""
+def cases_push(env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool) -> None:
+    """Push approved cases to the provider, re-checking each one first; prints every push, withdrawal and
+    report to the provider. Ctrl-C/SIGTERM finishes the push in hand and exits 130/143."""
     reports = []
-    for report in pipeline.push_clients(env.store, env.settings.select(client_ids), as_of):
-        for line in report.sent:
-            click.echo(f"{report.client_id}: {line}")
-        reports.append(report)
-    finish(reports)
+    clients = env.settings.select(client_ids)
+    with stoppable():
+        for report in pipeline.push_clients(env.store, clients, as_of):
+            if not as_json:
+                for line in report.sent:
+                    env.say(f"{report.client_id}: {line}")
+            reports.append(report)
+    if as_json:
+        payload = [
+            {"client": r.client_id, "ok": r.ok, "errors": r.errors, "actions": [a.as_json() for a in r.sent]}
+            for r in reports
+        ]
+        click.echo(json.dumps({"as_of": as_of.isoformat(), "clients": payload}, indent=2, ensure_ascii=False))
+    elif not any(r.sent for r in reports):
+        env.say("Nothing to push.")
+    done = {r.client_id for r in reports}
+    finish(env, reports, interrupted_clients=[c.id for c in clients if c.id not in done])
 
 
 @cases.command("withdraw")
@@ -111,7 +138,7 @@ def cases_withdraw(env: Env, case_id: str, note: str, done_at_provider: bool, as
             env.store, client, case, note, as_of, done_at_provider=done_at_provider
         )
     except collection_workflow.WithdrawRefused as exc:
-        raise click.UsageError(str(exc)) from None
+        raise refuse(str(exc)) from None
     except ProviderError as exc:
         click.echo(f"error: {case_id}: the provider did not withdraw the case: {exc}", err=True)
         sys.exit(EXIT_CLIENT_FAILED)
@@ -121,5 +148,5 @@ def cases_withdraw(env: Env, case_id: str, note: str, done_at_provider: bool, as
 def _case(env: Env, case_id: str) -> Case:
     case = env.store.case(case_id)
     if case is None:
-        raise click.UsageError(f"no case '{case_id}'")
+        raise refuse(f"no case '{case_id}' (see `arsync cases list`)")
     return case

@@ -3,28 +3,40 @@ options, the exit statuses and the error handling.
 
 The command line is the edge of the program: the clock is read here, once (``today``, the default
 of ``--as-of``), and passed down as a date.
+
+Errors: a config problem is one line per problem and exit status 2; an ``ArsyncError`` (a refused
+request, a missing store, a client held by another run) is one line with its own status; anything
+unexpected is one line and status 1 — the traceback only with ``-v``.
 """
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from types import FrameType
 from typing import Any
 
 import click
 
 from connector import config as config_mod
-from connector import pipeline
-from connector.clock import utc_now
-from connector.config import ConfigError, Settings
+from connector import interrupt, pipeline
+from connector.cli import stores
+from connector.cli.output import Problems, install_logging, is_terminal
+from connector.config import ClientConfig, ConfigError, Settings
+from connector.errors import EXIT_CLIENT_FAILED, EXIT_USAGE, ArsyncError, Refused
+from connector.reports.freshness import ClientStatus, client_status
 from connector.reports.run import ClientReport
 from connector.store import Store
 
 EXIT_OK = 0  # all good
-EXIT_CLIENT_FAILED = 1  # a client failed (the others still ran)
-EXIT_USAGE = 2  # usage or config error
+__all__ = ["EXIT_CLIENT_FAILED", "EXIT_OK", "EXIT_USAGE", "ClientReport", "Env"]
+
+log = logging.getLogger("arsync.cli")
 
 
 def today() -> date:
@@ -35,8 +47,11 @@ def today() -> date:
 class Env:
     """The config and store one command works with, opened on first use (``--help`` needs neither)."""
 
-    def __init__(self, config_path: str | None):
+    def __init__(self, config_path: str | None, *, verbose: int = 0, quiet: bool = False):
         self.config_path = config_path
+        self.verbose = verbose
+        self.quiet = quiet
+        self.problems = Problems()
         self.as_of: date | None = None  # the command's --as-of (set while its options are parsed)
         self._settings: Settings | None = None
         self._store: Store | None = None
@@ -56,9 +71,30 @@ class Env:
 
     @property
     def store(self) -> Store:
+        """The existing store; a missing one is refused with its path (only sync/reconcile/run create it)."""
         if self._store is None:
-            self._store = Store(self.settings.store.url, clock=utc_now)  # the run's one clock
+            self._store, _created = stores.open_store(self.settings.store.url, create=False)
         return self._store
+
+    def writable_store(self) -> Store:
+        """The store, created on the first run (and said so: a new store where one was expected means
+        the state is elsewhere, or was lost)."""
+        if self._store is None:
+            url = self.settings.store.url
+            self._store, created = stores.open_store(url, create=True)
+            if created:
+                click.echo(f"note: created a new store at {stores.where(url)}", err=True)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def say(self, text: str = "", **kwargs: Any) -> None:
+        """A result line on stdout; nothing under --quiet (cron mails only problems)."""
+        if not self.quiet:
+            click.echo(text, **kwargs)
 
 
 def check_policies(settings: Settings, as_of: date) -> None:
@@ -87,13 +123,30 @@ def _as_of(ctx: click.Context, _param: click.Parameter, value: str | None) -> da
     return as_of
 
 
+def _quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    env = ctx.find_object(Env)
+    if value and env is not None and not env.quiet:
+        env.quiet = True
+        install_logging(env.problems, verbose=env.verbose, quiet=True)
+    return value
+
+
 client_option = click.option(
     "--client", "client_ids", multiple=True, metavar="ID", help="Only this client (repeatable; default: all)."
 )
+one_client_option = click.option("--client", "client_opt", metavar="ID", help="The client (its id in the config).")
 as_of_option = click.option(
     "--as-of", callback=_as_of, metavar="YYYY-MM-DD", help="Behave as if run on this day (default: today)."
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output (JSON on stdout).")
+quiet_option = click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    expose_value=False,
+    callback=_quiet,
+    help="Print only problems (warnings and errors on stderr): for cron.",
+)
 workers_option = click.option(
     "--workers",
     type=click.IntRange(1, 64),
@@ -102,8 +155,26 @@ workers_option = click.option(
 )
 
 
+def split_client(env: Env, client_opt: str | None, args: Sequence[str], names: Sequence[str]) -> list[str]:
+    """``--client ID ARG…`` or the older ``ID ARG…``: the client first, then the command's own arguments.
+
+    The positional form still works for a release and says so on stderr."""
+    command = " ".join(["arsync", *click.get_current_context().command_path.split()[1:]])
+    usage = f"{command} --client ID {' '.join(n.upper() for n in names)}".rstrip()
+    if client_opt is not None:
+        if len(args) != len(names):
+            raise click.UsageError(f"expected {len(names)} argument(s): {usage}")
+        return [client_opt, *args]
+    if len(args) != len(names) + 1:
+        raise click.UsageError(f"missing --client ID: {usage}")
+    click.echo(
+        f"warning: `{command} CLIENT …` is deprecated and goes away in the next release; use `{usage}`", err=True
+    )
+    return list(args)
+
+
 class ArsyncGroup(click.Group):
-    """Turns configuration problems into one line each and exit status 2, wherever they surface."""
+    """Turns problems into one line each with the documented exit status, wherever they surface."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -112,24 +183,112 @@ class ArsyncGroup(click.Group):
             for problem in exc.problems:
                 click.echo(f"config error: {problem}", err=True)
             ctx.exit(EXIT_USAGE)
+        except ArsyncError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_status)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(128 + signal.SIGINT)
+        except Exception as exc:
+            env = ctx.find_object(Env)
+            if env is not None and env.verbose:
+                traceback.print_exc(file=sys.stderr)
+            text = " ".join((str(exc) or exc.__class__.__name__).split())
+            click.echo(f"error: {exc.__class__.__name__}: {text} (run with -v for the details)", err=True)
+            ctx.exit(EXIT_CLIENT_FAILED)
+        finally:
+            env = ctx.find_object(Env)
+            if env is not None:
+                env.close()
+
+
+def refuse(message: str) -> Refused:
+    """``raise refuse("…")``: one line, exit status 2, nothing changed."""
+    return Refused(message)
+
+
+# ---- progress and stopping ----------------------------------------------------------------------
 
 
 @contextmanager
-def progress(total: int, label: str) -> Iterator[Callable[[str], None] | None]:
-    """A progress bar on a terminal; silent under cron (no TTY)."""
-    if sys.stderr.isatty() and total > 1:
-        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-            yield lambda _client: bar.update(1)
-    else:
+def progress(env: Env, clients: Sequence[ClientConfig], label: str) -> Iterator[pipeline.Progress | None]:
+    """A progress bar per client's stages on a terminal; nothing on a pipe or under --quiet."""
+    if env.quiet or not is_terminal() or not clients:
         yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(file=sys.stderr)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=len(clients))
+
+        def step(client_id: str, stage: str) -> None:
+            if stage == "done":
+                bar.advance(task)
+            else:
+                bar.update(task, description=f"{label}: {client_id} {stage}")
+
+        yield step
 
 
-def finish(reports: Sequence[ClientReport]) -> None:
-    """Print every client's warnings and errors; exit 1 when any client failed."""
+@contextmanager
+def stoppable() -> Iterator[None]:
+    """SIGINT/SIGTERM ask for a stop (``connector.interrupt``): the item in hand finishes, the command
+    reports what was done and exits 130/143. A second Ctrl-C stops at once."""
+    interrupt.reset()
+
+    def ask(signum: int, _frame: FrameType | None) -> None:
+        if interrupt.requested() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        interrupt.request(signum)
+        click.echo(f"\nstopping after the item in hand ({signal.Signals(signum).name}) …", err=True)
+
+    previous = {s: signal.signal(s, ask) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def stopped_status() -> int | None:
+    """128 + the signal when a stop was asked for (130 SIGINT, 143 SIGTERM), else None."""
+    signum = interrupt.signal_number()
+    return 128 + signum if signum is not None else None
+
+
+# ---- the end of a command -----------------------------------------------------------------------
+
+
+def statuses(env: Env, reports: Sequence[ClientReport], as_of: date) -> list[ClientStatus]:
+    """Every reported client's status: this run's errors and the store's sync state (failed, stale, never)."""
+    out = []
+    for r in reports:
+        client = env.settings.client(r.client_id)
+        sync = env.store.sync_status(r.client_id) if env._store is not None else {}
+        out.append(client_status(client, sync, as_of, r.errors))
+    return out
+
+
+def finish(env: Env, reports: Sequence[ClientReport], *, interrupted_clients: Sequence[str] = ()) -> None:
+    """Print every client's warnings and errors once; exit 1 when any client failed, 130/143 when stopped."""
     for r in reports:
         for w in r.warnings:
-            click.echo(f"warning: client {r.client_id}: {w}", err=True)
+            env.problems.warning(f"client {r.client_id}: {w}")
         for e in r.errors:
-            click.echo(f"error: client {r.client_id}: {e}", err=True)
+            env.problems.error(f"client {r.client_id}: {e}")
+    stopped = stopped_status()
+    if stopped is not None:
+        done = ", ".join(r.client_id for r in reports) or "none"
+        left = ", ".join(interrupted_clients) or "none"
+        click.echo(f"stopped by signal: clients done: {done}; not started: {left}", err=True)
+        sys.exit(stopped)
     if any(not r.ok for r in reports):
         sys.exit(EXIT_CLIENT_FAILED)
+
+
+Echo = Callable[[str], None]

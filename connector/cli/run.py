@@ -1,4 +1,9 @@
-"""``arsync sync``, ``arsync reconcile`` and ``arsync run``: the nightly job and its first stages."""
+"""``arsync sync``, ``arsync reconcile`` and ``arsync run``: the nightly job and its first stages.
+
+Every output says which clients could not be read (``CLIENT: NO DATA — …``) before anything else, so a
+failed client never looks like a client with nothing owed, and ends with the clients counted ok /
+failed / stale. ``run`` also reports everything it did (sends, proposals, pushes, withdrawals, …).
+"""
 
 from __future__ import annotations
 
@@ -18,31 +23,41 @@ from connector.cli.common import (
     finish,
     json_option,
     progress,
+    quiet_option,
+    statuses,
+    stoppable,
     workers_option,
 )
-from connector.reports import tables
+from connector.cli.output import show
+from connector.config import ClientConfig
+from connector.reports import freshness, tables
+from connector.reports.freshness import ClientStatus
 
 
 @click.command()
 @client_option
 @as_of_option
 @workers_option
+@quiet_option
 @click.pass_obj
 def sync(env: Env, client_ids: tuple[str, ...], as_of: date, workers: int | None) -> None:
-    """Pull ledger, e-invoice and bank data into the store."""
+    """Pull ledger, e-invoice and bank data into the store (creates the store on the first run)."""
     clients = env.settings.select(client_ids)
-    reports = []
-    with progress(len(clients), "sync") as step:
+    store = env.writable_store()
+    reports: list[ClientReport] = []
+    with stoppable(), progress(env, clients, "sync") as step:
         for report in pipeline.sync_clients(
-            env.store, clients, as_of, workers=workers or env.settings.run.workers, progress=step
+            store, clients, as_of, workers=workers or env.settings.run.workers, progress=step
         ):
-            status = "ok" if report.ok else "FAILED"
-            click.echo(
-                f"{report.client_id}: sync {status}"
-                + (f" ({len(report.warnings)} warnings)" if report.warnings else "")
-            )
             reports.append(report)
-    finish(reports)
+            if report.ok:
+                warned = f" ({len(report.warnings)} warnings)" if report.warnings else ""
+                env.say(f"{report.client_id}: sync ok{warned}")
+            else:
+                env.say(f"{report.client_id}: sync FAILED — {'; '.join(report.errors)}")
+    found = statuses(env, reports, as_of)
+    env.say(freshness.summary(found))
+    finish(env, reports, interrupted_clients=_not_started(clients, reports))
 
 
 @click.command()
@@ -51,14 +66,18 @@ def sync(env: Env, client_ids: tuple[str, ...], as_of: date, workers: int | None
 @json_option
 @click.option("--no-sync", is_flag=True, help="Decide on what is stored; do not sync first.")
 @workers_option
+@quiet_option
 @click.pass_obj
 def reconcile(
     env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool, no_sync: bool, workers: int | None
 ) -> None:
-    """Sync, reconcile and decide; print the decision per open invoice. Never sends anything."""
-    reports = _run(env, client_ids, as_of, sync=not no_sync, act=False, workers=workers)
-    _print_decisions(reports, as_of, as_json)
-    finish(reports)
+    """Sync, reconcile and decide; print the decision per open invoice. Never sends anything.
+
+    Failed and stale clients are listed first (NO DATA / STALE DATA), then one row per open or
+    recently settled invoice, then the clients counted ok / failed / stale."""
+    clients, reports = _run(env, client_ids, as_of, sync=not no_sync, act=False, workers=workers)
+    _print(env, reports, as_of, as_json, acted=False)
+    finish(env, reports, interrupted_clients=_not_started(clients, reports))
 
 
 @click.command()
@@ -66,8 +85,9 @@ def reconcile(
 @as_of_option
 @json_option
 @workers_option
+@quiet_option
 @click.option("--queue", "queued", is_flag=True, help="Enqueue one job per client for the workers and return.")
-@click.option("--wait", is_flag=True, help="With --queue: wait for the workers and report as without --queue.")
+@click.option("--wait", is_flag=True, help="With --queue: wait for the workers, then report as without --queue.")
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -78,39 +98,94 @@ def run(
     queued: bool,
     wait: bool,
 ) -> None:
-    """The nightly job: sync, reconcile, decide and act for every client."""
+    """The nightly job: sync, reconcile, decide and act for every client.
+
+    Prints the decisions, then everything done (sends, case proposals, pushes, withdrawals, reports to
+    the provider, bookings), then the clients counted ok / failed / stale. Ctrl-C or SIGTERM finishes the
+    send in hand, prints what was done and exits 130/143. With --queue the clients go to the workers
+    (`arsync worker`, docs/scaling.md) instead; --wait then prints the same report when they are done."""
     env: Env = ctx.obj
     if queued:
-        queue.run_queued(ctx, client_ids, as_of, wait, lambda reports, day: _report_run(reports, day, as_json))
+
+        def report(reports: Sequence[ClientReport], day: date) -> None:
+            _print(env, reports, day, as_json, acted=True)
+            finish(env, reports)
+
+        queue.run_queued(ctx, client_ids, as_of, wait, report)
         return
     if wait:
         raise click.UsageError("--wait goes with --queue")
-    _report_run(_run(env, client_ids, as_of, sync=True, act=True, workers=workers), as_of, as_json)
-
-
-def _report_run(reports: Sequence[ClientReport], as_of: date, as_json: bool) -> None:
-    _print_decisions(reports, as_of, as_json)
-    if not as_json:
-        for r in reports:
-            for line in r.sent:
-                click.echo(f"{r.client_id}: {line}")
-    finish(reports)
+    clients, reports = _run(env, client_ids, as_of, sync=True, act=True, workers=workers)
+    _print(env, reports, as_of, as_json, acted=True)
+    finish(env, reports, interrupted_clients=_not_started(clients, reports))
 
 
 def _run(
     env: Env, client_ids: tuple[str, ...], as_of: date, *, sync: bool, act: bool, workers: int | None
-) -> list[ClientReport]:
+) -> tuple[list[ClientConfig], list[ClientReport]]:
     clients = env.settings.select(client_ids)
+    store = env.writable_store()  # reconcile --no-sync too: it is one of the three that may create it
     n = workers or env.settings.run.workers
-    with progress(len(clients), "clients") as step:
-        return pipeline.run(env.settings, env.store, clients, as_of, sync=sync, act=act, progress=step, workers=n)
+    with stoppable(), progress(env, clients, "clients") as step:
+        reports = pipeline.run(env.settings, store, clients, as_of, sync=sync, act=act, progress=step, workers=n)
+    return clients, reports
 
 
-def _print_decisions(reports: Sequence[ClientReport], as_of: date, as_json: bool) -> None:
+def _print(env: Env, reports: Sequence[ClientReport], as_of: date, as_json: bool, *, acted: bool) -> None:
+    found = statuses(env, reports, as_of)
+    by_id = {s.client_id: s for s in found}
     decisions = [d for r in reports for d in r.decisions]
     if as_json:
-        payload = {"as_of": as_of.isoformat(), "items": [d.as_json() for d in decisions]}
+        payload = {
+            "as_of": as_of.isoformat(),
+            "items": [d.as_json() for d in decisions],
+            "clients": [
+                {
+                    **by_id[r.client_id].as_json(),
+                    "actions": [a.as_json() for a in r.sent],
+                    "attention": list(r.attention),
+                    "interrupted": r.interrupted,
+                }
+                for r in reports
+            ],
+            "summary": freshness.counts(found),
+        }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        names = {(r.client_id, k): v for r in reports for k, v in r.customer_names.items()}
-        click.echo(tables.decision_table(decisions, as_of, names))
+        _print_text(env, reports, found, as_of, acted=acted)
+
+
+def _print_text(
+    env: Env, reports: Sequence[ClientReport], found: Sequence[ClientStatus], as_of: date, *, acted: bool
+) -> None:
+    not_ok = [s for s in found if not s.ok]
+    for s in not_ok:
+        if env.quiet:  # cron mails problems only: a stale or failed client is one
+            env.problems.warning(s.line())
+        else:
+            env.say(s.line())
+    if not_ok and not env.quiet:
+        env.say()
+    names = {(r.client_id, k): v for r in reports for k, v in r.customer_names.items()}
+    table = tables.decision_table([d for r in reports for d in r.decisions], as_of, names)
+    if not table.rows and not_ok:
+        table.empty = f"No invoices as of {as_of.isoformat()} from the clients that could be read."
+    show(table, quiet=env.quiet)
+    if acted:
+        done = [(r.client_id, a) for r in reports for a in r.sent]
+        if done:
+            env.say()
+            env.say("Done:")
+            for client_id, a in done:
+                env.say(f"  {client_id}: {a}")
+        else:
+            env.say("\nDone: nothing was sent, proposed, pushed or withdrawn.")
+    for r in reports:  # for the accountant to decide (e.g. "credit stop?"): shown under --quiet too
+        for line in r.attention:
+            env.problems.warning(f"client {r.client_id}: {line}") if env.quiet else env.say(f"{r.client_id}: {line}")
+    env.say(freshness.summary(found))
+
+
+def _not_started(clients: Sequence[ClientConfig], reports: Sequence[ClientReport]) -> list[str]:
+    done = {r.client_id for r in reports}
+    return [c.id for c in clients if c.id not in done]

@@ -128,8 +128,9 @@ class Transport:
                 s.attempt_number,
                 s.outcome.exception() if s.outcome else "",
             ),
-            **({"sleep": cfg.sleep} if cfg.sleep else {}),
         )
+        if cfg.sleep:  # tests and benches sleep on a fake clock
+            retrying = retrying.copy(sleep=cfg.sleep)
         try:
             for attempt in retrying:
                 with attempt:

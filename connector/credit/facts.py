@@ -20,7 +20,13 @@ from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_
 ENHETSREGISTERET = "enhetsregisteret"
 REGNSKAPSREGISTERET = "regnskapsregisteret"
 CVR = "cvr"
-REGISTER_NAMES = {ENHETSREGISTERET: "Enhetsregisteret", REGNSKAPSREGISTERET: "Regnskapsregisteret", CVR: "CVR"}
+PEPPOL_DIRECTORY = "peppol_directory"  # not a credit register: the advice report's e-invoice receivers
+REGISTER_NAMES = {
+    ENHETSREGISTERET: "Enhetsregisteret",
+    REGNSKAPSREGISTERET: "Regnskapsregisteret",
+    CVR: "CVR",
+    PEPPOL_DIRECTORY: "the Peppol Directory",
+}
 
 
 class AnswerStatus(StrEnum):
@@ -89,7 +95,20 @@ class AccountsFacts:
         return (self.current_assets / self.current_liabilities).quantize(Decimal("0.01"))
 
 
-F = TypeVar("F", CompanyFacts, AccountsFacts)
+@dataclass(frozen=True, slots=True)
+class EinvoiceReceiver:
+    """The Peppol Directory's business card of one participant. Kept in the same dated cache as the
+    credit registers' answers (one lookup per org no and day), though the advice report reads it."""
+
+    org_no: str
+    participant_id: str  # "0192:923456791"
+    name: str | None = None
+    country: str | None = None
+    invoices: bool = False  # registered for a UBL Invoice document type (Peppol BIS Billing 3, EHF …)
+    document_types: tuple[str, ...] = ()  # every document type id the business card lists
+
+
+F = TypeVar("F", CompanyFacts, AccountsFacts, EinvoiceReceiver)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +169,11 @@ class CreditFacts:
 FACT_TYPES: dict[str, type[Any]] = {  # register → its facts type
     ENHETSREGISTERET: CompanyFacts,
     REGNSKAPSREGISTERET: AccountsFacts,
+    PEPPOL_DIRECTORY: EinvoiceReceiver,
 }
 
 
-def facts_to_json(facts: CompanyFacts | AccountsFacts) -> dict[str, Any]:
+def facts_to_json(facts: CompanyFacts | AccountsFacts | EinvoiceReceiver) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields(facts):
         value = getattr(facts, f.name)

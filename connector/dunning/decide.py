@@ -23,6 +23,7 @@ from connector.model import (
     ZERO,
     Action,
     Agreement,
+    AllocationTier,
     Case,
     CaseStatus,
     Decision,
@@ -299,7 +300,9 @@ def _decide_one(
 
     # Partly paid: the debtor paid something, so the rest is not provably owed without a look
     # (a short payment is often a silent complaint). A person decides; no reminder goes out.
-    paid_by_debtor = sum((a.amount for a in recon.allocations.get(inv.number, []) if a.tier != "credit_note"), ZERO)
+    paid_by_debtor = sum(
+        (a.amount for a in recon.allocations.get(inv.number, []) if a.tier is not AllocationTier.CREDIT_NOTE), ZERO
+    )
     if paid_by_debtor > ZERO:
         hold(
             Hold.PAYMENT_PENDING,
@@ -313,7 +316,7 @@ def _decide_one(
     # Direct debit / card: the creditor collects the money itself. Nothing to dun until that
     # collection visibly failed (money returned) or had ample time to arrive and did not.
     if inv.collection_method and effective is not None:
-        returned = any(a.tier == "reversal" for a in recon.allocations.get(inv.number, []))
+        returned = any(a.tier is AllocationTier.REVERSAL for a in recon.allocations.get(inv.number, []))
         settles_by = effective + timedelta(days=COLLECTION_SETTLE_DAYS)
         if not returned and as_of <= settles_by:
             hold(
@@ -427,7 +430,7 @@ def _decide_one(
     approved_case = case is not None and case.status is CaseStatus.APPROVED
     if approved_case:
         # Approved cases are pushed by the act stage, after the same holds are re-checked.
-        blocking = [h for h in holds if h not in (Hold.WAIT_INTERVAL,)]
+        blocking: list[Hold] = [h for h in holds if h is not Hold.WAIT_INTERVAL]
         action = Action.COLLECTION_CASE if not blocking else _held_action(blocking, partly_paid)
         return decision(state, action, blocking, Action.COLLECTION_CASE)
     if not holds and nxt is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from connector.model import INVOICE_RESPONSE, ZERO, Dispute, DocKind, Facts
+from connector.model import INVOICE_RESPONSE, ZERO, AllocationTier, Dispute, DocKind, Facts
 from connector.reconcile import Reconciliation
 
 COMPLAINT_CODES = frozenset({"UQ", "RE", "CA"})
@@ -39,7 +39,9 @@ def short_payment_disputes(facts: Facts, recon: Reconciliation, as_of: date) -> 
         paid_after = [
             a
             for a in recon.allocations.get(inv.number, [])
-            if a.tier != "credit_note" and a.amount > ZERO and since <= paid_on.get(a.source_key, date.min) <= as_of
+            if a.tier is not AllocationTier.CREDIT_NOTE
+            and a.amount > ZERO
+            and since <= paid_on.get(a.source_key, date.min) <= as_of
         ]
         if not paid_after:
             continue

@@ -20,6 +20,7 @@ from connector.model import (
     Action,
     Agreement,
     Allocation,
+    AllocationTier,
     Customer,
     DunningStep,
     Evidence,
@@ -76,7 +77,7 @@ def agreement_holds(
         paid_on = sorted(
             payment_dates[al.source_key]
             for al in allocations
-            if al.tier != "credit_note" and al.amount > ZERO and al.source_key in payment_dates
+            if al.tier is not AllocationTier.CREDIT_NOTE and al.amount > ZERO and al.source_key in payment_dates
         )
         paid_on = [d for d in paid_on if d >= a.created_on - timedelta(days=grace_days)]
         missed = None

@@ -6,6 +6,8 @@ field by field. XPaths: ../shared/research/ehf-peppol.md §6.
 
 from __future__ import annotations
 
+from datetime import date
+
 from lxml import etree
 
 from connector.einvoice.document import DocClass, EDocument, EmbeddedFile, Envelope, Party, PaymentMeans
@@ -118,6 +120,27 @@ def _attachments(agreement: etree._Element | None, warnings: list[str]) -> tuple
     return tuple(out)
 
 
+def _delivery_date(root: etree._Element, settlement: etree._Element, warnings: list[str]) -> date | None:
+    """BT-72 ActualDeliverySupplyChainEvent, else the end of the billing period (BT-74). Advisory: a
+    malformed date is a warning, never an unreadable invoice."""
+    delivery = root.find(f"{_TX}/{RAM}ApplicableHeaderTradeDelivery")
+    event = f"{RAM}ActualDeliverySupplyChainEvent/{RAM}OccurrenceDateTime/{UDT}DateTimeString"
+    period_end = f"{RAM}BillingSpecifiedPeriod/{RAM}EndDateTime/{UDT}DateTimeString"
+    candidates = (
+        (text(delivery, event), "ActualDeliverySupplyChainEvent"),
+        (text(settlement, period_end), "BillingSpecifiedPeriod/EndDateTime"),
+    )
+    for value, what in candidates:
+        try:
+            found = cii_date(value, what)
+        except ReadError as exc:
+            warnings.append(f"{exc}; left out")
+            continue
+        if found is not None:
+            return found
+    return None
+
+
 def read_cii(root: etree._Element, doc_class: DocClass, envelope: Envelope | None = None) -> EDocument:
     warnings: list[str] = []
     doc = root.find(f"{RSM}ExchangedDocument")
@@ -171,6 +194,7 @@ def read_cii(root: etree._Element, doc_class: DocClass, envelope: Envelope | Non
         order_ref=text(agreement, f"{RAM}BuyerOrderReferencedDocument/{RAM}IssuerAssignedID"),
         buyer_ref=text(agreement, f"{RAM}BuyerReference"),
         payment_terms=terms_text,
+        delivery_date=_delivery_date(root, settlement, warnings),
         notes=texts(doc, f"{RAM}IncludedNote/{RAM}Content"),
         attachments=_attachments(agreement, warnings),
         sbdh_instance_id=envelope.instance_id if envelope else None,

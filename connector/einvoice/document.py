@@ -155,6 +155,8 @@ class EDocument:
     order_ref: str | None = None
     buyer_ref: str | None = None
     payment_terms: str | None = None
+    # BT-72 ActualDeliveryDate, else the end of the invoicing period (BT-74): when the sale was made
+    delivery_date: date | None = None
     notes: tuple[str, ...] = ()
     attachments: tuple[EmbeddedFile, ...] = ()
     sbdh_instance_id: str | None = None

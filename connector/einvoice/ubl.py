@@ -8,6 +8,7 @@ The syntaxes differ only in a few places, handled here: the due date (root ``Due
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from lxml import etree
@@ -28,23 +29,24 @@ _VAT_SCHEMES = frozenset({"VAT", "63"})  # 63 = "Moms" in OIOUBL
 # Most fields are only ever read as text: for those the walk keeps the stripped text (None when
 # blank, as ``fields.text`` with the same path) rather than the element, so each is read once.
 Fields = dict[str, Any]
-Trie = dict[str, tuple[int, str, "Trie | None"]]
+Trie = dict[str, tuple[int, str, "Trie"]]
+_LEAF: Trie = {}  # the sub-table of a step that reads the element itself (never walked)
 _TEXT, _FIRST, _TEXTS, _INTO, _GROUP, _FIRST_GROUP = range(6)
 
 
-def _text(key: str) -> tuple[int, str, None]:
+def _text(key: str) -> tuple[int, str, Trie]:
     """The first element's stripped text, or None when that element's text is blank."""
-    return _TEXT, key, None
+    return _TEXT, key, _LEAF
 
 
-def _first(key: str) -> tuple[int, str, None]:
+def _first(key: str) -> tuple[int, str, Trie]:
     """The first element itself (a field whose attributes are read too)."""
-    return _FIRST, key, None
+    return _FIRST, key, _LEAF
 
 
-def _texts(key: str) -> tuple[int, str, None]:
+def _texts(key: str) -> tuple[int, str, Trie]:
     """Every such element's stripped text, blank ones left out, in document order."""
-    return _TEXTS, key, None
+    return _TEXTS, key, _LEAF
 
 
 def _into(sub: Trie) -> tuple[int, str, Trie]:
@@ -120,6 +122,10 @@ _HEADER: Trie = {
     f"{CAC}PayeeParty": _group("payee", _PAYEE, first_only=True),
     f"{CAC}PaymentMeans": _group("payment_means", _PAYMENT_MEANS),
     f"{CAC}PaymentTerms": _into({f"{CBC}Note": _text("terms")}),
+    # BT-72 and BG-14: when the goods or services were delivered (the advice report's "days from
+    # delivery to invoice"); only the document-level elements, never an InvoiceLine's own.
+    f"{CAC}Delivery": _into({f"{CBC}ActualDeliveryDate": _text("delivery_date")}),
+    f"{CAC}InvoicePeriod": _into({f"{CBC}EndDate": _text("period_end")}),
     f"{CAC}TaxTotal": _group("tax_totals", {f"{CBC}TaxAmount": _first("amount")}),
     f"{CAC}LegalMonetaryTotal": _group(
         "totals",
@@ -137,7 +143,8 @@ _HEADER: Trie = {
 
 def _walk(node: etree._Element, trie: Trie, out: Fields) -> Fields:
     get = trie.get
-    for child in node[:]:  # the children as one list: measured faster than lxml's child iterator
+    # the children as one list: measured faster than lxml's child iterator (lxml-stubs lack slicing)
+    for child in node[:]:  # type: ignore[index]
         step = get(child.tag)
         if step is None:
             continue
@@ -279,6 +286,16 @@ def _tax_total(tax_totals: list[Fields], currency: str) -> str | None:
     return None
 
 
+def _advisory_date(value: str | None, what: str, warnings: list[str]) -> date | None:
+    """A date only reports read (the delivery date): a malformed one is a warning, never an unreadable
+    invoice — an unreadable document would hold dunning for a figure of the advice report."""
+    try:
+        return iso_date(value, what)
+    except ReadError as exc:
+        warnings.append(f"{exc}; left out")
+        return None
+
+
 def read_ubl(root: etree._Element, doc_class: DocClass, envelope: Envelope | None = None) -> EDocument:
     """Read an Invoice or CreditNote root into the canonical record."""
     is_credit = root.tag.startswith(f"{{{CREDIT_NOTE_NS}}}")
@@ -323,6 +340,8 @@ def read_ubl(root: etree._Element, doc_class: DocClass, envelope: Envelope | Non
         order_ref=get("order_ref"),
         buyer_ref=get("buyer_ref"),
         payment_terms=terms,
+        delivery_date=_advisory_date(get("delivery_date"), "ActualDeliveryDate", warnings)
+        or _advisory_date(get("period_end"), "InvoicePeriod/EndDate", warnings),
         notes=tuple(get("notes", ())),
         attachments=_attachments(get("documents", []), warnings),
         sbdh_instance_id=envelope.instance_id if envelope else None,

@@ -21,7 +21,9 @@ from connector.einvoice.document import DocClass
 from connector.safexml import XmlError, parse_bytes
 
 RULES_ENV = "ARSYNC_PEPPOL_RULES"
-INSTALL_HINT = "official validation needs SaxonC-HE: pip install 'arsync[validate]'"
+INSTALL_HINT = (
+    'official validation needs SaxonC-HE: pip install -e ".[validate]" in a clone of arsync (or pip install saxonche)'
+)
 SVRL = {"svrl": "http://purl.oclc.org/dsdl/svrl"}
 
 # Which stylesheets apply to which document, in order (CEN core rules, then Peppol's).
@@ -68,7 +70,8 @@ def rules_dir(given: str | Path | None = None) -> Path:
     folder = Path(value)
     if not value or not folder.is_dir():
         raise ValidationUnavailable(
-            f"no rules folder: pass --rules DIR or set ${RULES_ENV} (the release's xslt/ folder)"
+            f"no rules folder: pass --rules DIR or set ${RULES_ENV} (the release's xslt/ folder; the README says "
+            "where to get the official rule files)"
         )
     return folder
 

@@ -16,8 +16,8 @@ from operator import attrgetter
 from connector.config import ClientConfig
 from connector.dunning.decide import decide, registry_debtors, sort_decisions
 from connector.dunning.flag import short_payment_disputes
-from connector.engine.gc import gc_paused
 from connector.engine.slices import Slice, SlicedRun
+from connector.gcpause import gc_paused
 from connector.model import Decision, Dispute, Facts, RegistryFact
 from connector.store import Store
 

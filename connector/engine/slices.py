@@ -16,7 +16,7 @@ process take slices of half the size from one counter; the helper sends each sli
 
 A client with at most ``SLICE_DOCUMENTS`` documents is one slice, read and reconciled the ordinary way.
 
-Matching, and the caller's work on each slice (``map``), run with the cyclic GC paused (``connector.engine.gc``):
+Matching, and the caller's work on each slice (``map``), run with the cyclic GC paused (``connector.gcpause``):
 the core itself never switches it.
 """
 
@@ -40,7 +40,7 @@ from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from connector.config import ClientConfig
-from connector.engine.gc import gc_paused
+from connector.gcpause import gc_paused
 from connector.model import DunningStep, Facts, Invoice, Payment, PaymentStatus
 from connector.reconcile.dedup import group_key, keep_of_group, ocr_camt_twins, twin_key
 from connector.reconcile.for_client import reconcile_facts
@@ -453,7 +453,7 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
     def place(p: RoutingRow) -> None:
         if ocr:
             learn_later.append(p)
-            if p.source in ("ocr", "camt") and twin_key(p) is not None:  # type: ignore[arg-type]
+            if p.source in ("ocr", "camt") and twin_key(p) is not None:
                 twins.append(p)
         else:
             router.learn(p)
@@ -474,18 +474,18 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
     doubtful = reader.doubtful_entries()
     waiting: dict[tuple[str, str, str], list[RoutingRow]] = {}
     for p in reader.routing_rows():
-        if doubtful and (entry := group_key(p)) in doubtful:  # type: ignore[arg-type]
+        if doubtful and (entry := group_key(p)) in doubtful:
             waiting.setdefault(entry, []).append(p)
         else:
             place(p)
     for members in waiting.values():
-        kept = keep_of_group(members)  # type: ignore[arg-type]
+        kept = keep_of_group(members)
         dropped.update(p.key for p in members if p not in kept)
         for p in kept:
-            place(p)  # type: ignore[arg-type]
+            place(p)
     dropped_rows: set[Any] = set()  # OCR twins were routed before they were known to be twins
     if twins:
-        kept_twins = {p.key for p in ocr_camt_twins(twins)}  # type: ignore[arg-type]
+        kept_twins = {p.key for p in ocr_camt_twins(twins)}
         for p in twins:
             if p.key not in kept_twins:
                 dropped.add(p.key)
@@ -532,11 +532,11 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
         else:
             payment_rows[slice_of[owner] if owner else 0].append(rid)
     payer_accounts: list[dict[str, set[str]]] = [{} for _ in range(n_slices)]
-    for account, account_owners in router.by_payer.items():
+    for account, account_owners in router.payer_accounts():
         for owner in account_owners:
-            n = slice_of.get(owner)
-            if n is not None:
-                payer_accounts[n].setdefault(account, set()).add(owner)
+            at = slice_of.get(owner)
+            if at is not None:
+                payer_accounts[at].setdefault(account, set()).add(owner)
     return _Plan(
         customers=customers,
         payment_rows=payment_rows,
@@ -570,16 +570,16 @@ def _reversal_owners(
     """Each reversal without a usable reference goes where the payment it takes back went; that payment is
     found as the whole-client match finds it, so the payments are read again in matching order."""
     asking = {p.key for p in reversals}
-    originals = Originals({Originals.key(p) for p in reversals})  # type: ignore[arg-type]
+    originals = Originals({Originals.key(p) for p in reversals})
     day: list[RoutingRow] = []
 
     def flush() -> Iterator[tuple[RoutingRow, str]]:
-        for p in sorted(day, key=match_order):  # type: ignore[arg-type]
+        for p in sorted(day, key=match_order):
             if p.key in dropped or (p.source not in BANK_SOURCES and p.invoice_number):
                 continue  # the matcher looks among bank payments only
             if p.reversal and p.key not in asking:
                 continue  # a reversal with a reference takes back by that reference, not a payment
-            original = originals.see(p)  # type: ignore[arg-type]
+            original = originals.see(p)
             if p.key not in asking:
                 continue
             if original is None:  # nothing to take back: listed as an unexplained reversal, in slice 0

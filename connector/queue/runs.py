@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from connector.model import Action, Decision, Evidence, Hold, State
-from connector.reports.run import ClientReport
+from connector.reports.run import Acted, ActedLog, ClientReport
 
 QUEUE = "arsync"  # the procrastinate queue the night's jobs go to
 TASK_NIGHT = "arsync.night"
@@ -274,7 +274,9 @@ def report_json(report: ClientReport) -> dict[str, Any]:
         "ok": report.ok,
         "errors": report.errors,
         "warnings": report.warnings,
-        "sent": report.sent,
+        "sent": [a.as_json() for a in report.sent],
+        "attention": report.attention,
+        "interrupted": report.interrupted,
         "customer_names": report.customer_names,
         "decisions": [
             {**d.as_json(), "next_step": str(d.next_step) if d.next_step else None} for d in report.decisions
@@ -288,7 +290,9 @@ def report_from_json(payload: dict[str, Any]) -> ClientReport:
         ok=bool(payload["ok"]),
         errors=list(payload["errors"]),
         warnings=list(payload["warnings"]),
-        sent=list(payload["sent"]),
+        sent=ActedLog(Acted(a["kind"], a["detail"], a.get("invoice"), a.get("case")) for a in payload["sent"]),
+        attention=list(payload.get("attention", [])),
+        interrupted=bool(payload.get("interrupted", False)),
         customer_names=dict(payload["customer_names"]),
         decisions=[_decision(d) for d in payload["decisions"]],
     )

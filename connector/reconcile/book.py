@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Hashable, Iterator
 from decimal import Decimal
+from typing import Generic, TypeVar
 
 from connector.model import ZERO, Invoice
 
 _NONE: tuple[str, ...] = ()
 _ZERO = ZERO.as_tuple()
+K = TypeVar("K", bound=Hashable)
 
 
 def cents(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
-class _Multi:
-    """key → invoice numbers, compact: almost every key has one number, kept as the bare string."""
+class Multi(Generic[K]):
+    """key → strings (invoice numbers, customer ids), compact: almost every key has one, kept as the bare
+    string; a set only where a key has several. What ``get`` returns is read-only."""
 
     __slots__ = ("_d",)
 
     def __init__(self) -> None:
-        self._d: dict[object, str | set[str]] = {}
+        self._d: dict[K, str | set[str]] = {}
 
-    def add(self, key: object, number: str) -> None:
+    def add(self, key: K, number: str) -> None:
         d = self._d
         found = d.get(key)
         if found is None:
@@ -34,7 +37,7 @@ class _Multi:
         else:
             found.add(number)
 
-    def discard(self, key: object, number: str) -> None:
+    def discard(self, key: K, number: str) -> None:
         d = self._d
         found = d.get(key)
         if found is None:
@@ -47,11 +50,15 @@ class _Multi:
             if len(found) == 1:
                 d[key] = next(iter(found))
 
-    def get(self, key: object, default: Collection[str] = _NONE) -> Collection[str]:
+    def get(self, key: K, default: Collection[str] = _NONE) -> Collection[str]:
         found = self._d.get(key)
         if found is None:
             return default
         return (found,) if isinstance(found, str) else found
+
+    def items(self) -> Iterator[tuple[K, Collection[str]]]:
+        for key, found in self._d.items():
+            yield key, (found,) if isinstance(found, str) else found
 
 
 class OpenBook:
@@ -63,8 +70,8 @@ class OpenBook:
         self.by_customer: dict[str, set[str]] = {}
         # customer → (øre → numbers), built for a customer on its first look-up (only payments whose payer is
         # known ask), then kept in step with every change: no (customer, øre) key per invoice up front
-        self._customer_amounts: dict[str, _Multi] = {}
-        self.by_amount = _Multi()  # øre → numbers
+        self._customer_amounts: dict[str, Multi[int]] = {}
+        self.by_amount: Multi[int] = Multi()  # øre → numbers
         for number, inv in receivables.items():
             self._index(number, inv, self.open[number])
 
@@ -104,7 +111,7 @@ class OpenBook:
         """The customer's open items of exactly ``c`` øre."""
         amounts = self._customer_amounts.get(customer_id)
         if amounts is None:
-            amounts = self._customer_amounts[customer_id] = _Multi()
+            amounts = self._customer_amounts[customer_id] = Multi()
             for number in self.by_customer.get(customer_id, ()):
                 amounts.add(cents(self.open[number]), number)
         return amounts.get(c)

@@ -17,35 +17,37 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import TypeVar
 
-from connector.model import Payment, PaymentStatus
+from connector.model import PaymentStatus, PaymentView
 from connector.references import compact
 
 TWIN_DAYS = 10
 CROSS_SOURCE_DAYS = 3
+P = TypeVar("P", bound=PaymentView)  # a Payment, or the store's lighter routing row
 
 
-def dedup(payments: Iterable[Payment]) -> list[Payment]:
-    by_key: dict[str, Payment] = {}
+def dedup(payments: Iterable[P]) -> list[P]:
+    by_key: dict[str, P] = {}
     for p in payments:
         seen = by_key.get(p.key)
         if seen is None or (seen.status is PaymentStatus.PENDING and p.status is PaymentStatus.BOOKED):
             by_key[p.key] = p
-    groups: dict[tuple[str, str, str], list[Payment]] = {}
+    groups: dict[tuple[str, str, str], list[P]] = {}
     for p in by_key.values():
         groups.setdefault(group_key(p), []).append(p)
-    out: list[Payment] = []
+    out: list[P] = []
     for group in groups.values():
         out.extend(keep_of_group(group))
     return ocr_camt_twins(out)
 
 
-def group_key(p: Payment) -> tuple[str, str, str]:
+def group_key(p: PaymentView) -> tuple[str, str, str]:
     """Reports of one bank entry share these (the pending and booked twin, the summed post and its details)."""
     return (p.source, p.account, p.bank_ref)
 
 
-def keep_of_group(group: list[Payment]) -> list[Payment]:
+def keep_of_group(group: list[P]) -> list[P]:
     """The payments of one ``group_key`` group (distinct keys) that are counted."""
     if len(group) == 1:
         return group
@@ -65,7 +67,7 @@ def keep_of_group(group: list[Payment]) -> list[Payment]:
 _Twin = tuple[str, Decimal, str, bool]
 
 
-def twin_key(p: Payment) -> _Twin | None:
+def twin_key(p: PaymentView) -> _Twin | None:
     if not p.structured_ref or p.status is not PaymentStatus.BOOKED:
         return None
     return compact(p.structured_ref), p.amount, p.currency, p.reversal
@@ -76,12 +78,12 @@ def _same_account(a: str, b: str) -> bool:
     return not a or not b or a == b
 
 
-def ocr_camt_twins(payments: list[Payment]) -> list[Payment]:
+def ocr_camt_twins(payments: list[P]) -> list[P]:
     """Drop each OCR payment that is a camt payment already (see module doc); order independent."""
     ocr = [p for p in payments if p.source == "ocr" and twin_key(p) is not None]
     if not ocr:
         return payments
-    camt: dict[_Twin, list[Payment]] = defaultdict(list)
+    camt: dict[_Twin, list[P]] = defaultdict(list)
     for p in payments:
         key = twin_key(p) if p.source == "camt" else None
         if key is not None:

@@ -10,6 +10,8 @@ Tiers (../shared/research/payments-reconciliation.md §7), each allocation recor
   account or org id), and exactly one open item — or exactly one combination of open items and credit
   notes — has the amount;
 - everything else is an unexplained credit (tier 5).
+What a payment may pay, and the evidence, comes from the candidate index (``connector.reconcile.index``),
+the one routing asks too; this module decides amounts: which candidate the money settles, and what is held.
 Allocation is strict; the reminder gate is broad: whatever could belong to a customer but was not
 allocated is listed in ``pending`` (per invoice) or ``unallocated_credit`` (per customer) so decide holds.
 Results do not depend on input order: payments are deduplicated and sorted first.
@@ -17,61 +19,47 @@ Results do not depend on input order: payments are deduplicated and sorted first
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from itertools import chain
 
 from connector.dunning.calendar import effective_due_date
-from connector.model import ZERO, Allocation, Customer, DocKind, Invoice, Payment, PaymentStatus
+from connector.model import (
+    ZERO,
+    Allocation,
+    AllocationTier,
+    Customer,
+    DocKind,
+    Invoice,
+    Payment,
+    PaymentStatus,
+    PaymentView,
+)
 from connector.reconcile.book import OpenBook, cents
 from connector.reconcile.dedup import dedup
-from connector.reconcile.subset import MAX_ITEMS, unique_subset
-from connector.reconcile.text import invoice_key, tokens
-from connector.references import KID_SCHEMES, classify, kids_in_text, normalise
-
-BANK_SOURCES = frozenset({"camt", "ocr"})
-LEDGER_TWIN_DAYS = 14  # a ledger booking of the same money lands within this many days of the bank credit
-# Payer names of Nordic debt collectors: their payouts are collected money, not a debtor's payment.
-INKASSO_WORDS = frozenset(
-    {"inkasso", "intrum", "kredinor", "lowell", "sergel", "kravia", "amili", "collectia", "modhi", "conecto"}
+from connector.reconcile.index import (
+    BANK_SOURCES,
+    INKASSO,
+    NOTHING,
+    REFERENCE,
+    REVERSAL,
+    TEXT,
+    UNPLACED,
+    CandidateIndex,
+    Candidates,
+    Originals,
 )
-WORD = re.compile(r"[a-zæøå]+")
+from connector.reconcile.result import Credit, CreditKind, Reconciliation
+from connector.reconcile.subset import MAX_ITEMS, unique_subset
+from connector.references import KID_SCHEMES
+
+LEDGER_TWIN_DAYS = 14  # a ledger booking of the same money lands within this many days of the bank credit
+# enum members used once per payment, by plain name (why: connector.reconcile.index, at ``Found``)
+_PENDING, _KID = PaymentStatus.PENDING, AllocationTier.KID
 _NO_ALLOCATIONS: list[Allocation] = []  # shared by every invoice without allocations: read-only by convention
-
-
-@dataclass(frozen=True, slots=True)
-class Credit:
-    """Money a customer may have paid that is not on any invoice: it holds that customer's reminders."""
-
-    customer_id: str
-    kind: str  # "unexplained", "overpayment", "credit_note", "ambiguous"
-    amount: Decimal
-    currency: str
-    ref: str  # payment key or credit note number
-    on: date
-    detail: str
-
-
-@dataclass
-class Reconciliation:
-    open_amount: dict[str, Decimal] = field(default_factory=dict)  # invoice number → open amount
-    allocations: dict[str, list[Allocation]] = field(default_factory=dict)
-    pending: dict[str, list[Payment]] = field(default_factory=dict)  # invoice → payments that may pay it
-    unexplained: list[Payment] = field(default_factory=list)  # booked credits nothing could be tied to
-    overpaid: dict[str, Decimal] = field(default_factory=dict)  # customer id → credit left over
-    unapplied_credits: dict[str, list[Invoice]] = field(default_factory=dict)  # customer → credit notes
-    last_settled_on: dict[str, object] = field(default_factory=dict)  # invoice → date of last allocation
-    unallocated_credit: dict[str, list[Credit]] = field(default_factory=dict)  # customer → credits to review
-    pending_reason: dict[str, str] = field(default_factory=dict)  # payment key → why it is only a candidate
-    with_difference: dict[str, Decimal] = field(default_factory=dict)  # invoice → short-paid within tolerance
-    paid_on_time: dict[str, bool] = field(default_factory=dict)  # settled invoice → value date ≤ due date
-    ledger_twins: dict[str, str] = field(default_factory=dict)  # bank payment key → ledger payment key
-    inkasso_payouts: list[Payment] = field(default_factory=list)
-    unexplained_reversals: list[Payment] = field(default_factory=list)
 
 
 @dataclass
@@ -103,47 +91,25 @@ class _Matcher:
             open_amount=self.book.open, allocations=dict.fromkeys(self.receivables, _NO_ALLOCATIONS)
         )
         self.tolerance = tolerance
-        self.kid_schemes = kid_schemes
-        self.inkasso_payers = {plain_account(x) for x in inkasso_payers}
-        self.by_ref: dict[str, str | list[str]] = {}  # reference → its invoice (a list only when shared)
-        # invoice key → number (the last in document order wins), stored only where the key is not the number
-        # itself or another number took it first: text tokens are keys, so a token that is a number finds it
-        self.by_number: dict[str, str] = {}
+        # what each payment may pay: the same index routing asks (connector.reconcile.routing), so a slice
+        # matches what the whole client would; everywhere-payments are known to have no candidates
+        self.index = index = CandidateIndex(kid_schemes, inkasso_payers, payer_accounts, unplaced=everywhere)
         for inv in self.receivables.values():
-            ref = normalise(inv.kid)
-            if ref:
-                seen = self.by_ref.get(ref)
-                if seen is None:
-                    self.by_ref[ref] = inv.number
-                elif isinstance(seen, str):
-                    self.by_ref[ref] = [seen, inv.number]
-                else:
-                    seen.append(inv.number)
-            key = invoice_key(inv.number)
-            if key != inv.number or key in self.by_number:
-                self.by_number[key] = inv.number
-        self.by_org: dict[str, set[str]] = defaultdict(set)
+            index.add_invoice(inv.number, inv.customer_id, inv.currency, inv.kid)
         for c in customers.values():
-            if c.org_no:
-                self.by_org[org_digits(c.org_no)].add(c.customer_id)
-        self.by_payer: dict[str, set[str]] = defaultdict(set)
-        for account, owners in payer_accounts.items():
-            self.by_payer[plain_account(account)].update(owners)
+            index.add_customer(c.customer_id, c.org_no)
         self.credit_notes: dict[str, list[tuple[Invoice, Decimal]]] = defaultdict(list)  # customer → (cn, left)
         # payment key → the invoice (or, rarely, invoices) it paid; the amounts are in the allocations
         self.paid_by: dict[str, str | list[str]] = {}
         self.ledger: dict[int, list[_Ledger]] = defaultdict(list)  # øre → ledger payments
         # invoice → value date of the payment that last settled it, only where that is not its last_settled_on
         self.value_dates: dict[str, date] = {}
+        # the bank payments being matched, and the credits among them a reversal without a reference may take
+        # back (built on first need: only such reversals ask); routing finds them with the same ``Originals``
+        self.bank: list[Payment] = []
+        self.originals: Originals | None = None
 
     # -- allocation primitives ------------------------------------------------------------------
-
-    def refs(self, value: str) -> Sequence[str]:
-        """The invoices whose structured reference is ``value``, in document order."""
-        found = self.by_ref.get(value)
-        if found is None:
-            return ()
-        return (found,) if isinstance(found, str) else found
 
     def add_allocation(self, number: str, allocation: Allocation) -> None:
         allocations = self.result.allocations.get(number)
@@ -152,7 +118,9 @@ class _Matcher:
         else:  # most invoices get one allocation: a list of exactly one, not one with room for four
             self.result.allocations[number] = [allocation]
 
-    def allocate(self, number: str, amount: Decimal, tier: str, key: str, evidence: str, on: date) -> Decimal:
+    def allocate(
+        self, number: str, amount: Decimal, tier: AllocationTier, key: str, evidence: str, on: date
+    ) -> Decimal:
         """Apply up to ``amount`` to an invoice; returns what is left over."""
         inv = self.receivables[number]
         take = min(amount, self.book.open[number])
@@ -171,7 +139,7 @@ class _Matcher:
                 paid.append(number)
         return amount - take
 
-    def credit(self, customer_id: str, kind: str, p: Payment, amount: Decimal, detail: str) -> None:
+    def credit(self, customer_id: str, kind: CreditKind, p: Payment, amount: Decimal, detail: str) -> None:
         self.result.unallocated_credit.setdefault(customer_id, []).append(
             Credit(customer_id, kind, amount, p.currency, p.key, p.booking_date, detail)
         )
@@ -181,7 +149,7 @@ class _Matcher:
             self.result.pending.setdefault(n, []).append(p)
         self.result.pending_reason[p.key] = why
 
-    def settle(self, number: str, p: Payment, tier: str, why: str) -> None:
+    def settle(self, number: str, p: Payment, tier: AllocationTier, why: str) -> None:
         """Allocate a whole payment to one invoice: overpayment becomes customer credit."""
         inv = self.receivables[number]
         on = p.value_date or p.booking_date
@@ -199,19 +167,22 @@ class _Matcher:
             )
         if left > ZERO:
             self.result.overpaid[inv.customer_id] = self.result.overpaid.get(inv.customer_id, ZERO) + left
-            self.credit(inv.customer_id, "overpayment", p, left, f"{left} {p.currency} more than invoice {number}")
+            self.credit(
+                inv.customer_id, CreditKind.OVERPAYMENT, p, left, f"{left} {p.currency} more than invoice {number}"
+            )
 
     # -- ledger ---------------------------------------------------------------------------------
 
     def ledger_payment(self, p: Payment) -> None:
-        number = p.invoice_number or ""
-        if number not in self.receivables:
+        _found, numbers, _named, why = self.index.candidates(p)  # LEDGER: the invoice it names, if we have it
+        if not numbers:
             self.result.unexplained.append(p)
             return
+        number = numbers[0]
         if p.reversal:
             self.reopen(number, p.amount, p)
             return
-        self.settle(number, p, "ledger", f"booked in the ledger against invoice {number}")
+        self.settle(number, p, AllocationTier.LEDGER, why)
         self.ledger[cents(p.amount)].append(_Ledger(p, self.receivables[number].customer_id))
 
     def claim_twin(self, p: Payment, numbers: Collection[str], customers: Collection[str]) -> bool:
@@ -230,76 +201,33 @@ class _Matcher:
 
     # -- bank -----------------------------------------------------------------------------------
 
-    def tier1(self, p: Payment) -> tuple[Sequence[str], str | None]:
-        ref = classify(p.structured_ref, self.kid_schemes)
-        if ref is None:
-            return (), None
-        numbers = self.refs(ref.value)
-        return numbers, (f"{ref.scheme} reference {p.structured_ref}" if numbers else None)  # no text for no match
-
-    def tier2(self, p: Payment) -> tuple[list[str], str]:
-        found: set[str] = set()
-        why = []
-        for kid in kids_in_text(p.free_text):
-            ref = classify(kid, self.kid_schemes)
-            if ref is not None and ref.value in self.by_ref:
-                found.update(self.refs(ref.value))
-                why.append(f"KID {kid} in the text")
-        for token in sorted(tokens(p.free_text)):  # sorted: the evidence reads the same on every run
-            number = self.by_number.get(token) or (token if token in self.receivables else None)
-            if number is not None:
-                found.add(number)
-                why.append(f"invoice number {number} in the text")
-        return sorted(found), "; ".join(why)
-
-    def payer_customers(self, p: Payment) -> set[str]:
-        out: set[str] = set()
-        if p.payer_account:
-            out |= self.by_payer.get(plain_account(p.payer_account), set())
-        if p.payer_org_id:
-            out |= self.by_org.get(org_digits(p.payer_org_id), set())
-        return out
-
-    def learn(self, p: Payment) -> None:
-        """Payer account → customer, from payments whose reference alone proves the customer."""
-        if not p.payer_account or not p.structured_ref or p.reversal or p.status is not PaymentStatus.BOOKED:
-            return
-        ref = classify(p.structured_ref, self.kid_schemes)  # tier 1 without its evidence text
-        numbers = self.refs(ref.value) if ref is not None else ()
-        if not numbers:
-            return
-        owners = {self.receivables[n].customer_id for n in numbers}
-        if len(owners) == 1:
-            self.by_payer[plain_account(p.payer_account)].update(owners)
-
     def bank_payment(self, p: Payment) -> None:
-        if p.amount <= ZERO:
-            return  # 0.00 entries (fee corrections, notices) carry no money to place
-        if p.reversal:
-            self.reverse(p)
-            return
-        pending = p.status is PaymentStatus.PENDING
-        if p.key in self.everywhere:  # routing found no reference, number or payer for it: straight to tier 5
-            self.pending_by_amount(p, set()) if pending else self.unexplained(p, set())
-            return
-        numbers, why = self.tier1(p)
-        if len(numbers) != 1 or self.receivables[numbers[0]].currency != p.currency:
-            numbers = [n for n in numbers if self.receivables[n].currency == p.currency]
-        if len(numbers) == 1:
-            if pending:
+        c = self.index.candidates(p)
+        found, numbers, _named, why = c
+        pending = p.status is _PENDING
+        if found is REFERENCE:  # the usual payment first
+            if len(numbers) > 1:
+                self.candidate(numbers, p, f"{why} matches {len(numbers)} invoices")
+            elif pending:
                 self.candidate(numbers, p, f"pending: {why}")
             elif not self.claim_twin(p, numbers, ()):
-                self.settle(numbers[0], p, "kid", f"{why} belongs to invoice {numbers[0]}")
+                self.settle(numbers[0], p, _KID, f"{why} belongs to invoice {numbers[0]}")
             return
-        if len(numbers) > 1:
-            self.candidate(numbers, p, f"{why} matches {len(numbers)} invoices")
+        if found is NOTHING:
+            return  # 0.00 entries (fee corrections, notices) carry no money to place
+        if found is REVERSAL:
+            self.reverse(p, numbers)
             return
-        if is_inkasso(p, self.inkasso_payers):
+        if found is UNPLACED:  # routing found no reference, number or payer for it: straight to tier 5
+            self.pending_by_amount(p, ()) if pending else self.unexplained(p, ())
+            return
+        if found is INKASSO:
             self.result.inkasso_payouts.append(p)
             return
-        if self.text_tier(p, pending):
+        if found is TEXT:
+            self.text_tier(p, c, pending)
             return
-        payers = self.payer_customers(p)
+        payers = self.index.payers(p.payer_account, p.payer_org_id)
         if pending:
             self.pending_by_amount(p, payers)
             return
@@ -310,39 +238,37 @@ class _Matcher:
             return
         self.unexplained(p, payers)
 
-    def text_tier(self, p: Payment, pending: bool) -> bool:
-        numbers, why = self.tier2(p)
-        numbers = [n for n in numbers if self.receivables[n].currency == p.currency]
-        if not numbers:
-            return False
+    def text_tier(self, p: Payment, c: Candidates, pending: bool) -> None:
+        """Tier 2: the text names invoices in the payment's currency; allocate if the amount agrees."""
+        numbers, why = c.numbers, c.reason
         if pending:
             self.candidate(numbers, p, f"pending: {why}")
-            return True
+            return
         open_total = sum((self.book.open[n] for n in numbers), ZERO)
         if open_total <= ZERO:
             owner = self.receivables[numbers[0]].customer_id
-            self.credit(owner, "overpayment", p, p.amount, f"{why}, but those invoices are already paid")
-            return True
+            self.credit(owner, CreditKind.OVERPAYMENT, p, p.amount, f"{why}, but those invoices are already paid")
+            return
         agrees = open_total > ZERO and ZERO <= open_total - p.amount <= self.tolerance
         if not agrees:
             self.candidate(numbers, p, f"{why}, but {p.amount} does not agree with the open {open_total}")
-            return True
+            return
         if self.claim_twin(p, numbers, ()):
-            return True
-        tier = "reference_text" if why.startswith("KID") else "invoice_number"
+            return
+        tier = c.tier
+        assert tier is not None  # text candidates always have one
         left = p.amount
         for n in numbers[:-1]:
             left = self.allocate(n, left, tier, p.key, f"{why}; amount agrees", p.booking_date)
         self.settle_rest(numbers[-1], p, left, tier, f"{why}; amount agrees")
-        return True
 
-    def settle_rest(self, number: str, p: Payment, amount: Decimal, tier: str, why: str) -> None:
+    def settle_rest(self, number: str, p: Payment, amount: Decimal, tier: AllocationTier, why: str) -> None:
         short = self.book.open[number] - amount
         self.allocate(number, amount, tier, p.key, why, p.booking_date)
         if ZERO < short <= self.tolerance:
             self.result.with_difference[number] = short
 
-    def pending_by_amount(self, p: Payment, payers: set[str]) -> None:
+    def pending_by_amount(self, p: Payment, payers: Collection[str]) -> None:
         """A pending credit with no reference: hold what it could pay (by payer, else by amount)."""
         c = cents(p.amount)
         if payers:
@@ -362,7 +288,12 @@ class _Matcher:
             exact = self.within_tolerance(customer_id, p.amount)
         exact = [n for n in exact if self.receivables[n].currency == p.currency]
         if len(exact) == 1:
-            self.settle(exact[0], p, "payer_amount", f"payer is customer {customer_id}; only open item of {p.amount}")
+            self.settle(
+                exact[0],
+                p,
+                AllocationTier.PAYER_AMOUNT,
+                f"payer is customer {customer_id}; only open item of {p.amount}",
+            )
             return
         if len(exact) > 1:
             self.candidate(exact, p, f"payer is customer {customer_id}; {len(exact)} open items of {p.amount}")
@@ -380,16 +311,18 @@ class _Matcher:
             for cn_number in used:
                 self.use_credit_note(customer_id, cn_number, chosen, p)
             for n in chosen:
-                self.allocate(n, self.book.open[n], "subset_sum", p.key, why, p.booking_date)
+                self.allocate(n, self.book.open[n], AllocationTier.SUBSET_SUM, p.key, why, p.booking_date)
             return
         if solution is False:
             why = f"payer is customer {customer_id}; several combinations (or too many items) could be {p.amount}"
             if len(opens) <= MAX_ITEMS:
                 self.candidate(opens, p, why)
             else:  # one review credit instead of a hold entry on every one of many items
-                self.credit(customer_id, "ambiguous", p, p.amount, why)
+                self.credit(customer_id, CreditKind.AMBIGUOUS, p, p.amount, why)
             return
-        self.credit(customer_id, "unexplained", p, p.amount, f"{p.amount} {p.currency} from this customer's payer")
+        self.credit(
+            customer_id, CreditKind.UNEXPLAINED, p, p.amount, f"{p.amount} {p.currency} from this customer's payer"
+        )
         self.result.unexplained.append(p)
 
     def within_tolerance(self, customer_id: str, amount: Decimal) -> list[str]:
@@ -408,7 +341,7 @@ class _Matcher:
                 left = self.allocate(
                     n,
                     left,
-                    "credit_note",
+                    AllocationTier.CREDIT_NOTE,
                     cn.number,
                     f"credit note {cn.number} netted in payment {p.key}",
                     p.booking_date,
@@ -416,23 +349,21 @@ class _Matcher:
             notes[i] = (cn, left)
         self.credit_notes[customer_id] = [(cn, x) for cn, x in notes if x > ZERO]
 
-    def unexplained(self, p: Payment, payers: set[str]) -> None:
+    def unexplained(self, p: Payment, payers: Collection[str]) -> None:
         """Tier 5: hold every customer this could be (known payer, or an open item of exactly this amount)."""
         if p.key not in self.everywhere:
             self.result.unexplained.append(p)
         owners = set(payers) or {self.receivables[n].customer_id for n in self.book.by_amount.get(cents(p.amount), ())}
-        kind = "ambiguous" if len(payers) > 1 else "unexplained"
+        kind = CreditKind.AMBIGUOUS if len(payers) > 1 else CreditKind.UNEXPLAINED
         for cust in sorted(owners):
             self.credit(
                 cust, kind, p, p.amount, f"unexplained credit of {p.amount} {p.currency} could be this customer's"
             )
 
-    def reverse(self, p: Payment) -> None:
-        """Money taken back re-opens what it paid: by reference, else by the original payment."""
-        numbers, _ = self.tier1(p)
-        if len(numbers) != 1:
-            numbers, _ = self.tier2(p)
-        if len(numbers) == 1:
+    def reverse(self, p: Payment, numbers: Sequence[str]) -> None:
+        """Money taken back re-opens what it paid: the invoice its reference (or text) names, else what the
+        original payment paid."""
+        if numbers:
             self.reopen(numbers[0], p.amount, p)
             return
         original = self.find_original(p)
@@ -454,20 +385,16 @@ class _Matcher:
             (a.invoice_number, a.amount)
             for n in numbers
             for a in self.result.allocations.get(n, ())
-            if a.source_key == key and a.tier != "reversal"
+            if a.source_key == key and a.tier is not AllocationTier.REVERSAL
         ]
 
     def find_original(self, p: Payment) -> str | None:
         if self.originals is None:  # built on first need: only reversals without a reference ask
-            self.originals = defaultdict(list)
+            self.originals = Originals()
             for q in self.bank:
-                if not q.reversal and q.status is PaymentStatus.BOOKED:
-                    self.originals[(q.account, q.payer_account or "", cents(q.amount))].append((q.key, q))
-        for key, payment in self.originals.get((p.account, p.payer_account or "", cents(p.amount)), []):
-            if payment.booking_date <= p.booking_date and key not in self.reversed:
-                self.reversed.add(key)
-                return key
-        return None
+                self.originals.add(q)
+        original = self.originals.take(p)
+        return None if original is None else original.key
 
     def reopen(self, number: str, amount: Decimal, p: Payment) -> Decimal:
         inv = self.receivables[number]
@@ -477,7 +404,7 @@ class _Matcher:
             why = f"payment returned/reversed on {p.booking_date.isoformat()}"
             if p.return_reason:
                 why += f" ({p.return_reason})"
-            self.add_allocation(number, Allocation(number, -back, inv.currency, "reversal", p.key, why))
+            self.add_allocation(number, Allocation(number, -back, inv.currency, AllocationTier.REVERSAL, p.key, why))
         return max(back, ZERO)
 
     # -- the run --------------------------------------------------------------------------------
@@ -498,12 +425,10 @@ class _Matcher:
             self.ledger_payment(p)
         if not learned:
             for p in bank:
-                self.learn(p)
+                self.index.learn(p)
         # Reversals look for the payment they take back among booked credits on or before their day (every
         # such credit precedes them in this order); that index is only built if a reversal needs it.
         self.bank = bank
-        self.originals: dict[tuple[str, str, int], list[tuple[str, Payment]]] | None = None
-        self.reversed: set[str] = set()
         for p in bank:
             self.bank_payment(p)
         self.bank = []
@@ -513,7 +438,7 @@ class _Matcher:
                 self.result.unallocated_credit.setdefault(cust, []).append(
                     Credit(
                         cust,
-                        "credit_note",
+                        CreditKind.CREDIT_NOTE,
                         left,
                         cn.currency,
                         cn.number,
@@ -540,41 +465,20 @@ class _Matcher:
                 if target is None or target.currency != cn.currency or left <= ZERO:
                     continue
                 left = self.allocate(
-                    number, left, "credit_note", cn.number, f"credit note {cn.number} credits {number}", cn.issue_date
+                    number,
+                    left,
+                    AllocationTier.CREDIT_NOTE,
+                    cn.number,
+                    f"credit note {cn.number} credits {number}",
+                    cn.issue_date,
                 )
             if left > ZERO:
                 self.credit_notes[cn.customer_id].append((cn, left))
 
 
-def is_inkasso(p: Payment, inkasso_payers: Collection[str]) -> bool:
-    """A debt collector's payout (a configured payer, or a collector's name): collected money, not a debtor's."""
-    ids = {plain_account(x) for x in (p.payer_account, p.payer_org_id) if x}
-    if not ids.isdisjoint(inkasso_payers):  # payer ids already compared plain (see _Matcher, Router)
-        return True
-    return bool(INKASSO_WORDS & set(WORD.findall((p.payer_name or "").lower())))
-
-
-def match_order(p: Payment) -> tuple[date, bool, str]:
+def match_order(p: PaymentView) -> tuple[date, bool, str]:
     """Payments are matched oldest first, a reversal after the credits of its day."""
     return (p.booking_date, p.reversal, p.key)
-
-
-_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
-_NOT_DIGIT = re.compile(r"\D")
-
-
-def plain_account(value: str) -> str:
-    """Account numbers compared without spaces, dots or dashes."""
-    if value.isascii() and value.isalnum():  # the usual BBAN/IBAN: nothing to remove (no cache: too many)
-        return value.upper()
-    return _NOT_ALNUM.sub("", value.upper())
-
-
-def org_digits(value: str) -> str:
-    """Org ids compared by their digits ('NO 923 456 783 MVA' is 923456783)."""
-    if value.isascii() and value.isdigit():
-        return value
-    return _NOT_DIGIT.sub("", value)
 
 
 def reconcile(
@@ -624,7 +528,7 @@ def _cap_by_ledger(result: Reconciliation, docs: list[Invoice]) -> None:
                 inv.number,
                 gap,
                 inv.currency,
-                "ledger_balance",
+                AllocationTier.LEDGER_BALANCE,
                 inv.source_ref or inv.number,
                 f"{inv.source} reports {max(ledger_open, ZERO)} outstanding",
             )

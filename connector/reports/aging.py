@@ -10,7 +10,8 @@ from datetime import date
 from decimal import Decimal
 
 from connector.model import ZERO, Action, Customer, Decision, State
-from connector.reports.tables import render
+from connector.reports.freshness import ClientStatus, summary
+from connector.reports.tables import Table, customer_label
 
 BUCKETS = ("not_due", "1-30", "31-60", "61-90", "90+")
 
@@ -73,18 +74,52 @@ def _cells(r: AgingRow) -> list[str]:
     ]
 
 
-def render_table(rows: Sequence[AgingRow]) -> str:
-    if not rows:
-        return "No open receivables."
-    return render(HEADERS, [_cells(r) for r in rows], right=set(range(4, len(HEADERS))))
+def table(rows: Sequence[AgingRow], statuses: Sequence[ClientStatus] = ()) -> Table:
+    """One row per client and customer (the customer as every command shows it: name and id)."""
+    head = ["client", "customer", "currency", *BUCKETS, "total", "disputed", "held"]
+    cells = [[r.client_id, customer_label(r.customer_name, r.customer_id), *_cells(r)[3:]] for r in rows]
+    empty = "No open receivables."
+    if any(not s.ok for s in statuses):
+        empty = "No open receivables in the data that could be read."
+    return Table(head, cells, right=set(range(3, len(head))), keep=[2, 9, 5, 6, 6, 6, 6, 6, 8, 4, 4], empty=empty)
 
 
-def render_csv(rows: Sequence[AgingRow]) -> str:
+def status_lines(statuses: Sequence[ClientStatus]) -> list[str]:
+    """The failed and stale clients, above the figures: their amounts are missing or old, not zero."""
+    return [s.line() for s in statuses if not s.ok]
+
+
+def render_table(rows: Sequence[AgingRow], statuses: Sequence[ClientStatus] = ()) -> str:
+    parts = [*status_lines(statuses)]
+    if parts:
+        parts.append("")
+    parts.append(table(rows, statuses).plain())
+    if statuses:
+        parts.append(summary(statuses))
+    return "\n".join(parts)
+
+
+def render_csv(rows: Sequence[AgingRow], statuses: Sequence[ClientStatus] = ()) -> str:
+    """The figures, plus a ``data`` column saying whether each client's figures can be trusted; a client
+    that could not be read has a row of its own with empty amounts (never zeros)."""
+    by_client = {s.client_id: s for s in statuses}
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(HEADERS)
-    writer.writerows(_cells(r) for r in rows)
+    writer.writerow([*HEADERS, "data"])
+    with_rows = set()
+    for r in rows:
+        with_rows.add(r.client_id)
+        writer.writerow([*_cells(r), _data(by_client.get(r.client_id))])
+    for s in statuses:
+        if s.client_id not in with_rows and not s.ok:
+            writer.writerow([s.client_id, "", "", "", *([""] * (len(HEADERS) - 4)), _data(s)])
     return buf.getvalue()
+
+
+def _data(status: ClientStatus | None) -> str:
+    if status is None or status.ok:
+        return "ok"
+    return status.line().split(": ", 1)[1]
 
 
 _CSS = """
@@ -97,10 +132,11 @@ th:nth-child(-n+3),td:nth-child(-n+3){text-align:left}
 .b0{background:#9ecae1}.b1{background:#fdd49e}.b2{background:#fc8d59}.b3{background:#e34a33}.b4{background:#b30000}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
 .apart{color:#666}
+.nodata{color:#b30000;font-weight:bold}
 """
 
 
-def render_html(rows: Sequence[AgingRow], as_of: date) -> str:
+def render_html(rows: Sequence[AgingRow], as_of: date, statuses: Sequence[ClientStatus] = ()) -> str:
     """A self-contained page: one row per client and customer, a CSS bar per row (no JavaScript)."""
     from html import escape
 
@@ -117,16 +153,31 @@ def render_html(rows: Sequence[AgingRow], as_of: date) -> str:
         cells = "".join(f"<td>{escape(c)}</td>" for c in _cells(r))
         body.append(f'<tr>{cells}<td><div class="bar">{bars}</div></td></tr>')
     head = "".join(f"<th>{escape(h)}</th>" for h in HEADERS) + "<th>aging</th>"
-    table = (
+    notices = "".join(f'<p class="nodata" role="alert">{escape(line)}</p>' for line in status_lines(statuses))
+    figures = (
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         if rows
-        else ("<p>No open receivables.</p>")
+        else f"<p>{escape(table(rows, statuses).empty)}</p>"
     )
+    closing = f"<p>{escape(summary(statuses))}</p>" if statuses else ""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>Aged receivables {as_of.isoformat()}</title><style>{_CSS}</style></head><body>"
         f"<h1>Aged receivables as of {as_of.isoformat()}</h1>"
         f'<p class="legend">{legend}</p>'
         '<p class="apart">Disputed and held amounts are part of the buckets and shown apart in their own columns.</p>'
-        f"{table}</body></html>\n"
+        f"{notices}{figures}{closing}</body></html>\n"
     )
+
+
+def row_json(r: AgingRow) -> dict[str, object]:
+    return {
+        "client": r.client_id,
+        "customer": r.customer_id,
+        "name": r.customer_name,
+        "currency": r.currency,
+        "buckets": {b: str(r.buckets[b]) for b in BUCKETS},
+        "total": str(r.total),
+        "disputed": str(r.disputed),
+        "held": str(r.held),
+    }

@@ -1,14 +1,82 @@
-"""What one client's night produced, for the CLI to print: the decisions, what was sent, warnings, errors."""
+"""What one client's night produced, for the CLI to print: the decisions, what was done, warnings, errors."""
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
+from typing import SupportsIndex
 
 from connector.model import Decision
 
 log = logging.getLogger("arsync")
 dunning_log = logging.getLogger("arsync.dunning")
+
+# What the act stage can do. Everything that reached a debtor, a provider or a ledger is reported.
+SEND = "send"  # a reminder or collection notice went out
+PROPOSAL = "proposal"  # a collection case was proposed (or auto-approved)
+PUSH = "push"  # a case went to the inkasso provider
+REVIEW = "review"  # an approved case went back to review
+WITHDRAWAL = "withdrawal"  # a case was withdrawn at the provider
+PROVIDER_REPORT = "provider_report"  # a direct payment or credit was reported to the provider
+STATUS = "status"  # the provider reported a change
+BOOKING = "booking"  # a fee or interest was booked into the client's ledger
+OTHER = "other"
+
+# For report lines that do not say what they are (code that appends a plain string): their wording.
+_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), k)
+    for p, k in (
+        (r"^(reminder|collection_notice|call) for invoice ", SEND),
+        (r"^collection case \S+ proposed", PROPOSAL),
+        (r"^case \S+ pushed to ", PUSH),
+        (r"^case \S+ back to review", REVIEW),
+        (r"^case \S+: settled in full; (withdrawn|.* closed it)", WITHDRAWAL),
+        (r"^case \S+: reported ", PROVIDER_REPORT),
+        (r"^case \S+: \S+ reports ", STATUS),
+        (r"\bbooked\b", BOOKING),
+    )
+)
+_CASE = re.compile(r"\bcase (\S+?)[:,]?(?:\s|$)")
+_INVOICE = re.compile(r"\binvoice (\S+?)[:,]?(?:\s|$)")
+
+
+@dataclass(frozen=True)
+class Acted:
+    """One thing the run did, with what it concerned; ``str()`` is the line printed."""
+
+    kind: str
+    text: str
+    invoice: str | None = None
+    case: str | None = None
+
+    @classmethod
+    def from_line(cls, text: str) -> Acted:
+        kind = next((k for pattern, k in _KINDS if pattern.search(text)), OTHER)
+        case = _CASE.search(text)
+        invoice = _INVOICE.search(text)
+        return cls(kind, text, invoice.group(1) if invoice else None, case.group(1) if case else None)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def as_json(self) -> dict[str, str]:
+        out = {"kind": self.kind, "detail": self.text}
+        if self.invoice:
+            out["invoice"] = self.invoice
+        if self.case:
+            out["case"] = self.case
+        return out
+
+
+class ActedLog(list[Acted]):
+    """What was done, in order. A plain line appended is classified by its wording (``Acted.from_line``)."""
+
+    def append(self, item: Acted | str) -> None:
+        super().append(item if isinstance(item, Acted) else Acted.from_line(item))
+
+    def insert(self, index: SupportsIndex, item: Acted | str) -> None:
+        super().insert(index, item if isinstance(item, Acted) else Acted.from_line(item))
 
 
 @dataclass
@@ -18,13 +86,19 @@ class ClientReport:
     errors: list[str] = field(default_factory=list)  # the client failed (a source, or a stage)
     warnings: list[str] = field(default_factory=list)  # single bad files/records; the run went on
     decisions: list[Decision] = field(default_factory=list)
-    sent: list[str] = field(default_factory=list)  # what the act stage did, one line each
+    sent: ActedLog = field(default_factory=ActedLog)  # what the act stage did, one entry each
+    # for the accountant to decide, one line each (a high-risk customer with new invoices: "credit stop?")
+    attention: list[str] = field(default_factory=list)
     customer_names: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False  # a stop was asked for while this client ran: what is here is what was done
 
     def fail(self, message: str) -> None:
         self.ok = False
         self.errors.append(message)
         log.error("client %s: %s", self.client_id, message)
+
+    def did(self, kind: str, text: str, *, invoice: str | None = None, case: str | None = None) -> None:
+        self.sent.append(Acted(kind, text, invoice, case))
 
 
 def log_broken_agreements(client_id: str, decisions: list[Decision]) -> list[str]:

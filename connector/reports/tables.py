@@ -1,11 +1,46 @@
-"""Plain-text tables for the terminal (English: the CLI is for the accountant)."""
+"""Tables for the terminal (English: the CLI is for the accountant).
+
+Each table is built once as ``Table`` (headers, rows, which columns are numbers, which matter most) and
+printed plain on a pipe (every column in full, for grep and mail) or fitted to the terminal by
+``connector.cli.output.show`` (columns dropped by priority, long cells wrapped).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 from connector.model import Case, Decision, Dispute, Facts
+
+
+def customer_label(name: str | None, customer_id: str) -> str:
+    """A customer as every command shows it: the name, and the id that commands accept (--customer)."""
+    if not name or name == customer_id:
+        return customer_id
+    return f"{name} ({customer_id})"
+
+
+@dataclass
+class Table:
+    """A table's content. ``keep``: per column, how much it matters (higher stays longer when the
+    terminal is narrow); ``right``: columns of numbers; ``title``/``empty``: the line above it / instead."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    right: set[int] = field(default_factory=set)
+    keep: list[int] | None = None
+    title: str = ""
+    empty: str = ""
+
+    def plain(self) -> str:
+        if not self.rows:
+            return self.empty
+        body = render(self.headers, self.rows, self.right)
+        return f"{self.title}\n\n{body}" if self.title else body
+
+    def __str__(self) -> str:
+        return self.plain()
 
 
 def render(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int] | None = None) -> str:
@@ -26,15 +61,15 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int
 
 def decision_table(
     decisions: Sequence[Decision], as_of: date, names: Mapping[tuple[str, str], str] | None = None
-) -> str:
+) -> Table:
+    """One row per decision. Whether a client failed or is stale is said apart (``reports.freshness``):
+    "no invoices" here only ever means "none in the data that was read"."""
     names = names or {}
-    if not decisions:
-        return f"No open or recently settled invoices as of {as_of.isoformat()}."
     rows = [
         [
             d.client_id,
             d.invoice_number,
-            names.get((d.client_id, d.customer_id), d.customer_id),
+            customer_label(names.get((d.client_id, d.customer_id)), d.customer_id),
             d.due_date.isoformat() if d.due_date else "-",
             f"{d.amount} {d.currency}",
             f"{d.open_amount} {d.currency}",
@@ -45,7 +80,14 @@ def decision_table(
         for d in decisions
     ]
     head = ["client", "invoice", "customer", "due", "amount", "open", "state", "action", "holds"]
-    return f"Decisions as of {as_of.isoformat()}\n\n" + render(head, rows, right={4, 5})
+    return Table(
+        head,
+        rows,
+        right={4, 5},
+        keep=[3, 9, 6, 4, 2, 8, 5, 9, 9],
+        title=f"Decisions as of {as_of.isoformat()}",
+        empty=f"No open or recently settled invoices as of {as_of.isoformat()}.",
+    )
 
 
 def case_json(c: Case) -> dict[str, object]:
@@ -64,31 +106,35 @@ def case_json(c: Case) -> dict[str, object]:
     }
 
 
-def case_table(cases: Sequence[Case]) -> str:
-    if not cases:
-        return "No cases."
+def case_table(cases: Sequence[Case], names: Mapping[tuple[str, str], str] | None = None) -> Table:
+    names = names or {}
     rows = [
         [
             c.case_id,
             c.client_id,
             c.invoice_number,
-            c.customer_id,
+            customer_label(names.get((c.client_id, c.customer_id)), c.customer_id),
             f"{c.open_amount} {c.currency}",
             str(c.status),
             c.created_on.isoformat(),
         ]
         for c in cases
     ]
-    return render(["case", "client", "invoice", "customer", "open", "status", "created"], rows, right={4})
+    return Table(
+        ["case", "client", "invoice", "customer", "open", "status", "created"],
+        rows,
+        right={4},
+        keep=[9, 3, 5, 6, 8, 9, 2],
+        empty="No cases.",
+    )
 
 
 def case_detail(case: Case, facts: Facts) -> str:
     lines = [f"Case {case.case_id} ({case.status})", ""]
     inv = next((i for i in facts.invoices if i.number == case.invoice_number), None)
     customer = facts.customers.get(case.customer_id)
-    lines.append(
-        f"Debtor:   {customer.name if customer else case.customer_id} (org no {customer.org_no if customer else '-'})"
-    )
+    label = customer_label(customer.name if customer else None, case.customer_id)
+    lines.append(f"Debtor:   {label} (org no {customer.org_no if customer and customer.org_no else '-'})")
     if inv:
         due = inv.due_date.isoformat() if inv.due_date else "-"
         lines.append(
@@ -109,9 +155,7 @@ def case_detail(case: Case, facts: Facts) -> str:
     return "\n".join(lines)
 
 
-def dispute_table(disputes: Sequence[Dispute]) -> str:
-    if not disputes:
-        return "No disputes."
+def dispute_table(disputes: Sequence[Dispute]) -> Table:
     rows = [
         [
             d.client_id,
@@ -124,4 +168,22 @@ def dispute_table(disputes: Sequence[Dispute]) -> str:
         ]
         for d in disputes
     ]
-    return render(["client", "dispute", "invoice", "opened", "source", "reason", "resolved"], rows)
+    return Table(
+        ["client", "dispute", "invoice", "opened", "source", "reason", "resolved"],
+        rows,
+        keep=[4, 9, 9, 5, 2, 7, 8],
+        empty="No disputes.",
+    )
+
+
+def dispute_json(d: Dispute) -> dict[str, object]:
+    return {
+        "client": d.client_id,
+        "dispute_id": d.dispute_id,
+        "invoice": d.invoice_number,
+        "opened_on": d.opened_on.isoformat(),
+        "source": d.source,
+        "reason": d.reason,
+        "resolved_on": d.resolved_on.isoformat() if d.resolved_on else None,
+        "resolution": d.resolution,
+    }

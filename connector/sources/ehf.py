@@ -13,8 +13,8 @@ from pathlib import Path
 
 from connector.einvoice.document import DocClass, EDocument, Party, StatusEvent
 from connector.einvoice.read import DocumentError, read_document
-from connector.engine.gc import gc_paused
 from connector.files import LinkLeavesFolder, open_in_folder
+from connector.gcpause import gc_paused
 from connector.model import (
     DISPUTE_CODES,
     ENVELOPE,
@@ -65,7 +65,7 @@ class EhfFolderSource:
         ahead: list[tuple[str, str, bytes | int]] = []
         ahead_bytes = 0
         folder = os.fspath(self.folder)
-        with gc_paused():  # thousands of small acyclic records (connector.engine.gc)
+        with gc_paused():  # thousands of small acyclic records (connector.gcpause)
             for name in inbox_names(self.folder, SUFFIXES):
                 try:
                     data = _read_bounded(folder, name)
@@ -243,6 +243,7 @@ def _add_sales(batch: LedgerBatch, customers: dict[str, Party], client_id: str, 
             factored=doc.factored,
             collection_method=doc.collection_method,
             source_ref=filename,
+            delivery_date=doc.delivery_date,
         )
     )
     for att in doc.attachments:

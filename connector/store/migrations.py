@@ -86,6 +86,13 @@ def _v10_workbench(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE case_events ADD COLUMN push_after {kind}"))
 
 
+def _v11_credit_checks(conn: Connection) -> None:
+    """Credit checks of customers, and each invoice's delivery date (issue 21: the advice report)."""
+    schema.credit_checks.create(conn, checkfirst=True)
+    if "delivery_date" not in {c["name"] for c in inspect(conn).get_columns("invoices")}:
+        conn.execute(text("ALTER TABLE invoices ADD COLUMN delivery_date DATE"))
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -97,6 +104,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v8_invoice_customer_index,
     _v9_credit_facts,
     _v10_workbench,
+    _v11_credit_checks,
 )
 CURRENT = len(MIGRATIONS)
 

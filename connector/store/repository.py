@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Date, Engine, Table, and_, create_engine, eve
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.clock import Clock, utc_now
-from connector.engine.gc import gc_paused
+from connector.gcpause import gc_paused
 from connector.model import (
     CENT,
     Action,
@@ -71,16 +71,18 @@ def _upsert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]])
         _upsert(conn, table, rows)  # rows that rely on column defaults take the ordinary path
         return
     get = itemgetter(*names)
-    convert = [(i, f) for i, n in enumerate(names) if (f := table.c[n].type._cached_bind_processor(conn.dialect))]
+    convert: list[tuple[int, Callable[[Any], Any]]] = [
+        (i, f) for i, n in enumerate(names) if (f := table.c[n].type._cached_bind_processor(conn.dialect))
+    ]
     # a batch has few distinct dates: each is formatted once
-    convert = [(i, Converted(f).__getitem__ if isinstance(table.c[names[i]].type, Date) else f) for i, f in convert]
+    convert = [(i, Converted(c).__getitem__ if isinstance(table.c[names[i]].type, Date) else c) for i, c in convert]
     params: list[tuple[Any, ...]] = []
     try:
         for row in rows:
             values = list(get(row))
-            for i, f in convert:
+            for i, to_db in convert:
                 if values[i] is not None:
-                    values[i] = f(values[i])
+                    values[i] = to_db(values[i])
             params.append(tuple(values))
     except Exception:  # nothing written yet: the ordinary path reports it as usual (a StatementError)
         _upsert(conn, table, rows)
@@ -495,6 +497,7 @@ def _invoice_row(i: Invoice) -> dict[str, Any]:
         "collection_method": i.collection_method,
         "ledger_open_amount": i.ledger_open_amount,
         "source_ref": i.source_ref,
+        "delivery_date": i.delivery_date,
     }
 
 
@@ -587,6 +590,7 @@ def _load_invoices(conn: Connection, client_id: str, shared: Shared | None = Non
             collection_method=r.collection_method,
             ledger_open_amount=r.ledger_open_amount,
             source_ref=r.source_ref,
+            delivery_date=r.delivery_date,
         )
 
 
@@ -657,6 +661,7 @@ INVOICE_COLUMNS = [
     "collection_method",
     "ledger_open_amount",
     "source_ref",
+    "delivery_date",
 ]
 
 PAYMENT_COLUMNS = [
@@ -708,6 +713,7 @@ def invoices_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterato
         collection_method,
         ledger_open_amount,
         source_ref,
+        delivery_date,
     ) in rows:
         yield Invoice(
             shared[client],
@@ -727,6 +733,7 @@ def invoices_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterato
             shared[collection_method],
             amounts[ledger_open_amount],
             source_ref,
+            dates[delivery_date],
         )
     shared.amounts = amounts  # payments mostly pay invoice amounts: share those Decimals too
 

@@ -101,6 +101,7 @@ invoices = Table(
     Column("collection_method", String(16)),  # direct_debit / card (v5)
     Column("ledger_open_amount", Money),
     Column("source_ref", Text),
+    Column("delivery_date", Date),  # EHF BT-72 / invoice period end, for the advice report (v11)
     # a sliced client's invoices are read one slice of customers at a time (connector.engine.slices, v8)
     Index("ix_invoices_customer", "client_id", "customer_id"),
 )
@@ -392,6 +393,24 @@ credit_facts = Table(
     Column("fetched_at", DateTime(timezone=True), nullable=False),
     Column("failed_on", Date),  # the last day a lookup failed after this answer (NULL: none since)
     Column("failure", Text),  # why it failed (redacted by connector.http)
+)
+
+# One row per credit check of a client's customer and day (issue 21): the level and reasons as JSON
+# (connector.credit.checks), why it was made, and the invoices it had seen. A second check the same
+# day replaces the first; older days are kept (the history of a customer's risk).
+credit_checks = Table(
+    "credit_checks",
+    metadata,
+    _client(),
+    Column("customer_id", String(128), primary_key=True),
+    Column("checked_on", Date, primary_key=True),
+    Column("org_no", String(32)),
+    Column("level", String(8), nullable=False),  # low / watch / high
+    Column("assessment", Text, nullable=False),  # JSON: RiskAssessment.as_json()
+    Column("trigger", Text, nullable=False),
+    Column("invoices_through", Date),
+    Column("seen_last_day", Text, nullable=False, default="[]"),  # JSON list of invoice numbers
+    Column("checked_at", DateTime(timezone=True), nullable=False),
 )
 
 # ---- the workbench's audit trail (issue 20) -------------------------------------------------------

@@ -31,8 +31,8 @@ from connector.store.repository import (
 _CHUNK = 5000
 _IDS = 500  # ids per IN (…) list: well under every database's limit on parameters
 _NAMES = count()
-_CUSTOMER_COLUMNS = ("client_id", "customer_id", "name", "org_no", "country", "email", "address", "postal_code")
-_CUSTOMER_COLUMNS += ("city", "is_person")
+_CUSTOMER_COLUMNS: tuple[str, ...] = ("client_id", "customer_id", "name", "org_no", "country", "email", "address")
+_CUSTOMER_COLUMNS += ("postal_code", "city", "is_person")
 
 
 class _Row:

@@ -11,51 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from connector.config import ClientConfig
-from connector.dunning.decide import client_holds  # the one definition of "data too old to dun on"
 from connector.engine.decisions import decide_client
-from connector.model import ZERO, Case, CaseStatus, Decision, Facts, SyncStatus
+from connector.model import ZERO, Case, CaseStatus, Decision
 from connector.reports import aging
+from connector.reports.freshness import Freshness as Freshness  # re-exported: the pages use data.freshness
+from connector.reports.freshness import freshness as freshness
 from connector.store import Store
 
 log = logging.getLogger("arsync.web")
 
 
-# ---- freshness ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Freshness:
-    """How a client's last sync went: ``ok``, ``failed`` (a source's last attempt failed), ``never``
-    (the ledger never synced) or ``stale`` (data older than the client's policy allows to dun on)."""
-
-    state: str
-    problems: tuple[str, ...]
-    last_attempt: datetime | None
-    last_success: datetime | None
-
-
-def freshness(client: ClientConfig, sync: dict[str, SyncStatus], today: date) -> Freshness:
-    attempts = [s.last_attempt_at for s in sync.values() if s.last_attempt_at]
-    ledger = sync.get("ledger")
-    last_success = ledger.last_success_at if ledger else None
-    failed = tuple(f"{name}: {s.last_error}" for name, s in sorted(sync.items()) if s.last_error)
-    if failed:
-        state, problems = "failed", failed
-    elif last_success is None:
-        state, problems = "never", ("the ledger has never been synced",)
-    else:
-        # only the sync status matters to the freshness holds
-        facts = Facts(
-            client_id=client.id, customers={}, invoices=(), payments=(), disputes=(), agreements=(), steps=(),
-            cases=(), sync=sync,
-        )  # fmt: skip
-        holds = tuple(dict.fromkeys(e.detail for _hold, e in client_holds(facts, client, today)))
-        state, problems = ("stale", holds) if holds else ("ok", ())
-    return Freshness(state, problems, max(attempts, default=None), last_success)
+# ---- freshness: connector.reports.freshness (the command line shows the same) ----------------
 
 
 # ---- aging --------------------------------------------------------------------------------------

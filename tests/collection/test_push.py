@@ -194,11 +194,13 @@ def test_an_approval_is_rechecked_at_push_time(
             ws.add_credit_note("5001", "1001", issue=day, amount="600.00")
         elif change == "disputed":
             reason_args = ("--reason", "the goods never arrived", "--as-of", day.isoformat())
-            opened = ws.cli("disputes", "open", "acme", "1001", *reason_args)
+            opened = ws.cli("disputes", "open", "--client", "acme", "1001", *reason_args)
             assert opened.exit_code == 0, opened.output
         else:
             when = (day + timedelta(days=20)).isoformat()
-            added = ws.cli("agreements", "add", "acme", "1001", "--promise-date", when, "--as-of", day.isoformat())
+            added = ws.cli(
+                "agreements", "add", "--client", "acme", "1001", "--promise-date", when, "--as-of", day.isoformat()
+            )
             assert added.exit_code == 0, added.output
         result = nightly(ws, day)
         assert result.exit_code == 0, result.output

@@ -31,10 +31,14 @@ def test_aging_html_page(ws: Workspace) -> None:
     ws.bank_heartbeat(AS_OF)
     assert ws.cli("sync", "--as-of", AS_OF.isoformat()).exit_code == 0
     assert (
-        ws.cli("disputes", "open", "acme", "7104", "--reason", "wrong goods", "--as-of", AS_OF.isoformat()).exit_code
+        ws.cli(
+            "disputes", "open", "--client", "acme", "7104", "--reason", "wrong goods", "--as-of", AS_OF.isoformat()
+        ).exit_code
         == 0
     )
-    excluded = ws.cli("exclude", "acme", "--invoice", "7102", "--reason", "talks", "--as-of", AS_OF.isoformat())
+    excluded = ws.cli(
+        "exclude", "add", "--client", "acme", "--invoice", "7102", "--reason", "talks", "--as-of", AS_OF.isoformat()
+    )
     assert excluded.exit_code == 0, excluded.output
 
     result = ws.cli("report", "aging", "--format", "html", "--as-of", AS_OF.isoformat())
@@ -74,6 +78,9 @@ def test_aging_html_page(ws: Workspace) -> None:
 
 def test_aging_html_without_receivables(ws: Workspace) -> None:
     ws.write_config(client_table())
+    ws.bank_heartbeat(AS_OF)
+    assert ws.cli("sync", "--as-of", AS_OF.isoformat()).exit_code == 0  # the report reads an existing store
     result = ws.cli("report", "aging", "--format", "html", "--as-of", AS_OF.isoformat())
     assert result.exit_code == 0, result.output
     assert "No open receivables." in result.stdout and "<script" not in result.stdout
+    assert "NO DATA" not in result.stdout and "1 client: 1 ok, 0 failed, 0 stale" in result.stdout

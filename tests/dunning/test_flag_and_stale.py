@@ -33,6 +33,7 @@ def _complaint_then_short_payment(ws: Workspace, number: str = "7001") -> None:
     opened = ws.cli(
         "disputes",
         "open",
+        "--client",
         "acme",
         number,
         "--reason",
@@ -43,7 +44,7 @@ def _complaint_then_short_payment(ws: Workspace, number: str = "7001") -> None:
     assert opened.exit_code == 0, opened.output
     dispute_id = opened.output.split()[1]
     resolved = ws.cli(
-        "disputes", "resolve", "acme", dispute_id, "--note", "credit note promised", "--as-of", "2026-01-09"
+        "disputes", "resolve", "--client", "acme", dispute_id, "--note", "credit note promised", "--as-of", "2026-01-09"
     )
     assert resolved.exit_code == 0, resolved.output
     ws.add_bank_file("camt-paid.xml", [Entry("P-1", "8000.00", PAID, kid=kid(number))], created=PAID)
@@ -69,7 +70,15 @@ def test_resolved_short_payment_dispute_is_not_reopened(ws: Workspace) -> None:
     ws.bank_heartbeat(DAY)
     assert ws.cli("run", "--as-of", DAY.isoformat()).exit_code == 0
     done = ws.cli(
-        "disputes", "resolve", "acme", "short-payment-7001", "--note", "rest is owed", "--as-of", DAY.isoformat()
+        "disputes",
+        "resolve",
+        "--client",
+        "acme",
+        "short-payment-7001",
+        "--note",
+        "rest is owed",
+        "--as-of",
+        DAY.isoformat(),
     )
     assert done.exit_code == 0, done.output
     nxt = date(2026, 1, 20)
@@ -99,7 +108,9 @@ def test_payment_before_the_complaint_is_no_short_payment_dispute(ws: Workspace)
         "camt-paid.xml", [Entry("P-3", "8000.00", date(2026, 1, 6), kid=kid("7003"))], created=date(2026, 1, 6)
     )
     assert ws.cli("sync", "--as-of", "2026-01-07").exit_code == 0
-    opened = ws.cli("disputes", "open", "acme", "7003", "--reason", "late complaint", "--as-of", COMPLAINT.isoformat())
+    opened = ws.cli(
+        "disputes", "open", "--client", "acme", "7003", "--reason", "late complaint", "--as-of", COMPLAINT.isoformat()
+    )
     assert opened.exit_code == 0
     ws.bank_heartbeat(DAY)
     assert ws.cli("run", "--as-of", DAY.isoformat()).exit_code == 0

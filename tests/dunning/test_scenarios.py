@@ -112,7 +112,18 @@ def _setup(ws: Workspace, **policy: Any) -> None:
 def test_excluded_blocks_until_the_end_date(ws: Workspace) -> None:
     _setup(ws)
     r = ws.cli(
-        "exclude", "acme", "--invoice", "7001", "--until", "2026-01-25", "--reason", "called", "--as-of", "2026-01-10"
+        "exclude",
+        "add",
+        "--client",
+        "acme",
+        "--invoice",
+        "7001",
+        "--until",
+        "2026-01-25",
+        "--reason",
+        "called",
+        "--as-of",
+        "2026-01-10",
     )
     assert r.exit_code == 0, r.output
     held = _item(ws, REMIND_ON)
@@ -125,7 +136,18 @@ def test_customer_exclusion(ws: Workspace) -> None:
     _setup(ws)
     customer = _item(ws, REMIND_ON)["customer"]
     assert (
-        ws.cli("exclude", "acme", "--customer", customer, "--reason", "key account", "--as-of", "2026-01-10").exit_code
+        ws.cli(
+            "exclude",
+            "add",
+            "--client",
+            "acme",
+            "--customer",
+            customer,
+            "--reason",
+            "key account",
+            "--as-of",
+            "2026-01-10",
+        ).exit_code
         == 0
     )
     assert _item(ws, date(2026, 3, 1))["holds"] == ["excluded"]
@@ -133,7 +155,7 @@ def test_customer_exclusion(ws: Workspace) -> None:
 
 def test_agreement_holds_then_breaks_and_is_logged(ws: Workspace) -> None:
     _setup(ws)
-    r = ws.cli("agreements", "add", "acme", "7001", "--promise-date", "2026-01-22", "--as-of", "2026-01-15")
+    r = ws.cli("agreements", "add", "--client", "acme", "7001", "--promise-date", "2026-01-22", "--as-of", "2026-01-15")
     assert r.exit_code == 0, r.output
     assert _item(ws, REMIND_ON)["holds"] == ["agreement"]
     assert _item(ws, date(2026, 1, 25))["holds"] == ["agreement"]  # promise date + 3 grace days
@@ -173,10 +195,12 @@ def test_instalment_plan_kept_by_payments(ws: Workspace) -> None:
 
 def test_dispute_blocks_and_resolving_releases(ws: Workspace) -> None:
     _setup(ws)
-    out = ws.cli("disputes", "open", "acme", "7001", "--reason", "wrong quantity", "--as-of", "2026-01-10").output
+    out = ws.cli(
+        "disputes", "open", "--client", "acme", "7001", "--reason", "wrong quantity", "--as-of", "2026-01-10"
+    ).output
     dispute_id = out.split()[1]
     assert _item(ws, REMIND_ON)["holds"] == ["disputed"]
-    assert ws.cli("disputes", "resolve", "acme", dispute_id, "--as-of", "2026-01-20").exit_code == 0
+    assert ws.cli("disputes", "resolve", "--client", "acme", dispute_id, "--as-of", "2026-01-20").exit_code == 0
     assert _item(ws, date(2026, 1, 21))["action"] == "reminder"
 
 
@@ -211,10 +235,25 @@ def test_decision_evidence_shows_fee_and_interest(ws: Workspace) -> None:
 
 def test_an_exclusion_of_a_mistyped_invoice_or_a_customer_name_is_refused(ws: Workspace) -> None:
     _setup(ws)
-    typo = ws.cli("exclude", "acme", "--invoice", "70001", "--reason", "called", "--as-of", "2026-01-10")
+    typo = ws.cli(
+        "exclude", "add", "--client", "acme", "--invoice", "70001", "--reason", "called", "--as-of", "2026-01-10"
+    )
     assert typo.exit_code == 2 and "no invoice '70001'" in typo.stderr
-    name = ws.cli("exclude", "acme", "--customer", "Kunde AS", "--reason", "key account", "--as-of", "2026-01-10")
-    assert name.exit_code == 2 and "use the id from the decision table" in name.stderr
+    name = ws.cli(
+        "exclude",
+        "add",
+        "--client",
+        "acme",
+        "--customer",
+        "Kunde AS",
+        "--reason",
+        "key account",
+        "--as-of",
+        "2026-01-10",
+    )
+    assert name.exit_code == 2 and "did you mean --customer 934567897 (Kunde AS)?" in name.stderr
     assert _item(ws, REMIND_ON)["action"] == "reminder"  # nothing was excluded by mistake
-    forced = ws.cli("exclude", "acme", "--invoice", "70001", "--reason", "x", "--force", "--as-of", "2026-01-10")
+    forced = ws.cli(
+        "exclude", "add", "--client", "acme", "--invoice", "70001", "--reason", "x", "--force", "--as-of", "2026-01-10"
+    )
     assert forced.exit_code == 0, forced.output

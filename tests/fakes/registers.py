@@ -306,7 +306,7 @@ def quick_http(monkeypatch: Any) -> Iterator[list[float]]:
     from connector import http
 
     waits: list[float] = []
-    for system in ("enhetsregisteret", "regnskapsregisteret"):
+    for system in ("enhetsregisteret", "regnskapsregisteret", "peppol_directory"):
         monkeypatch.setitem(http.SYSTEM_LIMITS, system, http.Limits(rate_per_second=None, max_concurrent=None))
     http.reset_limiters()
     previous = http.set_retry_policy(

@@ -50,7 +50,7 @@ def test_a_value_pasted_where_a_variable_name_belongs_is_never_shown(tmp_path: P
     with pytest.raises(config.ConfigError) as exc:
         config.load(_config(tmp_path, case))
     (problem,) = exc.value.problems
-    assert f"the value of '{case.key}' is not a variable name (not shown)" in problem
+    assert f"the value of `{case.key}` is not a variable name (not shown)" in problem
     assert f"{case.table}.{case.key}" in problem  # the key is named, with its client
     # Not the value, nor any long piece of it.
     for piece in (case.value, *(case.value[i : i + 8] for i in range(0, len(case.value) - 8, 4))):
@@ -98,7 +98,7 @@ def test_the_defaults_give_up_on_a_client_within_minutes(tmp_path: Path) -> None
     [
         ("http", {"read_timeout": 0}, "http.read_timeout"),
         ("http", {"client_deadline": -1}, "http.client_deadline"),
-        ("http", {"deadline": 5}, "http.deadline: unknown key"),
+        ("http", {"deadline": 5}, "`http.deadline`: unknown key; did you mean `client_deadline`?"),
         ("limits", {"max_amount": 0}, "limits.max_amount"),
         ("limits", {"max_amount": 1e20}, "limits.max_amount"),
     ],

@@ -487,5 +487,6 @@ def test_arsync_check_prints_what_the_token_sees(tmp_path: Path, monkeypatch: py
         monkeypatch.setenv("FIKEN_TOKEN", "wrong-secret-value-99")
         bad = CliRunner().invoke(main, ["--config", str(cfg), "check"])
     assert ok.exit_code == 0, ok.output
-    assert "acme (fiken): ok" in ok.output and "customers visible: 2" in ok.output and "open invoices: 2" in ok.output
+    assert "acme (A): ok" in ok.output and "ledger (fiken): ok" in ok.output
+    assert "customers visible: 2" in ok.output and "open invoices: 2" in ok.output
     assert bad.exit_code == 1 and "FAILED" in bad.output and "wrong-secret-value-99" not in bad.output

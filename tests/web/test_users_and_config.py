@@ -97,10 +97,11 @@ def config_problem(ws: Workspace, web: dict[str, Any]) -> str:
 def test_the_web_table_is_checked_like_the_rest_of_the_config(ws: Workspace, tmp_path: Path) -> None:
     ws.write_config(client_table("acme"))
     bad_hash = config_problem(ws, {"users": [{"name": "kari", "password_hash": PASSWORD, "role": "viewer"}]})
-    assert "web.users.0.password_hash" in bad_hash and "not an argon2 hash (make one with `arsync users add" in bad_hash
+    assert "`web.users[0].password_hash`" in bad_hash
+    assert "not an argon2 hash (make one with `arsync users add" in bad_hash
     assert "is used twice" in config_problem(ws, {"users": [user("kari", "viewer"), user("KARI", "approver")]})
     assert "user 'anna': no client with id 'beta'" in config_problem(ws, {"users": [user("anna", "viewer", ["beta"])]})
-    assert "web.users.0.role" in config_problem(ws, {"users": [user("kari", "admin")]})
+    assert "`web.users[0].role`" in config_problem(ws, {"users": [user("kari", "admin")]})
     assert "web.password" in config_problem(ws, {"password": "x"})  # a typo or a secret: unknown key
     settings = write_config(ws, {"host": "0.0.0.0", "port": 9000, "undo_minutes": 5, "users": [user("kari", "viewer")]})
     assert (settings.web.host, settings.web.port, settings.web.undo_minutes) == ("0.0.0.0", 9000, 5)

@@ -1,0 +1,170 @@
+"""Where a command's words go: results on stdout, problems on stderr, each problem once.
+
+- ``warning:`` / ``error:`` lines come from two places — the log records the code writes while it works
+  and the run reports the command prints at the end — and both say the same thing; ``Problems`` prints
+  each text once, whichever comes first.
+- Without ``-v`` a log record is one line (its traceback only with ``-v``); with ``--quiet`` only
+  problems reach the terminal, so a cron job mails nothing on a good night.
+- Progress is drawn only where a person waits (stderr is a terminal) and never under ``--quiet``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from typing import TextIO
+
+import click
+
+from connector.reports.tables import Table
+
+VERBOSE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class Problems:
+    """Prints ``warning: …`` and ``error: …`` lines to stderr, each distinct text once per command."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+        self.errors = 0
+        self.warnings = 0
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream if self._stream is not None else sys.stderr
+
+    def first_time(self, text: str) -> bool:
+        """True the first time ``text`` is reported (and remembers it)."""
+        key = " ".join(text.split())
+        with self._lock:
+            if key in self._seen:
+                return False
+            self._seen.add(key)
+            return True
+
+    def warning(self, text: str) -> None:
+        if self.first_time(text):
+            self.warnings += 1
+            click.echo(f"warning: {text}", file=self.stream)
+
+    def error(self, text: str) -> None:
+        if self.first_time(text):
+            self.errors += 1
+            click.echo(f"error: {text}", file=self.stream)
+
+
+class ProblemHandler(logging.Handler):
+    """Log records as ``Problems`` lines: one line each, deduplicated against what the reports print.
+
+    With ``verbose`` the record keeps its timestamp, logger name and traceback (the text still counts as
+    reported, so the end-of-run summary does not repeat it)."""
+
+    def __init__(self, problems: Problems, *, verbose: bool, quiet: bool) -> None:
+        super().__init__(logging.DEBUG if verbose else logging.WARNING)
+        self.problems = problems
+        self.verbose = verbose
+        self.quiet = quiet
+        self.setFormatter(logging.Formatter(VERBOSE_FORMAT))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            if self.verbose:
+                self.problems.first_time(text)
+                click.echo(self.format(record), file=self.problems.stream)
+            elif record.levelno >= logging.ERROR:
+                self.problems.error(text)
+            elif not self.quiet:  # a retry that later succeeded is no problem for a cron mail
+                self.problems.warning(text)
+        except Exception:  # a broken terminal must not break the run
+            self.handleError(record)
+
+
+def install_logging(problems: Problems, *, verbose: int, quiet: bool) -> None:
+    """Route every log record through ``problems`` (replacing earlier handlers: one command, one sink)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, ProblemHandler):
+            root.removeHandler(handler)
+    root.addHandler(ProblemHandler(problems, verbose=verbose > 0, quiet=quiet))
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.WARNING)
+
+
+def is_terminal(stream: TextIO | None = None) -> bool:
+    stream = stream if stream is not None else sys.stderr
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+def terminal_width(default: int = 80) -> int:
+    """The width tables are fitted to: the terminal's, else ``$COLUMNS``, else 80."""
+    try:
+        if sys.stdout.isatty():
+            return max(40, os.get_terminal_size(sys.stdout.fileno()).columns)
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        return max(40, int(os.environ.get("COLUMNS", default)))
+    except ValueError:
+        return default
+
+
+def show(table: Table, *, quiet: bool = False) -> None:
+    """Print a table: fitted to the terminal (rich) where a person reads it, plain and whole on a pipe."""
+    if quiet:
+        return
+    if not table.rows:
+        click.echo(table.empty)
+        return
+    if not is_terminal(sys.stdout):
+        click.echo(table.plain())
+        return
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    width = terminal_width()
+    columns = fitted_columns(table, width)
+    grid = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title=None)
+    for i in columns:
+        grid.add_column(
+            table.headers[i],
+            justify="right" if i in table.right else "left",
+            no_wrap=i in table.right,
+            overflow="fold",
+            min_width=least_width(table, i),  # a code or an id is never broken in the middle
+        )
+    for row in table.rows:
+        grid.add_row(*(row[i] for i in columns))
+    console = Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False)
+    if table.title:
+        console.print(table.title, markup=False)
+        console.print()
+    console.print(grid)
+    dropped = [table.headers[i] for i in range(len(table.headers)) if i not in columns]
+    if dropped:
+        console.print(f"(not shown at this width: {', '.join(dropped)}; use --json for every field)", markup=False)
+
+
+def least_width(table: Table, i: int) -> int:
+    """Column ``i``'s narrowest width: its header and its longest word (a number whole)."""
+    words = [w for row in table.rows for w in (row[i].split() if i not in table.right else [row[i]])]
+    return max([len(table.headers[i]), *(len(w) for w in words)])
+
+
+def fitted_columns(table: Table, width: int) -> list[int]:
+    """The columns that fit ``width``: the least important dropped first, each column at least as wide as
+    its header and its longest word (numbers whole)."""
+    n = len(table.headers)
+    keep = table.keep or [1] * n
+    need = {i: least_width(table, i) for i in range(n)}
+    shown = list(range(n))
+    while len(shown) > 1 and sum(need[i] for i in shown) + 3 * (len(shown) - 1) > width:  # a space and padding
+        shown.remove(min(shown, key=lambda i: (keep[i], -i)))
+    return shown

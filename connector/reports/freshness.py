@@ -1,0 +1,147 @@
+"""How fresh each client's data is, for everything that shows decisions (the command line and the
+workbench alike): a client whose sync failed, never ran or is too old must never look like a client
+with nothing owed.
+
+The states follow the core's own freshness holds (``dunning.decide.client_holds``), so "stale" here is
+exactly what holds dunning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from connector.config import ClientConfig
+from connector.dunning.decide import client_holds  # the one definition of "data too old to dun on"
+from connector.model import Facts, SyncStatus
+
+OK, FAILED, STALE, NEVER = "ok", "failed", "stale", "never"
+LEDGER = "ledger"
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How a client's last sync went: ``ok``, ``failed`` (a source's last attempt failed), ``never``
+    (the ledger never synced) or ``stale`` (data older than the client's policy allows to dun on)."""
+
+    state: str
+    problems: tuple[str, ...]
+    last_attempt: datetime | None
+    last_success: datetime | None
+
+
+def freshness(client: ClientConfig, sync: Mapping[str, SyncStatus], today: date) -> Freshness:
+    attempts = [s.last_attempt_at for s in sync.values() if s.last_attempt_at]
+    ledger = sync.get(LEDGER)
+    last_success = ledger.last_success_at if ledger else None
+    failed = tuple(f"{source_label(name)}: {s.last_error}" for name, s in sorted(sync.items()) if s.last_error)
+    if failed:
+        state, problems = FAILED, failed
+    elif last_success is None:
+        state, problems = NEVER, ("the ledger has never been synced",)
+    else:
+        # only the sync status matters to the freshness holds
+        facts = Facts(
+            client_id=client.id, customers={}, invoices=(), payments=(), disputes=(), agreements=(), steps=(),
+            cases=(), sync=dict(sync),
+        )  # fmt: skip
+        holds = tuple(dict.fromkeys(e.detail for _hold, e in client_holds(facts, client, today)))
+        state, problems = (STALE, holds) if holds else (OK, ())
+    return Freshness(state, problems, max(attempts, default=None), last_success)
+
+
+def source_label(name: str) -> str:
+    """``ledger`` → "ledger sync failed"-style names: the ledger, or a bank folder by its kind and path."""
+    if name.startswith("bank:"):
+        _bank, kind, folder = [*name.split(":", 2), "", ""][:3]
+        return f"bank ({kind} folder {folder})" if folder else f"bank ({kind})"
+    return name
+
+
+@dataclass(frozen=True)
+class ClientStatus:
+    """One client's line in every output: ok, failed, stale or never synced, with why and since when."""
+
+    client_id: str
+    name: str
+    status: str  # ok | failed | stale | never
+    problems: tuple[str, ...] = ()
+    since: datetime | date | None = None  # the last good sync (None: never)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    @property
+    def error(self) -> str | None:
+        return "; ".join(self.problems) if self.problems else None
+
+    def line(self) -> str:
+        """``CLIENT: NO DATA — ledger sync failed: … (since …)`` — never mistaken for "nothing owed"."""
+        if self.ok:
+            return f"{self.client_id}: ok"
+        if self.status == NEVER:
+            return f"{self.client_id}: NO DATA — {self.error}"
+        since = f"since {_when(self.since)}" if self.since is not None else "never synced"
+        if self.status == STALE:
+            return f"{self.client_id}: STALE DATA — {self.error} (last good sync {_when(self.since)}); dunning held"
+        return f"{self.client_id}: NO DATA — {self.error} ({since})"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "client": self.client_id,
+            "name": self.name,
+            "status": self.status,
+            "error": self.error,
+            # the last good sync, for a client that is not ok (an ok client's would change every night)
+            "since": self.since.isoformat() if self.since is not None and not self.ok else None,
+        }
+
+
+def client_status(
+    client: ClientConfig, sync: Mapping[str, SyncStatus], today: date, run_errors: Sequence[str] = ()
+) -> ClientStatus:
+    """The client's status from its stored sync state and what failed in this command (``run_errors``:
+    a send that failed, a stage that raised — not recorded as a sync)."""
+    fresh = freshness(client, sync, today)
+    problems = [_sync_failed(p) for p in fresh.problems] if fresh.state == FAILED else list(fresh.problems)
+    state = fresh.state
+    covered = " ".join(fresh.problems)
+    extra = [e for e in run_errors if _tail(e) not in covered]
+    if extra:
+        problems = (problems if state == FAILED else []) + extra
+        state = FAILED
+    return ClientStatus(client.id, client.name, state, tuple(dict.fromkeys(problems)), fresh.last_success)
+
+
+def summary(statuses: Iterable[ClientStatus]) -> str:
+    """``3 clients: 1 ok, 1 failed, 1 stale`` (never-synced ones counted apart when there are any)."""
+    statuses = list(statuses)
+    count = {s: sum(1 for c in statuses if c.status == s) for s in (OK, FAILED, STALE, NEVER)}
+    text = f"{len(statuses)} client{'s' if len(statuses) != 1 else ''}: "
+    text += f"{count[OK]} ok, {count[FAILED]} failed, {count[STALE]} stale"
+    return text + (f", {count[NEVER]} never synced" if count[NEVER] else "")
+
+
+def counts(statuses: Iterable[ClientStatus]) -> dict[str, int]:
+    statuses = list(statuses)
+    return {s: sum(1 for c in statuses if c.status == s) for s in (OK, FAILED, STALE, NEVER)}
+
+
+def _sync_failed(problem: str) -> str:
+    source, _, error = problem.partition(": ")
+    return f"{source} sync failed: {error}" if error else problem
+
+
+def _tail(error: str) -> str:
+    """A run error is "source: what"; the sync state holds "what"."""
+    return error.split(": ", 1)[1] if ": " in error else error
+
+
+def _when(value: datetime | date | None) -> str:
+    if value is None:
+        return "never"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return value.isoformat()

@@ -1,0 +1,194 @@
+"""Issue 17 items 8 and 9: the glossary covers every code, `explain` tells one decision with its evidence,
+customers look the same everywhere; what was recorded can be listed (--json) and undone."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+import pytest
+
+from connector.cli import main
+from connector.model import Action, Hold, State
+from connector.reports import glossary
+from tests.builders import Entry, Workspace, client_table, kid
+
+ISSUE = date(2026, 6, 1)
+DUE = date(2026, 6, 15)
+AS_OF = DUE + timedelta(days=14)
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCT = ROOT.parent / "shared" / "design" / "PRODUCT.md"
+
+
+def test_every_state_action_and_hold_has_a_glossary_entry() -> None:
+    assert glossary.missing() == []
+    for kind, enum in (("state", State), ("action", Action), ("hold", Hold)):
+        for member in enum:
+            assert glossary.meaning(kind, member.value) != "(no glossary entry)"
+
+
+def test_every_code_of_the_product_spec_is_in_the_glossary() -> None:
+    if not PRODUCT.is_file():
+        pytest.skip(f"{PRODUCT} not found")
+    text = PRODUCT.read_text(encoding="utf-8")
+    holds = set(re.findall(r"^\| `([a-z_]+)` \|", text, re.M))
+    assert len(holds) >= 20
+    assert {h for h in holds if glossary.entry("hold", h) is None} == set()
+    states = re.search(r"`state` \(([^)]*)\)", text)
+    actions = re.search(r"`action` \(([^)]*)\)", text)
+    assert states and actions
+    for kind, found in (("state", states), ("action", actions)):
+        for code in re.findall(r"`([a-z_]+)`", found.group(1)):
+            assert glossary.entry(kind, code) is not None, f"{kind} {code}"
+
+
+def test_the_readme_glossary_lists_every_entry() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Glossary", 1)[1].split("\n## ", 1)[0]
+    for e in glossary.known():
+        assert f"| `{e.code}` | {e.meaning} |" in section
+
+
+def test_explain_codes(ws: Workspace) -> None:
+    result = ws.cli("explain", "codes", config=False)
+    assert result.exit_code == 0
+    for code in ("settled", "collection_notice", "awaiting_approval", "ledger_stale"):
+        assert f"  {code}\n" in result.stdout
+    data = json.loads(ws.cli("explain", "codes", "--json", config=False).stdout)
+    assert {(i["kind"], i["code"]) for i in data["items"]} >= {("hold", h.value) for h in Hold}
+
+
+def scene(ws: Workspace) -> None:
+    ws.write_config(client_table("acme"))
+    ws.add_invoice("1001", issue=ISSUE, due=DUE, amount="1000.00", customer="Fjord Handel AS", org="974760673")
+    ws.add_invoice("1002", issue=ISSUE, due=DUE, amount="800.00", customer="Fjord Handel AS", org="974760673")
+    ws.add_bank_file("camt054.xml", [Entry("R1", "300.00", DUE, kid("1001"))], created=AS_OF)
+    assert ws.cli("sync", "--as-of", AS_OF.isoformat()).exit_code == 0
+
+
+def test_explain_one_invoice_tells_every_piece_of_evidence(ws: Workspace) -> None:
+    scene(ws)
+    opened = ws.cli(
+        "disputes", "open", "--client", "acme", "1001", "--reason", "wrong hours", "--as-of", DUE.isoformat()
+    )
+    assert opened.exit_code == 0
+    promise = (AS_OF + timedelta(days=10)).isoformat()
+    added = ws.cli(
+        "agreements", "add", "--client", "acme", "1001", "--promise-date", promise, "--as-of", AS_OF.isoformat()
+    )
+    assert added.exit_code == 0, added.output
+    result = ws.cli("explain", "acme", "1001", "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert text.startswith("Invoice 1001 to Fjord Handel AS (974760673) — client acme (Acme AS)")
+    assert "Still open: 700.00 NOK" in text
+    assert "Payments and credits:\n- " in text and "300.00 NOK" in text and "[kid]" in text
+    assert "Disputes:\n- manual-" in text and "wrong hours" in text
+    assert "Agreements:\n- agreement-" in text and promise in text
+    assert "- disputed: " in text and "Way out:" in text
+    assert "Letters and steps taken: none." in text and "Business register: not asked." in text
+    assert "Next step: reminder" in text
+    same = ws.cli("explain", "invoice", "--client", "acme", "1001", "--as-of", AS_OF.isoformat())
+    assert same.stdout == text
+    data = json.loads(ws.cli("explain", "acme", "1001", "--json", "--as-of", AS_OF.isoformat()).stdout)
+    assert data["decision"]["invoice"] == "1001" and data["text"] == text
+
+
+def test_explain_names_the_ladder_date(ws: Workspace) -> None:
+    scene(ws)
+    text = ws.cli("explain", "acme", "1002", "--as-of", DUE.isoformat()).stdout
+    assert f"Next step: reminder, which is due from {(DUE + timedelta(days=14)).isoformat()}" in text
+
+
+def test_explain_refuses_an_unknown_invoice(ws: Workspace) -> None:
+    scene(ws)
+    result = ws.cli("explain", "acme", "9999")
+    assert result.exit_code == 2 and "no invoice '9999'" in result.stderr
+
+
+def test_customers_are_shown_the_same_way_everywhere(ws: Workspace) -> None:
+    scene(ws)
+    label = "Fjord Handel AS (974760673)"
+    assert label in ws.cli("reconcile", "--no-sync", "--as-of", AS_OF.isoformat()).stdout
+    assert label in ws.cli("report", "aging", "--as-of", AS_OF.isoformat()).stdout
+    assert label in ws.cli("explain", "acme", "1002", "--as-of", AS_OF.isoformat()).stdout
+    excluded = ws.cli("exclude", "add", "--client", "acme", "--customer", "974760673", "--reason", "key account")
+    assert excluded.exit_code == 0, excluded.output
+    assert label in ws.cli("exclude", "list").stdout
+
+
+def test_exclusions_are_listed_and_removed(ws: Workspace) -> None:
+    scene(ws)
+    day = AS_OF.isoformat()
+    added = ws.cli("exclude", "add", "--client", "acme", "--invoice", "1002", "--reason", "talks", "--as-of", day)
+    assert added.exit_code == 0, added.output
+    assert ws.items(AS_OF, "--no-sync")["1002"]["holds"] == ["excluded"]
+    listed = json.loads(ws.cli("exclude", "list", "--json", "--as-of", day).stdout)["items"]
+    assert [(e["invoice"], e["in_force"]) for e in listed] == [("1002", True)]
+    removed = ws.cli("exclude", "remove", "--client", "acme", "1002", "--as-of", day)
+    assert removed.exit_code == 0, removed.output
+    assert "excluded" not in ws.items(AS_OF, "--no-sync")["1002"]["holds"]
+    assert json.loads(ws.cli("exclude", "list", "--json", "--as-of", day).stdout)["items"] == []
+    assert len(json.loads(ws.cli("exclude", "list", "--all", "--json", "--as-of", day).stdout)["items"]) == 1
+    assert ws.cli("exclude", "remove", "--client", "acme", "1002", "--as-of", day).exit_code == 2
+
+
+def test_agreements_are_removed_and_a_past_promise_is_refused(ws: Workspace) -> None:
+    scene(ws)
+    day = AS_OF.isoformat()
+    past = ws.cli("agreements", "add", "--client", "acme", "1002", "--promise-date", DUE.isoformat(), "--as-of", day)
+    assert past.exit_code == 2 and "before" in past.stderr and "Usage:" not in past.output
+    first = ws.cli("agreements", "add", "--client", "acme", "1002", "--instalments", "2", "--first", DUE.isoformat())
+    assert first.exit_code == 2  # the first instalment in the past, too
+    promise = (AS_OF + timedelta(days=7)).isoformat()
+    ok = ws.cli("agreements", "add", "--client", "acme", "1002", "--promise-date", promise, "--as-of", day)
+    assert ok.exit_code == 0, ok.output
+    assert ws.items(AS_OF, "--no-sync")["1002"]["holds"] == ["agreement"]
+    listed = json.loads(ws.cli("agreements", "list", "--json").stdout)["items"]
+    assert [(a["invoice"], a["dates"]) for a in listed] == [("1002", [promise])]
+    removed = ws.cli("agreements", "remove", "--client", "acme", "1002", "--note", "typo", "--as-of", day)
+    assert removed.exit_code == 0, removed.output
+    assert "agreement" not in ws.items(AS_OF, "--no-sync")["1002"]["holds"]
+    assert json.loads(ws.cli("agreements", "list", "--json").stdout)["items"] == []
+
+
+def test_disputes_by_invoice_number_and_json(ws: Workspace) -> None:
+    scene(ws)
+    assert ws.cli("disputes", "open", "--client", "acme", "1002", "--reason", "wrong goods").exit_code == 0
+    listed = json.loads(ws.cli("disputes", "list", "--json").stdout)["items"]
+    assert [(d["invoice"], d["reason"], d["resolved_on"]) for d in listed] == [("1002", "wrong goods", None)]
+    resolved = ws.cli("disputes", "resolve", "--client", "acme", "1002", "--note", "credited")
+    assert resolved.exit_code == 0 and "on invoice 1002 resolved" in resolved.stdout
+    assert json.loads(ws.cli("disputes", "list", "--json").stdout)["items"] == []
+
+
+def test_the_positional_client_still_works_with_a_deprecation_line(ws: Workspace) -> None:
+    scene(ws)
+    old = ws.cli("disputes", "open", "acme", "1002", "--reason", "x")
+    assert old.exit_code == 0, old.output
+    assert "deprecated" in old.stderr and "arsync disputes open --client ID INVOICE" in old.stderr
+    legacy = ws.cli("exclude", "acme", "--invoice", "1001", "--reason", "y")
+    assert legacy.exit_code == 0 and "deprecated" in legacy.stderr
+    assert ws.cli("agreements", "list", "acme").exit_code == 0
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+    out = []
+    for name, cmd in group.commands.items():
+        out.append(((*prefix, name), cmd))
+        if isinstance(cmd, click.Group):
+            out.extend(_commands(cmd, (*prefix, name)))
+    return out
+
+
+def test_every_command_has_help_and_every_list_has_json() -> None:
+    for path, cmd in _commands(main):
+        assert (cmd.help or "").strip(), f"{' '.join(path)} has no help"
+        for p in cmd.params:
+            if isinstance(p, click.Option):
+                assert (p.help or "").strip(), f"{' '.join(path)} {p.opts} has no help"
+        if path[-1] == "list":
+            assert any("--json" in p.opts for p in cmd.params if isinstance(p, click.Option)), path
