@@ -166,6 +166,28 @@ def finish_attempt(eng: Engine, attempt_id: int, as_of: date, report: ClientRepo
         )
 
 
+def finished_by_another_try(eng: Engine, job_id: int, attempt_id: int) -> bool:
+    """Whether another try of this job already ran the client's night to its end."""
+    with eng.connect() as conn:
+        return bool(
+            conn.execute(
+                text("SELECT count(*) FROM arsync_run_attempts WHERE job_id = :j AND id <> :i AND outcome = 'done'"),
+                {"j": job_id, "i": attempt_id},
+            ).scalar_one()
+        )
+
+
+def mark_duplicate(eng: Engine, attempt_id: int) -> None:
+    with eng.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE arsync_run_attempts SET finished_at = clock_timestamp(), outcome = 'duplicate', "
+                "error = NULL WHERE id = :i"
+            ),
+            {"i": attempt_id},
+        )
+
+
 def mark_lost(eng: Engine, job_id: int, why: str) -> None:
     """The unfinished try of a job whose worker stopped answering (its job runs again or is failed)."""
     with eng.begin() as conn:

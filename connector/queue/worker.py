@@ -128,6 +128,11 @@ def night_job(context: Any, client_id: str, as_of: str) -> None:
         # fails that client, not the worker.
         pipeline.check_policies(state.settings.model_copy(update={"clients": [client]}), day)
         with client_lock(state, client_id):
+            if runs.finished_by_another_try(state.engine, job.id, attempt):
+                # A worker taken for dead that was only late (its heartbeat starved past stalled_seconds)
+                # finished this very job while this try waited for the client's lock: nothing left to do.
+                runs.mark_duplicate(state.engine, attempt)
+                return
             report = pipeline.run_client(state.store, client, day)
     except ConfigError as exc:
         for problem in exc.problems:

@@ -215,7 +215,8 @@ class Fleet:
             "store": {"url": store_url},
             # A killed worker's request holds its credential until connect + read timeout have passed.
             "http": {"connect_timeout": 1.0, "read_timeout": 3.0, "client_deadline": 60.0},
-            "queue": {"heartbeat_seconds": 0.5, "stalled_seconds": 2.0, "retry_wait_seconds": 0, **queue},
+            # Quick to find a dead worker, yet not so quick that a live one on a loaded machine seems dead.
+            "queue": {"heartbeat_seconds": 0.5, "stalled_seconds": 4.0, "retry_wait_seconds": 0, **queue},
             "clients": clients,
         }
         path.write_text(to_toml(doc), encoding="utf-8")

@@ -107,7 +107,11 @@ def test_three_workers_two_hundred_clients_one_killed_mid_run(tmp_path: Path) ->
             lost = {t.client_id for t in tries if t.outcome == "lost"}
             assert killed["client"] in lost
             assert {t.worker for t in tries if t.outcome == "lost"} == {killed["worker"]}
-            assert {t.outcome for t in tries} <= {"done", "lost"}
+            # "duplicate": a try that found its job finished by a worker taken for dead but only late (a
+            # starved heartbeat on a loaded machine): it waited for the client's lock and did nothing.
+            assert {t.outcome for t in tries} <= {"done", "lost", "duplicate"}
+            retried = {c for c, n in Counter(t.client_id for t in tries).items() if n > 1}
+            assert lost <= retried
             assert n_jobs == CLIENTS  # the repeated enqueue added none
 
             # `runs status` says exactly that.
@@ -118,12 +122,12 @@ def test_three_workers_two_hundred_clients_one_killed_mid_run(tmp_path: Path) ->
                 "running": 0,
                 "done": CLIENTS,
                 "failed": 0,
-                "retried": len(lost),
+                "retried": len(retried),
                 "clients": CLIENTS,
             }
             by_client = {c["client"]: c for c in payload["clients"]}
-            assert {c for c, s in by_client.items() if s["retried"]} == lost
-            assert all(s["attempts"] == (2 if c in lost else 1) for c, s in by_client.items())
+            assert {c for c, s in by_client.items() if s["retried"]} == retried
+            assert all(s["attempts"] == (2 if c in retried else 1) for c, s in by_client.items())
 
             # Never over a limit, on any credential, summed over the workers.
             assert fleet.breaches() == []
