@@ -67,8 +67,8 @@ def test_bad_queue_values_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         config_mod.load(path)
     text = "\n".join(err.value.problems)
-    assert "queue.nightly: '2:30' is not a time of day (HH:MM, 24-hour)" in text
-    assert "queue.timezone: 'Europe/Bergen' is not a time zone name" in text
+    assert "queue.nightly`: '2:30' is not a time of day (HH:MM, 24-hour)" in text
+    assert "queue.timezone`: 'Europe/Bergen' is not a time zone name" in text
     doc["queue"] = {"heartbeat_seconds": 10, "stalled_seconds": 15}
     path.write_text(to_toml(doc), encoding="utf-8")
     with pytest.raises(ConfigError, match="stalled_seconds must be at least twice heartbeat_seconds"):

@@ -105,13 +105,13 @@ def test_a_failing_client_is_retried_then_reported_failed_and_the_others_finish(
     night.work()
     status = night.status()
     assert status["c001"]["state"] == "failed" and status["c001"]["attempts"] == 2 and status["c001"]["retried"]
-    assert "secret NO_SUCH_SECRET is not set" in str(status["c001"]["error"])
+    assert "secret not set: NO_SUCH_SECRET" in str(status["c001"]["error"])
     assert {k: (v["state"], v["attempts"]) for k, v in status.items() if k != "c001"} == {
         "c000": ("done", 1),
         "c002": ("done", 1),
     }
     shown = night.cli("runs", "status", "--as-of", AS_OF.isoformat())
-    assert "c001: failed, try 2 — secret NO_SUCH_SECRET is not set" in shown.output
+    assert "c001: failed, try 2 — ledger: secret not set: NO_SUCH_SECRET" in shown.output
     assert "3 clients: 2 done, 0 running, 0 queued, 1 failed; 1 retried" in shown.output
     assert "arsync run --queue --client ID --as-of 2026-11-20" in shown.output
 
@@ -129,7 +129,7 @@ def test_a_failing_client_is_retried_then_reported_failed_and_the_others_finish(
     night.work()
     out, err = waiter.communicate(timeout=60)
     assert waiter.returncode == 1
-    assert "error: client c001: secret NO_SUCH_SECRET is not set" in err
+    assert "client c001: ledger: secret not set: NO_SUCH_SECRET" in err
     assert "c000: reminder for invoice 10045 via email" in out and "c002: reminder for invoice 10045" in out
     assert night.status()["c001"]["attempts"] == 4
 
