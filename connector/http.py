@@ -252,7 +252,35 @@ class DeadlineExceeded(ApiError):
 # ---- rate limiting ------------------------------------------------------------------------------
 
 
-class RateLimiter:
+class QuotaPeriod:
+    """The server's quota period (Tripletex X-Rate-Limit-Reset: "seconds left in the current period"),
+    remembered from the last answer that named it: a 429 without the header is waited out to its end,
+    and a client is never given up inside one period. Kept per process (the pause itself may be shared)."""
+
+    def __init__(self) -> None:
+        self._period_lock = threading.Lock()
+        self._period_end = 0.0
+        self._period_length = 0.0
+
+    def note_period(self, seconds_left: float) -> None:
+        """The server said how long its current quota period still runs."""
+        with self._period_lock:
+            self._period_end = time.monotonic() + seconds_left
+            self._period_length = max(self._period_length, seconds_left)
+
+    def period_left(self) -> float | None:
+        """Seconds until the remembered quota period ends; None when none is known or it is over."""
+        with self._period_lock:
+            left = self._period_end - time.monotonic()
+        return left if left > 0 else None
+
+    def period_length(self) -> float:
+        """The longest quota period the server has announced (0: never)."""
+        with self._period_lock:
+            return self._period_length
+
+
+class RateLimiter(QuotaPeriod):
     """At most ``rate`` requests per second and ``max_concurrent`` in flight; thread-safe, shared per key.
 
     Requests are spaced ``1/rate`` apart, and at most ``floor(rate)`` may *reach the wire* within
@@ -270,6 +298,7 @@ class RateLimiter:
     MARGIN = 0.15  # seconds; > 1 s window absorbs network jitter between our send and the server's stamp
 
     def __init__(self, limits: Limits):
+        super().__init__()
         self.limits = limits
         self._lock = threading.Lock()
         self._ended = threading.Condition(self._lock)  # a span ended: waiters may recount
@@ -277,10 +306,6 @@ class RateLimiter:
         self._spans: deque[list[float]] = deque()  # [let through, released (inf while in flight)]
         self._mine = threading.local()  # the spans this thread holds, released in order
         self._paused_until = 0.0
-        # The server's quota period (Tripletex X-Rate-Limit-Reset: "seconds left in the current period"),
-        # remembered from the last answer that named it: a 429 without the header is waited out to its end.
-        self._period_end = 0.0
-        self._period_length = 0.0
         rate = limits.rate_per_second
         self._spacing = 1.0 / rate if rate else 0.0
         self._capacity = max(1, math.floor(rate)) if rate else 0
@@ -329,39 +354,50 @@ class RateLimiter:
         spans: list[list[float]] = self._mine.spans
         return spans
 
-    def note_period(self, seconds_left: float) -> None:
-        """The server said how long its current quota period still runs."""
-        with self._lock:
-            self._period_end = time.monotonic() + seconds_left
-            self._period_length = max(self._period_length, seconds_left)
-
-    def period_left(self) -> float | None:
-        """Seconds until the remembered quota period ends; None when none is known or it is over."""
-        with self._lock:
-            left = self._period_end - time.monotonic()
-        return left if left > 0 else None
-
-    def period_length(self) -> float:
-        """The longest quota period the server has announced (0: never)."""
-        with self._lock:
-            return self._period_length
-
     def pause(self, seconds: float) -> None:
         """Everyone using this key waits (the server said the period's quota is spent)."""
         with self._lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
+class Limiter(Protocol):
+    """What an :class:`ApiClient` needs of a limiter: :class:`RateLimiter` in one process, or one shared by
+    every worker process (``connector.queue.limits``, installed with :func:`use_limiters`)."""
+
+    def acquire(self) -> None: ...
+    def release(self) -> None: ...
+    def pause(self, seconds: float) -> None: ...
+    def note_period(self, seconds_left: float) -> None: ...
+    def period_left(self) -> float | None: ...
+    def period_length(self) -> float: ...
+
+
+LimiterFactory = Callable[[str, str, Limits], Limiter]  # (system, limit key, the system's limits)
+
 _limiters_lock = threading.Lock()
-_LIMITERS: dict[tuple[str, str], RateLimiter] = {}
+_LIMITERS: dict[tuple[str, str], Limiter] = {}
+_factory: LimiterFactory | None = None  # None: this process's own RateLimiter per key
 
 
-def limiter(system: str, key: str) -> RateLimiter:
+def limiter(system: str, key: str) -> Limiter:
     with _limiters_lock:
         found = _LIMITERS.get((system, key))
         if found is None:
-            found = _LIMITERS[(system, key)] = RateLimiter(SYSTEM_LIMITS[system])
+            limits = SYSTEM_LIMITS[system]
+            found = _LIMITERS[(system, key)] = _factory(system, key, limits) if _factory else RateLimiter(limits)
         return found
+
+
+def use_limiters(factory: LimiterFactory | None) -> LimiterFactory | None:
+    """Make every limiter from now on with ``factory`` (None: back to one per process); returns the previous.
+
+    The queue's workers install limiters held in PostgreSQL, so a credential's limit holds across all of them.
+    """
+    global _factory
+    with _limiters_lock:
+        previous, _factory = _factory, factory
+        _LIMITERS.clear()
+    return previous
 
 
 def reset_limiters() -> None:
@@ -609,7 +645,7 @@ def _quota_reset(raw: requests.Response) -> float | None:
         return None
 
 
-def _interpret(raw: requests.Response, where: str, lim: RateLimiter, policy: RetryPolicy) -> Response:
+def _interpret(raw: requests.Response, where: str, lim: Limiter, policy: RetryPolicy) -> Response:
     status = raw.status_code
     reset = _quota_reset(raw)
     if reset is not None:

@@ -334,6 +334,52 @@ def push_clients(store: Store, clients: Iterable[ClientConfig], as_of: date) -> 
 # ---- the job -----------------------------------------------------------------------------------
 
 
+def run_client(
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    *,
+    sync: bool = True,
+    act: bool = True,
+    fetched: Future[tuple[ClientReport, Fetched]] | None = None,
+    quiesce: Callable[[], bool] | None = None,
+    lookups: CreditLookups | None = None,
+    progress: Progress | None = None,
+) -> ClientReport:
+    """One client's whole night: sync → resolve interrupted sends → decide once → act (→ credit advice).
+
+    ``arsync run`` calls it client after client (``fetched``: the fetch that ran ahead on a thread); a queue
+    worker calls it once per job (``connector.queue``). Any error fails this client only: it is in the
+    report (one line; the traceback with -v), never raised.
+    """
+    step = progress or _no_progress
+    lookups = lookups if lookups is not None else CreditLookups()
+    report = ClientReport(client.id)
+    try:
+        if fetched is not None:
+            step(client.id, "sync")
+            report, got = fetched.result()  # a fetch that raised fails this client here
+            store_fetched(store, client, as_of, got, report)
+        elif sync:
+            step(client.id, "sync")
+            sync_client(store, client, as_of, report)
+        acting = act and report.ok
+        channels = resolve(store, client, as_of, report) if acting else {}
+        step(client.id, "decide")
+        report.decisions = decide_once(store, client, as_of, report, quiesce)
+        report.customer_names = {c.customer_id: c.name for c in store.customers(client.id)}
+        store.save_decisions(client.id, as_of, report.decisions)
+        if acting:
+            step(client.id, "act")
+            act_client(store, client, as_of, report.decisions, report, _redecide(store, client, as_of), channels)
+            check_credit(store, client, as_of, report, lookups)  # advice only: never holds or sends
+    except Exception as exc:  # isolate: mark failed (one line), go on with the next client
+        log.info("client %s failed", client.id, exc_info=True)  # the traceback, with -v
+        report.fail(_describe(exc))
+    step(client.id, "done")
+    return report
+
+
 def run(
     settings: Settings,
     store: Store,
@@ -358,33 +404,24 @@ def run(
     ahead: Iterable[tuple[ClientConfig, Future[tuple[ClientReport, Fetched]] | None]] = (
         fetching if fetching is not None else ((c, None) for c in clients)
     )
-    step = progress or _no_progress
+    # a very large client's slices may fork: the fetches running ahead finish first
+    quiesce = fetching.settle if fetching is not None else None
     for client, fetch in ahead:
         if interrupt.requested():
             break
-        report = ClientReport(client.id)
-        try:
-            if fetch is not None:
-                step(client.id, "sync")
-                report, fetched = fetch.result()  # a fetch that raised fails this client here
-                store_fetched(store, client, as_of, fetched, report)
-            # a very large client's slices may fork: the fetches running ahead finish first
-            quiesce = fetching.settle if fetching is not None else None
-            acting = act and report.ok
-            channels = resolve(store, client, as_of, report) if acting else {}
-            step(client.id, "decide")
-            report.decisions = decide_once(store, client, as_of, report, quiesce)
-            report.customer_names = {c.customer_id: c.name for c in store.customers(client.id)}
-            store.save_decisions(client.id, as_of, report.decisions)
-            if acting:
-                step(client.id, "act")
-                act_client(store, client, as_of, report.decisions, report, _redecide(store, client, as_of), channels)
-                check_credit(store, client, as_of, report, lookups)  # advice only: never holds or sends
-        except Exception as exc:  # isolate: mark failed (one line), go on with the next client
-            log.info("client %s failed", client.id, exc_info=True)  # the traceback, with -v
-            report.fail(_describe(exc))
-        step(client.id, "done")
-        reports.append(report)
+        reports.append(
+            run_client(
+                store,
+                client,
+                as_of,
+                sync=False,
+                act=act,
+                fetched=fetch,
+                quiesce=quiesce,
+                lookups=lookups,
+                progress=progress,
+            )
+        )
     _end_sessions()
     return reports
 

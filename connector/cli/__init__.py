@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from connector.cli import cases, check, credit, disputes, explain, files, invoices, reports, run, validate
+from connector.cli import cases, check, credit, disputes, explain, files, invoices, queue, reports, run, validate
 from connector.cli.common import ArsyncGroup, Env
 from connector.cli.output import install_logging
 
@@ -47,3 +47,5 @@ main.add_command(validate.validate)
 main.add_command(explain.explain)
 main.add_command(files.files)
 main.add_command(invoices.invoices)
+main.add_command(queue.worker)
+main.add_command(queue.runs)

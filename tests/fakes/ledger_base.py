@@ -10,12 +10,16 @@ list. Rate limits are observed (``peak_rate``), not enforced (Tripletex's quota 
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import json
+import math
 import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, overload
 from urllib.parse import parse_qs, urlsplit
 
+from connector.http import Limits
 from tests.fakes.ledger_world import World
 
 
@@ -68,7 +73,7 @@ class FakeSystem:
 
     name = "fake"
 
-    def __init__(self, world: World, latency: float = 0.0):
+    def __init__(self, world: World, latency: float = 0.0, limits: Limits | None = None):
         self.world = world
         self.latency = latency
         self.faults: deque[Fault] = deque()
@@ -80,6 +85,16 @@ class FakeSystem:
         self.valid_tokens: set[str] = set()
         self.paging: list[PagingFault] = []
         self._server: ThreadingHTTPServer | None = None
+        # Rate limits are observed (``peak_rate``), not enforced — unless the fake is given the system's
+        # ``limits``: then requests are counted per credential (a hash of the token or key the real limit
+        # applies to, never the secret), each one beyond the limit is flagged in ``breaches`` and answered 429.
+        self.limits = limits
+        self.by_credential: dict[str, list[float]] = {}  # arrival times
+        self.flying: dict[str, int] = {}
+        self.breaches: list[str] = []
+        # Called with (method, path, query, headers) as each request arrives, before it is answered: a test
+        # acts at an exact point of a client's sync (the queue's kill test ends a worker there).
+        self.hook: Callable[[str, str, dict[str, str], dict[str, str]], None] | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -152,25 +167,74 @@ class FakeSystem:
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
+        headers = dict(h.headers.items())
         with self.lock:
+            now = time.monotonic()
             self.log.append((method, parts.path, query))
-            self.stamps.append(time.monotonic())
+            self.stamps.append(now)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            credential = _hashed(self.credential(method, parts.path, query, headers))
+            over = self._arrive(credential, now, method, parts.path)
             fault = self._take_fault(parts.path)
+        departed = False
         try:
+            if self.hook is not None:
+                self.hook(method, parts.path, query, headers)
             if self.latency:
                 time.sleep(self.latency)
-            if fault is not None and self._play(h, fault):
+            if over:
+                reply = Reply(429, {"status": 429, "message": "Too many requests"}, {"Retry-After": "1"})
+            elif fault is not None and self._play(h, fault):
                 return
-            try:
-                reply = self.route(method, parts.path, query, dict(h.headers.items()), body)
-            except Exception as exc:  # a bug in the fake shows up as a 500 with the reason
-                reply = Reply(500, {"message": f"fake error: {exc!r}"})
+            else:
+                try:
+                    reply = self.route(method, parts.path, query, headers, body)
+                except Exception as exc:  # a bug in the fake shows up as a 500 with the reason
+                    reply = Reply(500, {"message": f"fake error: {exc!r}"})
+            # Done before the answer leaves: once it is out, the client may rightly send the next request.
+            self._depart(credential)
+            departed = True
             self._send(h, reply)
         finally:
             with self.lock:
                 self.in_flight -= 1
+            if not departed:
+                self._depart(credential)
+
+    # ---- per-credential limits ------------------------------------------------------------------
+
+    def credential(self, method: str, path: str, q: dict[str, str], headers: dict[str, str]) -> str:
+        """The token or key this system's rate limit applies to (subclasses say which)."""
+        return ""
+
+    def _arrive(self, credential: str, now: float, method: str, path: str) -> bool:
+        """Count the request; True when it breaks the system's limit for its credential (under the lock)."""
+        stamps = self.by_credential.setdefault(credential, [])
+        stamps.append(now)
+        self.flying[credential] = self.flying.get(credential, 0) + 1
+        lim = self.limits
+        if lim is None:
+            return False
+        problems = []
+        if lim.rate_per_second:
+            cap = max(1, math.floor(lim.rate_per_second))
+            recent = sum(1 for t in stamps[-(cap + 1) :] if now - t < 1.0)
+            if recent > cap:
+                problems.append(f"{recent} requests within 1 s (limit {cap})")
+        if lim.max_concurrent and self.flying[credential] > lim.max_concurrent:
+            problems.append(f"{self.flying[credential]} in flight (limit {lim.max_concurrent})")
+        for p in problems:
+            self.breaches.append(f"{self.name} credential {credential}: {method} {path}: {p}")
+        return bool(problems)
+
+    def _depart(self, credential: str) -> None:
+        with self.lock:
+            self.flying[credential] -= 1
+
+    def requests_per_credential(self) -> dict[str, int]:
+        with self.lock:
+            return {k: len(v) for k, v in self.by_credential.items()}
 
     def page_to_serve(self, path: str, index: int) -> tuple[int | None, bool]:
         """Which page (0-based) of the true list to answer for page ``index``: None means an empty
@@ -223,17 +287,30 @@ class FakeSystem:
 
     def _send(self, h: BaseHTTPRequestHandler, r: Reply) -> None:
         data = r.raw if r.raw is not None else (json.dumps(r.body, cls=_Enc).encode() if r.body is not None else b"")
-        h.send_response(r.status)
         ctype = "text/html" if r.raw is not None and data.startswith(b"<") else "application/json"
-        h.send_header("Content-Type", ctype)
-        for k, v in r.headers.items():
-            h.send_header(k, v)
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
+        with contextlib.suppress(OSError):  # the client went away (a worker killed mid-request)
+            h.send_response(r.status)
+            h.send_header("Content-Type", ctype)
+            for k, v in r.headers.items():
+                h.send_header(k, v)
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
 
     def route(self, method: str, path: str, q: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
         raise NotImplementedError
+
+
+def _hashed(credential: str) -> str:
+    return hashlib.sha256(credential.encode()).hexdigest()[:10] if credential else ""
+
+
+def basic_password(headers: dict[str, str]) -> str:
+    """The password of an HTTP Basic ``Authorization`` header ("" when there is none)."""
+    try:
+        return base64.b64decode(headers.get("Authorization", "").removeprefix("Basic ")).decode().split(":", 1)[1]
+    except (ValueError, IndexError):
+        return ""
 
 
 def parse_ts(value: str | None) -> datetime | None:

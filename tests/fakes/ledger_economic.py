@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from connector.http import Limits
 from tests.fakes.ledger_base import FakeSystem, Reply, cents
 from tests.fakes.ledger_world import Cust, Doc, World
 
@@ -29,9 +30,12 @@ class FakeEconomic(FakeSystem):
     name = "economic"
     app, grant = "economic-app-secret-777777", "economic-grant-888888"
 
-    def __init__(self, world: World, latency: float = 0.0):
-        super().__init__(world, latency)
+    def __init__(self, world: World, latency: float = 0.0, limits: Limits | None = None) -> None:
+        super().__init__(world, latency, limits)
         self.valid_tokens.add(self.grant)
+
+    def credential(self, method: str, path: str, q: dict[str, str], headers: dict[str, str]) -> str:
+        return headers.get("X-AgreementGrantToken", "")  # per agreement grant
 
     def route(self, method: str, path: str, q: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
         if headers.get("X-AppSecretToken") != self.app or headers.get("X-AgreementGrantToken") not in self.valid_tokens:

@@ -18,6 +18,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from connector.http import Limits
 from tests.fakes.ledger_base import FakeSystem, Reply, cents, parse_day
 from tests.fakes.ledger_world import Cust, Doc, World
 
@@ -31,10 +32,13 @@ class FakeFiken(FakeSystem):
     token = "fiken-personal-token-abcdef123456"
     slug = "nordlys-ror-as"
 
-    def __init__(self, world: World, latency: float = 0.0):
-        super().__init__(world, latency)
+    def __init__(self, world: World, latency: float = 0.0, limits: Limits | None = None) -> None:
+        super().__init__(world, latency, limits)
         self.valid_tokens.add(self.token)
         self.journal_entries: list[dict[str, Any]] = []
+
+    def credential(self, method: str, path: str, q: dict[str, str], headers: dict[str, str]) -> str:
+        return headers.get("Authorization", "")  # per (personal or OAuth) token
 
     def route(self, method: str, path: str, q: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
         if headers.get("Authorization", "").removeprefix("Bearer ") not in self.valid_tokens:

@@ -24,6 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from connector.http import Limits
 from tests.fakes.ledger_base import FakeSystem, Reply, cents, parse_day, parse_ts
 from tests.fakes.ledger_world import Cust, Doc, World
 
@@ -34,21 +35,26 @@ class FakePowerOffice(FakeSystem):
     name = "poweroffice"
     app_key, client_key, sub_key = "po-app-key-111111", "po-client-key-222222", "po-subscription-333333"
 
-    def __init__(self, world: World, latency: float = 0.0):
-        super().__init__(world, latency)
+    def __init__(self, world: World, latency: float = 0.0, limits: Limits | None = None) -> None:
+        super().__init__(world, latency, limits)
         self.issued = 0
         self.vouchers: list[dict[str, Any]] = []
+        self.sub_keys = {self.sub_key}  # integrations' subscription keys the fake knows
+
+    def credential(self, method: str, path: str, q: dict[str, str], headers: dict[str, str]) -> str:
+        return headers.get("Ocp-Apim-Subscription-Key", "")  # per subscription key, shared by its clients
 
     def route(self, method: str, path: str, q: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
-        if headers.get("Ocp-Apim-Subscription-Key") != self.sub_key:
+        if headers.get("Ocp-Apim-Subscription-Key") not in self.sub_keys:
             return Reply(401, {"statusCode": 401, "message": "Access denied due to missing subscription key."})
         if path == "/OAuth/Token" and method == "POST":
             expected = base64.b64encode(f"{self.app_key}:{self.client_key}".encode()).decode()
             if headers.get("Authorization") != f"Basic {expected}" or b"grant_type=client_credentials" not in body:
                 return Reply(400, {"error": "invalid_client", "error_description": "Client integration not found."})
-            self.issued += 1
-            token = f"eyJhbGciOiJSUzI1NiJ9.po-{self.issued}-tokenbody"
-            self.valid_tokens.add(token)
+            with self.lock:
+                self.issued += 1
+                token = f"eyJhbGciOiJSUzI1NiJ9.po-{self.issued}-tokenbody"
+                self.valid_tokens.add(token)
             return Reply(200, {"access_token": token, "token_type": "bearer", "expires_in": 1200})
         if headers.get("Authorization", "").removeprefix("Bearer ") not in self.valid_tokens:
             return Reply(401, {"statusCode": 401, "message": "Unauthorized"})

@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import math
@@ -28,7 +27,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from tests.fakes.ledger_base import FakeSystem, Reply, _Enc, cents, parse_day
+from connector.http import Limits
+from tests.fakes.ledger_base import FakeSystem, Reply, _Enc, basic_password, cents, parse_day
 from tests.fakes.ledger_world import Cust, Doc, Pay, World
 
 COUNTRIES = {"NO": (161, "Norge", "NOR"), "DK": (57, "Danmark", "DNK"), "SE": (200, "Sverige", "SWE")}
@@ -87,9 +87,13 @@ class FakeTripletex(FakeSystem):
     name = "tripletex"
     consumer, employee = "test-consumer-tok-1234", "test-employee-tok-5678"
 
-    def __init__(self, world: World, latency: float = 0.0, inexact_total: bool = True):
-        super().__init__(world, latency)
+    def __init__(
+        self, world: World, latency: float = 0.0, inexact_total: bool = True, limits: Limits | None = None
+    ) -> None:
+        super().__init__(world, latency, limits)
         self.inexact_total = inexact_total
+        self.employees = {self.employee}  # accountants' employee tokens the fake knows (more may be added)
+        self.session_of: dict[str, str] = {}  # session token -> the employee token it was made with
         self.sessions = 0
         self.deleted_sessions: list[str] = []
         self.vouchers: list[dict[str, Any]] = []
@@ -120,22 +124,27 @@ class FakeTripletex(FakeSystem):
                 self._throttle_after -= 1
         return None, {"X-Rate-Limit-Limit": "1000", "X-Rate-Limit-Remaining": "500", "X-Rate-Limit-Reset": str(left)}
 
+    def credential(self, method: str, path: str, q: dict[str, str], headers: dict[str, str]) -> str:
+        # The limit is per employee (and consumer): a session counts against the employee who made it.
+        if path.endswith("/token/session/:create"):
+            return q.get("employeeToken", "")
+        return self.session_of.get(basic_password(headers), "")
+
     # ---- routing --------------------------------------------------------------------------------
 
     def route(self, method: str, path: str, q: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
         path = path.removeprefix("/v2")
         if path == "/token/session/:create" and method == "PUT":
-            if q.get("consumerToken") != self.consumer or q.get("employeeToken") != self.employee:
+            employee = q.get("employeeToken", "")
+            if q.get("consumerToken") != self.consumer or employee not in self.employees:
                 return Reply(401, {"status": 401, "code": 3000, "message": "Invalid tokens"})
-            self.sessions += 1
-            token = f"test-session-{self.sessions}-eyJ0b2tlbklkIjoxMTIy"
-            self.valid_tokens.add(token)
+            with self.lock:
+                self.sessions += 1
+                token = f"test-session-{self.sessions}-eyJ0b2tlbklkIjoxMTIy"
+                self.valid_tokens.add(token)
+                self.session_of[token] = employee
             return Reply(200, {"value": {"id": 11223344, "expirationDate": q.get("expirationDate"), "token": token}})
-        auth = headers.get("Authorization", "")
-        try:
-            _company, token = base64.b64decode(auth.removeprefix("Basic ")).decode().split(":", 1)
-        except ValueError:
-            token = ""
+        token = basic_password(headers)
         if token not in self.valid_tokens:
             return Reply(401, {"status": 401, "code": 3000, "message": "Unauthorized"})
         refused, limit_headers = self._quota()

@@ -125,3 +125,21 @@ def test_a_full_resync_asks_past_an_empty_page_and_marks_the_listing_incomplete(
     plain = streams.Listing("customer")
     assert [r["id"] for r in streams.read(_client(), LIST, 2, listing=plain)] == [1, 2]  # incremental: no probe
     assert plain.incomplete is None
+
+
+def test_a_country_name_from_the_ledger_is_stored_as_its_iso_code() -> None:
+    """Fiken and e-conomic give a name ("Norge", "Danmark"); the store keeps alpha-2 (PostgreSQL's column is
+    two characters, and the register check reads "NO"): an unknown name is left unknown, never guessed."""
+    from connector.sources.mapping import country_code, load
+
+    assert [country_code(v) for v in ("Norge", "danmark", " Sverige ", "no", "DNK", "Atlantis")] == [
+        "NO",
+        "DK",
+        "SE",
+        "NO",
+        "DK",
+        None,
+    ]
+    fiken = load("fiken").fields("customer", {"contactId": 7, "name": "Bodø Bakeri", "address": {"country": "Norge"}})
+    economic = load("economic").fields("customer", {"customerNumber": 3, "name": "Dansk ApS", "country": "Danmark"})
+    assert (fiken["country"], economic["country"]) == ("NO", "DK")
