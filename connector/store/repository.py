@@ -298,16 +298,21 @@ class Store:
             ["client_id", "agreement_id"],
         )
 
-    def open_disputes(self, client_ids: Iterable[str]) -> list[Dispute]:
-        """The open disputes of these clients, oldest first (the workbench's queue)."""
-        t = schema.disputes
+    def open_disputes(self, client_ids: Iterable[str]) -> list[tuple[Dispute, str | None]]:
+        """The open disputes of these clients, oldest first, each with its invoice's customer id (None when
+        the invoice is not in the store): the workbench's queue."""
+        t, i = schema.disputes, schema.invoices
+        joined = t.outerjoin(
+            i, and_(i.c.client_id == t.c.client_id, i.c.number == t.c.invoice_number, i.c.kind == str(DocKind.INVOICE))
+        )
         q = (
-            select(t)
+            select(t, i.c.customer_id)
+            .select_from(joined)
             .where(t.c.client_id.in_(list(client_ids)), t.c.resolved_on.is_(None))
             .order_by(t.c.opened_on, t.c.client_id, t.c.dispute_id)
         )
         with self.engine.connect() as conn:
-            return [_dispute_from_row(r) for r in conn.execute(q)]
+            return [(_dispute_from_row(r), r.customer_id) for r in conn.execute(q)]
 
     # ---- cases ---------------------------------------------------------------------------------
 
