@@ -22,6 +22,7 @@ from connector.web.context import BadRequest, NotFound, render, require_client, 
 
 PAGE_SIZE = 200
 EXPLAIN_WIDTH = 100  # as `arsync explain` on a wide terminal
+OPEN_EXPLAINED = 5  # a customer with more open invoices shows each one's evidence folded (a click opens it)
 
 
 def anchor(invoice_number: str) -> str:
@@ -98,7 +99,8 @@ def customer_page(request: Request) -> Response:
     view = data.client_view(wb.store, client, as_of)
     facts = view.decided.facts if view.decided else None
     customer = facts.customers.get(customer_id) if facts else None
-    if customer is None and not any(c.customer_id == customer_id for c in view.cases):
+    known = customer is not None or view.error is not None or any(c.customer_id == customer_id for c in view.cases)
+    if not known:  # (a client whose decisions failed still shows its page, with why)
         raise NotFound(f"Client {client.id} has no customer {customer_id}.")
     numbers = {i.number for i in facts.invoices if i.customer_id == customer_id} if facts else set()
     decisions = [d for d in view.decisions if d.customer_id == customer_id]
@@ -117,6 +119,7 @@ def customer_page(request: Request) -> Response:
         if facts
         else {},
         "anchor": anchor,
+        "OPEN_EXPLAINED": OPEN_EXPLAINED,
         "credit_check": check,
         "credit_text": credit_line(check) if check else None,
         "disputes": [d for d in view.disputes if d.invoice_number in numbers],
