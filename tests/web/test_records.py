@@ -16,7 +16,10 @@ from starlette.testclient import TestClient
 from workbench_builders import CASE, NOON, AppFactory, csrf_of
 
 from connector.actions import manual
+from connector.credit.checks import CreditCheck, credit_line
+from connector.credit.risk import RiskAssessment, RiskLevel, RiskReason
 from connector.store import audit
+from connector.store.credit_checks import save_check
 from tests.builders import Entry, Workspace, kid
 
 FJORD = "987654325"  # acme's customer Fjord Handel AS (invoice 1002)
@@ -70,6 +73,21 @@ def test_the_client_page_lists_the_decisions_and_links_each_invoice_to_its_evide
     assert "Disputes open" not in page and "Agreements" not in page  # no empty sections
     every = app_for("vera").get("/clients/acme?show=all").text
     assert "1003" in every
+
+
+def test_the_credit_level_shows_on_the_client_and_the_customer_page(app_for: AppFactory, scene: Workspace) -> None:
+    reason = RiskReason("bankrupt", RiskLevel.HIGH, "Bankrupt (konkurs) since 2026-07-01.", "enhetsregisteret")
+    check = CreditCheck(
+        "acme", FJORD, RiskAssessment(FJORD, FJORD, RiskLevel.HIGH, (reason,), (), CASE), "new customer"
+    )
+    with scene.store.transaction() as conn:
+        save_check(conn, check, NOON)
+    customer = html.unescape(app_for("vera").get(CUSTOMER_PAGE).text)
+    assert credit_line(check) in customer  # the one line every view shows
+    assert "credit risk high (2026-07-27): Bankrupt (konkurs) since 2026-07-01." in customer
+    client = app_for("vera").get("/clients/acme").text
+    assert '<span class="risk risk-high">high</span>' in client
+    assert client.count("risk risk-") == 1  # only the checked customer's invoices
 
 
 def test_an_unknown_customer_is_404_and_a_hidden_client_403(app_for: AppFactory) -> None:
