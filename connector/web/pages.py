@@ -22,7 +22,6 @@ from connector.web import data
 from connector.web.clients import anchor
 from connector.web.context import BadRequest, as_of_param, render, require_client, require_user, workbench
 
-PAGE_SIZE = 200
 _STATE_ORDER = {"failed": 0, "never": 1, "stale": 2, "ok": 3}
 
 

@@ -59,11 +59,13 @@ def _recorded(request: Request, session: Session, form: FormData, record: Record
     require_approver(user)
     client = require_client(request, user, field(form, "client_id"))
     who = Who(user.name, wb.now(), address(request))
+    back = local_path(field(form, "back"))
     try:
         session.flash.append(("ok", record(wb, client, form, who)))
     except Refused as exc:
         session.flash.append(("error", f"Nothing was recorded: {exc}."))
-    return RedirectResponse(local_path(field(form, "back")), status_code=303)
+        back = back.split("#", 1)[0]  # to the top of the page, where the message is (not down at the invoice)
+    return RedirectResponse(back, status_code=303)
 
 
 def _action(record: Recorder) -> Callable[[Request], Awaitable[Response]]:

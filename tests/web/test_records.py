@@ -159,7 +159,12 @@ def test_a_promise_and_a_plan_are_recorded_and_removed_and_a_past_promise_is_ref
     app_for: AppFactory, scene: Workspace
 ) -> None:
     client = app_for("kari")
-    post(client, "/agreements/add", client_id="acme", invoice="1002", kind="promise", promise_date="2026-07-20")
+    token = csrf_of(client.get(CUSTOMER_PAGE).text)
+    form = {"client_id": "acme", "invoice": "1002", "kind": "promise", "promise_date": "2026-07-20"}
+    refused = client.post(
+        "/agreements/add", data={**form, "csrf_token": token, "back": f"{CUSTOMER_PAGE}#invoice-1002"}
+    )
+    assert refused.headers["location"] == CUSTOMER_PAGE  # to the top, where the message is
     assert "Nothing was recorded: the promised day 2026-07-20 is before 2026-07-27" in flash(client)
     assert scene.store.facts("acme").agreements == ()
 
