@@ -63,7 +63,11 @@ def _amount(i: int) -> Decimal:
 
 
 def customers(n: int) -> dict[str, Customer]:
-    return {f"C{c}": Customer("bench", f"C{c}", f"Kunde {c} AS") for c in range(max(1, n // 5))}
+    # with a postal address, as in a real ledger: a customer no letter can reach is an invoice_defect
+    return {
+        f"C{c}": Customer("bench", f"C{c}", f"Kunde {c} AS", address=(f"Gate {c}",), postal_code="0150", city="Oslo")
+        for c in range(max(1, n // 5))
+    }
 
 
 def invoices(n: int, start: int = 0, stop: int | None = None) -> list[Invoice]:

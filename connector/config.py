@@ -168,6 +168,12 @@ class BankConfig(_Strict):
     path: Path  # folder the bank (or the client's bank integration) drops files into
     account: str | None = None  # restrict to one creditor account; all accounts in the files otherwise
 
+    @property
+    def source_name(self) -> str:
+        """The feed's key in the sync state (``connector.bank.feed`` names its feeds so): a feed no longer in
+        the config is known by a name no configured feed has, and holds nothing."""
+        return f"bank:{self.kind}:{self.path}"
+
 
 class StepConfig(_Strict):
     """One rung of the dunning ladder.
@@ -219,6 +225,12 @@ class PolicyConfig(_Strict):
     # Credit check (issue 21; only with [clients.registry] enabled): nightly, a new invoice of at least
     # this amount (in the invoice's currency) has its customer checked; new customers always are.
     credit_check_min_amount: Annotated[Decimal, Field(ge=0)] = Decimal("50000")
+    # Decisions (issue #14). A partly paid invoice: "remind" duns the remainder up the ladder; "review"
+    # holds it (partly_paid) for a person. A deduction or complaint in the payment text is always a review.
+    partial_payment: Literal["remind", "review"] = "remind"
+    # Business days, after the first business day after a letter's stated deadline, for a payment made on
+    # the deadline to reach the bank files: the next step (a collection case) waits for them.
+    settle_days: Annotated[int, Field(ge=0, le=30)] = 2
 
     @field_validator("min_amount", "payment_tolerance", "credit_check_min_amount", mode="before")
     @classmethod
@@ -311,6 +323,23 @@ class RemindersConfig(_Strict):
     tripletex: TripletexSettings | None = None  # used by steps with channel = "tripletex"
 
 
+class BookingsConfig(_Strict):
+    """``[clients.bookings]``: where a reminder fee or late interest that a letter charged is booked back
+    (issue 16), unless the ledger's own reminder function charged it (the ``tripletex`` channel).
+
+    ``target``: ``auto`` books into the ledger where its API can do so exactly once (Fiken: a general
+    journal entry; PowerOffice: a manual voucher with an ExternalImportReference), else writes a
+    booking file; ``ledger`` insists on the ledger; ``file`` always writes the file.
+    """
+
+    target: Literal["auto", "ledger", "file"] = "auto"
+    path: Path | None = None  # booking files; defaults to <collection path>/../bookings
+    # UNCERTAIN: the accounts are the client's own chart; these defaults (NS 4102 "annen finansinntekt"
+    # / "renteinntekt") are placeholders the accountant is expected to set.
+    fee_account: Annotated[str, Field(pattern=r"^[0-9]{3,10}$")] = "8070"
+    interest_account: Annotated[str, Field(pattern=r"^[0-9]{3,10}$")] = "8050"
+
+
 BRREG_URL = "https://data.brreg.no/enhetsregisteret/api"
 REGNSKAP_URL = "https://data.brreg.no/regnskapsregisteret"
 PEPPOL_DIRECTORY_URL = "https://directory.peppol.eu"
@@ -343,6 +372,7 @@ class ClientConfig(_Strict):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     collection: CollectionConfig
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    bookings: BookingsConfig = Field(default_factory=BookingsConfig)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     # Filled from the top-level [http] / [limits] tables; a client's own table overrides key by key.
     http: HttpConfig = Field(default_factory=HttpConfig)
@@ -616,6 +646,9 @@ def _resolve_paths(settings: Settings, file: Path) -> Settings:
         reminders_path = fix(c.reminders.path)
         if reminders_path is None and collection.path is not None:
             reminders_path = collection.path.parent / "reminders"
+        bookings_path = fix(c.bookings.path)
+        if bookings_path is None and collection.path is not None:
+            bookings_path = collection.path.parent / "bookings"
         clients.append(
             c.model_copy(
                 update={
@@ -623,6 +656,7 @@ def _resolve_paths(settings: Settings, file: Path) -> Settings:
                     "bank": [b.model_copy(update={"path": fix(b.path)}) for b in c.bank],
                     "collection": collection,
                     "reminders": c.reminders.model_copy(update={"path": reminders_path}),
+                    "bookings": c.bookings.model_copy(update={"path": bookings_path}),
                     "registry": c.registry.model_copy(update={"credit_thresholds": fix(c.registry.credit_thresholds)}),
                 }
             )

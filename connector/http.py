@@ -277,6 +277,10 @@ class RateLimiter:
         self._spans: deque[list[float]] = deque()  # [let through, released (inf while in flight)]
         self._mine = threading.local()  # the spans this thread holds, released in order
         self._paused_until = 0.0
+        # The server's quota period (Tripletex X-Rate-Limit-Reset: "seconds left in the current period"),
+        # remembered from the last answer that named it: a 429 without the header is waited out to its end.
+        self._period_end = 0.0
+        self._period_length = 0.0
         rate = limits.rate_per_second
         self._spacing = 1.0 / rate if rate else 0.0
         self._capacity = max(1, math.floor(rate)) if rate else 0
@@ -324,6 +328,23 @@ class RateLimiter:
             self._mine.spans = []
         spans: list[list[float]] = self._mine.spans
         return spans
+
+    def note_period(self, seconds_left: float) -> None:
+        """The server said how long its current quota period still runs."""
+        with self._lock:
+            self._period_end = time.monotonic() + seconds_left
+            self._period_length = max(self._period_length, seconds_left)
+
+    def period_left(self) -> float | None:
+        """Seconds until the remembered quota period ends; None when none is known or it is over."""
+        with self._lock:
+            left = self._period_end - time.monotonic()
+        return left if left > 0 else None
+
+    def period_length(self) -> float:
+        """The longest quota period the server has announced (0: never)."""
+        with self._lock:
+            return self._period_length
 
     def pause(self, seconds: float) -> None:
         """Everyone using this key waits (the server said the period's quota is spent)."""
@@ -382,6 +403,8 @@ class Response:
     status: int
     headers: dict[str, str]
     data: Any
+    size: int = 0  # bytes of the body as received (the stream loop caps a listing's bytes with it)
+    digest: str = ""  # sha256 of the body: a page the server repeats byte for byte is recognised
 
 
 @dataclass
@@ -423,20 +446,33 @@ class ApiClient:
     def _with_retries(self, policy: RetryPolicy, method: str, path: str, force: bool, **kwargs: Any) -> Response:
         deadline = self._deadline()
         timeouts = 0
+        throttled = 0.0  # seconds waited after 429s
+        last_429 = False
 
         def worth_retrying(exc: BaseException) -> bool:
-            nonlocal timeouts
+            nonlocal timeouts, last_429
             if not isinstance(exc, TransientError):
                 return False
+            last_429 = exc.status == 429
             timeouts += exc.timed_out
             return timeouts < policy.timeout_attempts
 
         def sleep(seconds: float) -> None:
+            nonlocal throttled
+            if last_429:
+                throttled += seconds
             deadline.spend(seconds)  # a pause before a retry is time the server costs this client
             policy.sleep(seconds)
 
+        def stop(state: RetryCallState) -> bool:
+            # Over the limit, the server answers 429 "for the remainder of the current period"
+            # (Tripletex): a client is never given up inside one period; the deadline still bounds it.
+            if last_429 and throttled < self.limiter.period_length():
+                return False
+            return bool(stop_after_attempt(policy.attempts)(state))
+
         retrying = Retrying(
-            stop=stop_after_attempt(policy.attempts),
+            stop=stop,
             retry=retry_if_exception(worth_retrying),
             wait=_wait(policy, deadline, self.system),
             sleep=sleep,
@@ -576,12 +612,16 @@ def _quota_reset(raw: requests.Response) -> float | None:
 def _interpret(raw: requests.Response, where: str, lim: RateLimiter, policy: RetryPolicy) -> Response:
     status = raw.status_code
     reset = _quota_reset(raw)
+    if reset is not None:
+        lim.note_period(reset)
     if raw.headers.get("X-Rate-Limit-Remaining") == "0" and reset is not None:
         lim.pause(reset * policy.pause_scale)  # the quota is spent: everyone on this key waits
     if status == 429:
-        # Retry-After first, else the quota reset; Tripletex 429s may carry neither (issue #103): backoff.
+        # Retry-After first, else the quota reset; Tripletex 429s may carry neither (issue #103): then
+        # the rest of the period the last answer announced, else backoff.
         after = _retry_after(raw)
         after = reset if after is None else after
+        after = lim.period_left() if after is None else after
         if after is not None:
             lim.pause(after * policy.pause_scale)
         raise TransientError(f"{where}: 429 too many requests", status, after)
@@ -595,14 +635,15 @@ def _interpret(raw: requests.Response, where: str, lim: RateLimiter, policy: Ret
     if status >= 400:
         raise ApiError(f"{where}: {status}{_detail(raw)}", status, _json_or_none(raw))
     headers = {k.lower(): v for k, v in raw.headers.items()}
+    size, digest = len(raw.content), hashlib.sha256(raw.content).hexdigest()
     if status == 204 or not raw.content:
-        return Response(status, headers, None)
+        return Response(status, headers, None, size, digest)
     try:
         data = json.loads(raw.content, parse_float=Decimal)
     except ValueError:
         kind = "an HTML page" if raw.content.lstrip()[:1] == b"<" else "malformed JSON"
         raise TransientError(f"{where}: {status} with {kind} instead of JSON", status) from None
-    return Response(status, headers, data)
+    return Response(status, headers, data, size, digest)
 
 
 def _json_or_none(raw: requests.Response) -> Any:

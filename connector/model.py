@@ -76,6 +76,30 @@ class PaymentStatus(StrEnum):
     PENDING = "pending"  # camt.052 / PDNG / INFO: may hold a reminder, never settles an invoice
 
 
+class PaymentSource(StrEnum):
+    """Where a payment fact comes from: a bank file, or the ledger system that booked it against an invoice.
+    A StrEnum, so values stored as text compare equal to it."""
+
+    CAMT = "camt"  # ISO 20022 camt.052 / 053 / 054
+    OCR = "ocr"  # Nets OCR giro
+    TRIPLETEX = "tripletex"
+    FIKEN = "fiken"
+    POWEROFFICE = "poweroffice"
+    ECONOMIC = "economic"
+
+
+BANK_PAYMENT_SOURCES = frozenset({PaymentSource.CAMT, PaymentSource.OCR})
+
+
+class DisputeSource(StrEnum):
+    """Who opened a dispute."""
+
+    MANUAL = "manual"  # the accountant (`arsync disputes open`)
+    INVOICE_RESPONSE = "invoice_response"  # the buyer's Invoice Response UQ / RE
+    SHORT_PAYMENT = "short_payment"  # a short payment after the buyer complained (connector.dunning.flag)
+    PROVIDER = "provider"  # the inkasso provider reported the debtor disputes
+
+
 class Hold(StrEnum):
     """The hold vocabulary of PRODUCT.md. Order here is the order holds are listed in output."""
 
@@ -95,6 +119,9 @@ class Hold(StrEnum):
     WAIT_INTERVAL = "wait_interval"
     AWAITING_APPROVAL = "awaiting_approval"
     IN_COLLECTION = "in_collection"
+    PARTLY_PAID = "partly_paid"  # policy partial_payment = "review", or a deduction/complaint in the payment text
+    UNREADABLE_DOCUMENT = "unreadable_document"  # a ledger file that could change this invoice cannot be read
+    INVOICE_DEFECT = "invoice_defect"  # the invoice itself is not fit to remind on (step 1 of the playbook)
 
 
 class State(StrEnum):
@@ -167,6 +194,7 @@ class Invoice:
     # When the goods or services were delivered (EHF BT-72, else the invoice period's end): read by the
     # advice report only ("days from delivery to invoice"); None when the source does not say.
     delivery_date: date | None = None
+    payee_account: str | None = None  # the account the invoice asks to be paid to (BT-84), when it names one
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +211,7 @@ class Payment:
     """Money in (or, with ``reversal``, money taken back), from the bank or the ledger."""
 
     client_id: str
-    source: str  # "camt", "ocr", or a ledger system
+    source: PaymentSource  # a bank format, or the ledger system that booked it
     account: str  # creditor account the money arrived on ("" for ledger payments)
     bank_ref: str  # AcctSvcrRef / NtryRef / the ledger's payment id
     ordinal: int  # position of the transaction within its entry (batch entries have several)
@@ -272,7 +300,7 @@ class Dispute:
     dispute_id: str
     opened_on: date
     reason: str
-    source: str  # "manual", "invoice_response", "short_payment", "provider"
+    source: DisputeSource
     resolved_on: date | None = None
     resolution: str | None = None
 
@@ -427,11 +455,18 @@ class RegistryFact:
 # readers (``connector.sources.ehf``) make them, the store links them to invoices, and the core folds them
 # into holds (``connector.dunning.documents``).
 
-# Kinds of document event.
-INVOICE_RESPONSE = "invoice_response"
-MLR = "mlr"
-MLS = "mls"
-ENVELOPE = "envelope"  # an invoice we sent in an SBDH: maps the InstanceIdentifier to the invoice number
+
+class DocumentEventKind(StrEnum):
+    INVOICE_RESPONSE = "invoice_response"
+    MLR = "mlr"
+    MLS = "mls"
+    ENVELOPE = "envelope"  # an invoice we sent in an SBDH: maps the InstanceIdentifier to the invoice number
+
+
+INVOICE_RESPONSE = DocumentEventKind.INVOICE_RESPONSE
+MLR = DocumentEventKind.MLR
+MLS = DocumentEventKind.MLS
+ENVELOPE = DocumentEventKind.ENVELOPE
 
 DISPUTE_CODES = frozenset({"UQ", "RE"})  # a T111 with one of these is a Dispute fact, held by the dispute rule
 # A later T111 at one of these closes a UQ query (RE is final: a person decides).
@@ -444,7 +479,7 @@ class DocumentEvent:
 
     client_id: str
     event_key: str  # natural key: kind | sender | response id (envelope: instance id)
-    kind: str
+    kind: DocumentEventKind
     code: str  # UNCL4343 (AB IP UQ CA RE AP PD) or "SENT" for an envelope
     issued_on: date
     ref_id: str | None  # T111: invoice number; MLR/MLS/envelope: SBDH InstanceIdentifier
@@ -482,6 +517,58 @@ class DocumentEvent:
         return " ".join(p for p in parts if p)
 
 
+# ---- files that could not be read, and the accountant's checks ----------------------------------------
+
+
+class FileRole(StrEnum):
+    LEDGER = "ledger"  # a ledger document (EHF/PEPPOL folder)
+    BANK = "bank"  # a bank file (camt, OCR giro)
+
+
+@dataclass(frozen=True, slots=True)
+class Salvaged:
+    """What a recovery parse could still read from a ledger file that does not read (each part may be missing).
+
+    ``kind``: ``invoice`` only when the file is clearly an invoice (an invoice type code such as 380, not a
+    reminder or payment request, not negative): it cannot settle another invoice. Otherwise ``credit_note``,
+    ``invoice_response``, ``mlr``, ``mls``, ``reminder`` or ``unknown``."""
+
+    kind: str = "unknown"
+    type_code: str | None = None
+    number: str | None = None
+    buyer_ids: tuple[str, ...] = ()  # endpoint, org and VAT ids of the buyer (a response: of its sender)
+    buyer_name: str | None = None
+    refs: tuple[str, ...] = ()  # invoice numbers it names (MLR/MLS: SBDH instance ids)
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableFile:
+    """A file the last sync of its source could not read, or refused (hostile, too large, a link out of the
+    folder). It is re-read every sync until it reads, and held on until then or until it is quarantined."""
+
+    client_id: str
+    source: str  # the sync source: "ledger" or the bank feed's name
+    role: FileRole
+    path: str  # folder / name, as the config names the folder
+    name: str
+    file_hash: str
+    error: str
+    first_seen: date
+    salvaged: Salvaged | None = None  # ledger files only
+    quarantined: str | None = None  # who, when and why, while the accountant has taken it out of consideration
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceCheck:
+    """The accountant checked an invoice by hand (``arsync invoices confirm``): it is fit to remind on."""
+
+    client_id: str
+    invoice_number: str
+    checked_on: date
+    by: str
+    note: str
+
+
 # ---- the core's input ------------------------------------------------------------------------------
 
 
@@ -513,3 +600,5 @@ class Facts:
     document_events: tuple[DocumentEvent, ...] = ()  # e-invoice responses and delivery statuses (issue 3)
     exclusions: tuple[Exclusion, ...] = ()  # the accountant's exclusions from dunning (issue 6)
     registry: dict[str, RegistryFact] = field(default_factory=dict)  # org no → cached register answer (issue 6)
+    unreadable: tuple[UnreadableFile, ...] = ()  # files the last syncs could not read (issue 14)
+    checks: tuple[InvoiceCheck, ...] = ()  # invoices the accountant confirmed by hand (issue 14)

@@ -10,6 +10,7 @@ them and sends nothing twice.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -29,12 +30,13 @@ from connector.config import ClientConfig, ConfigError, Settings, missing_secret
 from connector.dunning.policy import ladder_problems
 from connector.engine.decisions import decide_client, decide_night
 from connector.http import Timeouts, client_budget, redact
-from connector.model import Decision, RegistryFact
+from connector.model import Decision, FileRole, RegistryFact, UnreadableFile
 from connector.reports.run import ClientReport, log_broken_agreements
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
-from connector.sources.systems import API_LEDGERS, api_ledger
+from connector.sources.systems import API_LEDGERS, api_ledger, end_api_sessions
 from connector.store import Store
+from connector.store import files as files_store
 from connector.store.documents import store_events as store_document_events
 
 log = logging.getLogger("arsync")
@@ -162,20 +164,19 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
         with store.transaction() as conn:
             for source, batch in fetched_batches:
                 # A file that could not be read may hold the payment or credit note that settles an
-                # invoice: the source counts as failed (→ ledger_stale / bank_data_stale) until it reads.
-                unread = _unread_files(batch.files)
-                ok = unread is None
+                # invoice: it is kept as unreadable (with what a recovery parse still read of it) and holds
+                # what it could change until it reads or is quarantined (connector.dunning.unreadable); the
+                # rest of the source's data counts. Every sync replaces the source's list.
+                role = FileRole.LEDGER if isinstance(batch, LedgerBatch) else FileRole.BANK
+                unread = _unreadable(client.id, source, role, batch.files, as_of)
+                files_store.replace_unreadable(conn, client.id, source.name, unread, store.now())
                 if isinstance(batch, LedgerBatch):
                     _store_ledger(store, conn, client.id, batch)
                     # The ledger is fresh as of the run's day (--as-of backfills and scenario runs included).
-                    store.record_sync(
-                        conn, client.id, source.name, ok=ok, error=unread, cursor=batch.cursor, data_through=as_of
-                    )
+                    store.record_sync(conn, client.id, source.name, ok=True, cursor=batch.cursor, data_through=as_of)
                 else:
                     store.upsert_payments(conn, batch.payments)
-                    store.record_sync(
-                        conn, client.id, source.name, ok=ok, error=unread, data_through=batch.data_through
-                    )
+                    store.record_sync(conn, client.id, source.name, ok=True, data_through=batch.data_through)
                     for account, through in sorted(batch.accounts_through.items()):
                         store.record_sync(conn, client.id, f"bank-account:{account}", ok=True, data_through=through)
                 store.mark_files(conn, client.id, source.name, batch.files)
@@ -215,14 +216,35 @@ def sync_clients(
             report.fail(_describe(exc))
         step(client.id, "done")
         yield report
+    _end_sessions()
 
 
-def _unread_files(files: list[FileResult]) -> str | None:
-    failed = [f for f in files if f.status == "failed"]
-    if not failed:
-        return None
-    names = "; ".join(f"{f.name} ({f.detail})" for f in failed[:5]) + (" …" if len(failed) > 5 else "")
-    return f"{len(failed)} file(s) could not be read: {names}"
+def _end_sessions() -> None:
+    """The API sessions a run created do not outlive it (Tripletex session tokens are deleted)."""
+    for line in end_api_sessions():
+        log.warning(line)
+
+
+def _unreadable(
+    client_id: str, source: Any, role: FileRole, files: list[FileResult], as_of: date
+) -> list[UnreadableFile]:
+    """The files of a batch that could not be read, as the store keeps them (first seen today)."""
+    folder = getattr(source, "folder", None)
+    return [
+        UnreadableFile(
+            client_id=client_id,
+            source=source.name,
+            role=role,
+            path=os.path.join(os.fspath(folder), f.name) if folder is not None else f.name,
+            name=f.name,
+            file_hash=f.file_hash,
+            error=f.detail,
+            first_seen=as_of,
+            salvaged=f.salvaged,
+        )
+        for f in files
+        if f.status == "failed"
+    ]
 
 
 def _store_ledger(store: Store, conn: Any, client_id: str, batch: LedgerBatch) -> None:
@@ -363,6 +385,7 @@ def run(
             report.fail(_describe(exc))
         step(client.id, "done")
         reports.append(report)
+    _end_sessions()
     return reports
 
 

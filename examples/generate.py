@@ -4,7 +4,7 @@ Nordlys Rør AS, a Norwegian plumbing company, as of Friday 2026-11-20. Each inv
 situation a newcomer should see in the decision table:
 
   10001  Bergen Bygg AS         paid in full by KID (camt.054)            → settled, none
-  10002  Tromsø Elektro AS      partly paid by KID                        → review (partly paid)
+  10002  Tromsø Elektro AS      partly paid by KID                        → reminder (for the rest)
   10003  Stavanger Snekkeri AS  credited in full by credit note 50001     → settled, none
   10004  Bodø Bakeri AS         due 2026-12-04                            → hold: not_due
   10005  Oslo Kafé AS           21 days overdue, nothing received         → reminder

@@ -183,6 +183,7 @@ class Entry:
     payer: str = "Kunde AS"
     currency: str = "NOK"
     status: str = "BOOK"
+    text: str = ""  # the payer's message (RmtInf/Ustrd)
 
 
 _CAMT = {
@@ -203,9 +204,11 @@ def camt(
         strd = ""
         if e.kid:
             strd = (
-                "<RmtInf><Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp>"
-                f"<Ref>{e.kid}</Ref></CdtrRefInf></Strd></RmtInf>"
+                f"<Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp><Ref>{e.kid}</Ref></CdtrRefInf></Strd>"
             )
+        if e.text:
+            strd = f"<Ustrd>{e.text}</Ustrd>{strd}"
+        strd = f"<RmtInf>{strd}</RmtInf>" if strd else ""
         body.append(f"""      <Ntry>
         <Amt Ccy="{e.currency}">{e.amount}</Amt>
         <CdtDbtInd>CRDT</CdtDbtInd>

@@ -198,13 +198,20 @@ def test_credit_note_for_an_unknown_invoice_is_left_unapplied() -> None:
 # ---- partial payment, pending money --------------------------------------------------------------
 
 
-def test_partial_payment_leaves_the_rest_open_and_asks_for_review_not_a_reminder() -> None:
+def test_partial_payment_leaves_the_rest_open_and_the_rest_is_reminded() -> None:
     d = decide_all([invoice("1001")], [payment(kid("1001"), "400.00")], as_of=TODAY + timedelta(days=60))
     one = d["1001"]
     assert one.open_amount == Decimal("600.00")
     assert one.state is State.OVERDUE
-    assert one.action is Action.REVIEW
-    assert Hold.PAYMENT_PENDING in one.holds
+    assert one.action is Action.REMINDER  # policy partial_payment = "remind" (the default): the rest is dunned
+    assert one.holds == ()
+
+
+def test_partial_payment_with_the_review_policy_asks_a_person() -> None:
+    cfg = client(partial_payment="review")
+    d = decide_all([invoice("1001")], [payment(kid("1001"), "400.00")], as_of=TODAY + timedelta(days=60), cfg=cfg)
+    assert d["1001"].action is Action.REVIEW
+    assert d["1001"].holds == (Hold.PARTLY_PAID,)
 
 
 def test_pending_payment_never_settles_and_holds() -> None:
@@ -257,7 +264,7 @@ def test_due_date_on_a_weekend_or_holiday_moves_to_the_next_business_day(
     due: date, country: str, effective: date
 ) -> None:
     cfg = client(country=country, grace_days=0, steps=[{"action": "reminder", "days": 0}])
-    inv = invoice("1001", due=due)
+    inv = invoice("1001", due=due, issue_date=due - timedelta(days=14))
     on_effective = decide_all([inv], as_of=effective, cfg=cfg)["1001"]
     assert on_effective.holds == (Hold.NOT_DUE,)
     day_after = decide_all([inv], as_of=effective + timedelta(days=1), cfg=cfg)["1001"]
@@ -268,8 +275,8 @@ def test_due_date_on_a_weekend_or_holiday_moves_to_the_next_business_day(
 
 def test_invoice_without_due_date_is_never_dunned() -> None:
     d = decide_all([invoice("1001", due=None)], as_of=TODAY + timedelta(days=365))["1001"]
-    assert Hold.NOT_DUE in d.holds
-    assert d.action is Action.HOLD
+    assert d.holds == (Hold.NOT_DUE, Hold.INVOICE_DEFECT)  # step 1 of the playbook: fix the invoice (issue 14)
+    assert d.action is Action.REVIEW
 
 
 # ---- below minimum, stale data -------------------------------------------------------------------
@@ -364,7 +371,9 @@ def test_ladder_reminder_then_notice_then_case_with_intervals() -> None:
     assert decide_all([invoice("1001")], steps=reminded, as_of=notice_day)["1001"].action is Action.COLLECTION_NOTICE
 
     noticed = [*reminded, step("1001", Action.COLLECTION_NOTICE, notice_day)]
-    case_day = notice_day + timedelta(days=14)
+    # the notice's deadline is Monday 27 July: the case waits for the first business day after it and the
+    # policy's 2 settle days (issue 14)
+    case_day = date(2026, 7, 30)
     wait = decide_all([invoice("1001")], steps=noticed, as_of=case_day - timedelta(days=1))["1001"]
     assert wait.holds == (Hold.WAIT_INTERVAL,)
     ready = decide_all([invoice("1001")], steps=noticed, as_of=case_day)["1001"]
@@ -374,7 +383,7 @@ def test_ladder_reminder_then_notice_then_case_with_intervals() -> None:
 
 def test_a_notice_sent_outside_arsync_moves_the_invoice_up_the_ladder() -> None:
     noticed = [step("1001", Action.COLLECTION_NOTICE, TODAY)]
-    d = decide_all([invoice("1001")], steps=noticed, as_of=TODAY + timedelta(days=14))["1001"]
+    d = decide_all([invoice("1001")], steps=noticed, as_of=TODAY + timedelta(days=17))["1001"]  # deadline + settle
     assert d.action is Action.COLLECTION_CASE
 
 
@@ -394,7 +403,7 @@ def test_a_case_on_the_invoice_decides_what_happens_next(
     status: CaseStatus, state: State, action: Action, holds: tuple[Hold, ...]
 ) -> None:
     noticed = [step("1001", Action.REMINDER, TODAY), step("1001", Action.COLLECTION_NOTICE, TODAY + timedelta(days=14))]
-    as_of = TODAY + timedelta(days=28)
+    as_of = TODAY + timedelta(days=31)  # the notice's deadline (+ 14 days, a Monday) + 1 + 2 settle business days
     d = decide_all([invoice("1001")], steps=noticed, cases=[_case(status)], as_of=as_of)["1001"]
     assert (d.state, d.action, d.holds) == (state, action, holds)
 

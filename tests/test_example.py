@@ -22,7 +22,7 @@ AS_OF = "2026-11-20"
 # What examples/generate.py's docstring promises per invoice, as (state, action, holds).
 EXPECTED = {
     "10001": ("settled", "none", [], "settled, none"),
-    "10002": ("overdue", "review", ["payment_pending"], "review (partly paid)"),
+    "10002": ("overdue", "reminder", [], "reminder (for the rest)"),
     "10003": ("settled", "none", [], "settled, none"),
     "10004": ("not_due", "hold", ["not_due"], "hold: not_due"),
     "10005": ("overdue", "reminder", [], "reminder"),
@@ -67,7 +67,10 @@ def test_the_nightly_run_on_the_example_reminds_and_proposes_then_pushes_once(ex
     assert first.exit_code == 0, first.output
     outbox = example.parent / "examples" / "state" / "outbox"
     letters = sorted(p.name for p in (outbox / "reminders").iterdir())
-    assert {"--".join(n.split("--")[:4]).split(".")[0] for n in letters} == {f"nordlys--10005--reminder--{AS_OF}"}
+    assert {"--".join(n.split("--")[:4]).split(".")[0] for n in letters} == {
+        f"nordlys--10002--reminder--{AS_OF}",  # the 3750.00 still owed after a part payment
+        f"nordlys--10005--reminder--{AS_OF}",
+    }
     assert arsync(example, "run", "--as-of", AS_OF).exit_code == 0  # cron ran twice: nothing new
 
     listed = json.loads(arsync(example, "cases", "list", "--json").stdout)["items"]

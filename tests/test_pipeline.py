@@ -15,7 +15,9 @@ ISSUE = date(2026, 6, 1)
 DUE = date(2026, 6, 15)  # Monday
 REMIND = DUE + timedelta(days=14)  # default ladder: reminder 14 days after due
 NOTICE = REMIND + timedelta(days=14)
-CASE = NOTICE + timedelta(days=14)
+# The notice states Monday 27 July as its deadline: the debtor owns that day, and a payment made on it
+# reaches the bank files within policy.settle_days (2) business days after the next: a case from Thursday.
+CASE = date(2026, 7, 30)
 PDF = pdf_bytes("Faktura 1001")
 
 
@@ -94,7 +96,7 @@ def test_the_ladder_walks_up_over_nightly_runs(ws: Workspace) -> None:
     ]
 
     assert nightly(ws, CASE - timedelta(days=1)).exit_code == 0
-    assert cases(ws) == []  # the inkassovarsel's 14 days have not passed
+    assert cases(ws) == []  # the inkassovarsel's deadline and the settle days have not passed
 
     result = nightly(ws, CASE)
     assert result.exit_code == 0, result.output
@@ -231,14 +233,14 @@ def test_a_pdng_entry_in_a_notification_holds_too(ws: Workspace) -> None:
     assert item["holds"] == ["payment_pending"]
 
 
-def test_a_partly_paid_invoice_gets_a_review_not_a_letter(ws: Workspace) -> None:
-    overdue_invoice(ws)
+def test_a_partly_paid_invoice_gets_a_review_not_a_letter_when_the_policy_says_review(ws: Workspace) -> None:
+    overdue_invoice(ws, partial_payment="review")
     ws.add_bank_file("camt054.xml", [Entry("P-1", "600.00", DUE, kid("1001"))], created=REMIND)
     result = ws.cli("run", "--as-of", REMIND.isoformat())
     assert result.exit_code == 0, result.output
     assert ws.outbox_files(ws.reminders_dir()) == []
     item = ws.items(REMIND, "--no-sync")["1001"]
-    assert (item["open_amount"], item["action"]) == ("400.00", "review")
+    assert (item["open_amount"], item["action"], item["holds"]) == ("400.00", "review", ["partly_paid"])
 
 
 def test_stale_bank_data_stops_the_reminder(ws: Workspace) -> None:
@@ -284,5 +286,6 @@ def test_an_unreadable_bank_or_ledger_file_holds_dunning_until_it_reads(ws: Work
     bad_invoice.write_text("<Invoice")  # an unreadable document in the ledger folder: maybe a credit note
     later = NOTICE
     nightly(ws, later)
-    assert "ledger_stale" in ws.items(later, "--no-sync")["1001"]["holds"]
+    # nothing in it says what it is or whom it concerns: it holds every invoice of the client (issue 14)
+    assert "unreadable_document" in ws.items(later, "--no-sync")["1001"]["holds"]
     assert letters(ws) == [f"acme--1001--reminder--{REMIND.isoformat()}"]  # no notice went out

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 
 from connector import interrupt
+from connector.actions.bookings import book_charges
 from connector.actions.collection import case_id_for, propose_case, run_collection
 from connector.actions.send import send_step
 from connector.channels.base import ChannelError, ReminderChannel
@@ -64,4 +65,5 @@ def act_client(
     if interrupt.requested():
         report.interrupted = True
         return
+    book_charges(store, client, report)  # the fees and interest the letters charged, into the books (issue 16)
     run_collection(store, client, as_of, report, redecide)

@@ -46,6 +46,7 @@ from connector.model import (
     Customer,
     Decision,
     Dispute,
+    DisputeSource,
     DocKind,
     Facts,
     Hold,
@@ -72,6 +73,7 @@ REVIEW_HOLDS = frozenset(
         Hold.EXCLUDED,
         Hold.FACTORED,
         Hold.BELOW_MINIMUM,
+        Hold.PARTLY_PAID,
     }
 )
 # Provider close codes that mean the debtor disputes the claim: dunning must stop too.
@@ -412,7 +414,7 @@ def pull_status(
                         f"provider-{provider.name}-{pc.provider_ref}",
                         as_of,
                         f"{provider.name} reports the debtor disputes the claim ({pc.close_code})",
-                        "provider",
+                        DisputeSource.PROVIDER,
                     ),
                 )
         detail = f"{pc.status}" + (f" ({pc.close_code})" if pc.close_code else "")

@@ -17,12 +17,11 @@ from typing import TypeVar
 from sqlalchemy import Connection
 
 from connector.errors import Refused
-from connector.model import Agreement, Dispute, Exclusion, Facts
+from connector.model import Agreement, Dispute, DisputeSource, Exclusion, Facts
 from connector.store import Store, audit
 from connector.store import dunning as dunning_store
 from connector.store import manual as manual_store
 
-MANUAL = "manual"  # a dispute's source when the accountant opened it
 T = TypeVar("T")
 
 
@@ -84,7 +83,7 @@ def open_dispute(
             f"client '{client_id}' has no invoice '{invoice}' in the store; check the number, run "
             "`arsync sync` first, or pass --force to record it anyway"
         )
-    dispute = Dispute(client_id, invoice, f"manual-{uuid.uuid4().hex[:8]}", as_of, reason, MANUAL)
+    dispute = Dispute(client_id, invoice, f"manual-{uuid.uuid4().hex[:8]}", as_of, reason, DisputeSource.MANUAL)
     with store.transaction() as conn:
         store.add_dispute_in(conn, dispute)
         _audit(conn, now, actor, "dispute.open", client_id, invoice, f"{dispute.dispute_id}: {reason}", address)

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
+from connector.actions.bookings import plan_charges
 from connector.channels.base import ChannelError, ReminderChannel, ReminderMessage
 from connector.channels.email import EmailChannel
 from connector.channels.letters import Letter
@@ -25,10 +26,9 @@ from connector.channels.outbox import OutboxChannel
 from connector.channels.tripletex import TripletexChannel
 from connector.config import ClientConfig, ConfigError
 from connector.dunning.calendar import effective_due_date
-from connector.dunning.decide import next_step
 from connector.dunning.fees import fee_for
 from connector.dunning.interest import late_interest
-from connector.dunning.rules import RulePackError, pack_on
+from connector.dunning.ladder import next_step, stated_deadline
 from connector.model import Action, Customer, Decision, DunningStep, Facts, Invoice
 from connector.store import Store, sends
 from connector.store.sends import SendIntent
@@ -47,16 +47,6 @@ def channel_for(client: ClientConfig, name: str) -> ReminderChannel:
     if name == "tripletex" and r.tripletex is not None:
         return TripletexChannel(r.tripletex)
     raise ConfigError([f"client '{client.id}': channel '{name}' is not configured under [clients.reminders]"])
-
-
-def notice_deadline(client: ClientConfig, sent_on: date) -> date:
-    """The notice's payment deadline: the case step's days, never under the legal minimum."""
-    case_days = next((s.days for s in client.policy.steps if s.action == "collection_case"), 0)
-    try:
-        legal = pack_on(client.country, sent_on).notice_min_deadline_days
-    except RulePackError:
-        legal = 14
-    return sent_on + timedelta(days=max(case_days, legal))
 
 
 def send_step(
@@ -110,7 +100,8 @@ def send_step(
         currency=d.currency,
         fee=fee.amount,
         kid=inv.kid,
-        deadline=notice_deadline(client, as_of) if d.action is Action.COLLECTION_NOTICE else None,
+        # the pay-by date the case timing waits for (connector.dunning.ladder): one definition for both
+        deadline=stated_deadline(client, d.action, as_of),
         interest=interest.amount,
         interest_through=interest.through if interest.amount else None,
         interest_rate=interest.detail if interest.amount else "",
@@ -133,6 +124,7 @@ def send_step(
     intent = _begin(store, client, inv.number, d.action, as_of, channel_name, fee.amount, inv.currency, warnings)
     if intent is None:
         return None
+    plan_charges(store, client, intent, inv, interest.amount)  # its fee and interest, written ahead (issue 16)
     try:
         result = channels[channel_name].deliver(message)
     except ChannelError as exc:

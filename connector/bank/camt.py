@@ -31,7 +31,7 @@ from lxml import etree
 
 from connector.amounts import DEFAULT_MAX_AMOUNT, parse_amount
 from connector.bank.xmlstream import StreamError, iter_elements
-from connector.model import Payment, PaymentStatus
+from connector.model import Payment, PaymentSource, PaymentStatus
 
 MESSAGES = ("camt.052", "camt.053", "camt.054")
 _REPORTS = ("Stmt", "Ntfctn", "Rpt")
@@ -481,7 +481,7 @@ def _entry_rows(
         # ordinal -1: the whole entry, superseded by the same entry's TxDtls from another file (dedup).
         payment = Payment(
             client_id=client_id,
-            source="camt",
+            source=PaymentSource.CAMT,
             account=account,
             bank_ref=entry_ref,
             ordinal=-1,
@@ -514,7 +514,7 @@ def _entry_rows(
         texts = (*t.texts, entry_text) if count == 1 and entry_text else t.texts
         payment = Payment(
             client_id=client_id,
-            source="camt",
+            source=PaymentSource.CAMT,
             account=account,
             bank_ref=entry_ref,
             ordinal=ordinal,

@@ -75,8 +75,12 @@ class _FolderFeed:
                 batch.errors.append(str(exc))
                 batch.files.append(FileResult(name, f"link:{name}", "failed", str(exc)))
                 continue
-            if path.stat().st_size > self.limit:
-                batch.errors.append(f"{name}: larger than {self.limit} bytes, skipped")
+            size = path.stat().st_size
+            if size > self.limit:
+                # Not read, and held as an unreadable bank file is: it might hold the payment of an invoice.
+                reason = f"{name}: larger than {self.limit} bytes, skipped"
+                batch.errors.append(reason)
+                batch.files.append(FileResult(name, f"size:{size}:{name}", "failed", reason))
                 continue
             digest = _hash_file(path)
             if digest in ctx.seen_files:

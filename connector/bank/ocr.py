@@ -23,7 +23,7 @@ from netsgiro import records as ocr_records
 from netsgiro.enums import AssignmentType, ServiceCode
 
 from connector.amounts import DEFAULT_MAX_AMOUNT, amount_problem
-from connector.model import Payment, money
+from connector.model import Payment, PaymentSource, money
 
 REVERSING_TYPES = frozenset({18, 20})
 # Record type 30 (amount item 1): transaction number at 8:15, sign at 31, KID right-aligned at 49:74.
@@ -96,7 +96,7 @@ def read_ocr(data: bytes, name: str = "OCR file", max_amount: Decimal = DEFAULT_
             payments.append(
                 Payment(
                     client_id="",
-                    source="ocr",
+                    source=PaymentSource.OCR,
                     account=account,
                     bank_ref=f"{transmission.number}/{assignment.number}/{number}",
                     ordinal=0,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from connector.cli import cases, check, credit, disputes, explain, reports, run, validate
+from connector.cli import cases, check, credit, disputes, explain, files, invoices, reports, run, validate
 from connector.cli.common import ArsyncGroup, Env
 from connector.cli.output import install_logging
 from connector.web import cli as web_cli  # imports nothing of the web extra until a command runs
@@ -46,5 +46,7 @@ main.add_command(check.check)
 main.add_command(credit.credit)
 main.add_command(validate.validate)
 main.add_command(explain.explain)
+main.add_command(files.files)
+main.add_command(invoices.invoices)
 main.add_command(web_cli.serve)
 main.add_command(web_cli.users)

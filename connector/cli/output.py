@@ -131,6 +131,7 @@ def show(table: Table, *, quiet: bool = False) -> None:
 
     width = terminal_width()
     columns = fitted_columns(table, width)
+    widths = column_widths(table, columns, width)
     grid = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title=None)
     for i in columns:
         grid.add_column(
@@ -138,7 +139,7 @@ def show(table: Table, *, quiet: bool = False) -> None:
             justify="right" if i in table.right else "left",
             no_wrap=i in table.right,
             overflow="fold",
-            min_width=least_width(table, i),  # a code or an id is never broken in the middle
+            width=widths[i],  # never under its longest word: a code or an id is never broken in the middle
         )
     for row in table.rows:
         grid.add_row(*(row[i] for i in columns))
@@ -158,6 +159,23 @@ def least_width(table: Table, i: int) -> int:
     return max([len(table.headers[i]), *(len(w) for w in words)])
 
 
+def column_widths(table: Table, columns: list[int], width: int) -> dict[int, int]:
+    """Each shown column's width: its longest cell where everything fits, else the columns with the most
+    room above their longest word give way first (rich's own shrinking may cut a word to fit)."""
+    least = {i: least_width(table, i) for i in columns}
+    widths = {i: max(least[i], *(len(row[i]) for row in table.rows)) for i in columns}
+    room = width - _GAP * (len(columns) - 1)
+    while sum(widths.values()) > room:
+        widest = max(columns, key=lambda i: (widths[i] - least[i], -i))
+        if widths[widest] <= least[widest]:
+            break  # fitted_columns left only what fits at the least widths
+        widths[widest] -= 1
+    return widths
+
+
+_GAP = 3  # between two columns: padding, the separator, padding
+
+
 def fitted_columns(table: Table, width: int) -> list[int]:
     """The columns that fit ``width``: the least important dropped first, each column at least as wide as
     its header and its longest word (numbers whole)."""
@@ -165,6 +183,6 @@ def fitted_columns(table: Table, width: int) -> list[int]:
     keep = table.keep or [1] * n
     need = {i: least_width(table, i) for i in range(n)}
     shown = list(range(n))
-    while len(shown) > 1 and sum(need[i] for i in shown) + 3 * (len(shown) - 1) > width:  # a space and padding
+    while len(shown) > 1 and sum(need[i] for i in shown) + _GAP * (len(shown) - 1) > width:
         shown.remove(min(shown, key=lambda i: (keep[i], -i)))
     return shown

@@ -17,6 +17,11 @@ def is_business_day(day: date, country: str) -> bool:
     return day.weekday() < 5 and day not in _holidays(country, day.year)
 
 
+def next_business_day(day: date, country: str) -> date:
+    """The first business day after ``day``."""
+    return effective_due_date(day + timedelta(days=1), country)
+
+
 @lru_cache(maxsize=4096)
 def effective_due_date(due: date, country: str) -> date:
     day = due

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from connector.dunning.calendar import effective_due_date
-from connector.dunning.rules import pack_on
+from connector.dunning.calendar import effective_due_date, next_business_day
+from connector.dunning.rules import RulePackError, pack_on
+from connector.model import Action
 
 
 def pay_by_date(country: str, sent_on: date, *, notice: bool = False, policy_days: int = 0) -> date:
@@ -28,3 +29,34 @@ def pay_by_date(country: str, sent_on: date, *, notice: bool = False, policy_day
     if notice:
         days = max(days, pack.notice_min_deadline_days)
     return effective_due_date(sent_on + timedelta(days=days), country)
+
+
+# The letters that state a pay-by date, and for each the ladder step whose days it gives the debtor. Today
+# the collection notice (inkassovarsel: the law requires its deadline); a reminder joins here the day its
+# letter states one (issue 15), and from then on the step after it waits for that deadline too.
+DEADLINE_LETTERS: dict[Action, Action] = {Action.COLLECTION_NOTICE: Action.COLLECTION_CASE}
+
+
+def letter_deadline(country: str, step: Action, sent_on: date, ladder_days: int) -> date | None:
+    """The pay-by date the letter of ``step`` sent on ``sent_on`` states, or None when it states none.
+
+    ``ladder_days``: the policy's days from this letter to the next step (the case step's days after a
+    notice): the deadline is never shorter. The sending (``connector.actions.send``) and the case timing
+    (``connector.dunning.ladder``) both ask here, so the letter and the decision always agree. Without a rule
+    pack for the day, the ladder's days (which ``connector.dunning.policy`` checks against the law)."""
+    if step not in DEADLINE_LETTERS:
+        return None
+    try:
+        return pay_by_date(country, sent_on, notice=step is Action.COLLECTION_NOTICE, policy_days=ladder_days)
+    except RulePackError:
+        return effective_due_date(sent_on + timedelta(days=ladder_days), country)
+
+
+def after_deadline(deadline: date, country: str, settle_days: int) -> date:
+    """The first day the next step may be taken after a letter's deadline: the debtor owns the deadline day,
+    so from the first business day after it, plus ``settle_days`` business days for a payment made on the
+    deadline to show in the bank files (all in the creditor's country's calendar)."""
+    day = deadline
+    for _ in range(settle_days + 1):
+        day = next_business_day(day, country)
+    return day

@@ -6,25 +6,26 @@ provably unpaid (fresh bank and ledger data), undisputed, due, and the ladder's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from operator import attrgetter
 from typing import TypeVar
 
-from connector.config import ClientConfig, StepConfig
+from connector.config import ClientConfig
 from connector.dunning import holds as extra_holds
 from connector.dunning.calendar import effective_due_date
-from connector.dunning.charges import charge_evidence
-from connector.dunning.documents import DocumentHold, document_holds
-from connector.dunning.holds import DunningContext
-from connector.dunning.rules import RulePackError, pack_on
+from connector.dunning.documents import document_holds
+from connector.dunning.hold_rules import NOTHING, RULES, Subject
+from connector.dunning.holds import BookingDates, CreditDates, DunningContext, PaymentIndex
+from connector.dunning.ladder import NextStep, lawful_next_step, next_ladder_step, next_step
+from connector.dunning.unreadable import bank_file_holds, unreadable_holds
 from connector.model import (
     ZERO,
     Action,
     Agreement,
-    AllocationTier,
-    Case,
+    Allocation,
     CaseStatus,
     Decision,
     Dispute,
@@ -34,30 +35,37 @@ from connector.model import (
     Facts,
     Hold,
     Invoice,
+    InvoiceCheck,
     State,
 )
 from connector.reconcile import Reconciliation
 
+__all__ = [
+    "NextStep",
+    "client_holds",
+    "decide",
+    "lawful_next_step",
+    "next_ladder_step",
+    "next_step",
+    "registry_debtors",
+    "sort_decisions",
+]
+
 RECENTLY_SETTLED_DAYS = 30
-# Days after the due date by which a direct-debit or card collection has landed in the bank; with
-# nothing booked by then (and fresh bank data) the collection failed and ordinary dunning resumes.
-COLLECTION_SETTLE_DAYS = 10
 LEDGER_SOURCE = "ledger"
 BANK_SOURCE_PREFIX = "bank:"
 BANK_ACCOUNT_PREFIX = "bank-account:"  # sync_state per creditor account: newest bank data seen for it
 # Holds a person has to look at: the next step is a review, not a wait.
-REVIEW_HOLDS = frozenset({Hold.UNALLOCATED_CREDIT, Hold.NOT_DELIVERED, Hold.DEBTOR_INSOLVENT})
+REVIEW_HOLDS = frozenset(
+    {Hold.UNALLOCATED_CREDIT, Hold.NOT_DELIVERED, Hold.DEBTOR_INSOLVENT, Hold.PARTLY_PAID, Hold.INVOICE_DEFECT}
+)
+_REVIEW_UNLESS_UNVERIFIED = REVIEW_HOLDS - {Hold.DEBTOR_INSOLVENT}
 _HOLD_ORDER = {h: i for i, h in enumerate(Hold)}  # holds are listed in the enum's order
 
 
-@dataclass(frozen=True)
-class NextStep:
-    action: Action
-    due_on: date  # earliest day the step may be taken
-    step: StepConfig
-
-
 def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliation) -> list[Decision]:
+    """Every invoice's decision: settled ones with their evidence (those settled long ago left out), open ones
+    through the hold rules (``connector.dunning.hold_rules.RULES``)."""
     disputes = _by_invoice(facts.disputes)
     agreements = _by_invoice(facts.agreements)
     steps = _by_invoice(facts.steps)
@@ -65,25 +73,45 @@ def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliatio
     held_for_client = client_holds(facts, client, as_of)
     doc_holds = document_holds(facts.document_events, as_of)
     ctx = dunning_context(facts, client)
+    recent = as_of - timedelta(days=RECENTLY_SETTLED_DAYS)
+    country = client.country
+    open_amounts, allocations, last_settled_on = recon.open_amount, recon.allocations, recon.last_settled_on
     out = []
     for inv in facts.invoices:
         if inv.kind is not DocKind.INVOICE:
             continue
-        decision = _decide_one(
-            inv,
-            client,
-            as_of,
-            recon,
-            disputes.get(inv.number, []),
-            agreements.get(inv.number, []),
-            steps.get(inv.number, []),
-            cases.get(inv.number),
-            held_for_client,
-            doc_holds.get(inv.number),
+        number = inv.number
+        open_amount = open_amounts.get(number, inv.amount)
+        if open_amount <= ZERO:  # settled long ago: dropped before any evidence is built
+            settled_on = last_settled_on.get(number)
+            if isinstance(settled_on, date) and settled_on < recent and inv.issue_date < recent:
+                continue
+        paid_by = allocations.get(number, _NONE)
+        done = steps.get(number, _NONE)
+        # an open invoice shows the day of each payment and credit: its letters list them (issue 15)
+        evidence = _facts_shown(inv, paid_by, done, ctx if open_amount > ZERO else None)
+        if open_amount <= ZERO:
+            out.append(_decision(inv, open_amount, State.SETTLED, Action.NONE, _NONE, evidence))
+            continue
+        effective = effective_due_date(inv.due_date, country) if inv.due_date is not None else None
+        subject = Subject(
+            inv=inv,
+            client=client,
+            as_of=as_of,
+            recon=recon,
+            open_amount=open_amount,
+            allocations=paid_by,
+            disputes=disputes.get(number, _NONE),
+            agreements=agreements.get(number, _NONE),
+            steps=done,
+            case=cases.get(number),
+            client_holds=held_for_client,
+            doc_holds=doc_holds.get(number, _NONE),
             ctx=ctx,
+            effective=effective,
+            nxt=next_ladder_step(client, done, effective),
         )
-        if decision is not None:
-            out.append(decision)
+        out.append(_decide_open(subject, evidence))
     return sort_decisions(out)
 
 
@@ -139,14 +167,21 @@ def dunning_context(facts: Facts, client: ClientConfig) -> DunningContext:
     owner = {i.number: i.customer_id for i in facts.invoices} if facts.steps else {}
     for s in facts.steps:
         by_customer.setdefault(owner.get(s.invoice_number, ""), []).append(s)
+    payments = PaymentIndex(facts.payments)  # indexed only if an open invoice was paid something
+    checks: dict[str, InvoiceCheck] = {}
+    for c in sorted(facts.checks, key=attrgetter("checked_on")):
+        checks[c.invoice_number] = c  # the last check counts
     return DunningContext(
         exclusions=facts.exclusions,
         registry=facts.registry,
         registry_settings=client.registry,
         customers=facts.customers,
-        # only agreements look payments up by key: without any, a million-entry map is not worth building
-        payment_dates={p.key: p.booking_date for p in facts.payments} if facts.agreements else {},
+        payment_dates=BookingDates(payments),
         customer_steps={k: tuple(v) for k, v in by_customer.items()},
+        payments=payments,
+        credit_dates=CreditDates(facts.invoices),
+        unreadable=unreadable_holds(facts.unreadable, client, facts.document_events),
+        checks=checks,
     )
 
 
@@ -174,9 +209,12 @@ def client_holds(facts: Facts, client: ClientConfig, as_of: date) -> list[tuple[
         )
     else:
         holds.extend(_stale_accounts(facts, client, limit))
+    # A failed bank read proves nothing; a feed no longer in the config (a fixed path) holds nothing.
+    configured = {bank.source_name for bank in client.bank}
     for name, status in sorted(facts.sync.items()):
-        if name.startswith(BANK_SOURCE_PREFIX) and status.last_error:  # a failed bank read proves nothing
+        if name in configured and status.last_error:
             holds.append((Hold.BANK_DATA_STALE, Evidence("hold", f"the last bank sync failed: {status.last_error}")))
+    holds.extend(bank_file_holds(facts.unreadable, client))  # a bank file that does not read may hold a payment
     ledger = facts.sync.get(LEDGER_SOURCE)
     ledger_limit = as_of - timedelta(days=client.ledger.max_age_days)
     if ledger is None or ledger.last_success_at is None:
@@ -217,228 +255,86 @@ def _stale_accounts(facts: Facts, client: ClientConfig, limit: date) -> list[tup
     return out
 
 
-def _decide_one(
-    inv: Invoice,
-    client: ClientConfig,
-    as_of: date,
-    recon: Reconciliation,
-    disputes: list[Dispute],
-    agreements: list[Agreement],
-    steps: list[DunningStep],
-    case: Case | None,
-    client_holds: list[tuple[Hold, Evidence]],
-    doc_holds: list[DocumentHold] | None = None,
-    ctx: DunningContext | None = None,
-) -> Decision | None:
-    ctx = ctx or DunningContext()
-    open_amount = recon.open_amount.get(inv.number, inv.amount)
-    if open_amount <= ZERO:  # settled long ago: dropped before any evidence is built
-        settled_on = recon.last_settled_on.get(inv.number)
-        recent = as_of - timedelta(days=RECENTLY_SETTLED_DAYS)
-        if isinstance(settled_on, date) and settled_on < recent and inv.issue_date < recent:
-            return None
-    evidence: list[Evidence] = [
-        Evidence(
-            "invoice",
-            _issued(inv.source, inv.issue_date),
-            inv.source_ref,
-            inv.amount,
-            inv.due_date,
-        )
-    ]
-    for a in recon.allocations.get(inv.number, []):
-        evidence.append(Evidence(a.tier, a.evidence, a.source_key, a.amount))
+def _facts_shown(
+    inv: Invoice, allocations: Sequence[Allocation], steps: Sequence[DunningStep], dated: DunningContext | None
+) -> list[Evidence]:
+    """The invoice, what was applied to it (``dated``: with the day of each payment and credit note) and the
+    steps taken: the evidence every decision starts with."""
+    evidence = [Evidence("invoice", _issued(inv.source, inv.issue_date), inv.source_ref, inv.amount, inv.due_date)]
+    for a in allocations:
+        on = None
+        if dated is not None:
+            if a.tier == "credit_note":
+                on = dated.credit_dates.get(a.source_key)
+            else:
+                p = dated.payments.get(a.source_key)
+                on = p.booking_date if p is not None else None
+        evidence.append(Evidence(a.tier, a.evidence, a.source_key, a.amount, on))
     for s in steps:
         evidence.append(Evidence("step", f"{s.step} sent via {s.channel}", s.detail or None, s.fee or None, s.sent_on))
+    return evidence
 
-    def decision(state: State, action: Action, holds: list[Hold], next_step: Action | None = None) -> Decision:
-        return Decision(
-            client_id=inv.client_id,
-            invoice_number=inv.number,
-            customer_id=inv.customer_id,
-            currency=inv.currency,
-            amount=inv.amount,
-            open_amount=open_amount,
-            due_date=inv.due_date,
-            state=state,
-            action=action,
-            holds=tuple(sorted(set(holds), key=_HOLD_ORDER.__getitem__)),
-            evidence=tuple(evidence),
-            next_step=next_step,
-        )
 
-    if open_amount <= ZERO:
-        return decision(State.SETTLED, Action.NONE, [])
-
+def _decide_open(subject: Subject, evidence: list[Evidence]) -> Decision:
+    """The fold: every rule of the table, in order, sees the holds found before it and adds what it found."""
     holds: list[Hold] = []
-
-    def hold(code: Hold, detail: str, ref: str | None = None, on: date | None = None) -> None:
-        holds.append(code)
-        evidence.append(Evidence("hold", f"{code}: {detail}", ref, on=on))
-
-    # Due-ness. Without a due date there is nothing to enforce yet.
-    if inv.due_date is None:
-        state = State.NOT_DUE
-        hold(Hold.NOT_DUE, "the invoice states no due date")
-        effective = None
-    else:
-        effective = effective_due_date(inv.due_date, client.country)
-        state = State.NOT_DUE if as_of <= effective else State.OVERDUE
-        if as_of <= effective + timedelta(days=client.policy.grace_days):
-            moved = f" (moved from {inv.due_date.isoformat()})" if effective != inv.due_date else ""
-            hold(
-                Hold.NOT_DUE,
-                f"due {effective.isoformat()}{moved} + {client.policy.grace_days} grace days",
-                on=effective,
-            )
-
-    open_disputes = [d for d in disputes if d.is_open and d.opened_on <= as_of]
-    if open_disputes:
-        state = State.DISPUTED
-        for d in open_disputes:
-            hold(Hold.DISPUTED, f"{d.source}: {d.reason}", d.dispute_id, d.opened_on)
-
-    # Partly paid: the debtor paid something, so the rest is not provably owed without a look
-    # (a short payment is often a silent complaint). A person decides; no reminder goes out.
-    paid_by_debtor = sum(
-        (a.amount for a in recon.allocations.get(inv.number, []) if a.tier is not AllocationTier.CREDIT_NOTE), ZERO
-    )
-    if paid_by_debtor > ZERO:
-        hold(
-            Hold.PAYMENT_PENDING,
-            f"partly paid: {paid_by_debtor} of {inv.amount} {inv.currency} received; "
-            f"confirm the remaining {open_amount} is owed before dunning",
-        )
-        partly_paid = True
-    else:
-        partly_paid = False
-
-    # Direct debit / card: the creditor collects the money itself. Nothing to dun until that
-    # collection visibly failed (money returned) or had ample time to arrive and did not.
-    if inv.collection_method and effective is not None:
-        returned = any(a.tier is AllocationTier.REVERSAL for a in recon.allocations.get(inv.number, []))
-        settles_by = effective + timedelta(days=COLLECTION_SETTLE_DAYS)
-        if not returned and as_of <= settles_by:
-            hold(
-                Hold.PAYMENT_PENDING,
-                f"collected by {inv.collection_method.replace('_', ' ')}: not dunned unless the collection "
-                f"fails (returned, or nothing booked by {settles_by.isoformat()})",
-                on=settles_by,
-            )
-
-    # Paid with difference (short within the payment tolerance: bank fees, rounding): recorded, never
-    # written off by itself, and never reminded for — the accountant settles it.
-    difference = recon.with_difference.get(inv.number)
-    if difference is not None and ZERO < open_amount <= difference:
-        hold(
-            Hold.PAYMENT_PENDING,
-            f"paid with difference: {open_amount} {inv.currency} short within the payment tolerance; "
-            "not written off and never reminded — settle it in the ledger",
-        )
-        partly_paid = True
-
-    for p in recon.pending.get(inv.number, []):
-        why = recon.pending_reason.get(p.key)
-        detail = f"pending payment of {p.amount} {p.currency} ({p.source})" + (f": {why}" if why else "")
-        hold(Hold.PAYMENT_PENDING, detail, p.key, p.booking_date)
-
-    for credit in recon.unallocated_credit.get(inv.customer_id, []):
-        hold(Hold.UNALLOCATED_CREDIT, f"{credit.kind}: {credit.detail}", credit.ref, credit.on)
-
-    for dh in doc_holds or ():  # e-invoice statuses: Invoice Response PD / CA due date, MLR/MLS rejection
-        hold(dh.hold, dh.detail, dh.ref, dh.on)
-
-    for code, ev in client_holds:
-        holds.append(code)
-        evidence.append(ev)
-
-    if open_amount < client.policy.min_amount:
-        hold(Hold.BELOW_MINIMUM, f"open {open_amount} is below the minimum {client.policy.min_amount}")
-
-    if inv.factored:
-        hold(Hold.FACTORED, "payable to a factoring company (type code or payee)")
-
-    for code, ev in extra_holds.exclusion_holds(ctx.exclusions, inv, as_of):
-        holds.append(code)
-        evidence.append(ev)
-
-    agreement_holds, broken = extra_holds.agreement_holds(
-        agreements, recon.allocations.get(inv.number, []), ctx.payment_dates, as_of, client.policy.grace_days
-    )
-    evidence.extend(broken)  # a broken agreement lifts its hold; the pipeline logs it
-    for code, ev in agreement_holds:
-        holds.append(code)
-        evidence.append(ev)
-
-    if case is not None:
-        if case.status in (CaseStatus.PUSHED, CaseStatus.CLOSED):
-            state = State.IN_COLLECTION if case.status is CaseStatus.PUSHED else state
-            hold(Hold.IN_COLLECTION, f"case {case.case_id} is with the provider", case.case_id, case.created_on)
-        elif case.status is CaseStatus.PROPOSED:
-            hold(Hold.AWAITING_APPROVAL, f"case {case.case_id} waits for the accountant", case.case_id, case.created_on)
-        elif case.status is CaseStatus.REJECTED:
-            hold(Hold.EXCLUDED, f"the accountant rejected case {case.case_id}: {case.note}", case.case_id)
-        elif case.status is CaseStatus.WITHDRAWN:  # withdrawn from collection: never back into dunning by itself
-            hold(Hold.EXCLUDED, f"case {case.case_id} was withdrawn: {case.note}", case.case_id)
-        evidence.append(Evidence("case", f"collection case {case.status}", case.case_id, case.open_amount))
-
-    nxt = next_ladder_step(client, steps, effective)
-    if nxt is not None and effective is not None and as_of < nxt.due_on and Hold.NOT_DUE not in holds:
-        hold(Hold.WAIT_INTERVAL, f"{nxt.action} not before {nxt.due_on.isoformat()}", on=nxt.due_on)
-
-    # Per customer: one step at a time, with the policy's minimum interval between letters to them.
-    step_due = nxt is not None and effective is not None and as_of >= nxt.due_on and Hold.NOT_DUE not in holds
-    customer_steps = [s for s in ctx.customer_steps.get(inv.customer_id, ()) if s.invoice_number != inv.number]
-    if step_due and nxt is not None and nxt.action is not Action.COLLECTION_CASE:
-        for code, ev in extra_holds.customer_interval_hold(
-            customer_steps, inv.number, as_of, client.policy.customer_interval_days
-        ):
-            holds.append(code)
+    state = State.OVERDUE
+    needs_person = unverified = False
+    for rule in RULES:
+        found = rule.check(subject, holds)
+        if found is NOTHING:
+            continue
+        for code, ev in found.items:
+            if code is not None:
+                holds.append(code)
             evidence.append(ev)
+        if found.state is not None:
+            state = found.state
+        needs_person = needs_person or found.needs_person
+        unverified = unverified or found.unverified
 
-    # Business register before a notice or case: insolvent → review; no fresh answer → hold.
-    customer = ctx.customers.get(inv.customer_id)
-    registry_next = Action.COLLECTION_CASE if case is not None and case.status is CaseStatus.APPROVED else None
-    registry_holds, registry_unverified = extra_holds.registry_holds(
-        customer, ctx, registry_next or (nxt.action if nxt else None), step_due or registry_next is not None, as_of
-    )
-    for code, ev in registry_holds:
-        holds.append(code)
-        evidence.append(ev)
-    evidence.extend(extra_holds.registry_evidence(customer, ctx))
-
-    if effective is not None and as_of > effective:
-        evidence.extend(
-            charge_evidence(
-                inv,
-                client.country,
-                open_amount,
-                effective,
-                as_of,
-                nxt.action if nxt else None,
-                bool(nxt and nxt.step.fee),
-                steps,
-                client.policy.fee_agreed,
-                customer,
-            )
-        )
-    # A register outage alone is a wait (hold), not a review: nothing is known to be wrong yet.
-    review_exempt = (
-        registry_unverified and not partly_paid and not any(h in REVIEW_HOLDS - {Hold.DEBTOR_INSOLVENT} for h in holds)
-    )
-
-    approved_case = case is not None and case.status is CaseStatus.APPROVED
-    if approved_case:
+    inv, open_amount, nxt, case = subject.inv, subject.open_amount, subject.nxt, subject.case
+    if case is not None and case.status is CaseStatus.APPROVED:
         # Approved cases are pushed by the act stage, after the same holds are re-checked.
         blocking: list[Hold] = [h for h in holds if h is not Hold.WAIT_INTERVAL]
-        action = Action.COLLECTION_CASE if not blocking else _held_action(blocking, partly_paid)
-        return decision(state, action, blocking, Action.COLLECTION_CASE)
-    if not holds and nxt is not None:
-        return decision(state, nxt.action, [], nxt.action)
-    if not holds:
-        return decision(state, Action.NONE, [], None)  # ladder finished
-    held = Action.HOLD if review_exempt else _held_action(holds, partly_paid)  # register outage: wait
-    return decision(state, held, holds, nxt.action if nxt else None)
+        action = Action.COLLECTION_CASE if not blocking else _held_action(blocking, needs_person)
+        return _decision(inv, open_amount, state, action, blocking, evidence, Action.COLLECTION_CASE)
+    if not holds:  # the next step, or none: the ladder is finished
+        step = nxt.action if nxt is not None else None
+        return _decision(inv, open_amount, state, step or Action.NONE, holds, evidence, step)
+    # A register outage alone is a wait (hold), not a review: nothing is known to be wrong yet.
+    review_exempt = unverified and not needs_person and not any(h in _REVIEW_UNLESS_UNVERIFIED for h in holds)
+    held = Action.HOLD if review_exempt else _held_action(holds, needs_person)
+    return _decision(inv, open_amount, state, held, holds, evidence, nxt.action if nxt else None)
+
+
+_NONE: tuple[()] = ()
+
+
+def _decision(
+    inv: Invoice,
+    open_amount: Decimal,
+    state: State,
+    action: Action,
+    holds: Sequence[Hold],
+    evidence: list[Evidence],
+    next_step: Action | None = None,
+) -> Decision:
+    listed = tuple(sorted(set(holds), key=_HOLD_ORDER.__getitem__)) if holds else ()
+    return Decision(
+        inv.client_id,
+        inv.number,
+        inv.customer_id,
+        inv.currency,
+        inv.amount,
+        open_amount,
+        inv.due_date,
+        state,
+        action,
+        listed,
+        tuple(evidence),
+        next_step,
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -449,50 +345,3 @@ def _issued(source: str, issued: date) -> str:
 
 def _held_action(holds: list[Hold], needs_person: bool = False) -> Action:
     return Action.REVIEW if needs_person or any(h in REVIEW_HOLDS for h in holds) else Action.HOLD
-
-
-def next_ladder_step(client: ClientConfig, done: list[DunningStep], effective_due: date | None) -> NextStep | None:
-    """The invoice's next rung with the legal intervals applied, whatever holds it."""
-    return lawful_next_step(next_step(client.policy.steps, done, effective_due), done, client.country)
-
-
-def lawful_next_step(nxt: NextStep | None, done: list[DunningStep], country: str) -> NextStep | None:
-    """Push the step's earliest day out to the legal minimum intervals of the rule pack.
-
-    Between letters (reminders, notices) the pack's minimum interval; a case only once the notice's
-    legal deadline has passed, even when steps were taken outside arsync.
-    """
-    if nxt is None or not done:
-        return nxt
-    try:
-        pack = pack_on(country, nxt.due_on)
-    except RulePackError:
-        return nxt
-    earliest = nxt.due_on
-    letters = [s.sent_on for s in done if s.step in (Action.REMINDER, Action.COLLECTION_NOTICE)]
-    if nxt.action in (Action.REMINDER, Action.COLLECTION_NOTICE) and letters:
-        earliest = max(earliest, max(letters) + timedelta(days=pack.min_days_between_reminders))
-    notices = [s.sent_on for s in done if s.step is Action.COLLECTION_NOTICE]
-    if nxt.action is Action.COLLECTION_CASE and notices:
-        earliest = max(earliest, max(notices) + timedelta(days=pack.notice_min_deadline_days))
-    return nxt if earliest == nxt.due_on else NextStep(nxt.action, earliest, nxt.step)
-
-
-def next_step(ladder: list[StepConfig], done: list[DunningStep], effective_due: date | None) -> NextStep | None:
-    """The ladder rung after the steps already taken, and the earliest day it may be taken."""
-    position = 0
-    last_on: date | None = None
-    for taken in sorted(done, key=lambda s: s.sent_on):
-        # A step taken further up (e.g. a notice sent outside arsync) moves the invoice up to it.
-        for i in range(position, len(ladder)):
-            if ladder[i].action == taken.step:
-                position = i + 1
-                last_on = taken.sent_on
-                break
-    if position >= len(ladder):
-        return None
-    step = ladder[position]
-    anchor = last_on if last_on is not None else effective_due
-    if anchor is None:
-        return None
-    return NextStep(Action(step.action), anchor + timedelta(days=step.days), step)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from connector.model import INVOICE_RESPONSE, ZERO, AllocationTier, Dispute, DocKind, Facts
+from connector.model import INVOICE_RESPONSE, ZERO, AllocationTier, Dispute, DisputeSource, DocKind, Facts
 from connector.reconcile import Reconciliation
 
 COMPLAINT_CODES = frozenset({"UQ", "RE", "CA"})
@@ -24,7 +24,7 @@ def short_payment_disputes(facts: Facts, recon: Reconciliation, as_of: date) -> 
             if prev is None or e.issued_on < prev[0]:
                 complaints[e.invoice_number] = (e.issued_on, f"Invoice Response {e.code} {e.text}".strip())
     for d in facts.disputes:
-        if d.source != "short_payment" and d.opened_on <= as_of:
+        if d.source != DisputeSource.SHORT_PAYMENT and d.opened_on <= as_of:
             prev = complaints.get(d.invoice_number)
             if prev is None or d.opened_on < prev[0]:
                 complaints[d.invoice_number] = (d.opened_on, f"{d.source} dispute: {d.reason}")
@@ -54,7 +54,7 @@ def short_payment_disputes(facts: Facts, recon: Reconciliation, as_of: date) -> 
                 opened_on=as_of,
                 reason=f"short payment of {paid} {inv.currency} after the buyer's complaint ({what}); "
                 f"{open_amount} {inv.currency} left unpaid",
-                source="short_payment",
+                source=DisputeSource.SHORT_PAYMENT,
             )
         )
     return out

@@ -8,13 +8,14 @@ ends, an agreement is kept or broken, the register answers "active".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from stdnum.no import orgnr
 
 from connector.config import RegistrySettings
+from connector.dunning.unreadable import UnreadableHolds
 from connector.model import (
     ZERO,
     Action,
@@ -22,16 +23,80 @@ from connector.model import (
     Allocation,
     AllocationTier,
     Customer,
+    DocKind,
     DunningStep,
     Evidence,
     Exclusion,
     Hold,
     Invoice,
+    InvoiceCheck,
+    Payment,
     RegistryFact,
 )
 
 HoldEvidence = tuple[Hold, Evidence]
 REGISTRY_STEPS = (Action.COLLECTION_NOTICE, Action.COLLECTION_CASE)
+
+
+class PaymentIndex(Mapping[str, Payment]):
+    """Payments by key, indexed on first use: most invoices never ask (nothing paid, or settled)."""
+
+    def __init__(self, payments: Sequence[Payment] = ()):
+        self._payments = payments
+        self._by_key: dict[str, Payment] | None = None
+
+    def _index(self) -> dict[str, Payment]:
+        if self._by_key is None:
+            self._by_key = {p.key: p for p in self._payments}
+        return self._by_key
+
+    def __getitem__(self, key: str) -> Payment:
+        return self._index()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index())
+
+    def __len__(self) -> int:
+        return len(self._index())
+
+
+class CreditDates(Mapping[str, date]):
+    """Credit note number → issue date, indexed on first use (only part-credited open invoices ask)."""
+
+    def __init__(self, documents: Sequence[Invoice] = ()):
+        self._documents = documents
+        self._by_number: dict[str, date] | None = None
+
+    def _index(self) -> dict[str, date]:
+        if self._by_number is None:
+            credit = DocKind.CREDIT_NOTE
+            self._by_number = {i.number: i.issue_date for i in self._documents if i.kind is credit}
+        return self._by_number
+
+    def __getitem__(self, number: str) -> date:
+        return self._index()[number]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index())
+
+    def __len__(self) -> int:
+        return len(self._index())
+
+
+class BookingDates(Mapping[str, date]):
+    """Payment key → booking date, read through a ``PaymentIndex``."""
+
+    def __init__(self, payments: Mapping[str, Payment]):
+        self._payments = payments
+
+    def __getitem__(self, key: str) -> date:
+        return self._payments[key].booking_date
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._payments)
+
+    def __len__(self) -> int:
+        return len(self._payments)
 
 
 @dataclass(frozen=True)
@@ -44,6 +109,10 @@ class DunningContext:
     customers: Mapping[str, Customer] = field(default_factory=dict)
     payment_dates: Mapping[str, date] = field(default_factory=dict)  # payment key → booking date
     customer_steps: Mapping[str, tuple[DunningStep, ...]] = field(default_factory=dict)
+    payments: Mapping[str, Payment] = field(default_factory=dict)  # payment key → payment (texts, dates)
+    credit_dates: Mapping[str, date] = field(default_factory=dict)  # credit note number → issue date
+    unreadable: UnreadableHolds = field(default_factory=UnreadableHolds)  # unreadable ledger files' holds
+    checks: Mapping[str, InvoiceCheck] = field(default_factory=dict)  # invoice → the accountant's last check
 
 
 def exclusion_holds(exclusions: Iterable[Exclusion], inv: Invoice, as_of: date) -> list[HoldEvidence]:

@@ -39,6 +39,9 @@ class RulePack:
     notice_after_due: bool
     letter_min_deadline_days: int  # every letter's pay-by date is at least this many days after sending
     b2b_compensation: Decimal
+    # B2B payment terms longer than this need an express agreement (directive 2011/7/EU art. 3(5)); a longer
+    # term is noted in the evidence, never held: the tool cannot see the agreement. None: not in the pack.
+    b2b_max_payment_days: int | None = None
     # what a letter cites next to a charge or the notice, in the country's language, as (key, text) pairs;
     # keys: reminder_fee, late_interest, compensation, collection_notice (a tuple: the pack stays hashable)
     legal_basis: tuple[tuple[str, str], ...] = ()
@@ -118,6 +121,7 @@ def rules_for(country: str) -> CountryRules:
                 notice_after_due=bool(entry["notice_after_due"]),
                 letter_min_deadline_days=int(entry["letter_min_deadline_days"]),
                 b2b_compensation=money(str(entry["b2b_compensation"])),
+                b2b_max_payment_days=int(entry["b2b_max_payment_days"]) if "b2b_max_payment_days" in entry else None,
                 legal_basis=tuple((str(k), str(v)) for k, v in entry.get("legal_basis", {}).items()),
                 sources=tuple(entry.get("sources", ())),
             )

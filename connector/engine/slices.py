@@ -41,7 +41,7 @@ from typing import Any, Generic, TypeVar
 
 from connector.config import ClientConfig
 from connector.gcpause import gc_paused
-from connector.model import DunningStep, Facts, Invoice, Payment, PaymentStatus
+from connector.model import BANK_PAYMENT_SOURCES, DunningStep, Facts, Invoice, Payment, PaymentStatus
 from connector.reconcile.dedup import group_key, keep_of_group, ocr_camt_twins, twin_key
 from connector.reconcile.for_client import reconcile_facts
 from connector.reconcile.matching import BANK_SOURCES, Reconciliation, match_order
@@ -453,7 +453,7 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
     def place(p: RoutingRow) -> None:
         if ocr:
             learn_later.append(p)
-            if p.source in ("ocr", "camt") and twin_key(p) is not None:
+            if p.source in BANK_PAYMENT_SOURCES and twin_key(p) is not None:
                 twins.append(p)
         else:
             router.learn(p)

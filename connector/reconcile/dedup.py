@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import TypeVar
 
-from connector.model import PaymentStatus, PaymentView
+from connector.model import PaymentSource, PaymentStatus, PaymentView
 from connector.references import compact
 
 TWIN_DAYS = 10
@@ -80,12 +80,12 @@ def _same_account(a: str, b: str) -> bool:
 
 def ocr_camt_twins(payments: list[P]) -> list[P]:
     """Drop each OCR payment that is a camt payment already (see module doc); order independent."""
-    ocr = [p for p in payments if p.source == "ocr" and twin_key(p) is not None]
+    ocr = [p for p in payments if p.source == PaymentSource.OCR and twin_key(p) is not None]
     if not ocr:
         return payments
     camt: dict[_Twin, list[P]] = defaultdict(list)
     for p in payments:
-        key = twin_key(p) if p.source == "camt" else None
+        key = twin_key(p) if p.source == PaymentSource.CAMT else None
         if key is not None:
             camt[key].append(p)
     if not camt:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from connector.einvoice.document import DocClass, EDocument, Party, StatusEvent
 from connector.einvoice.read import DocumentError, read_document
+from connector.einvoice.salvage import salvage
 from connector.files import LinkLeavesFolder, open_in_folder
 from connector.gcpause import gc_paused
 from connector.model import (
@@ -25,6 +26,7 @@ from connector.model import (
     Attachment,
     Customer,
     Dispute,
+    DisputeSource,
     DocKind,
     DocumentEvent,
     DunningStep,
@@ -145,7 +147,9 @@ def _take(
     except Exception as exc:  # a reader bug on one file must not stop the folder
         status, detail = "failed", f"{name}: could not be read ({exc.__class__.__name__}: {exc})"
         batch.errors.append(detail)
-    batch.files.append(FileResult(name, digest, status, detail))
+    # What a file that does not read could change scopes its hold (connector.dunning.unreadable).
+    salvaged = salvage(data) if status == "failed" else None
+    batch.files.append(FileResult(name, digest, status, detail, salvaged))
 
 
 def _add(
@@ -244,6 +248,7 @@ def _add_sales(batch: LedgerBatch, customers: dict[str, Party], client_id: str, 
             collection_method=doc.collection_method,
             source_ref=filename,
             delivery_date=doc.delivery_date,
+            payee_account=next((pm.account for pm in doc.payment_means if pm.account), None),
         )
     )
     for att in doc.attachments:
@@ -298,6 +303,6 @@ def _add_status(batch: LedgerBatch, client_id: str, ev: StatusEvent, filename: s
                 dispute_id=f"ir:{ev.ref_id}:{ev.response_id}:{ev.code}"[:128],
                 opened_on=ev.issue_date,
                 reason=f"{reason} (Invoice Response {ev.response_id}, {filename})",
-                source="invoice_response",
+                source=DisputeSource.INVOICE_RESPONSE,
             )
         )

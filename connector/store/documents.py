@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connector.model import ENVELOPE, INVOICE_RESPONSE, QUERY_CLOSED_BY, DocumentEvent
+from connector.model import ENVELOPE, INVOICE_RESPONSE, QUERY_CLOSED_BY, DocumentEvent, DocumentEventKind
 from connector.store import schema
 
 CREDIT_TYPE_CODES = frozenset({"381", "396", "81", "83", "532"})
@@ -148,7 +148,7 @@ def load_events(conn: Connection, client_id: str) -> Iterator[DocumentEvent]:
         yield DocumentEvent(
             client_id=r.client_id,
             event_key=r.event_key,
-            kind=r.kind,
+            kind=DocumentEventKind(r.kind),
             code=r.code,
             issued_on=r.issued_on,
             ref_id=r.ref_id,

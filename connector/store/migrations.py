@@ -12,6 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, inspect, select, text
 
 from connector.store import schema
+from connector.store.bookings_table import fee_bookings
 
 Step = Callable[[Connection], None]
 
@@ -93,6 +94,20 @@ def _v11_credit_checks(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE invoices ADD COLUMN delivery_date DATE"))
 
 
+def _v12_files_and_invoice_checks(conn: Connection) -> None:
+    """Issue 14 (decide): unreadable files and the accountant's quarantines, invoices checked by hand, and the
+    payee account an invoice names."""
+    for table in (schema.unreadable_files, schema.file_decisions, schema.invoice_checks):
+        table.create(conn, checkfirst=True)
+    if "payee_account" not in {c["name"] for c in inspect(conn).get_columns("invoices")}:
+        conn.execute(text("ALTER TABLE invoices ADD COLUMN payee_account VARCHAR(64)"))
+
+
+def _v13_fee_bookings(conn: Connection) -> None:
+    """Fees and interest a letter charged, booked back into the ledger or a booking file once (issue 16)."""
+    fee_bookings.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -105,6 +120,8 @@ MIGRATIONS: tuple[Step, ...] = (
     _v9_credit_facts,
     _v10_workbench,
     _v11_credit_checks,
+    _v12_files_and_invoice_checks,
+    _v13_fee_bookings,
 )
 CURRENT = len(MIGRATIONS)
 

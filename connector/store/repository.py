@@ -27,16 +27,20 @@ from connector.model import (
     Customer,
     Decision,
     Dispute,
+    DisputeSource,
     DocKind,
     DunningStep,
     Facts,
     Invoice,
     Payment,
+    PaymentSource,
     PaymentStatus,
     SyncStatus,
 )
+from connector.store import checks as checks_store
 from connector.store import documents, migrations, schema
 from connector.store import dunning as dunning_store
+from connector.store import files as files_store
 
 
 def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -448,6 +452,8 @@ def facts_around(
         document_events=tuple(documents.load_events(conn, client_id)),
         exclusions=tuple(dunning_store.load_exclusions(conn, client_id)),
         registry=dunning_store.load_registry(conn),
+        unreadable=tuple(files_store.load_unreadable(conn, client_id)),
+        checks=tuple(checks_store.load_checks(conn, client_id)),
     )
 
 
@@ -521,6 +527,7 @@ def _invoice_row(i: Invoice) -> dict[str, Any]:
         "ledger_open_amount": i.ledger_open_amount,
         "source_ref": i.source_ref,
         "delivery_date": i.delivery_date,
+        "payee_account": i.payee_account,
     }
 
 
@@ -614,6 +621,7 @@ def _load_invoices(conn: Connection, client_id: str, shared: Shared | None = Non
             ledger_open_amount=r.ledger_open_amount,
             source_ref=r.source_ref,
             delivery_date=r.delivery_date,
+            payee_account=r.payee_account,
         )
 
 
@@ -685,6 +693,7 @@ INVOICE_COLUMNS = [
     "ledger_open_amount",
     "source_ref",
     "delivery_date",
+    "payee_account",
 ]
 
 PAYMENT_COLUMNS = [
@@ -737,6 +746,7 @@ def invoices_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterato
         ledger_open_amount,
         source_ref,
         delivery_date,
+        payee_account,
     ) in rows:
         yield Invoice(
             shared[client],
@@ -757,6 +767,7 @@ def invoices_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterato
             amounts[ledger_open_amount],
             source_ref,
             dates[delivery_date],
+            payee_account,
         )
     shared.amounts = amounts  # payments mostly pay invoice amounts: share those Decimals too
 
@@ -767,7 +778,7 @@ def _load_payments_sqlite(conn: Connection, t: Table, client_id: str, shared: Sh
 
 def payments_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterator[Payment]:
     """Payments from raw ``PAYMENT_COLUMNS`` tuples (SQLite text or typed values alike)."""
-    dates, statuses = Converted(sqlite_date), Converted(PaymentStatus)
+    dates, statuses, sources = Converted(sqlite_date), Converted(PaymentStatus), Converted(PaymentSource)
     amounts = shared.amounts if shared.amounts is not None else Converted(sqlite_money)
     for (
         client,
@@ -793,7 +804,7 @@ def payments_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterato
     ) in rows:
         yield Payment(
             shared[client],
-            shared[source],
+            sources[source],
             shared[account],
             shared[bank_ref],
             ordinal,
@@ -824,7 +835,7 @@ def _load_payments(conn: Connection, client_id: str, shared: Shared | None = Non
     for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.payment_key)):
         yield Payment(
             client_id=shared[r.client_id],
-            source=shared[r.source],
+            source=PaymentSource(r.source),
             account=shared[r.account],
             bank_ref=r.bank_ref,
             ordinal=r.ordinal,
@@ -859,7 +870,7 @@ def _dispute_from_row(r: Any) -> Dispute:
         dispute_id=r.dispute_id,
         opened_on=r.opened_on,
         reason=r.reason,
-        source=r.source,
+        source=DisputeSource(r.source),
         resolved_on=r.resolved_on,
         resolution=r.resolution,
     )

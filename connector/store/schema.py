@@ -102,6 +102,7 @@ invoices = Table(
     Column("ledger_open_amount", Money),
     Column("source_ref", Text),
     Column("delivery_date", Date),  # EHF BT-72 / invoice period end, for the advice report (v11)
+    Column("payee_account", String(64)),  # BT-84: the account the invoice asks to be paid to (issue 14)
     # a sliced client's invoices are read one slice of customers at a time (connector.engine.slices, v8)
     Index("ix_invoices_customer", "client_id", "customer_id"),
 )
@@ -428,4 +429,53 @@ audit_log = Table(
     Column("detail", Text, nullable=False, default=""),
     Column("address", String(64)),  # the request's client address
     Index("ix_audit_client", "client_id", "at"),
+)
+
+# ---- files that do not read, and the accountant's checks (issue 14) -------------------------------
+# The files the last sync of each source could not read or refused: replaced per source on every sync
+# that reached the folder, so a file that now reads, was removed or belongs to a folder no longer read
+# drops out. ``salvaged`` is what a recovery parse still found (JSON, connector.einvoice.salvage).
+unreadable_files = Table(
+    "unreadable_files",
+    metadata,
+    _client(),
+    Column("source", Text, primary_key=True),  # the sync source: "ledger" or the bank feed's name
+    Column("name", Text, primary_key=True),  # the file's name in its folder
+    Column("role", String(16), nullable=False),  # ledger / bank
+    Column("path", Text, nullable=False),
+    Column("file_hash", String(128), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("first_seen", Date, nullable=False),  # the first run that found this content unreadable
+    Column("salvaged", Text),  # JSON; NULL when nothing could be read
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+# Append-only: the accountant's quarantine and release of a file (``arsync files``), with who, when, why.
+# A quarantine covers the file's content as it was (path + hash): a changed file is read afresh.
+file_decisions = Table(
+    "file_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(64), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("file_hash", String(128), nullable=False),
+    Column("action", String(16), nullable=False),  # quarantine / release
+    Column("reason", Text, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("on_date", Date, nullable=False),  # the command's day (--as-of)
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# Append-only: an invoice the accountant checked by hand (``arsync invoices confirm``): lifts invoice_defect,
+# and partly_paid for the payments known then.
+invoice_checks = Table(
+    "invoice_checks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(64), nullable=False),
+    Column("invoice_number", String(128), nullable=False),
+    Column("checked_on", Date, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
 )

@@ -14,7 +14,8 @@ ISSUE = date(2026, 6, 1)
 DUE = date(2026, 6, 15)
 REMIND = DUE + timedelta(days=14)
 NOTICE = REMIND + timedelta(days=14)
-CASE = NOTICE + timedelta(days=14)
+# The notice's deadline is Monday 27 July: a case from the first business day after it + 2 settle days.
+CASE = date(2026, 7, 30)
 KRAVIA_TOKEN = "kravia-secret-token-123"
 DEBITURA_KEY = "debitura-secret-key-456"
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from connector.model import Action
-from tests.builders import Workspace, client_table, pdf_bytes
+from tests.builders import ACCOUNT, Workspace, client_table, pdf_bytes
 
 START = date(2026, 1, 5)  # a Monday, no holiday in NO or DK
 
@@ -35,7 +35,9 @@ def test_norway_ladder_day_by_day(ws: Workspace) -> None:
         (Action.COLLECTION_NOTICE, date(2026, 2, 2), Decimal("0.00"), "outbox"),  # default ladder: no notice fee
     ]
     cases = ws.store.cases(["acme"])
-    assert [(c.invoice_number, c.created_on) for c in cases] == [("7001", date(2026, 2, 16))]  # 14-day deadline
+    # the notice's 14-day deadline is Monday 16 February; the case waits for the first business day after it
+    # and the policy's 2 settle days (a payment made on the deadline reaches the bank files by then)
+    assert [(c.invoice_number, c.created_on) for c in cases] == [("7001", date(2026, 2, 19))]
     out = ws.reminders_dir()
     files = ws.outbox_files(out)
     assert "acme--7001--reminder--2026-01-19.xml" in files and "acme--7001--reminder--2026-01-19.txt" in files
@@ -64,6 +66,8 @@ def test_run_twice_a_day_never_sends_twice(ws: Workspace) -> None:
 
 def test_denmark_ladder_day_by_day(ws: Workspace) -> None:
     table = client_table(country="DK", currency="DKK", org_no="12345674")
+    # the invoices carry no KID: the account the client is paid to is in its config (a way to pay)
+    table["bank"] = [{**table["bank"][0], "account": ACCOUNT}]
     table["policy"] = {
         **table["policy"],
         "steps": [
@@ -84,7 +88,8 @@ def test_denmark_ladder_day_by_day(ws: Workspace) -> None:
         (Action.REMINDER, date(2026, 1, 29), fee, "outbox"),
         (Action.COLLECTION_NOTICE, date(2026, 2, 8), Decimal("0.00"), "outbox"),
     ]
-    assert [c.created_on for c in ws.store.cases(["acme"])] == [date(2026, 2, 18)]
+    # deadline Wednesday 18 February: the first business day after it + 2 settle days is Monday 23 February
+    assert [c.created_on for c in ws.store.cases(["acme"])] == [date(2026, 2, 23)]
     letter = (ws.reminders_dir() / "acme--8001--reminder--2026-01-09.txt").read_text(encoding="utf-8")
     assert "Rykkergebyr: 100.00 DKK" in letter and "Morarente" in letter and "10.68 DKK" in letter
     notice = (ws.reminders_dir() / "acme--8001--collection_notice--2026-02-08.txt").read_text(encoding="utf-8")

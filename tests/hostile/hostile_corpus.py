@@ -14,6 +14,10 @@ checks the counts and that every case is distinct). What each class does to arsy
   whole øre, so only an OCR amount's size is tried (test_hostile_bank).
 - ``links``: drop-folder entries that are links leaving the folder, and links that stay inside.
 - ``camt_huge_entry``: one camt entry with very many transaction details (size chosen by the caller).
+- ``endless_pages``: an accounting system's invoice list that never ends (the same page for ever, the
+  list claiming more), that repeats a page, or that answers an empty page in the middle — for each of
+  Tripletex, Fiken, PowerOffice and e-conomic (the fakes of ``tests/fakes/ledgers.py`` play them). A
+  loop fails that client naming the list; an empty page mid-way never closes an invoice not yet seen.
 """
 
 from __future__ import annotations
@@ -582,6 +586,30 @@ def cii_invoice(number: str, amount: str, currency: str = "NOK", seller_org: str
     ).encode()
 
 
+# ---- endless_pages -----------------------------------------------------------------------------
+
+# The invoice list of each system's fake, as a substring of its request path.
+INVOICE_LISTS: dict[str, str] = {
+    "tripletex": "/invoice",
+    "fiken": "/invoices",
+    "poweroffice": "/OutgoingInvoices",
+    "economic": "/invoices/booked",
+}
+PAGING_KINDS = ("same-forever", "repeat", "empty-mid")
+
+
+@dataclass(frozen=True)
+class PagingCase:
+    system: str
+    kind: str  # same-forever | repeat | empty-mid (tests.fakes.ledger_base.PagingFault)
+    path: str  # the list that pages wrongly
+    loops: bool  # the server would keep us reading for ever: the client's sync must fail
+
+
+def endless_pages() -> list[PagingCase]:
+    return [PagingCase(s, k, path, k != "empty-mid") for s, path in INVOICE_LISTS.items() for k in PAGING_KINDS]
+
+
 # ---- the catalogue -----------------------------------------------------------------------------
 
 
@@ -595,6 +623,7 @@ def catalogue() -> dict[str, int]:
         "absurd_amounts": len(absurd_amounts()),
         "links": len(links(".xml")),
         "camt_huge_entry": 1,
+        "endless_pages": len(endless_pages()),
     }
 
 

@@ -19,7 +19,8 @@ ISSUE = date(2026, 6, 1)
 DUE = date(2026, 6, 15)
 REMIND = DUE + timedelta(days=14)
 NOTICE = REMIND + timedelta(days=14)
-CASE = NOTICE + timedelta(days=14)
+# the notice's 14-day deadline, the first business day after it and `settle_days` (2 business days) more
+CASE = NOTICE + timedelta(days=21)
 
 
 def letters(ws: Workspace, client_id: str) -> set[str]:

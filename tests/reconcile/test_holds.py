@@ -77,7 +77,7 @@ def test_paid_with_difference_is_held_with_evidence_never_reminded_never_written
 def test_a_short_payment_beyond_the_tolerance_is_not_called_paid_with_difference():
     d = decide_one([pay("R1", "400.00", structured_ref=K1)], client(payment_tolerance="5"))
     assert d.open_amount == D("100.00") and not holds_saying(d, "paid with difference")
-    assert Hold.PAYMENT_PENDING in d.holds  # partly paid: still a person's call
+    assert d.holds == () and d.action is Action.REMINDER  # partly paid: the rest is reminded (issue 14)
 
 
 def test_a_full_payment_leaves_nothing_to_hold():

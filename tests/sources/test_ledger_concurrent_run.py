@@ -221,19 +221,21 @@ def test_rate_limiter_holds_on_actual_start_times_even_when_threads_wake_late() 
     assert best <= 50
 
 
-def test_economic_partial_payment_and_credit_are_safe_without_payment_records(
+def test_economic_dated_payments_explain_a_part_payment_and_a_credit_closes(
     fakes: dict[str, FakeSystem], tmp_path: Path
 ) -> None:
-    """e-conomic lists no payments per invoice: the remainder alone must leave a partly paid invoice
-    open by exactly what is left, a credited one closed, with the ledger named as the evidence."""
+    """e-conomic's entries list the customer's payments (issue 16 item 8): a partly paid invoice is open
+    by what is left, explained by the dated payment; a credited one is closed."""
     client = client_for("economic", fakes["economic"], tmp_path)
     store = Store(f"sqlite:///{tmp_path / 'ec'}.db")
     report = pipeline.run(Settings(clients=[client]), store, [client], AS_OF, act=False)[0]
     assert report.ok, report.errors
     facts = store.facts(client.id)
-    assert not facts.payments
+    assert {(p.invoice_number, p.amount, p.booking_date) for p in facts.payments} == {
+        ("10042", Decimal("7500.00"), date(2026, 5, 15)),
+        ("10043", Decimal("3000.00"), date(2026, 6, 10)),
+    }
     recon = reconcile(facts.invoices, facts.payments)
     assert recon.open_amount["10042"] == Decimal("5000.00") and recon.open_amount["10044"] == Decimal("0.00")
-    tiers = {(a.invoice_number, a.tier) for a in recon.allocations["10042"]}
-    assert tiers == {("10042", "ledger_balance")}
-    assert "economic reports 5000" in recon.allocations["10042"][0].evidence
+    # The dated payment explains the remainder: no gap is left for the ledger's balance to close.
+    assert "ledger_balance" not in {a.tier for a in recon.allocations["10042"]}

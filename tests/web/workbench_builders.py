@@ -26,9 +26,9 @@ from tests.builders import Workspace, client_table, to_toml
 
 ISSUE = date(2026, 6, 1)
 DUE = date(2026, 6, 15)
-REMIND = DUE + timedelta(days=14)
-NOTICE = REMIND + timedelta(days=14)
-CASE = NOTICE + timedelta(days=14)  # the day of the nightly run the pages show
+REMIND = DUE + timedelta(days=7)
+NOTICE = REMIND + timedelta(days=14)  # Monday 6 July: its deadline Monday 20 July
+CASE = NOTICE + timedelta(days=21)  # the day of the nightly run the pages show: past the deadline + settle days
 NOON = datetime.combine(CASE, time(12, 0), tzinfo=UTC)
 
 PASSWORD = "correct horse battery"
