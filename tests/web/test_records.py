@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from workbench_builders import CASE, NOON, AppFactory, csrf_of
+from workbench_builders import CASE, NOON, AppFactory, csrf_of, write_config
 
 from connector.actions import manual
 from connector.credit.checks import CreditCheck, credit_line
@@ -104,7 +104,11 @@ def test_today_queues_disputes_oldest_first_review_items_and_broken_agreements(
     who = {"actor": "cli:test", "now": NOON}
     manual.open_dispute(scene.store, "beta", "2001", "never ordered", CASE - timedelta(days=9), **who)
     manual.open_dispute(scene.store, "acme", "1003", "wrong price", CASE - timedelta(days=2), **who)
-    # a part payment of 1001 (review) and a promise on 1002 that was not kept (broken), then a night
+    # a part payment of 1001 (review: acme's policy wants a person to look at part payments) and a promise
+    # on 1002 that was not kept (broken), then a night
+    acme = next(c for c in scene.clients if c["id"] == "acme")
+    acme["policy"] = {**acme["policy"], "partial_payment": "review"}
+    write_config(scene)
     scene.add_bank_file(
         "part.xml", [Entry("P1", "300.00", CASE - timedelta(days=3), kid("1001"))], created=CASE - timedelta(days=2)
     )
@@ -120,7 +124,7 @@ def test_today_queues_disputes_oldest_first_review_items_and_broken_agreements(
     assert disputes.index("2001") < disputes.index("1003")  # oldest first
     assert "9 days" in disputes and "2 days" in disputes and "never ordered" in disputes
     review = page.split('id="h-review"', 1)[1].split("</section>", 1)[0]
-    assert f"/clients/acme/customers/{KUNDE}#invoice-1001" in review and "payment_pending" in review
+    assert f"/clients/acme/customers/{KUNDE}#invoice-1001" in review and "partly_paid" in review
     broken = page.split('id="h-broken"', 1)[1].split("</section>", 1)[0]
     assert "1002" in broken and "broken: no payment by" in broken
 
