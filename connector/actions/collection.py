@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
+from connector.collection.approval import may_push, push_wait
 from connector.collection.base import (
     BusinessError,
     CasePayload,
@@ -214,6 +215,12 @@ def push_approved(
     redecide: Callable[[], list[Decision]],
 ) -> None:
     approved = [c for c in store.cases([client.id]) if c.status is CaseStatus.APPROVED]
+    # An approval inside its undo window (the workbench's) stays approved and is pushed by a later run.
+    now = store.now()
+    for case in approved:
+        if (wait := push_wait(case, now)) is not None:
+            report.warnings.append(f"case {case.case_id}: push waits (stays approved): {wait}")
+    approved = [c for c in approved if may_push(c, now)]
     if not approved:
         return
     # A real re-check, not the night's decision: the case leaves for the provider, where a false claim
@@ -662,29 +669,3 @@ def withdraw_case(
     provider = provider or provider_for(client)
     withdraw_at_provider(store, client, as_of, provider, case, note)
     return f"{case.case_id}: withdrawn at {provider.name}"
-
-
-# ---- the accountant's approval ------------------------------------------------------------------
-
-
-class ReviewRefused(Exception):
-    pass
-
-
-def review_cases(store: Store, case_ids: Sequence[str], status: CaseStatus, note: str, as_of: date) -> None:
-    """The accountant's ``cases approve`` / ``cases reject``: every case or none, and only proposed ones.
-
-    Raises ReviewRefused naming the first case that does not exist or is not proposed.
-    """
-    assert status in (CaseStatus.APPROVED, CaseStatus.REJECTED)
-    cases: list[Case] = []
-    for case_id in case_ids:
-        case = store.case(case_id)
-        if case is None:
-            raise ReviewRefused(f"no case '{case_id}'")
-        if case.status is not CaseStatus.PROPOSED:
-            raise ReviewRefused(f"case '{case_id}' is {case.status}; only proposed cases can be {status}")
-        cases.append(case)
-    with store.transaction() as conn:
-        for case in cases:
-            store.add_case_event(conn, case.client_id, case.case_id, status, as_of, note)

@@ -13,6 +13,7 @@ import click
 from connector.cli import cases, check, credit, disputes, explain, files, invoices, queue, reports, run, validate
 from connector.cli.common import ArsyncGroup, Env
 from connector.cli.output import install_logging
+from connector.web import cli as web_cli  # imports nothing of the web extra until a command runs
 
 
 @click.group(cls=ArsyncGroup)
@@ -49,3 +50,5 @@ main.add_command(files.files)
 main.add_command(invoices.invoices)
 main.add_command(queue.worker)
 main.add_command(queue.runs)
+main.add_command(web_cli.serve)
+main.add_command(web_cli.users)

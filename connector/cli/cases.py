@@ -13,6 +13,7 @@ from connector.actions import collection as collection_workflow
 from connector.cli.common import (
     EXIT_CLIENT_FAILED,
     Env,
+    actor,
     as_of_option,
     client_option,
     finish,
@@ -22,6 +23,7 @@ from connector.cli.common import (
     stoppable,
 )
 from connector.cli.output import show
+from connector.collection import approval
 from connector.collection import evidence as collection_evidence
 from connector.collection.base import ProviderError
 from connector.model import Case, CaseStatus
@@ -84,11 +86,14 @@ def cases_reject(env: Env, case_ids: tuple[str, ...], note: str, as_of: date) ->
 
 
 def _review(env: Env, case_ids: tuple[str, ...], status: CaseStatus, note: str, as_of: date) -> None:
+    """The workbench's code path (``approval.decide_cases``), recorded in the audit trail as ``cli:<login>``.
+    No undo window: a typed command naming the case is deliberate already, and ``cases push`` right
+    after it pushes (the window is for a click in the workbench, which the workbench can undo)."""
     try:
-        collection_workflow.review_cases(env.store, case_ids, status, note, as_of)
-    except collection_workflow.ReviewRefused as exc:
+        approval.decide_cases(env.store, case_ids, status, note, as_of, actor=actor(), now=env.store.now())
+    except approval.TransitionRefused as exc:
         raise refuse(str(exc)) from None
-    for case_id in case_ids:
+    for case_id in dict.fromkeys(case_ids):
         click.echo(f"{case_id}: {status}")
 
 

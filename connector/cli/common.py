@@ -11,6 +11,7 @@ unexpected is one line and status 1 — the traceback only with ``-v``.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import signal
 import sys
@@ -42,6 +43,15 @@ log = logging.getLogger("arsync.cli")
 def today() -> date:
     """The one read of the clock: the day a command acts on unless ``--as-of`` says otherwise."""
     return date.today()
+
+
+def actor() -> str:
+    """Who a command acts for in the audit trail: ``cli:<login>`` (the workbench records its user's name)."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        login = "unknown"
+    return f"cli:{login}"
 
 
 class Env:

@@ -8,28 +8,19 @@ it was given for: a file that changes is read afresh.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 from datetime import date
 
 import click
 
-from connector.cli.common import Env, as_of_option, client_option, json_option
+from connector.cli.common import Env, actor, as_of_option, client_option, json_option
 from connector.config import ClientConfig
 from connector.dunning.unreadable import in_config, scope_of
 from connector.model import ENVELOPE, FileRole, UnreadableFile
 from connector.reports import tables
 from connector.store import audit
 from connector.store import files as files_store
-
-
-def actor() -> str:
-    """Who ran the command, as the audit trail names a person at the command line."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name (a container without a user entry)
-        return "cli:unknown"
 
 
 @click.group()

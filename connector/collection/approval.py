@@ -12,7 +12,7 @@ push leaves the case alone until a little after it (:func:`may_push`, for the pu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from connector.model import Case, CaseStatus
 from connector.store import Store, audit
@@ -106,7 +106,20 @@ def undo_open(push_after: datetime | None, now: datetime) -> bool:
 
 
 def may_push(case: Case, now: datetime) -> bool:
-    """False while an approved case is inside its undo window (and the settle minute after it).
-    For the push step: ``[c for c in approved if may_push(c, now)]`` — not wired in yet."""
+    """False while an approved case is inside its undo window (and the settle minute after it): the push
+    step (``actions.collection.push_approved``) leaves it approved for a later run."""
     push_after = approval_window(case)
     return push_after is None or now >= push_after + PUSH_SETTLE
+
+
+def push_wait(case: Case, now: datetime) -> str | None:
+    """Why the push leaves this approved case for now (None: it may go), for the run report."""
+    if may_push(case, now):
+        return None
+    push_after = approval_window(case)
+    assert push_after is not None
+    goes = push_after + PUSH_SETTLE
+    if goes.second or goes.microsecond:  # to the minute, never earlier than it really is
+        goes = goes.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    when = goes.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"approved with an undo window; it goes to collection from {when}"

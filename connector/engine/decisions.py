@@ -17,6 +17,7 @@ from connector.config import ClientConfig
 from connector.dunning.decide import decide, registry_debtors, sort_decisions
 from connector.dunning.flag import short_payment_disputes
 from connector.engine.slices import Slice, SlicedRun
+from connector.errors import Refused
 from connector.gcpause import gc_paused
 from connector.model import Decision, Dispute, Facts, RegistryFact
 from connector.store import Store
@@ -71,6 +72,33 @@ def decide_client(
     for decided in SlicedRun(store, client, quiesce=quiesce).map(work):
         decisions.extend(decided)
     return sort_decisions(decisions)
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A client's decisions made afresh from the store, with the facts they rest on: what ``arsync explain``
+    and the workbench's client and customer pages show (nothing is written)."""
+
+    client: ClientConfig
+    as_of: date
+    facts: Facts
+    decisions: list[Decision]
+
+    def decision(self, invoice: str) -> Decision:
+        """The invoice's decision; ``Refused`` (one line) when there is none to explain."""
+        found = next((d for d in self.decisions if d.invoice_number == invoice), None)
+        if found is not None:
+            return found
+        if any(i.number == invoice for i in self.facts.invoices):
+            raise Refused(
+                f"client '{self.client.id}' invoice '{invoice}' was settled more than a while ago: "
+                "there is no decision to explain"
+            )
+        raise Refused(f"client '{self.client.id}' has no invoice '{invoice}' in the store (run `arsync sync` first?)")
+
+
+def decided(store: Store, client: ClientConfig, as_of: date) -> Decided:
+    return Decided(client, as_of, store.facts(client.id), decide_client(store, client, as_of))
 
 
 @dataclass

@@ -52,10 +52,13 @@ def load(
     *,
     attention_only: bool = False,
     customer_id: str | None = None,
+    action: str | None = None,
+    evidence_kind: str | None = None,
     limit: int = 200,
     offset: int = 0,
 ) -> SavedPage:
-    """One page of a client's stored decisions, oldest due date first."""
+    """One page of a client's stored decisions, oldest due date first; only those calling for ``action``,
+    or resting on a piece of evidence of ``evidence_kind`` (e.g. ``agreement_broken``), when given."""
     d, i = schema.decisions, schema.invoices
     joined = d.outerjoin(
         i, and_(i.c.client_id == d.c.client_id, i.c.number == d.c.invoice_number, i.c.kind == str(DocKind.INVOICE))
@@ -65,6 +68,11 @@ def load(
         where.append(_attention(d))
     if customer_id is not None:
         where.append(i.c.customer_id == customer_id)
+    if action is not None:
+        where.append(d.c.action == action)
+    if evidence_kind is not None:  # the evidence column holds Evidence.as_json() items, "kind" first
+        pattern = f'%{{"kind": {json.dumps(evidence_kind)},%'.replace("_", "\\_")  # "_" is LIKE's any-character
+        where.append(d.c.evidence.like(pattern, escape="\\"))
     with store.engine.connect() as conn:
         as_of = conn.execute(select(func.max(d.c.as_of)).where(d.c.client_id == client_id)).scalar_one()
         total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()

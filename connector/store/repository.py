@@ -267,33 +267,56 @@ class Store:
         _insert_ignore(conn, schema.disputes, [_dispute_row(dispute)], ["client_id", "dispute_id"])
 
     def resolve_dispute(self, client_id: str, dispute_id: str, on: date, resolution: str) -> bool:
-        t = schema.disputes
         with self.transaction() as conn:
-            res = conn.execute(
-                update(t)
-                .where(and_(t.c.client_id == client_id, t.c.dispute_id == dispute_id, t.c.resolved_on.is_(None)))
-                .values(resolved_on=on, resolution=resolution)
-            )
-            return bool(res.rowcount)
+            return self.resolve_dispute_in(conn, client_id, dispute_id, on, resolution)
+
+    def resolve_dispute_in(self, conn: Connection, client_id: str, dispute_id: str, on: date, resolution: str) -> bool:
+        """False when there is no such open dispute (resolved already, or never opened)."""
+        t = schema.disputes
+        res = conn.execute(
+            update(t)
+            .where(and_(t.c.client_id == client_id, t.c.dispute_id == dispute_id, t.c.resolved_on.is_(None)))
+            .values(resolved_on=on, resolution=resolution)
+        )
+        return bool(res.rowcount)
 
     def add_agreement(self, agreement: Agreement) -> None:
         with self.transaction() as conn:
-            _insert_ignore(
-                conn,
-                schema.agreements,
-                [
-                    {
-                        "client_id": agreement.client_id,
-                        "agreement_id": agreement.agreement_id,
-                        "invoice_number": agreement.invoice_number,
-                        "created_on": agreement.created_on,
-                        "due_dates": json.dumps([d.isoformat() for d in agreement.due_dates]),
-                        "note": agreement.note,
-                        "cancelled_on": agreement.cancelled_on,
-                    }
-                ],
-                ["client_id", "agreement_id"],
-            )
+            self.add_agreement_in(conn, agreement)
+
+    def add_agreement_in(self, conn: Connection, agreement: Agreement) -> None:
+        _insert_ignore(
+            conn,
+            schema.agreements,
+            [
+                {
+                    "client_id": agreement.client_id,
+                    "agreement_id": agreement.agreement_id,
+                    "invoice_number": agreement.invoice_number,
+                    "created_on": agreement.created_on,
+                    "due_dates": json.dumps([d.isoformat() for d in agreement.due_dates]),
+                    "note": agreement.note,
+                    "cancelled_on": agreement.cancelled_on,
+                }
+            ],
+            ["client_id", "agreement_id"],
+        )
+
+    def open_disputes(self, client_ids: Iterable[str]) -> list[tuple[Dispute, str | None]]:
+        """The open disputes of these clients, oldest first, each with its invoice's customer id (None when
+        the invoice is not in the store): the workbench's queue."""
+        t, i = schema.disputes, schema.invoices
+        joined = t.outerjoin(
+            i, and_(i.c.client_id == t.c.client_id, i.c.number == t.c.invoice_number, i.c.kind == str(DocKind.INVOICE))
+        )
+        q = (
+            select(t, i.c.customer_id)
+            .select_from(joined)
+            .where(t.c.client_id.in_(list(client_ids)), t.c.resolved_on.is_(None))
+            .order_by(t.c.opened_on, t.c.client_id, t.c.dispute_id)
+        )
+        with self.engine.connect() as conn:
+            return [(_dispute_from_row(r), r.customer_id) for r in conn.execute(q)]
 
     # ---- cases ---------------------------------------------------------------------------------
 
@@ -837,16 +860,20 @@ def _load_payments(conn: Connection, client_id: str, shared: Shared | None = Non
 def _load_disputes(conn: Connection, client_id: str) -> Iterator[Dispute]:
     t = schema.disputes
     for r in conn.execute(select(t).where(_where_client(t, client_id)).order_by(t.c.opened_on, t.c.dispute_id)):
-        yield Dispute(
-            client_id=r.client_id,
-            invoice_number=r.invoice_number,
-            dispute_id=r.dispute_id,
-            opened_on=r.opened_on,
-            reason=r.reason,
-            source=DisputeSource(r.source),
-            resolved_on=r.resolved_on,
-            resolution=r.resolution,
-        )
+        yield _dispute_from_row(r)
+
+
+def _dispute_from_row(r: Any) -> Dispute:
+    return Dispute(
+        client_id=r.client_id,
+        invoice_number=r.invoice_number,
+        dispute_id=r.dispute_id,
+        opened_on=r.opened_on,
+        reason=r.reason,
+        source=DisputeSource(r.source),
+        resolved_on=r.resolved_on,
+        resolution=r.resolution,
+    )
 
 
 def _load_agreements(conn: Connection, client_id: str) -> Iterator[Agreement]:

@@ -10,9 +10,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from connector import formats
 from connector.collection import approval
 from connector.model import Case, CaseStatus
-from connector.web import formats
 from connector.web.context import (
     Forbidden,
     LoginRequired,

@@ -34,7 +34,15 @@ def approve_form(client: object, case_id: str, page: str = "/") -> dict[str, str
 
 def test_every_page_needs_a_log_in(app_for: AppFactory) -> None:
     client = app_for()
-    for path in ("/", "/clients/acme", "/reports/aging", "/reports/aging.csv", "/reports/aging/acme", "/activity"):
+    for path in (
+        "/",
+        "/clients/acme",
+        "/clients/acme/customers/934567897",
+        "/reports/aging",
+        "/reports/aging.csv",
+        "/reports/aging/acme",
+        "/activity",
+    ):
         response = client.get(path)
         assert response.status_code == 303, path
         assert response.headers["location"].startswith("/login?next=")
@@ -116,20 +124,41 @@ def test_failed_log_ins_are_limited_per_user_and_per_address(app_for: AppFactory
 # ---- CSRF -------------------------------------------------------------------------------------------
 
 
+POSTS = [
+    "/login",
+    "/logout",
+    "/cases/approve",
+    "/cases/reject",
+    "/cases/undo",
+    "/disputes/open",
+    "/disputes/resolve",
+    "/agreements/add",
+    "/agreements/remove",
+    "/exclusions/add",
+    "/exclusions/remove",
+]
+
+
 def test_every_post_route_checks_the_csrf_token() -> None:
     posts = [r for r in ROUTES if isinstance(r, Route) and r.methods and "POST" in r.methods]
-    assert {r.path for r in posts} == {"/login", "/logout", "/cases/approve", "/cases/reject", "/cases/undo"}
+    assert {r.path for r in posts} == set(POSTS)
     assert all(getattr(r.endpoint, "csrf_checked", False) for r in posts)
 
 
-@pytest.mark.parametrize("path", ["/login", "/logout", "/cases/approve", "/cases/reject", "/cases/undo"])
+@pytest.mark.parametrize("path", POSTS)
 def test_a_form_without_its_token_is_refused(app_for: AppFactory, scene: Workspace, path: str) -> None:
     client = app_for("kari")
-    for data in ({"case_id": "acme-1001", "note": "x"}, {"case_id": "acme-1001", "csrf_token": "forged"}):
+    form = {
+        "case_id": "acme-1001", "note": "x", "client_id": "acme", "invoice": "1002", "reason": "wrong goods",
+        "kind": "promise", "promise_date": "2026-08-15", "customer": "934567897",
+    }  # fmt: skip
+    for data in (form, {**form, "csrf_token": "forged"}):
         response = client.post(path, data=data)
         assert response.status_code == 403
         assert "did not come from this workbench" in response.text
     assert case_status(scene, "acme-1001") is CaseStatus.PROPOSED
+    facts = scene.store.facts("acme")
+    assert (facts.disputes, facts.agreements, facts.exclusions) == ((), (), ())
     assert client.get("/").status_code == 200  # still logged in
 
 
@@ -159,6 +188,7 @@ def test_a_user_limited_to_one_client_gets_403_for_another(app_for: AppFactory, 
     client = app_for("anna")
     for path in (
         "/clients/beta",
+        "/clients/beta/customers/912345674",
         "/reports/aging/beta",
         "/reports/aging/beta/912345674",
         "/reports/aging.csv?client=beta",
@@ -188,7 +218,15 @@ def test_no_hash_session_id_or_secret_is_ever_rendered(app_for: AppFactory, scen
     settings = scene.settings()
     hashes = [u.password_hash for u in settings.web.users]
     sid = client.cookies["arsync_session"]
-    for path in ("/", "/clients/acme?show=all", "/reports/aging", "/reports/aging/acme", "/activity", "/login"):
+    for path in (
+        "/",
+        "/clients/acme?show=all",
+        "/clients/acme/customers/934567897",
+        "/reports/aging",
+        "/reports/aging/acme",
+        "/activity",
+        "/login",
+    ):
         html = client.get(path).text
         assert sid not in html, path
         assert not any(h in html or h.split("$")[-1] in html for h in hashes), path
