@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from sqlalchemy import Connection
+
 from connector.actions.act import act_client
 from connector.actions.collection import run_collection
 from connector.actions.registry import refresh as refresh_registry
@@ -33,7 +35,19 @@ from connector.sources.base import FileResult, LedgerBatch, LedgerSource, Paymen
 from connector.sources.ehf import EhfFolderSource
 from connector.sources.systems import API_LEDGERS, api_ledger
 from connector.store import Store
+from connector.store.decisions import save_decisions
+from connector.store.disputes import add_dispute
 from connector.store.documents import store_events as store_document_events
+from connector.store.ledger import (
+    close_missing_invoices,
+    load_customers,
+    upsert_attachments,
+    upsert_customers,
+    upsert_invoices,
+)
+from connector.store.payments import upsert_payments
+from connector.store.sends import record_steps
+from connector.store.sync import mark_files, record_sync, seen_hashes, sync_status
 
 log = logging.getLogger("arsync")
 
@@ -103,12 +117,12 @@ def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: Clien
     sources: list[tuple[Any, str]] = [(ledger_source(client), "ledger"), *((f, "bank") for f in _feeds(client))]
     out = Fetched()
     for source, _role in sources:
-        status = store.sync_status(client.id).get(source.name)
+        status = store.read(sync_status, client.id).get(source.name)
         ctx = SyncContext(
             client=client,
             as_of=as_of,
             now=now,
-            seen_files=frozenset(store.seen_hashes(client.id, source.name)),
+            seen_files=frozenset(store.read(seen_hashes, client.id, source.name)),
             cursor=status.cursor if status else None,
         )
         try:
@@ -145,6 +159,7 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
     """Store one client's fetch in one transaction; on any error nothing of it is kept."""
     failed = fetched.failed
     fetched_batches = fetched.batches
+    at = store.now()  # one stamp for the one transaction
     try:
         with store.transaction() as conn:
             for source, batch in fetched_batches:
@@ -153,25 +168,38 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
                 unread = _unread_files(batch.files)
                 ok = unread is None
                 if isinstance(batch, LedgerBatch):
-                    _store_ledger(store, conn, client.id, batch)
+                    _store_ledger(conn, client.id, batch)
                     # The ledger is fresh as of the run's day (--as-of backfills and scenario runs included).
-                    store.record_sync(
-                        conn, client.id, source.name, ok=ok, error=unread, cursor=batch.cursor, data_through=as_of
+                    record_sync(
+                        conn,
+                        client.id,
+                        source.name,
+                        ok=ok,
+                        error=unread,
+                        cursor=batch.cursor,
+                        data_through=as_of,
+                        at=at,
                     )
                 else:
-                    store.upsert_payments(conn, batch.payments)
-                    store.record_sync(
-                        conn, client.id, source.name, ok=ok, error=unread, data_through=batch.data_through
+                    upsert_payments(conn, batch.payments)
+                    record_sync(
+                        conn,
+                        client.id,
+                        source.name,
+                        ok=ok,
+                        error=unread,
+                        data_through=batch.data_through,
+                        at=at,
                     )
                     for account, through in sorted(batch.accounts_through.items()):
-                        store.record_sync(conn, client.id, f"bank-account:{account}", ok=True, data_through=through)
-                store.mark_files(conn, client.id, source.name, batch.files)
+                        record_sync(conn, client.id, f"bank-account:{account}", ok=True, data_through=through, at=at)
+                mark_files(conn, client.id, source.name, batch.files, at=at)
             for name, error in failed:
-                store.record_sync(conn, client.id, name, ok=False, error=error)
+                record_sync(conn, client.id, name, ok=False, error=error, at=at)
     except Exception as exc:
         report.fail(f"storing the sync failed, previous state kept: {_describe(exc)}")
         for source, _batch in fetched_batches:
-            store.record_sync_failure(client.id, source.name, _describe(exc))
+            store.write(record_sync, client.id, source.name, ok=False, error=_describe(exc), at=at)
 
 
 def sync_clients(
@@ -208,18 +236,18 @@ def _unread_files(files: list[FileResult]) -> str | None:
     return f"{len(failed)} file(s) could not be read: {names}"
 
 
-def _store_ledger(store: Store, conn: Any, client_id: str, batch: LedgerBatch) -> None:
-    store.upsert_customers(conn, batch.customers)
-    store.upsert_invoices(conn, batch.invoices)
+def _store_ledger(conn: Connection, client_id: str, batch: LedgerBatch) -> None:
+    upsert_customers(conn, batch.customers)
+    upsert_invoices(conn, batch.invoices)
     if batch.complete_snapshot:  # a full re-sync: what vanished upstream is closed, not kept open
         snap = batch.complete_snapshot
         present = {(str(i.kind), i.number) for i in batch.invoices}
-        store.close_missing_invoices(conn, client_id, snap.source, present, snap.since)
-    store.upsert_attachments(conn, batch.attachments)
-    store.upsert_payments(conn, [replace(p, client_id=client_id) for p in batch.payments])
-    store.record_steps(conn, batch.steps)
+        close_missing_invoices(conn, client_id, snap.source, present, snap.since)
+    upsert_attachments(conn, batch.attachments)
+    upsert_payments(conn, [replace(p, client_id=client_id) for p in batch.payments])
+    record_steps(conn, batch.steps)
     for dispute in batch.disputes:
-        store.add_dispute_in(conn, dispute)
+        add_dispute(conn, dispute)
     store_document_events(conn, client_id, batch.document_events)
 
 
@@ -258,7 +286,7 @@ def decide_once(
     if night.flagged:
         with store.transaction() as conn:
             for dispute in night.flagged:
-                store.add_dispute_in(conn, dispute)
+                add_dispute(conn, dispute)
     report.warnings.extend(log_broken_agreements(client.id, night.decisions))
     return night.decisions
 
@@ -327,8 +355,8 @@ def run(
             acting = act and report.ok
             channels = resolve(store, client, as_of, report) if acting else {}
             report.decisions = decide_once(store, client, as_of, report, quiesce)
-            report.customer_names = {c.customer_id: c.name for c in store.customers(client.id)}
-            store.save_decisions(client.id, as_of, report.decisions)
+            report.customer_names = {c.customer_id: c.name for c in store.read(load_customers, client.id)}
+            store.write(save_decisions, client.id, as_of, report.decisions)
             if acting:
                 act_client(store, client, as_of, report.decisions, report, _redecide(store, client, as_of), channels)
         except Exception as exc:  # isolate: log, mark failed, go on with the next client

@@ -31,6 +31,7 @@ from connector.dunning.interest import late_interest
 from connector.dunning.rules import RulePackError, pack_on
 from connector.model import Action, Customer, Decision, DunningStep, Facts, Invoice
 from connector.store import Store, sends
+from connector.store.ledger import load_attachments
 from connector.store.sends import SendIntent
 
 log = logging.getLogger("arsync.dunning")
@@ -125,7 +126,7 @@ def send_step(
         letter=letter,
         fee=fee.amount,
         sent_on=as_of,
-        attachments=tuple(store.attachments(client.id, inv.number)),
+        attachments=tuple(store.read(load_attachments, client.id, inv.number)),
     )
     channels = channels if channels is not None else {}
     if channel_name not in channels:
@@ -140,7 +141,14 @@ def send_step(
             sends.settle(conn, intent, sends.FAILED, at=store.now(), error=str(exc))
         raise
     # Anything else leaves the intent pending: the next run resolves it (may have been sent).
-    sends.complete(store, replace(intent, channel=result.channel), sends.SENT, ref=result.ref, detail=result.ref)
+    store.write(
+        sends.complete,
+        replace(intent, channel=result.channel),
+        sends.SENT,
+        ref=result.ref,
+        detail=result.ref,
+        at=store.now(),
+    )
     log.info(
         "client %s: %s for invoice %s via %s (fee %s)", client.id, d.action, inv.number, result.channel, fee.amount
     )
@@ -159,7 +167,7 @@ def _begin(
     warnings: list[str] | None,
 ) -> SendIntent | None:
     """Commit the send intent; None when an earlier send of the invoice is still unresolved."""
-    for prior in sends.intents(store, client.id, status=sends.PENDING):
+    for prior in store.read(sends.intents, client.id, status=sends.PENDING):
         if prior.invoice_number != invoice_number:
             continue
         same = prior.step is step and prior.sent_on == as_of and prior.channel == channel == "outbox"
@@ -174,4 +182,4 @@ def _begin(
             warnings.append(message)
         return None
     intent = SendIntent(client.id, invoice_number, step, as_of, channel, sends.PENDING, fee, currency)
-    return sends.begin(store, intent)
+    return store.write(sends.begin, intent, at=store.now())

@@ -12,7 +12,8 @@ import click
 from connector.cli.common import Env, as_of_option, client_option, optional_date
 from connector.model import Agreement, Dispute, Exclusion
 from connector.reports import tables
-from connector.store import dunning as dunning_store
+from connector.store.disputes import add_agreement, add_dispute, add_exclusion, resolve_dispute
+from connector.store.facts import load_facts
 
 # ---- disputes ------------------------------------------------------------------------------------
 
@@ -39,7 +40,7 @@ def disputes_open(env: Env, client_id: str, invoice: str, reason: str, force: bo
             "`arsync sync` first, or pass --force to record it anyway"
         )
     dispute_id = f"manual-{uuid.uuid4().hex[:8]}"
-    env.store.add_dispute(Dispute(client_id, invoice, dispute_id, as_of, reason, "manual"))
+    env.store.write(add_dispute, Dispute(client_id, invoice, dispute_id, as_of, reason, "manual"))
     click.echo(f"dispute {dispute_id} opened on {client_id} invoice {invoice}")
 
 
@@ -52,7 +53,7 @@ def disputes_open(env: Env, client_id: str, invoice: str, reason: str, force: bo
 def disputes_resolve(env: Env, client_id: str, dispute_id: str, note: str, as_of: date) -> None:
     """Resolve an open dispute: dunning of the invoice resumes."""
     env.settings.client(client_id)
-    if not env.store.resolve_dispute(client_id, dispute_id, as_of, note):
+    if not env.store.write(resolve_dispute, client_id, dispute_id, as_of, note):
         raise click.UsageError(f"no open dispute '{dispute_id}' for client '{client_id}'")
     click.echo(f"dispute {dispute_id} resolved")
 
@@ -65,7 +66,7 @@ def disputes_list(env: Env, client_ids: tuple[str, ...], show_all: bool) -> None
     """List the open disputes (--all: the resolved ones too)."""
     rows = []
     for client in env.settings.select(client_ids):
-        for d in env.store.facts(client.id).disputes:
+        for d in env.store.read(load_facts, client.id).disputes:
             if show_all or d.is_open:
                 rows.append(d)
     click.echo(tables.dispute_table(rows))
@@ -120,7 +121,7 @@ def agreements_add(
     if invoice not in _invoice_numbers(env, client_id):
         raise click.UsageError(f"client '{client_id}' has no invoice '{invoice}'")
     agreement_id = f"agreement-{uuid.uuid4().hex[:8]}"
-    env.store.add_agreement(Agreement(client_id, invoice, agreement_id, as_of, dates, note))
+    env.store.write(add_agreement, Agreement(client_id, invoice, agreement_id, as_of, dates, note))
     click.echo(f"agreement {agreement_id} on {client_id} invoice {invoice}: " + ", ".join(d.isoformat() for d in dates))
 
 
@@ -138,7 +139,7 @@ def agreements_list(env: Env, client_id: str) -> None:
             ", ".join(d.isoformat() for d in a.due_dates),
             a.note,
         ]
-        for a in env.store.facts(client_id).agreements
+        for a in env.store.read(load_facts, client_id).agreements
     ]
     click.echo(tables.render(["agreement", "invoice", "created", "dates", "note"], rows) if rows else "No agreements.")
 
@@ -173,7 +174,7 @@ def exclude(
         raise click.UsageError("give exactly one of --invoice or --customer")
     if not force:
         # A typo (or a customer's name instead of its id) would exclude nothing while dunning goes on.
-        facts = env.store.facts(client_id)
+        facts = env.store.read(load_facts, client_id)
         if invoice is not None and invoice not in {i.number for i in facts.invoices}:
             raise click.UsageError(f"client '{client_id}' has no invoice '{invoice}' in the store (or pass --force)")
         if customer is not None and customer not in facts.customers:
@@ -184,10 +185,10 @@ def exclude(
         raise click.UsageError(f"--until {until.isoformat()} is before {as_of.isoformat()}")
     exclusion_id = f"exclusion-{uuid.uuid4().hex[:8]}"
     with env.store.transaction() as conn:
-        dunning_store.add_exclusion(conn, Exclusion(client_id, exclusion_id, invoice, customer, as_of, until, reason))
+        add_exclusion(conn, Exclusion(client_id, exclusion_id, invoice, customer, as_of, until, reason))
     what = f"invoice {invoice}" if invoice else f"customer {customer}"
     click.echo(f"{exclusion_id}: {client_id} {what} excluded" + (f" until {until.isoformat()}" if until else ""))
 
 
 def _invoice_numbers(env: Env, client_id: str) -> set[str]:
-    return {i.number for i in env.store.facts(client_id).invoices}
+    return {i.number for i in env.store.read(load_facts, client_id).invoices}

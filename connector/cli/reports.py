@@ -9,6 +9,7 @@ import click
 from connector.cli.common import Env, as_of_option, client_option
 from connector.engine.decisions import decide_client
 from connector.reports import aging
+from connector.store.facts import load_facts
 
 
 @click.group()
@@ -33,7 +34,7 @@ def report_aging(env: Env, client_ids: tuple[str, ...], as_of: date, fmt: str) -
     rows = []
     for client in env.settings.select(client_ids):
         decisions = decide_client(env.store, client, as_of)
-        rows.extend(aging.aging_rows(client.id, env.store.facts(client.id).customers, decisions, as_of))
+        rows.extend(aging.aging_rows(client.id, env.store.read(load_facts, client.id).customers, decisions, as_of))
     if fmt == "html":
         click.echo(aging.render_html(rows, as_of), nl=False)
         return

@@ -55,7 +55,8 @@ from connector.reconcile.routing import (
     Router,
 )
 from connector.store import Store
-from connector.store.repository import Shared, facts_around
+from connector.store.facts import facts_around, load_facts
+from connector.store.rows import Shared
 from connector.store.slices import RoutingRow, SliceReader
 
 SLICE_DOCUMENTS = 100_000  # invoices + credit notes per slice: about 150 MB of facts, matches and decisions
@@ -89,7 +90,7 @@ class SlicedRun:
     seconds: dict[str, float] = field(default_factory=lambda: {"route": 0.0, "read": 0.0, "match": 0.0})
 
     def __iter__(self) -> Iterator[Slice]:
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             reader = SliceReader(conn, self.client.id)
             per_customer = reader.documents_per_customer()
             if not self._needs_slices(per_customer):
@@ -107,7 +108,7 @@ class SlicedRun:
         invoice's reference) goes back to the system before any slice is read, and then a forked helper
         reads, matches and works on slices alongside this process, each with slices of half the size;
         the helper's results come back pickled."""
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             reader = SliceReader(conn, self.client.id)
             per_customer = reader.documents_per_customer()
             if not self._needs_slices(per_customer):
@@ -149,7 +150,7 @@ class SlicedRun:
 
     def _whole(self) -> Slice:
         started = time.perf_counter()
-        facts = self.store.facts(self.client.id)
+        facts = self.store.read(load_facts, self.client.id)
         read = time.perf_counter()
         with gc_paused():
             recon = reconcile_facts(facts, self.client)
@@ -346,7 +347,7 @@ class _Parallel(Generic[T]):
         run = self.run_
         try:
             run.store.engine.dispose(close=False)  # the parent's pooled connections are its own
-            with run.store.engine.connect() as conn:
+            with run.store.connect() as conn:
                 plan = run._plan(SliceReader(conn, run.client.id), per_customer, self.processes)
             plan_out.send_bytes(pickle.dumps(("plan", plan), protocol=pickle.HIGHEST_PROTOCOL))
         except BaseException:
@@ -373,7 +374,7 @@ class _Parallel(Generic[T]):
         try:
             run.store.engine.dispose(close=False)  # the parent's pooled connections are its own
             run.seconds = {name: 0.0 for name in run.seconds}
-            with run.store.engine.connect() as conn:
+            with run.store.connect() as conn:
                 reader = SliceReader(conn, run.client.id)
                 while (n := self._take()) is not None:
                     routed.pending_hit = set()

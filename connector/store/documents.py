@@ -12,10 +12,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.model import ENVELOPE, INVOICE_RESPONSE, QUERY_CLOSED_BY, DocumentEvent
 from connector.store import schema
+from connector.store.upsert import insert_ignore
 
 CREDIT_TYPE_CODES = frozenset({"381", "396", "81", "83", "532"})
 
@@ -44,10 +44,7 @@ def _row(e: DocumentEvent) -> dict[str, Any]:
 def store_events(conn: Connection, client_id: str, events: Iterable[DocumentEvent]) -> None:
     """Insert new events (a re-read file changes nothing), then link what can be linked now."""
     rows = {e.event_key: _row(e) for e in events if e.client_id == client_id}
-    if rows:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(schema.document_events).on_conflict_do_nothing(index_elements=["client_id", "event_key"])
-        conn.execute(stmt, list(rows.values()))
+    insert_ignore(conn, schema.document_events, list(rows.values()), ["client_id", "event_key"])
     link_events(conn, client_id)
     close_answered_queries(conn, client_id)
 

@@ -1,4 +1,5 @@
-"""The write-ahead log of reminder sends (table ``dunning_sends``).
+"""Reminder sends: the dunning steps taken (``dunning_steps``, append-only) and the write-ahead log of
+sends (table ``dunning_sends``).
 
 An intent is committed as ``pending`` in its own transaction *before* the channel is called. It is
 settled after: ``sent`` in the same transaction that records the dunning step, ``failed`` when the
@@ -10,6 +11,7 @@ an intent resolved as "may have been sent": its step is recorded and the account
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,9 +21,48 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, select, update
 
 from connector.model import Action, DunningStep
 from connector.store import schema
-from connector.store.repository import Store
+from connector.store.upsert import insert_ignore
 
 PENDING, SENT, UNCONFIRMED, FAILED = "pending", "sent", "unconfirmed", "failed"
+
+
+# ---- steps taken ---------------------------------------------------------------------------------
+
+
+def record_steps(conn: Connection, steps: Iterable[DunningStep]) -> int:
+    """Append steps; a step already recorded (same invoice, step and day) is not added again."""
+    rows = [
+        {
+            "client_id": s.client_id,
+            "invoice_number": s.invoice_number,
+            "step": str(s.step),
+            "sent_on": s.sent_on,
+            "channel": s.channel,
+            "fee": s.fee,
+            "currency": s.currency,
+            "detail": s.detail,
+        }
+        for s in steps
+    ]
+    return insert_ignore(conn, schema.dunning_steps, rows, ["client_id", "invoice_number", "step", "sent_on"])
+
+
+def load_steps(conn: Connection, client_id: str) -> Iterator[DunningStep]:
+    t = schema.dunning_steps
+    for r in conn.execute(select(t).where(t.c.client_id == client_id).order_by(t.c.sent_on, t.c.id)):
+        yield DunningStep(
+            client_id=r.client_id,
+            invoice_number=r.invoice_number,
+            step=Action(r.step),
+            sent_on=r.sent_on,
+            channel=r.channel,
+            fee=r.fee,
+            currency=r.currency,
+            detail=r.detail or "",
+        )
+
+
+# ---- the write-ahead log of sends ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -64,53 +105,51 @@ def _intent(r: Any) -> SendIntent:
     )
 
 
-def intents(store: Store, client_id: str, *, status: str | None = None) -> list[SendIntent]:
+def intents(conn: Connection, client_id: str, *, status: str | None = None) -> list[SendIntent]:
     t = schema.dunning_sends
     q = select(t).where(t.c.client_id == client_id).order_by(t.c.sent_on, t.c.invoice_number, t.c.step)
     if status is not None:
         q = q.where(t.c.status == status)
-    with store.engine.connect() as conn:
-        return [_intent(r) for r in conn.execute(q)]
+    return [_intent(r) for r in conn.execute(q)]
 
 
-def begin(store: Store, intent: SendIntent) -> SendIntent:
-    """Commit the intent as ``pending`` before the send (a failed one of the same key is retried).
+def begin(conn: Connection, intent: SendIntent, *, at: datetime) -> SendIntent:
+    """The intent as ``pending`` before the send (a failed one of the same key is retried); the caller
+    commits it before the channel is called (``store.write(sends.begin, …)``).
 
     Raises ``ValueError`` when the key is already pending, sent or unconfirmed: that send must not
     be made again.
     """
     t = schema.dunning_sends
-    now = store.now()
-    with store.transaction() as conn:
-        where = _key(t, intent.client_id, intent.invoice_number, intent.step, intent.sent_on)
-        row = conn.execute(select(t).where(where)).first()
-        if row is None:
-            conn.execute(
-                t.insert().values(
-                    client_id=intent.client_id,
-                    invoice_number=intent.invoice_number,
-                    step=str(intent.step),
-                    sent_on=intent.sent_on,
-                    channel=intent.channel,
-                    status=PENDING,
-                    fee=intent.fee,
-                    currency=intent.currency,
-                    ref="",
-                    attempts=1,
-                    created_at=now,
-                    updated_at=now,
-                )
+    where = _key(t, intent.client_id, intent.invoice_number, intent.step, intent.sent_on)
+    row = conn.execute(select(t).where(where)).first()
+    if row is None:
+        conn.execute(
+            t.insert().values(
+                client_id=intent.client_id,
+                invoice_number=intent.invoice_number,
+                step=str(intent.step),
+                sent_on=intent.sent_on,
+                channel=intent.channel,
+                status=PENDING,
+                fee=intent.fee,
+                currency=intent.currency,
+                ref="",
+                attempts=1,
+                created_at=at,
+                updated_at=at,
             )
-            attempts = 1
-        elif row.status == FAILED:
-            attempts = row.attempts + 1
-            conn.execute(
-                update(t)
-                .where(where)
-                .values(status=PENDING, channel=intent.channel, fee=intent.fee, attempts=attempts, updated_at=now)
-            )
-        else:
-            raise ValueError(f"send of {intent.step} for invoice {intent.invoice_number} is already {row.status}")
+        )
+        attempts = 1
+    elif row.status == FAILED:
+        attempts = row.attempts + 1
+        conn.execute(
+            update(t)
+            .where(where)
+            .values(status=PENDING, channel=intent.channel, fee=intent.fee, attempts=attempts, updated_at=at)
+        )
+    else:
+        raise ValueError(f"send of {intent.step} for invoice {intent.invoice_number} is already {row.status}")
     return SendIntent(**{**intent.__dict__, "status": PENDING, "attempts": attempts})
 
 
@@ -127,8 +166,8 @@ def settle(
     )
 
 
-def complete(store: Store, intent: SendIntent, status: str, *, ref: str, detail: str) -> None:
-    """Record the intent's dunning step and settle it (``sent`` / ``unconfirmed``) in one transaction."""
+def complete(conn: Connection, intent: SendIntent, status: str, *, ref: str, detail: str, at: datetime) -> None:
+    """Record the intent's dunning step and settle it (``sent`` / ``unconfirmed``), in one transaction."""
     step = DunningStep(
         client_id=intent.client_id,
         invoice_number=intent.invoice_number,
@@ -139,6 +178,5 @@ def complete(store: Store, intent: SendIntent, status: str, *, ref: str, detail:
         currency=intent.currency,
         detail=detail,
     )
-    with store.transaction() as conn:
-        store.record_steps(conn, [step])
-        settle(conn, intent, status, at=store.now(), ref=ref)
+    record_steps(conn, [step])
+    settle(conn, intent, status, at=at, ref=ref)

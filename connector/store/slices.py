@@ -16,33 +16,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from connector.model import Customer, DocKind, Invoice, Payment, PaymentStatus
-from connector.store.repository import (
-    INVOICE_COLUMNS,
-    PAYMENT_COLUMNS,
-    Converted,
-    Shared,
-    customer_from_row,
-    invoices_from_rows,
-    payments_from_rows,
-    sqlite_date,
-    sqlite_money,
-)
+from connector.store.ledger import CUSTOMER_COLUMNS, INVOICE_COLUMNS, customers_from_rows, invoices_from_rows
+from connector.store.payments import PAYMENT_COLUMNS, payments_from_rows
+from connector.store.rows import Converted, Shared, sqlite_date, sqlite_money
 
 _CHUNK = 5000
 _IDS = 500  # ids per IN (…) list: well under every database's limit on parameters
 _NAMES = count()
-_CUSTOMER_COLUMNS = ("client_id", "customer_id", "name", "org_no", "country", "email", "address", "postal_code")
-_CUSTOMER_COLUMNS += ("city", "is_person")
-
-
-class _Row:
-    """Attribute access over a raw customer tuple (``customer_from_row`` reads attributes)."""
-
-    __slots__ = _CUSTOMER_COLUMNS
-
-    def __init__(self, values: Sequence[Any]):
-        for name, value in zip(_CUSTOMER_COLUMNS, values, strict=True):
-            setattr(self, name, value)
 
 
 class RoutingRow(NamedTuple):
@@ -200,10 +180,10 @@ class SliceReader:
 
     def customers_of(self, customer_ids: Sequence[str]) -> dict[str, Customer]:
         rows = self._chunked(
-            f"SELECT {', '.join(_CUSTOMER_COLUMNS)} FROM customers WHERE client_id = ? AND customer_id IN ({{ids}})",
+            f"SELECT {', '.join(CUSTOMER_COLUMNS)} FROM customers WHERE client_id = ? AND customer_id IN ({{ids}})",
             sorted(customer_ids),
         )
-        return {c.customer_id: c for c in (customer_from_row(_Row(r)) for r in rows)}
+        return {c.customer_id: c for c in customers_from_rows(rows)}
 
     def invoices_of(self, customer_ids: Sequence[str], shared: Shared) -> Iterator[Invoice]:
         sql = f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoices WHERE client_id = ? AND customer_id IN ({{ids}})"

@@ -20,6 +20,8 @@ from connector.engine.decisions import decide_client
 from connector.model import ZERO, Case, CaseStatus, Decision, Facts, SyncStatus
 from connector.reports import aging
 from connector.store import Store
+from connector.store.cases import load_cases
+from connector.store.ledger import load_customers
 
 log = logging.getLogger("arsync.web")
 
@@ -73,7 +75,7 @@ def client_aging(store: Store, client: ClientConfig, as_of: date) -> ClientAging
     """One client's aging rows, as ``arsync report aging --client ID --as-of DATE`` computes them."""
     try:
         decisions = decide_client(store, client, as_of)
-        customers = {c.customer_id: c for c in store.customers(client.id)}
+        customers = {c.customer_id: c for c in store.read(load_customers, client.id)}
         return ClientAging(client, aging.aging_rows(client.id, customers, decisions, as_of), decisions)
     except Exception as exc:  # one client that cannot be decided never hides the others
         log.exception("aging for client %s failed", client.id)
@@ -115,4 +117,4 @@ def open_invoices(result: ClientAging, customer_id: str) -> list[Decision]:
 
 
 def cases_by_status(store: Store, client_ids: Sequence[str], *statuses: CaseStatus) -> list[Case]:
-    return [c for c in store.cases(client_ids) if c.status in statuses]
+    return [c for c in store.read(load_cases, client_ids) if c.status in statuses]

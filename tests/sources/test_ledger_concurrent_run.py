@@ -19,6 +19,8 @@ from connector.concurrency import read_ahead
 from connector.config import ClientConfig, Settings
 from connector.reconcile import reconcile
 from connector.store import Store
+from connector.store.facts import load_facts
+from connector.store.sync import sync_status
 from tests.builders import wait_for_no_other_threads
 from tests.fakes.ledger_world import realistic, ubl
 from tests.fakes.ledgers import FAKES, FakeSystem
@@ -106,7 +108,7 @@ def test_one_failing_client_stays_isolated_under_concurrency(
     ok = [r for r in reports if r.client_id not in ("fiken-1", "fiken-2")]
     assert all(r.ok for r in ok) and len(ok) == len(clients) - 2
     assert all(len(state(store, r.client_id)["invoices"]) == 5 for r in ok)
-    failed = store.sync_status("fiken-1")["ledger"]  # the failure is recorded, nothing else kept
+    failed = store.read(sync_status, "fiken-1")["ledger"]  # the failure is recorded, nothing else kept
     assert failed.last_error and "401" in failed.last_error and failed.last_success_at is None
 
 
@@ -230,7 +232,7 @@ def test_economic_partial_payment_and_credit_are_safe_without_payment_records(
     store = Store(f"sqlite:///{tmp_path / 'ec'}.db")
     report = pipeline.run(Settings(clients=[client]), store, [client], AS_OF, act=False)[0]
     assert report.ok, report.errors
-    facts = store.facts(client.id)
+    facts = store.read(load_facts, client.id)
     assert not facts.payments
     recon = reconcile(facts.invoices, facts.payments)
     assert recon.open_amount["10042"] == Decimal("5000.00") and recon.open_amount["10044"] == Decimal("0.00")

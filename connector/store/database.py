@@ -1,0 +1,92 @@
+"""The store's database: one engine, one clock, its schema brought up to date, and transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+from connector.clock import Clock, utc_now
+from connector.store import migrations
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Store:
+    """The engine, the clock and transactions; every operation is a function of a ``Connection`` in the
+    module of its record kind (see the package docstring)."""
+
+    def __init__(self, url: str, clock: Clock = utc_now):
+        """``clock``: where every timestamp this store writes comes from (one per run; tests pin it)."""
+        self.url = url
+        self.clock = clock
+        self.engine: Engine = create_engine(url, future=True)
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        with self.engine.connect() as conn:
+            _migrate(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def now(self) -> datetime:
+        """The time to stamp a write with (aware, UTC): passed as ``at`` to the functions that stamp."""
+        return self.clock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """All writes inside commit together or not at all (a client's sync is one transaction)."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection to read with (several reads on it see one snapshot of the database)."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    def read(self, operation: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """``operation(conn, …)`` on a connection of its own."""
+        with self.connect() as conn:
+            return operation(conn, *args, **kwargs)
+
+    def write(self, operation: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """``operation(conn, …)`` in a transaction of its own, committed when it returns."""
+        with self.transaction() as conn:
+            return operation(conn, *args, **kwargs)
+
+
+def _migrate(conn: Connection) -> None:
+    """Bring the schema forward in one transaction: all of it or none of it.
+
+    Python's sqlite3 runs DDL (CREATE, ALTER) outside any transaction unless one was begun explicitly, so
+    on SQLite one is: BEGIN IMMEDIATE, which also makes two processes opening one store migrate in turn."""
+    raw = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+    previous = getattr(raw, "isolation_level", None)
+    if raw is not None:
+        raw.isolation_level = None  # the driver begins nothing itself; BEGIN below is the transaction
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        migrations.upgrade(conn)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        if raw is not None:
+            raw.isolation_level = previous
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()

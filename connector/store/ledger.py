@@ -1,0 +1,217 @@
+"""The customer ledger as synced: customers, invoices and credit notes, their attachments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, and_, select, update
+
+from connector.model import Attachment, Customer, DocKind, Invoice
+from connector.store import schema
+from connector.store.rows import Converted, Shared, client_rows, sqlite_date, sqlite_money
+from connector.store.upsert import upsert_many
+
+CUSTOMER_COLUMNS = (
+    "client_id",
+    "customer_id",
+    "name",
+    "org_no",
+    "country",
+    "email",
+    "address",
+    "postal_code",
+    "city",
+    "is_person",
+)
+
+INVOICE_COLUMNS = (
+    "client_id",
+    "kind",
+    "number",
+    "customer_id",
+    "issue_date",
+    "due_date",
+    "currency",
+    "amount",
+    "source",
+    "kid",
+    "credits",
+    "order_ref",
+    "type_code",
+    "factored",
+    "collection_method",
+    "ledger_open_amount",
+    "source_ref",
+)
+
+
+# ---- writes --------------------------------------------------------------------------------------
+
+
+def upsert_customers(conn: Connection, customers: Iterable[Customer]) -> None:
+    upsert_many(conn, schema.customers, [customer_row(c) for c in customers])
+
+
+def upsert_invoices(conn: Connection, invoices: Iterable[Invoice]) -> None:
+    upsert_many(conn, schema.invoices, [invoice_row(i) for i in invoices])
+
+
+def close_missing_invoices(
+    conn: Connection, client_id: str, source: str, present: set[tuple[str, str]], since: date | None
+) -> int:
+    """Documents of ``source`` (issued on/after ``since``) not in ``present`` are closed upstream."""
+    t = schema.invoices
+    where = [t.c.client_id == client_id, t.c.source == source]
+    if since is not None:
+        where.append(t.c.issue_date >= since)
+    rows = conn.execute(select(t.c.kind, t.c.number, t.c.ledger_open_amount).where(and_(*where))).all()
+    gone = [(r.kind, r.number) for r in rows if (r.kind, r.number) not in present and r.ledger_open_amount != 0]
+    for kind, number in gone:
+        conn.execute(
+            update(t)
+            .where(and_(t.c.client_id == client_id, t.c.kind == kind, t.c.number == number))
+            .values(ledger_open_amount=0)
+        )
+    return len(gone)
+
+
+def upsert_attachments(conn: Connection, attachments: Iterable[Attachment]) -> None:
+    upsert_many(
+        conn,
+        schema.attachments,
+        [
+            {
+                "client_id": a.client_id,
+                "invoice_number": a.invoice_number,
+                "filename": a.filename,
+                "mime_type": a.mime_type,
+                "content": a.content,
+            }
+            for a in attachments
+        ],
+    )
+
+
+# ---- reads ---------------------------------------------------------------------------------------
+
+
+def load_customers(conn: Connection, client_id: str) -> list[Customer]:
+    """The client's customers, by customer id."""
+    return list(customers_from_rows(client_rows(conn, schema.customers, CUSTOMER_COLUMNS, client_id, "customer_id")))
+
+
+def load_invoices(conn: Connection, client_id: str, shared: Shared | None = None) -> Iterator[Invoice]:
+    """The client's invoices and credit notes, by kind and number; ``shared``: one object per repeated value
+    (a client's facts share one across invoices and payments)."""
+    rows = client_rows(conn, schema.invoices, INVOICE_COLUMNS, client_id, "kind, number")
+    yield from invoices_from_rows(rows, Shared() if shared is None else shared)
+
+
+def load_attachments(conn: Connection, client_id: str, invoice_number: str) -> list[Attachment]:
+    t = schema.attachments
+    rows = conn.execute(select(t).where(and_(t.c.client_id == client_id, t.c.invoice_number == invoice_number)))
+    return [Attachment(r.client_id, r.invoice_number, r.filename, r.mime_type, bytes(r.content)) for r in rows]
+
+
+# ---- row mapping (the one mapper per kind, both read paths) ---------------------------------------
+
+
+def customer_row(c: Customer) -> dict[str, Any]:
+    return {
+        "client_id": c.client_id,
+        "customer_id": c.customer_id,
+        "name": c.name,
+        "org_no": c.org_no,
+        "country": c.country,
+        "email": c.email,
+        "address": json.dumps(list(c.address), ensure_ascii=False),
+        "postal_code": c.postal_code,
+        "city": c.city,
+        "is_person": c.is_person,
+    }
+
+
+def customers_from_rows(rows: Iterable[Sequence[Any]]) -> Iterator[Customer]:
+    """Customers from ``CUSTOMER_COLUMNS`` tuples."""
+    for client_id, customer_id, name, org_no, country, email, address, postal_code, city, is_person in rows:
+        yield Customer(
+            client_id=client_id,
+            customer_id=customer_id,
+            name=name,
+            org_no=org_no,
+            country=country,
+            email=email,
+            address=tuple(json.loads(address or "[]")),
+            postal_code=postal_code,
+            city=city,
+            is_person=bool(is_person),
+        )
+
+
+def invoice_row(i: Invoice) -> dict[str, Any]:
+    return {
+        "client_id": i.client_id,
+        "kind": str(i.kind),
+        "number": i.number,
+        "customer_id": i.customer_id,
+        "issue_date": i.issue_date,
+        "due_date": i.due_date,
+        "currency": i.currency,
+        "amount": i.amount,
+        "source": i.source,
+        "kid": i.kid,
+        "credits": json.dumps(list(i.credits)) if i.credits else "[]",  # most invoices credit nothing
+        "order_ref": i.order_ref,
+        "type_code": i.type_code,
+        "factored": i.factored,
+        "collection_method": i.collection_method,
+        "ledger_open_amount": i.ledger_open_amount,
+        "source_ref": i.source_ref,
+    }
+
+
+def invoices_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterator[Invoice]:
+    """Invoices from ``INVOICE_COLUMNS`` tuples (SQLite text or typed values alike)."""
+    dates, amounts, kinds = Converted(sqlite_date), Converted(sqlite_money), Converted(DocKind)
+    for (
+        client,
+        kind,
+        number,
+        customer_id,
+        issue_date,
+        due_date,
+        currency,
+        amount,
+        source,
+        kid,
+        credits,
+        order_ref,
+        type_code,
+        factored,
+        collection_method,
+        ledger_open_amount,
+        source_ref,
+    ) in rows:
+        yield Invoice(
+            shared[client],
+            number,
+            kinds[kind],
+            shared[customer_id],
+            dates[issue_date],
+            dates[due_date],
+            shared[currency],
+            amounts[amount],
+            shared[source],
+            shared[kid],
+            tuple(json.loads(credits)) if credits and credits != "[]" else (),
+            order_ref,
+            shared[type_code],
+            bool(factored),
+            shared[collection_method],
+            amounts[ledger_open_amount],
+            source_ref,
+        )
+    shared.amounts = amounts  # payments mostly pay invoice amounts: share those Decimals too
