@@ -34,7 +34,7 @@ from connector.reports.run import ClientReport, log_broken_agreements
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
 from connector.sources.systems import API_LEDGERS, api_ledger
-from connector.store import Store
+from connector.store import ClientLocked, Store
 from connector.store.decisions import save_decisions
 from connector.store.disputes import add_dispute
 from connector.store.documents import store_events as store_document_events
@@ -220,10 +220,12 @@ def sync_clients(
         report = ClientReport(client.id)
         try:
             report, fetched = fetch.result()
-            store_fetched(store, client, as_of, fetched, report)
+            with store.lock(client.id, "sync") as note:
+                report.warnings.extend([note] if note else [])
+                store_fetched(store, client, as_of, fetched, report)
         except ConfigError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # ClientLocked included: its one line says who holds the client
             report.fail(str(exc))
         yield report
 
@@ -309,7 +311,9 @@ def push_clients(store: Store, clients: Iterable[ClientConfig], as_of: date) -> 
     for client in clients:
         report = ClientReport(client.id)
         try:
-            push_approved(store, client, as_of, report)
+            with store.lock(client.id, "cases push") as note:
+                report.warnings.extend([note] if note else [])
+                push_approved(store, client, as_of, report)
         except ConfigError:
             raise
         except Exception as exc:
@@ -342,6 +346,7 @@ def run(
     ahead: Iterable[tuple[ClientConfig, Future[tuple[ClientReport, Fetched]] | None]] = (
         fetching if fetching is not None else ((c, None) for c in clients)
     )
+    command = "run" if act else "reconcile"
     for client, fetch in ahead:
         report = ClientReport(client.id)
         if progress:
@@ -349,16 +354,23 @@ def run(
         try:
             if fetch is not None:
                 report, fetched = fetch.result()  # a fetch that raised fails this client here
-                store_fetched(store, client, as_of, fetched, report)
-            # a very large client's slices may fork: the fetches running ahead finish first
-            quiesce = fetching.settle if fetching is not None else None
-            acting = act and report.ok
-            channels = resolve(store, client, as_of, report) if acting else {}
-            report.decisions = decide_once(store, client, as_of, report, quiesce)
-            report.customer_names = {c.customer_id: c.name for c in store.read(load_customers, client.id)}
-            store.write(save_decisions, client.id, as_of, report.decisions)
-            if acting:
-                act_client(store, client, as_of, report.decisions, report, _redecide(store, client, as_of), channels)
+            # One run per client: from storing what was fetched to the last send (connector.store.locks).
+            with store.lock(client.id, command) as note:
+                report.warnings.extend([note] if note else [])
+                if fetch is not None:
+                    store_fetched(store, client, as_of, fetched, report)
+                # a very large client's slices may fork: the fetches running ahead finish first
+                quiesce = fetching.settle if fetching is not None else None
+                acting = act and report.ok
+                channels = resolve(store, client, as_of, report) if acting else {}
+                report.decisions = decide_once(store, client, as_of, report, quiesce)
+                report.customer_names = {c.customer_id: c.name for c in store.read(load_customers, client.id)}
+                store.write(save_decisions, client.id, as_of, report.decisions)
+                if acting:
+                    redecide = _redecide(store, client, as_of)
+                    act_client(store, client, as_of, report.decisions, report, redecide, channels)
+        except ClientLocked as exc:  # another run works on this client: one line, no traceback
+            report.fail(str(exc))
         except Exception as exc:  # isolate: log, mark failed, go on with the next client
             log.exception("client %s failed", client.id)
             report.fail(_describe(exc))

@@ -115,7 +115,7 @@ def _night_with_everything(ws: Workspace, client_id: str) -> None:
     with ws.store.transaction() as conn:
         sends.record_steps(conn, [DunningStep(client_id, "7002", Action.REMINDER, REMINDED, "outbox", currency="NOK")])
     intent = sends.SendIntent(client_id, "7003", Action.REMINDER, REMINDED, "email", "", Decimal("0"), "NOK")
-    ws.store.write(sends.begin, intent, at=ws.store.now())
+    ws.store.write(sends.begin, intent, owner=ws.store.run.key, at=ws.store.now())
     ws.bank_heartbeat(NIGHT, client_id=client_id)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from connector.cli import main
 from connector.model import DocKind, Invoice
-from connector.store import Store, schema
+from connector.store import ClientLocked, RunId, Store, schema
 from connector.store.facts import load_facts
 from connector.store.ledger import upsert_customers, upsert_invoices
 from connector.store.payments import upsert_payments
@@ -190,3 +190,34 @@ def test_a_sliced_client_decides_as_in_one_piece_on_postgresql(tmp_path: Path, p
     assert in_two.unexplained_everywhere == run.unexplained_everywhere
     assert len(store.read(load_facts, "acme").invoices) == 60
     store.close()
+
+
+def test_one_run_per_client_on_postgresql_is_an_advisory_lock_the_server_releases(pg_url: str) -> None:
+    me = RunId.current()
+    first, second = Store(pg_url), Store(pg_url, run=RunId(me.host, me.pid, me.started, "second"))
+    try:
+        with first.lock("acme", "run"):
+            with pytest.raises(ClientLocked, match=r"another arsync run holds client acme since .* \(run, pid"):
+                second.lock("acme", "cases push").__enter__()
+            with second.lock("beta", "run"):  # per client
+                pass
+        with second.lock("acme", "cases push"):  # released
+            pass
+        # A run that dies holding the lock: its session ends, and the server frees the lock with it.
+        held = first.lock("acme", "run")
+        held.__enter__()
+        with first.engine.connect() as conn:
+            sessions = conn.execute(
+                text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+            ).all()
+            for (pid,) in sessions:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with second.lock("acme", "cases push"):
+            pass
+        held.__exit__(None, None, None)  # the dead run's release finds its session gone: nothing to undo
+    finally:
+        first.close()
+        second.close()

@@ -226,8 +226,12 @@ def test_every_timestamp_the_store_writes_comes_from_its_clock(tmp_path: Path) -
         case_store.propose_case(conn, case, at=store.now())
         case_store.add_case_event(conn, "acme", case.case_id, CaseStatus.APPROVED, AS_OF, "approved", at=store.now())
     intent = store.write(
-        sends.begin, sends.SendIntent("acme", "1001", Action.REMINDER, AS_OF, "outbox", "", ZERO, "NOK"), at=store.now()
+        sends.begin,
+        sends.SendIntent("acme", "1001", Action.REMINDER, AS_OF, "outbox", "", ZERO, "NOK"),
+        owner=store.run.key,
+        at=store.now(),
     )
+    assert intent is not None
     store.write(sends.complete, intent, sends.SENT, ref="letter", detail="letter", at=store.now())
     store.write(
         case_store.record_intent,
@@ -236,6 +240,7 @@ def test_every_timestamp_the_store_writes_comes_from_its_clock(tmp_path: Path) -
         case_id=case.case_id,
         kind="submit",
         provider="outbox",
+        owner=store.run.key,
         at=store.now(),
     )
     store.write(case_store.note_op_error, "acme", "acme-1001|submit", "timeout", at=store.now())

@@ -185,6 +185,12 @@ def build_payload(store: Store, client: ClientConfig, case: Case, d: Decision, f
 # ---- the push -----------------------------------------------------------------------------------
 
 
+def _in_flight(case: Case, op: Op) -> None:
+    """A pending op claimed by a run that still runs: its send is in flight, so it is left to that run
+    (no lookup, no resend, no alarm)."""
+    log.info("case %s: the %s is in flight in another arsync run (%s)", case.case_id, op.kind, op.claimed_by)
+
+
 def run_collection(
     store: Store,
     client: ClientConfig,
@@ -271,6 +277,9 @@ def _pusher(
 
     def run() -> None:
         op_key = f"{case.case_id}|submit"
+        if op is not None and op.pending and not store.may_resolve(client.id, op.claimed_by):
+            _in_flight(case, op)  # another run's push in flight: neither resolved nor sent again
+            return
         # 1. A push that may have reached the provider is resolved by asking it, never by resending.
         if op is not None and op.pending and payload is not None:
             try:
@@ -317,8 +326,13 @@ def _pusher(
             amount=d.open_amount,
             currency=d.currency,
             detail={"allocations": known_allocations},
+            owner=store.run.key,
+            replaces=op.claimed_by if op is not None else None,
             at=store.now(),
         )
+        if current is None:
+            log.info("client %s: case %s is being pushed by another arsync run", client.id, case.case_id)
+            return
         if current.state == DONE:
             return
         try:
@@ -500,6 +514,9 @@ def _report(
     assert case.provider_ref is not None
     if existing is not None and existing.state in (DONE, FAILED):
         return existing.state == DONE  # failed ones were reported once for a person to handle
+    if existing is not None and existing.pending and not store.may_resolve(client.id, existing.claimed_by):
+        _in_flight(case, existing)
+        return False
     if existing is not None and existing.pending:
         try:
             pc = provider.get(case.provider_ref)
@@ -519,8 +536,13 @@ def _report(
         amount=transfer.amount,
         currency=transfer.currency,
         detail={"ref": transfer.ref},
+        owner=store.run.key,
+        replaces=existing.claimed_by if existing is not None else None,
         at=store.now(),
     )
+    if op is None:
+        log.info("client %s: the %s on case %s is being reported by another arsync run", client.id, kind, case.case_id)
+        return False
     try:
         if kind == "payment":
             provider.register_payment(case.provider_ref, transfer, op.idem_key)
@@ -605,6 +627,7 @@ def withdraw_at_provider(
     """Withdraw a pushed case at the provider (op log first), then record it. Raises ProviderError."""
     assert case.provider_ref is not None
     op_key = f"{case.case_id}|withdraw"
+    existing = store.read(case_store.get_op, client.id, op_key)
     op = store.write(
         case_store.record_intent,
         client_id=client.id,
@@ -612,8 +635,14 @@ def withdraw_at_provider(
         case_id=case.case_id,
         kind="withdraw",
         provider=provider.name,
+        owner=store.run.key,
+        replaces=existing.claimed_by
+        if existing is not None and store.may_resolve(client.id, existing.claimed_by)
+        else None,
         at=store.now(),
     )
+    if op is None:
+        raise ProviderError(f"case {case.case_id}: another arsync run is withdrawing it right now")
     if op.state != DONE:
         try:
             provider.withdraw(case.provider_ref, note, op.idem_key)
@@ -639,7 +668,22 @@ def withdraw_case(
     done_at_provider: bool = False,
     provider: CollectionProvider | None = None,
 ) -> str:
-    """The accountant's ``cases withdraw``: returns what happened; raises WithdrawRefused or ProviderError."""
+    """The accountant's ``cases withdraw``: returns what happened; raises WithdrawRefused, ProviderError, or
+    ClientLocked when a run works on the client (a withdrawal acts, so it holds the client's lock)."""
+    with store.lock(client.id, "cases withdraw"):
+        current = store.read(case_store.find_case, case.case_id) or case  # as it is now, under the lock
+        return _withdraw_case(store, client, current, note, as_of, done_at_provider, provider)
+
+
+def _withdraw_case(
+    store: Store,
+    client: ClientConfig,
+    case: Case,
+    note: str,
+    as_of: date,
+    done_at_provider: bool,
+    provider: CollectionProvider | None,
+) -> str:
     submit = next(
         (op for op in store.read(case_store.ops, client.id, case_id=case.case_id) if op.kind == "submit"), None
     )

@@ -45,7 +45,12 @@ def resolve_pending(
 ) -> Resolution:
     out = Resolution()
     channels = channels if channels is not None else {}
-    for intent in store.read(sends.intents, client.id, status=sends.PENDING):
+    for pending in store.read(sends.intents, client.id, status=sends.PENDING):
+        if not store.may_resolve(client.id, pending.claimed_by):
+            continue  # another run's send in flight: not ours to resolve, and no alarm
+        intent = store.write(sends.take_over, pending, owner=store.run.key, at=store.now())
+        if intent is None:
+            continue  # settled or taken by another run meanwhile
         if intent.channel == "outbox":
             _outbox(store, client, intent, as_of, out)
         elif intent.channel == "tripletex":

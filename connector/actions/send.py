@@ -166,13 +166,23 @@ def _begin(
     currency: str,
     warnings: list[str] | None,
 ) -> SendIntent | None:
-    """Commit the send intent; None when an earlier send of the invoice is still unresolved."""
+    """Commit (claim) the send intent; None when it must not be sent now: an earlier send of the invoice is
+    unresolved, another run is sending it, or it was sent meanwhile."""
     for prior in store.read(sends.intents, client.id, status=sends.PENDING):
         if prior.invoice_number != invoice_number:
             continue
+        if not store.may_resolve(client.id, prior.claimed_by):
+            # another run's send in flight: left to it, no alarm
+            log.info(
+                "client %s: invoice %s: the %s is being sent by another arsync run",
+                client.id,
+                invoice_number,
+                prior.step,
+            )
+            return None
         same = prior.step is step and prior.sent_on == as_of and prior.channel == channel == "outbox"
         if same:  # an interrupted outbox send of today: writing the same files completes it
-            return prior
+            return store.write(sends.take_over, prior, owner=store.run.key, at=store.now())
         message = (
             f"invoice {invoice_number}: {step} not sent: the {prior.step} of {prior.sent_on.isoformat()} "
             f"via {prior.channel} is unresolved"
@@ -182,4 +192,13 @@ def _begin(
             warnings.append(message)
         return None
     intent = SendIntent(client.id, invoice_number, step, as_of, channel, sends.PENDING, fee, currency)
-    return store.write(sends.begin, intent, at=store.now())
+    claimed = store.write(sends.begin, intent, owner=store.run.key, at=store.now())
+    if claimed is None:
+        log.info(
+            "client %s: invoice %s: the %s of %s was sent or begun by another run",
+            client.id,
+            invoice_number,
+            step,
+            as_of,
+        )
+    return claimed

@@ -17,6 +17,7 @@ from connector.model import Case, CaseStatus
 from connector.reports import tables
 from connector.store.cases import find_case, load_cases
 from connector.store.facts import load_facts
+from connector.store.locks import ClientLocked
 
 
 @click.group()
@@ -114,6 +115,9 @@ def cases_withdraw(env: Env, case_id: str, note: str, done_at_provider: bool, as
         )
     except collection_workflow.WithdrawRefused as exc:
         raise click.UsageError(str(exc)) from None
+    except ClientLocked as exc:
+        click.echo(f"error: {case_id}: {exc}", err=True)
+        sys.exit(EXIT_CLIENT_FAILED)
     except ProviderError as exc:
         click.echo(f"error: {case_id}: the provider did not withdraw the case: {exc}", err=True)
         sys.exit(EXIT_CLIENT_FAILED)

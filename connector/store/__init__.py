@@ -23,5 +23,6 @@ SQLAlchemy) share; ``upsert`` the dialect upserts; ``database`` the ``Store``.
 """
 
 from connector.store.database import Store
+from connector.store.locks import ClientLocked, RunId
 
-__all__ = ["Store"]
+__all__ = ["ClientLocked", "RunId", "Store"]

@@ -155,6 +155,7 @@ class Op:
     attempts: int
     last_error: str | None
     created_at: datetime
+    claimed_by: str | None = None  # the run that claimed it (connector.store.locks.RunId.key)
 
     @property
     def pending(self) -> bool:
@@ -196,6 +197,7 @@ def _op(row: Any) -> Op:
         attempts=row.attempts,
         last_error=row.last_error,
         created_at=created,
+        claimed_by=row.claimed_by,
     )
 
 
@@ -226,49 +228,54 @@ def record_intent(
     amount: Decimal | None = None,
     currency: str | None = None,
     detail: dict[str, Any] | None = None,
+    owner: str,
+    replaces: str | None = None,
     at: datetime,
-) -> Op:
-    """The intent, written before the provider is called (the caller commits it first:
-    ``store.write(cases.record_intent, …)``); returns the op to execute.
+) -> Op | None:
+    """Claim the op for ``owner`` before the provider is called (the caller commits it first:
+    ``store.write(cases.record_intent, …)``); returns the op to execute, or None when another run has it.
 
-    A ``done`` op is returned unchanged (the caller must not send). A ``failed`` or ``cancelled`` op
-    starts a new generation with a new idempotency key: the provider replays refusals verbatim for
-    the old key, and the accountant has approved again.
+    Every change is a compare-and-set on what was read, checked by its row count, so of two processes
+    only one ever gets a given op to send:
+    - a new op is inserted (ON CONFLICT DO NOTHING);
+    - a ``failed`` or ``cancelled`` op starts a new generation with a new idempotency key (the provider
+      replays refusals verbatim for the old key, and the accountant has approved again), if its state
+      and generation are still those read;
+    - a ``pending`` op is the owner's own (returned), or one the caller judged stopped — ``replaces``,
+      the claim it saw (``Store.may_resolve``) — or of before claims were recorded; it is taken over
+      only while that claim is still on it. A live other run's op is never taken.
+    A ``done`` op is returned unchanged (the caller must not send).
     """
     t = schema.collection_ops
-    now = at
+    where = and_(t.c.client_id == client_id, t.c.op_key == op_key)
     existing = get_op(conn, client_id, op_key)
     if existing is None:
-        insert_ignore(
-            conn,
-            t,
-            [
-                {
-                    "client_id": client_id,
-                    "op_key": op_key,
-                    "case_id": case_id,
-                    "kind": kind,
-                    "provider": provider,
-                    "idem_key": idempotency_key(client_id, op_key, 0),
-                    "generation": 0,
-                    "state": PENDING,
-                    "amount": amount,
-                    "currency": currency,
-                    "provider_ref": None,
-                    "detail": json.dumps(detail or {}, sort_keys=True),
-                    "attempts": 1,
-                    "last_error": None,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            ],
-            ["client_id", "op_key"],
-        )
+        row = {
+            "client_id": client_id,
+            "op_key": op_key,
+            "case_id": case_id,
+            "kind": kind,
+            "provider": provider,
+            "idem_key": idempotency_key(client_id, op_key, 0),
+            "generation": 0,
+            "state": PENDING,
+            "amount": amount,
+            "currency": currency,
+            "provider_ref": None,
+            "detail": json.dumps(detail or {}, sort_keys=True),
+            "attempts": 1,
+            "last_error": None,
+            "created_at": at,
+            "updated_at": at,
+            "claimed_by": owner,
+        }
+        if not insert_ignore(conn, t, [row], ["client_id", "op_key"]):
+            return None  # another run inserted it first
     elif existing.state in (FAILED, CANCELLED):
         generation = existing.generation + 1
-        conn.execute(
+        claimed = conn.execute(
             update(t)
-            .where(and_(t.c.client_id == client_id, t.c.op_key == op_key))
+            .where(and_(where, t.c.state == existing.state, t.c.generation == existing.generation))
             .values(
                 idem_key=idempotency_key(client_id, op_key, generation),
                 generation=generation,
@@ -278,19 +285,26 @@ def record_intent(
                 detail=json.dumps(detail or {}, sort_keys=True),
                 attempts=existing.attempts + 1,
                 last_error=None,
-                updated_at=now,
-                created_at=now,
+                updated_at=at,
+                created_at=at,
+                claimed_by=owner,
             )
         )
+        if claimed.rowcount != 1:
+            return None
     elif existing.state == PENDING:
-        conn.execute(
+        seen = existing.claimed_by
+        if seen is not None and seen not in (owner, replaces):
+            return None  # a live other run's op
+        same_claim = t.c.claimed_by.is_(None) if seen is None else t.c.claimed_by == seen
+        claimed = conn.execute(
             update(t)
-            .where(and_(t.c.client_id == client_id, t.c.op_key == op_key))
-            .values(attempts=existing.attempts + 1, updated_at=now)
+            .where(and_(where, t.c.state == PENDING, same_claim))
+            .values(attempts=existing.attempts + 1, updated_at=at, claimed_by=owner)
         )
-    op = get_op(conn, client_id, op_key)
-    assert op is not None
-    return op
+        if claimed.rowcount != 1:
+            return None
+    return get_op(conn, client_id, op_key)
 
 
 def settle_op(

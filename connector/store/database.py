@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -12,19 +12,23 @@ from sqlalchemy import Connection, Engine, create_engine, event
 
 from connector.clock import Clock, utc_now
 from connector.store import migrations
+from connector.store.locks import RunId, client_lock, may_resolve
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 class Store:
-    """The engine, the clock and transactions; every operation is a function of a ``Connection`` in the
-    module of its record kind (see the package docstring)."""
+    """The engine, the clock, transactions and the run's identity and client locks; every operation is a
+    function of a ``Connection`` in the module of its record kind (see the package docstring)."""
 
-    def __init__(self, url: str, clock: Clock = utc_now):
-        """``clock``: where every timestamp this store writes comes from (one per run; tests pin it)."""
+    def __init__(self, url: str, clock: Clock = utc_now, run: RunId | None = None):
+        """``clock``: where every timestamp this store writes comes from (one per run; tests pin it).
+        ``run``: who this run is, written on the locks and intents it takes (default: this process)."""
         self.url = url
         self.clock = clock
+        self.run = run or RunId.current()
+        self.held: set[str] = set()  # clients whose lock this store holds now
         self.engine: Engine = create_engine(url, future=True)
         database = self.engine.url.database
         if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
@@ -52,6 +56,15 @@ class Store:
         """A connection to read with (several reads on it see one snapshot of the database)."""
         with self.engine.connect() as conn:
             yield conn
+
+    def lock(self, client_id: str, command: str) -> AbstractContextManager[str | None]:
+        """Hold the client's lock (``connector.store.locks``) inside; it yields a note when it took over a
+        stale lock. Raises ``ClientLocked`` when another run holds it."""
+        return client_lock(self, client_id, command)
+
+    def may_resolve(self, client_id: str, owner: str | None) -> bool:
+        """Whether a pending intent claimed by ``owner`` is this run's to resolve (``locks.may_resolve``)."""
+        return may_resolve(self, client_id, owner)
 
     def read(self, operation: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
         """``operation(conn, …)`` on a connection of its own."""

@@ -86,6 +86,15 @@ def _v10_workbench(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE case_events ADD COLUMN push_after {kind}"))
 
 
+def _v11_locks_and_claims(conn: Connection) -> None:
+    """One run per client (``client_locks``), and the run that claimed each pending intent (issue 13)."""
+    schema.client_locks.create(conn, checkfirst=True)
+    inspector = inspect(conn)
+    for table in ("collection_ops", "dunning_sends"):
+        if "claimed_by" not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN claimed_by TEXT"))
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -97,6 +106,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v8_invoice_customer_index,
     _v9_credit_facts,
     _v10_workbench,
+    _v11_locks_and_claims,
 )
 CURRENT = len(MIGRATIONS)
 

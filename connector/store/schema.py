@@ -296,6 +296,9 @@ collection_ops = Table(
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # the run that claimed the pending op (connector.store.locks.RunId.key; v11): only it sends, and
+    # another run resolves the op only once that run has stopped
+    Column("claimed_by", Text),
 )
 
 # Provider-side state of a pushed case (active, paused, closed + close code), append-only: one row
@@ -374,6 +377,7 @@ dunning_sends = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", Text),  # the run that claimed the pending send (as collection_ops.claimed_by; v11)
 )
 
 
@@ -409,4 +413,19 @@ audit_log = Table(
     Column("detail", Text, nullable=False, default=""),
     Column("address", String(64)),  # the request's client address
     Index("ix_audit_client", "client_id", "at"),
+)
+
+
+# ---- one run per client at a time (issue 13) -----------------------------------------------------
+# The holder of a client's lock (connector.store.locks): on SQLite the row is the lock; on PostgreSQL an
+# advisory lock is, and the row only says who holds it and since when.
+client_locks = Table(
+    "client_locks",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("owner", Text, nullable=False),  # RunId.key: pid@host#process start#token
+    Column("pid", Integer, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("command", String(64), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
 )

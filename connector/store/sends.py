@@ -12,7 +12,7 @@ an intent resolved as "may have been sent": its step is recorded and the account
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -78,6 +78,7 @@ class SendIntent:
     ref: str = ""
     last_error: str | None = None
     attempts: int = 0
+    claimed_by: str | None = None  # the run that claimed it (connector.store.locks.RunId.key)
 
 
 def _key(t: Table, client_id: str, invoice_number: str, step: Action, sent_on: date) -> ColumnElement[bool]:
@@ -102,6 +103,7 @@ def _intent(r: Any) -> SendIntent:
         ref=r.ref or "",
         last_error=r.last_error,
         attempts=r.attempts,
+        claimed_by=r.claimed_by,
     )
 
 
@@ -113,44 +115,69 @@ def intents(conn: Connection, client_id: str, *, status: str | None = None) -> l
     return [_intent(r) for r in conn.execute(q)]
 
 
-def begin(conn: Connection, intent: SendIntent, *, at: datetime) -> SendIntent:
-    """The intent as ``pending`` before the send (a failed one of the same key is retried); the caller
-    commits it before the channel is called (``store.write(sends.begin, …)``).
+def begin(conn: Connection, intent: SendIntent, *, owner: str, at: datetime) -> SendIntent | None:
+    """Claim the send for ``owner`` as ``pending`` before the channel is called (the caller commits it
+    first: ``store.write(sends.begin, …)``); None when it must not be sent by this run.
 
-    Raises ``ValueError`` when the key is already pending, sent or unconfirmed: that send must not
-    be made again.
+    A compare-and-set, checked by its row count: a new key is inserted (ON CONFLICT DO NOTHING), a
+    ``failed`` one is retried only if still failed with the attempts read. So of two processes only one
+    ever sends; the other gets None (no error). A key pending, sent or unconfirmed gets None too: that send
+    is in flight, or made, and is never made again (a pending one is resolved, ``take_over``).
     """
     t = schema.dunning_sends
     where = _key(t, intent.client_id, intent.invoice_number, intent.step, intent.sent_on)
     row = conn.execute(select(t).where(where)).first()
     if row is None:
-        conn.execute(
-            t.insert().values(
-                client_id=intent.client_id,
-                invoice_number=intent.invoice_number,
-                step=str(intent.step),
-                sent_on=intent.sent_on,
-                channel=intent.channel,
-                status=PENDING,
-                fee=intent.fee,
-                currency=intent.currency,
-                ref="",
-                attempts=1,
-                created_at=at,
-                updated_at=at,
-            )
-        )
         attempts = 1
+        new = {
+            "client_id": intent.client_id,
+            "invoice_number": intent.invoice_number,
+            "step": str(intent.step),
+            "sent_on": intent.sent_on,
+            "channel": intent.channel,
+            "status": PENDING,
+            "fee": intent.fee,
+            "currency": intent.currency,
+            "ref": "",
+            "attempts": attempts,
+            "created_at": at,
+            "updated_at": at,
+            "claimed_by": owner,
+        }
+        if not insert_ignore(conn, t, [new], ["client_id", "invoice_number", "step", "sent_on"]):
+            return None  # another run began the same send first
     elif row.status == FAILED:
         attempts = row.attempts + 1
-        conn.execute(
+        claimed = conn.execute(
             update(t)
-            .where(where)
-            .values(status=PENDING, channel=intent.channel, fee=intent.fee, attempts=attempts, updated_at=at)
+            .where(and_(where, t.c.status == FAILED, t.c.attempts == row.attempts))
+            .values(
+                status=PENDING,
+                channel=intent.channel,
+                fee=intent.fee,
+                attempts=attempts,
+                updated_at=at,
+                claimed_by=owner,
+            )
         )
+        if claimed.rowcount != 1:
+            return None
     else:
-        raise ValueError(f"send of {intent.step} for invoice {intent.invoice_number} is already {row.status}")
-    return SendIntent(**{**intent.__dict__, "status": PENDING, "attempts": attempts})
+        return None
+    return SendIntent(**{**intent.__dict__, "status": PENDING, "attempts": attempts, "claimed_by": owner})
+
+
+def take_over(conn: Connection, intent: SendIntent, *, owner: str, at: datetime) -> SendIntent | None:
+    """Claim a ``pending`` intent another run left (the caller judged that run stopped:
+    ``Store.may_resolve``), to resolve or complete it; None when it is no longer pending with the claim
+    read (another run took it, or it was settled)."""
+    t = schema.dunning_sends
+    where = _key(t, intent.client_id, intent.invoice_number, intent.step, intent.sent_on)
+    same_claim = t.c.claimed_by.is_(None) if intent.claimed_by is None else t.c.claimed_by == intent.claimed_by
+    taken = conn.execute(
+        update(t).where(and_(where, t.c.status == PENDING, same_claim)).values(claimed_by=owner, updated_at=at)
+    )
+    return replace(intent, claimed_by=owner) if taken.rowcount == 1 else None
 
 
 def settle(
