@@ -80,6 +80,7 @@ class Hold(StrEnum):
     WAIT_INTERVAL = "wait_interval"
     AWAITING_APPROVAL = "awaiting_approval"
     IN_COLLECTION = "in_collection"
+    CONFLICTING_DOCUMENT = "conflicting_document"  # PRODUCT.md lists it last
 
 
 class State(StrEnum):
@@ -158,6 +159,7 @@ class Attachment:
     filename: str
     mime_type: str
     content: bytes
+    source_ref: str | None = None  # the document it came with (file name), when a source knows it
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +428,45 @@ class DocumentEvent:
         return " ".join(p for p in parts if p)
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentConflict:
+    """Two documents carry one number with different content (amount, customer, currency, due date …).
+    The first is kept as the invoice; the other is refused and named; the invoice is held until a person
+    resolves it (the other file removed or quarantined)."""
+
+    client_id: str
+    kind: DocKind
+    number: str
+    kept_ref: str | None  # the document kept (file name or the ledger's id)
+    other_ref: str  # the document refused
+    differences: str  # "amount 1000.00 / 1200.00; customer c1 / c2"
+    found_on: date
+    credits: tuple[str, ...] = ()  # a credit note's: the invoices either version credits (held too)
+
+    def describe(self) -> str:
+        kept = self.kept_ref or "the stored document"
+        return (
+            f"{self.kind.value.replace('_', ' ')} {self.number}: {self.other_ref} carries the number with other "
+            f"content than {kept} ({self.differences}); {kept} is kept"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableRow:
+    """A stored row that cannot be read (a value no type accepts): skipped when reading, named, and what it
+    could have changed is held."""
+
+    table: str
+    key: str  # the row's key, e.g. "kind=invoice, number=1001"
+    column: str
+    problem: str
+    invoice_number: str | None = None  # the invoice it concerns, when that much is readable
+    customer_id: str | None = None
+
+    def describe(self) -> str:
+        return f"stored {self.table} row ({self.key}) cannot be read: {self.column}: {self.problem}"
+
+
 # ---- the core's input ------------------------------------------------------------------------------
 
 
@@ -457,3 +498,5 @@ class Facts:
     document_events: tuple[DocumentEvent, ...] = ()  # e-invoice responses and delivery statuses (issue 3)
     exclusions: tuple[Exclusion, ...] = ()  # the accountant's exclusions from dunning (issue 6)
     registry: dict[str, RegistryFact] = field(default_factory=dict)  # org no → cached register answer (issue 6)
+    conflicts: tuple[DocumentConflict, ...] = ()  # open conflicts between documents of one number (issue 13)
+    unreadable: tuple[UnreadableRow, ...] = ()  # stored rows skipped because they cannot be read (issue 13)

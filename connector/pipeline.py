@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -29,22 +29,17 @@ from connector.config import ClientConfig, ConfigError, Settings
 from connector.dunning.policy import ladder_problems
 from connector.engine.decisions import decide_client, decide_night
 from connector.http import Timeouts, client_budget, redact
-from connector.model import Decision, RegistryFact
+from connector.model import Decision, Hold, RegistryFact
 from connector.reports.run import ClientReport, log_broken_agreements
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
 from connector.sources.systems import API_LEDGERS, api_ledger
 from connector.store import ClientLocked, Store
+from connector.store.conflicts import resolve_removed, store_invoices
 from connector.store.decisions import save_decisions
 from connector.store.disputes import add_dispute
 from connector.store.documents import store_events as store_document_events
-from connector.store.ledger import (
-    close_missing_invoices,
-    load_customers,
-    upsert_attachments,
-    upsert_customers,
-    upsert_invoices,
-)
+from connector.store.ledger import close_missing_invoices, load_customers, upsert_attachments, upsert_customers
 from connector.store.payments import upsert_payments
 from connector.store.sends import record_steps
 from connector.store.sync import mark_files, record_sync, seen_hashes, sync_status
@@ -168,7 +163,7 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
                 unread = _unread_files(batch.files)
                 ok = unread is None
                 if isinstance(batch, LedgerBatch):
-                    _store_ledger(conn, client.id, batch)
+                    _store_ledger(conn, client, batch, at, report)
                     # The ledger is fresh as of the run's day (--as-of backfills and scenario runs included).
                     record_sync(
                         conn,
@@ -238,14 +233,25 @@ def _unread_files(files: list[FileResult]) -> str | None:
     return f"{len(failed)} file(s) could not be read: {names}"
 
 
-def _store_ledger(conn: Connection, client_id: str, batch: LedgerBatch) -> None:
+def _store_ledger(
+    conn: Connection, client: ClientConfig, batch: LedgerBatch, at: datetime, report: ClientReport
+) -> None:
+    client_id = client.id
     upsert_customers(conn, batch.customers)
-    upsert_invoices(conn, batch.invoices)
+    # a second document with a stored number and other content is refused and held, never a silent overwrite
+    stored = store_invoices(conn, client_id, batch.invoices, at=at)
+    for conflict in stored.conflicts:
+        report.warnings.append(f"conflicting document: {conflict.describe()}; held ({Hold.CONFLICTING_DOCUMENT})")
+    if client.ledger.kind == "ehf" and client.ledger.path is not None:
+        folder = client.ledger.path
+        for line in resolve_removed(conn, client_id, lambda name: (folder / name).exists(), at=at):
+            log.info("client %s: %s", client_id, line)
     if batch.complete_snapshot:  # a full re-sync: what vanished upstream is closed, not kept open
         snap = batch.complete_snapshot
         present = {(str(i.kind), i.number) for i in batch.invoices}
         close_missing_invoices(conn, client_id, snap.source, present, snap.since)
-    upsert_attachments(conn, batch.attachments)
+    # a refused document's attachments (its own invoice copy) never join the kept invoice's
+    upsert_attachments(conn, [a for a in batch.attachments if (a.invoice_number, a.source_ref) not in stored.refused])
     upsert_payments(conn, [replace(p, client_id=client_id) for p in batch.payments])
     record_steps(conn, batch.steps)
     for dispute in batch.disputes:
@@ -285,6 +291,7 @@ def decide_once(
         return refresh_registry(client, store, orgs, as_of)  # stores what it fetched
 
     night = decide_night(store, client, as_of, lookup=lookup if client.registry.enabled else None, quiesce=quiesce)
+    report.warnings.extend(f"{row.describe()}; skipped" for row in night.unreadable)
     if night.flagged:
         with store.transaction() as conn:
             for dispute in night.flagged:

@@ -214,7 +214,7 @@ def test_one_run_per_client_on_postgresql_is_an_advisory_lock_the_server_release
                 )
             ).all()
             for (pid,) in sessions:
-                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                conn.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})  # waits for its end
         with second.lock("acme", "cases push"):
             pass
         held.__exit__(None, None, None)  # the dead run's release finds its session gone: nothing to undo

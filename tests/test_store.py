@@ -420,3 +420,12 @@ def test_a_v8_database_gains_the_audit_trail_and_the_undo_window_and_keeps_its_c
     with again.connect() as conn:
         assert conn.execute(select(schema.audit_log)).all() == []
     again.close()
+
+
+def test_an_unreachable_postgresql_store_is_one_line_and_status_2(ws: Workspace) -> None:
+    ws.write_config(client_table("acme"), store_url="postgresql+psycopg://arsync:s3cret-pw@127.0.0.1:1/arsync")
+    result = ws.cli("run", "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("store error: cannot open the store at postgresql+psycopg://arsync:***@127.0.0.1:1/arsync: ")
+    assert "s3cret-pw" not in result.output and "Traceback" not in result.output

@@ -73,6 +73,7 @@ REVIEW_HOLDS = frozenset(
         Hold.EXCLUDED,
         Hold.FACTORED,
         Hold.BELOW_MINIMUM,
+        Hold.CONFLICTING_DOCUMENT,
     }
 )
 # Provider close codes that mean the debtor disputes the claim: dunning must stop too.

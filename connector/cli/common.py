@@ -20,7 +20,7 @@ from connector import pipeline
 from connector.clock import utc_now
 from connector.config import ConfigError, Settings
 from connector.reports.run import ClientReport
-from connector.store import Store
+from connector.store import Store, StoreUnavailable
 
 EXIT_OK = 0  # all good
 EXIT_CLIENT_FAILED = 1  # a client failed (the others still ran)
@@ -111,6 +111,9 @@ class ArsyncGroup(click.Group):
         except ConfigError as exc:
             for problem in exc.problems:
                 click.echo(f"config error: {problem}", err=True)
+            ctx.exit(EXIT_USAGE)
+        except StoreUnavailable as exc:  # one line, no traceback: the [store] url or the server to fix
+            click.echo(f"store error: {exc}", err=True)
             ctx.exit(EXIT_USAGE)
 
 

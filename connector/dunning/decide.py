@@ -16,9 +16,10 @@ from connector.config import ClientConfig, StepConfig
 from connector.dunning import holds as extra_holds
 from connector.dunning.calendar import effective_due_date
 from connector.dunning.charges import charge_evidence
-from connector.dunning.documents import DocumentHold, document_holds
+from connector.dunning.documents import DocumentHold, conflict_holds, document_holds, merged
 from connector.dunning.holds import DunningContext
 from connector.dunning.rules import RulePackError, pack_on
+from connector.dunning.stored import unreadable_holds
 from connector.model import (
     ZERO,
     Action,
@@ -45,7 +46,9 @@ LEDGER_SOURCE = "ledger"
 BANK_SOURCE_PREFIX = "bank:"
 BANK_ACCOUNT_PREFIX = "bank-account:"  # sync_state per creditor account: newest bank data seen for it
 # Holds a person has to look at: the next step is a review, not a wait.
-REVIEW_HOLDS = frozenset({Hold.UNALLOCATED_CREDIT, Hold.NOT_DELIVERED, Hold.DEBTOR_INSOLVENT})
+REVIEW_HOLDS = frozenset(
+    {Hold.UNALLOCATED_CREDIT, Hold.NOT_DELIVERED, Hold.DEBTOR_INSOLVENT, Hold.CONFLICTING_DOCUMENT}
+)
 _HOLD_ORDER = {h: i for i, h in enumerate(Hold)}  # holds are listed in the enum's order
 
 
@@ -61,8 +64,11 @@ def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliatio
     agreements = _by_invoice(facts.agreements)
     steps = _by_invoice(facts.steps)
     cases = {c.invoice_number: c for c in facts.cases}
-    held_for_client = client_holds(facts, client, as_of)
-    doc_holds = document_holds(facts.document_events, as_of)
+    unreadable_client, unreadable_invoices = unreadable_holds(facts)
+    held_for_client = client_holds(facts, client, as_of) + unreadable_client
+    doc_holds = merged(
+        document_holds(facts.document_events, as_of), conflict_holds(facts.conflicts), unreadable_invoices
+    )
     ctx = dunning_context(facts, client)
     out = []
     for inv in facts.invoices:

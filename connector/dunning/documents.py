@@ -7,6 +7,9 @@ MLS and the SBDH envelopes of sent invoices:
 - MLR/MLS RE: the invoice was never delivered → ``not_delivered``, until a later positive response
   (MLR/MLS AB/AP, or any T111: a buyer who answers has the invoice).
 UQ/RE disputes are stored as ``Dispute`` facts and held by the dispute rule, not here.
+
+And what the documents themselves contradict: two documents carrying one number with different content
+(``DocumentConflict``) hold that invoice with ``conflicting_document`` until a person resolves it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from connector.model import ENVELOPE, INVOICE_RESPONSE, MLR, MLS, DocumentEvent, Hold
+from connector.model import ENVELOPE, INVOICE_RESPONSE, MLR, MLS, DocKind, DocumentConflict, DocumentEvent, Hold
 
 POSITIVE_DELIVERY = frozenset({"AB", "AP"})
 
@@ -86,3 +89,24 @@ def _holds(events: list[DocumentEvent], as_of: date) -> list[DocumentHold]:
             )
         )
     return holds
+
+
+def conflict_holds(conflicts: Iterable[DocumentConflict]) -> dict[str, list[DocumentHold]]:
+    """``conflicting_document`` per invoice: two documents carry its number with different content (both
+    named), or — for a credit note — the invoices either version credits."""
+    out: dict[str, list[DocumentHold]] = {}
+    for c in conflicts:
+        numbers = [c.number] if c.kind is DocKind.INVOICE else list(c.credits)
+        for number in numbers:
+            out.setdefault(number, []).append(
+                DocumentHold(Hold.CONFLICTING_DOCUMENT, c.describe(), c.other_ref, c.found_on)
+            )
+    return out
+
+
+def merged(*holds: dict[str, list[DocumentHold]]) -> dict[str, list[DocumentHold]]:
+    out: dict[str, list[DocumentHold]] = {}
+    for part in holds:
+        for number, found in part.items():
+            out.setdefault(number, []).extend(found)
+    return out

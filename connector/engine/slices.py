@@ -41,7 +41,7 @@ from typing import Any, Generic, TypeVar
 
 from connector.config import ClientConfig
 from connector.engine.gc import gc_paused
-from connector.model import DunningStep, Facts, Invoice, Payment, PaymentStatus
+from connector.model import DunningStep, Facts, Invoice, Payment, PaymentStatus, UnreadableRow
 from connector.reconcile.dedup import group_key, keep_of_group, ocr_camt_twins, twin_key
 from connector.reconcile.for_client import reconcile_facts
 from connector.reconcile.matching import BANK_SOURCES, Reconciliation, match_order
@@ -56,7 +56,7 @@ from connector.reconcile.routing import (
 )
 from connector.store import Store
 from connector.store.facts import facts_around, load_facts
-from connector.store.rows import Shared
+from connector.store.rows import Shared, Skipped
 from connector.store.slices import RoutingRow, SliceReader
 
 SLICE_DOCUMENTS = 100_000  # invoices + credit notes per slice: about 150 MB of facts, matches and decisions
@@ -144,7 +144,7 @@ class SlicedRun:
     def _routed(self, reader: SliceReader, plan: _Plan) -> _Routed:
         """What every slice shares: the client's other facts, and the payments every slice matches (read
         once: a few percent, credits no one can place)."""
-        rest = facts_around(reader.conn, self.client.id, {}, (), ())
+        rest = facts_around(reader.conn, self.client.id, {}, (), (), Skipped(plan.skipped))
         everywhere_payments = tuple(reader.payments_at(plan.everywhere_rows, Shared()))
         return _Routed(plan, rest, everywhere_payments)
 
@@ -163,6 +163,7 @@ class SlicedRun:
         started = time.perf_counter()
         with gc_paused():
             shared = Shared()
+            skipped_before = len(reader.skipped)
             invoices = tuple(reader.invoices_of(customer_ids, shared))
             facts = replace(
                 routed.rest,
@@ -171,6 +172,8 @@ class SlicedRun:
                 payments=(*reader.payments_at(plan.payment_rows[n], shared), *routed.everywhere_payments),
                 steps=_steps_of(routed.rest, invoices),
             )
+            if len(reader.skipped) > skipped_before:  # rows of this slice no type could read
+                facts = replace(facts, unreadable=(*facts.unreadable, *reader.skipped[skipped_before:]))
             read = time.perf_counter()
             recon = reconcile_facts(
                 facts,
@@ -417,6 +420,7 @@ class _Plan:
     everywhere_pending: set[str]  # keys of those that are pending credits
     everywhere_booked: set[str]  # … booked credits (always unexplained)
     everywhere_other: set[str]  # … reversals of those
+    skipped: list[UnreadableRow] = field(default_factory=list)  # payment rows routing could not read
 
 
 def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, int], slice_documents: int) -> _Plan:
@@ -434,7 +438,10 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
     for customer_id, n in per_customer.items():
         groups.add(customer_id, n)
     for customer_id, credits in reader.credit_notes():
-        targets = json.loads(credits) if credits else []
+        try:
+            targets = json.loads(credits) if credits else []
+        except ValueError:  # an unreadable credit note: skipped and named where its slice reads it
+            targets = []
         groups.join([customer_id, *(router.owner[t] for t in targets if t in router.owner)])
     for pair in router.together:
         groups.join(pair)
@@ -546,6 +553,7 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
         everywhere_pending=everywhere_pending,
         everywhere_booked=everywhere_booked,
         everywhere_other=everywhere_other,
+        skipped=list(reader.skipped),
     )
 
 

@@ -22,7 +22,7 @@ files), ``disputes`` (disputes, agreements, exclusions), ``sends`` (dunning step
 SQLAlchemy) share; ``upsert`` the dialect upserts; ``database`` the ``Store``.
 """
 
-from connector.store.database import Store
+from connector.store.database import Store, StoreUnavailable
 from connector.store.locks import ClientLocked, RunId
 
-__all__ = ["ClientLocked", "RunId", "Store"]
+__all__ = ["ClientLocked", "RunId", "Store", "StoreUnavailable"]

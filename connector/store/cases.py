@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
 
-from connector.model import Case, CaseEvent, CaseStatus
+from connector.model import Case, CaseEvent, CaseStatus, UnreadableRow
 from connector.store import schema
-from connector.store.rows import aware
+from connector.store.rows import RowSpec, Skipped, aware, checked_rows
 from connector.store.upsert import insert_ignore, upsert
 
 PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
@@ -84,8 +84,29 @@ def set_provider_ref(conn: Connection, client_id: str, case_id: str, ref: str) -
     conn.execute(update(t).where(and_(t.c.client_id == client_id, t.c.case_id == case_id)).values(provider_ref=ref))
 
 
-def load_cases(conn: Connection, client_ids: Iterable[str] | None = None) -> list[Case]:
-    """The cases of ``client_ids`` (all clients: None) with their events, by client, creation day and id."""
+CASES = RowSpec.of(schema.cases, ["case_id", "invoice_number"], customer="customer_id")
+CASE_EVENTS = RowSpec.of(
+    schema.case_events, ["case_id", "status", "on_date"], invoice=None, checks={"status": CaseStatus}
+)
+
+
+class _EventSkips(Skipped):
+    """Skipped events, and the cases they belong to: a case with an unreadable event is left out whole (its
+    status cannot be known, and a wrong one could push it again)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cases: dict[tuple[str, str], UnreadableRow] = {}
+
+    def add(self, spec: RowSpec, row: Sequence[Any], exc: BaseException, column: str | None = None) -> None:
+        super().add(spec, row, exc, column)
+        values = dict(zip(spec.columns, row, strict=False))
+        self.cases.setdefault((str(values.get("client_id")), str(values.get("case_id"))), self[-1])
+
+
+def load_cases(conn: Connection, client_ids: Iterable[str] | None = None, skipped: Skipped | None = None) -> list[Case]:
+    """The cases of ``client_ids`` (all clients: None) with their events, by client, creation day and id.
+    ``skipped``: where rows that cannot be read go (``connector.store.rows``); logged only when None."""
     t, e = schema.cases, schema.case_events
     q = select(t).order_by(t.c.client_id, t.c.created_on, t.c.case_id)
     qe = select(e).order_by(e.c.id)
@@ -93,19 +114,28 @@ def load_cases(conn: Connection, client_ids: Iterable[str] | None = None) -> lis
         ids = list(client_ids)
         q = q.where(t.c.client_id.in_(ids))
         qe = qe.where(e.c.client_id.in_(ids))
+    bad_events = _EventSkips()
     events: dict[tuple[str, str], list[CaseEvent]] = {}
-    for r in conn.execute(qe):
-        events.setdefault((r.client_id, r.case_id), []).append(
-            CaseEvent(
+    for r in checked_rows(conn, qe, CASE_EVENTS, bad_events):
+        try:
+            event = CaseEvent(
                 case_id=r.case_id,
                 status=CaseStatus(r.status),
                 on=r.on_date,
                 note=r.note or "",
                 push_after=aware(r.push_after),
             )
-        )
+        except Exception as exc:
+            bad_events.add(CASE_EVENTS, tuple(r), exc)
+            continue
+        events.setdefault((r.client_id, r.case_id), []).append(event)
     out = []
-    for r in conn.execute(q):
+    for r in checked_rows(conn, q, CASES, skipped):
+        bad = bad_events.cases.get((r.client_id, r.case_id))
+        if bad is not None:
+            if skipped is not None:  # named with the invoice it concerns: the core holds that invoice
+                skipped.append(replace(bad, invoice_number=r.invoice_number, customer_id=r.customer_id))
+            continue
         evs = tuple(events.get((r.client_id, r.case_id), ()))
         out.append(
             Case(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from connector.clock import Clock, utc_now
 from connector.store import migrations
@@ -29,14 +30,22 @@ class Store:
         self.clock = clock
         self.run = run or RunId.current()
         self.held: set[str] = set()  # clients whose lock this store holds now
-        self.engine: Engine = create_engine(url, future=True)
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise StoreUnavailable(f"the store URL cannot be used: {_first_line(exc)}") from None
+        where = self.engine.url.render_as_string(hide_password=True)
         database = self.engine.url.database
         if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        with self.engine.connect() as conn:
-            _migrate(conn)
+        try:
+            with self.engine.connect() as conn:
+                _migrate(conn)
+        except OperationalError as exc:  # a server that is down, refuses, or a path that cannot be opened
+            self.engine.dispose()
+            raise StoreUnavailable(f"cannot open the store at {where}: {_first_line(exc.orig or exc)}") from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -67,14 +76,31 @@ class Store:
         return may_resolve(self, client_id, owner)
 
     def read(self, operation: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """``operation(conn, …)`` on a connection of its own."""
+        """``operation(conn, …)`` on a connection of its own (an operation that returns a lazy iterator is
+        refused: it would read after the connection closed; read those inside ``connect()``)."""
         with self.connect() as conn:
-            return operation(conn, *args, **kwargs)
+            return _eager(operation(conn, *args, **kwargs), operation)
 
     def write(self, operation: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
         """``operation(conn, …)`` in a transaction of its own, committed when it returns."""
         with self.transaction() as conn:
-            return operation(conn, *args, **kwargs)
+            return _eager(operation(conn, *args, **kwargs), operation)
+
+
+def _eager(result: R, operation: Any) -> R:
+    if isinstance(result, Iterator):
+        raise TypeError(f"{operation.__name__} returns a lazy iterator: call it inside store.connect()")
+    return result
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be opened (server unreachable, bad URL, missing driver); the message is one line,
+    with no password in it."""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or exc.__class__.__name__
+    return text.splitlines()[0].strip()
 
 
 def _migrate(conn: Connection) -> None:

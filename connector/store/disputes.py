@@ -6,12 +6,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
 
 from connector.model import Agreement, Dispute, Exclusion
 from connector.store import schema
+from connector.store.rows import RowSpec, Skipped, checked_rows, mapped
 from connector.store.upsert import insert_ignore
+
+DISPUTES = RowSpec.of(schema.disputes, ["dispute_id", "invoice_number"])
+AGREEMENTS = RowSpec.of(
+    schema.agreements,
+    ["agreement_id", "invoice_number"],
+    checks={"due_dates": lambda v: [date.fromisoformat(d) for d in json.loads(v)]},
+)
+EXCLUSIONS = RowSpec.of(schema.exclusions, ["exclusion_id", "invoice_number", "customer_id"], customer="customer_id")
 
 # ---- disputes ------------------------------------------------------------------------------------
 
@@ -48,9 +58,11 @@ def resolve_dispute(conn: Connection, client_id: str, dispute_id: str, on: date,
     return bool(res.rowcount)
 
 
-def load_disputes(conn: Connection, client_id: str) -> Iterator[Dispute]:
+def load_disputes(conn: Connection, client_id: str, skipped: Skipped | None = None) -> Iterator[Dispute]:
+    """``skipped``: where rows that cannot be read go (``connector.store.rows``); logged only when None."""
     t = schema.disputes
-    for r in conn.execute(select(t).where(t.c.client_id == client_id).order_by(t.c.opened_on, t.c.dispute_id)):
+    q = select(t).where(t.c.client_id == client_id).order_by(t.c.opened_on, t.c.dispute_id)
+    for r in checked_rows(conn, q, DISPUTES, skipped):
         yield Dispute(
             client_id=r.client_id,
             invoice_number=r.invoice_number,
@@ -85,18 +97,22 @@ def add_agreement(conn: Connection, agreement: Agreement) -> None:
     )
 
 
-def load_agreements(conn: Connection, client_id: str) -> Iterator[Agreement]:
+def load_agreements(conn: Connection, client_id: str, skipped: Skipped | None = None) -> Iterator[Agreement]:
     t = schema.agreements
-    for r in conn.execute(select(t).where(t.c.client_id == client_id).order_by(t.c.created_on)):
-        yield Agreement(
-            client_id=r.client_id,
-            invoice_number=r.invoice_number,
-            agreement_id=r.agreement_id,
-            created_on=r.created_on,
-            due_dates=tuple(date.fromisoformat(d) for d in json.loads(r.due_dates)),
-            note=r.note or "",
-            cancelled_on=r.cancelled_on,
-        )
+    q = select(t).where(t.c.client_id == client_id).order_by(t.c.created_on)
+    yield from mapped(checked_rows(conn, q, AGREEMENTS, skipped), _agreement, AGREEMENTS, skipped)
+
+
+def _agreement(r: Any) -> Agreement:
+    return Agreement(
+        client_id=r.client_id,
+        invoice_number=r.invoice_number,
+        agreement_id=r.agreement_id,
+        created_on=r.created_on,
+        due_dates=tuple(date.fromisoformat(d) for d in json.loads(r.due_dates)),
+        note=r.note or "",
+        cancelled_on=r.cancelled_on,
+    )
 
 
 # ---- exclusions ----------------------------------------------------------------------------------
@@ -124,9 +140,10 @@ def end_exclusion(conn: Connection, client_id: str, exclusion_id: str, until: ob
     return bool(res.rowcount)
 
 
-def load_exclusions(conn: Connection, client_id: str) -> Iterator[Exclusion]:
+def load_exclusions(conn: Connection, client_id: str, skipped: Skipped | None = None) -> Iterator[Exclusion]:
     t = schema.exclusions
-    for r in conn.execute(select(t).where(t.c.client_id == client_id).order_by(t.c.created_on, t.c.exclusion_id)):
+    q = select(t).where(t.c.client_id == client_id).order_by(t.c.created_on, t.c.exclusion_id)
+    for r in checked_rows(conn, q, EXCLUSIONS, skipped):
         yield Exclusion(
             client_id=r.client_id,
             exclusion_id=r.exclusion_id,

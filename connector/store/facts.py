@@ -1,4 +1,8 @@
-"""A client's facts (``model.Facts``), the core's one input, read from every record kind in one snapshot."""
+"""A client's facts (``model.Facts``), the core's one input, read from every record kind in one snapshot.
+
+A stored row that cannot be read is skipped, logged and handed to the core in ``Facts.unreadable``, which
+holds whatever that row could have changed: reading never dies on a stored value.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ from connector.engine.gc import gc_paused
 from connector.model import Customer, Facts, Invoice, Payment
 from connector.store import documents
 from connector.store.cases import load_cases
+from connector.store.conflicts import open_conflicts
 from connector.store.disputes import load_agreements, load_disputes, load_exclusions
 from connector.store.ledger import load_customers, load_invoices
 from connector.store.payments import load_payments
 from connector.store.registry import load_registry
-from connector.store.rows import Shared
+from connector.store.rows import Shared, Skipped
 from connector.store.sends import load_steps
 from connector.store.sync import sync_status
 
@@ -21,13 +26,11 @@ def load_facts(conn: Connection, client_id: str) -> Facts:
     """Everything the core needs to decide the client."""
     with gc_paused():
         shared = Shared()  # across invoices and payments: a KID and its payment's reference, amounts, dates
-        return facts_around(
-            conn,
-            client_id,
-            customers={c.customer_id: c for c in load_customers(conn, client_id)},
-            invoices=tuple(load_invoices(conn, client_id, shared)),
-            payments=tuple(load_payments(conn, client_id, shared)),
-        )
+        skipped = Skipped()
+        customers = {c.customer_id: c for c in load_customers(conn, client_id, skipped)}
+        invoices = tuple(load_invoices(conn, client_id, shared, skipped))
+        payments = tuple(load_payments(conn, client_id, shared, skipped))
+        return facts_around(conn, client_id, customers, invoices, payments, skipped)
 
 
 def facts_around(
@@ -36,19 +39,24 @@ def facts_around(
     customers: dict[str, Customer],
     invoices: tuple[Invoice, ...],
     payments: tuple[Payment, ...],
+    skipped: Skipped | None = None,
 ) -> Facts:
-    """The client's facts around the given customers, invoices and payments (all of them, or one slice's)."""
+    """The client's facts around the given customers, invoices and payments (all of them, or one slice's);
+    ``skipped``: the rows skipped reading those, to which the other kinds add theirs."""
+    skipped = Skipped() if skipped is None else skipped
     return Facts(
         client_id=client_id,
         customers=customers,
         invoices=invoices,
         payments=payments,
-        disputes=tuple(load_disputes(conn, client_id)),
-        agreements=tuple(load_agreements(conn, client_id)),
-        steps=tuple(load_steps(conn, client_id)),
-        cases=tuple(load_cases(conn, [client_id])),
-        sync=sync_status(conn, client_id),
-        document_events=tuple(documents.load_events(conn, client_id)),
-        exclusions=tuple(load_exclusions(conn, client_id)),
-        registry=load_registry(conn),
+        disputes=tuple(load_disputes(conn, client_id, skipped)),
+        agreements=tuple(load_agreements(conn, client_id, skipped)),
+        steps=tuple(load_steps(conn, client_id, skipped)),
+        cases=tuple(load_cases(conn, [client_id], skipped)),
+        sync=sync_status(conn, client_id, skipped),
+        document_events=tuple(documents.load_events(conn, client_id, skipped)),
+        exclusions=tuple(load_exclusions(conn, client_id, skipped)),
+        registry=load_registry(conn, None, skipped),
+        conflicts=tuple(open_conflicts(conn, client_id)),
+        unreadable=tuple(skipped),
     )

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, select, update
 
 from connector.model import Attachment, Customer, DocKind, Invoice
 from connector.store import schema
-from connector.store.rows import Converted, Shared, client_rows, sqlite_date, sqlite_money
+from connector.store.rows import Converted, RowSpec, Shared, Skipped, client_rows, optional, sqlite_date, sqlite_money
 from connector.store.upsert import upsert_many
 
 CUSTOMER_COLUMNS = (
@@ -45,6 +45,26 @@ INVOICE_COLUMNS = (
     "collection_method",
     "ledger_open_amount",
     "source_ref",
+)
+
+CUSTOMERS = RowSpec(
+    "customers", CUSTOMER_COLUMNS, ["customer_id"], {"address": json.loads}, invoice=None, customer="customer_id"
+)
+INVOICES = RowSpec(
+    "invoices",
+    INVOICE_COLUMNS,
+    ["kind", "number"],
+    {
+        "kind": DocKind,
+        "issue_date": sqlite_date,
+        "due_date": optional(sqlite_date),
+        "amount": sqlite_money,
+        "ledger_open_amount": optional(sqlite_money),
+        "credits": optional(json.loads),
+    },
+    invoice="number",
+    invoice_if=("kind", "invoice"),  # a credit note's own number names no invoice
+    customer="customer_id",
 )
 
 
@@ -98,16 +118,20 @@ def upsert_attachments(conn: Connection, attachments: Iterable[Attachment]) -> N
 # ---- reads ---------------------------------------------------------------------------------------
 
 
-def load_customers(conn: Connection, client_id: str) -> list[Customer]:
-    """The client's customers, by customer id."""
-    return list(customers_from_rows(client_rows(conn, schema.customers, CUSTOMER_COLUMNS, client_id, "customer_id")))
+def load_customers(conn: Connection, client_id: str, skipped: Skipped | None = None) -> list[Customer]:
+    """The client's customers, by customer id. ``skipped``: where rows that cannot be read go
+    (``connector.store.rows``); logged only when None."""
+    rows = client_rows(conn, schema.customers, CUSTOMER_COLUMNS, client_id, "customer_id")
+    return list(customers_from_rows(rows, skipped))
 
 
-def load_invoices(conn: Connection, client_id: str, shared: Shared | None = None) -> Iterator[Invoice]:
+def load_invoices(
+    conn: Connection, client_id: str, shared: Shared | None = None, skipped: Skipped | None = None
+) -> Iterator[Invoice]:
     """The client's invoices and credit notes, by kind and number; ``shared``: one object per repeated value
     (a client's facts share one across invoices and payments)."""
     rows = client_rows(conn, schema.invoices, INVOICE_COLUMNS, client_id, "kind, number")
-    yield from invoices_from_rows(rows, Shared() if shared is None else shared)
+    yield from invoices_from_rows(rows, Shared() if shared is None else shared, skipped)
 
 
 def load_attachments(conn: Connection, client_id: str, invoice_number: str) -> list[Attachment]:
@@ -134,21 +158,27 @@ def customer_row(c: Customer) -> dict[str, Any]:
     }
 
 
-def customers_from_rows(rows: Iterable[Sequence[Any]]) -> Iterator[Customer]:
-    """Customers from ``CUSTOMER_COLUMNS`` tuples."""
-    for client_id, customer_id, name, org_no, country, email, address, postal_code, city, is_person in rows:
-        yield Customer(
-            client_id=client_id,
-            customer_id=customer_id,
-            name=name,
-            org_no=org_no,
-            country=country,
-            email=email,
-            address=tuple(json.loads(address or "[]")),
-            postal_code=postal_code,
-            city=city,
-            is_person=bool(is_person),
-        )
+def customers_from_rows(rows: Iterable[Sequence[Any]], skipped: Skipped | None = None) -> Iterator[Customer]:
+    """Customers from ``CUSTOMER_COLUMNS`` tuples; a row that cannot be read goes to ``skipped``."""
+    for row in rows:
+        try:
+            client_id, customer_id, name, org_no, country, email, address, postal_code, city, is_person = row
+            customer = Customer(
+                client_id=client_id,
+                customer_id=customer_id,
+                name=name,
+                org_no=org_no,
+                country=country,
+                email=email,
+                address=tuple(json.loads(address or "[]")),
+                postal_code=postal_code,
+                city=city,
+                is_person=bool(is_person),
+            )
+        except Exception as exc:
+            (Skipped() if skipped is None else skipped).add(CUSTOMERS, row, exc)
+            continue
+        yield customer
 
 
 def invoice_row(i: Invoice) -> dict[str, Any]:
@@ -173,45 +203,54 @@ def invoice_row(i: Invoice) -> dict[str, Any]:
     }
 
 
-def invoices_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterator[Invoice]:
-    """Invoices from ``INVOICE_COLUMNS`` tuples (SQLite text or typed values alike)."""
+def invoices_from_rows(
+    rows: Iterable[Sequence[Any]], shared: Shared, skipped: Skipped | None = None
+) -> Iterator[Invoice]:
+    """Invoices from ``INVOICE_COLUMNS`` tuples (SQLite text or typed values alike); a row that cannot be
+    read goes to ``skipped`` (the ``try`` costs nothing per good row)."""
     dates, amounts, kinds = Converted(sqlite_date), Converted(sqlite_money), Converted(DocKind)
-    for (
-        client,
-        kind,
-        number,
-        customer_id,
-        issue_date,
-        due_date,
-        currency,
-        amount,
-        source,
-        kid,
-        credits,
-        order_ref,
-        type_code,
-        factored,
-        collection_method,
-        ledger_open_amount,
-        source_ref,
-    ) in rows:
-        yield Invoice(
-            shared[client],
-            number,
-            kinds[kind],
-            shared[customer_id],
-            dates[issue_date],
-            dates[due_date],
-            shared[currency],
-            amounts[amount],
-            shared[source],
-            shared[kid],
-            tuple(json.loads(credits)) if credits and credits != "[]" else (),
-            order_ref,
-            shared[type_code],
-            bool(factored),
-            shared[collection_method],
-            amounts[ledger_open_amount],
-            source_ref,
-        )
     shared.amounts = amounts  # payments mostly pay invoice amounts: share those Decimals too
+    for row in rows:
+        try:
+            (
+                client,
+                kind,
+                number,
+                customer_id,
+                issue_date,
+                due_date,
+                currency,
+                amount,
+                source,
+                kid,
+                credits,
+                order_ref,
+                type_code,
+                factored,
+                collection_method,
+                ledger_open_amount,
+                source_ref,
+            ) = row
+            invoice = Invoice(
+                shared[client],
+                number,
+                kinds[kind],
+                shared[customer_id],
+                dates[issue_date],
+                dates[due_date],
+                shared[currency],
+                amounts[amount],
+                shared[source],
+                shared[kid],
+                tuple(json.loads(credits)) if credits and credits != "[]" else (),
+                order_ref,
+                shared[type_code],
+                bool(factored),
+                shared[collection_method],
+                amounts[ledger_open_amount],
+                source_ref,
+            )
+        except Exception as exc:
+            (Skipped() if skipped is None else skipped).add(INVOICES, row, exc)
+            continue
+        yield invoice

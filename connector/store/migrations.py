@@ -95,6 +95,11 @@ def _v11_locks_and_claims(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE {table} ADD COLUMN claimed_by TEXT"))
 
 
+def _v12_document_conflicts(conn: Connection) -> None:
+    """Documents that carry a stored invoice number with other content (issue 13): kept as facts."""
+    schema.document_conflicts.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -107,6 +112,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v9_credit_facts,
     _v10_workbench,
     _v11_locks_and_claims,
+    _v12_document_conflicts,
 )
 CURRENT = len(MIGRATIONS)
 

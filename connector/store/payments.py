@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from connector.model import Payment, PaymentStatus
 from connector.store import schema
-from connector.store.rows import Converted, Shared, client_rows, sqlite_date, sqlite_money
+from connector.store.rows import Converted, RowSpec, Shared, Skipped, client_rows, optional, sqlite_date, sqlite_money
 from connector.store.upsert import upsert_many
 
 PAYMENT_COLUMNS = (
@@ -35,16 +35,30 @@ PAYMENT_COLUMNS = (
     "return_reason",
 )
 
+PAYMENTS = RowSpec(
+    "payments",
+    PAYMENT_COLUMNS,
+    ["source", "account", "bank_ref", "ordinal"],
+    {
+        "booking_date": sqlite_date,
+        "value_date": optional(sqlite_date),
+        "amount": sqlite_money,
+        "status": PaymentStatus,
+    },
+)
+
 
 def upsert_payments(conn: Connection, payments: Iterable[Payment]) -> None:
     rows = {p.key: payment_row(p) for p in payments}  # one file may repeat an entry
     upsert_many(conn, schema.payments, list(rows.values()))
 
 
-def load_payments(conn: Connection, client_id: str, shared: Shared | None = None) -> Iterator[Payment]:
-    """The client's payments, by payment key (``shared``: as for ``ledger.load_invoices``)."""
+def load_payments(
+    conn: Connection, client_id: str, shared: Shared | None = None, skipped: Skipped | None = None
+) -> Iterator[Payment]:
+    """The client's payments, by payment key (``shared``, ``skipped``: as for ``ledger.load_invoices``)."""
     rows = client_rows(conn, schema.payments, PAYMENT_COLUMNS, client_id, "payment_key")
-    yield from payments_from_rows(rows, Shared() if shared is None else shared)
+    yield from payments_from_rows(rows, Shared() if shared is None else shared, skipped)
 
 
 def payment_row(p: Payment) -> dict[str, Any]:
@@ -73,51 +87,60 @@ def payment_row(p: Payment) -> dict[str, Any]:
     }
 
 
-def payments_from_rows(rows: Iterable[Sequence[Any]], shared: Shared) -> Iterator[Payment]:
-    """Payments from ``PAYMENT_COLUMNS`` tuples (SQLite text or typed values alike)."""
+def payments_from_rows(
+    rows: Iterable[Sequence[Any]], shared: Shared, skipped: Skipped | None = None
+) -> Iterator[Payment]:
+    """Payments from ``PAYMENT_COLUMNS`` tuples (SQLite text or typed values alike); a row that cannot be
+    read goes to ``skipped``."""
     dates, statuses = Converted(sqlite_date), Converted(PaymentStatus)
     amounts = shared.amounts if shared.amounts is not None else Converted(sqlite_money)
-    for (
-        client,
-        source,
-        account,
-        bank_ref,
-        ordinal,
-        booking_date,
-        value_date,
-        amount,
-        currency,
-        status,
-        structured_ref,
-        ref_type,
-        free_text,
-        payer_name,
-        payer_account,
-        payer_org_id,
-        reversal,
-        invoice_number,
-        end_to_end_id,
-        return_reason,
-    ) in rows:
-        yield Payment(
-            shared[client],
-            shared[source],
-            shared[account],
-            shared[bank_ref],
-            ordinal,
-            dates[booking_date],
-            amounts[amount],
-            shared[currency],
-            statuses[status],
-            dates[value_date],
-            shared[structured_ref],
-            shared[ref_type],
-            shared[free_text or ""],
-            shared[payer_name],
-            shared[payer_account],
-            shared[payer_org_id],
-            bool(reversal),
-            shared[invoice_number],
-            end_to_end_id,
-            return_reason,
-        )
+    for row in rows:
+        try:
+            (
+                client,
+                source,
+                account,
+                bank_ref,
+                ordinal,
+                booking_date,
+                value_date,
+                amount,
+                currency,
+                status,
+                structured_ref,
+                ref_type,
+                free_text,
+                payer_name,
+                payer_account,
+                payer_org_id,
+                reversal,
+                invoice_number,
+                end_to_end_id,
+                return_reason,
+            ) = row
+            payment = Payment(
+                shared[client],
+                shared[source],
+                shared[account],
+                shared[bank_ref],
+                ordinal,
+                dates[booking_date],
+                amounts[amount],
+                shared[currency],
+                statuses[status],
+                dates[value_date],
+                shared[structured_ref],
+                shared[ref_type],
+                shared[free_text or ""],
+                shared[payer_name],
+                shared[payer_account],
+                shared[payer_org_id],
+                bool(reversal),
+                shared[invoice_number],
+                end_to_end_id,
+                return_reason,
+            )
+        except Exception as exc:
+            (Skipped() if skipped is None else skipped).add(PAYMENTS, row, exc)
+            continue
+        yield payment

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select
 
 from connector.model import RegistryFact
 from connector.store import schema
-from connector.store.rows import aware
+from connector.store.rows import RowSpec, Skipped, aware, checked_rows
 from connector.store.upsert import upsert
 
 
@@ -33,14 +33,19 @@ def save_registry(conn: Connection, facts: Iterable[RegistryFact]) -> None:
     )
 
 
-def load_registry(conn: Connection, register: str | None = None) -> dict[str, RegistryFact]:
-    """Cached register answers by org no."""
+REGISTRY = RowSpec.of(schema.registry_cache, ["register", "org_no"], invoice=None)
+
+
+def load_registry(
+    conn: Connection, register: str | None = None, skipped: Skipped | None = None
+) -> dict[str, RegistryFact]:
+    """Cached register answers by org no (an answer that cannot be read is as none: asked again)."""
     t = schema.registry_cache
     q = select(t)
     if register is not None:
         q = q.where(t.c.register == register)
     out = {}
-    for r in conn.execute(q):
+    for r in checked_rows(conn, q, REGISTRY, skipped):
         out[r.org_no] = RegistryFact(
             register=r.register,
             org_no=r.org_no,

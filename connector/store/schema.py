@@ -50,7 +50,10 @@ class Money(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(str(value)).quantize(Decimal("0.01"))
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        if not amount.is_finite():  # PostgreSQL's NUMERIC holds NaN; money never is
+            raise ValueError(f"{value!r} is not a finite amount")
+        return amount
 
 
 metadata = MetaData()
@@ -428,4 +431,25 @@ client_locks = Table(
     Column("host", Text, nullable=False),
     Column("command", String(64), nullable=False),
     Column("since", DateTime(timezone=True), nullable=False),
+)
+
+
+# ---- documents that contradict each other (issue 13) ---------------------------------------------
+# A second document carrying a stored invoice number with other content: the first stays the invoice,
+# the other is refused and kept here (its invoice row as JSON, so it can be adopted if the accountant
+# quarantines the first). Open while ``resolved_at`` is NULL; the invoice is held meanwhile.
+document_conflicts = Table(
+    "document_conflicts",
+    metadata,
+    _client(),
+    Column("kind", String(16), primary_key=True),
+    Column("number", String(128), primary_key=True),
+    Column("other_ref", Text, primary_key=True),  # the refused document: file name or the ledger's id
+    Column("kept_ref", Text),  # the document kept (the stored invoice's source_ref)
+    Column("source", String(32), nullable=False),
+    Column("differences", Text, nullable=False),  # "amount 1000.00 / 1200.00; customer c1 / c2"
+    Column("other", Text, nullable=False),  # JSON: the refused version's invoice row
+    Column("found_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolution", Text),
 )

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, select, update
 
 from connector.model import Action, DunningStep
 from connector.store import schema
+from connector.store.rows import RowSpec, Skipped, checked_rows, mapped
 from connector.store.upsert import insert_ignore
 
 PENDING, SENT, UNCONFIRMED, FAILED = "pending", "sent", "unconfirmed", "failed"
@@ -47,19 +48,27 @@ def record_steps(conn: Connection, steps: Iterable[DunningStep]) -> int:
     return insert_ignore(conn, schema.dunning_steps, rows, ["client_id", "invoice_number", "step", "sent_on"])
 
 
-def load_steps(conn: Connection, client_id: str) -> Iterator[DunningStep]:
+STEPS = RowSpec.of(schema.dunning_steps, ["invoice_number", "step", "sent_on"], checks={"step": Action})
+
+
+def load_steps(conn: Connection, client_id: str, skipped: Skipped | None = None) -> Iterator[DunningStep]:
+    """``skipped``: where rows that cannot be read go (``connector.store.rows``); logged only when None."""
     t = schema.dunning_steps
-    for r in conn.execute(select(t).where(t.c.client_id == client_id).order_by(t.c.sent_on, t.c.id)):
-        yield DunningStep(
-            client_id=r.client_id,
-            invoice_number=r.invoice_number,
-            step=Action(r.step),
-            sent_on=r.sent_on,
-            channel=r.channel,
-            fee=r.fee,
-            currency=r.currency,
-            detail=r.detail or "",
-        )
+    q = select(t).where(t.c.client_id == client_id).order_by(t.c.sent_on, t.c.id)
+    yield from mapped(checked_rows(conn, q, STEPS, skipped), _step, STEPS, skipped)
+
+
+def _step(r: Any) -> DunningStep:
+    return DunningStep(
+        client_id=r.client_id,
+        invoice_number=r.invoice_number,
+        step=Action(r.step),
+        sent_on=r.sent_on,
+        channel=r.channel,
+        fee=r.fee,
+        currency=r.currency,
+        detail=r.detail or "",
+    )
 
 
 # ---- the write-ahead log of sends ----------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, and_, select
 
 from connector.model import SyncStatus
 from connector.store import schema
-from connector.store.rows import aware
+from connector.store.rows import RowSpec, Skipped, aware, checked_rows, mapped
 from connector.store.upsert import upsert, upsert_many
 
 
@@ -43,8 +43,11 @@ def record_sync(
     """One attempt of ``source`` at ``at``: a success moves ``data_through`` (never back) and the bookmark;
     a failure keeps both and says why."""
     t = schema.sync_state
-    row = conn.execute(select(t).where(and_(t.c.client_id == client_id, t.c.source == source))).first()
-    previous = dict(row._mapping) if row else None
+    q = select(t).where(and_(t.c.client_id == client_id, t.c.source == source))
+    row = next(iter(checked_rows(conn, q, SYNC, Skipped())), None)  # an unreadable row is started afresh
+    previous = row._asdict() if row is not None else None
+    if previous is not None and not _json_or_none(previous["cursor"]):
+        previous["cursor"] = None  # a bookmark that cannot be read is dropped: the next sync reads in full
     upsert(
         conn,
         t,
@@ -62,20 +65,26 @@ def record_sync(
     )
 
 
-def sync_status(conn: Connection, client_id: str) -> dict[str, SyncStatus]:
-    """The client's sources by name."""
+SYNC = RowSpec.of(schema.sync_state, ["source"], invoice=None, checks={"cursor": lambda v: v and json.loads(v)})
+
+
+def sync_status(conn: Connection, client_id: str, skipped: Skipped | None = None) -> dict[str, SyncStatus]:
+    """The client's sources by name (a row that cannot be read is left out: that source counts as never
+    synced, which holds what it covers)."""
     t = schema.sync_state
-    out = {}
-    for r in conn.execute(select(t).where(t.c.client_id == client_id)):
-        out[r.source] = SyncStatus(
-            source=r.source,
-            last_attempt_at=aware(r.last_attempt_at),
-            last_success_at=aware(r.last_success_at),
-            last_error=r.last_error,
-            data_through=r.data_through,
-            cursor=json.loads(r.cursor) if r.cursor else None,
-        )
-    return out
+    q = select(t).where(t.c.client_id == client_id)
+    return {s.source: s for s in mapped(checked_rows(conn, q, SYNC, skipped), _status, SYNC, skipped)}
+
+
+def _status(r: Any) -> SyncStatus:
+    return SyncStatus(
+        source=r.source,
+        last_attempt_at=aware(r.last_attempt_at),
+        last_success_at=aware(r.last_success_at),
+        last_error=r.last_error,
+        data_through=r.data_through,
+        cursor=json.loads(r.cursor) if r.cursor else None,
+    )
 
 
 def seen_hashes(conn: Connection, client_id: str, source: str) -> set[str]:
@@ -105,6 +114,17 @@ def mark_files(conn: Connection, client_id: str, source: str, files: Iterable[Se
             for f in files
         ],
     )
+
+
+def _json_or_none(text: str | None) -> bool:
+    """Whether a stored bookmark is absent or readable JSON."""
+    if text is None:
+        return True
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _newest(a: date | None, b: date | None) -> date | None:
