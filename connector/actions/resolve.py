@@ -25,6 +25,7 @@ from connector.channels.base import ChannelError, ReminderChannel
 from connector.channels.outbox import OutboxChannel
 from connector.channels.tripletex import TripletexChannel
 from connector.config import ClientConfig
+from connector.files import remove_unfinished
 from connector.store import Store, sends
 from connector.store.facts import load_facts
 from connector.store.sends import SendIntent
@@ -45,6 +46,7 @@ def resolve_pending(
 ) -> Resolution:
     out = Resolution()
     channels = channels if channels is not None else {}
+    remove_unfinished_files(client)
     for pending in store.read(sends.intents, client.id, status=sends.PENDING):
         if not store.may_resolve(client.id, pending.claimed_by):
             continue  # another run's send in flight: not ours to resolve, and no alarm
@@ -58,6 +60,20 @@ def resolve_pending(
         else:
             _unconfirmed(store, intent, out, f"the {intent.channel} send was interrupted")
     return out
+
+
+def remove_unfinished_files(client: ClientConfig) -> list[str]:
+    """Temp files a stopped run left half-written in the client's outbox folders (reminders, and collection
+    cases when the provider is the outbox): removed. The intents they belonged to are resolved as usual."""
+    folders = [client.reminders.path]
+    if client.collection.provider == "outbox":
+        folders.append(client.collection.path)
+    removed = []
+    for folder in (f for f in folders if f is not None):
+        for name in remove_unfinished(folder):
+            log.info("client %s: removed %s, left unfinished by a run that stopped (%s)", client.id, name, folder)
+            removed.append(str(folder / name))
+    return removed
 
 
 def _what(intent: SendIntent) -> str:

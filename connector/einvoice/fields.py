@@ -86,6 +86,26 @@ def cii_date(value: str | None, what: str) -> date | None:
         raise ReadError(f"{what} '{value}' is not a date (YYYYMMDD)") from None
 
 
+def in_currency(node: Node | None, what: str, currency: str) -> Node | None:
+    """``node`` (an amount element), refused when its ``currencyID`` names another currency than the
+    document's: amounts in two currencies are not read, so nothing is ever dunned in the wrong currency."""
+    if node is not None:
+        stated = (node.get("currencyID") or "").strip()
+        if stated and stated != currency.strip():
+            raise ReadError(
+                f"{what} is in {stated} (currencyID) but the document's currency is {currency}: "
+                "amounts in two currencies"
+            )
+    return node
+
+
+def node_text(node: Node | None) -> str | None:
+    """An element's stripped text; None when absent or blank."""
+    if node is None or node.text is None:
+        return None
+    return node.text.strip() or None
+
+
 def amount(value: str | None, what: str) -> Decimal | None:
     if value is None:
         return None
