@@ -6,6 +6,7 @@ import base64
 import binascii
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TypeAlias
 
 from lxml import etree
 
@@ -24,7 +25,7 @@ class ReadError(ValueError):
     """A required field is missing or malformed; the message names it."""
 
 
-Node = etree._Element
+Node: TypeAlias = etree._Element
 
 
 def text(node: Node | None, path: str) -> str | None:
