@@ -407,7 +407,7 @@ class Workspace:
             self._store.close()
 
     def row_counts(self) -> dict[str, int]:
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             count = select(func.count())
             return {t.name: conn.execute(count.select_from(t)).scalar_one() for t in schema.metadata.sorted_tables}
 

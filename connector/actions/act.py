@@ -15,6 +15,7 @@ from connector.config import ClientConfig
 from connector.model import Action, Decision, DocKind, DunningStep
 from connector.reports.run import PROPOSAL, SEND, ClientReport
 from connector.store import Store
+from connector.store.facts import load_facts
 
 
 def act_client(
@@ -29,7 +30,7 @@ def act_client(
     """``redecide``: the client's decisions made afresh from the store, for the collection push re-check;
     ``channels``: reminder channels already opened this run (resolving interrupted sends opens some)."""
     channels = channels if channels is not None else {}
-    facts = store.facts(client.id)
+    facts = store.read(load_facts, client.id)
     invoices = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
     steps: dict[str, list[DunningStep]] = {}
     for s in facts.steps:

@@ -25,7 +25,9 @@ from connector.channels.base import ChannelError, ReminderChannel
 from connector.channels.outbox import OutboxChannel
 from connector.channels.tripletex import TripletexChannel
 from connector.config import ClientConfig
+from connector.files import remove_unfinished
 from connector.store import Store, sends
+from connector.store.facts import load_facts
 from connector.store.sends import SendIntent
 
 log = logging.getLogger("arsync.dunning")
@@ -44,7 +46,13 @@ def resolve_pending(
 ) -> Resolution:
     out = Resolution()
     channels = channels if channels is not None else {}
-    for intent in sends.intents(store, client.id, status=sends.PENDING):
+    remove_unfinished_files(client)
+    for pending in store.read(sends.intents, client.id, status=sends.PENDING):
+        if not store.may_resolve(client.id, pending.claimed_by):
+            continue  # another run's send in flight: not ours to resolve, and no alarm
+        intent = store.write(sends.take_over, pending, owner=store.run.key, at=store.now())
+        if intent is None:
+            continue  # settled or taken by another run meanwhile
         if intent.channel == "outbox":
             _outbox(store, client, intent, as_of, out)
         elif intent.channel == "tripletex":
@@ -54,12 +62,26 @@ def resolve_pending(
     return out
 
 
+def remove_unfinished_files(client: ClientConfig) -> list[str]:
+    """Temp files a stopped run left half-written in the client's outbox folders (reminders, and collection
+    cases when the provider is the outbox): removed. The intents they belonged to are resolved as usual."""
+    folders = [client.reminders.path]
+    if client.collection.provider == "outbox":
+        folders.append(client.collection.path)
+    removed = []
+    for folder in (f for f in folders if f is not None):
+        for name in remove_unfinished(folder):
+            log.info("client %s: removed %s, left unfinished by a run that stopped (%s)", client.id, name, folder)
+            removed.append(str(folder / name))
+    return removed
+
+
 def _what(intent: SendIntent) -> str:
     return f"{intent.step} for invoice {intent.invoice_number} of {intent.sent_on.isoformat()}"
 
 
 def _unconfirmed(store: Store, intent: SendIntent, out: Resolution, why: str) -> None:
-    sends.complete(store, intent, sends.UNCONFIRMED, ref="", detail=UNCONFIRMED_DETAIL)
+    store.write(sends.complete, intent, sends.UNCONFIRMED, ref="", detail=UNCONFIRMED_DETAIL, at=store.now())
     out.recorded += 1
     message = (
         f"{_what(intent)} via {intent.channel} may have been sent ({why}); recorded as sent-unconfirmed, "
@@ -78,7 +100,7 @@ def _outbox(store: Store, client: ClientConfig, intent: SendIntent, as_of: date,
     stem = box.stem(intent.client_id, intent.invoice_number, str(intent.step), intent.sent_on)
     letter = folder / f"{stem}.txt"
     if letter.is_file():
-        sends.complete(store, intent, sends.SENT, ref=letter.name, detail=letter.name)
+        store.write(sends.complete, intent, sends.SENT, ref=letter.name, detail=letter.name, at=store.now())
         out.recorded += 1
         log.info("client %s: completed interrupted %s (%s)", intent.client_id, _what(intent), letter.name)
         return
@@ -101,7 +123,7 @@ def _tripletex(
         channel = channels["tripletex"]
         if not isinstance(channel, TripletexChannel):
             raise ChannelError("tripletex channel unavailable")
-        invoices = store.facts(client.id).invoices
+        invoices = store.read(load_facts, client.id).invoices
         invoice = next((i for i in invoices if i.number == intent.invoice_number and i.kind.value == "invoice"), None)
         if invoice is None:
             raise ChannelError(f"invoice {intent.invoice_number} is no longer in the ledger")
@@ -112,7 +134,7 @@ def _tripletex(
         out.warnings.append(message)
         return
     if found is not None:
-        sends.complete(store, intent, sends.SENT, ref=found, detail=found)
+        store.write(sends.complete, intent, sends.SENT, ref=found, detail=found, at=store.now())
         out.recorded += 1
         return
     with store.transaction() as conn:

@@ -31,6 +31,7 @@ from connector.dunning.interest import late_interest
 from connector.dunning.ladder import next_step, stated_deadline
 from connector.model import Action, Customer, Decision, DunningStep, Facts, Invoice
 from connector.store import Store, sends
+from connector.store.ledger import load_attachments
 from connector.store.sends import SendIntent
 
 log = logging.getLogger("arsync.dunning")
@@ -116,7 +117,7 @@ def send_step(
         letter=letter,
         fee=fee.amount,
         sent_on=as_of,
-        attachments=tuple(store.attachments(client.id, inv.number)),
+        attachments=tuple(store.read(load_attachments, client.id, inv.number)),
     )
     channels = channels if channels is not None else {}
     if channel_name not in channels:
@@ -132,7 +133,14 @@ def send_step(
             sends.settle(conn, intent, sends.FAILED, at=store.now(), error=str(exc))
         raise
     # Anything else leaves the intent pending: the next run resolves it (may have been sent).
-    sends.complete(store, replace(intent, channel=result.channel), sends.SENT, ref=result.ref, detail=result.ref)
+    store.write(
+        sends.complete,
+        replace(intent, channel=result.channel),
+        sends.SENT,
+        ref=result.ref,
+        detail=result.ref,
+        at=store.now(),
+    )
     log.info(
         "client %s: %s for invoice %s via %s (fee %s)", client.id, d.action, inv.number, result.channel, fee.amount
     )
@@ -150,13 +158,23 @@ def _begin(
     currency: str,
     warnings: list[str] | None,
 ) -> SendIntent | None:
-    """Commit the send intent; None when an earlier send of the invoice is still unresolved."""
-    for prior in sends.intents(store, client.id, status=sends.PENDING):
+    """Commit (claim) the send intent; None when it must not be sent now: an earlier send of the invoice is
+    unresolved, another run is sending it, or it was sent meanwhile."""
+    for prior in store.read(sends.intents, client.id, status=sends.PENDING):
         if prior.invoice_number != invoice_number:
             continue
+        if not store.may_resolve(client.id, prior.claimed_by):
+            # another run's send in flight: left to it, no alarm
+            log.info(
+                "client %s: invoice %s: the %s is being sent by another arsync run",
+                client.id,
+                invoice_number,
+                prior.step,
+            )
+            return None
         same = prior.step is step and prior.sent_on == as_of and prior.channel == channel == "outbox"
         if same:  # an interrupted outbox send of today: writing the same files completes it
-            return prior
+            return store.write(sends.take_over, prior, owner=store.run.key, at=store.now())
         message = (
             f"invoice {invoice_number}: {step} not sent: the {prior.step} of {prior.sent_on.isoformat()} "
             f"via {prior.channel} is unresolved"
@@ -166,4 +184,13 @@ def _begin(
             warnings.append(message)
         return None
     intent = SendIntent(client.id, invoice_number, step, as_of, channel, sends.PENDING, fee, currency)
-    return sends.begin(store, intent)
+    claimed = store.write(sends.begin, intent, owner=store.run.key, at=store.now())
+    if claimed is None:
+        log.info(
+            "client %s: invoice %s: the %s of %s was sent or begun by another run",
+            client.id,
+            invoice_number,
+            step,
+            as_of,
+        )
+    return claimed

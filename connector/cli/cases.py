@@ -28,6 +28,9 @@ from connector.collection import evidence as collection_evidence
 from connector.collection.base import ProviderError
 from connector.model import Case, CaseStatus
 from connector.reports import tables
+from connector.store.cases import find_case, load_cases
+from connector.store.facts import load_facts
+from connector.store.ledger import load_customers
 
 
 @click.group()
@@ -43,13 +46,17 @@ def cases() -> None:
 def cases_list(env: Env, client_ids: tuple[str, ...], status: str | None, as_json: bool) -> None:
     """List the collection cases (every status unless --status)."""
     ids = [c.id for c in env.settings.select(client_ids)]
-    found = [c for c in env.store.cases(ids) if status is None or c.status.value == status]
+    found = [c for c in env.store.read(load_cases, ids) if status is None or c.status.value == status]
     if as_json:
         extra = collection_evidence.provider_fields(env.store, found)
         items = [{**tables.case_json(c), **extra[c.case_id]} for c in found]
         click.echo(json.dumps({"items": items}, indent=2, ensure_ascii=False))
     else:
-        names = {(cid, c.customer_id): c.name for cid in {c.client_id for c in found} for c in env.store.customers(cid)}
+        names = {
+            (cid, c.customer_id): c.name
+            for cid in {c.client_id for c in found}
+            for c in env.store.read(load_customers, cid)
+        }
         show(tables.case_table(found, names))
 
 
@@ -59,7 +66,7 @@ def cases_list(env: Env, client_ids: tuple[str, ...], status: str | None, as_jso
 def cases_show(env: Env, case_id: str) -> None:
     """Show one case: debtor, invoice, dunning steps, history and what the provider reported."""
     case = _case(env, case_id)
-    click.echo(tables.case_detail(case, env.store.facts(case.client_id)))
+    click.echo(tables.case_detail(case, env.store.read(load_facts, case.client_id)))
     detail = collection_evidence.collection_detail(env.store, case)
     if detail:
         click.echo(detail)
@@ -151,7 +158,7 @@ def cases_withdraw(env: Env, case_id: str, note: str, done_at_provider: bool, as
 
 
 def _case(env: Env, case_id: str) -> Case:
-    case = env.store.case(case_id)
+    case = env.store.read(find_case, case_id)
     if case is None:
         raise refuse(f"no case '{case_id}' (see `arsync cases list`)")
     return case

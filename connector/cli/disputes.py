@@ -29,6 +29,7 @@ from connector.cli.output import show
 from connector.model import Agreement, Dispute, Exclusion
 from connector.reports import tables
 from connector.reports.tables import Table, customer_label
+from connector.store.facts import load_facts
 
 # ---- disputes ------------------------------------------------------------------------------------
 
@@ -80,7 +81,7 @@ def disputes_list(env: Env, client_ids: tuple[str, ...], show_all: bool, as_json
     """List the open disputes (--all: the resolved ones too)."""
     rows: list[Dispute] = []
     for client in env.settings.select(client_ids):
-        facts = env.store.facts(client.id)
+        facts = env.store.read(load_facts, client.id)
         rows.extend(facts.disputes if show_all else manual.open_disputes(facts))
     if as_json:
         _json([tables.dispute_json(d) for d in rows])
@@ -160,7 +161,7 @@ def agreements_list(
     found = [
         a
         for client in env.settings.select(client_ids)
-        for facts in [env.store.facts(client.id)]
+        for facts in [env.store.read(load_facts, client.id)]
         for a in (facts.agreements if show_all else manual.active_agreements(facts))
     ]
     if as_json:
@@ -274,7 +275,7 @@ def exclude_list(env: Env, client_ids: tuple[str, ...], show_all: bool, as_json:
     found: list[tuple[Exclusion, str]] = []
     for client in env.settings.select(client_ids):
         exclusions = manual.exclusions(env.store, client.id)
-        customers = env.store.facts(client.id).customers if exclusions else {}
+        customers = env.store.read(load_facts, client.id).customers if exclusions else {}
         for e in exclusions:
             if show_all or manual.in_force(e, as_of):
                 c = customers.get(e.customer_id or "")

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from connector.model import Case, CaseStatus
 from connector.store import Store, audit
+from connector.store.cases import add_case_event, find_case, load_cases
 
 # The push waits this much beyond push_after: an undo committed in the window's last instant is then
 # always seen by a push that read the case after the window (both read the same clock, not atomically).
@@ -45,7 +46,7 @@ def decide_cases(
     if status not in _VERBS:
         raise ValueError(f"cases are decided as approved or rejected, not {status}")
     ids = list(dict.fromkeys(case_ids))
-    known = {c.case_id: c for c in store.cases()}
+    known = {c.case_id: c for c in store.read(load_cases)}
     cases = []
     for case_id in ids:
         case = known.get(case_id)
@@ -57,7 +58,7 @@ def decide_cases(
     push_after = now + undo_window if status is CaseStatus.APPROVED and undo_window > timedelta(0) else None
     with store.transaction() as conn:
         for case in cases:
-            store.add_case_event(conn, case.client_id, case.case_id, status, as_of, note, at=now, push_after=push_after)
+            add_case_event(conn, case.client_id, case.case_id, status, as_of, note, at=now, push_after=push_after)
             detail = note if push_after is None else f"{note} (push after {push_after.isoformat(timespec='seconds')})"
             audit.record(
                 conn,
@@ -71,7 +72,7 @@ def undo_approval(
 ) -> Case:
     """Take an approval back while its window is open: the case is proposed again (a new event; the
     approval stays in the history)."""
-    case = store.case(case_id)
+    case = store.read(find_case, case_id)
     if case is None:
         raise TransitionRefused(f"no case '{case_id}'")
     push_after = approval_window(case)
@@ -86,7 +87,7 @@ def undo_approval(
         )
     note = f"approval undone by {actor}"
     with store.transaction() as conn:
-        store.add_case_event(conn, case.client_id, case.case_id, CaseStatus.PROPOSED, as_of, note, at=now)
+        add_case_event(conn, case.client_id, case.case_id, CaseStatus.PROPOSED, as_of, note, at=now)
         audit.record(conn, audit.AuditEntry(now, actor, "case.undo", case.client_id, case.case_id, note, address))
     return case
 

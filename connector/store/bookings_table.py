@@ -28,6 +28,7 @@ fee_bookings = Table(
     Column("ref", Text, nullable=False, default=""),  # the file's name, or the ledger's id for the booking
     Column("last_error", Text),
     Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", Text),  # the run that claimed a pending booking (connector.store.locks), issue 13
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

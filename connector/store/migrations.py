@@ -108,6 +108,21 @@ def _v13_fee_bookings(conn: Connection) -> None:
     fee_bookings.create(conn, checkfirst=True)
 
 
+def _v14_locks_and_claims(conn: Connection) -> None:
+    """One run per client (``client_locks``), and the run that claimed each pending intent — sends, pushes,
+    fee bookings (issue 13)."""
+    schema.client_locks.create(conn, checkfirst=True)
+    inspector = inspect(conn)
+    for table in ("collection_ops", "dunning_sends", "fee_bookings"):
+        if "claimed_by" not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN claimed_by TEXT"))
+
+
+def _v15_document_conflicts(conn: Connection) -> None:
+    """Documents that carry a stored invoice number with other content (issue 13): kept as facts."""
+    schema.document_conflicts.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -122,6 +137,8 @@ MIGRATIONS: tuple[Step, ...] = (
     _v11_credit_checks,
     _v12_files_and_invoice_checks,
     _v13_fee_bookings,
+    _v14_locks_and_claims,
+    _v15_document_conflicts,
 )
 CURRENT = len(MIGRATIONS)
 

@@ -50,7 +50,10 @@ class Money(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(str(value)).quantize(Decimal("0.01"))
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        if not amount.is_finite():  # PostgreSQL's NUMERIC holds NaN; money never is
+            raise ValueError(f"{value!r} is not a finite amount")
+        return amount
 
 
 metadata = MetaData()
@@ -298,6 +301,9 @@ collection_ops = Table(
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # the run that claimed the pending op (connector.store.locks.RunId.key; v11): only it sends, and
+    # another run resolves the op only once that run has stopped
+    Column("claimed_by", Text),
 )
 
 # Provider-side state of a pushed case (active, paused, closed + close code), append-only: one row
@@ -376,6 +382,7 @@ dunning_sends = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", Text),  # the run that claimed the pending send (as collection_ops.claimed_by; v11)
 )
 
 
@@ -478,4 +485,40 @@ invoice_checks = Table(
     Column("actor", String(128), nullable=False),
     Column("note", Text, nullable=False, default=""),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# ---- one run per client at a time (issue 13) -----------------------------------------------------
+# The holder of a client's lock (connector.store.locks): on SQLite the row is the lock; on PostgreSQL an
+# advisory lock is, and the row only says who holds it and since when.
+client_locks = Table(
+    "client_locks",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("owner", Text, nullable=False),  # RunId.key: pid@host#process start#token
+    Column("pid", Integer, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("command", String(64), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+)
+
+
+# ---- documents that contradict each other (issue 13) ---------------------------------------------
+# A second document carrying a stored invoice number with other content: the first stays the invoice,
+# the other is refused and kept here (its invoice row as JSON, so it can be adopted if the accountant
+# quarantines the first). Open while ``resolved_at`` is NULL; the invoice is held meanwhile.
+document_conflicts = Table(
+    "document_conflicts",
+    metadata,
+    _client(),
+    Column("kind", String(16), primary_key=True),
+    Column("number", String(128), primary_key=True),
+    Column("other_ref", Text, primary_key=True),  # the refused document: file name or the ledger's id
+    Column("kept_ref", Text),  # the document kept (the stored invoice's source_ref)
+    Column("source", String(32), nullable=False),
+    Column("differences", Text, nullable=False),  # "amount 1000.00 / 1200.00; customer c1 / c2"
+    Column("other", Text, nullable=False),  # JSON: the refused version's invoice row
+    Column("found_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolution", Text),
 )

@@ -31,7 +31,10 @@ from connector.reports.freshness import Freshness as Freshness  # re-exported: t
 from connector.reports.freshness import freshness as freshness
 from connector.store import Store
 from connector.store import decisions as saved_decisions
+from connector.store import disputes as disputes_store
+from connector.store.cases import load_cases
 from connector.store.credit_checks import latest_checks
+from connector.store.ledger import load_customers
 
 log = logging.getLogger("arsync.web")
 
@@ -54,7 +57,7 @@ def client_aging(store: Store, client: ClientConfig, as_of: date) -> ClientAging
     """One client's aging rows, as ``arsync report aging --client ID --as-of DATE`` computes them."""
     try:
         decisions = decide_client(store, client, as_of)
-        customers = {c.customer_id: c for c in store.customers(client.id)}
+        customers = {c.customer_id: c for c in store.read(load_customers, client.id)}
         return ClientAging(client, aging.aging_rows(client.id, customers, decisions, as_of), decisions)
     except Exception as exc:  # one client that cannot be decided never hides the others
         log.exception("aging for client %s failed", client.id)
@@ -96,7 +99,7 @@ def open_invoices(result: ClientAging, customer_id: str) -> list[Decision]:
 
 
 def cases_by_status(store: Store, client_ids: Sequence[str], *statuses: CaseStatus) -> list[Case]:
-    return [c for c in store.cases(client_ids) if c.status in statuses]
+    return [c for c in store.read(load_cases, client_ids) if c.status in statuses]
 
 
 @dataclass(frozen=True)
@@ -154,8 +157,8 @@ def client_view(store: Store, client: ClientConfig, as_of: date) -> ClientView:
     except Exception as exc:  # one client that cannot be decided never takes the page down
         log.exception("decisions for client %s failed", client.id)
         view.error = str(exc) or exc.__class__.__name__
-    view.cases = store.cases([client.id])
-    view.credit = latest_checks(store, client.id)
+    view.cases = store.read(load_cases, [client.id])
+    view.credit = store.read(latest_checks, client.id)
     return view
 
 
@@ -187,8 +190,8 @@ def stored_queue(
     return [
         QueueItem(client, d)
         for client in clients
-        for d in saved_decisions.load(
-            store, client.id, action=action, evidence_kind=evidence_kind, limit=QUEUE_LIMIT
+        for d in store.read(
+            saved_decisions.load, client.id, action=action, evidence_kind=evidence_kind, limit=QUEUE_LIMIT
         ).rows
     ]
 
@@ -196,4 +199,4 @@ def stored_queue(
 def open_disputes(store: Store, clients: Sequence[ClientConfig]) -> list[tuple[Dispute, str | None]]:
     """Every open dispute of these clients, oldest first, with the invoice's customer id (answered fast,
     a disputed invoice gets paid)."""
-    return store.open_disputes([c.id for c in clients])
+    return store.read(disputes_store.open_disputes, [c.id for c in clients])

@@ -18,6 +18,9 @@ from connector.model import ZERO, CaseStatus
 from connector.reports import aging
 from connector.store import audit
 from connector.store import decisions as saved_decisions
+from connector.store.cases import load_cases
+from connector.store.ledger import load_customers
+from connector.store.sync import sync_status
 from connector.web import data
 from connector.web.clients import anchor
 from connector.web.context import BadRequest, as_of_param, render, require_client, require_user, workbench
@@ -27,7 +30,7 @@ _STATE_ORDER = {"failed": 0, "never": 1, "stale": 2, "ok": 3}
 
 def _names(request: Request, client_ids: Iterable[str]) -> dict[tuple[str, str], str]:
     store = workbench(request).store
-    return {(cid, c.customer_id): c.name for cid in set(client_ids) for c in store.customers(cid)}
+    return {(cid, c.customer_id): c.name for cid in set(client_ids) for c in store.read(load_customers, cid)}
 
 
 # ---- Today --------------------------------------------------------------------------------------
@@ -46,12 +49,14 @@ def today(request: Request) -> Response:
     clients = wb.clients(user)
     lines = [
         ClientLine(
-            c, data.freshness(c, wb.store.sync_status(c.id), wb.today()), saved_decisions.action_counts(wb.store, c.id)
+            c,
+            data.freshness(c, wb.store.read(sync_status, c.id), wb.today()),
+            wb.store.read(saved_decisions.action_counts, c.id),
         )
         for c in clients
     ]
     lines.sort(key=lambda line: _STATE_ORDER[line.fresh.state])  # what failed first
-    cases = wb.store.cases([c.id for c in clients])
+    cases = wb.store.read(load_cases, [c.id for c in clients])
     now = wb.now()
     proposed = [c for c in cases if c.status is CaseStatus.PROPOSED]
     undoable = [(c, w) for c in cases if (w := approval_window(c)) is not None and undo_open(w, now)]
@@ -117,7 +122,7 @@ def _aging_context(request: Request, as_of: date) -> dict[str, object]:
 
 def _freshness(request: Request, clients: Sequence[ClientConfig]) -> dict[str, data.Freshness]:
     wb = workbench(request)
-    return {c.id: data.freshness(c, wb.store.sync_status(c.id), wb.today()) for c in clients}
+    return {c.id: data.freshness(c, wb.store.read(sync_status, c.id), wb.today()) for c in clients}
 
 
 def aging_overview(request: Request) -> Response:
@@ -206,8 +211,8 @@ def activity(request: Request) -> Response:
     session, user = require_user(request)
     wb = workbench(request)
     ids = None if user.clients is None else [c.id for c in wb.clients(user)]
-    entries = audit.entries(wb.store, ids)
+    entries = wb.store.read(audit.entries, ids)
     if ids is not None:  # a limited user also sees their own log-ins (no client on those)
-        mine = [e for e in audit.entries(wb.store, None) if e.client_id is None and e.actor == user.name]
+        mine = [e for e in wb.store.read(audit.entries, None) if e.client_id is None and e.actor == user.name]
         entries = sorted([*entries, *mine], key=lambda e: e.at, reverse=True)[:200]
     return render(request, "activity.html", {"entries": entries}, session=session)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from connector.model import Action
+from connector.store.cases import load_cases
 from tests.builders import ACCOUNT, Workspace, client_table, pdf_bytes
 
 START = date(2026, 1, 5)  # a Monday, no holiday in NO or DK
@@ -23,7 +24,7 @@ def _walk(ws: Workspace, first: date, last: date) -> None:
 
 
 def _steps(ws: Workspace) -> list[tuple[Action, date, Decimal, str]]:
-    return [(s.step, s.sent_on, s.fee, s.channel) for s in ws.store.facts("acme").steps]
+    return [(s.step, s.sent_on, s.fee, s.channel) for s in ws.store.read(load_facts, "acme").steps]
 
 
 def test_norway_ladder_day_by_day(ws: Workspace) -> None:
@@ -34,7 +35,7 @@ def test_norway_ladder_day_by_day(ws: Workspace) -> None:
         (Action.REMINDER, date(2026, 1, 19), Decimal("37.50"), "outbox"),  # ≥ 14 days after due: fee 1/20 of 750
         (Action.COLLECTION_NOTICE, date(2026, 2, 2), Decimal("0.00"), "outbox"),  # default ladder: no notice fee
     ]
-    cases = ws.store.cases(["acme"])
+    cases = ws.store.read(load_cases, ["acme"])
     # the notice's 14-day deadline is Monday 16 February; the case waits for the first business day after it
     # and the policy's 2 settle days (a payment made on the deadline reaches the bank files by then)
     assert [(c.invoice_number, c.created_on) for c in cases] == [("7001", date(2026, 2, 19))]
@@ -89,7 +90,7 @@ def test_denmark_ladder_day_by_day(ws: Workspace) -> None:
         (Action.COLLECTION_NOTICE, date(2026, 2, 8), Decimal("0.00"), "outbox"),
     ]
     # deadline Wednesday 18 February: the first business day after it + 2 settle days is Monday 23 February
-    assert [c.created_on for c in ws.store.cases(["acme"])] == [date(2026, 2, 23)]
+    assert [c.created_on for c in ws.store.read(load_cases, ["acme"])] == [date(2026, 2, 23)]
     letter = (ws.reminders_dir() / "acme--8001--reminder--2026-01-09.txt").read_text(encoding="utf-8")
     assert "Rykkergebyr: 100.00 DKK" in letter and "Morarente" in letter and "10.68 DKK" in letter
     notice = (ws.reminders_dir() / "acme--8001--collection_notice--2026-02-08.txt").read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ import responses
 
 from connector.model import Action
 from connector.store import sends
+from connector.store.facts import load_facts
 from tests.builders import Workspace, client_table, ubl_invoice
 
 DUE = date(2026, 1, 5)
@@ -99,7 +100,7 @@ def _run(ws: Workspace, day: date = DAY) -> Any:
 
 
 def _steps(ws: Workspace, client: str = "acme") -> list[tuple[str, Action, date, str]]:
-    return [(s.invoice_number, s.step, s.sent_on, s.detail) for s in ws.store.facts(client).steps]
+    return [(s.invoice_number, s.step, s.sent_on, s.detail) for s in ws.store.read(load_facts, client).steps]
 
 
 class Killed(BaseException):
@@ -125,7 +126,7 @@ def test_crash_after_smtp_send_never_sends_a_second_email(
         with pytest.raises(Killed):
             ws.cli("run", "--as-of", DAY.isoformat())
     assert len(smtp.received) == 1 and _steps(ws) == []
-    assert [i.status for i in sends.intents(ws.store, "acme")] == [sends.PENDING]
+    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.PENDING]
 
     again = _run(ws)  # the same day: the pending intent may have been sent → recorded, not re-sent
     assert again.exit_code == 0, again.output
@@ -133,7 +134,7 @@ def test_crash_after_smtp_send_never_sends_a_second_email(
     assert len(smtp.received) == 1
     ((invoice, step, sent_on, detail),) = _steps(ws)
     assert (invoice, step, sent_on) == ("7001", Action.REMINDER, DAY) and "unconfirmed" in detail
-    assert [i.status for i in sends.intents(ws.store, "acme")] == [sends.UNCONFIRMED]
+    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.UNCONFIRMED]
 
     for day in (date(2026, 1, 20), date(2026, 1, 21)):
         assert _run(ws, day).exit_code == 0
@@ -173,7 +174,7 @@ def test_interrupted_outbox_send_is_completed_not_duplicated(ws: Workspace, monk
     assert [(i, s, d, det) for i, s, d, det in _steps(ws)] == [
         ("7003", Action.REMINDER, DAY, "acme--7003--reminder--2026-01-19.txt")
     ]
-    assert [i.status for i in sends.intents(ws.store, "acme")] == [sends.SENT]
+    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.SENT]
 
 
 # ---- channel failures -----------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def test_smtp_down_records_nothing_fails_the_client_and_retries(ws: Workspace, s
     assert down.exit_code == 1
     assert "7010" in down.stderr and "error: client acme" in down.stderr and "7011" not in down.stderr
     assert _steps(ws) == []
-    assert {i.invoice_number: i.status for i in sends.intents(ws.store, "acme")} == {"7010": sends.FAILED}
+    assert {i.invoice_number: i.status for i in ws.store.read(sends.intents, "acme")} == {"7010": sends.FAILED}
     assert [s[0] for s in _steps(ws, "beta")] == ["9001"]  # the other client went on
     held = ws.items(DAY, "--no-sync")["7011"]
     assert held["action"] == "review" and held["holds"] == ["invoice_defect"]
@@ -202,7 +203,7 @@ def test_smtp_down_records_nothing_fails_the_client_and_retries(ws: Workspace, s
     assert up.exit_code == 0
     assert smtp.invoices() == ["7010"]
     assert [s[0] for s in _steps(ws)] == ["7010"]
-    intents = {i.invoice_number: i for i in sends.intents(ws.store, "acme")}
+    intents = {i.invoice_number: i for i in ws.store.read(sends.intents, "acme")}
     assert intents["7010"].status == sends.SENT and intents["7010"].attempts == 2
 
     assert _run(ws).exit_code == 0
@@ -303,4 +304,4 @@ def test_tripletex_unreachable_keeps_the_intent_pending_and_sends_nothing(
     result = _run(ws, date(2026, 1, 20))
     assert "unresolved" in result.stderr
     assert put.call_count == 1 and _steps(ws) == []
-    assert [i.status for i in sends.intents(ws.store, "acme")] == [sends.PENDING]
+    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.PENDING]

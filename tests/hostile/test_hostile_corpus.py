@@ -23,6 +23,10 @@ EXPECTED = {
     "links": 6,  # 4 leaving the folder, 2 staying inside; each in EHF, camt and OCR folders
     "camt_huge_entry": 1,  # one entry, size chosen by the test (40,000) or bench (390,000)
     "endless_pages": 12,  # 4 systems × (the same page for ever, a page repeated, an empty page mid-list)
+    "currency_mismatch": 13,  # 5 UBL + 5 CII totals in another currency, a lower-case code; 2 VAT totals in BT-6
+    "stored_values": 15,  # unreadable amounts, dates, codes, JSON in 7 tables
+    "conflicting_documents": 9,  # 7 fields that make a second claim; 2 re-deliveries that change nothing
+    "outbox_leftovers": 5,  # 2 of a dead writer, 1 of a live one, 2 without a pid (old / fresh)
 }
 
 

@@ -19,6 +19,8 @@ from connector.concurrency import read_ahead
 from connector.config import ClientConfig, Settings
 from connector.reconcile import reconcile
 from connector.store import Store
+from connector.store.facts import load_facts
+from connector.store.sync import sync_status
 from tests.builders import wait_for_no_other_threads
 from tests.fakes.ledger_world import realistic, ubl
 from tests.fakes.ledgers import FAKES, FakeSystem
@@ -106,7 +108,7 @@ def test_one_failing_client_stays_isolated_under_concurrency(
     ok = [r for r in reports if r.client_id not in ("fiken-1", "fiken-2")]
     assert all(r.ok for r in ok) and len(ok) == len(clients) - 2
     assert all(len(state(store, r.client_id)["invoices"]) == 5 for r in ok)
-    failed = store.sync_status("fiken-1")["ledger"]  # the failure is recorded, nothing else kept
+    failed = store.read(sync_status, "fiken-1")["ledger"]  # the failure is recorded, nothing else kept
     assert failed.last_error and "401" in failed.last_error and failed.last_success_at is None
 
 
@@ -230,7 +232,7 @@ def test_economic_dated_payments_explain_a_part_payment_and_a_credit_closes(
     store = Store(f"sqlite:///{tmp_path / 'ec'}.db")
     report = pipeline.run(Settings(clients=[client]), store, [client], AS_OF, act=False)[0]
     assert report.ok, report.errors
-    facts = store.facts(client.id)
+    facts = store.read(load_facts, client.id)
     assert {(p.invoice_number, p.amount, p.booking_date) for p in facts.payments} == {
         ("10042", Decimal("7500.00"), date(2026, 5, 15)),
         ("10043", Decimal("3000.00"), date(2026, 6, 10)),

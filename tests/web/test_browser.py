@@ -30,6 +30,7 @@ from workbench_builders import CASE, NOON, PASSWORD
 from connector import pipeline
 from connector.model import CaseStatus
 from connector.store import Store, audit
+from connector.store.cases import find_case
 from connector.web.app import create_app
 from tests.browser import shot
 from tests.builders import Workspace
@@ -198,7 +199,7 @@ def test_approve_a_case_and_see_it_approved_with_its_undo_window(
     assert "acme-1001" in window and "APPROVED" in window
     proposed = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-cases]").text
     assert "acme-1001" not in proposed and "beta-2001" in proposed
-    case = scene.store.case("acme-1001")
+    case = scene.store.read(find_case, "acme-1001")
     assert case is not None and case.status is CaseStatus.APPROVED
     assert case.events[-1].push_after is not None and case.events[-1].push_after > NOON
     shot(browser, tmp_path, "approved")
@@ -206,7 +207,7 @@ def test_approve_a_case_and_see_it_approved_with_its_undo_window(
     click(browser, By.CSS_SELECTOR, "button[aria-label='Undo the approval of case acme-1001']")
     assert "awaits approval again" in browser.find_element(By.CSS_SELECTOR, "p.flash.ok").text
     assert "acme-1001" in browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-cases]").text
-    assert scene.store.case("acme-1001").status is CaseStatus.PROPOSED  # type: ignore[union-attr]
+    assert scene.store.read(find_case, "acme-1001").status is CaseStatus.PROPOSED  # type: ignore[union-attr]
     shot(browser, tmp_path, "undone")
 
 
@@ -239,7 +240,7 @@ def test_a_viewer_has_no_approve_button_and_a_forged_approval_is_refused(
     WebDriverWait(browser, 15).until(staleness_of(old))
     assert heading(browser) == "Not allowed"
     assert "Only an approver" in browser.find_element(By.TAG_NAME, "main").text
-    assert scene.store.case("acme-1001").status is CaseStatus.PROPOSED  # type: ignore[union-attr]
+    assert scene.store.read(find_case, "acme-1001").status is CaseStatus.PROPOSED  # type: ignore[union-attr]
     shot(browser, tmp_path, "forbidden_viewer")
 
 
@@ -272,7 +273,7 @@ def test_a_form_without_its_csrf_token_is_refused(
     click(browser, By.CSS_SELECTOR, "button[aria-label='Approve case acme-1001']")
     assert heading(browser) == "Not allowed"
     assert "did not come from this workbench" in browser.find_element(By.TAG_NAME, "main").text
-    assert scene.store.case("acme-1001").status is CaseStatus.PROPOSED  # type: ignore[union-attr]
+    assert scene.store.read(find_case, "acme-1001").status is CaseStatus.PROPOSED  # type: ignore[union-attr]
     shot(browser, tmp_path, "forbidden_csrf")
 
 
