@@ -11,7 +11,9 @@ reminder function, the ledger does not know it and the letter and the books disa
    run after a crash anywhere in between — books every planned charge whose letter was sent (or may
    have been: ``unconfirmed``), voids those whose letter failed, and settles the ones an interrupted
    run left ``pending`` by looking for them first: in the ledger by their unique reference, in the
-   booking file by its reference column. A charge is booked exactly once.
+   booking file by its reference column. A charge is booked exactly once: every move is a
+   compare-and-set claim in the log (:mod:`connector.store.bookings`), so of two runs only one books it,
+   and a charge another live run has in hand is left to it.
 
 Where (``[clients.bookings] target``): the ledger, where its API books a charge exactly once (Fiken:
 a general journal entry found again by its reference; PowerOffice: a manual voucher whose
@@ -86,12 +88,12 @@ def plan_charges(
     if intent.fee > ZERO:
         text = f"Reminder fee, invoice {invoice.number} ({intent.step} of {intent.sent_on.isoformat()})"
         charges.append(charge(FEE, intent.fee, client.bookings.fee_account, text))
-    added = (interest or ZERO) - log_.interest_charged(store, client.id, invoice.number)
+    added = (interest or ZERO) - store.read(log_.interest_charged, client.id, invoice.number)
     if added > ZERO:
         text = f"Late interest, invoice {invoice.number}, through {intent.sent_on.isoformat()}"
         charges.append(charge(INTEREST, added, client.bookings.interest_account, text))
     if charges:
-        log_.plan(store, charges)
+        store.write(log_.plan, charges, at=store.now())
 
 
 def book_charges(
@@ -101,15 +103,19 @@ def book_charges(
     booker_for: Callable[[ClientConfig], LedgerBooker] = api_ledger,
 ) -> None:
     """Book what the client's sent letters charged and is not booked yet; void what a failed letter planned."""
-    letters = {(i.invoice_number, str(i.step), i.sent_on): i.status for i in sends.intents(store, client.id)}
+    letters = {(i.invoice_number, str(i.step), i.sent_on): i.status for i in store.read(sends.intents, client.id)}
     due: list[FeeBooking] = []
-    for b in log_.bookings(store, client.id):
+    for b in store.read(log_.bookings, client.id):
         if b.status in (BOOKED, VOID):
             continue
         letter = letters.get((b.invoice_number, str(b.step), b.sent_on))
         if b.status == PLANNED and letter in (sends.FAILED, None):
-            log_.settle(store, b, VOID, error="the letter was not sent")
-        elif b.status == PENDING or letter in (sends.SENT, sends.UNCONFIRMED):
+            store.write(log_.settle, b, VOID, at=store.now(), error="the letter was not sent")
+        elif b.status == PENDING:
+            if store.may_resolve(client.id, b.claimed_by):  # a live other run's booking in hand is left to it
+                taken = store.write(log_.take_over, b, owner=store.run.key, at=store.now())
+                due.extend([taken] if taken is not None else [])
+        elif letter in (sends.SENT, sends.UNCONFIRMED):
             due.append(b)  # (a planned charge of a letter still pending waits for its resolution)
     to_file = [b for b in due if b.target == "file"]
     to_ledger = [b for b in due if b.target != "file"]
@@ -117,6 +123,14 @@ def book_charges(
         _to_files(store, client, to_file, report)
     if to_ledger:
         _to_ledger(store, client, to_ledger, report, booker_for)
+
+
+def _claimed(store: Store, b: FeeBooking) -> FeeBooking | None:
+    """``b`` pending and this run's, committed before it is booked: a planned one claimed (None when another
+    run claimed it first); a pending one is this run's already (taken over in :func:`book_charges`)."""
+    if b.status == PENDING:
+        return b
+    return store.write(log_.claim, b, owner=store.run.key, at=store.now())
 
 
 def _to_files(store: Store, client: ClientConfig, charges: list[FeeBooking], report: ClientReport) -> None:
@@ -127,12 +141,12 @@ def _to_files(store: Store, client: ClientConfig, charges: list[FeeBooking], rep
     by_day: dict[date, list[FeeBooking]] = defaultdict(list)
     for b in charges:
         by_day[b.sent_on].append(b)
-    for day, todo in sorted(by_day.items()):
+    for day, claimed in sorted(by_day.items()):
         path = booking_file.file_for(folder, client.id, day)
-        todo = [log_.settle(store, b, PENDING) if b.status == PLANNED else b for b in todo]
+        todo = [c for c in (_claimed(store, b) for b in claimed) if c is not None]
         added = booking_file.write(path, todo)  # a pending one already in the file is not written again
         for b in todo:
-            log_.settle(store, b, BOOKED, ref=path.name)
+            store.write(log_.settle, b, BOOKED, at=store.now(), ref=path.name)
         if added:
             total = sum((b.amount for b in added), start=ZERO)
             what = ", ".join(f"{b.kind} {b.amount} {b.currency} for invoice {b.invoice_number}" for b in added[:3])
@@ -164,15 +178,18 @@ def _to_ledger(
         try:
             found = booker.find_booking(entry) if b.status == PENDING else None
             if found is None:
-                b = log_.settle(store, b, PENDING)  # written ahead: a crash now is resolved by looking
+                claimed = _claimed(store, b)  # written ahead: a crash now is resolved by looking
+                if claimed is None:
+                    continue  # another run claimed it meanwhile
+                b = claimed
                 found = booker.book(entry)
         except ApiError as exc:
             definite = exc.status is not None and 400 <= exc.status < 500 and exc.status != 429
             # A refusal (4xx) booked nothing: planned again. Anything else may have booked: it stays
             # pending, and the next run looks for it before booking.
-            log_.settle(store, b, PLANNED if definite else PENDING, error=str(exc))
+            store.write(log_.settle, b, PLANNED if definite else PENDING, at=store.now(), error=str(exc))
             report.warnings.append(f"{what} not booked in {b.target} yet ({exc}); tried again next run")
             continue
-        log_.settle(store, b, BOOKED, ref=found)
+        store.write(log_.settle, b, BOOKED, at=store.now(), ref=found)
         report.did(BOOKING, f"booked in {b.target}: {what} ({found})", invoice=b.invoice_number)
         log.info("client %s: booked %s in %s (%s)", client.id, what, b.target, found)

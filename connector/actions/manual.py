@@ -17,10 +17,10 @@ from typing import TypeVar
 from sqlalchemy import Connection
 
 from connector.errors import Refused
-from connector.model import Agreement, Dispute, DisputeSource, Exclusion, Facts
+from connector.model import Agreement, Customer, Dispute, DisputeSource, Exclusion, Facts
 from connector.store import Store, audit
-from connector.store import dunning as dunning_store
-from connector.store import manual as manual_store
+from connector.store import disputes as disputes_store
+from connector.store.ledger import has_document, load_customers
 
 T = TypeVar("T")
 
@@ -77,15 +77,15 @@ def open_dispute(
     reason = reason.strip()
     if not reason:
         raise Refused("a dispute needs a reason: what the debtor disputes (it is kept and shown as evidence)")
-    # A typo would put the dispute on nothing while the real invoice keeps being dunned.
-    if not force and invoice not in _invoice_numbers(store, client_id):
-        raise Refused(
-            f"client '{client_id}' has no invoice '{invoice}' in the store; check the number, run "
-            "`arsync sync` first, or pass --force to record it anyway"
-        )
     dispute = Dispute(client_id, invoice, f"manual-{uuid.uuid4().hex[:8]}", as_of, reason, DisputeSource.MANUAL)
     with store.transaction() as conn:
-        store.add_dispute_in(conn, dispute)
+        # A typo would put the dispute on nothing while the real invoice keeps being dunned.
+        if not force and not has_document(conn, client_id, invoice):
+            raise Refused(
+                f"client '{client_id}' has no invoice '{invoice}' in the store; check the number, run "
+                "`arsync sync` first, or pass --force to record it anyway"
+            )
+        disputes_store.add_dispute(conn, dispute)
         _audit(conn, now, actor, "dispute.open", client_id, invoice, f"{dispute.dispute_id}: {reason}", address)
     return dispute
 
@@ -102,16 +102,16 @@ def resolve_dispute(
     address: str | None = None,
 ) -> Dispute:
     """Resolve the open dispute ``ref`` names (its id, or the invoice number): dunning of the invoice resumes."""
-    open_ones = open_disputes(store.facts(client_id))
-    dispute = one(
-        [d for d in open_ones if d.dispute_id == ref] or [d for d in open_ones if d.invoice_number == ref],
-        f"no open dispute '{ref}' for client '{client_id}' (by id or invoice number; see `arsync disputes list`)",
-        lambda d: d.dispute_id,
-        "open disputes",
-    )
     note = note.strip() or "resolved"
     with store.transaction() as conn:
-        if not store.resolve_dispute_in(conn, client_id, dispute.dispute_id, as_of, note):
+        open_ones = [d for d in disputes_store.load_disputes(conn, client_id) if d.is_open]
+        dispute = one(
+            [d for d in open_ones if d.dispute_id == ref] or [d for d in open_ones if d.invoice_number == ref],
+            f"no open dispute '{ref}' for client '{client_id}' (by id or invoice number; see `arsync disputes list`)",
+            lambda d: d.dispute_id,
+            "open disputes",
+        )
+        if not disputes_store.resolve_dispute(conn, client_id, dispute.dispute_id, as_of, note):
             raise Refused(f"dispute {dispute.dispute_id} was resolved in the meantime")
         detail = f"{dispute.dispute_id}: {note}"
         _audit(conn, now, actor, "dispute.resolve", client_id, dispute.invoice_number, detail, address)
@@ -141,11 +141,11 @@ def add_agreement(
     if dates[0] < as_of:
         what = "the promised day" if len(dates) == 1 else "the first instalment"
         raise Refused(f"{what} {dates[0].isoformat()} is before {as_of.isoformat()}: a promise must be in the future")
-    if invoice not in _invoice_numbers(store, client_id):
-        raise Refused(f"client '{client_id}' has no invoice '{invoice}' in the store (run `arsync sync` first?)")
     agreement = Agreement(client_id, invoice, f"agreement-{uuid.uuid4().hex[:8]}", as_of, dates, note.strip())
     with store.transaction() as conn:
-        store.add_agreement_in(conn, agreement)
+        if not has_document(conn, client_id, invoice):
+            raise Refused(f"client '{client_id}' has no invoice '{invoice}' in the store (run `arsync sync` first?)")
+        disputes_store.add_agreement(conn, agreement)
         detail = f"{agreement.agreement_id}: pay on {', '.join(d.isoformat() for d in dates)}"
         _audit(conn, now, actor, "agreement.add", client_id, invoice, detail + _also(note), address)
     return agreement
@@ -163,15 +163,15 @@ def remove_agreement(
     address: str | None = None,
 ) -> Agreement:
     """Remove an agreement recorded by mistake (by its id or the invoice number): its hold lifts on ``as_of``."""
-    active = active_agreements(store.facts(client_id))
-    agreement = one(
-        [a for a in active if a.agreement_id == ref] or [a for a in active if a.invoice_number == ref],
-        f"no agreement '{ref}' for client '{client_id}' (by id or invoice number; see `arsync agreements list`)",
-        lambda a: a.agreement_id,
-        "agreements",
-    )
     with store.transaction() as conn:
-        manual_store.cancel_agreement(conn, client_id, agreement.agreement_id, as_of, note.strip())
+        active = [a for a in disputes_store.load_agreements(conn, client_id) if a.cancelled_on is None]
+        agreement = one(
+            [a for a in active if a.agreement_id == ref] or [a for a in active if a.invoice_number == ref],
+            f"no agreement '{ref}' for client '{client_id}' (by id or invoice number; see `arsync agreements list`)",
+            lambda a: a.agreement_id,
+            "agreements",
+        )
+        disputes_store.cancel_agreement(conn, client_id, agreement.agreement_id, as_of, note.strip())
         detail = f"{agreement.agreement_id}: removed" + _also(note)
         _audit(conn, now, actor, "agreement.remove", client_id, agreement.invoice_number, detail, address)
     return agreement
@@ -182,8 +182,8 @@ def remove_agreement(
 
 def exclusions(store: Store, client_id: str) -> list[Exclusion]:
     """Every exclusion of the client, ended and removed ones too (filter with :func:`exclusions_in_force`)."""
-    with store.transaction() as conn:
-        return list(dunning_store.load_exclusions(conn, client_id))
+    with store.connect() as conn:
+        return list(disputes_store.load_exclusions(conn, client_id))
 
 
 def add_exclusion(
@@ -208,16 +208,16 @@ def add_exclusion(
         raise Refused("an exclusion needs a reason (it is kept and shown as evidence)")
     if until is not None and until < as_of:
         raise Refused(f"the last day {until.isoformat()} is before {as_of.isoformat()}")
-    if not force:
-        # A typo (or a customer's name instead of its id) would exclude nothing while dunning goes on.
-        facts = store.facts(client_id)
-        if invoice is not None and invoice not in {i.number for i in facts.invoices}:
-            raise Refused(f"client '{client_id}' has no invoice '{invoice}' in the store (or pass --force)")
-        if customer is not None and customer not in facts.customers:
-            raise Refused(f"client '{client_id}' has no customer '{customer}'{_did_you_mean(facts, customer)}")
     exclusion = Exclusion(client_id, f"exclusion-{uuid.uuid4().hex[:8]}", invoice, customer, as_of, until, reason)
     with store.transaction() as conn:
-        dunning_store.add_exclusion(conn, exclusion)
+        # A typo (or a customer's name instead of its id) would exclude nothing while dunning goes on.
+        if not force and invoice is not None and not has_document(conn, client_id, invoice):
+            raise Refused(f"client '{client_id}' has no invoice '{invoice}' in the store (or pass --force)")
+        if not force and customer is not None:
+            customers = load_customers(conn, client_id)
+            if customer not in {c.customer_id for c in customers}:
+                raise Refused(f"client '{client_id}' has no customer '{customer}'{_did_you_mean(customers, customer)}")
+        disputes_store.add_exclusion(conn, exclusion)
         detail = f"{exclusion.exclusion_id}: {reason}" + (f" (until {until.isoformat()})" if until else "")
         _audit(conn, now, actor, "exclusion.add", client_id, excluded(exclusion), detail, address)
     return exclusion
@@ -235,16 +235,17 @@ def end_exclusion(
 ) -> Exclusion:
     """End an exclusion (by its id, the invoice number or the customer id): dunning resumes on ``as_of``.
     It stays on record, with the day it ended, as evidence of what held the invoice."""
-    active = exclusions_in_force(exclusions(store, client_id), as_of)
-    exclusion = one(
-        [e for e in active if e.exclusion_id == ref] or [e for e in active if ref in (e.invoice_number, e.customer_id)],
-        f"no exclusion '{ref}' in force for client '{client_id}' (see `arsync exclude list`)",
-        lambda e: e.exclusion_id,
-        "exclusions",
-    )
     last_day = as_of - timedelta(days=1)
     with store.transaction() as conn:
-        dunning_store.end_exclusion(conn, client_id, exclusion.exclusion_id, last_day)
+        active = exclusions_in_force(disputes_store.load_exclusions(conn, client_id), as_of)
+        exclusion = one(
+            [e for e in active if e.exclusion_id == ref]
+            or [e for e in active if ref in (e.invoice_number, e.customer_id)],
+            f"no exclusion '{ref}' in force for client '{client_id}' (see `arsync exclude list`)",
+            lambda e: e.exclusion_id,
+            "exclusions",
+        )
+        disputes_store.end_exclusion(conn, client_id, exclusion.exclusion_id, last_day)
         detail = f"{exclusion.exclusion_id}: ended, dunning resumes {as_of.isoformat()}"
         _audit(conn, now, actor, "exclusion.remove", client_id, excluded(exclusion), detail, address)
     return exclusion
@@ -260,12 +261,8 @@ def excluded(exclusion: Exclusion) -> str:
 # ---- shared --------------------------------------------------------------------------------------
 
 
-def _invoice_numbers(store: Store, client_id: str) -> set[str]:
-    return {i.number for i in store.facts(client_id).invoices}
-
-
-def _did_you_mean(facts: Facts, given: str) -> str:
-    by_name = [c for c in facts.customers.values() if c.name.casefold() == given.casefold()]
+def _did_you_mean(customers: Iterable[Customer], given: str) -> str:
+    by_name = [c for c in customers if c.name.casefold() == given.casefold()]
     if by_name:
         return f"; did you mean --customer {by_name[0].customer_id} ({by_name[0].name})?"
     return " (give the id shown in brackets after the name, or --force)"

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from stdnum.no import orgnr
 
 from connector.config import RegistrySettings
+from connector.dunning.stored import RowHolds
 from connector.dunning.unreadable import UnreadableHolds
 from connector.model import (
     ZERO,
@@ -113,6 +114,8 @@ class DunningContext:
     credit_dates: Mapping[str, date] = field(default_factory=dict)  # credit note number → issue date
     unreadable: UnreadableHolds = field(default_factory=UnreadableHolds)  # unreadable ledger files' holds
     checks: Mapping[str, InvoiceCheck] = field(default_factory=dict)  # invoice → the accountant's last check
+    conflicts: Mapping[str, tuple[HoldEvidence, ...]] = field(default_factory=dict)  # invoice → conflicting docs
+    unreadable_rows: RowHolds = field(default_factory=RowHolds)  # stored rows that cannot be read
 
 
 def exclusion_holds(exclusions: Iterable[Exclusion], inv: Invoice, as_of: date) -> list[HoldEvidence]:

@@ -8,8 +8,6 @@ Every timestamp comes from the database's clock, so machines whose clocks disagr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -18,9 +16,10 @@ from sqlalchemy.engine import make_url
 from connector.config import ConfigError, Settings
 
 # Advisory locks are keyed (class, object); our classes stay clear of other users of the same database.
+# A client's lock is the store's (connector.store.locks): a single 64-bit key, which PostgreSQL keeps apart
+# from these two-key locks, so the two never collide. (LOCK_SCHEMA + 1 was the queue's own client lock.)
 LOCK_SCHEMA = 0x41525359  # "ARSY": creating the tables, once, whoever starts first
-LOCK_CLIENT = LOCK_SCHEMA + 1  # one client's night (see connector.queue.worker.client_lock)
-LOCK_RATE = LOCK_SCHEMA + 2  # one credential's rate-limit bucket
+LOCK_RATE = LOCK_SCHEMA + 2  # one credential's rate-limit bucket (the SQL below spells it: 1095914331)
 
 
 def queue_url(settings: Settings) -> str:
@@ -64,20 +63,6 @@ def ensure_schema(eng: Engine) -> None:
 def has_schema(eng: Engine) -> bool:
     with eng.connect() as conn:
         return conn.execute(text("SELECT to_regclass('arsync_runs')")).scalar_one() is not None
-
-
-@contextmanager
-def session_lock(eng: Engine, cls: int, key: str) -> Iterator[Connection]:
-    """Hold a session advisory lock on ``key`` while inside (waits for it). Held by a connection, so a
-    process that dies — SIGKILL included — lets go of it the moment PostgreSQL sees the socket close."""
-    with eng.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:c, hashtext(:k))"), {"c": cls, "k": key})
-        conn.commit()
-        try:
-            yield conn
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:c, hashtext(:k))"), {"c": cls, "k": key})
-            conn.commit()
 
 
 def _script(conn: Connection, sql: str) -> None:

@@ -4,8 +4,10 @@ One job is one client's whole night (``pipeline.run_client``: sync → resolve �
 makes that safe with many workers and crashes:
 
 - procrastinate's job ``lock`` (``client:<id>``): never two jobs of one client at once;
-- :func:`client_lock` around the night as well: should a worker be taken for dead while it still runs
-  (a heartbeat late past ``stalled_seconds``), the job started again waits for the first to finish;
+- :func:`client_lock` around the night as well — the store's own per-client lock (``connector.store.locks``),
+  the one every command that syncs or acts takes, so a job and an ``arsync cases push`` by hand never act
+  on one client at once either: should a worker be taken for dead while it still runs (a heartbeat late
+  past ``stalled_seconds``), the job started again waits for the first to finish;
 - a worker killed at any point: its heartbeat stops, another worker's :func:`_retry_stalled` puts its
   jobs back in the queue, and the night runs again from the start — sends, pushes and bookings are
   write-ahead intents in the store (``connector.actions``), so what had gone out is found, not repeated;
@@ -67,14 +69,12 @@ def worker_name() -> str:
 
 @contextmanager
 def client_lock(state: WorkerState, client_id: str) -> Iterator[None]:
-    """The one place a job takes its client's lock, held for the whole night.
-
-    Today: a session advisory lock in the queue's database (let go by PostgreSQL the moment the holding
-    process dies). When the store's own per-client lock lands (issue 13 item 1: SQLite lock row,
-    PostgreSQL advisory lock, taken by every command that writes or acts), this is the call to switch to
-    it, so a queue job and an `arsync cases push` by hand never act on one client at once either.
-    """
-    with db.session_lock(state.engine, db.LOCK_CLIENT, client_id):
+    """The one place a job takes its client's lock, held for the whole night: the store's per-client lock
+    (a PostgreSQL advisory lock, let go the moment the holding process dies), waited for rather than
+    refused — the night is this client's to run, just not yet. A stale lock taken over is logged."""
+    with state.store.lock(client_id, "worker", wait=True) as note:
+        if note:
+            log.warning("client %s: %s", client_id, note)
         yield
 
 
@@ -133,7 +133,7 @@ def night_job(context: Any, client_id: str, as_of: str) -> None:
                 # finished this very job while this try waited for the client's lock: nothing left to do.
                 runs.mark_duplicate(state.engine, attempt)
                 return
-            report = pipeline.run_client(state.store, client, day)
+            report = pipeline.run_client(state.store, client, day, locked=True)
     except ConfigError as exc:
         for problem in exc.problems:
             report.fail(problem)

@@ -8,7 +8,8 @@ registers for one org no, through the dated cache (``connector.store.credit``).
 - when the lookup fails, the previous answer is kept and returned with ``stale_reason`` saying so,
   and the failure is noted on its row; with no previous answer the failure itself is returned.
 
-Not wired into the CLI or the nightly run yet (issue 21); ``connector.actions`` is its later home.
+Used by the credit check (``connector.actions.credit``, ``arsync credit check``) and the Peppol Directory
+lookup (``connector.registry.peppol``).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from connector.collection.approval import approval_window, undo_open
 from connector.credit.checks import credit_line
 from connector.model import ZERO, Case, Decision
 from connector.reports.explain import explain
+from connector.store.sync import sync_status
 from connector.web import data
 from connector.web.context import BadRequest, NotFound, render, require_client, require_user, workbench
 
@@ -72,7 +73,7 @@ def client_page(request: Request) -> Response:
     context = {
         "client": client,
         "view": view,
-        "fresh": data.freshness(client, wb.store.sync_status(client.id), wb.today()),
+        "fresh": data.freshness(client, wb.store.read(sync_status, client.id), wb.today()),
         "rows": rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
         "total": len(rows),
         "show_all": show_all,
@@ -112,7 +113,7 @@ def customer_page(request: Request) -> Response:
         "customer": customer,
         "name": customer.name if customer else customer_id,
         "error": view.error,
-        "fresh": data.freshness(client, wb.store.sync_status(client.id), as_of),
+        "fresh": data.freshness(client, wb.store.read(sync_status, client.id), as_of),
         "decisions": shown,
         "totals": _open_totals(decisions),
         "explained": {d.invoice_number: explain(client, facts, d, as_of, EXPLAIN_WIDTH) for d in shown}

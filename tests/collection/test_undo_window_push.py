@@ -13,6 +13,7 @@ from connector import pipeline
 from connector.collection import approval
 from connector.model import CaseStatus
 from connector.store import Store, audit
+from connector.store.cases import find_case
 from tests.builders import Workspace
 from tests.fakes import FakeKravia
 
@@ -78,11 +79,11 @@ def test_a_typed_approval_goes_with_the_next_push_and_is_audited_as_the_login(
         assert nightly(ws, CASE).exit_code == 0
         approved = ws.cli("cases", "approve", "acme-1001", "--as-of", CASE.isoformat())
         assert approved.exit_code == 0 and approved.stdout == "acme-1001: approved\n"
-        [entry] = audit.entries(ws.store)
+        [entry] = ws.store.read(audit.entries)
         assert (entry.actor, entry.action, entry.client_id, entry.subject) == (
             "cli:kari", "case.approve", "acme", "acme-1001",
         )  # fmt: skip
-        case = ws.store.case("acme-1001")
+        case = ws.store.read(find_case, "acme-1001")
         assert case is not None and case.events[-1].push_after is None
         pushed = ws.cli("cases", "push", "--as-of", CASE.isoformat())
         assert pushed.exit_code == 0, pushed.output

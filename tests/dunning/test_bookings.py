@@ -16,6 +16,7 @@ import pytest
 from connector.actions import act
 from connector.model import Action
 from connector.store import bookings, sends
+from connector.store.facts import load_facts
 from tests.builders import Workspace, client_table
 from tests.fakes.ledger_poweroffice import ACCOUNTS
 from tests.fakes.ledger_world import realistic
@@ -61,7 +62,7 @@ def test_a_fee_and_interest_charged_by_letter_go_to_a_booking_file_listed_in_the
     path = _booking_file(ws, DAY)
     assert f"booking file {path}" in result.output
     rows = _rows(path)
-    [step] = ws.store.facts("acme").steps
+    [step] = ws.store.read(load_facts, "acme").steps
     fee = next(r for r in rows if r["text"].startswith("Reminder fee"))
     assert step.fee > 0  # the fee the letter charged (the rule pack's cap on that day) is what is booked
     assert (fee["account"], Decimal(fee["amount"]), fee["currency"], fee["date"], fee["invoice"]) == (
@@ -96,8 +97,8 @@ def test_a_crash_between_the_letter_and_the_booking_books_it_once_on_the_next_ru
         ws.bank_heartbeat(DAY)
         with pytest.raises(Killed):
             ws.cli("run", "--as-of", DAY.isoformat())
-    assert [s.step for s in ws.store.facts("acme").steps] == [Action.REMINDER]
-    assert {b.status for b in bookings.bookings(ws.store, "acme")} == {bookings.PLANNED}
+    assert [s.step for s in ws.store.read(load_facts, "acme").steps] == [Action.REMINDER]
+    assert {b.status for b in ws.store.read(bookings.bookings, "acme")} == {bookings.PLANNED}
     assert not _booking_file(ws, DAY).exists()
 
     again = _run(ws, date(2026, 1, 20))  # the next night books what the letter charged
@@ -106,7 +107,7 @@ def test_a_crash_between_the_letter_and_the_booking_books_it_once_on_the_next_ru
     assert sorted(r["text"].split(",")[0] for r in rows) == ["Late interest", "Reminder fee"]
     assert _run(ws, date(2026, 1, 21)).exit_code == 0
     assert _rows(_booking_file(ws, DAY)) == rows  # exactly once
-    assert {b.status for b in bookings.bookings(ws.store, "acme")} == {bookings.BOOKED}
+    assert {b.status for b in ws.store.read(bookings.bookings, "acme")} == {bookings.BOOKED}
 
 
 def test_a_crash_after_the_file_was_written_does_not_write_the_charge_twice(
@@ -127,10 +128,10 @@ def test_a_crash_after_the_file_was_written_does_not_write_the_charge_twice(
         with pytest.raises(Killed):
             ws.cli("run", "--as-of", DAY.isoformat())
     written = _rows(_booking_file(ws, DAY))
-    assert len(written) == 2 and bookings.PENDING in {b.status for b in bookings.bookings(ws.store, "acme")}
+    assert len(written) == 2 and bookings.PENDING in {b.status for b in ws.store.read(bookings.bookings, "acme")}
     assert _run(ws, date(2026, 1, 20)).exit_code == 0
     assert _rows(_booking_file(ws, DAY)) == written
-    assert {b.status for b in bookings.bookings(ws.store, "acme")} == {bookings.BOOKED}
+    assert {b.status for b in ws.store.read(bookings.bookings, "acme")} == {bookings.BOOKED}
 
 
 def test_a_letter_that_failed_books_nothing(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -146,8 +147,8 @@ def test_a_letter_that_failed_books_nothing(ws: Workspace, monkeypatch: pytest.M
     with monkeypatch.context() as m:
         m.setattr(OutboxChannel, "deliver", refuse)
         assert _run(ws, DAY).exit_code == 1
-    assert [i.status for i in sends.intents(ws.store, "acme")] == [sends.FAILED]
-    assert {b.status for b in bookings.bookings(ws.store, "acme")} == {bookings.VOID}
+    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.FAILED]
+    assert {b.status for b in ws.store.read(bookings.bookings, "acme")} == {bookings.VOID}
     assert not _booking_file(ws, DAY).exists()
 
 
@@ -195,9 +196,9 @@ def test_fiken_gets_a_journal_entry_once_even_when_the_run_dies_after_posting_it
     assert len(descriptions) == len(set(descriptions)), descriptions  # one entry per charge, never two
     [fee] = [e for e in entries if "Reminder fee, invoice 10045" in e["description"]]
     [line] = fee["lines"]
-    charged = next(s.fee for s in ws.store.facts("acme").steps if s.invoice_number == "10045")
+    charged = next(s.fee for s in ws.store.read(load_facts, "acme").steps if s.invoice_number == "10045")
     assert line == {"amount": int(charged * 100), "debitAccount": "1500:10018", "creditAccount": "8070"}  # øre
-    assert {b.status for b in bookings.bookings(ws.store, "acme")} == {bookings.BOOKED}
+    assert {b.status for b in ws.store.read(bookings.bookings, "acme")} == {bookings.BOOKED}
 
 
 @pytest.mark.usefixtures("fast")
@@ -226,7 +227,7 @@ def test_poweroffice_gets_a_manual_voucher_once_even_when_the_run_dies_after_pos
     assert len(descriptions) == len(set(descriptions)), descriptions  # one voucher per charge, never two
     [fee] = [v for v in vouchers if v["Description"].startswith("Reminder fee, invoice 10045")]
     customer_line, income_line = fee["VoucherLines"]
-    charged = next(s.fee for s in ws.store.facts("acme").steps if s.invoice_number == "10045")
+    charged = next(s.fee for s in ws.store.read(load_facts, "acme").steps if s.invoice_number == "10045")
     assert (Decimal(str(customer_line["CurrencyAmount"])), Decimal(str(income_line["CurrencyAmount"]))) == (
         charged,
         -charged,
@@ -275,7 +276,7 @@ def test_a_tripletex_reminder_books_its_own_charge(ws: Workspace) -> None:
         "acme", "8005", DocKind.INVOICE, "K1", date(2025, 12, 22), DUE, "NOK", Decimal("5000.00"), "tripletex"
     )
     plan_charges(ws.store, ws.client(), intent, inv, Decimal("12.00"))
-    assert bookings.bookings(ws.store, "acme") == []
+    assert ws.store.read(bookings.bookings, "acme") == []
 
 
 def test_an_older_database_gets_the_booking_log(tmp_path: Path) -> None:

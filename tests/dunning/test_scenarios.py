@@ -9,6 +9,7 @@ from typing import Any
 
 from connector.model import Action
 from connector.store.cases import load_cases
+from connector.store.facts import load_facts
 from tests.builders import ACCOUNT, Workspace, client_table, pdf_bytes
 
 START = date(2026, 1, 5)  # a Monday, no holiday in NO or DK

@@ -11,6 +11,7 @@ import pytest
 from connector.actions import manual
 from connector.errors import Refused
 from connector.store import audit
+from connector.store.facts import load_facts
 from tests.builders import Workspace, client_table
 
 ISSUE = date(2026, 6, 1)
@@ -30,7 +31,7 @@ def synced(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
 
 
 def trail(ws: Workspace) -> list[tuple[str, str, str | None, str | None]]:
-    return [(e.actor, e.action, e.client_id, e.subject) for e in reversed(audit.entries(ws.store))]
+    return [(e.actor, e.action, e.client_id, e.subject) for e in reversed(ws.store.read(audit.entries))]
 
 
 def test_every_command_that_records_or_undoes_is_in_the_audit_trail(synced: Workspace) -> None:
@@ -54,7 +55,7 @@ def test_every_command_that_records_or_undoes_is_in_the_audit_trail(synced: Work
         ("cli:kari", "exclusion.add", "acme", "customer 974760673"),
         ("cli:kari", "exclusion.remove", "acme", "customer 974760673"),
     ]
-    details = [e.detail for e in reversed(audit.entries(ws.store))]
+    details = [e.detail for e in reversed(ws.store.read(audit.entries))]
     assert details[0].startswith("manual-") and details[0].endswith(": wrong hours")
     assert details[2].startswith("agreement-") and details[2].endswith(f"pay on {promise}")
 
@@ -76,9 +77,9 @@ def test_a_refused_request_writes_neither_the_record_nor_an_audit_row(synced: Wo
         manual.add_exclusion(store, "acme", "x", AS_OF, customer="fjord handel as", **who)
     with pytest.raises(Refused, match="no open dispute '1001'"):
         manual.resolve_dispute(store, "acme", "1001", "", AS_OF, **who)
-    facts = store.facts("acme")
+    facts = store.read(load_facts, "acme")
     assert (facts.disputes, facts.agreements, facts.exclusions) == ((), (), ())
-    assert audit.entries(store) == []
+    assert store.read(audit.entries) == []
 
 
 def test_a_reference_naming_several_records_is_refused_with_their_ids(synced: Workspace) -> None:
@@ -91,8 +92,8 @@ def test_a_reference_naming_several_records_is_refused_with_their_ids(synced: Wo
         manual.resolve_dispute(store, "acme", "1001", "", AS_OF, **who)
     resolved = manual.resolve_dispute(store, "acme", second.dispute_id, "", AS_OF, **who)
     assert resolved == second
-    assert [d.dispute_id for d in manual.open_disputes(store.facts("acme"))] == [first.dispute_id]
-    [entry, *_] = audit.entries(store)
+    assert [d.dispute_id for d in manual.open_disputes(store.read(load_facts, "acme"))] == [first.dispute_id]
+    [entry, *_] = store.read(audit.entries)
     assert (entry.actor, entry.at, entry.address, entry.detail) == (
         "vera",
         NOW,

@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from connector import http
 from connector.model import Action, DunningStep
 from connector.store import Store
+from connector.store.sends import record_steps
 from tests.builders import camt, to_toml
 from tests.fakes import FakeKravia
 from tests.fakes.ledger_world import realistic
@@ -245,7 +246,7 @@ class Fleet:
                         ),
                     )
                 ]
-                store.record_steps(conn, steps)
+                record_steps(conn, steps)
         finally:
             store.close()
 

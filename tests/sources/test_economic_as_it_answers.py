@@ -14,6 +14,7 @@ import pytest
 
 from connector.reconcile import reconcile
 from connector.store import Store
+from connector.store.facts import load_facts
 from tests.fakes.ledger_world import now, realistic
 from tests.fakes.ledgers import FakeEconomic
 from tests.sources.ledger_helpers import client_for, fast_http, sync
@@ -35,7 +36,7 @@ def test_customer_payments_arrive_as_dated_entries(tmp_path: Path) -> None:
     with FakeEconomic(world) as fake:
         store = _store(tmp_path)
         assert sync(store, client_for("economic", fake, tmp_path)).ok
-    facts = store.facts("acme")
+    facts = store.read(load_facts, "acme")
     paid = {(p.invoice_number, p.booking_date, p.amount) for p in facts.payments}
     assert paid == {
         ("10042", date(2026, 5, 15), Decimal("7500.00")),
@@ -60,7 +61,7 @@ def test_customers_are_filtered_by_last_updated_as_a_date(tmp_path: Path) -> Non
         asked = [q["filter"] for _m, p, q in fake.log if p == "/customers" and "filter" in q]
     assert report.ok, report.errors
     assert asked and all(re.fullmatch(r"lastUpdated\$gte:\d{4}-\d{2}-\d{2}", f) for f in asked)
-    names = {c.customer_id: c.name for c in store.facts("acme").customers.values()}
+    names = {c.customer_id: c.name for c in store.read(load_facts, "acme").customers.values()}
     assert names["10017"] == "Fjordkraft Bygg og Anlegg AS"
 
 
@@ -75,7 +76,7 @@ def test_an_invoice_booked_with_an_earlier_date_and_a_credit_note_applied_later_
         # A credit note dated last month, applied to the open invoice 10045 tonight.
         world.credit(10071, 10045, date.today() - timedelta(days=30))
         assert sync(store, client).ok
-    facts = store.facts("acme")
+    facts = store.read(load_facts, "acme")
     invoices = {i.number: i for i in facts.invoices if i.kind.value == "invoice"}
     assert invoices["10070"].ledger_open_amount == Decimal("640.00")
     assert invoices["10045"].ledger_open_amount == Decimal("0.00")

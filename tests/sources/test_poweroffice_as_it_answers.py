@@ -14,6 +14,7 @@ import pytest
 from connector.sources import poweroffice
 from connector.sources.systems import check_ledger
 from connector.store import Store
+from connector.store.facts import load_facts
 from tests.fakes.ledger_world import realistic
 from tests.fakes.ledgers import FakePowerOffice
 from tests.sources.ledger_helpers import client_for, fast_http, sync
@@ -39,7 +40,7 @@ def test_an_empty_list_answered_204_is_an_empty_page(tmp_path: Path) -> None:
     assert first.ok, first.errors
     assert second.ok, second.errors
     assert empty  # the page after an exact multiple of the page size was asked and answered 204
-    assert len(store.facts("acme").customers) == 2
+    assert len(store.read(load_facts, "acme").customers) == 2
 
 
 def test_a_part_paid_foreign_currency_invoice_keeps_its_currency(tmp_path: Path) -> None:
@@ -50,7 +51,7 @@ def test_a_part_paid_foreign_currency_invoice_keeps_its_currency(tmp_path: Path)
     with FakePowerOffice(world) as fake:
         store = _store(tmp_path)
         assert sync(store, client_for("poweroffice", fake, tmp_path)).ok
-    facts = store.facts("acme")
+    facts = store.read(load_facts, "acme")
     inv = next(i for i in facts.invoices if i.number == "10060")
     assert (inv.currency, inv.amount, inv.ledger_open_amount) == ("EUR", Decimal("1200.00"), Decimal("1000.00"))
     [pay] = [p for p in facts.payments if p.invoice_number == "10060"]

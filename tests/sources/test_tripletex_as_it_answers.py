@@ -15,6 +15,7 @@ import pytest
 from connector import http, pipeline
 from connector.config import Settings
 from connector.store import Store
+from connector.store.facts import load_facts
 from tests.fakes.ledger_world import realistic
 from tests.fakes.ledgers import FakeTripletex
 from tests.sources.ledger_helpers import client_for, fast_http, sync
@@ -36,7 +37,9 @@ def test_a_payment_registered_by_hand_arrives_with_its_date_amount_and_reference
     with FakeTripletex(world) as fake:
         store = _store(tmp_path)
         assert sync(store, client_for("tripletex", fake, tmp_path)).ok
-    paid = {(p.invoice_number, p.booking_date, p.amount, p.structured_ref) for p in store.facts("acme").payments}
+    paid = {
+        (p.invoice_number, p.booking_date, p.amount, p.structured_ref) for p in store.read(load_facts, "acme").payments
+    }
     assert ("10045", date(2026, 8, 20), Decimal("750.50"), None) in paid
     # The OCR payment keeps its KID as the reference.
     assert ("10042", date(2026, 5, 15), Decimal("7500.00"), "0001004237") in paid
@@ -48,7 +51,7 @@ def test_inactive_customers_arrive_with_name_address_and_email(tmp_path: Path) -
     with FakeTripletex(world) as fake:
         store = _store(tmp_path)
         assert sync(store, client_for("tripletex", fake, tmp_path)).ok
-    customer = {c.org_no: c for c in store.facts("acme").customers.values()}["923456783"]
+    customer = {c.org_no: c for c in store.read(load_facts, "acme").customers.values()}["923456783"]
     assert (customer.name, customer.email, customer.city) == ("Nordlys Regnskap AS", "post@nordlys.example", "Bodø")
 
 
@@ -58,7 +61,7 @@ def test_the_country_is_read_through_the_fields_expansion(tmp_path: Path) -> Non
     with FakeTripletex(world) as fake:
         store = _store(tmp_path)
         assert sync(store, client_for("tripletex", fake, tmp_path)).ok
-    countries = {c.org_no: c.country for c in store.facts("acme").customers.values()}
+    countries = {c.org_no: c.country for c in store.read(load_facts, "acme").customers.values()}
     assert countries == {"913312465": "DK", "923456783": "NO"}
 
 
@@ -83,7 +86,7 @@ def test_a_429_without_reset_header_is_waited_out_to_the_end_of_the_period(
         refused = [r for r in fake.log if r[1].endswith("/openPost") or r[1].endswith("/customer")]
     assert report.ok, report.errors
     assert time.monotonic() - started >= 0.8 and sum(waited) >= 0.8  # waited for the period, not 3 × 4 ms
-    assert refused and len(store.facts("acme").invoices) == 5
+    assert refused and len(store.read(load_facts, "acme").invoices) == 5
 
 
 def test_the_sessions_a_run_created_are_deleted_when_it_ends(tmp_path: Path) -> None:
@@ -107,9 +110,9 @@ def test_a_night_with_nothing_changed_costs_two_requests(tmp_path: Path) -> None
         store = _store(tmp_path)
         client = client_for("tripletex", fake, tmp_path, page_size=2)  # the open posts span 3 pages
         assert sync(store, client).ok
-        before = {(i.number, i.ledger_open_amount) for i in store.facts("acme").invoices}
+        before = {(i.number, i.ledger_open_amount) for i in store.read(load_facts, "acme").invoices}
         fake.reset_log()
         assert sync(store, client).ok
         paths = [p for _m, p, _q in fake.log]
     assert paths == ["/v2/customer", "/v2/ledger/posting/openPost"]
-    assert {(i.number, i.ledger_open_amount) for i in store.facts("acme").invoices} == before
+    assert {(i.number, i.ledger_open_amount) for i in store.read(load_facts, "acme").invoices} == before

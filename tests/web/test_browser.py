@@ -31,6 +31,7 @@ from connector import pipeline
 from connector.model import CaseStatus
 from connector.store import Store, audit
 from connector.store.cases import find_case
+from connector.store.facts import load_facts
 from connector.web.app import create_app
 from tests.browser import shot
 from tests.builders import Workspace
@@ -306,7 +307,7 @@ def test_open_a_dispute_and_see_the_invoice_held(
     assert "1002" in queued and "Fjord Handel AS" in queued and "0 days" in queued
     assert "1 dispute open" in browser.find_element(By.CSS_SELECTOR, "nav.queue").text
     shot(browser, tmp_path, "today_dispute")
-    [dispute] = scene.store.facts("acme").disputes
+    [dispute] = scene.store.read(load_facts, "acme").disputes
     assert dispute.invoice_number == "1002" and dispute.is_open
 
     # resolve it where it is listed: the hold lifts
@@ -314,7 +315,7 @@ def test_open_a_dispute_and_see_the_invoice_held(
     click(browser, By.CSS_SELECTOR, "button[aria-label='Resolve the dispute on invoice 1002']")
     assert "resolved: dunning of the invoice resumes" in browser.find_element(By.CSS_SELECTOR, "p.flash.ok").text
     assert browser.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=h-disputes]") == []
-    actions = [e.action for e in audit.entries(scene.store) if e.actor == "kari"]
+    actions = [e.action for e in scene.store.read(audit.entries) if e.actor == "kari"]
     assert actions[:2] == ["dispute.resolve", "dispute.open"]
 
 

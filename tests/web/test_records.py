@@ -20,6 +20,7 @@ from connector.credit.checks import CreditCheck, credit_line
 from connector.credit.risk import RiskAssessment, RiskLevel, RiskReason
 from connector.store import audit
 from connector.store.credit_checks import save_check
+from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, kid
 
 FJORD = "987654325"  # acme's customer Fjord Handel AS (invoice 1002)
@@ -46,7 +47,7 @@ def explained(page: str, invoice: str) -> str:
 
 
 def trail(ws: Workspace) -> list[tuple[str, str, str | None, str | None]]:
-    return [(e.actor, e.action, e.client_id, e.subject) for e in audit.entries(ws.store) if "." in e.action]
+    return [(e.actor, e.action, e.client_id, e.subject) for e in ws.store.read(audit.entries) if "." in e.action]
 
 
 # ---- the pages -------------------------------------------------------------------------------------
@@ -81,7 +82,7 @@ def test_the_credit_level_shows_on_the_client_and_the_customer_page(app_for: App
         "acme", FJORD, RiskAssessment(FJORD, FJORD, RiskLevel.HIGH, (reason,), (), CASE), "new customer"
     )
     with scene.store.transaction() as conn:
-        save_check(conn, check, NOON)
+        save_check(conn, check, at=NOON)
     customer = html.unescape(app_for("vera").get(CUSTOMER_PAGE).text)
     assert credit_line(check) in customer  # the one line every view shows
     assert "credit risk high (2026-07-27): Bankrupt (konkurs) since 2026-07-01." in customer
@@ -141,9 +142,9 @@ def test_open_a_dispute_holds_the_invoice_and_resolving_it_lifts_the_hold(
     client = app_for("kari")
     response = post(client, "/disputes/open", client_id="acme", invoice="1002", reason="wrong goods delivered")
     assert response.status_code == 303 and response.headers["location"] == CUSTOMER_PAGE
-    [dispute] = scene.store.facts("acme").disputes
+    [dispute] = scene.store.read(load_facts, "acme").disputes
     assert (dispute.invoice_number, dispute.reason, dispute.source) == ("1002", "wrong goods delivered", "manual")
-    [entry] = [e for e in audit.entries(scene.store) if e.action == "dispute.open"]
+    [entry] = [e for e in scene.store.read(audit.entries) if e.action == "dispute.open"]
     assert (entry.actor, entry.at, entry.client_id, entry.subject, entry.address) == (
         "kari", NOON, "acme", "1002", "testclient",
     )  # fmt: skip
@@ -154,7 +155,7 @@ def test_open_a_dispute_holds_the_invoice_and_resolving_it_lifts_the_hold(
     assert 'id="h-disputes"' in page  # listed, with Resolve
 
     post(client, "/disputes/resolve", client_id="acme", dispute_id=dispute.dispute_id, note="credit note sent")
-    assert not manual.open_disputes(scene.store.facts("acme"))
+    assert not manual.open_disputes(scene.store.read(load_facts, "acme"))
     assert "- disputed:" not in explained(client.get(CUSTOMER_PAGE).text, "1002")
     assert trail(scene)[0] == ("kari", "dispute.resolve", "acme", "1002")
 
@@ -170,21 +171,25 @@ def test_a_promise_and_a_plan_are_recorded_and_removed_and_a_past_promise_is_ref
     )
     assert refused.headers["location"] == CUSTOMER_PAGE  # to the top, where the message is
     assert "Nothing was recorded: the promised day 2026-07-20 is before 2026-07-27" in flash(client)
-    assert scene.store.facts("acme").agreements == ()
+    assert scene.store.read(load_facts, "acme").agreements == ()
 
     post(client, "/agreements/add", client_id="acme", invoice="1002", kind="promise", promise_date="2026-08-10")
     post(
         client, "/agreements/add", client_id="acme", invoice="1001", kind="plan",
         instalments="3", first="2026-08-01", every="14", note="three parts", page=f"/clients/acme/customers/{KUNDE}",
     )  # fmt: skip
-    promise, plan = sorted(scene.store.facts("acme").agreements, key=lambda a: a.invoice_number, reverse=True)
+    promise, plan = sorted(
+        scene.store.read(load_facts, "acme").agreements, key=lambda a: a.invoice_number, reverse=True
+    )
     assert promise.due_dates == (CASE + timedelta(days=14),)
     assert [d.isoformat() for d in plan.due_dates] == ["2026-08-01", "2026-08-15", "2026-08-29"]
     assert plan.note == "three parts"
     assert "- agreement:" in explained(client.get(CUSTOMER_PAGE).text, "1002")
 
     post(client, "/agreements/remove", client_id="acme", agreement_id=promise.agreement_id, note="typed wrong")
-    assert [a.agreement_id for a in manual.active_agreements(scene.store.facts("acme"))] == [plan.agreement_id]
+    assert [a.agreement_id for a in manual.active_agreements(scene.store.read(load_facts, "acme"))] == [
+        plan.agreement_id
+    ]
     assert [t[1] for t in trail(scene)] == ["agreement.remove", "agreement.add", "agreement.add"]
 
 
@@ -230,7 +235,7 @@ def forms(scene: Workspace, client_id: str, invoice: str, customer: str) -> dict
 
 
 def records(scene: Workspace, client_id: str) -> tuple[object, ...]:
-    facts = scene.store.facts(client_id)
+    facts = scene.store.read(load_facts, client_id)
     return facts.disputes, facts.agreements, tuple(manual.exclusions(scene.store, client_id))
 
 

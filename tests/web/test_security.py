@@ -14,6 +14,7 @@ from connector.config import WebConfig
 from connector.model import CaseStatus
 from connector.store import audit
 from connector.store.cases import find_case
+from connector.store.facts import load_facts
 from connector.web.app import ROUTES
 from connector.web.serve import ServeRefused, check_bind, open_store
 from tests.builders import Workspace
@@ -158,7 +159,7 @@ def test_a_form_without_its_token_is_refused(app_for: AppFactory, scene: Workspa
         assert response.status_code == 403
         assert "did not come from this workbench" in response.text
     assert case_status(scene, "acme-1001") is CaseStatus.PROPOSED
-    facts = scene.store.facts("acme")
+    facts = scene.store.read(load_facts, "acme")
     assert (facts.disputes, facts.agreements, facts.exclusions) == ((), (), ())
     assert client.get("/").status_code == 200  # still logged in
 
