@@ -32,6 +32,10 @@ from connector.model import Action, Case, CaseStatus, Customer, DocKind, Dunning
 from connector.reports.run import ClientReport
 from connector.reports.tables import render
 from connector.store import Store
+from connector.store.cases import add_case_event, load_cases, propose_case
+from connector.store.ledger import upsert_customers, upsert_invoices
+from connector.store.sends import record_steps
+from connector.store.sync import record_sync
 from tests.fakes import FakeDebitura, FakeKravia
 from tests.fakes.server import FakeServer, Request
 
@@ -95,11 +99,11 @@ def seed(store: Store, client: ClientConfig, n: int) -> None:
         )
     ]
     with store.transaction() as conn:
-        store.upsert_customers(conn, customers)
-        store.upsert_invoices(conn, invoices)
-        store.record_steps(conn, steps)
-        store.record_sync(conn, "bench", "ledger", ok=True)
-        store.record_sync(conn, "bench", f"bank:camt:{client.bank[0].path}", ok=True, data_through=AS_OF)
+        upsert_customers(conn, customers)
+        upsert_invoices(conn, invoices)
+        record_steps(conn, steps)
+        record_sync(conn, "bench", "ledger", ok=True, at=store.now())
+        record_sync(conn, "bench", f"bank:camt:{client.bank[0].path}", ok=True, data_through=AS_OF, at=store.now())
         for inv in invoices:
             case = Case(
                 f"bench-{inv.number}",
@@ -112,8 +116,8 @@ def seed(store: Store, client: ClientConfig, n: int) -> None:
                 CaseStatus.PROPOSED,
                 AS_OF,
             )
-            store.propose_case(conn, case)
-            store.add_case_event(conn, "bench", case.case_id, CaseStatus.APPROVED, AS_OF, "bench")
+            propose_case(conn, case, at=store.now())
+            add_case_event(conn, "bench", case.case_id, CaseStatus.APPROVED, AS_OF, "bench", at=store.now())
 
 
 def peak_rate(stamps: list[float]) -> int:
@@ -151,7 +155,7 @@ def one_run(provider: str, n: int, latency: float, concurrency: int, rate: float
             store, client, AS_OF, report, provider_for(client), lambda: decide_client(store, client, AS_OF)
         )
         wall = time.perf_counter() - t0
-        cases = store.cases(["bench"])
+        cases = store.read(load_cases, ["bench"])
         pushed = sum(1 for c in cases if c.status is CaseStatus.PUSHED)
         if isinstance(fake, FakeKravia):
             at_provider = {k: len(v) for k, v in fake.by_accounting_id().items()}

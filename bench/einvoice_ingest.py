@@ -48,6 +48,7 @@ from connector.pipeline import _store_ledger
 from connector.sources.base import SyncContext
 from connector.sources.ehf import EhfFolderSource
 from connector.store import Store
+from connector.store.sync import mark_files
 
 SELLER_ORG = "123456785"
 CUSTOMERS = [f"9{n:08d}" for n in range(100, 400, 7)]
@@ -246,7 +247,7 @@ def end_to_end(folder: Path, db: Path) -> int:
     batch = source.fetch(SyncContext(client=cfg, as_of=now.date(), now=now))
     with store.transaction() as conn:
         _store_ledger(store, conn, cfg.id, batch)
-        store.mark_files(conn, cfg.id, source.name, batch.files)
+        mark_files(conn, cfg.id, source.name, batch.files, at=store.now())
     store.close()
     assert not batch.errors, batch.errors[:3]
     return len(batch.invoices)

@@ -1,6 +1,16 @@
-"""Many clients against the local fake accounting systems, with injected latency: sequential vs concurrent.
+"""Many clients against the local fake accounting systems, with injected latency: sequential vs concurrent;
+or, with ``--incremental``, requests per client of a full sync, a second sync with nothing changed and
+a third after one new payment.
 
     .venv/bin/python -m bench.ledger_sync_bench --clients 200 --invoices 2000 --latency 0.03 --workers 32
+    .venv/bin/python -m bench.ledger_sync_bench --incremental --clients 20 --invoices 2000 --latency 0
+
+Incremental (issue 16, "only what changed"): every system's fake serves one ledger that all its
+``--clients`` clients sync into their own rows; run 1 is each client's first (full) sync, run 2 the
+next night with nothing changed upstream, run 3 the night after one new payment in the ledger. A
+run is a new process in real life: Tripletex sessions are deleted at its end and PowerOffice tokens
+asked for again, so both count (once per run for Tripletex's shared session, once per client for
+PowerOffice). The target: run 2 at most 3 requests per client.
 
 Each fake system runs in **its own process** (multiprocessing), so what it measures — request
 arrivals, the peak request rate in any 1-second window, requests in flight per credential — is
@@ -30,6 +40,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -86,6 +97,7 @@ def _measured(base: type[FakeSystem]) -> type[FakeSystem]:
             pays: dict[int, list[Any]] = defaultdict(list)
             for pay in self.world.payments:
                 pays[id(pay.doc)].append(pay)
+            self._pays = pays
             self.world.pays_of = lambda d: pays.get(id(d), [])  # type: ignore[method-assign]
 
         def _invoice(self, d: Any) -> dict[str, Any]:
@@ -126,6 +138,15 @@ def _measured(base: type[FakeSystem]) -> type[FakeSystem]:
                 self.by_key.clear()
                 self.max_flight.clear()
 
+        def one_payment(self) -> str:
+            """One new payment in the ledger, on the first open invoice (the render cache forgets it)."""
+            with self.lock:
+                doc = next(d for d in self.world.docs if d.kind == "invoice" and d.open > 0)
+                pay = self.world.pay(doc.number, min(doc.open, Decimal("100.00")), date.today())
+                self._pays.setdefault(id(doc), []).append(pay)
+                self._rendered.pop(doc.id, None)
+                return str(doc.number)
+
     return Measured
 
 
@@ -145,6 +166,8 @@ def serve(system: str, invoices: int, latency: float, clients: int, conn: Connec
             elif command == "reset":
                 fake.reset()  # type: ignore[attr-defined]
                 conn.send("ok")
+            elif command == "pay":
+                conn.send(fake.one_payment())  # type: ignore[attr-defined]
             else:
                 return
 
@@ -212,10 +235,18 @@ def sent_peaks(system: str, url: str) -> int:
 
 
 def sync_run(store: Store, clients: list[ClientConfig], workers: int) -> tuple[float, dict[str, float], list[str]]:
-    """The sync stage as ``arsync sync`` runs it; returns wall time, seconds per system, failures."""
+    """The sync stage as ``arsync sync`` runs it (a new process: sessions and tokens made afresh, and
+    the run's sessions deleted at its end); returns wall time, seconds per system, failures."""
     http.reset_limiters()
     tripletex.forget_sessions()
     poweroffice.forget_tokens()
+    try:
+        return _sync_run(store, clients, workers)
+    finally:
+        tripletex.end_sessions()
+
+
+def _sync_run(store: Store, clients: list[ClientConfig], workers: int) -> tuple[float, dict[str, float], list[str]]:
     per_system: dict[str, float] = defaultdict(float)
     failed: list[str] = []
     started = last = time.monotonic()
@@ -230,6 +261,46 @@ def sync_run(store: Store, clients: list[ClientConfig], workers: int) -> tuple[f
     return time.monotonic() - started, per_system, failed
 
 
+def incremental(args: argparse.Namespace, systems: list[str]) -> None:
+    """Requests per client: run 1 (full), run 2 (nothing changed), run 3 (after one new payment)."""
+    tmp = Path(tempfile.mkdtemp(prefix="arsync-bench-"))
+    fakes = {s: RemoteFake(s, args.invoices, args.latency, args.clients) for s in systems}
+    runs: dict[str, list[float]] = {s: [] for s in systems}
+    failed: list[str] = []
+    try:
+        clients = roster(fakes, args.clients, tmp)
+        store = Store(f"sqlite:///{tmp / 'incremental.db'}")
+        for label in ("run 1 (full)", "run 2 (nothing changed)", "run 3 (one new payment)"):
+            if label.startswith("run 3"):
+                paid = {s: f.ask("pay") for s, f in fakes.items()}
+                log(f"one new payment on invoice {', '.join(f'{s} {n}' for s, n in paid.items())}")
+            for f in fakes.values():
+                f.ask("reset")
+            log(f"{label}: {len(clients)} clients …")
+            _wall, _per, run_failed = sync_run(store, clients, args.workers)
+            failed += [f"{label}: {line}" for line in run_failed]
+            for s, f in fakes.items():
+                runs[s].append(f.ask("stats")["requests"] / args.clients)
+    finally:
+        for f in fakes.values():
+            f.stop()
+    print(
+        f"\nrequests per client: {args.clients} clients per system, {args.invoices} invoices in each ledger, "
+        f"page size each system's maximum"
+    )
+    head = f"{'system':<12}{'run 1 (full)':>14}{'run 2 (nothing changed)':>25}{'run 3 (one new payment)':>25}"
+    print(head)
+    print("-" * len(head))
+    for s in systems:
+        one, two, three = runs[s]
+        print(f"{s:<12}{one:>14.2f}{two:>25.2f}{three:>25.2f}")
+    worst = max(runs[s][1] for s in systems)
+    print(f"target: run 2 <= 3 requests per client — {'met' if worst <= 3 else 'NOT met'} (worst {worst:.2f})")
+    print(f"failed clients: {len(failed)}")
+    for line in failed[:5]:
+        print(f"  {line}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=200, help="clients per system")
@@ -238,10 +309,18 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=32, help="clients fetched at once (all systems together)")
     ap.add_argument("--seq-sample", type=int, default=4, help="clients per system measured one after another")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument(
+        "--incremental",
+        action="store_true",
+        help="requests per client of run 1 (full), run 2 (nothing changed) and run 3 (one new payment)",
+    )
     args = ap.parse_args()
     os.environ.update(ENV)
-    _record_sends()
     systems = args.systems.split(",")
+    if args.incremental:
+        incremental(args, systems)
+        return
+    _record_sends()
     tmp = Path(tempfile.mkdtemp(prefix="arsync-bench-"))
     fakes = {s: RemoteFake(s, args.invoices, args.latency, args.clients) for s in systems}
     try:

@@ -50,7 +50,11 @@ from connector.gcpause import gc_paused
 from connector.model import Customer, Decision, DocKind, Invoice, Payment
 from connector.reconcile.for_client import reconcile_facts
 from connector.references import kid_mod10
-from connector.store.repository import Store
+from connector.store import Store
+from connector.store.facts import load_facts
+from connector.store.ledger import upsert_customers, upsert_invoices
+from connector.store.payments import upsert_payments
+from connector.store.sync import record_sync
 
 AS_OF = date(2024, 4, 2)
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"
@@ -208,9 +212,9 @@ def run_one(
     """parse → store (chunked, one transaction) → route → per slice: read, match, decide; each timed."""
     store = Store(f"sqlite:///{db}")
     with store.transaction() as conn:  # the ledger side is set up, not timed
-        store.upsert_customers(conn, customers(n).values())
+        upsert_customers(conn, customers(n).values())
         for start in range(0, n, CHUNK):
-            store.upsert_invoices(conn, invoices(n, start, start + CHUNK))
+            upsert_invoices(conn, invoices(n, start, start + CHUNK))
     base_mb = _rss_mb()
     t0 = time.perf_counter()
     cpu0 = time.process_time()
@@ -226,22 +230,22 @@ def run_one(
             if len(chunk) >= CHUNK:
                 now = time.perf_counter()
                 parse_s += now - mark
-                store.upsert_payments(conn, chunk)
+                upsert_payments(conn, chunk)
                 stored += len(chunk)
                 chunk = []
                 mark = time.perf_counter()
                 store_s += mark - now
         now = time.perf_counter()
         parse_s += now - mark
-        store.upsert_payments(conn, chunk)
+        upsert_payments(conn, chunk)
         stored += len(chunk)
         store_s += time.perf_counter() - now
     t1 = time.perf_counter()
     store_s += (t1 - t0) - parse_s - store_s  # the commit
     parse_mb = _rss_mb()
     with store.transaction() as conn:  # the sources are fresh: no staleness hold hides the matching
-        store.record_sync(conn, "bench", "ledger", ok=True, data_through=AS_OF)
-        store.record_sync(conn, "bench", "bank:camt:/tmp", ok=True, data_through=AS_OF - timedelta(days=1))
+        record_sync(conn, "bench", "ledger", ok=True, data_through=AS_OF, at=store.now())
+        record_sync(conn, "bench", "bank:camt:/tmp", ok=True, data_through=AS_OF - timedelta(days=1), at=store.now())
     t2 = time.perf_counter()
     decisions = allocated = unexplained = 0
     digest = 0  # order-independent checksum of every decision's JSON: sliced and whole runs must agree
@@ -257,7 +261,7 @@ def run_one(
         return decided, time.perf_counter() - mark, allocated, len(recon.unexplained)
 
     if whole:
-        facts = store.facts("bench")
+        facts = store.read(load_facts, "bench")
         read = time.perf_counter()
         with gc_paused():  # as the engine runs the core (connector.engine.slices)
             recon = reconcile_facts(facts, cfg)

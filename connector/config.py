@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -104,6 +105,46 @@ class RunConfig(_Strict):
     # systems' rate limits (which stay enforced per credential), so a few threads overlap it well;
     # writes, decisions and sends stay one client after another. 1 = strictly sequential.
     workers: Annotated[int, Field(ge=1, le=64)] = 8
+
+
+class QueueConfig(_Strict):
+    """``[queue]``: the nightly run spread over worker processes and machines (procrastinate on PostgreSQL).
+
+    ``url`` defaults to the store's when that is PostgreSQL; a SQLite store cannot be shared, so the queue
+    commands refuse it (``connector.queue.db.queue_url``).
+    """
+
+    url: str | None = None
+    nightly: str | None = None  # "HH:MM" in ``timezone``: the workers enqueue the night's run then
+    timezone: str = "Europe/Oslo"  # the nightly time's zone, and the night `run --queue` means by default
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 4  # jobs (clients) one worker process runs at once
+    attempts: Annotated[int, Field(ge=1, le=20)] = 4  # tries per client and night before it is reported failed
+    retry_wait_seconds: Annotated[int, Field(ge=0, le=86400)] = 60  # before the 2nd try; doubled each time
+    # A worker that has not written its heartbeat for stalled_seconds is taken for dead: its jobs run again.
+    heartbeat_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    stalled_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
+
+    @field_validator("nightly")
+    @classmethod
+    def _hh_mm(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"'{value}' is not a time of day (HH:MM, 24-hour)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not a time zone name (e.g. Europe/Oslo)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _stalled_after_heartbeats(self) -> QueueConfig:
+        if self.stalled_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError("stalled_seconds must be at least twice heartbeat_seconds (a late heartbeat is no death)")
+        return self
 
 
 class LedgerConfig(_Strict):
@@ -381,6 +422,23 @@ class CreditorConfig(_Strict):
         return iban.compact(value) if value else ""
 
 
+class BookingsConfig(_Strict):
+    """``[clients.bookings]``: where a reminder fee or late interest that a letter charged is booked back
+    (issue 16), unless the ledger's own reminder function charged it (the ``tripletex`` channel).
+
+    ``target``: ``auto`` books into the ledger where its API can do so exactly once (Fiken: a general
+    journal entry; PowerOffice: a manual voucher with an ExternalImportReference), else writes a
+    booking file; ``ledger`` insists on the ledger; ``file`` always writes the file.
+    """
+
+    target: Literal["auto", "ledger", "file"] = "auto"
+    path: Path | None = None  # booking files; default <collection or reminders path>/../bookings, else bookings/<id>
+    # UNCERTAIN: the accounts are the client's own chart; these defaults (NS 4102 "annen finansinntekt"
+    # / "renteinntekt") are placeholders the accountant is expected to set.
+    fee_account: Annotated[str, Field(pattern=r"^[0-9]{3,10}$")] = "8070"
+    interest_account: Annotated[str, Field(pattern=r"^[0-9]{3,10}$")] = "8050"
+
+
 BRREG_URL = "https://data.brreg.no/enhetsregisteret/api"
 REGNSKAP_URL = "https://data.brreg.no/regnskapsregisteret"
 PEPPOL_DIRECTORY_URL = "https://directory.peppol.eu"
@@ -414,6 +472,7 @@ class ClientConfig(_Strict):
     collection: CollectionConfig
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     creditor: CreditorConfig = Field(default_factory=CreditorConfig)
+    bookings: BookingsConfig = Field(default_factory=BookingsConfig)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     # Filled from the top-level [http] / [limits] tables; a client's own table overrides key by key.
     http: HttpConfig = Field(default_factory=HttpConfig)
@@ -509,6 +568,7 @@ class Settings(BaseSettings):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     clients: list[ClientConfig] = Field(default_factory=list)
     web: WebConfig = Field(default_factory=WebConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
     source_file: Path | None = Field(default=None, exclude=True)
 
     @classmethod
@@ -687,6 +747,11 @@ def _resolve_paths(settings: Settings, file: Path) -> Settings:
         reminders_path = fix(c.reminders.path)
         if reminders_path is None and collection.path is not None:
             reminders_path = collection.path.parent / "reminders"
+        # A charge a letter made must be booked somewhere: beside the outboxes, else beside the config file.
+        bookings_path = fix(c.bookings.path)
+        if bookings_path is None:
+            outbox = collection.path or reminders_path
+            bookings_path = outbox.parent / "bookings" if outbox is not None else base / "bookings" / c.id
         clients.append(
             c.model_copy(
                 update={
@@ -696,6 +761,7 @@ def _resolve_paths(settings: Settings, file: Path) -> Settings:
                     "reminders": c.reminders.model_copy(
                         update={"path": reminders_path, "letter_templates": fix(c.reminders.letter_templates)}
                     ),
+                    "bookings": c.bookings.model_copy(update={"path": bookings_path}),
                     "registry": c.registry.model_copy(update={"credit_thresholds": fix(c.registry.credit_thresholds)}),
                 }
             )

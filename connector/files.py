@@ -7,6 +7,7 @@ import errno
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -17,9 +18,10 @@ def safe_name(value: str) -> str:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename: readers never see half a file."""
+    """Write to a temp file in the same folder, fsync, then rename: readers never see half a file. The temp
+    file's name carries the writer's pid, so one a crash leaves behind is known as such (``remove_unfinished``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -29,6 +31,51 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+TEMP_SUFFIX = ".tmp"
+LEGACY_TEMP_AGE = 3600  # seconds: a temp file without a pid in its name (older arsync) is stale after this
+
+
+def remove_unfinished(folder: Path) -> list[str]:
+    """Remove the temp files ``write_atomic`` left in ``folder`` when its process stopped mid-write (the
+    file they were for was never completed); returns their names. A temp file of a process that still
+    runs is left alone: it is being written right now."""
+    removed: list[str] = []
+    if not folder.is_dir():
+        return removed
+    now = time.time()
+    with os.scandir(folder) as entries:
+        temps = [
+            e
+            for e in entries
+            if e.name.startswith(".") and e.name.endswith(TEMP_SUFFIX) and e.is_file(follow_symlinks=False)
+        ]
+    for entry in temps:
+        parts = entry.name[: -len(TEMP_SUFFIX)].rsplit(".", 2)  # ".<name>.<pid>.<random>"
+        pid = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+        if pid is not None and _running(pid):
+            continue
+        if pid is None and now - entry.stat(follow_symlinks=False).st_mtime < LEGACY_TEMP_AGE:
+            continue
+        try:
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            continue  # its writer finished (renamed it) meanwhile
+        removed.append(entry.name)
+    return sorted(removed)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # ---- reading drop folders ------------------------------------------------------------------------

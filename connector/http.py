@@ -252,7 +252,35 @@ class DeadlineExceeded(ApiError):
 # ---- rate limiting ------------------------------------------------------------------------------
 
 
-class RateLimiter:
+class QuotaPeriod:
+    """The server's quota period (Tripletex X-Rate-Limit-Reset: "seconds left in the current period"),
+    remembered from the last answer that named it: a 429 without the header is waited out to its end,
+    and a client is never given up inside one period. Kept per process (the pause itself may be shared)."""
+
+    def __init__(self) -> None:
+        self._period_lock = threading.Lock()
+        self._period_end = 0.0
+        self._period_length = 0.0
+
+    def note_period(self, seconds_left: float) -> None:
+        """The server said how long its current quota period still runs."""
+        with self._period_lock:
+            self._period_end = time.monotonic() + seconds_left
+            self._period_length = max(self._period_length, seconds_left)
+
+    def period_left(self) -> float | None:
+        """Seconds until the remembered quota period ends; None when none is known or it is over."""
+        with self._period_lock:
+            left = self._period_end - time.monotonic()
+        return left if left > 0 else None
+
+    def period_length(self) -> float:
+        """The longest quota period the server has announced (0: never)."""
+        with self._period_lock:
+            return self._period_length
+
+
+class RateLimiter(QuotaPeriod):
     """At most ``rate`` requests per second and ``max_concurrent`` in flight; thread-safe, shared per key.
 
     Requests are spaced ``1/rate`` apart, and at most ``floor(rate)`` may *reach the wire* within
@@ -270,6 +298,7 @@ class RateLimiter:
     MARGIN = 0.15  # seconds; > 1 s window absorbs network jitter between our send and the server's stamp
 
     def __init__(self, limits: Limits):
+        super().__init__()
         self.limits = limits
         self._lock = threading.Lock()
         self._ended = threading.Condition(self._lock)  # a span ended: waiters may recount
@@ -331,16 +360,44 @@ class RateLimiter:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
+class Limiter(Protocol):
+    """What an :class:`ApiClient` needs of a limiter: :class:`RateLimiter` in one process, or one shared by
+    every worker process (``connector.queue.limits``, installed with :func:`use_limiters`)."""
+
+    def acquire(self) -> None: ...
+    def release(self) -> None: ...
+    def pause(self, seconds: float) -> None: ...
+    def note_period(self, seconds_left: float) -> None: ...
+    def period_left(self) -> float | None: ...
+    def period_length(self) -> float: ...
+
+
+LimiterFactory = Callable[[str, str, Limits], Limiter]  # (system, limit key, the system's limits)
+
 _limiters_lock = threading.Lock()
-_LIMITERS: dict[tuple[str, str], RateLimiter] = {}
+_LIMITERS: dict[tuple[str, str], Limiter] = {}
+_factory: LimiterFactory | None = None  # None: this process's own RateLimiter per key
 
 
-def limiter(system: str, key: str) -> RateLimiter:
+def limiter(system: str, key: str) -> Limiter:
     with _limiters_lock:
         found = _LIMITERS.get((system, key))
         if found is None:
-            found = _LIMITERS[(system, key)] = RateLimiter(SYSTEM_LIMITS[system])
+            limits = SYSTEM_LIMITS[system]
+            found = _LIMITERS[(system, key)] = _factory(system, key, limits) if _factory else RateLimiter(limits)
         return found
+
+
+def use_limiters(factory: LimiterFactory | None) -> LimiterFactory | None:
+    """Make every limiter from now on with ``factory`` (None: back to one per process); returns the previous.
+
+    The queue's workers install limiters held in PostgreSQL, so a credential's limit holds across all of them.
+    """
+    global _factory
+    with _limiters_lock:
+        previous, _factory = _factory, factory
+        _LIMITERS.clear()
+    return previous
 
 
 def reset_limiters() -> None:
@@ -382,6 +439,8 @@ class Response:
     status: int
     headers: dict[str, str]
     data: Any
+    size: int = 0  # bytes of the body as received (the stream loop caps a listing's bytes with it)
+    digest: str = ""  # sha256 of the body: a page the server repeats byte for byte is recognised
 
 
 @dataclass
@@ -423,20 +482,33 @@ class ApiClient:
     def _with_retries(self, policy: RetryPolicy, method: str, path: str, force: bool, **kwargs: Any) -> Response:
         deadline = self._deadline()
         timeouts = 0
+        throttled = 0.0  # seconds waited after 429s
+        last_429 = False
 
         def worth_retrying(exc: BaseException) -> bool:
-            nonlocal timeouts
+            nonlocal timeouts, last_429
             if not isinstance(exc, TransientError):
                 return False
+            last_429 = exc.status == 429
             timeouts += exc.timed_out
             return timeouts < policy.timeout_attempts
 
         def sleep(seconds: float) -> None:
+            nonlocal throttled
+            if last_429:
+                throttled += seconds
             deadline.spend(seconds)  # a pause before a retry is time the server costs this client
             policy.sleep(seconds)
 
+        def stop(state: RetryCallState) -> bool:
+            # Over the limit, the server answers 429 "for the remainder of the current period"
+            # (Tripletex): a client is never given up inside one period; the deadline still bounds it.
+            if last_429 and throttled < self.limiter.period_length():
+                return False
+            return bool(stop_after_attempt(policy.attempts)(state))
+
         retrying = Retrying(
-            stop=stop_after_attempt(policy.attempts),
+            stop=stop,
             retry=retry_if_exception(worth_retrying),
             wait=_wait(policy, deadline, self.system),
             sleep=sleep,
@@ -573,15 +645,19 @@ def _quota_reset(raw: requests.Response) -> float | None:
         return None
 
 
-def _interpret(raw: requests.Response, where: str, lim: RateLimiter, policy: RetryPolicy) -> Response:
+def _interpret(raw: requests.Response, where: str, lim: Limiter, policy: RetryPolicy) -> Response:
     status = raw.status_code
     reset = _quota_reset(raw)
+    if reset is not None:
+        lim.note_period(reset)
     if raw.headers.get("X-Rate-Limit-Remaining") == "0" and reset is not None:
         lim.pause(reset * policy.pause_scale)  # the quota is spent: everyone on this key waits
     if status == 429:
-        # Retry-After first, else the quota reset; Tripletex 429s may carry neither (issue #103): backoff.
+        # Retry-After first, else the quota reset; Tripletex 429s may carry neither (issue #103): then
+        # the rest of the period the last answer announced, else backoff.
         after = _retry_after(raw)
         after = reset if after is None else after
+        after = lim.period_left() if after is None else after
         if after is not None:
             lim.pause(after * policy.pause_scale)
         raise TransientError(f"{where}: 429 too many requests", status, after)
@@ -595,14 +671,15 @@ def _interpret(raw: requests.Response, where: str, lim: RateLimiter, policy: Ret
     if status >= 400:
         raise ApiError(f"{where}: {status}{_detail(raw)}", status, _json_or_none(raw))
     headers = {k.lower(): v for k, v in raw.headers.items()}
+    size, digest = len(raw.content), hashlib.sha256(raw.content).hexdigest()
     if status == 204 or not raw.content:
-        return Response(status, headers, None)
+        return Response(status, headers, None, size, digest)
     try:
         data = json.loads(raw.content, parse_float=Decimal)
     except ValueError:
         kind = "an HTML page" if raw.content.lstrip()[:1] == b"<" else "malformed JSON"
         raise TransientError(f"{where}: {status} with {kind} instead of JSON", status) from None
-    return Response(status, headers, data)
+    return Response(status, headers, data, size, digest)
 
 
 def _json_or_none(raw: requests.Response) -> Any:

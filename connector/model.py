@@ -122,6 +122,7 @@ class Hold(StrEnum):
     PARTLY_PAID = "partly_paid"  # policy partial_payment = "review", or a deduction/complaint in the payment text
     UNREADABLE_DOCUMENT = "unreadable_document"  # a ledger file that could change this invoice cannot be read
     INVOICE_DEFECT = "invoice_defect"  # the invoice itself is not fit to remind on (step 1 of the playbook)
+    CONFLICTING_DOCUMENT = "conflicting_document"  # one number, two contents (last in PRODUCT.md too)
 
 
 class State(StrEnum):
@@ -207,6 +208,7 @@ class Attachment:
     filename: str
     mime_type: str
     content: bytes
+    source_ref: str | None = None  # the document it came with (file name), when a source knows it
 
 
 @dataclass(frozen=True, slots=True)
@@ -613,6 +615,48 @@ class InvoiceCheck:
     note: str
 
 
+# ---- documents that contradict each other, stored rows that do not read (issue 13) ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentConflict:
+    """Two documents carry one number with different content (amount, customer, currency, due date …).
+    The first is kept as the invoice; the other is refused and named; the invoice is held until a person
+    resolves it (the other file removed or quarantined)."""
+
+    client_id: str
+    kind: DocKind
+    number: str
+    kept_ref: str | None  # the document kept (file name or the ledger's id)
+    other_ref: str  # the document refused
+    differences: str  # "amount 1000.00 / 1200.00; customer c1 / c2"
+    found_on: date
+    credits: tuple[str, ...] = ()  # a credit note's: the invoices either version credits (held too)
+
+    def describe(self) -> str:
+        kept = self.kept_ref or "the stored document"
+        return (
+            f"{self.kind.value.replace('_', ' ')} {self.number}: {self.other_ref} carries the number with other "
+            f"content than {kept} ({self.differences}); {kept} is kept"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableRow:
+    """A stored row that cannot be read (a value no type accepts): skipped when reading, named, and what it
+    could have changed is held."""
+
+    table: str
+    key: str  # the row's key, e.g. "kind=invoice, number=1001"
+    column: str
+    problem: str
+    invoice_number: str | None = None  # the invoice it concerns, when that much is readable
+    customer_id: str | None = None
+
+    def describe(self) -> str:
+        return f"stored {self.table} row ({self.key}) cannot be read: {self.column}: {self.problem}"
+
+
 # ---- the core's input ------------------------------------------------------------------------------
 
 
@@ -646,4 +690,6 @@ class Facts:
     registry: dict[str, RegistryFact] = field(default_factory=dict)  # org no → cached register answer (issue 6)
     unreadable: tuple[UnreadableFile, ...] = ()  # files the last syncs could not read (issue 14)
     checks: tuple[InvoiceCheck, ...] = ()  # invoices the accountant confirmed by hand (issue 14)
+    conflicts: tuple[DocumentConflict, ...] = ()  # open conflicts between documents of one number (issue 13)
+    unreadable_rows: tuple[UnreadableRow, ...] = ()  # stored rows skipped because they cannot be read (issue 13)
     calls: tuple[Call, ...] = ()  # calls to customers, in the order made (issue 15)

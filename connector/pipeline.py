@@ -13,9 +13,12 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+
+from sqlalchemy import Connection
 
 from connector import interrupt
 from connector.actions.act import act_client
@@ -29,15 +32,23 @@ from connector.concurrency import ReadAhead, read_ahead
 from connector.config import ClientConfig, ConfigError, Settings, missing_secrets, missing_secrets_message
 from connector.dunning.policy import ladder_problems
 from connector.engine.decisions import decide_client, decide_night
+from connector.errors import ClientLocked
 from connector.http import Timeouts, client_budget, redact
-from connector.model import Decision, FileRole, RegistryFact, UnreadableFile
+from connector.model import Decision, FileRole, Hold, RegistryFact, UnreadableFile
 from connector.reports.run import ClientReport, log_broken_agreements
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
-from connector.sources.systems import API_LEDGERS, api_ledger
+from connector.sources.systems import API_LEDGERS, api_ledger, end_api_sessions
 from connector.store import Store
 from connector.store import files as files_store
+from connector.store.conflicts import resolve_removed, store_invoices
+from connector.store.decisions import save_decisions
+from connector.store.disputes import add_dispute
 from connector.store.documents import store_events as store_document_events
+from connector.store.ledger import close_missing_invoices, load_customers, upsert_attachments, upsert_customers
+from connector.store.payments import upsert_payments
+from connector.store.sends import record_steps
+from connector.store.sync import mark_files, record_sync, seen_hashes, sync_status
 
 log = logging.getLogger("arsync")
 
@@ -118,12 +129,12 @@ def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: Clien
         out.failed.append(("ledger", _describe(exc)))
         report.fail(f"ledger: {_describe(exc)}")
     for source, _role in sources:
-        status = store.sync_status(client.id).get(source.name)
+        status = store.read(sync_status, client.id).get(source.name)
         ctx = SyncContext(
             client=client,
             as_of=as_of,
             now=now,
-            seen_files=frozenset(store.seen_hashes(client.id, source.name)),
+            seen_files=frozenset(store.read(seen_hashes, client.id, source.name)),
             cursor=status.cursor if status else None,
         )
         try:
@@ -160,6 +171,7 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
     """Store one client's fetch in one transaction; on any error nothing of it is kept."""
     failed = fetched.failed
     fetched_batches = fetched.batches
+    at = store.now()  # one stamp for the one transaction
     try:
         with store.transaction() as conn:
             for source, batch in fetched_batches:
@@ -169,23 +181,23 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
                 # rest of the source's data counts. Every sync replaces the source's list.
                 role = FileRole.LEDGER if isinstance(batch, LedgerBatch) else FileRole.BANK
                 unread = _unreadable(client.id, source, role, batch.files, as_of)
-                files_store.replace_unreadable(conn, client.id, source.name, unread, store.now())
+                files_store.replace_unreadable(conn, client.id, source.name, unread, at=at)
                 if isinstance(batch, LedgerBatch):
-                    _store_ledger(store, conn, client.id, batch)
+                    _store_ledger(conn, client, batch, at, report)
                     # The ledger is fresh as of the run's day (--as-of backfills and scenario runs included).
-                    store.record_sync(conn, client.id, source.name, ok=True, cursor=batch.cursor, data_through=as_of)
+                    record_sync(conn, client.id, source.name, ok=True, cursor=batch.cursor, data_through=as_of, at=at)
                 else:
-                    store.upsert_payments(conn, batch.payments)
-                    store.record_sync(conn, client.id, source.name, ok=True, data_through=batch.data_through)
+                    upsert_payments(conn, batch.payments)
+                    record_sync(conn, client.id, source.name, ok=True, data_through=batch.data_through, at=at)
                     for account, through in sorted(batch.accounts_through.items()):
-                        store.record_sync(conn, client.id, f"bank-account:{account}", ok=True, data_through=through)
-                store.mark_files(conn, client.id, source.name, batch.files)
+                        record_sync(conn, client.id, f"bank-account:{account}", ok=True, data_through=through, at=at)
+                mark_files(conn, client.id, source.name, batch.files, at=at)
             for name, error in failed:
-                store.record_sync(conn, client.id, name, ok=False, error=error)
+                record_sync(conn, client.id, name, ok=False, error=error, at=at)
     except Exception as exc:
         report.fail(f"storing the sync failed, previous state kept: {_describe(exc)}")
         for source, _batch in fetched_batches:
-            store.record_sync_failure(client.id, source.name, _describe(exc))
+            store.write(record_sync, client.id, source.name, ok=False, error=_describe(exc), at=at)
 
 
 def sync_clients(
@@ -208,14 +220,24 @@ def sync_clients(
         report = ClientReport(client.id)
         try:
             report, fetched = fetch.result()
-            store_fetched(store, client, as_of, fetched, report)
+            with client_locked(store, client.id, "sync", report):
+                store_fetched(store, client, as_of, fetched, report)
         except ConfigError:
             raise
+        except ClientLocked as exc:  # another run works on this client: its one line says who and since when
+            report.fail(str(exc))
         except Exception as exc:
             log.info("client %s: sync failed", client.id, exc_info=True)  # the traceback, with -v
             report.fail(_describe(exc))
         step(client.id, "done")
         yield report
+    _end_sessions()
+
+
+def _end_sessions() -> None:
+    """The API sessions a run created do not outlive it (Tripletex session tokens are deleted)."""
+    for line in end_api_sessions():
+        log.warning(line)
 
 
 def _unreadable(
@@ -240,18 +262,29 @@ def _unreadable(
     ]
 
 
-def _store_ledger(store: Store, conn: Any, client_id: str, batch: LedgerBatch) -> None:
-    store.upsert_customers(conn, batch.customers)
-    store.upsert_invoices(conn, batch.invoices)
+def _store_ledger(
+    conn: Connection, client: ClientConfig, batch: LedgerBatch, at: datetime, report: ClientReport
+) -> None:
+    client_id = client.id
+    upsert_customers(conn, batch.customers)
+    # a second document with a stored number and other content is refused and held, never a silent overwrite
+    stored = store_invoices(conn, client_id, batch.invoices, at=at)
+    for conflict in stored.conflicts:
+        report.warnings.append(f"conflicting document: {conflict.describe()}; held ({Hold.CONFLICTING_DOCUMENT})")
+    if client.ledger.kind == "ehf" and client.ledger.path is not None:
+        folder = client.ledger.path
+        for line in resolve_removed(conn, client_id, lambda name: (folder / name).exists(), at=at):
+            log.info("client %s: %s", client_id, line)
     if batch.complete_snapshot:  # a full re-sync: what vanished upstream is closed, not kept open
         snap = batch.complete_snapshot
         present = {(str(i.kind), i.number) for i in batch.invoices}
-        store.close_missing_invoices(conn, client_id, snap.source, present, snap.since)
-    store.upsert_attachments(conn, batch.attachments)
-    store.upsert_payments(conn, [replace(p, client_id=client_id) for p in batch.payments])
-    store.record_steps(conn, batch.steps)
+        close_missing_invoices(conn, client_id, snap.source, present, snap.since)
+    # a refused document's attachments (its own invoice copy) never join the kept invoice's
+    upsert_attachments(conn, [a for a in batch.attachments if (a.invoice_number, a.source_ref) not in stored.refused])
+    upsert_payments(conn, [replace(p, client_id=client_id) for p in batch.payments])
+    record_steps(conn, batch.steps)
     for dispute in batch.disputes:
-        store.add_dispute_in(conn, dispute)
+        add_dispute(conn, dispute)
     store_document_events(conn, client_id, batch.document_events)
 
 
@@ -287,10 +320,11 @@ def decide_once(
         return refresh_registry(client, store, orgs, as_of)  # stores what it fetched
 
     night = decide_night(store, client, as_of, lookup=lookup if client.registry.enabled else None, quiesce=quiesce)
+    report.warnings.extend(f"{row.describe()}; skipped" for row in night.unreadable_rows)
     if night.flagged:
         with store.transaction() as conn:
             for dispute in night.flagged:
-                store.add_dispute_in(conn, dispute)
+                add_dispute(conn, dispute)
     report.warnings.extend(log_broken_agreements(client.id, night.decisions))
     return night.decisions
 
@@ -315,9 +349,12 @@ def push_clients(store: Store, clients: Iterable[ClientConfig], as_of: date) -> 
             break
         report = ClientReport(client.id)
         try:
-            push_approved(store, client, as_of, report)
+            with client_locked(store, client.id, "cases push", report):
+                push_approved(store, client, as_of, report)
         except ConfigError:
             raise
+        except ClientLocked as exc:
+            report.fail(str(exc))
         except Exception as exc:
             log.info("client %s: push failed", client.id, exc_info=True)  # the traceback, with -v
             report.fail(_describe(exc))
@@ -325,6 +362,72 @@ def push_clients(store: Store, clients: Iterable[ClientConfig], as_of: date) -> 
 
 
 # ---- the job -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def client_locked(store: Store, client_id: str, command: str, report: ClientReport) -> Iterator[None]:
+    """One arsync run per client (``connector.store.locks``): the client's lock held inside, so two runs (a
+    cron ``run`` and a ``cases push`` by hand, two queue workers) never both send or push for one client.
+    Raises ``ClientLocked`` (one line: who holds it, since when); a stale lock taken over is a warning."""
+    with store.lock(client_id, command) as note:
+        if note:
+            report.warnings.append(note)
+        yield
+
+
+def run_client(
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    *,
+    sync: bool = True,
+    act: bool = True,
+    fetched: Future[tuple[ClientReport, Fetched]] | None = None,
+    quiesce: Callable[[], bool] | None = None,
+    lookups: CreditLookups | None = None,
+    progress: Progress | None = None,
+    locked: bool = False,
+) -> ClientReport:
+    """One client's whole night: sync → resolve interrupted sends → decide once → act (→ credit advice).
+
+    ``arsync run`` calls it client after client (``fetched``: the fetch that ran ahead on a thread); a queue
+    worker calls it once per job (``connector.queue``). From storing what was fetched to the last send it
+    holds the client's lock (:func:`client_locked`), unless ``locked``: the caller holds it already (the
+    queue job, which waits for it). Any error fails this client only: it is in the report (one line; the
+    traceback with -v), never raised.
+    """
+    step = progress or _no_progress
+    lookups = lookups if lookups is not None else CreditLookups()
+    report = ClientReport(client.id)
+    try:
+        got = None
+        if fetched is not None:
+            step(client.id, "sync")
+            report, got = fetched.result()  # a fetch that raised fails this client here
+        with nullcontext() if locked else client_locked(store, client.id, "run" if act else "reconcile", report):
+            if got is not None:
+                store_fetched(store, client, as_of, got, report)
+            elif sync:
+                step(client.id, "sync")
+                sync_client(store, client, as_of, report)
+            acting = act and report.ok
+            channels = resolve(store, client, as_of, report) if acting else {}
+            step(client.id, "decide")
+            report.decisions = decide_once(store, client, as_of, report, quiesce)
+            report.customer_names = {c.customer_id: c.name for c in store.read(load_customers, client.id)}
+            store.write(save_decisions, client.id, as_of, report.decisions)
+            if acting:
+                step(client.id, "act")
+                redecide = _redecide(store, client, as_of)
+                act_client(store, client, as_of, report.decisions, report, redecide, channels)
+                check_credit(store, client, as_of, report, lookups)  # advice only: never holds or sends
+    except ClientLocked as exc:  # another run works on this client: one line, no traceback
+        report.fail(str(exc))
+    except Exception as exc:  # isolate: mark failed (one line), go on with the next client
+        log.info("client %s failed", client.id, exc_info=True)  # the traceback, with -v
+        report.fail(_describe(exc))
+    step(client.id, "done")
+    return report
 
 
 def run(
@@ -351,33 +454,25 @@ def run(
     ahead: Iterable[tuple[ClientConfig, Future[tuple[ClientReport, Fetched]] | None]] = (
         fetching if fetching is not None else ((c, None) for c in clients)
     )
-    step = progress or _no_progress
+    # a very large client's slices may fork: the fetches running ahead finish first
+    quiesce = fetching.settle if fetching is not None else None
     for client, fetch in ahead:
         if interrupt.requested():
             break
-        report = ClientReport(client.id)
-        try:
-            if fetch is not None:
-                step(client.id, "sync")
-                report, fetched = fetch.result()  # a fetch that raised fails this client here
-                store_fetched(store, client, as_of, fetched, report)
-            # a very large client's slices may fork: the fetches running ahead finish first
-            quiesce = fetching.settle if fetching is not None else None
-            acting = act and report.ok
-            channels = resolve(store, client, as_of, report) if acting else {}
-            step(client.id, "decide")
-            report.decisions = decide_once(store, client, as_of, report, quiesce)
-            report.customer_names = {c.customer_id: c.name for c in store.customers(client.id)}
-            store.save_decisions(client.id, as_of, report.decisions)
-            if acting:
-                step(client.id, "act")
-                act_client(store, client, as_of, report.decisions, report, _redecide(store, client, as_of), channels)
-                check_credit(store, client, as_of, report, lookups)  # advice only: never holds or sends
-        except Exception as exc:  # isolate: mark failed (one line), go on with the next client
-            log.info("client %s failed", client.id, exc_info=True)  # the traceback, with -v
-            report.fail(_describe(exc))
-        step(client.id, "done")
-        reports.append(report)
+        reports.append(
+            run_client(
+                store,
+                client,
+                as_of,
+                sync=False,
+                act=act,
+                fetched=fetch,
+                quiesce=quiesce,
+                lookups=lookups,
+                progress=progress,
+            )
+        )
+    _end_sessions()
     return reports
 
 

@@ -454,7 +454,7 @@ class Workspace:
             self._store.close()
 
     def row_counts(self) -> dict[str, int]:
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             count = select(func.count())
             return {t.name: conn.execute(count.select_from(t)).scalar_one() for t in schema.metadata.sorted_tables}
 
@@ -467,8 +467,7 @@ class Workspace:
         """Every letter the store knows for the client (connector.store.letters.LetterRecord), oldest first."""
         from connector.store import letters as book
 
-        with self.store.engine.connect() as conn:
-            return book.load(conn, client_id)
+        return self.store.read(book.load, client_id)
 
     def letters(self, client_id: str = "acme", kinds: Sequence[str] = ("reminder", "collection_notice")) -> list[str]:
         """One name per invoice a letter of these kinds named (sent, or may have been): client--invoice--kind--day."""

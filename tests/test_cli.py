@@ -8,6 +8,7 @@ import sys
 from datetime import date, timedelta
 
 from connector.cli import main
+from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, client_table, kid
 
 ISSUE = date(2026, 6, 1)
@@ -82,7 +83,7 @@ def test_reconcile_never_sends_anything(ws: Workspace) -> None:
     items = ws.items(AS_OF)
     assert items["1002"]["action"] == "reminder"
     assert ws.outbox_files(ws.reminders_dir()) == []
-    assert ws.store.facts("acme").steps == ()
+    assert ws.store.read(load_facts, "acme").steps == ()
 
 
 def test_human_output_is_a_table_with_customer_names(ws: Workspace) -> None:

@@ -37,6 +37,8 @@ from connector.model import (
 )
 from connector.reconcile.for_client import reconcile_facts
 from connector.store import sends
+from connector.store.cases import add_case_event, load_cases, propose_case
+from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, client_table, kid
 
 DUE = date(2026, 1, 5)  # Monday
@@ -111,11 +113,9 @@ def _night_with_everything(ws: Workspace, client_id: str) -> None:
         "camt-paid.xml", [Entry("P-1", "8000.00", PAID, kid=kid("7001"))], created=PAID, client_id=client_id
     )
     with ws.store.transaction() as conn:
-        ws.store.record_steps(
-            conn, [DunningStep(client_id, "7002", Action.REMINDER, REMINDED, "outbox", currency="NOK")]
-        )
+        sends.record_steps(conn, [DunningStep(client_id, "7002", Action.REMINDER, REMINDED, "outbox", currency="NOK")])
     intent = sends.SendIntent(client_id, "7003", Action.REMINDER, REMINDED, "email", "", Decimal("0"), "NOK")
-    sends.begin(ws.store, intent)
+    ws.store.write(sends.begin, intent, owner=ws.store.run.key, at=ws.store.now())
     ws.bank_heartbeat(NIGHT, client_id=client_id)
 
 
@@ -126,8 +126,10 @@ def _approved_case(ws: Workspace, client_id: str) -> None:
         CaseStatus.PROPOSED, date(2026, 1, 26),
     )  # fmt: skip
     with ws.store.transaction() as conn:
-        ws.store.propose_case(conn, case)
-        ws.store.add_case_event(conn, client_id, case.case_id, CaseStatus.APPROVED, date(2026, 1, 27), "approved")
+        propose_case(conn, case, at=ws.store.now())
+        add_case_event(
+            conn, client_id, case.case_id, CaseStatus.APPROVED, date(2026, 1, 27), "approved", at=ws.store.now()
+        )
 
 
 def test_each_client_is_decided_once_a_night_and_again_only_to_re_check_a_push(
@@ -151,10 +153,10 @@ def test_each_client_is_decided_once_a_night_and_again_only_to_re_check_a_push(
         assert any(e["kind"] == "registry" for e in items[(client_id, "7002")]["evidence"])  # asked tonight
         assert items[(client_id, "7002")]["action"] == "collection_notice"
         assert items[(client_id, "7003")]["action"] != "reminder"  # resolved tonight: sent-unconfirmed
-        disputes = [d for d in ws.store.facts(client_id).disputes if d.source == "short_payment"]
+        disputes = [d for d in ws.store.read(load_facts, client_id).disputes if d.source == "short_payment"]
         assert [(d.invoice_number, d.is_open) for d in disputes] == [("7001", True)]  # … and stored
     assert _ActiveRegister.asked == [DEBTOR_ORG]  # once: the cache answers for the second client
-    [case] = [c for c in ws.store.cases(["acme"]) if c.invoice_number == "7004"]
+    [case] = [c for c in ws.store.read(load_cases, ["acme"]) if c.invoice_number == "7004"]
     assert case.status is not CaseStatus.APPROVED  # the re-check ran: pushed, or back to review
 
 
@@ -261,7 +263,7 @@ def test_a_sliced_client_with_the_register_on_is_decided_once_with_what_the_nigh
         ws.add_invoice(number, customer=f"Kunde {org}", org=org, issue=date(2025, 12, 22), due=DUE, amount="900.00")
     assert ws.cli("sync", "--as-of", NIGHT.isoformat()).exit_code == 0
     with ws.store.transaction() as conn:
-        ws.store.record_steps(conn, [DunningStep("acme", "7005", Action.REMINDER, REMINDED, "outbox", currency="NOK")])
+        sends.record_steps(conn, [DunningStep("acme", "7005", Action.REMINDER, REMINDED, "outbox", currency="NOK")])
     client = ws.client("acme")
     asked: list[set[str]] = []
 
@@ -285,7 +287,7 @@ def test_a_sliced_client_with_the_register_on_is_decided_once_with_what_the_nigh
     assert sliced.flagged == whole.flagged and [d.invoice_number for d in whole.flagged] == ["7001"]
     by_number = {d.invoice_number: d for d in whole.decisions}
     assert by_number["7001"].state == "disputed" and by_number["7005"].action == Action.REVIEW  # insolvent
-    assert ws.store.facts("acme").registry == {}  # … from memory, not from a re-read
+    assert ws.store.read(load_facts, "acme").registry == {}  # … from memory, not from a re-read
 
     monkeypatch.setattr(slices, "PARALLEL_SLICES", 2)  # surveyed and decided in two processes where it can fork
     in_processes = engine.decide_night(ws.store, client, NIGHT, lookup=lookup)

@@ -9,6 +9,8 @@ from typing import Any
 from click.testing import Result
 
 from connector.model import Action, DunningStep
+from connector.store.facts import load_facts
+from connector.store.sends import record_steps
 from tests.builders import Entry, Workspace, client_table, kid, pdf_bytes
 
 ISSUE = date(2026, 6, 1)
@@ -33,7 +35,7 @@ def letters(ws: Workspace, client_id: str = "acme") -> list[str]:
 
 
 def steps(ws: Workspace) -> list[tuple[str, str, date]]:
-    return [(s.invoice_number, str(s.step), s.sent_on) for s in ws.store.facts("acme").steps]
+    return [(s.invoice_number, str(s.step), s.sent_on) for s in ws.store.read(load_facts, "acme").steps]
 
 
 def cases(ws: Workspace) -> list[dict[str, Any]]:
@@ -51,7 +53,7 @@ def ready_for_collection(ws: Workspace, **policy: Any) -> None:
     """Reminder and inkassovarsel already sent: the case may be proposed on CASE."""
     overdue_invoice(ws, **policy)
     with ws.store.transaction() as conn:
-        ws.store.record_steps(
+        record_steps(
             conn,
             [
                 DunningStep("acme", "1001", Action.REMINDER, REMIND, "outbox", currency="NOK"),
@@ -114,7 +116,7 @@ def test_a_proposed_case_is_not_duplicated_and_an_approved_one_is_pushed_once(ws
     assert nightly(ws, CASE).exit_code == 0
     assert nightly(ws, CASE).exit_code == 0
     assert [(c["case_id"], c["status"]) for c in cases(ws)] == [("acme-1001", "proposed")]
-    assert len(ws.store.facts("acme").cases[0].events) == 1
+    assert len(ws.store.read(load_facts, "acme").cases[0].events) == 1
 
     approve = ws.cli("cases", "approve", "acme-1001", "--as-of", CASE.isoformat())
     assert approve.exit_code == 0, approve.output

@@ -22,7 +22,11 @@ from sqlalchemy.engine import make_url
 
 from connector.cli import main
 from connector.model import DocKind, Invoice
-from connector.store import Store, schema
+from connector.store import ClientLocked, RunId, Store, schema
+from connector.store.facts import load_facts
+from connector.store.ledger import upsert_customers, upsert_invoices
+from connector.store.payments import upsert_payments
+from connector.store.sync import record_sync
 from tests.builders import Entry, Workspace, client_table, kid
 
 BASE_URL = os.environ.get("ARSYNC_TEST_POSTGRES_URL")  # read at import: the autouse fixture clears ARSYNC_*
@@ -77,8 +81,8 @@ def test_money_is_exact_numeric_on_postgresql(pg_url: str) -> None:
         for n, a in enumerate(amounts)
     ]
     with store.transaction() as conn:
-        store.upsert_invoices(conn, invoices)
-    loaded = sorted(store.facts("acme").invoices, key=lambda i: i.number)
+        upsert_invoices(conn, invoices)
+    loaded = sorted(store.read(load_facts, "acme").invoices, key=lambda i: i.number)
     assert [i.amount for i in loaded] == [Decimal(a) for a in amounts]
     assert loaded[0].amount + loaded[1].amount == Decimal("0.30")
     store.close()
@@ -101,7 +105,7 @@ def test_nightly_runs_are_idempotent_and_push_once_on_postgresql(tmp_path: Path,
         items = ws.items(date(2026, 5, 20), "--no-sync")
         assert items["1001"]["state"] == "settled"
         assert items["1002"]["open_amount"] == "2500.00"
-        assert [s.step for s in ws.store.facts("acme").steps] == ["reminder"]  # sent once, on the first run
+        assert [s.step for s in ws.store.read(load_facts, "acme").steps] == ["reminder"]  # sent once, on the first run
     finally:
         ws.close()
 
@@ -160,13 +164,15 @@ def test_a_sliced_client_decides_as_in_one_piece_on_postgresql(tmp_path: Path, p
         pay(104, "100", reversal=True, payer_account="60000"),  # takes back an earlier 100 from c0's payer
     ]
     with store.transaction() as conn:
-        store.upsert_customers(conn, customers)
-        store.upsert_invoices(conn, invoices)
-        store.upsert_payments(conn, payments)
-        store.record_sync(conn, "acme", "ledger", ok=True, data_through=date(2026, 10, 20))
-        store.record_sync(conn, "acme", f"bank:camt:{client.bank[0].path}", ok=True, data_through=date(2026, 10, 19))
+        upsert_customers(conn, customers)
+        upsert_invoices(conn, invoices)
+        upsert_payments(conn, payments)
+        record_sync(conn, "acme", "ledger", ok=True, data_through=date(2026, 10, 20), at=store.now())
+        record_sync(
+            conn, "acme", f"bank:camt:{client.bank[0].path}", ok=True, data_through=date(2026, 10, 19), at=store.now()
+        )
     as_of = date(2026, 10, 20)
-    facts = store.facts("acme")
+    facts = store.read(load_facts, "acme")
     whole = decide(facts, client, as_of, reconcile_facts(facts, client))
     run = SlicedRun(store, client, slice_documents=10)
     sliced = sort_decisions([d for part in run for d in decide(part.facts, client, as_of, part.recon)])
@@ -182,5 +188,36 @@ def test_a_sliced_client_decides_as_in_one_piece_on_postgresql(tmp_path: Path, p
         json.dumps(d.as_json(), sort_keys=True) for d in whole
     ]
     assert in_two.unexplained_everywhere == run.unexplained_everywhere
-    assert len(store.facts("acme").invoices) == 60
+    assert len(store.read(load_facts, "acme").invoices) == 60
     store.close()
+
+
+def test_one_run_per_client_on_postgresql_is_an_advisory_lock_the_server_releases(pg_url: str) -> None:
+    me = RunId.current()
+    first, second = Store(pg_url), Store(pg_url, run=RunId(me.host, me.pid, me.started, "second"))
+    try:
+        with first.lock("acme", "run"):
+            with pytest.raises(ClientLocked, match=r"another arsync run holds client acme since .* \(run, pid"):
+                second.lock("acme", "cases push").__enter__()
+            with second.lock("beta", "run"):  # per client
+                pass
+        with second.lock("acme", "cases push"):  # released
+            pass
+        # A run that dies holding the lock: its session ends, and the server frees the lock with it.
+        held = first.lock("acme", "run")
+        held.__enter__()
+        with first.engine.connect() as conn:
+            sessions = conn.execute(
+                text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+            ).all()
+            for (pid,) in sessions:
+                conn.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})  # waits for its end
+        with second.lock("acme", "cases push"):
+            pass
+        held.__exit__(None, None, None)  # the dead run's release finds its session gone: nothing to undo
+    finally:
+        first.close()
+        second.close()

@@ -19,7 +19,11 @@ from connector.model import ZERO, Action, Case, CaseStatus, DocKind, DunningStep
 from connector.reports.run import ClientReport
 from connector.sources.base import FileResult
 from connector.store import Store, migrations, schema, sends
-from connector.store import cases as ledger
+from connector.store import cases as case_store
+from connector.store.facts import load_facts
+from connector.store.ledger import upsert_invoices
+from connector.store.payments import upsert_payments
+from connector.store.sync import mark_files, record_sync, sync_status
 from tests.builders import Entry, Workspace, client_table, kid
 
 AS_OF = date(2026, 6, 29)
@@ -59,7 +63,7 @@ def a_payment(amount: str, ref: str = "R1") -> Payment:
 
 
 def versions(store: Store) -> list[int]:
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         return [r[0] for r in conn.execute(select(schema.schema_version.c.version))]
 
 
@@ -71,12 +75,12 @@ def test_a_new_database_records_the_current_schema_version_and_reopening_changes
     store = Store(url)
     assert versions(store) == [migrations.CURRENT]
     with store.transaction() as conn:
-        store.upsert_invoices(conn, [an_invoice()])
+        upsert_invoices(conn, [an_invoice()])
     store.close()
 
     again = Store(url)
     assert versions(again) == [migrations.CURRENT]
-    assert [i.number for i in again.facts("acme").invoices] == ["1001"]
+    assert [i.number for i in again.read(load_facts, "acme").invoices] == ["1001"]
     with again.engine.begin() as conn:
         assert migrations.upgrade(conn) == migrations.CURRENT  # already current: a no-op
     assert versions(again) == [migrations.CURRENT]
@@ -87,13 +91,13 @@ def test_an_older_database_is_brought_forward_and_keeps_its_data(tmp_path: Path)
     url = sqlite_url(tmp_path)
     store = Store(url)
     with store.transaction() as conn:
-        store.upsert_invoices(conn, [an_invoice()])
+        upsert_invoices(conn, [an_invoice()])
         # what a version-1 database looked like: no e-invoice document events yet
         schema.document_events.drop(conn)
         conn.execute(schema.schema_version.update().values(version=1))
     store.close()
 
-    with Store(url).engine.connect() as conn:  # opening the store runs the missing steps
+    with Store(url).connect() as conn:  # opening the store runs the missing steps
         assert conn.execute(select(schema.schema_version.c.version)).scalar_one() == migrations.CURRENT
         assert conn.execute(select(schema.document_events)).all() == []  # the table exists again
         assert conn.execute(select(schema.invoices.c.number)).scalars().all() == ["1001"]
@@ -105,7 +109,7 @@ def test_a_migration_that_fails_halfway_leaves_the_database_as_it_was(
     url = sqlite_url(tmp_path)
     store = Store(url)
     with store.transaction() as conn:
-        store.upsert_invoices(conn, [an_invoice()])
+        upsert_invoices(conn, [an_invoice()])
         schema.document_events.drop(conn)  # a version-1 database
         conn.execute(schema.schema_version.update().values(version=1))
     store.close()
@@ -124,7 +128,7 @@ def test_a_migration_that_fails_halfway_leaves_the_database_as_it_was(
     assert "document_events" not in tables  # the steps before the failure were rolled back with it
     assert raw.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
     raw.close()
-    with Store(url).engine.connect() as conn:  # the next open upgrades it whole, data kept
+    with Store(url).connect() as conn:  # the next open upgrades it whole, data kept
         assert conn.execute(select(schema.schema_version.c.version)).scalar_one() == migrations.CURRENT
         assert conn.execute(select(schema.invoices.c.number)).scalars().all() == ["1001"]
 
@@ -134,7 +138,7 @@ def test_upgrade_reports_the_version_it_started_from(tmp_path: Path) -> None:
     with store.transaction() as conn:
         schema.document_events.drop(conn)
         conn.execute(schema.schema_version.update().values(version=1))
-    with store.engine.begin() as conn:
+    with store.transaction() as conn:
         assert migrations.upgrade(conn) == 1
         assert migrations.current_version(conn) == migrations.CURRENT
     store.close()
@@ -157,12 +161,12 @@ def test_money_round_trips_exactly_as_decimal(tmp_path: Path) -> None:
     store = Store(sqlite_url(tmp_path))
     amounts = ["1234567.89", "0.10", "0.20", "99999999999999.99"]
     with store.transaction() as conn:
-        store.upsert_invoices(conn, [an_invoice(str(1000 + n), a) for n, a in enumerate(amounts)])
-    loaded = {i.number: i.amount for i in store.facts("acme").invoices}
+        upsert_invoices(conn, [an_invoice(str(1000 + n), a) for n, a in enumerate(amounts)])
+    loaded = {i.number: i.amount for i in store.read(load_facts, "acme").invoices}
     assert [loaded[str(1000 + n)] for n in range(len(amounts))] == [Decimal(a) for a in amounts]
     assert all(type(v) is Decimal for v in loaded.values())
     assert loaded["1001"] + loaded["1002"] == Decimal("0.30")  # 0.1 + 0.2 is 0.30, not 0.30000000000000004
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         raw = conn.execute(text("SELECT amount FROM invoices WHERE number = '1000'")).scalar_one()
     assert raw == "1234567.89"  # stored as exact text, never as a binary float
     store.close()
@@ -171,8 +175,8 @@ def test_money_round_trips_exactly_as_decimal(tmp_path: Path) -> None:
 def test_a_float_amount_is_refused_by_the_store(tmp_path: Path) -> None:
     store = Store(sqlite_url(tmp_path))
     with pytest.raises(StatementError, match="float"), store.transaction() as conn:
-        store.upsert_invoices(conn, [replace(an_invoice(), amount=10.5)])
-    assert store.facts("acme").invoices == ()
+        upsert_invoices(conn, [replace(an_invoice(), amount=10.5)])
+    assert store.read(load_facts, "acme").invoices == ()
     store.close()
 
 
@@ -183,14 +187,14 @@ def test_upserts_are_keyed_by_client_and_natural_key(tmp_path: Path) -> None:
     store = Store(sqlite_url(tmp_path))
     for _ in range(2):
         with store.transaction() as conn:
-            store.upsert_invoices(conn, [an_invoice(), an_invoice(client_id="beta")])
-            store.upsert_payments(conn, [a_payment("100.00"), a_payment("100.00")])
+            upsert_invoices(conn, [an_invoice(), an_invoice(client_id="beta")])
+            upsert_payments(conn, [a_payment("100.00"), a_payment("100.00")])
     with store.transaction() as conn:  # the same invoice read again with a corrected amount
-        store.upsert_invoices(conn, [an_invoice(amount="900.00")])
-    acme = store.facts("acme")
+        upsert_invoices(conn, [an_invoice(amount="900.00")])
+    acme = store.read(load_facts, "acme")
     assert [(i.number, i.amount) for i in acme.invoices] == [("1001", Decimal("900.00"))]
     assert len(acme.payments) == 1
-    assert [i.amount for i in store.facts("beta").invoices] == [Decimal("1000.00")]
+    assert [i.amount for i in store.read(load_facts, "beta").invoices] == [Decimal("1000.00")]
     store.close()
 
 
@@ -199,12 +203,12 @@ def test_a_step_is_recorded_once_per_day_and_a_case_proposed_once(tmp_path: Path
     step = DunningStep("acme", "1001", Action.REMINDER, AS_OF, "outbox", currency="NOK")
     case = Case("acme-1001", "acme", "1001", "934567897", "NOK", Decimal("1"), Decimal("1"), CaseStatus.PROPOSED, AS_OF)
     with store.transaction() as conn:
-        assert store.record_steps(conn, [step]) == 1
-        assert store.propose_case(conn, case) is True
+        assert sends.record_steps(conn, [step]) == 1
+        assert case_store.propose_case(conn, case, at=store.now()) is True
     with store.transaction() as conn:
-        assert store.record_steps(conn, [step]) == 0
-        assert store.propose_case(conn, case) is False
-    facts = store.facts("acme")
+        assert sends.record_steps(conn, [step]) == 0
+        assert case_store.propose_case(conn, case, at=store.now()) is False
+    facts = store.read(load_facts, "acme")
     assert len(facts.steps) == 1
     assert [(c.case_id, c.status, len(c.events)) for c in facts.cases] == [("acme-1001", CaseStatus.PROPOSED, 1)]
     store.close()
@@ -217,24 +221,37 @@ def test_every_timestamp_the_store_writes_comes_from_its_clock(tmp_path: Path) -
     store = Store(sqlite_url(tmp_path), clock=lambda: at)
     case = Case("acme-1001", "acme", "1001", "934567897", "NOK", Decimal("1"), Decimal("1"), CaseStatus.PROPOSED, AS_OF)
     with store.transaction() as conn:
-        store.record_sync(conn, "acme", "ledger", ok=True, data_through=AS_OF)
-        store.mark_files(conn, "acme", "bank:camt", [FileResult("a.xml", "h1", "ok")])
-        store.propose_case(conn, case)
-        store.add_case_event(conn, "acme", case.case_id, CaseStatus.APPROVED, AS_OF, "approved")
-    intent = sends.begin(store, sends.SendIntent("acme", "1001", Action.REMINDER, AS_OF, "outbox", "", ZERO, "NOK"))
-    sends.complete(store, intent, sends.SENT, ref="letter", detail="letter")
-    ledger.record_intent(
-        store, client_id="acme", op_key="acme-1001|submit", case_id=case.case_id, kind="submit", provider="outbox"
+        record_sync(conn, "acme", "ledger", ok=True, data_through=AS_OF, at=store.now())
+        mark_files(conn, "acme", "bank:camt", [FileResult("a.xml", "h1", "ok")], at=store.now())
+        case_store.propose_case(conn, case, at=store.now())
+        case_store.add_case_event(conn, "acme", case.case_id, CaseStatus.APPROVED, AS_OF, "approved", at=store.now())
+    intent = store.write(
+        sends.begin,
+        sends.SendIntent("acme", "1001", Action.REMINDER, AS_OF, "outbox", "", ZERO, "NOK"),
+        owner=store.run.key,
+        at=store.now(),
     )
-    ledger.note_op_error(store, "acme", "acme-1001|submit", "timeout")
+    assert intent is not None
+    store.write(sends.complete, intent, sends.SENT, ref="letter", detail="letter", at=store.now())
+    store.write(
+        case_store.record_intent,
+        client_id="acme",
+        op_key="acme-1001|submit",
+        case_id=case.case_id,
+        kind="submit",
+        provider="outbox",
+        owner=store.run.key,
+        at=store.now(),
+    )
+    store.write(case_store.note_op_error, "acme", "acme-1001|submit", "timeout", at=store.now())
     with store.transaction() as conn:
-        ledger.settle_op(conn, "acme", "acme-1001|submit", ledger.DONE, at=store.now(), provider_ref="P1")
-        state = ledger.ProviderState(case.case_id, "outbox", "open", None, "open", None, AS_OF)
-        ledger.add_provider_state(conn, "acme", state, at=store.now())
-        ledger.set_cursor(conn, "acme", "outbox", "c1", at=store.now())
+        case_store.settle_op(conn, "acme", "acme-1001|submit", case_store.DONE, at=store.now(), provider_ref="P1")
+        state = case_store.ProviderState(case.case_id, "outbox", "open", None, "open", None, AS_OF)
+        case_store.add_provider_state(conn, "acme", state, at=store.now())
+        case_store.set_cursor(conn, "acme", "outbox", "c1", at=store.now())
 
     stamped = []
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         for table in schema.metadata.sorted_tables:
             for column in table.columns:
                 if isinstance(column.type, DateTime) and table is not schema.registry_cache:  # the register's time
@@ -272,7 +289,7 @@ def _sync(ws: Workspace, as_of: date = AS_OF) -> ClientReport:
 
 def _facts_snapshot(ws: Workspace) -> dict[str, list[tuple[Any, ...]]]:
     tables = (schema.customers, schema.invoices, schema.payments, schema.dunning_steps, schema.disputes)
-    with ws.store.engine.connect() as conn:
+    with ws.store.connect() as conn:
         return {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in tables}
 
 
@@ -307,16 +324,16 @@ def test_a_failure_mid_sync_keeps_the_previous_state_and_is_recorded(
     _ledger_with_payment(ws)
     assert _sync(ws).ok
     before_counts, before_facts = ws.row_counts(), _facts_snapshot(ws)
-    before_sync = ws.store.sync_status("acme")
+    before_sync = ws.store.read(sync_status, "acme")
 
     # new data arrives, and the database write fails after the invoices were written
     ws.add_invoice("1003", issue=date(2026, 6, 20), due=date(2026, 7, 4), amount="300.00")
     ws.add_bank_file("camt054-2.xml", [Entry("R2", "250.50", date(2026, 7, 1), kid("1002"))], created=date(2026, 7, 1))
 
-    def broken(self: Store, conn: Any, payments: Any) -> None:
+    def broken(conn: Any, payments: Any) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(Store, "upsert_payments", broken)
+    monkeypatch.setattr(pipeline, "upsert_payments", broken)
     report = _sync(ws, date(2026, 7, 1))
     monkeypatch.undo()
 
@@ -327,7 +344,7 @@ def test_a_failure_mid_sync_keeps_the_previous_state_and_is_recorded(
     assert {k: v for k, v in after.items() if k != "sync_state"} == {
         k: v for k, v in before_counts.items() if k != "sync_state"
     }
-    status = ws.store.sync_status("acme")
+    status = ws.store.read(sync_status, "acme")
     assert status["ledger"].last_error is not None and "disk full" in status["ledger"].last_error
     assert status["ledger"].last_success_at == before_sync["ledger"].last_success_at
     bank = next(s for k, s in status.items() if k.startswith("bank:"))
@@ -342,10 +359,10 @@ def test_a_failure_mid_sync_keeps_the_previous_state_and_is_recorded(
 
     # the files that failed to store are read again by the next sync
     assert _sync(ws, date(2026, 7, 1)).ok
-    facts = ws.store.facts("acme")
+    facts = ws.store.read(load_facts, "acme")
     assert {i.number for i in facts.invoices} == {"1001", "1002", "1003", "5001"}
     assert len(facts.payments) == 2
-    assert ws.store.sync_status("acme")["ledger"].last_error is None
+    assert ws.store.read(sync_status, "acme")["ledger"].last_error is None
 
 
 def test_a_failing_source_keeps_the_stored_ledger_and_holds(ws: Workspace) -> None:
@@ -360,7 +377,7 @@ def test_a_failing_source_keeps_the_stored_ledger_and_holds(ws: Workspace) -> No
     assert not report.ok
     assert "ledger" in report.errors[0]
     assert _facts_snapshot(ws) == before
-    assert "not found" in (ws.store.sync_status("acme")["ledger"].last_error or "")
+    assert "not found" in (ws.store.read(sync_status, "acme")["ledger"].last_error or "")
     d = {x.invoice_number: x for x in decide_client(ws.store, ws.client("acme"), AS_OF)}
     assert Hold.LEDGER_STALE in d["1002"].holds
 
@@ -369,18 +386,18 @@ def test_a_version_4_database_gets_the_columns_added_later(tmp_path: Path) -> No
     url = sqlite_url(tmp_path)
     store = Store(url)
     with store.transaction() as conn:
-        store.upsert_invoices(conn, [an_invoice()])
+        upsert_invoices(conn, [an_invoice()])
         # a v4 database: before the payment reference and collection-method columns existed
         conn.exec_driver_sql("ALTER TABLE invoices DROP COLUMN collection_method")
         conn.exec_driver_sql("ALTER TABLE payments DROP COLUMN end_to_end_id")
         conn.execute(schema.schema_version.update().values(version=4))
     store.close()
     reopened = Store(url)
-    assert [i.number for i in reopened.facts("acme").invoices] == ["1001"]
+    assert [i.number for i in reopened.read(load_facts, "acme").invoices] == ["1001"]
     with reopened.transaction() as conn:
         assert migrations.current_version(conn) == migrations.CURRENT
-        reopened.upsert_invoices(conn, [an_invoice("1002")])  # writes the new column without error
-    assert reopened.facts("acme").invoices[1].collection_method is None
+        upsert_invoices(conn, [an_invoice("1002")])  # writes the new column without error
+    assert reopened.read(load_facts, "acme").invoices[1].collection_method is None
 
 
 def test_a_v8_database_gains_the_audit_trail_and_the_undo_window_and_keeps_its_cases(tmp_path: Path) -> None:
@@ -390,7 +407,7 @@ def test_a_v8_database_gains_the_audit_trail_and_the_undo_window_and_keeps_its_c
         "acme-1001", "acme", "1001", "c1", "NOK", Decimal("10.00"), Decimal("10.00"), CaseStatus.PROPOSED, AS_OF
     )
     with store.transaction() as conn:
-        store.propose_case(conn, case)
+        case_store.propose_case(conn, case, at=store.now())
         schema.audit_log.drop(conn)  # what a version-8 database looked like
         conn.execute(text("ALTER TABLE case_events DROP COLUMN push_after"))
         conn.execute(schema.schema_version.update().values(version=8))
@@ -398,8 +415,17 @@ def test_a_v8_database_gains_the_audit_trail_and_the_undo_window_and_keeps_its_c
 
     again = Store(url)
     assert versions(again) == [migrations.CURRENT]
-    [event] = again.case("acme-1001").events  # type: ignore[union-attr]
+    [event] = again.read(case_store.find_case, "acme-1001").events  # type: ignore[union-attr]
     assert (event.status, event.push_after) == (CaseStatus.PROPOSED, None)
-    with again.engine.connect() as conn:
+    with again.connect() as conn:
         assert conn.execute(select(schema.audit_log)).all() == []
     again.close()
+
+
+def test_an_unreachable_postgresql_store_is_one_line_and_status_2(ws: Workspace) -> None:
+    ws.write_config(client_table("acme"), store_url="postgresql+psycopg://arsync:s3cret-pw@127.0.0.1:1/arsync")
+    result = ws.cli("run", "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("store error: cannot open the store at postgresql+psycopg://arsync:***@127.0.0.1:1/arsync: ")
+    assert "s3cret-pw" not in result.output and "Traceback" not in result.output

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from connector import interrupt
 from connector.actions import letters as content
+from connector.actions.bookings import book_charges
 from connector.actions.collection import case_id_for, propose_case, run_collection
 from connector.actions.follow_up import note_agreement_checks, send_case_letters, send_follow_ups
 from connector.actions.send import send_letter
@@ -21,6 +22,7 @@ from connector.model import ZERO, Action, Decision
 from connector.reports.run import PROPOSAL, SEND, ClientReport
 from connector.store import Store
 from connector.store import letters as book
+from connector.store.facts import load_facts
 
 
 def act_client(
@@ -35,9 +37,8 @@ def act_client(
     """``redecide``: the client's decisions made afresh from the store, for the collection push re-check;
     ``channels``: channels already opened this run (resolving interrupted sends opens some)."""
     channels = channels if channels is not None else {}
-    facts = store.facts(client.id)
-    with store.engine.connect() as conn:
-        fee_letters = book.fee_letters(conn, client.id)  # read once: the fee limits of every letter tonight
+    facts = store.read(load_facts, client.id)
+    fee_letters = store.read(book.fee_letters, client.id)  # read once: the fee limits of every letter tonight
     for group in content.groups(client, facts, decisions, as_of):
         if interrupt.requested():  # the operator asked to stop: the letter in hand finished, start no other
             report.interrupted = True
@@ -71,6 +72,7 @@ def act_client(
     if interrupt.requested():
         report.interrupted = True
         return
+    book_charges(store, client, report)  # the fees and interest the letters charged, into the books (issue 16)
     run_collection(store, client, as_of, report, redecide)
     if interrupt.requested():
         report.interrupted = True

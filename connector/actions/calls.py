@@ -55,6 +55,9 @@ from connector.store import Store
 from connector.store import calls as calls_store
 from connector.store import letters as book
 from connector.store.credit_checks import latest_checks
+from connector.store.disputes import add_agreement, add_dispute
+from connector.store.facts import load_facts
+from connector.store.sends import record_steps
 
 CALL_CHANNEL = "phone"  # the channel a call step is recorded with
 
@@ -191,11 +194,10 @@ def call_list(store: Store, client: ClientConfig, decisions: Sequence[Decision],
     due = [d for d in decisions if d.action is Action.CALL]
     if not due:
         return []
-    facts = store.facts(client.id)
+    facts = store.read(load_facts, client.id)
     recon = reconcile_facts(facts, client)
-    with store.engine.connect() as conn:
-        letters = book.load(conn, client.id)
-    checks = latest_checks(store, client.id)
+    letters = store.read(book.load, client.id)
+    checks = store.read(latest_checks, client.id)
     out: list[CallEntry] = []
     seen: set[str] = set()
     for d in due:
@@ -324,7 +326,7 @@ def log_call(
 ) -> Logged:
     """Record one call and what it makes (module docstring). Raises ``Refused`` (nothing written) when the
     customer is unknown, has nothing open, or the options do not fit the outcome."""
-    facts = store.facts(client.id)
+    facts = store.read(load_facts, client.id)
     customer = facts.customers.get(customer_id)
     if customer is None:
         raise Refused(f"client '{client.id}' has no customer '{customer_id}' (see `arsync calls list`)")
@@ -377,11 +379,11 @@ def log_call(
         )
     total = sum((d.open_amount for d in talked), start=ZERO)
     with store.transaction() as conn:
-        calls_store.record_call(conn, call, store.now())
+        calls_store.record_call(conn, call, at=store.now())
         if dates:
             amounts = plan_amounts(total, len(dates))
             for d in talked:
-                store.add_agreement_in(
+                add_agreement(
                     conn,
                     Agreement(
                         client.id, d.invoice_number, f"{call_id}-{d.invoice_number}", as_of, dates,
@@ -397,7 +399,7 @@ def log_call(
         if outcome is CallOutcome.DISPUTE:
             for d in talked:
                 dispute_id = f"{call_id}-{d.invoice_number}"
-                store.add_dispute_in(
+                add_dispute(
                     conn,
                     Dispute(
                         client.id,
@@ -412,7 +414,7 @@ def log_call(
             lines.append(f"dispute opened on invoice(s) {', '.join(numbers)}: dunning stops until it is resolved")
         if step_for:
             detail = f"call {call_id}: {outcome}"
-            store.record_steps(
+            record_steps(
                 conn,
                 [
                     DunningStep(client.id, n, Action.CALL, as_of, CALL_CHANNEL, currency=_cur(talked, n), detail=detail)

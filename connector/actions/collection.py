@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
+from connector.collection.approval import may_push, push_wait
 from connector.collection.base import (
     BusinessError,
     CasePayload,
@@ -54,8 +55,11 @@ from connector.model import (
 from connector.reconcile.for_client import reconcile_facts
 from connector.reports.run import PROVIDER_REPORT, PUSH, REVIEW, STATUS, WITHDRAWAL, ClientReport
 from connector.store import Store
-from connector.store import cases as ledger
+from connector.store import cases as case_store
 from connector.store.cases import DONE, FAILED, PENDING, Op, ProviderState
+from connector.store.disputes import add_dispute
+from connector.store.facts import load_facts
+from connector.store.ledger import load_attachments
 
 log = logging.getLogger("arsync.collection")
 
@@ -73,6 +77,7 @@ REVIEW_HOLDS = frozenset(
         Hold.FACTORED,
         Hold.BELOW_MINIMUM,
         Hold.PARTLY_PAID,
+        Hold.CONFLICTING_DOCUMENT,
     }
 )
 # Provider close codes that mean the debtor disputes the claim: dunning must stop too.
@@ -103,10 +108,10 @@ def propose_case(store: Store, client: ClientConfig, as_of: date, d: Decision, c
         note="proposed by the nightly run",
     )
     with store.transaction() as conn:
-        created = store.propose_case(conn, case)
+        created = case_store.propose_case(conn, case, at=store.now())
         why = auto_approve_reason(client, case, customer)
         if created and why:
-            store.add_case_event(conn, client.id, case.case_id, CaseStatus.APPROVED, as_of, why)
+            case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.APPROVED, as_of, why, at=store.now())
     return f"collection case {case.case_id} proposed" if created else None
 
 
@@ -177,12 +182,18 @@ def build_payload(store: Store, client: ClientConfig, case: Case, d: Decision, f
         invoice=inv,
         remaining=d.open_amount,
         steps=tuple(s for s in facts.steps if s.invoice_number == inv.number),
-        attachments=tuple(store.attachments(client.id, inv.number)),
+        attachments=tuple(store.read(load_attachments, client.id, inv.number)),
         pushed_on=case.created_on,  # deterministic body: a resend after a crash is byte-identical
     )
 
 
 # ---- the push -----------------------------------------------------------------------------------
+
+
+def _in_flight(case: Case, op: Op) -> None:
+    """A pending op claimed by a run that still runs: its send is in flight, so it is left to that run
+    (no lookup, no resend, no alarm)."""
+    log.info("case %s: the %s is in flight in another arsync run (%s)", case.case_id, op.kind, op.claimed_by)
 
 
 def run_collection(
@@ -195,9 +206,9 @@ def run_collection(
 ) -> None:
     """The nightly collection step: push approved cases, pull statuses, report money, close.
     ``redecide``: the client's decisions made afresh from the store (for the push re-check)."""
-    cases = store.cases([client.id])
+    cases = store.read(case_store.load_cases, [client.id])
     has_work = any(c.status in (CaseStatus.APPROVED, CaseStatus.PUSHED) for c in cases)
-    if not has_work and not ledger.ops(store, client.id, state=PENDING):
+    if not has_work and not store.read(case_store.ops, client.id, state=PENDING):
         return
     provider = provider or provider_for(client)
     push_approved(store, client, as_of, report, provider, redecide)
@@ -213,7 +224,13 @@ def push_approved(
     provider: CollectionProvider,
     redecide: Callable[[], list[Decision]],
 ) -> None:
-    approved = [c for c in store.cases([client.id]) if c.status is CaseStatus.APPROVED]
+    approved = [c for c in store.read(case_store.load_cases, [client.id]) if c.status is CaseStatus.APPROVED]
+    # An approval inside its undo window (the workbench's) stays approved and is pushed by a later run.
+    now = store.now()
+    for case in approved:
+        if (wait := push_wait(case, now)) is not None:
+            report.warnings.append(f"case {case.case_id}: push waits (stays approved): {wait}")
+    approved = [c for c in approved if may_push(c, now)]
     if not approved:
         return
     # A real re-check, not the night's decision: the case leaves for the provider, where a false claim
@@ -221,10 +238,10 @@ def push_approved(
     # and proposed cases, ``cases push`` may run days after the last decision, and a concurrent sync may
     # have stored a payment, a credit note or a dispute; so the facts are read again and decided afresh.
     decisions = {d.invoice_number: d for d in redecide()}
-    facts = store.facts(client.id)
+    facts = store.read(load_facts, client.id)
     with gc_paused():
         recon = reconcile_facts(facts, client)
-    submits = {op.case_id: op for op in ledger.ops(store, client.id) if op.kind == "submit"}
+    submits = {op.case_id: op for op in store.read(case_store.ops, client.id) if op.kind == "submit"}
     jobs: list[Callable[[], None]] = []
     for case in approved:
         d = decisions.get(case.invoice_number)
@@ -255,16 +272,18 @@ def _pusher(
 ) -> Callable[[], None]:
     def event(status: CaseStatus, note: str) -> None:
         with store.transaction() as conn:
-            store.add_case_event(conn, client.id, case.case_id, status, as_of, note)
+            case_store.add_case_event(conn, client.id, case.case_id, status, as_of, note, at=store.now())
 
     def settle(result: PushResult, op_key: str, how: str) -> None:
         with store.transaction() as conn:
-            current = ledger.get_op(conn, client.id, op_key)
+            current = case_store.get_op(conn, client.id, op_key)
             if current is not None and current.state == DONE:
                 return  # already recorded (never add a second "pushed")
-            ledger.settle_op(conn, client.id, op_key, DONE, at=store.now(), provider_ref=result.provider_ref)
-            store.set_provider_ref(conn, client.id, case.case_id, result.provider_ref)
-            store.add_case_event(conn, client.id, case.case_id, CaseStatus.PUSHED, as_of, f"{provider.name} {how}")
+            case_store.settle_op(conn, client.id, op_key, DONE, at=store.now(), provider_ref=result.provider_ref)
+            case_store.set_provider_ref(conn, client.id, case.case_id, result.provider_ref)
+            case_store.add_case_event(
+                conn, client.id, case.case_id, CaseStatus.PUSHED, as_of, f"{provider.name} {how}", at=store.now()
+            )
         report.did(
             PUSH,
             f"case {case.case_id} pushed to {provider.name} ({result.provider_ref}, {how})",
@@ -274,12 +293,15 @@ def _pusher(
 
     def run() -> None:
         op_key = f"{case.case_id}|submit"
+        if op is not None and op.pending and not store.may_resolve(client.id, op.claimed_by):
+            _in_flight(case, op)  # another run's push in flight: neither resolved nor sent again
+            return
         # 1. A push that may have reached the provider is resolved by asking it, never by resending.
         if op is not None and op.pending and payload is not None:
             try:
                 found = provider.find(payload, op.created_at)
             except ProviderError as exc:
-                ledger.note_op_error(store, client.id, op_key, str(exc))
+                store.write(case_store.note_op_error, client.id, op_key, str(exc), at=store.now())
                 report.warnings.append(f"case {case.case_id}: unresolved earlier push, provider not reachable: {exc}")
                 return
             if found is not None:
@@ -299,7 +321,9 @@ def _pusher(
         if verdict.action != "push":
             if op is not None and op.pending:
                 with store.transaction() as conn:  # provably not at the provider (asked above)
-                    ledger.settle_op(conn, client.id, op_key, ledger.CANCELLED, at=store.now(), error=verdict.reason)
+                    case_store.settle_op(
+                        conn, client.id, op_key, case_store.CANCELLED, at=store.now(), error=verdict.reason
+                    )
             if verdict.action == "review":
                 event(CaseStatus.PROPOSED, f"push refused, back to review: {verdict.reason}")
                 report.did(
@@ -313,8 +337,8 @@ def _pusher(
             return
         assert payload is not None and d is not None
         # 3. Intent first (committed), then the request, then the result.
-        current = ledger.record_intent(
-            store,
+        current = store.write(
+            case_store.record_intent,
             client_id=client.id,
             op_key=op_key,
             case_id=case.case_id,
@@ -323,23 +347,35 @@ def _pusher(
             amount=d.open_amount,
             currency=d.currency,
             detail={"allocations": known_allocations},
+            owner=store.run.key,
+            replaces=op.claimed_by if op is not None else None,
+            at=store.now(),
         )
+        if current is None:
+            log.info("client %s: case %s is being pushed by another arsync run", client.id, case.case_id)
+            return
         if current.state == DONE:
             return
         try:
             result = provider.submit(payload, current.idem_key)
         except BusinessError as exc:
             with store.transaction() as conn:
-                ledger.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
-                store.add_case_event(
-                    conn, client.id, case.case_id, CaseStatus.PROPOSED, as_of, f"{provider.name} refused: {exc}"
+                case_store.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
+                case_store.add_case_event(
+                    conn,
+                    client.id,
+                    case.case_id,
+                    CaseStatus.PROPOSED,
+                    as_of,
+                    f"{provider.name} refused: {exc}",
+                    at=store.now(),
                 )
             report.warnings.append(f"case {case.case_id}: {provider.name} refused the case, back to review: {exc}")
             return
         except ProviderError as exc:
             if not exc.ambiguous:
                 with store.transaction() as conn:
-                    ledger.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
+                    case_store.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
                 report.fail(f"case {case.case_id}: push failed (stays approved): {exc}")
                 return
             # Maybe created: ask now; if the provider cannot tell, the next run asks again.
@@ -348,7 +384,7 @@ def _pusher(
             except ProviderError:
                 found = None
             if found is None:
-                ledger.note_op_error(store, client.id, op_key, str(exc))
+                store.write(case_store.note_op_error, client.id, op_key, str(exc), at=store.now())
                 report.warnings.append(
                     f"case {case.case_id}: push outcome unknown ({exc}); "
                     "the next run asks the provider before anything is resent"
@@ -368,17 +404,19 @@ def pull_status(
     store: Store, client: ClientConfig, as_of: date, report: ClientReport, provider: CollectionProvider
 ) -> None:
     open_cases = {
-        c.provider_ref: c for c in store.cases([client.id]) if c.status is CaseStatus.PUSHED and c.provider_ref
+        c.provider_ref: c
+        for c in store.read(case_store.load_cases, [client.id])
+        if c.status is CaseStatus.PUSHED and c.provider_ref
     }
     if not open_cases:
         return
-    cursor = ledger.get_cursor(store, client.id, provider.name)
+    cursor = store.read(case_store.get_cursor, client.id, provider.name)
     try:
         changed, new_cursor = provider.changes(cursor)
     except ProviderError as exc:
         report.warnings.append(f"{provider.name}: status pull failed, will retry next run: {exc}")
         return
-    latest = ledger.provider_states(store, [client.id])
+    latest = store.read(case_store.provider_states, [client.id])
     for pc in changed:
         case = open_cases.get(pc.provider_ref)
         if case is None:
@@ -394,12 +432,14 @@ def pull_status(
             case.case_id, provider.name, str(pc.status), pc.close_code, pc.raw_status, pc.remaining, as_of
         )
         with store.transaction() as conn:
-            ledger.add_provider_state(conn, client.id, state, at=store.now())
+            case_store.add_provider_state(conn, client.id, state, at=store.now())
             if pc.status is ProviderStatus.CLOSED:
                 closed = f"closed by {provider.name}: {pc.close_code}"
-                store.add_case_event(conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, closed)
+                case_store.add_case_event(
+                    conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, closed, at=store.now()
+                )
             if pc.close_code in DISPUTE_CLOSE_CODES:
-                store.add_dispute_in(
+                add_dispute(
                     conn,
                     Dispute(
                         client.id,
@@ -419,7 +459,7 @@ def pull_status(
         )
     if new_cursor and new_cursor != cursor:
         with store.transaction() as conn:
-            ledger.set_cursor(conn, client.id, provider.name, new_cursor, at=store.now())
+            case_store.set_cursor(conn, client.id, provider.name, new_cursor, at=store.now())
 
 
 # ---- after the push: direct payments, credits, closing ------------------------------------------
@@ -441,15 +481,17 @@ def _digits(value: str) -> str:
 def follow_up(
     store: Store, client: ClientConfig, as_of: date, report: ClientReport, provider: CollectionProvider
 ) -> None:
-    pushed = [c for c in store.cases([client.id]) if c.status is CaseStatus.PUSHED and c.provider_ref]
+    pushed = [
+        c for c in store.read(case_store.load_cases, [client.id]) if c.status is CaseStatus.PUSHED and c.provider_ref
+    ]
     if not pushed:
         return
-    facts = store.facts(client.id)
+    facts = store.read(load_facts, client.id)
     with gc_paused():
         recon = reconcile_facts(facts, client)
     payments = {p.key: p for p in facts.payments}
     notes = {i.number: i for i in facts.invoices if i.kind is DocKind.CREDIT_NOTE}
-    all_ops = ledger.ops(store, client.id)
+    all_ops = store.read(case_store.ops, client.id)
     by_key = {op.op_key: op for op in all_ops}
     submits = {op.case_id: op for op in all_ops if op.kind == "submit" and op.state == DONE}
     for case in pushed:
@@ -470,7 +512,7 @@ def follow_up(
                 p = payments.get(a.source_key)
                 if p is None or is_provider_payout(p, client.collection, provider.name):
                     continue
-                ref = "pay-" + ledger.idempotency_key(client.id, a.source_key, 0).removeprefix("arsync-")[:24]
+                ref = "pay-" + case_store.idempotency_key(client.id, a.source_key, 0).removeprefix("arsync-")[:24]
                 transfer = Transfer(
                     ref, a.amount, a.currency, p.booking_date, f"paid directly to the creditor ({a.tier})"
                 )
@@ -498,6 +540,9 @@ def _report(
     assert case.provider_ref is not None
     if existing is not None and existing.state in (DONE, FAILED):
         return existing.state == DONE  # failed ones were reported once for a person to handle
+    if existing is not None and existing.pending and not store.may_resolve(client.id, existing.claimed_by):
+        _in_flight(case, existing)
+        return False
     if existing is not None and existing.pending:
         try:
             pc = provider.get(case.provider_ref)
@@ -505,10 +550,10 @@ def _report(
             pc = None
         if pc is not None and transfer.ref in pc.payment_refs:
             with store.transaction() as conn:
-                ledger.settle_op(conn, client.id, op_key, DONE, at=store.now())
+                case_store.settle_op(conn, client.id, op_key, DONE, at=store.now())
             return True
-    op = ledger.record_intent(
-        store,
+    op = store.write(
+        case_store.record_intent,
         client_id=client.id,
         op_key=op_key,
         case_id=case.case_id,
@@ -517,7 +562,13 @@ def _report(
         amount=transfer.amount,
         currency=transfer.currency,
         detail={"ref": transfer.ref},
+        owner=store.run.key,
+        replaces=existing.claimed_by if existing is not None else None,
+        at=store.now(),
     )
+    if op is None:
+        log.info("client %s: the %s on case %s is being reported by another arsync run", client.id, kind, case.case_id)
+        return False
     try:
         if kind == "payment":
             provider.register_payment(case.provider_ref, transfer, op.idem_key)
@@ -525,15 +576,15 @@ def _report(
             provider.credit(case.provider_ref, transfer, op.idem_key)
     except (Unsupported, BusinessError) as exc:
         with store.transaction() as conn:
-            ledger.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
+            case_store.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
         report.warnings.append(f"case {case.case_id}: report the {kind} by hand: {exc}")
         return False
     except ProviderError as exc:
-        ledger.note_op_error(store, client.id, op_key, str(exc))
+        store.write(case_store.note_op_error, client.id, op_key, str(exc), at=store.now())
         report.warnings.append(f"case {case.case_id}: reporting the {kind} failed, will retry next run: {exc}")
         return False
     with store.transaction() as conn:
-        ledger.settle_op(conn, client.id, op_key, DONE, at=store.now())
+        case_store.settle_op(conn, client.id, op_key, DONE, at=store.now())
     what = "direct payment" if kind == "payment" else "credit"
     report.did(
         PROVIDER_REPORT,
@@ -564,7 +615,7 @@ def _close_settled(
         return
     if pc is not None and pc.status is ProviderStatus.CLOSED:
         with store.transaction() as conn:
-            ledger.add_provider_state(
+            case_store.add_provider_state(
                 conn,
                 client.id,
                 ProviderState(
@@ -572,8 +623,14 @@ def _close_settled(
                 ),
                 at=store.now(),
             )
-            store.add_case_event(
-                conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, f"closed by {provider.name}: {pc.close_code}"
+            case_store.add_case_event(
+                conn,
+                client.id,
+                case.case_id,
+                CaseStatus.CLOSED,
+                as_of,
+                f"closed by {provider.name}: {pc.close_code}",
+                at=store.now(),
             )
         report.did(
             WITHDRAWAL,
@@ -611,22 +668,35 @@ def withdraw_at_provider(
     """Withdraw a pushed case at the provider (op log first), then record it. Raises ProviderError."""
     assert case.provider_ref is not None
     op_key = f"{case.case_id}|withdraw"
-    op = ledger.record_intent(
-        store, client_id=client.id, op_key=op_key, case_id=case.case_id, kind="withdraw", provider=provider.name
+    existing = store.read(case_store.get_op, client.id, op_key)
+    op = store.write(
+        case_store.record_intent,
+        client_id=client.id,
+        op_key=op_key,
+        case_id=case.case_id,
+        kind="withdraw",
+        provider=provider.name,
+        owner=store.run.key,
+        replaces=existing.claimed_by
+        if existing is not None and store.may_resolve(client.id, existing.claimed_by)
+        else None,
+        at=store.now(),
     )
+    if op is None:
+        raise ProviderError(f"case {case.case_id}: another arsync run is withdrawing it right now")
     if op.state != DONE:
         try:
             provider.withdraw(case.provider_ref, note, op.idem_key)
         except (Unsupported, BusinessError) as exc:
             with store.transaction() as conn:
-                ledger.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
+                case_store.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
             raise
         except ProviderError as exc:
-            ledger.note_op_error(store, client.id, op_key, str(exc))
+            store.write(case_store.note_op_error, client.id, op_key, str(exc), at=store.now())
             raise
     with store.transaction() as conn:
-        ledger.settle_op(conn, client.id, op_key, DONE, at=store.now())
-        store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, note)
+        case_store.settle_op(conn, client.id, op_key, DONE, at=store.now())
+        case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, note, at=store.now())
 
 
 def withdraw_case(
@@ -639,15 +709,32 @@ def withdraw_case(
     done_at_provider: bool = False,
     provider: CollectionProvider | None = None,
 ) -> str:
-    """The accountant's ``cases withdraw``: returns what happened; raises WithdrawRefused or ProviderError."""
-    submit = next((op for op in ledger.ops(store, client.id, case_id=case.case_id) if op.kind == "submit"), None)
+    """The accountant's ``cases withdraw``: returns what happened; raises WithdrawRefused, ProviderError, or
+    ClientLocked when a run works on the client (a withdrawal acts, so it holds the client's lock)."""
+    with store.lock(client.id, "cases withdraw"):
+        current = store.read(case_store.find_case, case.case_id) or case  # as it is now, under the lock
+        return _withdraw_case(store, client, current, note, as_of, done_at_provider, provider)
+
+
+def _withdraw_case(
+    store: Store,
+    client: ClientConfig,
+    case: Case,
+    note: str,
+    as_of: date,
+    done_at_provider: bool,
+    provider: CollectionProvider | None,
+) -> str:
+    submit = next(
+        (op for op in store.read(case_store.ops, client.id, case_id=case.case_id) if op.kind == "submit"), None
+    )
     if case.status in (CaseStatus.PROPOSED, CaseStatus.APPROVED):
         if submit is not None and submit.pending:
             raise WithdrawRefused(
                 f"case {case.case_id} has an unresolved push; run `arsync cases push` first so the provider is asked"
             )
         with store.transaction() as conn:
-            store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, note)
+            case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, note, at=store.now())
         return f"{case.case_id}: withdrawn (it was never sent to a provider)"
     if case.status is not CaseStatus.PUSHED:
         raise WithdrawRefused(
@@ -655,36 +742,16 @@ def withdraw_case(
         )
     if done_at_provider:
         with store.transaction() as conn:
-            store.add_case_event(
-                conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, f"{note} (done at the provider by hand)"
+            case_store.add_case_event(
+                conn,
+                client.id,
+                case.case_id,
+                CaseStatus.WITHDRAWN,
+                as_of,
+                f"{note} (done at the provider by hand)",
+                at=store.now(),
             )
         return f"{case.case_id}: recorded as withdrawn at the provider"
     provider = provider or provider_for(client)
     withdraw_at_provider(store, client, as_of, provider, case, note)
     return f"{case.case_id}: withdrawn at {provider.name}"
-
-
-# ---- the accountant's approval ------------------------------------------------------------------
-
-
-class ReviewRefused(Exception):
-    pass
-
-
-def review_cases(store: Store, case_ids: Sequence[str], status: CaseStatus, note: str, as_of: date) -> None:
-    """The accountant's ``cases approve`` / ``cases reject``: every case or none, and only proposed ones.
-
-    Raises ReviewRefused naming the first case that does not exist or is not proposed.
-    """
-    assert status in (CaseStatus.APPROVED, CaseStatus.REJECTED)
-    cases: list[Case] = []
-    for case_id in case_ids:
-        case = store.case(case_id)
-        if case is None:
-            raise ReviewRefused(f"no case '{case_id}'")
-        if case.status is not CaseStatus.PROPOSED:
-            raise ReviewRefused(f"case '{case_id}' is {case.status}; only proposed cases can be {status}")
-        cases.append(case)
-    with store.transaction() as conn:
-        for case in cases:
-            store.add_case_event(conn, case.client_id, case.case_id, status, as_of, note)

@@ -38,6 +38,7 @@ from connector.reports.run import ClientReport
 from connector.store import Store
 from connector.store.credit import org_key
 from connector.store.credit_checks import latest_checks, save_check
+from connector.store.facts import load_facts
 
 log = logging.getLogger("arsync.credit")
 
@@ -155,7 +156,7 @@ def check_customer(
     through, seen = watermark(i for i in ledger.invoices.get(customer_id, ()) if i.issue_date <= as_of)
     check = CreditCheck(client.id, customer_id, assessment, trigger, through, seen)
     with store.transaction() as conn:
-        save_check(conn, check, store.now())
+        save_check(conn, check, at=store.now())
     return check
 
 
@@ -204,8 +205,8 @@ def check_credit(store: Store, client: ClientConfig, as_of: date, report: Client
     """The nightly credit checks of one client (nothing without ``[clients.registry] enabled``)."""
     if not client.registry.enabled:
         return
-    facts = store.facts(client.id)
-    due = due_checks(facts, latest_checks(store, client.id), as_of, client.policy.credit_check_min_amount)
+    facts = store.read(load_facts, client.id)
+    due = due_checks(facts, store.read(latest_checks, client.id), as_of, client.policy.credit_check_min_amount)
     if not due:
         return
     thresholds = thresholds_for(client)

@@ -28,6 +28,8 @@ from connector.reports.run import OTHER, SEND, ClientReport
 from connector.store import Store
 from connector.store import calls as calls_store
 from connector.store import letters as book
+from connector.store.cases import load_cases
+from connector.store.ledger import load_customers
 
 log = logging.getLogger("arsync.dunning")
 
@@ -52,8 +54,7 @@ def _call_rung_channel(client: ClientConfig) -> str:
 
 
 def _sent(store: Store, client_id: str, kind: LetterKind) -> set[str]:
-    with store.engine.connect() as conn:
-        return {r.about or "" for r in book.load(conn, client_id, kind=kind.value) if r.status in book.COUNTS}
+    return {r.about or "" for r in store.read(book.load, client_id, kind=kind.value) if r.status in book.COUNTS}
 
 
 def send_follow_ups(
@@ -110,11 +111,11 @@ def note_agreement_checks(
                 seen.setdefault((e.ref, e.on), (outcome, e.detail, d.customer_id))
     if not seen:
         return
-    names = {c.customer_id: c.name for c in store.customers(client.id)}
+    names = {c.customer_id: c.name for c in store.read(load_customers, client.id)}
     with store.transaction() as conn:
         for (key, due), (outcome, detail, customer_id) in sorted(seen.items()):
             check = calls_store.AgreementCheck(client.id, key, due, outcome, as_of, detail)
-            if not calls_store.note_check(conn, check, store.now()):
+            if not calls_store.note_check(conn, check, at=store.now()):
                 continue
             who = f"{names.get(customer_id, customer_id)} ({customer_id})"
             if outcome == calls_store.KEPT:
@@ -133,7 +134,7 @@ def send_case_letters(
     report: ClientReport,
 ) -> None:
     """One letter per case pushed to the provider, telling the debtor the claim is with the agency."""
-    pushed = [c for c in store.cases([client.id]) if c.status is CaseStatus.PUSHED]
+    pushed = [c for c in store.read(load_cases, [client.id]) if c.status is CaseStatus.PUSHED]
     if not pushed:
         return
     done = _sent(store, client.id, LetterKind.COLLECTION_CASE)

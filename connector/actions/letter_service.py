@@ -27,6 +27,8 @@ from connector.letters.serial import from_json
 from connector.model import Decision
 from connector.store import Store, audit
 from connector.store import letters as book
+from connector.store.facts import load_facts
+from connector.store.ledger import load_customers
 
 WRITTEN, POSTED, MOVED = "written", "posted", "posted (moved out of the outbox)"
 
@@ -87,10 +89,8 @@ def list_letters(
     """Every letter written to the clients' debtors (failed attempts left out), oldest first."""
     out: list[LetterView] = []
     for client in clients:
-        names = {c.customer_id: c.name for c in store.customers(client.id)}
-        with store.engine.connect() as conn:
-            records = book.load(conn, client.id, customer_id=customer_id)
-        for r in records:
+        names = {c.customer_id: c.name for c in store.read(load_customers, client.id)}
+        for r in store.read(book.load, client.id, customer_id=customer_id):
             if r.status == book.FAILED or (kinds and r.kind not in kinds):
                 continue
             out.append(view(client, r, names))
@@ -98,8 +98,7 @@ def list_letters(
 
 
 def get_letter(store: Store, client: ClientConfig, letter_id: str) -> book.LetterRecord:
-    with store.engine.connect() as conn:
-        record = book.get(conn, client.id, letter_id)
+    record = store.read(book.get, client.id, letter_id)
     if record is None:
         raise Refused(f"client '{client.id}' has no letter '{letter_id}' (see `arsync letters list`)")
     return record
@@ -162,7 +161,7 @@ def statement(
 ) -> Letter:
     """The customer's statement of account on ``as_of`` (kontoutskrift): every open invoice, the payments and
     credit notes applied to each, and the balance. ``decisions``: the client's, decided for ``as_of``."""
-    facts = store.facts(client.id)
+    facts = store.read(load_facts, client.id)
     if customer_id not in facts.customers:
         raise Refused(f"client '{client.id}' has no customer '{customer_id}'")
     letter_id = free_letter_id(store, client.id, LetterKind.STATEMENT, customer_id, as_of)

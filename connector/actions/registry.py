@@ -15,7 +15,7 @@ from connector.config import ClientConfig
 from connector.model import RegistryFact
 from connector.registry.brreg import BrregClient
 from connector.store import Store
-from connector.store import dunning as dunning_store
+from connector.store.registry import load_registry, save_registry
 
 
 def refresh(
@@ -25,8 +25,8 @@ def refresh(
     if not settings.enabled:
         return []
     api = api or BrregClient(settings)
-    with store.engine.connect() as conn:
-        cached = dunning_store.load_registry(conn, "brreg")
+    with store.connect() as conn:
+        cached = load_registry(conn, "brreg")
     fetched = []
     for org in sorted(set(org_nos)):
         fact = cached.get(org)
@@ -38,5 +38,5 @@ def refresh(
         fetched.append(answer)
     if fetched:
         with store.transaction() as conn:
-            dunning_store.save_registry(conn, fetched)
+            save_registry(conn, fetched)
     return fetched

@@ -36,8 +36,10 @@ from connector.channels.base import Channel, ChannelError
 from connector.channels.outbox import OutboxChannel
 from connector.channels.tripletex import TripletexChannel
 from connector.config import ClientConfig
+from connector.files import remove_unfinished
 from connector.store import Store, sends
 from connector.store import letters as book
+from connector.store.facts import load_facts
 from connector.store.sends import SendIntent
 
 log = logging.getLogger("arsync.dunning")
@@ -56,8 +58,22 @@ def resolve_pending(
 ) -> Resolution:
     out = Resolution()
     channels = channels if channels is not None else {}
+    remove_unfinished_files(client)
     _letters(store, client, as_of, out)
-    for intent in sends.intents(store, client.id, status=sends.PENDING):
+    # An intent of a letter still pending (another run's, in flight) is resolved with its letter, never alone.
+    lettered = {
+        (number, record.kind, record.sent_on)
+        for record in store.read(book.load, client.id, status=book.PENDING)
+        for number in record.invoices
+    }
+    for pending in store.read(sends.intents, client.id, status=sends.PENDING):
+        if (pending.invoice_number, str(pending.step), pending.sent_on) in lettered:
+            continue
+        if not store.may_resolve(client.id, pending.claimed_by):
+            continue  # another run's send in flight: not ours to resolve, and no alarm
+        intent = store.write(sends.take_over, pending, owner=store.run.key, at=store.now())
+        if intent is None:
+            continue  # settled or taken by another run meanwhile
         if intent.channel == "outbox":
             _outbox(store, client, intent, as_of, out)
         elif intent.channel == "tripletex":
@@ -67,18 +83,34 @@ def resolve_pending(
     return out
 
 
+def remove_unfinished_files(client: ClientConfig) -> list[str]:
+    """Temp files a stopped run left half-written in the client's outbox folders (reminders, and collection
+    cases when the provider is the outbox): removed. The intents they belonged to are resolved as usual."""
+    folders = [client.reminders.path]
+    if client.collection.provider == "outbox":
+        folders.append(client.collection.path)
+    removed = []
+    for folder in (f for f in folders if f is not None):
+        for name in remove_unfinished(folder):
+            log.info("client %s: removed %s, left unfinished by a run that stopped (%s)", client.id, name, folder)
+            removed.append(str(folder / name))
+    return removed
+
+
 def _letters(store: Store, client: ClientConfig, as_of: date, out: Resolution) -> None:
-    with store.engine.connect() as conn:
-        pending = book.load(conn, client.id, status=book.PENDING)
+    pending = store.read(book.load, client.id, status=book.PENDING)
     if not pending:
         return
-    open_intents = sends.intents(store, client.id, status=sends.PENDING)
-    for record in pending:
-        intents = [
-            i
-            for i in open_intents
-            if i.invoice_number in record.invoices and str(i.step) == record.kind and i.sent_on == record.sent_on
-        ]
+    open_intents = store.read(sends.intents, client.id, status=sends.PENDING)
+    for left in pending:
+        if not store.may_resolve(client.id, left.claimed_by):
+            continue  # another run's letter in flight: not ours to resolve, and no alarm
+        record = store.write(book.take_over, left, owner=store.run.key, at=store.now())
+        if record is None:
+            continue  # settled or taken by another run meanwhile
+        intents = _letter_intents(store, record, open_intents)
+        if intents is None:
+            continue  # one of its intents was taken by another run: that run resolves the letter
         if record.channel != "outbox":
             _letter_unconfirmed(store, record, intents, out, f"the {record.channel} send was interrupted")
             continue
@@ -90,23 +122,39 @@ def _letters(store: Store, client: ClientConfig, as_of: date, out: Resolution) -
         found = box.where(record.stem)
         if found is not None and found[0] != "cancelled":
             ref = found[1].name
-            book.complete(store, record, intents, sends.SENT, ref=ref, detail=ref)
+            store.write(book.complete, record, intents, sends.SENT, ref=ref, detail=ref, at=store.now())
             out.recorded += max(len(intents), 1)
             log.info("client %s: completed interrupted letter %s (%s)", client.id, record.letter_id, ref)
         elif record.sent_on == as_of:
             for path in box.files(record.stem):  # only arsync's own unfinished output; nothing was posted
                 path.unlink(missing_ok=True)
-            book.fail(store, record, intents, "interrupted before the letter was complete; it is written again")
+            error = "interrupted before the letter was complete; it is written again"
+            store.write(book.fail, record, intents, error, at=store.now())
         elif box.files(record.stem):
             _letter_unconfirmed(store, record, intents, out, "some of its files were written")
         else:
-            book.fail(store, record, intents, "interrupted before any file was written")
+            store.write(book.fail, record, intents, "interrupted before any file was written", at=store.now())
+
+
+def _letter_intents(store: Store, record: book.LetterRecord, open_intents: list[SendIntent]) -> list[SendIntent] | None:
+    """The pending intents of the invoices the letter names, taken over by this run with the letter; None
+    when one of them cannot be (another run holds it now)."""
+    taken = []
+    for intent in open_intents:
+        named = intent.invoice_number in record.invoices and str(intent.step) == record.kind
+        if not named or intent.sent_on != record.sent_on:
+            continue
+        mine = store.write(sends.take_over, intent, owner=store.run.key, at=store.now())
+        if mine is None:
+            return None
+        taken.append(mine)
+    return taken
 
 
 def _letter_unconfirmed(
     store: Store, record: book.LetterRecord, intents: list[SendIntent], out: Resolution, why: str
 ) -> None:
-    book.complete(store, record, intents, sends.UNCONFIRMED, ref="", detail=UNCONFIRMED_DETAIL)
+    store.write(book.complete, record, intents, sends.UNCONFIRMED, ref="", detail=UNCONFIRMED_DETAIL, at=store.now())
     out.recorded += max(len(intents), 1)
     named = ", ".join(record.invoices)
     message = (
@@ -123,7 +171,7 @@ def _what(intent: SendIntent) -> str:
 
 
 def _unconfirmed(store: Store, intent: SendIntent, out: Resolution, why: str) -> None:
-    sends.complete(store, intent, sends.UNCONFIRMED, ref="", detail=UNCONFIRMED_DETAIL)
+    store.write(sends.complete, intent, sends.UNCONFIRMED, ref="", detail=UNCONFIRMED_DETAIL, at=store.now())
     out.recorded += 1
     message = (
         f"{_what(intent)} via {intent.channel} may have been sent ({why}); recorded as sent-unconfirmed, "
@@ -142,7 +190,7 @@ def _outbox(store: Store, client: ClientConfig, intent: SendIntent, as_of: date,
     stem = box.stem(intent.client_id, intent.invoice_number, str(intent.step), intent.sent_on)
     letter = folder / f"{stem}.txt"
     if letter.is_file():
-        sends.complete(store, intent, sends.SENT, ref=letter.name, detail=letter.name)
+        store.write(sends.complete, intent, sends.SENT, ref=letter.name, detail=letter.name, at=store.now())
         out.recorded += 1
         log.info("client %s: completed interrupted %s (%s)", intent.client_id, _what(intent), letter.name)
         return
@@ -165,7 +213,7 @@ def _tripletex(
         channel = channels["tripletex"]
         if not isinstance(channel, TripletexChannel):
             raise ChannelError("tripletex channel unavailable")
-        invoices = store.facts(client.id).invoices
+        invoices = store.read(load_facts, client.id).invoices
         invoice = next((i for i in invoices if i.number == intent.invoice_number and i.kind.value == "invoice"), None)
         if invoice is None:
             raise ChannelError(f"invoice {intent.invoice_number} is no longer in the ledger")
@@ -176,7 +224,7 @@ def _tripletex(
         out.warnings.append(message)
         return
     if found is not None:
-        sends.complete(store, intent, sends.SENT, ref=found, detail=found)
+        store.write(sends.complete, intent, sends.SENT, ref=found, detail=found, at=store.now())
         out.recorded += 1
         return
     with store.transaction() as conn:

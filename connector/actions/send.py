@@ -24,6 +24,7 @@ from datetime import date
 from decimal import Decimal
 
 from connector.actions import letters as content
+from connector.actions.bookings import plan_charges
 from connector.channels import ehf_reminder
 from connector.channels.base import Channel, ChannelError, LetterMessage, ReminderMessage
 from connector.channels.email import EmailChannel
@@ -38,6 +39,7 @@ from connector.letters.serial import to_json
 from connector.model import Action, Attachment, Customer, Decision, DocKind, Facts
 from connector.store import Store, sends
 from connector.store import letters as book
+from connector.store.ledger import load_attachments
 from connector.store.letters import LetterRecord
 from connector.store.sends import SendIntent
 
@@ -82,7 +84,10 @@ def invoice_copies(
     ``read``: the invoices' attachments when the caller has them."""
     out: dict[str, Attachment] = {}
     for number in numbers:
-        attachments = read[number] if read is not None and number in read else store.attachments(client_id, number)
+        if read is not None and number in read:
+            attachments = read[number]
+        else:
+            attachments = store.read(load_attachments, client_id, number)
         pdf = invoice_pdf(attachments)
         if pdf is not None:
             name = next((a.filename for a in attachments if a.content == pdf), f"{number}.pdf")
@@ -140,12 +145,11 @@ def send_letter(
     group = replace(group, decisions=tuple(todo))
     channel = _channel(client, group.channel, channels)
     kind = content.LetterKind(group.step.value)
-    letter_id = _free_id(store, client.id, content.reference(kind, group.customer_id, as_of))
-    attachments = {n: store.attachments(client.id, n) for n in group.numbers}
+    letter_id = store.read(book.free_id, client.id, content.reference(kind, group.customer_id, as_of))
+    attachments = {n: store.read(load_attachments, client.id, n) for n in group.numbers}
     copies = invoice_copies(store, client.id, group.numbers, attachments)
     if fee_letters is None:
-        with store.engine.connect() as conn:
-            fee_letters = book.fee_letters(conn, client.id)
+        fee_letters = store.read(book.fee_letters, client.id)
     demand = content.demand_letter(
         client,
         facts,
@@ -191,8 +195,13 @@ def send_letter(
         group.currency, letter.total_owed.amount, sum(demand.fees.values(), start=Decimal("0.00")), stem,
         to_json(letter), pay_by=letter.pay_by,
     )  # fmt: skip
-    with store.transaction() as conn:
-        book.begin(conn, record, store.now())
+    claimed = store.write(book.begin, record, owner=store.run.key, at=store.now())
+    if claimed is None:  # another run took this letter's id first: that run writes it
+        log.info("client %s: letter %s was begun by another run", client.id, letter_id)
+        return []
+    record = claimed
+    # Every invoice's intent is claimed (compare-and-set) before the channel is called: of two runs only one
+    # ever holds them all, so one letter is never sent twice.
     intents: list[SendIntent] = []
     for d in group.decisions:
         intent = _begin(
@@ -200,17 +209,22 @@ def send_letter(
             d.currency, warnings,
         )  # fmt: skip
         if intent is None:  # (another run took it after all): this letter is not sent; the next run regroups
-            book.fail(store, record, intents, f"the send of invoice {d.invoice_number} was begun elsewhere")
+            error = f"the send of invoice {d.invoice_number} was begun elsewhere"
+            store.write(book.fail, record, intents, error, at=store.now())
             return []
         intents.append(intent)
+    invoices_by_number = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
+    for intent in intents:  # the fee and interest each invoice's step charges, written ahead (issue 16)
+        inv = invoices_by_number[intent.invoice_number]
+        plan_charges(store, client, intent, inv, demand.interest.get(intent.invoice_number))
     try:
         result = channel.deliver_letter(message)  # type: ignore[union-attr]
     except ChannelError as exc:
-        book.fail(store, record, intents, str(exc))
+        store.write(book.fail, record, intents, str(exc), at=store.now())
         raise
     # Anything else leaves the letter pending: the next run resolves it (may have been sent).
     intents = [replace(i, channel=result.channel) for i in intents]
-    book.complete(store, record, intents, sends.SENT, ref=result.ref, detail=result.ref)
+    store.write(book.complete, record, intents, sends.SENT, ref=result.ref, detail=result.ref, at=store.now())
     log.info(
         "client %s: %s %s for invoices %s via %s",
         client.id,
@@ -232,16 +246,14 @@ def send_letter(
     return lines
 
 
-def _free_id(store: Store, client_id: str, base: str) -> str:
-    with store.engine.connect() as conn:
-        return book.free_id(conn, client_id, base)
-
-
 def _unresolved(store: Store, client: ClientConfig, number: str, step: Action, warnings: list[str] | None) -> bool:
     """An earlier send of the invoice is still pending: it is left out of tonight's letter (never sent twice)."""
-    for prior in sends.intents(store, client.id, status=sends.PENDING):
+    for prior in store.read(sends.intents, client.id, status=sends.PENDING):
         if prior.invoice_number != number:
             continue
+        if not store.may_resolve(client.id, prior.claimed_by):  # another run's send in flight: left to it, no alarm
+            log.info("client %s: invoice %s: the %s is being sent by another arsync run", client.id, number, prior.step)
+            return True
         message = (
             f"invoice {number}: {step} not sent: the {prior.step} of {prior.sent_on.isoformat()} "
             f"via {prior.channel} is unresolved"
@@ -283,19 +295,21 @@ def send_document(
         pay_by=letter.pay_by, about=about,
     )  # fmt: skip
     channel = _channel(client, channel_name, channels)
-    with store.transaction() as conn:
-        book.begin(conn, record, store.now())
+    claimed = store.write(book.begin, record, owner=store.run.key, at=store.now())
+    if claimed is None:  # another run took this letter's id first: that run writes it
+        return f"{letter.kind.value} letter {letter.reference}: begun by another run, not sent again"
+    record = claimed
     try:
         result = channel.deliver_letter(message)  # type: ignore[union-attr]
     except ChannelError as exc:
-        book.fail(store, record, [], str(exc))
+        store.write(book.fail, record, [], str(exc), at=store.now())
         raise
-    book.complete(store, record, [], sends.SENT, ref=result.ref, detail=result.ref)
+    store.write(book.complete, record, [], sends.SENT, ref=result.ref, detail=result.ref, at=store.now())
     return f"{letter.kind.value} letter {letter.reference} to {customer.name} via {result.channel} ({result.ref})"
 
 
 def free_letter_id(store: Store, client_id: str, kind: content.LetterKind, customer_id: str, as_of: date) -> str:
-    return _free_id(store, client_id, content.reference(kind, customer_id, as_of))
+    return store.read(book.free_id, client_id, content.reference(kind, customer_id, as_of))
 
 
 # ---- Tripletex writes its own reminders -------------------------------------------------------------------
@@ -339,7 +353,16 @@ def _by_tripletex(
         with store.transaction() as conn:
             sends.settle(conn, intent, sends.FAILED, at=store.now(), error=str(exc))
         raise
-    sends.complete(store, replace(intent, channel=result.channel), sends.SENT, ref=result.ref, detail=result.ref)
+    # Tripletex's own reminder function charges and books its fee itself: nothing planned here (issue 16).
+    # Anything else leaves the intent pending: the next run resolves it (may have been sent).
+    store.write(
+        sends.complete,
+        replace(intent, channel=result.channel),
+        sends.SENT,
+        ref=result.ref,
+        detail=result.ref,
+        at=store.now(),
+    )
     log.info(
         "client %s: %s for invoice %s via %s (fee %s)", client.id, d.action, inv.number, result.channel, fee.amount
     )
@@ -358,13 +381,23 @@ def _begin(
     currency: str,
     warnings: list[str] | None,
 ) -> SendIntent | None:
-    """Commit the send intent; None when an earlier send of the invoice is still unresolved."""
-    for prior in sends.intents(store, client.id, status=sends.PENDING):
+    """Commit (claim) the send intent; None when it must not be sent now: an earlier send of the invoice is
+    unresolved, another run is sending it, or it was sent meanwhile."""
+    for prior in store.read(sends.intents, client.id, status=sends.PENDING):
         if prior.invoice_number != invoice_number:
             continue
+        if not store.may_resolve(client.id, prior.claimed_by):
+            # another run's send in flight: left to it, no alarm
+            log.info(
+                "client %s: invoice %s: the %s is being sent by another arsync run",
+                client.id,
+                invoice_number,
+                prior.step,
+            )
+            return None
         same = prior.step is step and prior.sent_on == as_of and prior.channel == channel == "outbox"
         if same:  # an interrupted outbox send of today: writing the same files completes it
-            return prior
+            return store.write(sends.take_over, prior, owner=store.run.key, at=store.now())
         message = (
             f"invoice {invoice_number}: {step} not sent: the {prior.step} of {prior.sent_on.isoformat()} "
             f"via {prior.channel} is unresolved"
@@ -374,7 +407,16 @@ def _begin(
             warnings.append(message)
         return None
     intent = SendIntent(client.id, invoice_number, step, as_of, channel, sends.PENDING, fee, currency)
-    return sends.begin(store, intent)
+    claimed = store.write(sends.begin, intent, owner=store.run.key, at=store.now())
+    if claimed is None:
+        log.info(
+            "client %s: invoice %s: the %s of %s was sent or begun by another run",
+            client.id,
+            invoice_number,
+            step,
+            as_of,
+        )
+    return claimed
 
 
 __all__ = ["channel_for", "render", "send_document", "send_letter"]

@@ -20,12 +20,14 @@ from connector.cli import (
     files,
     invoices,
     letters,
+    queue,
     reports,
     run,
     validate,
 )
 from connector.cli.common import ArsyncGroup, Env
 from connector.cli.output import install_logging
+from connector.web import cli as web_cli  # imports nothing of the web extra until a command runs
 
 
 @click.group(cls=ArsyncGroup)
@@ -63,3 +65,7 @@ main.add_command(invoices.invoices)
 main.add_command(calls.calls)
 main.add_command(letters.letters)
 main.add_command(letters.statement)
+main.add_command(queue.worker)
+main.add_command(queue.runs)
+main.add_command(web_cli.serve)
+main.add_command(web_cli.users)

@@ -18,6 +18,7 @@ from connector.reports.advice import ClientAdvice, Period, peppol_wanted
 from connector.reports.advice import client_advice as compute
 from connector.store import Store
 from connector.store.credit_checks import latest_checks
+from connector.store.facts import load_facts
 
 
 def period(start: date | None, end: date | None, today: date) -> Period:
@@ -30,7 +31,7 @@ def period(start: date | None, end: date | None, today: date) -> Period:
 
 
 def client_advice(store: Store, client: ClientConfig, span: Period, today: date) -> ClientAdvice:
-    facts = store.facts(client.id)
+    facts = store.read(load_facts, client.id)
     try:
         thresholds = thresholds_for(client)
     except ThresholdsError as exc:
@@ -48,7 +49,7 @@ def client_advice(store: Store, client: ClientConfig, span: Period, today: date)
         facts=facts,
         recon=reconcile_facts(facts, client),
         period=span,
-        checks=latest_checks(store, client.id),
+        checks=store.read(latest_checks, client.id),
         receivers=receivers,
         thresholds=thresholds,
     )

@@ -13,6 +13,7 @@ from connector.actions import collection as collection_workflow
 from connector.cli.common import (
     EXIT_CLIENT_FAILED,
     Env,
+    actor,
     as_of_option,
     client_option,
     finish,
@@ -22,10 +23,14 @@ from connector.cli.common import (
     stoppable,
 )
 from connector.cli.output import show
+from connector.collection import approval
 from connector.collection import evidence as collection_evidence
 from connector.collection.base import ProviderError
 from connector.model import Case, CaseStatus
 from connector.reports import tables
+from connector.store.cases import find_case, load_cases
+from connector.store.facts import load_facts
+from connector.store.ledger import load_customers
 
 
 @click.group()
@@ -41,13 +46,17 @@ def cases() -> None:
 def cases_list(env: Env, client_ids: tuple[str, ...], status: str | None, as_json: bool) -> None:
     """List the collection cases (every status unless --status)."""
     ids = [c.id for c in env.settings.select(client_ids)]
-    found = [c for c in env.store.cases(ids) if status is None or c.status.value == status]
+    found = [c for c in env.store.read(load_cases, ids) if status is None or c.status.value == status]
     if as_json:
         extra = collection_evidence.provider_fields(env.store, found)
         items = [{**tables.case_json(c), **extra[c.case_id]} for c in found]
         click.echo(json.dumps({"items": items}, indent=2, ensure_ascii=False))
     else:
-        names = {(cid, c.customer_id): c.name for cid in {c.client_id for c in found} for c in env.store.customers(cid)}
+        names = {
+            (cid, c.customer_id): c.name
+            for cid in {c.client_id for c in found}
+            for c in env.store.read(load_customers, cid)
+        }
         show(tables.case_table(found, names))
 
 
@@ -57,7 +66,7 @@ def cases_list(env: Env, client_ids: tuple[str, ...], status: str | None, as_jso
 def cases_show(env: Env, case_id: str) -> None:
     """Show one case: debtor, invoice, dunning steps, history and what the provider reported."""
     case = _case(env, case_id)
-    click.echo(tables.case_detail(case, env.store.facts(case.client_id)))
+    click.echo(tables.case_detail(case, env.store.read(load_facts, case.client_id)))
     detail = collection_evidence.collection_detail(env.store, case)
     if detail:
         click.echo(detail)
@@ -84,11 +93,14 @@ def cases_reject(env: Env, case_ids: tuple[str, ...], note: str, as_of: date) ->
 
 
 def _review(env: Env, case_ids: tuple[str, ...], status: CaseStatus, note: str, as_of: date) -> None:
+    """The workbench's code path (``approval.decide_cases``), recorded in the audit trail as ``cli:<login>``.
+    No undo window: a typed command naming the case is deliberate already, and ``cases push`` right
+    after it pushes (the window is for a click in the workbench, which the workbench can undo)."""
     try:
-        collection_workflow.review_cases(env.store, case_ids, status, note, as_of)
-    except collection_workflow.ReviewRefused as exc:
+        approval.decide_cases(env.store, case_ids, status, note, as_of, actor=actor(), now=env.store.now())
+    except approval.TransitionRefused as exc:
         raise refuse(str(exc)) from None
-    for case_id in case_ids:
+    for case_id in dict.fromkeys(case_ids):
         click.echo(f"{case_id}: {status}")
 
 
@@ -146,7 +158,7 @@ def cases_withdraw(env: Env, case_id: str, note: str, done_at_provider: bool, as
 
 
 def _case(env: Env, case_id: str) -> Case:
-    case = env.store.case(case_id)
+    case = env.store.read(find_case, case_id)
     if case is None:
         raise refuse(f"no case '{case_id}' (see `arsync cases list`)")
     return case

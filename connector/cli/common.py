@@ -11,6 +11,7 @@ unexpected is one line and status 1 — the traceback only with ``-v``.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import signal
 import sys
@@ -32,6 +33,7 @@ from connector.errors import EXIT_CLIENT_FAILED, EXIT_USAGE, ArsyncError, Refuse
 from connector.reports.freshness import ClientStatus, client_status
 from connector.reports.run import ClientReport
 from connector.store import Store
+from connector.store.sync import sync_status
 
 EXIT_OK = 0  # all good
 __all__ = ["EXIT_CLIENT_FAILED", "EXIT_OK", "EXIT_USAGE", "ClientReport", "Env"]
@@ -42,6 +44,15 @@ log = logging.getLogger("arsync.cli")
 def today() -> date:
     """The one read of the clock: the day a command acts on unless ``--as-of`` says otherwise."""
     return date.today()
+
+
+def actor() -> str:
+    """Who a command acts for in the audit trail: ``cli:<login>`` (the workbench records its user's name)."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        login = "unknown"
+    return f"cli:{login}"
 
 
 class Env:
@@ -269,7 +280,7 @@ def statuses(env: Env, reports: Sequence[ClientReport], as_of: date) -> list[Cli
     out = []
     for r in reports:
         client = env.settings.client(r.client_id)
-        sync = env.store.sync_status(r.client_id) if env._store is not None else {}
+        sync = env.store.read(sync_status, r.client_id) if env._store is not None else {}
         out.append(client_status(client, sync, as_of, r.errors))
     return out
 

@@ -22,6 +22,7 @@ from connector.model import Customer
 from connector.reconcile.for_client import reconcile_facts
 from connector.registry.credit_lookup import RegisterFacts
 from connector.store.credit import org_key
+from connector.store.facts import load_facts
 
 # An org no's country from its length: NO 9 digits, DK CVR 8, SE 10 (when no customer says otherwise).
 COUNTRY_BY_DIGITS = {9: "NO", 8: "DK", 10: "SE"}
@@ -107,7 +108,7 @@ def _check_org_no(env: Env, org_no: str, as_of: date) -> Checked:
 def _check_in_client(
     env: Env, client: ClientConfig, org_no: str | None, customer_id: str | None, as_of: date
 ) -> list[Checked]:
-    facts = env.store.facts(client.id)
+    facts = env.store.read(load_facts, client.id)
     if customer_id is not None:
         if customer_id not in facts.customers:
             raise click.UsageError(f"client '{client.id}' has no customer '{customer_id}' in the store")

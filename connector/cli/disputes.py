@@ -10,29 +10,26 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
-from collections.abc import Sequence
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
 
 import click
 
+from connector.actions import manual
 from connector.cli.common import (
     Env,
+    actor,
     as_of_option,
     client_option,
     json_option,
     one_client_option,
     optional_date,
-    refuse,
     split_client,
 )
 from connector.cli.output import show
-from connector.model import Agreement, Dispute, DisputeSource, Exclusion, Facts
+from connector.model import Agreement, Dispute, Exclusion
 from connector.reports import tables
 from connector.reports.tables import Table, customer_label
-from connector.store import dunning as dunning_store
-from connector.store import manual
+from connector.store.facts import load_facts
 
 # ---- disputes ------------------------------------------------------------------------------------
 
@@ -55,15 +52,10 @@ def disputes_open(
     """Open a dispute on an invoice: it holds all dunning of the invoice until resolved."""
     client_id, invoice = split_client(env, client_opt, args, ["invoice"])
     env.settings.client(client_id)
-    # A typo would put the dispute on nothing while the real invoice keeps being dunned.
-    if invoice not in _invoice_numbers(env, client_id) and not force:
-        raise refuse(
-            f"client '{client_id}' has no invoice '{invoice}' in the store; check the number, run "
-            "`arsync sync` first, or pass --force to record it anyway"
-        )
-    dispute_id = f"manual-{uuid.uuid4().hex[:8]}"
-    env.store.add_dispute(Dispute(client_id, invoice, dispute_id, as_of, reason, DisputeSource.MANUAL))
-    click.echo(f"dispute {dispute_id} opened on {client_id} invoice {invoice}")
+    dispute = manual.open_dispute(
+        env.store, client_id, invoice, reason, as_of, force=force, actor=actor(), now=env.store.now()
+    )
+    click.echo(f"dispute {dispute.dispute_id} opened on {client_id} invoice {invoice}")
 
 
 @disputes.command("resolve")
@@ -76,14 +68,7 @@ def disputes_resolve(env: Env, client_opt: str | None, args: tuple[str, ...], no
     """Resolve an open dispute (by its id, or by the invoice number): dunning of the invoice resumes."""
     client_id, ref = split_client(env, client_opt, args, ["dispute_id|invoice"])
     env.settings.client(client_id)
-    open_ones = [d for d in env.store.facts(client_id).disputes if d.is_open]
-    dispute = _one(
-        [d for d in open_ones if d.dispute_id == ref] or [d for d in open_ones if d.invoice_number == ref],
-        f"no open dispute '{ref}' for client '{client_id}' (by id or invoice number; see `arsync disputes list`)",
-        lambda d: d.dispute_id,
-        "open disputes",
-    )
-    env.store.resolve_dispute(client_id, dispute.dispute_id, as_of, note)
+    dispute = manual.resolve_dispute(env.store, client_id, ref, note, as_of, actor=actor(), now=env.store.now())
     click.echo(f"dispute {dispute.dispute_id} on invoice {dispute.invoice_number} resolved")
 
 
@@ -94,11 +79,10 @@ def disputes_resolve(env: Env, client_opt: str | None, args: tuple[str, ...], no
 @click.pass_obj
 def disputes_list(env: Env, client_ids: tuple[str, ...], show_all: bool, as_json: bool) -> None:
     """List the open disputes (--all: the resolved ones too)."""
-    rows = []
+    rows: list[Dispute] = []
     for client in env.settings.select(client_ids):
-        for d in env.store.facts(client.id).disputes:
-            if show_all or d.is_open:
-                rows.append(d)
+        facts = env.store.read(load_facts, client.id)
+        rows.extend(facts.disputes if show_all else manual.open_disputes(facts))
     if as_json:
         _json([tables.dispute_json(d) for d in rows])
     else:
@@ -149,18 +133,16 @@ def agreements_add(
     if promise_date is not None and instalments is None and first is None:
         dates: tuple[date, ...] = (promise_date,)
     elif promise_date is None and instalments is not None and first is not None:
-        dates = tuple(first + timedelta(days=every * k) for k in range(instalments))
+        dates = manual.instalment_dates(first, instalments, every)
     else:
         raise click.UsageError("give either --promise-date, or --instalments with --first (and --every)")
-    # A promise already broken the day it is recorded would hold nothing (and lift at once).
-    if dates[0] < as_of:
-        option = "--promise-date" if promise_date is not None else "--first"
-        raise refuse(f"{option} {dates[0].isoformat()} is before {as_of.isoformat()}: a promise must be in the future")
-    if invoice not in _invoice_numbers(env, client_id):
-        raise refuse(f"client '{client_id}' has no invoice '{invoice}' in the store (run `arsync sync` first?)")
-    agreement_id = f"agreement-{uuid.uuid4().hex[:8]}"
-    env.store.add_agreement(Agreement(client_id, invoice, agreement_id, as_of, dates, note))
-    click.echo(f"agreement {agreement_id} on {client_id} invoice {invoice}: " + ", ".join(d.isoformat() for d in dates))
+    agreement = manual.add_agreement(
+        env.store, client_id, invoice, dates, note, as_of, actor=actor(), now=env.store.now()
+    )
+    click.echo(
+        f"agreement {agreement.agreement_id} on {client_id} invoice {invoice}: "
+        + ", ".join(d.isoformat() for d in dates)
+    )
 
 
 @agreements.command("list")
@@ -179,8 +161,8 @@ def agreements_list(
     found = [
         a
         for client in env.settings.select(client_ids)
-        for a in env.store.facts(client.id).agreements
-        if show_all or a.cancelled_on is None
+        for facts in [env.store.read(load_facts, client.id)]
+        for a in (facts.agreements if show_all else manual.active_agreements(facts))
     ]
     if as_json:
         _json([_agreement_json(a) for a in found])
@@ -211,15 +193,7 @@ def agreements_remove(env: Env, client_opt: str | None, args: tuple[str, ...], n
     """Remove an agreement recorded by mistake (by its id or the invoice number): its hold lifts today."""
     client_id, ref = split_client(env, client_opt, args, ["agreement_id|invoice"])
     env.settings.client(client_id)
-    active = [a for a in env.store.facts(client_id).agreements if a.cancelled_on is None]
-    agreement = _one(
-        [a for a in active if a.agreement_id == ref] or [a for a in active if a.invoice_number == ref],
-        f"no agreement '{ref}' for client '{client_id}' (by id or invoice number; see `arsync agreements list`)",
-        lambda a: a.agreement_id,
-        "agreements",
-    )
-    with env.store.transaction() as conn:
-        manual.cancel_agreement(conn, client_id, agreement.agreement_id, as_of, note)
+    agreement = manual.remove_agreement(env.store, client_id, ref, note, as_of, actor=actor(), now=env.store.now())
     click.echo(f"agreement {agreement.agreement_id} on invoice {agreement.invoice_number} removed")
 
 
@@ -280,20 +254,14 @@ def exclude_add(
     env.settings.client(client_id)
     if (invoice is None) == (customer is None):
         raise click.UsageError("give exactly one of --invoice or --customer")
-    if until is not None and until < as_of:
-        raise refuse(f"--until {until.isoformat()} is before {as_of.isoformat()}")
-    if not force:
-        # A typo (or a customer's name instead of its id) would exclude nothing while dunning goes on.
-        facts = env.store.facts(client_id)
-        if invoice is not None and invoice not in {i.number for i in facts.invoices}:
-            raise refuse(f"client '{client_id}' has no invoice '{invoice}' in the store (or pass --force)")
-        if customer is not None and customer not in facts.customers:
-            raise refuse(f"client '{client_id}' has no customer '{customer}'{_did_you_mean(facts, customer)}")
-    exclusion_id = f"exclusion-{uuid.uuid4().hex[:8]}"
-    with env.store.transaction() as conn:
-        dunning_store.add_exclusion(conn, Exclusion(client_id, exclusion_id, invoice, customer, as_of, until, reason))
-    what = f"invoice {invoice}" if invoice else f"customer {customer}"
-    click.echo(f"{exclusion_id}: {client_id} {what} excluded" + (f" until {until.isoformat()}" if until else ""))
+    exclusion = manual.add_exclusion(
+        env.store, client_id, reason, as_of, invoice=invoice, customer=customer, until=until, force=force,
+        actor=actor(), now=env.store.now(),
+    )  # fmt: skip
+    click.echo(
+        f"{exclusion.exclusion_id}: {client_id} {manual.excluded(exclusion)} excluded"
+        + (f" until {until.isoformat()}" if until else "")
+    )
 
 
 @exclude.command("list")
@@ -306,11 +274,10 @@ def exclude_list(env: Env, client_ids: tuple[str, ...], show_all: bool, as_json:
     """List the exclusions in force (--all: ended and removed ones too)."""
     found: list[tuple[Exclusion, str]] = []
     for client in env.settings.select(client_ids):
-        with env.store.transaction() as conn:
-            exclusions = list(dunning_store.load_exclusions(conn, client.id))
-        customers = env.store.facts(client.id).customers if exclusions else {}
+        exclusions = manual.exclusions(env.store, client.id)
+        customers = env.store.read(load_facts, client.id).customers if exclusions else {}
         for e in exclusions:
-            if show_all or e.until is None or e.until >= as_of:
+            if show_all or manual.in_force(e, as_of):
                 c = customers.get(e.customer_id or "")
                 found.append((e, customer_label(c.name if c else None, e.customer_id) if e.customer_id else ""))
     if as_json:
@@ -342,18 +309,11 @@ def exclude_remove(env: Env, client_opt: str | None, args: tuple[str, ...], as_o
     The exclusion stays on record (with the day it ended) as evidence of what held the invoice."""
     client_id, ref = split_client(env, client_opt, args, ["exclusion_id|invoice|customer"])
     env.settings.client(client_id)
-    with env.store.transaction() as conn:
-        active = [e for e in dunning_store.load_exclusions(conn, client_id) if e.until is None or e.until >= as_of]
-    exclusion = _one(
-        [e for e in active if e.exclusion_id == ref] or [e for e in active if ref in (e.invoice_number, e.customer_id)],
-        f"no exclusion '{ref}' in force for client '{client_id}' (see `arsync exclude list`)",
-        lambda e: e.exclusion_id,
-        "exclusions",
+    exclusion = manual.end_exclusion(env.store, client_id, ref, as_of, actor=actor(), now=env.store.now())
+    click.echo(
+        f"{exclusion.exclusion_id}: {client_id} {manual.excluded(exclusion)} no longer excluded "
+        f"from {as_of.isoformat()}"
     )
-    with env.store.transaction() as conn:
-        dunning_store.end_exclusion(conn, client_id, exclusion.exclusion_id, as_of - timedelta(days=1))
-    what = f"invoice {exclusion.invoice_number}" if exclusion.invoice_number else f"customer {exclusion.customer_id}"
-    click.echo(f"{exclusion.exclusion_id}: {client_id} {what} no longer excluded from {as_of.isoformat()}")
 
 
 def _exclusion_json(e: Exclusion, as_of: date) -> dict[str, object]:
@@ -364,32 +324,12 @@ def _exclusion_json(e: Exclusion, as_of: date) -> dict[str, object]:
         "customer": e.customer_id,
         "created_on": e.created_on.isoformat(),
         "until": e.until.isoformat() if e.until else None,
-        "in_force": e.until is None or e.until >= as_of,
+        "in_force": manual.in_force(e, as_of),
         "reason": e.reason,
     }
 
 
 # ---- shared --------------------------------------------------------------------------------------
-
-
-def _one(found: Sequence[Any], missing: str, ident: Any, what: str) -> Any:
-    """The one record a reference names; refused when none or several (then naming them)."""
-    if not found:
-        raise refuse(missing)
-    if len(found) > 1:
-        raise refuse(f"several {what} match: {', '.join(ident(x) for x in found)}; give the id")
-    return found[0]
-
-
-def _did_you_mean(facts: Facts, given: str) -> str:
-    by_name = [c for c in facts.customers.values() if c.name.casefold() == given.casefold()]
-    if by_name:
-        return f"; did you mean --customer {by_name[0].customer_id} ({by_name[0].name})?"
-    return " (give the id shown in brackets after the name, or --force)"
-
-
-def _invoice_numbers(env: Env, client_id: str) -> set[str]:
-    return {i.number for i in env.store.facts(client_id).invoices}
 
 
 def _json(items: list[dict[str, object]]) -> None:

@@ -8,12 +8,13 @@ from datetime import date
 
 import click
 
-from connector.cli.common import Env, as_of_option, json_option, one_client_option, refuse
+from connector.cli.common import Env, as_of_option, json_option, one_client_option
 from connector.cli.output import terminal_width
-from connector.engine.decisions import decide_client
+from connector.engine.decisions import decided
 from connector.reports import glossary
 from connector.reports.explain import explain as explain_decision
 from connector.reports.freshness import client_status
+from connector.store.sync import sync_status
 
 
 class _InvoiceByDefault(click.Group):
@@ -56,17 +57,9 @@ def explain_invoice(env: Env, client_opt: str | None, args: tuple[str, ...], as_
     else:
         raise click.UsageError("give CLIENT INVOICE (or --client CLIENT INVOICE)")
     client = env.settings.client(client_id)
-    decisions = decide_client(env.store, client, as_of)
-    decision = next((d for d in decisions if d.invoice_number == invoice), None)
-    facts = env.store.facts(client.id)
-    if decision is None:
-        if any(i.number == invoice for i in facts.invoices):
-            raise refuse(
-                f"client '{client_id}' invoice '{invoice}' was settled more than a while ago: "
-                "there is no decision to explain"
-            )
-        raise refuse(f"client '{client_id}' has no invoice '{invoice}' in the store (run `arsync sync` first?)")
-    status = client_status(client, env.store.sync_status(client.id), as_of)
+    found = decided(env.store, client, as_of)
+    decision, facts = found.decision(invoice), found.facts
+    status = client_status(client, env.store.read(sync_status, client.id), as_of)
     text = explain_decision(client, facts, decision, as_of, width=min(terminal_width(), 100))
     if as_json:
         payload = {"as_of": as_of.isoformat(), "decision": decision.as_json(), "client": status.as_json(), "text": text}

@@ -11,11 +11,11 @@ from datetime import date
 
 import click
 
-from connector.cli.common import Env, as_of_option
-from connector.cli.files import actor
+from connector.cli.common import Env, actor, as_of_option
 from connector.model import InvoiceCheck
 from connector.store import audit
 from connector.store import checks as checks_store
+from connector.store.ledger import has_document
 
 
 @click.group()
@@ -34,12 +34,12 @@ def invoices_confirm(env: Env, client_id: str, invoice: str, note: str, as_of: d
     rest is owed (lifts partly_paid for the payments seen so far)."""
     env.settings.client(client_id)
     store = env.store
-    if invoice not in {i.number for i in store.facts(client_id).invoices}:
-        raise click.UsageError(
-            f"client '{client_id}' has no invoice '{invoice}' in the store; check the number, or run `arsync sync`"
-        )
     at, who = store.now(), actor()
     with store.transaction() as conn:  # the check and its audit row commit together
-        checks_store.add_check(conn, InvoiceCheck(client_id, invoice, as_of, who, note), at)
+        if not has_document(conn, client_id, invoice):
+            raise click.UsageError(
+                f"client '{client_id}' has no invoice '{invoice}' in the store; check the number, or run `arsync sync`"
+            )
+        checks_store.add_check(conn, InvoiceCheck(client_id, invoice, as_of, who, note), at=at)
         audit.record(conn, audit.AuditEntry(at, who, "invoice.confirm", client_id, invoice, note))
     click.echo(f"invoice {invoice} of client {client_id} confirmed by {who} on {as_of.isoformat()}: {note}")

@@ -14,6 +14,8 @@ from connector.cli.output import show
 from connector.engine.decisions import decide_client
 from connector.reports import advice, advice_render, aging, freshness
 from connector.reports.freshness import client_status
+from connector.store.facts import load_facts
+from connector.store.sync import sync_status
 
 
 @click.group()
@@ -42,9 +44,9 @@ def report_aging(env: Env, client_ids: tuple[str, ...], as_of: date, fmt: str, a
     rows = []
     statuses = []
     for client in env.settings.select(client_ids):
-        statuses.append(client_status(client, env.store.sync_status(client.id), as_of))
+        statuses.append(client_status(client, env.store.read(sync_status, client.id), as_of))
         decisions = decide_client(env.store, client, as_of)
-        rows.extend(aging.aging_rows(client.id, env.store.facts(client.id).customers, decisions, as_of))
+        rows.extend(aging.aging_rows(client.id, env.store.read(load_facts, client.id).customers, decisions, as_of))
     if as_json:
         payload = {
             "as_of": as_of.isoformat(),

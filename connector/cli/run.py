@@ -14,6 +14,7 @@ from datetime import date
 import click
 
 from connector import pipeline
+from connector.cli import queue
 from connector.cli.common import (
     ClientReport,
     Env,
@@ -85,13 +86,35 @@ def reconcile(
 @json_option
 @workers_option
 @quiet_option
-@click.pass_obj
-def run(env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool, workers: int | None) -> None:
+@click.option("--queue", "queued", is_flag=True, help="Enqueue one job per client for the workers and return.")
+@click.option("--wait", is_flag=True, help="With --queue: wait for the workers, then report as without --queue.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    client_ids: tuple[str, ...],
+    as_of: date,
+    as_json: bool,
+    workers: int | None,
+    queued: bool,
+    wait: bool,
+) -> None:
     """The nightly job: sync, reconcile, decide and act for every client.
 
     Prints the decisions, then everything done (sends, case proposals, pushes, withdrawals, reports to
     the provider, bookings), then the clients counted ok / failed / stale. Ctrl-C or SIGTERM finishes the
-    send in hand, prints what was done and exits 130/143."""
+    send in hand, prints what was done and exits 130/143. With --queue the clients go to the workers
+    (`arsync worker`, docs/scaling.md) instead; --wait then prints the same report when they are done."""
+    env: Env = ctx.obj
+    if queued:
+
+        def report(reports: Sequence[ClientReport], day: date) -> None:
+            _print(env, reports, day, as_json, acted=True)
+            finish(env, reports)
+
+        queue.run_queued(ctx, client_ids, as_of, wait, report)
+        return
+    if wait:
+        raise click.UsageError("--wait goes with --queue")
     clients, reports = _run(env, client_ids, as_of, sync=True, act=True, workers=workers)
     _print(env, reports, as_of, as_json, acted=True)
     finish(env, reports, interrupted_clients=_not_started(clients, reports))

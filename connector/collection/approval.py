@@ -12,10 +12,11 @@ push leaves the case alone until a little after it (:func:`may_push`, for the pu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from connector.model import Case, CaseStatus
 from connector.store import Store, audit
+from connector.store.cases import add_case_event, find_case
 
 # The push waits this much beyond push_after: an undo committed in the window's last instant is then
 # always seen by a push that read the case after the window (both read the same clock, not atomically).
@@ -44,20 +45,18 @@ def decide_cases(
     ``undo_window`` records ``push_after = now + undo_window``."""
     if status not in _VERBS:
         raise ValueError(f"cases are decided as approved or rejected, not {status}")
-    ids = list(dict.fromkeys(case_ids))
-    known = {c.case_id: c for c in store.cases()}
-    cases = []
-    for case_id in ids:
-        case = known.get(case_id)
-        if case is None:
-            raise TransitionRefused(f"no case '{case_id}'")
-        if case.status is not CaseStatus.PROPOSED:
-            raise TransitionRefused(f"case '{case_id}' is {case.status}; only proposed cases can be {status}")
-        cases.append(case)
     push_after = now + undo_window if status is CaseStatus.APPROVED and undo_window > timedelta(0) else None
-    with store.transaction() as conn:
+    with store.transaction() as conn:  # every case or none: read, checked and decided in one transaction
+        cases = []
+        for case_id in dict.fromkeys(case_ids):
+            case = find_case(conn, case_id)
+            if case is None:
+                raise TransitionRefused(f"no case '{case_id}'")
+            if case.status is not CaseStatus.PROPOSED:
+                raise TransitionRefused(f"case '{case_id}' is {case.status}; only proposed cases can be {status}")
+            cases.append(case)
         for case in cases:
-            store.add_case_event(conn, case.client_id, case.case_id, status, as_of, note, at=now, push_after=push_after)
+            add_case_event(conn, case.client_id, case.case_id, status, as_of, note, at=now, push_after=push_after)
             detail = note if push_after is None else f"{note} (push after {push_after.isoformat(timespec='seconds')})"
             audit.record(
                 conn,
@@ -71,22 +70,22 @@ def undo_approval(
 ) -> Case:
     """Take an approval back while its window is open: the case is proposed again (a new event; the
     approval stays in the history)."""
-    case = store.case(case_id)
-    if case is None:
-        raise TransitionRefused(f"no case '{case_id}'")
-    push_after = approval_window(case)
-    if push_after is None:
-        raise TransitionRefused(
-            f"case '{case_id}' is {case.status}; only an approval with an undo window can be undone"
-        )
-    if not undo_open(push_after, now):
-        raise TransitionRefused(
-            f"the undo window of case '{case_id}' closed at {push_after.isoformat(timespec='seconds')}; "
-            "withdraw the case instead"
-        )
     note = f"approval undone by {actor}"
-    with store.transaction() as conn:
-        store.add_case_event(conn, case.client_id, case.case_id, CaseStatus.PROPOSED, as_of, note, at=now)
+    with store.transaction() as conn:  # read, checked and undone in one transaction
+        case = find_case(conn, case_id)
+        if case is None:
+            raise TransitionRefused(f"no case '{case_id}'")
+        push_after = approval_window(case)
+        if push_after is None:
+            raise TransitionRefused(
+                f"case '{case_id}' is {case.status}; only an approval with an undo window can be undone"
+            )
+        if not undo_open(push_after, now):
+            raise TransitionRefused(
+                f"the undo window of case '{case_id}' closed at {push_after.isoformat(timespec='seconds')}; "
+                "withdraw the case instead"
+            )
+        add_case_event(conn, case.client_id, case.case_id, CaseStatus.PROPOSED, as_of, note, at=now)
         audit.record(conn, audit.AuditEntry(now, actor, "case.undo", case.client_id, case.case_id, note, address))
     return case
 
@@ -106,7 +105,20 @@ def undo_open(push_after: datetime | None, now: datetime) -> bool:
 
 
 def may_push(case: Case, now: datetime) -> bool:
-    """False while an approved case is inside its undo window (and the settle minute after it).
-    For the push step: ``[c for c in approved if may_push(c, now)]`` — not wired in yet."""
+    """False while an approved case is inside its undo window (and the settle minute after it): the push
+    step (``actions.collection.push_approved``) leaves it approved for a later run."""
     push_after = approval_window(case)
     return push_after is None or now >= push_after + PUSH_SETTLE
+
+
+def push_wait(case: Case, now: datetime) -> str | None:
+    """Why the push leaves this approved case for now (None: it may go), for the run report."""
+    if may_push(case, now):
+        return None
+    push_after = approval_window(case)
+    assert push_after is not None
+    goes = push_after + PUSH_SETTLE
+    if goes.second or goes.microsecond:  # to the minute, never earlier than it really is
+        goes = goes.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    when = goes.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"approved with an undo window; it goes to collection from {when}"

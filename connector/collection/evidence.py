@@ -6,13 +6,13 @@ from collections.abc import Iterable
 
 from connector.model import Case
 from connector.store import Store
-from connector.store import cases as ledger
+from connector.store import cases as case_store
 
 
 def provider_fields(store: Store, cases: Iterable[Case]) -> dict[str, dict[str, object]]:
     """Per case id: the newest provider state, for the JSON listing."""
     found = list(cases)
-    states = ledger.provider_states(store, {c.client_id for c in found})
+    states = store.read(case_store.provider_states, {c.client_id for c in found})
     out: dict[str, dict[str, object]] = {}
     for c in found:
         s = states.get((c.client_id, c.case_id))
@@ -26,14 +26,14 @@ def provider_fields(store: Store, cases: Iterable[Case]) -> dict[str, dict[str, 
 
 def collection_detail(store: Store, case: Case) -> str:
     lines: list[str] = []
-    history = ledger.provider_history(store, case.client_id, case.case_id)
+    history = store.read(case_store.provider_history, case.client_id, case.case_id)
     if history:
         lines.append("Provider states:")
         for s in history:
             extra = f" ({s.close_code})" if s.close_code else ""
             left = f", remaining {s.remaining} {case.currency}" if s.remaining is not None else ""
             lines.append(f"  {s.observed_on.isoformat()}  {s.provider} {s.status}{extra}{left}  [{s.raw_status}]")
-    ops = ledger.ops(store, case.client_id, case_id=case.case_id)
+    ops = store.read(case_store.ops, case.client_id, case_id=case.case_id)
     if ops:
         lines.append("Provider calls:")
         for op in ops:

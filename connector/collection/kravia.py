@@ -71,6 +71,8 @@ class KraviaProvider:
         }
 
     def submit(self, payload: CasePayload, idem_key: str) -> PushResult:
+        # No idempotency key in Kravia's API (``idem_key`` is not sent): one create per case rests on the
+        # op claim (only the run that claimed the intent sends) and on ``find`` before any resend.
         try:
             reply = self.http.request("POST", "/invoice/register", json_body=self.body(payload))
         except ProviderError as exc:
@@ -116,6 +118,8 @@ class KraviaProvider:
     # ---- after the push -------------------------------------------------------------------------
 
     def register_payment(self, provider_ref: str, payment: Transfer, idem_key: str) -> None:
+        # No idempotency key here either: ``AccountingPaymentId`` (our ref) is looked up in the case's
+        # payments (``get(...).payment_refs``) before a pending report is sent again.
         self.http.request(
             "POST",
             "/invoice/payment",
@@ -129,6 +133,7 @@ class KraviaProvider:
         )
 
     def credit(self, provider_ref: str, credit: Transfer, idem_key: str) -> None:
+        # As for payments: no idempotency key; deduplicated by ``AccountingPaymentId`` before a resend.
         self.http.request(
             "POST",
             "/invoice/creditnote",

@@ -20,6 +20,7 @@ from connector.dunning.documents import document_holds
 from connector.dunning.hold_rules import NOTHING, RULES, Subject
 from connector.dunning.holds import BookingDates, CreditDates, DunningContext, PaymentIndex, plan_payments
 from connector.dunning.ladder import NextStep, lawful_next_step, next_ladder_step, next_step
+from connector.dunning.stored import conflict_holds, payment_row_holds, row_holds
 from connector.dunning.unreadable import bank_file_holds, unreadable_holds
 from connector.model import (
     ZERO,
@@ -58,7 +59,14 @@ BANK_SOURCE_PREFIX = "bank:"
 BANK_ACCOUNT_PREFIX = "bank-account:"  # sync_state per creditor account: newest bank data seen for it
 # Holds a person has to look at: the next step is a review, not a wait.
 REVIEW_HOLDS = frozenset(
-    {Hold.UNALLOCATED_CREDIT, Hold.NOT_DELIVERED, Hold.DEBTOR_INSOLVENT, Hold.PARTLY_PAID, Hold.INVOICE_DEFECT}
+    {
+        Hold.UNALLOCATED_CREDIT,
+        Hold.NOT_DELIVERED,
+        Hold.DEBTOR_INSOLVENT,
+        Hold.PARTLY_PAID,
+        Hold.INVOICE_DEFECT,
+        Hold.CONFLICTING_DOCUMENT,
+    }
 )
 _REVIEW_UNLESS_UNVERIFIED = REVIEW_HOLDS - {Hold.DEBTOR_INSOLVENT}
 _HOLD_ORDER = {h: i for i, h in enumerate(Hold)}  # holds are listed in the enum's order
@@ -193,6 +201,8 @@ def dunning_context(facts: Facts, client: ClientConfig, recon: Reconciliation | 
         checks=checks,
         calls={k: tuple(v) for k, v in calls.items()},
         plan_paid=plans,
+        conflicts=conflict_holds(facts.conflicts) if facts.conflicts else {},
+        unreadable_rows=row_holds(facts.unreadable_rows),
     )
 
 
@@ -226,6 +236,7 @@ def client_holds(facts: Facts, client: ClientConfig, as_of: date) -> list[tuple[
         if name in configured and status.last_error:
             holds.append((Hold.BANK_DATA_STALE, Evidence("hold", f"the last bank sync failed: {status.last_error}")))
     holds.extend(bank_file_holds(facts.unreadable, client))  # a bank file that does not read may hold a payment
+    holds.extend(payment_row_holds(facts.unreadable_rows))  # so may a stored payment that does not read
     ledger = facts.sync.get(LEDGER_SOURCE)
     ledger_limit = as_of - timedelta(days=client.ledger.max_age_days)
     if ledger is None or ledger.last_success_at is None:

@@ -371,6 +371,21 @@ def unreadable_document(s: Subject, held: Sequence[Hold]) -> Found:
     return Found(tuple(found)) if found else NOTHING
 
 
+def unreadable_row(s: Subject, held: Sequence[Hold]) -> Found:
+    """A stored row that cannot be read and could change this invoice (``connector.dunning.stored``)."""
+    if not s.ctx.unreadable_rows:
+        return NOTHING
+    found = s.ctx.unreadable_rows.holds_for(s.inv.number, s.inv.customer_id)
+    return Found(tuple(found)) if found else NOTHING
+
+
+def conflicting_document(s: Subject, held: Sequence[Hold]) -> Found:
+    """Two documents carry this invoice's number (or a credit note's that credits it) with different content:
+    a person decides which is right (``connector.dunning.stored``)."""
+    found = s.ctx.conflicts.get(s.inv.number) if s.ctx.conflicts else None
+    return Found(found, needs_person=True) if found else NOTHING
+
+
 def data_freshness(s: Subject, held: Sequence[Hold]) -> Found:
     """The client's bank and ledger data (decided once per client by ``decide.client_holds``)."""
     return Found(tuple(s.client_holds)) if s.client_holds else NOTHING
@@ -619,11 +634,24 @@ RULES: tuple[HoldRule, ...] = (
         "lifts when the file reads, or by `arsync files quarantine`",
     ),
     HoldRule(
+        "unreadable_row",
+        unreadable_row,
+        (Hold.UNREADABLE_DOCUMENT,),
+        "lifts when the stored row reads again: the document delivered again rewrites it, or the value is corrected",
+    ),
+    HoldRule(
+        "conflicting_document",
+        conflicting_document,
+        (Hold.CONFLICTING_DOCUMENT,),
+        "lifts when the refused document leaves the folder or the ledger agrees again, or by "
+        "`arsync files quarantine` (of either document)",
+    ),
+    HoldRule(
         "data_freshness",
         data_freshness,
         (Hold.BANK_DATA_STALE, Hold.LEDGER_STALE),
         "lifts when bank and ledger data are fresh; a bank file that does not read: when it reads, or by "
-        "`arsync files quarantine`",
+        "`arsync files quarantine`; a stored payment that does not read: when it reads again",
     ),
     HoldRule("below_minimum", below_minimum, (Hold.BELOW_MINIMUM,), "policy.min_amount"),
     HoldRule("factored", factored, (Hold.FACTORED,), "the factoring company collects; none in arsync"),

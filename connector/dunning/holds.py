@@ -16,6 +16,7 @@ from decimal import Decimal
 from stdnum.no import orgnr
 
 from connector.config import RegistrySettings
+from connector.dunning.stored import RowHolds
 from connector.dunning.unreadable import UnreadableHolds
 from connector.model import (
     ZERO,
@@ -118,6 +119,8 @@ class DunningContext:
     calls: Mapping[str, tuple[Call, ...]] = field(default_factory=dict)  # customer → calls to them, in order
     # plan id → (day, amount) of every payment, reversal and credit note applied to the plan's invoices
     plan_paid: Mapping[str, tuple[tuple[date, Decimal], ...]] = field(default_factory=dict)
+    conflicts: Mapping[str, tuple[HoldEvidence, ...]] = field(default_factory=dict)  # invoice → conflicting docs
+    unreadable_rows: RowHolds = field(default_factory=RowHolds)  # stored rows that cannot be read
 
 
 def plan_payments(

@@ -17,6 +17,7 @@ from connector.einvoice.fields import (
     cii_date,
     compact,
     decode_base64,
+    in_currency,
     required,
     scheme,
     text,
@@ -167,6 +168,8 @@ def read_cii(root: etree._Element, doc_class: DocClass, envelope: Envelope | Non
         ),
         None,
     )
+    for what in ("TaxBasisTotalAmount", "GrandTotalAmount", "TotalPrepaidAmount", "RoundingAmount", "DuePayableAmount"):
+        in_currency(totals.find(f"{RAM}{what}"), what, currency)  # amounts in two currencies are not read
     payable = amount(required(totals, f"{RAM}DuePayableAmount", "DuePayableAmount"), "DuePayableAmount")
     issue = cii_date(
         required(doc, f"{RAM}IssueDateTime/{UDT}DateTimeString", "issue date (IssueDateTime)"), "IssueDateTime"

@@ -6,6 +6,7 @@ import base64
 import binascii
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TypeAlias
 
 from lxml import etree
 
@@ -24,7 +25,7 @@ class ReadError(ValueError):
     """A required field is missing or malformed; the message names it."""
 
 
-Node = etree._Element
+Node: TypeAlias = etree._Element
 
 
 def text(node: Node | None, path: str) -> str | None:
@@ -84,6 +85,26 @@ def cii_date(value: str | None, what: str) -> date | None:
         return date.fromisoformat(v[:10])
     except ValueError:
         raise ReadError(f"{what} '{value}' is not a date (YYYYMMDD)") from None
+
+
+def in_currency(node: Node | None, what: str, currency: str) -> Node | None:
+    """``node`` (an amount element), refused when its ``currencyID`` names another currency than the
+    document's: amounts in two currencies are not read, so nothing is ever dunned in the wrong currency."""
+    if node is not None:
+        stated = (node.get("currencyID") or "").strip()
+        if stated and stated != currency.strip():
+            raise ReadError(
+                f"{what} is in {stated} (currencyID) but the document's currency is {currency}: "
+                "amounts in two currencies"
+            )
+    return node
+
+
+def node_text(node: Node | None) -> str | None:
+    """An element's stripped text; None when absent or blank."""
+    if node is None or node.text is None:
+        return None
+    return node.text.strip() or None
 
 
 def amount(value: str | None, what: str) -> Decimal | None:

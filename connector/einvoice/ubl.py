@@ -14,7 +14,16 @@ from typing import Any
 from lxml import etree
 
 from connector.einvoice.document import DocClass, EDocument, EmbeddedFile, Envelope, Party, PaymentMeans
-from connector.einvoice.fields import ReadError, amount, compact, decode_base64, iso_date, scheme
+from connector.einvoice.fields import (
+    ReadError,
+    amount,
+    compact,
+    decode_base64,
+    in_currency,
+    iso_date,
+    node_text,
+    scheme,
+)
 from connector.einvoice.ns import CAC, CBC, CREDIT_NOTE_NS, INVOICE_NS, NS
 
 __all__ = ["CREDIT_NOTE_NS", "INVOICE_NS", "NS", "ReadError", "read_ubl"]
@@ -133,14 +142,15 @@ _HEADER: Trie = {
     f"{CAC}Delivery": _into({f"{CBC}ActualDeliveryDate": _text("delivery_date")}),
     f"{CAC}InvoicePeriod": _into({f"{CBC}EndDate": _text("period_end")}),
     f"{CAC}TaxTotal": _group("tax_totals", {f"{CBC}TaxAmount": _first("amount")}),
+    # the totals' elements, not their text: each one's currencyID must be the document's (BT-5)
     f"{CAC}LegalMonetaryTotal": _group(
         "totals",
         {
-            f"{CBC}TaxExclusiveAmount": _text("tax_exclusive"),
-            f"{CBC}TaxInclusiveAmount": _text("tax_inclusive"),
-            f"{CBC}PrepaidAmount": _text("prepaid"),
-            f"{CBC}PayableRoundingAmount": _text("rounding"),
-            f"{CBC}PayableAmount": _text("payable"),
+            f"{CBC}TaxExclusiveAmount": _first("tax_exclusive"),
+            f"{CBC}TaxInclusiveAmount": _first("tax_inclusive"),
+            f"{CBC}PrepaidAmount": _first("prepaid"),
+            f"{CBC}PayableRoundingAmount": _first("rounding"),
+            f"{CBC}PayableAmount": _first("payable"),
         },
         first_only=True,
     ),
@@ -304,6 +314,15 @@ def _advisory_date(value: str | None, what: str, warnings: list[str]) -> date | 
         return None
 
 
+_TOTALS = (
+    ("tax_exclusive", "TaxExclusiveAmount"),
+    ("tax_inclusive", "TaxInclusiveAmount"),
+    ("prepaid", "PrepaidAmount"),
+    ("rounding", "PayableRoundingAmount"),
+    ("payable", "PayableAmount"),
+)
+
+
 def read_ubl(root: etree._Element, doc_class: DocClass, envelope: Envelope | None = None) -> EDocument:
     """Read an Invoice or CreditNote root into the canonical record."""
     is_credit = root.tag.startswith(f"{{{CREDIT_NOTE_NS}}}")
@@ -319,9 +338,10 @@ def read_ubl(root: etree._Element, doc_class: DocClass, envelope: Envelope | Non
         # Never parse a due date out of free text silently: the ledger or a policy default decides.
         warnings.append(f"no due date, only payment terms: {terms}")
     currency = _required(top, "currency", "currency (DocumentCurrencyCode)")
-    totals = get("totals")
-    if totals is None:
+    total_nodes = get("totals")
+    if total_nodes is None:
         raise ReadError("missing LegalMonetaryTotal")
+    totals = {key: node_text(in_currency(total_nodes.get(key), what, currency)) for key, what in _TOTALS}
     payable = amount(_required(totals, "payable", "PayableAmount"), "PayableAmount")
     issue = iso_date(_required(top, "issue_date", "issue date (IssueDate)"), "IssueDate")
     assert payable is not None and issue is not None

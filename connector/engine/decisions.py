@@ -17,9 +17,11 @@ from connector.config import ClientConfig
 from connector.dunning.decide import decide, registry_debtors, sort_decisions
 from connector.dunning.flag import short_payment_disputes
 from connector.engine.slices import Slice, SlicedRun
+from connector.errors import Refused
 from connector.gcpause import gc_paused
-from connector.model import Decision, Dispute, Facts, RegistryFact
+from connector.model import Decision, Dispute, Facts, RegistryFact, UnreadableRow
 from connector.store import Store
+from connector.store.facts import load_facts
 
 # The register's answers for these org nos (asked, or the cache reused while fresh): the ones fetched now.
 Lookup = Callable[[set[str]], Iterable[RegistryFact]]
@@ -73,10 +75,38 @@ def decide_client(
     return sort_decisions(decisions)
 
 
+@dataclass(frozen=True)
+class Decided:
+    """A client's decisions made afresh from the store, with the facts they rest on: what ``arsync explain``
+    and the workbench's client and customer pages show (nothing is written)."""
+
+    client: ClientConfig
+    as_of: date
+    facts: Facts
+    decisions: list[Decision]
+
+    def decision(self, invoice: str) -> Decision:
+        """The invoice's decision; ``Refused`` (one line) when there is none to explain."""
+        found = next((d for d in self.decisions if d.invoice_number == invoice), None)
+        if found is not None:
+            return found
+        if any(i.number == invoice for i in self.facts.invoices):
+            raise Refused(
+                f"client '{self.client.id}' invoice '{invoice}' was settled more than a while ago: "
+                "there is no decision to explain"
+            )
+        raise Refused(f"client '{self.client.id}' has no invoice '{invoice}' in the store (run `arsync sync` first?)")
+
+
+def decided(store: Store, client: ClientConfig, as_of: date) -> Decided:
+    return Decided(client, as_of, store.read(load_facts, client.id), decide_client(store, client, as_of))
+
+
 @dataclass
 class Night:
     decisions: list[Decision]
     flagged: list[Dispute]  # short payments after a complaint, found tonight: the caller stores them
+    unreadable_rows: list[UnreadableRow] = field(default_factory=list)  # stored rows skipped: the caller reports
 
 
 @dataclass
@@ -84,6 +114,7 @@ class _Survey:
     flagged: list[Dispute]
     debtors: set[str]
     part: Slice | None  # the one slice of a client read in one piece, kept to be decided without a re-read
+    unreadable_rows: tuple[UnreadableRow, ...] = ()
 
 
 def decide_night(
@@ -104,32 +135,42 @@ def decide_night(
     run = SlicedRun(store, client, quiesce=quiesce)
     if lookup is None:
 
-        def flag_and_decide(part: Slice) -> tuple[list[Dispute], list[Decision]]:
+        def flag_and_decide(part: Slice) -> tuple[list[Dispute], list[Decision], tuple[UnreadableRow, ...]]:
             flagged = short_payment_disputes(part.facts, part.recon, as_of)
-            return flagged, decide(Known(tuple(flagged)).add_to(part.facts), client, as_of, part.recon)
+            decided = decide(Known(tuple(flagged)).add_to(part.facts), client, as_of, part.recon)
+            return flagged, decided, part.facts.unreadable_rows
 
         found: list[Dispute] = []
         decisions: list[Decision] = []
-        for flagged, decided in run.map(flag_and_decide):
+        unreadable: list[UnreadableRow] = []
+        for flagged, decided, skipped in run.map(flag_and_decide):
             found.extend(flagged)
             decisions.extend(decided)
-        return Night(sort_decisions(decisions), _in_order(found))
+            unreadable.extend(skipped)
+        return Night(sort_decisions(decisions), _in_order(found), _once(unreadable))
 
     def survey(part: Slice) -> _Survey:
         flagged = short_payment_disputes(part.facts, part.recon, as_of)
         # a single slice is always worked on in this process (no helper is forked for it)
-        return _Survey(flagged, registry_debtors(part.facts, client, part.recon), part if run.slices == 1 else None)
+        debtors = registry_debtors(part.facts, client, part.recon)
+        return _Survey(flagged, debtors, part if run.slices == 1 else None, part.facts.unreadable_rows)
 
     surveys = list(run.map(survey))
     flagged = _in_order(f for s in surveys for f in s.flagged)
     debtors = set().union(*(s.debtors for s in surveys))
     answers = {fact.org_no: fact for fact in lookup(debtors)} if debtors else {}
     known = Known(tuple(flagged), answers)
+    unreadable = _once(u for s in surveys for u in s.unreadable_rows)
     if len(surveys) == 1 and (part := surveys[0].part) is not None:
         with gc_paused():  # as the engine runs the core (connector.engine.slices)
             decisions = decide(known.add_to(part.facts), client, as_of, part.recon)
-        return Night(decisions, flagged)
-    return Night(decide_client(store, client, as_of, quiesce, known=known), flagged)
+        return Night(decisions, flagged, unreadable)
+    return Night(decide_client(store, client, as_of, quiesce, known=known), flagged, unreadable)
+
+
+def _once(rows: Iterable[UnreadableRow]) -> list[UnreadableRow]:
+    """Each skipped row once (every slice reads the client's shared rows)."""
+    return list(dict.fromkeys(rows))
 
 
 def _in_order(disputes: Iterable[Dispute]) -> list[Dispute]:

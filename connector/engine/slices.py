@@ -41,7 +41,7 @@ from typing import Any, Generic, TypeVar
 
 from connector.config import ClientConfig
 from connector.gcpause import gc_paused
-from connector.model import BANK_PAYMENT_SOURCES, DunningStep, Facts, Invoice, Payment, PaymentStatus
+from connector.model import BANK_PAYMENT_SOURCES, DunningStep, Facts, Invoice, Payment, PaymentStatus, UnreadableRow
 from connector.reconcile.dedup import group_key, keep_of_group, ocr_camt_twins, twin_key
 from connector.reconcile.for_client import reconcile_facts
 from connector.reconcile.matching import BANK_SOURCES, Reconciliation, match_order
@@ -55,7 +55,8 @@ from connector.reconcile.routing import (
     Router,
 )
 from connector.store import Store
-from connector.store.repository import Shared, facts_around
+from connector.store.facts import facts_around, load_facts
+from connector.store.rows import Shared, Skipped
 from connector.store.slices import RoutingRow, SliceReader
 
 SLICE_DOCUMENTS = 100_000  # invoices + credit notes per slice: about 150 MB of facts, matches and decisions
@@ -89,7 +90,7 @@ class SlicedRun:
     seconds: dict[str, float] = field(default_factory=lambda: {"route": 0.0, "read": 0.0, "match": 0.0})
 
     def __iter__(self) -> Iterator[Slice]:
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             reader = SliceReader(conn, self.client.id)
             per_customer = reader.documents_per_customer()
             if not self._needs_slices(per_customer):
@@ -107,7 +108,7 @@ class SlicedRun:
         invoice's reference) goes back to the system before any slice is read, and then a forked helper
         reads, matches and works on slices alongside this process, each with slices of half the size;
         the helper's results come back pickled."""
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             reader = SliceReader(conn, self.client.id)
             per_customer = reader.documents_per_customer()
             if not self._needs_slices(per_customer):
@@ -143,13 +144,13 @@ class SlicedRun:
     def _routed(self, reader: SliceReader, plan: _Plan) -> _Routed:
         """What every slice shares: the client's other facts, and the payments every slice matches (read
         once: a few percent, credits no one can place)."""
-        rest = facts_around(reader.conn, self.client.id, {}, (), ())
+        rest = facts_around(reader.conn, self.client.id, {}, (), (), Skipped(plan.skipped))
         everywhere_payments = tuple(reader.payments_at(plan.everywhere_rows, Shared()))
         return _Routed(plan, rest, everywhere_payments)
 
     def _whole(self) -> Slice:
         started = time.perf_counter()
-        facts = self.store.facts(self.client.id)
+        facts = self.store.read(load_facts, self.client.id)
         read = time.perf_counter()
         with gc_paused():
             recon = reconcile_facts(facts, self.client)
@@ -162,6 +163,7 @@ class SlicedRun:
         started = time.perf_counter()
         with gc_paused():
             shared = Shared()
+            skipped_before = len(reader.skipped)
             invoices = tuple(reader.invoices_of(customer_ids, shared))
             facts = replace(
                 routed.rest,
@@ -170,6 +172,8 @@ class SlicedRun:
                 payments=(*reader.payments_at(plan.payment_rows[n], shared), *routed.everywhere_payments),
                 steps=_steps_of(routed.rest, invoices),
             )
+            if len(reader.skipped) > skipped_before:  # rows of this slice no type could read
+                facts = replace(facts, unreadable_rows=(*facts.unreadable_rows, *reader.skipped[skipped_before:]))
             read = time.perf_counter()
             recon = reconcile_facts(
                 facts,
@@ -346,7 +350,7 @@ class _Parallel(Generic[T]):
         run = self.run_
         try:
             run.store.engine.dispose(close=False)  # the parent's pooled connections are its own
-            with run.store.engine.connect() as conn:
+            with run.store.connect() as conn:
                 plan = run._plan(SliceReader(conn, run.client.id), per_customer, self.processes)
             plan_out.send_bytes(pickle.dumps(("plan", plan), protocol=pickle.HIGHEST_PROTOCOL))
         except BaseException:
@@ -373,7 +377,7 @@ class _Parallel(Generic[T]):
         try:
             run.store.engine.dispose(close=False)  # the parent's pooled connections are its own
             run.seconds = {name: 0.0 for name in run.seconds}
-            with run.store.engine.connect() as conn:
+            with run.store.connect() as conn:
                 reader = SliceReader(conn, run.client.id)
                 while (n := self._take()) is not None:
                     routed.pending_hit = set()
@@ -416,6 +420,7 @@ class _Plan:
     everywhere_pending: set[str]  # keys of those that are pending credits
     everywhere_booked: set[str]  # … booked credits (always unexplained)
     everywhere_other: set[str]  # … reversals of those
+    skipped: list[UnreadableRow] = field(default_factory=list)  # payment rows routing could not read
 
 
 def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, int], slice_documents: int) -> _Plan:
@@ -433,7 +438,10 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
     for customer_id, n in per_customer.items():
         groups.add(customer_id, n)
     for customer_id, credits in reader.credit_notes():
-        targets = json.loads(credits) if credits else []
+        try:
+            targets = json.loads(credits) if credits else []
+        except ValueError:  # an unreadable credit note: skipped and named where its slice reads it
+            targets = []
         groups.join([customer_id, *(router.owner[t] for t in targets if t in router.owner)])
     for pair in router.together:
         groups.join(pair)
@@ -545,6 +553,7 @@ def _route(reader: SliceReader, client: ClientConfig, per_customer: dict[str, in
         everywhere_pending=everywhere_pending,
         everywhere_booked=everywhere_booked,
         everywhere_other=everywhere_other,
+        skipped=list(reader.skipped),
     )
 
 

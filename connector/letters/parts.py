@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from connector.letters import formats
+from connector import formats
 from connector.letters.model import Charge, ChargeKind, Letter, LetterKind, Money
 from connector.letters.templates import keep_section_sign
 

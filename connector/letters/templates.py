@@ -31,7 +31,7 @@ from typing import Any, Literal
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from connector.letters import formats
+from connector import formats
 from connector.letters.model import Language, Letter, LetterKind, Money
 
 _MARK = "\ue000"  # private-use character: only the directive helpers emit it
@@ -167,7 +167,7 @@ class _Formatter:
 
     def money(self, value: Money | Decimal) -> str:
         if isinstance(value, Money):
-            return formats.money(value, self.language)
+            return formats.money(value.amount, value.currency, self.language)
         return formats.amount(value, self.language)
 
     def date(self, value: date | None) -> str:

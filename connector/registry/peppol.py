@@ -26,9 +26,9 @@ import requests
 from connector.credit.facts import PEPPOL_DIRECTORY, AnswerStatus, EinvoiceReceiver, RegisterAnswer
 from connector.http import ApiClient, ApiError, RetryPolicy, StaticAuth
 from connector.model import Customer
+from connector.registry.credit_lookup import cached_lookup
 from connector.registry.fields import as_text, dig
 from connector.store import Store
-from connector.store.credit import cached_lookup
 
 BASE_URL = "https://directory.peppol.eu"
 PARTICIPANT_SCHEME = "iso6523-actorid-upis"

@@ -12,8 +12,11 @@ from datetime import date
 from decimal import Decimal
 from html import escape
 
+from connector import formats
 from connector.config import LANGUAGE_BY_COUNTRY
 from connector.credit.risk import RiskLevel
+from connector.formats import day, days, month
+from connector.formats import share as pct
 from connector.reports import svg
 from connector.reports.advice import (
     ClientAdvice,
@@ -24,8 +27,18 @@ from connector.reports.advice import (
     delivery_buckets,
     median,
 )
-from connector.reports.numbers import day, days, money, month, num, pct
 from connector.reports.tables import render
+
+
+def num(value: Decimal | int, lang: str, places: int = 0) -> str:
+    """Counts and figures: whole unless told."""
+    return formats.amount(value, lang, places)
+
+
+def money(value: Decimal, currency: str, lang: str) -> str:
+    """Whole units: a report's amounts are for comparing, not for booking."""
+    return formats.money(value, currency, lang, places=0)
+
 
 # figure → (title, what it measures and why it matters, in one line)
 FIGURES: dict[str, tuple[str, str]] = {

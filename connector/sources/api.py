@@ -13,15 +13,24 @@ older than ``full_resync_days``; a full run lists every document in the history 
 the batch a complete snapshot, so documents that vanished upstream are closed. Otherwise the run is
 *incremental* from the last successful run minus ``overlap_days`` (date-only change filters and
 clock skew make the overlap necessary; upserts are idempotent, so re-reading costs nothing else).
+
+The bookmark also remembers how much each list held on the last full sync (``listings``: records
+and bytes per path), which bounds how far a listing may run (:func:`streams.budget_for`). A full
+run whose listings did not all end consistently (:class:`streams.Listing`) closes nothing and
+leaves the full re-sync due, so the next run tries it again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, ClassVar
 
+from connector import http
 from connector.config import LedgerConfig
 from connector.http import ApiClient, ApiError
 from connector.model import Customer as CustomerRecord
@@ -31,7 +40,7 @@ from connector.sources.base import LedgerBatch, Snapshot, SyncContext
 from connector.sources.mapping import Mapping as FieldMap
 from connector.sources.mapping import MappingError
 from connector.sources.pagination import Paginator
-from connector.sources.streams import Stream
+from connector.sources.streams import Budget, Listing, Stream
 
 CURSOR_VERSION = 1
 
@@ -70,11 +79,45 @@ def cursor(ctx: SyncContext, system: str, p: Plan, **state: Any) -> dict[str, An
     }
 
 
-def finish(batch: LedgerBatch, ctx: SyncContext, system: str, p: Plan, mapping_failed: bool, **state: Any) -> None:
-    batch.cursor = cursor(ctx, system, p, **state)
+NEVER = date(1970, 1, 1)  # "full_on" of a bookmark whose full sync is still to be done
+
+
+def finish(
+    batch: LedgerBatch,
+    ctx: SyncContext,
+    system: str,
+    p: Plan,
+    mapping_failed: bool,
+    listings: list[Listing] | None = None,
+    **state: Any,
+) -> None:
+    listings = listings or []
+    incomplete = [x for x in listings if x.incomplete]
+    for x in incomplete:
+        batch.errors.append(
+            f"{system} {x.stream}: {x.incomplete}; the listing is incomplete"
+            + (", so nothing is closed as vanished upstream and the full re-sync is tried again" if p.full else "")
+        )
+    counts = _counts(p, listings)
+    batch.cursor = cursor(ctx, system, p, **state, **({"listings": counts} if counts else {}))
+    if p.full and incomplete:
+        # The full re-sync did not see a complete list: it stays due (the next run is full again).
+        batch.cursor["full_on"] = str(p.previous.get("full_on") or NEVER.isoformat())
     # A record we could not read might be an open invoice: never close anything on a partial list.
-    if p.full and not mapping_failed:
+    if p.full and not mapping_failed and not incomplete:
         batch.complete_snapshot = Snapshot(system, p.window_start)
+
+
+def _counts(p: Plan, listings: list[Listing]) -> dict[str, list[int]]:
+    """Records and bytes per list path: from a full run, what it listed; otherwise the last full run's."""
+    previous: dict[str, list[int]] = dict(p.previous.get("listings") or {})
+    if not p.full:
+        return previous
+    now: dict[str, list[int]] = {}
+    for x in listings:
+        records, size = now.get(x.stream, [0, 0])
+        now[x.stream] = [records + x.records, size + x.bytes]
+    return {**previous, **now}
 
 
 def customer(m: FieldMap, client_id: str, raw: dict[str, Any]) -> CustomerRecord:
@@ -163,6 +206,32 @@ class Collector:
             return None
 
 
+def once(client: ApiClient) -> ApiClient:
+    """The same client without retries on failure, for a write: a POST that timed out may have been
+    applied, so it is never simply sent again — the caller looks for it first (a 401 still renews the
+    session once: a refused write was not applied)."""
+    policy = http.retry_policy()
+    return replace(client, policy=http.RetryPolicy(attempts=1, timeout_attempts=1, sleep=policy.sleep))
+
+
+_DECIMAL = re.compile(r'"\\u0000dec:(-?[0-9]+(?:\.[0-9]+)?)"')
+
+
+def json_body(value: Any) -> bytes:
+    """JSON for a write, every Decimal as a JSON number with exactly its digits (never through float)."""
+
+    def mark(v: Any) -> Any:
+        if isinstance(v, Decimal):
+            return f"\x00dec:{v}"
+        if isinstance(v, dict):
+            return {k: mark(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [mark(x) for x in v]
+        return v
+
+    return _DECIMAL.sub(r"\1", json.dumps(mark(value), ensure_ascii=False)).encode()
+
+
 def base_url(ledger: LedgerConfig, default: str) -> str:
     return (ledger.base_url or default).rstrip("/")
 
@@ -197,8 +266,27 @@ class RestSource:
         self.page_size = min(page_size, self.max_page_size) if self.max_page_size else page_size
         self.map = mapping.load(self.system)
 
-    def read(self, stream: Stream, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        return streams.read(self.http, stream, self.page_size, params, root=self.root)
+    def read(
+        self,
+        stream: Stream,
+        params: Mapping[str, Any] | None = None,
+        *,
+        budget: Budget | None = None,
+        listing: Listing | None = None,
+        verify_end: bool = False,
+        known_digest: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        return streams.read(
+            self.http,
+            stream,
+            self.page_size,
+            params,
+            root=self.root,
+            budget=budget,
+            listing=listing,
+            verify_end=verify_end,
+            known_digest=known_digest,
+        )
 
     def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """Any list of this system, paged as its streams are (``arsync check`` counts with it)."""
@@ -224,12 +312,36 @@ class Sync:
         self.plan = plan(ctx, source.system)
         self.batch = LedgerBatch()
         self.collector = Collector(self.batch, source.system)
+        self.listings: list[Listing] = []
+        self._expected: dict[str, Any] = dict(self.plan.previous.get("listings") or {})
 
     def read(self, stream: Stream, **params: Any) -> Iterator[dict[str, Any]]:
-        """The stream's records, its replication parameter filled in from the plan."""
+        """The stream's records, its replication parameter filled in from the plan; the listing is
+        bounded by what the bookmark says the list held, and counted for the next bookmark."""
+        return self._read(stream, Listing(stream.path), None, params)
+
+    def read_unless_unchanged(
+        self, stream: Stream, known_digest: str | None, **params: Any
+    ) -> tuple[list[dict[str, Any]], Listing]:
+        """The stream's records, unless its first page says the whole result is the one the bookmark
+        saw (the same version digest): then no records and ``listing.unchanged``."""
+        listing = Listing(stream.path)
+        records = list(self._read(stream, listing, None if self.plan.full else known_digest, params))
+        return records, listing
+
+    def _read(
+        self, stream: Stream, listing: Listing, known_digest: str | None, params: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
         since = stream.since.value(self.plan.since, self.plan.window_start) if stream.since else None
         query = {stream.since.param: since, **params} if stream.since and since is not None else params
-        return self.source.read(stream, query)
+        expected = self._expected.get(stream.path)
+        known = (int(expected[0]), int(expected[1])) if isinstance(expected, list) and len(expected) == 2 else None
+        self.listings.append(listing)
+        budget = streams.budget_for(known, self.source.page_size)
+        # A full run's listings may close what they miss: their ends are made sure of.
+        return self.source.read(
+            stream, query, budget=budget, listing=listing, verify_end=self.plan.full, known_digest=known_digest
+        )
 
     def mapped(self, stream: Stream, **params: Any) -> Iterator[Any]:
         """The stream's records as canonical records of its mapping entity; unreadable ones are reported."""
@@ -251,7 +363,16 @@ class Sync:
         found: dict[str, Any] | None = self.collector.add(label, raw, lambda: self.source.map.fields(entity, raw))
         return found
 
+    def check_complete(self, stream: Stream, open_elsewhere: Iterable[str], listed: Iterable[str], where: str) -> None:
+        """A full run's listing of ``stream`` must hold every document another list of the same ledger
+        (``where``) shows open: paging alone cannot tell an empty last page from the end of a list."""
+        missing = sorted(set(open_elsewhere) - set(listed))
+        if self.plan.full and missing:
+            shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+            why = f"{len(missing)} open document(s) in {where} are not in the list ({shown})"
+            self.listings.append(Listing(stream.path, incomplete=why))
+
     def finish(self, **state: Any) -> LedgerBatch:
         """Write the bookmark (with the adapter's own state) into the batch and hand the batch over."""
-        finish(self.batch, self.ctx, self.source.system, self.plan, self.collector.failed, **state)
+        finish(self.batch, self.ctx, self.source.system, self.plan, self.collector.failed, self.listings, **state)
         return self.batch

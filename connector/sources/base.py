@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -72,6 +73,33 @@ class PaymentBatch:
     accounts_through: dict[str, date] = field(default_factory=dict)  # the same, per creditor account
     files: list[FileResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LedgerBooking:
+    """A reminder fee or late interest a letter charged, to be booked into the client's ledger."""
+
+    reference: str  # unique per charge: the ledger's duplicate check, and how it is found again
+    on: date
+    customer_id: str  # the customer as the ledger source names it
+    invoice_number: str
+    account: str  # the income account (number in the client's chart)
+    amount: Decimal
+    currency: str
+    text: str
+
+
+class LedgerBooker(Protocol):
+    """A ledger whose API can book a charge exactly once (issue 16): it finds a booking again by its
+    reference, so an interrupted booking is looked for before it is ever made again."""
+
+    def book(self, booking: LedgerBooking) -> str:
+        """Book it; returns the ledger's id for the booking."""
+        ...
+
+    def find_booking(self, booking: LedgerBooking) -> str | None:
+        """The ledger's id of the booking with this reference, or None."""
+        ...
 
 
 class LedgerSource(Protocol):

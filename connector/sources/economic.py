@@ -1,33 +1,30 @@
 """e-conomic REST ledger source (Denmark).
 
 Auth: static headers ``X-AppSecretToken`` (the integration) and ``X-AgreementGrantToken`` (the
-customer's grant) on every call. A credit note is a booked invoice with negative amounts and no
-link to what it credits. ``remainder`` is what is left to pay.
+customer's grant) on every call. A credit note is a booked invoice with negative amounts. A booked
+invoice's ``remainder`` is what is left to pay, in the invoice's currency.
 
-Why no payment records (checked against research §4 and the e-conomic docs, issue 4): a booked
-invoice in the REST API carries ``remainder``/``remainderInBaseCurrency`` only — no list of the
-payments or credit notes that settled it, and ``remainder`` is not even filterable. Payments exist
-upstream only as customer-ledger entries: in the REST ``/accounting-years/{year}/entries`` (entry
-lines, no settled-invoice link we could verify) and in the separate OpenAPI *BookedEntries* service
-(apis.e-conomic.com/bookedentriesapi, v3.x: ``CustomerInvoiceNumber`` since 2.0.0, ``Remainder``
-since 3.2.0, invoice matching since 3.1.0). Neither service's filter, paging and matching semantics
-are documented in what we hold, so emitting payments from them would mean guessing which entry
-settled which invoice — a made-up link is worse than none. Until that service is verified against
-its OpenAPI spec, e-conomic contributes open amounts, not payment records, and decisions stay safe:
-``remainder`` becomes ``ledger_open_amount``, which caps the reconciled open amount
-(``reconcile.matching._cap_by_ledger``: a partly paid invoice is open by exactly its remainder, a
-credited one is closed, with "economic reports … outstanding" as the evidence), and the unpaid
-collection is re-read every run so a payment booked upstream closes the invoice the next night.
+Payments (issue 16, item 8): ``/accounting-years/:year/entries`` lists every entry line with its
+``entryType``; a ``customerPayment`` line on the customer's side carries the customer and the
+``invoiceNumber`` it settles, with its date and amount (REST docs, "Accounting Years"; filterable by
+``entryType``, ``date``, ``customer.customerNumber``). Those lines become payment records, so a
+remainder below the gross is explained by dated payments. ``remainder`` still becomes
+``ledger_open_amount``, which caps the reconciled open amount.
 
-Full run: customers and every booked invoice in the history window. Incremental run: customers by
-``lastUpdated``, booked invoices by date (new ones), the unpaid collection (small, re-read every
-run), and each invoice that was unpaid last time and is not unpaid now is re-read (it was paid).
-Paging: ``skippages``/``pagesize``, following ``pagination.nextPage`` — only on our own host (the
-generic loop refuses any other), so the tokens never travel to a URL a response made up.
+Full run: customers, every booked invoice of the history window, and the payment entries of the
+accounting years the window spans. Incremental run — three requests when nothing changed: customers
+by ``lastUpdated`` (a *date* in the filter syntax, not a timestamp), the unpaid collection (small;
+it also shows an invoice booked with an earlier date), and the entries booked since the last run
+(payments, new invoices and credit notes). Invoices those entries name and invoices unpaid last time
+but not now (paid, or credited later) are re-read one by one. The accounting years are remembered
+in the bookmark and asked for again only when the run passes the last one known. Paging:
+``skippages``/``pagesize``, following ``pagination.nextPage`` — only on our own host (the generic
+loop refuses any other), so the tokens never travel to a URL a response made up.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -42,27 +39,51 @@ SYSTEM = "economic"
 DEFAULT_BASE_URL = "https://restapi.e-conomic.com"
 PAGE_SIZE = 1000  # maxPageSizeAllowed
 
-# Every e-conomic list: {"collection": [...], "pagination": {..., "nextPage"}} (§4).
+# Every e-conomic list: {"collection": [...], "pagination": {..., "results", "nextPage"}} (§4).
 RECORDS = "collection"
-PAGES = NextLinkPaginator(skip="skippages", size="pagesize", link="pagination.nextPage")
+PAGES = NextLinkPaginator(skip="skippages", size="pagesize", link="pagination.nextPage", total="pagination.results")
 
 CUSTOMERS = Stream(
     path="customers",
     name="customer",
     records=RECORDS,
     paginator=PAGES,
-    since=Since("filter", style="utc_seconds", template="lastUpdated$gte:{}"),
+    since=Since("filter", style="date", template="lastUpdated$gte:{}"),  # lastUpdated is a full-date
     entity="customer",
+    key="customerNumber",
 )
 BOOKED_INVOICES = Stream(
     path="invoices/booked",
     name="invoice",
     records=RECORDS,
     paginator=PAGES,
-    since=Since("filter", template="date$gte:{}", on_full=True),  # new ones, by issue date
+    since=Since("filter", template="date$gte:{}", on_full=True),  # the history window, by issue date
     entity="invoice",
+    key="bookedInvoiceNumber",
 )
-UNPAID_INVOICES = Stream(path="invoices/unpaid", name="invoice", records=RECORDS, paginator=PAGES, entity="invoice")
+UNPAID_INVOICES = Stream(
+    path="invoices/unpaid",
+    name="invoice",
+    records=RECORDS,
+    paginator=PAGES,
+    entity="invoice",
+    key="bookedInvoiceNumber",
+)
+YEARS = Stream(path="accounting-years", name="accounting year", records=RECORDS, paginator=PAGES, key="year")
+# Customer-side entry lines: payments (customerPayment) and documents (customerInvoice).
+PAYMENT, DOCUMENT = "customerPayment", "customerInvoice"
+CUSTOMER = "customer.customerNumber"
+
+
+def entries(year: str) -> Stream:
+    """The entries of one accounting year ("2025" or "2025/2026": a "/" is written "_6_" in a path)."""
+    return Stream(
+        path=f"accounting-years/{year.replace('/', '_6_')}/entries",
+        name=f"entry of {year}",
+        records=RECORDS,
+        paginator=PAGES,
+        key="entryNumber",
+    )
 
 
 class EconomicSource(api.RestSource):
@@ -87,21 +108,55 @@ class EconomicSource(api.RestSource):
         p, batch = run.plan, run.batch
         batch.customers.extend(run.mapped(CUSTOMERS))
 
+        since = p.since.date() if p.since else p.window_start
+        years = self._years(run, since)
         raws: dict[str, dict[str, Any]] = {}
-        for raw in run.read(BOOKED_INVOICES):
-            raws[_key(raw)] = raw
-        if not p.full:
+        lines: list[dict[str, Any]] = []
+        if p.full:
+            for raw in run.read(BOOKED_INVOICES):
+                raws[_key(raw)] = raw
+            only = f"entryType$eq:{PAYMENT}$and:date$gte:{since.isoformat()}"
+        else:
             for raw in run.read(UNPAID_INVOICES):
                 raws[_key(raw)] = raw
-            # Unpaid last time and not unpaid now: it was paid (or credited). Re-read it.
-            for number in sorted(set(p.previous.get("open", [])) - set(raws), key=_sort_key):
+            only = f"date$gte:{since.isoformat()}"
+        for year, _start, end in years:
+            if end >= since:
+                lines += [
+                    e for e in run.read(entries(year), filter=only) if mapping.lookup(e, "customer.customerNumber")
+                ]
+        if not p.full:
+            # Booked since the last run but not unpaid now, or unpaid last time and not now: re-read.
+            booked = {
+                _key(e, "invoiceNumber") for e in lines if e.get("entryType") == DOCUMENT and e.get("invoiceNumber")
+            }
+            gone = set(p.previous.get("open", [])) - set(raws)
+            for number in sorted((booked | gone) - set(raws), key=_sort_key):
                 raws[number] = self.one(f"invoices/booked/{number}")
         for raw in raws.values():
             inv = run.map("invoice", raw)
             if inv:
                 batch.invoices.append(inv)
+        for line in lines:
+            if line.get("entryType") == PAYMENT and line.get("invoiceNumber"):
+                pay = run.map("payment", line)
+                if pay:
+                    batch.payments.append(pay)
         still_open = sorted(i.number for i in batch.invoices if i.kind.value == "invoice" and i.ledger_open_amount)
-        return run.finish(open=still_open)
+        return run.finish(open=still_open, years=[[y, a.isoformat(), b.isoformat()] for y, a, b in years])
+
+    def _years(self, run: api.Sync, since: date) -> list[tuple[str, date, date]]:
+        """The accounting years from ``since`` to today: from the bookmark while it covers today, else asked."""
+        known = [
+            (str(y), date.fromisoformat(a), date.fromisoformat(b)) for y, a, b in run.plan.previous.get("years", [])
+        ]
+        if known and max(b for _y, _a, b in known) >= run.plan.today and min(a for _y, a, _b in known) <= since:
+            return known
+        found = []
+        for raw in run.read(YEARS, filter=f"toDate$gte:{min(since, run.plan.window_start).isoformat()}"):
+            f = self.map.fields("accounting_year", raw)
+            found.append((f["year"], f["from_date"], f["to_date"]))
+        return sorted(found, key=lambda y: y[1])
 
     def check(self) -> list[str]:
         me = self.http.get("self").data or {}
@@ -112,9 +167,11 @@ class EconomicSource(api.RestSource):
         return lines
 
 
-def _key(raw: dict[str, Any]) -> str:
-    value = raw.get("bookedInvoiceNumber")
-    return str(int(value)) if isinstance(value, int | float | Decimal) else str(value)
+def _key(raw: dict[str, Any], field: str = "bookedInvoiceNumber") -> str:
+    value = raw.get(field)
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        value = int(value)
+    return str(int(value)) if isinstance(value, int | float) else str(value)
 
 
 def _sort_key(number: str) -> tuple[int, str]:

@@ -254,7 +254,7 @@ def _add_sales(batch: LedgerBatch, customers: dict[str, Party], client_id: str, 
         )
     )
     for att in doc.attachments:
-        batch.attachments.append(Attachment(client_id, doc.number, att.filename, att.mime_type, att.content))
+        batch.attachments.append(Attachment(client_id, doc.number, att.filename, att.mime_type, att.content, filename))
     if doc.sbdh_instance_id:
         # MLR/MLS answer the envelope, so remember which invoice travelled in which one.
         batch.document_events.append(

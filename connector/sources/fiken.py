@@ -4,12 +4,16 @@ Auth: ``Authorization: Bearer <token>`` (a personal API token or an OAuth access
 under ``/companies/{slug}``. Fiken allows one request in flight per token and slows callers above
 4/s; the shared limiter in :mod:`connector.http` enforces both. Amounts are integer øre.
 
-Full run: customers (contacts), every invoice and credit note in the history window. Incremental
-run: contacts and invoices by ``lastModifiedGe`` (date granularity, hence the overlap), the open
-invoices (``settled=false``) every time, new credit notes by issue date (credit notes have no
-lastModified filter), and each invoice that was open last time and is neither open nor modified now
-is re-read by id (it was settled). Payments come embedded in each invoice's sale. Paging:
-``page``/``pageSize`` (≤100), page count in the ``Fiken-Api-Page-Count`` header.
+Full run: customers (contacts), every invoice and credit note in the history window. Payments come
+embedded in each invoice's ``sale``, which also holds the invoice's payment state.
+
+Incremental run (issue 16, "only what changed"; three requests when nothing changed): contacts,
+sales and invoices by ``lastModifiedGe`` (date granularity, hence the overlap). A payment changes
+the *sale* (its ``lastModifiedDate``), not the invoice, so each changed sale of an invoice that was
+open is re-read through its invoice by id; a new credit note changes the invoice it credits
+(``associatedCreditNotes``), and is read by id from there (``/creditNotes`` has no lastModified
+filter). The open invoices are no longer re-listed every night. Paging: ``page``/``pageSize``
+(≤100), page count in the ``Fiken-Api-Page-Count`` header.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from connector.config import secret
 from connector.http import ApiClient, ApiError, StaticAuth, key_of
 from connector.model import Invoice
 from connector.sources import api, mapping
-from connector.sources.base import LedgerBatch, SyncContext
+from connector.sources.api import once
+from connector.sources.base import LedgerBatch, LedgerBooking, SyncContext
 from connector.sources.pagination import PageNumberPaginator
 from connector.sources.streams import Since, Stream
 
@@ -31,7 +36,13 @@ MAX_PAGE_SIZE = 100
 
 # Every Fiken list is a bare array; page (0-based) and pageSize, the page count in a header (§2).
 RECORDS = None
-PAGES = PageNumberPaginator(page="page", size="pageSize", first=0, count_header="Fiken-Api-Page-Count")
+PAGES = PageNumberPaginator(
+    page="page",
+    size="pageSize",
+    first=0,
+    count_header="Fiken-Api-Page-Count",
+    total_header="Fiken-Api-Result-Count",
+)
 
 # lastModified* filters have date granularity (hence the plan's overlap).
 CONTACTS = Stream(
@@ -42,12 +53,18 @@ CONTACTS = Stream(
     params={"customer": "true"},
     since=Since("lastModifiedGe"),
     entity="customer",
+    key="contactId",
 )
-INVOICES = Stream(path="invoices", name="invoice", records=RECORDS, paginator=PAGES, entity="invoice")
+INVOICES = Stream(path="invoices", name="invoice", records=RECORDS, paginator=PAGES, entity="invoice", key="invoiceId")
 ISSUED_INVOICES = replace(INVOICES, since=Since("issueDateGe", on_full=True))  # a full run: the history window
 CHANGED_INVOICES = replace(INVOICES, since=Since("lastModifiedGe"))
-OPEN_INVOICES = replace(INVOICES, params={"settled": "false"})
-# Credit notes have no lastModified filter: new ones by issue date.
+# A sale holds an invoice's payment state: a payment modifies the sale, not the invoice.
+CHANGED_SALES = Stream(
+    path="sales", name="sale", records=RECORDS, paginator=PAGES, since=Since("lastModifiedGe"), key="saleId"
+)
+JOURNAL_ENTRIES = Stream(
+    path="journalEntries", name="journal entry", records=RECORDS, paginator=PAGES, key="journalEntryId"
+)
 CREDIT_NOTES = Stream(
     path="creditNotes",
     name="credit note",
@@ -55,6 +72,7 @@ CREDIT_NOTES = Stream(
     paginator=PAGES,
     since=Since("issueDateGe", on_full=True),
     entity="credit_note",
+    key="creditNoteId",
 )
 
 
@@ -84,21 +102,30 @@ class FikenSource(api.RestSource):
         batch.customers.extend(run.mapped(CONTACTS))
 
         raws: dict[str, dict[str, Any]] = {}
-        for stream in [ISSUED_INVOICES] if p.full else [CHANGED_INVOICES, OPEN_INVOICES]:
-            for raw in run.read(stream):
-                raws[str(raw.get("invoiceId"))] = raw
-        if not p.full:
-            # Open last time, neither open nor modified now: it was settled. Re-read it by id.
-            was_open: dict[str, str] = p.previous.get("open", {})
-            for invoice_id in sorted(set(was_open.values()) - set(raws)):
+        notes: list[dict[str, Any]] = []
+        if p.full:
+            raws = {str(raw.get("invoiceId")): raw for raw in run.read(ISSUED_INVOICES)}
+            notes = list(run.read(CREDIT_NOTES))
+        else:
+            open_sales: dict[str, str] = p.previous.get("sales", {})
+            settled = [
+                open_sales[s] for s in (str(r.get("saleId")) for r in run.read(CHANGED_SALES)) if s in open_sales
+            ]
+            raws = {str(raw.get("invoiceId")): raw for raw in run.read(CHANGED_INVOICES)}
+            for invoice_id in sorted(set(settled) - set(raws)):
                 raws[invoice_id] = self.one(f"invoices/{invoice_id}")
+            # New credit notes show on the invoices they credit (the changed invoices just read).
+            for note_id in sorted({str(n) for raw in raws.values() for n in raw.get("associatedCreditNotes") or []}):
+                notes.append(self.one(f"creditNotes/{note_id}"))
 
-        numbers = {}
+        numbers: dict[str, str] = {}
+        sales: dict[str, str] = {}
         for raw in raws.values():
             inv = run.map("invoice", raw)
             if inv is None:
                 continue
-            numbers[inv.source_ref] = inv.number
+            numbers[inv.source_ref or ""] = inv.number
+            sales[str(mapping.lookup(raw, "sale.saleId"))] = inv.source_ref or ""
             batch.invoices.append(inv)
             # Payments come embedded in the invoice's sale.
             for pay in mapping.lookup(raw, "sale.salePayments") or []:
@@ -107,7 +134,7 @@ class FikenSource(api.RestSource):
                     batch.payments.append(payment)
 
         known: dict[str, str] = p.previous.get("numbers", {})
-        for raw in run.read(CREDIT_NOTES):
+        for raw in notes:
             target = str(raw.get("associatedInvoiceId") or "")
             number = numbers.get(target) or known.get(target) if target else None
             if target and number is None:
@@ -118,11 +145,53 @@ class FikenSource(api.RestSource):
                 batch.invoices.append(note)
 
         open_now = {i.number: i.source_ref for i in batch.invoices if _is_open(i)}
+        closed = {i.number for i in batch.invoices if not _is_open(i)}
         if not p.full:
-            closed = {i.number for i in batch.invoices if not _is_open(i)}
             open_now = {**{n: r for n, r in p.previous.get("open", {}).items() if n not in closed}, **open_now}
-        # Invoice ids of open invoices let a credit note find its target without a request.
-        return run.finish(open=open_now, numbers={r: n for n, r in open_now.items()})
+        open_ids = set(open_now.values())
+        previous_sales = {} if p.full else p.previous.get("sales", {})
+        open_sales = {s: i for s, i in {**previous_sales, **sales}.items() if i in open_ids}
+        # Invoice ids of open invoices let a credit note find its target, and a changed sale its
+        # invoice, without a request.
+        return run.finish(open=open_now, numbers={r: n for n, r in open_now.items()}, sales=open_sales)
+
+    # ---- booking a charge back (issue 16) ------------------------------------------------------
+
+    def book(self, booking: LedgerBooking) -> str:
+        """A general journal entry: the customer's reskontro account (``customerAccountCode``, e.g.
+        "1500:10017") debited, the income account credited, in øre; the reference leads the text, so
+        :meth:`find_booking` finds it again. POST answers 201 with an empty body and a Location."""
+        if booking.currency != "NOK":
+            raise ApiError(f"fiken: a journal entry is booked in NOK, the charge is in {booking.currency}")
+        contact = self.one(f"contacts/{booking.customer_id}")
+        reskontro = contact.get("customerAccountCode")
+        if not reskontro:
+            raise ApiError(f"fiken contact {booking.customer_id} has no customerAccountCode", 400)
+        text = f"[{booking.reference}] {booking.text}"[:200]
+        body = {
+            "description": text,
+            "journalEntries": [
+                {
+                    "description": text,
+                    "date": booking.on.isoformat(),
+                    "lines": [
+                        {
+                            "amount": int(booking.amount * 100),
+                            "debitAccount": str(reskontro),
+                            "creditAccount": booking.account,
+                        }
+                    ],
+                }
+            ],
+        }
+        resp = once(self.http).request("POST", f"{self.root}/generalJournalEntries", json=body)
+        return resp.headers.get("location", "").rstrip("/").rsplit("/", 1)[-1] or booking.reference
+
+    def find_booking(self, booking: LedgerBooking) -> str | None:
+        for entry in self.read(JOURNAL_ENTRIES, {"date": booking.on.isoformat()}):
+            if f"[{booking.reference}]" in str(entry.get("description") or ""):
+                return str(entry.get("journalEntryId"))
+        return None
 
     def _number_of(self, invoice_id: str) -> str | None:
         try:

@@ -21,7 +21,7 @@ from typing import Any
 
 from connector.model import money
 
-_TYPES = {"str", "date", "money", "int", "bool"}
+_TYPES = {"str", "date", "money", "int", "bool", "country"}
 
 
 class MappingError(ValueError):
@@ -111,6 +111,8 @@ def _convert(value: Any, spec: FieldSpec) -> Any:
         if isinstance(value, Decimal) and value == value.to_integral_value():
             value = int(value)  # 10042.0 from a lenient server is still invoice "10042"
         return str(value).strip()
+    if spec.type == "country":
+        return country_code(str(value))
     if spec.type == "int":
         return int(value)
     if spec.type == "bool":
@@ -183,6 +185,24 @@ def parse(text: str, where: str) -> Mapping:
             closed_when=_rules(table.get("closed_when"), f"{where} [{name}]"),
         )
     return Mapping(system, entities)
+
+
+def country_code(value: str) -> str | None:
+    """ISO 3166-1 alpha-2 for a country as a ledger writes it: a code, or a name ("Norge", "Danmark");
+    None for a name not in ``mappings/countries.toml`` (never guessed)."""
+    text = value.strip()
+    if len(text) == 2 and text.isalpha() and text.isascii():
+        return text.upper()
+    table = _countries()
+    low = text.lower()
+    return table["alpha3"].get(low) if len(low) == 3 else table["names"].get(low)
+
+
+@cache
+def _countries() -> dict[str, dict[str, str]]:
+    resource = resources.files("connector.sources") / "mappings" / "countries.toml"
+    table: dict[str, dict[str, str]] = tomllib.loads(resource.read_text(encoding="utf-8"))
+    return table
 
 
 @cache

@@ -7,10 +7,20 @@ subscription key. The limit (10 req/s) is per subscription key and shared by eve
 using it, so the limiter is keyed by the subscription key alone.
 
 Full run: customers, outgoing invoices and credit notes of the history window, and the customer
-ledger statement (payments). Incremental run: the same lists filtered by
-``lastChangedDateTimeOffsetGreaterThan`` plus invoices by ``balanceLastChangedDateTimeOffsetGreaterThan``
-(payments change the balance, not the invoice). There are no webhooks. Paging:
-``PageNumber`` (1-based) / ``PageSize``, bare arrays, until a short page.
+ledger statement (payments). Incremental run (issue 16 item 7): customers and the customer-ledger
+statement by ``lastChangedDateTimeOffsetGreaterThan`` — an entry's last-changed time moves with its
+match state, so new invoices, credit notes and payments, and the invoices they settle, all show —
+then only the invoices those entries name, by ``invoiceNos``. (``/OutgoingInvoices`` has no
+``lastChangedDateTimeOffsetGreaterThan``; the API ignores parameters it does not have, so filtering
+it so re-read every invoice each night.) Nothing changed: the token and two empty lists. There are
+no webhooks. Paging: ``PageNumber`` (1-based) / ``PageSize``, bare arrays, until a short page; an
+empty list is **204 with no body** (issue 16 item 5), which the stream loop reads as an empty page.
+
+Currencies (issue 16 item 6): ``TotalAmount`` is in the invoice's currency, ``TotalPostedAmount`` and
+``Balance`` in the client's; a ledger entry's ``Amount`` is the client's currency and
+``CurrencyAmount`` the one it was posted in. The open amount in the invoice's currency is derived
+from ``Balance`` by the invoice's own posting ratio (exact when unpaid or paid, proportional when
+part paid — the API has no currency balance); payments are their ``CurrencyAmount``.
 """
 
 from __future__ import annotations
@@ -26,9 +36,10 @@ import requests
 
 from connector.config import secret
 from connector.http import ApiClient, ApiError, StaticAuth, TransientError, basic, key_of, register_secret
-from connector.model import PaymentSource
+from connector.model import PaymentSource, money
 from connector.sources import api
-from connector.sources.base import LedgerBatch, SyncContext
+from connector.sources.api import once
+from connector.sources.base import LedgerBatch, LedgerBooking, SyncContext
 from connector.sources.pagination import PageNumberPaginator
 from connector.sources.streams import Since, Stream
 
@@ -106,13 +117,12 @@ PAGES = PageNumberPaginator(page="PageNumber", size="PageSize", first=1)
 CHANGED = Since("lastChangedDateTimeOffsetGreaterThan", style="timestamp")
 
 CUSTOMERS = Stream(
-    path="Customers", name="customer", records=RECORDS, paginator=PAGES, since=CHANGED, entity="customer"
+    path="Customers", name="customer", records=RECORDS, paginator=PAGES, since=CHANGED, entity="customer", key="Id"
 )
-# A full run reads the history window (the run adds fromDate/toDate); an incremental run what changed,
-# and what a payment changed: payments change the balance, not the invoice.
-INVOICES = Stream(path="OutgoingInvoices", name="invoice", records=RECORDS, paginator=PAGES, entity="invoice")
-CHANGED_INVOICES = replace(INVOICES, since=CHANGED)
-REBALANCED_INVOICES = replace(INVOICES, since=Since("balanceLastChangedDateTimeOffsetGreaterThan", style="timestamp"))
+# A full run reads the history window (the run adds fromDate/toDate); an incremental run the invoices
+# the changed ledger entries name (invoiceNos).
+INVOICES = Stream(path="OutgoingInvoices", name="invoice", records=RECORDS, paginator=PAGES, entity="invoice", key="Id")
+# The customer ledger: payments, and (by last-changed time) what changed since the last run.
 STATEMENT = Stream(
     path="Customerledger/Statement",
     name="ledger entry",
@@ -120,6 +130,11 @@ STATEMENT = Stream(
     paginator=PAGES,
     since=CHANGED,
     entity="ledger_entry",
+    key="Id",
+)
+ACCOUNTS = Stream(path="GeneralLedgerAccounts", name="account", records=RECORDS, paginator=PAGES, key="Id")
+MATCHED = Stream(
+    path="Customerledger/EntriesByMatchId", name="matched entry", records=RECORDS, paginator=PAGES, key="Id"
 )
 
 
@@ -150,31 +165,62 @@ class PowerOfficeSource(api.RestSource):
         p, batch = run.plan, run.batch
         window = {"fromDate": p.window_start.isoformat(), "toDate": p.today.isoformat()}
         batch.customers.extend(run.mapped(CUSTOMERS))
+        rows = [(raw, run.fields("ledger_entry", raw)) for raw in run.read(STATEMENT, **window)]
+        entries = [(raw, f) for raw, f in rows if f is not None]
+        by_match = self._matches(entries, run)
 
-        raws: dict[str, dict[str, Any]] = {}
-        for stream, params in [(INVOICES, window)] if p.full else [(CHANGED_INVOICES, {}), (REBALANCED_INVOICES, {})]:
-            for raw in run.read(stream, **params):
-                raws[str(raw.get("Id"))] = raw
-        for raw in raws.values():
+        if p.full:
+            raws = list(run.read(INVOICES, **window))
+            documents = {
+                f["invoice_number"]
+                for _r, f in entries
+                if _is_document(f) and f.get("balance") and (f.get("voucher_date") or p.today) >= p.window_start
+            }
+            listed = {_text(r.get("InvoiceNo")) for r in raws}
+            run.check_complete(INVOICES, documents, listed, "the customer ledger statement")
+        else:
+            raws = []
+            numbers = sorted({n for _raw, f in entries if (n := _number_of(f, by_match))}, key=_sort_key)
+            for group in api.chunks(numbers, 100):
+                raws += run.read(INVOICES, invoiceNos=",".join(group))
+        for raw in {str(r.get("Id")): r for r in raws}.values():
             related = raw.get("RelatedInvoiceNo")
             credits = (_text(related),) if related not in (None, "", 0) else ()
             inv = run.map("invoice", raw, credits=credits)
             if inv:
-                batch.invoices.append(inv)
-
-        self._payments(list(run.read(STATEMENT, **window)), run)
+                f = self.map.fields("invoice", raw)
+                same = inv.currency == ctx.client.currency
+                left = _open(inv.amount, f["balance"], f["posted"], same)
+                batch.invoices.append(replace(inv, ledger_open_amount=left))
+        self._payments(entries, by_match, run)
         return run.finish()
 
-    def _payments(self, entries: list[dict[str, Any]], run: api.Sync) -> None:
+    def _matches(self, entries: list[tuple[dict[str, Any], dict[str, Any]]], run: api.Sync) -> dict[str, str]:
+        """MatchId → invoice number, from the invoice entries; a payment matched to an invoice whose
+        entry is not among them (an incremental run) is looked up by its MatchId."""
+        by_match: dict[str, str] = {}
+        for _raw, f in entries:
+            if f["voucher_type"] == "OutgoingInvoice" and f.get("invoice_number") and f.get("match_id"):
+                by_match[f["match_id"]] = f["invoice_number"]
+        missing = {
+            f["match_id"]
+            for _raw, f in entries
+            if _is_payment(f) and not f.get("invoice_number") and f.get("match_id") and f["match_id"] not in by_match
+        }
+        for match_id in sorted(missing):
+            for raw in run.read(MATCHED, matchId=match_id):
+                found = run.fields("ledger_entry", raw)
+                if found and found["voucher_type"] == "OutgoingInvoice" and found.get("invoice_number"):
+                    by_match[match_id] = found["invoice_number"]
+        return by_match
+
+    def _payments(
+        self, entries: list[tuple[dict[str, Any], dict[str, Any]]], by_match: dict[str, str], run: api.Sync
+    ) -> None:
         """Incoming money from the customer ledger: entries that are not documents, matched to an
         invoice by its number or, failing that, through the invoice entry with the same MatchId."""
-        rows = [(raw, run.fields("ledger_entry", raw)) for raw in entries]
-        by_match: dict[str, str] = {}
-        for _raw, f in rows:
-            if f and f["voucher_type"] == "OutgoingInvoice" and f.get("invoice_number") and f.get("match_id"):
-                by_match[f["match_id"]] = f["invoice_number"]
-        for raw, f in rows:
-            if not f or f["voucher_type"] in _DOCUMENT_TYPES or not self.map.is_credit("ledger_entry", raw):
+        for raw, f in entries:
+            if not _is_payment(f) or not self.map.is_credit("ledger_entry", raw):
                 continue  # invoices, credit notes and debits (refunds) are not incoming money
             number = f.get("invoice_number") or by_match.get(f.get("match_id") or "")
             if not number:
@@ -187,16 +233,65 @@ class PowerOfficeSource(api.RestSource):
                     bank_ref=str(f["entry_id"]),
                     ordinal=0,
                     booking_date=f["booking_date"],
-                    amount=f["amount"],
+                    amount=f["amount"],  # CurrencyAmount: in the currency the payment was posted in
                     currency=f["currency"],
                     structured_ref=f.get("structured_ref"),
                     invoice_number=number,
                 )
             )
 
+    # ---- booking a charge back (issue 16) ------------------------------------------------------
+
+    def book(self, booking: LedgerBooking) -> str:
+        """A manual voucher posted directly (``POST /Vouchers/ManualJournals``): the customer's
+        sub-ledger account debited, the income account credited, with the reference as its
+        ``ExternalImportReference`` — "a duplicate check (only one instance of the reference can exist
+        on the client)" — so posting it twice is refused by PowerOffice itself."""
+        customers = list(self.read(CUSTOMERS, {"customerNos": booking.customer_id}))
+        accounts = list(self.read(ACCOUNTS, {"accountNos": booking.account}))
+        if not customers or customers[0].get("SubledgerAccountId") is None:
+            raise ApiError(f"poweroffice: customer {booking.customer_id} has no sub-ledger account", 400)
+        if not accounts or accounts[0].get("Id") is None:
+            raise ApiError(f"poweroffice: no general ledger account {booking.account}", 400)
+        on = booking.on.isoformat()
+        line = {"PostingDate": on, "Description": booking.text, "VatId": None, "CurrencyCode": booking.currency}
+        body = {
+            "CurrencyCode": booking.currency,
+            "Description": booking.text,
+            "ExternalImportReference": booking.reference,
+            "VoucherDate": on,
+            "VoucherLines": [
+                {**line, "AccountId": customers[0]["SubledgerAccountId"], "CurrencyAmount": booking.amount},
+                {**line, "AccountId": accounts[0]["Id"], "CurrencyAmount": -booking.amount},
+            ],
+        }
+        try:
+            resp = once(self.http).request(
+                "POST",
+                "Vouchers/ManualJournals",
+                data=api.json_body(body),
+                headers={"Content-Type": "application/json"},
+            )
+        except ApiError as exc:
+            found = self.find_booking(booking) if exc.status == 400 else None
+            if found:  # refused as a duplicate of the reference: it was booked before
+                return found
+            raise
+        data = resp.data if isinstance(resp.data, dict) else {}
+        return str(data.get("Id") or booking.reference)
+
+    def find_booking(self, booking: LedgerBooking) -> str | None:
+        """The customer's ledger entry of that day carrying the reference (``ExternalImportReference``)."""
+        on = booking.on.isoformat()
+        day = {"fromDate": on, "toDate": on, "customerNos": booking.customer_id}
+        for raw in self.read(STATEMENT, day):
+            if raw.get("ExternalImportReference") == booking.reference:
+                return str(raw.get("VoucherId") or raw.get("Id"))
+        return None
+
     def check(self) -> list[str]:
         info = self.http.get("ClientIntegrationInformation").data or {}
-        lines = [f"token works: client {info.get('ClientName') or info.get('ClientOrganizationNo') or '?'}"]
+        lines = [f"token works: client {info.get('ClientName') or '?'} (client id {info.get('ClientId') or '?'})"]
         missing = info.get("InvalidPrivileges") or []
         if missing:
             lines.append(f"privileges missing (module subscriptions?): {', '.join(map(str, missing))}")
@@ -207,8 +302,43 @@ class PowerOfficeSource(api.RestSource):
         return lines
 
 
+def _is_payment(f: dict[str, Any]) -> bool:
+    return f["voucher_type"] not in _DOCUMENT_TYPES
+
+
+def _is_document(f: dict[str, Any]) -> bool:
+    return f["voucher_type"] in _DOCUMENT_TYPES and bool(f.get("invoice_number"))
+
+
+def _number_of(f: dict[str, Any], by_match: dict[str, str]) -> str | None:
+    """The invoice a changed ledger entry concerns: its own number, or its match's invoice."""
+    return f.get("invoice_number") or by_match.get(f.get("match_id") or "")
+
+
+def _open(amount: Decimal, balance: Decimal | None, posted: Decimal | None, same: bool) -> Decimal | None:
+    """The open amount in the invoice's currency. ``Balance`` is in the client's currency; the
+    invoice's own ratio (TotalAmount : TotalPostedAmount) converts it: exact when nothing or all is
+    paid, proportional in between (the API gives no balance in the invoice's currency). ``same``:
+    the invoice is in the client's currency, so the balance needs no conversion."""
+    if balance is None:
+        return None
+    if balance == 0:
+        return amount * 0
+    if same:
+        return balance
+    if not posted:
+        return None  # unknown rather than a client-currency amount labelled with another currency
+    if balance == posted:
+        return amount
+    return money(amount * balance / posted)
+
+
 def _text(value: Any) -> str:
     """InvoiceNo is a number in /OutgoingInvoices and a string in the ledger: compare as text."""
     if isinstance(value, int) or (isinstance(value, Decimal) and value == value.to_integral_value()):
         return str(int(value))
     return str(value)
+
+
+def _sort_key(number: str) -> tuple[int, str]:
+    return (int(number), "") if number.isdigit() else (0, number)

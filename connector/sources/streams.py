@@ -6,10 +6,20 @@ its replication parameter (:class:`Since`: the modified-since filter and how the
 written in it) and the mapping entity its records are read with (a table of
 ``sources/mappings/<system>.toml``). :func:`read` is the one loop that pages any stream; adapters
 declare streams and keep only what is truly their own (auth, the few requests no stream describes).
+
+A server that never ends a list is stopped (issue 13, item 4): a page the server already sent
+(the same bytes, the same record ids, or a next-page link already followed) fails the listing at
+once, naming the stream, and every listing has a :class:`Budget` of pages and bytes — generous
+multiples of what the bookmark says the last full sync listed (:func:`budget_for`), or fixed
+ceilings before the first one. A listing whose end disagrees with what the system announced (an
+empty page before the page count, a total not reached, a result digest that changed on the way)
+is read to its end but marked *incomplete* (:class:`Listing`), so the sync never closes invoices
+on it as "vanished upstream".
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -20,7 +30,53 @@ from connector.http import ApiClient, ApiError
 from connector.sources.mapping import lookup
 from connector.sources.pagination import Page, Paginator
 
-MAX_PAGES = 10_000  # per listing; a server that never ends a list fails the client instead of looping
+# Ceilings for a listing the bookmark knows nothing about (the first sync of a client).
+MAX_PAGES = 10_000
+MAX_BYTES = 256 * 1024 * 1024
+# With a bookmark: this many times what the last full sync listed, and never less than the floors.
+MARGIN = 10
+FLOOR_RECORDS = 5_000
+FLOOR_BYTES = 16 * 1024 * 1024
+
+
+class ListingError(ApiError):
+    """A server that does not end a list (repeats, or runs past the budget): the client's sync fails."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How far one listing may run before it is stopped as endless."""
+
+    max_pages: int = MAX_PAGES
+    max_bytes: int = MAX_BYTES
+    why: str = "the ceiling for a list the bookmark knows nothing about"
+
+
+def budget_for(expected: tuple[int, int] | None, page_size: int) -> Budget:
+    """A budget from what the last full sync listed (records, bytes); the fixed ceilings without one."""
+    if not expected:
+        return Budget()
+    records, size = expected
+    allowed = max(records * MARGIN, records + FLOOR_RECORDS)
+    pages = min(MAX_PAGES, math.ceil(allowed / max(page_size, 1)) + 2)
+    return Budget(
+        max_pages=pages,
+        max_bytes=min(MAX_BYTES, max(size * MARGIN, FLOOR_BYTES)),
+        why=f"{MARGIN}x what the last full sync listed ({records} records, {size} bytes)",
+    )
+
+
+@dataclass
+class Listing:
+    """What one listing read: counts for the bookmark, and why it may be incomplete (None: complete)."""
+
+    stream: str
+    records: int = 0
+    pages: int = 0
+    bytes: int = 0
+    incomplete: str | None = None
+    digest: str | None = None  # the whole result's version digest, where the system sends one
+    unchanged: bool = False  # stopped after the first page: the digest equals the bookmark's
 
 
 @dataclass(frozen=True)
@@ -63,6 +119,7 @@ class Stream:
     params: Mapping[str, Any] = field(default_factory=dict)  # sent with every page
     since: Since | None = None
     entity: str | None = None  # mapping table the records are read with
+    key: str | None = None  # dotted path of a record's id: a page of ids already listed is a repeat
 
     def envelope(self, body: Any, system: str) -> list[Any]:
         """The records of one answer; an answer of another shape fails the listing."""
@@ -83,27 +140,115 @@ def read(
     params: Mapping[str, Any] | None = None,
     *,
     root: str = "",
-    max_pages: int = MAX_PAGES,
+    max_pages: int | None = None,
+    budget: Budget | None = None,
+    listing: Listing | None = None,
+    verify_end: bool = False,
+    known_digest: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every record of ``stream``, page by page: the stream's parameters, then ``params`` (the
-    replication filter and the run's own, such as a date window), then the paginator's."""
+    replication filter and the run's own, such as a date window), then the paginator's.
+
+    Raises :class:`ListingError` when the server repeats a page or the listing outruns ``budget``;
+    ``listing`` (when given) is filled with the counts and whether the list ended consistently.
+    ``verify_end`` (full re-syncs, whose listing may close what is missing): after an empty page
+    that follows a full one, the next page is asked for too; records there mean the list is incomplete.
+    ``known_digest``: the result's version digest the bookmark holds (Tripletex ``versionDigest``, "hash
+    of full result"); when the first page names the same, the list has not changed since and the
+    listing stops there (``listing.unchanged``) — what the caller kept from last time still holds."""
     path = f"{root}/{stream.path}" if root else stream.path
     query = {**stream.params, **(params or {})}
     own_host = urlsplit(http.base_url).netloc
+    budget = budget or Budget()
+    if max_pages is not None:
+        budget = Budget(max_pages, budget.max_bytes, budget.why)
+    listing = listing if listing is not None else Listing(stream.path)
+    where = f"{http.system} {stream.name} list ({stream.path})"
     paginator = stream.paginator
+    digest_path = getattr(paginator, "digest", None)
+    seen_pages: dict[str, int] = {}  # body hash → page number
+    seen_links: set[str] = set()
+    seen_ids: set[str] = set()
+    digest: Any = None
     token = paginator.start()
-    for _ in range(max_pages):
+    probing = False  # asking for the page after an empty one, to make sure the list ended there
+    while True:
+        if listing.pages >= budget.max_pages:
+            raise ListingError(f"{where}: more than {budget.max_pages} pages ({budget.why}); refusing to loop forever")
         ask = paginator.request(token, page_size)
         if ask.link is None:
             resp = http.get(path, {**query, **ask.params})
         elif urlsplit(ask.link).netloc != own_host:
             # Our credentials never travel to a URL an answer made up.
             raise ApiError(f"{http.system} {stream.path}: the next-page link points to another host; not following it")
+        elif ask.link in seen_links:
+            raise ListingError(f"{where}: the next-page link repeats one already followed; the server is looping")
         else:
+            seen_links.add(ask.link)
             resp = http.get(ask.link)  # the link carries its own query string
-        page = Page(stream.envelope(resp.data, http.system), resp.headers, resp.data)
+        listing.pages += 1
+        listing.bytes += resp.size
+        if listing.bytes > budget.max_bytes:
+            raise ListingError(f"{where}: more than {budget.max_bytes} bytes ({budget.why}); refusing to read on")
+        # 204 No Content is an empty page (PowerOffice answers every empty list so, issue 16 item 5).
+        records = [] if resp.status == 204 else stream.envelope(resp.data, http.system)
+        page = Page(records, resp.headers, resp.data)
+        _check_repeat(where, listing.pages, resp.digest, page, stream.key, seen_pages, seen_ids)
+        if digest_path and page.records:
+            now = lookup(resp.data, digest_path)
+            if listing.pages == 1:
+                listing.digest = str(now) if now is not None else None
+                if known_digest is not None and listing.digest == known_digest:
+                    listing.unchanged = True
+                    return
+            if digest is not None and now is not None and now != digest:
+                why = f"the list changed while it was read ({digest_path} changed on page {listing.pages})"
+                _incomplete(listing, why)
+            digest = now if now is not None else digest
+        if probing and page.records:
+            _incomplete(listing, f"page {listing.pages - 1} came back empty, but page {listing.pages} holds records")
+        listing.records += len(page.records)
         yield from page.records
-        token = paginator.after(token, page, page_size)
-        if token is None:
+        following = paginator.after(token, page, page_size)
+        if following is not None and not page.records and not probing:
+            _incomplete(listing, f"page {listing.pages} came back empty before the end of the list")
+        if following is None and not page.records and verify_end and listing.pages > 1 and not probing:
+            following = paginator.probe(token, page, page_size)
+            probing = following is not None
+            if probing:
+                token = following
+                continue
+        probing = False
+        if following is None:
+            problem = paginator.end_problem(token, page, listing.records)
+            if problem:
+                _incomplete(listing, problem)
             return
-    raise ApiError(f"{http.system} {stream.path}: more than {max_pages} pages; refusing to loop forever")
+        token = following
+
+
+def _incomplete(listing: Listing, why: str) -> None:
+    if listing.incomplete is None:
+        listing.incomplete = why
+
+
+def _check_repeat(
+    where: str,
+    number: int,
+    body_hash: str,
+    page: Page,
+    key: str | None,
+    seen_pages: dict[str, int],
+    seen_ids: set[str],
+) -> None:
+    """A page the server already sent means it is looping: by its bytes, or by ids all listed before."""
+    if body_hash and page.records:
+        earlier = seen_pages.get(body_hash)
+        if earlier is not None:
+            raise ListingError(f"{where}: page {number} is the same as page {earlier}; the server is looping")
+        seen_pages[body_hash] = number
+    if key and page.records:
+        ids = {str(lookup(r, key)) for r in page.records if isinstance(r, dict) and lookup(r, key) is not None}
+        if ids and ids <= seen_ids:
+            raise ListingError(f"{where}: page {number} lists only records already listed; the server is looping")
+        seen_ids |= ids

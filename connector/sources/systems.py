@@ -9,7 +9,7 @@ from connector.http import ApiError, redact
 from connector.sources.economic import EconomicSource
 from connector.sources.fiken import FikenSource
 from connector.sources.poweroffice import PowerOfficeSource
-from connector.sources.tripletex import TripletexSource
+from connector.sources.tripletex import TripletexSource, end_sessions
 
 API_LEDGERS: dict[str, Any] = {
     "tripletex": TripletexSource,
@@ -39,3 +39,9 @@ def check_ledger(client: ClientConfig) -> tuple[bool, list[str]]:
         return False, [f"{kind}: {exc}"]
     except Exception as exc:  # a config or network problem: say which, never the secret
         return False, [f"{kind}: {redact(str(exc) or exc.__class__.__name__)}"]
+
+
+def end_api_sessions() -> list[str]:
+    """At the end of a run: delete the sessions it created (Tripletex session tokens); one line per
+    session that could not be deleted."""
+    return end_sessions()

@@ -4,17 +4,26 @@ Auth: consumer + employee token → a session token (``PUT /token/session/:creat
 ``<companyId>:<sessionToken>`` on every call — one accountant session serves every client company
 it has login access to, so sessions are cached per token pair and shared by all clients.
 
-Full run: customers, all invoices and credit notes in the history window (``GET /invoice`` needs an
-invoice-date window and has no change filter), incoming-payment postings, and the open posts of the
-customer ledger as the baseline. Incremental run: customers ``changedSince``, invoices and payment
-postings of the recent window, and the open posts again; invoices whose open posts changed since
-the last run (paid, credited, re-opened) are re-read by id. Paging: ``from``/``count`` until a short
-page — ``fullResultSize`` is deprecated and inexact.
+Full run: active and inactive customers (``GET /customer`` leaves inactive ones out unless asked),
+every invoice and credit note of the history window (``GET /invoice`` needs an invoice-date window
+and has no change filter) with its customer and its postings expanded by the ``fields`` expression,
+and the open posts of the customer ledger as the baseline. Payments are the invoices' own payment
+postings (``Invoice.postings``), whatever their ``type`` — a payment registered by hand has none, so
+a ``type=INCOMING_PAYMENT`` filter would lose it (issue 16, item 1).
+
+Incremental run (issue 16, "only what changed"): customers ``changedSince`` and the open posts — two
+requests when nothing changed; then only the invoices whose open posts changed since the last run
+(paid, part paid, credited: re-read by id; new: read from their first posting's date), and the
+credit notes issued since when one of them turns out credited. ``versionDigest`` of each page must
+stay the same while a list is paged. Paging: ``from``/``count`` until a short page —
+``fullResultSize`` is deprecated and inexact. The session tokens a run created are deleted when the
+run ends (:func:`end_sessions`).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -34,18 +43,34 @@ SYSTEM = "tripletex"
 DEFAULT_BASE_URL = "https://tripletex.no/v2"
 MAX_COUNT = 1000  # 422/23000 "Result Set Too Large" above this
 
+# Nested objects come back as {id, url} unless the fields expression expands them (spec, "Fields").
 CUSTOMER_FIELDS = (
-    "id,name,organizationNumber,email,invoiceEmail,phoneNumber,phoneNumberMobile,isPrivateIndividual,postalAddress(*)"
+    "id,name,organizationNumber,email,invoiceEmail,phoneNumber,phoneNumberMobile,isPrivateIndividual,isInactive,"
+    "postalAddress(addressLine1,postalCode,city,country(isoAlpha2Code))"
 )
+# Invoice.postings: "a posting for the invoice with a positive amount, and one or more posting for the
+# payments with negative amounts" — every payment with its date and reference, whatever its type
+# (a payment registered by hand has none).
+POSTING_FIELDS = "id,date,amount,amountCurrency,invoiceNumber,externalRef,type,currency(code)"
 INVOICE_FIELDS = (
-    "id,invoiceNumber,invoiceDate,invoiceDueDate,kid,customer(id),amount,amountCurrency,amountOutstanding,"
-    "amountCurrencyOutstanding,isCreditNote,creditedInvoice,currency(code)"
+    "id,invoiceNumber,invoiceDate,invoiceDueDate,kid,amount,amountCurrency,amountOutstanding,"
+    "amountCurrencyOutstanding,isCreditNote,creditedInvoice,isCredited,currency(code),"
+    f"customer({CUSTOMER_FIELDS}),postings({POSTING_FIELDS})"
 )
-POSTING_FIELDS = "id,date,amount,amountCurrency,invoiceNumber,externalRef,type,customer(id),currency(code)"
-OPEN_POST_FIELDS = "id,amount,invoiceNumber,customer(id),closeGroup(id)"
+OPEN_POST_FIELDS = "id,date,amount,invoiceNumber,customer(id),closeGroup(id)"
+INVOICE_POSTING = "OUTGOING_INVOICE_CUSTOMER_POSTING"  # the document's own posting, not money
 
 _sessions_lock = threading.Lock()
-_SESSIONS: dict[str, tuple[str, date]] = {}  # token pair → (session token, expiration date)
+
+
+@dataclass
+class _Session:
+    token: str
+    renew_on: date
+    base_url: str
+
+
+_SESSIONS: dict[str, _Session] = {}  # token pair → the session this process created for it
 
 
 @dataclass
@@ -68,8 +93,8 @@ class SessionAuth:
         today = date.today()
         with _sessions_lock:
             cached = _SESSIONS.get(self.limit_key)
-            if cached and not force and cached[1] > today:
-                return cached[0]
+            if cached and not force and cached.renew_on > today:
+                return cached.token
             # Created under the lock so concurrent clients of one accountant make one session.
             bare = ApiClient(SYSTEM, self.base_url, StaticAuth({}), self.limit_key, session=session)
             expires = today + timedelta(days=2)  # renewed when less than a day is left
@@ -89,8 +114,24 @@ class SessionAuth:
             if not token:
                 raise ApiError("Tripletex session create answered without a token")
             register_secret(token)
-            _SESSIONS[self.limit_key] = (token, expires - timedelta(days=1))
+            _SESSIONS[self.limit_key] = _Session(token, expires - timedelta(days=1), self.base_url)
             return token
+
+
+def end_sessions() -> list[str]:
+    """Delete the session tokens this process created (``DELETE /token/session/{token}``) at the end of
+    a run, so none outlives it; returns one line per session that could not be deleted (never the token)."""
+    with _sessions_lock:
+        sessions = list(_SESSIONS.items())
+        _SESSIONS.clear()
+    problems = []
+    for key, found in sessions:
+        http = ApiClient(SYSTEM, found.base_url, StaticAuth({"Authorization": basic("0", found.token)}), key)
+        try:
+            http.request("DELETE", f"token/session/{found.token}")
+        except ApiError as exc:  # it expires on its own by its expiration date
+            problems.append(f"tripletex: the session could not be deleted ({exc}); it expires by itself")
+    return problems
 
 
 def forget_sessions() -> None:
@@ -98,11 +139,13 @@ def forget_sessions() -> None:
         _SESSIONS.clear()
 
 
-# Every Tripletex list: {"fullResultSize", "from", "count", "values": [...]}, paged by from/count
-# until a short page (fullResultSize is deprecated and inexact, research §1).
+# Every Tripletex list: {"fullResultSize", "from", "count", "versionDigest", "values": [...]}, paged by
+# from/count until a short page (fullResultSize is deprecated and inexact, research §1); versionDigest
+# hashes the whole result, so a change while paging shows.
 RECORDS = "values"
-PAGES = OffsetPaginator(offset="from", count="count")
+PAGES = OffsetPaginator(offset="from", count="count", digest="versionDigest")
 
+# GET /customer leaves inactive customers out unless asked (isInactive defaults to false).
 CUSTOMERS = Stream(
     path="customer",
     name="customer",
@@ -111,7 +154,9 @@ CUSTOMERS = Stream(
     params={"fields": CUSTOMER_FIELDS},
     since=Since("changedSince"),  # the only list with a change filter
     entity="customer",
+    key="id",
 )
+INACTIVE_CUSTOMERS = replace(CUSTOMERS, name="inactive customer", params={**CUSTOMERS.params, "isInactive": "true"})
 # GET /invoice has no change filter but needs an invoice-date window: the run adds its end.
 INVOICES = Stream(
     path="invoice",
@@ -121,17 +166,9 @@ INVOICES = Stream(
     params={"fields": INVOICE_FIELDS},
     since=Since("invoiceDateFrom", on_full=True),
     entity="invoice",
+    key="id",
 )
-INVOICES_IN_WINDOW = replace(INVOICES, since=None)  # re-reads by id or number over the whole history window
-PAYMENTS = Stream(
-    path="ledger/posting",
-    name="payment",
-    records=RECORDS,
-    paginator=PAGES,
-    params={"type": "INCOMING_PAYMENT", "fields": POSTING_FIELDS},
-    since=Since("dateFrom", on_full=True),
-    entity="payment",
-)
+INVOICES_IN_WINDOW = replace(INVOICES, since=None)  # re-reads by id, or from a date, over the history window
 OPEN_POSTS = Stream(
     path="ledger/posting/openPost",
     name="open post",
@@ -139,6 +176,7 @@ OPEN_POSTS = Stream(
     paginator=PAGES,
     params={"sorted": "false", "fields": OPEN_POST_FIELDS},
     entity="open_post",
+    key="id",
 )
 
 
@@ -169,52 +207,76 @@ class TripletexSource(api.RestSource):
         until = (p.today + timedelta(days=1)).isoformat()  # "to" dates are exclusive
 
         batch.customers.extend(run.mapped(CUSTOMERS))
-        raws = list(run.read(INVOICES, invoiceDateTo=until))
-        for raw in run.read(PAYMENTS, dateTo=until):
-            if not raw.get("invoiceNumber"):
-                continue  # unallocated money in the ledger: the bank side explains it, not us
-            pay = run.map("payment", raw)
-            if pay:
-                batch.payments.append(pay)
-
-        # The open-post diff: invoices whose open posts changed since the last run (paid, credited,
-        # re-opened) are re-read, as GET /invoice cannot be asked what changed.
-        open_now = self._open_posts(until)
+        if p.full:
+            batch.customers.extend(run.mapped(INACTIVE_CUSTOMERS))
         previous: dict[str, list[Any]] = p.previous.get("open", {}) if not p.full else {}
-        if not p.full:
-            seen = {_number(r.get("invoiceNumber")) for r in raws}
-            changed = {n for n in set(previous) | set(open_now) if _amount(previous.get(n)) != open_now.get(n)}
-            changed |= {pay.invoice_number for pay in batch.payments if pay.invoice_number}
-            raws += self._reread(sorted(changed - seen), previous, p, until)
+        # The open posts' versionDigest ("hash of full result") unchanged since the last run: nothing
+        # was paid, credited or invoiced, and one page told us so.
+        posts, listing = run.read_unless_unchanged(OPEN_POSTS, p.previous.get("open_digest"), date=until)
+        first_seen: dict[str, date] = {}
+        if listing.unchanged:
+            open_now = {n: Decimal(v[1]) for n, v in previous.items()}
+        else:
+            open_now, first_seen = self._open_posts(posts)
+        if p.full:
+            raws = list(run.read(INVOICES, invoiceDateTo=until))
+            in_window = {n for n in open_now if first_seen.get(n, p.today) >= p.window_start}
+            listed = {_number(r.get("invoiceNumber")) for r in raws}
+            run.check_complete(INVOICES, in_window, listed, "the customer ledger's open posts")
+        else:
+            raws = self._changed(run, previous, open_now, first_seen, until)
 
         invoices = self._invoices(raws, run)
         batch.invoices.extend(invoices)
+        self._embedded(raws, invoices, run)
         ids = {i.number: i.source_ref for i in invoices if i.kind.value == "invoice"}
         ids.update({n: v[0] for n, v in previous.items() if n not in ids})
         state = {n: [ids.get(n), str(a)] for n, a in sorted(open_now.items())}
-        return run.finish(open=state)
+        return run.finish(open=state, open_digest=listing.digest or p.previous.get("open_digest"))
 
-    def _open_posts(self, until: str) -> dict[str, Decimal]:
+    def _open_posts(self, posts: Iterable[dict[str, Any]]) -> tuple[dict[str, Decimal], dict[str, date]]:
+        """Open amount per invoice number from the customer ledger's open posts, and each number's
+        earliest posting date (where to look for a new invoice)."""
         sums: dict[str, Decimal] = {}
-        for raw in self.read(OPEN_POSTS, {"date": until}):
+        first: dict[str, date] = {}
+        for raw in posts:
             if not raw.get("customer") or not raw.get("invoiceNumber"):
                 continue  # other ledgers' open posts (suppliers, bank) share the endpoint
             f = self.map.fields("open_post", raw)
-            sums[f["invoice_number"]] = sums.get(f["invoice_number"], Decimal(0)) + f["amount"]
-        return {n: s for n, s in sums.items() if s != 0}
+            number = f["invoice_number"]
+            sums[number] = sums.get(number, Decimal(0)) + f["amount"]
+            if f.get("date") and (number not in first or f["date"] < first[number]):
+                first[number] = f["date"]
+        return {n: s for n, s in sums.items() if s != 0}, first
 
-    def _reread(
-        self, numbers: list[str], previous: dict[str, list[Any]], p: api.Plan, until: str
+    def _changed(
+        self,
+        run: api.Sync,
+        previous: dict[str, list[Any]],
+        open_now: dict[str, Decimal],
+        first_seen: dict[str, date],
+        until: str,
     ) -> list[dict[str, Any]]:
-        """Invoices whose open posts changed: by id when we know it, else by number."""
-        window = {"invoiceDateFrom": p.window_start.isoformat(), "invoiceDateTo": until}
-        known = [str(previous[n][0]) for n in numbers if previous.get(n) and previous[n][0]]
-        unknown = [n for n in numbers if not (previous.get(n) and previous[n][0])]
+        """The invoices whose open posts changed since the last run, as GET /invoice cannot be asked
+        what changed: paid or credited (re-read by id), new (read from their first posting date),
+        and the credit notes issued since the last run when an invoice turns out credited."""
+        p = run.plan
+        changed = {n for n in set(previous) | set(open_now) if _amount(previous.get(n)) != open_now.get(n)}
+        known = sorted(str(previous[n][0]) for n in changed if previous.get(n) and previous[n][0])
+        new = sorted(n for n in changed if not (previous.get(n) and previous[n][0]))
         out: list[dict[str, Any]] = []
+        window = {"invoiceDateFrom": p.window_start.isoformat(), "invoiceDateTo": until}
         for group in api.chunks(known, 100):
-            out += self.read(INVOICES_IN_WINDOW, {**window, "id": ",".join(group)})
-        for number in unknown:
-            out += self.read(INVOICES_IN_WINDOW, {**window, "invoiceNumber": number})
+            out += run.read(INVOICES_IN_WINDOW, **window, id=",".join(group))
+        # New invoices are read from their first posting's date; when one turns out credited, the credit
+        # notes issued since the last run are read too — in one listing from the earlier of the two.
+        since = p.since.date() if p.since else p.window_start
+        starts = [min((first_seen[n] for n in new if n in first_seen), default=since)] if new else []
+        if any(r.get("isCredited") and not r.get("isCreditNote") for r in out):
+            starts.append(since)
+        if starts:
+            start = max(min(starts), p.window_start)
+            out += run.read(INVOICES_IN_WINDOW, invoiceDateFrom=start.isoformat(), invoiceDateTo=until)
         return out
 
     def _invoices(self, raws: list[dict[str, Any]], run: api.Sync) -> list[Invoice]:
@@ -232,6 +294,32 @@ class TripletexSource(api.RestSource):
                 out[f"{inv.kind}:{inv.number}"] = inv
         return list(out.values())
 
+    def _embedded(self, raws: list[dict[str, Any]], invoices: list[Invoice], run: api.Sync) -> None:
+        """The customers and payments each invoice carries: every customer with an invoice arrives
+        (inactive ones too), and every payment posting, typed or not, with its date and reference."""
+        batch = run.batch
+        have = {c.customer_id for c in batch.customers}
+        by_ref = {i.source_ref: i for i in invoices if i.kind.value == "invoice"}
+        for raw in {str(r.get("id")): r for r in raws}.values():
+            customer = raw.get("customer")
+            if isinstance(customer, dict) and str(customer.get("id")) not in have and customer.get("name"):
+                found = run.map("customer", customer)
+                if found:
+                    batch.customers.append(found)
+                    have.add(found.customer_id)
+            inv = by_ref.get(str(raw.get("id")))
+            if inv is None:
+                continue
+            for posting in raw.get("postings") or []:
+                if not isinstance(posting, dict) or posting.get("type") == INVOICE_POSTING:
+                    continue
+                amount = posting.get("amountCurrency", posting.get("amount"))
+                if amount is None or Decimal(str(amount)) >= 0:
+                    continue  # the invoice's own posting (+); payments are negative
+                pay = run.map("payment", posting, invoice_number=inv.number, currency=inv.currency)
+                if pay:
+                    batch.payments.append(pay)
+
     def _one(self, invoice_id: str) -> dict[str, Any] | None:
         resp = self.http.get(f"invoice/{invoice_id}", {"fields": INVOICE_FIELDS})
         value = resp.data.get("value") if isinstance(resp.data, dict) else None
@@ -247,10 +335,12 @@ class TripletexSource(api.RestSource):
             lines.append(f"client companies this token can act for: {len(companies)}")
         except ApiError as exc:
             lines.append(f"client companies: not visible ({exc})")
-        customers = sum(1 for _ in self.pages("customer", {"fields": "id"}))
-        lines.append(f"customers visible: {customers}")
+        active = sum(1 for _ in self.pages("customer", {"fields": "id"}))
+        inactive = sum(1 for _ in self.pages("customer", {"fields": "id", "isInactive": "true"}))
+        lines.append(f"customers visible: {active} active, {inactive} inactive")
         until = (date.today() + timedelta(days=1)).isoformat()
-        lines.append(f"invoices with open posts: {len(self._open_posts(until))}")
+        posts, _first = self._open_posts(self.read(OPEN_POSTS, {"date": until}))
+        lines.append(f"invoices with open posts: {len(posts)}")
         return lines
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, select
 
 from connector.store import schema
-from connector.store.repository import Store
+from connector.store.rows import aware
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ class AuditEntry:
 
 
 def record(conn: Connection, entry: AuditEntry) -> None:
-    """Inside the caller's transaction, so an action and its audit row commit together or not at all."""
+    """Inside the caller's transaction, so an action and its audit row commit together or not at all (an
+    event that changes nothing else, such as a log-in, is written on its own: ``store.write(record, …)``)."""
     conn.execute(
         schema.audit_log.insert().values(
             at=entry.at,
@@ -39,28 +40,21 @@ def record(conn: Connection, entry: AuditEntry) -> None:
     )
 
 
-def add(store: Store, entry: AuditEntry) -> None:
-    """One entry in its own transaction (log-ins and other events that change nothing else)."""
-    with store.transaction() as conn:
-        record(conn, entry)
-
-
-def entries(store: Store, client_ids: Iterable[str] | None = None, *, limit: int = 200) -> list[AuditEntry]:
+def entries(conn: Connection, client_ids: Iterable[str] | None = None, *, limit: int = 200) -> list[AuditEntry]:
     """Newest first; with ``client_ids`` only entries about those clients."""
     t = schema.audit_log
     q = select(t).order_by(t.c.id.desc()).limit(limit)
     if client_ids is not None:
         q = q.where(t.c.client_id.in_(list(client_ids)))
-    with store.engine.connect() as conn:
-        return [
-            AuditEntry(
-                at=r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC),  # SQLite hands back naive UTC
-                actor=r.actor,
-                action=r.action,
-                client_id=r.client_id,
-                subject=r.subject,
-                detail=r.detail or "",
-                address=r.address,
-            )
-            for r in conn.execute(q)
-        ]
+    return [
+        AuditEntry(
+            at=aware(r.at),
+            actor=r.actor,
+            action=r.action,
+            client_id=r.client_id,
+            subject=r.subject,
+            detail=r.detail or "",
+            address=r.address,
+        )
+        for r in conn.execute(q)
+    ]

@@ -16,11 +16,26 @@ from sqlalchemy import Connection, and_, select
 
 from connector.model import Call, CallOutcome
 from connector.store import schema
+from connector.store.rows import RowSpec, Skipped, checked_rows, mapped
 
 KEPT, BROKEN = "kept", "broken"
 
+# A call that cannot be read names its customer: what it could have changed (a retry, a wrong number, the
+# call step) is held for that customer until the row is fixed.
+CALLS = RowSpec.of(
+    schema.calls,
+    ["call_id", "customer_id"],
+    checks={
+        "outcome": CallOutcome,
+        "instalment_dates": lambda v: [date.fromisoformat(d) for d in json.loads(v or "[]")],
+        "invoices": lambda v: list(json.loads(v or "[]")),
+    },
+    invoice=None,
+    customer="customer_id",
+)
 
-def record_call(conn: Connection, call: Call, at: datetime) -> None:
+
+def record_call(conn: Connection, call: Call, *, at: datetime) -> None:
     conn.execute(
         schema.calls.insert().values(
             client_id=call.client_id,
@@ -42,14 +57,17 @@ def record_call(conn: Connection, call: Call, at: datetime) -> None:
     )
 
 
-def load_calls(conn: Connection, client_id: str, customer_id: str | None = None) -> Iterator[Call]:
-    """The client's calls (of one customer), in the order they were made."""
+def load_calls(
+    conn: Connection, client_id: str, customer_id: str | None = None, skipped: Skipped | None = None
+) -> Iterator[Call]:
+    """The client's calls (of one customer), in the order they were made; ``skipped``: where rows that cannot
+    be read go (``connector.store.rows``), logged only when None."""
     t = schema.calls
     where = [t.c.client_id == client_id]
     if customer_id is not None:
         where.append(t.c.customer_id == customer_id)
-    for r in conn.execute(select(t).where(and_(*where)).order_by(t.c.called_on, t.c.id)):
-        yield _call(r)
+    q = select(t).where(and_(*where)).order_by(t.c.called_on, t.c.id)
+    yield from mapped(checked_rows(conn, q, CALLS, skipped), _call, CALLS, skipped)
 
 
 def _call(r: Any) -> Call:
@@ -84,7 +102,7 @@ class AgreementCheck:
     detail: str
 
 
-def note_check(conn: Connection, check: AgreementCheck, at: datetime) -> bool:
+def note_check(conn: Connection, check: AgreementCheck, *, at: datetime) -> bool:
     """Note a promised date's outcome once; False when it was noted already (by an earlier run)."""
     t = schema.agreement_checks
     where = and_(t.c.client_id == check.client_id, t.c.agreement_id == check.agreement_id, t.c.due_on == check.due_on)

@@ -1,4 +1,5 @@
-"""Collection bookkeeping: the write-ahead log of provider operations, provider states, pull cursors.
+"""Collection cases: the cases and their events (proposed, approved, pushed, …), and the bookkeeping of
+the push: the write-ahead log of provider operations, provider states, pull cursors.
 
 An operation is recorded as ``pending`` in its own committed transaction *before* the provider is
 called, and settled (``done`` / ``failed`` / ``cancelled``) after. A ``pending`` row found at start
@@ -10,18 +11,161 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
 
+from connector.model import Case, CaseEvent, CaseStatus, UnreadableRow
 from connector.store import schema
-from connector.store.repository import Store, _insert_ignore, _upsert
+from connector.store.rows import RowSpec, Skipped, aware, checked_rows
+from connector.store.upsert import insert_ignore, upsert
 
 PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
+
+
+# ---- cases and their events ----------------------------------------------------------------------
+
+
+def propose_case(conn: Connection, case: Case, *, at: datetime) -> bool:
+    """Create the case if it does not exist yet; True when it was created."""
+    created = insert_ignore(
+        conn,
+        schema.cases,
+        [
+            {
+                "client_id": case.client_id,
+                "case_id": case.case_id,
+                "invoice_number": case.invoice_number,
+                "customer_id": case.customer_id,
+                "currency": case.currency,
+                "amount": case.amount,
+                "open_amount": case.open_amount,
+                "created_on": case.created_on,
+                "provider_ref": None,
+            }
+        ],
+        ["client_id", "case_id"],
+    )
+    if created:
+        add_case_event(conn, case.client_id, case.case_id, CaseStatus.PROPOSED, case.created_on, case.note, at=at)
+    return bool(created)
+
+
+def add_case_event(
+    conn: Connection,
+    client_id: str,
+    case_id: str,
+    status: CaseStatus,
+    on: date,
+    note: str = "",
+    *,
+    at: datetime,
+    push_after: datetime | None = None,
+) -> None:
+    conn.execute(
+        schema.case_events.insert().values(
+            client_id=client_id,
+            case_id=case_id,
+            status=str(status),
+            on_date=on,
+            recorded_at=at,
+            note=note,
+            push_after=push_after,
+        )
+    )
+
+
+def set_provider_ref(conn: Connection, client_id: str, case_id: str, ref: str) -> None:
+    t = schema.cases
+    conn.execute(update(t).where(and_(t.c.client_id == client_id, t.c.case_id == case_id)).values(provider_ref=ref))
+
+
+CASES = RowSpec.of(schema.cases, ["case_id", "invoice_number"], customer="customer_id")
+CASE_EVENTS = RowSpec.of(
+    schema.case_events, ["case_id", "status", "on_date"], invoice=None, checks={"status": CaseStatus}
+)
+
+
+class _EventSkips(Skipped):
+    """Skipped events, and the cases they belong to: a case with an unreadable event is left out whole (its
+    status cannot be known, and a wrong one could push it again)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cases: dict[tuple[str, str], UnreadableRow] = {}
+
+    def add(self, spec: RowSpec, row: Sequence[Any], exc: BaseException, column: str | None = None) -> None:
+        super().add(spec, row, exc, column)
+        values = dict(zip(spec.columns, row, strict=False))
+        self.cases.setdefault((str(values.get("client_id")), str(values.get("case_id"))), self[-1])
+
+
+def load_cases(conn: Connection, client_ids: Iterable[str] | None = None, skipped: Skipped | None = None) -> list[Case]:
+    """The cases of ``client_ids`` (all clients: None) with their events, by client, creation day and id.
+    ``skipped``: where rows that cannot be read go (``connector.store.rows``); logged only when None."""
+    t, e = schema.cases, schema.case_events
+    q = select(t).order_by(t.c.client_id, t.c.created_on, t.c.case_id)
+    qe = select(e).order_by(e.c.id)
+    if client_ids is not None:
+        ids = list(client_ids)
+        q = q.where(t.c.client_id.in_(ids))
+        qe = qe.where(e.c.client_id.in_(ids))
+    bad_events = _EventSkips()
+    events: dict[tuple[str, str], list[CaseEvent]] = {}
+    for r in checked_rows(conn, qe, CASE_EVENTS, bad_events):
+        try:
+            event = CaseEvent(
+                case_id=r.case_id,
+                status=CaseStatus(r.status),
+                on=r.on_date,
+                note=r.note or "",
+                push_after=aware(r.push_after),
+            )
+        except Exception as exc:
+            bad_events.add(CASE_EVENTS, tuple(r), exc)
+            continue
+        events.setdefault((r.client_id, r.case_id), []).append(event)
+    out = []
+    for r in checked_rows(conn, q, CASES, skipped):
+        bad = bad_events.cases.get((r.client_id, r.case_id))
+        if bad is not None:
+            if skipped is not None:  # named with the invoice it concerns: the core holds that invoice
+                skipped.append(replace(bad, invoice_number=r.invoice_number, customer_id=r.customer_id))
+            continue
+        evs = tuple(events.get((r.client_id, r.case_id), ()))
+        out.append(
+            Case(
+                case_id=r.case_id,
+                client_id=r.client_id,
+                invoice_number=r.invoice_number,
+                customer_id=r.customer_id,
+                currency=r.currency,
+                amount=r.amount,
+                open_amount=r.open_amount,
+                status=evs[-1].status if evs else CaseStatus.PROPOSED,
+                created_on=r.created_on,
+                note=evs[-1].note if evs else "",
+                provider_ref=r.provider_ref,
+                events=evs,
+            )
+        )
+    return out
+
+
+def find_case(conn: Connection, case_id: str) -> Case | None:
+    """The case with this id, whichever client's (ids name their client), or None."""
+    t = schema.cases
+    row = conn.execute(select(t.c.client_id).where(t.c.case_id == case_id).order_by(t.c.client_id)).first()
+    if row is None:
+        return None
+    return next((c for c in load_cases(conn, [row.client_id]) if c.case_id == case_id), None)
+
+
+# ---- the write-ahead log of provider operations --------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -41,6 +185,7 @@ class Op:
     attempts: int
     last_error: str | None
     created_at: datetime
+    claimed_by: str | None = None  # the run that claimed it (connector.store.locks.RunId.key)
 
     @property
     def pending(self) -> bool:
@@ -65,7 +210,7 @@ def idempotency_key(client_id: str, op_key: str, generation: int) -> str:
 
 
 def _op(row: Any) -> Op:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    created = aware(row.created_at)
     return Op(
         client_id=row.client_id,
         op_key=row.op_key,
@@ -82,6 +227,7 @@ def _op(row: Any) -> Op:
         attempts=row.attempts,
         last_error=row.last_error,
         created_at=created,
+        claimed_by=row.claimed_by,
     )
 
 
@@ -91,19 +237,18 @@ def get_op(conn: Connection, client_id: str, op_key: str) -> Op | None:
     return _op(row) if row else None
 
 
-def ops(store: Store, client_id: str, *, case_id: str | None = None, state: str | None = None) -> list[Op]:
+def ops(conn: Connection, client_id: str, *, case_id: str | None = None, state: str | None = None) -> list[Op]:
     t = schema.collection_ops
     q = select(t).where(t.c.client_id == client_id).order_by(t.c.created_at, t.c.op_key)
     if case_id is not None:
         q = q.where(t.c.case_id == case_id)
     if state is not None:
         q = q.where(t.c.state == state)
-    with store.engine.connect() as conn:
-        return [_op(r) for r in conn.execute(q)]
+    return [_op(r) for r in conn.execute(q)]
 
 
 def record_intent(
-    store: Store,
+    conn: Connection,
     *,
     client_id: str,
     op_key: str,
@@ -113,70 +258,83 @@ def record_intent(
     amount: Decimal | None = None,
     currency: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> Op:
-    """Write (and commit) the intent before the provider is called; returns the op to execute.
+    owner: str,
+    replaces: str | None = None,
+    at: datetime,
+) -> Op | None:
+    """Claim the op for ``owner`` before the provider is called (the caller commits it first:
+    ``store.write(cases.record_intent, …)``); returns the op to execute, or None when another run has it.
 
-    A ``done`` op is returned unchanged (the caller must not send). A ``failed`` or ``cancelled`` op
-    starts a new generation with a new idempotency key: the provider replays refusals verbatim for
-    the old key, and the accountant has approved again.
+    Every change is a compare-and-set on what was read, checked by its row count, so of two processes
+    only one ever gets a given op to send:
+    - a new op is inserted (ON CONFLICT DO NOTHING);
+    - a ``failed`` or ``cancelled`` op starts a new generation with a new idempotency key (the provider
+      replays refusals verbatim for the old key, and the accountant has approved again), if its state
+      and generation are still those read;
+    - a ``pending`` op is the owner's own (returned), or one the caller judged stopped — ``replaces``,
+      the claim it saw (``Store.may_resolve``) — or of before claims were recorded; it is taken over
+      only while that claim is still on it. A live other run's op is never taken.
+    A ``done`` op is returned unchanged (the caller must not send).
     """
     t = schema.collection_ops
-    now = store.now()
-    with store.transaction() as conn:
-        existing = get_op(conn, client_id, op_key)
-        if existing is None:
-            _insert_ignore(
-                conn,
-                t,
-                [
-                    {
-                        "client_id": client_id,
-                        "op_key": op_key,
-                        "case_id": case_id,
-                        "kind": kind,
-                        "provider": provider,
-                        "idem_key": idempotency_key(client_id, op_key, 0),
-                        "generation": 0,
-                        "state": PENDING,
-                        "amount": amount,
-                        "currency": currency,
-                        "provider_ref": None,
-                        "detail": json.dumps(detail or {}, sort_keys=True),
-                        "attempts": 1,
-                        "last_error": None,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                ],
-                ["client_id", "op_key"],
+    where = and_(t.c.client_id == client_id, t.c.op_key == op_key)
+    existing = get_op(conn, client_id, op_key)
+    if existing is None:
+        row = {
+            "client_id": client_id,
+            "op_key": op_key,
+            "case_id": case_id,
+            "kind": kind,
+            "provider": provider,
+            "idem_key": idempotency_key(client_id, op_key, 0),
+            "generation": 0,
+            "state": PENDING,
+            "amount": amount,
+            "currency": currency,
+            "provider_ref": None,
+            "detail": json.dumps(detail or {}, sort_keys=True),
+            "attempts": 1,
+            "last_error": None,
+            "created_at": at,
+            "updated_at": at,
+            "claimed_by": owner,
+        }
+        if not insert_ignore(conn, t, [row], ["client_id", "op_key"]):
+            return None  # another run inserted it first
+    elif existing.state in (FAILED, CANCELLED):
+        generation = existing.generation + 1
+        claimed = conn.execute(
+            update(t)
+            .where(and_(where, t.c.state == existing.state, t.c.generation == existing.generation))
+            .values(
+                idem_key=idempotency_key(client_id, op_key, generation),
+                generation=generation,
+                state=PENDING,
+                amount=amount,
+                currency=currency,
+                detail=json.dumps(detail or {}, sort_keys=True),
+                attempts=existing.attempts + 1,
+                last_error=None,
+                updated_at=at,
+                created_at=at,
+                claimed_by=owner,
             )
-        elif existing.state in (FAILED, CANCELLED):
-            generation = existing.generation + 1
-            conn.execute(
-                update(t)
-                .where(and_(t.c.client_id == client_id, t.c.op_key == op_key))
-                .values(
-                    idem_key=idempotency_key(client_id, op_key, generation),
-                    generation=generation,
-                    state=PENDING,
-                    amount=amount,
-                    currency=currency,
-                    detail=json.dumps(detail or {}, sort_keys=True),
-                    attempts=existing.attempts + 1,
-                    last_error=None,
-                    updated_at=now,
-                    created_at=now,
-                )
-            )
-        elif existing.state == PENDING:
-            conn.execute(
-                update(t)
-                .where(and_(t.c.client_id == client_id, t.c.op_key == op_key))
-                .values(attempts=existing.attempts + 1, updated_at=now)
-            )
-        op = get_op(conn, client_id, op_key)
-    assert op is not None
-    return op
+        )
+        if claimed.rowcount != 1:
+            return None
+    elif existing.state == PENDING:
+        seen = existing.claimed_by
+        if seen is not None and seen not in (owner, replaces):
+            return None  # a live other run's op
+        same_claim = t.c.claimed_by.is_(None) if seen is None else t.c.claimed_by == seen
+        claimed = conn.execute(
+            update(t)
+            .where(and_(where, t.c.state == PENDING, same_claim))
+            .values(attempts=existing.attempts + 1, updated_at=at, claimed_by=owner)
+        )
+        if claimed.rowcount != 1:
+            return None
+    return get_op(conn, client_id, op_key)
 
 
 def settle_op(
@@ -197,15 +355,12 @@ def settle_op(
     conn.execute(update(t).where(and_(t.c.client_id == client_id, t.c.op_key == op_key)).values(**values))
 
 
-def note_op_error(store: Store, client_id: str, op_key: str, error: str) -> None:
+def note_op_error(conn: Connection, client_id: str, op_key: str, error: str, *, at: datetime) -> None:
     """Keep the op pending (the outcome is unknown) but remember why."""
     t = schema.collection_ops
-    with store.transaction() as conn:
-        conn.execute(
-            update(t)
-            .where(and_(t.c.client_id == client_id, t.c.op_key == op_key))
-            .values(last_error=error, updated_at=store.now())
-        )
+    conn.execute(
+        update(t).where(and_(t.c.client_id == client_id, t.c.op_key == op_key)).values(last_error=error, updated_at=at)
+    )
 
 
 # ---- provider states ----------------------------------------------------------------------------
@@ -227,43 +382,40 @@ def add_provider_state(conn: Connection, client_id: str, state: ProviderState, *
     )
 
 
-def provider_states(store: Store, client_ids: Iterable[str] | None = None) -> dict[tuple[str, str], ProviderState]:
+def provider_states(conn: Connection, client_ids: Iterable[str] | None = None) -> dict[tuple[str, str], ProviderState]:
     """The newest provider state per (client, case)."""
     t = schema.case_provider_states
     q = select(t).order_by(t.c.id)
     if client_ids is not None:
         q = q.where(t.c.client_id.in_(list(client_ids)))
     out: dict[tuple[str, str], ProviderState] = {}
-    with store.engine.connect() as conn:
-        for r in conn.execute(q):
-            out[(r.client_id, r.case_id)] = ProviderState(
-                r.case_id, r.provider, r.status, r.close_code, r.raw_status or "", r.remaining, r.observed_on
-            )
+    for r in conn.execute(q):
+        out[(r.client_id, r.case_id)] = ProviderState(
+            r.case_id, r.provider, r.status, r.close_code, r.raw_status or "", r.remaining, r.observed_on
+        )
     return out
 
 
-def provider_history(store: Store, client_id: str, case_id: str) -> list[ProviderState]:
+def provider_history(conn: Connection, client_id: str, case_id: str) -> list[ProviderState]:
     t = schema.case_provider_states
     q = select(t).where(and_(t.c.client_id == client_id, t.c.case_id == case_id)).order_by(t.c.id)
-    with store.engine.connect() as conn:
-        return [
-            ProviderState(r.case_id, r.provider, r.status, r.close_code, r.raw_status or "", r.remaining, r.observed_on)
-            for r in conn.execute(q)
-        ]
+    return [
+        ProviderState(r.case_id, r.provider, r.status, r.close_code, r.raw_status or "", r.remaining, r.observed_on)
+        for r in conn.execute(q)
+    ]
 
 
 # ---- pull cursors -------------------------------------------------------------------------------
 
 
-def get_cursor(store: Store, client_id: str, provider: str) -> str | None:
+def get_cursor(conn: Connection, client_id: str, provider: str) -> str | None:
     t = schema.collection_cursors
-    with store.engine.connect() as conn:
-        row = conn.execute(select(t.c.cursor).where(and_(t.c.client_id == client_id, t.c.provider == provider))).first()
-        return row[0] if row else None
+    row = conn.execute(select(t.c.cursor).where(and_(t.c.client_id == client_id, t.c.provider == provider))).first()
+    return row[0] if row else None
 
 
 def set_cursor(conn: Connection, client_id: str, provider: str, cursor: str, *, at: datetime) -> None:
-    _upsert(
+    upsert(
         conn,
         schema.collection_cursors,
         [{"client_id": client_id, "provider": provider, "cursor": cursor, "updated_at": at}],

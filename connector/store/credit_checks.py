@@ -15,10 +15,9 @@ from sqlalchemy import Connection, and_, func, select
 
 from connector.credit.checks import CreditCheck, assessment_from_json
 from connector.store import schema
-from connector.store.repository import Store
 
 
-def save_check(conn: Connection, check: CreditCheck, at: datetime) -> None:
+def save_check(conn: Connection, check: CreditCheck, *, at: datetime) -> None:
     t = schema.credit_checks
     key = and_(
         t.c.client_id == check.client_id, t.c.customer_id == check.customer_id, t.c.checked_on == check.checked_on
@@ -40,7 +39,7 @@ def save_check(conn: Connection, check: CreditCheck, at: datetime) -> None:
     )
 
 
-def latest_checks(store: Store, client_id: str) -> dict[str, CreditCheck]:
+def latest_checks(conn: Connection, client_id: str) -> dict[str, CreditCheck]:
     """Customer id → the newest check of that customer (customers never checked are absent)."""
     t = schema.credit_checks
     newest = (
@@ -54,8 +53,7 @@ def latest_checks(store: Store, client_id: str) -> dict[str, CreditCheck]:
         .join(newest, and_(t.c.customer_id == newest.c.customer_id, t.c.checked_on == newest.c.day))
         .where(t.c.client_id == client_id)
     )
-    with store.engine.connect() as conn:
-        return {r.customer_id: _from_row(r) for r in conn.execute(query)}
+    return {r.customer_id: _from_row(r) for r in conn.execute(query)}
 
 
 def _from_row(r: Any) -> CreditCheck:

@@ -1,5 +1,5 @@
-"""Reading the decisions the last run stored (``Store.save_decisions``: one row per invoice and client,
-replaced as a whole each run, with its ``as_of``), joined with the invoice they are about.
+"""The decisions the last run made: one row per invoice and client, replaced as a whole each run, with its
+``as_of``; read back joined with the invoice they are about.
 
 What the workbench shows as a client's open items: what the nightly run decided and acted on, not a
 fresh computation.
@@ -8,16 +8,37 @@ fresh computation.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
-from connector.model import DocKind
+from connector.model import Decision, DocKind
 from connector.store import schema
-from connector.store.repository import Store
+
+
+def save_decisions(conn: Connection, client_id: str, as_of: date, decisions: Iterable[Decision]) -> None:
+    """Replace the client's stored decisions with these."""
+    t = schema.decisions
+    rows = [
+        {
+            "client_id": client_id,
+            "invoice_number": d.invoice_number,
+            "as_of": as_of,
+            "state": str(d.state),
+            "action": str(d.action),
+            "open_amount": d.open_amount,
+            "holds": json.dumps([str(h) for h in d.holds]),
+            "evidence": json.dumps([e.as_json() for e in d.evidence], ensure_ascii=False),
+        }
+        for d in decisions
+    ]
+    conn.execute(t.delete().where(t.c.client_id == client_id))
+    if rows:
+        conn.execute(t.insert(), rows)
 
 
 @dataclass(frozen=True)
@@ -47,15 +68,18 @@ def _attention(t: Any) -> Any:
 
 
 def load(
-    store: Store,
+    conn: Connection,
     client_id: str,
     *,
     attention_only: bool = False,
     customer_id: str | None = None,
+    action: str | None = None,
+    evidence_kind: str | None = None,
     limit: int = 200,
     offset: int = 0,
 ) -> SavedPage:
-    """One page of a client's stored decisions, oldest due date first."""
+    """One page of a client's stored decisions, oldest due date first; only those calling for ``action``,
+    or resting on a piece of evidence of ``evidence_kind`` (e.g. ``agreement_broken``), when given."""
     d, i = schema.decisions, schema.invoices
     joined = d.outerjoin(
         i, and_(i.c.client_id == d.c.client_id, i.c.number == d.c.invoice_number, i.c.kind == str(DocKind.INVOICE))
@@ -65,42 +89,41 @@ def load(
         where.append(_attention(d))
     if customer_id is not None:
         where.append(i.c.customer_id == customer_id)
-    with store.engine.connect() as conn:
-        as_of = conn.execute(select(func.max(d.c.as_of)).where(d.c.client_id == client_id)).scalar_one()
-        total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
-        q = (
-            select(d, i.c.customer_id, i.c.due_date, i.c.currency, i.c.amount)
-            .select_from(joined)
-            .where(*where)
-            .order_by(i.c.due_date, d.c.invoice_number)
-            .limit(limit)
-            .offset(offset)
+    if action is not None:
+        where.append(d.c.action == action)
+    if evidence_kind is not None:  # the evidence column holds Evidence.as_json() items, "kind" first
+        pattern = f'%{{"kind": {json.dumps(evidence_kind)},%'.replace("_", "\\_")  # "_" is LIKE's any-character
+        where.append(d.c.evidence.like(pattern, escape="\\"))
+    as_of = conn.execute(select(func.max(d.c.as_of)).where(d.c.client_id == client_id)).scalar_one()
+    total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
+    q = (
+        select(d, i.c.customer_id, i.c.due_date, i.c.currency, i.c.amount)
+        .select_from(joined)
+        .where(*where)
+        .order_by(i.c.due_date, d.c.invoice_number)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = [
+        SavedDecision(
+            invoice_number=r.invoice_number,
+            customer_id=r.customer_id,
+            due_date=r.due_date,
+            currency=r.currency,
+            amount=r.amount,
+            open_amount=r.open_amount,
+            state=r.state,
+            action=r.action,
+            holds=tuple(json.loads(r.holds)),
+            evidence=tuple(json.loads(r.evidence)),
         )
-        rows = [
-            SavedDecision(
-                invoice_number=r.invoice_number,
-                customer_id=r.customer_id,
-                due_date=r.due_date,
-                currency=r.currency,
-                amount=r.amount,
-                open_amount=r.open_amount,
-                state=r.state,
-                action=r.action,
-                holds=tuple(json.loads(r.holds)),
-                evidence=tuple(json.loads(r.evidence)),
-            )
-            for r in conn.execute(q)
-        ]
+        for r in conn.execute(q)
+    ]
     return SavedPage(as_of, total, rows)
 
 
-def action_counts(store: Store, client_id: str) -> dict[str, int]:
+def action_counts(conn: Connection, client_id: str) -> dict[str, int]:
     """How many stored decisions of the client call for each action (``none`` left out)."""
     d = schema.decisions
-    with store.engine.connect() as conn:
-        q = (
-            select(d.c.action, func.count())
-            .where(d.c.client_id == client_id, d.c.action != "none")
-            .group_by(d.c.action)
-        )
-        return {action: n for action, n in conn.execute(q)}
+    q = select(d.c.action, func.count()).where(d.c.client_id == client_id, d.c.action != "none").group_by(d.c.action)
+    return {action: n for action, n in conn.execute(q)}

@@ -12,10 +12,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.model import ENVELOPE, INVOICE_RESPONSE, QUERY_CLOSED_BY, DocumentEvent, DocumentEventKind
 from connector.store import schema
+from connector.store.rows import RowSpec, Skipped, checked_rows, mapped
+from connector.store.upsert import insert_ignore
 
 CREDIT_TYPE_CODES = frozenset({"381", "396", "81", "83", "532"})
 
@@ -44,10 +45,7 @@ def _row(e: DocumentEvent) -> dict[str, Any]:
 def store_events(conn: Connection, client_id: str, events: Iterable[DocumentEvent]) -> None:
     """Insert new events (a re-read file changes nothing), then link what can be linked now."""
     rows = {e.event_key: _row(e) for e in events if e.client_id == client_id}
-    if rows:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(schema.document_events).on_conflict_do_nothing(index_elements=["client_id", "event_key"])
-        conn.execute(stmt, list(rows.values()))
+    insert_ignore(conn, schema.document_events, list(rows.values()), ["client_id", "event_key"])
     link_events(conn, client_id)
     close_answered_queries(conn, client_id)
 
@@ -141,28 +139,42 @@ def close_answered_queries(conn: Connection, client_id: str) -> int:
     return closed
 
 
-def load_events(conn: Connection, client_id: str) -> Iterator[DocumentEvent]:
+EVENTS = RowSpec.of(
+    schema.document_events,
+    ["event_key", "kind", "invoice_number"],
+    checks={
+        "kind": DocumentEventKind,
+        **{c: lambda v: json.loads(v or "[]") for c in ("reason_codes", "action_codes", "conditions")},
+    },
+)
+
+
+def load_events(conn: Connection, client_id: str, skipped: Skipped | None = None) -> Iterator[DocumentEvent]:
+    """``skipped``: where rows that cannot be read go (``connector.store.rows``); logged only when None."""
     t = schema.document_events
     q = select(t).where(t.c.client_id == client_id).order_by(t.c.issued_on, t.c.issue_time, t.c.event_key)
-    for r in conn.execute(q):
-        yield DocumentEvent(
-            client_id=r.client_id,
-            event_key=r.event_key,
-            kind=DocumentEventKind(r.kind),
-            code=r.code,
-            issued_on=r.issued_on,
-            ref_id=r.ref_id,
-            ref_type_code=r.ref_type_code,
-            invoice_number=r.invoice_number,
-            issue_time=r.issue_time,
-            effective_date=r.effective_date,
-            reason_codes=tuple(json.loads(r.reason_codes or "[]")),
-            action_codes=tuple(json.loads(r.action_codes or "[]")),
-            text=r.text or "",
-            conditions=tuple((str(a), str(b)) for a, b in json.loads(r.conditions or "[]")),
-            source_ref=r.source_ref,
-            detail=r.detail or "",
-        )
+    yield from mapped(checked_rows(conn, q, EVENTS, skipped), _event, EVENTS, skipped)
+
+
+def _event(r: Any) -> DocumentEvent:
+    return DocumentEvent(
+        client_id=r.client_id,
+        event_key=r.event_key,
+        kind=DocumentEventKind(r.kind),
+        code=r.code,
+        issued_on=r.issued_on,
+        ref_id=r.ref_id,
+        ref_type_code=r.ref_type_code,
+        invoice_number=r.invoice_number,
+        issue_time=r.issue_time,
+        effective_date=r.effective_date,
+        reason_codes=tuple(json.loads(r.reason_codes or "[]")),
+        action_codes=tuple(json.loads(r.action_codes or "[]")),
+        text=r.text or "",
+        conditions=tuple((str(a), str(b)) for a, b in json.loads(r.conditions or "[]")),
+        source_ref=r.source_ref,
+        detail=r.detail or "",
+    )
 
 
 def unlinked_events(conn: Connection, client_id: str) -> list[DocumentEvent]:

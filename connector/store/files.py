@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, delete, select
 
 from connector.model import FileRole, Salvaged, UnreadableFile
 from connector.store import schema
+from connector.store.rows import RowSpec, Skipped, checked_rows, mapped
 
 QUARANTINE = "quarantine"
 RELEASE = "release"
@@ -36,7 +37,7 @@ class FileDecision:
 
 
 def replace_unreadable(
-    conn: Connection, client_id: str, source: str, files: Sequence[UnreadableFile], at: datetime
+    conn: Connection, client_id: str, source: str, files: Sequence[UnreadableFile], *, at: datetime
 ) -> None:
     """The files ``source`` could not read in this sync, instead of those of the last one. A file whose
     content is unchanged keeps the day it was first found unreadable."""
@@ -68,24 +69,46 @@ def replace_unreadable(
         conn.execute(t.insert(), rows)
 
 
-def load_unreadable(conn: Connection, client_id: str) -> Iterator[UnreadableFile]:
-    """The client's unreadable files, each with the accountant's quarantine when one is in force."""
+# A row of either table that cannot be read holds the whole client (``connector.store.rows``): which file
+# it concerns, or whether it lifted a quarantine, is unknown.
+UNREADABLE_FILES = RowSpec.of(
+    schema.unreadable_files,
+    ["source", "name"],
+    checks={"role": FileRole, "salvaged": lambda v: _salvaged(v)},
+    invoice=None,
+)
+FILE_DECISIONS = RowSpec.of(schema.file_decisions, ["id", "path"], invoice=None)
+
+
+def load_unreadable(conn: Connection, client_id: str, skipped: Skipped | None = None) -> Iterator[UnreadableFile]:
+    """The client's unreadable files, each with the accountant's quarantine when one is in force (``skipped``:
+    where rows that cannot be read go, ``connector.store.rows``)."""
     t = schema.unreadable_files
-    quarantined = {(d.path, d.file_hash): d for d in _last_decisions(conn, client_id) if d.action == QUARANTINE}
-    for r in conn.execute(select(t).where(t.c.client_id == client_id).order_by(t.c.source, t.c.name)):
-        q = quarantined.get((r.path, r.file_hash))
-        yield UnreadableFile(
-            client_id=r.client_id,
-            source=r.source,
-            role=FileRole(r.role),
-            path=r.path,
-            name=r.name,
-            file_hash=r.file_hash,
-            error=r.error,
-            first_seen=r.first_seen,
-            salvaged=_salvaged(r.salvaged),
-            quarantined=f"quarantined by {q.actor} on {q.on.isoformat()}: {q.reason}" if q else None,
-        )
+    decided = _last_decisions(conn, client_id, skipped)
+    quarantined = {(d.path, d.file_hash): d for d in decided if d.action == QUARANTINE}
+    q = select(t).where(t.c.client_id == client_id).order_by(t.c.source, t.c.name)
+    for r in checked_rows(conn, q, UNREADABLE_FILES, skipped):
+        try:
+            f = _unreadable(r, quarantined.get((r.path, r.file_hash)))
+        except Exception as exc:
+            (Skipped() if skipped is None else skipped).add(UNREADABLE_FILES, tuple(r), exc)
+            continue
+        yield f
+
+
+def _unreadable(r: Any, q: FileDecision | None) -> UnreadableFile:
+    return UnreadableFile(
+        client_id=r.client_id,
+        source=r.source,
+        role=FileRole(r.role),
+        path=r.path,
+        name=r.name,
+        file_hash=r.file_hash,
+        error=r.error,
+        first_seen=r.first_seen,
+        salvaged=_salvaged(r.salvaged),
+        quarantined=f"quarantined by {q.actor} on {q.on.isoformat()}: {q.reason}" if q else None,
+    )
 
 
 def _salvaged(raw: str | None) -> Salvaged | None:
@@ -112,19 +135,20 @@ def record_decision(conn: Connection, decision: FileDecision) -> None:
     )
 
 
-def decisions(conn: Connection, client_ids: Iterable[str]) -> list[FileDecision]:
+def decisions(conn: Connection, client_ids: Iterable[str], skipped: Skipped | None = None) -> list[FileDecision]:
     """Every quarantine and release of the clients, oldest first."""
     t = schema.file_decisions
-    rows = conn.execute(select(t).where(t.c.client_id.in_(list(client_ids))).order_by(t.c.id))
-    return [
-        FileDecision(r.client_id, r.path, r.file_hash, r.action, r.reason, r.actor, r.on_date, r.recorded_at)
-        for r in rows
-    ]
+    q = select(t).where(t.c.client_id.in_(list(client_ids))).order_by(t.c.id)
+    return list(mapped(checked_rows(conn, q, FILE_DECISIONS, skipped), _decision, FILE_DECISIONS, skipped))
 
 
-def _last_decisions(conn: Connection, client_id: str) -> list[FileDecision]:
+def _decision(r: Any) -> FileDecision:
+    return FileDecision(r.client_id, r.path, r.file_hash, r.action, r.reason, r.actor, r.on_date, r.recorded_at)
+
+
+def _last_decisions(conn: Connection, client_id: str, skipped: Skipped | None = None) -> list[FileDecision]:
     last: dict[tuple[str, str], FileDecision] = {}
-    for d in decisions(conn, [client_id]):
+    for d in decisions(conn, [client_id], skipped):
         last[(d.path, d.file_hash)] = d
     return list(last.values())
 

@@ -1,18 +1,22 @@
 """Letters written to debtors (table ``letters``): the write-ahead record of each letter and what it named.
 
-A letter is begun as ``pending`` (its own transaction) before its invoices' send intents are begun and before
-the channel is called, and settled after: :func:`complete` records the dunning step of every invoice it
-names, settles their intents and the letter in one transaction, so a letter is never half recorded. A
-``pending`` letter found by a later run is resolved (``connector.actions.resolve``), never blindly sent
-again. An outbox letter voided before it was posted is ``cancelled``: its steps are taken back (it does not
-count), its intents settle ``failed`` with the reason (a fee it planned is void), the record stays.
+A letter is begun as ``pending`` (its own transaction, claimed by the run that writes it, like a send
+intent) before its invoices' send intents are claimed and before the channel is called, and settled after:
+:func:`complete` records the dunning step of every invoice it names, settles their intents and the letter in
+one transaction, so a letter is never half recorded. Of two runs only one ever sends a letter: the letter's
+own row is a compare-and-set (:func:`begin` inserts it once; :func:`take_over` moves a stopped run's pending
+one to this run only if it still has the claim read), and so is each invoice's intent
+(``connector.store.sends``): a run that cannot claim one of them sends nothing. A ``pending`` letter found by
+a later run is resolved (``connector.actions.resolve``), never blindly sent again. An outbox letter voided
+before it was posted is ``cancelled``: its steps are taken back (it does not count), its intents settle
+``failed`` with the reason (a fee it planned is void), the record stays.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,8 +25,8 @@ from sqlalchemy import Connection, and_, delete, select, update
 
 from connector.model import ZERO, Action, DunningStep
 from connector.store import schema, sends
-from connector.store.repository import Store
 from connector.store.sends import SendIntent
+from connector.store.upsert import insert_ignore
 
 PENDING, SENT, UNCONFIRMED, FAILED, CANCELLED = "pending", "sent", "unconfirmed", "failed", "cancelled"
 COUNTS = (PENDING, SENT, UNCONFIRMED)  # a letter in one of these states went out (or may have)
@@ -51,6 +55,7 @@ class LetterRecord:
     cancelled_on: date | None = None
     cancelled_by: str | None = None
     cancel_note: str | None = None
+    claimed_by: str | None = None  # the run that writes (or resolves) it (connector.store.locks.RunId.key)
 
 
 def _record(r: Any) -> LetterRecord:
@@ -75,6 +80,7 @@ def _record(r: Any) -> LetterRecord:
         cancelled_on=r.cancelled_on,
         cancelled_by=r.cancelled_by,
         cancel_note=r.cancel_note,
+        claimed_by=r.claimed_by,
     )
 
 
@@ -91,30 +97,45 @@ def free_id(conn: Connection, client_id: str, base: str) -> str:
     return f"{base}-{n}"
 
 
-def begin(conn: Connection, record: LetterRecord, at: datetime) -> None:
-    """Write the letter ahead as ``pending`` (the caller commits before anything is sent)."""
-    conn.execute(
-        schema.letters.insert().values(
-            client_id=record.client_id,
-            letter_id=record.letter_id,
-            kind=record.kind,
-            customer_id=record.customer_id,
-            sent_on=record.sent_on,
-            channel=record.channel,
-            status=PENDING,
-            invoices=json.dumps(list(record.invoices), ensure_ascii=False),
-            currency=record.currency,
-            total=record.total,
-            fee=record.fee,
-            pay_by=record.pay_by,
-            about=record.about,
-            stem=record.stem,
-            ref="",
-            content=record.content,
-            created_at=at,
-            updated_at=at,
-        )
+def begin(conn: Connection, record: LetterRecord, *, owner: str, at: datetime) -> LetterRecord | None:
+    """Write the letter ahead as ``pending``, claimed by ``owner`` (the caller commits before anything is
+    sent: ``store.write(letters.begin, …)``); None when a letter of that id exists already (another run took
+    the id first: it writes that letter, this run none)."""
+    row = {
+        "client_id": record.client_id,
+        "letter_id": record.letter_id,
+        "kind": record.kind,
+        "customer_id": record.customer_id,
+        "sent_on": record.sent_on,
+        "channel": record.channel,
+        "status": PENDING,
+        "invoices": json.dumps(list(record.invoices), ensure_ascii=False),
+        "currency": record.currency,
+        "total": record.total,
+        "fee": record.fee,
+        "pay_by": record.pay_by,
+        "about": record.about,
+        "stem": record.stem,
+        "ref": "",
+        "content": record.content,
+        "created_at": at,
+        "updated_at": at,
+        "claimed_by": owner,
+    }
+    if not insert_ignore(conn, schema.letters, [row], ["client_id", "letter_id"]):
+        return None
+    return replace(record, status=PENDING, claimed_by=owner)
+
+
+def take_over(conn: Connection, record: LetterRecord, *, owner: str, at: datetime) -> LetterRecord | None:
+    """Claim a ``pending`` letter a stopped run left (the caller judged it stopped: ``Store.may_resolve``), to
+    resolve it; None when it is no longer pending with the claim read (another run took it, or it settled)."""
+    t = schema.letters
+    same_claim = t.c.claimed_by.is_(None) if record.claimed_by is None else t.c.claimed_by == record.claimed_by
+    taken = conn.execute(
+        update(t).where(and_(_key(record), t.c.status == PENDING, same_claim)).values(claimed_by=owner, updated_at=at)
     )
+    return replace(record, claimed_by=owner) if taken.rowcount == 1 else None
 
 
 def settle(
@@ -177,29 +198,34 @@ def get(conn: Connection, client_id: str, letter_id: str) -> LetterRecord | None
 
 
 def complete(
-    store: Store, record: LetterRecord, intents: Iterable[SendIntent], status: str, *, ref: str, detail: str
+    conn: Connection,
+    record: LetterRecord,
+    intents: Iterable[SendIntent],
+    status: str,
+    *,
+    ref: str,
+    detail: str,
+    at: datetime,
 ) -> None:
     """Record the dunning step of every invoice the letter names, settle their intents and the letter
-    (``sent`` / ``unconfirmed``) — all in one transaction: a letter is recorded whole or not at all."""
-    at = store.now()
-    with store.transaction() as conn:
-        steps = [
-            DunningStep(i.client_id, i.invoice_number, i.step, i.sent_on, i.channel, i.fee, i.currency, detail)
-            for i in intents
-        ]
-        store.record_steps(conn, steps)
-        for intent in intents:
-            sends.settle(conn, intent, status, at=at, ref=ref)
-        settle(conn, record, status, at=at, ref=ref)
+    (``sent`` / ``unconfirmed``) — in the caller's one transaction (``store.write(letters.complete, …)``): a
+    letter is recorded whole or not at all."""
+    intents = list(intents)
+    steps = [
+        DunningStep(i.client_id, i.invoice_number, i.step, i.sent_on, i.channel, i.fee, i.currency, detail)
+        for i in intents
+    ]
+    sends.record_steps(conn, steps)
+    for intent in intents:
+        sends.settle(conn, intent, status, at=at, ref=ref)
+    settle(conn, record, status, at=at, ref=ref)
 
 
-def fail(store: Store, record: LetterRecord, intents: Iterable[SendIntent], error: str) -> None:
+def fail(conn: Connection, record: LetterRecord, intents: Iterable[SendIntent], error: str, *, at: datetime) -> None:
     """Nothing reached the debtor: the letter and its intents settle ``failed`` (the next run may try again)."""
-    at = store.now()
-    with store.transaction() as conn:
-        for intent in intents:
-            sends.settle(conn, intent, sends.FAILED, at=at, error=error)
-        settle(conn, record, FAILED, at=at, error=error)
+    for intent in intents:
+        sends.settle(conn, intent, sends.FAILED, at=at, error=error)
+    settle(conn, record, FAILED, at=at, error=error)
 
 
 def cancel(conn: Connection, record: LetterRecord, *, on: date, by: str, note: str, at: datetime) -> None:

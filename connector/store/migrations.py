@@ -12,6 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, inspect, select, text
 
 from connector.store import schema
+from connector.store.bookings_table import fee_bookings
 
 Step = Callable[[Connection], None]
 
@@ -102,7 +103,27 @@ def _v12_files_and_invoice_checks(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE invoices ADD COLUMN payee_account VARCHAR(64)"))
 
 
-def _v13_letters_and_calls(conn: Connection) -> None:
+def _v13_fee_bookings(conn: Connection) -> None:
+    """Fees and interest a letter charged, booked back into the ledger or a booking file once (issue 16)."""
+    fee_bookings.create(conn, checkfirst=True)
+
+
+def _v14_locks_and_claims(conn: Connection) -> None:
+    """One run per client (``client_locks``), and the run that claimed each pending intent — sends, pushes,
+    fee bookings (issue 13)."""
+    schema.client_locks.create(conn, checkfirst=True)
+    inspector = inspect(conn)
+    for table in ("collection_ops", "dunning_sends", "fee_bookings"):
+        if "claimed_by" not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN claimed_by TEXT"))
+
+
+def _v15_document_conflicts(conn: Connection) -> None:
+    """Documents that carry a stored invoice number with other content (issue 13): kept as facts."""
+    schema.document_conflicts.create(conn, checkfirst=True)
+
+
+def _v16_letters_and_calls(conn: Connection) -> None:
     """Issue 15: the letters written (with their invoices and content), calls to customers, the checks of
     promised dates; each customer's phone and contact; an agreement's plan (made on a call) and amounts."""
     for new in (schema.letters, schema.calls, schema.agreement_checks):
@@ -132,7 +153,10 @@ MIGRATIONS: tuple[Step, ...] = (
     _v10_workbench,
     _v11_credit_checks,
     _v12_files_and_invoice_checks,
-    _v13_letters_and_calls,
+    _v13_fee_bookings,
+    _v14_locks_and_claims,
+    _v15_document_conflicts,
+    _v16_letters_and_calls,
 )
 CURRENT = len(MIGRATIONS)
 

@@ -50,7 +50,10 @@ class Money(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(str(value)).quantize(Decimal("0.01"))
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        if not amount.is_finite():  # PostgreSQL's NUMERIC holds NaN; money never is
+            raise ValueError(f"{value!r} is not a finite amount")
+        return amount
 
 
 metadata = MetaData()
@@ -79,8 +82,8 @@ customers = Table(
     Column("postal_code", String(32)),
     Column("city", Text),
     Column("is_person", Boolean, nullable=False, default=False),
-    Column("phone", String(64)),  # for the call list (issue 15, v13)
-    Column("contact", Text),  # the person at the customer to ask for (v13)
+    Column("phone", String(64)),  # for the call list (issue 15, v16)
+    Column("contact", Text),  # the person at the customer to ask for (v16)
 )
 
 invoices = Table(
@@ -168,7 +171,7 @@ agreements = Table(
     Column("due_dates", Text, nullable=False),  # JSON list of ISO dates
     Column("note", Text, nullable=False, default=""),
     Column("cancelled_on", Date),
-    # a plan made on a call, judged as a whole over its invoices (issue 15, v13): the plan's id and its
+    # a plan made on a call, judged as a whole over its invoices (issue 15, v16): the plan's id and its
     # amount per due date (JSON list of decimal strings); NULL for an agreement on one invoice
     Column("plan_id", String(128)),
     Column("amounts", Text),
@@ -304,6 +307,9 @@ collection_ops = Table(
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # the run that claimed the pending op (connector.store.locks.RunId.key; v11): only it sends, and
+    # another run resolves the op only once that run has stopped
+    Column("claimed_by", Text),
 )
 
 # Provider-side state of a pushed case (active, paused, closed + close code), append-only: one row
@@ -382,6 +388,7 @@ dunning_sends = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", Text),  # the run that claimed the pending send (as collection_ops.claimed_by; v11)
 )
 
 
@@ -486,6 +493,42 @@ invoice_checks = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
+
+# ---- one run per client at a time (issue 13) -----------------------------------------------------
+# The holder of a client's lock (connector.store.locks): on SQLite the row is the lock; on PostgreSQL an
+# advisory lock is, and the row only says who holds it and since when.
+client_locks = Table(
+    "client_locks",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("owner", Text, nullable=False),  # RunId.key: pid@host#process start#token
+    Column("pid", Integer, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("command", String(64), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+)
+
+
+# ---- documents that contradict each other (issue 13) ---------------------------------------------
+# A second document carrying a stored invoice number with other content: the first stays the invoice,
+# the other is refused and kept here (its invoice row as JSON, so it can be adopted if the accountant
+# quarantines the first). Open while ``resolved_at`` is NULL; the invoice is held meanwhile.
+document_conflicts = Table(
+    "document_conflicts",
+    metadata,
+    _client(),
+    Column("kind", String(16), primary_key=True),
+    Column("number", String(128), primary_key=True),
+    Column("other_ref", Text, primary_key=True),  # the refused document: file name or the ledger's id
+    Column("kept_ref", Text),  # the document kept (the stored invoice's source_ref)
+    Column("source", String(32), nullable=False),
+    Column("differences", Text, nullable=False),  # "amount 1000.00 / 1200.00; customer c1 / c2"
+    Column("other", Text, nullable=False),  # JSON: the refused version's invoice row
+    Column("found_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolution", Text),
+)
+
 # ---- letters and calls (issue 15) -------------------------------------------------------------------
 # One row per letter arsync wrote to a debtor (reminder, collection notice, handover, follow-up, statement),
 # with the invoices it named. Written ahead as ``pending`` before the channel is called and settled after
@@ -517,6 +560,7 @@ letters = Table(
     Column("cancel_note", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", Text),  # the run writing or resolving it (RunId.key), as on dunning_sends
     Index("ix_letters_sent", "client_id", "sent_on"),
 )
 

@@ -16,33 +16,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from connector.model import Customer, DocKind, Invoice, Payment, PaymentStatus
-from connector.store.repository import (
-    INVOICE_COLUMNS,
-    PAYMENT_COLUMNS,
-    Converted,
-    Shared,
-    customer_from_row,
-    invoices_from_rows,
-    payments_from_rows,
-    sqlite_date,
-    sqlite_money,
-)
+from connector.store.ledger import CUSTOMER_COLUMNS, INVOICE_COLUMNS, customers_from_rows, invoices_from_rows
+from connector.store.payments import PAYMENT_COLUMNS, payments_from_rows
+from connector.store.rows import Converted, RowSpec, Shared, Skipped, sqlite_date, sqlite_money
 
 _CHUNK = 5000
 _IDS = 500  # ids per IN (…) list: well under every database's limit on parameters
 _NAMES = count()
-_CUSTOMER_COLUMNS: tuple[str, ...] = ("client_id", "customer_id", "name", "org_no", "country", "email", "address")
-_CUSTOMER_COLUMNS += ("postal_code", "city", "is_person", "phone", "contact")
-
-
-class _Row:
-    """Attribute access over a raw customer tuple (``customer_from_row`` reads attributes)."""
-
-    __slots__ = _CUSTOMER_COLUMNS
-
-    def __init__(self, values: Sequence[Any]):
-        for name, value in zip(_CUSTOMER_COLUMNS, values, strict=True):
-            setattr(self, name, value)
 
 
 class RoutingRow(NamedTuple):
@@ -69,12 +49,19 @@ class RoutingRow(NamedTuple):
 
 
 _ROUTING_COLUMNS = ", ".join(("payment_key", *RoutingRow._fields[1:-1]))
+_ROUTING = RowSpec(
+    "payments",
+    ("payment_key", *RoutingRow._fields[1:-1], "row_id"),
+    ["source", "account", "bank_ref", "ordinal"],  # as the whole client's read names it
+    {"booking_date": sqlite_date, "amount": sqlite_money, "status": PaymentStatus},
+)
 
 
 class SliceReader:
     def __init__(self, conn: Connection, client_id: str):
         self.conn = conn
         self.client_id = client_id
+        self.skipped = Skipped()  # rows no type could read, in the order met (connector.store.rows)
         self.raw = conn.connection
         self.postgres = conn.dialect.name == "postgresql"
 
@@ -145,50 +132,57 @@ class SliceReader:
         )
 
     def routing_rows(self, order: str | None = None) -> Iterator[RoutingRow]:
-        """Every payment of the client, ordered by ``order`` (column names) if given."""
+        """Every payment of the client, ordered by ``order`` (column names) if given; a row that cannot be
+        read is skipped into ``self.skipped`` (and so held: ``Facts.unreadable``)."""
         dates, amounts, statuses = Converted(sqlite_date), Converted(sqlite_money), Converted(PaymentStatus)
-        for (
-            key,
-            source,
-            account,
-            bank_ref,
-            ordinal,
-            booked,
-            amount,
-            currency,
-            status,
-            structured_ref,
-            free_text,
-            payer_name,
-            payer_account,
-            payer_org_id,
-            reversal,
-            number,
-            rid,
-        ) in self._rows(
+        for row in self._rows(
             f"SELECT {_ROUTING_COLUMNS}, {'payment_key' if self.postgres else 'rowid'} FROM payments"
             f" WHERE client_id = ?{f' ORDER BY {order}' if order else ''}",
             (self.client_id,),
         ):
-            yield RoutingRow(
-                key,
-                source,
-                account,
-                bank_ref,
-                ordinal,
-                dates[booked],
-                amounts[amount],
-                currency,
-                statuses[status],
-                structured_ref,
-                free_text or "",
-                payer_name,
-                payer_account,
-                payer_org_id,
-                bool(reversal),
-                number,
-                rid,
-            )
+            try:
+                (
+                    key,
+                    source,
+                    account,
+                    bank_ref,
+                    ordinal,
+                    booked,
+                    amount,
+                    currency,
+                    status,
+                    structured_ref,
+                    free_text,
+                    payer_name,
+                    payer_account,
+                    payer_org_id,
+                    reversal,
+                    number,
+                    rid,
+                ) = row
+                routed = RoutingRow(
+                    key,
+                    source,
+                    account,
+                    bank_ref,
+                    ordinal,
+                    dates[booked],
+                    amounts[amount],
+                    currency,
+                    statuses[status],
+                    structured_ref,
+                    free_text or "",
+                    payer_name,
+                    payer_account,
+                    payer_org_id,
+                    bool(reversal),
+                    number,
+                    rid,
+                )
+            except Exception as exc:
+                self.skipped.add(_ROUTING, row, exc)
+                continue
+            yield routed
 
     # -- one slice -------------------------------------------------------------------------------
 
@@ -200,18 +194,18 @@ class SliceReader:
 
     def customers_of(self, customer_ids: Sequence[str]) -> dict[str, Customer]:
         rows = self._chunked(
-            f"SELECT {', '.join(_CUSTOMER_COLUMNS)} FROM customers WHERE client_id = ? AND customer_id IN ({{ids}})",
+            f"SELECT {', '.join(CUSTOMER_COLUMNS)} FROM customers WHERE client_id = ? AND customer_id IN ({{ids}})",
             sorted(customer_ids),
         )
-        return {c.customer_id: c for c in (customer_from_row(_Row(r)) for r in rows)}
+        return {c.customer_id: c for c in customers_from_rows(rows, self.skipped)}
 
     def invoices_of(self, customer_ids: Sequence[str], shared: Shared) -> Iterator[Invoice]:
         sql = f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoices WHERE client_id = ? AND customer_id IN ({{ids}})"
-        yield from invoices_from_rows(self._chunked(sql, sorted(customer_ids)), shared)
+        yield from invoices_from_rows(self._chunked(sql, sorted(customer_ids)), shared, self.skipped)
 
     def payments_at(self, row_ids: Sequence[Any], shared: Shared) -> Iterator[Payment]:
         """The payments with these row ids (``RoutingRow.row_id``), read in storage order."""
         # ``+client_id``: the rowid look-up, not a scan of the client's index, answers each list (SQLite)
         where = "client_id = ? AND payment_key" if self.postgres else "+client_id = ? AND rowid"
         sql = f"SELECT {', '.join(PAYMENT_COLUMNS)} FROM payments WHERE {where} IN ({{ids}})"
-        yield from payments_from_rows(self._chunked(sql, sorted(row_ids)), shared)
+        yield from payments_from_rows(self._chunked(sql, sorted(row_ids)), shared, self.skipped)

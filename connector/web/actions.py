@@ -10,9 +10,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from connector import formats
 from connector.collection import approval
 from connector.model import Case, CaseStatus
-from connector.web import formats
+from connector.store.cases import load_cases
 from connector.web.context import (
     Forbidden,
     LoginRequired,
@@ -39,7 +40,7 @@ def _cases(request: Request, user: User, form: FormData) -> list[Case]:
     ids = [v.strip() for v in form.getlist("case_id") if isinstance(v, str) and v.strip()]
     if not ids:
         raise NotFound("No case was named.")
-    known = {c.case_id: c for c in workbench(request).store.cases()}
+    known = {c.case_id: c for c in workbench(request).store.read(load_cases)}
     out = []
     for case_id in ids:
         case = known.get(case_id)

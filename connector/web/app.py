@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connector.config import Settings
 from connector.store import Store
-from connector.web import actions, login, pages
+from connector.web import actions, clients, login, pages, records
 from connector.web.context import (
     BadRequest,
     Forbidden,
@@ -119,7 +119,8 @@ ROUTES = [
     Route("/login", login.login_page, methods=["GET"], name="login"),
     Route("/login", login.login, methods=["POST"]),
     Route("/logout", login.logout, methods=["POST"], name="logout"),
-    Route("/clients/{client_id}", pages.client_page, name="client"),
+    Route("/clients/{client_id}", clients.client_page, name="client"),
+    Route("/clients/{client_id}/customers/{customer_id:path}", clients.customer_page, name="customer"),
     Route("/reports/aging", pages.aging_overview, name="aging"),
     Route("/reports/aging.csv", pages.aging_csv, name="aging_csv"),
     Route("/reports/aging/{client_id}", pages.aging_client, name="aging_client"),
@@ -128,6 +129,12 @@ ROUTES = [
     Route("/cases/approve", actions.approve, methods=["POST"], name="approve"),
     Route("/cases/reject", actions.reject, methods=["POST"], name="reject"),
     Route("/cases/undo", actions.undo, methods=["POST"], name="undo"),
+    Route("/disputes/open", records.dispute_open, methods=["POST"], name="dispute_open"),
+    Route("/disputes/resolve", records.dispute_resolve, methods=["POST"], name="dispute_resolve"),
+    Route("/agreements/add", records.agreement_add, methods=["POST"], name="agreement_add"),
+    Route("/agreements/remove", records.agreement_remove, methods=["POST"], name="agreement_remove"),
+    Route("/exclusions/add", records.exclusion_add, methods=["POST"], name="exclusion_add"),
+    Route("/exclusions/remove", records.exclusion_remove, methods=["POST"], name="exclusion_remove"),
     Mount("/static", StaticFiles(packages=[("connector.web", "static")]), name="static"),
 ]
 

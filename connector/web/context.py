@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from connector import formats
 from connector.config import ClientConfig, Settings
 from connector.store import Store
-from connector.web import formats
 from connector.web.sessions import LoginThrottle, Session, Sessions, token_matches
 from connector.web.users import User
 
@@ -209,7 +209,7 @@ def render(
         "flash": flash,
         "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "money": lambda value, currency: formats.money(value, currency, locale),
-        "num": lambda value: formats.number(value, locale),
+        "num": lambda value: formats.amount(value, locale),
         "day": lambda value: formats.day(value, locale),
         "moment": lambda value: formats.moment(value, locale),
         "today": wb.today(),

@@ -1,9 +1,15 @@
 """What the pages read, each through the function the command line uses for the same thing.
 
 - aging: ``engine.decisions.decide_client`` + ``reports.aging.aging_rows``, exactly as ``arsync report aging``;
-- cases: ``Store.cases`` as ``arsync cases list``;
-- open items: the decisions the last run stored (``store.decisions``);
-- freshness: the sync status and the core's own freshness holds (the same rule that holds dunning).
+- a client's and a customer's open items and their evidence in prose: ``engine.decisions.decided`` +
+  ``reports.explain.explain``, exactly as ``arsync explain``;
+- cases and their provider status: ``Store.cases`` + ``collection.evidence.provider_fields`` as
+  ``arsync cases list --json``;
+- disputes, agreements, exclusions: ``actions.manual`` as ``arsync disputes/agreements/exclude list``;
+- the credit level: ``store.credit_checks.latest_checks`` + ``credit.checks.credit_line``;
+- Today's queue: the decisions last night's run stored (``store.decisions``: ``review``, broken agreements)
+  and the open disputes, oldest first;
+- freshness: ``reports.freshness`` (the same rule that holds dunning).
 """
 
 from __future__ import annotations
@@ -14,13 +20,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from connector.actions import manual
+from connector.collection import evidence as collection_evidence
 from connector.config import ClientConfig
-from connector.engine.decisions import decide_client
-from connector.model import ZERO, Case, CaseStatus, Decision
+from connector.credit.checks import CreditCheck
+from connector.engine.decisions import Decided, decide_client, decided
+from connector.model import ZERO, Agreement, Case, CaseStatus, Decision, Dispute, Exclusion
 from connector.reports import aging
 from connector.reports.freshness import Freshness as Freshness  # re-exported: the pages use data.freshness
 from connector.reports.freshness import freshness as freshness
 from connector.store import Store
+from connector.store import decisions as saved_decisions
+from connector.store import disputes as disputes_store
+from connector.store.cases import load_cases
+from connector.store.credit_checks import latest_checks
+from connector.store.ledger import load_customers
 
 log = logging.getLogger("arsync.web")
 
@@ -43,7 +57,7 @@ def client_aging(store: Store, client: ClientConfig, as_of: date) -> ClientAging
     """One client's aging rows, as ``arsync report aging --client ID --as-of DATE`` computes them."""
     try:
         decisions = decide_client(store, client, as_of)
-        customers = {c.customer_id: c for c in store.customers(client.id)}
+        customers = {c.customer_id: c for c in store.read(load_customers, client.id)}
         return ClientAging(client, aging.aging_rows(client.id, customers, decisions, as_of), decisions)
     except Exception as exc:  # one client that cannot be decided never hides the others
         log.exception("aging for client %s failed", client.id)
@@ -85,4 +99,104 @@ def open_invoices(result: ClientAging, customer_id: str) -> list[Decision]:
 
 
 def cases_by_status(store: Store, client_ids: Sequence[str], *statuses: CaseStatus) -> list[Case]:
-    return [c for c in store.cases(client_ids) if c.status in statuses]
+    return [c for c in store.read(load_cases, client_ids) if c.status in statuses]
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    status: str | None  # None: the provider has reported nothing yet
+    close_code: str | None
+    remaining: Decimal | None
+
+
+def provider_status(store: Store, cases: Sequence[Case]) -> dict[str, ProviderStatus]:
+    """Per case id: the provider's newest status, close code and remaining amount, as ``cases list --json``
+    reports them."""
+    out = {}
+    for case_id, f in collection_evidence.provider_fields(store, cases).items():
+        remaining = f["provider_remaining"]
+        out[case_id] = ProviderStatus(
+            str(f["provider_status"]) if f["provider_status"] is not None else None,
+            str(f["provider_close_code"]) if f["provider_close_code"] is not None else None,
+            Decimal(str(remaining)) if remaining is not None else None,
+        )
+    return out
+
+
+# ---- a client's decisions, made afresh (as `arsync explain`) ----------------------------------------
+
+
+@dataclass
+class ClientView:
+    """What the client and customer pages show: the decisions, the records behind the holds, the cases."""
+
+    client: ClientConfig
+    decided: Decided | None  # None: the decisions could not be computed (``error`` says why)
+    error: str | None = None
+    disputes: list[Dispute] = field(default_factory=list)  # open
+    agreements: list[Agreement] = field(default_factory=list)  # active
+    exclusions: list[Exclusion] = field(default_factory=list)  # in force
+    cases: list[Case] = field(default_factory=list)
+    credit: dict[str, CreditCheck] = field(default_factory=dict)  # customer id → newest check
+
+    @property
+    def decisions(self) -> list[Decision]:
+        return self.decided.decisions if self.decided else []
+
+
+def client_view(store: Store, client: ClientConfig, as_of: date) -> ClientView:
+    """One client's decisions as of ``as_of`` with what is recorded against them; a client whose
+    decisions cannot be computed still shows its records and cases, and says why."""
+    view = ClientView(client, None)
+    try:
+        view.decided = decided(store, client, as_of)
+        facts = view.decided.facts
+        view.disputes = manual.open_disputes(facts)
+        view.agreements = manual.active_agreements(facts)
+        view.exclusions = manual.exclusions_in_force(facts.exclusions, as_of)
+    except Exception as exc:  # one client that cannot be decided never takes the page down
+        log.exception("decisions for client %s failed", client.id)
+        view.error = str(exc) or exc.__class__.__name__
+    view.cases = store.read(load_cases, [client.id])
+    view.credit = store.read(latest_checks, client.id)
+    return view
+
+
+def needs_attention(d: Decision) -> bool:
+    """Something will happen, or something holds it: what a person may want to look at."""
+    return str(d.action) != "none" or bool(d.holds)
+
+
+# ---- Today's queue (last night's stored decisions) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    client: ClientConfig
+    decision: saved_decisions.SavedDecision
+
+    @property
+    def broken(self) -> list[str]:
+        """The "agreement … broken" lines of its evidence."""
+        return [e["detail"] for e in self.decision.evidence if e.get("kind") == "agreement_broken"]
+
+
+QUEUE_LIMIT = 100  # per client and kind: the page lists the oldest; the client's page has them all
+
+
+def stored_queue(
+    store: Store, clients: Sequence[ClientConfig], *, action: str | None = None, evidence_kind: str | None = None
+) -> list[QueueItem]:
+    return [
+        QueueItem(client, d)
+        for client in clients
+        for d in store.read(
+            saved_decisions.load, client.id, action=action, evidence_kind=evidence_kind, limit=QUEUE_LIMIT
+        ).rows
+    ]
+
+
+def open_disputes(store: Store, clients: Sequence[ClientConfig]) -> list[tuple[Dispute, str | None]]:
+    """Every open dispute of these clients, oldest first, with the invoice's customer id (answered fast,
+    a disputed invoice gets paid)."""
+    return store.read(disputes_store.open_disputes, [c.id for c in clients])

@@ -34,7 +34,7 @@ def _logged_in(request: Request, old: Session | None, user_name: str, target: st
     wb = workbench(request)
     user = wb.local_user if wb.local_user and user_name == wb.local_user.name else wb.users[user_name.lower()][0]
     session = wb.sessions.log_in(old, user)
-    audit.add(wb.store, audit.AuditEntry(wb.now(), user.name, "login", address=address(request)))
+    wb.store.write(audit.record, audit.AuditEntry(wb.now(), user.name, "login", address=address(request)))
     response = RedirectResponse(local_path(target), status_code=303)
     set_session_cookie(request, response, session)
     return response
@@ -69,7 +69,7 @@ async def _login(request: Request, session: Session, form: FormData) -> Response
         return render(request, "login.html", {**context, "error": "Use the link `arsync serve` printed."}, status=403)
     if wb.throttle.blocked(name, where):
         await run_in_threadpool(
-            audit.add, wb.store, audit.AuditEntry(wb.now(), name or "-", "login_throttled", address=where)
+            wb.store.write, audit.record, audit.AuditEntry(wb.now(), name or "-", "login_throttled", address=where)
         )
         return render(request, "login.html", {**context, "error": THROTTLED}, session=session, status=429)
     entry = wb.users.get(name.lower())
@@ -80,7 +80,7 @@ async def _login(request: Request, session: Session, form: FormData) -> Response
     if not ok or entry is None:
         wb.throttle.failed(name, where)
         await run_in_threadpool(
-            audit.add, wb.store, audit.AuditEntry(wb.now(), name or "-", "login_refused", address=where)
+            wb.store.write, audit.record, audit.AuditEntry(wb.now(), name or "-", "login_refused", address=where)
         )
         error = "Wrong user name or password."
         return render(request, "login.html", {**context, "error": error}, session=session, status=401)
@@ -93,7 +93,7 @@ async def _logout(request: Request, session: Session, _form: FormData) -> Respon
     wb.sessions.drop(session.sid)
     if session.user is not None:
         entry = audit.AuditEntry(wb.now(), session.user.name, "logout", address=address(request))
-        await run_in_threadpool(audit.add, wb.store, entry)
+        await run_in_threadpool(wb.store.write, audit.record, entry)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(cookie_name(request), path="/", secure=is_secure(request), httponly=True)
     return response

@@ -1,4 +1,5 @@
-"""The pages (GET): Today, a client's open items, the aging report with its drill-down and CSV, activity.
+"""The pages (GET): Today, the aging report with its drill-down and CSV, activity (a client's and a
+customer's pages are in ``clients``).
 Each reads through ``connector.web.data`` or a store function; nothing here decides anything."""
 
 from __future__ import annotations
@@ -17,16 +18,19 @@ from connector.model import ZERO, CaseStatus
 from connector.reports import aging
 from connector.store import audit
 from connector.store import decisions as saved_decisions
+from connector.store.cases import load_cases
+from connector.store.ledger import load_customers
+from connector.store.sync import sync_status
 from connector.web import data
+from connector.web.clients import anchor
 from connector.web.context import BadRequest, as_of_param, render, require_client, require_user, workbench
 
-PAGE_SIZE = 200
 _STATE_ORDER = {"failed": 0, "never": 1, "stale": 2, "ok": 3}
 
 
 def _names(request: Request, client_ids: Iterable[str]) -> dict[tuple[str, str], str]:
     store = workbench(request).store
-    return {(cid, c.customer_id): c.name for cid in set(client_ids) for c in store.customers(cid)}
+    return {(cid, c.customer_id): c.name for cid in set(client_ids) for c in store.read(load_customers, cid)}
 
 
 # ---- Today --------------------------------------------------------------------------------------
@@ -45,58 +49,38 @@ def today(request: Request) -> Response:
     clients = wb.clients(user)
     lines = [
         ClientLine(
-            c, data.freshness(c, wb.store.sync_status(c.id), wb.today()), saved_decisions.action_counts(wb.store, c.id)
+            c,
+            data.freshness(c, wb.store.read(sync_status, c.id), wb.today()),
+            wb.store.read(saved_decisions.action_counts, c.id),
         )
         for c in clients
     ]
     lines.sort(key=lambda line: _STATE_ORDER[line.fresh.state])  # what failed first
-    cases = wb.store.cases([c.id for c in clients])
+    cases = wb.store.read(load_cases, [c.id for c in clients])
     now = wb.now()
     proposed = [c for c in cases if c.status is CaseStatus.PROPOSED]
     undoable = [(c, w) for c in cases if (w := approval_window(c)) is not None and undo_open(w, now)]
+    review = data.stored_queue(wb.store, clients, action="review")
+    broken = data.stored_queue(wb.store, clients, evidence_kind="agreement_broken")
+    disputes = data.open_disputes(wb.store, clients)
     context = {
         "lines": lines,
         "proposed": proposed,
         "undoable": undoable,
-        "names": _names(request, [c.client_id for c in proposed] + [c.client_id for c, _ in undoable]),
+        "review": review,
+        "broken": broken,
+        "disputes": disputes,
+        "names": _names(
+            request,
+            [c.client_id for c in proposed]
+            + [c.client_id for c, _ in undoable]
+            + [i.client.id for i in (*review, *broken)]
+            + [d.client_id for d, _ in disputes],
+        ),
+        "anchor": anchor,
         "client_names": {c.id: c.name for c in clients},
     }
     return render(request, "today.html", context, session=session)
-
-
-# ---- a client's open items ------------------------------------------------------------------------
-
-
-def _page_number(request: Request) -> int:
-    value = request.query_params.get("page", "1")
-    if not value.isdigit() or int(value) < 1:
-        raise BadRequest(f"'{value}' is not a page number.")
-    return int(value)
-
-
-def client_page(request: Request) -> Response:
-    session, user = require_user(request)
-    wb = workbench(request)
-    client = require_client(request, user, request.path_params["client_id"])
-    show_all = request.query_params.get("show") == "all"
-    page = _page_number(request)
-    saved = saved_decisions.load(
-        wb.store, client.id, attention_only=not show_all, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
-    cases = wb.store.cases([client.id])
-    now = wb.now()
-    context = {
-        "client": client,
-        "fresh": data.freshness(client, wb.store.sync_status(client.id), wb.today()),
-        "saved": saved,
-        "show_all": show_all,
-        "page": page,
-        "pages": max(1, -(-saved.total // PAGE_SIZE)),
-        "cases": cases,
-        "undoable": {c.case_id: w for c in cases if (w := approval_window(c)) is not None and undo_open(w, now)},
-        "names": _names(request, [client.id]),
-    }
-    return render(request, "client.html", context, session=session)
 
 
 # ---- aging ----------------------------------------------------------------------------------------
@@ -138,7 +122,7 @@ def _aging_context(request: Request, as_of: date) -> dict[str, object]:
 
 def _freshness(request: Request, clients: Sequence[ClientConfig]) -> dict[str, data.Freshness]:
     wb = workbench(request)
-    return {c.id: data.freshness(c, wb.store.sync_status(c.id), wb.today()) for c in clients}
+    return {c.id: data.freshness(c, wb.store.read(sync_status, c.id), wb.today()) for c in clients}
 
 
 def aging_overview(request: Request) -> Response:
@@ -227,8 +211,8 @@ def activity(request: Request) -> Response:
     session, user = require_user(request)
     wb = workbench(request)
     ids = None if user.clients is None else [c.id for c in wb.clients(user)]
-    entries = audit.entries(wb.store, ids)
+    entries = wb.store.read(audit.entries, ids)
     if ids is not None:  # a limited user also sees their own log-ins (no client on those)
-        mine = [e for e in audit.entries(wb.store, None) if e.client_id is None and e.actor == user.name]
+        mine = [e for e in wb.store.read(audit.entries, None) if e.client_id is None and e.actor == user.name]
         entries = sorted([*entries, *mine], key=lambda e: e.at, reverse=True)[:200]
     return render(request, "activity.html", {"entries": entries}, session=session)

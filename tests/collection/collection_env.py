@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from connector.model import Action, DunningStep
+from connector.store.cases import load_cases
+from connector.store.sends import record_steps
 from tests.builders import Workspace, client_table, pdf_bytes
 
 ISSUE = date(2026, 6, 1)
@@ -48,7 +50,7 @@ def setup_client(
     for number in invoices:
         ws.add_invoice(number, issue=ISSUE, due=DUE, amount="1000.00", pdf=pdf_bytes(f"Faktura {number}"))
     with ws.store.transaction() as conn:
-        ws.store.record_steps(
+        record_steps(
             conn,
             [
                 step
@@ -67,4 +69,4 @@ def nightly(ws: Workspace, day: date) -> Any:
 
 
 def statuses(ws: Workspace) -> dict[str, str]:
-    return {c.invoice_number: str(c.status) for c in ws.store.cases(["acme"])}
+    return {c.invoice_number: str(c.status) for c in ws.store.read(load_cases, ["acme"])}

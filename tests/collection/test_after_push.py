@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from collection_env import CASE, DEBITURA_KEY, KRAVIA_TOKEN, nightly, setup_client, statuses
 
-from connector.store import cases as ledger
+from connector.store import cases as case_store
+from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, kid
 from tests.fakes import FakeDebitura, FakeKravia
 
@@ -19,7 +20,7 @@ def pushed(ws: Workspace, monkeypatch: pytest.MonkeyPatch, provider: str, base_u
     nightly(ws, CASE)
     assert ws.cli("cases", "approve", "acme-1001", "--as-of", CASE.isoformat()).exit_code == 0
     assert nightly(ws, CASE).exit_code == 0
-    [case] = ws.store.cases(["acme"])
+    [case] = ws.store.read(case_store.load_cases, ["acme"])
     assert case.provider_ref is not None
     return case.provider_ref
 
@@ -77,7 +78,7 @@ def test_status_pull_records_paused_then_closed(ws: Workspace, monkeypatch: pyte
         fake.set_status(ref, "Closed", "Paid")
         assert "kravia reports closed (Paid)" in nightly(ws, DAY + timedelta(days=1)).stdout
         assert statuses(ws) == {"1001": "closed"}
-        states = [s.status for s in ledger.provider_history(ws.store, "acme", "acme-1001")]
+        states = [s.status for s in ws.store.read(case_store.provider_history, "acme", "acme-1001")]
         assert states == ["active", "paused", "closed"]
         # the delta search carried the cursor: later pulls ask only for what changed since
         last = fake.calls("GET", "/api/v2/invoice/search")[-1]
@@ -90,7 +91,7 @@ def test_a_dispute_reported_by_debitura_opens_a_dispute(ws: Workspace, monkeypat
         fake.set_lifecycle(ref, "Closed", "DisputedLegalActionDeclinedByClient")
         assert nightly(ws, DAY).exit_code == 0
         assert statuses(ws) == {"1001": "closed"}
-        [dispute] = ws.store.facts("acme").disputes
+        [dispute] = ws.store.read(load_facts, "acme").disputes
         assert dispute.source == "provider" and "DisputedLegalActionDeclinedByClient" in dispute.reason
 
 

@@ -11,6 +11,7 @@ import pytest
 from connector.collection import approval
 from connector.model import Case, CaseEvent, CaseStatus
 from connector.store import Store, audit
+from connector.store.cases import find_case, propose_case
 
 DAY = date(2026, 8, 1)
 NOW = datetime(2026, 8, 1, 10, 0, tzinfo=UTC)
@@ -28,12 +29,12 @@ def store(tmp_path: Path) -> Store:
     store = Store(f"sqlite:///{tmp_path}/arsync.db")
     with store.transaction() as conn:
         for case in (a_case("acme-1"), a_case("acme-2"), a_case("beta-3", "beta")):
-            store.propose_case(conn, case)
+            propose_case(conn, case, at=store.now())
     return store
 
 
 def status(store: Store, case_id: str) -> CaseStatus:
-    case = store.case(case_id)
+    case = store.read(find_case, case_id)
     assert case is not None
     return case.status
 
@@ -44,10 +45,10 @@ def test_an_approval_with_a_window_records_push_after_and_an_audit_entry(store: 
         actor="kari", now=NOW, undo_window=timedelta(minutes=10), address="127.0.0.1",
     )  # fmt: skip
     for case_id in ("acme-1", "beta-3"):
-        case = store.case(case_id)
+        case = store.read(find_case, case_id)
         assert case is not None and case.status is CaseStatus.APPROVED
         assert case.events[-1].push_after == NOW + timedelta(minutes=10)
-    entries = audit.entries(store)
+    entries = store.read(audit.entries)
     assert [(e.actor, e.action, e.client_id, e.subject, e.at) for e in entries] == [
         ("kari", "case.approve", "beta", "beta-3", NOW),
         ("kari", "case.approve", "acme", "acme-1", NOW),
@@ -62,14 +63,14 @@ def test_nothing_is_recorded_when_one_named_case_cannot_be_decided(store: Store)
     with pytest.raises(approval.TransitionRefused, match="no case 'acme-9'"):
         approval.decide_cases(store, ["acme-1", "acme-9"], CaseStatus.APPROVED, "ok", DAY, actor="kari", now=NOW)
     assert status(store, "acme-1") is CaseStatus.PROPOSED
-    assert [e.action for e in audit.entries(store)] == ["case.reject"]
+    assert [e.action for e in store.read(audit.entries)] == ["case.reject"]
     with pytest.raises(ValueError):
         approval.decide_cases(store, ["acme-1"], CaseStatus.PUSHED, "x", DAY, actor="kari", now=NOW)
 
 
 def test_an_approval_without_a_window_can_be_pushed_at_once_and_not_undone(store: Store) -> None:
     approval.decide_cases(store, ["acme-1"], CaseStatus.APPROVED, "ok", DAY, actor="cli:kari", now=NOW)
-    case = store.case("acme-1")
+    case = store.read(find_case, "acme-1")
     assert case is not None and case.events[-1].push_after is None
     assert approval.may_push(case, NOW)
     with pytest.raises(approval.TransitionRefused, match="only an approval with an undo window"):
@@ -80,11 +81,11 @@ def test_undo_inside_the_window_makes_the_case_proposed_again_and_keeps_the_hist
     window = timedelta(minutes=10)
     approval.decide_cases(store, ["acme-1"], CaseStatus.APPROVED, "ok", DAY, actor="kari", now=NOW, undo_window=window)
     approval.undo_approval(store, "acme-1", DAY, actor="kari", now=NOW + timedelta(minutes=5))
-    case = store.case("acme-1")
+    case = store.read(find_case, "acme-1")
     assert case is not None
     assert [e.status for e in case.events] == [CaseStatus.PROPOSED, CaseStatus.APPROVED, CaseStatus.PROPOSED]
     assert case.events[-1].note == "approval undone by kari"
-    assert [e.action for e in audit.entries(store)] == ["case.undo", "case.approve"]
+    assert [e.action for e in store.read(audit.entries)] == ["case.undo", "case.approve"]
 
     approval.decide_cases(store, ["acme-1"], CaseStatus.APPROVED, "ok", DAY, actor="kari", now=NOW, undo_window=window)
     with pytest.raises(approval.TransitionRefused, match="closed at 2026-08-01T10:10:00"):

@@ -21,7 +21,7 @@ import pytest
 from collection_env import CASE, KRAVIA_TOKEN, nightly, setup_client
 
 from connector.store import Store
-from connector.store import cases as ledger
+from connector.store import cases as case_store
 from tests.builders import Workspace
 from tests.fakes import FakeKravia
 from tests.fakes.server import Request
@@ -82,11 +82,11 @@ def test_sigkill_at_any_point_never_duplicates_or_loses_a_case(ws: Workspace, mo
     assert {k: len(v) for k, v in at_provider.items()} == {f"acme-{n}": 1 for n in NUMBERS}
     store = Store(ws.settings().store.url)
     try:
-        cases = {c.case_id: c for c in store.cases(["acme"])}
+        cases = {c.case_id: c for c in store.read(case_store.load_cases, ["acme"])}
         for case_id, [invoice] in at_provider.items():
             assert str(cases[case_id].status) == "pushed"
             assert cases[case_id].provider_ref == str(invoice.invoice_id)
             assert [str(e.status) for e in cases[case_id].events].count("pushed") == 1
-        assert ledger.ops(store, "acme", state=ledger.PENDING) == []
+        assert store.read(case_store.ops, "acme", state=case_store.PENDING) == []
     finally:
         store.close()

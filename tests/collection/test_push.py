@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from collection_env import CASE, DEBITURA_KEY, KRAVIA_TOKEN, nightly, setup_client, statuses
 
-from connector.store import cases as ledger
+from connector.store import cases as case_store
 from tests.builders import Entry, Workspace, kid
 from tests.fakes import Failure, FakeDebitura, FakeKravia
 
@@ -35,7 +35,7 @@ def test_kravia_push_carries_the_claim_and_happens_once(ws: Workspace, monkeypat
         assert body["postalAddress"]["addressPostalCode"] == "0155"
         assert "collection_notice 2026-07-13" in body["description"]  # the notices sent, with dates
         assert statuses(ws) == {"1001": "pushed"}
-        [case] = ws.store.cases(["acme"])
+        [case] = ws.store.read(case_store.load_cases, ["acme"])
         assert case.provider_ref == str(next(iter(fake.invoices)))
         shown = ws.cli("cases", "show", "acme-1001").output
         assert "submit 1000.00 NOK at kravia: done" in shown
@@ -89,7 +89,7 @@ def test_an_unresolvable_kravia_push_stays_pending_and_is_asked_about_before_res
         result = nightly(ws, CASE)
         assert "push outcome unknown" in result.output
         assert statuses(ws) == {"1001": "approved"}
-        [op] = ledger.ops(ws.store, "acme")
+        [op] = ws.store.read(case_store.ops, "acme")
         assert op.pending
         assert nightly(ws, CASE).exit_code == 0
         searches = fake.calls("GET", "/api/v2/invoice/search")
@@ -110,7 +110,7 @@ def test_an_unresolved_push_is_never_cancelled_when_it_cannot_be_looked_up(
         fake.fail(Failure("drop_after", route="/api/v2/invoice/register"))  # created, answer lost …
         fake.fail(Failure("status", route="/api/v2/invoice/search", status=503, times=3))  # … lookup down
         nightly(ws, CASE)
-        [op] = ledger.ops(ws.store, "acme")
+        [op] = ws.store.read(case_store.ops, "acme")
         assert op.pending and len(fake.invoices) == 1
         # The debtor pays the client directly; months later the invoice is settled long ago (no decision).
         paid = CASE + timedelta(days=1)
@@ -118,7 +118,7 @@ def test_an_unresolved_push_is_never_cancelled_when_it_cannot_be_looked_up(
         later = CASE + timedelta(days=90)
         result = nightly(ws, later)
         assert "cannot be looked up" in result.output  # the accountant is told to check the provider
-        [op] = ledger.ops(ws.store, "acme")
+        [op] = ws.store.read(case_store.ops, "acme")
         assert op.pending  # not cancelled: the case may be live at the provider
         assert statuses(ws) == {"1001": "approved"}
         assert len(fake.calls("POST", "/api/v2/invoice/register")) == 1  # and never sent again
@@ -207,7 +207,7 @@ def test_an_approval_is_rechecked_at_push_time(
         assert fake.calls("POST", "/api/v2/invoice/register") == []
         assert statuses(ws) == {"1001": "proposed"}
         assert reason in result.output
-        [case] = ws.store.cases(["acme"])
+        [case] = ws.store.read(case_store.load_cases, ["acme"])
         assert reason in case.note
 
 
@@ -233,7 +233,7 @@ def test_auto_approve_rule_b2b_below_the_limit(ws: Workspace, monkeypatch: pytes
         result = nightly(ws, CASE)
         assert result.exit_code == 0, result.output
         assert statuses(ws) == {"1001": "pushed"}
-        [case] = ws.store.cases(["acme"])
+        [case] = ws.store.read(case_store.load_cases, ["acme"])
         approved = next(e for e in case.events if str(e.status) == "approved")
         assert approved.note == "auto-approved by client rule: B2B debtor (org no 934567897), open 1000.00 ≤ 5000 NOK"
 

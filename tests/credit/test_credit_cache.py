@@ -19,8 +19,9 @@ from connector.credit.facts import (
     CompanyFacts,
     RegisterAnswer,
 )
+from connector.registry.credit_lookup import cached_lookup
 from connector.store import Store, migrations, schema
-from connector.store.credit import cached_lookup, load_answer
+from connector.store.credit import load_answer
 
 ORG = "923456791"
 MON, TUE = date(2026, 2, 2), date(2026, 2, 3)
@@ -99,13 +100,13 @@ def test_an_outage_keeps_the_previous_answer_and_says_so(store: Store) -> None:
     assert kept.stale_reason == (
         "Enhetsregisteret could not be reached on 2026-02-03 (server error 503); its answer of 2026-02-02 is used."
     )
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         row = conn.execute(select(schema.credit_facts)).one()
     assert (row.failed_on, row.failure, row.answered_on) == (TUE, "server error 503", MON)
     # the outage was not an answer: the same day asks again, and a success clears the failure note
     recovered = lookup(store, TUE, register)
     assert register.asked == 3 and recovered.fetched_on == TUE and not recovered.stale_reason
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         assert conn.execute(select(schema.credit_facts.c.failed_on)).scalar_one() is None
 
 
@@ -113,7 +114,7 @@ def test_an_outage_with_nothing_known_is_the_answer_and_nothing_is_stored(store:
     register = Register(down(MON), found(MON))
     answer = lookup(store, MON, register)
     assert answer.status is AnswerStatus.UNAVAILABLE and answer.detail == "server error 503"
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         assert load_answer(conn, ENHETSREGISTERET, ORG) is None
     assert lookup(store, MON, register).status is AnswerStatus.FOUND and register.asked == 2
 
@@ -138,7 +139,7 @@ def test_accounts_figures_survive_the_cache_exactly(store: Store) -> None:
     facts = AccountsFacts(ORG, period_end=date(2024, 12, 31), equity=Decimal("-190000.50"), audit_opted_out=True)
     answer = RegisterAnswer(REGNSKAPSREGISTERET, ORG, AnswerStatus.FOUND, MON, facts)
     cached_lookup(store, REGNSKAPSREGISTERET, ORG, MON, lambda: answer)
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         back = load_answer(conn, REGNSKAPSREGISTERET, ORG)
     assert back is not None and back.facts == facts and back.facts.equity == Decimal("-190000.50")
 
@@ -153,7 +154,7 @@ def test_one_company_whatever_the_org_no_spelling(store: Store) -> None:
 def test_not_covered_is_passed_through_and_not_stored(store: Store) -> None:
     answer = RegisterAnswer(CVR, "12345678", AnswerStatus.NOT_COVERED, MON, None, "DK credit data is not covered")
     assert cached_lookup(store, CVR, "12345678", MON, lambda: answer) is answer
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         assert conn.execute(select(schema.credit_facts)).first() is None
 
 
@@ -166,7 +167,7 @@ def test_an_older_database_gains_the_table(tmp_path: Path) -> None:
         conn.execute(schema.schema_version.update().values(version=BEFORE_CREDIT))
     engine.dispose()
     reopened = Store(url)
-    with reopened.engine.connect() as conn:
+    with reopened.connect() as conn:
         assert inspect(conn).has_table("credit_facts")
         assert conn.execute(select(schema.schema_version.c.version)).scalar_one() == migrations.CURRENT
     reopened.close()

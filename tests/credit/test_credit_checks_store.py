@@ -34,13 +34,13 @@ def test_the_newest_check_per_customer_and_a_same_day_check_replaces(tmp_path: P
     store = Store(f"sqlite:///{tmp_path / 'a.db'}")
     try:
         with store.transaction() as conn:
-            save_check(conn, check("C1", MON, RiskLevel.WATCH, LOSS), store.now())
-            save_check(conn, check("C1", TUE, RiskLevel.WATCH, LOSS), store.now())
-            save_check(conn, check("C1", TUE, RiskLevel.HIGH, BANKRUPT, LOSS, trigger="new"), store.now())
-            save_check(conn, check("C2", MON, RiskLevel.LOW), store.now())
-        latest = latest_checks(store, "acme")
+            save_check(conn, check("C1", MON, RiskLevel.WATCH, LOSS), at=store.now())
+            save_check(conn, check("C1", TUE, RiskLevel.WATCH, LOSS), at=store.now())
+            save_check(conn, check("C1", TUE, RiskLevel.HIGH, BANKRUPT, LOSS, trigger="new"), at=store.now())
+            save_check(conn, check("C2", MON, RiskLevel.LOW), at=store.now())
+        latest = store.read(latest_checks, "acme")
         assert latest["C1"] == check("C1", TUE, RiskLevel.HIGH, BANKRUPT, LOSS, trigger="new")  # read back whole
-        assert latest["C2"].level is RiskLevel.LOW and latest_checks(store, "other") == {}
+        assert latest["C2"].level is RiskLevel.LOW and store.read(latest_checks, "other") == {}
         with store.engine.connect() as conn:
             assert len(conn.execute(select(schema.credit_checks)).all()) == 3  # Monday's C1 kept as history
     finally:

@@ -72,7 +72,7 @@ def test_a_customer_is_checked_with_the_clients_ledger_and_the_check_is_kept(
         ("enhetsregisteret", "found", False),
         ("regnskapsregisteret", "found", False),
     ]
-    stored = latest_checks(ws.store, "acme")[SOUND]
+    stored = ws.store.read(latest_checks, "acme")[SOUND]
     assert stored.trigger == "manual" and stored.level is RiskLevel.WATCH and stored.checked_on == MON
 
 
@@ -122,7 +122,7 @@ def test_offline_a_customer_is_judged_on_the_ledger_alone(ws: Workspace, registe
     assert result.exit_code == 0, result.output
     assert "Registers not asked: client 'acme' has [clients.registry] enabled = false." in result.stdout
     assert "Credit risk: WATCH" in result.stdout and registers.requests == []
-    assert latest_checks(ws.store, "acme") == {}  # a ledger-only look is not kept as a check
+    assert ws.store.read(latest_checks, "acme") == {}  # a ledger-only look is not kept as a check
 
 
 @pytest.mark.parametrize(

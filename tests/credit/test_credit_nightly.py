@@ -51,7 +51,7 @@ def test_new_customers_and_large_invoices_are_checked_and_a_high_risk_is_flagged
     ledger(ws)
     out = run(ws, MON)
 
-    checks = latest_checks(ws.store, "acme")
+    checks = ws.store.read(latest_checks, "acme")
     assert set(checks) == {SOUND, BANKRUPT}  # OLD: neither new nor a large new invoice
     assert checks[SOUND].trigger == "new customer" and checks[SOUND].level is RiskLevel.LOW
     assert checks[BANKRUPT].trigger == "invoice 1002 (60000.00 NOK)"
@@ -84,7 +84,7 @@ def test_the_next_night_a_high_risk_customer_with_a_new_invoice_is_checked_again
     invoice(ws, "1004", BANKRUPT, TUE, "500.00")  # small, but the customer is high risk
     invoice(ws, "1005", SOUND, TUE, "700.00")  # small, and the customer is low risk: not checked again
     out = run(ws, TUE)
-    checks = latest_checks(ws.store, "acme")
+    checks = ws.store.read(latest_checks, "acme")
     assert checks[BANKRUPT].checked_on == TUE and checks[BANKRUPT].trigger == "high risk, new invoices"
     assert checks[SOUND].checked_on == MON
     assert [line.split("New invoices: ")[1] for line in out.splitlines() if "credit stop?" in line] == [
@@ -109,7 +109,7 @@ def test_one_lookup_per_org_no_per_run_even_when_the_register_is_down(ws: Worksp
     assert result.exit_code == 0, result.output
     assert registers.asked(f"/enheter/{SOUND}") == 3  # one lookup (the retry policy's three attempts), not two
     for client_id in ("acme", "beta"):
-        check = latest_checks(ws.store, client_id)[SOUND]
+        check = ws.store.read(latest_checks, client_id)[SOUND]
         assert [r.code for r in check.assessment.reasons] == ["register_unavailable"]
         assert check.level is RiskLevel.WATCH
 
@@ -118,4 +118,4 @@ def test_nothing_is_asked_without_registry_enabled(ws: Workspace, registers: Fak
     configure(ws, registers, enabled=False)
     ledger(ws)
     out = run(ws, MON)
-    assert registers.requests == [] and latest_checks(ws.store, "acme") == {} and "credit stop?" not in out
+    assert registers.requests == [] and ws.store.read(latest_checks, "acme") == {} and "credit stop?" not in out

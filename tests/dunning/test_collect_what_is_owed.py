@@ -12,6 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from connector.model import Action, DunningStep
+from connector.store.cases import load_cases
+from connector.store.facts import load_facts
+from connector.store.sends import record_steps
 from tests.builders import Entry, Workspace, client_table, kid, ubl_credit_note, ubl_invoice
 
 ISSUE = date(2026, 6, 1)
@@ -31,10 +34,10 @@ def walk(ws: Workspace, first: date, last: date, paid: Mapping[date, Sequence[En
             ws.add_bank_file(f"camt054-{day.isoformat()}-payments.xml", entries, created=day)
         result = ws.cli("run", "--as-of", day.isoformat())
         assert result.exit_code == 0, result.output
-        before = (letters(ws), steps(ws), ws.store.cases(["acme"]))
+        before = (letters(ws), steps(ws), ws.store.read(load_cases, ["acme"]))
         again = ws.cli("run", "--as-of", day.isoformat())
         assert again.exit_code == 0, again.output
-        assert (letters(ws), steps(ws), ws.store.cases(["acme"])) == before, f"the second run of {day} acted"
+        assert (letters(ws), steps(ws), ws.store.read(load_cases, ["acme"])) == before, f"the second run of {day} acted"
         day += timedelta(days=1)
 
 
@@ -49,7 +52,7 @@ def letter_text(ws: Workspace, number: str, step: str, day: date) -> str:
 
 
 def steps(ws: Workspace) -> list[tuple[str, str, date]]:
-    return sorted((s.invoice_number, str(s.step), s.sent_on) for s in ws.store.facts("acme").steps)
+    return sorted((s.invoice_number, str(s.step), s.sent_on) for s in ws.store.read(load_facts, "acme").steps)
 
 
 def item(ws: Workspace, number: str, day: date) -> dict[str, Any]:
@@ -261,7 +264,7 @@ def test_a_case_waits_for_the_notice_deadline_across_a_holiday_and_a_weekend(ws:
     ws.add_invoice("4001", issue=issue, due=due, amount="1000.00")
     ws.add_invoice("4002", issue=issue, due=due, amount="2000.00", customer="Fjord AS", org=FJORD)
     with ws.store.transaction() as conn:
-        ws.store.record_steps(
+        record_steps(
             conn,
             [
                 # the reminder's pay-by date (23 April) and its settle days have passed by 30 April
@@ -276,11 +279,13 @@ def test_a_case_waits_for_the_notice_deadline_across_a_holiday_and_a_weekend(ws:
     # 4002 is paid on the deadline day; the bank's file with it arrives on Tuesday
     late_file = {date(2026, 5, 19): [Entry("P-9", "2000.00", date(2026, 5, 15), kid("4002"), payer="Fjord AS")]}
     walk(ws, date(2026, 5, 13), date(2026, 5, 19), paid=late_file)
-    assert ws.store.cases(["acme"]) == []
+    assert ws.store.read(load_cases, ["acme"]) == []
     waiting = item(ws, "4001", date(2026, 5, 19))
     assert waiting["holds"] == ["wait_interval"]
     [deadline] = [e for e in waiting["evidence"] if e["kind"] == "deadline"]
     assert deadline["date"] == "2026-05-15" and "not before 2026-05-20" in deadline["detail"]
     walk(ws, date(2026, 5, 20), date(2026, 5, 20))
-    assert [(c.invoice_number, c.created_on) for c in ws.store.cases(["acme"])] == [("4001", date(2026, 5, 20))]
+    assert [(c.invoice_number, c.created_on) for c in ws.store.read(load_cases, ["acme"])] == [
+        ("4001", date(2026, 5, 20))
+    ]
     assert item(ws, "4002", date(2026, 5, 20))["state"] == "settled"  # paid on time: never a case

@@ -12,6 +12,7 @@ import pytest
 
 from connector.engine import slices
 from connector.model import Action
+from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, client_table, kid, wait_for_no_other_threads
 
 DUE = date(2026, 1, 5)
@@ -22,7 +23,9 @@ DAY = date(2026, 1, 19)  # the default ladder's reminder day
 
 def _short_payment_disputes(ws: Workspace) -> list[tuple[str, str, bool]]:
     return [
-        (d.invoice_number, d.reason, d.is_open) for d in ws.store.facts("acme").disputes if d.source == "short_payment"
+        (d.invoice_number, d.reason, d.is_open)
+        for d in ws.store.read(load_facts, "acme").disputes
+        if d.source == "short_payment"
     ]
 
 
@@ -62,7 +65,7 @@ def test_short_payment_after_a_complaint_opens_a_dispute_and_holds(ws: Workspace
     assert "phone: two of ten chairs broken" in reason  # the complaint it rests on
     item = ws.items(DAY, "--no-sync")["7001"]
     assert item["state"] == "disputed" and "disputed" in item["holds"] and item["open_amount"] == "2000.00"
-    assert ws.store.facts("acme").steps == ()  # no reminder for the disputed rest
+    assert ws.store.read(load_facts, "acme").steps == ()  # no reminder for the disputed rest
 
 
 def test_resolved_short_payment_dispute_is_not_reopened(ws: Workspace) -> None:
@@ -130,7 +133,7 @@ def test_failed_ledger_sync_holds_as_ledger_stale_until_a_good_sync(ws: Workspac
     ws.bank_heartbeat(DAY)
     failed = ws.cli("run", "--as-of", DAY.isoformat())
     assert failed.exit_code == 1 and "folder not found" in failed.stderr
-    assert ws.store.facts("acme").steps == ()
+    assert ws.store.read(load_facts, "acme").steps == ()
     _result, payload = ws.reconcile_json(DAY, "--no-sync")
     [item] = payload["items"]
     assert item["action"] == "hold" and "ledger_stale" in item["holds"]
@@ -139,7 +142,7 @@ def test_failed_ledger_sync_holds_as_ledger_stale_until_a_good_sync(ws: Workspac
     hidden.rename(ws.ehf_dir())  # the ledger reads again: the hold is released, the reminder goes
     ok = ws.cli("run", "--as-of", DAY.isoformat())
     assert ok.exit_code == 0, ok.output
-    assert [(s.invoice_number, s.step) for s in ws.store.facts("acme").steps] == [("7010", Action.REMINDER)]
+    assert [(s.invoice_number, s.step) for s in ws.store.read(load_facts, "acme").steps] == [("7010", Action.REMINDER)]
 
 
 def test_old_ledger_sync_is_ledger_stale(ws: Workspace) -> None:

@@ -20,6 +20,7 @@ import pytest
 
 from connector.store import Store, sends
 from connector.store import letters as book
+from connector.store.facts import load_facts
 from tests.builders import Workspace, client_table
 
 ORGS = ("934567897", "974760673", "987654325", "912345674", "923456791", "945678909", "978901239", "989012347")
@@ -86,17 +87,16 @@ def test_sigkill_while_writing_grouped_letters_never_duplicates_or_loses_one(ws:
 
     store = Store(ws.settings().store.url)
     try:
-        steps = sorted((s.invoice_number, str(s.step)) for s in store.facts("acme").steps)
+        steps = sorted((s.invoice_number, str(s.step)) for s in store.read(load_facts, "acme").steps)
         numbers = sorted(f"7{i}{j}1" for i in range(len(ORGS)) for j in range(2))
         assert steps == sorted((n, kind) for n in numbers for kind in ("collection_notice", "reminder"))
-        with store.engine.connect() as conn:
-            records = book.load(conn, "acme")
+        records = store.read(book.load, "acme")
         counted = [r for r in records if r.status in (book.SENT, book.UNCONFIRMED)]
         for kind in ("reminder", "collection_notice"):
             mine = [r for r in counted if r.kind == kind]
             assert sorted(r.invoices for r in mine) == [(f"7{i}01", f"7{i}11") for i in range(len(ORGS))]
         assert not [r for r in records if r.status == book.PENDING]
-        assert not [i for i in sends.intents(store, "acme") if i.status == sends.PENDING]
+        assert not [i for i in store.read(sends.intents, "acme") if i.status == sends.PENDING]
         files = ws.outbox_files(folder)
         pdfs = {f for f in files if f.endswith(".pdf")}
         assert pdfs == {f"{r.stem}.pdf" for r in counted if r.status == book.SENT}

@@ -11,6 +11,8 @@ from typing import Any
 from pypdf import PdfReader
 
 from connector.model import Action
+from connector.store.cases import load_cases
+from connector.store.facts import load_facts
 from tests.builders import ACCOUNT, Workspace, client_table, real_pdf
 
 START = date(2026, 1, 5)  # a Monday, no holiday in NO or DK
@@ -26,7 +28,7 @@ def _walk(ws: Workspace, first: date, last: date) -> None:
 
 
 def _steps(ws: Workspace) -> list[tuple[Action, date, Decimal, str]]:
-    return [(s.step, s.sent_on, s.fee, s.channel) for s in ws.store.facts("acme").steps]
+    return [(s.step, s.sent_on, s.fee, s.channel) for s in ws.store.read(load_facts, "acme").steps]
 
 
 def test_norway_ladder_day_by_day(ws: Workspace) -> None:
@@ -39,7 +41,7 @@ def test_norway_ladder_day_by_day(ws: Workspace) -> None:
         # and the policy's 2 settle days (a payment made on the pay-by date reaches the bank files by then)
         (Action.COLLECTION_NOTICE, date(2026, 2, 5), Decimal("0.00"), "outbox"),  # default ladder: no notice fee
     ]
-    cases = ws.store.cases(["acme"])
+    cases = ws.store.read(load_cases, ["acme"])
     # the notice's 14-day deadline is Thursday 19 February: the case from Tuesday 24 February, the same way
     assert [(c.invoice_number, c.created_on) for c in cases] == [("7001", date(2026, 2, 24))]
     out = ws.reminders_dir()
@@ -100,7 +102,7 @@ def test_denmark_ladder_day_by_day(ws: Workspace) -> None:
         (Action.REMINDER, date(2026, 2, 5), fee, "outbox"),  # pay by Monday 16 February (15th a Sunday)
         (Action.COLLECTION_NOTICE, date(2026, 2, 19), Decimal("0.00"), "outbox"),  # pay by Monday 2 March
     ]
-    assert [c.created_on for c in ws.store.cases(["acme"])] == [date(2026, 3, 5)]
+    assert [c.created_on for c in ws.store.read(load_cases, ["acme"])] == [date(2026, 3, 5)]
     letter = ws.letter_text("8001", "reminder", date(2026, 1, 9))
     assert "Rykkergebyr renteloven § 9 b 100,00" in letter and "Morarente renteloven § 5" in letter
     assert "10,68" in letter

@@ -17,6 +17,7 @@ from connector.channels import outbox as outbox_channel
 from connector.model import Action
 from connector.store import letters as book
 from connector.store import sends
+from connector.store.facts import load_facts
 from tests.builders import Workspace, client_table, ubl_invoice
 
 DUE = date(2026, 1, 5)
@@ -102,7 +103,7 @@ def _run(ws: Workspace, day: date = DAY) -> Any:
 
 
 def _steps(ws: Workspace, client: str = "acme") -> list[tuple[str, Action, date, str]]:
-    return [(s.invoice_number, s.step, s.sent_on, s.detail) for s in ws.store.facts(client).steps]
+    return [(s.invoice_number, s.step, s.sent_on, s.detail) for s in ws.store.read(load_facts, client).steps]
 
 
 class Killed(BaseException):
@@ -129,7 +130,7 @@ def test_crash_after_smtp_send_never_sends_a_second_email(
         with pytest.raises(Killed):
             ws.cli("run", "--as-of", DAY.isoformat())
     assert len(smtp.received) == 1 and _steps(ws) == []
-    assert [i.status for i in sends.intents(ws.store, "acme")] == [sends.PENDING, sends.PENDING]
+    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.PENDING, sends.PENDING]
 
     again = _run(ws)  # the same day: the pending letter may have been sent → recorded, not re-sent
     assert again.exit_code == 0, again.output
@@ -138,7 +139,7 @@ def test_crash_after_smtp_send_never_sends_a_second_email(
     steps = _steps(ws)
     assert [(i, s, d) for i, s, d, _ in steps] == [("7001", Action.REMINDER, DAY), ("7005", Action.REMINDER, DAY)]
     assert all("unconfirmed" in detail for *_, detail in steps)
-    assert [i.status for i in sends.intents(ws.store, "acme")] == [sends.UNCONFIRMED, sends.UNCONFIRMED]
+    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.UNCONFIRMED, sends.UNCONFIRMED]
     assert [r.status for r in ws.letter_records()] == [book.UNCONFIRMED]
 
     for day in (date(2026, 1, 20), date(2026, 1, 21)):
@@ -183,7 +184,7 @@ def test_interrupted_outbox_send_is_completed_not_duplicated(ws: Workspace, monk
         ("7003", Action.REMINDER, DAY, pdf),
         ("7004", Action.REMINDER, DAY, pdf),
     ]
-    assert [i.status for i in sends.intents(ws.store, "acme")] == [sends.SENT, sends.SENT]
+    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.SENT, sends.SENT]
     assert [(r.status, r.invoices) for r in ws.letter_records()] == [(book.SENT, ("7003", "7004"))]
 
 
@@ -199,16 +200,18 @@ def _crash_at(m: pytest.MonkeyPatch, point: str) -> None:
     if point == "letter_begun":
         real_begin = book.begin
 
-        def begin_then_die(*a: Any, **k: Any) -> None:
-            real_begin(*a, **k)
+        def begin_then_die(conn: Any, *a: Any, **k: Any) -> None:
+            real_begin(conn, *a, **k)
+            conn.commit()  # written ahead and committed, as the send commits it: then the process dies
             raise Killed
 
         m.setattr(book, "begin", begin_then_die)
     elif point == "first_intent":
         real = sends.begin
 
-        def first_then_die(*a: Any, **k: Any) -> Any:
-            real(*a, **k)
+        def first_then_die(conn: Any, *a: Any, **k: Any) -> Any:
+            real(conn, *a, **k)
+            conn.commit()
             raise Killed
 
         m.setattr(sends, "begin", first_then_die)
@@ -256,7 +259,7 @@ def test_a_grouped_letter_is_sent_once_wherever_the_run_dies(
     else:
         assert len(pdfs) == 2 and len(xmls) == 4  # one PDF per letter, one EHF document per invoice; no leftovers
         assert {f"{r.stem}.pdf" for r in counted} == set(pdfs)
-    assert not [i for i in sends.intents(ws.store, "acme") if i.status == sends.PENDING]
+    assert not [i for i in ws.store.read(sends.intents, "acme") if i.status == sends.PENDING]
 
 
 # ---- channel failures -----------------------------------------------------------------------------------
@@ -274,7 +277,7 @@ def test_smtp_down_records_nothing_fails_the_client_and_retries(ws: Workspace, s
     assert down.exit_code == 1
     assert "7010" in down.stderr and "error: client acme" in down.stderr and "7011" not in down.stderr
     assert _steps(ws) == []
-    assert {i.invoice_number: i.status for i in sends.intents(ws.store, "acme")} == {"7010": sends.FAILED}
+    assert {i.invoice_number: i.status for i in ws.store.read(sends.intents, "acme")} == {"7010": sends.FAILED}
     assert [s[0] for s in _steps(ws, "beta")] == ["9001"]  # the other client went on
     held = ws.items(DAY, "--no-sync")["7011"]
     assert held["action"] == "review" and held["holds"] == ["invoice_defect"]
@@ -285,7 +288,7 @@ def test_smtp_down_records_nothing_fails_the_client_and_retries(ws: Workspace, s
     assert up.exit_code == 0
     assert smtp.invoices() == ["7010"]
     assert [s[0] for s in _steps(ws)] == ["7010"]
-    intents = {i.invoice_number: i for i in sends.intents(ws.store, "acme")}
+    intents = {i.invoice_number: i for i in ws.store.read(sends.intents, "acme")}
     assert intents["7010"].status == sends.SENT and intents["7010"].attempts == 2
 
     assert _run(ws).exit_code == 0
@@ -386,4 +389,4 @@ def test_tripletex_unreachable_keeps_the_intent_pending_and_sends_nothing(
     result = _run(ws, date(2026, 1, 20))
     assert "unresolved" in result.stderr
     assert put.call_count == 1 and _steps(ws) == []
-    assert [i.status for i in sends.intents(ws.store, "acme")] == [sends.PENDING]
+    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.PENDING]

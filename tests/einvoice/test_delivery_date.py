@@ -9,6 +9,7 @@ from einvoice_corpus import read_doc
 
 from connector.einvoice.document import EDocument
 from connector.einvoice.read import read_document
+from connector.store.facts import load_facts
 from tests.builders import Workspace, ubl_invoice
 
 
@@ -57,5 +58,5 @@ def test_the_delivery_date_is_kept_in_the_store(ws: Workspace) -> None:
     delivery = "  <cac:Delivery><cbc:ActualDeliveryDate>2026-01-12</cbc:ActualDeliveryDate></cac:Delivery>\n"
     (ws.ehf_dir() / "7001.xml").write_bytes(_ubl(delivery))
     assert ws.cli("sync", "--as-of", "2026-02-01").exit_code == 0
-    [invoice] = ws.store.facts("acme").invoices
+    [invoice] = ws.store.read(load_facts, "acme").invoices
     assert invoice.delivery_date == date(2026, 1, 12)

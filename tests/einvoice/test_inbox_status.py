@@ -16,6 +16,8 @@ from connector.pipeline import sync_client
 from connector.reports.run import ClientReport
 from connector.store import Store
 from connector.store.documents import unlinked_events
+from connector.store.facts import load_facts
+from connector.store.ledger import load_attachments
 
 IR = "invoice-response/"
 INSTANCE = "90f14eff-3705-4869-ad3c-caae270a234e"  # the envelope the corpus MLS files answer
@@ -87,7 +89,7 @@ def test_under_query_opens_a_dispute_and_a_later_accept_closes_it(env: Env) -> N
     env.put("a-invoice.xml", invoice_bytes())
     env.put_corpus("b-uq.xml", IR + "T111-uc006a-Under query missing information.xml")
     env.sync()
-    [dispute] = env.store.facts("acme").disputes
+    [dispute] = env.store.read(load_facts, "acme").disputes
     assert (dispute.invoice_number, dispute.source, dispute.opened_on) == (
         "inv021",
         "invoice_response",
@@ -99,7 +101,7 @@ def test_under_query_opens_a_dispute_and_a_later_accept_closes_it(env: Env) -> N
 
     env.put_corpus("c-ap.xml", IR + "T111-uc003-Invoice is accepted.xml")
     env.sync()
-    [dispute] = env.store.facts("acme").disputes
+    [dispute] = env.store.read(load_facts, "acme").disputes
     assert dispute.resolved_on == date(2017, 12, 1)
     assert dispute.resolution == "buyer answered Invoice Response AP"
     assert Hold.DISPUTED not in env.holds(date(2018, 1, 10))
@@ -110,7 +112,7 @@ def test_rejection_is_a_dispute_that_stays_open(env: Env) -> None:
     env.put_corpus("b-re.xml", IR + "T111-uc004b-Rejected requesting reissue.xml")
     env.put_corpus("c-ap.xml", IR + "T111-uc003-Invoice is accepted.xml")
     env.sync()
-    [dispute] = env.store.facts("acme").disputes
+    [dispute] = env.store.read(load_facts, "acme").disputes
     assert dispute.reason.startswith("RE REF/NIN")
     assert dispute.is_open  # RE is final; a person resolves it
     assert Hold.DISPUTED in env.holds(date(2018, 1, 10))
@@ -121,21 +123,21 @@ def test_paid_response_holds_as_buyer_reports_paid(env: Env) -> None:
     env.put_corpus("b-pd.xml", IR + "T111-uc007-Payment has been initiated.xml")
     env.sync()
     assert Hold.BUYER_REPORTS_PAID in env.holds(date(2018, 1, 10))
-    [ev] = env.store.facts("acme").document_events
+    [ev] = env.store.read(load_facts, "acme").document_events
     assert (ev.kind, ev.code, ev.invoice_number, ev.effective_date) == (
         "invoice_response",
         "PD",
         "inv021",
         date(2017, 12, 30),
     )
-    assert not env.store.facts("acme").disputes
+    assert not env.store.read(load_facts, "acme").disputes
 
 
 def test_conditional_accept_moves_the_due_date(env: Env) -> None:
     env.put("a-invoice.xml", invoice_bytes())
     env.put_corpus("b-ca.xml", IR + "T111-uc005-Invoice is conditionally accepted.xml")
     env.sync()
-    [ev] = env.store.facts("acme").document_events
+    [ev] = env.store.read(load_facts, "acme").document_events
     assert ev.conditions == (("BT-9", "2018-01-15"),)
     assert Hold.NOT_DUE in env.holds(date(2018, 1, 10))  # the invoice's own due date was 2013-07-20
     assert Hold.NOT_DUE not in env.holds(date(2018, 2, 1))
@@ -155,7 +157,7 @@ def test_informational_responses_are_recorded_without_holds(env: Env, rel: str) 
     env.put("a-invoice.xml", invoice_bytes())
     env.put_corpus("b.xml", IR + rel)
     env.sync()
-    [ev] = env.store.facts("acme").document_events
+    [ev] = env.store.read(load_facts, "acme").document_events
     assert ev.invoice_number == "inv021" and ev.code in {"IP", "AP"}
     holds = set(env.holds(date(2018, 1, 10)))
     assert not holds & {Hold.DISPUTED, Hold.BUYER_REPORTS_PAID, Hold.NOT_DELIVERED, Hold.NOT_DUE}
@@ -165,7 +167,7 @@ def test_mls_rejection_is_not_delivered_until_a_later_positive_status(env: Env) 
     env.put("a-invoice.xml", in_sbdh(invoice_bytes(), INSTANCE))
     env.put_corpus("b-mls-re.xml", "mlr-mls/MessageLevelStatus_Example_RE.xml")
     env.sync()
-    facts = env.store.facts("acme")
+    facts = env.store.read(load_facts, "acme")
     mls = next(e for e in facts.document_events if e.kind == "mls")
     assert (mls.code, mls.invoice_number, mls.ref_id) == ("RE", "inv021", INSTANCE)
     assert Hold.NOT_DELIVERED in env.holds(date(2025, 3, 12))
@@ -179,7 +181,7 @@ def test_mls_rejection_is_not_delivered_until_a_later_positive_status(env: Env) 
 def test_mlr_for_an_unknown_envelope_is_kept_with_a_clear_record(env: Env) -> None:
     env.put_corpus("mlr.xml", "mlr-mls/MessageLevelResponse_Example.xml")
     env.sync()
-    with env.store.engine.connect() as conn:
+    with env.store.connect() as conn:
         [ev] = unlinked_events(conn, "acme")
     assert (ev.kind, ev.code, ev.ref_id, ev.invoice_number) == ("mlr", "RE", "EnvelopeID-12456789", None)
     assert ev.detail == "no sent document with SBDH InstanceIdentifier EnvelopeID-12456789 is known"
@@ -188,12 +190,12 @@ def test_mlr_for_an_unknown_envelope_is_kept_with_a_clear_record(env: Env) -> No
 def test_response_before_its_invoice_is_linked_later(env: Env) -> None:
     env.put_corpus("pd.xml", IR + "T111-uc007-Payment has been initiated.xml")
     env.sync()
-    with env.store.engine.connect() as conn:
+    with env.store.connect() as conn:
         [ev] = unlinked_events(conn, "acme")
     assert ev.detail == "referenced invoice inv021 is unknown"
     env.put("z-invoice.xml", invoice_bytes())
     env.sync()
-    [ev] = env.store.facts("acme").document_events
+    [ev] = env.store.read(load_facts, "acme").document_events
     assert (ev.invoice_number, ev.detail) == ("inv021", "")
     assert Hold.BUYER_REPORTS_PAID in env.holds(date(2018, 1, 10))
 
@@ -201,7 +203,7 @@ def test_response_before_its_invoice_is_linked_later(env: Env) -> None:
 def test_reminder_is_a_step_not_a_receivable(env: Env) -> None:
     env.put_corpus("rem.xml", "ehf/Reminder-Example-with-REM.xml")
     report = env.sync()
-    facts = env.store.facts("acme")
+    facts = env.store.read(load_facts, "acme")
     assert facts.invoices == ()
     [step] = facts.steps
     assert (step.invoice_number, str(step.step), step.sent_on, step.channel) == (
@@ -219,8 +221,8 @@ def test_payment_request_and_purchase_invoice_are_ignored(env: Env) -> None:
     purchase = invoice_bytes("P-1").replace(b"123456785", b"999888777").replace(b"987654325", b"123456785")
     env.put("purchase.xml", purchase)
     env.sync()
-    assert env.store.facts("acme").invoices == ()
-    with env.store.engine.connect() as conn:
+    assert env.store.read(load_facts, "acme").invoices == ()
+    with env.store.connect() as conn:
         rows = {
             r.filename: (r.status, r.detail)
             for r in conn.execute(__import__("sqlalchemy").text("select * from seen_files"))
@@ -236,7 +238,7 @@ def test_bad_files_are_reported_and_never_block_the_others(env: Env) -> None:
     env.put("d-catalogue.xml", b'<Catalogue xmlns="urn:oasis:names:specification:ubl:schema:xsd:Catalogue-2"/>')
     env.put("e-invoice.xml", invoice_bytes())
     report = env.sync()
-    assert [i.number for i in env.store.facts("acme").invoices] == ["inv021"]
+    assert [i.number for i in env.store.read(load_facts, "acme").invoices] == ["inv021"]
     joined = "\n".join(report.warnings)
     assert "a-empty.xml: empty file" in joined
     assert "b-truncated.xml: not well-formed XML" in joined
@@ -248,16 +250,16 @@ def test_rereading_an_unchanged_folder_changes_nothing(env: Env) -> None:
     env.put("a-invoice.xml", invoice_bytes())
     env.put_corpus("b-uq.xml", IR + "T111-uc006a-Under query missing information.xml")
     env.sync()
-    before = env.store.facts("acme")
+    before = env.store.read(load_facts, "acme")
     report = env.sync()
-    after = env.store.facts("acme")
+    after = env.store.read(load_facts, "acme")
     assert (after.invoices, after.disputes, after.document_events) == (
         before.invoices,
         before.disputes,
         before.document_events,
     )
     assert not report.warnings
-    assert env.store.attachments("acme", "inv021")[0].filename == "Hours-spent.csv"
+    assert env.store.read(load_attachments, "acme", "inv021")[0].filename == "Hours-spent.csv"
 
 
 @pytest.mark.parametrize("ahead", [1, 2, 256])  # files read ahead of parsing: the order never changes

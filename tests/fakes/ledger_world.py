@@ -23,6 +23,8 @@ class Cust:
     email: str
     id: int = field(default_factory=lambda: next(_ids))
     modified: datetime = field(default_factory=lambda: now() - timedelta(days=30))
+    inactive: bool = False  # Tripletex leaves these out of GET /customer unless asked (isInactive=true)
+    country: str = "NO"
 
 
 @dataclass
@@ -40,15 +42,18 @@ class Doc:
     id: int = field(default_factory=lambda: next(_ids))
     modified: datetime = field(default_factory=lambda: now() - timedelta(days=30))
     balance_modified: datetime = field(default_factory=lambda: now() - timedelta(days=30))
+    currency: str = "NOK"  # amount and open are in this currency
+    rate: Decimal = Decimal("1")  # NOK per unit of ``currency`` (the client's books are in NOK)
 
 
 @dataclass
 class Pay:
     doc: Doc
     on: date
-    amount: Decimal
+    amount: Decimal  # in the invoice's currency
     id: int = field(default_factory=lambda: next(_ids))
     modified: datetime = field(default_factory=lambda: now() - timedelta(days=30))
+    manual: bool = False  # registered by hand: Tripletex gives its posting no type (null)
 
 
 @dataclass
@@ -68,23 +73,38 @@ class World:
 
     # ---- changes a nightly run must pick up -----------------------------------------------------
 
-    def pay(self, number: int, amount: Decimal, on: date) -> Pay:
+    def pay(self, number: int, amount: Decimal, on: date, manual: bool = False) -> Pay:
         d = self.doc(number)
-        p = Pay(d, on, amount, modified=now())
+        p = Pay(d, on, amount, modified=now(), manual=manual)
         self.payments.append(p)
         d.open -= amount
         d.balance_modified = now()
         return p
 
-    def add_invoice(self, number: int, cust: Cust, issue: date, amount: Decimal, kid: str | None = None) -> Doc:
-        d = Doc(number, "invoice", cust, issue, issue + timedelta(days=14), amount, kid, open=amount, modified=now())
+    def add_invoice(
+        self,
+        number: int,
+        cust: Cust,
+        issue: date,
+        amount: Decimal,
+        kid: str | None = None,
+        currency: str = "NOK",
+        rate: Decimal = Decimal("1"),
+    ) -> Doc:
+        due = issue + timedelta(days=14)
+        d = Doc(
+            number, "invoice", cust, issue, due, amount, kid, open=amount, modified=now(), currency=currency, rate=rate
+        )
         d.balance_modified = now()
         self.docs.append(d)
         return d
 
     def credit(self, number: int, target: int, issue: date) -> Doc:
         t = self.doc(target)
-        d = Doc(number, "credit_note", t.customer, issue, issue, t.open, credits=target, modified=now())
+        d = Doc(
+            number, "credit_note", t.customer, issue, issue, t.open, credits=target, modified=now(), currency=t.currency
+        )
+        d.rate = t.rate
         d.balance_modified = now()
         t.open = Decimal("0")
         t.balance_modified = now()

@@ -14,6 +14,19 @@ checks the counts and that every case is distinct). What each class does to arsy
   whole øre, so only an OCR amount's size is tried (test_hostile_bank).
 - ``links``: drop-folder entries that are links leaving the folder, and links that stay inside.
 - ``camt_huge_entry``: one camt entry with very many transaction details (size chosen by the caller).
+- ``endless_pages``: an accounting system's invoice list that never ends (the same page for ever, the
+  list claiming more), that repeats a page, or that answers an empty page in the middle — for each of
+  Tripletex, Fiken, PowerOffice and e-conomic (the fakes of ``tests/fakes/ledgers.py`` play them). A
+  loop fails that client naming the list; an empty page mid-way never closes an invoice not yet seen.
+- ``currency_mismatch``: e-invoices (UBL, CII) whose totals carry a ``currencyID`` other than the
+  document's currency — refused and named, never dunned in the wrong currency — and a VAT total in the
+  accounting currency (BT-6), which is right.
+- ``stored_values``: values no column type can read, written into the store behind its back (as an older
+  arsync or a hand edit left them) — the row is skipped and named, the client still runs.
+- ``conflicting_documents``: a second document with a stored invoice number that differs in one field —
+  refused, the first kept, the invoice held — and re-deliveries that differ in nothing that matters.
+- ``outbox_leftovers``: temp files in an outbox folder: a crashed writer's (removed on the next run), a
+  running writer's and a fresh one of unknown age (left alone).
 """
 
 from __future__ import annotations
@@ -582,6 +595,179 @@ def cii_invoice(number: str, amount: str, currency: str = "NOK", seller_org: str
     ).encode()
 
 
+# ---- endless_pages -----------------------------------------------------------------------------
+
+# The invoice list of each system's fake, as a substring of its request path.
+INVOICE_LISTS: dict[str, str] = {
+    "tripletex": "/invoice",
+    "fiken": "/invoices",
+    "poweroffice": "/OutgoingInvoices",
+    "economic": "/invoices/booked",
+}
+PAGING_KINDS = ("same-forever", "repeat", "empty-mid")
+
+
+@dataclass(frozen=True)
+class PagingCase:
+    system: str
+    kind: str  # same-forever | repeat | empty-mid (tests.fakes.ledger_base.PagingFault)
+    path: str  # the list that pages wrongly
+    loops: bool  # the server would keep us reading for ever: the client's sync must fail
+
+
+def endless_pages() -> list[PagingCase]:
+    return [PagingCase(s, k, path, k != "empty-mid") for s, path in INVOICE_LISTS.items() for k in PAGING_KINDS]
+
+
+# ---- currency_mismatch -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CurrencyCase:
+    syntax: str  # "ubl" or "cii"
+    element: str  # the total whose currencyID is other than the document's ("" for the TaxTotal case)
+    stated: str  # its currencyID
+    refused: bool
+
+
+UBL_TOTALS = ("TaxExclusiveAmount", "TaxInclusiveAmount", "PrepaidAmount", "PayableRoundingAmount", "PayableAmount")
+CII_TOTALS = ("TaxBasisTotalAmount", "GrandTotalAmount", "TotalPrepaidAmount", "RoundingAmount", "DuePayableAmount")
+
+
+def currency_mismatch() -> list[CurrencyCase]:
+    cases = [CurrencyCase("ubl", e, "EUR", True) for e in UBL_TOTALS]
+    cases += [CurrencyCase("cii", e, "EUR", True) for e in CII_TOTALS]
+    cases += [CurrencyCase("ubl", "PayableAmount", "nok", True)]  # a code is case-sensitive (ISO 4217)
+    cases += [CurrencyCase("ubl", "", "EUR", False), CurrencyCase("cii", "", "EUR", False)]  # VAT in BT-6
+    return cases
+
+
+def mixed_currency_invoice(case: CurrencyCase, number: str = "7101") -> bytes:
+    """An NOK invoice (1250.00, VAT 250.00) with ``case.element`` stated in ``case.stated`` (or, with no
+    element, a second VAT total in the accounting currency ``case.stated``)."""
+    if case.syntax == "ubl":
+        totals = "".join(
+            f'<cbc:{e} currencyID="{case.stated if e == case.element else "NOK"}">{_TOTAL_AMOUNTS[e]}</cbc:{e}>'
+            for e in UBL_TOTALS
+        )
+        tax = '<cac:TaxTotal><cbc:TaxAmount currencyID="NOK">250.00</cbc:TaxAmount></cac:TaxTotal>'
+        if not case.element:
+            tax += f'<cac:TaxTotal><cbc:TaxAmount currencyID="{case.stated}">22.30</cbc:TaxAmount></cac:TaxTotal>'
+        head = f"<cbc:TaxCurrencyCode>{case.stated}</cbc:TaxCurrencyCode>" if not case.element else ""
+        data = ubl_invoice(number, "1250.00").decode()
+        data = data.replace("</cbc:DocumentCurrencyCode>", "</cbc:DocumentCurrencyCode>" + head, 1)
+        start, end = data.index("<cac:LegalMonetaryTotal>"), data.index("</cac:LegalMonetaryTotal>")
+        return (data[:start] + tax + "<cac:LegalMonetaryTotal>" + totals + data[end:]).encode()
+    data = cii_invoice(number, "1250.00").decode()
+    start = data.index("<ram:TaxBasisTotalAmount>")
+    end = data.index("</ram:SpecifiedTradeSettlementHeaderMonetarySummation>")
+    totals = ""
+    for e in CII_TOTALS:
+        if e == "DuePayableAmount":
+            totals += '<ram:TaxTotalAmount currencyID="NOK">250.00</ram:TaxTotalAmount>'
+            if not case.element:
+                totals += f'<ram:TaxTotalAmount currencyID="{case.stated}">22.30</ram:TaxTotalAmount>'
+        stated = f' currencyID="{case.stated}"' if e == case.element else ""
+        totals += f"<ram:{e}{stated}>{_TOTAL_AMOUNTS[e]}</ram:{e}>"
+    return (data[:start] + totals + data[end:]).encode()
+
+
+_TOTAL_AMOUNTS = {
+    "TaxExclusiveAmount": "1000.00",
+    "TaxInclusiveAmount": "1250.00",
+    "PrepaidAmount": "0.00",
+    "PayableRoundingAmount": "0.00",
+    "PayableAmount": "1250.00",
+    "TaxBasisTotalAmount": "1000.00",
+    "GrandTotalAmount": "1250.00",
+    "TotalPrepaidAmount": "0.00",
+    "RoundingAmount": "0.00",
+    "DuePayableAmount": "1250.00",
+}
+
+
+# ---- stored_values ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredValueCase:
+    """In a book where 1001 is paid by R1 and 1002 is overdue (both of one customer)."""
+
+    table: str
+    column: str
+    value: str  # written as it stands, as text
+    where: str  # which row (SQL condition)
+    holds: str | None  # the hold it puts on ``held`` afterwards (None: only its own row is left out)
+    held: str = "1002"
+
+
+def stored_values() -> list[StoredValueCase]:
+    inv, pay, n1002 = "number = '1002'", "bank_ref = 'R1'", "invoice_number = '1002'"
+    return [
+        StoredValueCase("invoices", "amount", "1E+30", inv, None),
+        StoredValueCase("invoices", "amount", "123456789012345678901234567890", inv, None),
+        StoredValueCase("invoices", "amount", "NaN", inv, None),
+        StoredValueCase("invoices", "ledger_open_amount", "lots", inv, None),
+        StoredValueCase("invoices", "due_date", "next week", inv, None),
+        StoredValueCase("invoices", "kind", "receipt", inv, None),  # a kind no one knows: left out, named
+        StoredValueCase("invoices", "credits", "[1002", inv, None),
+        StoredValueCase("payments", "amount", "1E+30", pay, "bank_data_stale", "1001"),  # it paid 1001: unknown now
+        StoredValueCase("payments", "booking_date", "2026-13-45", pay, "bank_data_stale"),
+        StoredValueCase("payments", "status", "maybe", pay, "bank_data_stale"),
+        StoredValueCase("customers", "address", "{not json", "customer_id = '934567897'", "ledger_stale"),
+        StoredValueCase("dunning_steps", "fee", "1E+30", n1002, "ledger_stale"),
+        StoredValueCase("dunning_steps", "step", "letter", n1002, "ledger_stale"),
+        StoredValueCase("disputes", "opened_on", "yesterday", n1002, "ledger_stale"),
+        StoredValueCase("sync_state", "cursor", "{oops", "source = 'ledger'", None),  # the next sync replaces it
+    ]
+
+
+# ---- conflicting_documents ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConflictCase:
+    name: str
+    changes: dict[str, Any]  # ``tests.builders.ubl_invoice`` keyword arguments of the second document
+    conflict: bool  # False: a re-delivery that differs in nothing that matters
+
+
+def conflicting_documents() -> list[ConflictCase]:
+    return [
+        ConflictCase("amount", {"amount": "1200.00"}, True),
+        ConflictCase("customer", {"customer": "Annen Kunde AS", "org": "923456791"}, True),
+        ConflictCase("currency", {"currency": "EUR"}, True),
+        ConflictCase("due date", {"due": date(2026, 6, 30)}, True),
+        ConflictCase("issue date", {"issue": date(2026, 4, 30)}, True),
+        ConflictCase("KID", {"kid_value": "0010026"}, True),
+        ConflictCase("no due date", {"due": None}, True),
+        ConflictCase("identical", {}, False),
+        ConflictCase("another PDF copy", {"pdf": b"%PDF-1.4 another copy"}, False),
+    ]
+
+
+# ---- outbox_leftovers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeftoverCase:
+    name: str
+    writer: str  # "dead", "alive" (a writer that still runs) or "legacy" (no pid in the name)
+    age_seconds: int
+    removed: bool
+
+
+def outbox_leftovers(dead_pid: int, live_pid: int) -> list[LeftoverCase]:
+    stem = "acme--1001--reminder--2026-06-20"
+    return [
+        LeftoverCase(f".{stem}.xml.{dead_pid}.k3j4h5g6.tmp", "dead", 0, True),
+        LeftoverCase(f".{stem}--faktura.pdf.{dead_pid}.a1b2c3d4.tmp", "dead", 0, True),
+        LeftoverCase(f".{stem}.txt.{live_pid}.z9y8x7w6.tmp", "alive", 0, False),
+        LeftoverCase(f".{stem}.txt.q1w2e3r4.tmp", "legacy", 7200, True),
+        LeftoverCase(f".{stem}.xml.t5y6u7i8.tmp", "legacy", 60, False),
+    ]
+
+
 # ---- the catalogue -----------------------------------------------------------------------------
 
 
@@ -595,6 +781,11 @@ def catalogue() -> dict[str, int]:
         "absurd_amounts": len(absurd_amounts()),
         "links": len(links(".xml")),
         "camt_huge_entry": 1,
+        "endless_pages": len(endless_pages()),
+        "currency_mismatch": len(currency_mismatch()),
+        "stored_values": len(stored_values()),
+        "conflicting_documents": len(conflicting_documents()),
+        "outbox_leftovers": len(outbox_leftovers(1, 2)),
     }
 
 

@@ -20,6 +20,8 @@ from connector.bank.feed import OcrFolderFeed
 from connector.bank.ocr import OcrError, read_ocr
 from connector.config import ClientConfig
 from connector.sources.base import SyncContext
+from connector.store.facts import load_facts
+from connector.store.sync import record_sync
 from tests.builders import ACCOUNT, Entry, Workspace, camt, client_table, kid
 
 ISSUE = date(2026, 6, 1)
@@ -121,7 +123,7 @@ def test_a_bad_ocr_file_holds_dunning_naming_it_until_it_is_removed(ws: Workspac
     item = ws.items(REMIND, "--no-sync")["2001"]
     assert item["action"] == "hold" and item["holds"] == ["bank_data_stale"]
     assert any("OCR.broken.txt" in e["detail"] for e in item["evidence"])
-    assert len([p for p in ws.store.facts("acme").payments if p.source == "ocr"]) == len(OCR_TXS)
+    assert len([p for p in ws.store.read(load_facts, "acme").payments if p.source == "ocr"]) == len(OCR_TXS)
     broken.unlink()
     ws.cli("sync", "--as-of", REMIND.isoformat())
     item = ws.items(REMIND, "--no-sync")["2001"]
@@ -154,7 +156,9 @@ def test_naming_the_account_lifts_a_hold_left_by_another_account(ws: Workspace) 
     ws.bank_heartbeat(REMIND - timedelta(days=1))
     ws.cli("sync", "--as-of", REMIND.isoformat())
     with ws.store.transaction() as conn:
-        ws.store.record_sync(conn, "acme", "bank-account:97100012345", ok=True, data_through=date(2025, 6, 30))
+        record_sync(
+            conn, "acme", "bank-account:97100012345", ok=True, data_through=date(2025, 6, 30), at=ws.store.now()
+        )
     assert ws.items(REMIND, "--no-sync")["1001"]["holds"] == ["bank_data_stale"]
     ws.write_config(client_table("acme", bank=[{"kind": "camt", "path": "clients/acme/bank", "account": ACCOUNT}]))
     assert ws.items(REMIND, "--no-sync")["1001"]["holds"] == []

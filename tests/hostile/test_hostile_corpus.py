@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from hostile_corpus import absurd_amounts, catalogue, env_secrets, links, ocr_bad_totals, ocr_truncated, servers
+from hostile_corpus import (
+    absurd_amounts,
+    catalogue,
+    endless_pages,
+    env_secrets,
+    links,
+    ocr_bad_totals,
+    ocr_truncated,
+    servers,
+)
 
 # Reported in the closing note; a class that shrinks by accident fails here.
 EXPECTED = {
@@ -13,6 +22,11 @@ EXPECTED = {
     "absurd_amounts": 14,  # 10 refused, 4 odd-looking but right; each in camt, UBL, CII
     "links": 6,  # 4 leaving the folder, 2 staying inside; each in EHF, camt and OCR folders
     "camt_huge_entry": 1,  # one entry, size chosen by the test (40,000) or bench (390,000)
+    "endless_pages": 12,  # 4 systems × (the same page for ever, a page repeated, an empty page mid-list)
+    "currency_mismatch": 13,  # 5 UBL + 5 CII totals in another currency, a lower-case code; 2 VAT totals in BT-6
+    "stored_values": 15,  # unreadable amounts, dates, codes, JSON in 7 tables
+    "conflicting_documents": 9,  # 7 fields that make a second claim; 2 re-deliveries that change nothing
+    "outbox_leftovers": 5,  # 2 of a dead writer, 1 of a live one, 2 without a pid (old / fresh)
 }
 
 
@@ -29,3 +43,5 @@ def test_every_case_is_different() -> None:
     assert sum(c.refused for c in absurd_amounts()) == 10
     assert len({c.make for c in links(".xml")}) == len(links(".xml"))
     assert sum(c.leaves for c in links(".xml")) == 4
+    assert len({(c.system, c.kind) for c in endless_pages()}) == len(endless_pages())
+    assert sum(c.loops for c in endless_pages()) == 8

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, client_table, kid
 
 DUE = date(2026, 1, 5)  # Monday
@@ -113,7 +114,7 @@ def test_no_answer_puts_the_customer_back_on_the_list_and_after_the_last_attempt
     assert [e["customer"] for e in on_the_list(ws, again)] == [CUSTOMER]
     out = log(ws, again, "no_answer")
     assert "the ladder goes on" in out and "call step taken for invoice(s) 7001, 7002" in out
-    steps = sorted((s.invoice_number, str(s.step), s.sent_on) for s in ws.store.facts("acme").steps)
+    steps = sorted((s.invoice_number, str(s.step), s.sent_on) for s in ws.store.read(load_facts, "acme").steps)
     assert ("7001", "call", again) in steps and ("7002", "call", again) in steps
     assert on_the_list(ws, again) == []
     notice_day = again + timedelta(days=7)  # the notice's days after the call step
@@ -185,7 +186,7 @@ def test_a_plan_is_judged_over_all_its_invoices_kept_then_broken(ws: Workspace) 
 
 
 def _plan(ws: Workspace) -> str:
-    [call] = [c for c in ws.store.facts("acme").calls if c.agreement_id]
+    [call] = [c for c in ws.store.read(load_facts, "acme").calls if c.agreement_id]
     assert call.agreement_id is not None
     return call.agreement_id
 
@@ -206,7 +207,7 @@ def test_a_call_log_that_does_not_fit_its_outcome_is_refused_and_records_nothing
     setup(ws)
     result = ws.cli("calls", "log", "acme", CUSTOMER, *args, "--as-of", CALL_DAY.isoformat())
     assert result.exit_code == 2 and says in result.stderr
-    assert ws.store.facts("acme").calls == ()
+    assert ws.store.read(load_facts, "acme").calls == ()
     unknown = ws.cli("calls", "log", "acme", "nobody", "--outcome", "no_answer", "--as-of", CALL_DAY.isoformat())
     assert unknown.exit_code == 2 and "no customer 'nobody'" in unknown.stderr
 

@@ -1,6 +1,6 @@
 """The letters written, for the accountant: `arsync letters list`, voiding an outbox letter not yet posted (it
 then does not count as a step), a letter's PDF again for the workbench, the statement of account, e-mailed
-letters, the v13 migration and the config keys' checks."""
+letters, the v16 migration and the config keys' checks."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from sqlalchemy import inspect, select
 from connector.actions import letter_service
 from connector.store import Store, migrations, schema, sends
 from connector.store import letters as book
+from connector.store.facts import load_facts
+from connector.store.ledger import load_customers
 from tests.builders import Entry, Workspace, client_table, kid, pdf_text, real_pdf
 from tests.dunning.test_sends import Smtp, smtp  # noqa: F401  (the fixture)
 
@@ -73,8 +75,8 @@ def test_a_letter_not_yet_posted_is_cancelled_and_does_not_count_as_a_step(ws: W
     [after] = listed(ws)
     assert after["state"] == "cancelled" and after["cancelled"]["note"] == "they paid at the counter"
     assert after["cancelled"]["by"].startswith("cli:")
-    assert ws.store.facts("acme").steps == ()  # it does not count: the ladder is where it was before it
-    assert {i.status for i in sends.intents(ws.store, "acme")} == {sends.FAILED}  # a fee it planned is void
+    assert ws.store.read(load_facts, "acme").steps == ()  # it does not count: the ladder is where it was before it
+    assert {i.status for i in ws.store.read(sends.intents, "acme")} == {sends.FAILED}  # a fee it planned is void
     assert ws.items(DAY, "--no-sync")["7001"]["action"] == "reminder"
     again = ws.cli("letters", "cancel", "acme", letter["letter"])
     assert again.exit_code == 2 and "cancelled on 2026" in again.stderr
@@ -82,7 +84,7 @@ def test_a_letter_not_yet_posted_is_cancelled_and_does_not_count_as_a_step(ws: W
     run(ws, DAY)  # decided afresh: a new letter (the accountant would record a dispute or exclusion first)
     states = [(x["letter"], x["state"]) for x in listed(ws)]
     assert states == [(letter["letter"], "cancelled"), (f"{letter['letter']}-2", "written")]
-    assert [s.invoice_number for s in ws.store.facts("acme").steps] == ["7001", "7002"]
+    assert [s.invoice_number for s in ws.store.read(load_facts, "acme").steps] == ["7001", "7002"]
 
 
 def test_a_posted_letter_cannot_be_cancelled_and_its_pdf_is_there_for_the_workbench(ws: Workspace) -> None:
@@ -95,7 +97,7 @@ def test_a_posted_letter_cannot_be_cancelled_and_its_pdf_is_there_for_the_workbe
     assert listed(ws)[0]["state"] == "posted"
     refused = ws.cli("letters", "cancel", "acme", letter["letter"])
     assert refused.exit_code == 2 and "was posted (its PDF is in posted/)" in refused.stderr
-    assert len(ws.store.facts("acme").steps) == 2  # nothing changed
+    assert len(ws.store.read(load_facts, "acme").steps) == 2  # nothing changed
     # the workbench still gets the PDF as it was sent
     pdf = letter_service.letter_pdf(ws.store, ws.client(), letter["letter"])
     assert pdf == (posted / Path(letter["file"]).name).read_bytes()
@@ -186,26 +188,32 @@ def test_a_statement_goes_behind_each_reminder_when_the_policy_says_so(ws: Works
 # ---- the store and the config ----------------------------------------------------------------------------------
 
 
-def test_a_v12_database_gets_letters_calls_and_the_new_columns(tmp_path: Path) -> None:
+def test_a_v15_database_gets_letters_calls_and_the_new_columns(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     Store(f"sqlite:///{path}").close()
-    raw = sqlite3.connect(path)
+    raw = sqlite3.connect(path)  # what a v15 database looked like: no letters, calls, phones or plans yet
+    raw.execute(
+        "INSERT INTO customers (client_id, customer_id, name, address, is_person) "
+        "VALUES ('acme', 'c1', 'Kari', '[]', 0)"
+    )
     for table in ("letters", "calls", "agreement_checks"):
         raw.execute(f"DROP TABLE {table}")
     for table, column in (("customers", "phone"), ("customers", "contact"), ("agreements", "plan_id")):
         raw.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     raw.execute("ALTER TABLE agreements DROP COLUMN amounts")
-    raw.execute("UPDATE schema_version SET version = 12")
+    raw.execute(f"UPDATE schema_version SET version = {migrations.MIGRATIONS.index(migrations._v16_letters_and_calls)}")
     raw.commit()
     raw.close()
     store = Store(f"sqlite:///{path}")
     try:
-        with store.engine.connect() as conn:
+        with store.connect() as conn:
             assert conn.execute(select(schema.schema_version.c.version)).scalar_one() == migrations.CURRENT
             assert {"phone", "contact"} <= {c["name"] for c in inspect(conn).get_columns("customers")}
             assert {"plan_id", "amounts"} <= {c["name"] for c in inspect(conn).get_columns("agreements")}
             assert all(inspect(conn).has_table(t) for t in ("letters", "calls", "agreement_checks"))
             assert book.load(conn, "acme") == []
+            (kept,) = load_customers(conn, "acme")  # the customer written at v15 reads back, with no phone yet
+            assert (kept.name, kept.phone, kept.contact) == ("Kari", None, None)
     finally:
         store.close()
 

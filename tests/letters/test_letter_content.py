@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
+from connector import formats as f
 from connector.letters import (
     InvoiceLine,
     Language,
@@ -22,7 +23,6 @@ from connector.letters import (
     render_pdf,
     render_text,
 )
-from connector.letters import formats as f
 from connector.letters.parts import address_block
 from connector.letters.templates import labels
 from tests.letters.letter_samples import debtor, letter, m
@@ -96,7 +96,7 @@ def required(letter: Letter) -> list[str]:
     if letter.kind in (LetterKind.REMINDER, LetterKind.COLLECTION_NOTICE):
         assert letter.next_step
         want += [QUESTION[lang], *QUESTIONS_WELCOME[lang], NEXT_STEP[lang, letter.next_step.action]]
-        want += [f.money(letter.total_owed, lang)]
+        want += [f.money(letter.total_owed.amount, letter.total_owed.currency, lang)]
         want += list(CHARGE_LABELS[lang])
     if letter.kind is LetterKind.COLLECTION_NOTICE:
         want.append(letter.notice_basis)
@@ -104,7 +104,7 @@ def required(letter: Letter) -> list[str]:
         fu = letter.follow_up
         assert fu and letter.next_step
         for i in fu.plan:
-            want += [f.money(i.amount, lang), f.day(i.due, lang)]
+            want += [f.money(i.amount.amount, i.amount.currency, lang), f.day(i.due, lang)]
         want += [f.day(fu.agreed_on, lang), f.day(fu.follow_up_on, lang), f.day(fu.confirm_by, lang), CONFIRM[lang]]
         want.append(NEXT_STEP[lang, letter.next_step.action])
     if letter.kind is LetterKind.COLLECTION_CASE:
@@ -148,7 +148,7 @@ def test_part_paid_invoice_shows_payment_and_remainder_and_total_is_the_remainde
     assert "Kreditnota K-77 25.02.2026 −1 000,00" in text
     assert "Rest faktura 10023 6 500,00" in text
     total = inv.owed.amount + lt.invoices[1].amount.amount
-    assert f"Vi ber deg betale {n(f.money(m(str(total)), 'nb'))} innen 24.03.2026." in text
+    assert f"Vi ber deg betale {n(f.money(total, 'NOK', 'nb'))} innen 24.03.2026." in text
 
 
 def test_single_invoice_reminder_names_number_and_due_date_in_the_text() -> None:

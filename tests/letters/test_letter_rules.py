@@ -10,8 +10,8 @@ import pytest
 
 from connector.dunning.deadlines import pay_by_date
 from connector.dunning.rules import COUNTRIES, RulePackError, rules_for
+from connector.formats import amount, day
 from connector.letters import Charge, ChargeKind, LetterKind, Money, PaymentReceived
-from connector.letters.formats import amount, day
 from tests.letters.letter_samples import letter, m
 
 TUESDAY = date(2026, 3, 10)

@@ -9,6 +9,7 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
+from connector.store.cases import load_cases
 from tests.builders import Workspace, client_table, kid
 
 DUE = date(2026, 1, 5)  # a Monday
@@ -116,7 +117,7 @@ def test_reminder_call_confirmation_broken_promise_notice_and_case(ws: Workspace
 
     # 6. the case: the notice's deadline (Friday 6 March), the next business day and 2 settle days
     nights = walk(ws, date(2026, 2, 22), date(2026, 3, 11))
-    assert [c.created_on for c in ws.store.cases(["acme"])] == [date(2026, 3, 11)]
+    assert [c.created_on for c in ws.store.read(load_cases, ["acme"])] == [date(2026, 3, 11)]
     assert ws.cli("cases", "approve", "acme-7001", "--as-of", "2026-03-11").exit_code == 0
     assert ws.cli("cases", "push", "--as-of", "2026-03-11").exit_code == 0
     nightly(ws, date(2026, 3, 12))

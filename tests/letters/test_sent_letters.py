@@ -19,6 +19,7 @@ from connector.dunning.deadlines import pay_by_date
 from connector.dunning.rules import pack_on
 from connector.letters import ChargeKind, Language, Letter, NextAction
 from connector.model import Action
+from connector.store.facts import load_facts
 from tests.builders import ACCOUNT, Entry, Workspace, client_table, kid, real_pdf
 from tests.letters.test_letter_content import CHARGE_LABELS, pdf_text, required
 
@@ -127,7 +128,7 @@ def test_a_reminder_names_every_invoice_of_the_customer_with_what_the_law_requir
     assert letter.total_owed.amount == owed == record.total
     assert letter.language == language and letter.currency == currency
     # steps: the fee recorded once, on the first invoice
-    assert {(s.invoice_number, s.fee) for s in ws.store.facts("acme").steps} == {
+    assert {(s.invoice_number, s.fee) for s in ws.store.read(load_facts, "acme").steps} == {
         ("7001", pack.reminder_fee_cap),
         ("7002", Decimal("0.00")),
     }
@@ -216,7 +217,7 @@ def test_without_grouping_each_invoice_gets_its_own_letter_and_fee(ws: Workspace
     run(ws, DAY)
     records = [r for r in ws.letter_records() if r.kind == "reminder"]
     assert sorted(r.invoices for r in records) == [("7001",), ("7002",)]
-    assert {s.invoice_number: s.fee for s in ws.store.facts("acme").steps} == {
+    assert {s.invoice_number: s.fee for s in ws.store.read(load_facts, "acme").steps} == {
         "7001": Decimal("37.50"),
         "7002": Decimal("37.50"),
     }

@@ -13,6 +13,7 @@ import pytest
 
 from connector.actions import act
 from connector.model import Action, DunningStep
+from connector.store.sends import record_steps
 from tests.builders import Workspace, client_table
 
 ISSUE = date(2026, 6, 1)
@@ -38,7 +39,7 @@ def setup(ws: Workspace, *, auto_approve: bool = True) -> None:
     ws.bank_heartbeat(CASE)
     assert ws.cli("sync", "--as-of", CASE.isoformat()).exit_code == 0
     with ws.store.transaction() as conn:
-        ws.store.record_steps(
+        record_steps(
             conn,
             [
                 DunningStep("acme", "1002", Action.REMINDER, REMIND, "outbox", currency="NOK"),

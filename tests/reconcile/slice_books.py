@@ -29,6 +29,12 @@ from connector.reconcile.for_client import reconcile_facts
 from connector.reconcile.matching import Reconciliation
 from connector.references import kid_mod10, kid_mod11
 from connector.store import Store
+from connector.store.disputes import add_dispute
+from connector.store.facts import load_facts
+from connector.store.ledger import upsert_customers, upsert_invoices
+from connector.store.payments import upsert_payments
+from connector.store.sends import record_steps
+from connector.store.sync import record_sync
 from tests.builders import client_table
 
 D = Decimal
@@ -122,14 +128,14 @@ class Book:
 
 def load(store: Store, book: Book) -> None:
     with store.transaction() as conn:
-        store.upsert_customers(conn, book.customers)
-        store.upsert_invoices(conn, book.invoices)
-        store.upsert_payments(conn, book.payments)
-        store.record_steps(conn, book.steps)
+        upsert_customers(conn, book.customers)
+        upsert_invoices(conn, book.invoices)
+        upsert_payments(conn, book.payments)
+        record_steps(conn, book.steps)
         for dispute in book.disputes:
-            store.add_dispute_in(conn, dispute)
+            add_dispute(conn, dispute)
         for source in ("ledger", "bank:camt:/tmp/bank"):  # fresh data: decisions remind, not hold as stale
-            store.record_sync(conn, CID, source, ok=True, data_through=AS_OF)
+            record_sync(conn, CID, source, ok=True, data_through=AS_OF, at=store.now())
 
 
 # -- the two runs, reduced to comparable values ----------------------------------------------------------
@@ -204,7 +210,7 @@ def _decision_order(d: str) -> tuple[str, str]:
 
 
 def whole(store: Store, client: ClientConfig) -> Outcome:
-    facts = store.facts(CID)
+    facts = store.read(load_facts, CID)
     recon = reconcile_facts(facts, client)
     out = Outcome()
     out.add(decide(facts, client, AS_OF, recon), recon, facts.invoices)

@@ -15,6 +15,8 @@ from connector.model import Action, Decision, Facts, Hold, Payment, PaymentStatu
 from connector.reconcile import reconcile
 from connector.references import kid_mod10
 from connector.store import Store
+from connector.store.facts import load_facts
+from connector.store.payments import upsert_payments
 
 D = Decimal
 TODAY = date(2024, 4, 2)  # due 2024-03-01: well past the reminder day
@@ -125,9 +127,9 @@ def test_end_to_end_id_and_return_reason_survive_the_store(tmp_path: Path):
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     p = pay("R9", "750.00", structured_ref=K1, reversal=True, end_to_end_id="E2E-1", return_reason="AC04 Tilbakeført")
     with store.transaction() as conn:
-        store.upsert_payments(conn, [p])
+        upsert_payments(conn, [p])
     with store.transaction() as conn:  # idempotent: the same payment again changes nothing
-        store.upsert_payments(conn, [p])
-    (back,) = store.facts("c").payments
+        upsert_payments(conn, [p])
+    (back,) = store.read(load_facts, "c").payments
     assert back == p
     store.close()

@@ -10,8 +10,10 @@ payments and their bank twins, credit notes across customers, twins that dedupli
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 from hypothesis import HealthCheck, event, given, settings
 from slice_books import (
@@ -20,17 +22,23 @@ from slice_books import (
     PAYER_KINDS,
     Book,
     D,
+    assert_same,
     books,
     check,
+    client_config,
     credit_note,
     customer,
     invoice,
     labels,
+    load,
     payment,
+    sliced,
+    whole,
 )
 
 from connector.model import PaymentStatus
 from connector.references import kid_mod10
+from connector.store import Store
 
 # -- properties ----------------------------------------------------------------------------------
 
@@ -302,3 +310,31 @@ def test_a_small_client_is_one_slice_read_the_ordinary_way():
     book = Book([customer("C0")], [invoice("INV-1", "C0", "500.00")], [payment("B0", "500.00", free_text="INV-1")])
     got = check(book, 6)
     assert got.slices == 1 and got.open_amount == {"INV-1": D("0.00")}
+
+
+def test_unreadable_stored_rows_are_skipped_and_held_as_in_one_piece(tmp_path: Path) -> None:
+    """A payment and a credit note no type can read (issue 13, item 3): whole or sliced, neither dies, both
+    skip the same rows, and every slice holds what they could change."""
+    book = Book(
+        [customer("C0"), customer("C1"), customer("C2")],
+        [
+            invoice("INV-1", "C0", "500.00", kid_mod10("1")),
+            invoice("INV-2", "C1", "250.00"),
+            invoice("INV-3", "C2", "750.00"),
+            credit_note("CN-1", "C1", "100.00", ["INV-2"]),
+        ],
+        [payment("B0", "500.00", structured_ref=kid_mod10("1")), payment("B1", "750.00")],
+    )
+    client = client_config()
+    store = Store(f"sqlite:///{tmp_path / 'arsync.db'}")
+    load(store, book)
+    with store.transaction() as conn:
+        conn.exec_driver_sql("UPDATE payments SET amount = '1E+30' WHERE bank_ref = 'B1'")
+        conn.exec_driver_sql("UPDATE invoices SET credits = '[oops' WHERE number = 'CN-1'")
+    expected, got = whole(store, client), sliced(store, client, 1)
+    store.close()
+    assert got.slices == 3
+    assert_same(expected, got)
+    decided = {json.loads(d)["invoice"]: json.loads(d) for d in got.decisions}
+    assert all("bank_data_stale" in d["holds"] for d in decided.values())  # B1 could have paid any of them
+    assert "ledger_stale" in decided["INV-2"]["holds"]  # CN-1 (its customer's) could have credited it

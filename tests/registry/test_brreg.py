@@ -13,6 +13,7 @@ import pytest
 
 from connector.config import RegistrySettings
 from connector.registry.brreg import BrregClient
+from connector.store.facts import load_facts
 from tests.builders import Workspace, client_table
 
 ACTIVE = {
@@ -119,33 +120,33 @@ def test_bankrupt_debtor_gets_review_not_a_notice(ws: Workspace, fake_brreg: str
     item = _at_notice(ws, "923456791")
     assert item["action"] == "review" and "debtor_insolvent" in item["holds"]
     assert any("lodge the claim" in e["detail"] for e in item["evidence"])
-    assert [s.step.value for s in ws.store.facts("acme").steps] == ["reminder"]
+    assert [s.step.value for s in ws.store.read(load_facts, "acme").steps] == ["reminder"]
 
 
 def test_active_debtor_gets_the_notice(ws: Workspace, fake_brreg: str) -> None:
     ws.write_config(_client(fake_brreg))
     _at_notice(ws, "934567897")
-    assert [s.step.value for s in ws.store.facts("acme").steps] == ["reminder", "collection_notice"]
+    assert [s.step.value for s in ws.store.read(load_facts, "acme").steps] == ["reminder", "collection_notice"]
 
 
 def test_registry_outage_holds_escalation(ws: Workspace, fake_brreg: str) -> None:
     ws.write_config(_client(fake_brreg))
     item = _at_notice(ws, "978901239")  # HTTP 500
     assert item["action"] == "hold" and item["holds"] == ["debtor_insolvent"]
-    assert [s.step.value for s in ws.store.facts("acme").steps] == ["reminder"]
+    assert [s.step.value for s in ws.store.read(load_facts, "acme").steps] == ["reminder"]
 
 
 def test_registry_off_by_default_never_calls_out(ws: Workspace) -> None:
     ws.write_config(client_table())
     _at_notice(ws, "923456791")
-    assert [s.step.value for s in ws.store.facts("acme").steps] == ["reminder", "collection_notice"]
+    assert [s.step.value for s in ws.store.read(load_facts, "acme").steps] == ["reminder", "collection_notice"]
 
 
 def test_sub_unit_of_a_bankrupt_company_gets_review_not_a_notice(ws: Workspace, fake_brreg: str) -> None:
     ws.write_config(_client(fake_brreg))
     item = _at_notice(ws, SUB_OF_BANKRUPT)
     assert item["action"] == "review" and "debtor_insolvent" in item["holds"]
-    assert [s.step.value for s in ws.store.facts("acme").steps] == ["reminder"]
+    assert [s.step.value for s in ws.store.read(load_facts, "acme").steps] == ["reminder"]
 
 
 def test_org_no_unknown_to_the_register_holds_the_notice(ws: Workspace, fake_brreg: str) -> None:
@@ -154,4 +155,4 @@ def test_org_no_unknown_to_the_register_holds_the_notice(ws: Workspace, fake_brr
     item = _at_notice(ws, "989012347")
     assert item["action"] == "hold" and item["holds"] == ["debtor_insolvent"]
     assert any("not in Enhetsregisteret" in e["detail"] for e in item["evidence"])
-    assert [s.step.value for s in ws.store.facts("acme").steps] == ["reminder"]
+    assert [s.step.value for s in ws.store.read(load_facts, "acme").steps] == ["reminder"]

@@ -12,7 +12,7 @@ from connector.config import ClientConfig
 from connector.dunning.holds import needs_registry
 from connector.model import Customer, RegistryFact
 from connector.store import Store
-from connector.store import dunning as dunning_store
+from connector.store.registry import load_registry, save_registry
 from tests.builders import client_table
 
 
@@ -34,10 +34,10 @@ def test_an_outage_keeps_a_cached_bankruptcy(tmp_path: Path) -> None:
         detail="konkursdato 2026-01-12",
     )
     with store.transaction() as conn:
-        dunning_store.save_registry(conn, [konkurs])
+        save_registry(conn, [konkurs])
     refresh(client, store, ["923456791"], datetime(2026, 3, 1).date(), api=DownRegister())  # type: ignore[arg-type]
-    with store.engine.connect() as conn:
-        kept = dunning_store.load_registry(conn, "brreg")["923456791"]
+    with store.connect() as conn:
+        kept = load_registry(conn, "brreg")["923456791"]
     assert (kept.ok, kept.insolvent, kept.status) == (True, True, "konkurs")
 
 

@@ -26,7 +26,12 @@ from connector.model import (
     Payment,
 )
 from connector.store import Store
+from connector.store.cases import add_case_event, propose_case
+from connector.store.disputes import add_dispute
 from connector.store.documents import store_events
+from connector.store.ledger import upsert_customers, upsert_invoices
+from connector.store.payments import upsert_payments
+from connector.store.sends import record_steps
 from tests.builders import Workspace, client_table, to_toml
 
 FJORD, KYST, OLA, HAVN = "C1", "C2", "C3", "C4"
@@ -118,17 +123,18 @@ def _event(case_id: str, status: CaseStatus, on: date) -> CaseEvent:
 
 def write_facts(store: Store, facts: Facts) -> None:
     with store.transaction() as conn:
-        store.upsert_customers(conn, facts.customers.values())
-        store.upsert_invoices(conn, facts.invoices)
-        store.upsert_payments(conn, facts.payments)
-        store.record_steps(conn, facts.steps)
+        at = store.now()
+        upsert_customers(conn, facts.customers.values())
+        upsert_invoices(conn, facts.invoices)
+        upsert_payments(conn, facts.payments)
+        record_steps(conn, facts.steps)
         for d in facts.disputes:
-            store.add_dispute_in(conn, d)
+            add_dispute(conn, d)
         for case in facts.cases:
-            store.propose_case(conn, case)
+            propose_case(conn, case, at=at)
             for e in case.events:
                 if e.status is not CaseStatus.PROPOSED:
-                    store.add_case_event(conn, case.client_id, case.case_id, e.status, e.on)
+                    add_case_event(conn, case.client_id, case.case_id, e.status, e.on, at=at)
         store_events(conn, facts.client_id, facts.document_events)
 
 

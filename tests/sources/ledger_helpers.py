@@ -14,6 +14,7 @@ from connector.pipeline import sync_client
 from connector.reports.run import ClientReport
 from connector.sources import poweroffice, tripletex
 from connector.store import Store
+from connector.store.facts import load_facts
 from tests.fakes.ledgers import ENV, ledger_table
 
 
@@ -81,7 +82,7 @@ def sync(store: Store, client: ClientConfig, as_of: date = date(2026, 11, 20)) -
 
 def state(store: Store, client_id: str) -> dict[str, Any]:
     """What a sync leaves in the store, comparable between runs (no timestamps)."""
-    facts = store.facts(client_id)
+    facts = store.read(load_facts, client_id)
     return {
         "customers": sorted((c.customer_id, c.name, c.org_no) for c in facts.customers.values()),
         "invoices": sorted(

@@ -279,8 +279,11 @@ PO_INVOICE = {
     "DueDate": "2026-05-16",
     "Cid": "0001004237",
     "CurrencyCode": "NOK",
+    "CurrencyExchangeRate": 1.0,
     "NetAmount": 10000.0,
     "TotalAmount": 12500.0,
+    "NetPostedAmount": 10000.0,
+    "TotalPostedAmount": 12500.0,
     "Balance": 5000.0,
     "MatchId": 77,
     "IsReversed": False,
@@ -308,6 +311,7 @@ def test_poweroffice_string_and_number_invoice_numbers_meet(tmp_path: Path) -> N
         "VoucherType": "IncomingOcrGiro",
         "InvoiceNo": None,
         "Amount": -7500.0,
+        "CurrencyAmount": -7500.0,
         "Balance": 0.0,
         "PostingDate": "2026-05-15",
     }
@@ -380,6 +384,10 @@ def test_economic_negative_booked_invoice_is_a_credit_note(tmp_path: Path) -> No
     responses.add_callback(
         responses.GET, f"{EC}/invoices/booked", callback=_ec_pages("/invoices/booked", [EC_UNPAID, credit])
     )
+    year = {"year": "2026", "fromDate": "2026-01-01", "toDate": "2026-12-31", "self": f"{EC}/accounting-years/2026"}
+    responses.add_callback(responses.GET, f"{EC}/accounting-years", callback=_ec_pages("/accounting-years", [year]))
+    path = "/accounting-years/2026/entries"
+    responses.add_callback(responses.GET, f"{EC}{path}", callback=_ec_pages(path, []))
     batch = _economic().fetch(_ctx("economic", tmp_path))
     inv = {i.number: i for i in batch.invoices}
     assert inv["20042"].ledger_open_amount == Decimal("5000.00") and inv["20042"].currency == "DKK"

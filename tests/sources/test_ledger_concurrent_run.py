@@ -19,6 +19,8 @@ from connector.concurrency import read_ahead
 from connector.config import ClientConfig, Settings
 from connector.reconcile import reconcile
 from connector.store import Store
+from connector.store.facts import load_facts
+from connector.store.sync import sync_status
 from tests.builders import wait_for_no_other_threads
 from tests.fakes.ledger_world import realistic, ubl
 from tests.fakes.ledgers import FAKES, FakeSystem
@@ -106,7 +108,7 @@ def test_one_failing_client_stays_isolated_under_concurrency(
     ok = [r for r in reports if r.client_id not in ("fiken-1", "fiken-2")]
     assert all(r.ok for r in ok) and len(ok) == len(clients) - 2
     assert all(len(state(store, r.client_id)["invoices"]) == 5 for r in ok)
-    failed = store.sync_status("fiken-1")["ledger"]  # the failure is recorded, nothing else kept
+    failed = store.read(sync_status, "fiken-1")["ledger"]  # the failure is recorded, nothing else kept
     assert failed.last_error and "401" in failed.last_error and failed.last_success_at is None
 
 
@@ -221,19 +223,21 @@ def test_rate_limiter_holds_on_actual_start_times_even_when_threads_wake_late() 
     assert best <= 50
 
 
-def test_economic_partial_payment_and_credit_are_safe_without_payment_records(
+def test_economic_dated_payments_explain_a_part_payment_and_a_credit_closes(
     fakes: dict[str, FakeSystem], tmp_path: Path
 ) -> None:
-    """e-conomic lists no payments per invoice: the remainder alone must leave a partly paid invoice
-    open by exactly what is left, a credited one closed, with the ledger named as the evidence."""
+    """e-conomic's entries list the customer's payments (issue 16 item 8): a partly paid invoice is open
+    by what is left, explained by the dated payment; a credited one is closed."""
     client = client_for("economic", fakes["economic"], tmp_path)
     store = Store(f"sqlite:///{tmp_path / 'ec'}.db")
     report = pipeline.run(Settings(clients=[client]), store, [client], AS_OF, act=False)[0]
     assert report.ok, report.errors
-    facts = store.facts(client.id)
-    assert not facts.payments
+    facts = store.read(load_facts, client.id)
+    assert {(p.invoice_number, p.amount, p.booking_date) for p in facts.payments} == {
+        ("10042", Decimal("7500.00"), date(2026, 5, 15)),
+        ("10043", Decimal("3000.00"), date(2026, 6, 10)),
+    }
     recon = reconcile(facts.invoices, facts.payments)
     assert recon.open_amount["10042"] == Decimal("5000.00") and recon.open_amount["10044"] == Decimal("0.00")
-    tiers = {(a.invoice_number, a.tier) for a in recon.allocations["10042"]}
-    assert tiers == {("10042", "ledger_balance")}
-    assert "economic reports 5000" in recon.allocations["10042"][0].evidence
+    # The dated payment explains the remainder: no gap is left for the ledger's balance to close.
+    assert "ledger_balance" not in {a.tier for a in recon.allocations["10042"]}

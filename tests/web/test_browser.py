@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,21 +21,41 @@ import pytest
 import requests
 import uvicorn
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 from workbench_builders import CASE, NOON, PASSWORD
 
+from connector import pipeline
 from connector.model import CaseStatus
+from connector.store import Store, audit
+from connector.store.cases import find_case
+from connector.store.facts import load_facts
 from connector.web.app import create_app
 from tests.browser import shot
 from tests.builders import Workspace
 
 
+class Clock:
+    """The workbench's clock, moved by the test (never by sleeping): it starts at NOON of the run's day."""
+
+    def __init__(self) -> None:
+        self.at = NOON
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
 @pytest.fixture
-def served(scene: Workspace) -> Iterator[str]:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def served(scene: Workspace, clock: Clock) -> Iterator[str]:
     """uvicorn serving the workbench over the scene's store, in a thread, on a free loopback port."""
-    app = create_app(scene.settings(), scene.store, clock=lambda: NOON)
+    app = create_app(scene.settings(), scene.store, clock=clock)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -101,13 +122,22 @@ def test_log_in_and_every_page_shows_what_the_store_holds(
     )
     shot(browser, tmp_path, "today")
 
-    # a client's open items from the stored decisions, with the evidence behind each
+    # a client's open items, decided afresh: last night's reminder went out, so 1002 now waits
     click(browser, By.LINK_TEXT, "Acme AS")
     assert heading(browser).startswith("Acme AS")
     items = browser.find_element(By.CSS_SELECTOR, "table.items")
-    assert "1002" in items.text and "reminder" in items.text and "Fjord Handel AS" in items.text
-    browser.find_element(By.CSS_SELECTOR, "table.items details summary").click()  # opens in place
+    assert "1002" in items.text and "wait_interval" in items.text and "Fjord Handel AS" in items.text
     shot(browser, tmp_path, "client")
+
+    # the invoice leads to its customer's page, where the evidence is told in prose (explain's text)
+    click(browser, By.CSS_SELECTOR, "table.items a[aria-label^='Invoice 1002']")
+    assert heading(browser).startswith("Fjord Handel AS")
+    assert browser.current_url.endswith("#invoice-1002")
+    prose = browser.find_element(By.CSS_SELECTOR, "#invoice-1002 pre.explain").text
+    assert prose.startswith("Invoice 1002 to Fjord Handel AS (987654325) — client acme (Acme AS)")
+    assert "Letters and steps taken:" in prose and "reminder" in prose
+    shot(browser, tmp_path, "customer")
+    browser.back()
 
     # the aging report: its totals are those of `arsync report aging`
     click(browser, By.LINK_TEXT, "Aging report")
@@ -170,7 +200,7 @@ def test_approve_a_case_and_see_it_approved_with_its_undo_window(
     assert "acme-1001" in window and "APPROVED" in window
     proposed = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-cases]").text
     assert "acme-1001" not in proposed and "beta-2001" in proposed
-    case = scene.store.case("acme-1001")
+    case = scene.store.read(find_case, "acme-1001")
     assert case is not None and case.status is CaseStatus.APPROVED
     assert case.events[-1].push_after is not None and case.events[-1].push_after > NOON
     shot(browser, tmp_path, "approved")
@@ -178,7 +208,7 @@ def test_approve_a_case_and_see_it_approved_with_its_undo_window(
     click(browser, By.CSS_SELECTOR, "button[aria-label='Undo the approval of case acme-1001']")
     assert "awaits approval again" in browser.find_element(By.CSS_SELECTOR, "p.flash.ok").text
     assert "acme-1001" in browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-cases]").text
-    assert scene.store.case("acme-1001").status is CaseStatus.PROPOSED  # type: ignore[union-attr]
+    assert scene.store.read(find_case, "acme-1001").status is CaseStatus.PROPOSED  # type: ignore[union-attr]
     shot(browser, tmp_path, "undone")
 
 
@@ -189,6 +219,11 @@ def test_a_viewer_has_no_approve_button_and_a_forged_approval_is_refused(
     assert "acme-1001" in browser.find_element(By.CSS_SELECTOR, "table.cases").text
     assert browser.find_elements(By.CSS_SELECTOR, "form[action='/cases/approve']") == []
     shot(browser, tmp_path, "today_viewer")
+    browser.get(f"{served}/clients/acme/customers/987654325")
+    assert "Invoice 1002" in browser.find_element(By.ID, "invoice-1002").text  # she reads the evidence
+    assert browser.find_elements(By.CSS_SELECTOR, "main form") == []  # and has nothing to submit
+    shot(browser, tmp_path, "customer_viewer")
+    browser.get(f"{served}/")
     # the viewer writes the form herself, with her own valid session token
     old = browser.find_element(By.TAG_NAME, "html")
     browser.execute_script(
@@ -206,7 +241,7 @@ def test_a_viewer_has_no_approve_button_and_a_forged_approval_is_refused(
     WebDriverWait(browser, 15).until(staleness_of(old))
     assert heading(browser) == "Not allowed"
     assert "Only an approver" in browser.find_element(By.TAG_NAME, "main").text
-    assert scene.store.case("acme-1001").status is CaseStatus.PROPOSED  # type: ignore[union-attr]
+    assert scene.store.read(find_case, "acme-1001").status is CaseStatus.PROPOSED  # type: ignore[union-attr]
     shot(browser, tmp_path, "forbidden_viewer")
 
 
@@ -219,7 +254,12 @@ def test_a_user_limited_to_acme_gets_403_on_beta(browser: WebDriver, served: str
     cookie = browser.get_cookie("arsync_session")
     assert cookie is not None
     jar = {"arsync_session": cookie["value"]}
-    for path in ("/clients/beta", "/reports/aging/beta", "/reports/aging.csv?client=beta"):
+    for path in (
+        "/clients/beta",
+        "/clients/beta/customers/912345674",
+        "/reports/aging/beta",
+        "/reports/aging.csv?client=beta",
+    ):
         assert requests.get(f"{served}{path}", cookies=jar, timeout=10).status_code == 403, path
     assert requests.get(f"{served}/clients/acme", cookies=jar, timeout=10).status_code == 200
 
@@ -234,5 +274,98 @@ def test_a_form_without_its_csrf_token_is_refused(
     click(browser, By.CSS_SELECTOR, "button[aria-label='Approve case acme-1001']")
     assert heading(browser) == "Not allowed"
     assert "did not come from this workbench" in browser.find_element(By.TAG_NAME, "main").text
-    assert scene.store.case("acme-1001").status is CaseStatus.PROPOSED  # type: ignore[union-attr]
+    assert scene.store.read(find_case, "acme-1001").status is CaseStatus.PROPOSED  # type: ignore[union-attr]
     shot(browser, tmp_path, "forbidden_csrf")
+
+
+def test_open_a_dispute_and_see_the_invoice_held(
+    browser: WebDriver, served: str, scene: Workspace, tmp_path: Path
+) -> None:
+    log_in(browser, served, "kari")
+    browser.get(f"{served}/clients/acme/customers/987654325")
+    block = browser.find_element(By.ID, "invoice-1002")
+    assert "overdue" in block.text and "disputed" not in block.text
+    block.find_element(By.CSS_SELECTOR, "details.record summary").click()
+    shot(browser, tmp_path, "customer_record_forms")
+    reason = block.find_element(By.CSS_SELECTOR, "form[action='/disputes/open'] input[name=reason]")
+    reason.send_keys("the pipes delivered were the wrong size")
+    click(browser, By.CSS_SELECTOR, "button[aria-label='Open a dispute on invoice 1002']")
+
+    assert "Dispute manual-" in browser.find_element(By.CSS_SELECTOR, "p.flash.ok[role=status]").text
+    assert browser.current_url.endswith("#invoice-1002")  # back at the invoice
+    block = browser.find_element(By.ID, "invoice-1002")
+    facts = block.find_element(By.CSS_SELECTOR, "dl.facts").text
+    assert "disputed" in facts and "hold" in facts  # state disputed, action hold, hold code disputed
+    prose = block.find_element(By.CSS_SELECTOR, "pre.explain").text
+    assert "Decision as of 2026-07-27: disputed → hold." in prose and "the pipes delivered were the wrong size" in prose
+    listed = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-disputes]").text
+    assert "1002" in listed and "0 days" in listed
+    shot(browser, tmp_path, "customer_disputed")
+
+    click(browser, By.LINK_TEXT, "Today")
+    queued = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-disputes]").text
+    assert "1002" in queued and "Fjord Handel AS" in queued and "0 days" in queued
+    assert "1 dispute open" in browser.find_element(By.CSS_SELECTOR, "nav.queue").text
+    shot(browser, tmp_path, "today_dispute")
+    [dispute] = scene.store.read(load_facts, "acme").disputes
+    assert dispute.invoice_number == "1002" and dispute.is_open
+
+    # resolve it where it is listed: the hold lifts
+    browser.get(f"{served}/clients/acme")
+    click(browser, By.CSS_SELECTOR, "button[aria-label='Resolve the dispute on invoice 1002']")
+    assert "resolved: dunning of the invoice resumes" in browser.find_element(By.CSS_SELECTOR, "p.flash.ok").text
+    assert browser.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=h-disputes]") == []
+    actions = [e.action for e in scene.store.read(audit.entries) if e.actor == "kari"]
+    assert actions[:2] == ["dispute.resolve", "dispute.open"]
+
+
+def test_approve_with_an_undo_window_and_see_it_pushed_after_it(
+    browser: WebDriver, served: str, scene: Workspace, clock: Clock, tmp_path: Path
+) -> None:
+    log_in(browser, served, "kari")
+    click(browser, By.CSS_SELECTOR, "button[aria-label='Approve case acme-1001']")
+    assert "undo until then" in browser.find_element(By.CSS_SELECTOR, "p.flash.ok").text
+
+    def push_at(when: datetime) -> list[str]:
+        """`arsync cases push` at ``when``: the store stamps and reads the window with the same moved clock."""
+        clock.at = when
+        store = Store(scene.settings().store.url, clock=clock)
+        try:
+            [report] = list(pipeline.push_clients(store, [scene.client("acme")], CASE))
+        finally:
+            store.close()
+        return list(report.warnings)
+
+    waits = push_at(NOON + timedelta(minutes=5))
+    assert waits and "push waits (stays approved)" in waits[0]
+    browser.refresh()
+    assert "acme-1001" in browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-undo]").text
+    assert scene.outbox_files(scene.cases_dir("acme")) == []
+    shot(browser, tmp_path, "today_undo_window")
+
+    assert push_at(NOON + timedelta(minutes=11)) == []  # the window (10 minutes) and the settle minute passed
+    browser.refresh()
+    assert browser.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=h-undo]") == []
+    click(browser, By.LINK_TEXT, "Acme AS")
+    cases = browser.find_element(By.CSS_SELECTOR, "table.cases").text
+    assert "acme-1001" in cases and "PUSHED" in cases
+    assert scene.outbox_files(scene.cases_dir("acme")) != []
+    assert browser.find_elements(By.CSS_SELECTOR, "button[aria-label='Undo the approval of case acme-1001']") == []
+    shot(browser, tmp_path, "client_pushed")
+
+
+def test_keyboard_reaches_the_content_and_shows_where_it_is(browser: WebDriver, served: str, tmp_path: Path) -> None:
+    log_in(browser, served, "kari")
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    skip = browser.switch_to.active_element
+    assert skip.text == "Skip to content" and skip.is_displayed()
+    outline = browser.execute_script("return getComputedStyle(arguments[0]).outlineStyle", skip)
+    assert outline == "solid"  # the focus ring is drawn
+    shot(browser, tmp_path, "focus_skip_link")
+    skip.send_keys(Keys.ENTER)
+    assert browser.switch_to.active_element.get_attribute("id") == "main"
+    # the page fits the 1280 px window: nothing scrolls sideways
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 1280
+    browser.get(f"{served}/clients/acme/customers/934567897")
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 1280

@@ -13,13 +13,15 @@ from workbench_builders import NOON, PASSWORD, AppFactory, csrf_of, default_user
 from connector.config import WebConfig
 from connector.model import CaseStatus
 from connector.store import audit
+from connector.store.cases import find_case
+from connector.store.facts import load_facts
 from connector.web.app import ROUTES
 from connector.web.serve import ServeRefused, check_bind, open_store
 from tests.builders import Workspace
 
 
 def case_status(ws: Workspace, case_id: str) -> CaseStatus:
-    case = ws.store.case(case_id)
+    case = ws.store.read(find_case, case_id)
     assert case is not None
     return case.status
 
@@ -34,7 +36,15 @@ def approve_form(client: object, case_id: str, page: str = "/") -> dict[str, str
 
 def test_every_page_needs_a_log_in(app_for: AppFactory) -> None:
     client = app_for()
-    for path in ("/", "/clients/acme", "/reports/aging", "/reports/aging.csv", "/reports/aging/acme", "/activity"):
+    for path in (
+        "/",
+        "/clients/acme",
+        "/clients/acme/customers/934567897",
+        "/reports/aging",
+        "/reports/aging.csv",
+        "/reports/aging/acme",
+        "/activity",
+    ):
         response = client.get(path)
         assert response.status_code == 303, path
         assert response.headers["location"].startswith("/login?next=")
@@ -55,7 +65,7 @@ def test_log_in_with_the_right_password_only_and_both_are_audited(app_for: AppFa
     assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
     assert "secure" not in cookie.lower()  # plain http on the loopback
     assert client.get("/").status_code == 200
-    actions = [(e.actor, e.action) for e in audit.entries(scene.store)]
+    actions = [(e.actor, e.action) for e in scene.store.read(audit.entries)]
     assert actions == [("kari", "login"), ("nobody", "login_refused"), ("kari", "login_refused")]
 
 
@@ -116,20 +126,41 @@ def test_failed_log_ins_are_limited_per_user_and_per_address(app_for: AppFactory
 # ---- CSRF -------------------------------------------------------------------------------------------
 
 
+POSTS = [
+    "/login",
+    "/logout",
+    "/cases/approve",
+    "/cases/reject",
+    "/cases/undo",
+    "/disputes/open",
+    "/disputes/resolve",
+    "/agreements/add",
+    "/agreements/remove",
+    "/exclusions/add",
+    "/exclusions/remove",
+]
+
+
 def test_every_post_route_checks_the_csrf_token() -> None:
     posts = [r for r in ROUTES if isinstance(r, Route) and r.methods and "POST" in r.methods]
-    assert {r.path for r in posts} == {"/login", "/logout", "/cases/approve", "/cases/reject", "/cases/undo"}
+    assert {r.path for r in posts} == set(POSTS)
     assert all(getattr(r.endpoint, "csrf_checked", False) for r in posts)
 
 
-@pytest.mark.parametrize("path", ["/login", "/logout", "/cases/approve", "/cases/reject", "/cases/undo"])
+@pytest.mark.parametrize("path", POSTS)
 def test_a_form_without_its_token_is_refused(app_for: AppFactory, scene: Workspace, path: str) -> None:
     client = app_for("kari")
-    for data in ({"case_id": "acme-1001", "note": "x"}, {"case_id": "acme-1001", "csrf_token": "forged"}):
+    form = {
+        "case_id": "acme-1001", "note": "x", "client_id": "acme", "invoice": "1002", "reason": "wrong goods",
+        "kind": "promise", "promise_date": "2026-08-15", "customer": "934567897",
+    }  # fmt: skip
+    for data in (form, {**form, "csrf_token": "forged"}):
         response = client.post(path, data=data)
         assert response.status_code == 403
         assert "did not come from this workbench" in response.text
     assert case_status(scene, "acme-1001") is CaseStatus.PROPOSED
+    facts = scene.store.read(load_facts, "acme")
+    assert (facts.disputes, facts.agreements, facts.exclusions) == ((), (), ())
     assert client.get("/").status_code == 200  # still logged in
 
 
@@ -152,13 +183,14 @@ def test_a_viewer_sees_no_approve_button_and_cannot_approve(app_for: AppFactory,
     assert response.status_code == 403
     assert "Only an approver" in response.text
     assert case_status(scene, "acme-1001") is CaseStatus.PROPOSED
-    assert not [e for e in audit.entries(scene.store) if e.action.startswith("case.")]
+    assert not [e for e in scene.store.read(audit.entries) if e.action.startswith("case.")]
 
 
 def test_a_user_limited_to_one_client_gets_403_for_another(app_for: AppFactory, scene: Workspace) -> None:
     client = app_for("anna")
     for path in (
         "/clients/beta",
+        "/clients/beta/customers/912345674",
         "/reports/aging/beta",
         "/reports/aging/beta/912345674",
         "/reports/aging.csv?client=beta",
@@ -188,7 +220,15 @@ def test_no_hash_session_id_or_secret_is_ever_rendered(app_for: AppFactory, scen
     settings = scene.settings()
     hashes = [u.password_hash for u in settings.web.users]
     sid = client.cookies["arsync_session"]
-    for path in ("/", "/clients/acme?show=all", "/reports/aging", "/reports/aging/acme", "/activity", "/login"):
+    for path in (
+        "/",
+        "/clients/acme?show=all",
+        "/clients/acme/customers/934567897",
+        "/reports/aging",
+        "/reports/aging/acme",
+        "/activity",
+        "/login",
+    ):
         html = client.get(path).text
         assert sid not in html, path
         assert not any(h in html or h.split("$")[-1] in html for h in hashes), path
@@ -212,11 +252,11 @@ def test_approve_records_the_user_the_time_and_the_undo_window(app_for: AppFacto
     client = app_for("kari")
     response = client.post("/cases/approve", data=approve_form(client, "acme-1001"))
     assert response.status_code == 303 and response.headers["location"] == "/"
-    case = scene.store.case("acme-1001")
+    case = scene.store.read(find_case, "acme-1001")
     assert case is not None and case.status is CaseStatus.APPROVED
     assert case.events[-1].push_after == NOON + timedelta(minutes=10)
     assert case.events[-1].note == "approved in the workbench by kari"
-    [entry] = [e for e in audit.entries(scene.store) if e.action == "case.approve"]
+    [entry] = [e for e in scene.store.read(audit.entries) if e.action == "case.approve"]
     assert (entry.actor, entry.at, entry.client_id, entry.subject) == ("kari", NOON, "acme", "acme-1001")
     page = client.get("/").text
     assert "Case acme-1001 approved" in page and "undo until then" in page
@@ -224,7 +264,7 @@ def test_approve_records_the_user_the_time_and_the_undo_window(app_for: AppFacto
     again = client.post("/cases/approve", data=approve_form(client, "acme-1001"))  # approved twice: refused
     assert again.status_code == 303
     assert "only proposed cases can be approved" in client.get("/").text
-    assert [e.status for e in scene.store.case("acme-1001").events].count(CaseStatus.APPROVED) == 1  # type: ignore[union-attr]
+    assert [e.status for e in scene.store.read(find_case, "acme-1001").events].count(CaseStatus.APPROVED) == 1  # type: ignore[union-attr]
 
 
 def test_undo_inside_the_window_only(app_for: AppFactory, scene: Workspace) -> None:
@@ -239,7 +279,7 @@ def test_undo_inside_the_window_only(app_for: AppFactory, scene: Workspace) -> N
     client.post("/cases/undo", data=approve_form(client, "beta-2001", "/clients/beta"))
     assert "undo window of case &#39;beta-2001&#39; closed" in client.get("/clients/beta").text
     assert case_status(scene, "beta-2001") is CaseStatus.APPROVED
-    assert [e.action for e in audit.entries(scene.store) if e.action.startswith("case.")] == [
+    assert [e.action for e in scene.store.read(audit.entries) if e.action.startswith("case.")] == [
         "case.undo",
         "case.approve",
         "case.approve",
@@ -252,7 +292,7 @@ def test_reject_needs_a_reason(app_for: AppFactory, scene: Workspace) -> None:
     assert "A rejection needs a reason" in client.get("/").text
     assert case_status(scene, "acme-1001") is CaseStatus.PROPOSED
     client.post("/cases/reject", data={**approve_form(client, "acme-1001"), "note": "customer paid in cash"})
-    case = scene.store.case("acme-1001")
+    case = scene.store.read(find_case, "acme-1001")
     assert case is not None and case.status is CaseStatus.REJECTED
     assert case.events[-1].note == "customer paid in cash (rejected in the workbench by kari)"
     assert case.events[-1].push_after is None

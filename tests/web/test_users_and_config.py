@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 from workbench_builders import PASSWORD, user, write_config
 
-from connector.cli import Env
+from connector.cli import main
 from connector.config import ConfigError
-from connector.web import cli as web_cli
 from connector.web.users import MIN_PASSWORD_LENGTH, UserRefused, user_snippet, verify_password
 from tests.builders import Workspace, client_table
 
@@ -22,9 +22,8 @@ FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def arsync(ws: Workspace, *args: str, stdin: str = "") -> Any:
-    """The two commands on a group of their own, as the CLI package will register them."""
-    group = click.Group("arsync", commands={"users": web_cli.users, "serve": web_cli.serve})
-    return CliRunner().invoke(group, list(args), input=stdin, obj=Env(str(ws.config_path)))
+    """``arsync --config … ARGS`` as the accountant types it, with ``stdin`` typed in."""
+    return CliRunner().invoke(main, ["--config", str(ws.config_path), *args], input=stdin)
 
 
 def test_the_snippet_is_toml_that_loads_and_whose_hash_checks_the_password(ws: Workspace) -> None:
@@ -68,9 +67,37 @@ def test_users_add_prints_only_the_snippet_on_stdout(ws: Workspace) -> None:
     short = arsync(ws, "users", "add", "kari", "--password-stdin", stdin="short\n")
     assert short.exit_code == 2 and "shorter than" in short.stderr and short.stdout == ""
     unknown = arsync(ws, "users", "add", "kari", "--client", "nosuch", "--password-stdin", stdin=PASSWORD + "\n")
-    # a ConfigError, which the CLI's group prints as one line with exit status 2
-    assert isinstance(unknown.exception, ConfigError) and "no client with id 'nosuch'" in str(unknown.exception)
+    # a config error like everywhere: one line, exit status 2
+    assert unknown.exit_code == 2 and "no client with id 'nosuch'" in unknown.stderr
     assert unknown.stdout == ""
+
+
+def test_users_list_names_each_user_with_role_and_clients_never_the_hash(ws: Workspace) -> None:
+    ws.write_config(client_table("acme"), client_table("beta"))
+    settings = write_config(ws, {"users": [user("kari", "approver"), user("anna", "viewer", ["acme"], locale="sv")]})
+    listed = arsync(ws, "users", "list")
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout.splitlines() == [
+        "kari: approver; every client; nb numbers and dates",
+        "anna: viewer; acme; sv numbers and dates",
+    ]
+    as_json = json.loads(arsync(ws, "users", "list", "--json").stdout)["items"]
+    assert [(u["name"], u["clients"]) for u in as_json] == [("kari", None), ("anna", ["acme"])]
+    for u in settings.web.users:
+        assert u.password_hash not in listed.stdout and u.password_hash.split("$")[-1] not in json.dumps(as_json)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["users", "add", "kari", "--password-stdin"]])
+def test_without_the_web_extra_the_command_says_how_to_install_it(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    ws.write_config(client_table("acme"))
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if not installed: importing it raises ImportError
+    result = arsync(ws, *command, stdin=PASSWORD + "\n")
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert "needs the web extra (uvicorn is not installed)" in line and 'pip install -e ".[web]"' in line
+    assert result.stdout == ""
 
 
 def test_serve_refuses_a_public_address_without_users_before_listening(ws: Workspace) -> None:

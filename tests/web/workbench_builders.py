@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 
 from connector.config import Settings
 from connector.model import Action, DunningStep
+from connector.store.sends import record_steps
 from connector.web.users import hash_password
 from tests.builders import Workspace, client_table, to_toml
 
@@ -58,7 +59,7 @@ def write_config(ws: Workspace, web: dict[str, Any] | None = None) -> Settings:
 
 def _ready_for_collection(ws: Workspace, client_id: str, number: str) -> None:
     with ws.store.transaction() as conn:
-        ws.store.record_steps(
+        record_steps(
             conn,
             [
                 DunningStep(client_id, number, Action.REMINDER, REMIND, "outbox", currency="NOK"),

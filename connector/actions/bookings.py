@@ -1,0 +1,195 @@
+"""Fees and interest a letter charged, booked back where the client's books are (issue 16).
+
+When arsync charges a reminder fee or late interest through a channel other than the ledger's own
+reminder function, the ledger does not know it and the letter and the books disagree. So:
+
+1. :func:`plan_charges` — called by the send (``actions/send.py``) after its own intent is committed
+   and *before* the letter goes out — writes the charges ahead as ``planned``
+   (:mod:`connector.store.bookings`). Late interest is cumulative from the due date in every letter,
+   so only what this letter adds to what earlier letters charged is planned.
+2. :func:`book_charges` — called by the act stage after the night's sends, and so also on the next
+   run after a crash anywhere in between — books every planned charge whose letter was sent (or may
+   have been: ``unconfirmed``), voids those whose letter failed, and settles the ones an interrupted
+   run left ``pending`` by looking for them first: in the ledger by their unique reference, in the
+   booking file by its reference column. A charge is booked exactly once: every move is a
+   compare-and-set claim in the log (:mod:`connector.store.bookings`), so of two runs only one books it,
+   and a charge another live run has in hand is left to it.
+
+Where (``[clients.bookings] target``): the ledger, where its API books a charge exactly once (Fiken:
+a general journal entry found again by its reference; PowerOffice: a manual voucher whose
+ExternalImportReference PowerOffice itself refuses twice); otherwise a booking file per client and
+day (:mod:`connector.actions.booking_file`), listed in the run report. Tripletex's own reminders
+(channel ``tripletex``) book their charge themselves and plan nothing here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+from connector.actions import booking_file
+from connector.config import ClientConfig, ConfigError
+from connector.http import ApiError
+from connector.model import ZERO, Invoice
+from connector.reports.run import BOOKING, ClientReport
+from connector.sources.base import LedgerBooker, LedgerBooking
+from connector.sources.systems import api_ledger
+from connector.store import Store, sends
+from connector.store import bookings as log_
+from connector.store.bookings import BOOKED, FEE, INTEREST, PENDING, PLANNED, VOID, FeeBooking
+from connector.store.sends import SendIntent
+
+log = logging.getLogger("arsync.dunning")
+
+# Ledgers whose API books a charge exactly once (docs/ledgers.md, "Fees and interest booked back").
+LEDGER_BOOKING = ("fiken", "poweroffice")
+SELF_BOOKING_CHANNELS = ("tripletex",)  # the ledger's own reminder function charges and books itself
+
+
+def target_of(client: ClientConfig) -> str:
+    """``file``, or the ledger system the client's charges are booked into."""
+    wanted, kind = client.bookings.target, client.ledger.kind
+    if wanted != "file" and kind in LEDGER_BOOKING:
+        return kind
+    if wanted == "ledger":
+        raise ConfigError(
+            [f"client '{client.id}': bookings.target: the {kind} ledger cannot book charges through its API"]
+        )
+    return "file"
+
+
+def plan_charges(
+    store: Store, client: ClientConfig, intent: SendIntent, invoice: Invoice, interest: Decimal | None
+) -> None:
+    """Write the letter's charges ahead, before it is sent (the send's intent is committed already)."""
+    if intent.channel in SELF_BOOKING_CHANNELS:
+        return
+    target = target_of(client)
+
+    def charge(kind: str, amount: Decimal, account: str, text: str) -> FeeBooking:
+        return FeeBooking(
+            client.id,
+            invoice.number,
+            intent.step,
+            intent.sent_on,
+            kind,
+            amount,
+            invoice.currency,
+            invoice.customer_id,
+            account,
+            text,
+            target,
+        )
+
+    charges = []
+    if intent.fee > ZERO:
+        text = f"Reminder fee, invoice {invoice.number} ({intent.step} of {intent.sent_on.isoformat()})"
+        charges.append(charge(FEE, intent.fee, client.bookings.fee_account, text))
+    added = (interest or ZERO) - store.read(log_.interest_charged, client.id, invoice.number)
+    if added > ZERO:
+        text = f"Late interest, invoice {invoice.number}, through {intent.sent_on.isoformat()}"
+        charges.append(charge(INTEREST, added, client.bookings.interest_account, text))
+    if charges:
+        store.write(log_.plan, charges, at=store.now())
+
+
+def book_charges(
+    store: Store,
+    client: ClientConfig,
+    report: ClientReport,
+    booker_for: Callable[[ClientConfig], LedgerBooker] = api_ledger,
+) -> None:
+    """Book what the client's sent letters charged and is not booked yet; void what a failed letter planned."""
+    letters = {(i.invoice_number, str(i.step), i.sent_on): i.status for i in store.read(sends.intents, client.id)}
+    due: list[FeeBooking] = []
+    for b in store.read(log_.bookings, client.id):
+        if b.status in (BOOKED, VOID):
+            continue
+        letter = letters.get((b.invoice_number, str(b.step), b.sent_on))
+        if b.status == PLANNED and letter in (sends.FAILED, None):
+            store.write(log_.settle, b, VOID, at=store.now(), error="the letter was not sent")
+        elif b.status == PENDING:
+            if store.may_resolve(client.id, b.claimed_by):  # a live other run's booking in hand is left to it
+                taken = store.write(log_.take_over, b, owner=store.run.key, at=store.now())
+                due.extend([taken] if taken is not None else [])
+        elif letter in (sends.SENT, sends.UNCONFIRMED):
+            due.append(b)  # (a planned charge of a letter still pending waits for its resolution)
+    to_file = [b for b in due if b.target == "file"]
+    to_ledger = [b for b in due if b.target != "file"]
+    if to_file:
+        _to_files(store, client, to_file, report)
+    if to_ledger:
+        _to_ledger(store, client, to_ledger, report, booker_for)
+
+
+def _claimed(store: Store, b: FeeBooking) -> FeeBooking | None:
+    """``b`` pending and this run's, committed before it is booked: a planned one claimed (None when another
+    run claimed it first); a pending one is this run's already (taken over in :func:`book_charges`)."""
+    if b.status == PENDING:
+        return b
+    return store.write(log_.claim, b, owner=store.run.key, at=store.now())
+
+
+def _to_files(store: Store, client: ClientConfig, charges: list[FeeBooking], report: ClientReport) -> None:
+    folder = client.bookings.path
+    if folder is None:
+        report.fail("charges not booked: bookings.path is not set (nor a collection path to put it beside)")
+        return
+    by_day: dict[date, list[FeeBooking]] = defaultdict(list)
+    for b in charges:
+        by_day[b.sent_on].append(b)
+    for day, claimed in sorted(by_day.items()):
+        path = booking_file.file_for(folder, client.id, day)
+        todo = [c for c in (_claimed(store, b) for b in claimed) if c is not None]
+        added = booking_file.write(path, todo)  # a pending one already in the file is not written again
+        for b in todo:
+            store.write(log_.settle, b, BOOKED, at=store.now(), ref=path.name)
+        if added:
+            total = sum((b.amount for b in added), start=ZERO)
+            what = ", ".join(f"{b.kind} {b.amount} {b.currency} for invoice {b.invoice_number}" for b in added[:3])
+            more = " …" if len(added) > 3 else ""
+            line = (
+                f"booking file {path}: {len(added)} charge(s) to import into the ledger, {total} in all ({what}{more})"
+            )
+            report.did(BOOKING, line, invoice=added[0].invoice_number if len(added) == 1 else None)
+            log.info("client %s: %d charge(s) written to %s", client.id, len(added), path)
+
+
+def _to_ledger(
+    store: Store,
+    client: ClientConfig,
+    charges: list[FeeBooking],
+    report: ClientReport,
+    booker_for: Callable[[ClientConfig], LedgerBooker],
+) -> None:
+    try:
+        booker = booker_for(client)
+    except (ApiError, ConfigError) as exc:
+        report.warnings.append(f"charges not booked in the ledger yet ({exc}); tried again next run")
+        return
+    for b in charges:
+        entry = LedgerBooking(
+            b.reference, b.sent_on, b.customer_id, b.invoice_number, b.account, b.amount, b.currency, b.text
+        )
+        what = f"{b.kind} {b.amount} {b.currency} for invoice {b.invoice_number}"
+        try:
+            found = booker.find_booking(entry) if b.status == PENDING else None
+            if found is None:
+                claimed = _claimed(store, b)  # written ahead: a crash now is resolved by looking
+                if claimed is None:
+                    continue  # another run claimed it meanwhile
+                b = claimed
+                found = booker.book(entry)
+        except ApiError as exc:
+            definite = exc.status is not None and 400 <= exc.status < 500 and exc.status != 429
+            # A refusal (4xx) booked nothing: planned again. Anything else may have booked: it stays
+            # pending, and the next run looks for it before booking.
+            store.write(log_.settle, b, PLANNED if definite else PENDING, at=store.now(), error=str(exc))
+            report.warnings.append(f"{what} not booked in {b.target} yet ({exc}); tried again next run")
+            continue
+        store.write(log_.settle, b, BOOKED, at=store.now(), ref=found)
+        report.did(BOOKING, f"booked in {b.target}: {what} ({found})", invoice=b.invoice_number)
+        log.info("client %s: booked %s in %s (%s)", client.id, what, b.target, found)

@@ -1,0 +1,285 @@
+"""What the accountant records by hand, and undoes: disputes (hold ``disputed``), promises to pay and
+instalment plans (hold ``agreement``), exclusions (hold ``excluded``).
+
+One code path for the command line (``arsync disputes/agreements/exclude``) and the workbench: the
+checks (the invoice exists, a promise is not in the past, one record matches a reference), the write and
+its audit entry — who (``cli:<login>`` or the workbench user), when and from where — commit together.
+A request the recorded state does not allow raises ``Refused`` (one line, nothing written).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import Connection
+
+from connector.errors import Refused
+from connector.model import Agreement, Customer, Dispute, DisputeSource, Exclusion, Facts
+from connector.store import Store, audit
+from connector.store import disputes as disputes_store
+from connector.store.ledger import has_document, load_customers
+
+T = TypeVar("T")
+
+
+# ---- what is in force (pure; the lists and the pages show these) -------------------------------------
+
+
+def open_disputes(facts: Facts) -> list[Dispute]:
+    return [d for d in facts.disputes if d.is_open]
+
+
+def active_agreements(facts: Facts) -> list[Agreement]:
+    return [a for a in facts.agreements if a.cancelled_on is None]
+
+
+def in_force(exclusion: Exclusion, as_of: date) -> bool:
+    return exclusion.until is None or exclusion.until >= as_of
+
+
+def exclusions_in_force(exclusions: Iterable[Exclusion], as_of: date) -> list[Exclusion]:
+    return [e for e in exclusions if in_force(e, as_of)]
+
+
+def instalment_dates(first: date, count: int, every_days: int) -> tuple[date, ...]:
+    """An instalment plan's dates: ``count`` of them, ``every_days`` apart from ``first``."""
+    return tuple(first + timedelta(days=every_days * k) for k in range(count))
+
+
+def one(found: Sequence[T], missing: str, ident: Callable[[T], str], what: str) -> T:
+    """The one record a reference names; refused when none or several (then naming them)."""
+    if not found:
+        raise Refused(missing)
+    if len(found) > 1:
+        raise Refused(f"several {what} match: {', '.join(ident(x) for x in found)}; give the id")
+    return found[0]
+
+
+# ---- disputes ------------------------------------------------------------------------------------
+
+
+def open_dispute(
+    store: Store,
+    client_id: str,
+    invoice: str,
+    reason: str,
+    as_of: date,
+    *,
+    actor: str,
+    now: datetime,
+    address: str | None = None,
+    force: bool = False,
+) -> Dispute:
+    """A dispute on an invoice: it holds all dunning of the invoice until resolved."""
+    reason = reason.strip()
+    if not reason:
+        raise Refused("a dispute needs a reason: what the debtor disputes (it is kept and shown as evidence)")
+    dispute = Dispute(client_id, invoice, f"manual-{uuid.uuid4().hex[:8]}", as_of, reason, DisputeSource.MANUAL)
+    with store.transaction() as conn:
+        # A typo would put the dispute on nothing while the real invoice keeps being dunned.
+        if not force and not has_document(conn, client_id, invoice):
+            raise Refused(
+                f"client '{client_id}' has no invoice '{invoice}' in the store; check the number, run "
+                "`arsync sync` first, or pass --force to record it anyway"
+            )
+        disputes_store.add_dispute(conn, dispute)
+        _audit(conn, now, actor, "dispute.open", client_id, invoice, f"{dispute.dispute_id}: {reason}", address)
+    return dispute
+
+
+def resolve_dispute(
+    store: Store,
+    client_id: str,
+    ref: str,
+    note: str,
+    as_of: date,
+    *,
+    actor: str,
+    now: datetime,
+    address: str | None = None,
+) -> Dispute:
+    """Resolve the open dispute ``ref`` names (its id, or the invoice number): dunning of the invoice resumes."""
+    note = note.strip() or "resolved"
+    with store.transaction() as conn:
+        open_ones = [d for d in disputes_store.load_disputes(conn, client_id) if d.is_open]
+        dispute = one(
+            [d for d in open_ones if d.dispute_id == ref] or [d for d in open_ones if d.invoice_number == ref],
+            f"no open dispute '{ref}' for client '{client_id}' (by id or invoice number; see `arsync disputes list`)",
+            lambda d: d.dispute_id,
+            "open disputes",
+        )
+        if not disputes_store.resolve_dispute(conn, client_id, dispute.dispute_id, as_of, note):
+            raise Refused(f"dispute {dispute.dispute_id} was resolved in the meantime")
+        detail = f"{dispute.dispute_id}: {note}"
+        _audit(conn, now, actor, "dispute.resolve", client_id, dispute.invoice_number, detail, address)
+    return dispute
+
+
+# ---- agreements ----------------------------------------------------------------------------------
+
+
+def add_agreement(
+    store: Store,
+    client_id: str,
+    invoice: str,
+    due_dates: Sequence[date],
+    note: str,
+    as_of: date,
+    *,
+    actor: str,
+    now: datetime,
+    address: str | None = None,
+) -> Agreement:
+    """A promise to pay (one date) or an instalment plan (several): it holds dunning until broken or removed."""
+    dates = tuple(sorted(due_dates))
+    if not dates:
+        raise Refused("an agreement needs the day the debtor promised to pay, or the instalments' dates")
+    # A promise already broken the day it is recorded would hold nothing (and lift at once).
+    if dates[0] < as_of:
+        what = "the promised day" if len(dates) == 1 else "the first instalment"
+        raise Refused(f"{what} {dates[0].isoformat()} is before {as_of.isoformat()}: a promise must be in the future")
+    agreement = Agreement(client_id, invoice, f"agreement-{uuid.uuid4().hex[:8]}", as_of, dates, note.strip())
+    with store.transaction() as conn:
+        if not has_document(conn, client_id, invoice):
+            raise Refused(f"client '{client_id}' has no invoice '{invoice}' in the store (run `arsync sync` first?)")
+        disputes_store.add_agreement(conn, agreement)
+        detail = f"{agreement.agreement_id}: pay on {', '.join(d.isoformat() for d in dates)}"
+        _audit(conn, now, actor, "agreement.add", client_id, invoice, detail + _also(note), address)
+    return agreement
+
+
+def remove_agreement(
+    store: Store,
+    client_id: str,
+    ref: str,
+    note: str,
+    as_of: date,
+    *,
+    actor: str,
+    now: datetime,
+    address: str | None = None,
+) -> Agreement:
+    """Remove an agreement recorded by mistake (by its id or the invoice number): its hold lifts on ``as_of``."""
+    with store.transaction() as conn:
+        active = [a for a in disputes_store.load_agreements(conn, client_id) if a.cancelled_on is None]
+        agreement = one(
+            [a for a in active if a.agreement_id == ref] or [a for a in active if a.invoice_number == ref],
+            f"no agreement '{ref}' for client '{client_id}' (by id or invoice number; see `arsync agreements list`)",
+            lambda a: a.agreement_id,
+            "agreements",
+        )
+        disputes_store.cancel_agreement(conn, client_id, agreement.agreement_id, as_of, note.strip())
+        detail = f"{agreement.agreement_id}: removed" + _also(note)
+        _audit(conn, now, actor, "agreement.remove", client_id, agreement.invoice_number, detail, address)
+    return agreement
+
+
+# ---- exclusions ----------------------------------------------------------------------------------
+
+
+def exclusions(store: Store, client_id: str) -> list[Exclusion]:
+    """Every exclusion of the client, ended and removed ones too (filter with :func:`exclusions_in_force`)."""
+    with store.connect() as conn:
+        return list(disputes_store.load_exclusions(conn, client_id))
+
+
+def add_exclusion(
+    store: Store,
+    client_id: str,
+    reason: str,
+    as_of: date,
+    *,
+    invoice: str | None = None,
+    customer: str | None = None,
+    until: date | None = None,
+    force: bool = False,
+    actor: str,
+    now: datetime,
+    address: str | None = None,
+) -> Exclusion:
+    """Take an invoice, or every invoice of a customer, out of dunning (until ``until``, or until ended)."""
+    if (invoice is None) == (customer is None):
+        raise ValueError("exactly one of invoice and customer")
+    reason = reason.strip()
+    if not reason:
+        raise Refused("an exclusion needs a reason (it is kept and shown as evidence)")
+    if until is not None and until < as_of:
+        raise Refused(f"the last day {until.isoformat()} is before {as_of.isoformat()}")
+    exclusion = Exclusion(client_id, f"exclusion-{uuid.uuid4().hex[:8]}", invoice, customer, as_of, until, reason)
+    with store.transaction() as conn:
+        # A typo (or a customer's name instead of its id) would exclude nothing while dunning goes on.
+        if not force and invoice is not None and not has_document(conn, client_id, invoice):
+            raise Refused(f"client '{client_id}' has no invoice '{invoice}' in the store (or pass --force)")
+        if not force and customer is not None:
+            customers = load_customers(conn, client_id)
+            if customer not in {c.customer_id for c in customers}:
+                raise Refused(f"client '{client_id}' has no customer '{customer}'{_did_you_mean(customers, customer)}")
+        disputes_store.add_exclusion(conn, exclusion)
+        detail = f"{exclusion.exclusion_id}: {reason}" + (f" (until {until.isoformat()})" if until else "")
+        _audit(conn, now, actor, "exclusion.add", client_id, excluded(exclusion), detail, address)
+    return exclusion
+
+
+def end_exclusion(
+    store: Store,
+    client_id: str,
+    ref: str,
+    as_of: date,
+    *,
+    actor: str,
+    now: datetime,
+    address: str | None = None,
+) -> Exclusion:
+    """End an exclusion (by its id, the invoice number or the customer id): dunning resumes on ``as_of``.
+    It stays on record, with the day it ended, as evidence of what held the invoice."""
+    last_day = as_of - timedelta(days=1)
+    with store.transaction() as conn:
+        active = exclusions_in_force(disputes_store.load_exclusions(conn, client_id), as_of)
+        exclusion = one(
+            [e for e in active if e.exclusion_id == ref]
+            or [e for e in active if ref in (e.invoice_number, e.customer_id)],
+            f"no exclusion '{ref}' in force for client '{client_id}' (see `arsync exclude list`)",
+            lambda e: e.exclusion_id,
+            "exclusions",
+        )
+        disputes_store.end_exclusion(conn, client_id, exclusion.exclusion_id, last_day)
+        detail = f"{exclusion.exclusion_id}: ended, dunning resumes {as_of.isoformat()}"
+        _audit(conn, now, actor, "exclusion.remove", client_id, excluded(exclusion), detail, address)
+    return exclusion
+
+
+def excluded(exclusion: Exclusion) -> str:
+    """ "invoice 1002" or "customer 934567897": what an exclusion takes out of dunning."""
+    if exclusion.invoice_number:
+        return f"invoice {exclusion.invoice_number}"
+    return f"customer {exclusion.customer_id}"
+
+
+# ---- shared --------------------------------------------------------------------------------------
+
+
+def _did_you_mean(customers: Iterable[Customer], given: str) -> str:
+    by_name = [c for c in customers if c.name.casefold() == given.casefold()]
+    if by_name:
+        return f"; did you mean --customer {by_name[0].customer_id} ({by_name[0].name})?"
+    return " (give the id shown in brackets after the name, or --force)"
+
+
+def _also(note: str) -> str:
+    return f" — {note.strip()}" if note.strip() else ""
+
+
+def _audit(
+    conn: Connection,
+    now: datetime,
+    actor: str,
+    action: str,
+    client_id: str,
+    subject: str,
+    detail: str,
+    address: str | None,
+) -> None:
+    audit.record(conn, audit.AuditEntry(now, actor, action, client_id, subject, detail, address))

@@ -1,0 +1,191 @@
+"""The write-ahead log of fee and interest bookings (table ``fee_bookings``, issue 16).
+
+When a letter is about to charge a reminder fee or late interest through a channel other than the
+ledger's own reminder function, its charges are *planned* here before the letter goes out (the
+send's own intent is already committed, :mod:`connector.store.sends`). Once the send is settled:
+``sent``/``unconfirmed`` → the charges are booked (``pending`` is committed before the ledger or the
+booking file is written, ``booked`` after, with the ledger's id or the file's name); ``failed`` → the
+letter never went, so its charges are ``void``. A ``pending`` row found by a later run means the
+process stopped while booking: it is resolved by looking for the booking (its reference is unique),
+never booked blindly again.
+
+Every change of state is a compare-and-set checked by its row count, as for sends: a charge is claimed
+(``pending``, with the run that claimed it) only while it is still as it was read, so of two runs only one
+books it; the other gets None, no error. A ``pending`` charge of a live other run is left to it
+(``Store.may_resolve``); one of a run that stopped is taken over (:func:`take_over`) and looked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, select, update
+
+from connector.model import ZERO, Action
+from connector.store.bookings_table import fee_bookings
+from connector.store.upsert import insert_ignore
+
+PLANNED, PENDING, BOOKED, VOID = "planned", "pending", "booked", "void"
+FEE, INTEREST = "fee", "interest"
+
+
+@dataclass(frozen=True)
+class FeeBooking:
+    client_id: str
+    invoice_number: str
+    step: Action
+    sent_on: date  # the letter's day, and the booking's date
+    kind: str  # fee, interest
+    amount: Decimal
+    currency: str
+    customer_id: str
+    account: str  # the income account the charge is booked to
+    text: str
+    target: str  # "file", or the ledger system
+    status: str = PLANNED
+    ref: str = ""
+    last_error: str | None = None
+    attempts: int = 0
+    claimed_by: str | None = None  # the run that moved it to pending (connector.store.locks.RunId.key)
+
+    @property
+    def reference(self) -> str:
+        """Unique per charge and stable across runs: the ledger's duplicate check and the file's key."""
+        key = f"{self.client_id}\x00{self.invoice_number}\x00{self.step}\x00{self.sent_on}\x00{self.kind}"
+        return f"arsync-{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+
+
+def _key(b: FeeBooking) -> ColumnElement[bool]:
+    t = fee_bookings
+    return and_(
+        t.c.client_id == b.client_id,
+        t.c.invoice_number == b.invoice_number,
+        t.c.step == str(b.step),
+        t.c.sent_on == b.sent_on,
+        t.c.kind == b.kind,
+    )
+
+
+def _booking(r: Any) -> FeeBooking:
+    return FeeBooking(
+        client_id=r.client_id,
+        invoice_number=r.invoice_number,
+        step=Action(r.step),
+        sent_on=r.sent_on,
+        kind=r.kind,
+        amount=r.amount,
+        currency=r.currency,
+        customer_id=r.customer_id,
+        account=r.account,
+        text=r.text,
+        target=r.target,
+        status=r.status,
+        ref=r.ref or "",
+        last_error=r.last_error,
+        attempts=r.attempts,
+        claimed_by=r.claimed_by,
+    )
+
+
+def plan(conn: Connection, charges: list[FeeBooking], *, at: datetime) -> None:
+    """Log the charges of a letter about to be sent as ``planned`` (commit it before the letter goes:
+    ``store.write(bookings.plan, …)``). A charge already logged stays as it is, unless it was ``void`` (its
+    letter failed and is being sent again)."""
+    for b in charges:
+        values = {
+            "amount": b.amount,
+            "currency": b.currency,
+            "customer_id": b.customer_id,
+            "account": b.account,
+            "text": b.text,
+            "target": b.target,
+            "status": PLANNED,
+            "updated_at": at,
+        }
+        new = {
+            "client_id": b.client_id,
+            "invoice_number": b.invoice_number,
+            "step": str(b.step),
+            "sent_on": b.sent_on,
+            "kind": b.kind,
+            "ref": "",
+            "attempts": 0,
+            "created_at": at,
+            **values,
+        }
+        if not insert_ignore(conn, fee_bookings, [new], ["client_id", "invoice_number", "step", "sent_on", "kind"]):
+            t = fee_bookings
+            conn.execute(update(t).where(and_(_key(b), t.c.status == VOID)).values(last_error=None, **values))
+
+
+def bookings(conn: Connection, client_id: str, *, status: str | None = None) -> list[FeeBooking]:
+    t = fee_bookings
+    q = select(t).where(t.c.client_id == client_id).order_by(t.c.sent_on, t.c.invoice_number, t.c.step, t.c.kind)
+    if status is not None:
+        q = q.where(t.c.status == status)
+    return [_booking(r) for r in conn.execute(q)]
+
+
+def interest_charged(conn: Connection, client_id: str, invoice_number: str) -> Decimal:
+    """Late interest earlier letters of the invoice charged (and that is booked or to be): a later
+    letter shows the interest from the due date, so only what it adds is booked again."""
+    t = fee_bookings
+    q = select(t.c.amount).where(
+        and_(
+            t.c.client_id == client_id,
+            t.c.invoice_number == invoice_number,
+            t.c.kind == INTEREST,
+            t.c.status != VOID,
+        )
+    )
+    return sum((r.amount for r in conn.execute(q)), start=ZERO)
+
+
+def _as_read(b: FeeBooking) -> ColumnElement[bool]:
+    """The row is still as ``b`` was read: same state, attempts and claim."""
+    t = fee_bookings
+    claim = t.c.claimed_by.is_(None) if b.claimed_by is None else t.c.claimed_by == b.claimed_by
+    return and_(_key(b), t.c.status == b.status, t.c.attempts == b.attempts, claim)
+
+
+def claim(conn: Connection, b: FeeBooking, *, owner: str, at: datetime) -> FeeBooking | None:
+    """Move a ``planned`` charge to ``pending`` for ``owner`` before it is booked (commit it first); None
+    when it is no longer as read (another run claimed it, or it was settled)."""
+    if b.status != PLANNED:
+        return None
+    attempts = b.attempts + 1
+    claimed = conn.execute(
+        update(fee_bookings)
+        .where(_as_read(b))
+        .values(status=PENDING, attempts=attempts, claimed_by=owner, updated_at=at)
+    )
+    if claimed.rowcount != 1:
+        return None
+    return replace(b, status=PENDING, attempts=attempts, claimed_by=owner)
+
+
+def take_over(conn: Connection, b: FeeBooking, *, owner: str, at: datetime) -> FeeBooking | None:
+    """Claim a ``pending`` charge a stopped run left (the caller judged it stopped: ``Store.may_resolve``),
+    to look for it and settle it; None when it is no longer as read."""
+    if b.status != PENDING:
+        return None
+    taken = conn.execute(update(fee_bookings).where(_as_read(b)).values(claimed_by=owner, updated_at=at))
+    return replace(b, claimed_by=owner) if taken.rowcount == 1 else None
+
+
+def settle(
+    conn: Connection, b: FeeBooking, status: str, *, at: datetime, ref: str = "", error: str | None = None
+) -> FeeBooking | None:
+    """Move a charge from the state it was read in to ``status`` (``booked`` with the ledger's id or the
+    file's name, ``void``, or back to ``planned`` after a definite refusal); None when it is no longer as
+    read (another run settled it)."""
+    done = conn.execute(
+        update(fee_bookings).where(_as_read(b)).values(status=status, ref=ref or b.ref, last_error=error, updated_at=at)
+    )
+    if done.rowcount != 1:
+        return None
+    return replace(b, status=status, ref=ref or b.ref, last_error=error)

@@ -1,0 +1,201 @@
+"""Recording what the debtor said, and undoing it (POST, each behind ``form_post``: CSRF-checked, same-site
+only): open / resolve a dispute, add / remove an agreement, add / end an exclusion.
+
+Each is the command line's code path (``connector.actions.manual``, as ``arsync disputes/agreements/
+exclude``), recorded there in the audit trail with the user, the time and the address. Only an approver
+may act, and only on a client they may see (403 otherwise, before anything is read or written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from connector.actions import manual
+from connector.config import ClientConfig
+from connector.errors import Refused
+from connector.web.context import (
+    LoginRequired,
+    Workbench,
+    address,
+    field,
+    form_post,
+    local_path,
+    require_approver,
+    require_client,
+    workbench,
+)
+from connector.web.sessions import Session
+from connector.web.users import User
+
+MAX_TEXT = 500  # a reason or a note: what fits on a phone-call's note, and what the forms allow
+MAX_INSTALMENTS = 60  # as `arsync agreements add --instalments`
+
+
+@dataclass(frozen=True)
+class Who:
+    """Whom the audit trail names for an action: the user, the time, the address the request came from."""
+
+    actor: str
+    now: datetime
+    address: str
+
+
+# (workbench, client, form, who) → the line shown on success; raises Refused to record nothing.
+Recorder = Callable[[Workbench, ClientConfig, FormData, Who], str]
+
+
+def _recorded(request: Request, session: Session, form: FormData, record: Recorder) -> Response:
+    wb = workbench(request)
+    user: User | None = session.user
+    if user is None:
+        raise LoginRequired()
+    require_approver(user)
+    client = require_client(request, user, field(form, "client_id"))
+    who = Who(user.name, wb.now(), address(request))
+    back = local_path(field(form, "back"))
+    try:
+        session.flash.append(("ok", record(wb, client, form, who)))
+    except Refused as exc:
+        session.flash.append(("error", f"Nothing was recorded: {exc}."))
+        back = back.split("#", 1)[0]  # to the top of the page, where the message is (not down at the invoice)
+    return RedirectResponse(back, status_code=303)
+
+
+def _action(record: Recorder) -> Callable[[Request], Awaitable[Response]]:
+    async def handler(request: Request, session: Session, form: FormData) -> Response:
+        return await run_in_threadpool(_recorded, request, session, form, record)
+
+    handler.__name__ = record.__name__
+    return form_post(handler)
+
+
+def _text(form: FormData, name: str, what: str, *, required: bool = True) -> str:
+    value = field(form, name)
+    if required and not value:
+        raise Refused(f"{what} is missing: write it in the box")
+    if len(value) > MAX_TEXT:
+        raise Refused(f"{what} is longer than {MAX_TEXT} characters")
+    return value
+
+
+def _date(form: FormData, name: str, what: str, *, required: bool = True) -> date | None:
+    value = field(form, name)
+    if not value:
+        if required:
+            raise Refused(f"{what} is missing")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Refused(f"{what} '{value}' is not a date (YYYY-MM-DD)") from None
+
+
+def _whole(form: FormData, name: str, what: str, low: int, high: int) -> int:
+    value = field(form, name)
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise Refused(f"{what} must be a whole number from {low} to {high}")
+    return int(value)
+
+
+# ---- disputes ------------------------------------------------------------------------------------
+
+
+def open_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
+    invoice = _text(form, "invoice", "The invoice")
+    reason = _text(form, "reason", "What the debtor disputes")
+    dispute = manual.open_dispute(
+        wb.store, client.id, invoice, reason, wb.today(), actor=who.actor, now=who.now, address=who.address
+    )
+    return (
+        f"Dispute {dispute.dispute_id} opened on invoice {invoice}: it holds all dunning of the invoice until resolved."
+    )
+
+
+def resolve_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
+    ref = _text(form, "dispute_id", "The dispute")
+    note = _text(form, "note", "How it was settled", required=False)
+    dispute = manual.resolve_dispute(
+        wb.store, client.id, ref, note, wb.today(), actor=who.actor, now=who.now, address=who.address
+    )
+    return f"Dispute {dispute.dispute_id} on invoice {dispute.invoice_number} resolved: dunning of the invoice resumes."
+
+
+# ---- agreements ----------------------------------------------------------------------------------
+
+
+def add_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
+    invoice = _text(form, "invoice", "The invoice")
+    note = _text(form, "note", "The note", required=False)
+    if field(form, "kind") == "plan":
+        count = _whole(form, "instalments", "The number of instalments", 2, MAX_INSTALMENTS)
+        first = _date(form, "first", "The first instalment's day")
+        every = _whole(form, "every", "The days between instalments", 1, 366)
+        assert first is not None
+        dates = manual.instalment_dates(first, count, every)
+    else:
+        promised = _date(form, "promise_date", "The day the debtor promised to pay")
+        assert promised is not None
+        dates = (promised,)
+    agreement = manual.add_agreement(
+        wb.store, client.id, invoice, dates, note, wb.today(), actor=who.actor, now=who.now, address=who.address
+    )
+    what = "Promise to pay" if len(dates) == 1 else f"Plan of {len(dates)} instalments"
+    return f"{what} recorded on invoice {invoice} ({agreement.agreement_id}): it holds dunning until broken or removed."
+
+
+def remove_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
+    ref = _text(form, "agreement_id", "The agreement")
+    note = _text(form, "note", "Why", required=False)
+    agreement = manual.remove_agreement(
+        wb.store, client.id, ref, note, wb.today(), actor=who.actor, now=who.now, address=who.address
+    )
+    return f"Agreement {agreement.agreement_id} on invoice {agreement.invoice_number} removed: its hold lifts today."
+
+
+# ---- exclusions ----------------------------------------------------------------------------------
+
+
+def add_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
+    invoice = field(form, "invoice") or None
+    customer = field(form, "customer") or None
+    if (invoice is None) == (customer is None):
+        raise Refused("name either an invoice or a customer")
+    reason = _text(form, "reason", "Why")
+    until = _date(form, "until", "The last day", required=False)
+    exclusion = manual.add_exclusion(
+        wb.store,
+        client.id,
+        reason,
+        wb.today(),
+        invoice=invoice,
+        customer=customer,
+        until=until,
+        actor=who.actor,
+        now=who.now,
+        address=who.address,
+    )
+    last = f" until {until.isoformat()}" if until else ""
+    return f"The {manual.excluded(exclusion)} is out of dunning{last} ({exclusion.exclusion_id})."
+
+
+def end_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
+    ref = _text(form, "exclusion_id", "The exclusion")
+    exclusion = manual.end_exclusion(
+        wb.store, client.id, ref, wb.today(), actor=who.actor, now=who.now, address=who.address
+    )
+    return f"Exclusion {exclusion.exclusion_id} ended: the {manual.excluded(exclusion)} is dunned again from today."
+
+
+dispute_open = _action(open_dispute)
+dispute_resolve = _action(resolve_dispute)
+agreement_add = _action(add_agreement)
+agreement_remove = _action(remove_agreement)
+exclusion_add = _action(add_exclusion)
+exclusion_remove = _action(end_exclusion)

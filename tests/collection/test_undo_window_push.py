@@ -1,0 +1,96 @@
+"""The push and the undo window: an approval made in the workbench waits for its window (and the settle
+minute) before it goes to the provider; one typed with `arsync cases approve` goes with the next push.
+Time is driven by the store's clock (injected), never by sleeping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from collection_env import CASE, KRAVIA_TOKEN, nightly, setup_client, statuses
+
+from connector import pipeline
+from connector.collection import approval
+from connector.model import CaseStatus
+from connector.store import Store, audit
+from connector.store.cases import find_case
+from tests.builders import Workspace
+from tests.fakes import FakeKravia
+
+APPROVED_AT = datetime.combine(CASE, time(9, 0), tzinfo=UTC)
+WINDOW = timedelta(minutes=10)
+
+
+def push_at(ws: Workspace, when: datetime) -> list[str]:
+    """``arsync cases push`` as it runs at ``when`` (the store's clock): the run report's warnings."""
+    store = Store(ws.settings().store.url, clock=lambda: when)
+    try:
+        [report] = list(pipeline.push_clients(store, [ws.client("acme")], CASE))
+    finally:
+        store.close()
+    assert report.ok, report.errors
+    return list(report.warnings)
+
+
+def test_a_workbench_approval_is_pushed_only_after_its_undo_window(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:
+        setup_client(ws, monkeypatch, "kravia", fake.base_url)
+        assert nightly(ws, CASE).exit_code == 0
+        approval.decide_cases(
+            ws.store, ["acme-1001"], CaseStatus.APPROVED, "approved in the workbench by kari", CASE,
+            actor="kari", now=APPROVED_AT, undo_window=WINDOW,
+        )  # fmt: skip
+
+        for minutes in (0, 5, 10, 10.99):  # inside the window, then inside the settle minute after it
+            warnings = push_at(ws, APPROVED_AT + timedelta(minutes=minutes))
+            assert warnings == [
+                "case acme-1001: push waits (stays approved): approved with an undo window; "
+                f"it goes to collection from {CASE.isoformat()} 09:11 UTC"
+            ]
+            assert statuses(ws) == {"1001": "approved"} and fake.calls("POST", "/api/v2/invoice/register") == []
+
+        assert push_at(ws, APPROVED_AT + WINDOW + approval.PUSH_SETTLE) == []
+        assert statuses(ws) == {"1001": "pushed"}
+        assert len(fake.calls("POST", "/api/v2/invoice/register")) == 1
+
+
+def test_an_approval_undone_inside_the_window_is_never_pushed(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:
+        setup_client(ws, monkeypatch, "kravia", fake.base_url)
+        assert nightly(ws, CASE).exit_code == 0
+        approval.decide_cases(
+            ws.store, ["acme-1001"], CaseStatus.APPROVED, "ok", CASE,
+            actor="kari", now=APPROVED_AT, undo_window=WINDOW,
+        )  # fmt: skip
+        push_at(ws, APPROVED_AT + timedelta(minutes=3))
+        approval.undo_approval(ws.store, "acme-1001", CASE, actor="kari", now=APPROVED_AT + timedelta(minutes=4))
+        assert push_at(ws, APPROVED_AT + timedelta(hours=1)) == []
+        assert statuses(ws) == {"1001": "proposed"} and fake.calls("POST", "/api/v2/invoice/register") == []
+
+
+def test_a_typed_approval_goes_with_the_next_push_and_is_audited_as_the_login(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("getpass.getuser", lambda: "kari")
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:
+        setup_client(ws, monkeypatch, "kravia", fake.base_url)
+        assert nightly(ws, CASE).exit_code == 0
+        approved = ws.cli("cases", "approve", "acme-1001", "--as-of", CASE.isoformat())
+        assert approved.exit_code == 0 and approved.stdout == "acme-1001: approved\n"
+        [entry] = ws.store.read(audit.entries)
+        assert (entry.actor, entry.action, entry.client_id, entry.subject) == (
+            "cli:kari", "case.approve", "acme", "acme-1001",
+        )  # fmt: skip
+        case = ws.store.read(find_case, "acme-1001")
+        assert case is not None and case.events[-1].push_after is None
+        pushed = ws.cli("cases", "push", "--as-of", CASE.isoformat())
+        assert pushed.exit_code == 0, pushed.output
+        assert "case acme-1001 pushed to kravia" in pushed.stdout
+        assert statuses(ws) == {"1001": "pushed"} and len(fake.calls("POST", "/api/v2/invoice/register")) == 1
+
+        refused = ws.cli("cases", "reject", "acme-1001", "--note", "too late")  # the same one path refuses
+        assert refused.exit_code == 2 and "case 'acme-1001' is pushed; only proposed cases can be rejected" in (
+            refused.stderr
+        )

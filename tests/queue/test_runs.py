@@ -1,0 +1,195 @@
+"""The queue in one process (``connector.queue``): an enqueue repeated is a no-op, two enqueuers at once queue
+a client once, a failing client is retried then reported failed while the others finish, one client never
+runs twice at once, and ``run --queue --wait`` prints the night's report with ``arsync run``'s exit status.
+
+Workers here run in the test's own process until the queue is empty (``run_worker(..., until_idle=True)``);
+``test_worker_processes.py`` and ``test_distributed.py`` run real worker processes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import Engine, text
+
+from connector import config as config_mod
+from connector import http
+from connector.cli import main
+from connector.config import ConfigError
+from connector.queue import db, runs
+from connector.queue.worker import ClientFailed, WorkerState, _Retry, client_lock, run_worker
+from connector.sources import poweroffice, tripletex
+from connector.store import Store
+from tests.queue.night_env import AS_OF, Fleet, arsync_argv, needs_postgres, scratch_database
+
+pytestmark = needs_postgres
+
+
+@dataclass
+class Night:
+    fleet: Fleet
+    url: str
+    config: Path
+    engine: Engine
+
+    def cli(self, *args: str) -> Result:
+        return CliRunner().invoke(main, ["--config", str(self.config), *args], catch_exceptions=False)
+
+    def settings(self) -> config_mod.Settings:
+        return config_mod.load(self.config)
+
+    def work(self, concurrency: int = 2) -> None:
+        run_worker(self.settings(), concurrency, until_idle=True)
+
+    def status(self) -> dict[str, dict[str, object]]:
+        return {c.client_id: c.as_json() for c in runs.night(self.engine, AS_OF).clients}
+
+
+@pytest.fixture
+def night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Night]:
+    n, broken, attempts = getattr(request, "param", (4, (), 2))
+    with scratch_database() as url:
+        fleet = Fleet(tmp_path, groups=1, limits=False)
+        for key, value in fleet.env.items():
+            monkeypatch.setenv(key, value)
+        http.reset_limiters()
+        tripletex.forget_sessions()
+        poweroffice.forget_tokens()
+        config = fleet.write_config(n, url, broken=broken, attempts=attempts)
+        Store(url).close()
+        engine = db.engine(url)
+        db.ensure_schema(engine)
+        try:
+            yield Night(fleet, url, config, engine)
+        finally:
+            engine.dispose()
+            fleet.close()
+
+
+def test_an_enqueue_repeated_is_a_no_op_even_when_two_run_at_once(night: Night) -> None:
+    ids = [c.id for c in night.settings().clients]
+    barrier = threading.Barrier(2)
+    results: list[runs.Enqueued] = []
+
+    def enqueue() -> None:
+        barrier.wait()
+        results.append(runs.enqueue(night.engine, ids, AS_OF))
+
+    threads = [threading.Thread(target=enqueue) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(results[0].queued + results[1].queued) == ids  # each client queued by exactly one of them
+    again = night.cli("run", "--queue", "--as-of", AS_OF.isoformat())
+    assert again.exit_code == 0, again.output
+    assert "0 clients queued, 4 already queued, running or done" in again.output
+    with night.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM procrastinate_jobs")).scalar_one() == 4
+    assert {c["state"] for c in night.status().values()} == {"queued"}
+
+
+@pytest.mark.parametrize("night", [(3, (1,), 2)], indirect=True)
+def test_a_failing_client_is_retried_then_reported_failed_and_the_others_finish(night: Night) -> None:
+    queued = night.cli("run", "--queue", "--as-of", AS_OF.isoformat())
+    assert "3 clients queued" in queued.output
+    night.work()
+    status = night.status()
+    assert status["c001"]["state"] == "failed" and status["c001"]["attempts"] == 2 and status["c001"]["retried"]
+    assert "secret not set: NO_SUCH_SECRET" in str(status["c001"]["error"])
+    assert {k: (v["state"], v["attempts"]) for k, v in status.items() if k != "c001"} == {
+        "c000": ("done", 1),
+        "c002": ("done", 1),
+    }
+    shown = night.cli("runs", "status", "--as-of", AS_OF.isoformat())
+    assert "c001: failed, try 2 — ledger: secret not set: NO_SUCH_SECRET" in shown.output
+    assert "3 clients: 2 done, 0 running, 0 queued, 1 failed; 1 retried" in shown.output
+    assert "arsync run --queue --client ID --as-of 2026-11-20" in shown.output
+
+    # `run --queue --wait` queues the failed client again (the others are done: left alone), waits for the
+    # workers and reports the night as `arsync run` would: the decisions, what was sent, the error, exit 1.
+    waiter = subprocess.Popen(
+        arsync_argv(night.config, "run", "--queue", "--wait", "--as-of", AS_OF.isoformat()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**night.fleet.env, **_path_env()},
+    )
+    assert waiter.stderr is not None
+    assert "1 clients queued, 2 already queued, running or done" in waiter.stderr.readline()
+    night.work()
+    out, err = waiter.communicate(timeout=60)
+    assert waiter.returncode == 1
+    assert "client c001: ledger: secret not set: NO_SUCH_SECRET" in err
+    assert "c000: reminder for invoice 10045 via email" in out and "c002: reminder for invoice 10045" in out
+    assert night.status()["c001"]["attempts"] == 4
+
+
+def test_one_client_never_runs_twice_at_once(night: Night) -> None:
+    for days in range(3):  # three nights of the same two clients, all queued at once
+        runs.enqueue(night.engine, ["c000", "c001"], AS_OF + timedelta(days=days))
+    night.work(concurrency=4)
+    with night.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT client_id, started_at, finished_at, outcome FROM arsync_run_attempts ORDER BY started_at")
+        ).all()
+    assert len(rows) == 6 and {r.outcome for r in rows} == {"done"}
+    for client in ("c000", "c001"):
+        mine = [r for r in rows if r.client_id == client]
+        for before, after in itertools.pairwise(mine):
+            assert before.finished_at <= after.started_at
+
+
+def test_the_client_lock_makes_a_second_night_of_the_client_wait(night: Night) -> None:
+    state = WorkerState(night.settings(), None, night.engine, "test:1")  # type: ignore[arg-type]
+    entered = threading.Event()
+    second = threading.Thread(target=lambda: _take(state, entered))
+    with client_lock(state, "c000"):
+        second.start()
+        _until_waiting_on_a_lock(night.engine)
+        assert not entered.is_set()
+    second.join(timeout=10)
+    assert entered.is_set()
+
+
+def test_retries_back_off_and_stop_after_the_last_attempt() -> None:
+    retry = _Retry(attempts=4, wait=60)
+    assert [retry.delay(ClientFailed("x"), tries) for tries in range(4)] == [60, 120, 240, None]
+    assert retry.delay(ConfigError(["bad ladder"]), 0) is None  # the accountant's to fix: no retry
+    decision = retry.get_retry_decision(exception=ClientFailed("x"), job=SimpleNamespace(attempts=1))  # type: ignore[arg-type]
+    assert decision is not None and decision.retry_at is not None
+
+
+def _take(state: WorkerState, entered: threading.Event) -> None:
+    with client_lock(state, "c000"):
+        entered.set()
+
+
+def _until_waiting_on_a_lock(engine: Engine) -> None:
+    """Until PostgreSQL shows a session waiting on an advisory lock (a condition, bounded; not a fixed sleep)."""
+    for _ in range(200):
+        with engine.connect() as conn:
+            waiting = conn.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            ).scalar_one()
+        if waiting:
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError("the second night never waited on the client's lock")
+
+
+def _path_env() -> dict[str, str]:
+    import os
+
+    from tests.queue.night_env import REPO
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("ARSYNC_")} | {"PYTHONPATH": str(REPO)}

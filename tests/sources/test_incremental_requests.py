@@ -1,0 +1,55 @@
+"""Incremental means only what changed (issue 16): with nothing changed upstream a night costs at most
+three requests per client for every system, and one new payment about one more — each night a new
+process, so Tripletex's session and PowerOffice's token are asked for again and count."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector.sources import poweroffice, tripletex
+from connector.store import Store
+from tests.fakes.ledger_world import realistic
+from tests.fakes.ledgers import FAKES, FakeSystem
+from tests.sources.ledger_helpers import client_for, fast_http, state, sync
+
+KINDS = ["tripletex", "fiken", "poweroffice", "economic"]
+
+
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch: pytest.MonkeyPatch) -> Any:
+    with fast_http(monkeypatch) as waits:
+        yield waits
+
+
+def _night(store: Store, client: Any, fake: FakeSystem) -> int:
+    """One nightly sync as a new process: its requests, the session it ends included."""
+    tripletex.forget_sessions()
+    poweroffice.forget_tokens()
+    fake.reset_log()
+    assert sync(store, client).ok
+    tripletex.end_sessions()
+    return len([r for r in fake.log if r[0] != "DELETE"])  # the session's deletion is the run's, once
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_nothing_changed_costs_at_most_three_requests_and_one_payment_about_one_more(kind: str, tmp_path: Path) -> None:
+    world = realistic()
+    with FAKES[kind](world) as fake:
+        store = Store(f"sqlite:///{tmp_path / 'nights.db'}")
+        client = client_for(kind, fake, tmp_path)
+        _night(store, client, fake)  # the first, full sync
+        quiet = _night(store, client, fake)
+        world.pay(10045, Decimal("1000.00"), date.today())
+        paid = _night(store, client, fake)
+        after = state(store, client.id)
+        fresh = Store(f"sqlite:///{tmp_path / 'fresh.db'}")
+        assert sync(fresh, client_for(kind, fake, tmp_path)).ok
+    assert quiet <= 3, (kind, quiet)
+    assert paid <= quiet + 1, (kind, quiet, paid)
+    assert ("10045", Decimal("1000.00")) in {(number, amount) for _key, amount, number in after["payments"]}
+    assert after == state(fresh, client.id)  # the incremental nights equal a full sync
