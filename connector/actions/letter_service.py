@@ -26,6 +26,7 @@ from connector.letters import Letter, LetterKind, TextLetter, render_text
 from connector.letters.serial import from_json
 from connector.model import Decision
 from connector.store import Store, audit
+from connector.store import bookings as charges_log
 from connector.store import letters as book
 from connector.store.facts import load_facts
 from connector.store.ledger import load_customers
@@ -134,6 +135,20 @@ def cancel_letter(store: Store, client: ClientConfig, letter_id: str, *, by: str
         book.cancel(conn, record, on=on, by=by, note=note, at=at)
         audit.record(conn, audit.AuditEntry(at, by, "letter.cancel", client.id, letter_id, note))
     return view(client, get_letter(store, client, letter_id))
+
+
+def charges_booked(store: Store, client: ClientConfig, record: book.LetterRecord) -> list[charges_log.FeeBooking]:
+    """The fee and interest a cancelled letter charged that were booked already (or are being booked): arsync
+    does not take a booking back, so the accountant reverses these in the ledger or the booking file. (What
+    the letter only planned is voided by the next run, its sends having failed: ``actions.bookings``.)"""
+    return [
+        b
+        for b in store.read(charges_log.bookings, client.id)
+        if b.invoice_number in record.invoices
+        and str(b.step) == record.kind
+        and b.sent_on == record.sent_on
+        and b.status in (charges_log.BOOKED, charges_log.PENDING)
+    ]
 
 
 def letter_pdf(store: Store, client: ClientConfig, letter_id: str) -> bytes:

@@ -83,6 +83,12 @@ def letters_cancel(env: Env, client_id: str, letter_id: str, note: str, as_of: d
         f"letter {letter_id} of client {client_id} cancelled{where}: invoice(s) "
         f"{', '.join(cancelled.record.invoices)} are decided afresh at the next run"
     )
+    for b in service.charges_booked(env.store, client, cancelled.record):
+        where_booked = b.ref or b.target
+        click.echo(
+            f"  the {b.kind} of {b.amount} {b.currency} for invoice {b.invoice_number} was booked ({where_booked}, "
+            f"reference {b.reference}): reverse it there"
+        )
 
 
 @click.command("statement")
