@@ -150,15 +150,20 @@ def test_one_client_never_runs_twice_at_once(night: Night) -> None:
 
 
 def test_the_client_lock_makes_a_second_night_of_the_client_wait(night: Night) -> None:
-    state = WorkerState(night.settings(), None, night.engine, "test:1")  # type: ignore[arg-type]
-    entered = threading.Event()
-    second = threading.Thread(target=lambda: _take(state, entered))
-    with client_lock(state, "c000"):
-        second.start()
-        _until_waiting_on_a_lock(night.engine)
-        assert not entered.is_set()
-    second.join(timeout=10)
-    assert entered.is_set()
+    settings = night.settings()
+    store = Store(settings.store.url)  # the worker's jobs share one store (one per worker process)
+    try:
+        state = WorkerState(settings, store, night.engine, "test:1")
+        entered = threading.Event()
+        second = threading.Thread(target=lambda: _take(state, entered))
+        with client_lock(state, "c000"):
+            second.start()
+            _until_waiting_on_a_lock(night.engine)
+            assert not entered.is_set()
+        second.join(timeout=10)
+        assert entered.is_set()
+    finally:
+        store.close()
 
 
 def test_retries_back_off_and_stop_after_the_last_attempt() -> None:
