@@ -98,6 +98,16 @@ def test_an_enqueue_repeated_is_a_no_op_even_when_two_run_at_once(night: Night) 
     assert {c["state"] for c in night.status().values()} == {"queued"}
 
 
+def test_a_worker_deletes_the_tripletex_sessions_its_jobs_made_when_it_stops(night: Night) -> None:
+    enqueued = night.cli("run", "--queue", "--as-of", AS_OF.isoformat())
+    assert enqueued.exit_code == 0, enqueued.output
+    night.work()
+    tt = night.fleet.fakes["tripletex"]
+    assert tt.sessions >= 1  # type: ignore[attr-defined]
+    # One session per credential served every Tripletex client of the night; none is left behind.
+    assert len(tt.deleted_sessions) == tt.sessions  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("night", [(3, (1,), 2)], indirect=True)
 def test_a_failing_client_is_retried_then_reported_failed_and_the_others_finish(night: Night) -> None:
     queued = night.cli("run", "--queue", "--as-of", AS_OF.isoformat())
