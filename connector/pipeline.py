@@ -231,11 +231,12 @@ def sync_clients(
             report.fail(_describe(exc))
         step(client.id, "done")
         yield report
-    _end_sessions()
+    end_sessions()
 
 
-def _end_sessions() -> None:
-    """The API sessions a run created do not outlive it (Tripletex session tokens are deleted)."""
+def end_sessions() -> None:
+    """The API sessions a run (or a queue worker, when it stops) created do not outlive it (Tripletex
+    session tokens are deleted)."""
     for line in end_api_sessions():
         log.warning(line)
 
@@ -472,7 +473,7 @@ def run(
                 progress=progress,
             )
         )
-    _end_sessions()
+    end_sessions()
     return reports
 
 

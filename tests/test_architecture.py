@@ -10,7 +10,7 @@ import grimp
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "connector"
-CORE = ("reconcile", "dunning")
+CORE = ("reconcile", "dunning", "credit")
 
 
 def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:

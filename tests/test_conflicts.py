@@ -80,7 +80,7 @@ def test_quarantining_the_kept_file_makes_the_other_the_invoice(acme: Workspace)
     _file(acme, "b-1001.xml", "1001", "1200.00")
     acme.items(LATE)
     with acme.store.transaction() as conn:
-        assert quarantine_document(conn, "acme", "a-1001.xml", "sent by mistake", at=AT) == 1
+        assert quarantine_document(conn, "acme", "a-1001.xml", "sent by mistake", by="cli:ann", on=LATE, at=AT) == 1
     item = acme.items(LATE)["1001"]
     assert item["holds"] == [] and item["amount"] == "1200.00"
     [invoice] = acme.store.read(load_facts, "acme").invoices

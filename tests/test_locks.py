@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from connector.actions.resolve import resolve_pending
+from connector.errors import ClientLocked
 from connector.model import Action
-from connector.store import ClientLocked, RunId, Store, schema, sends
+from connector.store import RunId, Store, schema, sends
 from connector.store import cases as case_store
 from connector.store.locks import advisory_key
 from tests.builders import Workspace, client_table

@@ -21,8 +21,9 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from connector.cli import main
+from connector.errors import ClientLocked
 from connector.model import DocKind, Invoice
-from connector.store import ClientLocked, RunId, Store, schema
+from connector.store import RunId, Store, schema
 from connector.store.facts import load_facts
 from connector.store.ledger import upsert_customers, upsert_invoices
 from connector.store.payments import upsert_payments

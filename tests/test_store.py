@@ -427,5 +427,5 @@ def test_an_unreachable_postgresql_store_is_one_line_and_status_2(ws: Workspace)
     result = ws.cli("run", "--as-of", AS_OF.isoformat())
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()
-    assert line.startswith("store error: cannot open the store at postgresql+psycopg://arsync:***@127.0.0.1:1/arsync: ")
+    assert line.startswith("error: store postgresql+psycopg://arsync:***@127.0.0.1:1/arsync cannot be reached: ")
     assert "s3cret-pw" not in result.output and "Traceback" not in result.output

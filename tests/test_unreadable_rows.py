@@ -49,7 +49,7 @@ def test_an_absurd_stored_amount_skips_its_invoice_and_the_client_runs_on(acme: 
     _poke(acme, "UPDATE invoices SET amount = '1E+30' WHERE number = '1002'")
     facts = acme.store.read(load_facts, "acme")  # before: decimal.InvalidOperation, no row named
     assert sorted(i.number for i in facts.invoices) == ["1001", "1003"]
-    [bad] = facts.unreadable
+    [bad] = facts.unreadable_rows
     assert (bad.table, bad.key, bad.column) == ("invoices", "kind=invoice, number=1002", "amount")
     assert "'1E+30'" in bad.problem
 
@@ -76,9 +76,9 @@ def test_an_unreadable_dispute_or_step_holds_its_invoice_only(acme: Workspace) -
     acme.cli("disputes", "open", "acme", "1001", "--reason", "wrong amount", "--as-of", LATE.isoformat())
     _poke(acme, "UPDATE disputes SET opened_on = 'yesterday' WHERE invoice_number = '1001'")
     items = acme.items(LATE)
-    assert "ledger_stale" in items["1001"]["holds"] and items["1001"]["action"] != "reminder"
+    assert "unreadable_document" in items["1001"]["holds"] and items["1001"]["action"] != "reminder"
     assert items["1002"]["action"] == "reminder"
-    [bad] = acme.store.read(load_facts, "acme").unreadable
+    [bad] = acme.store.read(load_facts, "acme").unreadable_rows
     assert (bad.table, bad.column, bad.invoice_number) == ("disputes", "opened_on", "1001")
 
 
@@ -91,7 +91,7 @@ def test_a_case_with_an_unreadable_event_is_left_out_and_its_invoice_held(acme: 
     _poke(acme, "UPDATE case_events SET status = 'sent-somewhere' WHERE status = 'pushed'")
     assert acme.store.read(load_cases, ["acme"]) == []  # a wrong status could push it again: left out
     items = acme.items(LATE)
-    assert "ledger_stale" in items["1002"]["holds"] and items["1002"]["action"] != "reminder"
+    assert "unreadable_document" in items["1002"]["holds"] and items["1002"]["action"] != "reminder"
 
 
 def test_a_new_delivery_of_the_document_repairs_its_unreadable_row(acme: Workspace) -> None:

@@ -211,6 +211,7 @@ def run_worker(settings: Settings, concurrency: int | None = None, *, until_idle
     try:
         asyncio.run(_work(app, state, n, wait=not until_idle))
     finally:
+        pipeline.end_sessions()  # the worker's jobs shared its sessions; none outlives the worker
         http.use_limiters(previous)
         store.close()
         eng.dispose()

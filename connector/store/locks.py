@@ -32,12 +32,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from connector.errors import ClientLocked
@@ -45,8 +45,17 @@ from connector.store import schema
 from connector.store.rows import aware
 from connector.store.upsert import insert_ignore, upsert
 
-if TYPE_CHECKING:
-    from connector.store.database import Store
+
+class Store(Protocol):
+    """What the locks need of ``connector.store.database.Store`` (a protocol: that module imports this one)."""
+
+    run: RunId
+    held: dict[str, int]
+    engine: Engine
+
+    def now(self) -> datetime: ...
+
+    def transaction(self) -> AbstractContextManager[Connection]: ...
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from connector.model import Action, DunningStep
+from connector.store import audit
 from connector.store.cases import load_cases
 from connector.store.facts import load_facts
 from connector.store.sends import record_steps
@@ -200,9 +201,7 @@ def test_each_unreadable_file_holds_only_what_it_could_change_until_quarantined(
     assert release.exit_code == 0, release.output
     assert "unreadable_document" in item(ws, "2001", day)["holds"]
     assert ws.cli("files", "release", "acme", path, "--reason", "again").exit_code == 2  # not quarantined now
-    decisions = [
-        (e.action, e.subject) for e in __import__("connector.store.audit", fromlist=["entries"]).entries(ws.store)
-    ]
+    decisions = [(e.action, e.subject) for e in ws.store.read(audit.entries)]
     assert ("file.quarantine", path) in decisions and ("file.release", path) in decisions
 
     # a refused file that says nothing about itself holds every invoice of the client

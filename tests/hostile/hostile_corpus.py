@@ -714,10 +714,10 @@ def stored_values() -> list[StoredValueCase]:
         StoredValueCase("payments", "amount", "1E+30", pay, "bank_data_stale", "1001"),  # it paid 1001: unknown now
         StoredValueCase("payments", "booking_date", "2026-13-45", pay, "bank_data_stale"),
         StoredValueCase("payments", "status", "maybe", pay, "bank_data_stale"),
-        StoredValueCase("customers", "address", "{not json", "customer_id = '934567897'", "ledger_stale"),
-        StoredValueCase("dunning_steps", "fee", "1E+30", n1002, "ledger_stale"),
-        StoredValueCase("dunning_steps", "step", "letter", n1002, "ledger_stale"),
-        StoredValueCase("disputes", "opened_on", "yesterday", n1002, "ledger_stale"),
+        StoredValueCase("customers", "address", "{not json", "customer_id = '934567897'", "unreadable_document"),
+        StoredValueCase("dunning_steps", "fee", "1E+30", n1002, "unreadable_document"),
+        StoredValueCase("dunning_steps", "step", "letter", n1002, "unreadable_document"),
+        StoredValueCase("disputes", "opened_on", "yesterday", n1002, "unreadable_document"),
         StoredValueCase("sync_state", "cursor", "{oops", "source = 'ledger'", None),  # the next sync replaces it
     ]
 

@@ -98,6 +98,16 @@ def test_an_enqueue_repeated_is_a_no_op_even_when_two_run_at_once(night: Night) 
     assert {c["state"] for c in night.status().values()} == {"queued"}
 
 
+def test_a_worker_deletes_the_tripletex_sessions_its_jobs_made_when_it_stops(night: Night) -> None:
+    enqueued = night.cli("run", "--queue", "--as-of", AS_OF.isoformat())
+    assert enqueued.exit_code == 0, enqueued.output
+    night.work()
+    tt = night.fleet.fakes["tripletex"]
+    assert tt.sessions >= 1  # type: ignore[attr-defined]
+    # One session per credential served every Tripletex client of the night; none is left behind.
+    assert len(tt.deleted_sessions) == tt.sessions  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("night", [(3, (1,), 2)], indirect=True)
 def test_a_failing_client_is_retried_then_reported_failed_and_the_others_finish(night: Night) -> None:
     queued = night.cli("run", "--queue", "--as-of", AS_OF.isoformat())
@@ -150,15 +160,20 @@ def test_one_client_never_runs_twice_at_once(night: Night) -> None:
 
 
 def test_the_client_lock_makes_a_second_night_of_the_client_wait(night: Night) -> None:
-    state = WorkerState(night.settings(), None, night.engine, "test:1")  # type: ignore[arg-type]
-    entered = threading.Event()
-    second = threading.Thread(target=lambda: _take(state, entered))
-    with client_lock(state, "c000"):
-        second.start()
-        _until_waiting_on_a_lock(night.engine)
-        assert not entered.is_set()
-    second.join(timeout=10)
-    assert entered.is_set()
+    settings = night.settings()
+    store = Store(settings.store.url)  # the worker's jobs share one store (one per worker process)
+    try:
+        state = WorkerState(settings, store, night.engine, "test:1")
+        entered = threading.Event()
+        second = threading.Thread(target=lambda: _take(state, entered))
+        with client_lock(state, "c000"):
+            second.start()
+            _until_waiting_on_a_lock(night.engine)
+            assert not entered.is_set()
+        second.join(timeout=10)
+        assert entered.is_set()
+    finally:
+        store.close()
 
 
 def test_retries_back_off_and_stop_after_the_last_attempt() -> None:

@@ -337,4 +337,4 @@ def test_unreadable_stored_rows_are_skipped_and_held_as_in_one_piece(tmp_path: P
     assert_same(expected, got)
     decided = {json.loads(d)["invoice"]: json.loads(d) for d in got.decisions}
     assert all("bank_data_stale" in d["holds"] for d in decided.values())  # B1 could have paid any of them
-    assert "ledger_stale" in decided["INV-2"]["holds"]  # CN-1 (its customer's) could have credited it
+    assert "unreadable_document" in decided["INV-2"]["holds"]  # CN-1 (its customer's) could have credited it

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from connector.credit.facts import AnswerStatus
+from connector.registry.credit_lookup import cached_lookup
 from connector.registry.peppol import PeppolDirectoryClient, participant_id
 from connector.store import Store
-from connector.store.credit import cached_lookup
 from tests.fakes.peppol import ORDER_ONLY, FakePeppolDirectory
 from tests.fakes.registers import quick_http
 
