@@ -196,6 +196,8 @@ class Fleet:
                     "from_address": f"purring@{cid}.example",
                 },
             },
+            # the account the letters ask to be paid to (issue 15): without one a letter cannot say where to pay
+            "creditor": {"bank_account": "15032080119", "contact_email": f"post@{cid}.example"},
             "collection": {
                 "provider": "kravia",
                 "base_url": self.kravia.base_url,
