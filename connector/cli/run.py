@@ -7,7 +7,6 @@ failed / stale. ``run`` also reports everything it did (sends, proposals, pushes
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date
 
@@ -28,7 +27,7 @@ from connector.cli.common import (
     stoppable,
     workers_option,
 )
-from connector.cli.output import show
+from connector.cli.output import echo_json, show
 from connector.config import ClientConfig
 from connector.reports import freshness, tables
 from connector.reports.freshness import ClientStatus
@@ -134,23 +133,28 @@ def _run(
 def _print(env: Env, reports: Sequence[ClientReport], as_of: date, as_json: bool, *, acted: bool) -> None:
     found = statuses(env, reports, as_of)
     by_id = {s.client_id: s for s in found}
-    decisions = [d for r in reports for d in r.decisions]
     if as_json:
-        payload = {
-            "as_of": as_of.isoformat(),
-            "items": [d.as_json() for d in decisions],
-            "clients": [
-                {
-                    **by_id[r.client_id].as_json(),
-                    "actions": [a.as_json() for a in r.sent],
-                    "attention": list(r.attention),
-                    "interrupted": r.interrupted,
-                }
-                for r in reports
-            ],
-            "summary": freshness.counts(found),
-        }
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        # each item encoded as it is written (connector.cli.output.echo_json): the output of a very large
+        # client never sits in memory whole
+        echo_json(
+            [
+                ("as_of", as_of.isoformat()),
+                ("items", (d.as_json() for r in reports for d in r.decisions)),
+                (
+                    "clients",
+                    [
+                        {
+                            **by_id[r.client_id].as_json(),
+                            "actions": [a.as_json() for a in r.sent],
+                            "attention": list(r.attention),
+                            "interrupted": r.interrupted,
+                        }
+                        for r in reports
+                    ],
+                ),
+                ("summary", freshness.counts(found)),
+            ]
+        )
     else:
         _print_text(env, reports, found, as_of, acted=acted)
 
