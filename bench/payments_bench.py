@@ -141,7 +141,8 @@ def write_camt(path: Path, n: int) -> None:
         out.write("<GrpHdr><MsgId>BENCH</MsgId><CreDtTm>2024-03-04T06:00:00</CreDtTm></GrpHdr><Ntfctn><Id>N</Id>")
         out.write("<Acct><Id><Othr><Id>15030012345</Id></Othr></Id></Acct>")
         for start in range(0, n, PER_ENTRY):
-            credits, returns = [], []
+            credits: list[str] = []
+            returns: list[str] = []
             for i in range(start, min(n, start + PER_ENTRY)):
                 xml, ret = _tx(i, rnd, n_customers)
                 (returns if ret else credits).append(xml)
