@@ -44,25 +44,57 @@ def upsert_many(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) 
     ``rows`` is taken ``CHUNK_ROWS`` at a time (give a generator: the rows of a 100,000-invoice folder then
     never sit in memory whole, nor twice over as dicts and as parameters); every chunk goes into the caller's
     transaction, so a failure in any chunk still leaves nothing of the batch once the caller rolls back."""
+    _chunked(conn, table, rows, upsert, replace=True)
+
+
+def insert_many(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
+    """A plain INSERT of many new rows, as ``upsert_many`` writes them (a chunk at a time, on SQLite by
+    executemany of plain converted rows)."""
+    _chunked(conn, table, rows, _insert_plain, replace=False)
+
+
+def _insert_plain(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    conn.execute(table.insert(), list(rows))
+
+
+def _chunked(
+    conn: Connection,
+    table: Table,
+    rows: Iterable[dict[str, Any]],
+    ordinary: Callable[[Connection, Table, Sequence[dict[str, Any]]], None],
+    *,
+    replace: bool,
+) -> None:
     it = iter(rows)
     compiled: _Compiled | None = None
     while chunk := list(islice(it, CHUNK_ROWS)):
         if conn.dialect.name != "sqlite":
-            upsert(conn, table, chunk)
+            ordinary(conn, table, chunk)
             continue
         if compiled is None:
-            compiled = _Compiled(conn, table)
+            compiled = _Compiled(conn, table, ordinary, replace)
         compiled.execute(conn, table, chunk)
 
 
 class _Compiled:
-    """One SQLite upsert statement for ``table``, compiled once per batch, with its columns' converters."""
+    """One SQLite statement for ``table`` (an upsert, or with ``replace`` False a plain insert), compiled once
+    per batch, with its columns' converters; ``ordinary``: the SQLAlchemy path for rows it cannot take."""
 
-    def __init__(self, conn: Connection, table: Table):
+    def __init__(
+        self,
+        conn: Connection,
+        table: Table,
+        ordinary: Callable[[Connection, Table, Sequence[dict[str, Any]]], None],
+        replace: bool,
+    ):
+        self.ordinary = ordinary
         keys = [c.name for c in table.primary_key.columns]
         stmt = sqlite.insert(table)
         updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-        compiled = stmt.on_conflict_do_update(index_elements=keys, set_=updates).compile(dialect=conn.dialect)
+        if replace:
+            compiled = stmt.on_conflict_do_update(index_elements=keys, set_=updates).compile(dialect=conn.dialect)
+        else:
+            compiled = stmt.compile(dialect=conn.dialect)
         self.sql = str(compiled)
         self.names = names = list(compiled.positiontup or ())
         self.get = itemgetter(*names)
@@ -76,7 +108,7 @@ class _Compiled:
 
     def execute(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         if set(self.names) - rows[0].keys():
-            upsert(conn, table, rows)  # rows that rely on column defaults take the ordinary path
+            self.ordinary(conn, table, rows)  # rows that rely on column defaults take the ordinary path
             return
         get, convert = self.get, self.convert
         params: list[tuple[Any, ...]] = []
@@ -88,7 +120,7 @@ class _Compiled:
                         values[i] = to_db(values[i])
                 params.append(tuple(values))
         except Exception:  # nothing of this chunk written yet: the ordinary path reports it (a StatementError)
-            upsert(conn, table, rows)
+            self.ordinary(conn, table, rows)
             return
         conn.exec_driver_sql(self.sql, params)
 
