@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 
 import click
@@ -191,6 +191,21 @@ def fitted_columns(table: Table, width: int) -> list[int]:
 
 
 _FLUSH_AT = 64 * 1024  # characters gathered before a write: one write per item would be a syscall each
+
+
+def echo_lines(lines: Iterable[str]) -> None:
+    """Print the lines (each with its line break) as they come, a chunk at a time."""
+    pending: list[str] = []
+    size = 0
+    for line in lines:
+        pending.append(line)
+        size += len(line) + 1
+        if size >= _FLUSH_AT:
+            click.echo("\n".join(pending))
+            pending.clear()
+            size = 0
+    if pending:
+        click.echo("\n".join(pending))
 
 
 def echo_json(fields: Sequence[tuple[str, object]]) -> None:
