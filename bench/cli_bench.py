@@ -227,7 +227,14 @@ def main() -> None:
                 write_client(root, n)
             files_mb = sum(f.stat().st_size for f in (root / "ehf").iterdir()) / 1e6
             files_mb += (root / "bank" / "camt054.xml").stat().st_size / 1e6
-            report(n, [one_run(root, config, n) for _ in range(args.runs)], files_mb)
+            runs = []
+            for i in range(args.runs):
+                runs.append(one_run(root, config, n))
+                got = runs[-1]
+                walls = ", ".join(f"{name} {m.wall_s:.1f} s / {m.peak_mb:.0f} MB" for name, m in got.commands.items())
+                tail = f"engine {got.engine.wall_s:.1f} s; bare {got.bare:.1f} s"
+                print(f"N={n} run {i + 1}: {walls}; {tail}", file=sys.stderr)
+            report(n, runs, files_mb)
 
 
 if __name__ == "__main__":
