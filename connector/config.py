@@ -496,6 +496,17 @@ class ClientConfig(_Strict):
         problem = org_no_problem(self.country, self.org_no)
         if problem:
             raise ValueError(f"`org_no`: {problem}")
+        # The account every letter asks debtors to pay to: a Norwegian one has a check digit, so a typo is
+        # caught here, not by a debtor's bank (Danish and Swedish domestic accounts have no common check).
+        account = re.sub(r"[\s.-]", "", self.creditor.bank_account)
+        if self.country == "NO" and account:
+            from stdnum.no import kontonr
+
+            if not kontonr.is_valid(account):
+                raise ValueError(
+                    f"`creditor.bank_account`: '{self.creditor.bank_account}' is not a valid Norwegian account "
+                    "number (11 digits, MOD11): check the digits"
+                )
         return self
 
 

@@ -563,6 +563,21 @@ def statement_letter(
         debtor=debtor(client, customer),
         currency=currency,
         invoices=tuple(invoice_line(inv, d, as_of) for inv, d in zip(mine, open_ones, strict=True)),
+        charges=fees_charged(client, facts, mine, as_of),
         payment=pay,
         ask_questions=False,
+    )
+
+
+def fees_charged(client: ClientConfig, facts: Facts, invoices: Sequence[Invoice], as_of: date) -> tuple[Charge, ...]:
+    """The reminder fees earlier letters charged on these open invoices, so a statement and the reminder
+    beside it agree on what is owed (a cancelled letter is no step, and charged nothing). A reminder sent
+    through Tripletex's own function booked its fee in the ledger: not added again."""
+    pack = _pack(client, as_of)
+    basis = pack.cites("reminder_fee") if pack is not None else ""
+    numbers = {i.number: i.currency for i in invoices}
+    return tuple(
+        Charge(ChargeKind.REMINDER_FEE, Money(s.fee, numbers[s.invoice_number]), basis, s.invoice_number)
+        for s in sorted(facts.steps, key=lambda s: (s.sent_on, s.invoice_number))
+        if s.invoice_number in numbers and s.fee > ZERO and s.sent_on <= as_of and s.channel != "tripletex"
     )

@@ -32,10 +32,14 @@ class Freshness:
 
 
 def freshness(client: ClientConfig, sync: Mapping[str, SyncStatus], today: date) -> Freshness:
-    attempts = [s.last_attempt_at for s in sync.values() if s.last_attempt_at]
+    # A bank feed no longer in the config (a fixed path) says nothing about the client now: as it holds
+    # nothing (``client_holds``), its last failure does not mark the client failed either.
+    configured = {bank.source_name for bank in client.bank}
+    current = {k: s for k, s in sync.items() if not k.startswith("bank:") or k in configured}
+    attempts = [s.last_attempt_at for s in current.values() if s.last_attempt_at]
     ledger = sync.get(LEDGER)
     last_success = ledger.last_success_at if ledger else None
-    failed = tuple(f"{source_label(name)}: {s.last_error}" for name, s in sorted(sync.items()) if s.last_error)
+    failed = tuple(f"{source_label(name)}: {s.last_error}" for name, s in sorted(current.items()) if s.last_error)
     if failed:
         state, problems = FAILED, failed
     elif last_success is None:

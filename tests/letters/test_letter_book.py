@@ -170,14 +170,16 @@ def test_a_statement_of_account_lists_open_items_payments_credits_and_the_balanc
     assert out.startswith("Kontoutskrift per 19.01.2026")
     for expected in ("Faktura 7001", "Innbetalt", "Kreditnota 8001", "Rest faktura 7002", "Saldo"):
         assert expected in out
-    assert "5\u00a0500,00" in out  # 4 000 + 1 500 open
+    # 4 000 + 1 500 open, and the fee the reminder of the same night charged: statement and reminder agree
+    assert "Purregebyr (faktura 7001)" in out and "37,50" in out
+    assert "5\u00a0537,50" in out
     target = tmp_path / "kontoutskrift.pdf"
     made = ws.cli(
         "statement", "acme", "934567897", "--as-of", DAY.isoformat(), "--format", "pdf", "--output", str(target)
     )
     assert made.exit_code == 0, made.output
-    assert "balance 5500.00 NOK" in made.stdout
-    assert "Saldo 5 500,00" in pdf_text(target.read_bytes())
+    assert "balance 5537.50 NOK" in made.stdout
+    assert "Saldo 5 537,50" in pdf_text(target.read_bytes())
     none = ws.cli("statement", "acme", "nobody", "--as-of", DAY.isoformat())
     assert none.exit_code == 2 and "no customer 'nobody'" in none.stderr
 
@@ -229,6 +231,11 @@ def test_a_v15_database_gets_letters_calls_and_the_new_columns(tmp_path: Path) -
     [
         ({"creditor": {"iban": "NO9915032080119"}}, "`creditor.iban`: 'NO9915032080119' is not a valid IBAN"),
         ({"creditor": {"bank_account": "konto 12"}}, "`creditor.bank_account`: 'konto 12' is not a bank account"),
+        (
+            {"creditor": {"bank_account": "1503.20.80118"}},  # one digit off: every letter would print it
+            "`creditor.bank_account`: '1503.20.80118' is not a valid Norwegian account number",
+        ),
+        ({"creditor": {"bank_account": "1503208011"}}, "is not a valid Norwegian account number (11 digits"),
         ({"creditor": {"bank_acount": "1"}}, "did you mean `bank_account`?"),
         ({"policy": {"steps": [{"action": "call", "days": 14}]}}, "the first step must be a letter"),
         (

@@ -34,3 +34,17 @@ def test_each_state_names_its_reason(ws: Workspace) -> None:
     assert any("2026-07-17" in p for p in old_bank.problems)
     old_ledger = freshness(client, {**fresh, "ledger": status("ledger", through=TODAY - timedelta(days=5))}, TODAY)
     assert (old_ledger.state, old_ledger.problems) == ("stale", ("the last successful ledger sync is too old",))
+
+
+def test_a_bank_feed_no_longer_in_the_config_does_not_fail_the_client(ws: Workspace) -> None:
+    """A typo in the bank path, fixed: the old folder's failed sync stays in the store but says nothing now."""
+    ws.write_config(client_table("acme", bank=[{"kind": "camt", "path": "b", "account": "15032080119"}]))
+    client = ws.client("acme")
+    bank = "bank:camt:" + str(ws.root / "b")
+    typo = "bank:camt:" + str(ws.root / "bnak")
+    fresh = {"ledger": status("ledger"), bank: status(bank), "bank-account:15032080119": status("x")}
+    gone = status(typo, ok=False, error="folder not found")
+    assert freshness(client, {**fresh, typo: gone}, TODAY).state == "ok"
+    failed = freshness(client, {**fresh, bank: status(bank, ok=False, error="folder not found")}, TODAY)
+    assert failed.state == "failed"
+
