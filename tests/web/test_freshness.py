@@ -47,4 +47,3 @@ def test_a_bank_feed_no_longer_in_the_config_does_not_fail_the_client(ws: Worksp
     assert freshness(client, {**fresh, typo: gone}, TODAY).state == "ok"
     failed = freshness(client, {**fresh, bank: status(bank, ok=False, error="folder not found")}, TODAY)
     assert failed.state == "failed"
-
