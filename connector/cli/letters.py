@@ -63,7 +63,7 @@ def letters_list(env: Env, client_ids: tuple[str, ...], customer_id: str | None,
         for v in views
     ]
     head = ["client", "letter", "kind", "customer", "invoices", "sent", "pay by", "total", "channel", "state"]
-    show(Table(head, rows, right={7}, keep=[3, 9, 8, 6, 7, 8, 4, 5, 2, 9], empty="No letters."))
+    show(Table(head, rows, right={7}, keep=[3, 9, 8, 6, 7, 4, 8, 5, 2, 9], empty="No letters."))
 
 
 @letters.command("cancel")
