@@ -314,8 +314,8 @@ def quick_http(monkeypatch: Any) -> Iterator[list[float]]:
             attempts=3,
             initial_wait=0.001,
             max_wait=0.002,
-            connect_timeout=0.5,
-            read_timeout=0.5,
+            connect_timeout=5.0,  # generous: a loaded CI machine must not turn a mocked answer into a timeout
+            read_timeout=5.0,
             sleep=waits.append,
             pause_scale=0.0,
         )
