@@ -168,6 +168,8 @@ def client() -> ClientConfig:
             "ledger": {"kind": "ehf", "path": "/tmp"},
             "bank": [{"kind": "camt", "path": "/tmp"}],
             "collection": {"provider": "outbox", "path": "/tmp"},
+            # where the letters ask to be paid: without it every letter is held invoice_defect (issue 15)
+            "creditor": {"bank_account": "15032080119"},
         }
     )
 
