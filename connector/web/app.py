@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connector.config import Settings
 from connector.store import Store
-from connector.web import actions, clients, login, pages, records
+from connector.web import actions, clients, login, pages, quarantine, records
 from connector.web.context import (
     BadRequest,
     Forbidden,
@@ -135,6 +135,8 @@ ROUTES = [
     Route("/agreements/remove", records.agreement_remove, methods=["POST"], name="agreement_remove"),
     Route("/exclusions/add", records.exclusion_add, methods=["POST"], name="exclusion_add"),
     Route("/exclusions/remove", records.exclusion_remove, methods=["POST"], name="exclusion_remove"),
+    Route("/files/quarantine", quarantine.file_quarantine, methods=["POST"], name="file_quarantine"),
+    Route("/files/release", quarantine.file_release, methods=["POST"], name="file_release"),
     Mount("/static", StaticFiles(packages=[("connector.web", "static")]), name="static"),
 ]
 

@@ -84,6 +84,7 @@ def client_page(request: Request) -> Response:
         "undoable": _undoable(view.cases, request),
         "anchor": anchor,
         "credit": {cid: check.level for cid, check in view.credit.items()},
+        "files": data.files(wb.store, [client]),
     }
     return render(request, "client.html", context, session=session)
 

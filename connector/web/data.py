@@ -6,6 +6,7 @@
 - cases and their provider status: ``Store.cases`` + ``collection.evidence.provider_fields`` as
   ``arsync cases list --json``;
 - disputes, agreements, exclusions: ``actions.manual`` as ``arsync disputes/agreements/exclude list``;
+- unreadable, refused, conflicting and quarantined files: ``actions.files.listed`` as ``arsync files list``;
 - the credit level: ``store.credit_checks.latest_checks`` + ``credit.checks.credit_line``;
 - Today's queue: the decisions last night's run stored (``store.decisions``: ``review``, broken agreements)
   and the open disputes, oldest first;
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from connector.actions import files as files_service
 from connector.actions import manual
 from connector.collection import evidence as collection_evidence
 from connector.config import ClientConfig
@@ -200,3 +202,9 @@ def open_disputes(store: Store, clients: Sequence[ClientConfig]) -> list[tuple[D
     """Every open dispute of these clients, oldest first, with the invoice's customer id (answered fast,
     a disputed invoice gets paid)."""
     return store.read(disputes_store.open_disputes, [c.id for c in clients])
+
+
+def files(store: Store, clients: Sequence[ClientConfig]) -> list[files_service.Listed]:
+    """Every unreadable, refused, conflicting or quarantined file of these clients, with what it holds (the
+    lines of ``arsync files list``); ``holding`` marks those a person has to decide about."""
+    return files_service.listed(store, clients)

@@ -68,7 +68,10 @@ def _recorded(request: Request, session: Session, form: FormData, record: Record
     return RedirectResponse(back, status_code=303)
 
 
-def _action(record: Recorder) -> Callable[[Request], Awaitable[Response]]:
+def action(record: Recorder) -> Callable[[Request], Awaitable[Response]]:
+    """A POST endpoint that runs ``record`` for an approver who may see the form's client (the other
+    workbench modules that record something use it too)."""
+
     async def handler(request: Request, session: Session, form: FormData) -> Response:
         return await run_in_threadpool(_recorded, request, session, form, record)
 
@@ -76,7 +79,8 @@ def _action(record: Recorder) -> Callable[[Request], Awaitable[Response]]:
     return form_post(handler)
 
 
-def _text(form: FormData, name: str, what: str, *, required: bool = True) -> str:
+def text(form: FormData, name: str, what: str, *, required: bool = True) -> str:
+    """A text field of at most ``MAX_TEXT`` characters (``Refused`` names ``what`` otherwise)."""
     value = field(form, name)
     if required and not value:
         raise Refused(f"{what} is missing: write it in the box")
@@ -108,8 +112,8 @@ def _whole(form: FormData, name: str, what: str, low: int, high: int) -> int:
 
 
 def open_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
-    invoice = _text(form, "invoice", "The invoice")
-    reason = _text(form, "reason", "What the debtor disputes")
+    invoice = text(form, "invoice", "The invoice")
+    reason = text(form, "reason", "What the debtor disputes")
     dispute = manual.open_dispute(
         wb.store, client.id, invoice, reason, wb.today(), actor=who.actor, now=who.now, address=who.address
     )
@@ -119,8 +123,8 @@ def open_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Who) 
 
 
 def resolve_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
-    ref = _text(form, "dispute_id", "The dispute")
-    note = _text(form, "note", "How it was settled", required=False)
+    ref = text(form, "dispute_id", "The dispute")
+    note = text(form, "note", "How it was settled", required=False)
     dispute = manual.resolve_dispute(
         wb.store, client.id, ref, note, wb.today(), actor=who.actor, now=who.now, address=who.address
     )
@@ -131,8 +135,8 @@ def resolve_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Wh
 
 
 def add_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
-    invoice = _text(form, "invoice", "The invoice")
-    note = _text(form, "note", "The note", required=False)
+    invoice = text(form, "invoice", "The invoice")
+    note = text(form, "note", "The note", required=False)
     if field(form, "kind") == "plan":
         count = _whole(form, "instalments", "The number of instalments", 2, MAX_INSTALMENTS)
         first = _date(form, "first", "The first instalment's day")
@@ -151,8 +155,8 @@ def add_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who)
 
 
 def remove_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
-    ref = _text(form, "agreement_id", "The agreement")
-    note = _text(form, "note", "Why", required=False)
+    ref = text(form, "agreement_id", "The agreement")
+    note = text(form, "note", "Why", required=False)
     agreement = manual.remove_agreement(
         wb.store, client.id, ref, note, wb.today(), actor=who.actor, now=who.now, address=who.address
     )
@@ -167,7 +171,7 @@ def add_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who)
     customer = field(form, "customer") or None
     if (invoice is None) == (customer is None):
         raise Refused("name either an invoice or a customer")
-    reason = _text(form, "reason", "Why")
+    reason = text(form, "reason", "Why")
     until = _date(form, "until", "The last day", required=False)
     exclusion = manual.add_exclusion(
         wb.store,
@@ -186,16 +190,16 @@ def add_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who)
 
 
 def end_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
-    ref = _text(form, "exclusion_id", "The exclusion")
+    ref = text(form, "exclusion_id", "The exclusion")
     exclusion = manual.end_exclusion(
         wb.store, client.id, ref, wb.today(), actor=who.actor, now=who.now, address=who.address
     )
     return f"Exclusion {exclusion.exclusion_id} ended: the {manual.excluded(exclusion)} is dunned again from today."
 
 
-dispute_open = _action(open_dispute)
-dispute_resolve = _action(resolve_dispute)
-agreement_add = _action(add_agreement)
-agreement_remove = _action(remove_agreement)
-exclusion_add = _action(add_exclusion)
-exclusion_remove = _action(end_exclusion)
+dispute_open = action(open_dispute)
+dispute_resolve = action(resolve_dispute)
+agreement_add = action(add_agreement)
+agreement_remove = action(remove_agreement)
+exclusion_add = action(add_exclusion)
+exclusion_remove = action(end_exclusion)

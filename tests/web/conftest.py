@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from workbench_builders import NOON, AppFactory, log_in, scenario, write_config
+from workbench_builders import NOON, AppFactory, files_in_trouble, log_in, scenario, write_config
 
 from connector.web.app import create_app
 from tests.builders import Workspace
@@ -33,6 +33,14 @@ def scene(scene_template: Workspace, tmp_path: Path) -> Iterator[Workspace]:
     ws.clients = copy.deepcopy(scene_template.clients)
     yield ws
     ws.close()
+
+
+@pytest.fixture
+def troubled(scene: Workspace) -> Workspace:
+    """The scene with a file that does not read (acme's 5001-credit.xml, holding 1002) and a conflicting
+    document (beta's b-2001.xml, holding 2001), after a night."""
+    files_in_trouble(scene)
+    return scene
 
 
 @pytest.fixture

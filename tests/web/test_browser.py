@@ -99,6 +99,16 @@ def nb_number(value: Decimal) -> str:
     return f"{value:,.2f}".replace(",", " ").replace(".", ",")
 
 
+def fits(driver: WebDriver) -> bool:
+    """Nothing scrolls sideways at 1280 px: neither the page nor any table in its scrolling box."""
+    return bool(
+        driver.execute_script(
+            "return document.documentElement.scrollWidth <= 1280 && "
+            "[...document.querySelectorAll('.wrap')].every(w => w.scrollWidth <= w.clientWidth)"
+        )
+    )
+
+
 def visible_text(element: object) -> str:
     return str(element.text).replace("\u00a0", " ")  # type: ignore[attr-defined]
 
@@ -369,3 +379,48 @@ def test_keyboard_reaches_the_content_and_shows_where_it_is(browser: WebDriver, 
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 1280
     browser.get(f"{served}/clients/acme/customers/934567897")
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 1280
+
+
+def test_quarantine_a_file_and_see_its_hold_lift(
+    browser: WebDriver, served: str, troubled: Workspace, tmp_path: Path
+) -> None:
+    log_in(browser, served, "kari")
+    assert "2 files to decide" in browser.find_element(By.CSS_SELECTOR, "nav.queue").text
+    files = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-files]")
+    assert "5001-credit.xml" in files.text and "UNREADABLE" in files.text and "holds invoice(s) 1002" in files.text
+    assert "b-2001.xml" in files.text and "CONFLICTING" in files.text
+    assert fits(browser)
+    shot(browser, tmp_path, "today_files")
+
+    browser.get(f"{served}/clients/acme/customers/987654325")
+    held = browser.find_element(By.CSS_SELECTOR, "#invoice-1002 dl.facts").text
+    assert "unreadable_document" in held
+    browser.get(f"{served}/")
+
+    files = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-files]")
+    files.find_element(By.CSS_SELECTOR, "form[action='/files/quarantine'] input[name=reason]").send_keys(
+        "a draft the scanner made; the real credit note came by post"
+    )
+    click(browser, By.CSS_SELECTOR, "button[aria-label='Quarantine 5001-credit.xml']")
+    status = browser.find_element(By.CSS_SELECTOR, "p.flash.ok[role=status]").text
+    assert status.startswith("Quarantined ") and "5001-credit.xml for client acme: its holds lift" in status
+    left = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-files]").text
+    assert "5001-credit.xml" not in left and "b-2001.xml" in left  # only beta's conflict waits now
+    shot(browser, tmp_path, "today_quarantined")
+
+    # the invoice it held, decided afresh: the hold has lifted (the reminder interval still runs)
+    browser.get(f"{served}/clients/acme/customers/987654325")
+    block = browser.find_element(By.ID, "invoice-1002")
+    assert "unreadable_document" not in block.find_element(By.CSS_SELECTOR, "dl.facts").text
+    assert "unreadable_document" not in block.find_element(By.CSS_SELECTOR, "pre.explain").text
+    shot(browser, tmp_path, "customer_hold_lifted")
+
+    # the client's page keeps it, quarantined, with who and why, and a Release form
+    click(browser, By.LINK_TEXT, "Acme AS")
+    listed = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-files]").text
+    assert "QUARANTINED" in listed and "quarantined by kari on 2026-07-27: a draft the scanner made" in listed
+    assert browser.find_elements(By.CSS_SELECTOR, "button[aria-label='Release 5001-credit.xml']")
+    assert fits(browser)
+    shot(browser, tmp_path, "client_files")
+    entries = [(e.actor, e.action) for e in troubled.store.read(audit.entries) if e.action.startswith("file.")]
+    assert entries == [("kari", "file.quarantine")]

@@ -138,6 +138,8 @@ POSTS = [
     "/agreements/remove",
     "/exclusions/add",
     "/exclusions/remove",
+    "/files/quarantine",
+    "/files/release",
 ]
 
 
