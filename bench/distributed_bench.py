@@ -29,15 +29,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from bench.ledger_sync_bench import RemoteFake, fiken_token
 from connector import http
@@ -45,6 +41,7 @@ from connector.queue import db, runs
 from connector.store import Store
 from tests.builders import camt, to_toml
 from tests.fakes.ledgers import ENV, ledger_table
+from tests.queue.night_env import scratch_database
 
 SYSTEMS = ("tripletex", "fiken", "poweroffice")
 AS_OF = date(2026, 11, 20)
@@ -64,33 +61,6 @@ def worker_main(config: str, concurrency: int, limits: bool) -> None:
 
 
 # ---- the night ------------------------------------------------------------------------------------
-
-
-@contextmanager
-def database(base: str) -> Iterator[str]:
-    name = f"arsync_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        _drop(admin, name)
-        admin.dispose()
-
-
-def _drop(admin: Any, name: str) -> None:
-    """DROP … WITH (FORCE), tried again a few times: it fails while an autovacuum worker (another role) is
-    in the database, which ends on its own within moments."""
-    for attempt in range(20):
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            return
-        except Exception:
-            if attempt == 19:
-                raise
-            time.sleep(0.5)
 
 
 def write_config(
@@ -144,7 +114,10 @@ def night(
 ) -> dict[str, Any]:
     for f in fakes.values():
         f.ask("reset")
-    with database(base) as url, tempfile.TemporaryDirectory(prefix="arsync-dist-") as tmp:
+    with (
+        scratch_database(base, prefix="arsync_bench_") as url,
+        tempfile.TemporaryDirectory(prefix="arsync-dist-") as tmp,
+    ):
         root = Path(tmp)
         config, env = write_config(root, url, fakes, n, fiken_tokens)
         Store(url).close()

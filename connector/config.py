@@ -219,10 +219,12 @@ class BankConfig(_Strict):
 class StepConfig(_Strict):
     """One rung of the dunning ladder.
 
-    ``days`` counts from the due date for the first step and from the previous step otherwise.
+    ``days`` counts from the due date for the first step and from the previous step otherwise. A ``call``
+    rung puts the customer on the call list instead of sending a letter; its ``channel`` carries the
+    written follow-up of what was agreed on the call.
     """
 
-    action: Literal["reminder", "collection_notice", "collection_case"]
+    action: Literal["reminder", "call", "collection_notice", "collection_case"]
     days: Annotated[int, Field(ge=0)]
     fee: bool = False
     channel: str = "outbox"
@@ -272,6 +274,15 @@ class PolicyConfig(_Strict):
     # Business days, after the first business day after a letter's stated deadline, for a payment made on
     # the deadline to reach the bank files: the next step (a collection case) waits for them.
     settle_days: Annotated[int, Field(ge=0, le=30)] = 2
+    # Letters (issue 15). One letter per customer: all of a customer's invoices due for the same step on the
+    # same day go in one letter (each with its own lines and amounts, one total); false: one per invoice.
+    group_by_customer: bool = True
+    # A statement of account (kontoutskrift) goes with every reminder letter, behind it.
+    statement_with_reminder: bool = False
+    # The call step: after a call nobody answered, the customer is back on the call list this many days
+    # later; after this many unanswered calls the ladder goes on to its next step.
+    call_retry_days: Annotated[int, Field(ge=0, le=60)] = 2
+    call_attempts: Annotated[int, Field(ge=1, le=20)] = 3
 
     @field_validator("min_amount", "payment_tolerance", "credit_check_min_amount", mode="before")
     @classmethod
@@ -284,10 +295,16 @@ class PolicyConfig(_Strict):
     @field_validator("steps")
     @classmethod
     def _ladder_order(cls, steps: list[StepConfig]) -> list[StepConfig]:
+        # a call may come between any two letters (typically after the first reminder); letters go up
         order = ["reminder", "collection_notice", "collection_case"]
-        ranks = [order.index(s.action) for s in steps]
+        ranks = [order.index(s.action) for s in steps if s.action != "call"]
         if ranks != sorted(ranks):
-            raise ValueError("`steps` must go up the ladder: reminder(s), then collection_notice, then collection_case")
+            raise ValueError(
+                "`steps` must go up the ladder: reminder(s), then collection_notice, then collection_case "
+                "(a call anywhere before the case)"
+            )
+        if steps and steps[0].action == "call":
+            raise ValueError("the first step must be a letter: a call comes after a reminder (step 3 of the playbook)")
         if steps and "collection_case" in [s.action for s in steps[:-1]]:
             raise ValueError("collection_case must be the last step")
         if any(s.action == "collection_case" for s in steps) and not any(
@@ -314,6 +331,10 @@ class CollectionConfig(_Strict):
     # payment and must never be reported back as one. Payer account numbers / name fragments:
     payout_accounts: list[str] = Field(default_factory=list)
     payout_names: list[str] = Field(default_factory=list)
+    # The agency named to the debtor in the collection notice ("then the claim goes to …") and in the letter
+    # telling them it was handed over; kravia and debitura name themselves when these are unset.
+    agency: str = ""
+    agency_contact: str = ""  # the agency's phone, e-mail or web address, for the debtor
 
     _env = field_validator("token_env", "api_key_env")(_check_env_name)
 
@@ -362,6 +383,43 @@ class RemindersConfig(_Strict):
     path: Path | None = None  # defaults to <collection path>/../reminders when not given
     email: EmailSettings | None = None  # used by steps with channel = "email"
     tripletex: TripletexSettings | None = None  # used by steps with channel = "tripletex"
+    # A folder with the client's own letter texts: any of <nb|da|sv>/<kind>.j2, <lang>/labels.toml,
+    # letter.typ (connector/letters/templates has the shipped ones); a file not there comes from arsync.
+    letter_templates: Path | None = None
+
+
+class CreditorConfig(_Strict):
+    """``[clients.creditor]``: what the client's letters print as letterhead and payee (issue 15).
+
+    A letter must say where to pay: ``bank_account`` (else the account the invoice names, else the bank
+    feed's ``account``); without any, the invoice is held ``invoice_defect`` before its first letter."""
+
+    address_lines: list[str] = Field(default_factory=list)  # street, PO box (no postal code or city)
+    postal_code: str = ""
+    city: str = ""
+    bank_account: str = ""  # domestic account as the debtor types it (NO: 11 digits)
+    iban: str = ""
+    bic: str = ""
+    contact_email: str = ""  # where debtors write with questions
+    contact_phone: str = ""
+    contact_person: str = ""  # who signs the letters and answers the phone
+
+    @field_validator("bank_account")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        digits = re.sub(r"[\s.-]", "", value)
+        if value and not digits.isdigit():
+            raise ValueError(f"'{value}' is not a bank account number (digits, spaces, dots)")
+        return value.strip()
+
+    @field_validator("iban")
+    @classmethod
+    def _iban(cls, value: str) -> str:
+        from stdnum import iban
+
+        if value and not iban.is_valid(value):
+            raise ValueError(f"'{value}' is not a valid IBAN: check the digits")
+        return iban.compact(value) if value else ""
 
 
 class BookingsConfig(_Strict):
@@ -413,6 +471,7 @@ class ClientConfig(_Strict):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     collection: CollectionConfig
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    creditor: CreditorConfig = Field(default_factory=CreditorConfig)
     bookings: BookingsConfig = Field(default_factory=BookingsConfig)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     # Filled from the top-level [http] / [limits] tables; a client's own table overrides key by key.
@@ -699,7 +758,9 @@ def _resolve_paths(settings: Settings, file: Path) -> Settings:
                     "ledger": c.ledger.model_copy(update={"path": fix(c.ledger.path)}),
                     "bank": [b.model_copy(update={"path": fix(b.path)}) for b in c.bank],
                     "collection": collection,
-                    "reminders": c.reminders.model_copy(update={"path": reminders_path}),
+                    "reminders": c.reminders.model_copy(
+                        update={"path": reminders_path, "letter_templates": fix(c.reminders.letter_templates)}
+                    ),
                     "bookings": c.bookings.model_copy(update={"path": bookings_path}),
                     "registry": c.registry.model_copy(update={"credit_thresholds": fix(c.registry.credit_thresholds)}),
                 }

@@ -136,6 +136,7 @@ class State(StrEnum):
 class Action(StrEnum):
     NONE = "none"
     REMINDER = "reminder"
+    CALL = "call"  # the customer goes on the call list (step 3 of the playbook), no letter
     COLLECTION_NOTICE = "collection_notice"
     COLLECTION_CASE = "collection_case"
     REVIEW = "review"
@@ -143,7 +144,7 @@ class Action(StrEnum):
 
 
 # The ladder steps an invoice walks up, in order. A step is also an Action.
-STEPS: tuple[Action, ...] = (Action.REMINDER, Action.COLLECTION_NOTICE, Action.COLLECTION_CASE)
+STEPS: tuple[Action, ...] = (Action.REMINDER, Action.CALL, Action.COLLECTION_NOTICE, Action.COLLECTION_CASE)
 
 
 class CaseStatus(StrEnum):
@@ -167,6 +168,8 @@ class Customer:
     postal_code: str | None = None
     city: str | None = None
     is_person: bool = False
+    phone: str | None = None  # for the call list (issue 15)
+    contact: str | None = None  # the person at the customer to ask for (letters' "Att.", the call list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +316,11 @@ class Dispute:
 
 @dataclass(frozen=True, slots=True)
 class Agreement:
-    """A promise to pay or an instalment plan, as the accountant recorded it."""
+    """A promise to pay or an instalment plan, as the accountant recorded it.
+
+    ``plan_id`` set: one row of a plan made on a call that covers several invoices of the customer; the plan
+    is judged as a whole (``amounts``, one per due date, against all money applied to its invoices), never
+    invoice by invoice, so an instalment paid with one invoice's KID keeps the plan for all of them."""
 
     client_id: str
     invoice_number: str
@@ -322,6 +329,43 @@ class Agreement:
     due_dates: tuple[date, ...]
     note: str = ""
     cancelled_on: date | None = None
+    plan_id: str | None = None
+    amounts: tuple[Decimal, ...] = ()  # per due date, for the whole plan (plan agreements only)
+
+    @property
+    def key(self) -> str:
+        """What one agreement is, for its follow-up letter and its checks: the plan, or the row itself."""
+        return self.plan_id or self.agreement_id
+
+
+class CallOutcome(StrEnum):
+    """How a call to a customer ended (``arsync calls log --outcome``)."""
+
+    PROMISE = "promise"  # a promise to pay by a date: an agreement
+    INSTALMENTS = "instalments"  # an instalment plan: an agreement
+    DISPUTE = "dispute"  # the customer disputes: a dispute on each invoice discussed
+    NO_ANSWER = "no_answer"  # back on the call list after call_retry_days; after call_attempts the ladder goes on
+    WRONG_NUMBER = "wrong_number"  # a review item (invoice_defect) until the number is fixed
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call to a customer, as the accountant logged it (append-only)."""
+
+    client_id: str
+    call_id: str
+    customer_id: str
+    called_on: date
+    outcome: CallOutcome
+    phone: str = ""  # the number dialled
+    contact: str = ""  # the person spoken to
+    promise_date: date | None = None
+    instalment_dates: tuple[date, ...] = ()
+    reason: str = ""  # a dispute's reason
+    notes: str = ""
+    invoices: tuple[str, ...] = ()  # the open invoices the call was about
+    agreement_id: str | None = None  # the plan it made (promise / instalments)
+    by: str = ""  # who logged it
 
 
 @dataclass(frozen=True, slots=True)
@@ -648,3 +692,4 @@ class Facts:
     checks: tuple[InvoiceCheck, ...] = ()  # invoices the accountant confirmed by hand (issue 14)
     conflicts: tuple[DocumentConflict, ...] = ()  # open conflicts between documents of one number (issue 13)
     unreadable_rows: tuple[UnreadableRow, ...] = ()  # stored rows skipped because they cannot be read (issue 13)
+    calls: tuple[Call, ...] = ()  # calls to customers, in the order made (issue 15)

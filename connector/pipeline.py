@@ -27,7 +27,7 @@ from connector.actions.credit import CreditLookups, check_credit
 from connector.actions.registry import refresh as refresh_registry
 from connector.actions.resolve import resolve_pending
 from connector.bank.feed import CamtFolderFeed, OcrFolderFeed
-from connector.channels.base import ReminderChannel
+from connector.channels.base import Channel
 from connector.concurrency import ReadAhead, read_ahead
 from connector.config import ClientConfig, ConfigError, Settings, missing_secrets, missing_secrets_message
 from connector.dunning.policy import ladder_problems
@@ -298,10 +298,10 @@ def _describe(exc: BaseException) -> str:
 # ---- resolve, decide once, act ------------------------------------------------------------------
 
 
-def resolve(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> dict[str, ReminderChannel]:
+def resolve(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> dict[str, Channel]:
     """Settle the sends a stopped run left (connector.actions.resolve) before deciding, so the steps found
     sent are decided with; returns the channels opened meanwhile, for the act stage to reuse."""
-    channels: dict[str, ReminderChannel] = {}
+    channels: dict[str, Channel] = {}
     report.warnings.extend(resolve_pending(store, client, as_of, channels).warnings)
     return channels
 

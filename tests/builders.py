@@ -57,7 +57,7 @@ def bad_kid(number: str) -> str:
     raise AssertionError("no invalid check digit found")  # pragma: no cover
 
 
-def _party(role: str, name: str, org: str) -> str:
+def _party(role: str, name: str, org: str, contact: str = "") -> str:
     return f"""  <cac:{role}>
     <cac:Party>
       <cbc:EndpointID schemeID="0192">{org}</cbc:EndpointID>
@@ -71,10 +71,19 @@ def _party(role: str, name: str, org: str) -> str:
       <cac:PartyLegalEntity>
         <cbc:RegistrationName>{name}</cbc:RegistrationName>
         <cbc:CompanyID schemeID="0192">{org}</cbc:CompanyID>
-      </cac:PartyLegalEntity>
+      </cac:PartyLegalEntity>{contact}
     </cac:Party>
   </cac:{role}>
 """
+
+
+def _contact(name: str | None, phone: str | None) -> str:
+    if not name and not phone:
+        return ""
+    inner = (f"<cbc:Name>{name}</cbc:Name>" if name else "") + (
+        f"<cbc:Telephone>{phone}</cbc:Telephone>" if phone else ""
+    )
+    return f"\n      <cac:Contact>{inner}</cac:Contact>"
 
 
 def _totals(amount: Decimal, currency: str) -> str:
@@ -99,8 +108,11 @@ def ubl_invoice(
     kid_value: str | None = "auto",
     pdf: bytes | None = None,
     seller_org: str = SELLER_ORG,
+    phone: str | None = None,
+    contact: str | None = None,
 ) -> str:
-    """A Peppol BIS 3 invoice; ``kid_value="auto"`` puts a valid KID in PaymentID, None leaves it out."""
+    """A Peppol BIS 3 invoice; ``kid_value="auto"`` puts a valid KID in PaymentID, None leaves it out;
+    ``phone`` / ``contact``: the buyer's contact (BT-57 / BT-56)."""
     payment_id = kid(number) if kid_value == "auto" else kid_value
     means = ""
     if payment_id is not None:
@@ -134,7 +146,7 @@ def ubl_invoice(
   <cbc:BuyerReference>{org}</cbc:BuyerReference>
 {attachment}"""
         + _party("AccountingSupplierParty", "Selger AS", seller_org)
-        + _party("AccountingCustomerParty", customer, org)
+        + _party("AccountingCustomerParty", customer, org, _contact(contact, phone))
         + means
         + _totals(Decimal(amount), currency)
         + "</Invoice>\n"
@@ -238,6 +250,32 @@ def camt(
 """
 
 
+def pdf_text(pdf: bytes) -> str:
+    """The text of every page of a PDF (pypdf), whitespace runs and no-break spaces made one plain space and
+    the minus sign a hyphen, so tests can look for "1 000,00" or "-1 000,00"."""
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    return re.sub(r"\s+", " ", text.replace("\u00a0", " ").replace("\u2212", "-")).strip()
+
+
+def real_pdf(title: str = "Faktura") -> bytes:
+    """A real one-page PDF (pypdf can read it): an invoice copy that is attached to a letter."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": title})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def pdf_bytes(title: str = "Faktura") -> bytes:
     """Not a full PDF; enough for an attachment that must travel byte for byte."""
     return b"%PDF-1.4\n% " + title.encode() + b"\n%%EOF\n"
@@ -300,6 +338,15 @@ def client_table(client_id: str = "acme", **overrides: Any) -> dict[str, Any]:
         "policy": {"grace_days": 3, "min_amount": 100, "bank_max_age_days": 3, "auto_approve": False},
         "reminders": {"channel": "outbox", "path": f"{base}/outbox/reminders"},
         "collection": {"provider": "outbox", "path": f"{base}/outbox/cases"},
+        # the letterhead and the account letters ask to be paid to (issue 15)
+        "creditor": {
+            "address_lines": ["Storgata 1"],
+            "postal_code": "0155",
+            "city": "Oslo",
+            "bank_account": ACCOUNT,
+            "contact_email": f"post@{client_id}.example",
+            "contact_phone": "+47 22 00 00 00",
+        },
     }
     if "org_no" not in overrides and overrides.get("country") in VALID_ORG_NO:
         table["org_no"] = VALID_ORG_NO[overrides["country"]]  # the org no is checked for its country
@@ -413,6 +460,39 @@ class Workspace:
 
     def outbox_files(self, folder: Path) -> list[str]:
         return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) if folder.is_dir() else []
+
+    # ---- letters (issue 15) -------------------------------------------------------------------------
+
+    def letter_records(self, client_id: str = "acme") -> list[Any]:
+        """Every letter the store knows for the client (connector.store.letters.LetterRecord), oldest first."""
+        from connector.store import letters as book
+
+        return self.store.read(book.load, client_id)
+
+    def letters(self, client_id: str = "acme", kinds: Sequence[str] = ("reminder", "collection_notice")) -> list[str]:
+        """One name per invoice a letter of these kinds named (sent, or may have been): client--invoice--kind--day."""
+        return sorted(
+            f"{r.client_id}--{n}--{r.kind}--{r.sent_on.isoformat()}"
+            for r in self.letter_records(client_id)
+            if r.status in ("sent", "unconfirmed") and r.kind in kinds
+            for n in r.invoices
+        )
+
+    def letter_record(self, number: str, kind: str, day: date, client_id: str = "acme") -> Any:
+        [record] = [
+            r
+            for r in self.letter_records(client_id)
+            if number in r.invoices and r.kind == kind and r.sent_on == day and r.status in ("sent", "unconfirmed")
+        ]
+        return record
+
+    def letter_pdf(self, number: str, kind: str, day: date, client_id: str = "acme") -> Path:
+        """The outbox PDF of the letter of ``kind`` sent on ``day`` that names invoice ``number``."""
+        return self.reminders_dir(client_id) / f"{self.letter_record(number, kind, day, client_id).stem}.pdf"
+
+    def letter_text(self, number: str, kind: str, day: date, client_id: str = "acme") -> str:
+        """That letter's text as a reader gets it from the PDF (spaces normalised, no-break spaces plain)."""
+        return pdf_text(self.letter_pdf(number, kind, day, client_id).read_bytes())
 
 
 def wait_for_no_other_threads(timeout: float = 10.0) -> None:

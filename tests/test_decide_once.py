@@ -44,8 +44,8 @@ from tests.builders import Entry, Workspace, client_table, kid
 DUE = date(2026, 1, 5)  # Monday
 COMPLAINT = date(2026, 1, 8)
 PAID = date(2026, 1, 12)
-REMINDED = date(2026, 1, 19)  # the default ladder's reminder day
-NIGHT = date(2026, 2, 2)  # … and its collection notice day
+REMINDED = date(2026, 1, 14)  # a reminder (sent outside arsync) asking for payment by Wednesday 28 January
+NIGHT = date(2026, 2, 2)  # … its collection notice day: the first business day after it + 2 settle days
 DEBTOR_ORG = "934567897"
 
 

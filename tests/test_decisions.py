@@ -364,16 +364,17 @@ def test_first_step_waits_for_its_days_after_due() -> None:
 
 def test_ladder_reminder_then_notice_then_case_with_intervals() -> None:
     reminded = [step("1001", Action.REMINDER, TODAY)]
-    notice_day = TODAY + timedelta(days=14)
+    # the reminder's pay-by date (14 days, a Monday), the first business day after it and 2 settle days (issue 15)
+    notice_day = TODAY + timedelta(days=17)
     wait = decide_all([invoice("1001")], steps=reminded, as_of=notice_day - timedelta(days=1))["1001"]
     assert wait.holds == (Hold.WAIT_INTERVAL,)
     assert wait.action is Action.HOLD
     assert decide_all([invoice("1001")], steps=reminded, as_of=notice_day)["1001"].action is Action.COLLECTION_NOTICE
 
     noticed = [*reminded, step("1001", Action.COLLECTION_NOTICE, notice_day)]
-    # the notice's deadline is Monday 27 July: the case waits for the first business day after it and the
+    # the notice's deadline is Thursday 30 July: the case waits for the first business day after it and the
     # policy's 2 settle days (issue 14)
-    case_day = date(2026, 7, 30)
+    case_day = date(2026, 8, 4)
     wait = decide_all([invoice("1001")], steps=noticed, as_of=case_day - timedelta(days=1))["1001"]
     assert wait.holds == (Hold.WAIT_INTERVAL,)
     ready = decide_all([invoice("1001")], steps=noticed, as_of=case_day)["1001"]

@@ -30,10 +30,8 @@ def nightly(ws: Workspace, day: date, *extra: str) -> Result:
 
 
 def letters(ws: Workspace, client_id: str = "acme") -> list[str]:
-    """The letters in the reminders outbox, one per (client, invoice, step, day), whatever files make one up."""
-    return sorted(
-        {"--".join(name.split("--")[:4]).split(".")[0] for name in ws.outbox_files(ws.reminders_dir(client_id))}
-    )
+    """The reminders and notices written, one per (client, invoice, step, day), whatever files make one up."""
+    return ws.letters(client_id)
 
 
 def steps(ws: Workspace) -> list[tuple[str, str, date]]:
@@ -71,8 +69,9 @@ def test_run_twice_on_the_same_day_sends_one_reminder(ws: Workspace) -> None:
     assert "reminder for invoice 1001" in first.stdout
     assert letters(ws) == [f"acme--1001--reminder--{REMIND.isoformat()}"]
     files = ws.outbox_files(ws.reminders_dir())
-    texts = [(ws.reminders_dir() / f).read_text(encoding="utf-8") for f in files if f.endswith((".txt", ".xml"))]
-    assert any("1001" in t and "1000.00" in t for t in texts)
+    assert "Faktura 1001 01.06.2026 15.06.2026 1 000,00" in ws.letter_text("1001", "reminder", REMIND)
+    xmls = [(ws.reminders_dir() / f).read_text(encoding="utf-8") for f in files if f.endswith(".xml")]
+    assert any("<cbc:ID>1001</cbc:ID>" in t and ">1000.00<" in t for t in xmls)
 
     second = nightly(ws, REMIND)
     assert second.exit_code == 0, second.output
@@ -87,25 +86,28 @@ def test_the_ladder_walks_up_over_nightly_runs(ws: Workspace) -> None:
     assert steps(ws) == []  # not yet 14 days after due
 
     assert nightly(ws, REMIND).exit_code == 0
-    assert nightly(ws, NOTICE - timedelta(days=1)).exit_code == 0
+    # the reminder asks for payment by Monday 13 July: the notice waits for the next business day and the
+    # 2 settle days, so a payment made on the 13th is seen first
+    notice, case_day = date(2026, 7, 16), date(2026, 8, 4)
+    assert nightly(ws, notice - timedelta(days=1)).exit_code == 0
     assert steps(ws) == [("1001", "reminder", REMIND)]  # the interval after the reminder holds
 
-    assert nightly(ws, NOTICE).exit_code == 0
-    assert steps(ws) == [("1001", "reminder", REMIND), ("1001", "collection_notice", NOTICE)]
+    assert nightly(ws, notice).exit_code == 0
+    assert steps(ws) == [("1001", "reminder", REMIND), ("1001", "collection_notice", notice)]
     assert letters(ws) == [
-        f"acme--1001--collection_notice--{NOTICE.isoformat()}",
+        f"acme--1001--collection_notice--{notice.isoformat()}",
         f"acme--1001--reminder--{REMIND.isoformat()}",
     ]
 
-    assert nightly(ws, CASE - timedelta(days=1)).exit_code == 0
-    assert cases(ws) == []  # the inkassovarsel's deadline and the settle days have not passed
+    assert nightly(ws, case_day - timedelta(days=1)).exit_code == 0
+    assert cases(ws) == []  # the inkassovarsel's deadline (30 July) and the settle days have not passed
 
-    result = nightly(ws, CASE)
+    result = nightly(ws, case_day)
     assert result.exit_code == 0, result.output
     [case] = cases(ws)
     assert (case["case_id"], case["invoice"], case["status"]) == ("acme-1001", "1001", "proposed")
     assert ws.outbox_files(ws.cases_dir()) == []  # nothing leaves before the accountant approves
-    item = ws.items(CASE, "--no-sync")["1001"]
+    item = ws.items(case_day, "--no-sync")["1001"]
     assert (item["action"], item["holds"]) == ("hold", ["awaiting_approval"])
 
 

@@ -1,20 +1,27 @@
-"""The act stage for one client: send the night's reminders and collection notices, propose collection
-cases, then run the collection workflow. Acts on the decisions it is given; never decides."""
+"""The act stage for one client: send the night's letters (one per customer and step), put the customers
+whose call is due on the call list, propose collection cases, run the collection workflow, then the letters
+that follow from it (the written follow-up of new agreements, the handover of pushed cases) and the check of
+promised dates. Acts on the decisions it is given; never decides."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 from connector import interrupt
+from connector.actions import letters as content
 from connector.actions.bookings import book_charges
 from connector.actions.collection import case_id_for, propose_case, run_collection
-from connector.actions.send import send_step
-from connector.channels.base import ChannelError, ReminderChannel
+from connector.actions.follow_up import note_agreement_checks, send_case_letters, send_follow_ups
+from connector.actions.send import send_letter
+from connector.channels.base import Channel, ChannelError
 from connector.config import ClientConfig
-from connector.model import Action, Decision, DocKind, DunningStep
+from connector.letters import RenderError, TemplateError
+from connector.model import ZERO, Action, Decision
 from connector.reports.run import PROPOSAL, SEND, ClientReport
 from connector.store import Store
+from connector.store import letters as book
 from connector.store.facts import load_facts
 
 
@@ -25,41 +32,40 @@ def act_client(
     decisions: list[Decision],
     report: ClientReport,
     redecide: Callable[[], list[Decision]],
-    channels: dict[str, ReminderChannel] | None = None,
+    channels: dict[str, Channel] | None = None,
 ) -> None:
     """``redecide``: the client's decisions made afresh from the store, for the collection push re-check;
-    ``channels``: reminder channels already opened this run (resolving interrupted sends opens some)."""
+    ``channels``: channels already opened this run (resolving interrupted sends opens some)."""
     channels = channels if channels is not None else {}
     facts = store.read(load_facts, client.id)
-    invoices = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
-    steps: dict[str, list[DunningStep]] = {}
-    for s in facts.steps:
-        steps.setdefault(s.invoice_number, []).append(s)
-    with_case = {c.invoice_number for c in facts.cases}
-    for d in decisions:
-        if interrupt.requested():  # the operator asked to stop: the send in hand finished, start no other
+    fee_letters = store.read(book.fee_letters, client.id)  # read once: the fee limits of every letter tonight
+    for group in content.groups(client, facts, decisions, as_of):
+        if interrupt.requested():  # the operator asked to stop: the letter in hand finished, start no other
             report.interrupted = True
             return
-        if d.action in (Action.REMINDER, Action.COLLECTION_NOTICE):
-            # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6).
-            try:
-                line = send_step(
-                    store,
-                    client,
-                    facts,
-                    d,
-                    as_of,
-                    channels,
-                    report.warnings,
-                    invoice=invoices[d.invoice_number],
-                    done=steps.get(d.invoice_number, []),
-                )
-            except ChannelError as exc:  # not recorded, retried next run; the other invoices go on
-                report.fail(f"invoice {d.invoice_number}: {d.action} not sent: {exc}")
-                continue
-            if line:
-                report.did(SEND, line, invoice=d.invoice_number)
-        elif d.action is Action.COLLECTION_CASE and d.invoice_number not in with_case:
+        # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6).
+        try:
+            lines = send_letter(
+                store,
+                client,
+                facts,
+                group,
+                as_of,
+                channels,
+                report.warnings,
+                decisions=decisions,
+                fee_letters=fee_letters,
+            )
+        except (ChannelError, content.LetterError, RenderError, TemplateError) as exc:
+            # not recorded, retried next run; the other letters go on
+            report.fail(f"{group.step} for invoice {', '.join(group.numbers)}: not sent: {exc}")
+            continue
+        for number, text in lines:
+            report.did(SEND, text, invoice=number)
+    call_list_lines(client, decisions, report)
+    with_case = {c.invoice_number for c in facts.cases}
+    for d in decisions:
+        if d.action is Action.COLLECTION_CASE and d.invoice_number not in with_case:
             line = propose_case(store, client, as_of, d, facts.customers.get(d.customer_id))
             if line:
                 report.did(PROPOSAL, line, invoice=d.invoice_number, case=case_id_for(client.id, d.invoice_number))
@@ -68,3 +74,26 @@ def act_client(
         return
     book_charges(store, client, report)  # the fees and interest the letters charged, into the books (issue 16)
     run_collection(store, client, as_of, report, redecide)
+    if interrupt.requested():
+        report.interrupted = True
+        return
+    send_follow_ups(store, client, facts, decisions, as_of, channels, report)
+    send_case_letters(store, client, facts, decisions, as_of, channels, report)
+    note_agreement_checks(store, client, decisions, as_of, report)
+
+
+def call_list_lines(client: ClientConfig, decisions: list[Decision], report: ClientReport) -> None:
+    """One attention line per customer whose call is due (the call list: ``arsync calls list``)."""
+    due: dict[str, list[Decision]] = {}
+    for d in decisions:
+        if d.action is Action.CALL:
+            due.setdefault(d.customer_id, []).append(d)
+    for customer_id, ds in due.items():
+        owed: dict[str, Decimal] = {}
+        for d in ds:
+            owed[d.currency] = owed.get(d.currency, ZERO) + d.open_amount
+        amounts = ", ".join(f"{v} {k}" for k, v in sorted(owed.items()))
+        name = report.customer_names.get(customer_id, customer_id)
+        report.attention.append(
+            f"call {name} ({customer_id}): {len(ds)} invoice(s), {amounts} — arsync calls list --client {client.id}"
+        )

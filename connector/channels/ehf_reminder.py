@@ -1,18 +1,21 @@
 """An EHF Reminder 3.0 document (UBL Invoice syntax with the reminder customization) for one step.
 
-It references the invoice (BillingReference), carries the fee as a document-level charge (REM) and
-states the open amount as the payable amount. Built with lxml, so every text is escaped.
+It references the invoice (BillingReference: exactly one per document, so a letter naming several invoices
+goes with one document each), carries the fee as a document-level charge (REM) and the late interest as a
+second charge, states what is owed as the payable amount and the letter's pay-by date as ``DueDate``. Built
+with lxml, so every text is escaped.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from decimal import Decimal
 
 from lxml import etree
 
-from connector.channels.base import ReminderMessage
-from connector.model import ZERO, Action
+from connector.letters import ChargeKind, InvoiceLine, Letter
+from connector.model import ZERO, Attachment, Customer
 
 CUSTOMIZATION_ID = (
     "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
@@ -36,11 +39,6 @@ def _amount(parent: etree._Element, tag: str, value: Decimal, currency: str) -> 
     _el(parent, CBC, tag, f"{value:.2f}", currencyID=currency)
 
 
-def reminder_number(message: ReminderMessage) -> str:
-    kind = "IV" if message.letter.step is Action.COLLECTION_NOTICE else "P"
-    return f"{kind}-{message.invoice.number}-{message.sent_on:%Y%m%d}"
-
-
 def _party(parent: etree._Element, role: str, name: str, org_no: str | None, country: str | None) -> None:
     party = _el(_el(parent, CAC, role), CAC, "Party")
     scheme = ORG_SCHEME.get(country or "", "0192")
@@ -55,21 +53,45 @@ def _party(parent: etree._Element, role: str, name: str, org_no: str | None, cou
         _el(legal, CBC, "CompanyID", org_no, schemeID=scheme)
 
 
-def build(message: ReminderMessage) -> bytes:
-    inv, letter, cur = message.invoice, message.letter, message.invoice.currency
+CHARGE_REASON = {  # AllowanceChargeReason per country: the fee, the interest
+    "NO": ("Purregebyr", "Forsinkelsesrente"),
+    "DK": ("Rykkergebyr", "Morarente"),
+    "SE": ("Påminnelseavgift", "Dröjsmålsränta"),
+}
+
+
+def build(
+    letter: Letter,
+    line: InvoiceLine,
+    *,
+    document_id: str,
+    country: str,
+    customer: Customer,
+    note: str = "",
+    attachments: Sequence[Attachment] = (),
+) -> bytes:
+    """The EHF Reminder of one invoice the letter names (the format references exactly one invoice): what is
+    owed on it, the charges that belong to it, and the letter's pay-by date as ``DueDate``."""
+    cur = letter.currency
+    mine = [c for c in letter.charges if c.invoice_number == line.number]
+    if line is letter.invoices[0]:  # a fee per letter travels with the first invoice's document
+        mine += [c for c in letter.charges if not c.invoice_number]
+    fee = sum((c.amount.amount for c in mine if c.kind is ChargeKind.REMINDER_FEE), start=ZERO)
+    interest = sum((c.amount.amount for c in mine if c.kind is ChargeKind.LATE_INTEREST), start=ZERO)
+    owed = line.owed.amount
     root = etree.Element(f"{{{NS}}}Invoice", nsmap={None: NS, "cac": CAC, "cbc": CBC})  # type: ignore[dict-item]
     _el(root, CBC, "CustomizationID", CUSTOMIZATION_ID)
     _el(root, CBC, "ProfileID", PROFILE_ID)
-    _el(root, CBC, "ID", reminder_number(message))
-    _el(root, CBC, "IssueDate", message.sent_on.isoformat())
-    _el(root, CBC, "DueDate", (letter.deadline or message.sent_on).isoformat())
-    _el(root, CBC, "Note", letter.render().split("\n", 1)[0] + f" — faktura {inv.number}")
+    _el(root, CBC, "ID", document_id)
+    _el(root, CBC, "IssueDate", letter.sent_on.isoformat())
+    _el(root, CBC, "DueDate", (letter.pay_by or letter.sent_on).isoformat())
+    _el(root, CBC, "Note", (note + " — " if note else "") + f"faktura {line.number}")
     _el(root, CBC, "DocumentCurrencyCode", cur)
-    _el(root, CBC, "BuyerReference", message.customer.org_no or message.customer.customer_id)
+    _el(root, CBC, "BuyerReference", customer.org_no or customer.customer_id)
     ref = _el(_el(root, CAC, "BillingReference"), CAC, "InvoiceDocumentReference")
-    _el(ref, CBC, "ID", inv.number)
-    _el(ref, CBC, "IssueDate", inv.issue_date.isoformat())
-    for att in message.attachments:
+    _el(ref, CBC, "ID", line.number)
+    _el(ref, CBC, "IssueDate", line.issue_date.isoformat())
+    for att in attachments:
         doc = _el(root, CAC, "AdditionalDocumentReference")
         _el(doc, CBC, "ID", att.filename)
         _el(
@@ -80,42 +102,53 @@ def build(message: ReminderMessage) -> bytes:
             mimeCode=att.mime_type,
             filename=att.filename,
         )
-    _party(root, "AccountingSupplierParty", message.creditor_name, message.creditor_org_no, message.country)
-    _party(root, "AccountingCustomerParty", message.customer.name, message.customer.org_no, message.customer.country)
-    if inv.kid:
+    _party(root, "AccountingSupplierParty", letter.creditor.name, letter.creditor.org_no, country)
+    _party(root, "AccountingCustomerParty", customer.name, customer.org_no, customer.country)
+    if letter.payment is not None:
         means = _el(root, CAC, "PaymentMeans")
         _el(means, CBC, "PaymentMeansCode", "30")
-        _el(means, CBC, "PaymentID", inv.kid)
-    fee = message.fee
-    if fee > ZERO:
+        if line.payment_reference:
+            _el(means, CBC, "PaymentID", line.payment_reference)
+        account = letter.payment.iban or "".join(ch for ch in letter.payment.account if ch.isdigit())
+        if account:
+            payee = _el(means, CAC, "PayeeFinancialAccount")
+            _el(payee, CBC, "ID", account)
+            if letter.payment.iban and letter.payment.bic:
+                _el(_el(payee, CAC, "FinancialInstitutionBranch"), CBC, "ID", letter.payment.bic)
+    reasons = CHARGE_REASON.get(country, ("Reminder fee", "Late interest"))
+    for amount, code, reason in ((fee, "REM", reasons[0]), (interest, "", reasons[1])):
+        if amount <= ZERO:
+            continue
         charge = _el(root, CAC, "AllowanceCharge")
         _el(charge, CBC, "ChargeIndicator", "true")
-        _el(charge, CBC, "AllowanceChargeReasonCode", "REM")
-        _el(charge, CBC, "AllowanceChargeReason", "Purregebyr" if message.country == "NO" else "Reminder fee")
-        _amount(charge, "Amount", fee, cur)
+        if code:
+            _el(charge, CBC, "AllowanceChargeReasonCode", code)
+        _el(charge, CBC, "AllowanceChargeReason", reason)
+        _amount(charge, "Amount", amount, cur)
         tax = _el(charge, CAC, "TaxCategory")
         _el(tax, CBC, "ID", "O")
         _el(_el(tax, CAC, "TaxScheme"), CBC, "ID", "VAT")
+    charged = fee + interest
     tax_total = _el(root, CAC, "TaxTotal")
     _amount(tax_total, "TaxAmount", ZERO, cur)
     total = _el(root, CAC, "LegalMonetaryTotal")
-    _amount(total, "LineExtensionAmount", letter.amount, cur)
-    _amount(total, "TaxExclusiveAmount", letter.amount + fee, cur)
-    _amount(total, "TaxInclusiveAmount", letter.amount + fee, cur)
-    if fee > ZERO:
-        _amount(total, "ChargeTotalAmount", fee, cur)
-    _amount(total, "PayableAmount", letter.amount + fee, cur)
-    line = _el(root, CAC, "InvoiceLine")
-    _el(line, CBC, "ID", "1")
-    _el(line, CBC, "InvoicedQuantity", "1", unitCode="EA")
-    _amount(line, "LineExtensionAmount", letter.amount, cur)
-    line_ref = _el(line, CAC, "DocumentReference")
-    _el(line_ref, CBC, "ID", inv.number)
+    _amount(total, "LineExtensionAmount", owed, cur)
+    _amount(total, "TaxExclusiveAmount", owed + charged, cur)
+    _amount(total, "TaxInclusiveAmount", owed + charged, cur)
+    if charged > ZERO:
+        _amount(total, "ChargeTotalAmount", charged, cur)
+    _amount(total, "PayableAmount", owed + charged, cur)
+    inv_line = _el(root, CAC, "InvoiceLine")
+    _el(inv_line, CBC, "ID", "1")
+    _el(inv_line, CBC, "InvoicedQuantity", "1", unitCode="EA")
+    _amount(inv_line, "LineExtensionAmount", owed, cur)
+    line_ref = _el(inv_line, CAC, "DocumentReference")
+    _el(line_ref, CBC, "ID", line.number)
     _el(line_ref, CBC, "DocumentTypeCode", "380")
-    item = _el(line, CAC, "Item")
-    _el(item, CBC, "Name", f"Faktura {inv.number} forfalt {inv.due_date.isoformat() if inv.due_date else ''}".strip())
+    item = _el(inv_line, CAC, "Item")
+    _el(item, CBC, "Name", f"Faktura {line.number} forfalt {line.due_date.isoformat()}")
     tax = _el(item, CAC, "ClassifiedTaxCategory")
     _el(tax, CBC, "ID", "O")
     _el(_el(tax, CAC, "TaxScheme"), CBC, "ID", "VAT")
-    _amount(_el(line, CAC, "Price"), "PriceAmount", letter.amount, cur)
+    _amount(_el(inv_line, CAC, "Price"), "PriceAmount", owed, cur)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -1,8 +1,8 @@
-"""The ``email`` reminder channel: the letter as the body, EHF Reminder XML and invoice PDF attached.
+"""The ``email`` channel: the letter's text as the body, the PDF letter and the invoice copies attached.
 
 SMTP with STARTTLS (refused when the server does not offer it, unless the config turns it off for a
 local relay); the password comes from the environment at the moment of sending and is never logged.
-The Message-ID is derived from (client, invoice, step, day), so a receiver can spot a duplicate.
+The Message-ID is derived from the letter's reference, so a receiver can spot a duplicate.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from connector.channels import ehf_reminder
-from connector.channels.base import ChannelError, ReminderMessage, SendResult
+from connector.channels.base import ChannelError, LetterMessage, SendResult
 from connector.config import EmailSettings, secret
 from connector.files import safe_name
 
@@ -25,33 +24,27 @@ class EmailChannel:
         self.settings = settings
         self.ssl_context = ssl_context  # tests pass one that trusts their self-signed certificate
 
-    def build(self, message: ReminderMessage) -> EmailMessage:
+    def build(self, message: LetterMessage) -> EmailMessage:
         to = message.customer.email
         if not to:
             raise ChannelError(f"customer {message.customer.customer_id} has no e-mail address")
-        letter = message.letter.render()
         msg = EmailMessage()
         msg["From"] = self.settings.from_address
         msg["To"] = to
         if self.settings.reply_to:
             msg["Reply-To"] = self.settings.reply_to
-        msg["Subject"] = f"{letter.splitlines()[0]} — {message.invoice.number}"
+        msg["Subject"] = message.subject
         msg["Date"] = formatdate(localtime=False)
-        stem = f"{safe_name(message.client_id)}.{safe_name(message.invoice.number)}.{message.letter.step}"
-        msg["Message-ID"] = make_msgid(idstring=f"{stem}.{message.sent_on:%Y%m%d}", domain="arsync.invalid")
-        msg.set_content(letter)
+        msg["Message-ID"] = make_msgid(idstring=safe_name(message.stem), domain="arsync.invalid")
+        msg.set_content(message.body)
         msg.add_attachment(
-            ehf_reminder.build(message),
-            maintype="application",
-            subtype="xml",
-            filename=f"{ehf_reminder.reminder_number(message)}.xml",
+            message.letter_pdf, maintype="application", subtype="pdf", filename=f"{safe_name(message.letter_id)}.pdf"
         )
-        for att in message.attachments:
-            maintype, _, subtype = att.mime_type.partition("/")
-            msg.add_attachment(att.content, maintype=maintype, subtype=subtype or "octet-stream", filename=att.filename)
+        for att in message.copies:
+            msg.add_attachment(att.content, maintype="application", subtype="pdf", filename=att.filename)
         return msg
 
-    def deliver(self, message: ReminderMessage) -> SendResult:
+    def deliver_letter(self, message: LetterMessage) -> SendResult:
         msg = self.build(message)
         s = self.settings
         try:

@@ -1,8 +1,13 @@
-"""The ``outbox`` reminder channel: per reminder or notice, an EHF Reminder 3.0 document, the
-plain-text letter and a copy of the invoice PDF (when the store has one), written to a folder.
+"""The ``outbox`` channel: each letter written to a folder for the accountant to print and post.
 
-Files are named by (client, invoice, step, day) and written atomically: running twice on a day
-rewrites the same files instead of sending a second reminder.
+Per letter: the PDF (the letter, then a copy of each invoice it names: ``<stem>.pdf``) and, for a reminder or
+collection notice, one EHF Reminder 3.0 document per invoice (``<stem>--<invoice>.xml``). Every file is
+written atomically and the PDF last, so its presence proves the whole letter was written
+(``connector.actions.resolve``).
+
+Posted: a letter is posted once its PDF has left the outbox folder — moved into ``posted/`` beside it (or
+anywhere else) by the accountant or the print service. Until then it may be voided (``arsync letters
+cancel``): its files move into ``cancelled/``.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from connector.channels import ehf_reminder
-from connector.channels.base import ReminderMessage, SendResult
-from connector.channels.letters import Letter
+from connector.channels.base import LetterMessage, SendResult
 from connector.files import safe_name, write_atomic
+
+POSTED = "posted"
+CANCELLED = "cancelled"
 
 
 class OutboxChannel:
@@ -23,20 +29,49 @@ class OutboxChannel:
         self.folder = folder
 
     def stem(self, client_id: str, invoice: str, step: str, sent_on: date) -> str:
-        """The shared start of the names of one send's files."""
+        """The file names' start of a send from before letters named several invoices (an unresolved intent
+        of an older arsync)."""
         return f"{safe_name(client_id)}--{safe_name(invoice)}--{step}--{sent_on.isoformat()}"
 
-    def send(self, client_id: str, letter: Letter, sent_on: date) -> Path:
-        """The letter alone (kept for callers that have no full message)."""
-        path = self.folder / f"{self.stem(client_id, letter.invoice, str(letter.step), sent_on)}.txt"
-        write_atomic(path, letter.render().encode("utf-8"))
-        return path
+    def pdf(self, stem: str) -> Path:
+        return self.folder / f"{stem}.pdf"
 
-    def deliver(self, message: ReminderMessage) -> SendResult:
-        stem = self.stem(message.client_id, message.invoice.number, str(message.letter.step), message.sent_on)
-        write_atomic(self.folder / f"{stem}.xml", ehf_reminder.build(message))
-        for att in message.attachments:
-            write_atomic(self.folder / f"{stem}--{safe_name(att.filename)}", att.content)
-        letter = self.folder / f"{stem}.txt"
-        write_atomic(letter, message.letter.render().encode("utf-8"))  # last: its presence means complete
+    def files(self, stem: str) -> list[Path]:
+        """The letter's files still in the outbox folder (PDF and EHF documents)."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(p for p in self.folder.iterdir() if p.is_file() and _of(p.name, stem))
+
+    def where(self, stem: str) -> tuple[str, Path] | None:
+        """Where the letter's PDF is: ("outbox" | "posted" | "cancelled", path), or None (moved elsewhere)."""
+        for state, folder in (
+            ("outbox", self.folder),
+            (POSTED, self.folder / POSTED),
+            (CANCELLED, self.folder / CANCELLED),
+        ):
+            path = folder / f"{stem}.pdf"
+            if path.is_file():
+                return state, path
+        return None
+
+    def deliver_letter(self, message: LetterMessage) -> SendResult:
+        for name, content in message.documents:
+            write_atomic(self.folder / name, content)
+        letter = self.pdf(message.stem)
+        write_atomic(letter, message.pdf)  # last: its presence means the letter is complete
         return SendResult(self.name, letter.name)
+
+    def cancel(self, stem: str) -> list[Path]:
+        """Move the letter's files into ``cancelled/``; the moved paths."""
+        moved = []
+        target = self.folder / CANCELLED
+        for path in self.files(stem):
+            target.mkdir(parents=True, exist_ok=True)
+            dest = target / path.name
+            path.replace(dest)
+            moved.append(dest)
+        return moved
+
+
+def _of(name: str, stem: str) -> bool:
+    return name == f"{stem}.pdf" or (name.startswith(f"{stem}--") and name.endswith(".xml"))

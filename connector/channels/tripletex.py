@@ -64,9 +64,9 @@ class TripletexChannel:
         return str(values[0]["id"])
 
     def deliver(self, message: ReminderMessage) -> SendResult:
-        kind = TYPES.get(message.letter.step)
+        kind = TYPES.get(message.step)
         if kind is None:
-            raise ChannelError(f"tripletex: no reminder type for {message.letter.step}")
+            raise ChannelError(f"tripletex: no reminder type for {message.step}")
         invoice_id = self.invoice_id(message)
         params = {
             "type": kind,

@@ -10,7 +10,21 @@ from __future__ import annotations
 
 import click
 
-from connector.cli import cases, check, credit, disputes, explain, files, invoices, queue, reports, run, validate
+from connector.cli import (
+    calls,
+    cases,
+    check,
+    credit,
+    disputes,
+    explain,
+    files,
+    invoices,
+    letters,
+    queue,
+    reports,
+    run,
+    validate,
+)
 from connector.cli.common import ArsyncGroup, Env
 from connector.cli.output import install_logging
 from connector.web import cli as web_cli  # imports nothing of the web extra until a command runs
@@ -48,6 +62,9 @@ main.add_command(validate.validate)
 main.add_command(explain.explain)
 main.add_command(files.files)
 main.add_command(invoices.invoices)
+main.add_command(calls.calls)
+main.add_command(letters.letters)
+main.add_command(letters.statement)
 main.add_command(queue.worker)
 main.add_command(queue.runs)
 main.add_command(web_cli.serve)

@@ -18,6 +18,7 @@ from connector.cli import stores
 from connector.cli.common import EXIT_CLIENT_FAILED, Env, client_option
 from connector.config import ClientConfig, missing_secrets, missing_secrets_message, secret_keys
 from connector.errors import StoreUnavailable
+from connector.letters.templates import letter_template_problems
 from connector.sources.systems import API_LEDGERS, check_ledger
 
 
@@ -64,7 +65,28 @@ def client_findings(client: ClientConfig) -> list[Finding]:
         out.append(_folder("collection outbox", client.collection.path, must_exist=False))
     elif client.collection.provider != "outbox":
         out.append(Finding(f"collection ({client.collection.provider})", True, f"API at {client.collection.base_url}"))
+    out.append(_letters(client))
     return out
+
+
+def _letters(client: ClientConfig) -> Finding:
+    """The client's letter texts read (its own, if any) and the account its letters ask to be paid to."""
+    templates = client.reminders.letter_templates
+    if templates is not None and not templates.is_dir():
+        return Finding("letters", False, f"letter_templates folder {templates} does not exist")
+    problems = letter_template_problems(client.language, templates)
+    if problems:
+        return Finding("letters", False, f"{len(problems)} letter template(s) do not read", problems)
+    where = f"own texts in {templates}" if templates is not None else "arsync's texts"
+    account = client.creditor.bank_account or next((b.account for b in client.bank if b.account), None)
+    if account:
+        return Finding("letters", True, f"{client.language}, {where}; debtors pay to {account}")
+    return Finding(
+        "letters",
+        True,
+        f"{client.language}, {where}; no account in the config: a letter asks to be paid to the account the "
+        "invoice names, and an invoice naming none is held invoice_defect (set [clients.creditor] bank_account)",
+    )
 
 
 def _secrets(client: ClientConfig) -> Finding:

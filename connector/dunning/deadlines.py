@@ -31,17 +31,17 @@ def pay_by_date(country: str, sent_on: date, *, notice: bool = False, policy_day
     return effective_due_date(sent_on + timedelta(days=days), country)
 
 
-# The letters that state a pay-by date, and for each the ladder step whose days it gives the debtor. Today
-# the collection notice (inkassovarsel: the law requires its deadline); a reminder joins here the day its
-# letter states one (issue 15), and from then on the step after it waits for that deadline too.
-DEADLINE_LETTERS: dict[Action, Action] = {Action.COLLECTION_NOTICE: Action.COLLECTION_CASE}
+# The ladder letters that state a pay-by date: the reminder (issue 15: so a later fee is lawful and the
+# debtor knows by when) and the collection notice (inkassovarsel: the law requires it). The step after such
+# a letter waits for its deadline (connector.dunning.ladder.lawful_next_step).
+DEADLINE_LETTERS: frozenset[Action] = frozenset({Action.REMINDER, Action.COLLECTION_NOTICE})
 
 
 def letter_deadline(country: str, step: Action, sent_on: date, ladder_days: int) -> date | None:
     """The pay-by date the letter of ``step`` sent on ``sent_on`` states, or None when it states none.
 
-    ``ladder_days``: the policy's days from this letter to the next step (the case step's days after a
-    notice): the deadline is never shorter. The sending (``connector.actions.send``) and the case timing
+    ``ladder_days``: the policy's days from this letter to the ladder's next rung: the deadline is never
+    shorter. The sending (``connector.actions.send``) and the case timing
     (``connector.dunning.ladder``) both ask here, so the letter and the decision always agree. Without a rule
     pack for the day, the ladder's days (which ``connector.dunning.policy`` checks against the law)."""
     if step not in DEADLINE_LETTERS:

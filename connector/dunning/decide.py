@@ -18,7 +18,7 @@ from connector.dunning import holds as extra_holds
 from connector.dunning.calendar import effective_due_date
 from connector.dunning.documents import document_holds
 from connector.dunning.hold_rules import NOTHING, RULES, Subject
-from connector.dunning.holds import BookingDates, CreditDates, DunningContext, PaymentIndex
+from connector.dunning.holds import BookingDates, CreditDates, DunningContext, PaymentIndex, plan_payments
 from connector.dunning.ladder import NextStep, lawful_next_step, next_ladder_step, next_step
 from connector.dunning.stored import conflict_holds, payment_row_holds, row_holds
 from connector.dunning.unreadable import bank_file_holds, unreadable_holds
@@ -27,6 +27,7 @@ from connector.model import (
     Action,
     Agreement,
     Allocation,
+    Call,
     CaseStatus,
     Decision,
     Dispute,
@@ -80,7 +81,7 @@ def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliatio
     cases = {c.invoice_number: c for c in facts.cases}
     held_for_client = client_holds(facts, client, as_of)
     doc_holds = document_holds(facts.document_events, as_of)
-    ctx = dunning_context(facts, client)
+    ctx = dunning_context(facts, client, recon)
     recent = as_of - timedelta(days=RECENTLY_SETTLED_DAYS)
     country = client.country
     open_amounts, allocations, last_settled_on = recon.open_amount, recon.allocations, recon.last_settled_on
@@ -170,7 +171,8 @@ def _by_invoice(items: tuple[_T, ...]) -> dict[str, list[_T]]:
     return out
 
 
-def dunning_context(facts: Facts, client: ClientConfig) -> DunningContext:
+def dunning_context(facts: Facts, client: ClientConfig, recon: Reconciliation | None = None) -> DunningContext:
+    """``recon``: the reconciliation, when plans made on calls are judged on what was paid toward them."""
     by_customer: dict[str, list[DunningStep]] = {}
     owner = {i.number: i.customer_id for i in facts.invoices} if facts.steps else {}
     for s in facts.steps:
@@ -179,6 +181,13 @@ def dunning_context(facts: Facts, client: ClientConfig) -> DunningContext:
     checks: dict[str, InvoiceCheck] = {}
     for c in sorted(facts.checks, key=attrgetter("checked_on")):
         checks[c.invoice_number] = c  # the last check counts
+    calls: dict[str, list[Call]] = {}
+    for call in sorted(facts.calls, key=attrgetter("called_on")):
+        calls.setdefault(call.customer_id, []).append(call)
+    credit_dates = CreditDates(facts.invoices)
+    plans = {}
+    if recon is not None and any(a.plan_id for a in facts.agreements):
+        plans = plan_payments(facts.agreements, recon.allocations, BookingDates(payments), credit_dates)
     return DunningContext(
         exclusions=facts.exclusions,
         registry=facts.registry,
@@ -187,9 +196,11 @@ def dunning_context(facts: Facts, client: ClientConfig) -> DunningContext:
         payment_dates=BookingDates(payments),
         customer_steps={k: tuple(v) for k, v in by_customer.items()},
         payments=payments,
-        credit_dates=CreditDates(facts.invoices),
+        credit_dates=credit_dates,
         unreadable=unreadable_holds(facts.unreadable, client, facts.document_events),
         checks=checks,
+        calls={k: tuple(v) for k, v in calls.items()},
+        plan_paid=plans,
         conflicts=conflict_holds(facts.conflicts) if facts.conflicts else {},
         unreadable_rows=row_holds(facts.unreadable_rows),
     )

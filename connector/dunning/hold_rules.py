@@ -31,6 +31,8 @@ from connector.model import (
     Action,
     Agreement,
     Allocation,
+    Call,
+    CallOutcome,
     Case,
     CaseStatus,
     Dispute,
@@ -43,6 +45,8 @@ from connector.model import (
 )
 from connector.reconcile import Reconciliation
 
+# The channels whose letters arsync writes itself (Tripletex writes its own).
+LETTER_CHANNELS = ("outbox", "email")
 # Days after the due date by which a direct-debit or card collection has landed in the bank; with
 # nothing booked by then (and fresh bank data) the collection failed and ordinary dunning resumes.
 COLLECTION_SETTLE_DAYS = 10
@@ -159,11 +163,18 @@ def invoice_problems(s: Subject) -> list[str]:
         out.append(
             f"the invoice amount is {inv.amount} {inv.currency}: correct it in the ledger, or credit the invoice"
         )
-    if inv.source == "ehf" and not inv.kid and not inv.payee_account and not any(b.account for b in client.bank):
+    channel = s.nxt.step.channel if s.nxt is not None else "outbox"
+    account = client.creditor.bank_account or inv.payee_account or any(b.account for b in client.bank)
+    if inv.source == "ehf" and not inv.kid and not account:
         out.append(
             "the e-invoice gives no way to pay: no payee account (BT-84) and no payment reference (KID, BT-83), "
-            "and the client's config names no account: send a corrected invoice, or set the account of the "
-            "client's bank feed ([[clients.bank]] account)"
+            "and the client's config names no account: send a corrected invoice, or set the client's account "
+            "([clients.creditor] bank_account)"
+        )
+    elif channel in LETTER_CHANNELS and not account:  # a letter must say where to pay, or it is no lawful demand
+        out.append(
+            "a letter must say where to pay and no account is known: the invoice names none and the config has "
+            "no [clients.creditor] bank_account (nor a [[clients.bank]] account): set it"
         )
     customer = s.ctx.customers.get(inv.customer_id)
     if customer is not None:
@@ -402,15 +413,82 @@ def agreement(s: Subject, held: Sequence[Hold]) -> Found:
     """An active promise or plan holds; a broken one lifts its hold and is shown (the pipeline logs it)."""
     if not s.agreements:
         return NOTHING
-    holds, broken = extra_holds.agreement_holds(
-        s.agreements, s.allocations, s.ctx.payment_dates, s.as_of, s.client.policy.grace_days
+    holds, notes = extra_holds.agreement_holds(
+        s.agreements, s.allocations, s.ctx.payment_dates, s.as_of, s.client.policy.grace_days, s.ctx.plan_paid
     )
+    broken = [ev for ev in notes if ev.kind == "agreement_broken"]
     if broken and not holds and s.nxt is not None:  # say where dunning resumes, in the line that is logged
         resumes = f"; dunning of the {s.open_amount} {s.inv.currency} still owed resumes at the {s.nxt.action}"
         broken = [replace(ev, detail=ev.detail + resumes + " the agreement interrupted") for ev in broken]
-    items: list[tuple[Hold | None, Evidence]] = [(None, ev) for ev in broken]
+    kept = [ev for ev in notes if ev.kind != "agreement_broken"]
+    items: list[tuple[Hold | None, Evidence]] = [(None, ev) for ev in (*kept, *broken)]
     items.extend(holds)
     return Found(tuple(items)) if items else NOTHING
+
+
+def call_step(s: Subject, held: Sequence[Hold]) -> Found:
+    """The call step (playbook step 3). Every call to the customer since the invoice fell due is shown. At a
+    ``call`` rung that is due: after a call nobody answered, the customer is back on the call list only
+    ``call_retry_days`` later (the ladder goes on once ``call_attempts`` calls went unanswered: the log records
+    the step then); after a wrong number a person finds the right one (``invoice_defect``, step 1's code for
+    "no address for the channel") — it lifts when the ledger's number changes or the invoice is confirmed."""
+    due = s.inv.due_date
+    calls = [c for c in s.ctx.calls.get(s.inv.customer_id, ()) if c.called_on <= s.as_of]
+    shown = [c for c in calls if due is None or c.called_on >= due]
+    if not shown:
+        return NOTHING
+    items: list[tuple[Hold | None, Evidence]] = [(None, call_evidence(c)) for c in shown]
+    nxt, policy = s.nxt, s.client.policy
+    needs_person = False
+    if nxt is not None and nxt.action is Action.CALL and s.step_due(held):
+        since = max((st.sent_on for st in s.steps), default=s.effective or date.min)
+        at_rung = [c for c in shown if c.called_on >= since]
+        last = at_rung[-1] if at_rung else None
+        if last is not None and last.outcome is CallOutcome.WRONG_NUMBER:
+            customer = s.ctx.customers.get(s.inv.customer_id)
+            now = _digits(customer.phone if customer else None)
+            check = s.ctx.checks.get(s.inv.number)
+            confirmed = check is not None and last.called_on <= check.checked_on <= s.as_of
+            if now == _digits(last.phone) and not confirmed:
+                detail = (
+                    f"the number {last.phone or '(none)'} was wrong (call {last.call_id} of "
+                    f"{last.called_on.isoformat()}): correct the customer's phone number in the ledger (lifts when "
+                    f"it changes), or once reached another way: arsync invoices confirm {s.inv.client_id} "
+                    f"{s.inv.number} --note TEXT"
+                )
+                items.append(hold(Hold.INVOICE_DEFECT, detail, last.call_id, last.called_on))
+                needs_person = True
+        elif last is not None and last.outcome is CallOutcome.NO_ANSWER:
+            tries = sum(1 for c in at_rung if c.outcome is CallOutcome.NO_ANSWER)
+            again = last.called_on + timedelta(days=policy.call_retry_days)
+            if tries < policy.call_attempts and s.as_of < again:
+                detail = (
+                    f"no answer on {last.called_on.isoformat()} (call {tries} of {policy.call_attempts}): back on "
+                    f"the call list from {again.isoformat()} (policy call_retry_days)"
+                )
+                items.append(hold(Hold.WAIT_INTERVAL, detail, last.call_id, again))
+    return Found(tuple(items), needs_person=needs_person)
+
+
+def call_evidence(c: Call) -> Evidence:
+    """One call as evidence: when, to which number, and how it ended."""
+    what = {
+        CallOutcome.PROMISE: f"promised to pay by {c.promise_date.isoformat() if c.promise_date else '?'}",
+        CallOutcome.INSTALMENTS: f"agreed {len(c.instalment_dates)} instalments"
+        + (f" from {c.instalment_dates[0].isoformat()}" if c.instalment_dates else ""),
+        CallOutcome.DISPUTE: f"disputes: {c.reason}",
+        CallOutcome.NO_ANSWER: "no answer",
+        CallOutcome.WRONG_NUMBER: "wrong number",
+    }[c.outcome]
+    who = f" ({c.contact})" if c.contact else ""
+    notes = f"; notes: {c.notes}" if c.notes else ""
+    agreed = f"; agreement {c.agreement_id}" if c.agreement_id else ""
+    detail = f"call to {c.phone or 'no number'}{who}: {what}{agreed}{notes}"
+    return Evidence("call", detail, c.call_id, on=c.called_on)
+
+
+def _digits(phone: str | None) -> str:
+    return "".join(ch for ch in phone or "" if ch.isdigit())
 
 
 def collection_case(s: Subject, held: Sequence[Hold]) -> Found:
@@ -441,7 +519,7 @@ def letter_deadline(s: Subject, held: Sequence[Hold]) -> Found:
     last = last_deadline_letter(s.steps) if nxt is not None and s.steps else None
     if nxt is None or last is None:
         return NOTHING
-    deadline = stated_deadline(s.client, last.step, last.sent_on)
+    deadline = stated_deadline(s.client, last.step, last.sent_on, s.steps)
     if deadline is None:
         return NOTHING
     settle = s.client.policy.settle_days
@@ -579,6 +657,13 @@ RULES: tuple[HoldRule, ...] = (
     HoldRule("factored", factored, (Hold.FACTORED,), "the factoring company collects; none in arsync"),
     HoldRule("excluded", excluded, (Hold.EXCLUDED,), "the exclusion ends or is lifted"),
     HoldRule("agreement", agreement, (Hold.AGREEMENT,), "lifts when the agreement ends, is kept or broken"),
+    HoldRule(
+        "call",
+        call_step,
+        (Hold.WAIT_INTERVAL, Hold.INVOICE_DEFECT),
+        "no answer: back on the call list after policy.call_retry_days; wrong number: lifts when the ledger's "
+        "number changes, or by `arsync invoices confirm`",
+    ),
     HoldRule(
         "collection_case",
         collection_case,

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from stdnum.no import orgnr
 
@@ -23,6 +24,7 @@ from connector.model import (
     Agreement,
     Allocation,
     AllocationTier,
+    Call,
     Customer,
     DocKind,
     DunningStep,
@@ -114,8 +116,36 @@ class DunningContext:
     credit_dates: Mapping[str, date] = field(default_factory=dict)  # credit note number → issue date
     unreadable: UnreadableHolds = field(default_factory=UnreadableHolds)  # unreadable ledger files' holds
     checks: Mapping[str, InvoiceCheck] = field(default_factory=dict)  # invoice → the accountant's last check
+    calls: Mapping[str, tuple[Call, ...]] = field(default_factory=dict)  # customer → calls to them, in order
+    # plan id → (day, amount) of every payment, reversal and credit note applied to the plan's invoices
+    plan_paid: Mapping[str, tuple[tuple[date, Decimal], ...]] = field(default_factory=dict)
     conflicts: Mapping[str, tuple[HoldEvidence, ...]] = field(default_factory=dict)  # invoice → conflicting docs
     unreadable_rows: RowHolds = field(default_factory=RowHolds)  # stored rows that cannot be read
+
+
+def plan_payments(
+    agreements: Iterable[Agreement],
+    allocations: Mapping[str, Sequence[Allocation]],
+    payment_dates: Mapping[str, date],
+    credit_dates: Mapping[str, date],
+) -> dict[str, tuple[tuple[date, Decimal], ...]]:
+    """For each plan made on a call (``Agreement.plan_id``): the money applied to any of its invoices, dated
+    (a payment by its booking day, a credit note by its issue day), oldest first."""
+    plans: dict[str, set[str]] = {}
+    for a in agreements:
+        if a.plan_id:
+            plans.setdefault(a.plan_id, set()).add(a.invoice_number)
+    out: dict[str, tuple[tuple[date, Decimal], ...]] = {}
+    for plan, numbers in plans.items():
+        money: list[tuple[date, Decimal]] = []
+        for number in sorted(numbers):
+            for al in allocations.get(number, ()):
+                dates = credit_dates if al.tier is AllocationTier.CREDIT_NOTE else payment_dates
+                day = dates.get(al.source_key)
+                if day is not None:
+                    money.append((day, al.amount))
+        out[plan] = tuple(sorted(money))
+    return out
 
 
 def exclusion_holds(exclusions: Iterable[Exclusion], inv: Invoice, as_of: date) -> list[HoldEvidence]:
@@ -134,36 +164,32 @@ def agreement_holds(
     payment_dates: Mapping[str, date],
     as_of: date,
     grace_days: int,
+    plan_paid: Mapping[str, tuple[tuple[date, Decimal], ...]] | None = None,
 ) -> tuple[list[HoldEvidence], list[Evidence]]:
-    """An active agreement holds; one whose k-th date (+ grace) passed with fewer than k payments is broken.
+    """An active agreement holds; one whose k-th date (+ grace) passed unpaid is broken.
 
-    Broken agreements lift the hold and come back as evidence (``agreement_broken``) to be logged.
-    """
+    Per invoice: fewer than k payments by the k-th date. A plan made on a call (``plan_id``): less money
+    applied to all its invoices than its first k amounts. Broken agreements lift the hold and come back as
+    evidence (``agreement_broken``) to be logged; a plan's instalments paid come back as ``agreement_kept``
+    from the day after their date."""
     holds: list[HoldEvidence] = []
-    broken: list[Evidence] = []
+    notes: list[Evidence] = []
     for a in agreements:
         if a.cancelled_on is not None and a.cancelled_on <= as_of:
             continue
         if a.created_on > as_of:
             continue
-        paid_on = sorted(
-            payment_dates[al.source_key]
-            for al in allocations
-            if al.tier is not AllocationTier.CREDIT_NOTE and al.amount > ZERO and al.source_key in payment_dates
-        )
-        paid_on = [d for d in paid_on if d >= a.created_on - timedelta(days=grace_days)]
-        missed = None
-        for k, day in enumerate(sorted(a.due_dates), start=1):
-            deadline = day + timedelta(days=grace_days)
-            if as_of > deadline and sum(1 for d in paid_on if d <= deadline) < k:
-                missed = day
-                break
+        if a.plan_id and a.amounts:
+            missed, kept = _plan_progress(a, (plan_paid or {}).get(a.plan_id, ()), as_of, grace_days)
+        else:
+            missed, kept = _missed_date(a, allocations, payment_dates, as_of, grace_days)
+        notes.extend(kept)
         if missed is not None:
-            broken.append(
+            notes.append(
                 Evidence(
                     "agreement_broken",
-                    f"agreement {a.agreement_id} broken: no payment by {missed.isoformat()} + {grace_days} grace days",
-                    a.agreement_id,
+                    f"agreement {a.key} broken: no payment by {missed.isoformat()} + {grace_days} grace days",
+                    a.key,
                     on=missed,
                 )
             )
@@ -174,10 +200,62 @@ def agreement_holds(
             holds.append(
                 (
                     Hold.AGREEMENT,
-                    Evidence("hold", f"agreement: {plan} until {last.isoformat()}", a.agreement_id, on=a.created_on),
+                    Evidence("hold", f"agreement: {plan} until {last.isoformat()}", a.key, on=a.created_on),
                 )
             )
-    return holds, broken
+    return holds, notes
+
+
+def _missed_date(
+    a: Agreement, allocations: Sequence[Allocation], payment_dates: Mapping[str, date], as_of: date, grace_days: int
+) -> tuple[date | None, list[Evidence]]:
+    """(the first date of a per-invoice agreement that passed (+ grace) with fewer payments than dates by then,
+    evidence of each date kept: as many payments as dates by it, from the day after it)."""
+    paid_on = sorted(
+        payment_dates[al.source_key]
+        for al in allocations
+        if al.tier is not AllocationTier.CREDIT_NOTE and al.amount > ZERO and al.source_key in payment_dates
+    )
+    paid_on = [d for d in paid_on if d >= a.created_on - timedelta(days=grace_days)]
+    kept: list[Evidence] = []
+    dates = sorted(a.due_dates)
+    for k, day in enumerate(dates, start=1):
+        deadline = day + timedelta(days=grace_days)
+        paid = sum(1 for d in paid_on if d <= min(as_of, deadline))
+        if paid >= k:
+            if as_of > day:
+                detail = f"agreement {a.key}: payment {k} of {len(dates)} (by {day.isoformat()}) kept"
+                kept.append(Evidence("agreement_kept", detail, a.key, on=day))
+            continue
+        if as_of > deadline:
+            return day, kept
+        break
+    return None, kept
+
+
+def _plan_progress(
+    a: Agreement, money: Sequence[tuple[date, Decimal]], as_of: date, grace_days: int
+) -> tuple[date | None, list[Evidence]]:
+    """(the first date missed, evidence of each instalment kept): the k-th date is kept when the money applied
+    to the plan's invoices since it was made reaches its first k amounts by that date + grace."""
+    grace = timedelta(days=grace_days)
+    counted = [(d, amount) for d, amount in money if d >= a.created_on - grace]
+    kept: list[Evidence] = []
+    required = ZERO
+    plan = sorted(zip(a.due_dates, a.amounts, strict=False))
+    for k, (day, amount) in enumerate(plan, start=1):
+        required += amount
+        by = min(as_of, day + grace)
+        paid = sum((x for d, x in counted if d <= by), start=ZERO)
+        if paid >= required:
+            if as_of > day:
+                detail = f"agreement {a.key}: payment {k} of {len(plan)} ({amount} by {day.isoformat()}) kept"
+                kept.append(Evidence("agreement_kept", detail, a.key, amount, on=day))
+            continue
+        if as_of > day + grace:
+            return day, kept
+        break  # not due yet: later dates are not judged
+    return None, kept
 
 
 def needs_registry(customer: Customer | None) -> str | None:

@@ -53,3 +53,15 @@ def late_interest(principal: Decimal, due: date, through: date, country: str, cu
 
 def _missing(period: InterestPeriod) -> str:
     return f"not computed: no published rate from {period.valid_from.isoformat()} in the rule pack"
+
+
+def rates_applied(country: str, start: date, through: date) -> tuple[Decimal, ...]:
+    """The distinct yearly rates (percent) in force between ``start`` and ``through``, in order: a letter
+    states the rate when there is one."""
+    periods = rules_for(country).interest_periods()
+    out: list[Decimal] = []
+    for i, period in enumerate(periods):
+        end = periods[i + 1].valid_from - timedelta(days=1) if i + 1 < len(periods) else date.max
+        if period.rate is not None and max(start, period.valid_from) <= min(through, end) and period.rate not in out:
+            out.append(period.rate)
+    return tuple(out)

@@ -52,7 +52,7 @@ def lawful_next_step(nxt: NextStep | None, done: Sequence[DunningStep], client: 
             earliest = max(earliest, max(notices) + timedelta(days=pack.notice_min_deadline_days))
     last = last_deadline_letter(done)
     if last is not None:
-        deadline = stated_deadline(client, last.step, last.sent_on)
+        deadline = stated_deadline(client, last.step, last.sent_on, done)
         if deadline is not None:
             earliest = max(earliest, after_deadline(deadline, client.country, client.policy.settle_days))
     return nxt if earliest == nxt.due_on else NextStep(nxt.action, earliest, nxt.step)
@@ -64,18 +64,23 @@ def last_deadline_letter(done: Sequence[DunningStep]) -> DunningStep | None:
     return max(letters, key=lambda s: s.sent_on) if letters else None
 
 
-def stated_deadline(client: ClientConfig, step: Action, sent_on: date) -> date | None:
+def stated_deadline(client: ClientConfig, step: Action, sent_on: date, done: Sequence[DunningStep] = ()) -> date | None:
     """The pay-by date the client's letter of ``step`` sent on ``sent_on`` states (None: it states none): the
-    one definition the letter (``connector.actions.send``) and the case timing share."""
-    follows = DEADLINE_LETTERS.get(step)
-    if follows is None:
+    one definition the letter (``connector.actions.letters``) and the next step's timing share.
+
+    ``done``: the invoice's steps (those before ``sent_on`` place the letter on the ladder; none: the first
+    rung of its kind). The deadline gives at least the days of the rung after the letter."""
+    if step not in DEADLINE_LETTERS:
         return None
-    days = next((s.days for s in client.policy.steps if s.action == follows), 0)
+    ladder = client.policy.steps
+    position, _ = _position(ladder, [s for s in done if s.sent_on < sent_on])
+    rung = next((i for i in range(position, len(ladder)) if ladder[i].action == step), None)
+    days = ladder[rung + 1].days if rung is not None and rung + 1 < len(ladder) else 0
     return letter_deadline(client.country, step, sent_on, days)
 
 
-def next_step(ladder: list[StepConfig], done: Sequence[DunningStep], effective_due: date | None) -> NextStep | None:
-    """The ladder rung after the steps already taken, and the earliest day it may be taken."""
+def _position(ladder: Sequence[StepConfig], done: Sequence[DunningStep]) -> tuple[int, date | None]:
+    """How far up the ladder the steps taken are (the index of the next rung), and the day of the last."""
     position = 0
     last_on: date | None = None
     for taken in sorted(done, key=lambda s: s.sent_on):
@@ -85,6 +90,12 @@ def next_step(ladder: list[StepConfig], done: Sequence[DunningStep], effective_d
                 position = i + 1
                 last_on = taken.sent_on
                 break
+    return position, last_on
+
+
+def next_step(ladder: list[StepConfig], done: Sequence[DunningStep], effective_due: date | None) -> NextStep | None:
+    """The ladder rung after the steps already taken, and the earliest day it may be taken."""
+    position, last_on = _position(ladder, done)
     if position >= len(ladder):
         return None
     step = ladder[position]

@@ -127,6 +127,10 @@ def _check(client: ClientConfig, pack: RulePack) -> list[tuple[str, str]]:
                 )
             )
     for i, s in enumerate(steps):
+        if s.action == "call" and s.fee:
+            out.append(
+                (f"policy.steps[{i}].fee", f"{c}: a call carries no fee (only a written reminder or notice may)")
+            )
         if s.action == "collection_notice" and pack.notice_after_due and sent_at[i] < 1:
             out.append(
                 (
@@ -150,9 +154,16 @@ def _channel_problems(client: ClientConfig) -> list[tuple[str, str]]:
     out = []
     reminders = client.reminders
     for i, s in enumerate(client.policy.steps):
-        if s.action not in _LETTERS:
+        if s.action not in (*_LETTERS, "call"):
             continue
-        if s.channel not in CHANNELS:
+        if s.action == "call" and s.channel == "tripletex":  # a call's channel carries its written follow-up
+            out.append(
+                (
+                    f"policy.steps[{i}].channel",
+                    "a call's written follow-up goes by 'outbox' or 'email'; Tripletex cannot send it",
+                )
+            )
+        elif s.channel not in CHANNELS:
             out.append((f"policy.steps[{i}].channel", f"unknown channel '{s.channel}' (one of {', '.join(CHANNELS)})"))
         elif s.channel == "email" and getattr(reminders, "email", None) is None:
             out.append((f"policy.steps[{i}].channel", "channel 'email' needs a [clients.reminders.email] table"))

@@ -46,6 +46,9 @@ class RulePack:
     # keys: reminder_fee, late_interest, compensation, collection_notice (a tuple: the pack stays hashable)
     legal_basis: tuple[tuple[str, str], ...] = ()
     sources: tuple[str, ...] = ()
+    # "letter": one letter naming several claims carries one fee (the stricter reading, the default);
+    # "claim": each claim in it carries its own. The fee-count and interval limits count per claim either way.
+    fee_per: str = "letter"
 
     def cites(self, key: str) -> str:
         """The legal basis a letter states for ``key`` (e.g. ``"reminder_fee"``); "" when the pack has none."""
@@ -93,6 +96,12 @@ def _cap(country: str, entry: dict[str, object]) -> tuple[Decimal, str]:
     return cap, f"{fraction} of the inkassosats {sats}"
 
 
+def _fee_per(country: str, value: object) -> str:
+    if value not in ("letter", "claim"):
+        raise RulePackError(f'{country} rule pack: fee_per must be "letter" or "claim", not {value!r}')
+    return str(value)
+
+
 @lru_cache(maxsize=8)
 def rules_for(country: str) -> CountryRules:
     name = f"{country.lower()}.toml"
@@ -120,6 +129,7 @@ def rules_for(country: str) -> CountryRules:
                 notice_min_deadline_days=int(entry["notice_min_deadline_days"]),
                 notice_after_due=bool(entry["notice_after_due"]),
                 letter_min_deadline_days=int(entry["letter_min_deadline_days"]),
+                fee_per=_fee_per(country, entry.get("fee_per", "letter")),
                 b2b_compensation=money(str(entry["b2b_compensation"])),
                 b2b_max_payment_days=int(entry["b2b_max_payment_days"]) if "b2b_max_payment_days" in entry else None,
                 legal_basis=tuple((str(k), str(v)) for k, v in entry.get("legal_basis", {}).items()),

@@ -63,6 +63,8 @@ def _party(party: etree._Element | None) -> Party:
         city=text(address, f"{RAM}CityName"),
         country=text(address, f"{RAM}CountryID"),
         email=text(party, f"{RAM}DefinedTradeContact/{RAM}EmailURIUniversalCommunication/{RAM}URIID"),
+        phone=text(party, f"{RAM}DefinedTradeContact/{RAM}TelephoneUniversalCommunication/{RAM}CompleteNumber"),
+        contact=text(party, f"{RAM}DefinedTradeContact/{RAM}PersonName"),
     )
 
 

@@ -95,6 +95,8 @@ class Party:
     country: str | None = None
     email: str | None = None
     trading_name: str | None = None
+    phone: str | None = None  # Contact/Telephone (BT-57 for the buyer)
+    contact: str | None = None  # Contact/Name (BT-56)
 
     @property
     def key(self) -> str | None:

@@ -84,7 +84,13 @@ _PARTY: Trie = {
         "tax", {f"{CBC}CompanyID": _text("company_id"), f"{CAC}TaxScheme": _into({f"{CBC}ID": _text("scheme")})}
     ),
     f"{CAC}PartyLegalEntity": _into({f"{CBC}RegistrationName": _text("name"), f"{CBC}CompanyID": _first("legal")}),
-    f"{CAC}Contact": _into({f"{CBC}ElectronicMail": _text("email")}),
+    f"{CAC}Contact": _into(
+        {
+            f"{CBC}ElectronicMail": _text("email"),
+            f"{CBC}Telephone": _text("phone"),
+            f"{CBC}Name": _text("contact"),
+        }
+    ),
 }
 _PAYEE: Trie = {
     f"{CAC}PartyIdentification": _PARTY[f"{CAC}PartyIdentification"],
@@ -232,6 +238,8 @@ def _party(party: Fields | None) -> Party:
         city=get("city"),
         country=get("country"),
         email=get("email"),
+        phone=get("phone"),
+        contact=get("contact"),
     )
 
 

@@ -185,7 +185,7 @@ class FollowUp:
     """The written confirmation of an agreement made on the call (playbook step 4)."""
 
     agreed_on: date  # the day of the call
-    agreed_with: str  # the person at the customer who agreed
+    agreed_with: str  # the person at the customer who agreed ("" when not known: the greeting names nobody)
     plan: tuple[Instalment, ...]  # one entry: a promise to pay by a date; several: an instalment plan
     follow_up_on: date  # when the creditor checks that the (first) payment arrived
     confirm_by: date  # the customer is asked to confirm in writing by this day

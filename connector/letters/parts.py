@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from connector import formats
 from connector.letters.model import Charge, ChargeKind, Letter, LetterKind, Money
+from connector.letters.templates import keep_section_sign
 
 RowStyle = Literal["invoice", "detail", "remainder", "charge", "total"]
 
@@ -79,7 +80,7 @@ def _charge_text(charge: Charge, letter: Letter, labels: dict[str, Any]) -> tupl
     text = labels["charge"][charge.kind.value]
     if charge.invoice_number and len(letter.invoices) > 1:
         text += f" ({t['invoice'].lower()} {charge.invoice_number})"
-    note = charge.legal_basis
+    note = keep_section_sign(charge.legal_basis)
     if charge.kind is ChargeKind.LATE_INTEREST and charge.rate is not None:
         note += f"; {formats.percent(charge.rate, lang)} {t['per_year']}"
         if charge.period_from and charge.period_to:

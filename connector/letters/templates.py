@@ -32,7 +32,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from connector import formats
-from connector.letters.model import Language, Letter, Money
+from connector.letters.model import Language, Letter, LetterKind, Money
 
 _MARK = "\ue000"  # private-use character: only the directive helpers emit it
 BlockKind = Literal["p", "strong", "heading", "table"]
@@ -66,7 +66,12 @@ def _printable(value: object) -> object:
         return value
     if value is None:
         return ""
-    return str(value).replace(_MARK, "")
+    return keep_section_sign(str(value).replace(_MARK, ""))
+
+
+def keep_section_sign(text: str) -> str:
+    """ "§ 9" never breaks after the section sign (a no-break space, as in print)."""
+    return text.replace("§ ", "§\u00a0")
 
 
 def _loader(override_dir: Path | None) -> jinja2.BaseLoader:
@@ -114,6 +119,25 @@ def labels(language: Language, override_dir: Path | None = None) -> dict[str, An
         return tomllib.loads(source(name, override_dir))
     except tomllib.TOMLDecodeError as exc:
         raise TemplateError(f"letter template '{name}': {exc}") from None
+
+
+def letter_template_problems(language: Language, override_dir: Path | None = None) -> list[str]:
+    """Every template of ``language`` (the client's own first) that does not parse, one line each."""
+    env = environment(override_dir)
+    out = []
+    for kind in LetterKind:
+        name = f"{language}/{kind.value}.j2"
+        try:
+            env.get_template(name)
+        except jinja2.TemplateNotFound as exc:
+            out.append(f"letter template '{exc.name}' not found (needed by {name})")
+        except jinja2.TemplateError as exc:
+            out.append(f"letter template '{name}': {exc}")
+    try:
+        labels(language, override_dir)
+    except TemplateError as exc:
+        out.append(str(exc))
+    return out
 
 
 def compose(letter: Letter, override_dir: Path | None = None) -> Composed:

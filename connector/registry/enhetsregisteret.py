@@ -21,16 +21,13 @@ both read the same endpoint, and the gate can be rebased on :func:`parse_unit` l
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
 from typing import Any
 
-import requests
-
 from connector.credit.facts import ENHETSREGISTERET, AnswerStatus, CompanyFacts, RegisterAnswer
-from connector.http import ApiClient, ApiError, RetryPolicy, StaticAuth
+from connector.http import ApiError
 from connector.registry.fields import as_bool, as_date, as_int, as_text, dig
+from connector.registry.open_register import OpenRegisterClient
 
 BASE_URL = "https://data.brreg.no/enhetsregisteret/api"
 # The unit's major version pinned (the API versions by Accept header); plain JSON as the fallback.
@@ -73,27 +70,11 @@ def parse_unit(org_no: str, body: dict[str, Any]) -> CompanyFacts:
     )
 
 
-class EnhetsregisteretClient:
+class EnhetsregisteretClient(OpenRegisterClient[CompanyFacts]):
     """``company(org_no)`` → the register's answer about the company behind an org no."""
 
     register = ENHETSREGISTERET
-
-    def __init__(
-        self,
-        base_url: str = BASE_URL,
-        policy: RetryPolicy | None = None,
-        session: requests.Session | None = None,
-        today: Callable[[], date] = date.today,
-    ):
-        self.api = ApiClient(
-            ENHETSREGISTERET,
-            base_url,
-            StaticAuth({}),
-            limit_key="open",
-            policy=policy,
-            session=session or requests.Session(),
-        )
-        self.today = today
+    default_url = BASE_URL
 
     def company(self, org_no: str) -> Answer:
         org = "".join(ch for ch in org_no if ch.isdigit())
@@ -158,6 +139,3 @@ class EnhetsregisteretClient:
 
     def _unavailable(self, org: str, exc: ApiError) -> Answer:
         return self._answer(org, AnswerStatus.UNAVAILABLE, detail=str(exc))
-
-    def _answer(self, org: str, status: AnswerStatus, facts: CompanyFacts | None = None, detail: str = "") -> Answer:
-        return RegisterAnswer(ENHETSREGISTERET, org, status, self.today(), facts, detail)

@@ -17,17 +17,16 @@ tests point it at ``tests/fakes/peppol.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-import requests
-
 from connector.credit.facts import PEPPOL_DIRECTORY, AnswerStatus, EinvoiceReceiver, RegisterAnswer
-from connector.http import ApiClient, ApiError, RetryPolicy, StaticAuth
+from connector.http import ApiError
 from connector.model import Customer
 from connector.registry.credit_lookup import cached_lookup
 from connector.registry.fields import as_text, dig
+from connector.registry.open_register import OpenRegisterClient
 from connector.store import Store
 
 BASE_URL = "https://directory.peppol.eu"
@@ -72,27 +71,11 @@ def parse_search(org_no: str, wanted: str, body: Any) -> EinvoiceReceiver | None
     return None
 
 
-class PeppolDirectoryClient:
+class PeppolDirectoryClient(OpenRegisterClient[EinvoiceReceiver]):
     """``receiver(org_no, country)`` → the directory's answer about that company's Peppol id."""
 
     register = PEPPOL_DIRECTORY
-
-    def __init__(
-        self,
-        base_url: str = BASE_URL,
-        policy: RetryPolicy | None = None,
-        session: requests.Session | None = None,
-        today: Callable[[], date] = date.today,
-    ):
-        self.api = ApiClient(
-            PEPPOL_DIRECTORY,
-            base_url,
-            StaticAuth({}),
-            limit_key="open",
-            policy=policy,
-            session=session or requests.Session(),
-        )
-        self.today = today
+    default_url = BASE_URL
 
     def receiver(self, org_no: str, country: str) -> Answer:
         wanted = participant_id(org_no, country)
@@ -110,11 +93,6 @@ class PeppolDirectoryClient:
         if facts is None:
             return self._answer(wanted, AnswerStatus.NOT_FOUND, detail="not in the Peppol Directory")
         return self._answer(wanted, AnswerStatus.FOUND, facts)
-
-    def _answer(
-        self, key: str, status: AnswerStatus, facts: EinvoiceReceiver | None = None, detail: str = ""
-    ) -> Answer:
-        return RegisterAnswer(PEPPOL_DIRECTORY, key, status, self.today(), facts, detail)
 
 
 def lookup_receivers(

@@ -16,15 +16,13 @@ Answers (read from the service's own controller, ``RegnskapApiImpl.getRegnskap``
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import requests
-
 from connector.credit.facts import REGNSKAPSREGISTERET, AccountsFacts, AnswerStatus, RegisterAnswer
-from connector.http import ApiClient, ApiError, RetryPolicy, StaticAuth
+from connector.http import ApiError
 from connector.registry.fields import as_bool, as_date, as_decimal, as_text, dig
+from connector.registry.open_register import OpenRegisterClient
 
 BASE_URL = "https://data.brreg.no/regnskapsregisteret"
 
@@ -78,27 +76,11 @@ def parse_accounts(org_no: str, body: Any) -> AccountsFacts | None:
     return AccountsFacts(org_no=as_text(dig(latest, "virksomhet", "organisasjonsnummer")) or org_no, **values)
 
 
-class RegnskapsregisteretClient:
+class RegnskapsregisteretClient(OpenRegisterClient[AccountsFacts]):
     """``latest_accounts(org_no)`` → the latest annual accounts, "none filed", or unavailable."""
 
     register = REGNSKAPSREGISTERET
-
-    def __init__(
-        self,
-        base_url: str = BASE_URL,
-        policy: RetryPolicy | None = None,
-        session: requests.Session | None = None,
-        today: Callable[[], date] = date.today,
-    ):
-        self.api = ApiClient(
-            REGNSKAPSREGISTERET,
-            base_url,
-            StaticAuth({}),
-            limit_key="open",
-            policy=policy,
-            session=session or requests.Session(),
-        )
-        self.today = today
+    default_url = BASE_URL
 
     def latest_accounts(self, org_no: str) -> Answer:
         org = "".join(ch for ch in org_no if ch.isdigit())
@@ -113,6 +95,3 @@ class RegnskapsregisteretClient:
         if facts is None:
             return self._answer(org, AnswerStatus.NOT_FOUND, detail="no annual accounts in the answer")
         return self._answer(org, AnswerStatus.FOUND, facts)
-
-    def _answer(self, org: str, status: AnswerStatus, facts: AccountsFacts | None = None, detail: str = "") -> Answer:
-        return RegisterAnswer(REGNSKAPSREGISTERET, org, status, self.today(), facts, detail)

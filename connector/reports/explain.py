@@ -3,7 +3,8 @@ INVOICE``; the workbench shows the same text).
 
 It says, in this order: the invoice and its customer; the decision and what it means; why it is held
 and what lifts each hold; the payments and credits; the letters and steps taken; e-invoice responses and
-delivery; disputes; agreements; exclusions; the business register; the collection case; and the next
+delivery; disputes; agreements (each date kept or broken); the calls to the customer; exclusions; the business
+register; the collection case; and the next
 ladder step with its date. A section with nothing in it says "none", so a reader knows it was looked at.
 """
 
@@ -16,14 +17,17 @@ from datetime import date
 from connector.config import ClientConfig
 from connector.dunning.calendar import effective_due_date
 from connector.dunning.decide import next_ladder_step
-from connector.model import Decision, DocKind, Evidence, Facts, Invoice
+from connector.model import Agreement, Decision, DocKind, Evidence, Facts, Invoice
 from connector.reports import glossary
-from connector.reports.tables import customer_label
+from connector.reports.tables import call_line, customer_label
 
 # Evidence kinds that are not money applied to the invoice.
 _NOT_MONEY = frozenset(
-    {"invoice", "hold", "step", "case", "fee", "interest", "compensation", "registry", "agreement_broken"}
-)
+    {
+        "invoice", "hold", "step", "case", "fee", "interest", "compensation", "registry", "agreement_broken",
+        "agreement_kept", "call",
+    }
+)  # fmt: skip
 
 
 def explain(client: ClientConfig, facts: Facts, decision: Decision, as_of: date, width: int = 100) -> str:
@@ -78,16 +82,24 @@ def explain(client: ClientConfig, facts: Facts, decision: Decision, as_of: date,
         ),
     )
     agreements = [a for a in facts.agreements if a.invoice_number == d.invoice_number]
+    kept = {(e.ref, e.on) for e in d.evidence if e.kind == "agreement_kept"}
+    broken = [e for e in d.evidence if e.kind == "agreement_broken"]
     _section(
         out,
         "Agreements",
-        (
-            f"{a.agreement_id}, made {a.created_on.isoformat()}: pay on {', '.join(x.isoformat() for x in a.due_dates)}"
-            + (f" — {a.note}" if a.note else "")
-            + (f"; removed {a.cancelled_on.isoformat()}" if a.cancelled_on else "")
-            for a in agreements
-        ),
+        [
+            *(
+                f"{a.key}, made {a.created_on.isoformat()}: pay on {', '.join(_plan(a, x, kept) for x in a.due_dates)}"
+                + (f" (a plan over several invoices, made on {a.plan_id})" if a.plan_id else "")
+                + (f" — {a.note}" if a.note else "")
+                + (f"; removed {a.cancelled_on.isoformat()}" if a.cancelled_on else "")
+                for a in agreements
+            ),
+            *(_evidence(e) for e in broken),
+        ],
     )
+    calls = [c for c in facts.calls if c.customer_id == d.customer_id]
+    _section(out, "Calls to the customer", (f"{c.called_on.isoformat()}: {call_line(c)}" for c in calls))
     exclusions = [x for x in facts.exclusions if x.invoice_number == d.invoice_number or x.customer_id == d.customer_id]
     _section(
         out,
@@ -123,6 +135,13 @@ def explain(client: ClientConfig, facts: Facts, decision: Decision, as_of: date,
     out.append("")
     out.append(_ladder(client, facts, d, invoice, as_of))
     return "\n".join(_wrap(line, width) for line in out) + "\n"
+
+
+def _plan(a: Agreement, day: date, kept: set[tuple[str | None, date | None]]) -> str:
+    amount = ""
+    if a.plan_id and len(a.amounts) == len(a.due_dates):
+        amount = f"{a.amounts[sorted(a.due_dates).index(day)]} by "
+    return f"{amount}{day.isoformat()}" + (" (kept)" if (a.key, day) in kept else "")
 
 
 def _about(invoice: Invoice | None, d: Decision, client: ClientConfig) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from connector.model import Case, Decision, Dispute, Facts
+from connector.model import Call, Case, Decision, Dispute, Facts
 
 
 def customer_label(name: str | None, customer_id: str) -> str:
@@ -150,9 +150,32 @@ def case_detail(case: Case, facts: Facts) -> str:
     if pays:
         lines.append("Ledger payments:")
         lines.extend(f"  {p.booking_date.isoformat()}  {p.amount} {p.currency}" for p in pays)
+    calls = [c for c in facts.calls if c.customer_id == case.customer_id]
+    if calls:
+        lines.append("Calls:")
+        lines.extend(f"  {c.called_on.isoformat()}  {call_line(c)}" for c in calls)
     lines.append("History:")
     lines.extend(f"  {e.on.isoformat()}  {e.status}  {e.note}" for e in case.events)
     return "\n".join(lines)
+
+
+def call_line(c: Call) -> str:
+    """One call as the accountant reads it: number, outcome and what it made."""
+    what = str(c.outcome)
+    if c.promise_date is not None:
+        what += f" to pay by {c.promise_date.isoformat()}"
+    if c.instalment_dates:
+        what += f": {len(c.instalment_dates)} from {c.instalment_dates[0].isoformat()}"
+    if c.reason:
+        what += f": {c.reason}"
+    parts = [f"{c.call_id} to {c.phone or 'no number'}: {what}"]
+    if c.agreement_id:
+        parts.append(f"agreement {c.agreement_id}")
+    if c.notes:
+        parts.append(f"notes: {c.notes}")
+    if c.by:
+        parts.append(f"logged by {c.by}")
+    return "; ".join(parts)
 
 
 def dispute_table(disputes: Sequence[Dispute]) -> Table:

@@ -134,6 +134,8 @@ def customer(m: FieldMap, client_id: str, raw: dict[str, Any]) -> CustomerRecord
         postal_code=f.get("postal_code"),
         city=f.get("city"),
         is_person=bool(f.get("is_person")),
+        phone=f.get("phone"),
+        contact=f.get("contact"),
     )
 
 

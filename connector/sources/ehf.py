@@ -220,6 +220,8 @@ def _customer(client_id: str, customer_id: str, party: Party) -> Customer:
         address=party.address,
         postal_code=party.postal_code,
         city=party.city,
+        phone=party.phone,
+        contact=party.contact,
     )
 
 

@@ -45,7 +45,7 @@ MAX_COUNT = 1000  # 422/23000 "Result Set Too Large" above this
 
 # Nested objects come back as {id, url} unless the fields expression expands them (spec, "Fields").
 CUSTOMER_FIELDS = (
-    "id,name,organizationNumber,email,invoiceEmail,isPrivateIndividual,isInactive,"
+    "id,name,organizationNumber,email,invoiceEmail,phoneNumber,phoneNumberMobile,isPrivateIndividual,isInactive,"
     "postalAddress(addressLine1,postalCode,city,country(isoAlpha2Code))"
 )
 # Invoice.postings: "a posting for the invoice with a positive amount, and one or more posting for the

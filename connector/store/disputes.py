@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
@@ -19,7 +20,10 @@ DISPUTES = RowSpec.of(schema.disputes, ["dispute_id", "invoice_number"], checks=
 AGREEMENTS = RowSpec.of(
     schema.agreements,
     ["agreement_id", "invoice_number"],
-    checks={"due_dates": lambda v: [date.fromisoformat(d) for d in json.loads(v)]},
+    checks={
+        "due_dates": lambda v: [date.fromisoformat(d) for d in json.loads(v)],
+        "amounts": lambda v: [Decimal(a) for a in json.loads(v)] if v else [],
+    },
 )
 EXCLUSIONS = RowSpec.of(schema.exclusions, ["exclusion_id", "invoice_number", "customer_id"], customer="customer_id")
 
@@ -110,6 +114,8 @@ def add_agreement(conn: Connection, agreement: Agreement) -> None:
                 "due_dates": json.dumps([d.isoformat() for d in agreement.due_dates]),
                 "note": agreement.note,
                 "cancelled_on": agreement.cancelled_on,
+                "plan_id": agreement.plan_id,
+                "amounts": json.dumps([str(a) for a in agreement.amounts]) if agreement.amounts else None,
             }
         ],
         ["client_id", "agreement_id"],
@@ -146,6 +152,8 @@ def _agreement(r: Any) -> Agreement:
         due_dates=tuple(date.fromisoformat(d) for d in json.loads(r.due_dates)),
         note=r.note or "",
         cancelled_on=r.cancelled_on,
+        plan_id=r.plan_id,
+        amounts=tuple(Decimal(a) for a in json.loads(r.amounts)) if r.amounts else (),
     )
 
 

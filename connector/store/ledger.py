@@ -25,6 +25,8 @@ CUSTOMER_COLUMNS = (
     "postal_code",
     "city",
     "is_person",
+    "phone",  # for the call list (issue 15)
+    "contact",
 )
 
 INVOICE_COLUMNS = (
@@ -165,6 +167,8 @@ def customer_row(c: Customer) -> dict[str, Any]:
         "postal_code": c.postal_code,
         "city": c.city,
         "is_person": c.is_person,
+        "phone": c.phone,
+        "contact": c.contact,
     }
 
 
@@ -172,7 +176,8 @@ def customers_from_rows(rows: Iterable[Sequence[Any]], skipped: Skipped | None =
     """Customers from ``CUSTOMER_COLUMNS`` tuples; a row that cannot be read goes to ``skipped``."""
     for row in rows:
         try:
-            client_id, customer_id, name, org_no, country, email, address, postal_code, city, is_person = row
+            client_id, customer_id, name, org_no, country, email, address, postal_code, city, is_person, *contact = row
+            phone, contact_name = contact
             customer = Customer(
                 client_id=client_id,
                 customer_id=customer_id,
@@ -184,6 +189,8 @@ def customers_from_rows(rows: Iterable[Sequence[Any]], skipped: Skipped | None =
                 postal_code=postal_code,
                 city=city,
                 is_person=bool(is_person),
+                phone=phone,
+                contact=contact_name,
             )
         except Exception as exc:
             (Skipped() if skipped is None else skipped).add(CUSTOMERS, row, exc)

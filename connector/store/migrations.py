@@ -123,6 +123,23 @@ def _v15_document_conflicts(conn: Connection) -> None:
     schema.document_conflicts.create(conn, checkfirst=True)
 
 
+def _v16_letters_and_calls(conn: Connection) -> None:
+    """Issue 15: the letters written (with their invoices and content), calls to customers, the checks of
+    promised dates; each customer's phone and contact; an agreement's plan (made on a call) and amounts."""
+    for new in (schema.letters, schema.calls, schema.agreement_checks):
+        new.create(conn, checkfirst=True)
+    added = {
+        "customers": (("phone", "VARCHAR(64)"), ("contact", "TEXT")),
+        "agreements": (("plan_id", "VARCHAR(128)"), ("amounts", "TEXT")),
+    }
+    inspector = inspect(conn)
+    for table, columns in added.items():
+        have = {c["name"] for c in inspector.get_columns(table)}
+        for name, sql_type in columns:
+            if name not in have:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -139,6 +156,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v13_fee_bookings,
     _v14_locks_and_claims,
     _v15_document_conflicts,
+    _v16_letters_and_calls,
 )
 CURRENT = len(MIGRATIONS)
 

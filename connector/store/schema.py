@@ -82,6 +82,8 @@ customers = Table(
     Column("postal_code", String(32)),
     Column("city", Text),
     Column("is_person", Boolean, nullable=False, default=False),
+    Column("phone", String(64)),  # for the call list (issue 15, v16)
+    Column("contact", Text),  # the person at the customer to ask for (v16)
 )
 
 invoices = Table(
@@ -169,6 +171,10 @@ agreements = Table(
     Column("due_dates", Text, nullable=False),  # JSON list of ISO dates
     Column("note", Text, nullable=False, default=""),
     Column("cancelled_on", Date),
+    # a plan made on a call, judged as a whole over its invoices (issue 15, v16): the plan's id and its
+    # amount per due date (JSON list of decimal strings); NULL for an agreement on one invoice
+    Column("plan_id", String(128)),
+    Column("amounts", Text),
 )
 
 dunning_steps = Table(
@@ -521,4 +527,77 @@ document_conflicts = Table(
     Column("found_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
     Column("resolution", Text),
+)
+
+# ---- letters and calls (issue 15) -------------------------------------------------------------------
+# One row per letter arsync wrote to a debtor (reminder, collection notice, handover, follow-up, statement),
+# with the invoices it named. Written ahead as ``pending`` before the channel is called and settled after
+# (``sent`` / ``unconfirmed`` / ``failed``), like dunning_sends; ``cancelled`` when the accountant voided an
+# outbox letter before it was posted. ``content`` is the letter as data (connector.letters.serial), so its
+# PDF can be made again after the files left the outbox.
+letters = Table(
+    "letters",
+    metadata,
+    _client(),
+    Column("letter_id", String(200), primary_key=True),  # our reference ("Vår ref."), unique per client
+    Column("kind", String(32), nullable=False),  # reminder, collection_notice, collection_case, follow_up, statement
+    Column("customer_id", String(128), nullable=False),
+    Column("sent_on", Date, nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, sent, unconfirmed, failed, cancelled
+    Column("invoices", Text, nullable=False),  # JSON list of invoice numbers
+    Column("currency", String(3), nullable=False),
+    Column("total", Money, nullable=False),  # what the letter asks for (or the statement's balance)
+    Column("fee", Money, nullable=False),  # the fee the letter charged
+    Column("pay_by", Date),
+    Column("about", String(200)),  # follow_up: the agreement (plan) it confirms; collection_case: the case
+    Column("stem", Text, nullable=False),  # the start of the outbox file names (and of the e-mail's Message-ID)
+    Column("ref", Text, nullable=False, default=""),  # the PDF's file name or the Message-ID, once sent
+    Column("content", Text, nullable=False),  # JSON: the letter's content
+    Column("last_error", Text),
+    Column("cancelled_on", Date),
+    Column("cancelled_by", String(128)),
+    Column("cancel_note", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", Text),  # the run writing or resolving it (RunId.key), as on dunning_sends
+    Index("ix_letters_sent", "client_id", "sent_on"),
+)
+
+# Append-only: every call to a customer as the accountant logged it (``arsync calls log``).
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(64), nullable=False),
+    Column("call_id", String(64), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("called_on", Date, nullable=False),
+    Column("outcome", String(16), nullable=False),  # promise, instalments, dispute, no_answer, wrong_number
+    Column("phone", String(64), nullable=False, default=""),
+    Column("contact", Text, nullable=False, default=""),
+    Column("promise_date", Date),
+    Column("instalment_dates", Text, nullable=False, default="[]"),  # JSON list of ISO dates
+    Column("reason", Text, nullable=False, default=""),
+    Column("notes", Text, nullable=False, default=""),
+    Column("invoices", Text, nullable=False, default="[]"),  # JSON list of invoice numbers
+    Column("agreement_id", String(128)),
+    Column("actor", String(128), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("client_id", "call_id", name="uq_call_id"),
+    Index("ix_calls_customer", "client_id", "customer_id"),
+)
+
+# Append-only: each promised date of an agreement, checked against the bank the day after (+ grace): kept,
+# or broken (dunning resumes; the accountant is told once).
+agreement_checks = Table(
+    "agreement_checks",
+    metadata,
+    _client(),
+    Column("agreement_id", String(128), primary_key=True),  # the plan id, or the agreement's own id
+    Column("due_on", Date, primary_key=True),
+    Column("outcome", String(16), nullable=False),  # kept / broken
+    Column("noted_on", Date, nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
 )

@@ -15,12 +15,15 @@ import responses
 from lxml import etree
 
 from connector.channels import ehf_reminder
-from connector.channels.base import ReminderMessage
+from connector.channels.base import LetterMessage, ReminderMessage
 from connector.channels.email import EmailChannel
-from connector.channels.letters import Letter
 from connector.channels.tripletex import TripletexChannel
 from connector.config import EmailSettings, TripletexSettings
+from connector.letters import LetterKind, render_pdf, render_text
 from connector.model import Action, Attachment, Customer, DocKind, Invoice
+from tests.letters.letter_samples import PAY_BY, letter
+
+CUSTOMER = Customer("acme", "934567897", "Kunde AS", org_no="934567897", email="faktura@kunde.example")
 
 
 def _free_port() -> int:
@@ -31,8 +34,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _message(step: Action = Action.REMINDER, fee: str = "37.50") -> ReminderMessage:
-    inv = Invoice(
+def _invoice() -> Invoice:
+    return Invoice(
         "acme",
         "7001",
         DocKind.INVOICE,
@@ -45,50 +48,50 @@ def _message(step: Action = Action.REMINDER, fee: str = "37.50") -> ReminderMess
         kid="0070013",
         source_ref="7001.xml",
     )
-    customer = Customer("acme", "934567897", "Kunde AS", org_no="934567897", email="faktura@kunde.example")
-    letter = Letter(
-        step,
-        "nb",
-        "Acme AS",
-        "923456783",
-        "Kunde AS",
-        "7001",
-        date(2026, 1, 5),
-        Decimal("10000.00"),
-        "NOK",
-        Decimal(fee),
-        "0070013",
-        date(2026, 2, 16) if step is Action.COLLECTION_NOTICE else None,
-    )
-    return ReminderMessage(
-        "acme",
-        "Acme AS",
-        "923456783",
-        "NO",
-        inv,
-        customer,
-        letter,
-        Decimal(fee),
-        date(2026, 1, 19),
-        (Attachment("acme", "7001", "faktura-7001.pdf", "application/pdf", b"%PDF-1.4 x"),),
+
+
+def _reminder(step: Action = Action.REMINDER, fee: str = "37.50") -> ReminderMessage:
+    return ReminderMessage("acme", _invoice(), CUSTOMER, step, Decimal(fee), date(2026, 1, 19))
+
+
+def _document(**changes: object) -> bytes:
+    sample = letter(LetterKind.REMINDER, **changes)
+    attachment = Attachment("acme", "10023", "faktura-10023.pdf", "application/pdf", b"%PDF-1.4 x")
+    return ehf_reminder.build(
+        sample, sample.invoices[0], document_id="R-1", country="NO", customer=CUSTOMER, attachments=[attachment]
     )
 
 
 def test_ehf_reminder_document() -> None:
-    root = etree.fromstring(ehf_reminder.build(_message()))
+    root = etree.fromstring(_document())
     ns = {"cbc": ehf_reminder.CBC, "cac": ehf_reminder.CAC}
     assert root.findtext("cbc:CustomizationID", namespaces=ns) == ehf_reminder.CUSTOMIZATION_ID
-    assert root.findtext("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", namespaces=ns) == "7001"
-    charge = root.find("cac:AllowanceCharge", ns)
-    assert charge.findtext("cbc:AllowanceChargeReasonCode", namespaces=ns) == "REM"
-    assert charge.findtext("cbc:Amount", namespaces=ns) == "37.50"
-    assert root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=ns) == "10037.50"
+    assert root.findtext("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", namespaces=ns) == "10023"
+    assert root.findtext("cbc:DueDate", namespaces=ns) == PAY_BY.isoformat()  # the letter's pay-by date
+    fee, interest = root.findall("cac:AllowanceCharge", ns)
+    assert fee.findtext("cbc:AllowanceChargeReasonCode", namespaces=ns) == "REM"
+    assert fee.findtext("cbc:Amount", namespaces=ns) == "35.00"
+    assert interest.findtext("cbc:AllowanceChargeReason", namespaces=ns) == "Forsinkelsesrente"
+    # 12 500 invoiced, 5 000 paid, 1 000 credited: 6 500 owed + 35 fee + 46.16 interest
+    assert root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=ns) == "6581.16"
+    assert root.findtext("cac:PaymentMeans/cbc:PaymentID", namespaces=ns) == "1002300008"
     assert root.find("cac:AdditionalDocumentReference/cac:Attachment/cbc:EmbeddedDocumentBinaryObject", ns) is not None
 
 
 def test_no_fee_no_charge() -> None:
-    root = etree.fromstring(ehf_reminder.build(_message(fee="0")))
+    root = etree.fromstring(_document(charges=()))
     assert root.find(f"{{{ehf_reminder.CAC}}}AllowanceCharge") is None
+
+
+def _message() -> LetterMessage:
+    sample = letter(LetterKind.REMINDER)
+    text = render_text(sample)
+    pdf = render_pdf(sample)
+    copy = Attachment("acme", "10023", "faktura-10023.pdf", "application/pdf", b"%PDF-1.4 x")
+    return LetterMessage(
+        "acme", sample.reference, "acme--934567897--reminder--2026-03-10", "reminder", CUSTOMER, sample.sent_on,
+        text.subject, text.body, pdf, pdf, (copy,),
+    )  # fmt: skip
 
 
 # ---- e-mail ---------------------------------------------------------------------------------------
@@ -144,14 +147,16 @@ def smtp_server(tmp_path: Path) -> Iterator[tuple[int, list[bytes], ssl.SSLConte
 def test_email_over_starttls(smtp_server: tuple[int, list[bytes], ssl.SSLContext]) -> None:
     port, received, tls = smtp_server
     settings = EmailSettings(host="127.0.0.1", port=port, from_address="purring@acme.example")
-    result = EmailChannel(settings, ssl_context=tls).deliver(_message())
+    result = EmailChannel(settings, ssl_context=tls).deliver_letter(_message())
     assert result.channel == "email" and len(received) == 1
     mail = message_from_bytes(received[0])
-    assert mail["To"] == "faktura@kunde.example" and "7001" in mail["Subject"]
+    assert mail["To"] == "faktura@kunde.example" and "10023" in mail["Subject"]
     parts = {p.get_filename(): p for p in mail.walk() if p.get_filename()}
-    assert "faktura-7001.pdf" in parts and any(name.endswith(".xml") for name in parts)
+    # the letter as a PDF and the invoice copy; no EHF XML (an e-mail is read by a person)
+    assert set(parts) == {"RE-K1042-20260310.pdf", "faktura-10023.pdf"}
+    assert parts["RE-K1042-20260310.pdf"].get_payload(decode=True).startswith(b"%PDF-")
     body = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
-    assert "Purregebyr: 37.50 NOK" in body
+    assert "Purregebyr" in body and "Når kan vi forvente betaling?" in body
 
 
 def test_email_refuses_without_starttls() -> None:
@@ -168,7 +173,9 @@ def test_email_refuses_without_starttls() -> None:
         from connector.channels.base import ChannelError
 
         with pytest.raises(ChannelError, match="STARTTLS"):
-            EmailChannel(EmailSettings(host="127.0.0.1", port=port, from_address="a@b.example")).deliver(_message())
+            EmailChannel(EmailSettings(host="127.0.0.1", port=port, from_address="a@b.example")).deliver_letter(
+                _message()
+            )
     finally:
         controller.stop()
 
@@ -183,7 +190,7 @@ def test_tripletex_create_reminder(monkeypatch: pytest.MonkeyPatch) -> None:
     responses.get(f"{base}/invoice", json={"values": [{"id": 555, "invoiceNumber": 7001}]})
     put = responses.put(f"{base}/invoice/555/:createReminder", json={"value": 91})
     channel = TripletexChannel(TripletexSettings(base_url=base, session_token_env="TT_SESSION"))
-    result = channel.deliver(_message(Action.COLLECTION_NOTICE))
+    result = channel.deliver(_reminder(Action.COLLECTION_NOTICE))
     assert result.ref == "tripletex reminder 91"
     params = put.calls[0].request.params
     assert params["type"] == "NOTICE_OF_DEBT_COLLECTION" and params["date"] == "2026-01-19"
@@ -204,5 +211,5 @@ def test_tripletex_unreachable_invoice_lookup_fails_only_that_send(monkeypatch: 
     responses.get(f"{base}/invoice", body=requests.ConnectionError("connection reset"))
     channel = TripletexChannel(TripletexSettings(base_url=base, session_token_env="TT_SESSION"))
     with pytest.raises(ChannelError, match="looking up invoice 7001 failed: ConnectionError") as failed:
-        channel.deliver(_message())
+        channel.deliver(_reminder())
     assert "s3cret-token" not in str(failed.value)

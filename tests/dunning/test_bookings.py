@@ -25,7 +25,7 @@ from tests.sources.ledger_helpers import fast_http
 
 DUE = date(2026, 1, 5)
 DAY = date(2026, 1, 19)  # 14 days after due: the default ladder's reminder, with a fee
-NOTICE_DAY = date(2026, 2, 2)  # the collection notice, 14 days later: interest only
+NOTICE_DAY = date(2026, 2, 5)  # the collection notice after the reminder's pay-by date (2 Feb) + settle days
 API_DAY = date(2026, 11, 20)  # the fake ledgers' world: 10042 and 10045 are long overdue
 
 
@@ -145,7 +145,7 @@ def test_a_letter_that_failed_books_nothing(ws: Workspace, monkeypatch: pytest.M
         raise ChannelError("the outbox folder is read-only")
 
     with monkeypatch.context() as m:
-        m.setattr(OutboxChannel, "deliver", refuse)
+        m.setattr(OutboxChannel, "deliver_letter", refuse)
         assert _run(ws, DAY).exit_code == 1
     assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.FAILED]
     assert {b.status for b in ws.store.read(bookings.bookings, "acme")} == {bookings.VOID}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from connector.model import Action, DunningStep
@@ -42,12 +43,13 @@ def walk(ws: Workspace, first: date, last: date, paid: Mapping[date, Sequence[En
 
 
 def letters(ws: Workspace) -> list[str]:
-    """One name per letter written: client--invoice--step--day."""
-    return sorted({"--".join(n.split("--")[:4]).split(".")[0] for n in ws.outbox_files(ws.reminders_dir())})
+    """One name per invoice a reminder or notice named: client--invoice--step--day."""
+    return ws.letters()
 
 
 def letter_text(ws: Workspace, number: str, step: str, day: date) -> str:
-    return (ws.reminders_dir() / f"acme--{number}--{step}--{day.isoformat()}.txt").read_text(encoding="utf-8")
+    """The text of the letter's PDF (amounts as the debtor's language writes them: 1 000,00)."""
+    return ws.letter_text(number, step, day)
 
 
 def steps(ws: Workspace) -> list[tuple[str, str, date]]:
@@ -71,15 +73,20 @@ def test_a_part_payment_is_followed_by_a_reminder_for_the_rest(ws: Workspace) ->
     walk(ws, DUE, REMIND, paid={date(2026, 6, 22): [pay("P-1", "1001", "400.00", date(2026, 6, 22))]})
     assert letters(ws) == [f"acme--1001--reminder--{REMIND.isoformat()}"]
     text = letter_text(ws, "1001", "reminder", REMIND)
-    assert "600.00 NOK" in text and "1000.00" not in text  # the remainder, never the original amount
+    # the payment shown, dated, and what is owed now: the remainder, never the original amount
+    assert "Innbetalt 22.06.2026 -400,00" in text and "Rest faktura 1001 600,00" in text
+    record = ws.letter_record("1001", "reminder", REMIND)
+    assert Decimal("600.00") < record.total < Decimal("1000.00")  # the remainder with the fee and interest
     decision = item(ws, "1001", REMIND)
     [received] = [e for e in decision["evidence"] if e.get("ref", "").startswith("camt|")]
     assert (received["amount"], received["date"]) == ("400.00", "2026-06-22")  # each payment, dated
     assert any(e["kind"] == "owed" and e["amount"] == "600.00" for e in decision["evidence"])
-    # the ladder goes on from where it was for what is still owed
-    walk(ws, REMIND + timedelta(days=1), REMIND + timedelta(days=14))
-    assert f"acme--1001--collection_notice--{(REMIND + timedelta(days=14)).isoformat()}" in letters(ws)
-    assert "600.00 NOK" in letter_text(ws, "1001", "collection_notice", REMIND + timedelta(days=14))
+    # the ladder goes on from where it was for what is still owed, once the reminder's pay-by date (13 July)
+    # has passed and a payment made on it had two business days to reach the bank files (16 July)
+    notice = date(2026, 7, 16)
+    walk(ws, REMIND + timedelta(days=1), notice)
+    assert f"acme--1001--collection_notice--{notice.isoformat()}" in letters(ws)
+    assert "Rest faktura 1001 600,00" in letter_text(ws, "1001", "collection_notice", notice)
 
 
 def test_a_deduction_in_the_payment_text_goes_to_a_person_who_can_let_the_rest_be_reminded(ws: Workspace) -> None:
@@ -99,7 +106,7 @@ def test_a_deduction_in_the_payment_text_goes_to_a_person_who_can_let_the_rest_b
     assert confirmed.exit_code == 0, confirmed.output
     walk(ws, date(2026, 6, 30), date(2026, 6, 30))
     assert letters(ws) == ["acme--1002--reminder--2026-06-30"]
-    assert "300.00 NOK" in letter_text(ws, "1002", "reminder", date(2026, 6, 30))
+    assert "Rest faktura 1002 300,00" in letter_text(ws, "1002", "reminder", date(2026, 6, 30))
 
 
 def test_a_plan_broken_after_one_instalment_resumes_at_the_step_it_interrupted(ws: Workspace) -> None:
@@ -114,10 +121,12 @@ def test_a_plan_broken_after_one_instalment_resumes_at_the_step_it_interrupted(w
     first = {date(2026, 7, 6): [pay("P-3", "1003", "500.00", date(2026, 7, 6), payer="Havbris AS")]}
     walk(ws, date(2026, 7, 1), date(2026, 7, 23), paid=first)  # the second instalment (20 July) + 3 grace days
     assert letters(ws) == [f"acme--1003--reminder--{REMIND.isoformat()}"]
+    # the plan is confirmed in writing once (issue 15), the day it was recorded
+    assert ws.letters(kinds=("follow_up",)) == ["acme--1003--follow_up--2026-07-01"]
     assert item(ws, "1003", date(2026, 7, 23))["holds"] == ["agreement"]
     walk(ws, date(2026, 7, 24), date(2026, 7, 24))  # broken: nothing came by 20 July + 3 grace days
     assert "acme--1003--collection_notice--2026-07-24" in letters(ws)
-    assert "500.00 NOK" in letter_text(ws, "1003", "collection_notice", date(2026, 7, 24))
+    assert "Rest faktura 1003 500,00" in letter_text(ws, "1003", "collection_notice", date(2026, 7, 24))
 
 
 # ---- files that do not read ------------------------------------------------------------------------------
@@ -257,13 +266,14 @@ def test_a_case_waits_for_the_notice_deadline_across_a_holiday_and_a_weekend(ws:
         record_steps(
             conn,
             [
-                DunningStep("acme", n, Action.REMINDER, date(2026, 4, 16), "outbox", currency="NOK")
+                # the reminder's pay-by date (23 April) and its settle days have passed by 30 April
+                DunningStep("acme", n, Action.REMINDER, date(2026, 4, 9), "outbox", currency="NOK")
                 for n in ("4001", "4002")
             ],
         )
     walk(ws, date(2026, 4, 30), date(2026, 4, 30))
     assert letters(ws) == ["acme--4001--collection_notice--2026-04-30", "acme--4002--collection_notice--2026-04-30"]
-    assert "2026-05-15" in letter_text(ws, "4001", "collection_notice", date(2026, 4, 30))  # the stated deadline
+    assert "innen 15.05.2026" in letter_text(ws, "4001", "collection_notice", date(2026, 4, 30))  # the deadline
 
     # 4002 is paid on the deadline day; the bank's file with it arrives on Tuesday
     late_file = {date(2026, 5, 19): [Entry("P-9", "2000.00", date(2026, 5, 15), kid("4002"), payer="Fjord AS")]}

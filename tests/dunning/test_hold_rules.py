@@ -50,6 +50,13 @@ def cfg(country: str = "NO", bank: list[dict[str, Any]] | None = None, **policy:
     return ClientConfig.model_validate(client_table(CLIENT, country=country, **extra))
 
 
+def cfg_without_account() -> ClientConfig:
+    """A client whose config names no account to pay to (no [clients.creditor] bank_account)."""
+    table = client_table(CLIENT)
+    table["creditor"] = {**table["creditor"], "bank_account": ""}
+    return ClientConfig.model_validate(table)
+
+
 def invoice(number: str = "1001", amount: str = "1000.00", **kw: Any) -> Invoice:
     values: dict[str, Any] = {
         "client_id": CLIENT,
@@ -246,7 +253,7 @@ def test_a_plan_broken_after_one_instalment_resumes_at_the_step_it_interrupted()
     ],
 )
 def test_an_invoice_not_fit_to_remind_on_is_held_with_what_to_fix(inv: Invoice, says: str) -> None:
-    d = decide_one(inv, as_of=REMIND + timedelta(days=60))
+    d = decide_one(inv, as_of=REMIND + timedelta(days=60), client=cfg_without_account())
     assert Hold.INVOICE_DEFECT in d.holds and d.action is Action.REVIEW
     [detail] = hold_texts(d, Hold.INVOICE_DEFECT)
     assert says in detail and "arsync invoices confirm acme 1001 --note" in detail
@@ -262,9 +269,22 @@ def test_a_customer_who_cannot_be_reached_is_a_defect_of_the_invoice() -> None:
 
 
 def test_an_account_in_the_invoice_or_the_config_is_a_way_to_pay() -> None:
-    assert decide_one(invoice(kid=None, payee_account="15032080119")).holds == ()
-    with_account = cfg(bank=[{"kind": "camt", "path": CONFIGURED_BANK, "account": "1503 20 80119"}])
-    assert Hold.INVOICE_DEFECT not in decide_one(invoice(kid=None), client=with_account).holds
+    none = cfg_without_account()
+    assert decide_one(invoice(kid=None, payee_account="15032080119"), client=none).holds == ()
+    table = client_table(CLIENT, bank=[{"kind": "camt", "path": CONFIGURED_BANK, "account": "1503 20 80119"}])
+    table["creditor"] = {**table["creditor"], "bank_account": ""}
+    with_feed_account = ClientConfig.model_validate(table)
+    assert Hold.INVOICE_DEFECT not in decide_one(invoice(kid=None), client=with_feed_account).holds
+    assert decide_one(invoice(kid=None)).holds == ()  # [clients.creditor] bank_account (issue 15)
+
+
+def test_a_letter_that_cannot_say_where_to_pay_is_held_before_the_first_reminder() -> None:
+    """Issue 15: a letter must say where to pay; with no account anywhere the invoice is not fit to remind on
+    (an e-invoice with a KID included: the KID alone pays nowhere)."""
+    for source in ("tripletex", "ehf"):
+        d = decide_one(invoice(source=source), client=cfg_without_account())
+        assert (d.action, d.holds) == (Action.REVIEW, (Hold.INVOICE_DEFECT,))
+        assert "[clients.creditor] bank_account" in hold_texts(d, Hold.INVOICE_DEFECT)[0]
 
 
 def test_a_confirmed_invoice_is_reminded_and_the_check_is_shown() -> None:
@@ -278,9 +298,10 @@ def test_a_confirmed_invoice_is_reminded_and_the_check_is_shown() -> None:
 
 def test_later_steps_skip_the_check_and_a_not_yet_due_invoice_is_not_checked() -> None:
     reminded = [DunningStep(CLIENT, "1001", Action.REMINDER, REMIND, "outbox", currency="NOK")]
-    later = decide_one(invoice(kid=None), steps=reminded, as_of=REMIND + timedelta(days=14))
+    # the reminder's pay-by date (13 July), the first business day after it and 2 settle days: 16 July
+    later = decide_one(invoice(kid=None), steps=reminded, as_of=date(2026, 7, 16), client=cfg_without_account())
     assert later.action is Action.COLLECTION_NOTICE
-    early = decide_one(invoice(kid=None), as_of=DUE)
+    early = decide_one(invoice(kid=None), as_of=DUE, client=cfg_without_account())
     assert early.holds == (Hold.NOT_DUE,)
 
 
@@ -411,4 +432,5 @@ def test_the_letter_states_the_deadline_the_case_waits_for() -> None:
 
     client = cfg()
     assert stated_deadline(client, Action.COLLECTION_NOTICE, date(2026, 7, 17)) == date(2026, 7, 31)
-    assert stated_deadline(client, Action.REMINDER, date(2026, 7, 17)) is None  # a reminder states none (yet)
+    # a reminder states one too (issue 15): at least 14 days in Norway, so a later fee is lawful
+    assert stated_deadline(client, Action.REMINDER, date(2026, 7, 17)) == date(2026, 7, 31)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pypdf import PdfReader
+
 from connector.model import Action
 from connector.store.cases import load_cases
 from connector.store.facts import load_facts
-from tests.builders import ACCOUNT, Workspace, client_table, pdf_bytes
+from tests.builders import ACCOUNT, Workspace, client_table, real_pdf
 
 START = date(2026, 1, 5)  # a Monday, no holiday in NO or DK
 
@@ -30,30 +33,37 @@ def _steps(ws: Workspace) -> list[tuple[Action, date, Decimal, str]]:
 
 def test_norway_ladder_day_by_day(ws: Workspace) -> None:
     ws.write_config(client_table())
-    ws.add_invoice("7001", issue=date(2025, 12, 22), due=START, amount="10000.00", pdf=pdf_bytes())
-    _walk(ws, START, START + timedelta(days=45))
+    ws.add_invoice("7001", issue=date(2025, 12, 22), due=START, amount="10000.00", pdf=real_pdf())
+    _walk(ws, START, START + timedelta(days=52))
     assert _steps(ws) == [
         (Action.REMINDER, date(2026, 1, 19), Decimal("37.50"), "outbox"),  # ≥ 14 days after due: fee 1/20 of 750
-        (Action.COLLECTION_NOTICE, date(2026, 2, 2), Decimal("0.00"), "outbox"),  # default ladder: no notice fee
+        # the reminder's pay-by date is Monday 2 February; the notice waits for the first business day after it
+        # and the policy's 2 settle days (a payment made on the pay-by date reaches the bank files by then)
+        (Action.COLLECTION_NOTICE, date(2026, 2, 5), Decimal("0.00"), "outbox"),  # default ladder: no notice fee
     ]
     cases = ws.store.read(load_cases, ["acme"])
-    # the notice's 14-day deadline is Monday 16 February; the case waits for the first business day after it
-    # and the policy's 2 settle days (a payment made on the deadline reaches the bank files by then)
-    assert [(c.invoice_number, c.created_on) for c in cases] == [("7001", date(2026, 2, 19))]
+    # the notice's 14-day deadline is Thursday 19 February: the case from Tuesday 24 February, the same way
+    assert [(c.invoice_number, c.created_on) for c in cases] == [("7001", date(2026, 2, 24))]
     out = ws.reminders_dir()
     files = ws.outbox_files(out)
-    assert "acme--7001--reminder--2026-01-19.xml" in files and "acme--7001--reminder--2026-01-19.txt" in files
-    assert any(f.endswith(".pdf") for f in files)  # the invoice PDF goes along
-    letter = (out / "acme--7001--reminder--2026-01-19.txt").read_text(encoding="utf-8")
-    assert "faktura 7001 med forfallsdato 2026-01-05" in letter
-    assert "Purregebyr: 37.50 NOK" in letter
-    assert "Forsinkelsesrente" in letter and "46.03 NOK" in letter  # 10 000 × 12 % × 14/365
+    stem = "acme--934567897--reminder--2026-01-19"
+    assert {f"{stem}--7001.xml", f"{stem}.pdf", "acme--934567897--collection_notice--2026-02-05--7001.xml"} <= set(
+        files
+    )
+    pdf = (out / f"{stem}.pdf").read_bytes()
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 2  # the letter, then the invoice copy behind it
+    letter = ws.letter_text("7001", "reminder", date(2026, 1, 19))
+    assert "Kopi av fakturaen er vedlagt." in letter
+    assert "faktura 7001, som forfalt 05.01.2026" in letter and "Faktura 7001 22.12.2025 05.01.2026 10 000,00" in letter
+    assert "Purregebyr inkassoforskriften § 1-2 37,50" in letter
+    assert "Forsinkelsesrente forsinkelsesrenteloven § 3; 12,00 % p.a., 06.01.2026–19.01.2026 46,03" in letter
+    assert "Vi ber deg betale 10 083,53 NOK innen 02.02.2026." in letter
     assert "Når kan vi forvente betaling?" in letter
-    notice = (out / "acme--7001--collection_notice--2026-02-02.txt").read_text(encoding="utf-8")
-    assert "Inkassovarsel" in notice and "2026-02-16" in notice
-    xml = (out / "acme--7001--reminder--2026-01-19.xml").read_text(encoding="utf-8")
+    notice = ws.letter_text("7001", "collection_notice", date(2026, 2, 5))
+    assert "Inkassovarsel" in notice and "innen 19.02.2026" in notice and "inkassoloven § 9" in notice
+    xml = (out / f"{stem}--7001.xml").read_text(encoding="utf-8")
     assert "urn:fdc:anskaffelser.no:2019:ehf:reminder:3.0" in xml and "<cbc:ID>7001</cbc:ID>" in xml
-    assert "REM" in xml and ">37.50<" in xml
+    assert "REM" in xml and ">37.50<" in xml and "<cbc:DueDate>2026-02-02</cbc:DueDate>" in xml
 
 
 def test_run_twice_a_day_never_sends_twice(ws: Workspace) -> None:
@@ -82,20 +92,23 @@ def test_denmark_ladder_day_by_day(ws: Workspace) -> None:
     }
     ws.write_config(table)
     ws.add_invoice("8001", issue=date(2025, 12, 22), due=START, amount="10000.00", currency="DKK", kid_value=None)
-    _walk(ws, START, START + timedelta(days=50))
+    _walk(ws, START, START + timedelta(days=60))
     fee = Decimal("100.00")
+    # each letter gives 10 days (renteloven § 9 b, inkassoloven § 10); the next waits for its pay-by date, the
+    # first business day after it and 2 settle days
     assert _steps(ws) == [
-        (Action.REMINDER, date(2026, 1, 9), fee, "outbox"),  # due + 3 grace days
-        (Action.REMINDER, date(2026, 1, 19), fee, "outbox"),  # 10 days apart
-        (Action.REMINDER, date(2026, 1, 29), fee, "outbox"),
-        (Action.COLLECTION_NOTICE, date(2026, 2, 8), Decimal("0.00"), "outbox"),
+        (Action.REMINDER, date(2026, 1, 9), fee, "outbox"),  # due + 3 grace days; pay by Monday 19 January
+        (Action.REMINDER, date(2026, 1, 22), fee, "outbox"),  # pay by Monday 2 February (1 February a Sunday)
+        (Action.REMINDER, date(2026, 2, 5), fee, "outbox"),  # pay by Monday 16 February (15th a Sunday)
+        (Action.COLLECTION_NOTICE, date(2026, 2, 19), Decimal("0.00"), "outbox"),  # pay by Monday 2 March
     ]
-    # deadline Wednesday 18 February: the first business day after it + 2 settle days is Monday 23 February
-    assert [c.created_on for c in ws.store.read(load_cases, ["acme"])] == [date(2026, 2, 23)]
-    letter = (ws.reminders_dir() / "acme--8001--reminder--2026-01-09.txt").read_text(encoding="utf-8")
-    assert "Rykkergebyr: 100.00 DKK" in letter and "Morarente" in letter and "10.68 DKK" in letter
-    notice = (ws.reminders_dir() / "acme--8001--collection_notice--2026-02-08.txt").read_text(encoding="utf-8")
-    assert "2026-02-18" in notice and "mindst 10 dage" in notice
+    assert [c.created_on for c in ws.store.read(load_cases, ["acme"])] == [date(2026, 3, 5)]
+    letter = ws.letter_text("8001", "reminder", date(2026, 1, 9))
+    assert "Rykkergebyr renteloven § 9 b 100,00" in letter and "Morarente renteloven § 5" in letter
+    assert "10,68" in letter
+    assert "senest 19.01.2026" in letter
+    notice = ws.letter_text("8001", "collection_notice", date(2026, 2, 19))
+    assert "02.03.2026" in notice and "inkassoloven § 10" in notice
 
 
 # ---- holds block and release ---------------------------------------------------------------------

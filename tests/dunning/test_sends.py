@@ -1,5 +1,6 @@
-"""Send intents: a crash between sending and recording never sends twice; a failing channel records
-nothing, fails only its client (exit 1), lets the other invoices and clients go on, and retries."""
+"""Send intents: a crash between sending and recording never sends twice — per invoice and per letter, a
+letter naming several invoices of one customer included; a failing channel records nothing, fails only its
+client (exit 1), lets the other invoices and clients go on, and retries."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 import pytest
 import responses
 
+from connector.channels import outbox as outbox_channel
 from connector.model import Action
+from connector.store import letters as book
 from connector.store import sends
 from connector.store.facts import load_facts
 from tests.builders import Workspace, client_table, ubl_invoice
@@ -116,25 +119,28 @@ def test_crash_after_smtp_send_never_sends_a_second_email(
     smtp.start()
     ws.write_config(_email_client(smtp.port))
     _add_invoice(ws, "7001")
+    _add_invoice(ws, "7005")  # the same customer: one letter names both
 
     def die(*_args: Any, **_kwargs: Any) -> None:
         raise Killed
 
     with monkeypatch.context() as m:
-        m.setattr(sends, "complete", die)  # the e-mail went out; recording the step never happens
+        m.setattr(book, "complete", die)  # the e-mail went out; recording the steps never happens
         ws.bank_heartbeat(DAY)
         with pytest.raises(Killed):
             ws.cli("run", "--as-of", DAY.isoformat())
     assert len(smtp.received) == 1 and _steps(ws) == []
-    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.PENDING]
+    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.PENDING, sends.PENDING]
 
-    again = _run(ws)  # the same day: the pending intent may have been sent → recorded, not re-sent
+    again = _run(ws)  # the same day: the pending letter may have been sent → recorded, not re-sent
     assert again.exit_code == 0, again.output
-    assert "may have been sent" in again.stderr and "7001" in again.stderr
+    assert "may have been sent" in again.stderr and "7001, 7005" in again.stderr
     assert len(smtp.received) == 1
-    ((invoice, step, sent_on, detail),) = _steps(ws)
-    assert (invoice, step, sent_on) == ("7001", Action.REMINDER, DAY) and "unconfirmed" in detail
-    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.UNCONFIRMED]
+    steps = _steps(ws)
+    assert [(i, s, d) for i, s, d, _ in steps] == [("7001", Action.REMINDER, DAY), ("7005", Action.REMINDER, DAY)]
+    assert all("unconfirmed" in detail for *_, detail in steps)
+    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.UNCONFIRMED, sends.UNCONFIRMED]
+    assert [r.status for r in ws.letter_records()] == [book.UNCONFIRMED]
 
     for day in (date(2026, 1, 20), date(2026, 1, 21)):
         assert _run(ws, day).exit_code == 0
@@ -148,7 +154,7 @@ def test_crash_on_a_later_day_is_resolved_before_deciding(
     ws.write_config(_email_client(smtp.port))
     _add_invoice(ws, "7002")
     with monkeypatch.context() as m:
-        m.setattr(sends, "complete", lambda *a, **k: (_ for _ in ()).throw(Killed()))
+        m.setattr(book, "complete", lambda *a, **k: (_ for _ in ()).throw(Killed()))
         ws.bank_heartbeat(DAY)
         with pytest.raises(Killed):
             ws.cli("run", "--as-of", DAY.isoformat())
@@ -162,19 +168,98 @@ def test_crash_on_a_later_day_is_resolved_before_deciding(
 def test_interrupted_outbox_send_is_completed_not_duplicated(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     ws.write_config(client_table())
     ws.add_invoice("7003", issue=date(2025, 12, 22), due=DUE, amount="5000.00")
+    ws.add_invoice("7004", issue=date(2025, 12, 22), due=DUE, amount="700.00")  # the same customer
     with monkeypatch.context() as m:
-        m.setattr(sends, "complete", lambda *a, **k: (_ for _ in ()).throw(Killed()))
+        m.setattr(book, "complete", lambda *a, **k: (_ for _ in ()).throw(Killed()))
         ws.bank_heartbeat(DAY)
         with pytest.raises(Killed):
             ws.cli("run", "--as-of", DAY.isoformat())
     files = ws.outbox_files(ws.reminders_dir())
+    pdf = "acme--934567897--reminder--2026-01-19.pdf"
+    assert pdf in files  # the PDF is written last: the letter is complete
     result = _run(ws, date(2026, 1, 20))
     assert result.exit_code == 0, result.output
     assert ws.outbox_files(ws.reminders_dir()) == files  # nothing new written
     assert [(i, s, d, det) for i, s, d, det in _steps(ws)] == [
-        ("7003", Action.REMINDER, DAY, "acme--7003--reminder--2026-01-19.txt")
+        ("7003", Action.REMINDER, DAY, pdf),
+        ("7004", Action.REMINDER, DAY, pdf),
     ]
-    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.SENT]
+    assert [i.status for i in ws.store.read(sends.intents, "acme")] == [sends.SENT, sends.SENT]
+    assert [(r.status, r.invoices) for r in ws.letter_records()] == [(book.SENT, ("7003", "7004"))]
+
+
+# A crash at each point of a grouped letter's send: after the letter is written ahead, after the first
+# invoice's intent, after the EHF documents but before the PDF, after the PDF but before the record.
+CRASH_POINTS = ["letter_begun", "first_intent", "before_pdf", "after_pdf"]
+
+
+def _crash_at(m: pytest.MonkeyPatch, point: str) -> None:
+    def die(*_a: Any, **_k: Any) -> None:
+        raise Killed
+
+    if point == "letter_begun":
+        real_begin = book.begin
+
+        def begin_then_die(conn: Any, *a: Any, **k: Any) -> None:
+            real_begin(conn, *a, **k)
+            conn.commit()  # written ahead and committed, as the send commits it: then the process dies
+            raise Killed
+
+        m.setattr(book, "begin", begin_then_die)
+    elif point == "first_intent":
+        real = sends.begin
+
+        def first_then_die(conn: Any, *a: Any, **k: Any) -> Any:
+            real(conn, *a, **k)
+            conn.commit()
+            raise Killed
+
+        m.setattr(sends, "begin", first_then_die)
+    elif point == "before_pdf":
+        real_write = outbox_channel.write_atomic
+
+        def write(path: Any, data: bytes) -> None:
+            if str(path).endswith(".pdf"):
+                raise Killed
+            real_write(path, data)
+
+        m.setattr(outbox_channel, "write_atomic", write)
+    else:
+        m.setattr(book, "complete", die)
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+@pytest.mark.parametrize("resumed", ["same day", "next day"])
+def test_a_grouped_letter_is_sent_once_wherever_the_run_dies(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, point: str, resumed: str
+) -> None:
+    ws.write_config(client_table())
+    for number, amount in (("7101", "5000.00"), ("7102", "700.00"), ("7103", "1200.00")):
+        ws.add_invoice(number, issue=date(2025, 12, 22), due=DUE, amount=amount)  # one customer
+    ws.add_invoice("7201", issue=date(2025, 12, 22), due=DUE, amount="900.00", customer="Annen AS", org="974760673")
+    with monkeypatch.context() as m:
+        _crash_at(m, point)
+        ws.bank_heartbeat(DAY)
+        with pytest.raises(Killed):
+            ws.cli("run", "--as-of", DAY.isoformat())
+    later = DAY if resumed == "same day" else date(2026, 1, 20)
+    for day in (later, later, date(2026, 1, 21)):  # cron runs twice, then the next night
+        assert _run(ws, day).exit_code == 0
+    steps = [(i, s) for i, s, _, _ in _steps(ws)]
+    # every invoice reminded exactly once, in exactly one letter that counts
+    assert sorted(steps) == [(n, Action.REMINDER) for n in ("7101", "7102", "7103", "7201")]
+    counted = [r for r in ws.letter_records() if r.status in (book.SENT, book.UNCONFIRMED)]
+    assert sorted(r.invoices for r in counted) == [("7101", "7102", "7103"), ("7201",)]
+    pdfs = [f for f in ws.outbox_files(ws.reminders_dir()) if f.endswith(".pdf")]
+    xmls = [f for f in ws.outbox_files(ws.reminders_dir()) if f.endswith(".xml")]
+    if point == "before_pdf" and resumed == "next day":
+        # an older letter with some files written may have gone out: recorded unconfirmed, never sent again
+        assert [r.status for r in counted if len(r.invoices) == 3] == [book.UNCONFIRMED]
+        assert len(pdfs) == 1 and len(xmls) == 4
+    else:
+        assert len(pdfs) == 2 and len(xmls) == 4  # one PDF per letter, one EHF document per invoice; no leftovers
+        assert {f"{r.stem}.pdf" for r in counted} == set(pdfs)
+    assert not [i for i in ws.store.read(sends.intents, "acme") if i.status == sends.PENDING]
 
 
 # ---- channel failures -----------------------------------------------------------------------------------

@@ -757,14 +757,18 @@ class LeftoverCase:
     removed: bool
 
 
+# The letter of invoice 1001 (to the builders' default customer) on 2026-06-20: its EHF Reminder, then its PDF.
+LEFTOVER_STEM = "acme--934567897--reminder--2026-06-20"
+
+
 def outbox_leftovers(dead_pid: int, live_pid: int) -> list[LeftoverCase]:
-    stem = "acme--1001--reminder--2026-06-20"
+    stem = LEFTOVER_STEM
     return [
-        LeftoverCase(f".{stem}.xml.{dead_pid}.k3j4h5g6.tmp", "dead", 0, True),
-        LeftoverCase(f".{stem}--faktura.pdf.{dead_pid}.a1b2c3d4.tmp", "dead", 0, True),
-        LeftoverCase(f".{stem}.txt.{live_pid}.z9y8x7w6.tmp", "alive", 0, False),
-        LeftoverCase(f".{stem}.txt.q1w2e3r4.tmp", "legacy", 7200, True),
-        LeftoverCase(f".{stem}.xml.t5y6u7i8.tmp", "legacy", 60, False),
+        LeftoverCase(f".{stem}--1001.xml.{dead_pid}.k3j4h5g6.tmp", "dead", 0, True),
+        LeftoverCase(f".{stem}.pdf.{dead_pid}.a1b2c3d4.tmp", "dead", 0, True),
+        LeftoverCase(f".{stem}.pdf.{live_pid}.z9y8x7w6.tmp", "alive", 0, False),
+        LeftoverCase(f".{stem}.pdf.q1w2e3r4.tmp", "legacy", 7200, True),
+        LeftoverCase(f".{stem}--1001.xml.t5y6u7i8.tmp", "legacy", 60, False),
     ]
 
 

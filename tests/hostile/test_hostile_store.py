@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from hostile_corpus import (
+    LEFTOVER_STEM,
     ConflictCase,
     CurrencyCase,
     StoredValueCase,
@@ -158,4 +159,4 @@ def test_temp_files_of_a_crashed_outbox_write_are_removed_on_the_next_run(ws: Wo
     left = {p.name for p in Path(folder).iterdir()}
     assert {c.name for c in cases if not c.removed} <= left
     assert not {c.name for c in cases if c.removed} & left
-    assert "acme--1001--reminder--2026-06-20.txt" in left  # and the reminder itself was written whole
+    assert f"{LEFTOVER_STEM}.pdf" in left  # and the reminder itself was written whole

@@ -25,8 +25,8 @@ CASE = NOTICE + timedelta(days=21)
 
 
 def letters(ws: Workspace, client_id: str) -> set[str]:
-    """The invoices a reminder letter was written for (a letter is a .txt and an .xml)."""
-    return {name.split("--")[1] for name in ws.outbox_files(ws.reminders_dir(client_id))}
+    """The invoices a reminder letter was written for."""
+    return {name.split("--")[1] for name in ws.letters(client_id)}
 
 
 def setup(ws: Workspace, *, auto_approve: bool = True) -> None:
@@ -88,25 +88,25 @@ def test_a_stop_finishes_the_send_in_hand_reports_it_and_exits(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch, signum: int, status: int
 ) -> None:
     ws.write_config(client_table("acme"), client_table("beta"))
-    for number in ("1001", "1002", "1003"):
-        ws.add_invoice(number, issue=ISSUE, due=DUE, amount="700.00")
+    for number, org in (("1001", "934567897"), ("1002", "974760673"), ("1003", "987654325")):  # three customers
+        ws.add_invoice(number, issue=ISSUE, due=DUE, amount="700.00", customer=f"Kunde {number} AS", org=org)
     ws.bank_heartbeat(REMIND)
     ws.bank_heartbeat(REMIND, client_id="beta")
     ws.add_invoice("2001", client_id="beta", issue=ISSUE, due=DUE, amount="700.00")
-    real = act.send_step
-    sent: list[str] = []
+    real = act.send_letter
+    sent: list[Any] = []
 
-    def send_then_signal(*args: Any, **kwargs: Any) -> str | None:
-        line = real(*args, **kwargs)
-        sent.append(line or "")
+    def send_then_signal(*args: Any, **kwargs: Any) -> Any:
+        lines = real(*args, **kwargs)
+        sent.append(lines)
         if len(sent) == 1:  # the operator presses Ctrl-C (or systemd stops the unit) mid-run
             os.kill(os.getpid(), signum)
-        return line
+        return lines
 
-    monkeypatch.setattr(act, "send_step", send_then_signal)
+    monkeypatch.setattr(act, "send_letter", send_then_signal)
     result = ws.cli("run", "--as-of", REMIND.isoformat())
     assert result.exit_code == status
-    assert len(sent) == 1  # the send in hand finished; no other started
+    assert len(sent) == 1  # the letter in hand finished; no other started
     (first,) = letters(ws, "acme")
     assert letters(ws, "beta") == set()
     assert f"reminder for invoice {first}" in result.stdout  # what was done is printed

@@ -50,15 +50,17 @@ CASE_INVOICE = "10045"  # the realistic ledger's overdue invoice: a reminder, or
 
 
 @contextmanager
-def scratch_database() -> Iterator[str]:
-    """A fresh database of its own (``arsync_q_<random>``), dropped afterwards whatever happened."""
-    assert BASE_URL is not None
-    name = f"arsync_q_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(BASE_URL, isolation_level="AUTOCOMMIT")
+def scratch_database(base: str | None = None, prefix: str = "arsync_q_") -> Iterator[str]:
+    """A fresh database of its own (``<prefix><random>``) on the server of ``base`` (default: the tests'
+    PostgreSQL), dropped afterwards whatever happened. The distributed bench uses it too."""
+    base = base or BASE_URL
+    assert base is not None
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
         _drop(admin, name)
         admin.dispose()
@@ -194,6 +196,8 @@ class Fleet:
                     "from_address": f"purring@{cid}.example",
                 },
             },
+            # the account the letters ask to be paid to (issue 15): without one a letter cannot say where to pay
+            "creditor": {"bank_account": "15032080119", "contact_email": f"post@{cid}.example"},
             "collection": {
                 "provider": "kravia",
                 "base_url": self.kravia.base_url,

@@ -34,6 +34,7 @@ def client(bank: list[dict[str, Any]] | None = None, **policy: Any) -> ClientCon
             "ledger": {"kind": "ehf", "path": "/tmp/ehf"},
             "bank": bank if bank is not None else [{"kind": "camt", "path": "/tmp/bank"}],
             "collection": {"provider": "outbox", "path": "/tmp/out"},
+            "creditor": {"bank_account": "15032080119"},  # where a letter asks to be paid (issue 15)
             "policy": {"grace_days": 3, "min_amount": 0, "bank_max_age_days": 3, **policy},
         }
     )

@@ -101,7 +101,9 @@ def _client(base_url: str) -> dict[str, object]:
     return client_table(registry={"enabled": True, "base_url": base_url, "timeout_seconds": 0.3})
 
 
-NOTICE_DAY = date(2026, 2, 2)
+# the reminder of 19 January asks for payment by 2 February: the notice from the first business day after it
+# and the 2 settle days
+NOTICE_DAY = date(2026, 2, 5)
 
 
 def _at_notice(ws: Workspace, org: str) -> dict[str, object]:

@@ -1,0 +1,198 @@
+"""The letters written, for the accountant: list them, void an outbox letter not yet posted, get a letter's
+PDF, and make a customer's statement of account. The CLI (``arsync letters``, ``arsync statement``) and the
+workbench call these.
+
+Where an outbox letter is: ``written`` (its PDF is in the outbox folder: it may still be voided), ``posted``
+(its PDF was moved into ``posted/`` — or anywhere else out of the folder — by the accountant or the print
+service: it went to the debtor), ``cancelled`` (voided: its files are in ``cancelled/`` and it does not count
+as a step). An e-mailed letter is ``sent`` (or ``unconfirmed`` when a stopped run may have sent it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from connector.actions import letters as content
+from connector.actions.send import free_letter_id, invoice_copies, render
+from connector.channels.outbox import OutboxChannel
+from connector.config import ClientConfig
+from connector.errors import Refused
+from connector.letters import Letter, LetterKind, TextLetter, render_text
+from connector.letters.serial import from_json
+from connector.model import Decision
+from connector.store import Store, audit
+from connector.store import bookings as charges_log
+from connector.store import letters as book
+from connector.store.facts import load_facts
+from connector.store.ledger import load_customers
+
+WRITTEN, POSTED, MOVED = "written", "posted", "posted (moved out of the outbox)"
+
+
+@dataclass(frozen=True)
+class LetterView:
+    record: book.LetterRecord
+    state: str  # written / posted / cancelled / sent / unconfirmed / pending / failed
+    path: Path | None  # the PDF, when it is in the outbox, posted/ or cancelled/
+    customer: str  # the customer's name
+
+    def as_json(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "client": r.client_id,
+            "letter": r.letter_id,
+            "kind": r.kind,
+            "customer": r.customer_id,
+            "customer_name": self.customer,
+            "invoices": list(r.invoices),
+            "sent_on": r.sent_on.isoformat(),
+            "channel": r.channel,
+            "status": r.status,
+            "state": self.state,
+            "total": str(r.total),
+            "fee": str(r.fee),
+            "currency": r.currency,
+            "pay_by": r.pay_by.isoformat() if r.pay_by else None,
+            "file": str(self.path) if self.path else None,
+            "ref": r.ref,
+            "about": r.about,
+            "cancelled": (
+                {"on": r.cancelled_on.isoformat(), "by": r.cancelled_by, "note": r.cancel_note}
+                if r.cancelled_on
+                else None
+            ),
+        }
+
+
+def view(client: ClientConfig, record: book.LetterRecord, names: dict[str, str] | None = None) -> LetterView:
+    name = (names or {}).get(record.customer_id, record.customer_id)
+    if record.channel != "outbox" or client.reminders.path is None:
+        return LetterView(record, record.status, None, name)
+    found = OutboxChannel(client.reminders.path).where(record.stem)
+    path = found[1] if found else None
+    if record.status == book.CANCELLED:
+        return LetterView(record, book.CANCELLED, path, name)
+    if record.status not in (book.SENT, book.UNCONFIRMED):
+        return LetterView(record, record.status, path, name)
+    if found is None:
+        return LetterView(record, MOVED, None, name)
+    return LetterView(record, WRITTEN if found[0] == "outbox" else POSTED, path, name)
+
+
+def list_letters(
+    store: Store, clients: Iterable[ClientConfig], *, customer_id: str | None = None, kinds: Sequence[str] = ()
+) -> list[LetterView]:
+    """Every letter written to the clients' debtors (failed attempts left out), oldest first."""
+    out: list[LetterView] = []
+    for client in clients:
+        names = {c.customer_id: c.name for c in store.read(load_customers, client.id)}
+        for r in store.read(book.load, client.id, customer_id=customer_id):
+            if r.status == book.FAILED or (kinds and r.kind not in kinds):
+                continue
+            out.append(view(client, r, names))
+    return out
+
+
+def get_letter(store: Store, client: ClientConfig, letter_id: str) -> book.LetterRecord:
+    record = store.read(book.get, client.id, letter_id)
+    if record is None:
+        raise Refused(f"client '{client.id}' has no letter '{letter_id}' (see `arsync letters list`)")
+    return record
+
+
+def cancel_letter(store: Store, client: ClientConfig, letter_id: str, *, by: str, note: str, on: date) -> LetterView:
+    """Void an outbox letter that was not posted: its files move to ``cancelled/``, its steps are taken back
+    (the ladder is where it was before the letter; a fee it charged is void) and the record says who, when and
+    why. Refused (nothing changed) for a letter posted, e-mailed, not sent or already cancelled."""
+    record = get_letter(store, client, letter_id)
+    if record.status == book.CANCELLED:
+        raise Refused(f"letter {letter_id} was cancelled on {record.cancelled_on} already")
+    if record.status not in (book.SENT, book.UNCONFIRMED):
+        raise Refused(f"letter {letter_id} is {record.status}: only a letter written to the outbox can be cancelled")
+    if record.channel != "outbox" or client.reminders.path is None:
+        raise Refused(
+            f"letter {letter_id} went by {record.channel} on {record.sent_on.isoformat()}: it cannot be called back"
+        )
+    box = OutboxChannel(client.reminders.path)
+    found = box.where(record.stem)
+    if found is None or found[0] == "posted":
+        where = "its PDF is in posted/" if found else "its PDF is no longer in the outbox folder"
+        raise Refused(
+            f"letter {letter_id} was posted ({where}): it cannot be voided; record what the debtor should know "
+            "instead (a dispute, an agreement, an exclusion)"
+        )
+    # files first: a letter whose PDF left the outbox can never be posted by mistake; a stop in between is
+    # finished by cancelling again (its PDF is found in cancelled/)
+    if found[0] == "outbox":
+        box.cancel(record.stem)
+    at = store.now()
+    with store.transaction() as conn:  # the cancellation and its audit row commit together
+        book.cancel(conn, record, on=on, by=by, note=note, at=at)
+        audit.record(conn, audit.AuditEntry(at, by, "letter.cancel", client.id, letter_id, note))
+    return view(client, get_letter(store, client, letter_id))
+
+
+def charges_booked(store: Store, client: ClientConfig, record: book.LetterRecord) -> list[charges_log.FeeBooking]:
+    """The fee and interest a cancelled letter charged that were booked already (or are being booked): arsync
+    does not take a booking back, so the accountant reverses these in the ledger or the booking file. (What
+    the letter only planned is voided by the next run, its sends having failed: ``actions.bookings``.)"""
+    return [
+        b
+        for b in store.read(charges_log.bookings, client.id)
+        if b.invoice_number in record.invoices
+        and str(b.step) == record.kind
+        and b.sent_on == record.sent_on
+        and b.status in (charges_log.BOOKED, charges_log.PENDING)
+    ]
+
+
+def letter_pdf(store: Store, client: ClientConfig, letter_id: str) -> bytes:
+    """The letter's PDF as the debtor got it: the file when it is still at hand (outbox, posted/, cancelled/),
+    else made again from the letter's content as stored (with the invoice copies)."""
+    record = get_letter(store, client, letter_id)
+    found = view(client, record).path
+    if found is not None and found.is_file():
+        return found.read_bytes()
+    letter = from_json(record.content)
+    copies = invoice_copies(store, client.id, record.invoices)  # as the letter had them
+    return render(client, letter, [copies[n] for n in record.invoices if n in copies]).pdf
+
+
+def letter_content(store: Store, client: ClientConfig, letter_id: str) -> Letter:
+    """What the letter said, as data (``connector.letters.Letter``)."""
+    return from_json(get_letter(store, client, letter_id).content)
+
+
+# ---- statement of account ------------------------------------------------------------------------------
+
+
+def statement(
+    store: Store, client: ClientConfig, customer_id: str, as_of: date, decisions: Sequence[Decision]
+) -> Letter:
+    """The customer's statement of account on ``as_of`` (kontoutskrift): every open invoice, the payments and
+    credit notes applied to each, and the balance. ``decisions``: the client's, decided for ``as_of``."""
+    facts = store.read(load_facts, client.id)
+    if customer_id not in facts.customers:
+        raise Refused(f"client '{client.id}' has no customer '{customer_id}'")
+    letter_id = free_letter_id(store, client.id, LetterKind.STATEMENT, customer_id, as_of)
+    letter = content.statement_letter(client, facts, decisions, customer_id, as_of, letter_id)
+    if letter is None:
+        raise Refused(f"customer '{customer_id}' of client '{client.id}' has nothing open on {as_of.isoformat()}")
+    return letter
+
+
+def statement_pdf(client: ClientConfig, letter: Letter) -> bytes:
+    return render(client, letter, []).pdf
+
+
+def statement_text(client: ClientConfig, letter: Letter) -> TextLetter:
+    return render_text(letter, client.reminders.letter_templates)
+
+
+def balance(letter: Letter) -> Decimal:
+    return letter.total_owed.amount

@@ -1,0 +1,269 @@
+"""The letters written, for the accountant: `arsync letters list`, voiding an outbox letter not yet posted (it
+then does not count as a step), a letter's PDF again for the workbench, the statement of account, e-mailed
+letters, the v16 migration and the config keys' checks."""
+
+from __future__ import annotations
+
+import email.policy
+import io
+import json
+import sqlite3
+from datetime import date
+from decimal import Decimal
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import inspect, select
+
+from connector.actions import letter_service
+from connector.store import Store, bookings, migrations, schema, sends
+from connector.store import letters as book
+from connector.store.facts import load_facts
+from connector.store.ledger import load_customers
+from tests.builders import Entry, Workspace, client_table, kid, pdf_text, real_pdf
+from tests.dunning.test_sends import Smtp, smtp  # noqa: F401  (the fixture)
+
+DUE = date(2026, 1, 5)
+DAY = date(2026, 1, 19)
+
+
+def setup(ws: Workspace, **table: Any) -> None:
+    ws.write_config(client_table("acme", **table))
+    ws.add_invoice("7001", issue=date(2025, 12, 22), due=DUE, amount="5000.00", pdf=real_pdf())
+    ws.add_invoice("7002", issue=date(2025, 12, 23), due=DUE, amount="2000.00")
+
+
+def run(ws: Workspace, day: date) -> None:
+    ws.bank_heartbeat(day)
+    result = ws.cli("run", "--as-of", day.isoformat())
+    assert result.exit_code == 0, result.output + result.stderr
+
+
+def listed(ws: Workspace) -> list[dict[str, Any]]:
+    result = ws.cli("letters", "list", "--json")
+    assert result.exit_code == 0, result.output
+    items: list[dict[str, Any]] = json.loads(result.stdout)["items"]
+    return items
+
+
+# ---- list and cancel ----------------------------------------------------------------------------------------
+
+
+def test_a_letter_not_yet_posted_is_cancelled_and_does_not_count_as_a_step(ws: Workspace) -> None:
+    setup(ws)
+    run(ws, DAY)
+    [letter] = listed(ws)
+    assert (letter["kind"], letter["invoices"], letter["state"], letter["fee"]) == (
+        "reminder",
+        ["7001", "7002"],
+        "written",
+        "37.50",
+    )
+    assert letter["pay_by"] == "2026-02-02" and Path(letter["file"]).is_file()
+    text = ws.cli("letters", "list").stdout
+    assert letter["letter"] in text and "7001, 7002" in text and "written" in text
+
+    cancelled = ws.cli("letters", "cancel", "acme", letter["letter"], "--note", "they paid at the counter")
+    assert cancelled.exit_code == 0, cancelled.output
+    assert "cancelled" in cancelled.stdout
+    # the night booked its fee and interest (issue 16) already: arsync takes no booking back, it says so
+    booked = ws.store.read(bookings.bookings, "acme")
+    assert {b.status for b in booked} == {bookings.BOOKED} and any(b.kind == bookings.FEE for b in booked)
+    for b in booked:
+        assert f"the {b.kind} of {b.amount} NOK for invoice {b.invoice_number} was booked" in cancelled.stdout
+    assert cancelled.stdout.count("reverse it there") == len(booked)
+    assert not Path(letter["file"]).exists()
+    moved = sorted(p.name for p in (ws.reminders_dir() / "cancelled").iterdir())
+    assert moved == sorted([Path(letter["file"]).name, *(n for n in moved if n.endswith(".xml"))]) and len(moved) == 3
+    [after] = listed(ws)
+    assert after["state"] == "cancelled" and after["cancelled"]["note"] == "they paid at the counter"
+    assert after["cancelled"]["by"].startswith("cli:")
+    assert ws.store.read(load_facts, "acme").steps == ()  # it does not count: the ladder is where it was before it
+    assert {i.status for i in ws.store.read(sends.intents, "acme")} == {sends.FAILED}  # a fee it planned is void
+    assert ws.items(DAY, "--no-sync")["7001"]["action"] == "reminder"
+    again = ws.cli("letters", "cancel", "acme", letter["letter"])
+    assert again.exit_code == 2 and "cancelled on 2026" in again.stderr
+
+    run(ws, DAY)  # decided afresh: a new letter (the accountant would record a dispute or exclusion first)
+    states = [(x["letter"], x["state"]) for x in listed(ws)]
+    assert states == [(letter["letter"], "cancelled"), (f"{letter['letter']}-2", "written")]
+    assert [s.invoice_number for s in ws.store.read(load_facts, "acme").steps] == ["7001", "7002"]
+
+
+def test_a_posted_letter_cannot_be_cancelled_and_its_pdf_is_there_for_the_workbench(ws: Workspace) -> None:
+    setup(ws)
+    run(ws, DAY)
+    [letter] = listed(ws)
+    posted = ws.reminders_dir() / "posted"
+    posted.mkdir()
+    Path(letter["file"]).rename(posted / Path(letter["file"]).name)  # the print service took it
+    assert listed(ws)[0]["state"] == "posted"
+    refused = ws.cli("letters", "cancel", "acme", letter["letter"])
+    assert refused.exit_code == 2 and "was posted (its PDF is in posted/)" in refused.stderr
+    assert len(ws.store.read(load_facts, "acme").steps) == 2  # nothing changed
+    # the workbench still gets the PDF as it was sent
+    pdf = letter_service.letter_pdf(ws.store, ws.client(), letter["letter"])
+    assert pdf == (posted / Path(letter["file"]).name).read_bytes()
+    (posted / Path(letter["file"]).name).unlink()  # gone from every folder: made again from what was stored
+    again = letter_service.letter_pdf(ws.store, ws.client(), letter["letter"])
+    assert "Betalingspåminnelse – fakturaene 7001, 7002" in pdf_text(again)
+    assert len(PdfReader(io.BytesIO(again)).pages) == 2  # with 7001's copy behind it
+    assert listed(ws)[0]["state"].startswith("posted")
+    missing = ws.cli("letters", "cancel", "acme", "R-nope")
+    assert missing.exit_code == 2 and "no letter 'R-nope'" in missing.stderr
+
+
+# ---- e-mail ----------------------------------------------------------------------------------------------
+
+
+def test_one_email_per_customer_with_the_letter_and_the_invoice_copies(ws: Workspace, smtp: Smtp) -> None:  # noqa: F811
+    smtp.start()
+    table = client_table("acme")
+    table["policy"] = {
+        **table["policy"],
+        "steps": [
+            {"action": "reminder", "days": 14, "fee": True, "channel": "email"},
+            {"action": "collection_notice", "days": 14, "channel": "email"},
+            {"action": "collection_case", "days": 14},
+        ],
+    }
+    table["reminders"] = {
+        **table["reminders"],
+        "email": {"host": "127.0.0.1", "port": smtp.port, "starttls": False, "from_address": "purring@acme.example"},
+    }
+    ws.write_config(table)
+    from tests.dunning.test_sends import _add_invoice
+
+    _add_invoice(ws, "7001")
+    _add_invoice(ws, "7002")
+    run(ws, DAY)
+    run(ws, DAY)
+    [raw] = smtp.received
+    mail = message_from_bytes(raw, policy=email.policy.default)
+    assert mail["To"] == "faktura@kunde.example" and mail["Subject"] == "Betalingspåminnelse – fakturaene 7001, 7002"
+    body = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    assert "Vi ber deg betale" in body and "Når kan vi forvente betaling?" in body
+    [attached] = [p for p in mail.walk() if p.get_filename()]
+    assert attached.get_filename() == f"{listed(ws)[0]['letter']}.pdf"
+    assert "fakturaene 7001, 7002" in pdf_text(attached.get_payload(decode=True))
+    assert listed(ws)[0]["state"] == "sent"
+    refused = ws.cli("letters", "cancel", "acme", listed(ws)[0]["letter"])
+    assert refused.exit_code == 2 and "went by email" in refused.stderr
+
+
+# ---- statement of account ------------------------------------------------------------------------------------
+
+
+def test_a_statement_of_account_lists_open_items_payments_credits_and_the_balance(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    setup(ws)
+    ws.add_credit_note("8001", "7002", issue=date(2026, 1, 7), amount="500.00")
+    ws.add_bank_file("paid.xml", [Entry("B-1", "1000.00", date(2026, 1, 9), kid("7001"))], created=date(2026, 1, 9))
+    run(ws, DAY)
+    text = ws.cli("statement", "acme", "934567897", "--as-of", DAY.isoformat())
+    assert text.exit_code == 0, text.output
+    out = text.stdout
+    assert out.startswith("Kontoutskrift per 19.01.2026")
+    for expected in ("Faktura 7001", "Innbetalt", "Kreditnota 8001", "Rest faktura 7002", "Saldo"):
+        assert expected in out
+    assert "5\u00a0500,00" in out  # 4 000 + 1 500 open
+    target = tmp_path / "kontoutskrift.pdf"
+    made = ws.cli(
+        "statement", "acme", "934567897", "--as-of", DAY.isoformat(), "--format", "pdf", "--output", str(target)
+    )
+    assert made.exit_code == 0, made.output
+    assert "balance 5500.00 NOK" in made.stdout
+    assert "Saldo 5 500,00" in pdf_text(target.read_bytes())
+    none = ws.cli("statement", "acme", "nobody", "--as-of", DAY.isoformat())
+    assert none.exit_code == 2 and "no customer 'nobody'" in none.stderr
+
+
+def test_a_statement_goes_behind_each_reminder_when_the_policy_says_so(ws: Workspace) -> None:
+    setup(ws, policy={"statement_with_reminder": True})
+    run(ws, DAY)
+    pdf = ws.letter_pdf("7001", "reminder", DAY).read_bytes()
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    assert len(pages) == 3  # the letter, the statement, 7001's copy
+    assert "Kontoutskrift per 19.01.2026" in pdf_text(pdf)
+
+
+# ---- the store and the config ----------------------------------------------------------------------------------
+
+
+def test_a_v15_database_gets_letters_calls_and_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    Store(f"sqlite:///{path}").close()
+    raw = sqlite3.connect(path)  # what a v15 database looked like: no letters, calls, phones or plans yet
+    raw.execute(
+        "INSERT INTO customers (client_id, customer_id, name, address, is_person) "
+        "VALUES ('acme', 'c1', 'Kari', '[]', 0)"
+    )
+    for table in ("letters", "calls", "agreement_checks"):
+        raw.execute(f"DROP TABLE {table}")
+    for table, column in (("customers", "phone"), ("customers", "contact"), ("agreements", "plan_id")):
+        raw.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    raw.execute("ALTER TABLE agreements DROP COLUMN amounts")
+    raw.execute(f"UPDATE schema_version SET version = {migrations.MIGRATIONS.index(migrations._v16_letters_and_calls)}")
+    raw.commit()
+    raw.close()
+    store = Store(f"sqlite:///{path}")
+    try:
+        with store.connect() as conn:
+            assert conn.execute(select(schema.schema_version.c.version)).scalar_one() == migrations.CURRENT
+            assert {"phone", "contact"} <= {c["name"] for c in inspect(conn).get_columns("customers")}
+            assert {"plan_id", "amounts"} <= {c["name"] for c in inspect(conn).get_columns("agreements")}
+            assert all(inspect(conn).has_table(t) for t in ("letters", "calls", "agreement_checks"))
+            assert book.load(conn, "acme") == []
+            (kept,) = load_customers(conn, "acme")  # the customer written at v15 reads back, with no phone yet
+            assert (kept.name, kept.phone, kept.contact) == ("Kari", None, None)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"creditor": {"iban": "NO9915032080119"}}, "`creditor.iban`: 'NO9915032080119' is not a valid IBAN"),
+        ({"creditor": {"bank_account": "konto 12"}}, "`creditor.bank_account`: 'konto 12' is not a bank account"),
+        ({"creditor": {"bank_acount": "1"}}, "did you mean `bank_account`?"),
+        ({"policy": {"steps": [{"action": "call", "days": 14}]}}, "the first step must be a letter"),
+        (
+            {"policy": {"steps": [{"action": "reminder", "days": 14}, {"action": "call", "days": 7, "fee": True}]}},
+            "a call carries no fee",
+        ),
+        (
+            {
+                "policy": {
+                    "steps": [{"action": "reminder", "days": 14}, {"action": "call", "days": 7, "channel": "tripletex"}]
+                }
+            },
+            "Tripletex cannot send it",
+        ),
+    ],
+)
+def test_the_letter_and_call_keys_are_checked(ws: Workspace, change: dict[str, Any], says: str) -> None:
+    ws.write_config(client_table("acme", **change))
+    result = ws.cli("check")
+    assert result.exit_code == 2 and says in result.stderr, result.stderr
+
+
+def test_the_fee_a_letter_records_is_per_invoice_step(ws: Workspace) -> None:
+    setup(ws)
+    run(ws, DAY)
+    [record] = ws.letter_records()
+    assert record.fee == Decimal("37.50") and record.status == book.SENT
+
+
+def test_check_reads_the_clients_own_letter_texts(ws: Workspace) -> None:
+    folder = ws.root / "texts" / "nb"
+    folder.mkdir(parents=True)
+    (folder / "reminder.j2").write_text("Purring {% if %}\n", encoding="utf-8")
+    ws.write_config(client_table("acme", reminders={"letter_templates": "texts"}))
+    result = ws.cli("check")
+    assert result.exit_code == 1
+    assert "letters: FAILED — 1 letter template(s) do not read" in result.stdout
+    assert "letter template 'nb/reminder.j2'" in result.stdout
