@@ -64,6 +64,7 @@ def today(request: Request) -> Response:
     broken = data.stored_queue(wb.store, clients, evidence_kind="agreement_broken")
     disputes = data.open_disputes(wb.store, clients)
     files = [f for f in data.files(wb.store, clients) if f.holding]
+    calls = data.calls_due(wb.store, clients, wb.today())
     context = {
         "lines": lines,
         "proposed": proposed,
@@ -72,6 +73,7 @@ def today(request: Request) -> Response:
         "broken": broken,
         "disputes": disputes,
         "files": files,
+        "calls": calls,
         "names": _names(
             request,
             [c.client_id for c in proposed]

@@ -89,7 +89,8 @@ def text(form: FormData, name: str, what: str, *, required: bool = True) -> str:
     return value
 
 
-def _date(form: FormData, name: str, what: str, *, required: bool = True) -> date | None:
+def date_field(form: FormData, name: str, what: str, *, required: bool = True) -> date | None:
+    """A YYYY-MM-DD field (``Refused`` names ``what`` when it is missing or not a date)."""
     value = field(form, name)
     if not value:
         if required:
@@ -101,7 +102,8 @@ def _date(form: FormData, name: str, what: str, *, required: bool = True) -> dat
         raise Refused(f"{what} '{value}' is not a date (YYYY-MM-DD)") from None
 
 
-def _whole(form: FormData, name: str, what: str, low: int, high: int) -> int:
+def whole(form: FormData, name: str, what: str, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high``."""
     value = field(form, name)
     if not value.isdigit() or not low <= int(value) <= high:
         raise Refused(f"{what} must be a whole number from {low} to {high}")
@@ -138,13 +140,13 @@ def add_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who)
     invoice = text(form, "invoice", "The invoice")
     note = text(form, "note", "The note", required=False)
     if field(form, "kind") == "plan":
-        count = _whole(form, "instalments", "The number of instalments", 2, MAX_INSTALMENTS)
-        first = _date(form, "first", "The first instalment's day")
-        every = _whole(form, "every", "The days between instalments", 1, 366)
+        count = whole(form, "instalments", "The number of instalments", 2, MAX_INSTALMENTS)
+        first = date_field(form, "first", "The first instalment's day")
+        every = whole(form, "every", "The days between instalments", 1, 366)
         assert first is not None
         dates = manual.instalment_dates(first, count, every)
     else:
-        promised = _date(form, "promise_date", "The day the debtor promised to pay")
+        promised = date_field(form, "promise_date", "The day the debtor promised to pay")
         assert promised is not None
         dates = (promised,)
     agreement = manual.add_agreement(
@@ -172,7 +174,7 @@ def add_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who)
     if (invoice is None) == (customer is None):
         raise Refused("name either an invoice or a customer")
     reason = text(form, "reason", "Why")
-    until = _date(form, "until", "The last day", required=False)
+    until = date_field(form, "until", "The last day", required=False)
     exclusion = manual.add_exclusion(
         wb.store,
         client.id,

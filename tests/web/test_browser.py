@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +26,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
-from workbench_builders import CASE, NOON, PASSWORD
+from workbench_builders import CALL_DAY, CALL_NOON, CASE, KUNDE, KUNDE_PHONE, NOON, PASSWORD, night
 
 from connector import pipeline
 from connector.model import CaseStatus
@@ -34,14 +35,14 @@ from connector.store.cases import find_case
 from connector.store.facts import load_facts
 from connector.web.app import create_app
 from tests.browser import shot
-from tests.builders import Workspace
+from tests.builders import Workspace, pdf_text
 
 
 class Clock:
     """The workbench's clock, moved by the test (never by sleeping): it starts at NOON of the run's day."""
 
-    def __init__(self) -> None:
-        self.at = NOON
+    def __init__(self, at: datetime = NOON) -> None:
+        self.at = at
 
     def __call__(self) -> datetime:
         return self.at
@@ -52,10 +53,10 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def served(scene: Workspace, clock: Clock) -> Iterator[str]:
-    """uvicorn serving the workbench over the scene's store, in a thread, on a free loopback port."""
-    app = create_app(scene.settings(), scene.store, clock=clock)
+@contextmanager
+def serving(ws: Workspace, clock: Clock) -> Iterator[str]:
+    """uvicorn serving the workbench over ``ws``'s store, in a thread, on a free loopback port."""
+    app = create_app(ws.settings(), ws.store, clock=clock)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -73,6 +74,20 @@ def served(scene: Workspace, clock: Clock) -> Iterator[str]:
         server.should_exit = True
         thread.join(15)
         sock.close()
+
+
+@pytest.fixture
+def served(scene: Workspace, clock: Clock) -> Iterator[str]:
+    """The workbench over the scene, at NOON of the run's day."""
+    with serving(scene, clock) as base:
+        yield base
+
+
+@pytest.fixture
+def served_calls(call_scene: Workspace) -> Iterator[str]:
+    """The workbench over the call scene, at noon of CALL_DAY."""
+    with serving(call_scene, Clock(CALL_NOON)) as base:
+        yield base
 
 
 def click(driver: WebDriver, by: str, selector: str) -> None:
@@ -424,3 +439,61 @@ def test_quarantine_a_file_and_see_its_hold_lift(
     shot(browser, tmp_path, "client_files")
     entries = [(e.actor, e.action) for e in troubled.store.read(audit.entries) if e.action.startswith("file.")]
     assert entries == [("kari", "file.quarantine")]
+
+
+def test_log_a_call_with_a_promise_and_see_the_confirmation_letter(
+    browser: WebDriver, served_calls: str, call_scene: Workspace, tmp_path: Path
+) -> None:
+    log_in(browser, served_calls, "kari")
+    assert "1 call due" in browser.find_element(By.CSS_SELECTOR, "nav.queue").text
+    due = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-calls]")
+    assert "Kunde AS" in due.text and KUNDE_PHONE in due.text and "5 000,00 NOK" in visible_text(due)
+    assert fits(browser)
+    shot(browser, tmp_path, "today_calls")
+
+    click(browser, By.CSS_SELECTOR, "section[aria-labelledby=h-calls] a[href*='/customers/']")
+    assert heading(browser).startswith("Kunde AS") and browser.current_url.endswith("#h-call")
+    card = browser.find_element(By.CSS_SELECTOR, ".call-card").text
+    assert KUNDE_PHONE in card and "Kari Kunde" in card and "collection_notice" in card
+    assert fits(browser)
+    shot(browser, tmp_path, "customer_call_due")
+
+    form = browser.find_element(By.CSS_SELECTOR, "form[action='/calls/log']")
+    form.find_element(By.CSS_SELECTOR, "input[name=outcome][value=promise]").click()
+    promised = CALL_DAY + timedelta(days=10)
+    form.find_element(By.ID, "call-promise").send_keys(promised.strftime("%m%d%Y"))  # typed as a person would
+    form.find_element(By.ID, "call-notes").send_keys("pays when the big order is in")
+    click(browser, By.CSS_SELECTOR, "form[action='/calls/log'] button[type=submit]")
+    said = browser.find_element(By.CSS_SELECTOR, "p.flash.ok[role=status]").text
+    assert "to Kunde AS (934567897) logged: promise" in said and "the written follow-up goes out tonight" in said
+    assert browser.current_url.endswith("#h-call")
+    calls = browser.find_element(By.CSS_SELECTOR, "table.calls-logged").text
+    assert "promise" in calls and "pays on 15.02.2026; pays when the big order is in" in calls and "kari" in calls
+    held = browser.find_element(By.CSS_SELECTOR, "#invoice-7001 dl.facts").text
+    assert "agreement" in held  # decided afresh: the promise holds the invoice
+    shot(browser, tmp_path, "customer_call_logged")
+
+    night(call_scene, CALL_DAY)  # tonight's run writes the written confirmation
+    browser.refresh()
+    letters = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-letters]")
+    rows = {r.find_element(By.CSS_SELECTOR, "td").text: r for r in letters.find_elements(By.CSS_SELECTOR, "tbody tr")}
+    assert set(rows) == {"reminder", "follow up"}
+    assert "WRITTEN" in rows["follow up"].text and "outbox" in rows["follow up"].text
+    assert fits(browser)
+    shot(browser, tmp_path, "customer_letters")
+    link = rows["follow up"].find_element(By.CSS_SELECTOR, "a[aria-label$='as PDF']").get_attribute("href")
+    cookie = browser.get_cookie("arsync_session")
+    assert cookie is not None
+    pdf = requests.get(str(link), cookies={"arsync_session": cookie["value"]}, timeout=30)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = pdf_text(pdf.content)
+    assert "Bekreftelse av betalingsavtale" in text and "5 000,00" in text and "15.02.2026" in text
+    browser.get(str(link))  # and the browser shows it with its own PDF viewer
+    assert browser.execute_script("return document.contentType") == "application/pdf"
+    browser.back()
+    statement = browser.find_element(By.PARTIAL_LINK_TEXT, "Statement of account").get_attribute("href")
+    assert statement is not None and statement.endswith(f"/clients/acme/statements/{KUNDE}")
+    assert requests.get(statement, cookies={"arsync_session": cookie["value"]}, timeout=30).content.startswith(b"%PDF")
+
+    click(browser, By.LINK_TEXT, "Today")
+    assert browser.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=h-calls]") == []  # nobody left to call

@@ -140,6 +140,8 @@ POSTS = [
     "/exclusions/remove",
     "/files/quarantine",
     "/files/release",
+    "/calls/log",
+    "/letters/void",
 ]
 
 
