@@ -5,8 +5,9 @@
 A bank once sent a single camt.054 entry with 390,000 TxDtls; read as one tree it took 2.3 GB. The
 file is generated (tests/hostile/hostile_corpus.py), then read in a fresh child process, which
 reports its peak resident memory (``ru_maxrss``: lxml allocates outside Python, so tracemalloc alone
-would not see the tree) and the Python-level peak from tracemalloc. Run it against another checkout
-with ``PYTHONPATH=/path/to/checkout`` to compare.
+would not see the tree) and the Python-level peak from tracemalloc. After that (its memory then not
+counted) a bare lxml iterparse of the same file is timed (bench/bare_lxml.py): "of_bare" = its seconds /
+ours. Run it against another checkout with ``PYTHONPATH=/path/to/checkout`` to compare.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests" / "hostile")]
+sys.path[:0] = [str(ROOT / "tests" / "hostile"), str(ROOT)]
 
 from hostile_corpus import camt_huge_entry  # noqa: E402
+
+from bench import bare_lxml  # noqa: E402
 
 
 def child(path: str, trace: bool) -> None:
@@ -40,9 +43,14 @@ def child(path: str, trace: bool) -> None:
     took = time.perf_counter() - t0
     traced = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    n_payments = len(payments)
+    del payments  # the bare baseline's memory is not ours
+    bare_s = bare_lxml.timed([Path(path)])  # the same bytes, in the same run, after ours (its peak is not ours)
     out = {
-        "payments": len(payments),
+        "payments": n_payments,
         "seconds": round(took, 1),
+        "bare_lxml_iterparse_seconds": round(bare_s, 1),
+        "of_bare": round(bare_s / took, 2),
         "rss_before_mb": round(base),
         "rss_peak_mb": round(peak),
         "python_peak_mb": round(traced) if traced is not None else None,

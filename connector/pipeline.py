@@ -408,6 +408,8 @@ def run_client(
         with nullcontext() if locked else client_locked(store, client.id, "run" if act else "reconcile", report):
             if got is not None:
                 store_fetched(store, client, as_of, got, report)
+                # stored: the parsed records are not kept (the future still holds ``got``) through decide and act
+                got.batches.clear()
             elif sync:
                 step(client.id, "sync")
                 sync_client(store, client, as_of, report)

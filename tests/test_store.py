@@ -18,7 +18,7 @@ from connector.engine.decisions import decide_client
 from connector.model import ZERO, Action, Case, CaseStatus, DocKind, DunningStep, Hold, Invoice, Payment
 from connector.reports.run import ClientReport
 from connector.sources.base import FileResult
-from connector.store import Store, migrations, schema, sends
+from connector.store import Store, ledger, migrations, schema, sends, upsert
 from connector.store import cases as case_store
 from connector.store.facts import load_facts
 from connector.store.ledger import upsert_invoices
@@ -429,3 +429,32 @@ def test_an_unreachable_postgresql_store_is_one_line_and_status_2(ws: Workspace)
     [line] = result.output.strip().splitlines()
     assert line.startswith("error: store postgresql+psycopg://arsync:***@127.0.0.1:1/arsync cannot be reached: ")
     assert "s3cret-pw" not in result.output and "Traceback" not in result.output
+
+
+def test_a_failure_in_a_later_chunk_of_a_large_sync_keeps_nothing_of_it(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sync writes big batches a chunk at a time (connector.store.upsert), all in its one transaction:
+    rows of chunks already written are rolled back with the rest when a later chunk fails."""
+    _ledger_with_payment(ws)
+    assert _sync(ws).ok
+    before_counts, before_facts = ws.row_counts(), _facts_snapshot(ws)
+    monkeypatch.setattr(upsert, "CHUNK_ROWS", 2)
+    for n in range(2001, 2008):  # seven new invoices: four chunks
+        ws.add_invoice(str(n), issue=date(2026, 6, 20), due=date(2026, 7, 4), amount="300.00")
+    real_row = ledger.invoice_row
+
+    def failing_row(invoice: Invoice) -> dict[str, Any]:
+        if invoice.number == "2006":  # in the third chunk: two chunks are in the database by then
+            raise OSError("disk full")
+        return real_row(invoice)
+
+    monkeypatch.setattr(ledger, "invoice_row", failing_row)
+    report = _sync(ws, date(2026, 7, 1))
+    monkeypatch.undo()
+
+    assert not report.ok and "previous state kept" in report.errors[0]
+    assert ws.row_counts() == before_counts
+    assert _facts_snapshot(ws) == before_facts
+    assert _sync(ws, date(2026, 7, 1)).ok  # the files were not marked seen: the next sync takes them all
+    assert ws.row_counts()["invoices"] == before_counts["invoices"] + 7

@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 
 import click
@@ -186,3 +188,61 @@ def fitted_columns(table: Table, width: int) -> list[int]:
     while len(shown) > 1 and sum(need[i] for i in shown) + _GAP * (len(shown) - 1) > width:
         shown.remove(min(shown, key=lambda i: (keep[i], -i)))
     return shown
+
+
+_FLUSH_AT = 64 * 1024  # characters gathered before a write: one write per item would be a syscall each
+
+
+def echo_lines(lines: Iterable[str]) -> None:
+    """Print the lines (each with its line break) as they come, a chunk at a time."""
+    pending: list[str] = []
+    size = 0
+    for line in lines:
+        pending.append(line)
+        size += len(line) + 1
+        if size >= _FLUSH_AT:
+            click.echo("\n".join(pending))
+            pending.clear()
+            size = 0
+    if pending:
+        click.echo("\n".join(pending))
+
+
+def echo_json(fields: Sequence[tuple[str, object]]) -> None:
+    """Print ``dict(fields)`` as ``json.dumps(…, indent=2, ensure_ascii=False)`` does, to the same
+    characters, but written as it is encoded: a field whose value is an iterator is encoded one element at
+    a time, so the output of a client with a million decisions never sits in memory whole."""
+    pending: list[str] = []
+    size = 0
+
+    def put(text: str) -> None:
+        nonlocal size
+        pending.append(text)
+        size += len(text)
+        if size >= _FLUSH_AT:
+            flush()
+
+    def flush() -> None:
+        nonlocal size
+        click.echo("".join(pending), nl=False)
+        pending.clear()
+        size = 0
+
+    put("{")
+    for n, (key, value) in enumerate(fields):
+        put(("," if n else "") + "\n  " + json.dumps(key, ensure_ascii=False) + ": ")
+        if isinstance(value, Iterator):
+            first = True
+            for item in value:
+                put(("[\n    " if first else ",\n    ") + _nested(item, 4))
+                first = False
+            put("[]" if first else "\n  ]")
+        else:
+            put(_nested(value, 2))
+    put("\n}\n" if fields else "}\n")
+    flush()
+
+
+def _nested(value: object, indent: int) -> str:
+    # JSON strings never hold a raw line break (it is escaped), so every "\n" is the encoder's own
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + " " * indent)

@@ -7,7 +7,7 @@ failed / stale. ``run`` also reports everything it did (sends, proposals, pushes
 
 from __future__ import annotations
 
-import json
+import sys
 from collections.abc import Sequence
 from datetime import date
 
@@ -28,7 +28,7 @@ from connector.cli.common import (
     stoppable,
     workers_option,
 )
-from connector.cli.output import show
+from connector.cli.output import echo_json, echo_lines, is_terminal, show
 from connector.config import ClientConfig
 from connector.reports import freshness, tables
 from connector.reports.freshness import ClientStatus
@@ -134,23 +134,28 @@ def _run(
 def _print(env: Env, reports: Sequence[ClientReport], as_of: date, as_json: bool, *, acted: bool) -> None:
     found = statuses(env, reports, as_of)
     by_id = {s.client_id: s for s in found}
-    decisions = [d for r in reports for d in r.decisions]
     if as_json:
-        payload = {
-            "as_of": as_of.isoformat(),
-            "items": [d.as_json() for d in decisions],
-            "clients": [
-                {
-                    **by_id[r.client_id].as_json(),
-                    "actions": [a.as_json() for a in r.sent],
-                    "attention": list(r.attention),
-                    "interrupted": r.interrupted,
-                }
-                for r in reports
-            ],
-            "summary": freshness.counts(found),
-        }
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        # each item encoded as it is written (connector.cli.output.echo_json): the output of a very large
+        # client never sits in memory whole
+        echo_json(
+            [
+                ("as_of", as_of.isoformat()),
+                ("items", (d.as_json() for r in reports for d in r.decisions)),
+                (
+                    "clients",
+                    [
+                        {
+                            **by_id[r.client_id].as_json(),
+                            "actions": [a.as_json() for a in r.sent],
+                            "attention": list(r.attention),
+                            "interrupted": r.interrupted,
+                        }
+                        for r in reports
+                    ],
+                ),
+                ("summary", freshness.counts(found)),
+            ]
+        )
     else:
         _print_text(env, reports, found, as_of, acted=acted)
 
@@ -167,10 +172,16 @@ def _print_text(
     if not_ok and not env.quiet:
         env.say()
     names = {(r.client_id, k): v for r in reports for k, v in r.customer_names.items()}
-    table = tables.decision_table([d for r in reports for d in r.decisions], as_of, names)
-    if not table.rows and not_ok:
-        table.empty = f"No invoices as of {as_of.isoformat()} from the clients that could be read."
-    show(table, quiet=env.quiet)
+    decisions = [d for r in reports for d in r.decisions]
+    if decisions and not env.quiet and not is_terminal(sys.stdout):
+        # on a pipe (cron, a file) the table is plain and whole: printed as its rows are made, so a client
+        # with a million invoices never has a million rows of text in memory
+        echo_lines(tables.decision_lines(decisions, as_of, names))
+    else:
+        table = tables.decision_table(decisions, as_of, names)
+        if not table.rows and not_ok:
+            table.empty = f"No invoices as of {as_of.isoformat()} from the clients that could be read."
+        show(table, quiet=env.quiet)
     if acted:
         done = [(r.client_id, a) for r in reports for a in r.sent]
         if done:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from connector.model import Action, Decision, Evidence, Hold, State
-from connector.reports.run import Acted, ActedLog, ClientReport
+from connector.reports.run import Acted, ClientReport
 
 QUEUE = "arsync"  # the procrastinate queue the night's jobs go to
 TASK_NIGHT = "arsync.night"
@@ -312,7 +312,7 @@ def report_from_json(payload: dict[str, Any]) -> ClientReport:
         ok=bool(payload["ok"]),
         errors=list(payload["errors"]),
         warnings=list(payload["warnings"]),
-        sent=ActedLog(Acted(a["kind"], a["detail"], a.get("invoice"), a.get("case")) for a in payload["sent"]),
+        sent=[Acted(a["kind"], a["detail"], a.get("invoice"), a.get("case")) for a in payload["sent"]],
         attention=list(payload.get("attention", [])),
         interrupted=bool(payload.get("interrupted", False)),
         customer_names=dict(payload["customer_names"]),

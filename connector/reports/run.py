@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
-from typing import SupportsIndex
 
 from connector.model import Decision
 
@@ -23,23 +21,6 @@ STATUS = "status"  # the provider reported a change
 BOOKING = "booking"  # a fee or interest was booked into the client's ledger
 OTHER = "other"
 
-# For report lines that do not say what they are (code that appends a plain string): their wording.
-_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p), k)
-    for p, k in (
-        (r"^(reminder|collection_notice|call) for invoice ", SEND),
-        (r"^collection case \S+ proposed", PROPOSAL),
-        (r"^case \S+ pushed to ", PUSH),
-        (r"^case \S+ back to review", REVIEW),
-        (r"^case \S+: settled in full; (withdrawn|.* closed it)", WITHDRAWAL),
-        (r"^case \S+: reported ", PROVIDER_REPORT),
-        (r"^case \S+: \S+ reports ", STATUS),
-        (r"\bbooked\b", BOOKING),
-    )
-)
-_CASE = re.compile(r"\bcase (\S+?)[:,]?(?:\s|$)")
-_INVOICE = re.compile(r"\binvoice (\S+?)[:,]?(?:\s|$)")
-
 
 @dataclass(frozen=True)
 class Acted:
@@ -49,13 +30,6 @@ class Acted:
     text: str
     invoice: str | None = None
     case: str | None = None
-
-    @classmethod
-    def from_line(cls, text: str) -> Acted:
-        kind = next((k for pattern, k in _KINDS if pattern.search(text)), OTHER)
-        case = _CASE.search(text)
-        invoice = _INVOICE.search(text)
-        return cls(kind, text, invoice.group(1) if invoice else None, case.group(1) if case else None)
 
     def __str__(self) -> str:
         return self.text
@@ -69,16 +43,6 @@ class Acted:
         return out
 
 
-class ActedLog(list[Acted]):
-    """What was done, in order. A plain line appended is classified by its wording (``Acted.from_line``)."""
-
-    def append(self, item: Acted | str) -> None:
-        super().append(item if isinstance(item, Acted) else Acted.from_line(item))
-
-    def insert(self, index: SupportsIndex, item: Acted | str) -> None:
-        super().insert(index, item if isinstance(item, Acted) else Acted.from_line(item))
-
-
 @dataclass
 class ClientReport:
     client_id: str
@@ -86,7 +50,7 @@ class ClientReport:
     errors: list[str] = field(default_factory=list)  # the client failed (a source, or a stage)
     warnings: list[str] = field(default_factory=list)  # single bad files/records; the run went on
     decisions: list[Decision] = field(default_factory=list)
-    sent: ActedLog = field(default_factory=ActedLog)  # what the act stage did, one entry each
+    sent: list[Acted] = field(default_factory=list)  # what the act stage did, one entry each
     # for the accountant to decide, one line each (a high-risk customer with new invoices: "credit stop?")
     attention: list[str] = field(default_factory=list)
     customer_names: dict[str, str] = field(default_factory=dict)

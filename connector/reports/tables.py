@@ -7,7 +7,7 @@ printed plain on a pipe (every column in full, for grep and mail) or fitted to t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -44,9 +44,17 @@ class Table:
 
 
 def render(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int] | None = None) -> str:
+    return "\n".join(render_lines(headers, lambda: iter(rows), right))
+
+
+def render_lines(
+    headers: Sequence[str], rows: Callable[[], Iterator[Sequence[str]]], right: set[int] | None = None
+) -> Iterator[str]:
+    """``render``'s lines, one at a time, from ``rows()`` called twice (once for the column widths, once to
+    print): the rows of a table of a million decisions are made as printed, never held all at once."""
     right = right or set()
     widths = [len(h) for h in headers]
-    for row in rows:
+    for row in rows():
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
@@ -54,9 +62,14 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int
             c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
-    out = [line(headers), line(["-" * w for w in widths])]
-    out.extend(line(r) for r in rows)
-    return "\n".join(out)
+    yield line(headers)
+    yield line(["-" * w for w in widths])
+    for row in rows():
+        yield line(row)
+
+
+DECISION_HEADERS = ["client", "invoice", "customer", "due", "amount", "open", "state", "action", "holds"]
+_DECISION_RIGHT = {4, 5}
 
 
 def decision_table(
@@ -65,29 +78,42 @@ def decision_table(
     """One row per decision. Whether a client failed or is stale is said apart (``reports.freshness``):
     "no invoices" here only ever means "none in the data that was read"."""
     names = names or {}
-    rows = [
-        [
-            d.client_id,
-            d.invoice_number,
-            customer_label(names.get((d.client_id, d.customer_id)), d.customer_id),
-            d.due_date.isoformat() if d.due_date else "-",
-            f"{d.amount} {d.currency}",
-            f"{d.open_amount} {d.currency}",
-            str(d.state),
-            str(d.action),
-            ", ".join(str(h) for h in d.holds) or "-",
-        ]
-        for d in decisions
-    ]
-    head = ["client", "invoice", "customer", "due", "amount", "open", "state", "action", "holds"]
     return Table(
-        head,
-        rows,
-        right={4, 5},
+        list(DECISION_HEADERS),
+        [decision_row(d, names) for d in decisions],
+        right=set(_DECISION_RIGHT),
         keep=[3, 9, 6, 4, 2, 8, 5, 9, 9],
-        title=f"Decisions as of {as_of.isoformat()}",
+        title=decision_title(as_of),
         empty=f"No open or recently settled invoices as of {as_of.isoformat()}.",
     )
+
+
+def decision_title(as_of: date) -> str:
+    return f"Decisions as of {as_of.isoformat()}"
+
+
+def decision_row(d: Decision, names: Mapping[tuple[str, str], str]) -> list[str]:
+    return [
+        d.client_id,
+        d.invoice_number,
+        customer_label(names.get((d.client_id, d.customer_id)), d.customer_id),
+        d.due_date.isoformat() if d.due_date else "-",
+        f"{d.amount} {d.currency}",
+        f"{d.open_amount} {d.currency}",
+        str(d.state),
+        str(d.action),
+        ", ".join(str(h) for h in d.holds) or "-",
+    ]
+
+
+def decision_lines(
+    decisions: Sequence[Decision], as_of: date, names: Mapping[tuple[str, str], str] | None = None
+) -> Iterator[str]:
+    """``decision_table(…).plain()``'s lines (decisions given), each row made as it is printed."""
+    names = names or {}
+    yield decision_title(as_of)
+    yield ""
+    yield from render_lines(DECISION_HEADERS, lambda: (decision_row(d, names) for d in decisions), _DECISION_RIGHT)
 
 
 def case_json(c: Case) -> dict[str, object]:

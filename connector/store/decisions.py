@@ -18,12 +18,13 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from connector.model import Decision, DocKind
 from connector.store import schema
+from connector.store.upsert import insert_many
 
 
 def save_decisions(conn: Connection, client_id: str, as_of: date, decisions: Iterable[Decision]) -> None:
     """Replace the client's stored decisions with these."""
     t = schema.decisions
-    rows = [
+    rows = (  # written a chunk at a time: a large client's rows never sit in memory whole
         {
             "client_id": client_id,
             "invoice_number": d.invoice_number,
@@ -35,10 +36,9 @@ def save_decisions(conn: Connection, client_id: str, as_of: date, decisions: Ite
             "evidence": json.dumps([e.as_json() for e in d.evidence], ensure_ascii=False),
         }
         for d in decisions
-    ]
+    )
     conn.execute(t.delete().where(t.c.client_id == client_id))
-    if rows:
-        conn.execute(t.insert(), rows)
+    insert_many(conn, t, rows)
 
 
 @dataclass(frozen=True)

@@ -77,11 +77,11 @@ INVOICES = RowSpec(
 
 
 def upsert_customers(conn: Connection, customers: Iterable[Customer]) -> None:
-    upsert_many(conn, schema.customers, [customer_row(c) for c in customers])
+    upsert_many(conn, schema.customers, (customer_row(c) for c in customers))
 
 
 def upsert_invoices(conn: Connection, invoices: Iterable[Invoice]) -> None:
-    upsert_many(conn, schema.invoices, [invoice_row(i) for i in invoices])
+    upsert_many(conn, schema.invoices, (invoice_row(i) for i in invoices))
 
 
 def close_missing_invoices(
@@ -107,7 +107,7 @@ def upsert_attachments(conn: Connection, attachments: Iterable[Attachment]) -> N
     upsert_many(
         conn,
         schema.attachments,
-        [
+        (
             {
                 "client_id": a.client_id,
                 "invoice_number": a.invoice_number,
@@ -116,7 +116,7 @@ def upsert_attachments(conn: Connection, attachments: Iterable[Attachment]) -> N
                 "content": a.content,
             }
             for a in attachments
-        ],
+        ),
     )
 
 

@@ -50,8 +50,8 @@ PAYMENTS = RowSpec(
 
 
 def upsert_payments(conn: Connection, payments: Iterable[Payment]) -> None:
-    rows = {p.key: payment_row(p) for p in payments}  # one file may repeat an entry
-    upsert_many(conn, schema.payments, list(rows.values()))
+    last = {p.key: p for p in payments}  # one file may repeat an entry: its last report counts
+    upsert_many(conn, schema.payments, (payment_row(p) for p in last.values()))
 
 
 def load_payments(

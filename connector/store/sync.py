@@ -101,7 +101,7 @@ def mark_files(conn: Connection, client_id: str, source: str, files: Iterable[Se
     upsert_many(
         conn,
         schema.seen_files,
-        [
+        (
             {
                 "client_id": client_id,
                 "source": source,
@@ -112,7 +112,7 @@ def mark_files(conn: Connection, client_id: str, source: str, files: Iterable[Se
                 "seen_at": at,
             }
             for f in files
-        ],
+        ),
     )
 
 
