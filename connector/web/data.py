@@ -10,8 +10,9 @@
 - the call list: ``actions.calls.call_list`` as ``arsync calls list``; letters sent: ``actions.letter_service``
   as ``arsync letters list``;
 - the credit level: ``store.credit_checks.latest_checks`` + ``credit.checks.credit_line``;
-- Today's queue: the decisions last night's run stored (``store.decisions``: ``review``, broken agreements)
-  and the open disputes, oldest first;
+- Today's queue: the decisions last night's run stored (``store.decisions``: ``review``, broken agreements),
+  the open disputes, oldest first, the files that hold something and the calls due (decided afresh for the
+  clients whose last night stored a call);
 - freshness: ``reports.freshness`` (the same rule that holds dunning).
 """
 
