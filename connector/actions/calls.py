@@ -24,7 +24,7 @@ import tomllib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -51,7 +51,7 @@ from connector.model import (
     State,
 )
 from connector.reconcile.for_client import reconcile_facts
-from connector.store import Store
+from connector.store import Store, audit
 from connector.store import calls as calls_store
 from connector.store import letters as book
 from connector.store.credit_checks import latest_checks
@@ -323,9 +323,12 @@ def log_call(
     every_days: int = 30,
     reason: str = "",
     notes: str = "",
+    now: datetime | None = None,
+    address: str | None = None,
 ) -> Logged:
-    """Record one call and what it makes (module docstring). Raises ``Refused`` (nothing written) when the
-    customer is unknown, has nothing open, or the options do not fit the outcome."""
+    """Record one call and what it makes (module docstring), with its audit row (``by`` at ``now``, from
+    ``address`` when the workbench logged it). Raises ``Refused`` (nothing written) when the customer is
+    unknown, has nothing open, or the options do not fit the outcome."""
     facts = store.read(load_facts, client.id)
     customer = facts.customers.get(customer_id)
     if customer is None:
@@ -378,8 +381,11 @@ def log_call(
             "the ledger changes"
         )
     total = sum((d.open_amount for d in talked), start=ZERO)
-    with store.transaction() as conn:
-        calls_store.record_call(conn, call, at=store.now())
+    at = now or store.now()
+    with store.transaction() as conn:  # the call, what it makes and its audit row commit together
+        calls_store.record_call(conn, call, at=at)
+        detail = f"{call_id}: {outcome}" + (f"; {call.notes}" if call.notes else "")
+        audit.record(conn, audit.AuditEntry(at, by, "call.log", client.id, customer_id, detail, address))
         if dates:
             amounts = plan_amounts(total, len(dates))
             for d in talked:

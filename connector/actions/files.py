@@ -49,6 +49,7 @@ class Listed:
     kind: str | None = None  # what the document is, as far as it could be read
     number: str | None = None
     quarantined: str | None = None  # who, when and why
+    holding: bool = True  # it holds something at the next decision (a person has to decide about it)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -98,6 +99,7 @@ def _unreadable(conn: Connection, client: ClientConfig) -> list[Listed]:
             f.salvaged.kind if f.salvaged else None,
             f.salvaged.number if f.salvaged else None,
             f.quarantined,
+            in_config(f, client) and not f.quarantined,
         )
         for f in files
     ]
@@ -145,6 +147,7 @@ def _conflict_line(client: ClientConfig, c: DocumentConflict, status: str, holds
         str(c.kind),
         c.number,
         why,
+        status == CONFLICTING,
     )
 
 
@@ -177,7 +180,15 @@ def _document_gone(client: ClientConfig, ref: str) -> bool:
 
 
 def quarantine(
-    store: Store, client: ClientConfig, path: str, reason: str, as_of: date, *, actor: str, now: datetime
+    store: Store,
+    client: ClientConfig,
+    path: str,
+    reason: str,
+    as_of: date,
+    *,
+    actor: str,
+    now: datetime,
+    address: str | None = None,
 ) -> str:
     """Take a file or document out of consideration; returns what happened, in one line."""
     reason = _reason(reason)
@@ -186,7 +197,7 @@ def quarantine(
         if f is not None:
             if f.quarantined:
                 raise Refused(f"{f.path} is already {f.quarantined}")
-            _decide(conn, f, files_store.QUARANTINE, reason, as_of, actor, now)
+            _decide(conn, f, files_store.QUARANTINE, reason, as_of, actor, now, address)
             return f"quarantined {f.path} for client {client.id}: its holds lift at the next run or reconcile"
         open_before = conflicts_store.open_conflicts(conn, client.id)
         ref = _conflict_ref(client, path, open_before)
@@ -194,7 +205,8 @@ def quarantine(
             raise _unknown(client, path)
         conflicts_store.quarantine_document(conn, client.id, ref, reason, by=actor, on=as_of, at=now)
         shown = _path(client, ref)
-        audit.record(conn, audit.AuditEntry(now, actor, f"file.{files_store.QUARANTINE}", client.id, shown, reason))
+        entry = audit.AuditEntry(now, actor, f"file.{files_store.QUARANTINE}", client.id, shown, reason, address)
+        audit.record(conn, entry)
     outcome = "; ".join(
         f"{c.other_ref} is the invoice now" if c.kept_ref == ref else f"{c.kept_ref or 'the kept document'} stays"
         for c in open_before
@@ -207,7 +219,15 @@ def quarantine(
 
 
 def release(
-    store: Store, client: ClientConfig, path: str, reason: str, as_of: date, *, actor: str, now: datetime
+    store: Store,
+    client: ClientConfig,
+    path: str,
+    reason: str,
+    as_of: date,
+    *,
+    actor: str,
+    now: datetime,
+    address: str | None = None,
 ) -> str:
     """Undo a quarantine: the file or document holds again; returns what happened, in one line."""
     reason = _reason(reason)
@@ -216,7 +236,7 @@ def release(
         if f is not None:
             if not f.quarantined:
                 raise Refused(f"{f.path} is not quarantined")
-            _decide(conn, f, files_store.RELEASE, reason, as_of, actor, now)
+            _decide(conn, f, files_store.RELEASE, reason, as_of, actor, now, address)
             return f"released {f.path} for client {client.id}: it holds again at the next run or reconcile"
         quarantined = [c for c, _why in conflicts_store.quarantined_conflicts(conn, client.id)]
         ref = _conflict_ref(client, path, quarantined, kept_too=False)
@@ -226,7 +246,8 @@ def release(
             raise _unknown(client, path)
         conflicts_store.release_document(conn, client.id, ref, at=now)
         shown = _path(client, ref)
-        audit.record(conn, audit.AuditEntry(now, actor, f"file.{files_store.RELEASE}", client.id, shown, reason))
+        entry = audit.AuditEntry(now, actor, f"file.{files_store.RELEASE}", client.id, shown, reason, address)
+        audit.record(conn, entry)
     return (
         f"released {shown} for client {client.id}: it conflicts with the kept document again and holds at the "
         "next run or reconcile"
@@ -267,7 +288,16 @@ def _conflict_ref(
     return None
 
 
-def _decide(conn: Connection, f: UnreadableFile, action: str, reason: str, on: date, actor: str, now: datetime) -> None:
+def _decide(
+    conn: Connection,
+    f: UnreadableFile,
+    action: str,
+    reason: str,
+    on: date,
+    actor: str,
+    now: datetime,
+    address: str | None,
+) -> None:
     decision = files_store.FileDecision(f.client_id, f.path, f.file_hash, action, reason, actor, on, now)
     files_store.record_decision(conn, decision)
-    audit.record(conn, audit.AuditEntry(now, actor, f"file.{action}", f.client_id, f.path, reason))
+    audit.record(conn, audit.AuditEntry(now, actor, f"file.{action}", f.client_id, f.path, reason, address))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -105,7 +105,17 @@ def get_letter(store: Store, client: ClientConfig, letter_id: str) -> book.Lette
     return record
 
 
-def cancel_letter(store: Store, client: ClientConfig, letter_id: str, *, by: str, note: str, on: date) -> LetterView:
+def cancel_letter(
+    store: Store,
+    client: ClientConfig,
+    letter_id: str,
+    *,
+    by: str,
+    note: str,
+    on: date,
+    now: datetime | None = None,
+    address: str | None = None,
+) -> LetterView:
     """Void an outbox letter that was not posted: its files move to ``cancelled/``, its steps are taken back
     (the ladder is where it was before the letter; a fee it charged is void) and the record says who, when and
     why. Refused (nothing changed) for a letter posted, e-mailed, not sent or already cancelled."""
@@ -130,10 +140,10 @@ def cancel_letter(store: Store, client: ClientConfig, letter_id: str, *, by: str
     # finished by cancelling again (its PDF is found in cancelled/)
     if found[0] == "outbox":
         box.cancel(record.stem)
-    at = store.now()
+    at = now or store.now()
     with store.transaction() as conn:  # the cancellation and its audit row commit together
         book.cancel(conn, record, on=on, by=by, note=note, at=at)
-        audit.record(conn, audit.AuditEntry(at, by, "letter.cancel", client.id, letter_id, note))
+        audit.record(conn, audit.AuditEntry(at, by, "letter.cancel", client.id, letter_id, note, address))
     return view(client, get_letter(store, client, letter_id))
 
 

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connector.config import Settings
 from connector.store import Store
-from connector.web import actions, clients, login, pages, records
+from connector.web import actions, calls, clients, letters, login, pages, quarantine, records
 from connector.web.context import (
     BadRequest,
     Forbidden,
@@ -120,6 +120,8 @@ ROUTES = [
     Route("/login", login.login, methods=["POST"]),
     Route("/logout", login.logout, methods=["POST"], name="logout"),
     Route("/clients/{client_id}", clients.client_page, name="client"),
+    Route("/clients/{client_id}/letters/{letter_id}.pdf", letters.letter_pdf, name="letter_pdf"),
+    Route("/clients/{client_id}/statements/{customer_id:path}", letters.statement_pdf, name="statement_pdf"),
     Route("/clients/{client_id}/customers/{customer_id:path}", clients.customer_page, name="customer"),
     Route("/reports/aging", pages.aging_overview, name="aging"),
     Route("/reports/aging.csv", pages.aging_csv, name="aging_csv"),
@@ -135,6 +137,10 @@ ROUTES = [
     Route("/agreements/remove", records.agreement_remove, methods=["POST"], name="agreement_remove"),
     Route("/exclusions/add", records.exclusion_add, methods=["POST"], name="exclusion_add"),
     Route("/exclusions/remove", records.exclusion_remove, methods=["POST"], name="exclusion_remove"),
+    Route("/files/quarantine", quarantine.file_quarantine, methods=["POST"], name="file_quarantine"),
+    Route("/files/release", quarantine.file_release, methods=["POST"], name="file_release"),
+    Route("/calls/log", calls.call_log, methods=["POST"], name="call_log"),
+    Route("/letters/void", letters.letter_void, methods=["POST"], name="letter_void"),
     Mount("/static", StaticFiles(packages=[("connector.web", "static")]), name="static"),
 ]
 

@@ -1,18 +1,21 @@
 """A client's page and a customer's page (GET): the open items decided afresh from the store with their
 state, action and holds; the evidence of each in prose (``arsync explain``'s text); the disputes,
 agreements and exclusions that hold them; the collection cases with the provider's status; the credit
-level. Nothing here decides anything: it reads through ``connector.web.data``."""
+level; the call list, the calls logged and the letters sent. Nothing here decides anything: it reads
+through ``connector.web.data``."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from connector.actions import letter_service
 from connector.collection.approval import approval_window, undo_open
 from connector.credit.checks import credit_line
 from connector.model import ZERO, Case, Decision
@@ -84,6 +87,8 @@ def client_page(request: Request) -> Response:
         "undoable": _undoable(view.cases, request),
         "anchor": anchor,
         "credit": {cid: check.level for cid, check in view.credit.items()},
+        "files": data.files(wb.store, [client]),
+        "calls": data.client_calls(wb.store, view, wb.today()),
     }
     return render(request, "client.html", context, session=session)
 
@@ -132,5 +137,10 @@ def customer_page(request: Request) -> Response:
         "cases": [c for c in view.cases if c.customer_id == customer_id],
         "provider": data.provider_status(wb.store, [c for c in view.cases if c.customer_id == customer_id]),
         "undoable": _undoable(view.cases, request),
+        "call": next((e for e in data.client_calls(wb.store, view, as_of) if e.customer_id == customer_id), None),
+        "calls": data.customer_calls(wb.store, client.id, customer_id),
+        "letters": data.letters_sent(wb.store, client, customer_id),
+        "WRITTEN": letter_service.WRITTEN,
+        "tomorrow": as_of + timedelta(days=1),  # an agreement on a call is for a day after the call
     }
     return render(request, "customer.html", context, session=session)

@@ -6,9 +6,13 @@
 - cases and their provider status: ``Store.cases`` + ``collection.evidence.provider_fields`` as
   ``arsync cases list --json``;
 - disputes, agreements, exclusions: ``actions.manual`` as ``arsync disputes/agreements/exclude list``;
+- unreadable, refused, conflicting and quarantined files: ``actions.files.listed`` as ``arsync files list``;
+- the call list: ``actions.calls.call_list`` as ``arsync calls list``; letters sent: ``actions.letter_service``
+  as ``arsync letters list``;
 - the credit level: ``store.credit_checks.latest_checks`` + ``credit.checks.credit_line``;
-- Today's queue: the decisions last night's run stored (``store.decisions``: ``review``, broken agreements)
-  and the open disputes, oldest first;
+- Today's queue: the decisions last night's run stored (``store.decisions``: ``review``, broken agreements),
+  the open disputes, oldest first, the files that hold something and the calls due (decided afresh for the
+  clients whose last night stored a call);
 - freshness: ``reports.freshness`` (the same rule that holds dunning).
 """
 
@@ -20,16 +24,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from connector.actions import manual
+from connector.actions import calls as calls_service
+from connector.actions import files as files_service
+from connector.actions import letter_service, manual
 from connector.collection import evidence as collection_evidence
 from connector.config import ClientConfig
 from connector.credit.checks import CreditCheck
 from connector.engine.decisions import Decided, decide_client, decided
-from connector.model import ZERO, Agreement, Case, CaseStatus, Decision, Dispute, Exclusion
+from connector.model import ZERO, Action, Agreement, Call, Case, CaseStatus, Decision, Dispute, Exclusion
 from connector.reports import aging
 from connector.reports.freshness import Freshness as Freshness  # re-exported: the pages use data.freshness
 from connector.reports.freshness import freshness as freshness
 from connector.store import Store
+from connector.store import calls as calls_store
 from connector.store import decisions as saved_decisions
 from connector.store import disputes as disputes_store
 from connector.store.cases import load_cases
@@ -200,3 +207,44 @@ def open_disputes(store: Store, clients: Sequence[ClientConfig]) -> list[tuple[D
     """Every open dispute of these clients, oldest first, with the invoice's customer id (answered fast,
     a disputed invoice gets paid)."""
     return store.read(disputes_store.open_disputes, [c.id for c in clients])
+
+
+def files(store: Store, clients: Sequence[ClientConfig]) -> list[files_service.Listed]:
+    """Every unreadable, refused, conflicting or quarantined file of these clients, with what it holds (the
+    lines of ``arsync files list``); ``holding`` marks those a person has to decide about."""
+    return files_service.listed(store, clients)
+
+
+# ---- calls and letters (issue 15's services) ---------------------------------------------------------
+
+
+def calls_due(store: Store, clients: Sequence[ClientConfig], as_of: date) -> list[calls_service.CallEntry]:
+    """Today's call list across these clients, as ``arsync calls list`` makes it. Only the clients whose last
+    night stored a call are decided again (the others have nobody to call), afresh: a call logged since
+    takes its customer off the list."""
+    out: list[calls_service.CallEntry] = []
+    for client in clients:
+        if not store.read(saved_decisions.load, client.id, action=str(Action.CALL), limit=1).rows:
+            continue
+        try:
+            out.extend(calls_service.call_list(store, client, decide_client(store, client, as_of), as_of))
+        except Exception:  # one client that cannot be decided never hides the others (its page says why)
+            log.exception("the call list of client %s failed", client.id)
+    return out
+
+
+def client_calls(store: Store, view: ClientView, as_of: date) -> list[calls_service.CallEntry]:
+    """The client's call list from the decisions the page made (none when they could not be made)."""
+    if view.decided is None:
+        return []
+    return calls_service.call_list(store, view.client, view.decisions, as_of)
+
+
+def customer_calls(store: Store, client_id: str, customer_id: str) -> list[Call]:
+    """The calls logged to one customer, in the order made."""
+    return store.read(lambda conn: list(calls_store.load_calls(conn, client_id, customer_id)))
+
+
+def letters_sent(store: Store, client: ClientConfig, customer_id: str) -> list[letter_service.LetterView]:
+    """The letters written to one customer, oldest first, with where each is (``arsync letters list``)."""
+    return letter_service.list_letters(store, [client], customer_id=customer_id)

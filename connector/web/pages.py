@@ -63,6 +63,8 @@ def today(request: Request) -> Response:
     review = data.stored_queue(wb.store, clients, action="review")
     broken = data.stored_queue(wb.store, clients, evidence_kind="agreement_broken")
     disputes = data.open_disputes(wb.store, clients)
+    files = [f for f in data.files(wb.store, clients) if f.holding]
+    calls = data.calls_due(wb.store, clients, wb.today())
     context = {
         "lines": lines,
         "proposed": proposed,
@@ -70,6 +72,8 @@ def today(request: Request) -> Response:
         "review": review,
         "broken": broken,
         "disputes": disputes,
+        "files": files,
+        "calls": calls,
         "names": _names(
             request,
             [c.client_id for c in proposed]

@@ -68,7 +68,10 @@ def _recorded(request: Request, session: Session, form: FormData, record: Record
     return RedirectResponse(back, status_code=303)
 
 
-def _action(record: Recorder) -> Callable[[Request], Awaitable[Response]]:
+def action(record: Recorder) -> Callable[[Request], Awaitable[Response]]:
+    """A POST endpoint that runs ``record`` for an approver who may see the form's client (the other
+    workbench modules that record something use it too)."""
+
     async def handler(request: Request, session: Session, form: FormData) -> Response:
         return await run_in_threadpool(_recorded, request, session, form, record)
 
@@ -76,7 +79,8 @@ def _action(record: Recorder) -> Callable[[Request], Awaitable[Response]]:
     return form_post(handler)
 
 
-def _text(form: FormData, name: str, what: str, *, required: bool = True) -> str:
+def text(form: FormData, name: str, what: str, *, required: bool = True) -> str:
+    """A text field of at most ``MAX_TEXT`` characters (``Refused`` names ``what`` otherwise)."""
     value = field(form, name)
     if required and not value:
         raise Refused(f"{what} is missing: write it in the box")
@@ -85,7 +89,8 @@ def _text(form: FormData, name: str, what: str, *, required: bool = True) -> str
     return value
 
 
-def _date(form: FormData, name: str, what: str, *, required: bool = True) -> date | None:
+def date_field(form: FormData, name: str, what: str, *, required: bool = True) -> date | None:
+    """A YYYY-MM-DD field (``Refused`` names ``what`` when it is missing or not a date)."""
     value = field(form, name)
     if not value:
         if required:
@@ -97,7 +102,8 @@ def _date(form: FormData, name: str, what: str, *, required: bool = True) -> dat
         raise Refused(f"{what} '{value}' is not a date (YYYY-MM-DD)") from None
 
 
-def _whole(form: FormData, name: str, what: str, low: int, high: int) -> int:
+def whole(form: FormData, name: str, what: str, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high``."""
     value = field(form, name)
     if not value.isdigit() or not low <= int(value) <= high:
         raise Refused(f"{what} must be a whole number from {low} to {high}")
@@ -108,8 +114,8 @@ def _whole(form: FormData, name: str, what: str, low: int, high: int) -> int:
 
 
 def open_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
-    invoice = _text(form, "invoice", "The invoice")
-    reason = _text(form, "reason", "What the debtor disputes")
+    invoice = text(form, "invoice", "The invoice")
+    reason = text(form, "reason", "What the debtor disputes")
     dispute = manual.open_dispute(
         wb.store, client.id, invoice, reason, wb.today(), actor=who.actor, now=who.now, address=who.address
     )
@@ -119,8 +125,8 @@ def open_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Who) 
 
 
 def resolve_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
-    ref = _text(form, "dispute_id", "The dispute")
-    note = _text(form, "note", "How it was settled", required=False)
+    ref = text(form, "dispute_id", "The dispute")
+    note = text(form, "note", "How it was settled", required=False)
     dispute = manual.resolve_dispute(
         wb.store, client.id, ref, note, wb.today(), actor=who.actor, now=who.now, address=who.address
     )
@@ -131,16 +137,16 @@ def resolve_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Wh
 
 
 def add_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
-    invoice = _text(form, "invoice", "The invoice")
-    note = _text(form, "note", "The note", required=False)
+    invoice = text(form, "invoice", "The invoice")
+    note = text(form, "note", "The note", required=False)
     if field(form, "kind") == "plan":
-        count = _whole(form, "instalments", "The number of instalments", 2, MAX_INSTALMENTS)
-        first = _date(form, "first", "The first instalment's day")
-        every = _whole(form, "every", "The days between instalments", 1, 366)
+        count = whole(form, "instalments", "The number of instalments", 2, MAX_INSTALMENTS)
+        first = date_field(form, "first", "The first instalment's day")
+        every = whole(form, "every", "The days between instalments", 1, 366)
         assert first is not None
         dates = manual.instalment_dates(first, count, every)
     else:
-        promised = _date(form, "promise_date", "The day the debtor promised to pay")
+        promised = date_field(form, "promise_date", "The day the debtor promised to pay")
         assert promised is not None
         dates = (promised,)
     agreement = manual.add_agreement(
@@ -151,8 +157,8 @@ def add_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who)
 
 
 def remove_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
-    ref = _text(form, "agreement_id", "The agreement")
-    note = _text(form, "note", "Why", required=False)
+    ref = text(form, "agreement_id", "The agreement")
+    note = text(form, "note", "Why", required=False)
     agreement = manual.remove_agreement(
         wb.store, client.id, ref, note, wb.today(), actor=who.actor, now=who.now, address=who.address
     )
@@ -167,8 +173,8 @@ def add_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who)
     customer = field(form, "customer") or None
     if (invoice is None) == (customer is None):
         raise Refused("name either an invoice or a customer")
-    reason = _text(form, "reason", "Why")
-    until = _date(form, "until", "The last day", required=False)
+    reason = text(form, "reason", "Why")
+    until = date_field(form, "until", "The last day", required=False)
     exclusion = manual.add_exclusion(
         wb.store,
         client.id,
@@ -186,16 +192,16 @@ def add_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who)
 
 
 def end_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
-    ref = _text(form, "exclusion_id", "The exclusion")
+    ref = text(form, "exclusion_id", "The exclusion")
     exclusion = manual.end_exclusion(
         wb.store, client.id, ref, wb.today(), actor=who.actor, now=who.now, address=who.address
     )
     return f"Exclusion {exclusion.exclusion_id} ended: the {manual.excluded(exclusion)} is dunned again from today."
 
 
-dispute_open = _action(open_dispute)
-dispute_resolve = _action(resolve_dispute)
-agreement_add = _action(add_agreement)
-agreement_remove = _action(remove_agreement)
-exclusion_add = _action(add_exclusion)
-exclusion_remove = _action(end_exclusion)
+dispute_open = action(open_dispute)
+dispute_resolve = action(resolve_dispute)
+agreement_add = action(add_agreement)
+agreement_remove = action(remove_agreement)
+exclusion_add = action(add_exclusion)
+exclusion_remove = action(end_exclusion)

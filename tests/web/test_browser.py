@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +26,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
-from workbench_builders import CASE, NOON, PASSWORD
+from workbench_builders import CALL_DAY, CALL_NOON, CASE, KUNDE, KUNDE_PHONE, NOON, PASSWORD, night
 
 from connector import pipeline
 from connector.model import CaseStatus
@@ -34,14 +35,14 @@ from connector.store.cases import find_case
 from connector.store.facts import load_facts
 from connector.web.app import create_app
 from tests.browser import shot
-from tests.builders import Workspace
+from tests.builders import Workspace, pdf_text
 
 
 class Clock:
     """The workbench's clock, moved by the test (never by sleeping): it starts at NOON of the run's day."""
 
-    def __init__(self) -> None:
-        self.at = NOON
+    def __init__(self, at: datetime = NOON) -> None:
+        self.at = at
 
     def __call__(self) -> datetime:
         return self.at
@@ -52,10 +53,10 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def served(scene: Workspace, clock: Clock) -> Iterator[str]:
-    """uvicorn serving the workbench over the scene's store, in a thread, on a free loopback port."""
-    app = create_app(scene.settings(), scene.store, clock=clock)
+@contextmanager
+def serving(ws: Workspace, clock: Clock) -> Iterator[str]:
+    """uvicorn serving the workbench over ``ws``'s store, in a thread, on a free loopback port."""
+    app = create_app(ws.settings(), ws.store, clock=clock)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -73,6 +74,20 @@ def served(scene: Workspace, clock: Clock) -> Iterator[str]:
         server.should_exit = True
         thread.join(15)
         sock.close()
+
+
+@pytest.fixture
+def served(scene: Workspace, clock: Clock) -> Iterator[str]:
+    """The workbench over the scene, at NOON of the run's day."""
+    with serving(scene, clock) as base:
+        yield base
+
+
+@pytest.fixture
+def served_calls(call_scene: Workspace) -> Iterator[str]:
+    """The workbench over the call scene, at noon of CALL_DAY."""
+    with serving(call_scene, Clock(CALL_NOON)) as base:
+        yield base
 
 
 def click(driver: WebDriver, by: str, selector: str) -> None:
@@ -97,6 +112,16 @@ def heading(driver: WebDriver) -> str:
 def nb_number(value: Decimal) -> str:
     """How a Norwegian reader writes an amount: 12 345,50 (space-grouped, decimal comma)."""
     return f"{value:,.2f}".replace(",", " ").replace(".", ",")
+
+
+def fits(driver: WebDriver) -> bool:
+    """Nothing scrolls sideways at 1280 px: neither the page nor any table in its scrolling box."""
+    return bool(
+        driver.execute_script(
+            "return document.documentElement.scrollWidth <= 1280 && "
+            "[...document.querySelectorAll('.wrap')].every(w => w.scrollWidth <= w.clientWidth)"
+        )
+    )
 
 
 def visible_text(element: object) -> str:
@@ -369,3 +394,106 @@ def test_keyboard_reaches_the_content_and_shows_where_it_is(browser: WebDriver, 
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 1280
     browser.get(f"{served}/clients/acme/customers/934567897")
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 1280
+
+
+def test_quarantine_a_file_and_see_its_hold_lift(
+    browser: WebDriver, served: str, troubled: Workspace, tmp_path: Path
+) -> None:
+    log_in(browser, served, "kari")
+    assert "2 files to decide" in browser.find_element(By.CSS_SELECTOR, "nav.queue").text
+    files = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-files]")
+    assert "5001-credit.xml" in files.text and "UNREADABLE" in files.text and "holds invoice(s) 1002" in files.text
+    assert "b-2001.xml" in files.text and "CONFLICTING" in files.text
+    assert fits(browser)
+    shot(browser, tmp_path, "today_files")
+
+    browser.get(f"{served}/clients/acme/customers/987654325")
+    held = browser.find_element(By.CSS_SELECTOR, "#invoice-1002 dl.facts").text
+    assert "unreadable_document" in held
+    browser.get(f"{served}/")
+
+    files = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-files]")
+    files.find_element(By.CSS_SELECTOR, "form[action='/files/quarantine'] input[name=reason]").send_keys(
+        "a draft the scanner made; the real credit note came by post"
+    )
+    click(browser, By.CSS_SELECTOR, "button[aria-label='Quarantine 5001-credit.xml']")
+    status = browser.find_element(By.CSS_SELECTOR, "p.flash.ok[role=status]").text
+    assert status.startswith("Quarantined ") and "5001-credit.xml for client acme: its holds lift" in status
+    left = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-files]").text
+    assert "5001-credit.xml" not in left and "b-2001.xml" in left  # only beta's conflict waits now
+    shot(browser, tmp_path, "today_quarantined")
+
+    # the invoice it held, decided afresh: the hold has lifted (the reminder interval still runs)
+    browser.get(f"{served}/clients/acme/customers/987654325")
+    block = browser.find_element(By.ID, "invoice-1002")
+    assert "unreadable_document" not in block.find_element(By.CSS_SELECTOR, "dl.facts").text
+    assert "unreadable_document" not in block.find_element(By.CSS_SELECTOR, "pre.explain").text
+    shot(browser, tmp_path, "customer_hold_lifted")
+
+    # the client's page keeps it, quarantined, with who and why, and a Release form
+    click(browser, By.LINK_TEXT, "Acme AS")
+    listed = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-files]").text
+    assert "QUARANTINED" in listed and "quarantined by kari on 2026-07-27: a draft the scanner made" in listed
+    assert browser.find_elements(By.CSS_SELECTOR, "button[aria-label='Release 5001-credit.xml']")
+    assert fits(browser)
+    shot(browser, tmp_path, "client_files")
+    entries = [(e.actor, e.action) for e in troubled.store.read(audit.entries) if e.action.startswith("file.")]
+    assert entries == [("kari", "file.quarantine")]
+
+
+def test_log_a_call_with_a_promise_and_see_the_confirmation_letter(
+    browser: WebDriver, served_calls: str, call_scene: Workspace, tmp_path: Path
+) -> None:
+    log_in(browser, served_calls, "kari")
+    assert "1 call due" in browser.find_element(By.CSS_SELECTOR, "nav.queue").text
+    due = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-calls]")
+    assert "Kunde AS" in due.text and KUNDE_PHONE in due.text and "5 000,00 NOK" in visible_text(due)
+    assert fits(browser)
+    shot(browser, tmp_path, "today_calls")
+
+    click(browser, By.CSS_SELECTOR, "section[aria-labelledby=h-calls] a[href*='/customers/']")
+    assert heading(browser).startswith("Kunde AS") and browser.current_url.endswith("#h-call")
+    card = browser.find_element(By.CSS_SELECTOR, ".call-card").text
+    assert KUNDE_PHONE in card and "Kari Kunde" in card and "collection_notice" in card
+    assert fits(browser)
+    shot(browser, tmp_path, "customer_call_due")
+
+    form = browser.find_element(By.CSS_SELECTOR, "form[action='/calls/log']")
+    form.find_element(By.CSS_SELECTOR, "input[name=outcome][value=promise]").click()
+    promised = CALL_DAY + timedelta(days=10)
+    form.find_element(By.ID, "call-promise").send_keys(promised.strftime("%m%d%Y"))  # typed as a person would
+    form.find_element(By.ID, "call-notes").send_keys("pays when the big order is in")
+    click(browser, By.CSS_SELECTOR, "form[action='/calls/log'] button[type=submit]")
+    said = browser.find_element(By.CSS_SELECTOR, "p.flash.ok[role=status]").text
+    assert "to Kunde AS (934567897) logged: promise" in said and "the written follow-up goes out tonight" in said
+    assert browser.current_url.endswith("#h-call")
+    calls = browser.find_element(By.CSS_SELECTOR, "table.calls-logged").text
+    assert "promise" in calls and "pays on 15.02.2026; pays when the big order is in" in calls and "kari" in calls
+    held = browser.find_element(By.CSS_SELECTOR, "#invoice-7001 dl.facts").text
+    assert "agreement" in held  # decided afresh: the promise holds the invoice
+    shot(browser, tmp_path, "customer_call_logged")
+
+    night(call_scene, CALL_DAY)  # tonight's run writes the written confirmation
+    browser.refresh()
+    letters = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-letters]")
+    rows = {r.find_element(By.CSS_SELECTOR, "td").text: r for r in letters.find_elements(By.CSS_SELECTOR, "tbody tr")}
+    assert set(rows) == {"reminder", "follow up"}
+    assert "WRITTEN" in rows["follow up"].text and "outbox" in rows["follow up"].text
+    assert fits(browser)
+    shot(browser, tmp_path, "customer_letters")
+    link = rows["follow up"].find_element(By.CSS_SELECTOR, "a[aria-label$='as PDF']").get_attribute("href")
+    cookie = browser.get_cookie("arsync_session")
+    assert cookie is not None
+    pdf = requests.get(str(link), cookies={"arsync_session": cookie["value"]}, timeout=30)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = pdf_text(pdf.content)
+    assert "Bekreftelse av betalingsavtale" in text and "5 000,00" in text and "15.02.2026" in text
+    browser.get(str(link))  # and the browser shows it with its own PDF viewer
+    assert browser.execute_script("return document.contentType") == "application/pdf"
+    browser.back()
+    statement = browser.find_element(By.PARTIAL_LINK_TEXT, "Statement of account").get_attribute("href")
+    assert statement is not None and statement.endswith(f"/clients/acme/statements/{KUNDE}")
+    assert requests.get(statement, cookies={"arsync_session": cookie["value"]}, timeout=30).content.startswith(b"%PDF")
+
+    click(browser, By.LINK_TEXT, "Today")
+    assert browser.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=h-calls]") == []  # nobody left to call

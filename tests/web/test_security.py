@@ -138,6 +138,10 @@ POSTS = [
     "/agreements/remove",
     "/exclusions/add",
     "/exclusions/remove",
+    "/files/quarantine",
+    "/files/release",
+    "/calls/log",
+    "/letters/void",
 ]
 
 

@@ -5,6 +5,12 @@
 - beta (Beta AS): invoice 2001 ready for collection;
 - gamma (Gamma AS): its ledger folder is gone, so last night's sync failed.
 
+``files_in_trouble`` adds a file that does not read (acme) and a conflicting document (beta).
+
+``call_scenario`` is another firm's morning, for the call step (issue 15): acme's ladder has a call after the
+reminder; Kunde AS (two invoices, phone +47 900 11 222, ask for Kari Kunde) was reminded on 19 January and is
+to be called on CALL_DAY, the nightly run of that day done.
+
 Users (cheap argon2 parameters: the hash format and the check are the real ones): kari approves
 everywhere, vera only views, anna approves but sees only acme.
 """
@@ -23,7 +29,7 @@ from connector.config import Settings
 from connector.model import Action, DunningStep
 from connector.store.sends import record_steps
 from connector.web.users import hash_password
-from tests.builders import Workspace, client_table, to_toml
+from tests.builders import Workspace, client_table, to_toml, ubl_credit_note, ubl_invoice
 
 ISSUE = date(2026, 6, 1)
 DUE = date(2026, 6, 15)
@@ -98,6 +104,56 @@ def scenario(ws: Workspace, web: dict[str, Any] | None = None) -> Settings:
     ws.ehf_dir("gamma").rmdir()
     result = ws.cli("run", "--as-of", CASE.isoformat())
     assert result.exit_code == 1, result.output  # gamma failed, the others ran
+    return settings
+
+
+def files_in_trouble(ws: Workspace) -> None:
+    """acme's credit note 5001 on Fjord Handel's invoice 1002 arrives cut off (it holds 1002: it could
+    change it), and a second document with beta's invoice number 2001 and another amount arrives (it holds
+    2001: a person decides which is right); then acme's and beta's night again."""
+    credit = ubl_credit_note(
+        "5001", "1002", customer="Fjord Handel AS", org="987654325", issue=CASE - timedelta(days=3), amount="500.00"
+    )
+    (ws.ehf_dir("acme") / "5001-credit.xml").write_text(credit[: len(credit) - 400], encoding="utf-8")
+    other = ubl_invoice("2001", customer="Havbris AS", org="912345674", issue=ISSUE, due=DUE, amount="4300.00")
+    (ws.ehf_dir("beta") / "b-2001.xml").write_text(other, encoding="utf-8")
+    result = ws.cli("run", "--client", "acme", "--client", "beta", "--as-of", CASE.isoformat())
+    assert result.exit_code == 0, result.output
+
+
+CALL_LADDER = [
+    {"action": "reminder", "days": 14, "fee": True},
+    {"action": "call", "days": 7},
+    {"action": "collection_notice", "days": 7},
+    {"action": "collection_case", "days": 14},
+]
+CALL_REMINDED = date(2026, 1, 19)  # the reminder: pay by Monday 2 February
+CALL_DAY = date(2026, 2, 5)  # the first business day after the pay-by + 2 settle days: the call is due
+CALL_NOON = datetime.combine(CALL_DAY, time(12, 0), tzinfo=UTC)
+KUNDE = "934567897"
+KUNDE_PHONE = "+47 900 11 222"
+
+
+def night(ws: Workspace, day: date) -> None:
+    ws.bank_heartbeat(day)
+    result = ws.cli("run", "--as-of", day.isoformat())
+    assert result.exit_code == 0, result.output
+
+
+def call_scenario(ws: Workspace) -> Settings:
+    ws.write_config(client_table("acme", policy={"steps": CALL_LADDER}))
+    settings = write_config(ws)
+    for number, amount in (("7001", "3000.00"), ("7002", "2000.00")):
+        ws.add_invoice(
+            number,
+            issue=date(2025, 12, 22),
+            due=date(2026, 1, 5),
+            amount=amount,
+            phone=KUNDE_PHONE,
+            contact="Kari Kunde",
+        )
+    for day in (CALL_REMINDED, CALL_DAY):
+        night(ws, day)
     return settings
 
 
