@@ -1,7 +1,8 @@
 """Letters written to debtors (table ``letters``): the write-ahead record of each letter and what it named.
 
-A letter is begun as ``pending`` (its own transaction, claimed by the run that writes it, like a send
-intent) before its invoices' send intents are claimed and before the channel is called, and settled after:
+A letter is begun as ``pending`` (claimed by the run that writes it, like a send intent), with its invoices'
+send intents, in a transaction committed before the channel is called (a batch of letters shares one:
+``connector.actions.send``), and settled after:
 :func:`complete` records the dunning step of every invoice it names, settles their intents and the letter in
 one transaction, so a letter is never half recorded. Of two runs only one ever sends a letter: the letter's
 own row is a compare-and-set (:func:`begin` inserts it once; :func:`take_over` moves a stopped run's pending
@@ -9,7 +10,8 @@ one to this run only if it still has the claim read), and so is each invoice's i
 (``connector.store.sends``): a run that cannot claim one of them sends nothing. A ``pending`` letter found by
 a later run is resolved (``connector.actions.resolve``), never blindly sent again. An outbox letter voided
 before it was posted is ``cancelled``: its steps are taken back (it does not count), its intents settle
-``failed`` with the reason (a fee it planned is void), the record stays.
+``failed`` with the reason (a fee it planned is void), the record stays. A letter claimed and never started
+(a stop asked for mid-batch) is :func:`release`\ d: its row goes, its intents settle ``failed``.
 """
 
 from __future__ import annotations
@@ -84,11 +86,12 @@ def _record(r: Any) -> LetterRecord:
     )
 
 
-def free_id(conn: Connection, client_id: str, base: str) -> str:
-    """``base``, or ``base-2``, ``base-3`` … when a letter (a cancelled or failed one too) has it already."""
+def free_id(conn: Connection, client_id: str, base: str, reserved: Iterable[str] = ()) -> str:
+    """``base``, or ``base-2``, ``base-3`` … when a letter (a cancelled or failed one too) has it already, or
+    it is ``reserved`` (ids a batch of letters not yet begun holds)."""
     t = schema.letters
     q = select(t.c.letter_id).where(and_(t.c.client_id == client_id, t.c.letter_id.like(f"{base}%")))
-    taken = {r.letter_id for r in conn.execute(q)}
+    taken = {r.letter_id for r in conn.execute(q)} | set(reserved)
     if base not in taken:
         return base
     n = 2
@@ -226,6 +229,17 @@ def fail(conn: Connection, record: LetterRecord, intents: Iterable[SendIntent], 
     for intent in intents:
         sends.settle(conn, intent, sends.FAILED, at=at, error=error)
     settle(conn, record, FAILED, at=at, error=error)
+
+
+def release(conn: Connection, record: LetterRecord, intents: Iterable[SendIntent], why: str, *, at: datetime) -> None:
+    """A letter this run claimed and never started (a stop was asked for first): its row goes, so its id is
+    free again, and its intents settle ``failed`` (the next run claims them again). Only while it is still
+    pending and this run's."""
+    t = schema.letters
+    gone = conn.execute(delete(t).where(and_(_key(record), t.c.status == PENDING, t.c.claimed_by == record.claimed_by)))
+    if gone.rowcount == 1:
+        for intent in intents:
+            sends.settle(conn, intent, sends.FAILED, at=at, error=why)
 
 
 def cancel(conn: Connection, record: LetterRecord, *, on: date, by: str, note: str, at: datetime) -> None:

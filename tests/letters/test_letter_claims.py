@@ -106,17 +106,15 @@ def test_a_letter_whose_invoice_another_run_claims_first_is_not_sent_at_all(
 ) -> None:
     _synced(ws)
     other = Store(ws.settings().store.url, run=_other_run("night"))
-    real_begin = sends.begin
+    real_claim = send._claim
 
-    def raced(conn: object, intent: sends.SendIntent, **kw: object) -> sends.SendIntent | None:
-        if intent.invoice_number == "7002":  # the other run claims it between our check and our claim
-            theirs = sends.SendIntent(
-                "acme", "7002", Action.REMINDER, DAY, "outbox", sends.PENDING, Decimal("0"), "NOK"
-            )
-            assert other.write(real_begin, theirs, owner=other.run.key, at=AT) is not None
-        return real_begin(conn, intent, **kw)  # type: ignore[arg-type]
+    def raced(night: object, batch: object) -> object:
+        # the other run claims 7002 between our check (the letter rendered) and our batch's claims
+        theirs = sends.SendIntent("acme", "7002", Action.REMINDER, DAY, "outbox", sends.PENDING, Decimal("0"), "NOK")
+        assert other.write(sends.begin, theirs, owner=other.run.key, at=AT) is not None
+        return real_claim(night, batch)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sends, "begin", raced)
+    monkeypatch.setattr(send, "_claim", raced)
     assert _send_tonight(ws, ws.store, []) == []
     assert _pdfs(ws) == []  # nothing reached the debtor
     [letter] = ws.letter_records()
