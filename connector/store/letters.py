@@ -11,7 +11,7 @@ one to this run only if it still has the claim read), and so is each invoice's i
 a later run is resolved (``connector.actions.resolve``), never blindly sent again. An outbox letter voided
 before it was posted is ``cancelled``: its steps are taken back (it does not count), its intents settle
 ``failed`` with the reason (a fee it planned is void), the record stays. A letter claimed and never started
-(a stop asked for mid-batch) is :func:`release`\ d: its row goes, its intents settle ``failed``.
+(a stop asked for mid-batch) is released (:func:`release`): its row goes, its intents settle ``failed``.
 """
 
 from __future__ import annotations
