@@ -152,10 +152,17 @@ def _to_files(store: Store, client: ClientConfig, charges: list[FeeBooking], rep
         by_day[b.sent_on].append(b)
     for day, claimed in sorted(by_day.items()):
         path = booking_file.file_for(folder, client.id, day)
-        todo = [c for c in (_claimed(store, b) for b in claimed) if c is not None]
+        # The day's charges claimed in one transaction and settled in one (each claim a compare-and-set, as
+        # one by one): a crash in between leaves them pending, and the file is looked at before writing again.
+        with store.transaction() as conn:
+            at = store.now()
+            mine = (b if b.status == PENDING else log_.claim(conn, b, owner=store.run.key, at=at) for b in claimed)
+            todo = [b for b in mine if b is not None]
         added = booking_file.write(path, todo)  # a pending one already in the file is not written again
-        for b in todo:
-            store.write(log_.settle, b, BOOKED, at=store.now(), ref=path.name)
+        with store.transaction() as conn:
+            at = store.now()
+            for b in todo:
+                log_.settle(conn, b, BOOKED, at=at, ref=path.name)
         if added:
             total = sum((b.amount for b in added), start=ZERO)
             what = ", ".join(f"{b.kind} {b.amount} {b.currency} for invoice {b.invoice_number}" for b in added[:3])
