@@ -537,8 +537,9 @@ def send_document(
     about: str,
     channels: dict[str, Channel],
 ) -> str:
-    """Send a follow-up or handover letter through the client's channel, written ahead like a ladder letter
-    (exactly once per ``about``: the caller checks the book first); returns the report line."""
+    """Send a follow-up or handover letter through the client's channel, written ahead like a ladder letter;
+    exactly once per ``about`` (the caller checks the book first, and the letter's row is claimed by it:
+    ``letters.begin_once``); returns the report line."""
     numbers = tuple(line.number for line in letter.invoices)
     copies = invoice_copies(store, client.id, numbers)
     rendered = render(client, letter, [copies[n] for n in numbers if n in copies])
@@ -554,8 +555,10 @@ def send_document(
         pay_by=letter.pay_by, about=about,
     )  # fmt: skip
     channel = _channel(client, channel_name, channels)
-    claimed = store.write(book.begin, record, owner=store.run.key, at=store.now())
-    if claimed is None:  # another run took this letter's id first: that run writes it
+    # Claimed by what it is about, not only by its id: a run that found it unsent after another began it
+    # (under another id) sends nothing.
+    claimed = store.write(book.begin_once, record, owner=store.run.key, at=store.now())
+    if claimed is None:
         return f"{letter.kind.value} letter {letter.reference}: begun by another run, not sent again"
     record = claimed
     try:

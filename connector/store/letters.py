@@ -23,7 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, select, update
+from sqlalchemy import Connection, and_, delete, select, text, update
 
 from connector.model import ZERO, Action, DunningStep
 from connector.store import schema, sends
@@ -128,6 +128,39 @@ def begin(conn: Connection, record: LetterRecord, *, owner: str, at: datetime) -
     if not insert_ignore(conn, schema.letters, [row], ["client_id", "letter_id"]):
         return None
     return replace(record, status=PENDING, claimed_by=owner)
+
+
+def begin_once(conn: Connection, record: LetterRecord, *, owner: str, at: datetime) -> LetterRecord | None:
+    """:func:`begin` for a letter that goes once per what it is ``about`` (the follow-up of an agreement, the
+    handover of a case), whatever its id: None also when another letter of that kind about it counts already
+    (pending, sent or unconfirmed). A compare-and-set like :func:`begin`: of two runs that both found it
+    unsent, only one begins it. Commit it before the channel is called (``store.write(letters.begin_once, …)``).
+
+    Inserted first, then the others looked for: on SQLite the insert holds the write lock, so a letter another
+    process begins is either committed and seen here, or begun after ours and sees ours. On PostgreSQL two
+    transactions could each miss the other's uncommitted row, so they take turns on a transaction lock."""
+    if conn.dialect.name == "postgresql":
+        key = f"arsync letter {record.client_id} {record.kind} {record.about}"
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+    begun = begin(conn, record, owner=owner, at=at)
+    if begun is None:
+        return None
+    t = schema.letters
+    other = conn.execute(
+        select(t.c.letter_id).where(
+            and_(
+                t.c.client_id == record.client_id,
+                t.c.kind == record.kind,
+                t.c.about == record.about,
+                t.c.status.in_(COUNTS),
+                t.c.letter_id != record.letter_id,
+            )
+        )
+    ).first()
+    if other is not None:  # begun (or sent) by another run first: ours goes, that run's letter is the one
+        conn.execute(delete(t).where(_key(record)))
+        return None
+    return begun
 
 
 def take_over(conn: Connection, record: LetterRecord, *, owner: str, at: datetime) -> LetterRecord | None:
