@@ -247,7 +247,15 @@ def _run_bench(sizes: list[int], per_customer: int, runs: int) -> None:
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="arsync-letters-bench-") as tmp:
             ws = _workspace(Path(tmp), n, per_customer)
-            results = [_one_run(ws) for _ in range(runs)]
+            results = []
+            for i in range(runs):
+                results.append(_one_run(ws))
+                r = results[-1]
+                print(
+                    f"  run {i + 1}: bare {r['bare_wall']:.1f} s, arsync run {r['run_wall']:.1f} s "
+                    f"({r['run_cpu']:.1f} s CPU), send {r['send_wall']:.1f} s, ratio {r['ratio']:.2f}",
+                    flush=True,
+                )
         col = {k: [r[k] for r in results] for k in results[0]}
         print(
             f"{n} invoices, {int(col['letters'][0])} letters: bare {_spread(col['bare_wall'])} s wall, "
