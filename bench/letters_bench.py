@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -215,12 +216,19 @@ def _baseline(config: Path) -> None:
     fee_letters = store.read(book.fee_letters, client.id)
     attachments = {n: store.read(load_attachments, client.id, n) for g in groups for n in g.numbers}
     invoices = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
+    steps = content.steps_by_invoice(facts.steps)
     folder = config.parent / "bare"
     cpu0, start = time.process_time(), time.perf_counter()
     for group in groups:
         kind = content.LetterKind(group.step.value)
         letter_id = content.reference(kind, group.customer_id, AS_OF)
-        demand = content.demand_letter(client, facts, group, AS_OF, letter_id, fee_letters=fee_letters)
+        # the group's own facts: what the letter reads, without a scan of the whole client per letter
+        own = replace(
+            facts,
+            invoices=tuple(invoices[n] for n in group.numbers),
+            steps=tuple(st for n in group.numbers for st in steps.get(n, ())),
+        )
+        demand = content.demand_letter(client, own, group, AS_OF, letter_id, fee_letters=fee_letters)
         rendered = render(client, demand.letter, [])
         customer = content.customer_of(client, facts, group.customer_id)
         stem = content.stem(client.id, group.customer_id, kind, AS_OF, letter_id)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -195,7 +195,7 @@ def send_letters(
             outcomes.append(_by_tripletex_group(night, group))
             continue
         try:
-            ready = _prepare(night, group, {r.record.letter_id for r in batch})
+            ready = _prepare(night, group)
         except (content.LetterError, RenderError, TemplateError) as exc:
             outcomes.append(Outcome(group, [], exc))
             continue
@@ -251,6 +251,14 @@ class _Night:
     done: dict[str, list[DunningStep]]
     invoices: dict[str, Invoice]
     pending: dict[str, list[SendIntent]] | None = None  # unresolved intents by invoice, read once per batch
+    ids: dict[str, set[str]] = field(default_factory=dict)  # letter ids taken, by kind and day, read once
+
+    def letter_ids(self, prefix: str) -> set[str]:
+        """The ids of the client's letters starting with ``prefix`` (kind and day): read once for the night,
+        then kept up to date with the letters this run begins (another run's new one loses it the claim)."""
+        if prefix not in self.ids:
+            self.ids[prefix] = self.store.read(book.ids_from, self.client.id, prefix)
+        return self.ids[prefix]
 
     def unresolved(self) -> dict[str, list[SendIntent]]:
         if self.pending is None:
@@ -260,9 +268,9 @@ class _Night:
         return self.pending
 
 
-def _prepare(night: _Night, group: content.Group, reserved: set[str]) -> _Ready | None:
+def _prepare(night: _Night, group: content.Group) -> _Ready | None:
     """The group's letter rendered, with what it will claim; None when no invoice of it is to be sent now.
-    Reads only: nothing is claimed yet. ``reserved``: letter ids the batch holds already."""
+    Reads only: nothing is claimed yet (its id is kept from the night's next letters at once)."""
     store, client, facts, as_of = night.store, night.client, night.facts, night.as_of
     todo = [
         d
@@ -276,7 +284,9 @@ def _prepare(night: _Night, group: content.Group, reserved: set[str]) -> _Ready 
     group = replace(group, decisions=tuple(todo))
     channel = _channel(client, group.channel, night.channels)
     kind = content.LetterKind(group.step.value)
-    letter_id = store.read(book.free_id, client.id, content.reference(kind, group.customer_id, as_of), reserved)
+    base = content.reference(kind, group.customer_id, as_of)
+    prefix = content.reference_prefix(kind, as_of)
+    letter_id = book.next_free(base, night.letter_ids(prefix))
     attachments = {n: store.read(load_attachments, client.id, n) for n in group.numbers}
     copies = invoice_copies(store, client.id, group.numbers, attachments)
     demand = content.demand_letter(
@@ -287,6 +297,8 @@ def _prepare(night: _Night, group: content.Group, reserved: set[str]) -> _Ready 
         letter_id,
         fee_letters=night.fee_letters,
         copies_attached=len(copies) == len(group.numbers),
+        invoices=night.invoices,
+        done=night.done,
     )
     letter = demand.letter
     extra = []
@@ -336,6 +348,7 @@ def _prepare(night: _Night, group: content.Group, reserved: set[str]) -> _Ready 
         )
         for d in group.decisions
     )
+    night.letter_ids(prefix).add(letter_id)  # this night's from now on (begun, or lost to a run)
     return _Ready(group, record, message, demand, channel, intents)  # type: ignore[arg-type]
 
 

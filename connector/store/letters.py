@@ -86,12 +86,21 @@ def _record(r: Any) -> LetterRecord:
     )
 
 
-def free_id(conn: Connection, client_id: str, base: str, reserved: Iterable[str] = ()) -> str:
-    """``base``, or ``base-2``, ``base-3`` … when a letter (a cancelled or failed one too) has it already, or
-    it is ``reserved`` (ids a batch of letters not yet begun holds)."""
+def free_id(conn: Connection, client_id: str, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3`` … when a letter (a cancelled or failed one too) has it already."""
+    return next_free(base, ids_from(conn, client_id, base))
+
+
+def ids_from(conn: Connection, client_id: str, prefix: str) -> set[str]:
+    """The client's letter ids that start with ``prefix`` (a night's letters read theirs once: ``next_free``)."""
     t = schema.letters
-    q = select(t.c.letter_id).where(and_(t.c.client_id == client_id, t.c.letter_id.like(f"{base}%")))
-    taken = {r.letter_id for r in conn.execute(q)} | set(reserved)
+    q = select(t.c.letter_id).where(and_(t.c.client_id == client_id, t.c.letter_id.like(f"{prefix}%")))
+    return {r.letter_id for r in conn.execute(q) if r.letter_id.startswith(prefix)}
+
+
+def next_free(base: str, taken: Iterable[str]) -> str:
+    """``base``, or the first ``base-n`` (n ≥ 2) not ``taken``."""
+    taken = set(taken)
     if base not in taken:
         return base
     n = 2

@@ -208,3 +208,17 @@ def test_a_follow_up_another_run_began_is_not_sent_again(ws: Workspace) -> None:
     assert _pdfs(ws) == []  # nothing reached the debtor twice
     assert [r.letter_id for r in ws.letter_records()] == ["F-1"]
     other.close()
+
+
+def test_two_letters_to_one_customer_in_one_batch_get_two_ids(ws: Workspace) -> None:
+    ws.write_config(client_table("acme"))
+    ws.add_invoice("7001", issue=date(2025, 12, 22), due=DUE, amount="5000.00")
+    ws.add_invoice("7002", issue=date(2025, 12, 23), due=DUE, amount="2000.00", currency="EUR")  # its own letter
+    ws.bank_heartbeat(DAY)
+    assert ws.cli("run", "--as-of", DAY.isoformat()).exit_code == 0
+    records = ws.letter_records()
+    assert sorted((r.letter_id, r.invoices, r.status) for r in records) == [
+        ("R-20260119-934567897", ("7001",), book.SENT),
+        ("R-20260119-934567897-2", ("7002",), book.SENT),
+    ]
+    assert len(_pdfs(ws)) == 2
