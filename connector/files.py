@@ -33,6 +33,19 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def fsync_dir(folder: Path) -> None:
+    """Make the names renamed into ``folder`` durable (a rename is only in the directory until it is synced):
+    once per batch of files, not per file. A no-op where directories cannot be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 TEMP_SUFFIX = ".tmp"
 LEGACY_TEMP_AGE = 3600  # seconds: a temp file without a pid in its name (older arsync) is stale after this
 

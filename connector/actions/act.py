@@ -14,10 +14,9 @@ from connector.actions import letters as content
 from connector.actions.bookings import book_charges
 from connector.actions.collection import case_id_for, propose_case, run_collection
 from connector.actions.follow_up import note_agreement_checks, send_case_letters, send_follow_ups
-from connector.actions.send import send_letter
-from connector.channels.base import Channel, ChannelError
+from connector.actions.send import send_letters
+from connector.channels.base import Channel
 from connector.config import ClientConfig
-from connector.letters import RenderError, TemplateError
 from connector.model import ZERO, Action, Decision
 from connector.reports.run import PROPOSAL, SEND, ClientReport
 from connector.store import Store
@@ -39,29 +38,27 @@ def act_client(
     channels = channels if channels is not None else {}
     facts = store.read(load_facts, client.id)
     fee_letters = store.read(book.fee_letters, client.id)  # read once: the fee limits of every letter tonight
-    for group in content.groups(client, facts, decisions, as_of):
-        if interrupt.requested():  # the operator asked to stop: the letter in hand finished, start no other
-            report.interrupted = True
-            return
-        # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6).
-        try:
-            lines = send_letter(
-                store,
-                client,
-                facts,
-                group,
-                as_of,
-                channels,
-                report.warnings,
-                decisions=decisions,
-                fee_letters=fee_letters,
-            )
-        except (ChannelError, content.LetterError, RenderError, TemplateError) as exc:
-            # not recorded, retried next run; the other letters go on
-            report.fail(f"{group.step} for invoice {', '.join(group.numbers)}: not sent: {exc}")
-            continue
-        for number, text in lines:
+    # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6); in batches.
+    outcomes = send_letters(
+        store,
+        client,
+        facts,
+        content.groups(client, facts, decisions, as_of),
+        as_of,
+        channels,
+        report.warnings,
+        decisions=decisions,
+        fee_letters=fee_letters,
+    )
+    for outcome in outcomes:
+        group = outcome.group
+        if outcome.error is not None:  # not recorded, retried next run; the other letters went on
+            report.fail(f"{group.step} for invoice {', '.join(group.numbers)}: not sent: {outcome.error}")
+        for number, text in outcome.lines:
             report.did(SEND, text, invoice=number)
+    if interrupt.requested():  # the operator asked to stop: the letter in hand finished, no other started
+        report.interrupted = True
+        return
     call_list_lines(client, decisions, report)
     with_case = {c.invoice_number for c in facts.cases}
     for d in decisions:

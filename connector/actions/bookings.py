@@ -27,8 +27,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+
+from sqlalchemy import Connection
 
 from connector.actions import booking_file
 from connector.config import ClientConfig, ConfigError
@@ -62,9 +64,16 @@ def target_of(client: ClientConfig) -> str:
 
 
 def plan_charges(
-    store: Store, client: ClientConfig, intent: SendIntent, invoice: Invoice, interest: Decimal | None
+    conn: Connection,
+    client: ClientConfig,
+    intent: SendIntent,
+    invoice: Invoice,
+    interest: Decimal | None,
+    *,
+    at: datetime,
 ) -> None:
-    """Write the letter's charges ahead, before it is sent (the send's intent is committed already)."""
+    """Write the letter's charges ahead, in the caller's transaction committed before it is sent (the send's
+    intent is committed already)."""
     if intent.channel in SELF_BOOKING_CHANNELS:
         return
     target = target_of(client)
@@ -88,12 +97,12 @@ def plan_charges(
     if intent.fee > ZERO:
         text = f"Reminder fee, invoice {invoice.number} ({intent.step} of {intent.sent_on.isoformat()})"
         charges.append(charge(FEE, intent.fee, client.bookings.fee_account, text))
-    added = (interest or ZERO) - store.read(log_.interest_charged, client.id, invoice.number)
+    added = (interest or ZERO) - log_.interest_charged(conn, client.id, invoice.number) if interest else ZERO
     if added > ZERO:
         text = f"Late interest, invoice {invoice.number}, through {intent.sent_on.isoformat()}"
         charges.append(charge(INTEREST, added, client.bookings.interest_account, text))
     if charges:
-        store.write(log_.plan, charges, at=store.now())
+        log_.plan(conn, charges, at=at)
 
 
 def book_charges(
@@ -143,10 +152,17 @@ def _to_files(store: Store, client: ClientConfig, charges: list[FeeBooking], rep
         by_day[b.sent_on].append(b)
     for day, claimed in sorted(by_day.items()):
         path = booking_file.file_for(folder, client.id, day)
-        todo = [c for c in (_claimed(store, b) for b in claimed) if c is not None]
+        # The day's charges claimed in one transaction and settled in one (each claim a compare-and-set, as
+        # one by one): a crash in between leaves them pending, and the file is looked at before writing again.
+        with store.transaction() as conn:
+            at = store.now()
+            mine = (b if b.status == PENDING else log_.claim(conn, b, owner=store.run.key, at=at) for b in claimed)
+            todo = [b for b in mine if b is not None]
         added = booking_file.write(path, todo)  # a pending one already in the file is not written again
-        for b in todo:
-            store.write(log_.settle, b, BOOKED, at=store.now(), ref=path.name)
+        with store.transaction() as conn:
+            at = store.now()
+            for b in todo:
+                log_.settle(conn, b, BOOKED, at=at, ref=path.name)
         if added:
             total = sum((b.amount for b in added), start=ZERO)
             what = ", ".join(f"{b.kind} {b.amount} {b.currency} for invoice {b.invoice_number}" for b in added[:3])

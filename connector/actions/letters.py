@@ -328,7 +328,12 @@ def following(client: ClientConfig, inv: Invoice, done: Sequence[DunningStep], s
 
 def reference(kind: LetterKind, customer_id: str, sent_on: date) -> str:
     """The letter's reference before it is made unique: kind, day, customer."""
-    return f"{KIND_CODE[kind]}-{sent_on:%Y%m%d}-{safe_name(customer_id)}"
+    return f"{reference_prefix(kind, sent_on)}{safe_name(customer_id)}"
+
+
+def reference_prefix(kind: LetterKind, sent_on: date) -> str:
+    """What the references of one kind's letters of a day start with."""
+    return f"{KIND_CODE[kind]}-{sent_on:%Y%m%d}-"
 
 
 def stem(client_id: str, customer_id: str, kind: LetterKind, sent_on: date, letter_id: str) -> str:
@@ -367,12 +372,17 @@ def demand_letter(
     *,
     fee_letters: Mapping[str, Sequence[tuple[date, Decimal]]] | None = None,
     copies_attached: bool = False,
+    invoices: Mapping[str, Invoice] | None = None,
+    done: Mapping[str, Sequence[DunningStep]] | None = None,
 ) -> Demand:
-    """A reminder or collection notice naming the group's invoices."""
+    """A reminder or collection notice naming the group's invoices. ``invoices`` (by number) and ``done``
+    (:func:`steps_by_invoice`): the facts indexed once by a caller writing many letters (else here)."""
     kind = LetterKind(group.step.value)
-    invoices = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
+    if invoices is None:
+        invoices = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
     mine = [invoices[n] for n in group.numbers]
-    done = steps_by_invoice(facts.steps)
+    if done is None:
+        done = steps_by_invoice(facts.steps)
     history = {
         inv.number: fee_history(inv.number, done.get(inv.number, []), (fee_letters or {}).get(inv.number, ()))
         for inv in mine

@@ -1,32 +1,38 @@
 """Sending a letter: the content (``connector.actions.letters``), the PDF and text (``connector.letters``), the
 channel, and every step it takes recorded as a fact.
 
-The act stage (:mod:`connector.actions.act`) calls :func:`send_letter` once per letter of the night — one
-customer's invoices due for the same step (``connector.actions.letters.groups``) — and :func:`send_document`
-for the letters that are not ladder steps (the written follow-up of an agreement, the handover to the agency).
+The act stage (:mod:`connector.actions.act`) calls :func:`send_letters` with the night's letters — each one
+customer's invoices due for the same step (``connector.actions.letters.groups``) — and the follow-up stage
+:func:`send_document` for the letters that are not ladder steps (the written follow-up of an agreement, the
+handover to the agency).
 
 Exactly once, per invoice and per letter: a step already recorded for an invoice today is never sent again,
-and an invoice whose earlier send is unresolved is left out of the letter (the others still get it). The
-letter is written ahead (``connector.store.letters``, ``pending``), then each invoice's send intent
-(``connector.store.sends``, unchanged), then the channel is called; after it, one transaction records every
-invoice's step and settles the intents and the letter. A crash anywhere in between is resolved by
-:mod:`connector.actions.resolve` on the next run, never by sending blindly. A channel failure
-(``ChannelError``) settles the letter and its intents ``failed``, records no step and propagates: the caller
-reports it and goes on; the next run tries again.
+and an invoice whose earlier send is unresolved is left out of the letter (the others still get it). Letters
+go in bounded batches (:data:`BATCH_LETTERS`): each letter is written ahead (``connector.store.letters``,
+``pending``) with each invoice's send intent (``connector.store.sends``, a compare-and-set claim), the
+batch's in one transaction committed before any channel is called; after the channel, one transaction
+records every invoice's step and settles the intents and the letters. A crash anywhere in between is
+resolved by :mod:`connector.actions.resolve` on the next run, never by sending blindly (an outbox letter
+whose PDF exists is done; one whose PDF is missing is written again). A channel failure (``ChannelError``)
+settles the letter and its intents ``failed`` and records no step: the caller reports it and goes on; the
+next run tries again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import date
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import Connection
+
+from connector import interrupt
 from connector.actions import letters as content
 from connector.actions.bookings import plan_charges
 from connector.channels import ehf_reminder
-from connector.channels.base import Channel, ChannelError, LetterMessage, ReminderMessage
+from connector.channels.base import Channel, ChannelError, LetterChannel, LetterMessage, ReminderMessage, SendResult
 from connector.channels.email import EmailChannel
 from connector.channels.outbox import OutboxChannel
 from connector.channels.tripletex import TripletexChannel
@@ -34,9 +40,17 @@ from connector.config import ClientConfig, ConfigError
 from connector.dunning.calendar import effective_due_date
 from connector.dunning.fees import fee_for
 from connector.dunning.ladder import next_step
-from connector.letters import Letter, invoice_pdf, render_pdf, render_text, with_invoice_copies
+from connector.letters import (
+    Letter,
+    RenderError,
+    TemplateError,
+    invoice_pdf,
+    render_pdf,
+    render_text,
+    with_invoice_copies,
+)
 from connector.letters.serial import to_json
-from connector.model import Action, Attachment, Customer, Decision, DocKind, Facts
+from connector.model import Action, Attachment, Customer, Decision, DocKind, DunningStep, Facts, Invoice
 from connector.store import Store, sends
 from connector.store import letters as book
 from connector.store.ledger import load_attachments
@@ -108,7 +122,94 @@ def render(
     return Rendered(with_invoice_copies(pdf, [c.content for c in copies]), pdf, tuple(copies), text.subject, text.body)
 
 
-# ---- a ladder letter ------------------------------------------------------------------------------------
+# ---- ladder letters, in batches ---------------------------------------------------------------------
+
+# Letters claimed, written and recorded together: the store commits a few times per batch, not several
+# times per letter, and the outbox folder is fsynced once per batch. Bounded, so a crash leaves at most
+# one batch to resolve (each letter exactly, by its PDF) and little rendered output is held at once.
+BATCH_LETTERS = 200
+BATCH_BYTES = 64 * 1024 * 1024
+# Channels whose letters are recorded sent for the whole batch at once: the outbox, whose PDF proves a letter
+# complete after a crash (connector.actions.resolve). An e-mail cannot be checked afterwards ("may have been
+# sent"), so each is recorded as soon as it went: a crash leaves at most the one in hand unconfirmed.
+BATCHED = ("outbox",)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one group's letter: the (invoice, report line) of each invoice it named ([] when none
+    was sent), or the error that kept it from being sent (the caller reports it; the next run tries again)."""
+
+    group: content.Group
+    lines: list[tuple[str, str]]
+    error: Exception | None = None
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A letter rendered and about to be claimed: its record, message and the intents it claims."""
+
+    group: content.Group
+    record: LetterRecord
+    message: LetterMessage
+    demand: content.Demand
+    channel: LetterChannel
+    intents: tuple[SendIntent, ...]
+
+
+def send_letters(
+    store: Store,
+    client: ClientConfig,
+    facts: Facts,
+    groups: Iterable[content.Group],
+    as_of: date,
+    channels: dict[str, Channel],
+    warnings: list[str] | None = None,
+    *,
+    decisions: Sequence[Decision] = (),
+    fee_letters: Mapping[str, Sequence[tuple[date, Decimal]]] | None = None,
+) -> list[Outcome]:
+    """Send the groups' letters, in order, in batches of :data:`BATCH_LETTERS`; one outcome per group handled.
+
+    Per batch: the letters are rendered; then one transaction begins them and claims every invoice's intent
+    (compare-and-set: of two runs only one holds a letter); one plans their charges; then each is written or
+    sent; the folder is fsynced once; and one transaction records them sent. A stop asked for
+    (``connector.interrupt``) is honoured between letters: the letter in hand finishes, the batch's letters
+    not yet sent are released (their rows removed, their intents failed: nothing reached a debtor) and the
+    batch's bookkeeping is written. ``decisions``: the night's, for the statement of account that goes with
+    a reminder when the policy says so; ``fee_letters``: :func:`connector.store.letters.fee_letters`, read
+    once for the night by the caller (read here when not given)."""
+    if fee_letters is None:
+        fee_letters = store.read(book.fee_letters, client.id)
+    night = _Night(
+        store, client, facts, as_of, channels, warnings, decisions, fee_letters,
+        content.steps_by_invoice(facts.steps), {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE},
+    )  # fmt: skip
+    outcomes: list[Outcome] = []
+    batch: list[_Ready] = []
+    held = 0
+    for group in groups:
+        if interrupt.requested():  # the operator asked to stop: nothing of this batch is claimed yet
+            return outcomes
+        if group.channel == "tripletex":
+            outcomes.append(_by_tripletex_group(night, group))
+            continue
+        try:
+            ready = _prepare(night, group)
+        except (content.LetterError, RenderError, TemplateError) as exc:
+            outcomes.append(Outcome(group, [], exc))
+            continue
+        if ready is None:
+            outcomes.append(Outcome(group, []))
+            continue
+        batch.append(ready)
+        held += len(ready.message.pdf)
+        if len(batch) >= BATCH_LETTERS or held >= BATCH_BYTES:
+            outcomes.extend(_send_batch(night, batch))
+            batch, held, night.pending = [], 0, None
+    if batch:
+        outcomes.extend(_send_batch(night, batch))
+    return outcomes
 
 
 def send_letter(
@@ -123,53 +224,92 @@ def send_letter(
     decisions: Sequence[Decision] = (),
     fee_letters: Mapping[str, Sequence[tuple[date, Decimal]]] | None = None,
 ) -> list[tuple[str, str]]:
-    """Send the group's letter; (invoice, report line) for each invoice it named, [] when none was sent
-    (already sent today, or every invoice's earlier send unresolved — then a line goes to ``warnings``).
+    """One group's letter (:func:`send_letters`); (invoice, report line) for each invoice it named, [] when
+    none was sent (already sent today, or every invoice's earlier send unresolved — then a line goes to
+    ``warnings``). What kept it from being sent is raised (``ChannelError``, ``LetterError`` …)."""
+    outcomes = send_letters(
+        store, client, facts, [group], as_of, channels, warnings, decisions=decisions, fee_letters=fee_letters
+    )
+    for outcome in outcomes:
+        if outcome.error is not None:
+            raise outcome.error
+    return outcomes[0].lines if outcomes else []
 
-    ``decisions``: the night's decisions, for the statement of account that goes with a reminder when the
-    policy says so (``statement_with_reminder``); ``fee_letters``: :func:`connector.store.letters.fee_letters`,
-    read once for the night by the caller (read here when not given)."""
-    if group.channel == "tripletex":
-        return [
-            line for d in group.decisions if (line := _by_tripletex(store, client, facts, d, as_of, channels, warnings))
-        ]
-    done = content.steps_by_invoice(facts.steps)
+
+@dataclass
+class _Night:
+    """What every letter of the night's batches reads: the client, its facts and indexes over them."""
+
+    store: Store
+    client: ClientConfig
+    facts: Facts
+    as_of: date
+    channels: dict[str, Channel]
+    warnings: list[str] | None
+    decisions: Sequence[Decision]
+    fee_letters: Mapping[str, Sequence[tuple[date, Decimal]]]
+    done: dict[str, list[DunningStep]]
+    invoices: dict[str, Invoice]
+    pending: dict[str, list[SendIntent]] | None = None  # unresolved intents by invoice, read once per batch
+    ids: dict[str, set[str]] = field(default_factory=dict)  # letter ids taken, by kind and day, read once
+
+    def letter_ids(self, prefix: str) -> set[str]:
+        """The ids of the client's letters starting with ``prefix`` (kind and day): read once for the night,
+        then kept up to date with the letters this run begins (another run's new one loses it the claim)."""
+        if prefix not in self.ids:
+            self.ids[prefix] = self.store.read(book.ids_from, self.client.id, prefix)
+        return self.ids[prefix]
+
+    def unresolved(self) -> dict[str, list[SendIntent]]:
+        if self.pending is None:
+            self.pending = {}
+            for intent in self.store.read(sends.intents, self.client.id, status=sends.PENDING):
+                self.pending.setdefault(intent.invoice_number, []).append(intent)
+        return self.pending
+
+
+def _prepare(night: _Night, group: content.Group) -> _Ready | None:
+    """The group's letter rendered, with what it will claim; None when no invoice of it is to be sent now.
+    Reads only: nothing is claimed yet (its id is kept from the night's next letters at once)."""
+    store, client, facts, as_of = night.store, night.client, night.facts, night.as_of
     todo = [
         d
         for d in group.decisions
-        if not any(s.step is group.step and s.sent_on == as_of for s in done.get(d.invoice_number, []))
+        if not any(s.step is group.step and s.sent_on == as_of for s in night.done.get(d.invoice_number, []))
     ]
-    todo = [d for d in todo if not _unresolved(store, client, d.invoice_number, group.step, warnings)]
+    pending = night.unresolved()
+    todo = [d for d in todo if not _unresolved(night, pending.get(d.invoice_number, ()), d.invoice_number, group.step)]
     if not todo:
-        return []
+        return None
     group = replace(group, decisions=tuple(todo))
-    channel = _channel(client, group.channel, channels)
+    channel = _channel(client, group.channel, night.channels)
     kind = content.LetterKind(group.step.value)
-    letter_id = store.read(book.free_id, client.id, content.reference(kind, group.customer_id, as_of))
+    base = content.reference(kind, group.customer_id, as_of)
+    prefix = content.reference_prefix(kind, as_of)
+    letter_id = book.next_free(base, night.letter_ids(prefix))
     attachments = {n: store.read(load_attachments, client.id, n) for n in group.numbers}
     copies = invoice_copies(store, client.id, group.numbers, attachments)
-    if fee_letters is None:
-        fee_letters = store.read(book.fee_letters, client.id)
     demand = content.demand_letter(
         client,
         facts,
         group,
         as_of,
         letter_id,
-        fee_letters=fee_letters,
+        fee_letters=night.fee_letters,
         copies_attached=len(copies) == len(group.numbers),
+        invoices=night.invoices,
+        done=night.done,
     )
     letter = demand.letter
     extra = []
     if client.policy.statement_with_reminder and group.step is Action.REMINDER:
         statement = content.statement_letter(
-            client, facts, decisions or group.decisions, group.customer_id, as_of, letter_id
+            client, facts, night.decisions or group.decisions, group.customer_id, as_of, letter_id
         )
         extra = [statement] if statement is not None else []
     rendered = render(client, letter, [copies[n] for n in group.numbers if n in copies], extra)
     customer = content.customer_of(client, facts, group.customer_id)
     stem = content.stem(client.id, group.customer_id, kind, as_of, letter_id)
-    invoices = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
     documents = tuple(
         (
             f"{stem}--{line.number}.xml",
@@ -184,7 +324,7 @@ def send_letter(
             ),
         )
         for line in letter.invoices
-        if line.number in invoices
+        if line.number in night.invoices
     )
     message = LetterMessage(
         client.id, letter_id, stem, kind.value, customer, as_of, rendered.subject, rendered.body, rendered.pdf,
@@ -195,74 +335,206 @@ def send_letter(
         group.currency, letter.total_owed.amount, sum(demand.fees.values(), start=Decimal("0.00")), stem,
         to_json(letter), pay_by=letter.pay_by,
     )  # fmt: skip
-    claimed = store.write(book.begin, record, owner=store.run.key, at=store.now())
-    if claimed is None:  # another run took this letter's id first: that run writes it
-        log.info("client %s: letter %s was begun by another run", client.id, letter_id)
-        return []
-    record = claimed
-    # Every invoice's intent is claimed (compare-and-set) before the channel is called: of two runs only one
-    # ever holds them all, so one letter is never sent twice.
-    intents: list[SendIntent] = []
-    for d in group.decisions:
-        intent = _begin(
-            store, client, d.invoice_number, group.step, as_of, group.channel, demand.fees[d.invoice_number],
-            d.currency, warnings,
-        )  # fmt: skip
-        if intent is None:  # (another run took it after all): this letter is not sent; the next run regroups
-            error = f"the send of invoice {d.invoice_number} was begun elsewhere"
-            store.write(book.fail, record, intents, error, at=store.now())
-            return []
-        intents.append(intent)
-    invoices_by_number = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
-    for intent in intents:  # the fee and interest each invoice's step charges, written ahead (issue 16)
-        inv = invoices_by_number[intent.invoice_number]
-        plan_charges(store, client, intent, inv, demand.interest.get(intent.invoice_number))
-    try:
-        result = channel.deliver_letter(message)  # type: ignore[union-attr]
-    except ChannelError as exc:
-        store.write(book.fail, record, intents, str(exc), at=store.now())
-        raise
-    # Anything else leaves the letter pending: the next run resolves it (may have been sent).
-    intents = [replace(i, channel=result.channel) for i in intents]
-    store.write(book.complete, record, intents, sends.SENT, ref=result.ref, detail=result.ref, at=store.now())
-    log.info(
-        "client %s: %s %s for invoices %s via %s",
-        client.id,
-        group.step,
-        letter_id,
-        ", ".join(group.numbers),
-        result.channel,
+    intents = tuple(
+        SendIntent(
+            client.id,
+            d.invoice_number,
+            group.step,
+            as_of,
+            group.channel,
+            sends.PENDING,
+            demand.fees[d.invoice_number],
+            d.currency,
+        )
+        for d in group.decisions
     )
+    night.letter_ids(prefix).add(letter_id)  # this night's from now on (begun, or lost to a run)
+    return _Ready(group, record, message, demand, channel, intents)  # type: ignore[arg-type]
+
+
+def _send_batch(night: _Night, batch: list[_Ready]) -> list[Outcome]:
+    """Claim, plan, send and record one batch of letters (see :func:`send_letters`)."""
+    store, client = night.store, night.client
+    outcomes: dict[str, Outcome] = {r.record.letter_id: Outcome(r.group, []) for r in batch}
+    # Every letter's row and its invoices' intents are claimed, and committed, before any is sent.
+    claimed = _claim(night, batch)
+    with store.transaction() as conn:  # the fee and interest each invoice's step charges, written ahead (issue 16)
+        at = store.now()
+        for ready in claimed:
+            for intent in ready.intents:
+                inv = night.invoices[intent.invoice_number]
+                plan_charges(conn, client, intent, inv, ready.demand.interest.get(intent.invoice_number), at=at)
+    delivered: list[tuple[_Ready, SendResult]] = []
+    failed: list[tuple[_Ready, str]] = []
+    left = list(claimed)
+    try:
+        while left and not interrupt.requested():
+            ready = left.pop(0)  # the letter in hand: an unexpected error leaves it pending, for resolve
+            try:
+                result = ready.channel.deliver_letter(ready.message)
+            except ChannelError as exc:
+                outcomes[ready.record.letter_id] = Outcome(ready.group, [], exc)
+                if ready.group.channel in BATCHED:
+                    failed.append((ready, str(exc)))
+                else:
+                    store.write(book.fail, ready.record, ready.intents, str(exc), at=store.now())
+                continue
+            outcomes[ready.record.letter_id] = Outcome(ready.group, _lines(ready, result))
+            if ready.group.channel in BATCHED:
+                delivered.append((ready, result))
+            else:
+                _complete(store, [(ready, result)], [], [])
+    finally:
+        # Once per batch: the folder's new names are durable before the letters are recorded sent.
+        for name in {r.group.channel for r, _ in delivered}:
+            flush = getattr(night.channels.get(name), "flush", None)
+            if flush is not None:
+                flush()
+        _complete(store, delivered, failed, left)
+    for ready, result in delivered:
+        log.info(
+            "client %s: %s %s for invoices %s via %s",
+            client.id,
+            ready.group.step,
+            ready.record.letter_id,
+            ", ".join(ready.group.numbers),
+            result.channel,
+        )
+    return [outcomes[r.record.letter_id] for r in batch]
+
+
+def _claim(night: _Night, batch: list[_Ready]) -> list[_Ready]:
+    """One transaction: each letter begun (its id inserted once) and every invoice's intent claimed
+    (compare-and-set); the letters this run now holds whole. A letter one of whose invoices another run
+    claimed first is settled failed (ours released: the next run regroups)."""
+    store, client = night.store, night.client
+    owner = store.run.key
+    claimed: list[_Ready] = []
+    with store.transaction() as conn:
+        at = store.now()
+        pending: dict[str, list[SendIntent]] = {}
+        for prior in sends.intents(conn, client.id, status=sends.PENDING):  # as of now, not the batch's start
+            pending.setdefault(prior.invoice_number, []).append(prior)
+        for ready in batch:
+            record = book.begin(conn, ready.record, owner=owner, at=at)
+            if record is None:  # another run took this letter's id first: that run writes it
+                log.info("client %s: letter %s was begun by another run", client.id, ready.record.letter_id)
+                continue
+            intents: list[SendIntent] = []
+            for intent in ready.intents:
+                mine = _claim_intent(conn, night, intent, pending.get(intent.invoice_number, ()), at)
+                if mine is None:  # another run took it after all: this letter is not sent
+                    error = f"the send of invoice {intent.invoice_number} was begun elsewhere"
+                    book.fail(conn, record, intents, error, at=at)
+                    break
+                intents.append(mine)
+            else:
+                claimed.append(replace(ready, record=record, intents=tuple(intents)))
+    return claimed
+
+
+def _claim_intent(
+    conn: Connection, night: _Night, intent: SendIntent, prior: Iterable[SendIntent], at: datetime
+) -> SendIntent | None:
+    """Claim one invoice's send intent; None when it must not be sent now (as :func:`_begin`)."""
+    store, client = night.store, night.client
+    for p in prior:
+        if not store.may_resolve(client.id, p.claimed_by):
+            log.info(
+                "client %s: invoice %s: the %s is being sent by another arsync run", client.id, p.invoice_number, p.step
+            )
+            return None
+        same = p.step is intent.step and p.sent_on == intent.sent_on and p.channel == intent.channel == "outbox"
+        if same:  # an interrupted outbox send of today: writing the same files completes it
+            return sends.take_over(conn, p, owner=store.run.key, at=at)
+        _warn_unresolved(night.client.id, p, intent.invoice_number, intent.step, night.warnings)
+        return None
+    claimed = sends.begin(conn, intent, owner=store.run.key, at=at)
+    if claimed is None:
+        log.info(
+            "client %s: invoice %s: the %s of %s was sent or begun by another run",
+            client.id,
+            intent.invoice_number,
+            intent.step,
+            intent.sent_on,
+        )
+    return claimed
+
+
+def _complete(
+    store: Store,
+    delivered: Sequence[tuple[_Ready, SendResult]],
+    failed: Sequence[tuple[_Ready, str]],
+    released: Sequence[_Ready],
+) -> None:
+    """One transaction: the letters sent recorded (every invoice's step, intents and letter settled), those a
+    channel refused settled failed, those never started released."""
+    if not (delivered or failed or released):
+        return
+    with store.transaction() as conn:
+        at = store.now()
+        for ready, result in delivered:
+            intents = [replace(i, channel=result.channel) for i in ready.intents]
+            book.complete(conn, ready.record, intents, sends.SENT, ref=result.ref, detail=result.ref, at=at)
+        for ready, error in failed:
+            book.fail(conn, ready.record, ready.intents, error, at=at)
+        for ready in released:
+            book.release(conn, ready.record, ready.intents, "not sent: the run was stopped first", at=at)
+
+
+def _lines(ready: _Ready, result: SendResult) -> list[tuple[str, str]]:
+    letter_id, step = ready.record.letter_id, ready.group.step
     lines = []
-    for d in group.decisions:
-        fee = demand.fees[d.invoice_number]
+    for d in ready.group.decisions:
+        fee = ready.demand.fees[d.invoice_number]
         lines.append(
             (
                 d.invoice_number,
-                f"{group.step} for invoice {d.invoice_number} via {result.channel} ({result.ref}), letter {letter_id}, "
+                f"{step} for invoice {d.invoice_number} via {result.channel} ({result.ref}), letter {letter_id}, "
                 f"fee {fee} {d.currency}",
             )
         )
     return lines
 
 
-def _unresolved(store: Store, client: ClientConfig, number: str, step: Action, warnings: list[str] | None) -> bool:
+def _by_tripletex_group(night: _Night, group: content.Group) -> Outcome:
+    """Tripletex writes its own reminder per invoice (one decision per group), each claimed on its own."""
+    try:
+        lines = [
+            line
+            for d in group.decisions
+            if (
+                line := _by_tripletex(
+                    night.store, night.client, night.facts, d, night.as_of, night.channels, night.warnings
+                )
+            )
+        ]
+    except ChannelError as exc:
+        return Outcome(group, [], exc)
+    return Outcome(group, lines)
+
+
+def _unresolved(night: _Night, prior: Iterable[SendIntent], number: str, step: Action) -> bool:
     """An earlier send of the invoice is still pending: it is left out of tonight's letter (never sent twice)."""
-    for prior in store.read(sends.intents, client.id, status=sends.PENDING):
-        if prior.invoice_number != number:
-            continue
-        if not store.may_resolve(client.id, prior.claimed_by):  # another run's send in flight: left to it, no alarm
-            log.info("client %s: invoice %s: the %s is being sent by another arsync run", client.id, number, prior.step)
+    for p in prior:
+        if not night.store.may_resolve(night.client.id, p.claimed_by):  # another run's send in flight: no alarm
+            log.info(
+                "client %s: invoice %s: the %s is being sent by another arsync run", night.client.id, number, p.step
+            )
             return True
-        message = (
-            f"invoice {number}: {step} not sent: the {prior.step} of {prior.sent_on.isoformat()} "
-            f"via {prior.channel} is unresolved"
-        )
-        log.warning("client %s: %s", client.id, message)
-        if warnings is not None:
-            warnings.append(message)
+        _warn_unresolved(night.client.id, p, number, step, night.warnings)
         return True
     return False
+
+
+def _warn_unresolved(client_id: str, prior: SendIntent, number: str, step: Action, warnings: list[str] | None) -> None:
+    message = (
+        f"invoice {number}: {step} not sent: the {prior.step} of {prior.sent_on.isoformat()} "
+        f"via {prior.channel} is unresolved"
+    )
+    log.warning("client %s: %s", client_id, message)
+    if warnings is not None:
+        warnings.append(message)
 
 
 # ---- letters that are not ladder steps ------------------------------------------------------------------
@@ -278,8 +550,9 @@ def send_document(
     about: str,
     channels: dict[str, Channel],
 ) -> str:
-    """Send a follow-up or handover letter through the client's channel, written ahead like a ladder letter
-    (exactly once per ``about``: the caller checks the book first); returns the report line."""
+    """Send a follow-up or handover letter through the client's channel, written ahead like a ladder letter;
+    exactly once per ``about`` (the caller checks the book first, and the letter's row is claimed by it:
+    ``letters.begin_once``); returns the report line."""
     numbers = tuple(line.number for line in letter.invoices)
     copies = invoice_copies(store, client.id, numbers)
     rendered = render(client, letter, [copies[n] for n in numbers if n in copies])
@@ -295,8 +568,10 @@ def send_document(
         pay_by=letter.pay_by, about=about,
     )  # fmt: skip
     channel = _channel(client, channel_name, channels)
-    claimed = store.write(book.begin, record, owner=store.run.key, at=store.now())
-    if claimed is None:  # another run took this letter's id first: that run writes it
+    # Claimed by what it is about, not only by its id: a run that found it unsent after another began it
+    # (under another id) sends nothing.
+    claimed = store.write(book.begin_once, record, owner=store.run.key, at=store.now())
+    if claimed is None:
         return f"{letter.kind.value} letter {letter.reference}: begun by another run, not sent again"
     record = claimed
     try:
@@ -304,6 +579,9 @@ def send_document(
     except ChannelError as exc:
         store.write(book.fail, record, [], str(exc), at=store.now())
         raise
+    flush = getattr(channel, "flush", None)
+    if flush is not None:
+        flush()  # the folder's new names durable before the letter is recorded sent
     store.write(book.complete, record, [], sends.SENT, ref=result.ref, detail=result.ref, at=store.now())
     return f"{letter.kind.value} letter {letter.reference} to {customer.name} via {result.channel} ({result.ref})"
 
@@ -398,13 +676,7 @@ def _begin(
         same = prior.step is step and prior.sent_on == as_of and prior.channel == channel == "outbox"
         if same:  # an interrupted outbox send of today: writing the same files completes it
             return store.write(sends.take_over, prior, owner=store.run.key, at=store.now())
-        message = (
-            f"invoice {invoice_number}: {step} not sent: the {prior.step} of {prior.sent_on.isoformat()} "
-            f"via {prior.channel} is unresolved"
-        )
-        log.warning("client %s: %s", client.id, message)
-        if warnings is not None:
-            warnings.append(message)
+        _warn_unresolved(client.id, prior, invoice_number, step, warnings)
         return None
     intent = SendIntent(client.id, invoice_number, step, as_of, channel, sends.PENDING, fee, currency)
     claimed = store.write(sends.begin, intent, owner=store.run.key, at=store.now())
@@ -419,4 +691,4 @@ def _begin(
     return claimed
 
 
-__all__ = ["channel_for", "render", "send_document", "send_letter"]
+__all__ = ["Outcome", "channel_for", "render", "send_document", "send_letter", "send_letters"]

@@ -2,8 +2,9 @@
 
 Per letter: the PDF (the letter, then a copy of each invoice it names: ``<stem>.pdf``) and, for a reminder or
 collection notice, one EHF Reminder 3.0 document per invoice (``<stem>--<invoice>.xml``). Every file is
-written atomically and the PDF last, so its presence proves the whole letter was written
-(``connector.actions.resolve``).
+written atomically (to a temp file, fsynced, renamed) and the PDF last, so its presence proves the whole letter
+was written (``connector.actions.resolve``); the folder itself is fsynced once per batch of letters
+(:meth:`OutboxChannel.flush`), before they are recorded sent.
 
 Posted: a letter is posted once its PDF has left the outbox folder — moved into ``posted/`` beside it (or
 anywhere else) by the accountant or the print service. Until then it may be voided (``arsync letters
@@ -16,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from connector.channels.base import LetterMessage, SendResult
-from connector.files import safe_name, write_atomic
+from connector.files import fsync_dir, safe_name, write_atomic
 
 POSTED = "posted"
 CANCELLED = "cancelled"
@@ -27,6 +28,7 @@ class OutboxChannel:
 
     def __init__(self, folder: Path):
         self.folder = folder
+        self._unsynced = False  # letters written since the folder was last fsynced
 
     def stem(self, client_id: str, invoice: str, step: str, sent_on: date) -> str:
         """The file names' start of a send from before letters named several invoices (an unresolved intent
@@ -59,7 +61,15 @@ class OutboxChannel:
             write_atomic(self.folder / name, content)
         letter = self.pdf(message.stem)
         write_atomic(letter, message.pdf)  # last: its presence means the letter is complete
+        self._unsynced = True
         return SendResult(self.name, letter.name)
+
+    def flush(self) -> None:
+        """Make the letters written since the last flush durable in the folder (one directory fsync for a
+        batch; each file was fsynced before its rename): called before they are recorded sent."""
+        if self._unsynced:
+            fsync_dir(self.folder)
+            self._unsynced = False
 
     def cancel(self, stem: str) -> list[Path]:
         """Move the letter's files into ``cancelled/``; the moved paths."""

@@ -1,7 +1,8 @@
 """Letters written to debtors (table ``letters``): the write-ahead record of each letter and what it named.
 
-A letter is begun as ``pending`` (its own transaction, claimed by the run that writes it, like a send
-intent) before its invoices' send intents are claimed and before the channel is called, and settled after:
+A letter is begun as ``pending`` (claimed by the run that writes it, like a send intent), with its invoices'
+send intents, in a transaction committed before the channel is called (a batch of letters shares one:
+``connector.actions.send``), and settled after:
 :func:`complete` records the dunning step of every invoice it names, settles their intents and the letter in
 one transaction, so a letter is never half recorded. Of two runs only one ever sends a letter: the letter's
 own row is a compare-and-set (:func:`begin` inserts it once; :func:`take_over` moves a stopped run's pending
@@ -9,7 +10,8 @@ one to this run only if it still has the claim read), and so is each invoice's i
 (``connector.store.sends``): a run that cannot claim one of them sends nothing. A ``pending`` letter found by
 a later run is resolved (``connector.actions.resolve``), never blindly sent again. An outbox letter voided
 before it was posted is ``cancelled``: its steps are taken back (it does not count), its intents settle
-``failed`` with the reason (a fee it planned is void), the record stays.
+``failed`` with the reason (a fee it planned is void), the record stays. A letter claimed and never started
+(a stop asked for mid-batch) is released (:func:`release`): its row goes, its intents settle ``failed``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, select, update
+from sqlalchemy import Connection, and_, delete, select, text, update
 
 from connector.model import ZERO, Action, DunningStep
 from connector.store import schema, sends
@@ -86,9 +88,19 @@ def _record(r: Any) -> LetterRecord:
 
 def free_id(conn: Connection, client_id: str, base: str) -> str:
     """``base``, or ``base-2``, ``base-3`` … when a letter (a cancelled or failed one too) has it already."""
+    return next_free(base, ids_from(conn, client_id, base))
+
+
+def ids_from(conn: Connection, client_id: str, prefix: str) -> set[str]:
+    """The client's letter ids that start with ``prefix`` (a night's letters read theirs once: ``next_free``)."""
     t = schema.letters
-    q = select(t.c.letter_id).where(and_(t.c.client_id == client_id, t.c.letter_id.like(f"{base}%")))
-    taken = {r.letter_id for r in conn.execute(q)}
+    q = select(t.c.letter_id).where(and_(t.c.client_id == client_id, t.c.letter_id.like(f"{prefix}%")))
+    return {r.letter_id for r in conn.execute(q) if r.letter_id.startswith(prefix)}
+
+
+def next_free(base: str, taken: Iterable[str]) -> str:
+    """``base``, or the first ``base-n`` (n ≥ 2) not ``taken``."""
+    taken = set(taken)
     if base not in taken:
         return base
     n = 2
@@ -125,6 +137,39 @@ def begin(conn: Connection, record: LetterRecord, *, owner: str, at: datetime) -
     if not insert_ignore(conn, schema.letters, [row], ["client_id", "letter_id"]):
         return None
     return replace(record, status=PENDING, claimed_by=owner)
+
+
+def begin_once(conn: Connection, record: LetterRecord, *, owner: str, at: datetime) -> LetterRecord | None:
+    """:func:`begin` for a letter that goes once per what it is ``about`` (the follow-up of an agreement, the
+    handover of a case), whatever its id: None also when another letter of that kind about it counts already
+    (pending, sent or unconfirmed). A compare-and-set like :func:`begin`: of two runs that both found it
+    unsent, only one begins it. Commit it before the channel is called (``store.write(letters.begin_once, …)``).
+
+    Inserted first, then the others looked for: on SQLite the insert holds the write lock, so a letter another
+    process begins is either committed and seen here, or begun after ours and sees ours. On PostgreSQL two
+    transactions could each miss the other's uncommitted row, so they take turns on a transaction lock."""
+    if conn.dialect.name == "postgresql":
+        key = f"arsync letter {record.client_id} {record.kind} {record.about}"
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+    begun = begin(conn, record, owner=owner, at=at)
+    if begun is None:
+        return None
+    t = schema.letters
+    other = conn.execute(
+        select(t.c.letter_id).where(
+            and_(
+                t.c.client_id == record.client_id,
+                t.c.kind == record.kind,
+                t.c.about == record.about,
+                t.c.status.in_(COUNTS),
+                t.c.letter_id != record.letter_id,
+            )
+        )
+    ).first()
+    if other is not None:  # begun (or sent) by another run first: ours goes, that run's letter is the one
+        conn.execute(delete(t).where(_key(record)))
+        return None
+    return begun
 
 
 def take_over(conn: Connection, record: LetterRecord, *, owner: str, at: datetime) -> LetterRecord | None:
@@ -226,6 +271,17 @@ def fail(conn: Connection, record: LetterRecord, intents: Iterable[SendIntent], 
     for intent in intents:
         sends.settle(conn, intent, sends.FAILED, at=at, error=error)
     settle(conn, record, FAILED, at=at, error=error)
+
+
+def release(conn: Connection, record: LetterRecord, intents: Iterable[SendIntent], why: str, *, at: datetime) -> None:
+    """A letter this run claimed and never started (a stop was asked for first): its row goes, so its id is
+    free again, and its intents settle ``failed`` (the next run claims them again). Only while it is still
+    pending and this run's."""
+    t = schema.letters
+    gone = conn.execute(delete(t).where(and_(_key(record), t.c.status == PENDING, t.c.claimed_by == record.claimed_by)))
+    if gone.rowcount == 1:
+        for intent in intents:
+            sends.settle(conn, intent, sends.FAILED, at=at, error=why)
 
 
 def cancel(conn: Connection, record: LetterRecord, *, on: date, by: str, note: str, at: datetime) -> None:

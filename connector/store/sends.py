@@ -1,7 +1,8 @@
 """Reminder sends: the dunning steps taken (``dunning_steps``, append-only) and the write-ahead log of
 sends (table ``dunning_sends``).
 
-An intent is committed as ``pending`` in its own transaction *before* the channel is called. It is
+An intent is committed as ``pending`` *before* the channel is called (a batch of letters' intents in one
+transaction: ``connector.actions.send``). It is
 settled after: ``sent`` in the same transaction that records the dunning step, ``failed`` when the
 channel refused (nothing reached the debtor; the next run may try again). A ``pending`` row found by
 a later run means the process stopped in between: the message may or may not have gone out, so it

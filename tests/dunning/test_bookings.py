@@ -275,7 +275,8 @@ def test_a_tripletex_reminder_books_its_own_charge(ws: Workspace) -> None:
     inv = Invoice(
         "acme", "8005", DocKind.INVOICE, "K1", date(2025, 12, 22), DUE, "NOK", Decimal("5000.00"), "tripletex"
     )
-    plan_charges(ws.store, ws.client(), intent, inv, Decimal("12.00"))
+    with ws.store.transaction() as conn:
+        plan_charges(conn, ws.client(), intent, inv, Decimal("12.00"), at=ws.store.now())
     assert ws.store.read(bookings.bookings, "acme") == []
 
 

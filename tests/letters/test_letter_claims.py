@@ -106,17 +106,15 @@ def test_a_letter_whose_invoice_another_run_claims_first_is_not_sent_at_all(
 ) -> None:
     _synced(ws)
     other = Store(ws.settings().store.url, run=_other_run("night"))
-    real_begin = sends.begin
+    real_claim = send._claim
 
-    def raced(conn: object, intent: sends.SendIntent, **kw: object) -> sends.SendIntent | None:
-        if intent.invoice_number == "7002":  # the other run claims it between our check and our claim
-            theirs = sends.SendIntent(
-                "acme", "7002", Action.REMINDER, DAY, "outbox", sends.PENDING, Decimal("0"), "NOK"
-            )
-            assert other.write(real_begin, theirs, owner=other.run.key, at=AT) is not None
-        return real_begin(conn, intent, **kw)  # type: ignore[arg-type]
+    def raced(night: object, batch: object) -> object:
+        # the other run claims 7002 between our check (the letter rendered) and our batch's claims
+        theirs = sends.SendIntent("acme", "7002", Action.REMINDER, DAY, "outbox", sends.PENDING, Decimal("0"), "NOK")
+        assert other.write(sends.begin, theirs, owner=other.run.key, at=AT) is not None
+        return real_claim(night, batch)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sends, "begin", raced)
+    monkeypatch.setattr(send, "_claim", raced)
     assert _send_tonight(ws, ws.store, []) == []
     assert _pdfs(ws) == []  # nothing reached the debtor
     [letter] = ws.letter_records()
@@ -171,3 +169,56 @@ def test_a_pending_letter_of_a_live_run_is_not_resolved_and_its_intents_not_one_
     lines = _send_tonight(ws, ws.store, [])
     assert [n for n, _ in lines] == ["7001", "7002"] and len(_pdfs(ws)) == 1
     other.close()
+
+
+def _about(letter_id: str, about: str) -> book.LetterRecord:
+    return book.LetterRecord(
+        "acme", letter_id, "follow_up", "934567897", DAY, "outbox", book.PENDING, ("7001",), "NOK",
+        Decimal("1000.00"), Decimal("0.00"), f"acme--934567897--follow_up--{letter_id}", "{}", about=about,
+    )  # fmt: skip
+
+
+def test_a_follow_up_is_begun_once_per_agreement_whatever_its_id(ws: Workspace) -> None:
+    ws.write_config(client_table("acme"))
+    url = ws.settings().store.url
+    a, b = Store(url, run=_other_run("a")), Store(url, run=_other_run("b"))
+    mine = a.write(book.begin_once, _about("F-1", "AG-1"), owner=a.run.key, at=AT)
+    assert mine is not None
+    # b found the agreement unconfirmed before a began, and took the next free id: it must not send too
+    assert b.write(book.begin_once, _about("F-1-2", "AG-1"), owner=b.run.key, at=AT) is None
+    assert b.write(book.begin_once, _about("F-2", "AG-2"), owner=b.run.key, at=AT) is not None  # another one
+    assert [(r.letter_id, r.claimed_by) for r in ws.letter_records()] == [("F-1", a.run.key), ("F-2", b.run.key)]
+    a.write(book.fail, mine, [], "refused by the channel", at=AT)  # nothing went: it may be begun again
+    assert b.write(book.begin_once, _about("F-1-2", "AG-1"), owner=b.run.key, at=AT) is not None
+    for s in (a, b):
+        s.close()
+
+
+def test_a_follow_up_another_run_began_is_not_sent_again(ws: Workspace) -> None:
+    from connector.letters import LetterKind
+    from tests.letters.letter_samples import letter
+
+    ws.write_config(client_table("acme"))
+    other = Store(ws.settings().store.url, run=_other_run("night"))
+    assert other.write(book.begin_once, _about("F-1", "AG-1"), owner=other.run.key, at=AT) is not None
+    follow_up = letter(LetterKind.FOLLOW_UP, reference="F-1-2")  # our run's check missed the other's letter
+    facts = ws.store.read(load_facts, "acme")
+    line = send.send_document(ws.store, ws.client(), facts, follow_up, channel_name="outbox", about="AG-1", channels={})
+    assert "begun by another run, not sent again" in line
+    assert _pdfs(ws) == []  # nothing reached the debtor twice
+    assert [r.letter_id for r in ws.letter_records()] == ["F-1"]
+    other.close()
+
+
+def test_two_letters_to_one_customer_in_one_batch_get_two_ids(ws: Workspace) -> None:
+    ws.write_config(client_table("acme"))
+    ws.add_invoice("7001", issue=date(2025, 12, 22), due=DUE, amount="5000.00")
+    ws.add_invoice("7002", issue=date(2025, 12, 23), due=DUE, amount="2000.00", currency="EUR")  # its own letter
+    ws.bank_heartbeat(DAY)
+    assert ws.cli("run", "--as-of", DAY.isoformat()).exit_code == 0
+    records = ws.letter_records()
+    assert sorted((r.letter_id, r.invoices, r.status) for r in records) == [
+        ("R-20260119-934567897", ("7001",), book.SENT),
+        ("R-20260119-934567897-2", ("7002",), book.SENT),
+    ]
+    assert len(_pdfs(ws)) == 2

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from connector.actions import act
+from connector.channels.outbox import OutboxChannel
 from connector.model import Action, DunningStep
 from connector.store.sends import record_steps
 from tests.builders import Workspace, client_table
@@ -93,17 +93,17 @@ def test_a_stop_finishes_the_send_in_hand_reports_it_and_exits(
     ws.bank_heartbeat(REMIND)
     ws.bank_heartbeat(REMIND, client_id="beta")
     ws.add_invoice("2001", client_id="beta", issue=ISSUE, due=DUE, amount="700.00")
-    real = act.send_letter
+    real = OutboxChannel.deliver_letter
     sent: list[Any] = []
 
-    def send_then_signal(*args: Any, **kwargs: Any) -> Any:
-        lines = real(*args, **kwargs)
-        sent.append(lines)
-        if len(sent) == 1:  # the operator presses Ctrl-C (or systemd stops the unit) mid-run
+    def send_then_signal(self: OutboxChannel, message: Any) -> Any:
+        result = real(self, message)
+        sent.append(result)
+        if len(sent) == 1:  # the operator presses Ctrl-C (or systemd stops the unit) mid-run, mid-batch
             os.kill(os.getpid(), signum)
-        return lines
+        return result
 
-    monkeypatch.setattr(act, "send_letter", send_then_signal)
+    monkeypatch.setattr(OutboxChannel, "deliver_letter", send_then_signal)
     result = ws.cli("run", "--as-of", REMIND.isoformat())
     assert result.exit_code == status
     assert len(sent) == 1  # the letter in hand finished; no other started
@@ -117,3 +117,6 @@ def test_a_stop_finishes_the_send_in_hand_reports_it_and_exits(
     again = ws.cli("run", "--as-of", REMIND.isoformat())  # the next run completes the rest
     assert again.exit_code == 0, again.output
     assert letters(ws, "acme") == {"1001", "1002", "1003"} and letters(ws, "beta") == {"2001"}
+    # the batch's letters not sent when the stop came were released, not failed: no second id, no failure
+    records = ws.letter_records("acme")
+    assert [r.status for r in records] == ["sent"] * 3 and not any(r.letter_id.endswith("-2") for r in records)
