@@ -164,7 +164,10 @@ def _to_files(store: Store, client: ClientConfig, charges: list[FeeBooking], rep
             for b in todo:
                 log_.settle(conn, b, BOOKED, at=at, ref=path.name)
         if added:
-            total = sum((b.amount for b in added), start=ZERO)
+            totals: dict[str, Decimal] = {}
+            for b in added:  # per currency: amounts in two currencies never add up to one
+                totals[b.currency] = totals.get(b.currency, ZERO) + b.amount
+            total = " + ".join(f"{amount} {currency}" for currency, amount in sorted(totals.items()))
             what = ", ".join(f"{b.kind} {b.amount} {b.currency} for invoice {b.invoice_number}" for b in added[:3])
             more = " …" if len(added) > 3 else ""
             line = (

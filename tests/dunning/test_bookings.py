@@ -73,6 +73,8 @@ def test_a_fee_and_interest_charged_by_letter_go_to_a_booking_file_listed_in_the
         "8001",
     )
     interest = next(r for r in rows if r["text"].startswith("Late interest"))
+    total = sum((Decimal(r["amount"]) for r in rows), start=Decimal(0))
+    assert f"{len(rows)} charge(s) to import into the ledger, {total} NOK in all" in result.output
     assert interest["account"] == "8050" and Decimal(interest["amount"]) > 0
     assert len({r["reference"] for r in rows}) == len(rows) == 2
 
