@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from connector.config import ClientConfig
-from connector.dunning.decide import client_holds  # the one definition of "data too old to dun on"
+from connector.dunning.decide import BANK_SOURCE_PREFIX, client_holds  # the one definition of "data too old to dun on"
 from connector.model import Facts, SyncStatus
 
 OK, FAILED, STALE, NEVER = "ok", "failed", "stale", "never"
@@ -35,7 +35,7 @@ def freshness(client: ClientConfig, sync: Mapping[str, SyncStatus], today: date)
     # A bank feed no longer in the config (a fixed path) says nothing about the client now: as it holds
     # nothing (``client_holds``), its last failure does not mark the client failed either.
     configured = {bank.source_name for bank in client.bank}
-    current = {k: s for k, s in sync.items() if not k.startswith("bank:") or k in configured}
+    current = {k: s for k, s in sync.items() if not k.startswith(BANK_SOURCE_PREFIX) or k in configured}
     attempts = [s.last_attempt_at for s in current.values() if s.last_attempt_at]
     ledger = sync.get(LEDGER)
     last_success = ledger.last_success_at if ledger else None
@@ -57,7 +57,7 @@ def freshness(client: ClientConfig, sync: Mapping[str, SyncStatus], today: date)
 
 def source_label(name: str) -> str:
     """``ledger`` → "ledger sync failed"-style names: the ledger, or a bank folder by its kind and path."""
-    if name.startswith("bank:"):
+    if name.startswith(BANK_SOURCE_PREFIX):
         _bank, kind, folder = [*name.split(":", 2), "", ""][:3]
         return f"bank ({kind} folder {folder})" if folder else f"bank ({kind})"
     return name
