@@ -36,7 +36,16 @@ from connector.errors import ClientLocked
 from connector.http import Timeouts, client_budget, redact
 from connector.model import Decision, FileRole, Hold, RegistryFact, UnreadableFile
 from connector.reports.run import ClientReport, log_broken_agreements
-from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
+from connector.sources.base import (
+    FileResult,
+    InParts,
+    LedgerBatch,
+    LedgerSource,
+    Parts,
+    PaymentBatch,
+    PaymentFeed,
+    SyncContext,
+)
 from connector.sources.ehf import EhfFolderSource
 from connector.sources.systems import API_LEDGERS, api_ledger, end_api_sessions
 from connector.store import Store
@@ -99,7 +108,7 @@ def _feeds(client: ClientConfig) -> list[PaymentFeed]:
 class Fetched:
     """What one client's sources returned, not yet stored: the batches, and the sources that failed."""
 
-    batches: list[tuple[Any, LedgerBatch | PaymentBatch]] = field(default_factory=list)
+    batches: list[tuple[Any, LedgerBatch | PaymentBatch | Parts]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (source name, why)
 
 
@@ -138,16 +147,24 @@ def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: Clien
             cursor=status.cursor if status else None,
         )
         try:
+            if isinstance(source, InParts):  # read while it is stored (store_fetched), never held whole
+                out.batches.append((source, Parts(source.parts(ctx))))
+                continue
             batch = source.fetch(ctx)
         except Exception as exc:  # a source failing fails this client, never the run
             out.failed.append((source.name, _describe(exc)))
             report.fail(f"{source.name}: {_describe(exc)}")
             continue
-        report.warnings.extend(f"{source.name}: {e}" for e in batch.errors)
-        for e in batch.errors:
-            log.warning("client %s: %s: %s", client.id, source.name, e)
+        _note_errors(report, source.name, batch.errors)
         out.batches.append((source, batch))
     return out
+
+
+def _note_errors(report: ClientReport, source_name: str, errors: list[str]) -> None:
+    """A source's bad files and records: one warning line each in the report and the log."""
+    report.warnings.extend(f"{source_name}: {e}" for e in errors)
+    for e in errors:
+        log.warning("client %s: %s: %s", report.client_id, source_name, e)
 
 
 def fetch_ahead(
@@ -179,11 +196,18 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
                 # invoice: it is kept as unreadable (with what a recovery parse still read of it) and holds
                 # what it could change until it reads or is quarantined (connector.dunning.unreadable); the
                 # rest of the source's data counts. Every sync replaces the source's list.
+                if isinstance(batch, Parts):
+                    unread = _store_parts(conn, client, source, batch, as_of, at, report)
+                    files_store.replace_unreadable(conn, client.id, source.name, unread, at=at)
+                    _ledger_stored(conn, client, None, at)
+                    record_sync(conn, client.id, source.name, ok=True, data_through=as_of, at=at)
+                    continue
                 role = FileRole.LEDGER if isinstance(batch, LedgerBatch) else FileRole.BANK
                 unread = _unreadable(client.id, source, role, batch.files, as_of)
                 files_store.replace_unreadable(conn, client.id, source.name, unread, at=at)
                 if isinstance(batch, LedgerBatch):
                     _store_ledger(conn, client, batch, at, report)
+                    _ledger_stored(conn, client, batch, at)
                     # The ledger is fresh as of the run's day (--as-of backfills and scenario runs included).
                     record_sync(conn, client.id, source.name, ok=True, cursor=batch.cursor, data_through=as_of, at=at)
                 else:
@@ -272,14 +296,6 @@ def _store_ledger(
     stored = store_invoices(conn, client_id, batch.invoices, at=at)
     for conflict in stored.conflicts:
         report.warnings.append(f"conflicting document: {conflict.describe()}; held ({Hold.CONFLICTING_DOCUMENT})")
-    if client.ledger.kind == "ehf" and client.ledger.path is not None:
-        folder = client.ledger.path
-        for line in resolve_removed(conn, client_id, lambda name: (folder / name).exists(), at=at):
-            log.info("client %s: %s", client_id, line)
-    if batch.complete_snapshot:  # a full re-sync: what vanished upstream is closed, not kept open
-        snap = batch.complete_snapshot
-        present = {(str(i.kind), i.number) for i in batch.invoices}
-        close_missing_invoices(conn, client_id, snap.source, present, snap.since)
     # a refused document's attachments (its own invoice copy) never join the kept invoice's
     upsert_attachments(conn, [a for a in batch.attachments if (a.invoice_number, a.source_ref) not in stored.refused])
     upsert_payments(conn, [replace(p, client_id=client_id) for p in batch.payments])
@@ -287,6 +303,36 @@ def _store_ledger(
     for dispute in batch.disputes:
         add_dispute(conn, dispute)
     store_document_events(conn, client_id, batch.document_events)
+
+
+def _store_parts(
+    conn: Connection, client: ClientConfig, source: Any, parts: Parts, as_of: date, at: datetime, report: ClientReport
+) -> list[UnreadableFile]:
+    """Store a source read part by part, each part as it is read; returns the files that did not read.
+
+    Stored in order, the parts end as one batch would (connector.store.conflicts: a number's first document
+    is kept, a later one with other content is refused, whichever part it is in)."""
+    unread: list[UnreadableFile] = []
+    for part in parts.parts:
+        _note_errors(report, source.name, part.errors)
+        _store_ledger(conn, client, part, at, report)
+        mark_files(conn, client.id, source.name, part.files, at=at)
+        unread += _unreadable(client.id, source, FileRole.LEDGER, part.files, as_of)
+    return unread
+
+
+def _ledger_stored(conn: Connection, client: ClientConfig, batch: LedgerBatch | None, at: datetime) -> None:
+    """Once the whole ledger is stored: conflicts whose refused file is gone resolve, and a full re-sync of
+    an API ledger closes what vanished upstream."""
+    client_id = client.id
+    if client.ledger.kind == "ehf" and client.ledger.path is not None:
+        folder = client.ledger.path
+        for line in resolve_removed(conn, client_id, lambda name: (folder / name).exists(), at=at):
+            log.info("client %s: %s", client_id, line)
+    if batch is not None and batch.complete_snapshot:  # a full re-sync: what vanished upstream is closed
+        snap = batch.complete_snapshot
+        present = {(str(i.kind), i.number) for i in batch.invoices}
+        close_missing_invoices(conn, client_id, snap.source, present, snap.since)
 
 
 def _describe(exc: BaseException) -> str:

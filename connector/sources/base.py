@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from connector.config import ClientConfig
 from connector.model import Attachment, Customer, Dispute, DocumentEvent, DunningStep, Invoice, Payment, Salvaged
@@ -64,6 +64,45 @@ class LedgerBatch:
     # Set by a full re-sync of an API ledger: stored invoices of that source and window missing from
     # ``invoices`` disappeared upstream (deleted, reversed) and are closed (ledger_open_amount = 0).
     complete_snapshot: Snapshot | None = None
+
+
+def merged(parts: Iterator[LedgerBatch]) -> LedgerBatch:
+    """Batches read part by part (``InParts``) as one: lists joined in order, one customer per id (the
+    last part's, in first-seen order)."""
+    out = LedgerBatch()
+    customers: dict[str, Customer] = {}
+    for part in parts:
+        for c in part.customers:
+            customers[c.customer_id] = c
+        out.invoices += part.invoices
+        out.payments += part.payments
+        out.attachments += part.attachments
+        out.steps += part.steps
+        out.disputes += part.disputes
+        out.files += part.files
+        out.errors += part.errors
+        out.document_events += part.document_events
+        out.cursor = part.cursor if part.cursor is not None else out.cursor
+        out.complete_snapshot = part.complete_snapshot or out.complete_snapshot
+    out.customers = list(customers.values())
+    return out
+
+
+@runtime_checkable
+class InParts(Protocol):
+    """A ledger source whose data can be stored while it is read (a drop folder): the sync takes one part at
+    a time inside its transaction instead of holding the whole source (issue 18)."""
+
+    name: str
+
+    def parts(self, ctx: SyncContext) -> Iterator[LedgerBatch]: ...
+
+
+@dataclass
+class Parts:
+    """A source's parts, not read yet: read one at a time by the sync, in its transaction."""
+
+    parts: Iterator[LedgerBatch]
 
 
 @dataclass
