@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -358,7 +358,7 @@ def decide_once(
     as_of: date,
     report: ClientReport,
     quiesce: Callable[[], bool] | None = None,
-) -> list[Decision]:
+) -> Collection[Decision]:
     """The night's one decision per invoice (connector.engine.decisions.decide_night): short payments after
     a complaint become disputes and the register is asked about debtors about to escalate, both added in
     memory; both are stored too, so later reads and runs see them."""

@@ -5,7 +5,7 @@ promised dates. Acts on the decisions it is given; never decides."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -29,7 +29,7 @@ def act_client(
     store: Store,
     client: ClientConfig,
     as_of: date,
-    decisions: list[Decision],
+    decisions: Collection[Decision],
     report: ClientReport,
     redecide: Callable[[], list[Decision]],
     channels: dict[str, Channel] | None = None,
@@ -87,7 +87,7 @@ def act_client(
     note_agreement_checks(store, client, decisions, as_of, report)
 
 
-def call_list_lines(client: ClientConfig, decisions: list[Decision], report: ClientReport) -> None:
+def call_list_lines(client: ClientConfig, decisions: Iterable[Decision], report: ClientReport) -> None:
     """One attention line per customer whose call is due (the call list: ``arsync calls list``)."""
     due: dict[str, list[Decision]] = {}
     for d in decisions:

@@ -15,7 +15,7 @@ date; and the letter telling a debtor their claim went to the agency.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection
 from datetime import date, timedelta
 
 from sqlalchemy import Connection
@@ -70,7 +70,7 @@ def send_follow_ups(
     store: Store,
     client: ClientConfig,
     read_facts: Callable[[], Facts],
-    decisions: Sequence[Decision],
+    decisions: Collection[Decision],
     as_of: date,
     channels: dict[str, Channel],
     report: ClientReport,
@@ -111,7 +111,7 @@ def send_follow_ups(
 
 
 def note_agreement_checks(
-    store: Store, client: ClientConfig, decisions: Sequence[Decision], as_of: date, report: ClientReport
+    store: Store, client: ClientConfig, decisions: Collection[Decision], as_of: date, report: ClientReport
 ) -> None:
     """Each promised date's outcome, once: kept (a report line) or broken (an attention line: dunning resumed)."""
     seen: dict[tuple[str, date], tuple[str, str, str]] = {}
@@ -139,7 +139,7 @@ def send_case_letters(
     store: Store,
     client: ClientConfig,
     read_facts: Callable[[], Facts],
-    decisions: Sequence[Decision],
+    decisions: Collection[Decision],
     as_of: date,
     channels: dict[str, Channel],
     report: ClientReport,

@@ -21,7 +21,7 @@ next run tries again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -166,7 +166,7 @@ def send_letters(
     channels: dict[str, Channel],
     warnings: list[str] | None = None,
     *,
-    decisions: Sequence[Decision] = (),
+    decisions: Collection[Decision] = (),
     fee_letters: Mapping[str, Sequence[tuple[date, Decimal]]] | None = None,
 ) -> list[Outcome]:
     """Send the groups' letters, in order, in batches of :data:`BATCH_LETTERS`; one outcome per group handled.
@@ -221,7 +221,7 @@ def send_letter(
     channels: dict[str, Channel],
     warnings: list[str] | None = None,
     *,
-    decisions: Sequence[Decision] = (),
+    decisions: Collection[Decision] = (),
     fee_letters: Mapping[str, Sequence[tuple[date, Decimal]]] | None = None,
 ) -> list[tuple[str, str]]:
     """One group's letter (:func:`send_letters`); (invoice, report line) for each invoice it named, [] when
@@ -246,7 +246,7 @@ class _Night:
     as_of: date
     channels: dict[str, Channel]
     warnings: list[str] | None
-    decisions: Sequence[Decision]
+    decisions: Collection[Decision]
     fee_letters: Mapping[str, Sequence[tuple[date, Decimal]]]
     done: dict[str, list[DunningStep]]
     invoices: dict[str, Invoice]
