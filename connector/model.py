@@ -693,3 +693,19 @@ class Facts:
     conflicts: tuple[DocumentConflict, ...] = ()  # open conflicts between documents of one number (issue 13)
     unreadable_rows: tuple[UnreadableRow, ...] = ()  # stored rows skipped because they cannot be read (issue 13)
     calls: tuple[Call, ...] = ()  # calls to customers, in the order made (issue 15)
+
+
+@dataclass(frozen=True)
+class InvoiceAfresh:
+    """One invoice as the store has it now, matched and decided afresh: what the collection step checks a
+    case against before it leaves for the provider, and follows it up with (connector.engine.afresh reads
+    it from the slice that holds the invoice's customer, so a very large client is never read whole)."""
+
+    decision: Decision | None
+    invoice: Invoice | None  # the invoice itself (kind invoice), None when the store no longer has it
+    customer: Customer | None
+    steps: tuple[DunningStep, ...]  # the dunning steps taken on it
+    allocations: tuple[Allocation, ...]  # what was applied to it, and why
+    open_amount: Decimal | None
+    payments: dict[str, Payment]  # the payments among ``allocations``, by key
+    credit_notes: dict[str, Invoice]  # the credit notes among ``allocations``, by number

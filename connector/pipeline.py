@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 
 from connector import interrupt
 from connector.actions.act import act_client
-from connector.actions.collection import run_collection
+from connector.actions.collection import Afresh, run_collection
 from connector.actions.credit import CreditLookups, check_credit
 from connector.actions.registry import refresh as refresh_registry
 from connector.actions.resolve import resolve_pending
@@ -31,10 +31,11 @@ from connector.channels.base import Channel
 from connector.concurrency import ReadAhead, read_ahead
 from connector.config import ClientConfig, ConfigError, Settings, missing_secrets, missing_secrets_message
 from connector.dunning.policy import ladder_problems
-from connector.engine.decisions import decide_client, decide_night
+from connector.engine.afresh import invoices_afresh
+from connector.engine.decisions import decide_night
 from connector.errors import ClientLocked
 from connector.http import Timeouts, client_budget, redact
-from connector.model import Decision, FileRole, Hold, RegistryFact, UnreadableFile
+from connector.model import Decision, FileRole, Hold, InvoiceAfresh, RegistryFact, UnreadableFile
 from connector.reports.run import ClientReport, log_broken_agreements
 from connector.sources.base import (
     FileResult,
@@ -380,12 +381,16 @@ def push_approved(store: Store, client: ClientConfig, as_of: date, report: Clien
     """``arsync cases push``: the collection step alone (connector.actions.collection): re-checked,
     crash-safe pushes of approved cases, then the provider status pull and the follow-up of direct
     payments, credits and closing."""
-    run_collection(store, client, as_of, report, _redecide(store, client, as_of))
+    run_collection(store, client, as_of, report, _afresh(store, client, as_of))
 
 
-def _redecide(store: Store, client: ClientConfig, as_of: date) -> Callable[[], list[Decision]]:
-    """The client's decisions made afresh from the store: the collection push re-checks against them."""
-    return lambda: decide_client(store, client, as_of)
+def _afresh(store: Store, client: ClientConfig, as_of: date) -> Afresh:
+    """Invoices matched and decided afresh from the store: the collection push re-checks against them."""
+
+    def afresh(numbers: Collection[str], *, decided: bool = True) -> dict[str, InvoiceAfresh]:
+        return invoices_afresh(store, client, as_of, numbers, decided=decided)
+
+    return afresh
 
 
 def push_clients(store: Store, clients: Iterable[ClientConfig], as_of: date) -> Iterator[ClientReport]:
@@ -467,8 +472,7 @@ def run_client(
             store.write(save_decisions, client.id, as_of, report.decisions)
             if acting:
                 step(client.id, "act")
-                redecide = _redecide(store, client, as_of)
-                act_client(store, client, as_of, report.decisions, report, redecide, channels)
+                act_client(store, client, as_of, report.decisions, report, _afresh(store, client, as_of), channels)
                 check_credit(store, client, as_of, report, lookups)  # advice only: never holds or sends
     except ClientLocked as exc:  # another run works on this client: one line, no traceback
         report.fail(str(exc))

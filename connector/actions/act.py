@@ -5,7 +5,7 @@ promised dates. Acts on the decisions it is given; never decides."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -13,7 +13,7 @@ from functools import cache
 from connector import interrupt
 from connector.actions import letters as content
 from connector.actions.bookings import book_charges
-from connector.actions.collection import case_id_for, propose_case, run_collection
+from connector.actions.collection import Afresh, case_id_for, propose_case, run_collection
 from connector.actions.follow_up import note_agreement_checks, send_case_letters, send_follow_ups
 from connector.actions.send import send_letters
 from connector.channels.base import Channel
@@ -31,10 +31,10 @@ def act_client(
     as_of: date,
     decisions: Collection[Decision],
     report: ClientReport,
-    redecide: Callable[[], list[Decision]],
+    afresh: Afresh,
     channels: dict[str, Channel] | None = None,
 ) -> None:
-    """``redecide``: the client's decisions made afresh from the store, for the collection push re-check;
+    """``afresh``: invoices matched and decided afresh from the store, for the collection push re-check;
     ``channels``: channels already opened this run (resolving interrupted sends opens some)."""
     channels = channels if channels is not None else {}
     # The client's facts are read the first time something acts on them: a night with nothing to send,
@@ -78,7 +78,7 @@ def act_client(
         report.interrupted = True
         return
     book_charges(store, client, report)  # the fees and interest the letters charged, into the books (issue 16)
-    run_collection(store, client, as_of, report, redecide)
+    run_collection(store, client, as_of, report, afresh)
     if interrupt.requested():
         report.interrupted = True
         return
