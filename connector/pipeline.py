@@ -26,7 +26,7 @@ from connector.actions.collection import Afresh, run_collection
 from connector.actions.credit import CreditLookups, check_credit
 from connector.actions.registry import refresh as refresh_registry
 from connector.actions.resolve import resolve_pending
-from connector.bank.feed import CamtFolderFeed, OcrFolderFeed
+from connector.bank.feed import CamtFolderFeed, OcrFolderFeed, add_cover
 from connector.channels.base import Channel
 from connector.concurrency import ReadAhead, read_ahead
 from connector.config import ClientConfig, ConfigError, Settings, missing_secrets, missing_secrets_message
@@ -198,10 +198,13 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
                 # what it could change until it reads or is quarantined (connector.dunning.unreadable); the
                 # rest of the source's data counts. Every sync replaces the source's list.
                 if isinstance(batch, Parts):
-                    unread = _store_parts(conn, client, source, batch, as_of, at, report)
+                    unread, cover = _store_parts(conn, client, source, batch, as_of, at, report)
                     files_store.replace_unreadable(conn, client.id, source.name, unread, at=at)
-                    _ledger_stored(conn, client, None, at)
-                    record_sync(conn, client.id, source.name, ok=True, data_through=as_of, at=at)
+                    if cover is None:  # a ledger
+                        _ledger_stored(conn, client, None, at)
+                        record_sync(conn, client.id, source.name, ok=True, data_through=as_of, at=at)
+                    else:
+                        _bank_stored(conn, client.id, source.name, cover, at)
                     continue
                 role = FileRole.LEDGER if isinstance(batch, LedgerBatch) else FileRole.BANK
                 unread = _unreadable(client.id, source, role, batch.files, as_of)
@@ -213,9 +216,7 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
                     record_sync(conn, client.id, source.name, ok=True, cursor=batch.cursor, data_through=as_of, at=at)
                 else:
                     upsert_payments(conn, batch.payments)
-                    record_sync(conn, client.id, source.name, ok=True, data_through=batch.data_through, at=at)
-                    for account, through in sorted(batch.accounts_through.items()):
-                        record_sync(conn, client.id, f"bank-account:{account}", ok=True, data_through=through, at=at)
+                    _bank_stored(conn, client.id, source.name, batch, at)
                 mark_files(conn, client.id, source.name, batch.files, at=at)
             for name, error in failed:
                 record_sync(conn, client.id, name, ok=False, error=error, at=at)
@@ -308,18 +309,34 @@ def _store_ledger(
 
 def _store_parts(
     conn: Connection, client: ClientConfig, source: Any, parts: Parts, as_of: date, at: datetime, report: ClientReport
-) -> list[UnreadableFile]:
-    """Store a source read part by part, each part as it is read; returns the files that did not read.
+) -> tuple[list[UnreadableFile], PaymentBatch | None]:
+    """Store a source read part by part, each part as it is read; returns the files that did not read and,
+    for a bank feed, what its files cover (None for a ledger).
 
     Stored in order, the parts end as one batch would (connector.store.conflicts: a number's first document
     is kept, a later one with other content is refused, whichever part it is in)."""
     unread: list[UnreadableFile] = []
+    cover: PaymentBatch | None = None
     for part in parts.parts:
         _note_errors(report, source.name, part.errors)
-        _store_ledger(conn, client, part, at, report)
+        if isinstance(part, LedgerBatch):
+            _store_ledger(conn, client, part, at, report)
+            role = FileRole.LEDGER
+        else:
+            upsert_payments(conn, part.payments)
+            cover = cover or PaymentBatch()
+            add_cover(cover, part.data_through, part.accounts_through)
+            role = FileRole.BANK
         mark_files(conn, client.id, source.name, part.files, at=at)
-        unread += _unreadable(client.id, source, FileRole.LEDGER, part.files, as_of)
-    return unread
+        unread += _unreadable(client.id, source, role, part.files, as_of)
+    return unread, cover
+
+
+def _bank_stored(conn: Connection, client_id: str, source_name: str, cover: PaymentBatch, at: datetime) -> None:
+    """A bank feed is fresh as of what its files cover, per account too."""
+    record_sync(conn, client_id, source_name, ok=True, data_through=cover.data_through, at=at)
+    for account, through in sorted(cover.accounts_through.items()):
+        record_sync(conn, client_id, f"bank-account:{account}", ok=True, data_through=through, at=at)
 
 
 def _ledger_stored(conn: Connection, client: ClientConfig, batch: LedgerBatch | None, at: datetime) -> None:

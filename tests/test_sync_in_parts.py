@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from connector import pipeline
+from connector.bank import feed
 from connector.sources import ehf
 from connector.store.conflicts import open_conflicts
 from connector.store.facts import load_facts
-from tests.builders import Workspace, client_table, ubl_invoice
+from tests.builders import Entry, Workspace, client_table, kid, ubl_invoice
 
 ISSUE, DUE = date(2026, 5, 1), date(2026, 5, 15)
 LATE = date(2026, 6, 20)
@@ -109,3 +110,20 @@ def test_a_part_that_fails_to_store_leaves_nothing_of_the_folder(
 
     monkeypatch.setattr(pipeline, "_store_ledger", stored)
     assert len(acme.items(LATE)) == 5  # the next run reads the folder again, whole
+
+
+def test_a_bank_file_stored_in_parts_pays_as_one_read_whole(acme: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(6):
+        _file(acme, f"{1001 + i}.xml", str(1001 + i), "100.00")
+    paid = [Entry(f"REF{i}", "100.00", LATE, kid=kid(str(1001 + i))) for i in range(0, 6, 2)]
+    acme.add_bank_file("camt-paid.xml", paid, created=LATE)
+    whole = acme.items(LATE)
+    assert [n for n, item in sorted(whole.items()) if item["state"] == "settled"] == ["1001", "1003", "1005"]
+
+    acme.store.close()
+    (acme.root / "state" / "arsync.db").unlink()  # a fresh store: everything is read again
+    acme._store = None
+    monkeypatch.setattr(feed, "PART_BYTES", 100)  # every camt file in parts of one payment
+    monkeypatch.setattr(feed, "PART_PAYMENTS", 1)
+
+    assert acme.items(LATE) == whole

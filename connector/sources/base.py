@@ -90,19 +90,19 @@ def merged(parts: Iterator[LedgerBatch]) -> LedgerBatch:
 
 @runtime_checkable
 class InParts(Protocol):
-    """A ledger source whose data can be stored while it is read (a drop folder): the sync takes one part at
-    a time inside its transaction instead of holding the whole source (issue 18)."""
+    """A source whose data can be stored while it is read (a drop folder of documents or bank files): the
+    sync takes one part at a time inside its transaction instead of holding the whole source (issue 18)."""
 
     name: str
 
-    def parts(self, ctx: SyncContext) -> Iterator[LedgerBatch]: ...
+    def parts(self, ctx: SyncContext) -> Iterator[LedgerBatch] | Iterator[PaymentBatch]: ...
 
 
 @dataclass
 class Parts:
     """A source's parts, not read yet: read one at a time by the sync, in its transaction."""
 
-    parts: Iterator[LedgerBatch]
+    parts: Iterator[LedgerBatch] | Iterator[PaymentBatch]
 
 
 @dataclass
