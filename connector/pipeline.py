@@ -161,6 +161,10 @@ def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: Clien
     return out
 
 
+class SyncStopped(Exception):
+    """The operator asked to stop while a sync was being stored part by part: its transaction is undone."""
+
+
 def _note_errors(report: ClientReport, source_name: str, errors: list[str]) -> None:
     """A source's bad files and records: one warning line each in the report and the log."""
     report.warnings.extend(f"{source_name}: {e}" for e in errors)
@@ -318,6 +322,9 @@ def _store_parts(
     unread: list[UnreadableFile] = []
     cover: PaymentBatch | None = None
     for part in parts.parts:
+        if interrupt.requested():  # a first sync of a huge folder takes minutes: a stop need not wait for it
+            report.interrupted = True
+            raise SyncStopped("a stop was asked for before the sync was stored whole")
         _note_errors(report, source.name, part.errors)
         if isinstance(part, LedgerBatch):
             _store_ledger(conn, client, part, at, report)

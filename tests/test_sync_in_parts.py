@@ -4,12 +4,13 @@ conflicting one in another part, the last document's customer, one transaction f
 
 from __future__ import annotations
 
+import signal
 from datetime import date
 from typing import Any
 
 import pytest
 
-from connector import pipeline
+from connector import interrupt, pipeline
 from connector.bank import feed
 from connector.sources import ehf
 from connector.store.conflicts import open_conflicts
@@ -127,3 +128,26 @@ def test_a_bank_file_stored_in_parts_pays_as_one_read_whole(acme: Workspace, mon
     monkeypatch.setattr(feed, "PART_PAYMENTS", 1)
 
     assert acme.items(LATE) == whole
+
+
+def test_a_stop_asked_for_while_parts_are_stored_keeps_nothing_of_the_sync(
+    acme: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(5):
+        _file(acme, f"{1001 + i}.xml", str(1001 + i), "100.00")
+    store_ledger = pipeline._store_ledger
+
+    def stop_after_the_first_part(*args: Any) -> None:
+        store_ledger(*args)
+        interrupt.request(signal.SIGTERM)
+
+    monkeypatch.setattr(pipeline, "_store_ledger", stop_after_the_first_part)
+    try:
+        result = acme.cli("run", "--as-of", LATE.isoformat())
+    finally:
+        interrupt.reset()
+
+    assert result.exit_code == 143
+    assert "a stop was asked for before the sync was stored whole" in result.output
+    assert acme.store.read(load_facts, "acme").invoices == ()  # the first part is not kept either
+    assert acme.letters() == []
