@@ -151,3 +151,29 @@ def test_a_stop_asked_for_while_parts_are_stored_keeps_nothing_of_the_sync(
     assert "a stop was asked for before the sync was stored whole" in result.output
     assert acme.store.read(load_facts, "acme").invoices == ()  # the first part is not kept either
     assert acme.letters() == []
+
+
+def test_a_file_that_cannot_be_opened_is_held_and_the_others_are_stored(
+    acme: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read inside the sync's transaction, a file that cannot be opened must not undo the rest: it is listed
+    and held as unreadable; a file removed since the folder was listed is as if it had not been there."""
+    for i in range(4):
+        _file(acme, f"{1001 + i}.xml", str(1001 + i), "100.00")
+    read = ehf._read_bounded
+
+    def refusing(folder: str, name: str) -> bytes | int:
+        if name == "1002.xml":
+            raise PermissionError(13, "Permission denied")
+        if name == "1003.xml":
+            raise FileNotFoundError(2, "No such file or directory")
+        return read(folder, name)
+
+    monkeypatch.setattr(ehf, "_read_bounded", refusing)
+    result = acme.cli("run", "--as-of", LATE.isoformat())
+
+    assert "1002.xml: could not be opened (Permission denied)" in result.output
+    numbers = sorted(i.number for i in acme.store.read(load_facts, "acme").invoices)
+    assert numbers == ["1001", "1004"]
+    files = acme.cli("files", "list", "--client", "acme")
+    assert "1002.xml" in files.output and "1003.xml" not in files.output

@@ -88,12 +88,18 @@ class _FolderFeed:
             # file is: it might be the statement that settles an invoice.
             yield _failed(name, f"link:{name}", str(exc))
             return
-        size = path.stat().st_size
-        if size > self.limit:
-            # Not read, and held as an unreadable bank file is: it might hold the payment of an invoice.
-            yield _failed(name, f"size:{size}:{name}", f"{name}: larger than {self.limit} bytes, skipped")
+        try:
+            size = path.stat().st_size
+            if size > self.limit:
+                # Not read, and held as an unreadable bank file is: it might hold the payment of an invoice.
+                yield _failed(name, f"size:{size}:{name}", f"{name}: larger than {self.limit} bytes, skipped")
+                return
+            digest = _hash_file(path)
+        except FileNotFoundError:
+            return  # removed since the folder was listed: as if it had not been there
+        except OSError as exc:  # e.g. no permission: held as an unreadable bank file, the others go on
+            yield _failed(name, f"unopened:{name}", f"{name}: could not be opened ({exc.strerror or exc})")
             return
-        digest = _hash_file(path)
         if digest in ctx.seen_files:
             return
         try:

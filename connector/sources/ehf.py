@@ -92,6 +92,13 @@ class EhfFolderSource:
                         batch.errors.append(str(exc))
                         batch.files.append(FileResult(name, f"link:{name}", "failed", str(exc)))
                         continue
+                    except FileNotFoundError:
+                        continue  # removed since the folder was listed: as if it had not been there
+                    except OSError as exc:  # e.g. no permission: held as unreadable, the others go on
+                        reason = f"{name}: could not be opened ({exc.strerror or exc})"
+                        batch.errors.append(reason)
+                        batch.files.append(FileResult(name, f"unopened:{name}", "failed", reason))
+                        continue
                     if isinstance(data, int):
                         ahead.append((name, f"size:{data}:{name}", data))
                         continue

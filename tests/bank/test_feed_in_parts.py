@@ -96,3 +96,22 @@ def test_a_feed_of_one_account_reads_the_same_in_parts(
 
     assert ([p.key for p in merged.payments], merged.data_through, merged.accounts_through) == whole[:3]
     assert len(merged.payments) == (8 if account == ACCOUNT else 0)
+
+
+def test_a_bank_file_that_cannot_be_opened_is_failed_and_the_others_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _folder(tmp_path)
+    hash_file = feed._hash_file
+
+    def refusing(path: Path) -> str:
+        if path.name == "a-big.xml":
+            raise PermissionError(13, "Permission denied")
+        return hash_file(path)
+
+    monkeypatch.setattr(feed, "_hash_file", refusing)
+    batch = CamtFolderFeed(folder).fetch(_ctx())
+
+    assert {f.name: f.status for f in batch.files} == {"a-big.xml": "failed", "b-small.xml": "ok"}
+    assert batch.errors == ["a-big.xml: could not be opened (Permission denied)"]
+    assert len(batch.payments) == 1
