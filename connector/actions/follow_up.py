@@ -86,7 +86,8 @@ def send_follow_ups(
         return
     done = _sent(store, client.id, LetterKind.FOLLOW_UP)
     facts = read_facts()
-    by_invoice = {d.invoice_number: d for d in decisions}
+    agreed = {a.invoice_number for rows in agreements.values() for a in rows}
+    by_invoice = {d.invoice_number: d for d in decisions if d.invoice_number in agreed}  # not every decision
     calls = {c.agreement_id: c for c in facts.calls if c.agreement_id}
     owner = {i.number: i.customer_id for i in facts.invoices}
     preferred = _call_rung_channel(client)
@@ -153,7 +154,8 @@ def send_case_letters(
     if all(case.case_id in done for case in pushed):
         return
     facts = read_facts()
-    by_invoice = {d.invoice_number: d for d in decisions}
+    cased = {case.invoice_number for case in pushed}
+    by_invoice = {d.invoice_number: d for d in decisions if d.invoice_number in cased}  # not every decision
     rung = next((s for s in client.policy.steps if s.action == "collection_notice"), None)
     preferred = rung.channel if rung is not None else client.reminders.channel
     for case in pushed:
