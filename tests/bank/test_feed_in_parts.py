@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from feed_client import feed_client
 from no_camt054 import ACCOUNT, Entry, Tx, camt054
 
 from connector.bank import feed
 from connector.bank.feed import CamtFolderFeed
-from connector.config import ClientConfig
 from connector.sources.base import SyncContext
 
 KID = "1234567890128"
@@ -21,19 +21,7 @@ AS_OF = date(2024, 3, 8)
 
 
 def _ctx(account: str | None = None) -> SyncContext:
-    client = ClientConfig.model_validate(
-        {
-            "id": "c",
-            "name": "C AS",
-            "org_no": "923456783",
-            "country": "NO",
-            "currency": "NOK",
-            "ledger": {"kind": "ehf", "path": "/tmp/ehf"},
-            "bank": [{"kind": "camt", "path": "/tmp/bank", "account": account}],
-            "collection": {"provider": "outbox", "path": "/tmp/out"},
-        }
-    )
-    return SyncContext(client=client, as_of=AS_OF, now=datetime.now(UTC))
+    return SyncContext(client=feed_client(account), as_of=AS_OF, now=datetime.now(UTC))
 
 
 def _folder(tmp_path: Path) -> Path:
