@@ -48,7 +48,7 @@ from connector.store.documents import store_events as store_document_events
 from connector.store.ledger import close_missing_invoices, load_customers, upsert_attachments, upsert_customers
 from connector.store.payments import upsert_payments
 from connector.store.sends import record_steps
-from connector.store.sync import mark_files, record_sync, seen_hashes, sync_status
+from connector.store.sync import files_read, mark_files, mark_known_again, record_sync, sync_status
 
 log = logging.getLogger("arsync")
 
@@ -130,11 +130,13 @@ def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: Clien
         report.fail(f"ledger: {_describe(exc)}")
     for source, _role in sources:
         status = store.read(sync_status, client.id).get(source.name)
+        read_before = store.read(files_read, client.id, source.name)
         ctx = SyncContext(
             client=client,
             as_of=as_of,
             now=now,
-            seen_files=frozenset(store.read(seen_hashes, client.id, source.name)),
+            seen_files=read_before.hashes,
+            known_stats=read_before.stats,
             cursor=status.cursor if status else None,
         )
         try:
@@ -192,6 +194,7 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
                     for account, through in sorted(batch.accounts_through.items()):
                         record_sync(conn, client.id, f"bank-account:{account}", ok=True, data_through=through, at=at)
                 mark_files(conn, client.id, source.name, batch.files, at=at)
+                mark_known_again(conn, client.id, source.name, batch.known_again)
             for name, error in failed:
                 record_sync(conn, client.id, name, ok=False, error=error, at=at)
     except Exception as exc:

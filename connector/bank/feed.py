@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,8 +21,10 @@ from connector.sources.base import (
     FileResult,
     PaymentBatch,
     SyncContext,
+    already_read,
     inbox_files,
 )
+from connector.sources.known import settled, stat_of, unchanged
 
 # camt is streamed, so a bigger file is fine; OCR files are read whole (they are small in practice).
 MAX_CAMT_BYTES = 2 * 1024 * 1024 * 1024
@@ -65,8 +68,12 @@ class _FolderFeed:
 
     def _fetch(self, ctx: SyncContext) -> PaymentBatch:
         batch = PaymentBatch()
+        folder = os.fspath(self.folder)
         for entry in inbox_files(self.folder, self.suffixes):
             name = entry.name  # what the messages and the store call the file, even behind a link
+            stat = stat_of(folder, name)
+            if unchanged(ctx.known_stats, name, stat):
+                continue  # read before and untouched since: not opened (connector.sources.known)
             try:
                 path = Path(resolve_in_folder(self.folder, name))
             except LinkLeavesFolder as exc:
@@ -83,7 +90,8 @@ class _FolderFeed:
                 batch.files.append(FileResult(name, f"size:{size}:{name}", "failed", reason))
                 continue
             digest = _hash_file(path)
-            if digest in ctx.seen_files:
+            stat = settled(stat)
+            if already_read(ctx, batch.known_again, name, digest, stat):
                 continue
             try:
                 payments, detail, dates, accounts, refused = self.read(
@@ -91,12 +99,12 @@ class _FolderFeed:
                 )
             except (CamtError, OcrError) as exc:
                 batch.errors.append(str(exc))
-                batch.files.append(FileResult(name, digest, "failed", str(exc)))
+                batch.files.append(FileResult(name, digest, "failed", str(exc), stat=stat))
                 continue
             except Exception as exc:  # a reader bug on one file must not stop the folder, nor go unnamed
                 reason = f"{name}: could not be read ({exc.__class__.__name__}: {exc})"
                 batch.errors.append(reason)
-                batch.files.append(FileResult(name, digest, "failed", reason))
+                batch.files.append(FileResult(name, digest, "failed", reason, stat=stat))
                 continue
             for p in payments:
                 account = p.account.replace(" ", "")
@@ -122,9 +130,9 @@ class _FolderFeed:
                 # records are kept.
                 batch.errors.extend(refused)
                 more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
-                batch.files.append(FileResult(name, digest, "failed", f"{refused[0]}{more}"))
+                batch.files.append(FileResult(name, digest, "failed", f"{refused[0]}{more}", stat=stat))
                 continue
-            batch.files.append(FileResult(name, digest, "ok", detail))
+            batch.files.append(FileResult(name, digest, "ok", detail, stat=stat))
         _only_live_accounts(batch, ctx)
         return batch
 

@@ -2,8 +2,9 @@
 
 Sent invoices and credit notes (UBL or CII, bare or in an SBDH) become invoice facts; EHF Reminders
 become dunning steps; Invoice Responses, MLR and MLS become document events (and UQ/RE disputes).
-Each file is read once (by content hash), so an unchanged folder yields nothing new. A bad file is
-listed as failed with its name and reason and never blocks the others; nothing is deleted or moved.
+Each file is read once (by content hash), so an unchanged folder yields nothing new; a file whose stat is
+as when it was read is not even opened (connector.sources.known). A bad file is listed as failed with its
+name and reason and never blocks the others; nothing is deleted or moved.
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ from connector.sources.base import (
     FileResult,
     LedgerBatch,
     SyncContext,
+    already_read,
     file_hash,
     inbox_names,
 )
+from connector.sources.known import FileStat, settled, stat_of, unchanged
 
 SUFFIXES = (".xml",)
 # An inkassovarsel must say that collection will follow (inkassoloven § 9); an EHF Reminder whose
@@ -64,11 +67,15 @@ class EhfFolderSource:
         # One row per customer: many invoices to the same customer need not each upsert it. The
         # customer is built once, at the end, from the party of the last document naming it.
         customers: dict[str, Party] = {}
-        ahead: list[tuple[str, str, bytes | int]] = []
+        ahead: list[_Read] = []
         ahead_bytes = 0
         folder = os.fspath(self.folder)
+        known = ctx.known_stats
         with gc_paused():  # thousands of small acyclic records (connector.gcpause)
             for name in inbox_names(self.folder, SUFFIXES):
+                stat = stat_of(folder, name)
+                if unchanged(known, name, stat):
+                    continue  # read before and untouched since: not opened (connector.sources.known)
                 try:
                     data = _read_bounded(folder, name)
                 except LinkLeavesFolder as exc:
@@ -76,13 +83,14 @@ class EhfFolderSource:
                     batch.errors.append(str(exc))
                     batch.files.append(FileResult(name, f"link:{name}", "failed", str(exc)))
                     continue
+                stat = settled(stat)
                 if isinstance(data, int):
-                    ahead.append((name, f"size:{data}:{name}", data))
+                    ahead.append((name, f"size:{data}:{name}", data, stat))
                     continue
                 digest = file_hash(data)
-                if digest in ctx.seen_files:
+                if already_read(ctx, batch.known_again, name, digest, stat):
                     continue
-                ahead.append((name, digest, data))
+                ahead.append((name, digest, data, stat))
                 ahead_bytes += len(data)
                 # Files are read a few dozen ahead, then parsed: measured faster than alternating one
                 # read and one parse, and memory stays bounded whatever the folder holds. Megabytes
@@ -99,6 +107,8 @@ class EhfFolderSource:
 
 AHEAD_FILES = 32
 AHEAD_BYTES = 1024 * 1024
+
+_Read = tuple[str, str, bytes | int, FileStat | None]  # name, digest, the bytes (or the size if too big), stat
 
 
 def _read_bounded(folder: str, name: str) -> bytes | int:
@@ -123,20 +133,24 @@ def _read_bounded(folder: str, name: str) -> bytes | int:
         os.close(fd)
 
 
-def _take_all(
-    batch: LedgerBatch, customers: dict[str, Party], ctx: SyncContext, files: list[tuple[str, str, bytes | int]]
-) -> None:
-    for name, digest, data in files:
-        _take(batch, customers, ctx, name, digest, data)
+def _take_all(batch: LedgerBatch, customers: dict[str, Party], ctx: SyncContext, files: list[_Read]) -> None:
+    for name, digest, data, stat in files:
+        _take(batch, customers, ctx, name, digest, data, stat)
 
 
 def _take(
-    batch: LedgerBatch, customers: dict[str, Party], ctx: SyncContext, name: str, digest: str, data: bytes | int
+    batch: LedgerBatch,
+    customers: dict[str, Party],
+    ctx: SyncContext,
+    name: str,
+    digest: str,
+    data: bytes | int,
+    stat: FileStat | None,
 ) -> None:
     if isinstance(data, int):
         reason = f"{name}: {data} bytes is larger than the {MAX_FILE_BYTES}-byte limit, skipped"
         batch.errors.append(reason)
-        batch.files.append(FileResult(name, digest, "failed", reason))
+        batch.files.append(FileResult(name, digest, "failed", reason, stat=stat))
         return
     try:
         doc = read_document(data, name, max_amount=ctx.client.limits.max_amount)
@@ -149,7 +163,7 @@ def _take(
         batch.errors.append(detail)
     # What a file that does not read could change scopes its hold (connector.dunning.unreadable).
     salvaged = salvage(data) if status == "failed" else None
-    batch.files.append(FileResult(name, digest, status, detail, salvaged))
+    batch.files.append(FileResult(name, digest, status, detail, salvaged, stat))
 
 
 def _add(
