@@ -38,6 +38,7 @@ from connector.model import Decision, FileRole, Hold, RegistryFact, UnreadableFi
 from connector.reports.run import ClientReport, log_broken_agreements
 from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
 from connector.sources.ehf import EhfFolderSource
+from connector.sources.known import stat_key
 from connector.sources.systems import API_LEDGERS, api_ledger, end_api_sessions
 from connector.store import Store
 from connector.store import files as files_store
@@ -130,7 +131,7 @@ def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: Clien
         report.fail(f"ledger: {_describe(exc)}")
     for source, _role in sources:
         status = store.read(sync_status, client.id).get(source.name)
-        read_before = store.read(files_read, client.id, source.name)
+        read_before = store.read(files_read, client.id, source.name, stat_key)
         ctx = SyncContext(
             client=client,
             as_of=as_of,

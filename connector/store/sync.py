@@ -4,7 +4,7 @@ files a folder source has read (by hash, with their stat), so a file is read onc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from itertools import islice
 from typing import Any, NamedTuple, Protocol
@@ -48,7 +48,10 @@ class FilesRead(NamedTuple):
     """What a folder source has read before (failed files excluded: they are retried until they read)."""
 
     hashes: frozenset[str]  # content hashes
-    stats: frozenset[tuple[str, int, int, int]]  # (name, size, mtime_ns, inode) of those recorded with a stat
+    stats: frozenset[str]  # the key (name, size, mtime_ns, inode) of those recorded with a stat
+
+
+StatKey = Callable[[str, int, int, int], str]  # connector.sources.known.stat_key
 
 
 def record_sync(
@@ -109,9 +112,10 @@ def _status(r: Any) -> SyncStatus:
     )
 
 
-def files_read(conn: Connection, client_id: str, source: str) -> FilesRead:
-    """The hashes of the files ``source`` has read, and the stats they were read with (one query). Failed files
-    are in neither: they are retried (and reported) until they read, e.g. after a fix."""
+def files_read(conn: Connection, client_id: str, source: str, key: StatKey) -> FilesRead:
+    """The hashes of the files ``source`` has read, and the stats they were read with (one query), each as
+    ``key`` makes it of the name and the stat. Failed files are in neither: they are retried (and reported)
+    until they read, e.g. after a fix."""
     t = schema.seen_files
     rows = conn.execute(
         select(t.c.file_hash, t.c.filename, t.c.st_size, t.c.st_mtime_ns, t.c.st_ino).where(
@@ -119,11 +123,11 @@ def files_read(conn: Connection, client_id: str, source: str) -> FilesRead:
         )
     )
     hashes: set[str] = set()
-    stats: set[tuple[str, int, int, int]] = set()
+    stats: set[str] = set()
     for file_hash, name, size, mtime_ns, ino in rows:
         hashes.add(file_hash)
         if size is not None and mtime_ns is not None and ino is not None:
-            stats.add((name, size, mtime_ns, ino))
+            stats.add(key(name, size, mtime_ns, ino))
     return FilesRead(frozenset(hashes), frozenset(stats))
 
 
