@@ -48,6 +48,7 @@ from connector.sources.base import (
     SyncContext,
 )
 from connector.sources.ehf import EhfFolderSource
+from connector.sources.known import stat_key
 from connector.sources.systems import API_LEDGERS, api_ledger, end_api_sessions
 from connector.store import Store
 from connector.store import files as files_store
@@ -58,7 +59,7 @@ from connector.store.documents import store_events as store_document_events
 from connector.store.ledger import close_missing_invoices, load_customers, upsert_attachments, upsert_customers
 from connector.store.payments import upsert_payments
 from connector.store.sends import record_steps
-from connector.store.sync import mark_files, record_sync, seen_hashes, sync_status
+from connector.store.sync import files_read, mark_files, mark_known_again, record_sync, sync_status
 
 log = logging.getLogger("arsync")
 
@@ -140,11 +141,13 @@ def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: Clien
         report.fail(f"ledger: {_describe(exc)}")
     for source, _role in sources:
         status = store.read(sync_status, client.id).get(source.name)
+        read_before = store.read(files_read, client.id, source.name, stat_key)
         ctx = SyncContext(
             client=client,
             as_of=as_of,
             now=now,
-            seen_files=frozenset(store.read(seen_hashes, client.id, source.name)),
+            seen_files=read_before.hashes,
+            known_stats=read_before.stats,
             cursor=status.cursor if status else None,
         )
         try:
@@ -222,6 +225,7 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
                     upsert_payments(conn, batch.payments)
                     _bank_stored(conn, client.id, source.name, batch, at)
                 mark_files(conn, client.id, source.name, batch.files, at=at)
+                mark_known_again(conn, client.id, source.name, batch.known_again)
             for name, error in failed:
                 record_sync(conn, client.id, name, ok=False, error=error, at=at)
     except Exception as exc:
@@ -335,6 +339,7 @@ def _store_parts(
             add_cover(cover, part.data_through, part.accounts_through)
             role = FileRole.BANK
         mark_files(conn, client.id, source.name, part.files, at=at)
+        mark_known_again(conn, client.id, source.name, part.known_again)
         unread += _unreadable(client.id, source, role, part.files, as_of)
     return unread, cover
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import os
 from collections.abc import Generator, Iterable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,10 +21,13 @@ from connector.model import Payment
 from connector.sources.base import (
     MAX_FILE_BYTES,
     FileResult,
+    KnownAgain,
     PaymentBatch,
     SyncContext,
+    already_read,
     inbox_files,
 )
+from connector.sources.known import FileStat, settled, stat_of, unchanged
 
 # camt is streamed, so a bigger file is fine; OCR files are read whole (they are small in practice).
 MAX_CAMT_BYTES = 2 * 1024 * 1024 * 1024
@@ -81,6 +85,9 @@ class _FolderFeed:
 
     def _file(self, ctx: SyncContext, name: str, cover: PaymentBatch) -> Iterator[PaymentBatch]:
         """One file's parts; ``name`` is what the messages and the store call it, even behind a link."""
+        stat = stat_of(os.fspath(self.folder), name)
+        if unchanged(ctx.known_stats, name, stat):
+            return  # read before and untouched since: not opened (connector.sources.known)
         try:
             path = Path(resolve_in_folder(self.folder, name))
         except LinkLeavesFolder as exc:
@@ -100,7 +107,10 @@ class _FolderFeed:
         except OSError as exc:  # e.g. no permission: held as an unreadable bank file, the others go on
             yield _failed(name, f"unopened:{name}", f"{name}: could not be opened ({exc.strerror or exc})")
             return
-        if digest in ctx.seen_files:
+        stat = settled(stat)
+        known_again: list[KnownAgain] = []
+        if already_read(ctx, known_again, name, digest, stat):
+            yield PaymentBatch(known_again=known_again)
             return
         try:
             if size > PART_BYTES and isinstance(self, CamtFolderFeed):
@@ -111,21 +121,20 @@ class _FolderFeed:
                     payments = self._own(ctx, read.payments)
                 yield PaymentBatch(payments=payments)
         except (CamtError, OcrError) as exc:
-            yield _failed(name, digest, str(exc))
+            yield _failed(name, digest, str(exc), stat)
             return
         except Exception as exc:  # a reader bug on one file must not stop the folder, nor go unnamed
-            yield _failed(name, digest, f"{name}: could not be read ({exc.__class__.__name__}: {exc})")
+            yield _failed(name, digest, f"{name}: could not be read ({exc.__class__.__name__}: {exc})", stat)
             return
         _cover(cover, read, self.account)
         if read.refused:
             # The refused record may be the payment that settles an invoice: the file counts as unread
             # (bank_data_stale, naming it) until it is corrected or removed; its other records are kept.
             more = f" (and {len(read.refused) - 1} more)" if len(read.refused) > 1 else ""
-            yield PaymentBatch(
-                files=[FileResult(name, digest, "failed", f"{read.refused[0]}{more}")], errors=list(read.refused)
-            )
+            failed = FileResult(name, digest, "failed", f"{read.refused[0]}{more}", stat=stat)
+            yield PaymentBatch(files=[failed], errors=list(read.refused))
             return
-        yield PaymentBatch(files=[FileResult(name, digest, "ok", read.detail)])
+        yield PaymentBatch(files=[FileResult(name, digest, "ok", read.detail, stat=stat)])
 
     def _own(self, ctx: SyncContext, payments: Iterable[Payment]) -> list[Payment]:
         """The payments to this feed's account (all, without one), as the client's."""
@@ -169,8 +178,8 @@ PART_BYTES = 64 * 1024 * 1024  # a camt file larger than this is read in parts (
 PART_PAYMENTS = 20_000
 
 
-def _failed(name: str, digest: str, reason: str) -> PaymentBatch:
-    return PaymentBatch(files=[FileResult(name, digest, "failed", reason)], errors=[reason])
+def _failed(name: str, digest: str, reason: str, stat: FileStat | None = None) -> PaymentBatch:
+    return PaymentBatch(files=[FileResult(name, digest, "failed", reason, stat=stat)], errors=[reason])
 
 
 def _note(p: Payment, dates: list[date], accounts: dict[str, date]) -> None:
@@ -207,6 +216,7 @@ def merged_payments(parts: Iterable[PaymentBatch]) -> PaymentBatch:
     for part in parts:
         out.payments += part.payments
         out.files += part.files
+        out.known_again += part.known_again
         out.errors += part.errors
         add_cover(out, part.data_through, part.accounts_through)
     return out

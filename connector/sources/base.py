@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from connector.config import ClientConfig
 from connector.model import Attachment, Customer, Dispute, DocumentEvent, DunningStep, Invoice, Payment, Salvaged
+from connector.sources.known import FileStat, KnownStats
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class SyncContext:
     as_of: date
     now: datetime
     seen_files: frozenset[str] = frozenset()  # content hashes already read (folder inboxes)
+    known_stats: KnownStats = frozenset()  # their stats when read: unchanged ones are not opened (sources.known)
     cursor: dict[str, Any] | None = None  # bookmark from the last successful sync (API sources)
 
 
@@ -39,6 +41,17 @@ class FileResult:
     status: str  # "ok", "failed", "ignored"
     detail: str = ""
     salvaged: Salvaged | None = None  # a failed ledger file: what a recovery parse still read of it
+    stat: FileStat | None = None  # its stat when read, if it can be trusted the next night (sources.known)
+
+
+@dataclass(frozen=True)
+class KnownAgain:
+    """A file read again whose content was already known (its stat had changed, e.g. touched, renamed, or
+    copied back): nothing new, only its name and current stat are recorded, so the next night skips it."""
+
+    name: str
+    file_hash: str
+    stat: FileStat
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,7 @@ class LedgerBatch:
     steps: list[DunningStep] = field(default_factory=list)  # reminders already sent, found in the source
     disputes: list[Dispute] = field(default_factory=list)  # e.g. from Invoice Responses
     files: list[FileResult] = field(default_factory=list)
+    known_again: list[KnownAgain] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     cursor: dict[str, Any] | None = None
     document_events: list[DocumentEvent] = field(default_factory=list)  # e-invoice responses/envelopes
@@ -80,6 +94,7 @@ def merged(parts: Iterator[LedgerBatch]) -> LedgerBatch:
         out.steps += part.steps
         out.disputes += part.disputes
         out.files += part.files
+        out.known_again += part.known_again
         out.errors += part.errors
         out.document_events += part.document_events
         out.cursor = part.cursor if part.cursor is not None else out.cursor
@@ -111,6 +126,7 @@ class PaymentBatch:
     data_through: date | None = None  # newest date the bank data covers (statement/notification date)
     accounts_through: dict[str, date] = field(default_factory=dict)  # the same, per creditor account
     files: list[FileResult] = field(default_factory=list)
+    known_again: list[KnownAgain] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -158,6 +174,18 @@ MAX_FILE_BYTES = 50 * 1024 * 1024  # hostile-input bound for one inbox file
 
 def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def already_read(
+    ctx: SyncContext, known_again: list[KnownAgain], name: str, digest: str, stat: FileStat | None
+) -> bool:
+    """Whether a file just read (and hashed) has content read before: then it is skipped, as ever, and its
+    trusted stat (``connector.sources.known.settled``) is kept so that the next night need not open it."""
+    if digest not in ctx.seen_files:
+        return False
+    if stat is not None:
+        known_again.append(KnownAgain(name, digest, stat))
+    return True
 
 
 def inbox_files(folder: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
