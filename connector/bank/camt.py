@@ -31,6 +31,7 @@ from lxml import etree
 
 from connector.amounts import DEFAULT_MAX_AMOUNT, parse_amount
 from connector.bank.xmlstream import StreamError, iter_elements
+from connector.frozen import fast_init
 from connector.model import Payment, PaymentSource, PaymentStatus
 
 MESSAGES = ("camt.052", "camt.053", "camt.054")
@@ -70,6 +71,7 @@ class CamtFile:
     refused: tuple[str, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CamtTx:
     """One TxDtls (or a whole entry without TxDtls) as the bank wrote it, debits included."""
@@ -233,6 +235,7 @@ def _amount_of(
     return value
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class _Tx:
     """What one TxDtls says, read as soon as it ends (its element is then dropped): the entry's
