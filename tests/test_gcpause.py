@@ -1,0 +1,50 @@
+"""``connector.gcpause``: the collector is paused inside, resumes after, and what the pause made is not
+walked again by the young collections (it went to the oldest generation), yet garbage among it is freed."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from connector.gcpause import gc_paused
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.other: _Node | None = None
+
+
+def test_paused_inside_resumed_after_and_what_it_made_is_old() -> None:
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # nested: still paused when the inner one ends
+            pass
+        assert not gc.isenabled()
+        made = [[i] for i in range(1_000)]
+    enabled = gc.isenabled()
+    oldest = {id(x) for x in gc.get_objects(generation=2)}
+    assert enabled
+    # handed to the oldest generation at once: no young collection walks them again
+    assert all(id(x) in oldest for x in made)
+
+
+def test_a_cycle_made_while_paused_is_still_collected() -> None:
+    with gc_paused():
+        a, b = _Node(), _Node()
+        a.other, b.other = b, a
+        gone = weakref.ref(a)
+        del a, b
+    assert gone() is not None  # a cycle: reference counting alone cannot free it
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_collector_switched_off_by_the_caller_stays_off() -> None:
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
