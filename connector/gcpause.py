@@ -46,6 +46,9 @@ def gc_paused() -> Iterator[None]:
 
 def _promote() -> None:
     # freeze() moves every tracked object to the permanent generation and zeroes the young counts; unfreeze()
-    # moves them all into the oldest generation: two list splices, no walk over the objects
-    gc.freeze()
-    gc.unfreeze()
+    # moves them all into the oldest generation: two list splices, no walk over the objects. Not while
+    # something is frozen already: a forked slice process keeps what it shares with its parent frozen, so
+    # that no collection writes to (and copies) those pages (connector.engine.slices)
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()

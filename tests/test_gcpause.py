@@ -48,3 +48,15 @@ def test_a_collector_switched_off_by_the_caller_stays_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_what_is_frozen_stays_frozen() -> None:
+    """A forked slice process shares its parent's objects frozen: a pause ending there must not thaw them."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with gc_paused():
+            made = [[1], [2]]
+        assert gc.get_freeze_count() == frozen and len(made) == 2
+    finally:
+        gc.unfreeze()
