@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from connector.gcpause import gc_paused
+from connector.gcpause import PROMOTE_FROM, gc_paused
 
 
 class _Node:
@@ -21,7 +21,7 @@ def test_paused_inside_resumed_after_and_what_it_made_is_old() -> None:
         with gc_paused():  # nested: still paused when the inner one ends
             pass
         assert not gc.isenabled()
-        made = [[i] for i in range(1_000)]
+        made = [[i] for i in range(PROMOTE_FROM)]
     enabled = gc.isenabled()
     oldest = {id(x) for x in gc.get_objects(generation=2)}
     assert enabled
@@ -35,8 +35,20 @@ def test_a_cycle_made_while_paused_is_still_collected() -> None:
         a.other, b.other = b, a
         gone = weakref.ref(a)
         del a, b
-    assert gone() is not None  # a cycle: reference counting alone cannot free it
+        made = [[i] for i in range(PROMOTE_FROM)]  # a big pause: the cycle goes to the oldest generation too
+    assert gone() is not None and len(made) == PROMOTE_FROM  # a cycle: reference counting cannot free it
     gc.collect()
+    assert gone() is None
+
+
+def test_after_a_small_pause_young_garbage_goes_with_a_young_collection() -> None:
+    """An HTTP connection another thread dropped in a cycle must not wait for a full collection."""
+    with gc_paused():
+        a, b = _Node(), _Node()
+        a.other, b.other = b, a
+        gone = weakref.ref(a)
+        del a, b
+    gc.collect(1)  # what the young collections do on their own soon after
     assert gone() is None
 
 
