@@ -7,7 +7,8 @@ assignment) and calls ``object.__setattr__(self, name, value)`` once per field: 
 length of ``__init__`` into a twin class with the same slots and no ``__setattr__`` of its own, so each
 field is an ordinary slot store, and turns it back before returning. Callers only ever see the frozen class:
 assigning a field afterwards still raises ``FrozenInstanceError``; equality, hashing, ``repr``, pickling and
-``dataclasses.replace`` are the dataclass's own.
+``dataclasses.replace`` are the dataclass's own. An instance of a subclass is built by the dataclass's own
+``__init__``, as before.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ def fast_init(cls: type[_T]) -> type[_T]:
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__}: fast_init does not run __post_init__")
     twin = type(f"_{cls.__name__}Building", (object,), {"__slots__": slots})
-    names: dict[str, Any] = {"_twin": twin, "_cls": cls, "_open": object.__setattr__}
+    # a subclass (its slots would not match the twin's) is built by the dataclass's own __init__
+    names: dict[str, Any] = {"_twin": twin, "_cls": cls, "_open": object.__setattr__, "_own": cls.__init__}
     args: list[str] = []
+    passed: list[str] = []
     body: list[str] = []
     for f in fields(cls):
         if f.default_factory is not MISSING or f.kw_only:
@@ -38,11 +41,13 @@ def fast_init(cls: type[_T]) -> type[_T]:
             names[f"_default_{f.name}"] = f.default
         if f.init:
             args.append(f.name if f.default is MISSING else f"{f.name}=_default_{f.name}")
+            passed.append(f.name)
             body.append(f"    self.{f.name} = {f.name}")
         elif f.default is not MISSING:
             body.append(f"    self.{f.name} = _default_{f.name}")
     source = (
         f"def __init__(self, {', '.join(args)}):\n"
+        f"    if self.__class__ is not _cls:\n        return _own(self, {', '.join(passed)})\n"
         "    _open(self, '__class__', _twin)\n"  # the one assignment that must go round the frozen class's
         + "\n".join(body)
         + "\n    self.__class__ = _cls\n"

@@ -77,3 +77,19 @@ def test_refuses_what_it_cannot_build_faithfully() -> None:
     for cls in (Mutable, WithFactory, WithPostInit):
         with pytest.raises(TypeError):
             fast_init(cls)
+
+
+def test_a_subclass_is_built_by_the_dataclass_s_own_init_and_stays_itself() -> None:
+    @fast_init
+    @dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+        b: str = "x"
+
+    class Sub(Base):
+        __slots__ = ("extra",)
+
+    sub = Sub(1)
+    assert type(sub) is Sub and (sub.a, sub.b) == (1, "x")
+    with pytest.raises(FrozenInstanceError):
+        sub.a = 2  # type: ignore[misc]
