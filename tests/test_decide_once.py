@@ -19,9 +19,8 @@ import pytest
 from connector.config import ClientConfig
 from connector.dunning.decide import decide, registry_debtors
 from connector.dunning.holds import REGISTRY_STEPS, needs_registry
-from connector.engine import afresh
+from connector.engine import afresh, slices
 from connector.engine import decisions as engine
-from connector.engine import slices
 from connector.model import (
     Action,
     Case,
