@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,8 +28,9 @@ from pathlib import Path
 from connector.actions import collection as workflow
 from connector.collection.providers import provider_for
 from connector.config import ClientConfig
+from connector.engine.afresh import invoices_afresh
 from connector.engine.decisions import decide_client
-from connector.model import Action, Case, CaseStatus, Customer, DocKind, DunningStep, Invoice
+from connector.model import Action, Case, CaseStatus, Customer, DocKind, DunningStep, Invoice, InvoiceAfresh
 from connector.reports.run import ClientReport
 from connector.reports.tables import render
 from connector.store import Store
@@ -151,9 +153,11 @@ def one_run(provider: str, n: int, latency: float, concurrency: int, rate: float
         decide_s = time.perf_counter() - t0
         report = ClientReport("bench")
         t0 = time.perf_counter()
-        workflow.push_approved(
-            store, client, AS_OF, report, provider_for(client), lambda: decide_client(store, client, AS_OF)
-        )
+
+        def afresh(numbers: Collection[str], *, decided: bool = True) -> dict[str, InvoiceAfresh]:
+            return invoices_afresh(store, client, AS_OF, numbers, decided=decided)
+
+        workflow.push_approved(store, client, AS_OF, report, provider_for(client), afresh)
         wall = time.perf_counter() - t0
         cases = store.read(load_cases, ["bench"])
         pushed = sum(1 for c in cases if c.status is CaseStatus.PUSHED)

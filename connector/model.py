@@ -18,6 +18,8 @@ from enum import StrEnum
 from operator import attrgetter
 from typing import Any, Protocol, SupportsIndex, TypeVar
 
+from connector.frozen import fast_init
+
 _T = TypeVar("_T")
 
 ZERO = Decimal("0.00")
@@ -156,6 +158,7 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Customer:
     client_id: str
@@ -172,6 +175,7 @@ class Customer:
     contact: str | None = None  # the person at the customer to ask for (letters' "Att.", the call list)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Invoice:
     """An invoice or a credit note as issued by the client (the creditor)."""
@@ -211,6 +215,7 @@ class Attachment:
     source_ref: str | None = None  # the document it came with (file name), when a source knows it
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Payment:
     """Money in (or, with ``reversal``, money taken back), from the bank or the ledger."""
@@ -286,6 +291,7 @@ class PaymentView(Protocol):
     def invoice_number(self) -> str | None: ...
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Allocation:
     """Part of a payment or credit note applied to an invoice, with why we believe it."""
@@ -368,6 +374,7 @@ class Call:
     by: str = ""  # who logged it
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DunningStep:
     """A step already taken on an invoice (append-only): by arsync, or found in the ledger."""
@@ -383,6 +390,7 @@ class DunningStep:
 
 
 @_pickled_by_fields
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """One fact a decision rests on, readable by an accountant."""
@@ -405,6 +413,7 @@ class Evidence:
 
 
 @_pickled_by_fields
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     client_id: str
@@ -693,3 +702,19 @@ class Facts:
     conflicts: tuple[DocumentConflict, ...] = ()  # open conflicts between documents of one number (issue 13)
     unreadable_rows: tuple[UnreadableRow, ...] = ()  # stored rows skipped because they cannot be read (issue 13)
     calls: tuple[Call, ...] = ()  # calls to customers, in the order made (issue 15)
+
+
+@dataclass(frozen=True)
+class InvoiceAfresh:
+    """One invoice as the store has it now, matched and decided afresh: what the collection step checks a
+    case against before it leaves for the provider, and follows it up with (connector.engine.afresh reads
+    it from the slice that holds the invoice's customer, so a very large client is never read whole)."""
+
+    decision: Decision | None
+    invoice: Invoice | None  # the invoice itself (kind invoice), None when the store no longer has it
+    customer: Customer | None
+    steps: tuple[DunningStep, ...]  # the dunning steps taken on it
+    allocations: tuple[Allocation, ...]  # what was applied to it, and why
+    open_amount: Decimal | None
+    payments: dict[str, Payment]  # the payments among ``allocations``, by key
+    credit_notes: dict[str, Invoice]  # the credit notes among ``allocations``, by number

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -22,22 +22,33 @@ from sqlalchemy import Connection
 
 from connector import interrupt
 from connector.actions.act import act_client
-from connector.actions.collection import run_collection
+from connector.actions.collection import Afresh, run_collection
 from connector.actions.credit import CreditLookups, check_credit
 from connector.actions.registry import refresh as refresh_registry
 from connector.actions.resolve import resolve_pending
-from connector.bank.feed import CamtFolderFeed, OcrFolderFeed
+from connector.bank.feed import CamtFolderFeed, OcrFolderFeed, add_cover
 from connector.channels.base import Channel
 from connector.concurrency import ReadAhead, read_ahead
 from connector.config import ClientConfig, ConfigError, Settings, missing_secrets, missing_secrets_message
 from connector.dunning.policy import ladder_problems
-from connector.engine.decisions import decide_client, decide_night
+from connector.engine.afresh import invoices_afresh
+from connector.engine.decisions import decide_night
 from connector.errors import ClientLocked
 from connector.http import Timeouts, client_budget, redact
-from connector.model import Decision, FileRole, Hold, RegistryFact, UnreadableFile
+from connector.model import Decision, FileRole, Hold, InvoiceAfresh, RegistryFact, UnreadableFile
 from connector.reports.run import ClientReport, log_broken_agreements
-from connector.sources.base import FileResult, LedgerBatch, LedgerSource, PaymentBatch, PaymentFeed, SyncContext
+from connector.sources.base import (
+    FileResult,
+    InParts,
+    LedgerBatch,
+    LedgerSource,
+    Parts,
+    PaymentBatch,
+    PaymentFeed,
+    SyncContext,
+)
 from connector.sources.ehf import EhfFolderSource
+from connector.sources.known import stat_key
 from connector.sources.systems import API_LEDGERS, api_ledger, end_api_sessions
 from connector.store import Store
 from connector.store import files as files_store
@@ -48,7 +59,7 @@ from connector.store.documents import store_events as store_document_events
 from connector.store.ledger import close_missing_invoices, load_customers, upsert_attachments, upsert_customers
 from connector.store.payments import upsert_payments
 from connector.store.sends import record_steps
-from connector.store.sync import mark_files, record_sync, seen_hashes, sync_status
+from connector.store.sync import files_read, mark_files, mark_known_again, record_sync, sync_status
 
 log = logging.getLogger("arsync")
 
@@ -99,7 +110,7 @@ def _feeds(client: ClientConfig) -> list[PaymentFeed]:
 class Fetched:
     """What one client's sources returned, not yet stored: the batches, and the sources that failed."""
 
-    batches: list[tuple[Any, LedgerBatch | PaymentBatch]] = field(default_factory=list)
+    batches: list[tuple[Any, LedgerBatch | PaymentBatch | Parts]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (source name, why)
 
 
@@ -130,24 +141,38 @@ def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: Clien
         report.fail(f"ledger: {_describe(exc)}")
     for source, _role in sources:
         status = store.read(sync_status, client.id).get(source.name)
+        read_before = store.read(files_read, client.id, source.name, stat_key)
         ctx = SyncContext(
             client=client,
             as_of=as_of,
             now=now,
-            seen_files=frozenset(store.read(seen_hashes, client.id, source.name)),
+            seen_files=read_before.hashes,
+            known_stats=read_before.stats,
             cursor=status.cursor if status else None,
         )
         try:
+            if isinstance(source, InParts):  # read while it is stored (store_fetched), never held whole
+                out.batches.append((source, Parts(source.parts(ctx))))
+                continue
             batch = source.fetch(ctx)
         except Exception as exc:  # a source failing fails this client, never the run
             out.failed.append((source.name, _describe(exc)))
             report.fail(f"{source.name}: {_describe(exc)}")
             continue
-        report.warnings.extend(f"{source.name}: {e}" for e in batch.errors)
-        for e in batch.errors:
-            log.warning("client %s: %s: %s", client.id, source.name, e)
+        _note_errors(report, source.name, batch.errors)
         out.batches.append((source, batch))
     return out
+
+
+class SyncStopped(Exception):
+    """The operator asked to stop while a sync was being stored part by part: its transaction is undone."""
+
+
+def _note_errors(report: ClientReport, source_name: str, errors: list[str]) -> None:
+    """A source's bad files and records: one warning line each in the report and the log."""
+    report.warnings.extend(f"{source_name}: {e}" for e in errors)
+    for e in errors:
+        log.warning("client %s: %s: %s", report.client_id, source_name, e)
 
 
 def fetch_ahead(
@@ -179,19 +204,28 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
                 # invoice: it is kept as unreadable (with what a recovery parse still read of it) and holds
                 # what it could change until it reads or is quarantined (connector.dunning.unreadable); the
                 # rest of the source's data counts. Every sync replaces the source's list.
+                if isinstance(batch, Parts):
+                    unread, cover = _store_parts(conn, client, source, batch, as_of, at, report)
+                    files_store.replace_unreadable(conn, client.id, source.name, unread, at=at)
+                    if cover is None:  # a ledger
+                        _ledger_stored(conn, client, None, at)
+                        record_sync(conn, client.id, source.name, ok=True, data_through=as_of, at=at)
+                    else:
+                        _bank_stored(conn, client.id, source.name, cover, at)
+                    continue
                 role = FileRole.LEDGER if isinstance(batch, LedgerBatch) else FileRole.BANK
                 unread = _unreadable(client.id, source, role, batch.files, as_of)
                 files_store.replace_unreadable(conn, client.id, source.name, unread, at=at)
                 if isinstance(batch, LedgerBatch):
                     _store_ledger(conn, client, batch, at, report)
+                    _ledger_stored(conn, client, batch, at)
                     # The ledger is fresh as of the run's day (--as-of backfills and scenario runs included).
                     record_sync(conn, client.id, source.name, ok=True, cursor=batch.cursor, data_through=as_of, at=at)
                 else:
                     upsert_payments(conn, batch.payments)
-                    record_sync(conn, client.id, source.name, ok=True, data_through=batch.data_through, at=at)
-                    for account, through in sorted(batch.accounts_through.items()):
-                        record_sync(conn, client.id, f"bank-account:{account}", ok=True, data_through=through, at=at)
+                    _bank_stored(conn, client.id, source.name, batch, at)
                 mark_files(conn, client.id, source.name, batch.files, at=at)
+                mark_known_again(conn, client.id, source.name, batch.known_again)
             for name, error in failed:
                 record_sync(conn, client.id, name, ok=False, error=error, at=at)
     except Exception as exc:
@@ -272,14 +306,6 @@ def _store_ledger(
     stored = store_invoices(conn, client_id, batch.invoices, at=at)
     for conflict in stored.conflicts:
         report.warnings.append(f"conflicting document: {conflict.describe()}; held ({Hold.CONFLICTING_DOCUMENT})")
-    if client.ledger.kind == "ehf" and client.ledger.path is not None:
-        folder = client.ledger.path
-        for line in resolve_removed(conn, client_id, lambda name: (folder / name).exists(), at=at):
-            log.info("client %s: %s", client_id, line)
-    if batch.complete_snapshot:  # a full re-sync: what vanished upstream is closed, not kept open
-        snap = batch.complete_snapshot
-        present = {(str(i.kind), i.number) for i in batch.invoices}
-        close_missing_invoices(conn, client_id, snap.source, present, snap.since)
     # a refused document's attachments (its own invoice copy) never join the kept invoice's
     upsert_attachments(conn, [a for a in batch.attachments if (a.invoice_number, a.source_ref) not in stored.refused])
     upsert_payments(conn, [replace(p, client_id=client_id) for p in batch.payments])
@@ -287,6 +313,56 @@ def _store_ledger(
     for dispute in batch.disputes:
         add_dispute(conn, dispute)
     store_document_events(conn, client_id, batch.document_events)
+
+
+def _store_parts(
+    conn: Connection, client: ClientConfig, source: Any, parts: Parts, as_of: date, at: datetime, report: ClientReport
+) -> tuple[list[UnreadableFile], PaymentBatch | None]:
+    """Store a source read part by part, each part as it is read; returns the files that did not read and,
+    for a bank feed, what its files cover (None for a ledger).
+
+    Stored in order, the parts end as one batch would (connector.store.conflicts: a number's first document
+    is kept, a later one with other content is refused, whichever part it is in)."""
+    unread: list[UnreadableFile] = []
+    cover: PaymentBatch | None = None
+    for part in parts.parts:
+        if interrupt.requested():  # a first sync of a huge folder takes minutes: a stop need not wait for it
+            report.interrupted = True
+            raise SyncStopped("a stop was asked for before the sync was stored whole")
+        _note_errors(report, source.name, part.errors)
+        if isinstance(part, LedgerBatch):
+            _store_ledger(conn, client, part, at, report)
+            role = FileRole.LEDGER
+        else:
+            upsert_payments(conn, part.payments)
+            cover = cover or PaymentBatch()
+            add_cover(cover, part.data_through, part.accounts_through)
+            role = FileRole.BANK
+        mark_files(conn, client.id, source.name, part.files, at=at)
+        mark_known_again(conn, client.id, source.name, part.known_again)
+        unread += _unreadable(client.id, source, role, part.files, as_of)
+    return unread, cover
+
+
+def _bank_stored(conn: Connection, client_id: str, source_name: str, cover: PaymentBatch, at: datetime) -> None:
+    """A bank feed is fresh as of what its files cover, per account too."""
+    record_sync(conn, client_id, source_name, ok=True, data_through=cover.data_through, at=at)
+    for account, through in sorted(cover.accounts_through.items()):
+        record_sync(conn, client_id, f"bank-account:{account}", ok=True, data_through=through, at=at)
+
+
+def _ledger_stored(conn: Connection, client: ClientConfig, batch: LedgerBatch | None, at: datetime) -> None:
+    """Once the whole ledger is stored: conflicts whose refused file is gone resolve, and a full re-sync of
+    an API ledger closes what vanished upstream."""
+    client_id = client.id
+    if client.ledger.kind == "ehf" and client.ledger.path is not None:
+        folder = client.ledger.path
+        for line in resolve_removed(conn, client_id, lambda name: (folder / name).exists(), at=at):
+            log.info("client %s: %s", client_id, line)
+    if batch is not None and batch.complete_snapshot:  # a full re-sync: what vanished upstream is closed
+        snap = batch.complete_snapshot
+        present = {(str(i.kind), i.number) for i in batch.invoices}
+        close_missing_invoices(conn, client_id, snap.source, present, snap.since)
 
 
 def _describe(exc: BaseException) -> str:
@@ -312,7 +388,7 @@ def decide_once(
     as_of: date,
     report: ClientReport,
     quiesce: Callable[[], bool] | None = None,
-) -> list[Decision]:
+) -> Collection[Decision]:
     """The night's one decision per invoice (connector.engine.decisions.decide_night): short payments after
     a complaint become disputes and the register is asked about debtors about to escalate, both added in
     memory; both are stored too, so later reads and runs see them."""
@@ -334,12 +410,16 @@ def push_approved(store: Store, client: ClientConfig, as_of: date, report: Clien
     """``arsync cases push``: the collection step alone (connector.actions.collection): re-checked,
     crash-safe pushes of approved cases, then the provider status pull and the follow-up of direct
     payments, credits and closing."""
-    run_collection(store, client, as_of, report, _redecide(store, client, as_of))
+    run_collection(store, client, as_of, report, _afresh(store, client, as_of))
 
 
-def _redecide(store: Store, client: ClientConfig, as_of: date) -> Callable[[], list[Decision]]:
-    """The client's decisions made afresh from the store: the collection push re-checks against them."""
-    return lambda: decide_client(store, client, as_of)
+def _afresh(store: Store, client: ClientConfig, as_of: date) -> Afresh:
+    """Invoices matched and decided afresh from the store: the collection push re-checks against them."""
+
+    def afresh(numbers: Collection[str], *, decided: bool = True) -> dict[str, InvoiceAfresh]:
+        return invoices_afresh(store, client, as_of, numbers, decided=decided)
+
+    return afresh
 
 
 def push_clients(store: Store, clients: Iterable[ClientConfig], as_of: date) -> Iterator[ClientReport]:
@@ -421,8 +501,7 @@ def run_client(
             store.write(save_decisions, client.id, as_of, report.decisions)
             if acting:
                 step(client.id, "act")
-                redecide = _redecide(store, client, as_of)
-                act_client(store, client, as_of, report.decisions, report, redecide, channels)
+                act_client(store, client, as_of, report.decisions, report, _afresh(store, client, as_of), channels)
                 check_credit(store, client, as_of, report, lookups)  # advice only: never holds or sends
     except ClientLocked as exc:  # another run works on this client: one line, no traceback
         report.fail(str(exc))

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from stdnum import iso11649, luhn
 from stdnum.iso7064 import mod_97_10
 
+from connector.frozen import fast_init
+
 KID_SCHEMES = ("mod10", "mod11")
 _KID = re.compile(r"^[0-9]{2,24}[0-9-]$")
 _FIK = re.compile(r"^\+?(7[135])[<]?([0-9]*)\+?([0-9]{8})?<?$")
@@ -24,6 +26,7 @@ _FIK_ID_LENGTH = {"71": 15, "75": 16}
 _KID_IN_TEXT = re.compile(r"\bKID(?:[\s.-]*(?:nr|nummer|no))?[\s.:#-]*([0-9][0-9 ]{1,30}[0-9-])", re.IGNORECASE)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Reference:
     scheme: str  # "mod10", "mod11", "rf", "fik71", "fik75"

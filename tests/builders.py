@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import copy
+import io
 import json
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -502,3 +504,42 @@ def wait_for_no_other_threads(timeout: float = 10.0) -> None:
     while threading.active_count() > 1 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert threading.active_count() == 1, f"threads still running: {threading.enumerate()}"
+
+
+# ---- drop-folder files on disk -----------------------------------------------------------------
+
+
+def arrived_long_ago(*paths: Path) -> None:
+    """Give files an mtime an hour back, as files that arrived before the evening's run: outside the window
+    in which a file just written is not trusted by its stat (connector.sources.known.RACY_NS)."""
+    then = time.time_ns() - 3600 * 10**9
+    for path in paths:
+        os.utime(path, ns=(then, then), follow_symlinks=False)
+
+
+class FilesOpened:
+    """Every file opened (``os.open`` and ``io.open``, what the folder sources read with) while installed:
+    ``in_folder`` names those of one folder, ``clear`` forgets them."""
+
+    def __init__(self, monkeypatch: Any):
+        self.paths: list[str] = []
+        real_os_open, real_io_open = os.open, io.open
+
+        def os_open(path: Any, *args: Any, **kwargs: Any) -> int:
+            self.paths.append(os.path.abspath(os.fspath(path)))
+            return real_os_open(path, *args, **kwargs)
+
+        def io_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+            if not isinstance(file, int):
+                self.paths.append(os.path.abspath(os.fspath(file)))
+            return real_io_open(file, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", os_open)
+        monkeypatch.setattr(io, "open", io_open)
+
+    def in_folder(self, folder: Path) -> list[str]:
+        roots = {os.path.abspath(folder), os.path.realpath(folder)}
+        return sorted({os.path.basename(p) for p in self.paths if os.path.dirname(p) in roots})
+
+    def clear(self) -> None:
+        self.paths.clear()

@@ -19,8 +19,8 @@ import pytest
 from connector.config import ClientConfig
 from connector.dunning.decide import decide, registry_debtors
 from connector.dunning.holds import REGISTRY_STEPS, needs_registry
+from connector.engine import afresh, slices
 from connector.engine import decisions as engine
-from connector.engine import slices
 from connector.model import (
     Action,
     Case,
@@ -92,6 +92,7 @@ def decide_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
         return real(facts, *args, **kwargs)
 
     monkeypatch.setattr(engine, "decide", counting)
+    monkeypatch.setattr(afresh, "decide", counting)  # the push re-check's (connector.engine.afresh)
     return calls
 
 

@@ -28,7 +28,7 @@ from connector.store.facts import load_facts
 from connector.store.ledger import upsert_customers, upsert_invoices
 from connector.store.payments import upsert_payments
 from connector.store.sync import record_sync
-from tests.builders import Entry, Workspace, client_table, kid
+from tests.builders import Entry, FilesOpened, Workspace, arrived_long_ago, client_table, kid
 
 BASE_URL = os.environ.get("ARSYNC_TEST_POSTGRES_URL")  # read at import: the autouse fixture clears ARSYNC_*
 REPO = Path(__file__).resolve().parents[1]
@@ -222,3 +222,29 @@ def test_one_run_per_client_on_postgresql_is_an_advisory_lock_the_server_release
     finally:
         first.close()
         second.close()
+
+
+def test_a_v16_database_gains_the_file_stats_and_then_skips_known_files_on_postgresql(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = Workspace(tmp_path)
+    config = ws.write_config(store_url=pg_url)
+    arrived_long_ago(ws.add_invoice("1001", issue=date(2024, 2, 1), due=date(2024, 3, 1), amount="500.00"))
+    assert arsync(config, "sync", "--as-of", "2024-03-02").exit_code == 0
+    old = Store(pg_url)
+    with old.transaction() as conn:  # what a version-16 database looked like
+        for column in ("st_size", "st_mtime_ns", "st_ino"):
+            conn.execute(text(f"ALTER TABLE seen_files DROP COLUMN {column}"))
+        conn.execute(schema.schema_version.update().values(version=16))
+    old.close()
+    opened = FilesOpened(monkeypatch)
+
+    assert arsync(config, "sync", "--as-of", "2024-03-03").exit_code == 0  # migrates; reads the file once more
+    assert opened.in_folder(ws.ehf_dir()) == ["1001.xml"]
+    opened.clear()
+    assert arsync(config, "sync", "--as-of", "2024-03-04").exit_code == 0
+    assert opened.in_folder(ws.ehf_dir()) == []
+    after = Store(pg_url)
+    with after.connect() as conn:
+        assert conn.execute(select(schema.seen_files.c.st_ino)).scalar_one() is not None
+    after.close()

@@ -17,13 +17,14 @@ from connector import pipeline
 from connector.engine.decisions import decide_client
 from connector.model import ZERO, Action, Case, CaseStatus, DocKind, DunningStep, Hold, Invoice, Payment
 from connector.reports.run import ClientReport
-from connector.sources.base import FileResult
+from connector.sources.base import FileResult, KnownAgain
+from connector.sources.known import FileStat, stat_key
 from connector.store import Store, ledger, migrations, schema, sends, upsert
 from connector.store import cases as case_store
 from connector.store.facts import load_facts
 from connector.store.ledger import upsert_invoices
 from connector.store.payments import upsert_payments
-from connector.store.sync import mark_files, record_sync, sync_status
+from connector.store.sync import FilesRead, files_read, mark_files, mark_known_again, record_sync, sync_status
 from tests.builders import Entry, Workspace, client_table, kid
 
 AS_OF = date(2026, 6, 29)
@@ -398,6 +399,32 @@ def test_a_version_4_database_gets_the_columns_added_later(tmp_path: Path) -> No
         assert migrations.current_version(conn) == migrations.CURRENT
         upsert_invoices(conn, [an_invoice("1002")])  # writes the new column without error
     assert reopened.read(load_facts, "acme").invoices[1].collection_method is None
+
+
+def test_a_v16_database_gains_the_file_stats_and_still_knows_the_files_it_read(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    store = Store(url)
+    with store.transaction() as conn:
+        mark_files(
+            conn,
+            "acme",
+            "ledger",
+            [FileResult("a.xml", "h1", "ok"), FileResult("b.xml", "h2", "failed")],
+            at=store.now(),
+        )
+        for column in ("st_size", "st_mtime_ns", "st_ino"):  # what a version-16 database looked like
+            conn.execute(text(f"ALTER TABLE seen_files DROP COLUMN {column}"))
+        conn.execute(schema.schema_version.update().values(version=16))
+    store.close()
+
+    again = Store(url)
+    assert versions(again) == [migrations.CURRENT]
+    # Known by content as before (the failed one is retried), by stat not yet: each is read once more.
+    assert again.read(files_read, "acme", "ledger", stat_key) == FilesRead(frozenset({"h1"}), frozenset())
+    with again.transaction() as conn:
+        mark_known_again(conn, "acme", "ledger", [KnownAgain("a.xml", "h1", FileStat(10, 2**62, -(2**63)))])
+    assert again.read(files_read, "acme", "ledger", stat_key).stats == {stat_key("a.xml", 10, 2**62, -(2**63))}
+    again.close()
 
 
 def test_a_v8_database_gains_the_audit_trail_and_the_undo_window_and_keeps_its_cases(tmp_path: Path) -> None:

@@ -5,14 +5,15 @@ promised dates. Acts on the decisions it is given; never decides."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Collection, Iterable
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from connector import interrupt
 from connector.actions import letters as content
 from connector.actions.bookings import book_charges
-from connector.actions.collection import case_id_for, propose_case, run_collection
+from connector.actions.collection import Afresh, case_id_for, propose_case, run_collection
 from connector.actions.follow_up import note_agreement_checks, send_case_letters, send_follow_ups
 from connector.actions.send import send_letters
 from connector.channels.base import Channel
@@ -28,49 +29,56 @@ def act_client(
     store: Store,
     client: ClientConfig,
     as_of: date,
-    decisions: list[Decision],
+    decisions: Collection[Decision],
     report: ClientReport,
-    redecide: Callable[[], list[Decision]],
+    afresh: Afresh,
     channels: dict[str, Channel] | None = None,
 ) -> None:
-    """``redecide``: the client's decisions made afresh from the store, for the collection push re-check;
+    """``afresh``: invoices matched and decided afresh from the store, for the collection push re-check;
     ``channels``: channels already opened this run (resolving interrupted sends opens some)."""
     channels = channels if channels is not None else {}
-    facts = store.read(load_facts, client.id)
-    fee_letters = store.read(book.fee_letters, client.id)  # read once: the fee limits of every letter tonight
-    # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6); in batches.
-    outcomes = send_letters(
-        store,
-        client,
-        facts,
-        content.groups(client, facts, decisions, as_of),
-        as_of,
-        channels,
-        report.warnings,
-        decisions=decisions,
-        fee_letters=fee_letters,
-    )
-    for outcome in outcomes:
-        group = outcome.group
-        if outcome.error is not None:  # not recorded, retried next run; the other letters went on
-            report.fail(f"{group.step} for invoice {', '.join(group.numbers)}: not sent: {outcome.error}")
-        for number, text in outcome.lines:
-            report.did(SEND, text, invoice=number)
+    # The client's facts are read the first time something acts on them: a night with nothing to send,
+    # propose or follow up reads none (issue 18: at a million invoices, that read alone is a gigabyte).
+    facts = cache(lambda: store.read(load_facts, client.id))
+    if any(d.action in content.LETTER_ACTIONS for d in decisions):
+        fee_letters = store.read(book.fee_letters, client.id)  # read once: the fee limits of every letter tonight
+        # Fee from the rule pack in force today, interest shown, channel per ladder step (issue 6); in batches.
+        outcomes = send_letters(
+            store,
+            client,
+            facts(),
+            content.groups(client, facts(), decisions, as_of),
+            as_of,
+            channels,
+            report.warnings,
+            decisions=decisions,
+            fee_letters=fee_letters,
+        )
+        for outcome in outcomes:
+            group = outcome.group
+            if outcome.error is not None:  # not recorded, retried next run; the other letters went on
+                report.fail(f"{group.step} for invoice {', '.join(group.numbers)}: not sent: {outcome.error}")
+            for number, text in outcome.lines:
+                report.did(SEND, text, invoice=number)
     if interrupt.requested():  # the operator asked to stop: the letter in hand finished, no other started
         report.interrupted = True
         return
     call_list_lines(client, decisions, report)
-    with_case = {c.invoice_number for c in facts.cases}
+    with_case: set[str] | None = None  # the invoices with a case: read when a decision proposes one
     for d in decisions:
-        if d.action is Action.COLLECTION_CASE and d.invoice_number not in with_case:
-            line = propose_case(store, client, as_of, d, facts.customers.get(d.customer_id))
+        if d.action is not Action.COLLECTION_CASE:
+            continue
+        if with_case is None:
+            with_case = {c.invoice_number for c in facts().cases}
+        if d.invoice_number not in with_case:
+            line = propose_case(store, client, as_of, d, facts().customers.get(d.customer_id))
             if line:
                 report.did(PROPOSAL, line, invoice=d.invoice_number, case=case_id_for(client.id, d.invoice_number))
     if interrupt.requested():
         report.interrupted = True
         return
     book_charges(store, client, report)  # the fees and interest the letters charged, into the books (issue 16)
-    run_collection(store, client, as_of, report, redecide)
+    run_collection(store, client, as_of, report, afresh)
     if interrupt.requested():
         report.interrupted = True
         return
@@ -79,7 +87,7 @@ def act_client(
     note_agreement_checks(store, client, decisions, as_of, report)
 
 
-def call_list_lines(client: ClientConfig, decisions: list[Decision], report: ClientReport) -> None:
+def call_list_lines(client: ClientConfig, decisions: Iterable[Decision], report: ClientReport) -> None:
     """One attention line per customer whose call is due (the call list: ``arsync calls list``)."""
     due: dict[str, list[Decision]] = {}
     for d in decisions:

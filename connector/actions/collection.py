@@ -2,7 +2,8 @@
 withdrawal.
 
 It acts on decisions it is given and never decides itself: the night's decisions propose cases, and the
-push re-check calls the ``redecide`` it is handed (the pipeline's ``decide_client``).
+push re-check and the follow-up call the ``afresh`` they are handed (the pipeline's
+``connector.engine.afresh.invoices_afresh``: the cases' invoices matched and decided afresh from the store).
 
 The rules it keeps:
 - an approval is re-checked against a fresh decision at push time; paid, credited, disputed,
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from connector.collection.approval import may_push, push_wait
 from connector.collection.base import (
@@ -36,7 +38,6 @@ from connector.collection.base import (
 )
 from connector.collection.providers import provider_for
 from connector.config import ClientConfig, CollectionConfig
-from connector.gcpause import gc_paused
 from connector.model import (
     ZERO,
     Action,
@@ -47,19 +48,24 @@ from connector.model import (
     Decision,
     Dispute,
     DisputeSource,
-    DocKind,
-    Facts,
     Hold,
+    InvoiceAfresh,
     Payment,
 )
-from connector.reconcile.for_client import reconcile_facts
 from connector.reports.run import PROVIDER_REPORT, PUSH, REVIEW, STATUS, WITHDRAWAL, ClientReport
 from connector.store import Store
 from connector.store import cases as case_store
 from connector.store.cases import DONE, FAILED, PENDING, Op, ProviderState
 from connector.store.disputes import add_dispute
-from connector.store.facts import load_facts
 from connector.store.ledger import load_attachments
+
+
+class Afresh(Protocol):
+    """The cases' invoices as the store has them now, matched (and ``decided``) afresh: the pipeline hands in
+    ``connector.engine.afresh.invoices_afresh``."""
+
+    def __call__(self, numbers: Collection[str], *, decided: bool = True) -> dict[str, InvoiceAfresh]: ...
+
 
 log = logging.getLogger("arsync.collection")
 
@@ -169,11 +175,14 @@ def _hold_detail(d: Decision, hold: Hold) -> str:
 # ---- payloads -----------------------------------------------------------------------------------
 
 
-def build_payload(store: Store, client: ClientConfig, case: Case, d: Decision, facts: Facts) -> CasePayload | None:
-    inv = next((i for i in facts.invoices if i.number == case.invoice_number and i.kind is DocKind.INVOICE), None)
+def build_payload(
+    store: Store, client: ClientConfig, case: Case, d: Decision, current: InvoiceAfresh
+) -> CasePayload | None:
+    """The case as the provider gets it, from its invoice as the store has it now (``current``)."""
+    inv = current.invoice
     if inv is None:
         return None
-    customer = facts.customers.get(inv.customer_id) or Customer(client.id, inv.customer_id, inv.customer_id)
+    customer = current.customer or Customer(client.id, inv.customer_id, inv.customer_id)
     return CasePayload(
         case=case,
         creditor_name=client.name,
@@ -181,7 +190,7 @@ def build_payload(store: Store, client: ClientConfig, case: Case, d: Decision, f
         debtor=customer,
         invoice=inv,
         remaining=d.open_amount,
-        steps=tuple(s for s in facts.steps if s.invoice_number == inv.number),
+        steps=current.steps,
         attachments=tuple(store.read(load_attachments, client.id, inv.number)),
         pushed_on=case.created_on,  # deterministic body: a resend after a crash is byte-identical
     )
@@ -201,19 +210,19 @@ def run_collection(
     client: ClientConfig,
     as_of: date,
     report: ClientReport,
-    redecide: Callable[[], list[Decision]],
+    afresh: Afresh,
     provider: CollectionProvider | None = None,
 ) -> None:
     """The nightly collection step: push approved cases, pull statuses, report money, close.
-    ``redecide``: the client's decisions made afresh from the store (for the push re-check)."""
+    ``afresh``: invoices matched and decided afresh from the store (the push re-check, the follow-up)."""
     cases = store.read(case_store.load_cases, [client.id])
     has_work = any(c.status in (CaseStatus.APPROVED, CaseStatus.PUSHED) for c in cases)
     if not has_work and not store.read(case_store.ops, client.id, state=PENDING):
         return
     provider = provider or provider_for(client)
-    push_approved(store, client, as_of, report, provider, redecide)
+    push_approved(store, client, as_of, report, provider, afresh)
     pull_status(store, client, as_of, report, provider)
-    follow_up(store, client, as_of, report, provider)
+    follow_up(store, client, as_of, report, provider, afresh)
 
 
 def push_approved(
@@ -222,7 +231,7 @@ def push_approved(
     as_of: date,
     report: ClientReport,
     provider: CollectionProvider,
-    redecide: Callable[[], list[Decision]],
+    afresh: Afresh,
 ) -> None:
     approved = [c for c in store.read(case_store.load_cases, [client.id]) if c.status is CaseStatus.APPROVED]
     # An approval inside its undo window (the workbench's) stays approved and is pushed by a later run.
@@ -237,16 +246,15 @@ def push_approved(
     # cannot be taken back by the next run. Between the decision and this push the act stage sent letters
     # and proposed cases, ``cases push`` may run days after the last decision, and a concurrent sync may
     # have stored a payment, a credit note or a dispute; so the facts are read again and decided afresh.
-    decisions = {d.invoice_number: d for d in redecide()}
-    facts = store.read(load_facts, client.id)
-    with gc_paused():
-        recon = reconcile_facts(facts, client)
+    # The cases' invoices only, each from the slice that holds its customer (connector.engine.afresh).
+    fresh = afresh({c.invoice_number for c in approved})
     submits = {op.case_id: op for op in store.read(case_store.ops, client.id) if op.kind == "submit"}
     jobs: list[Callable[[], None]] = []
     for case in approved:
-        d = decisions.get(case.invoice_number)
-        payload = build_payload(store, client, case, d, facts) if d is not None else None
-        known = sorted(a.source_key for a in recon.allocations.get(case.invoice_number, []))
+        current = fresh.get(case.invoice_number)
+        d = current.decision if current is not None else None
+        payload = build_payload(store, client, case, d, current) if d is not None and current is not None else None
+        known = sorted(a.source_key for a in current.allocations) if current is not None else []
         jobs.append(_pusher(store, client, as_of, report, provider, case, d, payload, known, submits.get(case.case_id)))
     workers = max(1, client.collection.concurrency)
     if workers == 1 or len(jobs) == 1:
@@ -479,18 +487,14 @@ def _digits(value: str) -> str:
 
 
 def follow_up(
-    store: Store, client: ClientConfig, as_of: date, report: ClientReport, provider: CollectionProvider
+    store: Store, client: ClientConfig, as_of: date, report: ClientReport, provider: CollectionProvider, afresh: Afresh
 ) -> None:
     pushed = [
         c for c in store.read(case_store.load_cases, [client.id]) if c.status is CaseStatus.PUSHED and c.provider_ref
     ]
     if not pushed:
         return
-    facts = store.read(load_facts, client.id)
-    with gc_paused():
-        recon = reconcile_facts(facts, client)
-    payments = {p.key: p for p in facts.payments}
-    notes = {i.number: i for i in facts.invoices if i.kind is DocKind.CREDIT_NOTE}
+    fresh = afresh({c.invoice_number for c in pushed}, decided=False)
     all_ops = store.read(case_store.ops, client.id)
     by_key = {op.op_key: op for op in all_ops}
     submits = {op.case_id: op for op in all_ops if op.kind == "submit" and op.state == DONE}
@@ -500,16 +504,19 @@ def follow_up(
             continue  # pushed before the op log existed: nothing known about what was sent
         known = set(submit.detail.get("allocations", []))
         reported = False
-        for a in recon.allocations.get(case.invoice_number, []):
+        current = fresh.get(case.invoice_number)
+        if current is None:
+            continue  # the store no longer has the invoice: nothing to report or close by
+        for a in current.allocations:
             if a.source_key in known or a.amount <= ZERO:
                 continue
             if a.tier is AllocationTier.CREDIT_NOTE:
-                note = notes.get(a.source_key)
+                note = current.credit_notes.get(a.source_key)
                 on = note.issue_date if note else as_of
                 transfer = Transfer(a.source_key, a.amount, a.currency, on, f"credit note {a.source_key}")
                 kind = "credit"
             else:
-                p = payments.get(a.source_key)
+                p = current.payments.get(a.source_key)
                 if p is None or is_provider_payout(p, client.collection, provider.name):
                     continue
                 ref = "pay-" + case_store.idempotency_key(client.id, a.source_key, 0).removeprefix("arsync-")[:24]
@@ -519,7 +526,7 @@ def follow_up(
                 kind = "payment"
             op_key = f"{case.case_id}|{kind}|{a.source_key}"
             reported |= _report(store, client, report, provider, case, kind, op_key, transfer, by_key.get(op_key))
-        open_amount = recon.open_amount.get(case.invoice_number)
+        open_amount = current.open_amount
         case_ops = [op for op in all_ops if op.case_id == case.case_id and op.kind in ("payment", "credit")]
         settled_by_us = reported or any(op.state == DONE for op in case_ops)
         if open_amount is not None and open_amount <= ZERO and settled_by_us:

@@ -15,8 +15,10 @@ date; and the letter telling a debtor their claim went to the agency.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Collection
 from datetime import date, timedelta
+
+from sqlalchemy import Connection
 
 from connector.actions import letters as content
 from connector.actions.send import free_letter_id, send_document
@@ -29,7 +31,9 @@ from connector.store import Store
 from connector.store import calls as calls_store
 from connector.store import letters as book
 from connector.store.cases import load_cases
+from connector.store.disputes import load_agreements
 from connector.store.ledger import load_customers
+from connector.store.rows import Skipped
 
 log = logging.getLogger("arsync.dunning")
 
@@ -53,6 +57,11 @@ def _call_rung_channel(client: ClientConfig) -> str:
     return rung.channel if rung is not None else client.reminders.channel
 
 
+def _agreements(conn: Connection, client_id: str) -> list[Agreement]:
+    """The client's agreements as its facts hold them (a row that cannot be read is left out there too)."""
+    return list(load_agreements(conn, client_id, Skipped()))
+
+
 def _sent(store: Store, client_id: str, kind: LetterKind) -> set[str]:
     return {r.about or "" for r in store.read(book.load, client_id, kind=kind.value) if r.status in book.COUNTS}
 
@@ -60,22 +69,25 @@ def _sent(store: Store, client_id: str, kind: LetterKind) -> set[str]:
 def send_follow_ups(
     store: Store,
     client: ClientConfig,
-    facts: Facts,
-    decisions: Sequence[Decision],
+    read_facts: Callable[[], Facts],
+    decisions: Collection[Decision],
     as_of: date,
     channels: dict[str, Channel],
     report: ClientReport,
 ) -> None:
-    """One confirmation letter per new agreement (a plan made on a call is one agreement over its invoices)."""
+    """One confirmation letter per new agreement (a plan made on a call is one agreement over its invoices).
+    ``read_facts``: the client's facts, read only when there is an agreement to confirm."""
     agreements: dict[str, list[Agreement]] = {}
     since = as_of - timedelta(days=FOLLOW_UP_DAYS)
-    for a in facts.agreements:
+    for a in store.read(_agreements, client.id):
         if a.cancelled_on is None and since <= a.created_on <= as_of:
             agreements.setdefault(a.key, []).append(a)
     if not agreements:
         return
     done = _sent(store, client.id, LetterKind.FOLLOW_UP)
-    by_invoice = {d.invoice_number: d for d in decisions}
+    facts = read_facts()
+    agreed = {a.invoice_number for rows in agreements.values() for a in rows}
+    by_invoice = {d.invoice_number: d for d in decisions if d.invoice_number in agreed}  # not every decision
     calls = {c.agreement_id: c for c in facts.calls if c.agreement_id}
     owner = {i.number: i.customer_id for i in facts.invoices}
     preferred = _call_rung_channel(client)
@@ -100,7 +112,7 @@ def send_follow_ups(
 
 
 def note_agreement_checks(
-    store: Store, client: ClientConfig, decisions: Sequence[Decision], as_of: date, report: ClientReport
+    store: Store, client: ClientConfig, decisions: Collection[Decision], as_of: date, report: ClientReport
 ) -> None:
     """Each promised date's outcome, once: kept (a report line) or broken (an attention line: dunning resumed)."""
     seen: dict[tuple[str, date], tuple[str, str, str]] = {}
@@ -127,18 +139,23 @@ def note_agreement_checks(
 def send_case_letters(
     store: Store,
     client: ClientConfig,
-    facts: Facts,
-    decisions: Sequence[Decision],
+    read_facts: Callable[[], Facts],
+    decisions: Collection[Decision],
     as_of: date,
     channels: dict[str, Channel],
     report: ClientReport,
 ) -> None:
-    """One letter per case pushed to the provider, telling the debtor the claim is with the agency."""
+    """One letter per case pushed to the provider, telling the debtor the claim is with the agency.
+    ``read_facts``: the client's facts, read only when a case was pushed."""
     pushed = [c for c in store.read(load_cases, [client.id]) if c.status is CaseStatus.PUSHED]
     if not pushed:
         return
     done = _sent(store, client.id, LetterKind.COLLECTION_CASE)
-    by_invoice = {d.invoice_number: d for d in decisions}
+    if all(case.case_id in done for case in pushed):
+        return
+    facts = read_facts()
+    cased = {case.invoice_number for case in pushed}
+    by_invoice = {d.invoice_number: d for d in decisions if d.invoice_number in cased}  # not every decision
     rung = next((s for s in client.policy.steps if s.action == "collection_notice"), None)
     preferred = rung.channel if rung is not None else client.reminders.channel
     for case in pushed:

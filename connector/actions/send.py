@@ -21,7 +21,7 @@ next run tries again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -50,7 +50,7 @@ from connector.letters import (
     with_invoice_copies,
 )
 from connector.letters.serial import to_json
-from connector.model import Action, Attachment, Customer, Decision, DocKind, DunningStep, Facts, Invoice
+from connector.model import ZERO, Action, Attachment, Customer, Decision, DocKind, DunningStep, Facts, Invoice
 from connector.store import Store, sends
 from connector.store import letters as book
 from connector.store.ledger import load_attachments
@@ -166,7 +166,7 @@ def send_letters(
     channels: dict[str, Channel],
     warnings: list[str] | None = None,
     *,
-    decisions: Sequence[Decision] = (),
+    decisions: Collection[Decision] = (),
     fee_letters: Mapping[str, Sequence[tuple[date, Decimal]]] | None = None,
 ) -> list[Outcome]:
     """Send the groups' letters, in order, in batches of :data:`BATCH_LETTERS`; one outcome per group handled.
@@ -181,8 +181,12 @@ def send_letters(
     once for the night by the caller (read here when not given)."""
     if fee_letters is None:
         fee_letters = store.read(book.fee_letters, client.id)
+    statements = None
+    if client.policy.statement_with_reminder and decisions:
+        groups = list(groups)
+        statements = _open_by_customer(decisions, {g.customer_id for g in groups if g.step is Action.REMINDER})
     night = _Night(
-        store, client, facts, as_of, channels, warnings, decisions, fee_letters,
+        store, client, facts, as_of, channels, warnings, statements, fee_letters,
         content.steps_by_invoice(facts.steps), {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE},
     )  # fmt: skip
     outcomes: list[Outcome] = []
@@ -221,7 +225,7 @@ def send_letter(
     channels: dict[str, Channel],
     warnings: list[str] | None = None,
     *,
-    decisions: Sequence[Decision] = (),
+    decisions: Collection[Decision] = (),
     fee_letters: Mapping[str, Sequence[tuple[date, Decimal]]] | None = None,
 ) -> list[tuple[str, str]]:
     """One group's letter (:func:`send_letters`); (invoice, report line) for each invoice it named, [] when
@@ -236,6 +240,22 @@ def send_letter(
     return outcomes[0].lines if outcomes else []
 
 
+def _open_by_customer(decisions: Iterable[Decision], customers: set[str]) -> dict[str, list[Decision]]:
+    """The open decisions of these customers, by customer: one pass over the night's decisions (which may be
+    on disk, connector.engine.spool), not one per letter."""
+    out: dict[str, list[Decision]] = {c: [] for c in customers}
+    for d in decisions:
+        if d.customer_id in out and d.open_amount > ZERO:
+            out[d.customer_id].append(d)
+    return out
+
+
+def _statement_decisions(night: _Night, group: content.Group) -> Collection[Decision]:
+    if night.statements is None:
+        return group.decisions
+    return night.statements.get(group.customer_id, ())
+
+
 @dataclass
 class _Night:
     """What every letter of the night's batches reads: the client, its facts and indexes over them."""
@@ -246,7 +266,9 @@ class _Night:
     as_of: date
     channels: dict[str, Channel]
     warnings: list[str] | None
-    decisions: Sequence[Decision]
+    # the night's open decisions of each customer a reminder goes to, for its statement of account (None:
+    # none given, a letter's own decisions are its statement's)
+    statements: dict[str, list[Decision]] | None
     fee_letters: Mapping[str, Sequence[tuple[date, Decimal]]]
     done: dict[str, list[DunningStep]]
     invoices: dict[str, Invoice]
@@ -304,7 +326,7 @@ def _prepare(night: _Night, group: content.Group) -> _Ready | None:
     extra = []
     if client.policy.statement_with_reminder and group.step is Action.REMINDER:
         statement = content.statement_letter(
-            client, facts, night.decisions or group.decisions, group.customer_id, as_of, letter_id
+            client, facts, _statement_decisions(night, group), group.customer_id, as_of, letter_id
         )
         extra = [statement] if statement is not None else []
     rendered = render(client, letter, [copies[n] for n in group.numbers if n in copies], extra)

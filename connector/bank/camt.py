@@ -31,6 +31,7 @@ from lxml import etree
 
 from connector.amounts import DEFAULT_MAX_AMOUNT, parse_amount
 from connector.bank.xmlstream import StreamError, iter_elements
+from connector.frozen import fast_init
 from connector.model import Payment, PaymentSource, PaymentStatus
 
 MESSAGES = ("camt.052", "camt.053", "camt.054")
@@ -70,6 +71,7 @@ class CamtFile:
     refused: tuple[str, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CamtTx:
     """One TxDtls (or a whole entry without TxDtls) as the bank wrote it, debits included."""
@@ -233,6 +235,7 @@ def _amount_of(
     return value
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class _Tx:
     """What one TxDtls says, read as soon as it ends (its element is then dropped): the entry's
@@ -286,19 +289,19 @@ def _tx_values(
         code = _get(t, "rtr_cd") or _get(t, "rtr_prtry")
         reason = " ".join(x for x in (code, _get(t, "rtr_addtl")) if x) or "returned"
     payer_account = _get(t, "acct_iban") or _get(t, "acct_othr")
-    return _Tx(
-        amount=amount,
-        currency=currency,
-        refused=refused,
-        ref=_get(r, "ref"),
-        ref_type=_get(r, "ref_cd") or _get(r, "ref_prtry"),
-        texts=tuple(texts),
-        payer_name=_get(t, "dbtr_nm") or _get(t, "ultmt_nm"),
-        payer_account=payer_account.replace(" ", "") if payer_account else None,
-        payer_org_id=_org_id(t, "dbtr") or _org_id(t, "ultmt"),
-        e2e=_get(t, "e2e"),
-        returned="rtr" in t,
-        reason=reason,
+    return _Tx(  # positional, in _Tx's field order: built once per transaction, keywords cost more
+        amount,
+        currency,
+        refused,
+        _get(r, "ref"),  # ref
+        _get(r, "ref_cd") or _get(r, "ref_prtry"),  # ref_type
+        tuple(texts),
+        _get(t, "dbtr_nm") or _get(t, "ultmt_nm"),  # payer_name
+        payer_account.replace(" ", "") if payer_account else None,
+        _org_id(t, "dbtr") or _org_id(t, "ultmt"),  # payer_org_id
+        _get(t, "e2e"),
+        "rtr" in t,  # returned
+        reason,
     )
 
 
@@ -512,26 +515,28 @@ def _entry_rows(
             else:
                 raise CamtError(f"{where()} transaction {ordinal + 1}: no amount")
         texts = (*t.texts, entry_text) if count == 1 and entry_text else t.texts
+        # positional, in Payment's field order (keywords cost about 1.5 µs a payment), each named alongside
         payment = Payment(
-            client_id=client_id,
-            source=PaymentSource.CAMT,
-            account=account,
-            bank_ref=entry_ref,
-            ordinal=ordinal,
-            booking_date=booking,
-            value_date=value_date,
-            amount=amount,
-            currency=t.currency or currency,
-            status=status,
-            structured_ref=t.ref,
-            ref_type=t.ref_type,
-            free_text=" ".join(texts),
-            payer_name=t.payer_name,
-            payer_account=t.payer_account,
-            payer_org_id=t.payer_org_id,
-            reversal=taken_back,
-            end_to_end_id=t.e2e,
-            return_reason=t.reason,
+            client_id,
+            PaymentSource.CAMT,  # source
+            account,
+            entry_ref,  # bank_ref
+            ordinal,
+            booking,  # booking_date
+            amount,
+            t.currency or currency,  # currency
+            status,
+            value_date,
+            t.ref,  # structured_ref
+            t.ref_type,
+            " ".join(texts),  # free_text
+            t.payer_name,
+            t.payer_account,
+            t.payer_org_id,
+            taken_back,  # reversal
+            None,  # invoice_number: a bank payment names none
+            t.e2e,  # end_to_end_id
+            t.reason,  # return_reason
         )
         yield index, direction, reversal_flag, status_code, customer_money, payment
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
+import os
+from collections.abc import Generator, Iterable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,10 +21,13 @@ from connector.model import Payment
 from connector.sources.base import (
     MAX_FILE_BYTES,
     FileResult,
+    KnownAgain,
     PaymentBatch,
     SyncContext,
+    already_read,
     inbox_files,
 )
+from connector.sources.known import FileStat, settled, stat_of, unchanged
 
 # camt is streamed, so a bigger file is fine; OCR files are read whole (they are small in practice).
 MAX_CAMT_BYTES = 2 * 1024 * 1024 * 1024
@@ -60,73 +66,160 @@ class _FolderFeed:
         raise NotImplementedError
 
     def fetch(self, ctx: SyncContext) -> PaymentBatch:
-        with gc_paused():  # a big file is a million small acyclic objects (connector.gcpause)
-            return self._fetch(ctx)
+        """The whole folder as one batch (the sync reads it in ``parts`` instead)."""
+        return merged_payments(self.parts(ctx))
 
-    def _fetch(self, ctx: SyncContext) -> PaymentBatch:
-        batch = PaymentBatch()
-        for entry in inbox_files(self.folder, self.suffixes):
-            name = entry.name  # what the messages and the store call the file, even behind a link
-            try:
-                path = Path(resolve_in_folder(self.folder, name))
-            except LinkLeavesFolder as exc:
-                # Never read (it could be any file on the machine), and held as an unreadable bank
-                # file is: it might be the statement that settles an invoice.
-                batch.errors.append(str(exc))
-                batch.files.append(FileResult(name, f"link:{name}", "failed", str(exc)))
-                continue
+    def parts(self, ctx: SyncContext) -> Iterator[PaymentBatch]:
+        """The folder's payments a file at a time (a very large file in parts of ``PART_PAYMENTS``): the
+        sync stores each part inside its one transaction as it is read, so a folder, or one file, of a
+        million payments is never held whole. The last part says what the files cover (``data_through``,
+        ``accounts_through``). The folder is listed now (one that is not there fails the feed here)."""
+        return self._parts(ctx, list(inbox_files(self.folder, self.suffixes)))
+
+    def _parts(self, ctx: SyncContext, entries: list[Path]) -> Iterator[PaymentBatch]:
+        cover = PaymentBatch()  # what the files read cover: dates, per account
+        for entry in entries:
+            yield from self._file(ctx, entry.name, cover)
+        _only_live_accounts(cover, ctx)
+        yield cover
+
+    def _file(self, ctx: SyncContext, name: str, cover: PaymentBatch) -> Iterator[PaymentBatch]:
+        """One file's parts; ``name`` is what the messages and the store call it, even behind a link."""
+        stat = stat_of(os.fspath(self.folder), name)
+        if unchanged(ctx.known_stats, name, stat):
+            return  # read before and untouched since: not opened (connector.sources.known)
+        try:
+            path = Path(resolve_in_folder(self.folder, name))
+        except LinkLeavesFolder as exc:
+            # Never read (it could be any file on the machine), and held as an unreadable bank
+            # file is: it might be the statement that settles an invoice.
+            yield _failed(name, f"link:{name}", str(exc))
+            return
+        try:
             size = path.stat().st_size
             if size > self.limit:
                 # Not read, and held as an unreadable bank file is: it might hold the payment of an invoice.
-                reason = f"{name}: larger than {self.limit} bytes, skipped"
-                batch.errors.append(reason)
-                batch.files.append(FileResult(name, f"size:{size}:{name}", "failed", reason))
-                continue
+                yield _failed(name, f"size:{size}:{name}", f"{name}: larger than {self.limit} bytes, skipped")
+                return
             digest = _hash_file(path)
-            if digest in ctx.seen_files:
+        except FileNotFoundError:
+            return  # removed since the folder was listed: as if it had not been there
+        except OSError as exc:  # e.g. no permission: held as an unreadable bank file, the others go on
+            yield _failed(name, f"unopened:{name}", f"{name}: could not be opened ({exc.strerror or exc})")
+            return
+        stat = settled(stat)
+        known_again: list[KnownAgain] = []
+        if already_read(ctx, known_again, name, digest, stat):
+            yield PaymentBatch(known_again=known_again)
+            return
+        try:
+            if size > PART_BYTES and isinstance(self, CamtFolderFeed):
+                read = yield from self._in_parts(ctx, path, name)
+            else:
+                with gc_paused():  # a big file is a million small acyclic objects (connector.gcpause)
+                    read = self.read(path, name, ctx.client.id, ctx.client.limits.max_amount)
+                    payments = self._own(ctx, read.payments)
+                yield PaymentBatch(payments=payments)
+        except (CamtError, OcrError) as exc:
+            yield _failed(name, digest, str(exc), stat)
+            return
+        except Exception as exc:  # a reader bug on one file must not stop the folder, nor go unnamed
+            yield _failed(name, digest, f"{name}: could not be read ({exc.__class__.__name__}: {exc})", stat)
+            return
+        _cover(cover, read, self.account)
+        if read.refused:
+            # The refused record may be the payment that settles an invoice: the file counts as unread
+            # (bank_data_stale, naming it) until it is corrected or removed; its other records are kept.
+            more = f" (and {len(read.refused) - 1} more)" if len(read.refused) > 1 else ""
+            failed = FileResult(name, digest, "failed", f"{read.refused[0]}{more}", stat=stat)
+            yield PaymentBatch(files=[failed], errors=list(read.refused))
+            return
+        yield PaymentBatch(files=[FileResult(name, digest, "ok", read.detail, stat=stat)])
+
+    def _own(self, ctx: SyncContext, payments: Iterable[Payment]) -> list[Payment]:
+        """The payments to this feed's account (all, without one), as the client's."""
+        out = []
+        for p in payments:
+            if self.account and p.account.replace(" ", "") != self.account:
                 continue
-            try:
-                payments, detail, dates, accounts, refused = self.read(
-                    path, name, ctx.client.id, ctx.client.limits.max_amount
-                )
-            except (CamtError, OcrError) as exc:
-                batch.errors.append(str(exc))
-                batch.files.append(FileResult(name, digest, "failed", str(exc)))
-                continue
-            except Exception as exc:  # a reader bug on one file must not stop the folder, nor go unnamed
-                reason = f"{name}: could not be read ({exc.__class__.__name__}: {exc})"
-                batch.errors.append(reason)
-                batch.files.append(FileResult(name, digest, "failed", reason))
-                continue
-            for p in payments:
+            out.append(p if p.client_id == ctx.client.id else dataclasses.replace(p, client_id=ctx.client.id))
+        return out
+
+    def _in_parts(self, ctx: SyncContext, path: Path, name: str) -> Generator[PaymentBatch, None, FileRead]:
+        """A camt file too large to hold, read twice: once to the end to know it reads (a file that breaks
+        off keeps none of its payments, as one read whole) and what it covers; then again, its payments
+        handed on ``PART_PAYMENTS`` at a time."""
+        client_id, max_amount = ctx.client.id, ctx.client.limits.max_amount
+        head = CamtHeader()
+        newest: date | None = None  # the newest booking date, and per account (no date kept per payment)
+        accounts: dict[str, date] = {}
+        with gc_paused():
+            for p in iter_camt(path, name, head, client_id, max_amount):
                 account = p.account.replace(" ", "")
                 if self.account and account != self.account:
                     continue
-                if p.client_id != ctx.client.id:
-                    p = dataclasses.replace(p, client_id=ctx.client.id)
-                batch.payments.append(p)
-                dates.append(p.booking_date)
+                on = p.booking_date
+                newest = on if newest is None or on > newest else newest
                 if account:
-                    accounts[account] = max(accounts.get(account, p.booking_date), p.booking_date)
-            for account, through in accounts.items():
-                if self.account and account != self.account:
-                    continue
-                seen = batch.accounts_through.get(account)
-                batch.accounts_through[account] = through if seen is None else max(seen, through)
-            if dates:
-                newest = max(dates)
-                batch.data_through = max(batch.data_through, newest) if batch.data_through else newest
-            if refused:
-                # The refused record may be the payment that settles an invoice: the file counts as
-                # unread (bank_data_stale, naming it) until it is corrected or removed; its other
-                # records are kept.
-                batch.errors.extend(refused)
-                more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
-                batch.files.append(FileResult(name, digest, "failed", f"{refused[0]}{more}"))
-                continue
-            batch.files.append(FileResult(name, digest, "ok", detail))
-        _only_live_accounts(batch, ctx)
-        return batch
+                    accounts[account] = max(accounts.get(account, on), on)
+        read = camt_read(head, [])  # the header's dates and accounts; the payments' are added to them
+        dates = read.dates + ([newest] if newest else [])
+        read = read._replace(dates=dates, accounts={**read.accounts, **_newest(read.accounts, accounts)})
+        again = iter_camt(path, name, CamtHeader(), client_id, max_amount)
+        while True:
+            with gc_paused():
+                part = self._own(ctx, itertools.islice(again, PART_PAYMENTS))
+            if not part:
+                return read
+            yield PaymentBatch(payments=part)
+
+
+PART_BYTES = 64 * 1024 * 1024  # a camt file larger than this is read in parts (≈ 180,000 payments)
+PART_PAYMENTS = 20_000
+
+
+def _failed(name: str, digest: str, reason: str, stat: FileStat | None = None) -> PaymentBatch:
+    return PaymentBatch(files=[FileResult(name, digest, "failed", reason, stat=stat)], errors=[reason])
+
+
+def _note(p: Payment, dates: list[date], accounts: dict[str, date]) -> None:
+    """A payment's booking date: the newest per account is what the file covers of it."""
+    dates.append(p.booking_date)
+    account = p.account.replace(" ", "")
+    if account:
+        accounts[account] = max(accounts.get(account, p.booking_date), p.booking_date)
+
+
+def _cover(cover: PaymentBatch, read: FileRead, only: str | None) -> None:
+    """Add what a file read covers (its dates; per account, the newest) to ``cover``."""
+    dates, accounts = list(read.dates), dict(read.accounts)
+    for p in read.payments:
+        if only and p.account.replace(" ", "") != only:
+            continue
+        _note(p, dates, accounts)
+    mine = {a: through for a, through in accounts.items() if not only or a == only}
+    add_cover(cover, max(dates) if dates else None, mine)
+
+
+def add_cover(cover: PaymentBatch, data_through: date | None, accounts: dict[str, date]) -> None:
+    """Widen ``cover`` to a date (and, per account, a date) some data covers: the newest of each counts."""
+    if data_through is not None:
+        cover.data_through = max(cover.data_through, data_through) if cover.data_through else data_through
+    for account, through in accounts.items():
+        seen = cover.accounts_through.get(account)
+        cover.accounts_through[account] = through if seen is None else max(seen, through)
+
+
+def merged_payments(parts: Iterable[PaymentBatch]) -> PaymentBatch:
+    """A feed's parts as one batch: payments, files and errors in order, the newest coverage."""
+    out = PaymentBatch()
+    for part in parts:
+        out.payments += part.payments
+        out.files += part.files
+        out.known_again += part.known_again
+        out.errors += part.errors
+        add_cover(out, part.data_through, part.accounts_through)
+    return out
 
 
 def _only_live_accounts(batch: PaymentBatch, ctx: SyncContext) -> None:
@@ -150,11 +243,20 @@ class CamtFolderFeed(_FolderFeed):
     def read(self, path: Path, name: str, client_id: str = "", max_amount: Decimal = DEFAULT_MAX_AMOUNT) -> FileRead:
         head = CamtHeader()
         # streamed: only the payments stay in memory
-        payments = list(iter_camt(path, name, head, client_id, max_amount))
-        dates = [head.created] if head.created else []
-        # A statement/notification covers its account up to its creation date, even with no entries.
-        accounts = {a: head.created for a in head.accounts if a and head.created}
-        return FileRead(payments, f"{head.message}.{head.version}", dates, accounts, tuple(head.refused))
+        return camt_read(head, list(iter_camt(path, name, head, client_id, max_amount)))
+
+
+def camt_read(head: CamtHeader, payments: list[Payment]) -> FileRead:
+    """What a camt file read to its end gave, from its header and its payments."""
+    dates = [head.created] if head.created else []
+    # A statement/notification covers its account up to its creation date, even with no entries.
+    accounts = {a: head.created for a in head.accounts if a and head.created}
+    return FileRead(payments, f"{head.message}.{head.version}", dates, accounts, tuple(head.refused))
+
+
+def _newest(a: dict[str, date], b: dict[str, date]) -> dict[str, date]:
+    """Per account, the newer of two dates."""
+    return {k: max(v, a[k]) if k in a else v for k, v in b.items()}
 
 
 class OcrFolderFeed(_FolderFeed):

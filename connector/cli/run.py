@@ -32,6 +32,7 @@ from connector.cli.output import echo_json, echo_lines, is_terminal, show
 from connector.config import ClientConfig
 from connector.reports import freshness, tables
 from connector.reports.freshness import ClientStatus
+from connector.reports.run import AllDecisions
 
 
 @click.command()
@@ -172,7 +173,7 @@ def _print_text(
     if not_ok and not env.quiet:
         env.say()
     names = {(r.client_id, k): v for r in reports for k, v in r.customer_names.items()}
-    decisions = [d for r in reports for d in r.decisions]
+    decisions = AllDecisions(reports)
     if decisions and not env.quiet and not is_terminal(sys.stdout):
         # on a pipe (cron, a file) the table is plain and whole: printed as its rows are made, so a client
         # with a million invoices never has a million rows of text in memory

@@ -13,11 +13,13 @@ from datetime import date
 from decimal import Decimal
 
 from connector.dunning.rules import RulePackError, pack_on
+from connector.frozen import fast_init
 from connector.model import ZERO, Action, DunningStep
 
 FEE_STEPS = (Action.REMINDER, Action.COLLECTION_NOTICE)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Fee:
     amount: Decimal

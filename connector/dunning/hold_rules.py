@@ -26,6 +26,7 @@ from connector.dunning.documents import DocumentHold
 from connector.dunning.holds import DunningContext
 from connector.dunning.ladder import NextStep, last_deadline_letter, stated_deadline
 from connector.dunning.rules import RulePackError, pack_on
+from connector.frozen import fast_init
 from connector.model import (
     ZERO,
     Action,
@@ -52,6 +53,7 @@ LETTER_CHANNELS = ("outbox", "email")
 COLLECTION_SETTLE_DAYS = 10
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Subject:
     """One open invoice and every fact its rules read."""
@@ -78,6 +80,7 @@ class Subject:
         return nxt is not None and self.effective is not None and self.as_of >= nxt.due_on and Hold.NOT_DUE not in held
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Found:
     """What one rule found. ``items``: in order, each a hold with its evidence, or evidence alone (hold None)."""

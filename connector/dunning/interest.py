@@ -12,11 +12,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from connector.dunning.rules import InterestPeriod, rules_for
+from connector.frozen import fast_init
 from connector.model import ZERO, money
 
 DAYS_PER_YEAR = Decimal(365)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Interest:
     amount: Decimal | None  # None: not computable from published rates

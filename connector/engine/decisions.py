@@ -8,7 +8,7 @@ payments flagged as disputes, the business register's fresh answers) are added t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from operator import attrgetter
@@ -17,6 +17,7 @@ from connector.config import ClientConfig
 from connector.dunning.decide import decide, registry_debtors, sort_decisions
 from connector.dunning.flag import short_payment_disputes
 from connector.engine.slices import Slice, SlicedRun
+from connector.engine.spool import Spool
 from connector.errors import Refused
 from connector.gcpause import gc_paused
 from connector.model import Decision, Dispute, Facts, RegistryFact, UnreadableRow
@@ -104,7 +105,7 @@ def decided(store: Store, client: ClientConfig, as_of: date) -> Decided:
 
 @dataclass
 class Night:
-    decisions: list[Decision]
+    decisions: Collection[Decision]  # in sort_decisions' order; a sliced client's are on disk (engine.spool)
     flagged: list[Dispute]  # short payments after a complaint, found tonight: the caller stores them
     unreadable_rows: list[UnreadableRow] = field(default_factory=list)  # stored rows skipped: the caller reports
 
@@ -141,13 +142,13 @@ def decide_night(
             return flagged, decided, part.facts.unreadable_rows
 
         found: list[Dispute] = []
-        decisions: list[Decision] = []
+        spool = Spool()  # a client decided in slices: the decisions on disk, read back in order (engine.spool)
         unreadable: list[UnreadableRow] = []
         for flagged, decided, skipped in run.map(flag_and_decide):
             found.extend(flagged)
-            decisions.extend(decided)
+            spool.add(sort_decisions(decided))
             unreadable.extend(skipped)
-        return Night(sort_decisions(decisions), _in_order(found), _once(unreadable))
+        return Night(spool.result(), _in_order(found), _once(unreadable))
 
     def survey(part: Slice) -> _Survey:
         flagged = short_payment_disputes(part.facts, part.recon, as_of)

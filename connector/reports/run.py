@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from connector.model import Decision
@@ -49,7 +50,8 @@ class ClientReport:
     ok: bool = True
     errors: list[str] = field(default_factory=list)  # the client failed (a source, or a stage)
     warnings: list[str] = field(default_factory=list)  # single bad files/records; the run went on
-    decisions: list[Decision] = field(default_factory=list)
+    # in sort_decisions' order; a client decided in slices has them on disk (connector.engine.spool)
+    decisions: Collection[Decision] = field(default_factory=list)
     sent: list[Acted] = field(default_factory=list)  # what the act stage did, one entry each
     # for the accountant to decide, one line each (a high-risk customer with new invoices: "credit stop?")
     attention: list[str] = field(default_factory=list)
@@ -65,7 +67,7 @@ class ClientReport:
         self.sent.append(Acted(kind, text, invoice, case))
 
 
-def log_broken_agreements(client_id: str, decisions: list[Decision]) -> list[str]:
+def log_broken_agreements(client_id: str, decisions: Iterable[Decision]) -> list[str]:
     """Broken agreements lift their hold; say so in the log and (returned) in the run report."""
     lines = []
     for d in decisions:
@@ -74,3 +76,21 @@ def log_broken_agreements(client_id: str, decisions: list[Decision]) -> list[str
                 dunning_log.warning("client %s: invoice %s: %s", client_id, d.invoice_number, e.detail)
                 lines.append(f"invoice {d.invoice_number}: {e.detail}")
     return lines
+
+
+class AllDecisions(Collection[Decision]):
+    """The decisions of every report, in report order, as often as they are iterated: a client decided in
+    slices keeps its decisions on disk (connector.engine.spool), so this never lists them all in memory."""
+
+    def __init__(self, reports: Iterable[ClientReport]):
+        self._reports = list(reports)
+
+    def __iter__(self) -> Iterator[Decision]:
+        for r in self._reports:
+            yield from r.decisions
+
+    def __len__(self) -> int:
+        return sum(len(r.decisions) for r in self._reports)
+
+    def __contains__(self, item: object) -> bool:
+        return any(item in r.decisions for r in self._reports)

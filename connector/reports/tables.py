@@ -7,7 +7,7 @@ printed plain on a pipe (every column in full, for grep and mail) or fitted to t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -73,7 +73,7 @@ _DECISION_RIGHT = {4, 5}
 
 
 def decision_table(
-    decisions: Sequence[Decision], as_of: date, names: Mapping[tuple[str, str], str] | None = None
+    decisions: Iterable[Decision], as_of: date, names: Mapping[tuple[str, str], str] | None = None
 ) -> Table:
     """One row per decision. Whether a client failed or is stale is said apart (``reports.freshness``):
     "no invoices" here only ever means "none in the data that was read"."""
@@ -107,7 +107,7 @@ def decision_row(d: Decision, names: Mapping[tuple[str, str], str]) -> list[str]
 
 
 def decision_lines(
-    decisions: Sequence[Decision], as_of: date, names: Mapping[tuple[str, str], str] | None = None
+    decisions: Collection[Decision], as_of: date, names: Mapping[tuple[str, str], str] | None = None
 ) -> Iterator[str]:
     """``decision_table(…).plain()``'s lines (decisions given), each row made as it is printed."""
     names = names or {}

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from connector.config import ClientConfig
 from connector.model import Attachment, Customer, Dispute, DocumentEvent, DunningStep, Invoice, Payment, Salvaged
+from connector.sources.known import FileStat, KnownStats
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class SyncContext:
     as_of: date
     now: datetime
     seen_files: frozenset[str] = frozenset()  # content hashes already read (folder inboxes)
+    known_stats: KnownStats = frozenset()  # their stats when read: unchanged ones are not opened (sources.known)
     cursor: dict[str, Any] | None = None  # bookmark from the last successful sync (API sources)
 
 
@@ -39,6 +41,17 @@ class FileResult:
     status: str  # "ok", "failed", "ignored"
     detail: str = ""
     salvaged: Salvaged | None = None  # a failed ledger file: what a recovery parse still read of it
+    stat: FileStat | None = None  # its stat when read, if it can be trusted the next night (sources.known)
+
+
+@dataclass(frozen=True)
+class KnownAgain:
+    """A file read again whose content was already known (its stat had changed, e.g. touched, renamed, or
+    copied back): nothing new, only its name and current stat are recorded, so the next night skips it."""
+
+    name: str
+    file_hash: str
+    stat: FileStat
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,7 @@ class LedgerBatch:
     steps: list[DunningStep] = field(default_factory=list)  # reminders already sent, found in the source
     disputes: list[Dispute] = field(default_factory=list)  # e.g. from Invoice Responses
     files: list[FileResult] = field(default_factory=list)
+    known_again: list[KnownAgain] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     cursor: dict[str, Any] | None = None
     document_events: list[DocumentEvent] = field(default_factory=list)  # e-invoice responses/envelopes
@@ -66,12 +80,53 @@ class LedgerBatch:
     complete_snapshot: Snapshot | None = None
 
 
+def merged(parts: Iterator[LedgerBatch]) -> LedgerBatch:
+    """Batches read part by part (``InParts``) as one: lists joined in order, one customer per id (the
+    last part's, in first-seen order)."""
+    out = LedgerBatch()
+    customers: dict[str, Customer] = {}
+    for part in parts:
+        for c in part.customers:
+            customers[c.customer_id] = c
+        out.invoices += part.invoices
+        out.payments += part.payments
+        out.attachments += part.attachments
+        out.steps += part.steps
+        out.disputes += part.disputes
+        out.files += part.files
+        out.known_again += part.known_again
+        out.errors += part.errors
+        out.document_events += part.document_events
+        out.cursor = part.cursor if part.cursor is not None else out.cursor
+        out.complete_snapshot = part.complete_snapshot or out.complete_snapshot
+    out.customers = list(customers.values())
+    return out
+
+
+@runtime_checkable
+class InParts(Protocol):
+    """A source whose data can be stored while it is read (a drop folder of documents or bank files): the
+    sync takes one part at a time inside its transaction instead of holding the whole source (issue 18)."""
+
+    name: str
+
+    def parts(self, ctx: SyncContext) -> Iterator[LedgerBatch] | Iterator[PaymentBatch]: ...
+
+
+@dataclass
+class Parts:
+    """A source's parts, not read yet: read one at a time by the sync, in its transaction."""
+
+    parts: Iterator[LedgerBatch] | Iterator[PaymentBatch]
+
+
 @dataclass
 class PaymentBatch:
     payments: list[Payment] = field(default_factory=list)
     data_through: date | None = None  # newest date the bank data covers (statement/notification date)
     accounts_through: dict[str, date] = field(default_factory=dict)  # the same, per creditor account
     files: list[FileResult] = field(default_factory=list)
+    known_again: list[KnownAgain] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -119,6 +174,18 @@ MAX_FILE_BYTES = 50 * 1024 * 1024  # hostile-input bound for one inbox file
 
 def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def already_read(
+    ctx: SyncContext, known_again: list[KnownAgain], name: str, digest: str, stat: FileStat | None
+) -> bool:
+    """Whether a file just read (and hashed) has content read before: then it is skipped, as ever, and its
+    trusted stat (``connector.sources.known.settled``) is kept so that the next night need not open it."""
+    if digest not in ctx.seen_files:
+        return False
+    if stat is not None:
+        known_again.append(KnownAgain(name, digest, stat))
+    return True
 
 
 def inbox_files(folder: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:

@@ -2,13 +2,15 @@
 
 Sent invoices and credit notes (UBL or CII, bare or in an SBDH) become invoice facts; EHF Reminders
 become dunning steps; Invoice Responses, MLR and MLS become document events (and UQ/RE disputes).
-Each file is read once (by content hash), so an unchanged folder yields nothing new. A bad file is
-listed as failed with its name and reason and never blocks the others; nothing is deleted or moved.
+Each file is read once (by content hash), so an unchanged folder yields nothing new; a file whose stat is
+as when it was read is not even opened (connector.sources.known). A bad file is listed as failed with its
+name and reason and never blocks the others; nothing is deleted or moved.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from connector.einvoice.document import DocClass, EDocument, Party, StatusEvent
@@ -37,9 +39,12 @@ from connector.sources.base import (
     FileResult,
     LedgerBatch,
     SyncContext,
+    already_read,
     file_hash,
     inbox_names,
+    merged,
 )
+from connector.sources.known import FileStat, settled, stat_of, unchanged
 
 SUFFIXES = (".xml",)
 # An inkassovarsel must say that collection will follow (inkassoloven § 9); an EHF Reminder whose
@@ -58,47 +63,77 @@ class EhfFolderSource:
         self.folder = folder
 
     def fetch(self, ctx: SyncContext) -> LedgerBatch:
+        """The whole folder as one batch (the sync reads it in ``parts`` instead)."""
+        return merged(self.parts(ctx))
+
+    def parts(self, ctx: SyncContext) -> Iterator[LedgerBatch]:
+        """The folder in parts of at most ``PART_FILES`` files, in name order: the sync stores each part
+        inside its one transaction as it is read, so a folder of a million invoices is never held whole.
+        The folder is listed now (a folder that is not there fails the source here, as a fetch does); its
+        files are read as the parts are taken."""
+        return self._read(ctx, inbox_names(self.folder, SUFFIXES))
+
+    def _read(self, ctx: SyncContext, names: list[str]) -> Iterator[LedgerBatch]:
         # One process reads everything: a reader pool measured slower than this on two cores (the
         # documents and the records crossing process boundaries cost more than the parsing saved).
-        batch = LedgerBatch()
-        # One row per customer: many invoices to the same customer need not each upsert it. The
-        # customer is built once, at the end, from the party of the last document naming it.
-        customers: dict[str, Party] = {}
-        ahead: list[tuple[str, str, bytes | int]] = []
-        ahead_bytes = 0
         folder = os.fspath(self.folder)
-        with gc_paused():  # thousands of small acyclic records (connector.gcpause)
-            for name in inbox_names(self.folder, SUFFIXES):
-                try:
-                    data = _read_bounded(folder, name)
-                except LinkLeavesFolder as exc:
-                    # Held as an unreadable document is: it might be a real invoice behind a link.
-                    batch.errors.append(str(exc))
-                    batch.files.append(FileResult(name, f"link:{name}", "failed", str(exc)))
-                    continue
-                if isinstance(data, int):
-                    ahead.append((name, f"size:{data}:{name}", data))
-                    continue
-                digest = file_hash(data)
-                if digest in ctx.seen_files:
-                    continue
-                ahead.append((name, digest, data))
-                ahead_bytes += len(data)
-                # Files are read a few dozen ahead, then parsed: measured faster than alternating one
-                # read and one parse, and memory stays bounded whatever the folder holds. Megabytes
-                # ahead measured slower: the allocator hands the freed batch back to the system and
-                # page-faults it in again for the next (some microseconds per file).
-                if len(ahead) >= AHEAD_FILES or ahead_bytes >= AHEAD_BYTES:
-                    _take_all(batch, customers, ctx, ahead)
-                    ahead, ahead_bytes = [], 0
-            _take_all(batch, customers, ctx, ahead)
         client_id = ctx.client.id
-        batch.customers = [_customer(client_id, customer_id, party) for customer_id, party in customers.items()]
-        return batch
+        known = ctx.known_stats
+        for start in range(0, len(names), PART_FILES):
+            batch = LedgerBatch()
+            # One row per customer and part: many invoices to the same customer need not each upsert it.
+            # The customer is built from the party of the part's last document naming it; the parts are
+            # stored in order, so the folder's last document naming it wins, as in one batch.
+            customers: dict[str, Party] = {}
+            ahead: list[_Read] = []
+            ahead_bytes = 0
+            with gc_paused():  # thousands of small acyclic records (connector.gcpause)
+                for name in names[start : start + PART_FILES]:
+                    stat = stat_of(folder, name)
+                    if unchanged(known, name, stat):
+                        continue  # read before and untouched since: not opened (connector.sources.known)
+                    try:
+                        data = _read_bounded(folder, name)
+                    except LinkLeavesFolder as exc:
+                        # Held as an unreadable document is: it might be a real invoice behind a link.
+                        batch.errors.append(str(exc))
+                        batch.files.append(FileResult(name, f"link:{name}", "failed", str(exc)))
+                        continue
+                    except FileNotFoundError:
+                        continue  # removed since the folder was listed: as if it had not been there
+                    except OSError as exc:  # e.g. no permission: held as unreadable, the others go on
+                        reason = f"{name}: could not be opened ({exc.strerror or exc})"
+                        batch.errors.append(reason)
+                        batch.files.append(FileResult(name, f"unopened:{name}", "failed", reason))
+                        continue
+                    stat = settled(stat)
+                    if isinstance(data, int):
+                        ahead.append((name, f"size:{data}:{name}", data, stat))
+                        continue
+                    digest = file_hash(data)
+                    if already_read(ctx, batch.known_again, name, digest, stat):
+                        continue
+                    ahead.append((name, digest, data, stat))
+                    ahead_bytes += len(data)
+                    # Files are read a few dozen ahead, then parsed: measured faster than alternating one
+                    # read and one parse, and memory stays bounded whatever the folder holds. Megabytes
+                    # ahead measured slower: the allocator hands the freed batch back to the system and
+                    # page-faults it in again for the next (some microseconds per file).
+                    if len(ahead) >= AHEAD_FILES or ahead_bytes >= AHEAD_BYTES:
+                        _take_all(batch, customers, ctx, ahead)
+                        ahead, ahead_bytes = [], 0
+                _take_all(batch, customers, ctx, ahead)
+            batch.customers = [_customer(client_id, customer_id, party) for customer_id, party in customers.items()]
+            yield batch
 
 
+# Files per part: big enough that a part's transaction work (one executemany per record kind) is cheap per
+# file, small enough that a part's records (with their attachments) stay a few tens of megabytes.
+PART_FILES = 5000
 AHEAD_FILES = 32
 AHEAD_BYTES = 1024 * 1024
+
+_Read = tuple[str, str, bytes | int, FileStat | None]  # name, digest, the bytes (or the size if too big), stat
 
 
 def _read_bounded(folder: str, name: str) -> bytes | int:
@@ -123,20 +158,24 @@ def _read_bounded(folder: str, name: str) -> bytes | int:
         os.close(fd)
 
 
-def _take_all(
-    batch: LedgerBatch, customers: dict[str, Party], ctx: SyncContext, files: list[tuple[str, str, bytes | int]]
-) -> None:
-    for name, digest, data in files:
-        _take(batch, customers, ctx, name, digest, data)
+def _take_all(batch: LedgerBatch, customers: dict[str, Party], ctx: SyncContext, files: list[_Read]) -> None:
+    for name, digest, data, stat in files:
+        _take(batch, customers, ctx, name, digest, data, stat)
 
 
 def _take(
-    batch: LedgerBatch, customers: dict[str, Party], ctx: SyncContext, name: str, digest: str, data: bytes | int
+    batch: LedgerBatch,
+    customers: dict[str, Party],
+    ctx: SyncContext,
+    name: str,
+    digest: str,
+    data: bytes | int,
+    stat: FileStat | None,
 ) -> None:
     if isinstance(data, int):
         reason = f"{name}: {data} bytes is larger than the {MAX_FILE_BYTES}-byte limit, skipped"
         batch.errors.append(reason)
-        batch.files.append(FileResult(name, digest, "failed", reason))
+        batch.files.append(FileResult(name, digest, "failed", reason, stat=stat))
         return
     try:
         doc = read_document(data, name, max_amount=ctx.client.limits.max_amount)
@@ -149,7 +188,7 @@ def _take(
         batch.errors.append(detail)
     # What a file that does not read could change scopes its hold (connector.dunning.unreadable).
     salvaged = salvage(data) if status == "failed" else None
-    batch.files.append(FileResult(name, digest, status, detail, salvaged))
+    batch.files.append(FileResult(name, digest, status, detail, salvaged, stat))
 
 
 def _add(

@@ -140,6 +140,15 @@ def _v16_letters_and_calls(conn: Connection) -> None:
                 conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
 
 
+def _v17_seen_file_stats(conn: Connection) -> None:
+    """Issue 18: each read file's stat, so an unchanged drop-folder file is not opened again. Rows from before
+    have none: those files are read and hashed once more, then recorded with their stat."""
+    have = {c["name"] for c in inspect(conn).get_columns("seen_files")}
+    for name in ("st_size", "st_mtime_ns", "st_ino"):
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE seen_files ADD COLUMN {name} BIGINT"))
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -157,6 +166,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v14_locks_and_claims,
     _v15_document_conflicts,
     _v16_letters_and_calls,
+    _v17_seen_file_stats,
 )
 CURRENT = len(MIGRATIONS)
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -243,6 +244,11 @@ seen_files = Table(
     Column("status", String(16), nullable=False),  # "ok", "failed", "ignored"
     Column("detail", Text, nullable=False, default=""),
     Column("seen_at", DateTime(timezone=True), nullable=False),
+    # The file's stat when read (connector.sources.known): the same name and stat the next night means it is
+    # not opened. Null when not to be trusted (read within the racy window, a link) or from before v17.
+    Column("st_size", BigInteger),
+    Column("st_mtime_ns", BigInteger),
+    Column("st_ino", BigInteger),  # folded to signed 64 bits
 )
 
 decisions = Table(

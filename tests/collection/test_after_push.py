@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from collection_env import CASE, DEBITURA_KEY, KRAVIA_TOKEN, nightly, setup_client, statuses
 
+from connector.engine import afresh, slices
 from connector.store import cases as case_store
 from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, kid
@@ -144,3 +146,38 @@ def test_withdraw_before_the_push_is_local(ws: Workspace, monkeypatch: pytest.Mo
         assert ws.cli("cases", "withdraw", "acme-1001", "--note", "changed my mind").exit_code == 0
         assert nightly(ws, CASE).exit_code == 0
         assert statuses(ws) == {"1001": "withdrawn"} and not fake.invoices
+
+
+def test_a_client_decided_in_slices_pushes_and_reports_as_in_one_piece(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The push re-check and the follow-up read the cases' invoices slice by slice (connector.engine.afresh):
+    a very large client is never read whole for them, and they find what a client read in one piece finds."""
+    monkeypatch.setattr(slices, "SLICE_DOCUMENTS", 1)  # every customer its own slice
+    monkeypatch.setattr(slices, "PARALLEL_SLICES", 1)
+    runs: list[slices.SlicedRun] = []
+
+    class Counted(slices.SlicedRun):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            runs.append(self)
+
+    monkeypatch.setattr(afresh, "SlicedRun", Counted)
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:
+        setup_client(ws, monkeypatch, "kravia", fake.base_url)
+        for i, org in enumerate(("923456791", "987654325")):  # other customers: other slices
+            ws.add_invoice(
+                f"200{i}", customer=f"Kunde {org}", org=org, issue=CASE, due=CASE + timedelta(days=14), amount="50.00"
+            )
+        nightly(ws, CASE)
+        assert ws.cli("cases", "approve", "acme-1001", "--as-of", CASE.isoformat()).exit_code == 0
+        assert nightly(ws, CASE).exit_code == 0
+        [case] = ws.store.read(case_store.load_cases, ["acme"])
+        assert case.provider_ref is not None  # pushed after its re-check
+
+        ws.add_bank_file("camt054-direct.xml", [Entry("PAY-9", "300.00", DAY, kid("1001"))], created=DAY)
+        first = nightly(ws, DAY)
+        assert "reported direct payment 300.00 NOK to kravia" in first.stdout
+        [call] = fake.calls("POST", "/api/v2/invoice/payment")
+        assert call.body["invoices"] == [{"invoiceId": int(case.provider_ref), "amount": 300}]
+    assert len(runs) >= 2 and all(r.slices == 3 for r in runs)  # the push and the follow-up, each in 3 slices

@@ -8,7 +8,7 @@ import email.policy
 import io
 import json
 import sqlite3
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from email import message_from_bytes
 from pathlib import Path
@@ -186,11 +186,16 @@ def test_a_statement_of_account_lists_open_items_payments_credits_and_the_balanc
 
 def test_a_statement_goes_behind_each_reminder_when_the_policy_says_so(ws: Workspace) -> None:
     setup(ws, policy={"statement_with_reminder": True})
+    ws.add_invoice("7003", issue=DAY, due=DAY + timedelta(days=14), amount="700.00")  # open, not yet due
+    ws.add_invoice("7004", customer="Annen AS", org="923456791", issue=DAY, due=DAY, amount="900.00")
     run(ws, DAY)
     pdf = ws.letter_pdf("7001", "reminder", DAY).read_bytes()
     pages = PdfReader(io.BytesIO(pdf)).pages
     assert len(pages) == 3  # the letter, the statement, 7001's copy
-    assert "Kontoutskrift per 19.01.2026" in pdf_text(pdf)
+    text = pdf_text(pdf)
+    assert "Kontoutskrift per 19.01.2026" in text
+    statement = pages[1].extract_text()
+    assert "7003" in statement and "7004" not in statement  # every open invoice of this customer, no other's
 
 
 # ---- the store and the config ----------------------------------------------------------------------------------

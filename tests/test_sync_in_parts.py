@@ -1,0 +1,179 @@
+"""An EHF folder is stored part by part while it is read (issue 18: a large client's sync never holds the
+whole folder), and ends exactly as one batch would: same invoices, first document kept against a later
+conflicting one in another part, the last document's customer, one transaction for all of it."""
+
+from __future__ import annotations
+
+import signal
+from datetime import date
+from typing import Any
+
+import pytest
+
+from connector import interrupt, pipeline
+from connector.bank import feed
+from connector.sources import ehf
+from connector.store.conflicts import open_conflicts
+from connector.store.facts import load_facts
+from tests.builders import Entry, Workspace, client_table, kid, ubl_invoice
+
+ISSUE, DUE = date(2026, 5, 1), date(2026, 5, 15)
+LATE = date(2026, 6, 20)
+
+
+@pytest.fixture
+def acme(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    monkeypatch.setattr(ehf, "PART_FILES", 2)  # a part every two files: a six-file folder is three parts
+    ws.write_config(client_table("acme"))
+    ws.bank_heartbeat(LATE)
+    return ws
+
+
+def _file(ws: Workspace, name: str, number: str, amount: str, **kw: Any) -> None:
+    (ws.ehf_dir() / name).write_text(ubl_invoice(number, issue=ISSUE, due=DUE, amount=amount, **kw), encoding="utf-8")
+
+
+def test_a_folder_read_in_parts_stores_what_one_batch_would(acme: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(6):
+        _file(acme, f"{1001 + i}.xml", str(1001 + i), f"{100 * (i + 1)}.00")
+    events: list[str] = []
+    parts, store_ledger = ehf.EhfFolderSource.parts, pipeline._store_ledger
+
+    def read(self: ehf.EhfFolderSource, ctx: Any) -> Any:
+        for part in parts(self, ctx):
+            events.append(f"read {len(part.files)}")
+            yield part
+
+    def store(*args: Any) -> None:
+        events.append("store")
+        store_ledger(*args)
+
+    monkeypatch.setattr(ehf.EhfFolderSource, "parts", read)
+    monkeypatch.setattr(pipeline, "_store_ledger", store)
+    items = acme.items(LATE)
+
+    assert events == ["read 2", "store"] * 3  # each part stored before the next is read
+    assert sorted(items) == [str(1001 + i) for i in range(6)]
+    assert all(item["action"] == "reminder" for item in items.values())
+    facts = acme.store.read(load_facts, "acme")
+    assert {i.number: str(i.amount) for i in facts.invoices}["1006"] == "600.00"
+
+    # the next night: every file known, nothing new read or stored twice
+    events.clear()
+    assert acme.items(LATE) == items
+    assert events == ["read 0", "store"] * 3
+
+
+def test_a_conflicting_document_in_a_later_part_is_refused_as_in_one_batch(acme: Workspace) -> None:
+    _file(acme, "a-1001.xml", "1001", "1000.00")
+    _file(acme, "b-filler.xml", "2001", "50.00")
+    _file(acme, "c-1001.xml", "1001", "1200.00")  # the next part: another amount for the same number
+
+    result = acme.cli("run", "--as-of", LATE.isoformat())
+    item = acme.items(LATE)["1001"]
+
+    assert "conflicting document: invoice 1001: c-1001.xml carries the number" in result.output
+    assert item["amount"] == "1000.00" and "conflicting_document" in item["holds"]
+    [conflict] = acme.store.read(open_conflicts, "acme")
+    assert conflict.other_ref == "c-1001.xml"
+
+
+def test_a_customer_named_in_two_parts_ends_as_the_last_document_names_it(acme: Workspace) -> None:
+    _file(acme, "a.xml", "1001", "100.00", customer="Kunde AS")
+    _file(acme, "b.xml", "1002", "100.00", customer="Kunde AS")
+    _file(acme, "c.xml", "1003", "100.00", customer="Kunde Nytt Navn AS")  # same org no, renamed
+
+    acme.items(LATE)
+
+    [customer] = acme.store.read(load_facts, "acme").customers.values()
+    assert customer.name == "Kunde Nytt Navn AS"
+
+
+def test_a_part_that_fails_to_store_leaves_nothing_of_the_folder(
+    acme: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(5):
+        _file(acme, f"{1001 + i}.xml", str(1001 + i), "100.00")
+    stored = pipeline._store_ledger
+    calls: list[int] = []
+
+    def fails_on_the_third_part(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        stored(*args)
+
+    monkeypatch.setattr(pipeline, "_store_ledger", fails_on_the_third_part)
+    result = acme.cli("reconcile", "--as-of", LATE.isoformat())
+
+    assert "storing the sync failed, previous state kept: disk full" in result.output
+    assert acme.store.read(load_facts, "acme").invoices == ()  # the first two parts are not kept either
+
+    monkeypatch.setattr(pipeline, "_store_ledger", stored)
+    assert len(acme.items(LATE)) == 5  # the next run reads the folder again, whole
+
+
+def test_a_bank_file_stored_in_parts_pays_as_one_read_whole(acme: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(6):
+        _file(acme, f"{1001 + i}.xml", str(1001 + i), "100.00")
+    paid = [Entry(f"REF{i}", "100.00", LATE, kid=kid(str(1001 + i))) for i in range(0, 6, 2)]
+    acme.add_bank_file("camt-paid.xml", paid, created=LATE)
+    whole = acme.items(LATE)
+    assert [n for n, item in sorted(whole.items()) if item["state"] == "settled"] == ["1001", "1003", "1005"]
+
+    acme.store.close()
+    (acme.root / "state" / "arsync.db").unlink()  # a fresh store: everything is read again
+    acme._store = None
+    monkeypatch.setattr(feed, "PART_BYTES", 100)  # every camt file in parts of one payment
+    monkeypatch.setattr(feed, "PART_PAYMENTS", 1)
+
+    assert acme.items(LATE) == whole
+
+
+def test_a_stop_asked_for_while_parts_are_stored_keeps_nothing_of_the_sync(
+    acme: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(5):
+        _file(acme, f"{1001 + i}.xml", str(1001 + i), "100.00")
+    store_ledger = pipeline._store_ledger
+
+    def stop_after_the_first_part(*args: Any) -> None:
+        store_ledger(*args)
+        interrupt.request(signal.SIGTERM)
+
+    monkeypatch.setattr(pipeline, "_store_ledger", stop_after_the_first_part)
+    try:
+        result = acme.cli("run", "--as-of", LATE.isoformat())
+    finally:
+        interrupt.reset()
+
+    assert result.exit_code == 143
+    assert "a stop was asked for before the sync was stored whole" in result.output
+    assert acme.store.read(load_facts, "acme").invoices == ()  # the first part is not kept either
+    assert acme.letters() == []
+
+
+def test_a_file_that_cannot_be_opened_is_held_and_the_others_are_stored(
+    acme: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read inside the sync's transaction, a file that cannot be opened must not undo the rest: it is listed
+    and held as unreadable; a file removed since the folder was listed is as if it had not been there."""
+    for i in range(4):
+        _file(acme, f"{1001 + i}.xml", str(1001 + i), "100.00")
+    read = ehf._read_bounded
+
+    def refusing(folder: str, name: str) -> bytes | int:
+        if name == "1002.xml":
+            raise PermissionError(13, "Permission denied")
+        if name == "1003.xml":
+            raise FileNotFoundError(2, "No such file or directory")
+        return read(folder, name)
+
+    monkeypatch.setattr(ehf, "_read_bounded", refusing)
+    result = acme.cli("run", "--as-of", LATE.isoformat())
+
+    assert "1002.xml: could not be opened (Permission denied)" in result.output
+    numbers = sorted(i.number for i in acme.store.read(load_facts, "acme").invoices)
+    assert numbers == ["1001", "1004"]
+    files = acme.cli("files", "list", "--client", "acme")
+    assert "1002.xml" in files.output and "1003.xml" not in files.output
