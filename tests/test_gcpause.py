@@ -4,9 +4,19 @@ walked again by the young collections (it went to the oldest generation), yet ga
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 
+import pytest
+
+from connector import gcpause
 from connector.gcpause import PROMOTE_FROM, gc_paused
+
+
+@pytest.fixture
+def alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No other thread runs (threads an earlier test left behind do not count here)."""
+    monkeypatch.setattr(gcpause.threading, "active_count", lambda: 1)
 
 
 class _Node:
@@ -14,7 +24,7 @@ class _Node:
         self.other: _Node | None = None
 
 
-def test_paused_inside_resumed_after_and_what_it_made_is_old() -> None:
+def test_paused_inside_resumed_after_and_what_it_made_is_old(alone: None) -> None:
     assert gc.isenabled()
     with gc_paused():
         assert not gc.isenabled()
@@ -29,7 +39,7 @@ def test_paused_inside_resumed_after_and_what_it_made_is_old() -> None:
     assert all(id(x) in oldest for x in made)
 
 
-def test_a_cycle_made_while_paused_is_still_collected() -> None:
+def test_a_cycle_made_while_paused_is_still_collected(alone: None) -> None:
     with gc_paused():
         a, b = _Node(), _Node()
         a.other, b.other = b, a
@@ -50,6 +60,25 @@ def test_after_a_small_pause_young_garbage_goes_with_a_young_collection() -> Non
         del a, b
     gc.collect(1)  # what the young collections do on their own soon after
     assert gone() is None
+
+
+def test_while_another_thread_runs_a_big_pause_promotes_nothing() -> None:
+    """Its garbage cycles (a dropped HTTP connection holding a socket) must go with a young collection."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with gc_paused():
+            a, b = _Node(), _Node()
+            a.other, b.other = b, a
+            gone = weakref.ref(a)
+            del a, b
+            made = [[i] for i in range(PROMOTE_FROM)]
+        gc.collect(1)
+        assert gone() is None and len(made) == PROMOTE_FROM
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_a_collector_switched_off_by_the_caller_stays_off() -> None:
