@@ -10,7 +10,7 @@ from collections.abc import Generator, Iterable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from connector.amounts import DEFAULT_MAX_AMOUNT
 from connector.bank.camt import CamtError, CamtHeader, iter_camt
@@ -120,6 +120,8 @@ class _FolderFeed:
                     read = self.read(path, name, ctx.client.id, ctx.client.limits.max_amount)
                     payments = self._own(ctx, read.payments)
                 yield PaymentBatch(payments=payments)
+        except ChangedWhileRead:
+            raise  # its payments read so far are in the sync's transaction: undo it (the next run reads it again)
         except (CamtError, OcrError) as exc:
             yield _failed(name, digest, str(exc), stat)
             return
@@ -148,30 +150,50 @@ class _FolderFeed:
     def _in_parts(self, ctx: SyncContext, path: Path, name: str) -> Generator[PaymentBatch, None, FileRead]:
         """A camt file too large to hold, read twice: once to the end to know it reads (a file that breaks
         off keeps none of its payments, as one read whole) and what it covers; then again, its payments
-        handed on ``PART_PAYMENTS`` at a time."""
+        handed on ``PART_PAYMENTS`` at a time. Both passes read one open file (a file replaced meanwhile by
+        a rename is read as it was); one rewritten in place between them raises ``ChangedWhileRead``."""
         client_id, max_amount = ctx.client.id, ctx.client.limits.max_amount
         head = CamtHeader()
         newest: date | None = None  # the newest booking date, and per account (no date kept per payment)
         accounts: dict[str, date] = {}
-        with gc_paused():
-            for p in iter_camt(path, name, head, client_id, max_amount):
-                account = p.account.replace(" ", "")
-                if self.account and account != self.account:
-                    continue
-                on = p.booking_date
-                newest = on if newest is None or on > newest else newest
-                if account:
-                    accounts[account] = max(accounts.get(account, on), on)
-        read = camt_read(head, [])  # the header's dates and accounts; the payments' are added to them
-        dates = read.dates + ([newest] if newest else [])
-        read = read._replace(dates=dates, accounts={**read.accounts, **_newest(read.accounts, accounts)})
-        again = iter_camt(path, name, CamtHeader(), client_id, max_amount)
-        while True:
+        with path.open("rb") as fh:
+            before = _version(fh)
             with gc_paused():
-                part = self._own(ctx, itertools.islice(again, PART_PAYMENTS))
-            if not part:
-                return read
-            yield PaymentBatch(payments=part)
+                for p in iter_camt(fh, name, head, client_id, max_amount):
+                    account = p.account.replace(" ", "")
+                    if self.account and account != self.account:
+                        continue
+                    on = p.booking_date
+                    newest = on if newest is None or on > newest else newest
+                    if account:
+                        accounts[account] = max(accounts.get(account, on), on)
+            read = camt_read(head, [])  # the header's dates and accounts; the payments' are added to them
+            dates = read.dates + ([newest] if newest else [])
+            read = read._replace(dates=dates, accounts={**read.accounts, **_newest(read.accounts, accounts)})
+            fh.seek(0)
+            again = iter_camt(fh, name, CamtHeader(), client_id, max_amount)
+            try:
+                while True:
+                    with gc_paused():
+                        part = self._own(ctx, itertools.islice(again, PART_PAYMENTS))
+                    if not part:
+                        break
+                    yield PaymentBatch(payments=part)
+            except Exception as exc:  # it read to its end a moment ago: it changed
+                raise ChangedWhileRead(f"{name}: changed while it was read ({exc}); read again next run") from exc
+            if _version(fh) != before:
+                raise ChangedWhileRead(f"{name}: changed while it was read; read again next run")
+        return read
+
+
+class ChangedWhileRead(Exception):
+    """A bank file read in parts changed between its two passes: some of its payments are already in the
+    sync's transaction, so the sync is undone (not caught per file) and the next run reads it again."""
+
+
+def _version(fh: IO[bytes]) -> tuple[int, int]:
+    st = os.fstat(fh.fileno())
+    return st.st_size, st.st_mtime_ns
 
 
 PART_BYTES = 64 * 1024 * 1024  # a camt file larger than this is read in parts (≈ 180,000 payments)

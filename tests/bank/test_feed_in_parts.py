@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from feed_client import feed_client
@@ -103,3 +104,27 @@ def test_a_bank_file_that_cannot_be_opened_is_failed_and_the_others_read(
     assert {f.name: f.status for f in batch.files} == {"a-big.xml": "failed", "b-small.xml": "ok"}
     assert batch.errors == ["a-big.xml: could not be opened (Permission denied)"]
     assert len(batch.payments) == 1
+
+
+def test_a_large_file_rewritten_between_its_two_passes_undoes_the_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some of its payments are already handed on when the second pass finds it changed: not caught per file
+    (that would keep them under a failed file), the error ends the sync's transaction; the next run reads it."""
+    folder = _folder(tmp_path)
+    monkeypatch.setattr(feed, "PART_BYTES", 2000)
+    monkeypatch.setattr(feed, "PART_PAYMENTS", 3)
+    passes: list[int] = []
+    real = feed.iter_camt
+
+    def rewritten_after_the_first_pass(*args: Any, **kwargs: Any) -> Any:
+        passes.append(1)
+        if len(passes) == 2:  # the bank's tool rewrites the file in place, between the passes
+            with (folder / "a-big.xml").open("ab") as f:
+                f.write(b"<!-- appended -->\n")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(feed, "iter_camt", rewritten_after_the_first_pass)
+
+    with pytest.raises(feed.ChangedWhileRead, match=r"a-big\.xml: changed while it was read"):
+        list(CamtFolderFeed(folder).parts(_ctx()))
