@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.builders import Workspace
+from tests.builders import FilesOpened, Workspace
 
 
 @pytest.fixture(autouse=True)
@@ -39,3 +39,9 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
     workspace = Workspace(tmp_path)
     yield workspace
     workspace.close()
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> FilesOpened:
+    """Every file the code under test opens (a drop-folder file known by its stat must not be)."""
+    return FilesOpened(monkeypatch)

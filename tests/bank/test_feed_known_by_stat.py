@@ -7,17 +7,10 @@ import os
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
 from connector.store.facts import load_facts
 from tests.builders import Entry, FilesOpened, Workspace, arrived_long_ago, kid
 
 NIGHT = date(2024, 3, 2)
-
-
-@pytest.fixture
-def opened(monkeypatch: pytest.MonkeyPatch) -> FilesOpened:
-    return FilesOpened(monkeypatch)
 
 
 def sync(ws: Workspace, night: date = NIGHT) -> str:

@@ -21,11 +21,6 @@ def invoice(number: str) -> bytes:
     return ubl_invoice(number, issue=ISSUE, due=DUE, amount="500.00").encode()
 
 
-@pytest.fixture
-def opened(monkeypatch: pytest.MonkeyPatch) -> FilesOpened:
-    return FilesOpened(monkeypatch)
-
-
 def sync(ws: Workspace, night: date = NIGHT) -> str:
     result = ws.cli("sync", "--as-of", night.isoformat())
     assert result.exit_code == 0, result.output
