@@ -114,11 +114,12 @@ class _FolderFeed:
             return
         try:
             if size > PART_BYTES and isinstance(self, CamtFolderFeed):
-                read = yield from self._in_parts(ctx, path, name)
+                read, paid = yield from self._in_parts(ctx, path, name)
             else:
                 with gc_paused():  # a big file is a million small acyclic objects (connector.gcpause)
                     read = self.read(path, name, ctx.client.id, ctx.client.limits.max_amount)
                     payments = self._own(ctx, read.payments)
+                paid = _coverage(payments)
                 yield PaymentBatch(payments=payments)
         except ChangedWhileRead:
             raise  # its payments read so far are in the sync's transaction: undo it (the next run reads it again)
@@ -128,7 +129,7 @@ class _FolderFeed:
         except Exception as exc:  # a reader bug on one file must not stop the folder, nor go unnamed
             yield _failed(name, digest, f"{name}: could not be read ({exc.__class__.__name__}: {exc})", stat)
             return
-        _cover(cover, read, self.account)
+        _cover(cover, read, paid, self.account)
         if read.refused:
             # The refused record may be the payment that settles an invoice: the file counts as unread
             # (bank_data_stale, naming it) until it is corrected or removed; its other records are kept.
@@ -138,38 +139,31 @@ class _FolderFeed:
             return
         yield PaymentBatch(files=[FileResult(name, digest, "ok", read.detail, stat=stat)])
 
-    def _own(self, ctx: SyncContext, payments: Iterable[Payment]) -> list[Payment]:
-        """The payments to this feed's account (all, without one), as the client's."""
-        out = []
-        for p in payments:
-            if self.account and p.account.replace(" ", "") != self.account:
-                continue
-            out.append(p if p.client_id == ctx.client.id else dataclasses.replace(p, client_id=ctx.client.id))
-        return out
+    def _mine(self, payments: Iterable[Payment]) -> Iterator[Payment]:
+        """The payments to this feed's account (all, without one)."""
+        return (p for p in payments if not self.account or p.account.replace(" ", "") == self.account)
 
-    def _in_parts(self, ctx: SyncContext, path: Path, name: str) -> Generator[PaymentBatch, None, FileRead]:
+    def _own(self, ctx: SyncContext, payments: Iterable[Payment]) -> list[Payment]:
+        """The payments to this feed's account, as the client's."""
+        client_id = ctx.client.id
+        return [
+            p if p.client_id == client_id else dataclasses.replace(p, client_id=client_id) for p in self._mine(payments)
+        ]
+
+    def _in_parts(
+        self, ctx: SyncContext, path: Path, name: str
+    ) -> Generator[PaymentBatch, None, tuple[FileRead, Coverage]]:
         """A camt file too large to hold, read twice: once to the end to know it reads (a file that breaks
-        off keeps none of its payments, as one read whole) and what it covers; then again, its payments
-        handed on ``PART_PAYMENTS`` at a time. Both passes read one open file (a file replaced meanwhile by
-        a rename is read as it was); one rewritten in place between them raises ``ChangedWhileRead``."""
+        off keeps none of its payments, as one read whole) and what its payments cover; then again, its
+        payments handed on ``PART_PAYMENTS`` at a time. Both passes read one open file (a file replaced
+        meanwhile by a rename is read as it was); one rewritten in place between them raises
+        ``ChangedWhileRead``. Returns the file's header (no payments) and what its payments cover."""
         client_id, max_amount = ctx.client.id, ctx.client.limits.max_amount
         head = CamtHeader()
-        newest: date | None = None  # the newest booking date, and per account (no date kept per payment)
-        accounts: dict[str, date] = {}
         with path.open("rb") as fh:
             before = _version(fh)
             with gc_paused():
-                for p in iter_camt(fh, name, head, client_id, max_amount):
-                    account = p.account.replace(" ", "")
-                    if self.account and account != self.account:
-                        continue
-                    on = p.booking_date
-                    newest = on if newest is None or on > newest else newest
-                    if account:
-                        accounts[account] = max(accounts.get(account, on), on)
-            read = camt_read(head, [])  # the header's dates and accounts; the payments' are added to them
-            dates = read.dates + ([newest] if newest else [])
-            read = read._replace(dates=dates, accounts={**read.accounts, **_newest(read.accounts, accounts)})
+                paid = _coverage(self._mine(iter_camt(fh, name, head, client_id, max_amount)))
             fh.seek(0)
             again = iter_camt(fh, name, CamtHeader(), client_id, max_amount)
             try:
@@ -183,7 +177,7 @@ class _FolderFeed:
                 raise ChangedWhileRead(f"{name}: changed while it was read ({exc}); read again next run") from exc
             if _version(fh) != before:
                 raise ChangedWhileRead(f"{name}: changed while it was read; read again next run")
-        return read
+        return camt_read(head, []), paid
 
 
 class ChangedWhileRead(Exception):
@@ -204,23 +198,28 @@ def _failed(name: str, digest: str, reason: str, stat: FileStat | None = None) -
     return PaymentBatch(files=[FileResult(name, digest, "failed", reason, stat=stat)], errors=[reason])
 
 
-def _note(p: Payment, dates: list[date], accounts: dict[str, date]) -> None:
-    """A payment's booking date: the newest per account is what the file covers of it."""
-    dates.append(p.booking_date)
-    account = p.account.replace(" ", "")
-    if account:
-        accounts[account] = max(accounts.get(account, p.booking_date), p.booking_date)
+# What payments cover: the newest booking date, and per creditor account the newest.
+Coverage = tuple[date | None, dict[str, date]]
 
 
-def _cover(cover: PaymentBatch, read: FileRead, only: str | None) -> None:
-    """Add what a file read covers (its dates; per account, the newest) to ``cover``."""
-    dates, accounts = list(read.dates), dict(read.accounts)
-    for p in read.payments:
-        if only and p.account.replace(" ", "") != only:
-            continue
-        _note(p, dates, accounts)
-    mine = {a: through for a, through in accounts.items() if not only or a == only}
-    add_cover(cover, max(dates) if dates else None, mine)
+def _coverage(payments: Iterable[Payment]) -> Coverage:
+    newest: date | None = None
+    accounts: dict[str, date] = {}
+    for p in payments:
+        on, account = p.booking_date, p.account.replace(" ", "")
+        newest = on if newest is None or on > newest else newest
+        if account and (account not in accounts or on > accounts[account]):
+            accounts[account] = on
+    return newest, accounts
+
+
+def _cover(cover: PaymentBatch, read: FileRead, paid: Coverage, only: str | None) -> None:
+    """Add what a file read covers to ``cover``: its header's date (a statement covers its day even with no
+    entries) and its payments'; per account, the header's accounts and the payments', to ``only`` if given."""
+    newest, accounts = paid
+    dates = [*read.dates, *([newest] if newest else [])]
+    add_cover(cover, max(dates) if dates else None, {a: d for a, d in read.accounts.items() if not only or a == only})
+    add_cover(cover, None, accounts)
 
 
 def add_cover(cover: PaymentBatch, data_through: date | None, accounts: dict[str, date]) -> None:
@@ -274,11 +273,6 @@ def camt_read(head: CamtHeader, payments: list[Payment]) -> FileRead:
     # A statement/notification covers its account up to its creation date, even with no entries.
     accounts = {a: head.created for a in head.accounts if a and head.created}
     return FileRead(payments, f"{head.message}.{head.version}", dates, accounts, tuple(head.refused))
-
-
-def _newest(a: dict[str, date], b: dict[str, date]) -> dict[str, date]:
-    """Per account, the newer of two dates."""
-    return {k: max(v, a[k]) if k in a else v for k, v in b.items()}
 
 
 class OcrFolderFeed(_FolderFeed):
