@@ -32,7 +32,7 @@ from connector.store import Store
 from connector.store.sends import record_steps
 from tests.builders import camt, to_toml
 from tests.fakes import FakeKravia
-from tests.fakes.ledger_world import realistic
+from tests.fakes.ledger_world import World, realistic
 from tests.fakes.ledgers import ENV, FAKES, FakeSystem, ledger_table
 
 BASE_URL = os.environ.get("ARSYNC_TEST_POSTGRES_URL")  # read at import: the autouse fixture clears ARSYNC_*
@@ -120,13 +120,16 @@ class Fleet:
     requires); the others get a reminder by e-mail.
     """
 
-    def __init__(self, root: Path, *, latency: float = 0.0, groups: int = 4, limits: bool = True):
+    def __init__(
+        self, root: Path, *, latency: float = 0.0, groups: int = 4, limits: bool = True, world: World | None = None
+    ):
+        """``world``: every client's ledger (default: ``realistic()``, whose invoice 10045 the ladder walks)."""
         self.root = root
         self.groups = groups
         self.stack = ExitStack()
         limit = (lambda kind: http.SYSTEM_LIMITS[kind]) if limits else (lambda kind: None)
         self.fakes: dict[str, FakeSystem] = {
-            kind: self.stack.enter_context(FAKES[kind](realistic(), latency=latency, limits=limit(kind)))
+            kind: self.stack.enter_context(FAKES[kind](world or realistic(), latency=latency, limits=limit(kind)))
             for kind in KINDS
         }
         self.smtp = self.stack.enter_context(Smtp())
