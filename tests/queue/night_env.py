@@ -50,15 +50,16 @@ CASE_INVOICE = "10045"  # the realistic ledger's overdue invoice: a reminder, or
 
 
 @contextmanager
-def scratch_database(base: str | None = None, prefix: str = "arsync_q_") -> Iterator[str]:
+def scratch_database(base: str | None = None, prefix: str = "arsync_q_", options: str = "") -> Iterator[str]:
     """A fresh database of its own (``<prefix><random>``) on the server of ``base`` (default: the tests'
-    PostgreSQL), dropped afterwards whatever happened. The distributed bench uses it too."""
+    PostgreSQL), dropped afterwards whatever happened. The distributed bench uses it too. ``options``: of
+    CREATE DATABASE (a collation)."""
     base = base or BASE_URL
     assert base is not None
     name = f"{prefix}{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}" {options}'))
     try:
         yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
