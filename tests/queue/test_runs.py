@@ -35,6 +35,7 @@ from connector.queue.worker import ClientFailed, WorkerState, _Retry, client_loc
 from connector.reports.run import ClientReport
 from connector.sources import poweroffice, tripletex
 from connector.store import Store
+from connector.store.decisions import save_decisions
 from tests.fakes.ledger_world import bulk
 from tests.queue.night_env import AS_OF, Fleet, arsync_argv, needs_postgres, scratch_database
 
@@ -210,9 +211,19 @@ def test_wait_prints_what_the_worker_decided_though_the_job_kept_no_decision(
     store = Store(night.url)
     try:
         (old,) = runs.reports(night.engine, store, AS_OF, ["c000"])
+        # decisions a later run stored in place of the night's are not passed off as the night's
+        later = list(by_client["c001"].decisions)[:5]
+        store.write(save_decisions, "c001", AS_OF + timedelta(days=1), later)
+        (replaced,) = runs.reports(night.engine, store, AS_OF, ["c001"])
     finally:
         store.close()
     assert list(old.decisions) == first.decisions and old.customer_names == first.customer_names
+    assert list(replaced.decisions) == [] and replaced.ok
+    assert (
+        f"the night's {len(by_client['c001'].decisions)} decisions are not shown: a later run replaced them"
+        in (replaced.warnings[-1])
+    )
+    assert "(5 decisions as of 2026-11-21)" in replaced.warnings[-1]
 
 
 def test_one_client_never_runs_twice_at_once(night: Night) -> None:
