@@ -499,6 +499,7 @@ def run_client(
             report.decisions = decide_once(store, client, as_of, report, quiesce)
             report.customer_names = {c.customer_id: c.name for c in store.read(load_customers, client.id)}
             store.write(save_decisions, client.id, as_of, report.decisions)
+            report.saved_decisions = len(report.decisions)
             if acting:
                 step(client.id, "act")
                 act_client(store, client, as_of, report.decisions, report, _afresh(store, client, as_of), channels)

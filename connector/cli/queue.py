@@ -133,7 +133,9 @@ def run_queued(
         if not wait:
             return
         runs_mod.wait(db.conninfo(url), eng, day, clients)
-        reports = runs_mod.reports(eng, day, clients)
+        # the store the workers wrote: the decisions are read from it as printed, and the clients' sync
+        # state (stale, failed) from it as `arsync run` reads it
+        reports = runs_mod.reports(eng, env.store, day, clients)
     finally:
         eng.dispose()
     finish(reports, day)

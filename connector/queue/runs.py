@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -18,8 +18,11 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from connector.model import Action, Decision, Evidence, Hold, State
+from connector.model import Action, Decision, Hold, State
 from connector.reports.run import Acted, ClientReport
+from connector.store import Store
+from connector.store.decisions import evidence_from_json, night_decisions, saved_night
+from connector.store.ledger import load_customers
 
 QUEUE = "arsync"  # the procrastinate queue the night's jobs go to
 TASK_NIGHT = "arsync.night"
@@ -242,8 +245,9 @@ def _state(r: Any) -> ClientState:
     return ClientState(r.client_id, state, int(r.tries or 0), r.worker, error, stalled)
 
 
-def reports(eng: Engine, as_of: date, client_ids: Sequence[str]) -> list[ClientReport]:
-    """The night's report of each client (its last finished try), in the order given."""
+def reports(eng: Engine, store: Store, as_of: date, client_ids: Sequence[str]) -> list[ClientReport]:
+    """The night's report of each client (its last finished try), in the order given; its decisions are read
+    from ``store`` (where the worker saved them) as they are iterated."""
     with eng.connect() as conn:
         rows = conn.execute(
             text("SELECT client_id, report FROM arsync_runs WHERE as_of = :d AND client_id = ANY(:ids)"),
@@ -258,7 +262,7 @@ def reports(eng: Engine, as_of: date, client_ids: Sequence[str]) -> list[ClientR
             missing.fail("no report: the client's night did not finish")
             out.append(missing)
         else:
-            out.append(report_from_json(payload if isinstance(payload, dict) else json.loads(payload)))
+            out.append(report_from_json(payload if isinstance(payload, dict) else json.loads(payload), store, as_of))
     return out
 
 
@@ -288,6 +292,9 @@ def wait(
 
 
 # ---- reports as JSON (what --wait prints, from whichever worker ran the client) -----------------
+# Bounded whatever the client's size: counts and problems, what was sent and what needs a person — never the
+# decisions (a million of them would be hundreds of MB in one cell). Those the worker saved in the store
+# (``connector.store.decisions``), where --wait reads them back one chunk at a time.
 
 
 def report_json(report: ClientReport) -> dict[str, Any]:
@@ -299,15 +306,14 @@ def report_json(report: ClientReport) -> dict[str, Any]:
         "sent": [a.as_json() for a in report.sent],
         "attention": report.attention,
         "interrupted": report.interrupted,
-        "customer_names": report.customer_names,
-        "decisions": [
-            {**d.as_json(), "next_step": str(d.next_step) if d.next_step else None} for d in report.decisions
-        ],
+        "saved_decisions": report.saved_decisions,
     }
 
 
-def report_from_json(payload: dict[str, Any]) -> ClientReport:
-    return ClientReport(
+def report_from_json(payload: dict[str, Any], store: Store, as_of: date) -> ClientReport:
+    """A stored report; its decisions those ``store`` holds for the night (listed in the report by
+    reports stored before the decisions were left out of it)."""
+    report = ClientReport(
         client_id=payload["client"],
         ok=bool(payload["ok"]),
         errors=list(payload["errors"]),
@@ -315,9 +321,44 @@ def report_from_json(payload: dict[str, Any]) -> ClientReport:
         sent=[Acted(a["kind"], a["detail"], a.get("invoice"), a.get("case")) for a in payload["sent"]],
         attention=list(payload.get("attention", [])),
         interrupted=bool(payload.get("interrupted", False)),
-        customer_names=dict(payload["customer_names"]),
-        decisions=[_decision(d) for d in payload["decisions"]],
+        saved_decisions=payload.get("saved_decisions"),
     )
+    if "decisions" in payload:  # stored by an earlier version: the decisions are in the report
+        report.customer_names = dict(payload["customer_names"])
+        report.decisions = [_decision(d) for d in payload["decisions"]]
+        return report
+    if not report.saved_decisions:
+        return report
+    saved_on, count = store.read(saved_night, report.client_id)
+    if saved_on != as_of or count != report.saved_decisions:
+        report.warnings.append(
+            f"the night's {report.saved_decisions} decisions are not shown: a later run replaced them in the "
+            f"store ({count} decisions as of {saved_on.isoformat() if saved_on else 'none'})"
+        )
+        return report
+    report.decisions = StoredDecisions(store, report.client_id, as_of, count)
+    report.customer_names = {c.customer_id: c.name for c in store.read(load_customers, report.client_id)}
+    return report
+
+
+class StoredDecisions(Collection[Decision]):
+    """A client's decisions of a night as the store holds them, read (streamed) each time they are iterated."""
+
+    def __init__(self, store: Store, client_id: str, as_of: date, count: int):
+        self._store = store
+        self._client_id = client_id
+        self._as_of = as_of
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Decision]:
+        with self._store.connect() as conn:
+            yield from night_decisions(conn, self._client_id, self._as_of)
+
+    def __contains__(self, item: object) -> bool:
+        return any(d == item for d in self)
 
 
 def _decision(d: dict[str, Any]) -> Decision:
@@ -332,18 +373,8 @@ def _decision(d: dict[str, Any]) -> Decision:
         state=State(d["state"]),
         action=Action(d["action"]),
         holds=tuple(Hold(h) for h in d["holds"]),
-        evidence=tuple(_evidence(e) for e in d["evidence"]),
+        evidence=tuple(evidence_from_json(e) for e in d["evidence"]),
         next_step=Action(d["next_step"]) if d.get("next_step") else None,
-    )
-
-
-def _evidence(e: dict[str, str]) -> Evidence:
-    return Evidence(
-        kind=e["kind"],
-        detail=e["detail"],
-        ref=e.get("ref"),
-        amount=Decimal(e["amount"]) if "amount" in e else None,
-        on=date.fromisoformat(e["date"]) if "date" in e else None,
     )
 
 

@@ -56,6 +56,9 @@ class ClientReport:
     # for the accountant to decide, one line each (a high-risk customer with new invoices: "credit stop?")
     attention: list[str] = field(default_factory=list)
     customer_names: dict[str, str] = field(default_factory=dict)
+    # the decisions this run stored (connector.store.decisions), how many: None when it stored none (decide
+    # failed). A queue job's report keeps this instead of the decisions; --wait reads them from the store.
+    saved_decisions: int | None = None
     interrupted: bool = False  # a stop was asked for while this client ran: what is here is what was done
 
     def fail(self, message: str) -> None:

@@ -8,7 +8,7 @@ fresh computation.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from connector.model import Decision, DocKind
+from connector.model import Action, Decision, DocKind, Evidence, Hold, State
 from connector.store import schema
 from connector.store.upsert import insert_many
 
@@ -127,3 +127,76 @@ def action_counts(conn: Connection, client_id: str) -> dict[str, int]:
     d = schema.decisions
     q = select(d.c.action, func.count()).where(d.c.client_id == client_id, d.c.action != "none").group_by(d.c.action)
     return {action: n for action, n in conn.execute(q)}
+
+
+# ---- the night's decisions as the run made them (``arsync run --queue --wait`` prints them) -------------
+
+STREAM_CHUNK = 2_000  # rows fetched at a time: a million decisions are never in memory at once
+
+
+def _decided(t: Any) -> Any:
+    """The stored decisions joined with the invoice each is about (every decision is about an invoice)."""
+    i = schema.invoices
+    return t.join(
+        i, and_(i.c.client_id == t.c.client_id, i.c.number == t.c.invoice_number, i.c.kind == str(DocKind.INVOICE))
+    )
+
+
+def saved_night(conn: Connection, client_id: str) -> tuple[date | None, int]:
+    """The day the client's stored decisions were made and how many there are (None, 0: none stored)."""
+    d = schema.decisions
+    as_of, count = conn.execute(
+        select(func.max(d.c.as_of), func.count()).select_from(_decided(d)).where(d.c.client_id == client_id)
+    ).one()
+    return as_of, int(count)
+
+
+def night_decisions(conn: Connection, client_id: str, as_of: date) -> Iterator[Decision]:
+    """The client's stored decisions of the night ``as_of``, rebuilt as the run made them (``next_step``
+    aside: it is not stored) and in ``sort_decisions``' order — due date (none first), then invoice number
+    by code point — streamed a chunk at a time."""
+    d, i = schema.decisions, schema.invoices
+    number = d.c.invoice_number.collate("C") if conn.dialect.name == "postgresql" else d.c.invoice_number
+    q = (
+        select(
+            d.c.invoice_number,
+            i.c.customer_id,
+            i.c.currency,
+            i.c.amount,
+            d.c.open_amount,
+            i.c.due_date,
+            d.c.state,
+            d.c.action,
+            d.c.holds,
+            d.c.evidence,
+        )
+        .select_from(_decided(d))
+        .where(d.c.client_id == client_id, d.c.as_of == as_of)
+        .order_by(i.c.due_date.nulls_first(), number)
+    )
+    rows = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(q)
+    for r in rows:
+        yield Decision(
+            client_id,
+            r.invoice_number,
+            r.customer_id,
+            r.currency,
+            r.amount,
+            r.open_amount,
+            r.due_date,
+            State(r.state),
+            Action(r.action),
+            tuple(Hold(h) for h in json.loads(r.holds)),
+            tuple(evidence_from_json(e) for e in json.loads(r.evidence)),
+        )
+
+
+def evidence_from_json(e: dict[str, str]) -> Evidence:
+    """``Evidence.as_json()`` read back."""
+    return Evidence(
+        kind=e["kind"],
+        detail=e["detail"],
+        ref=e.get("ref"),
+        amount=Decimal(e["amount"]) if "amount" in e else None,
+        on=date.fromisoformat(e["date"]) if "date" in e else None,
+    )

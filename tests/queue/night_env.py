@@ -32,7 +32,7 @@ from connector.store import Store
 from connector.store.sends import record_steps
 from tests.builders import camt, to_toml
 from tests.fakes import FakeKravia
-from tests.fakes.ledger_world import realistic
+from tests.fakes.ledger_world import World, realistic
 from tests.fakes.ledgers import ENV, FAKES, FakeSystem, ledger_table
 
 BASE_URL = os.environ.get("ARSYNC_TEST_POSTGRES_URL")  # read at import: the autouse fixture clears ARSYNC_*
@@ -50,15 +50,16 @@ CASE_INVOICE = "10045"  # the realistic ledger's overdue invoice: a reminder, or
 
 
 @contextmanager
-def scratch_database(base: str | None = None, prefix: str = "arsync_q_") -> Iterator[str]:
+def scratch_database(base: str | None = None, prefix: str = "arsync_q_", options: str = "") -> Iterator[str]:
     """A fresh database of its own (``<prefix><random>``) on the server of ``base`` (default: the tests'
-    PostgreSQL), dropped afterwards whatever happened. The distributed bench uses it too."""
+    PostgreSQL), dropped afterwards whatever happened. The distributed bench uses it too. ``options``: of
+    CREATE DATABASE (a collation)."""
     base = base or BASE_URL
     assert base is not None
     name = f"{prefix}{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}" {options}'))
     try:
         yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -120,13 +121,16 @@ class Fleet:
     requires); the others get a reminder by e-mail.
     """
 
-    def __init__(self, root: Path, *, latency: float = 0.0, groups: int = 4, limits: bool = True):
+    def __init__(
+        self, root: Path, *, latency: float = 0.0, groups: int = 4, limits: bool = True, world: World | None = None
+    ):
+        """``world``: every client's ledger (default: ``realistic()``, whose invoice 10045 the ladder walks)."""
         self.root = root
         self.groups = groups
         self.stack = ExitStack()
         limit = (lambda kind: http.SYSTEM_LIMITS[kind]) if limits else (lambda kind: None)
         self.fakes: dict[str, FakeSystem] = {
-            kind: self.stack.enter_context(FAKES[kind](realistic(), latency=latency, limits=limit(kind)))
+            kind: self.stack.enter_context(FAKES[kind](world or realistic(), latency=latency, limits=limit(kind)))
             for kind in KINDS
         }
         self.smtp = self.stack.enter_context(Smtp())

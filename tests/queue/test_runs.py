@@ -1,6 +1,8 @@
 """The queue in one process (``connector.queue``): an enqueue repeated is a no-op, two enqueuers at once queue
 a client once, a failing client is retried then reported failed while the others finish, one client never
-runs twice at once, and ``run --queue --wait`` prints the night's report with ``arsync run``'s exit status.
+runs twice at once, and ``run --queue --wait`` prints the night's report with ``arsync run``'s exit status —
+the report the worker made, printed as ``arsync run`` prints it, though the job kept only its counts and
+problems (the decisions are read back from the store).
 
 Workers here run in the test's own process until the queue is empty (``run_worker(..., until_idle=True)``);
 ``test_worker_processes.py`` and ``test_distributed.py`` run real worker processes.
@@ -9,6 +11,7 @@ Workers here run in the test's own process until the queue is empty (``run_worke
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -22,13 +25,18 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine, text
 
 from connector import config as config_mod
-from connector import http
+from connector import http, pipeline
 from connector.cli import main
+from connector.cli import run as run_cmd
+from connector.cli.common import Env
 from connector.config import ConfigError
 from connector.queue import db, runs
 from connector.queue.worker import ClientFailed, WorkerState, _Retry, client_lock, run_worker
+from connector.reports.run import ClientReport
 from connector.sources import poweroffice, tripletex
 from connector.store import Store
+from connector.store.decisions import save_decisions
+from tests.fakes.ledger_world import bulk
 from tests.queue.night_env import AS_OF, Fleet, arsync_argv, needs_postgres, scratch_database
 
 pytestmark = needs_postgres
@@ -56,9 +64,9 @@ class Night:
 
 @pytest.fixture
 def night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Night]:
-    n, broken, attempts = getattr(request, "param", (4, (), 2))
+    n, broken, attempts, world = (*getattr(request, "param", (4, (), 2)), None)[:4]
     with scratch_database() as url:
-        fleet = Fleet(tmp_path, groups=1, limits=False)
+        fleet = Fleet(tmp_path, groups=1, limits=False, world=world)
         for key, value in fleet.env.items():
             monkeypatch.setenv(key, value)
         http.reset_limiters()
@@ -142,6 +150,80 @@ def test_a_failing_client_is_retried_then_reported_failed_and_the_others_finish(
     assert "client c001: ledger: secret not set: NO_SUCH_SECRET" in err
     assert "c000: reminder for invoice 10045 via email" in out and "c002: reminder for invoice 10045" in out
     assert night.status()["c001"]["attempts"] == 4
+
+
+@pytest.mark.parametrize("night", [(3, (), 2, bulk(900, n_customers=20))], indirect=True)
+def test_wait_prints_what_the_worker_decided_though_the_job_kept_no_decision(
+    night: Night, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made: list[ClientReport] = []  # the reports the workers' nights made, decisions and all
+    run_client = pipeline.run_client
+
+    def keep(*args: object, **kwargs: object) -> ClientReport:
+        report = run_client(*args, **kwargs)  # type: ignore[arg-type]
+        report.decisions = list(report.decisions)
+        made.append(report)
+        return report
+
+    monkeypatch.setattr(pipeline, "run_client", keep)
+    assert night.cli("run", "--queue", "--as-of", AS_OF.isoformat()).exit_code == 0
+    night.work()
+    by_client = {r.client_id: r for r in sorted(made, key=lambda r: r.client_id)}
+    assert list(by_client) == ["c000", "c001", "c002"] and all(r.ok for r in made)
+    assert all(len(r.decisions) >= 300 for r in made)
+
+    # The job's result: counts and problems, not the decisions (a million would be hundreds of MB in one cell).
+    with night.engine.connect() as conn:
+        stored = {r.client_id: r.report for r in conn.execute(text("SELECT client_id, report FROM arsync_runs"))}
+    for client_id, report in stored.items():
+        assert "decisions" not in report and "customer_names" not in report
+        assert report["saved_decisions"] == len(by_client[client_id].decisions)
+        rest = {k: v for k, v in report.items() if k not in ("sent", "warnings", "errors", "attention")}
+        assert len(json.dumps(rest)) < 200  # whatever the number of decisions
+
+    # What --wait prints is what `arsync run` prints from the worker's own reports: table, actions, summary.
+    env = Env(str(night.config))
+    env.store  # noqa: B018 — open, as `arsync run` has it: the clients' sync state is read from it
+    for as_json in (False, True):
+        capsys.readouterr()
+        run_cmd._print(env, list(by_client.values()), AS_OF, as_json, acted=True)
+        expected = capsys.readouterr().out
+        flags = ["--json"] if as_json else []
+        waited = night.cli("run", "--queue", "--wait", "--as-of", AS_OF.isoformat(), *flags)
+        assert waited.exit_code == 0, waited.output
+        assert waited.stdout == expected
+    env.close()
+    assert "Decisions as of 2026-11-20" in expected or '"items"' in expected
+    items = json.loads(expected)["items"]
+    assert len(items) == sum(len(r.decisions) for r in made)
+    assert json.loads(expected)["summary"] == {"ok": 3, "failed": 0, "stale": 0, "never": 0}
+
+    # A report stored by an earlier version lists its decisions: still read, from the report itself.
+    first = by_client["c000"]
+    legacy = {
+        **stored["c000"],
+        "customer_names": first.customer_names,
+        "decisions": [{**d.as_json(), "next_step": str(d.next_step) if d.next_step else None} for d in first.decisions],
+    }
+    with night.engine.begin() as conn:
+        update = text("UPDATE arsync_runs SET report = CAST(:r AS jsonb) WHERE client_id = 'c000'")
+        conn.execute(update, {"r": json.dumps(legacy)})
+    store = Store(night.url)
+    try:
+        (old,) = runs.reports(night.engine, store, AS_OF, ["c000"])
+        # decisions a later run stored in place of the night's are not passed off as the night's
+        later = list(by_client["c001"].decisions)[:5]
+        store.write(save_decisions, "c001", AS_OF + timedelta(days=1), later)
+        (replaced,) = runs.reports(night.engine, store, AS_OF, ["c001"])
+    finally:
+        store.close()
+    assert list(old.decisions) == first.decisions and old.customer_names == first.customer_names
+    assert list(replaced.decisions) == [] and replaced.ok
+    assert (
+        f"the night's {len(by_client['c001'].decisions)} decisions are not shown: a later run replaced them"
+        in (replaced.warnings[-1])
+    )
+    assert "(5 decisions as of 2026-11-21)" in replaced.warnings[-1]
 
 
 def test_one_client_never_runs_twice_at_once(night: Night) -> None:
