@@ -513,26 +513,36 @@ def _record(
     recorded: list[_Sent] = []
     if not sent:
         return recorded
+    settled: list[tuple[str, str, str | None, str | None]] = []  # (op key, state, provider ref, error)
+    refs: list[tuple[str, str]] = []
+    events: list[tuple[str, CaseStatus, str]] = []
     with store.transaction() as conn:
         at = store.now()
+        states = case_store.op_states(conn, client.id, [item.op.op_key for item in sent])
         for item in sent:
             case, key = item.ready.case, item.op.op_key
             if item.outcome == PUSHED:
                 assert item.result is not None
-                if not _settle_pushed(conn, store, client, as_of, provider, case, key, item.result, item.how):
-                    continue
+                if states.get(key) == DONE:
+                    continue  # already recorded (never a second "pushed")
+                settled.append((key, DONE, item.result.provider_ref, None))
+                refs.append((case.case_id, item.result.provider_ref))
+                events.append((case.case_id, CaseStatus.PUSHED, f"{provider.name} {item.how}"))
             elif item.outcome == REFUSED:
-                case_store.settle_op(conn, client.id, key, FAILED, at=at, error=item.error)
-                note = f"{provider.name} refused: {item.error}"
-                case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.PROPOSED, as_of, note, at=at)
+                settled.append((key, FAILED, None, item.error))
+                events.append((case.case_id, CaseStatus.PROPOSED, f"{provider.name} refused: {item.error}"))
             elif item.outcome == PUSH_FAILED:
-                case_store.settle_op(conn, client.id, key, FAILED, at=at, error=item.error)
+                settled.append((key, FAILED, None, item.error))
             elif item.outcome == UNKNOWN or item.ready.tried_before:
                 # the outcome unknown, or not sent now after an earlier try: pending, asked about next run
                 case_store.note_op_error(conn, client.id, key, item.error, at=at)
             else:
-                case_store.settle_op(conn, client.id, key, case_store.CANCELLED, at=at, error=item.error)
+                settled.append((key, case_store.CANCELLED, None, item.error))
             recorded.append(item)
+        # One statement each for the batch (a statement per case costs more than the commit saved).
+        case_store.settle_ops(conn, client.id, settled, at=at)
+        case_store.set_provider_refs(conn, client.id, refs)
+        case_store.add_case_events_many(conn, client.id, events, as_of, at=at)
     return recorded
 
 
