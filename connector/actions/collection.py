@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from functools import partial
+from typing import Protocol, TypeVar
 
+from sqlalchemy import Connection
+
+from connector import interrupt
 from connector.collection.approval import may_push, push_wait
 from connector.collection.base import (
     BusinessError,
@@ -221,6 +226,8 @@ def run_collection(
         return
     provider = provider or provider_for(client)
     push_approved(store, client, as_of, report, provider, afresh)
+    if interrupt.requested():  # the operator asked to stop: nothing new starts after the push
+        return
     pull_status(store, client, as_of, report, provider)
     follow_up(store, client, as_of, report, provider, afresh)
 
@@ -233,12 +240,15 @@ def push_approved(
     provider: CollectionProvider,
     afresh: Afresh,
 ) -> None:
+    """Push the client's approved cases: each earlier unresolved push asked about and each approval re-checked
+    (:func:`_check`, case by case), then the cases that pass pushed in batches of :data:`BATCH_PUSHES`
+    (:func:`_push_batch`). A stop asked for (``connector.interrupt``) starts no further request."""
     approved = [c for c in store.read(case_store.load_cases, [client.id]) if c.status is CaseStatus.APPROVED]
     # An approval inside its undo window (the workbench's) stays approved and is pushed by a later run.
     now = store.now()
     for case in approved:
-        if (wait := push_wait(case, now)) is not None:
-            report.warnings.append(f"case {case.case_id}: push waits (stays approved): {wait}")
+        if (why := push_wait(case, now)) is not None:
+            report.warnings.append(f"case {case.case_id}: push waits (stays approved): {why}")
     approved = [c for c in approved if may_push(c, now)]
     if not approved:
         return
@@ -249,24 +259,74 @@ def push_approved(
     # The cases' invoices only, each from the slice that holds its customer (connector.engine.afresh).
     fresh = afresh({c.invoice_number for c in approved})
     submits = {op.case_id: op for op in store.read(case_store.ops, client.id) if op.kind == "submit"}
-    jobs: list[Callable[[], None]] = []
+    checks: list[Callable[[], _Ready | None]] = []
     for case in approved:
         current = fresh.get(case.invoice_number)
         d = current.decision if current is not None else None
         payload = build_payload(store, client, case, d, current) if d is not None and current is not None else None
         known = sorted(a.source_key for a in current.allocations) if current is not None else []
-        jobs.append(_pusher(store, client, as_of, report, provider, case, d, payload, known, submits.get(case.case_id)))
+        checks.append(
+            partial(_check, store, client, as_of, report, provider, case, d, payload, known, submits.get(case.case_id))
+        )
     workers = max(1, client.collection.concurrency)
-    if workers == 1 or len(jobs) == 1:
-        for job in jobs:
-            job()
-    else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push") as pool:
-            for future in [pool.submit(job) for job in jobs]:
-                future.result()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push") as pool:
+        ready = [r for r in _all(pool if workers > 1 else None, checks) if r is not None]
+        # By case id: two runs claim the same rows in the same order (on PostgreSQL they cannot deadlock).
+        ready.sort(key=lambda r: r.case.case_id)
+        for start in range(0, len(ready), BATCH_PUSHES):
+            if interrupt.requested():  # the operator asked to stop: nothing of the next batch is claimed
+                return
+            _push_batch(store, client, as_of, report, provider, ready[start : start + BATCH_PUSHES], pool, workers)
 
 
-def _pusher(
+T = TypeVar("T")
+
+
+def _all(pool: ThreadPoolExecutor | None, jobs: Sequence[Callable[[], T]]) -> list[T]:
+    """Every job's result, in order; on the pool's threads when given (the first error raised once all ended)."""
+    if pool is None or len(jobs) <= 1:
+        return [job() for job in jobs]
+    futures = [pool.submit(job) for job in jobs]
+    wait(futures)
+    return [f.result() for f in futures]
+
+
+# Pushes claimed (one transaction), sent and recorded (one transaction) together: two commits per batch
+# instead of two per case (a commit is an fsync, and the store serialises them across the threads).
+BATCH_PUSHES = 100
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """An approved case that passed the re-check, with what its push sends and records."""
+
+    case: Case
+    d: Decision
+    payload: CasePayload
+    known_allocations: list[str]
+    earlier: Op | None  # its submit op as read before the re-check (a pending one was looked up, not found)
+
+    @property
+    def tried_before(self) -> bool:
+        """An earlier run claimed this push and may have sent it (the provider did not know it when asked)."""
+        return self.earlier is not None and self.earlier.pending
+
+
+# What became of one push in a batch (:class:`_Sent`).
+PUSHED, REFUSED, PUSH_FAILED, UNKNOWN, UNSENT = "pushed", "refused", "failed", "unknown", "unsent"
+
+
+@dataclass(frozen=True)
+class _Sent:
+    ready: _Ready
+    op: Op  # the op this run claimed for it
+    outcome: str
+    result: PushResult | None = None
+    how: str = ""  # how the result was had: "created", "already there", "found at the provider …"
+    error: str = ""
+
+
+def _check(
     store: Store,
     client: ClientConfig,
     as_of: date,
@@ -277,132 +337,266 @@ def _pusher(
     payload: CasePayload | None,
     known_allocations: list[str],
     op: Op | None,
-) -> Callable[[], None]:
-    def event(status: CaseStatus, note: str) -> None:
+) -> _Ready | None:
+    """One approved case before its push: an earlier push that may have reached the provider resolved by
+    asking it (never by resending), then the approval re-checked against today's facts. The case to push,
+    or None when it is settled here (found, back to review, waiting, or left to another run)."""
+    op_key = f"{case.case_id}|submit"
+    if op is not None and op.pending and not store.may_resolve(client.id, op.claimed_by):
+        _in_flight(case, op)  # another run's push in flight: neither resolved nor sent again
+        return None
+    # 1. A push that may have reached the provider is resolved by asking it, never by resending.
+    if op is not None and op.pending and payload is not None:
+        try:
+            found = provider.find(payload, op.created_at)
+        except ProviderError as exc:
+            store.write(case_store.note_op_error, client.id, op_key, str(exc), at=store.now())
+            report.warnings.append(f"case {case.case_id}: unresolved earlier push, provider not reachable: {exc}")
+            return None
+        if found is not None:
+            with store.transaction() as conn:
+                recorded = _settle_pushed(conn, store, client, as_of, provider, case, op_key, found, _FOUND_EARLIER)
+            if recorded:
+                _report_pushed(report, provider, case, found, _FOUND_EARLIER)
+            return None
+    elif op is not None and op.pending:
+        # No decision to build the lookup from (e.g. settled long ago): the earlier push may be live at
+        # the provider, so it is neither cancelled nor re-sent — a person checks it.
+        report.warnings.append(
+            f"case {case.case_id}: an earlier push may have reached {provider.name} and cannot be looked up "
+            "(the invoice has no current decision); check it at the provider"
+        )
+        return None
+    # 2. Re-check the approval against today's facts.
+    gone = Verdict("review", "the invoice is no longer in the ledger")
+    verdict = recheck(case, d) if payload is not None else gone
+    if verdict.action == "push":
+        assert payload is not None and d is not None
+        return _Ready(case, d, payload, known_allocations, op)
+    if op is not None and op.pending:
+        with store.transaction() as conn:  # provably not at the provider (asked above)
+            case_store.settle_op(conn, client.id, op_key, case_store.CANCELLED, at=store.now(), error=verdict.reason)
+    if verdict.action == "review":
         with store.transaction() as conn:
-            case_store.add_case_event(conn, client.id, case.case_id, status, as_of, note, at=store.now())
-
-    def settle(result: PushResult, op_key: str, how: str) -> None:
-        with store.transaction() as conn:
-            current = case_store.get_op(conn, client.id, op_key)
-            if current is not None and current.state == DONE:
-                return  # already recorded (never add a second "pushed")
-            case_store.settle_op(conn, client.id, op_key, DONE, at=store.now(), provider_ref=result.provider_ref)
-            case_store.set_provider_ref(conn, client.id, case.case_id, result.provider_ref)
-            case_store.add_case_event(
-                conn, client.id, case.case_id, CaseStatus.PUSHED, as_of, f"{provider.name} {how}", at=store.now()
-            )
+            note = f"push refused, back to review: {verdict.reason}"
+            case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.PROPOSED, as_of, note, at=store.now())
         report.did(
-            PUSH,
-            f"case {case.case_id} pushed to {provider.name} ({result.provider_ref}, {how})",
+            REVIEW,
+            f"case {case.case_id} back to review: {verdict.reason}",
             invoice=case.invoice_number,
             case=case.case_id,
         )
+    else:
+        report.warnings.append(f"case {case.case_id}: push waits (stays approved): {verdict.reason}")
+    return None
 
-    def run() -> None:
-        op_key = f"{case.case_id}|submit"
-        if op is not None and op.pending and not store.may_resolve(client.id, op.claimed_by):
-            _in_flight(case, op)  # another run's push in flight: neither resolved nor sent again
-            return
-        # 1. A push that may have reached the provider is resolved by asking it, never by resending.
-        if op is not None and op.pending and payload is not None:
-            try:
-                found = provider.find(payload, op.created_at)
-            except ProviderError as exc:
-                store.write(case_store.note_op_error, client.id, op_key, str(exc), at=store.now())
-                report.warnings.append(f"case {case.case_id}: unresolved earlier push, provider not reachable: {exc}")
-                return
-            if found is not None:
-                settle(found, op_key, "found at the provider after an interrupted push")
-                return
-        elif op is not None and op.pending:
-            # No decision to build the lookup from (e.g. settled long ago): the earlier push may be live at
-            # the provider, so it is neither cancelled nor re-sent — a person checks it.
-            report.warnings.append(
-                f"case {case.case_id}: an earlier push may have reached {provider.name} and cannot be looked up "
-                "(the invoice has no current decision); check it at the provider"
-            )
-            return
-        # 2. Re-check the approval against today's facts.
-        gone = Verdict("review", "the invoice is no longer in the ledger")
-        verdict = recheck(case, d) if payload is not None else gone
-        if verdict.action != "push":
-            if op is not None and op.pending:
-                with store.transaction() as conn:  # provably not at the provider (asked above)
-                    case_store.settle_op(
-                        conn, client.id, op_key, case_store.CANCELLED, at=store.now(), error=verdict.reason
-                    )
-            if verdict.action == "review":
-                event(CaseStatus.PROPOSED, f"push refused, back to review: {verdict.reason}")
-                report.did(
-                    REVIEW,
-                    f"case {case.case_id} back to review: {verdict.reason}",
-                    invoice=case.invoice_number,
-                    case=case.case_id,
-                )
-            else:
-                report.warnings.append(f"case {case.case_id}: push waits (stays approved): {verdict.reason}")
-            return
-        assert payload is not None and d is not None
-        # 3. Intent first (committed), then the request, then the result.
-        current = store.write(
-            case_store.record_intent,
-            client_id=client.id,
-            op_key=op_key,
-            case_id=case.case_id,
-            kind="submit",
-            provider=provider.name,
-            amount=d.open_amount,
-            currency=d.currency,
-            detail={"allocations": known_allocations},
-            owner=store.run.key,
-            replaces=op.claimed_by if op is not None else None,
-            at=store.now(),
-        )
-        if current is None:
-            log.info("client %s: case %s is being pushed by another arsync run", client.id, case.case_id)
-            return
-        if current.state == DONE:
-            return
+
+_FOUND_EARLIER = "found at the provider after an interrupted push"
+_FOUND_LOST = "found at the provider after the answer was lost"
+_STOPPED = "not sent: the run was stopped first"
+_HALTED = "not sent: another push of its batch failed unexpectedly first"
+
+
+def _push_batch(
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    report: ClientReport,
+    provider: CollectionProvider,
+    batch: Sequence[_Ready],
+    pool: ThreadPoolExecutor,
+    workers: int,
+) -> None:
+    """One batch: its intents claimed in one transaction (committed before any request), the requests sent
+    (``workers`` at once), and every outcome recorded in one transaction; the report's lines only after it.
+
+    A stop asked for, or an unexpected error in one request, sends no further request: what was sent is
+    recorded, the intents never sent are released (:func:`_record`), and the error is raised after."""
+    claimed = _claim(store, client, provider, batch)
+    halt = threading.Event()  # an unexpected error in one request: no further one starts
+
+    def push(ready: _Ready, op: Op) -> _Sent:
+        if halt.is_set():
+            return _Sent(ready, op, UNSENT, error=_HALTED)
+        if interrupt.requested():
+            return _Sent(ready, op, UNSENT, error=_STOPPED)
         try:
-            result = provider.submit(payload, current.idem_key)
-        except BusinessError as exc:
-            with store.transaction() as conn:
-                case_store.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
-                case_store.add_case_event(
-                    conn,
-                    client.id,
-                    case.case_id,
-                    CaseStatus.PROPOSED,
-                    as_of,
-                    f"{provider.name} refused: {exc}",
-                    at=store.now(),
-                )
-            report.warnings.append(f"case {case.case_id}: {provider.name} refused the case, back to review: {exc}")
-            return
-        except ProviderError as exc:
-            if not exc.ambiguous:
-                with store.transaction() as conn:
-                    case_store.settle_op(conn, client.id, op_key, FAILED, at=store.now(), error=str(exc))
-                report.fail(f"case {case.case_id}: push failed (stays approved): {exc}")
-                return
-            # Maybe created: ask now; if the provider cannot tell, the next run asks again.
-            try:
-                found = provider.find(payload, current.created_at)
-            except ProviderError:
-                found = None
-            if found is None:
-                store.write(case_store.note_op_error, client.id, op_key, str(exc), at=store.now())
-                report.warnings.append(
-                    f"case {case.case_id}: push outcome unknown ({exc}); "
-                    "the next run asks the provider before anything is resent"
-                )
-                return
-            settle(found, op_key, "found at the provider after the answer was lost")
-            return
-        settle(result, op_key, "created" if result.created else "already there")
+            return _send(provider, ready, op)
+        except BaseException:
+            halt.set()
+            raise
 
-    return run
+    jobs = [partial(push, ready, op) for ready, op in claimed]
+    sent: list[_Sent] = []
+    error: BaseException | None = None  # the request's outcome is unknown: its intent stays pending
+    if workers == 1 or len(jobs) <= 1:
+        for job in jobs:
+            try:
+                sent.append(job())
+            except Exception as exc:
+                error = error or exc
+    else:
+        futures = [pool.submit(job) for job in jobs]
+        wait(futures)
+        for future in futures:
+            if (failure := future.exception()) is None:
+                sent.append(future.result())
+            else:
+                error = error or failure
+    for item in _record(store, client, as_of, provider, sent):
+        _report_sent(report, provider, item)
+    if error is not None:
+        raise error
+
+
+def _claim(
+    store: Store, client: ClientConfig, provider: CollectionProvider, batch: Sequence[_Ready]
+) -> list[tuple[_Ready, Op]]:
+    """One transaction: every case's intent recorded (``cases.record_intent``: compare-and-set, of two runs
+    only one gets a case to send), in the batch's order (by case id). The cases this run now holds."""
+    claimed: list[tuple[_Ready, Op]] = []
+    with store.transaction() as conn:
+        at = store.now()
+        for ready in batch:
+            case, earlier = ready.case, ready.earlier
+            op = case_store.record_intent(
+                conn,
+                client_id=client.id,
+                op_key=f"{case.case_id}|submit",
+                case_id=case.case_id,
+                kind="submit",
+                provider=provider.name,
+                amount=ready.d.open_amount,
+                currency=ready.d.currency,
+                detail={"allocations": ready.known_allocations},
+                owner=store.run.key,
+                replaces=earlier.claimed_by if earlier is not None else None,
+                at=at,
+            )
+            if op is None:
+                log.info("client %s: case %s is being pushed by another arsync run", client.id, case.case_id)
+            elif op.state != DONE:
+                claimed.append((ready, op))
+    return claimed
+
+
+def _send(provider: CollectionProvider, ready: _Ready, op: Op) -> _Sent:
+    """The request for one claimed case, and what became of it (nothing is recorded here)."""
+    try:
+        result = provider.submit(ready.payload, op.idem_key)
+    except BusinessError as exc:
+        return _Sent(ready, op, REFUSED, error=str(exc))
+    except ProviderError as exc:
+        if not exc.ambiguous:
+            return _Sent(ready, op, PUSH_FAILED, error=str(exc))
+        # Maybe created: ask now; if the provider cannot tell, the next run asks again.
+        try:
+            found = provider.find(ready.payload, op.created_at)
+        except ProviderError:
+            found = None
+        if found is None:
+            return _Sent(ready, op, UNKNOWN, error=str(exc))
+        return _Sent(ready, op, PUSHED, found, _FOUND_LOST)
+    return _Sent(ready, op, PUSHED, result, "created" if result.created else "already there")
+
+
+def _record(
+    store: Store, client: ClientConfig, as_of: date, provider: CollectionProvider, sent: Sequence[_Sent]
+) -> list[_Sent]:
+    """One transaction: every outcome of a batch recorded; the ones recorded (for the report).
+
+    Pushed: the op done with the provider's reference and the case pushed. Refused (a business error): the
+    op failed and the case back to review. Failed (not ambiguous): the op failed, the case stays approved.
+    Unknown (ambiguous and not found): the op stays pending with the error, for the next run to ask about.
+    Not sent (the run was stopped): the op released as provably not at the provider (cancelled); one that
+    carries on an earlier unresolved push stays pending instead (that push's key is kept for the resend)."""
+    recorded: list[_Sent] = []
+    if not sent:
+        return recorded
+    settled: list[tuple[str, str, str | None, str | None]] = []  # (op key, state, provider ref, error)
+    refs: list[tuple[str, str]] = []
+    events: list[tuple[str, CaseStatus, str]] = []
+    with store.transaction() as conn:
+        at = store.now()
+        states = case_store.op_states(conn, client.id, [item.op.op_key for item in sent])
+        for item in sent:
+            case, key = item.ready.case, item.op.op_key
+            if item.outcome == PUSHED:
+                assert item.result is not None
+                if states.get(key) == DONE:
+                    continue  # already recorded (never a second "pushed")
+                settled.append((key, DONE, item.result.provider_ref, None))
+                refs.append((case.case_id, item.result.provider_ref))
+                events.append((case.case_id, CaseStatus.PUSHED, f"{provider.name} {item.how}"))
+            elif item.outcome == REFUSED:
+                settled.append((key, FAILED, None, item.error))
+                events.append((case.case_id, CaseStatus.PROPOSED, f"{provider.name} refused: {item.error}"))
+            elif item.outcome == PUSH_FAILED:
+                settled.append((key, FAILED, None, item.error))
+            elif item.outcome == UNKNOWN or item.ready.tried_before:
+                # the outcome unknown, or not sent now after an earlier try: pending, asked about next run
+                case_store.note_op_error(conn, client.id, key, item.error, at=at)
+            else:
+                settled.append((key, case_store.CANCELLED, None, item.error))
+            recorded.append(item)
+        # One statement each for the batch (a statement per case costs more than the commit saved).
+        case_store.settle_ops(conn, client.id, settled, at=at)
+        case_store.set_provider_refs(conn, client.id, refs)
+        case_store.add_case_events_many(conn, client.id, events, as_of, at=at)
+    return recorded
+
+
+def _settle_pushed(
+    conn: Connection,
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    provider: CollectionProvider,
+    case: Case,
+    op_key: str,
+    result: PushResult,
+    how: str,
+) -> bool:
+    """The op done and the case pushed, inside the caller's transaction; False when it was recorded already
+    (never a second "pushed")."""
+    current = case_store.get_op(conn, client.id, op_key)
+    if current is not None and current.state == DONE:
+        return False
+    at = store.now()
+    case_store.settle_op(conn, client.id, op_key, DONE, at=at, provider_ref=result.provider_ref)
+    case_store.set_provider_ref(conn, client.id, case.case_id, result.provider_ref)
+    case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.PUSHED, as_of, f"{provider.name} {how}", at=at)
+    return True
+
+
+def _report_pushed(
+    report: ClientReport, provider: CollectionProvider, case: Case, result: PushResult, how: str
+) -> None:
+    report.did(
+        PUSH,
+        f"case {case.case_id} pushed to {provider.name} ({result.provider_ref}, {how})",
+        invoice=case.invoice_number,
+        case=case.case_id,
+    )
+
+
+def _report_sent(report: ClientReport, provider: CollectionProvider, item: _Sent) -> None:
+    """The report's line for one recorded outcome (see :func:`_record`)."""
+    case = item.ready.case
+    if item.outcome == PUSHED:
+        assert item.result is not None
+        _report_pushed(report, provider, case, item.result, item.how)
+    elif item.outcome == REFUSED:
+        report.warnings.append(f"case {case.case_id}: {provider.name} refused the case, back to review: {item.error}")
+    elif item.outcome == PUSH_FAILED:
+        report.fail(f"case {case.case_id}: push failed (stays approved): {item.error}")
+    elif item.outcome == UNKNOWN:
+        report.warnings.append(
+            f"case {case.case_id}: push outcome unknown ({item.error}); "
+            "the next run asks the provider before anything is resent"
+        )
+    else:
+        log.info("client %s: case %s %s (stays approved)", case.client_id, case.case_id, item.error)
 
 
 # ---- status pull --------------------------------------------------------------------------------

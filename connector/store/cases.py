@@ -1,8 +1,9 @@
 """Collection cases: the cases and their events (proposed, approved, pushed, …), and the bookkeeping of
 the push: the write-ahead log of provider operations, provider states, pull cursors.
 
-An operation is recorded as ``pending`` in its own committed transaction *before* the provider is
-called, and settled (``done`` / ``failed`` / ``cancelled``) after. A ``pending`` row found at start
+An operation is recorded as ``pending`` in a committed transaction *before* the provider is called, and
+settled (``done`` / ``failed`` / ``cancelled``) after (a batch of pushes is claimed in one transaction and
+settled in one: ``connector.actions.collection``). A ``pending`` row found at start
 therefore means "we may or may not have reached the provider": it must be resolved by asking the
 provider before anything is sent again.
 """
@@ -11,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from connector.model import Case, CaseEvent, CaseStatus, UnreadableRow
 from connector.store import schema
@@ -82,6 +83,40 @@ def add_case_event(
 def set_provider_ref(conn: Connection, client_id: str, case_id: str, ref: str) -> None:
     t = schema.cases
     conn.execute(update(t).where(and_(t.c.client_id == client_id, t.c.case_id == case_id)).values(provider_ref=ref))
+
+
+def add_case_events_many(
+    conn: Connection, client_id: str, events: Sequence[tuple[str, CaseStatus, str]], on: date, *, at: datetime
+) -> None:
+    """Many cases' events, ``(case_id, status, note)``, in one statement (a batch of pushes recorded)."""
+    if not events:
+        return
+    rows = [
+        {
+            "client_id": client_id,
+            "case_id": case_id,
+            "status": str(status),
+            "on_date": on,
+            "recorded_at": at,
+            "note": note,
+            "push_after": None,
+        }
+        for case_id, status, note in events
+    ]
+    conn.execute(schema.case_events.insert(), rows)
+
+
+def set_provider_refs(conn: Connection, client_id: str, refs: Sequence[tuple[str, str]]) -> None:
+    """Many cases' provider references, ``(case_id, ref)``, in one statement."""
+    if not refs:
+        return
+    t = schema.cases
+    stmt = (
+        update(t)
+        .where(and_(t.c.client_id == client_id, t.c.case_id == bindparam("b_case")))
+        .values(provider_ref=bindparam("b_ref"))
+    )
+    conn.execute(stmt, [{"b_case": case_id, "b_ref": ref} for case_id, ref in refs])
 
 
 CASES = RowSpec.of(schema.cases, ["case_id", "invoice_number"], customer="customer_id")
@@ -353,6 +388,40 @@ def settle_op(
     if provider_ref is not None:
         values["provider_ref"] = provider_ref
     conn.execute(update(t).where(and_(t.c.client_id == client_id, t.c.op_key == op_key)).values(**values))
+
+
+def settle_ops(
+    conn: Connection, client_id: str, settled: Sequence[tuple[str, str, str | None, str | None]], *, at: datetime
+) -> None:
+    """Many ops settled in one statement, ``(op_key, state, provider_ref, error)``, as :func:`settle_op` each
+    (a provider_ref of None keeps the op's)."""
+    if not settled:
+        return
+    t = schema.collection_ops
+    stmt = (
+        update(t)
+        .where(and_(t.c.client_id == client_id, t.c.op_key == bindparam("b_key")))
+        .values(
+            state=bindparam("b_state"),
+            updated_at=at,
+            last_error=bindparam("b_error", type_=t.c.last_error.type),
+            provider_ref=func.coalesce(bindparam("b_ref", type_=t.c.provider_ref.type), t.c.provider_ref),
+        )
+    )
+    conn.execute(stmt, [{"b_key": k, "b_state": st, "b_ref": ref, "b_error": e} for k, st, ref, e in settled])
+
+
+def op_states(conn: Connection, client_id: str, op_keys: Collection[str]) -> dict[str, str]:
+    """The state of each of these ops that exists."""
+    t = schema.collection_ops
+    out: dict[str, str] = {}
+    keys = sorted(op_keys)
+    for start in range(0, len(keys), 500):  # bounded IN lists
+        q = select(t.c.op_key, t.c.state).where(
+            and_(t.c.client_id == client_id, t.c.op_key.in_(keys[start : start + 500]))
+        )
+        out.update({row.op_key: row.state for row in conn.execute(q)})
+    return out
 
 
 def note_op_error(conn: Connection, client_id: str, op_key: str, error: str, *, at: datetime) -> None:
