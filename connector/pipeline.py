@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 from connector import interrupt
 from connector.actions.act import act_client
 from connector.actions.collection import Afresh, run_collection
-from connector.actions.credit import CreditLookups, check_credit
+from connector.actions.credit import CreditLookups, ReadMatched, check_credit
 from connector.actions.registry import refresh as refresh_registry
 from connector.actions.resolve import resolve_pending
 from connector.bank.feed import CamtFolderFeed, OcrFolderFeed, add_cover
@@ -33,6 +33,7 @@ from connector.config import ClientConfig, ConfigError, Settings, missing_secret
 from connector.dunning.policy import ladder_problems
 from connector.engine.afresh import invoices_afresh
 from connector.engine.decisions import decide_night
+from connector.engine.slices import Slice, SlicedRun
 from connector.errors import ClientLocked
 from connector.http import Timeouts, client_budget, redact
 from connector.model import Decision, FileRole, Hold, InvoiceAfresh, RegistryFact, UnreadableFile
@@ -422,6 +423,15 @@ def _afresh(store: Store, client: ClientConfig, as_of: date) -> Afresh:
     return afresh
 
 
+def _matched(store: Store, client: ClientConfig) -> ReadMatched:
+    """The client's facts matched, only the slices holding the customers asked for (the credit checks)."""
+
+    def matched(customers: frozenset[str]) -> Iterator[Slice]:
+        return iter(SlicedRun(store, client, customers=customers))
+
+    return matched
+
+
 def push_clients(store: Store, clients: Iterable[ClientConfig], as_of: date) -> Iterator[ClientReport]:
     """The collection step alone (``arsync cases push``), client by client; a config error stops the command,
     any other error fails its client only."""
@@ -503,7 +513,9 @@ def run_client(
             if acting:
                 step(client.id, "act")
                 act_client(store, client, as_of, report.decisions, report, _afresh(store, client, as_of), channels)
-                check_credit(store, client, as_of, report, lookups)  # advice only: never holds or sends
+                check_credit(
+                    store, client, as_of, report, lookups, _matched(store, client)
+                )  # advice only: never holds or sends
     except ClientLocked as exc:  # another run works on this client: one line, no traceback
         report.fail(str(exc))
     except Exception as exc:  # isolate: mark failed (one line), go on with the next client

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from connector.config import ClientConfig
 from connector.credit.checks import HIGH_WITH_NEW_INVOICES, NEW_CUSTOMER, CreditCheck, watermark
@@ -30,7 +32,6 @@ from connector.credit.history import ledger_history
 from connector.credit.risk import RiskAssessment, RiskLevel, evaluate
 from connector.credit.thresholds import Thresholds, load_thresholds
 from connector.model import Customer, Dispute, DocKind, DunningStep, Facts, Invoice
-from connector.reconcile.for_client import reconcile_facts
 from connector.reconcile.matching import Reconciliation
 from connector.registry.credit_lookup import RegisterFacts, lookup_register_facts
 from connector.registry.registers import registers_for
@@ -38,7 +39,7 @@ from connector.reports.run import ClientReport
 from connector.store import Store
 from connector.store.credit import org_key
 from connector.store.credit_checks import latest_checks, save_check
-from connector.store.facts import load_facts
+from connector.store.ledger import load_invoices
 
 log = logging.getLogger("arsync.credit")
 
@@ -172,50 +173,81 @@ class Due:
     new: tuple[Invoice, ...]
 
 
-def due_checks(facts: Facts, last: dict[str, CreditCheck], as_of: date, min_amount: Decimal) -> list[Due]:
-    """Which customers to check tonight (pure)."""
+def due_checks(
+    invoices: Iterable[Invoice], last: dict[str, CreditCheck], as_of: date, min_amount: Decimal
+) -> list[Due]:
+    """Which customers to check tonight (pure). ``invoices`` are streamed: of each customer only its first
+    issue date and its new invoices are kept (the new ones: since its last check, or in the window)."""
     window_start = as_of - timedelta(days=NEW_WITHIN_DAYS)
-    invoices: dict[str, list[Invoice]] = defaultdict(list)
-    for i in facts.invoices:
-        if i.kind is DocKind.INVOICE and i.issue_date <= as_of:
-            invoices[i.customer_id].append(i)
+    first: dict[str, date] = {}
+    new: dict[str, list[Invoice]] = defaultdict(list)
+    for i in invoices:
+        if i.kind is not DocKind.INVOICE or i.issue_date > as_of:
+            continue
+        customer_id = i.customer_id
+        if customer_id not in first or i.issue_date < first[customer_id]:
+            first[customer_id] = i.issue_date
+        previous = last.get(customer_id)
+        if i.issue_date >= window_start if previous is None else previous.new_invoices((i,)):
+            new[customer_id].append(i)
     due = []
-    for customer_id in sorted(invoices):
-        mine = invoices[customer_id]
+    for customer_id in sorted(first):
+        fresh = new.get(customer_id, [])
         previous = last.get(customer_id)
         trigger = None
         if previous is None:
-            new = [i for i in mine if i.issue_date >= window_start]
-            if new and min(i.issue_date for i in mine) >= window_start:
+            if fresh and first[customer_id] >= window_start:
                 trigger = NEW_CUSTOMER
-        else:
-            new = previous.new_invoices(mine)
-            if new and previous.level is RiskLevel.HIGH:
-                trigger = HIGH_WITH_NEW_INVOICES
-        large = [i for i in new if i.amount >= min_amount]
+        elif fresh and previous.level is RiskLevel.HIGH:
+            trigger = HIGH_WITH_NEW_INVOICES
+        large = [i for i in fresh if i.amount >= min_amount]
         if trigger is None and large:
             biggest = max(large, key=lambda i: (i.amount, i.number))
             trigger = f"invoice {biggest.number} ({biggest.amount} {biggest.currency})"
         if trigger is not None:
-            due.append(Due(customer_id, trigger, tuple(sorted(new, key=lambda i: (i.issue_date, i.number)))))
+            due.append(Due(customer_id, trigger, tuple(sorted(fresh, key=lambda i: (i.issue_date, i.number)))))
     return due
 
 
-def check_credit(store: Store, client: ClientConfig, as_of: date, report: ClientReport, lookups: CreditLookups) -> None:
-    """The nightly credit checks of one client (nothing without ``[clients.registry] enabled``)."""
+class Matched(Protocol):
+    """Facts and their reconciliation: the whole client, or one slice of its customers (``connector.engine``)."""
+
+    facts: Facts
+    recon: Reconciliation
+
+
+# The client's facts matched, in parts that each hold every fact of their customers: only the parts holding one
+# of the customers given need be read (a very large client is read one slice at a time, not whole).
+ReadMatched = Callable[[frozenset[str]], Iterable[Matched]]
+
+
+def check_credit(
+    store: Store, client: ClientConfig, as_of: date, report: ClientReport, lookups: CreditLookups, matched: ReadMatched
+) -> None:
+    """The nightly credit checks of one client (nothing without ``[clients.registry] enabled``).
+
+    Which customers are due is found from the invoices streamed from the store; only then, and only if any
+    is, are the facts read and matched (``matched``), a slice of customers at a time for a very large client
+    — a customer's invoices, steps and disputes are all in its slice, so its check is as in one piece."""
     if not client.registry.enabled:
         return
-    facts = store.read(load_facts, client.id)
-    due = due_checks(facts, store.read(latest_checks, client.id), as_of, client.policy.credit_check_min_amount)
+    last = store.read(latest_checks, client.id)
+    with store.connect() as conn:
+        due = due_checks(load_invoices(conn, client.id), last, as_of, client.policy.credit_check_min_amount)
     if not due:
         return
     thresholds = thresholds_for(client)
-    ledger = Ledger(facts, reconcile_facts(facts, client))
-    for item in due:
-        check = check_customer(store, client, ledger, item.customer_id, as_of, thresholds, lookups, item.trigger)
-        log.info("client %s: customer %s: credit risk %s (%s)", client.id, item.customer_id, check.level, item.trigger)
-        if check.level is RiskLevel.HIGH and item.new:
-            report.attention.append(credit_stop(facts.customers.get(item.customer_id), check, item.new))
+    waiting = {item.customer_id: item for item in due}
+    flagged: list[tuple[str, str]] = []
+    for part in matched(frozenset(waiting)):
+        ledger = Ledger(part.facts, part.recon)
+        for customer_id in sorted(waiting.keys() & ledger.invoices.keys()):
+            item = waiting.pop(customer_id)
+            check = check_customer(store, client, ledger, customer_id, as_of, thresholds, lookups, item.trigger)
+            log.info("client %s: customer %s: credit risk %s (%s)", client.id, customer_id, check.level, item.trigger)
+            if check.level is RiskLevel.HIGH and item.new:
+                flagged.append((customer_id, credit_stop(part.facts.customers.get(customer_id), check, item.new)))
+    report.attention.extend(line for _, line in sorted(flagged))  # by customer, however the slices fell
 
 
 def credit_stop(customer: Customer | None, check: CreditCheck, new: tuple[Invoice, ...]) -> str:

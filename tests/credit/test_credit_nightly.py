@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 from credit_env import BANKRUPT, NAMES, OLD, SOUND, configure, fill
 
 from connector.credit.risk import RiskLevel
+from connector.engine import slices
 from connector.store.credit_checks import latest_checks
 from tests.builders import Workspace, client_table
 from tests.fakes.registers import FakeRegisters, quick_http
@@ -119,3 +121,44 @@ def test_nothing_is_asked_without_registry_enabled(ws: Workspace, registers: Fak
     ledger(ws)
     out = run(ws, MON)
     assert registers.requests == [] and ws.store.read(latest_checks, "acme") == {} and "credit stop?" not in out
+
+
+def test_a_client_in_slices_is_checked_as_in_one_piece_reading_only_the_slices_of_due_customers(
+    ws: Workspace, registers: FakeRegisters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A very large client is read a slice of customers at a time (connector.engine.slices), and for the
+    credit checks only the slices holding a customer due tonight: never whole, with the checks and the
+    "credit stop?" lines of a client read in one piece (the first test's)."""
+    monkeypatch.setattr(slices, "SLICE_DOCUMENTS", 1)  # every customer its own slice
+    monkeypatch.setattr(slices, "PARALLEL_SLICES", 1)
+    read: list[set[str]] = []  # the customers of each slice the credit checks read
+    whole = slices.SlicedRun._whole
+
+    def slice_read(self: slices.SlicedRun, routed: Any, reader: Any, n: int) -> slices.Slice:
+        if self.customers is not None:
+            read.append(set(routed.plan.customers[n]))
+        return original(self, routed, reader, n)
+
+    def no_whole(self: slices.SlicedRun) -> slices.Slice:
+        assert self.customers is None, "the credit checks read the client whole"
+        return whole(self)
+
+    original = slices.SlicedRun._slice
+    monkeypatch.setattr(slices.SlicedRun, "_slice", slice_read)
+    monkeypatch.setattr(slices.SlicedRun, "_whole", no_whole)
+    configure(ws, registers)
+    ledger(ws)
+    out = run(ws, MON)
+
+    checks = ws.store.read(latest_checks, "acme")
+    assert {org: (c.trigger, c.level) for org, c in checks.items()} == {
+        SOUND: ("new customer", RiskLevel.LOW),
+        BANKRUPT: ("invoice 1002 (60000.00 NOK)", RiskLevel.HIGH),
+    }
+    assert [line for line in out.splitlines() if "credit stop?" in line] == [
+        f"acme: credit stop? customer {BANKRUPT} {NAMES[BANKRUPT]} (org no {BANKRUPT}): credit risk high — "
+        "Bankrupt (konkurs) since 2026-01-12; Negative equity of -350 000 NOK in the accounts for the period "
+        "ending 2024-12-31. New invoices: 1002 (60000.00 NOK)."
+    ]
+    # customers are keyed by org no here: the slices of the two due customers were read, OLD's was not
+    assert sorted(read, key=sorted) == sorted([{SOUND}, {BANKRUPT}], key=sorted)
