@@ -12,61 +12,26 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
-from typing import Any
 
 from connector.actions import collection
-
-
-def _kill() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
+from tests.kill_points import KillAt, run_cli
 
 
 def main(argv: list[str]) -> None:
     point, k, batch = argv[0], int(argv[1]), int(argv[2])
     collection.BATCH_PUSHES = batch
-    seen = 0
-
-    def count() -> None:
-        nonlocal seen
-        seen += 1
-        if seen == k:
-            _kill()
-
+    kill = KillAt(k)
     if point == "claimed":
-        claim = collection._claim
-
-        def claimed(*args: Any) -> Any:
-            out = claim(*args)
-            count()
-            return out
-
-        collection._claim = claimed  # type: ignore[assignment]
+        kill.after(collection, "_claim")
     elif point == "sent":
-        send = collection._send
-
-        def sent(*args: Any) -> Any:
-            out = send(*args)
-            count()
-            return out
-
-        collection._send = sent  # type: ignore[assignment]
+        kill.after(collection, "_send")
     elif point == "recording":
-        record = collection._record
-
-        def recording(*args: Any) -> Any:
-            if args[-1]:  # the batch's outcomes (none when another run held all its cases)
-                count()
-            return record(*args)
-
-        collection._record = recording  # type: ignore[assignment]
+        # the batch's outcomes (none when another run held all its cases)
+        kill.before(collection, "_record", lambda *args: bool(args[-1]))
     else:
         raise SystemExit(f"unknown kill point {point!r}")
-    from connector.cli import main as cli
-
-    cli(argv[argv.index("--") + 1 :])
+    run_cli(argv)
 
 
 if __name__ == "__main__":

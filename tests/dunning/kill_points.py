@@ -11,62 +11,26 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
-from typing import Any
 
 from connector.actions import send
 from connector.channels.outbox import OutboxChannel
-
-
-def _kill() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
+from tests.kill_points import KillAt, run_cli
 
 
 def main(argv: list[str]) -> None:
     point, k, batch = argv[0], int(argv[1]), int(argv[2])
     send.BATCH_LETTERS = batch
-    seen = 0
-
-    def count() -> None:
-        nonlocal seen
-        seen += 1
-        if seen == k:
-            _kill()
-
+    kill = KillAt(k)
     if point == "claimed":
-        claim = send._claim
-
-        def claimed(*args: Any) -> Any:
-            out = claim(*args)
-            count()
-            return out
-
-        send._claim = claimed  # type: ignore[assignment]
+        kill.after(send, "_claim")
     elif point == "written":
-        deliver = OutboxChannel.deliver_letter
-
-        def written(self: OutboxChannel, message: Any) -> Any:
-            out = deliver(self, message)
-            count()
-            return out
-
-        OutboxChannel.deliver_letter = written  # type: ignore[method-assign]
+        kill.after(OutboxChannel, "deliver_letter")
     elif point == "recording":
-        complete = send._complete
-
-        def recording(store: Any, delivered: Any, *rest: Any) -> Any:
-            if delivered:
-                count()
-            return complete(store, delivered, *rest)
-
-        send._complete = recording  # type: ignore[assignment]
+        kill.before(send, "_complete", lambda _store, delivered, *rest: bool(delivered))
     else:
         raise SystemExit(f"unknown kill point {point!r}")
-    from connector.cli import main as cli
-
-    cli(argv[argv.index("--") + 1 :])
+    run_cli(argv)
 
 
 if __name__ == "__main__":
