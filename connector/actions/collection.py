@@ -342,6 +342,8 @@ def _check(
     asking it (never by resending), then the approval re-checked against today's facts. The case to push,
     or None when it is settled here (found, back to review, waiting, or left to another run)."""
     op_key = f"{case.case_id}|submit"
+    if interrupt.requested():  # a stop was asked for: nothing new starts, not even a lookup
+        return None
     if op is not None and op.pending and not store.may_resolve(client.id, op.claimed_by):
         _in_flight(case, op)  # another run's push in flight: neither resolved nor sent again
         return None
@@ -416,10 +418,10 @@ def _push_batch(
     halt = threading.Event()  # an unexpected error in one request: no further one starts
 
     def push(ready: _Ready, op: Op) -> _Sent:
-        if halt.is_set():
-            return _Sent(ready, op, UNSENT, error=_HALTED)
         if interrupt.requested():
             return _Sent(ready, op, UNSENT, error=_STOPPED)
+        if halt.is_set():
+            return _Sent(ready, op, UNSENT, error=_HALTED)
         try:
             return _send(provider, ready, op)
         except BaseException:
@@ -429,22 +431,33 @@ def _push_batch(
     jobs = [partial(push, ready, op) for ready, op in claimed]
     sent: list[_Sent] = []
     error: BaseException | None = None  # the request's outcome is unknown: its intent stays pending
-    if workers == 1 or len(jobs) <= 1:
-        for job in jobs:
+    # Whatever ends the batch — also a second Ctrl-C (KeyboardInterrupt) in the middle of it — what was sent
+    # is recorded before it goes on (else each would wait for the next run's lookup at the provider).
+    try:
+        if workers == 1 or len(jobs) <= 1:
+            for n, job in enumerate(jobs):
+                try:
+                    sent.append(job())
+                except Exception as exc:
+                    error = error or exc
+                except BaseException:  # interrupted in this request: its outcome unknown, the rest not sent
+                    sent += [_Sent(ready, op, UNSENT, error=_STOPPED) for ready, op in claimed[n + 1 :]]
+                    raise
+        else:
+            futures = [pool.submit(job) for job in jobs]
             try:
-                sent.append(job())
-            except Exception as exc:
-                error = error or exc
-    else:
-        futures = [pool.submit(job) for job in jobs]
-        wait(futures)
-        for future in futures:
-            if (failure := future.exception()) is None:
-                sent.append(future.result())
-            else:
-                error = error or failure
-    for item in _record(store, client, as_of, provider, sent):
-        _report_sent(report, provider, item)
+                wait(futures)
+            finally:
+                halt.set()  # interrupted while waiting: the jobs not started send nothing …
+                wait(futures)  # … and the requests in flight end (each within its timeouts)
+                for future in futures:
+                    if (failure := future.exception()) is None:
+                        sent.append(future.result())
+                    else:
+                        error = error or failure
+    finally:
+        for item in _record(store, client, as_of, provider, sent):
+            _report_sent(report, provider, item)
     if error is not None:
         raise error
 

@@ -132,10 +132,11 @@ def run_queued(
         )
         if not wait:
             return
+        # the store the workers write: the decisions are read from it as printed, and the clients' sync state
+        # (stale, failed) from it as `arsync run` reads it; opened before the wait, so a wrong one fails now
+        store = env.store
         runs_mod.wait(db.conninfo(url), eng, day, clients)
-        # the store the workers wrote: the decisions are read from it as printed, and the clients' sync
-        # state (stale, failed) from it as `arsync run` reads it
-        reports = runs_mod.reports(eng, env.store, day, clients)
+        reports = runs_mod.reports(eng, store, day, clients)
     finally:
         eng.dispose()
     finish(reports, day)

@@ -152,3 +152,68 @@ def test_cases_beyond_one_batch_are_pushed_in_several_batches_once_each(
     assert claims == [["acme-1001", "acme-1002"], ["acme-1003", "acme-1004"], ["acme-1005"]]
     assert {ref: len(v) for ref, v in fake.by_creditor_reference().items()} == {n: 1 for n in NUMBERS}
     assert set(statuses(ws).values()) == {"pushed"}
+
+
+def test_a_second_ctrl_c_in_a_request_records_what_was_sent_before_it_and_releases_the_rest(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A KeyboardInterrupt (the second Ctrl-C) while a request is out, one push at a time: the pushes before
+    it are recorded as pushed, its own stays pending (the next run asks the provider), the rest released."""
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:
+        setup_client(ws, monkeypatch, "kravia", fake.base_url, invoices=NUMBERS, collection={"concurrency": 1})
+        _approve_all(ws)
+        send = collection._send
+
+        def interrupted(provider: Any, ready: Any, op: Any) -> Any:
+            if ready.case.case_id == "acme-1003":
+                send(provider, ready, op)  # it reached the provider; the answer never came back
+                raise KeyboardInterrupt
+            return send(provider, ready, op)
+
+        with monkeypatch.context() as m:
+            m.setattr(collection, "_send", interrupted)
+            result = nightly(ws, CASE)
+        assert result.exit_code == 130
+        submits = _submits(ws)
+        assert [submits[f"acme-{n}"] for n in NUMBERS] == ["done", "done", "pending", "cancelled", "cancelled"]
+        assert sorted(fake.by_accounting_id()) == ["acme-1001", "acme-1002", "acme-1003"]
+
+        assert nightly(ws, CASE).exit_code == 0  # 1003 found at the provider, 1004 and 1005 pushed: once each
+        made = fake.by_accounting_id()
+        assert {case: len(v) for case, v in made.items()} == {f"acme-{n}": 1 for n in NUMBERS}
+        assert set(_submits(ws).values()) == {case_store.DONE}
+
+
+def test_interrupted_while_requests_are_out_on_threads_every_case_at_the_provider_is_recorded(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Concurrency 3: a KeyboardInterrupt while this run waits for the requests. The ones out finish and are
+    recorded, none not yet started goes out; whatever was sent is recorded as pushed, nothing else is."""
+    real_wait = collection.wait
+    calls = 0
+
+    def interrupted_wait(futures: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the first wait is for the re-checks; the second for the batch's requests
+            real_wait(futures, return_when="FIRST_COMPLETED")  # some requests answered, others out or queued
+            raise KeyboardInterrupt
+        return real_wait(futures, *args, **kwargs)
+
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:
+        numbers = tuple(str(1001 + i) for i in range(12))
+        setup_client(ws, monkeypatch, "kravia", fake.base_url, invoices=numbers, collection={"concurrency": 3})
+        assert nightly(ws, CASE).exit_code == 0
+        assert ws.cli("cases", "approve", *(f"acme-{n}" for n in numbers), "--as-of", CASE.isoformat()).exit_code == 0
+        with monkeypatch.context() as m:
+            m.setattr(collection, "wait", interrupted_wait)
+            assert nightly(ws, CASE).exit_code == 130
+        at_provider = set(fake.by_accounting_id())
+        submits = _submits(ws)
+        assert at_provider and len(at_provider) < len(numbers)  # interrupted mid-batch
+        assert {case for case, state in submits.items() if state == case_store.DONE} == at_provider
+        assert set(submits.values()) <= {case_store.DONE, case_store.CANCELLED}
+
+        assert nightly(ws, CASE).exit_code == 0
+        made = fake.by_accounting_id()
+        assert {case: len(v) for case, v in made.items()} == {f"acme-{n}": 1 for n in numbers}
