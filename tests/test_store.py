@@ -170,6 +170,16 @@ def test_money_round_trips_exactly_as_decimal(tmp_path: Path) -> None:
     with store.connect() as conn:
         raw = conn.execute(text("SELECT amount FROM invoices WHERE number = '1000'")).scalar_one()
     assert raw == "1234567.89"  # stored as exact text, never as a binary float
+    # payments take the bulk path (a tuple per row, no dict): the same money, the same text, every field back
+    paid = [
+        replace(a_payment(a, f"R{n}"), value_date=date(2026, 6, 21), reversal=n == 1) for n, a in enumerate(amounts)
+    ]
+    with store.transaction() as conn:
+        upsert_payments(conn, paid)
+    assert sorted(store.read(load_facts, "acme").payments, key=lambda p: p.bank_ref) == paid
+    with store.connect() as conn:
+        raw = conn.execute(text("SELECT amount FROM payments WHERE bank_ref = 'R0'")).scalar_one()
+    assert raw == "1234567.89"
     store.close()
 
 
@@ -178,6 +188,9 @@ def test_a_float_amount_is_refused_by_the_store(tmp_path: Path) -> None:
     with pytest.raises(StatementError, match="float"), store.transaction() as conn:
         upsert_invoices(conn, [replace(an_invoice(), amount=10.5)])
     assert store.read(load_facts, "acme").invoices == ()
+    with pytest.raises(StatementError, match="float"), store.transaction() as conn:  # nothing of the batch
+        upsert_payments(conn, [a_payment("1.00", "R1"), replace(a_payment("1.00", "R2"), amount=10.5)])
+    assert store.read(load_facts, "acme").payments == ()
     store.close()
 
 
