@@ -21,6 +21,7 @@ ZERO_DECIMALS = frozenset(
     {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"}
 )
 STORE_DECIMALS = 2
+_QUANTUM = {places: Decimal(1).scaleb(-places) for places in (0, STORE_DECIMALS)}  # made once, not per amount
 
 __all__ = ["DEFAULT_MAX_AMOUNT", "amount_problem", "decimals_of", "parse_amount"]
 
@@ -38,7 +39,7 @@ def amount_problem(value: Decimal, currency: str | None, max_amount: Decimal = D
         return f"is larger than the limit of {max_amount:f} ([limits] max_amount)"
     places = decimals_of(currency)
     try:
-        exact = value == value.quantize(Decimal(1).scaleb(-places))
+        exact = value == value.quantize(_QUANTUM[places])
     except InvalidOperation:  # more digits than the context carries: far beyond any limit anyway
         exact = False
     if not exact:
