@@ -403,7 +403,7 @@ def decide_once(
         with store.transaction() as conn:
             for dispute in night.flagged:
                 add_dispute(conn, dispute)
-    report.warnings.extend(log_broken_agreements(client.id, night.decisions))
+    log_broken_agreements(client.id, night.decisions)
     return night.decisions
 
 

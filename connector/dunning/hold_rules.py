@@ -420,9 +420,9 @@ def agreement(s: Subject, held: Sequence[Hold]) -> Found:
         s.agreements, s.allocations, s.ctx.payment_dates, s.as_of, s.client.policy.grace_days, s.ctx.plan_paid
     )
     broken = [ev for ev in notes if ev.kind == "agreement_broken"]
-    if broken and not holds and s.nxt is not None:  # say where dunning resumes, in the line that is logged
-        resumes = f"; dunning of the {s.open_amount} {s.inv.currency} still owed resumes at the {s.nxt.action}"
-        broken = [replace(ev, detail=ev.detail + resumes + " the agreement interrupted") for ev in broken]
+    if broken and not holds and s.nxt is not None:  # say where dunning goes on (true on every later night too)
+        resumes = f"; dunning of the {s.open_amount} {s.inv.currency} still owed goes on: next step {s.nxt.action}"
+        broken = [replace(ev, detail=ev.detail + resumes) for ev in broken]
     kept = [ev for ev in notes if ev.kind != "agreement_broken"]
     items: list[tuple[Hold | None, Evidence]] = [(None, ev) for ev in (*kept, *broken)]
     items.extend(holds)

@@ -70,15 +70,13 @@ class ClientReport:
         self.sent.append(Acted(kind, text, invoice, case))
 
 
-def log_broken_agreements(client_id: str, decisions: Iterable[Decision]) -> list[str]:
-    """Broken agreements lift their hold; say so in the log and (returned) in the run report."""
-    lines = []
+def log_broken_agreements(client_id: str, decisions: Iterable[Decision]) -> None:
+    """Broken agreements lift their hold: logged each night the evidence stands (the run report's attention
+    line says it once: ``actions.follow_up.note_agreement_checks``)."""
     for d in decisions:
         for e in d.evidence:
             if e.kind == "agreement_broken":
-                dunning_log.warning("client %s: invoice %s: %s", client_id, d.invoice_number, e.detail)
-                lines.append(f"invoice {d.invoice_number}: {e.detail}")
-    return lines
+                dunning_log.info("client %s: invoice %s: %s", client_id, d.invoice_number, e.detail)
 
 
 class AllDecisions(Collection[Decision]):

@@ -238,7 +238,7 @@ def test_a_plan_broken_after_one_instalment_resumes_at_the_step_it_interrupted()
     )
     assert (d.action, d.holds, d.open_amount) == (Action.COLLECTION_NOTICE, (), Decimal("500.00"))
     resumed = [e.detail for e in d.evidence if e.kind == "agreement_broken"]
-    assert any("resumes at the collection_notice" in text and "500.00 NOK still owed" in text for text in resumed)
+    assert any("goes on: next step collection_notice" in text and "500.00 NOK still owed" in text for text in resumed)
 
 
 # ---- step 1 of the playbook: the invoice itself ---------------------------------------------------------
