@@ -407,6 +407,8 @@ def demand_letter(
                         inv.number if per_claim else "",
                     )
                 )
+    # the fees earlier letters charged on these invoices are still owed: the total is what the statement says
+    charges[:0] = fees_charged(client, facts, mine, as_of, earlier_only=True)
     interest: dict[str, Decimal] = {}
     for inv, line in zip(mine, lines, strict=True):
         charge = interest_charge(client, inv, line.owed.amount, pack, as_of)
@@ -579,15 +581,27 @@ def statement_letter(
     )
 
 
-def fees_charged(client: ClientConfig, facts: Facts, invoices: Sequence[Invoice], as_of: date) -> tuple[Charge, ...]:
-    """The reminder fees earlier letters charged on these open invoices, so a statement and the reminder
-    beside it agree on what is owed (a cancelled letter is no step, and charged nothing). A reminder sent
-    through Tripletex's own function booked its fee in the ledger: not added again."""
+def fees_charged(
+    client: ClientConfig, facts: Facts, invoices: Sequence[Invoice], as_of: date, *, earlier_only: bool = False
+) -> tuple[Charge, ...]:
+    """The reminder fees letters up to ``as_of`` (``earlier_only``: before it) charged on these open invoices,
+    each dated by its letter, so a statement, the reminder beside it and every later letter agree on what is
+    owed (a cancelled letter is no step, and charged nothing). A reminder sent through Tripletex's own
+    function booked its fee in the ledger: not added again."""
     pack = _pack(client, as_of)
     basis = pack.cites("reminder_fee") if pack is not None else ""
     numbers = {i.number: i.currency for i in invoices}
     return tuple(
-        Charge(ChargeKind.REMINDER_FEE, Money(s.fee, numbers[s.invoice_number]), basis, s.invoice_number)
+        Charge(
+            ChargeKind.REMINDER_FEE,
+            Money(s.fee, numbers[s.invoice_number]),
+            basis,
+            s.invoice_number,
+            charged_on=s.sent_on,
+        )
         for s in sorted(facts.steps, key=lambda s: (s.sent_on, s.invoice_number))
-        if s.invoice_number in numbers and s.fee > ZERO and s.sent_on <= as_of and s.channel != "tripletex"
+        if s.invoice_number in numbers
+        and s.fee > ZERO
+        and (s.sent_on < as_of if earlier_only else s.sent_on <= as_of)
+        and s.channel != "tripletex"
     )

@@ -153,6 +153,7 @@ class Charge:
     rate: Decimal | None = None  # interest: percent per year
     period_from: date | None = None  # interest: first day counted
     period_to: date | None = None  # interest: last day counted
+    charged_on: date | None = None  # a fee an earlier letter charged: that letter's date (None: this letter's)
 
 
 @dataclass(frozen=True, slots=True)

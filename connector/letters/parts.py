@@ -124,7 +124,8 @@ def invoice_table(letter: Letter, labels: dict[str, Any]) -> Table:
             rows.append(Row(f"{t['remainder']} {inv.number}", "", "", amt(inv.owed), "remainder"))
     for charge in letter.charges:
         text, note = _charge_text(charge, letter, labels)
-        rows.append(Row(text, "", "", amt(charge.amount), "charge", note))
+        charged = formats.day(charge.charged_on, lang) if charge.charged_on else ""  # the letter that charged it
+        rows.append(Row(text, charged, "", amt(charge.amount), "charge", note))
     total_label = t["balance"] if letter.kind is LetterKind.STATEMENT else t["total"]
     rows.append(Row(total_label, "", "", amt(letter.total_owed), "total"))  # the currency is in the head
     head = (t["text"], t["date"], t["due"], f"{t['amount']} ({letter.currency})")

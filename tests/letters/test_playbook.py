@@ -108,7 +108,9 @@ def test_reminder_call_confirmation_broken_promise_notice_and_case(ws: Workspace
     assert "acme--7001--collection_notice--2026-02-20" in ws.letters()
     notice = ws.letter_text("7001", "collection_notice", date(2026, 2, 20))
     assert "Inkassovarsel – faktura 7001" in notice and "inkassoloven § 9" in notice
-    assert "Betal 5 " in notice and "innen 06.03.2026" in notice
+    # the reminder's fee is still owed: the notice asks for it, dated by the reminder that charged it
+    assert "Purregebyr inkassoforskriften § 1-2 19.01.2026 37,50" in notice
+    assert "Forsinkelsesrente" in notice and "Betal 5 113,12 NOK innen 06.03.2026" in notice  # + 75,62 interest
     assert "overleverer vi kravet til inkasso (Inkasso Nord AS)" in notice
     again = ws.cli("run", "--as-of", "2026-02-21", "--json")  # the broken promise is told once …
     assert again.exit_code == 0, again.output + again.stderr
