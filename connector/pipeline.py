@@ -140,6 +140,7 @@ def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: Clien
     except Exception as exc:  # a secret not set, a bad setting: this client's ledger fails, the run goes on
         out.failed.append(("ledger", _describe(exc)))
         report.fail(f"ledger: {_describe(exc)}")
+    quarantined = _quarantined(store.read(files_store.quarantined_now, client.id))
     for source, _role in sources:
         status = store.read(sync_status, client.id).get(source.name)
         read_before = store.read(files_read, client.id, source.name, stat_key)
@@ -160,7 +161,7 @@ def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: Clien
             out.failed.append((source.name, _describe(exc)))
             report.fail(f"{source.name}: {_describe(exc)}")
             continue
-        _note_errors(report, source.name, batch.errors)
+        _note_errors(report, source, batch, quarantined)
         out.batches.append((source, batch))
     return out
 
@@ -169,11 +170,22 @@ class SyncStopped(Exception):
     """The operator asked to stop while a sync was being stored part by part: its transaction is undone."""
 
 
-def _note_errors(report: ClientReport, source_name: str, errors: list[str]) -> None:
-    """A source's bad files and records: one warning line each in the report and the log."""
-    report.warnings.extend(f"{source_name}: {e}" for e in errors)
-    for e in errors:
-        log.warning("client %s: %s: %s", report.client_id, source_name, e)
+def _quarantined(decisions: Iterable[files_store.FileDecision]) -> set[tuple[str, str]]:
+    return {(d.path, d.file_hash) for d in decisions}
+
+
+def _note_errors(
+    report: ClientReport, source: Any, batch: LedgerBatch | PaymentBatch, quarantined: set[tuple[str, str]]
+) -> None:
+    """A source's bad files and records: one warning line each in the report and the log. A file the
+    accountant quarantined is still read (it may be fixed) but no longer warned about every night."""
+    quiet = {f.detail for f in batch.files if f.status == "failed" and (_path(source, f), f.file_hash) in quarantined}
+    for e in batch.errors:
+        if e in quiet:
+            log.info("client %s: %s: %s (quarantined)", report.client_id, source.name, e)
+            continue
+        report.warnings.append(f"{source.name}: {e}")
+        log.warning("client %s: %s: %s", report.client_id, source.name, e)
 
 
 def fetch_ahead(
@@ -280,13 +292,12 @@ def _unreadable(
     client_id: str, source: Any, role: FileRole, files: list[FileResult], as_of: date
 ) -> list[UnreadableFile]:
     """The files of a batch that could not be read, as the store keeps them (first seen today)."""
-    folder = getattr(source, "folder", None)
     return [
         UnreadableFile(
             client_id=client_id,
             source=source.name,
             role=role,
-            path=os.path.join(os.fspath(folder), f.name) if folder is not None else f.name,
+            path=_path(source, f),
             name=f.name,
             file_hash=f.file_hash,
             error=f.detail,
@@ -296,6 +307,12 @@ def _unreadable(
         for f in files
         if f.status == "failed"
     ]
+
+
+def _path(source: Any, f: FileResult) -> str:
+    """Where a source's file is (as quarantines name it): in its folder, if it reads one."""
+    folder = getattr(source, "folder", None)
+    return os.path.join(os.fspath(folder), f.name) if folder is not None else f.name
 
 
 def _store_ledger(
@@ -326,11 +343,12 @@ def _store_parts(
     is kept, a later one with other content is refused, whichever part it is in)."""
     unread: list[UnreadableFile] = []
     cover: PaymentBatch | None = None
+    quarantined = _quarantined(files_store.quarantined_now(conn, client.id))
     for part in parts.parts:
         if interrupt.requested():  # a first sync of a huge folder takes minutes: a stop need not wait for it
             report.interrupted = True
             raise SyncStopped("a stop was asked for before the sync was stored whole")
-        _note_errors(report, source.name, part.errors)
+        _note_errors(report, source, part, quarantined)
         if isinstance(part, LedgerBatch):
             _store_ledger(conn, client, part, at, report)
             role = FileRole.LEDGER

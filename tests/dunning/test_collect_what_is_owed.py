@@ -249,6 +249,10 @@ def test_an_unreadable_bank_file_holds_the_client_until_quarantined_and_a_fixed_
     day = REMIND + timedelta(days=1)
     walk(ws, day, day)
     assert letters(ws) == [f"acme--3001--reminder--{day.isoformat()}"]
+    # quarantined, the file is no longer warned about every night (cron mails what -q prints)
+    ws.bank_heartbeat(day + timedelta(days=1))
+    quiet = ws.cli("-q", "run", "--as-of", (day + timedelta(days=1)).isoformat())
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", ""), quiet.stdout + quiet.stderr
 
 
 # ---- when a case may be proposed ------------------------------------------------------------------------
