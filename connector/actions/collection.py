@@ -27,8 +27,6 @@ from datetime import date
 from functools import partial
 from typing import Protocol, TypeVar
 
-from sqlalchemy import Connection
-
 from connector import interrupt
 from connector.collection.approval import may_push, push_wait
 from connector.collection.base import (
@@ -355,11 +353,11 @@ def _check(
             store.write(case_store.note_op_error, client.id, op_key, str(exc), at=store.now())
             report.warnings.append(f"case {case.case_id}: unresolved earlier push, provider not reachable: {exc}")
             return None
-        if found is not None:
-            with store.transaction() as conn:
-                recorded = _settle_pushed(conn, store, client, as_of, provider, case, op_key, found, _FOUND_EARLIER)
-            if recorded:
-                _report_pushed(report, provider, case, found, _FOUND_EARLIER)
+        if found is not None:  # recorded as a batch's pushes are (never a second "pushed")
+            assert d is not None  # the payload is built from it
+            earlier = _Sent(_Ready(case, d, payload, known_allocations, op), op, PUSHED, found, _FOUND_EARLIER)
+            for item in _record(store, client, as_of, provider, [earlier]):
+                _report_sent(report, provider, item)
             return None
     elif op is not None and op.pending:
         # No decision to build the lookup from (e.g. settled long ago): the earlier push may be live at
@@ -516,7 +514,8 @@ def _send(provider: CollectionProvider, ready: _Ready, op: Op) -> _Sent:
 def _record(
     store: Store, client: ClientConfig, as_of: date, provider: CollectionProvider, sent: Sequence[_Sent]
 ) -> list[_Sent]:
-    """One transaction: every outcome of a batch recorded; the ones recorded (for the report).
+    """One transaction: every outcome of a batch recorded (or an earlier push found by :func:`_check`'s lookup);
+    the ones recorded (for the report).
 
     Pushed: the op done with the provider's reference and the case pushed. Refused (a business error): the
     op failed and the case back to review. Failed (not ambiguous): the op failed, the case stays approved.
@@ -557,29 +556,6 @@ def _record(
         case_store.set_provider_refs(conn, client.id, refs)
         case_store.add_case_events_many(conn, client.id, events, as_of, at=at)
     return recorded
-
-
-def _settle_pushed(
-    conn: Connection,
-    store: Store,
-    client: ClientConfig,
-    as_of: date,
-    provider: CollectionProvider,
-    case: Case,
-    op_key: str,
-    result: PushResult,
-    how: str,
-) -> bool:
-    """The op done and the case pushed, inside the caller's transaction; False when it was recorded already
-    (never a second "pushed")."""
-    current = case_store.get_op(conn, client.id, op_key)
-    if current is not None and current.state == DONE:
-        return False
-    at = store.now()
-    case_store.settle_op(conn, client.id, op_key, DONE, at=at, provider_ref=result.provider_ref)
-    case_store.set_provider_ref(conn, client.id, case.case_id, result.provider_ref)
-    case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.PUSHED, as_of, f"{provider.name} {how}", at=at)
-    return True
 
 
 def _report_pushed(
