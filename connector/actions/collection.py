@@ -27,12 +27,15 @@ from datetime import date
 from functools import partial
 from typing import Protocol, TypeVar
 
+from sqlalchemy import Connection
+
 from connector import interrupt
 from connector.collection.approval import may_push, push_wait
 from connector.collection.base import (
     BusinessError,
     CasePayload,
     CollectionProvider,
+    ProviderCase,
     ProviderError,
     ProviderStatus,
     PushResult,
@@ -342,6 +345,9 @@ def _check(
     op_key = f"{case.case_id}|submit"
     if interrupt.requested():  # a stop was asked for: nothing new starts, not even a lookup
         return None
+    if op is not None and op.state == DONE:  # approved again after its push: never sent twice
+        _pushed_before(store, client, as_of, report, provider, case, op)
+        return None
     if op is not None and op.pending and not store.may_resolve(client.id, op.claimed_by):
         _in_flight(case, op)  # another run's push in flight: neither resolved nor sent again
         return None
@@ -389,6 +395,58 @@ def _check(
     else:
         report.warnings.append(f"case {case.case_id}: push waits (stays approved): {verdict.reason}")
     return None
+
+
+def _pushed_before(
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    report: ClientReport,
+    provider: CollectionProvider,
+    case: Case,
+    op: Op,
+) -> None:
+    """An approved case whose push is recorded done: it went to the provider before, as ``op.provider_ref``,
+    and is never sent again (a second create would be a second claim against the debtor).
+
+    How it arises: the case went back to proposed after that push was recorded, and was approved again. The
+    workbench's undo reads the case (approved, window open by its clock) and appends "proposed" without the
+    client's lock, so a push on another machine (clock ahead) or a long stall between its read and its write
+    lets the push's "pushed" land first; likewise a run's "back to review" racing another run's push when two
+    runs held the client (a lock taken over).
+
+    The provider is asked about its reference: a case it has is recorded pushed under it again (and its state,
+    closed when closed there), so the follow-up, status pull and withdrawal work on it; one it does not know
+    stays approved and is named each run until a person withdraws it. A line for the accountant either way."""
+    told = f"case {case.case_id}: approved again, but it went to {provider.name} before"
+    withdraw = f"`arsync cases withdraw {case.case_id} --note …`"
+    ref = op.provider_ref
+    if ref is None:  # not expected: a push is recorded done with the provider's reference
+        report.warnings.append(
+            f"{told} (no reference recorded); not sent again (stays approved): check it at {provider.name}, "
+            f"then {withdraw}"
+        )
+        return
+    try:
+        pc = provider.get(ref)
+    except ProviderError as exc:
+        report.warnings.append(f"{told} as {ref}; not sent again (stays approved), asked about next run: {exc}")
+        return
+    if pc is None:
+        report.warnings.append(
+            f"{told} as {ref}, which {provider.name} no longer knows; not sent again (stays approved): "
+            f"check it at {provider.name}; {withdraw} takes it off the push"
+        )
+        return
+    with store.transaction() as conn:
+        note = f"{provider.name} has it already as {ref} (approved again after its push)"
+        case_store.set_provider_ref(conn, client.id, case.case_id, ref)
+        case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.PUSHED, as_of, note, at=store.now())
+        _observe(conn, store, client, as_of, provider, case, pc)
+    report.warnings.append(
+        f"{told} as {ref}: not sent twice, recorded as pushed ({provider.name}: {pc.raw_status or pc.status}); "
+        f"if it should not be in collection: {withdraw}"
+    )
 
 
 _FOUND_EARLIER = "found at the provider after an interrupted push"
@@ -486,7 +544,9 @@ def _claim(
             )
             if op is None:
                 log.info("client %s: case %s is being pushed by another arsync run", client.id, case.case_id)
-            elif op.state != DONE:
+            elif op.state == DONE:  # done since _check read it (another run pushed it); still approved: next run
+                log.info("client %s: case %s was pushed by another arsync run meanwhile", client.id, case.case_id)
+            else:
                 claimed.append((ready, op))
     return claimed
 
@@ -619,28 +679,8 @@ def pull_status(
             pc.remaining,
         ):
             continue
-        state = ProviderState(
-            case.case_id, provider.name, str(pc.status), pc.close_code, pc.raw_status, pc.remaining, as_of
-        )
         with store.transaction() as conn:
-            case_store.add_provider_state(conn, client.id, state, at=store.now())
-            if pc.status is ProviderStatus.CLOSED:
-                closed = f"closed by {provider.name}: {pc.close_code}"
-                case_store.add_case_event(
-                    conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, closed, at=store.now()
-                )
-            if pc.close_code in DISPUTE_CLOSE_CODES:
-                add_dispute(
-                    conn,
-                    Dispute(
-                        client.id,
-                        case.invoice_number,
-                        f"provider-{provider.name}-{pc.provider_ref}",
-                        as_of,
-                        f"{provider.name} reports the debtor disputes the claim ({pc.close_code})",
-                        DisputeSource.PROVIDER,
-                    ),
-                )
+            _observe(conn, store, client, as_of, provider, case, pc)
         detail = f"{pc.status}" + (f" ({pc.close_code})" if pc.close_code else "")
         report.did(
             STATUS,
@@ -651,6 +691,38 @@ def pull_status(
     if new_cursor and new_cursor != cursor:
         with store.transaction() as conn:
             case_store.set_cursor(conn, client.id, provider.name, new_cursor, at=store.now())
+
+
+def _observe(
+    conn: Connection,
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    provider: CollectionProvider,
+    case: Case,
+    pc: ProviderCase,
+) -> None:
+    """What the provider reports on a case, recorded in the caller's transaction: its state; the case closed
+    when the provider closed it; a dispute when the debtor disputes the claim (dunning stops too)."""
+    state = ProviderState(
+        case.case_id, provider.name, str(pc.status), pc.close_code, pc.raw_status, pc.remaining, as_of
+    )
+    case_store.add_provider_state(conn, client.id, state, at=store.now())
+    if pc.status is ProviderStatus.CLOSED:
+        closed = f"closed by {provider.name}: {pc.close_code}"
+        case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, closed, at=store.now())
+    if pc.close_code in DISPUTE_CLOSE_CODES:
+        add_dispute(
+            conn,
+            Dispute(
+                client.id,
+                case.invoice_number,
+                f"provider-{provider.name}-{pc.provider_ref}",
+                as_of,
+                f"{provider.name} reports the debtor disputes the claim ({pc.close_code})",
+                DisputeSource.PROVIDER,
+            ),
+        )
 
 
 # ---- after the push: direct payments, credits, closing ------------------------------------------
@@ -925,6 +997,11 @@ def _withdraw_case(
             )
         with store.transaction() as conn:
             case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, note, at=store.now())
+        if submit is not None and submit.state == DONE:  # approved again after its push (see _pushed_before)
+            return (
+                f"{case.case_id}: withdrawn here; it went to {submit.provider} before as {submit.provider_ref}: "
+                "withdraw it there too if it is still open"
+            )
         return f"{case.case_id}: withdrawn (it was never sent to a provider)"
     if case.status is not CaseStatus.PUSHED:
         raise WithdrawRefused(
