@@ -604,9 +604,14 @@ def _record(
                 settled.append((key, FAILED, None, item.error))
                 events.append((case.case_id, CaseStatus.PROPOSED, f"{provider.name} refused: {item.error}"))
             elif item.outcome == PUSH_FAILED:
+                # Failed also when it carried on an earlier try: _check's lookup did not find that try and its run
+                # has stopped, so it is not at the provider (what cancelling it there rests on too), and this
+                # resend was answered for sure. Left pending, it would bar `cases withdraw` while the push keeps
+                # failing; failed, the case stays approved and the next run sends it afresh (a new key).
                 settled.append((key, FAILED, None, item.error))
             elif item.outcome == UNKNOWN or item.ready.tried_before:
-                # the outcome unknown, or not sent now after an earlier try: pending, asked about next run
+                # the outcome unknown, or not sent now after an earlier try: pending, asked about next run (the
+                # lookup costs little, and the earlier try's key is kept for the resend)
                 case_store.note_op_error(conn, client.id, key, item.error, at=at)
             else:
                 settled.append((key, case_store.CANCELLED, None, item.error))
