@@ -1003,8 +1003,9 @@ def _withdraw_case(
         with store.transaction() as conn:
             case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, note, at=store.now())
         if submit is not None and submit.state == DONE:  # approved again after its push (see _pushed_before)
+            ref = f" as {submit.provider_ref}" if submit.provider_ref else ""
             return (
-                f"{case.case_id}: withdrawn here; it went to {submit.provider} before as {submit.provider_ref}: "
+                f"{case.case_id}: withdrawn here; it went to {submit.provider} before{ref}: "
                 "withdraw it there too if it is still open"
             )
         return f"{case.case_id}: withdrawn (it was never sent to a provider)"
