@@ -35,6 +35,7 @@ from connector.collection.base import (
     BusinessError,
     CasePayload,
     CollectionProvider,
+    ProviderCase,
     ProviderError,
     ProviderStatus,
     PushResult,
@@ -344,6 +345,9 @@ def _check(
     op_key = f"{case.case_id}|submit"
     if interrupt.requested():  # a stop was asked for: nothing new starts, not even a lookup
         return None
+    if op is not None and op.state == DONE:  # approved again after its push: never sent twice
+        _pushed_before(store, client, as_of, report, provider, case, op)
+        return None
     if op is not None and op.pending and not store.may_resolve(client.id, op.claimed_by):
         _in_flight(case, op)  # another run's push in flight: neither resolved nor sent again
         return None
@@ -355,11 +359,11 @@ def _check(
             store.write(case_store.note_op_error, client.id, op_key, str(exc), at=store.now())
             report.warnings.append(f"case {case.case_id}: unresolved earlier push, provider not reachable: {exc}")
             return None
-        if found is not None:
-            with store.transaction() as conn:
-                recorded = _settle_pushed(conn, store, client, as_of, provider, case, op_key, found, _FOUND_EARLIER)
-            if recorded:
-                _report_pushed(report, provider, case, found, _FOUND_EARLIER)
+        if found is not None:  # recorded as a batch's pushes are (never a second "pushed")
+            assert d is not None  # the payload is built from it
+            earlier = _Sent(_Ready(case, d, payload, known_allocations, op), op, PUSHED, found, _FOUND_EARLIER)
+            for item in _record(store, client, as_of, provider, [earlier]):
+                _report_sent(report, provider, item)
             return None
     elif op is not None and op.pending:
         # No decision to build the lookup from (e.g. settled long ago): the earlier push may be live at
@@ -391,6 +395,58 @@ def _check(
     else:
         report.warnings.append(f"case {case.case_id}: push waits (stays approved): {verdict.reason}")
     return None
+
+
+def _pushed_before(
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    report: ClientReport,
+    provider: CollectionProvider,
+    case: Case,
+    op: Op,
+) -> None:
+    """An approved case whose push is recorded done: it went to the provider before, as ``op.provider_ref``,
+    and is never sent again (a second create would be a second claim against the debtor).
+
+    How it arises: the case went back to proposed after that push was recorded, and was approved again. The
+    workbench's undo reads the case (approved, window open by its clock) and appends "proposed" without the
+    client's lock, so a push on another machine (clock ahead) or a long stall between its read and its write
+    lets the push's "pushed" land first; likewise a run's "back to review" racing another run's push when two
+    runs held the client (a lock taken over).
+
+    The provider is asked about its reference: a case it has is recorded pushed under it again (and its state,
+    closed when closed there), so the follow-up, status pull and withdrawal work on it; one it does not know
+    stays approved and is named each run until a person withdraws it. A line for the accountant either way."""
+    told = f"case {case.case_id}: approved again, but it went to {provider.name} before"
+    withdraw = f"`arsync cases withdraw {case.case_id} --note …`"
+    ref = op.provider_ref
+    if ref is None:  # not expected: a push is recorded done with the provider's reference
+        report.warnings.append(
+            f"{told} (no reference recorded); not sent again (stays approved): check it at {provider.name}, "
+            f"then {withdraw}"
+        )
+        return
+    try:
+        pc = provider.get(ref)
+    except ProviderError as exc:
+        report.warnings.append(f"{told} as {ref}; not sent again (stays approved), asked about next run: {exc}")
+        return
+    if pc is None:
+        report.warnings.append(
+            f"{told} as {ref}, which {provider.name} no longer knows; not sent again (stays approved): "
+            f"check it at {provider.name}; {withdraw} takes it off the push"
+        )
+        return
+    with store.transaction() as conn:
+        note = f"{provider.name} has it already as {ref} (approved again after its push)"
+        case_store.set_provider_ref(conn, client.id, case.case_id, ref)
+        case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.PUSHED, as_of, note, at=store.now())
+        _observe(conn, store, client, as_of, provider, case, pc)
+    report.warnings.append(
+        f"{told} as {ref}: not sent twice, recorded as pushed ({provider.name}: {pc.raw_status or pc.status}); "
+        f"if it should not be in collection: {withdraw}"
+    )
 
 
 _FOUND_EARLIER = "found at the provider after an interrupted push"
@@ -488,7 +544,9 @@ def _claim(
             )
             if op is None:
                 log.info("client %s: case %s is being pushed by another arsync run", client.id, case.case_id)
-            elif op.state != DONE:
+            elif op.state == DONE:  # done since _check read it (another run pushed it); still approved: next run
+                log.info("client %s: case %s was pushed by another arsync run meanwhile", client.id, case.case_id)
+            else:
                 claimed.append((ready, op))
     return claimed
 
@@ -516,7 +574,8 @@ def _send(provider: CollectionProvider, ready: _Ready, op: Op) -> _Sent:
 def _record(
     store: Store, client: ClientConfig, as_of: date, provider: CollectionProvider, sent: Sequence[_Sent]
 ) -> list[_Sent]:
-    """One transaction: every outcome of a batch recorded; the ones recorded (for the report).
+    """One transaction: every outcome of a batch recorded (or an earlier push found by :func:`_check`'s lookup);
+    the ones recorded (for the report).
 
     Pushed: the op done with the provider's reference and the case pushed. Refused (a business error): the
     op failed and the case back to review. Failed (not ambiguous): the op failed, the case stays approved.
@@ -545,9 +604,14 @@ def _record(
                 settled.append((key, FAILED, None, item.error))
                 events.append((case.case_id, CaseStatus.PROPOSED, f"{provider.name} refused: {item.error}"))
             elif item.outcome == PUSH_FAILED:
+                # Failed also when it carried on an earlier try: _check's lookup did not find that try and its run
+                # has stopped, so it is not at the provider (what cancelling it there rests on too), and this
+                # resend was answered for sure. Left pending, it would bar `cases withdraw` while the push keeps
+                # failing; failed, the case stays approved and the next run sends it afresh (a new key).
                 settled.append((key, FAILED, None, item.error))
             elif item.outcome == UNKNOWN or item.ready.tried_before:
-                # the outcome unknown, or not sent now after an earlier try: pending, asked about next run
+                # the outcome unknown, or not sent now after an earlier try: pending, asked about next run (the
+                # lookup costs little, and the earlier try's key is kept for the resend)
                 case_store.note_op_error(conn, client.id, key, item.error, at=at)
             else:
                 settled.append((key, case_store.CANCELLED, None, item.error))
@@ -557,29 +621,6 @@ def _record(
         case_store.set_provider_refs(conn, client.id, refs)
         case_store.add_case_events_many(conn, client.id, events, as_of, at=at)
     return recorded
-
-
-def _settle_pushed(
-    conn: Connection,
-    store: Store,
-    client: ClientConfig,
-    as_of: date,
-    provider: CollectionProvider,
-    case: Case,
-    op_key: str,
-    result: PushResult,
-    how: str,
-) -> bool:
-    """The op done and the case pushed, inside the caller's transaction; False when it was recorded already
-    (never a second "pushed")."""
-    current = case_store.get_op(conn, client.id, op_key)
-    if current is not None and current.state == DONE:
-        return False
-    at = store.now()
-    case_store.settle_op(conn, client.id, op_key, DONE, at=at, provider_ref=result.provider_ref)
-    case_store.set_provider_ref(conn, client.id, case.case_id, result.provider_ref)
-    case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.PUSHED, as_of, f"{provider.name} {how}", at=at)
-    return True
 
 
 def _report_pushed(
@@ -643,28 +684,8 @@ def pull_status(
             pc.remaining,
         ):
             continue
-        state = ProviderState(
-            case.case_id, provider.name, str(pc.status), pc.close_code, pc.raw_status, pc.remaining, as_of
-        )
         with store.transaction() as conn:
-            case_store.add_provider_state(conn, client.id, state, at=store.now())
-            if pc.status is ProviderStatus.CLOSED:
-                closed = f"closed by {provider.name}: {pc.close_code}"
-                case_store.add_case_event(
-                    conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, closed, at=store.now()
-                )
-            if pc.close_code in DISPUTE_CLOSE_CODES:
-                add_dispute(
-                    conn,
-                    Dispute(
-                        client.id,
-                        case.invoice_number,
-                        f"provider-{provider.name}-{pc.provider_ref}",
-                        as_of,
-                        f"{provider.name} reports the debtor disputes the claim ({pc.close_code})",
-                        DisputeSource.PROVIDER,
-                    ),
-                )
+            _observe(conn, store, client, as_of, provider, case, pc)
         detail = f"{pc.status}" + (f" ({pc.close_code})" if pc.close_code else "")
         report.did(
             STATUS,
@@ -675,6 +696,38 @@ def pull_status(
     if new_cursor and new_cursor != cursor:
         with store.transaction() as conn:
             case_store.set_cursor(conn, client.id, provider.name, new_cursor, at=store.now())
+
+
+def _observe(
+    conn: Connection,
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    provider: CollectionProvider,
+    case: Case,
+    pc: ProviderCase,
+) -> None:
+    """What the provider reports on a case, recorded in the caller's transaction: its state; the case closed
+    when the provider closed it; a dispute when the debtor disputes the claim (dunning stops too)."""
+    state = ProviderState(
+        case.case_id, provider.name, str(pc.status), pc.close_code, pc.raw_status, pc.remaining, as_of
+    )
+    case_store.add_provider_state(conn, client.id, state, at=store.now())
+    if pc.status is ProviderStatus.CLOSED:
+        closed = f"closed by {provider.name}: {pc.close_code}"
+        case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.CLOSED, as_of, closed, at=store.now())
+    if pc.close_code in DISPUTE_CLOSE_CODES:
+        add_dispute(
+            conn,
+            Dispute(
+                client.id,
+                case.invoice_number,
+                f"provider-{provider.name}-{pc.provider_ref}",
+                as_of,
+                f"{provider.name} reports the debtor disputes the claim ({pc.close_code})",
+                DisputeSource.PROVIDER,
+            ),
+        )
 
 
 # ---- after the push: direct payments, credits, closing ------------------------------------------
@@ -949,6 +1002,12 @@ def _withdraw_case(
             )
         with store.transaction() as conn:
             case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, note, at=store.now())
+        if submit is not None and submit.state == DONE:  # approved again after its push (see _pushed_before)
+            ref = f" as {submit.provider_ref}" if submit.provider_ref else ""
+            return (
+                f"{case.case_id}: withdrawn here; it went to {submit.provider} before{ref}: "
+                "withdraw it there too if it is still open"
+            )
         return f"{case.case_id}: withdrawn (it was never sent to a provider)"
     if case.status is not CaseStatus.PUSHED:
         raise WithdrawRefused(

@@ -99,6 +99,7 @@ BATCH_KILLS = (
     ("claimed", 1, {1, 2, 3}, set()),  # the first batch's intents committed, nothing sent
     ("claimed", 2, {4, 5, 6}, {1, 2, 3}),  # a first batch pushed and recorded, the second claimed
     ("sent", 2, {4, 5, 6}, {1, 2, 3, 4, 5}),  # two of a batch sent, the third not, none recorded
+    ("found", 1, {4, 5, 6}, {1, 2, 3, 4, 5}),  # 4 found at the provider by the lookup, not recorded: asked again
     ("recording", 1, {6, 7, 8}, set(range(1, 9))),  # 4, 5 found; 6, 7, 8 sent, their outcomes not committed
 )
 

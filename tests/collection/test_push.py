@@ -100,6 +100,45 @@ def test_an_unresolvable_kravia_push_stays_pending_and_is_asked_about_before_res
         assert statuses(ws) == {"1001": "pushed"}
 
 
+def test_a_resend_after_an_unfound_earlier_push_that_fails_for_sure_is_failed_sent_once_and_can_be_withdrawn(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier push left pending, not found by the lookup (so not at the provider), resent, and refused by a
+    definite, non-business answer (403): the push is failed, not pending (``_record``), the cases stay approved
+    and the run says so; the next run pushes one of them once, and the other can be withdrawn."""
+    with FakeKravia(token=KRAVIA_TOKEN) as fake:  # no idempotency key: a resend would make a second case
+        setup_client(ws, monkeypatch, "kravia", fake.base_url, invoices=("1001", "1002"))
+        nightly(ws, CASE)
+        approve(ws, "acme-1001", "acme-1002")
+        # The creates are dropped before processing and the lookups fail: both pushes unresolved.
+        fake.fail(Failure("drop_before", route="/api/v2/invoice/register", times=2))
+        fake.fail(Failure("status", route="/api/v2/invoice/search", status=503, times=6))
+        nightly(ws, CASE)
+        assert {op.case_id: op.state for op in ws.store.read(case_store.ops, "acme")} == {
+            "acme-1001": case_store.PENDING,
+            "acme-1002": case_store.PENDING,
+        }
+        forbidden = {"message": "The token may not register claims for this creditor"}
+        fake.fail(Failure("status", route="/api/v2/invoice/register", status=403, body=forbidden, times=2))
+        before = len(fake.requests)
+        result = nightly(ws, CASE)  # looked up (not found), resent, refused for sure
+        assert result.exit_code == 1
+        asked = [(r.path.rsplit("/", 1)[-1], r.status) for r in fake.requests[before:]]
+        assert asked[:3] == [("search", 200), ("search", 200), ("register", 403)]  # asked before resending
+        for case_id in ("acme-1001", "acme-1002"):
+            assert f"case {case_id}: push failed (stays approved): kravia POST /invoice/register: 403" in result.output
+        assert not fake.invoices and statuses(ws) == {"1001": "approved", "1002": "approved"}
+        assert {op.state for op in ws.store.read(case_store.ops, "acme")} == {case_store.FAILED}
+
+        withdrawn = ws.cli("cases", "withdraw", "acme-1002", "--note", "the client settles it himself")
+        assert withdrawn.exit_code == 0, withdrawn.output  # a pending push would refuse this
+        assert withdrawn.stdout == "acme-1002: withdrawn (it was never sent to a provider)\n"
+        assert nightly(ws, CASE).exit_code == 0  # the token fixed: pushed, once
+        assert {case: len(v) for case, v in fake.by_accounting_id().items()} == {"acme-1001": 1}
+        assert statuses(ws) == {"1001": "pushed", "1002": "withdrawn"}
+        assert len(fake.calls("POST", "/api/v2/invoice/register")) == 5  # 2 dropped, 2 refused, 1 created
+
+
 def test_an_unresolved_push_is_never_cancelled_when_it_cannot_be_looked_up(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
