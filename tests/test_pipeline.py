@@ -189,6 +189,16 @@ def test_a_rejected_case_is_never_proposed_again(ws: Workspace) -> None:
     assert nightly(ws, CASE + timedelta(days=1)).exit_code == 0
     assert [c["status"] for c in cases(ws)] == ["rejected"]
     assert ws.outbox_files(ws.cases_dir()) == []
+    # … unless the accountant reopens it: the way out the excluded hold names
+    day = CASE + timedelta(days=1)
+    held = ws.items(day, "--no-sync")["1001"]
+    assert held["holds"] == ["excluded"]
+    assert any("cases reopen acme-1001" in e["detail"] for e in held["evidence"] if e["kind"] == "hold")
+    reopened = ws.cli("cases", "reopen", "acme-1001", "--note", "not a friend after all", "--as-of", day.isoformat())
+    assert reopened.exit_code == 0, reopened.output
+    assert ws.cli("cases", "approve", "acme-1001", "--as-of", day.isoformat()).exit_code == 0
+    assert nightly(ws, day).exit_code == 0
+    assert len(ws.outbox_files(ws.cases_dir())) > 0  # pushed to the outbox provider
 
 
 def test_approving_several_cases_records_all_or_none(ws: Workspace) -> None:

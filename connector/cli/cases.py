@@ -88,8 +88,23 @@ def cases_approve(env: Env, case_ids: tuple[str, ...], note: str, as_of: date) -
 @as_of_option
 @click.pass_obj
 def cases_reject(env: Env, case_ids: tuple[str, ...], note: str, as_of: date) -> None:
-    """Reject proposed cases (all or none): they are never proposed again."""
+    """Reject proposed cases (all or none): they are not proposed again unless reopened (`cases reopen`)."""
     _review(env, case_ids, CaseStatus.REJECTED, note, as_of)
+
+
+@cases.command("reopen")
+@click.argument("case_id")
+@click.option("--note", required=True, help="Why (kept with the case).")
+@as_of_option
+@click.pass_obj
+def cases_reopen(env: Env, case_id: str, note: str, as_of: date) -> None:
+    """Propose a rejected or withdrawn case again: it waits for approval (`cases approve`), and the push
+    re-checks it; one withdrawn at the provider is then sent to it anew."""
+    try:
+        approval.reopen_case(env.store, case_id, note, as_of, actor=actor(), now=env.store.now())
+    except approval.TransitionRefused as exc:
+        raise refuse(str(exc)) from None
+    click.echo(f"{case_id}: {CaseStatus.PROPOSED} (approve it with `arsync cases approve {case_id}`)")
 
 
 def _review(env: Env, case_ids: tuple[str, ...], status: CaseStatus, note: str, as_of: date) -> None:

@@ -1,4 +1,4 @@
-"""Approving and rejecting collection cases, and the undo window before an approved case is pushed.
+"""Approving, rejecting and reopening collection cases, and the undo window before an approved case is pushed.
 
 One code path for ``arsync cases approve/reject`` and the workbench: only a proposed case can be
 approved or rejected; every case named is checked before anything is written, and all of them are
@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from connector.model import Case, CaseStatus
 from connector.store import Store, audit
-from connector.store.cases import add_case_event, find_case
+from connector.store.cases import CANCELLED, DONE, add_case_event, find_case, get_op, settle_op
 
 # The push waits this much beyond push_after: an undo committed in the window's last instant is then
 # always seen by a push that read the case after the window (both read the same clock, not atomically).
@@ -87,6 +87,39 @@ def undo_approval(
             )
         add_case_event(conn, case.client_id, case.case_id, CaseStatus.PROPOSED, as_of, note, at=now)
         audit.record(conn, audit.AuditEntry(now, actor, "case.undo", case.client_id, case.case_id, note, address))
+    return case
+
+
+def reopen_case(
+    store: Store, case_id: str, note: str, as_of: date, *, actor: str, now: datetime, address: str | None = None
+) -> Case:
+    """A rejected or withdrawn case proposed again (the way out of the ``excluded`` hold it puts on its
+    invoice): it waits for an approval like a new one, and the push re-checks it against the facts of the day.
+
+    A case withdrawn at the provider was sent once: its push and withdrawal are marked superseded, so an
+    approval sends it anew (a new idempotency key: the provider's withdrawn case is not revived) and a later
+    withdrawal reaches the new one. Refused while a push or withdrawal of the case is unresolved."""
+    with store.transaction() as conn:
+        case = find_case(conn, case_id)
+        if case is None:
+            raise TransitionRefused(f"no case '{case_id}'")
+        if case.status not in (CaseStatus.REJECTED, CaseStatus.WITHDRAWN):
+            raise TransitionRefused(
+                f"case '{case_id}' is {case.status}; only a rejected or withdrawn case can be reopened"
+            )
+        ops = [op for kind in ("submit", "withdraw") if (op := get_op(conn, case.client_id, f"{case_id}|{kind}"))]
+        if any(op.pending for op in ops):
+            raise TransitionRefused(
+                f"case '{case_id}' has an unresolved {next(op.kind for op in ops if op.pending)} at the provider; "
+                "run `arsync cases push` first (it asks the provider)"
+            )
+        superseded = f"superseded: case reopened by {actor} on {as_of.isoformat()}"
+        for op in ops:
+            if op.state == DONE:
+                settle_op(conn, case.client_id, op.op_key, CANCELLED, at=now, error=superseded)
+        detail = f"reopened by {actor}: {note}"
+        add_case_event(conn, case.client_id, case_id, CaseStatus.PROPOSED, as_of, detail, at=now)
+        audit.record(conn, audit.AuditEntry(now, actor, "case.reopen", case.client_id, case_id, note, address))
     return case
 
 

@@ -494,6 +494,9 @@ def _digits(phone: str | None) -> str:
     return "".join(ch for ch in phone or "" if ch.isdigit())
 
 
+_REOPEN = "to collect it after all: `arsync cases reopen {} --note …`"
+
+
 def collection_case(s: Subject, held: Sequence[Hold]) -> Found:
     case = s.case
     if case is None:
@@ -508,9 +511,11 @@ def collection_case(s: Subject, held: Sequence[Hold]) -> Found:
         detail = f"case {case.case_id} waits for the accountant"
         items.append(hold(Hold.AWAITING_APPROVAL, detail, case.case_id, case.created_on))
     elif case.status is CaseStatus.REJECTED:
-        items.append(hold(Hold.EXCLUDED, f"the accountant rejected case {case.case_id}: {case.note}", case.case_id))
+        detail = f"the accountant rejected case {case.case_id}: {case.note}; {_REOPEN.format(case.case_id)}"
+        items.append(hold(Hold.EXCLUDED, detail, case.case_id))
     elif case.status is CaseStatus.WITHDRAWN:  # withdrawn from collection: never back into dunning by itself
-        items.append(hold(Hold.EXCLUDED, f"case {case.case_id} was withdrawn: {case.note}", case.case_id))
+        detail = f"case {case.case_id} was withdrawn: {case.note}; {_REOPEN.format(case.case_id)}"
+        items.append(hold(Hold.EXCLUDED, detail, case.case_id))
     items.append((None, Evidence("case", f"collection case {case.status}", case.case_id, case.open_amount)))
     return Found(tuple(items), state)
 
@@ -671,7 +676,7 @@ RULES: tuple[HoldRule, ...] = (
         "collection_case",
         collection_case,
         (Hold.IN_COLLECTION, Hold.AWAITING_APPROVAL, Hold.EXCLUDED),
-        "`arsync cases approve/reject/withdraw`",
+        "`arsync cases approve/reject/withdraw`; a rejected or withdrawn case: `arsync cases reopen`",
     ),
     HoldRule("letter_deadline", letter_deadline, (), "evidence only: the case timing"),
     HoldRule(

@@ -125,6 +125,46 @@ def test_withdraw_at_debitura(ws: Workspace, monkeypatch: pytest.MonkeyPatch) ->
         assert again.exit_code == 2 and "withdrawn" in again.output
 
 
+def creates(fake: FakeDebitura) -> list[Any]:
+    return [c for c in fake.calls("POST", "/cases") if c.path == "/cases"]
+
+
+def test_a_withdrawn_case_reopened_is_sent_anew_once_approved_and_can_be_withdrawn_again(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The excluded hold of a withdrawn case has a way out the evidence names: `cases reopen`."""
+    with FakeDebitura(api_key=DEBITURA_KEY) as fake:
+        first = pushed(ws, monkeypatch, "debitura", fake.base_url)
+        assert (
+            ws.cli("cases", "withdraw", "acme-1001", "--note", "paid directly?", "--as-of", DAY.isoformat()).exit_code
+            == 0
+        )
+        item = ws.items(DAY, "--no-sync")["1001"]
+        assert "excluded" in item["holds"]
+        assert any("arsync cases reopen acme-1001" in e["detail"] for e in item["evidence"] if e["kind"] == "hold")
+        reopened = ws.cli("cases", "reopen", "acme-1001", "--note", "no payment came", "--as-of", DAY.isoformat())
+        assert reopened.exit_code == 0, reopened.output
+        assert statuses(ws) == {"1001": "proposed"}
+        assert nightly(ws, DAY).exit_code == 0
+        assert len(creates(fake)) == 1  # proposed again: nothing goes before an approval
+        assert ws.items(DAY, "--no-sync")["1001"]["holds"] == ["awaiting_approval"]
+        assert ws.cli("cases", "approve", "acme-1001", "--as-of", DAY.isoformat()).exit_code == 0
+        assert nightly(ws, DAY).exit_code == 0
+        sent = creates(fake)
+        assert len(sent) == 2 and sent[0].headers["Idempotency-Key"] != sent[1].headers["Idempotency-Key"]
+        [case] = ws.store.read(case_store.load_cases, ["acme"])
+        assert case.status.value == "pushed" and case.provider_ref not in (None, first)
+        assert nightly(ws, DAY + timedelta(days=1)).exit_code == 0
+        assert len(creates(fake)) == 2  # sent once
+        again = ws.cli("cases", "withdraw", "acme-1001", "--note", "paid after all", "--as-of", DAY.isoformat())
+        assert again.exit_code == 0, again.output
+        assert fake.calls("POST", f"/cases/{case.provider_ref}/close")  # the withdrawal reaches the new case
+        # only a rejected or withdrawn case reopens
+        assert ws.cli("cases", "reopen", "acme-1001", "--note", "y").exit_code == 0
+        wrong = ws.cli("cases", "reopen", "acme-1001", "--note", "z")
+        assert wrong.exit_code == 2 and "only a rejected or withdrawn case" in wrong.output
+
+
 def test_withdraw_at_kravia_needs_the_portal_and_is_then_recorded(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
