@@ -24,6 +24,7 @@ from connector import interrupt
 from connector.actions.act import act_client
 from connector.actions.collection import Afresh, run_collection
 from connector.actions.credit import CreditLookups, ReadMatched, check_credit
+from connector.actions.follow_up import tell_broken_agreements
 from connector.actions.registry import refresh as refresh_registry
 from connector.actions.resolve import resolve_pending
 from connector.bank.feed import CamtFolderFeed, OcrFolderFeed, add_cover
@@ -534,6 +535,8 @@ def run_client(
                 check_credit(
                     store, client, as_of, report, lookups, _matched(store, client)
                 )  # advice only: never holds or sends
+            else:  # reconcile: what an acting run would tell once, told without noting it
+                tell_broken_agreements(store, client, report.decisions, report)
     except ClientLocked as exc:  # another run works on this client: one line, no traceback
         report.fail(str(exc))
     except Exception as exc:  # isolate: mark failed (one line), go on with the next client

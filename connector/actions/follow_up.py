@@ -115,12 +115,7 @@ def note_agreement_checks(
     store: Store, client: ClientConfig, decisions: Collection[Decision], as_of: date, report: ClientReport
 ) -> None:
     """Each promised date's outcome, once: kept (a report line) or broken (an attention line: dunning resumed)."""
-    seen: dict[tuple[str, date], tuple[str, str, str]] = {}
-    for d in decisions:
-        for e in d.evidence:
-            if e.kind in ("agreement_kept", "agreement_broken") and e.ref and e.on is not None:
-                outcome = calls_store.KEPT if e.kind == "agreement_kept" else calls_store.BROKEN
-                seen.setdefault((e.ref, e.on), (outcome, e.detail, d.customer_id))
+    seen = _outcomes(decisions)
     if not seen:
         return
     names = {c.customer_id: c.name for c in store.read(load_customers, client.id)}
@@ -134,6 +129,34 @@ def note_agreement_checks(
                 report.did(OTHER, f"agreement {key} of {who}: the payment due {due.isoformat()} arrived (kept)")
             else:
                 report.attention.append(f"agreement broken: {who}: {detail}")
+
+
+def tell_broken_agreements(
+    store: Store, client: ClientConfig, decisions: Collection[Decision], report: ClientReport
+) -> None:
+    """For a run that does not act (``arsync reconcile``): the broken agreements no run has told yet, as
+    attention lines; nothing is noted (the next acting run tells them once)."""
+    broken = {k: v for k, v in _outcomes(decisions).items() if v[0] == calls_store.BROKEN}
+    if not broken:
+        return
+    noted = {(c.agreement_id, c.due_on) for c in store.read(calls_store.load_checks, client.id)}
+    names = {c.customer_id: c.name for c in store.read(load_customers, client.id)}
+    for (key, due), (_outcome, detail, customer_id) in sorted(broken.items()):
+        if (key, due) not in noted:
+            report.attention.append(
+                f"agreement broken: {names.get(customer_id, customer_id)} ({customer_id}): {detail}"
+            )
+
+
+def _outcomes(decisions: Collection[Decision]) -> dict[tuple[str, date], tuple[str, str, str]]:
+    """(agreement, promised date) → (kept or broken, the evidence's words, the customer), from the decisions."""
+    seen: dict[tuple[str, date], tuple[str, str, str]] = {}
+    for d in decisions:
+        for e in d.evidence:
+            if e.kind in ("agreement_kept", "agreement_broken") and e.ref and e.on is not None:
+                outcome = calls_store.KEPT if e.kind == "agreement_kept" else calls_store.BROKEN
+                seen.setdefault((e.ref, e.on), (outcome, e.detail, d.customer_id))
+    return seen
 
 
 def send_case_letters(
