@@ -312,6 +312,7 @@ def test_no_bank_data_at_all_holds() -> None:
     ledger_only = {"ledger": fresh_sync(TODAY)["ledger"]}
     d = decide_all([invoice("1001")], sync=ledger_only)["1001"]
     assert d.holds == (Hold.BANK_DATA_STALE,)
+    assert any(e.detail == "no bank file has been read yet: unpaid cannot be proven" for e in d.evidence)
 
 
 def test_no_bank_feed_configured_holds() -> None:

@@ -217,17 +217,12 @@ def client_holds(facts: Facts, client: ClientConfig, as_of: date) -> list[tuple[
     if not client.bank:
         holds.append((Hold.BANK_DATA_STALE, Evidence("hold", "no bank feed is configured: unpaid cannot be proven")))
     elif newest_bank is None or newest_bank < limit:
-        seen = newest_bank.isoformat() if newest_bank else "none"
-        holds.append(
-            (
-                Hold.BANK_DATA_STALE,
-                Evidence(
-                    "hold",
-                    f"newest bank data {seen} is older than {client.policy.bank_max_age_days} days",
-                    on=newest_bank,
-                ),
-            )
+        detail = (
+            f"newest bank data {newest_bank.isoformat()} is older than {client.policy.bank_max_age_days} days"
+            if newest_bank
+            else "no bank file has been read yet: unpaid cannot be proven"
         )
+        holds.append((Hold.BANK_DATA_STALE, Evidence("hold", detail, on=newest_bank)))
     else:
         holds.extend(_stale_accounts(facts, client, limit))
     # A failed bank read proves nothing; a feed no longer in the config (a fixed path) holds nothing.
