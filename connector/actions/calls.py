@@ -34,6 +34,7 @@ from connector.actions.letters import following, plan_amounts
 from connector.config import ClientConfig
 from connector.credit.facts import LedgerHistory
 from connector.credit.history import ledger_history
+from connector.dunning.hold_rules import call_retry_on
 from connector.errors import Refused
 from connector.model import (
     ZERO,
@@ -368,7 +369,7 @@ def log_call(
         )
         if tries < client.policy.call_attempts:
             step_for = []
-            again = as_of + timedelta(days=client.policy.call_retry_days)
+            again = call_retry_on(as_of, client)
             lines.append(
                 f"no answer ({tries} of {client.policy.call_attempts}): back on the call list from {again.isoformat()}"
             )

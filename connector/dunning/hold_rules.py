@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from connector.config import ClientConfig
 from connector.dunning import holds as extra_holds
+from connector.dunning.calendar import effective_due_date
 from connector.dunning.charges import charge_evidence
 from connector.dunning.deadlines import after_deadline
 from connector.dunning.deductions import deduction_word
@@ -463,7 +464,7 @@ def call_step(s: Subject, held: Sequence[Hold]) -> Found:
                 needs_person = True
         elif last is not None and last.outcome is CallOutcome.NO_ANSWER:
             tries = sum(1 for c in at_rung if c.outcome is CallOutcome.NO_ANSWER)
-            again = last.called_on + timedelta(days=policy.call_retry_days)
+            again = call_retry_on(last.called_on, s.client)
             if tries < policy.call_attempts and s.as_of < again:
                 detail = (
                     f"no answer on {last.called_on.isoformat()} (call {tries} of {policy.call_attempts}): back on "
@@ -471,6 +472,12 @@ def call_step(s: Subject, held: Sequence[Hold]) -> Found:
                 )
                 items.append(hold(Hold.WAIT_INTERVAL, detail, last.call_id, again))
     return Found(tuple(items), needs_person=needs_person)
+
+
+def call_retry_on(called_on: date, client: ClientConfig) -> date:
+    """The day an unanswered customer is back on the call list: ``call_retry_days`` later, moved to the next
+    business day of the client's country (nobody calls a business on a Saturday)."""
+    return effective_due_date(called_on + timedelta(days=client.policy.call_retry_days), client.country)
 
 
 def call_evidence(c: Call) -> Evidence:

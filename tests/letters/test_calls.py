@@ -105,12 +105,14 @@ def test_no_answer_puts_the_customer_back_on_the_list_and_after_the_last_attempt
 ) -> None:
     setup(ws, call_retry_days=2, call_attempts=2)
     out = log(ws, CALL_DAY, "no_answer")
-    assert "back on the call list from 2026-02-07" in out
+    assert "back on the call list from 2026-02-09" in out  # two days on is Saturday 7 February: the Monday
     assert on_the_list(ws, CALL_DAY + timedelta(days=1)) == []
     held = decision(ws, CALL_DAY + timedelta(days=1))
     assert (held["action"], held["holds"]) == ("hold", ["wait_interval"])
     assert any("no answer on 2026-02-05 (call 1 of 2)" in e["detail"] for e in held["evidence"])
-    again = CALL_DAY + timedelta(days=2)
+    assert on_the_list(ws, CALL_DAY + timedelta(days=2)) == []  # nobody calls a business on a Saturday
+    again = CALL_DAY + timedelta(days=4)
+    nightly(ws, again)  # the bank's files of Monday: unpaid is still proven
     assert [e["customer"] for e in on_the_list(ws, again)] == [CUSTOMER]
     out = log(ws, again, "no_answer")
     assert "the ladder goes on" in out and "call step taken for invoice(s) 7001, 7002" in out

@@ -170,7 +170,7 @@ def test_each_outcome_asks_for_what_it_needs_and_records_nothing_without_it(
 def test_no_answer_puts_the_customer_back_on_the_list_later(call_app_for: AppFactory, call_scene: Workspace) -> None:
     kari = call_app_for("kari")
     post(kari, "/calls/log", KUNDE_PAGE, client_id="acme", customer=KUNDE, outcome="no_answer", notes="voicemail")
-    assert "No answer (1 of 3): back on the call list from 2026-02-07." in flash(kari, KUNDE_PAGE)
+    assert "No answer (1 of 3): back on the call list from 2026-02-09." in flash(kari, KUNDE_PAGE)
     assert "no answer" in text_of(section(kari.get(KUNDE_PAGE).text, "h-call"))
 
 
