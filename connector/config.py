@@ -644,7 +644,7 @@ class Settings(BaseSettings):
         for client in self.clients:
             if client.id == client_id:
                 return client
-        raise ConfigError([f"{self.source_file}: no client with id '{client_id}'"])
+        raise ConfigError([self._unknown(client_id)])
 
     def select(self, client_ids: Iterable[str]) -> list[ClientConfig]:
         ids = list(client_ids)
@@ -652,8 +652,15 @@ class Settings(BaseSettings):
             return list(self.clients)
         unknown = [i for i in ids if i not in {c.id for c in self.clients}]
         if unknown:
-            raise ConfigError([f"{self.source_file}: no client with id '{i}'" for i in unknown])
+            raise ConfigError([self._unknown(i) for i in unknown])
         return [self.client(i) for i in ids]
+
+    def _unknown(self, client_id: str) -> str:
+        """A client id no client of the file has (typed on the command line, usually), with the nearest."""
+        known = [c.id for c in self.clients]
+        near = difflib.get_close_matches(client_id, known, n=1, cutoff=0.6)
+        hint = f"; did you mean '{near[0]}'?" if near else f" (clients: {', '.join(known) or 'none'})"
+        return f"{self.source_file}: no client with id '{client_id}'{hint}"
 
 
 def locate(explicit: str | os.PathLike[str] | None) -> Path:

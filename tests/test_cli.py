@@ -107,8 +107,10 @@ def test_unknown_client_exits_2(ws: Workspace) -> None:
     two_clients(ws)
     result = ws.cli("reconcile", "--as-of", AS_OF.isoformat(), "--client", "gamma")
     assert result.exit_code == 2
-    assert "no client with id 'gamma'" in result.stderr
+    assert "no client with id 'gamma' (clients: acme, beta)" in result.stderr
     assert result.stdout == ""
+    typo = ws.cli("reconcile", "--as-of", AS_OF.isoformat(), "--client", "betta")
+    assert typo.exit_code == 2 and "no client with id 'betta'; did you mean 'beta'?" in typo.stderr
 
 
 def test_bad_date_is_a_usage_error(ws: Workspace) -> None:
