@@ -16,9 +16,11 @@ from typing import TypeVar
 
 from sqlalchemy import Connection
 
+from connector.config import ClientConfig
 from connector.errors import Refused
-from connector.model import Agreement, Customer, Dispute, DisputeSource, Exclusion, Facts
+from connector.model import Agreement, Case, CaseStatus, Customer, Dispute, DisputeSource, Exclusion, Facts
 from connector.store import Store, audit
+from connector.store import cases as case_store
 from connector.store import disputes as disputes_store
 from connector.store.ledger import has_document, load_customers
 
@@ -256,6 +258,39 @@ def excluded(exclusion: Exclusion) -> str:
     if exclusion.invoice_number:
         return f"invoice {exclusion.invoice_number}"
     return f"customer {exclusion.customer_id}"
+
+
+# ---- what the agency is not told ----------------------------------------------------------------------
+
+
+def cases_with_the_agency(
+    store: Store, client_id: str, *, invoice: str | None = None, customer: str | None = None
+) -> list[Case]:
+    """The invoice's (or the customer's) collection cases that are with the inkasso provider (pushed)."""
+    with store.connect() as conn:
+        found = case_store.load_cases(conn, [client_id])
+    return [
+        c for c in found if c.status is CaseStatus.PUSHED and (c.invoice_number == invoice or c.customer_id == customer)
+    ]
+
+
+def agency_not_told(client: ClientConfig, case: Case, what: str) -> str:
+    """What the accountant must do about a ``what`` ("dispute", "agreement", "exclusion") just recorded on an
+    invoice whose case is with the agency: it holds arsync's own dunning, but after the push arsync reports
+    only payments and credit notes to the provider (and withdraws only a case settled in full), so the
+    agency goes on collecting until it is told or the case is withdrawn."""
+    cfg = client.collection
+    since = next((e.on for e in reversed(case.events) if e.status is CaseStatus.PUSHED), case.created_on)
+    # The outbox is a folder: whoever takes its case files to an agency must tell that agency.
+    who = cfg.agency or ("the agency" if cfg.provider == "outbox" else cfg.provider)
+    where = f" ({cfg.agency})" if cfg.agency else ""
+    what_ref = "case file" if cfg.provider == "outbox" else "ref"
+    ref = f", {what_ref} {case.provider_ref}" if case.provider_ref else ""
+    return (
+        f"invoice {case.invoice_number} is in collection: case {case.case_id} was pushed to {cfg.provider}{where} "
+        f"on {since.isoformat()}{ref}. arsync does not pass this {what} on, so {who} goes on collecting: "
+        f"tell {who}, or withdraw the case (`arsync cases withdraw {case.case_id} --note …`)"
+    )
 
 
 # ---- shared --------------------------------------------------------------------------------------

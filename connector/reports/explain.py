@@ -17,7 +17,7 @@ from datetime import date
 from connector.config import ClientConfig
 from connector.dunning.calendar import effective_due_date
 from connector.dunning.decide import next_ladder_step
-from connector.model import Agreement, Decision, DocKind, Evidence, Facts, Invoice
+from connector.model import Action, Agreement, CaseStatus, Decision, DocKind, Evidence, Facts, Invoice
 from connector.reports import glossary
 from connector.reports.tables import call_line, customer_label
 
@@ -174,9 +174,28 @@ def _ladder(client: ClientConfig, facts: Facts, d: Decision, invoice: Invoice | 
         return f"{start} No further step on the client's ladder" + (
             "." if effective is not None else " (the invoice has no due date)."
         )
+    case = next((c for c in reversed(facts.cases) if c.invoice_number == d.invoice_number), None)
+    if nxt.action is Action.COLLECTION_CASE and case is not None:
+        # The step was taken: the case is what happens now, not a step "due but held".
+        since = case.events[-1].on if case.events else case.created_on
+        return (
+            f"{start} Next step: {nxt.action} — case {case.case_id} is {case.status} (since {since.isoformat()}): "
+            f"{_CASE_NOW[case.status]}."
+        )
     when = "is due now" if nxt.due_on <= as_of else f"is due from {nxt.due_on.isoformat()}"
     blocked = " but held (see Holds)" if d.holds and nxt.due_on <= as_of and d.action != nxt.action else ""
     return f"{start} Next step: {nxt.action}, which {when}{blocked}."
+
+
+# What a collection case's status means for the invoice, on the ladder line.
+_CASE_NOW = {
+    CaseStatus.PROPOSED: "it waits for the accountant's approval (`arsync cases approve`)",
+    CaseStatus.APPROVED: "the next run (or `arsync cases push`) re-checks it and sends it to the provider",
+    CaseStatus.PUSHED: "it is with the provider (see Collection case)",
+    CaseStatus.REJECTED: "the accountant rejected it; the invoice is not dunned further",
+    CaseStatus.WITHDRAWN: "it was withdrawn from collection; the invoice is not dunned further",
+    CaseStatus.CLOSED: "the provider closed it",
+}
 
 
 def _section(out: list[str], title: str, lines: Iterable[str], none: str = "none") -> None:
