@@ -113,6 +113,7 @@ def resolve_dispute(
             lambda d: d.dispute_id,
             "open disputes",
         )
+        _not_before(as_of, dispute.opened_on, f"dispute {dispute.dispute_id} was opened on", "be resolved")
         if not disputes_store.resolve_dispute(conn, client_id, dispute.dispute_id, as_of, note):
             raise Refused(f"dispute {dispute.dispute_id} was resolved in the meantime")
         detail = f"{dispute.dispute_id}: {note}"
@@ -173,6 +174,7 @@ def remove_agreement(
             lambda a: a.agreement_id,
             "agreements",
         )
+        _not_before(as_of, agreement.created_on, f"agreement {agreement.agreement_id} was made on", "be removed")
         disputes_store.cancel_agreement(conn, client_id, agreement.agreement_id, as_of, note.strip())
         detail = f"{agreement.agreement_id}: removed" + _also(note)
         _audit(conn, now, actor, "agreement.remove", client_id, agreement.invoice_number, detail, address)
@@ -247,6 +249,7 @@ def end_exclusion(
             lambda e: e.exclusion_id,
             "exclusions",
         )
+        _not_before(as_of, exclusion.created_on, f"exclusion {exclusion.exclusion_id} begins on", "end")
         disputes_store.end_exclusion(conn, client_id, exclusion.exclusion_id, last_day)
         detail = f"{exclusion.exclusion_id}: ended, dunning resumes {as_of.isoformat()}"
         _audit(conn, now, actor, "exclusion.remove", client_id, excluded(exclusion), detail, address)
@@ -294,6 +297,13 @@ def agency_not_told(client: ClientConfig, case: Case, what: str) -> str:
 
 
 # ---- shared --------------------------------------------------------------------------------------
+
+
+def _not_before(as_of: date, began: date, what: str, verb: str) -> None:
+    """A record is not undone on a day before it was recorded (a wrong --as-of): its history would run
+    backwards (a dispute resolved in -5 days, an exclusion "from 11 December until 5 December")."""
+    if as_of < began:
+        raise Refused(f"{what} {began.isoformat()}: it cannot {verb} on {as_of.isoformat()} (check --as-of)")
 
 
 def _did_you_mean(customers: Iterable[Customer], given: str) -> str:
