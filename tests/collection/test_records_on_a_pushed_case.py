@@ -106,6 +106,10 @@ def test_explain_names_the_case_s_status_instead_of_a_held_collection_step(ws: W
     )
     text = " ".join(ws.cli("explain", "acme", "1001", "--as-of", DAY.isoformat()).stdout.split())
     assert "due now but held" not in text
+    # the inkassovarsel's deadline is told with the letters, not as money paid
+    assert "Payments and credits: none." in text and "[deadline]" not in text
+    letters = text.split("Letters and steps taken:", 1)[1].split("E-invoice responses", 1)[0]
+    assert "the collection_notice of " in letters and "gave the debtor until" in letters
     assert (
         f"Next step: collection_case — case acme-1001 is pushed (since {CASE.isoformat()}): it is with the provider"
         in text
