@@ -196,8 +196,8 @@ _CASE_NOW = {
     CaseStatus.PROPOSED: "it waits for the accountant's approval (`arsync cases approve`)",
     CaseStatus.APPROVED: "the next run (or `arsync cases push`) re-checks it and sends it to the provider",
     CaseStatus.PUSHED: "it is with the provider (see Collection case)",
-    CaseStatus.REJECTED: "the accountant rejected it; the invoice is not dunned further",
-    CaseStatus.WITHDRAWN: "it was withdrawn from collection; the invoice is not dunned further",
+    CaseStatus.REJECTED: "the accountant rejected it; `arsync cases reopen` proposes it again",
+    CaseStatus.WITHDRAWN: "it was withdrawn from collection; `arsync cases reopen` proposes it again",
     CaseStatus.CLOSED: "the provider closed it",
 }
 
