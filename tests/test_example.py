@@ -84,4 +84,9 @@ def test_the_nightly_run_on_the_example_reminds_and_proposes_then_pushes_once(ex
     case_files = sorted(p.name for p in (outbox / "cases").iterdir())
     assert len([n for n in case_files if n.endswith(".json")]) == 1
     assert len([n for n in case_files if n.endswith(".pdf")]) == 1
+    # the case file names its attachments as written, beside it: a person or a script finds them
+    [case_json] = [outbox / "cases" / n for n in case_files if n.endswith(".json")]
+    attachments = json.loads(case_json.read_text(encoding="utf-8"))["attachments"]
+    assert attachments == [n for n in case_files if n.endswith(".pdf")]
+    assert all((case_json.parent / name).is_file() for name in attachments)
     assert sorted(p.name for p in (outbox / "reminders").iterdir()) == letters

@@ -16,9 +16,11 @@ from typing import TypeVar
 
 from sqlalchemy import Connection
 
+from connector.config import ClientConfig
 from connector.errors import Refused
-from connector.model import Agreement, Customer, Dispute, DisputeSource, Exclusion, Facts
+from connector.model import Agreement, Case, CaseStatus, Customer, Dispute, DisputeSource, Exclusion, Facts
 from connector.store import Store, audit
+from connector.store import cases as case_store
 from connector.store import disputes as disputes_store
 from connector.store.ledger import has_document, load_customers
 
@@ -111,6 +113,7 @@ def resolve_dispute(
             lambda d: d.dispute_id,
             "open disputes",
         )
+        _not_before(as_of, dispute.opened_on, f"dispute {dispute.dispute_id} was opened on", "be resolved")
         if not disputes_store.resolve_dispute(conn, client_id, dispute.dispute_id, as_of, note):
             raise Refused(f"dispute {dispute.dispute_id} was resolved in the meantime")
         detail = f"{dispute.dispute_id}: {note}"
@@ -171,6 +174,7 @@ def remove_agreement(
             lambda a: a.agreement_id,
             "agreements",
         )
+        _not_before(as_of, agreement.created_on, f"agreement {agreement.agreement_id} was made on", "be removed")
         disputes_store.cancel_agreement(conn, client_id, agreement.agreement_id, as_of, note.strip())
         detail = f"{agreement.agreement_id}: removed" + _also(note)
         _audit(conn, now, actor, "agreement.remove", client_id, agreement.invoice_number, detail, address)
@@ -245,6 +249,7 @@ def end_exclusion(
             lambda e: e.exclusion_id,
             "exclusions",
         )
+        _not_before(as_of, exclusion.created_on, f"exclusion {exclusion.exclusion_id} begins on", "end")
         disputes_store.end_exclusion(conn, client_id, exclusion.exclusion_id, last_day)
         detail = f"{exclusion.exclusion_id}: ended, dunning resumes {as_of.isoformat()}"
         _audit(conn, now, actor, "exclusion.remove", client_id, excluded(exclusion), detail, address)
@@ -258,7 +263,47 @@ def excluded(exclusion: Exclusion) -> str:
     return f"customer {exclusion.customer_id}"
 
 
+# ---- what the agency is not told ----------------------------------------------------------------------
+
+
+def cases_with_the_agency(
+    store: Store, client_id: str, *, invoice: str | None = None, customer: str | None = None
+) -> list[Case]:
+    """The invoice's (or the customer's) collection cases that are with the inkasso provider (pushed)."""
+    with store.connect() as conn:
+        found = case_store.load_cases(conn, [client_id])
+    return [
+        c for c in found if c.status is CaseStatus.PUSHED and (c.invoice_number == invoice or c.customer_id == customer)
+    ]
+
+
+def agency_not_told(client: ClientConfig, case: Case, what: str) -> str:
+    """What the accountant must do about a ``what`` ("dispute", "agreement", "exclusion") just recorded on an
+    invoice whose case is with the agency: it holds arsync's own dunning, but after the push arsync reports
+    only payments and credit notes to the provider (and withdraws only a case settled in full), so the
+    agency goes on collecting until it is told or the case is withdrawn."""
+    cfg = client.collection
+    since = next((e.on for e in reversed(case.events) if e.status is CaseStatus.PUSHED), case.created_on)
+    # The outbox is a folder: whoever takes its case files to an agency must tell that agency.
+    who = cfg.agency or ("the agency" if cfg.provider == "outbox" else cfg.provider)
+    where = f" ({cfg.agency})" if cfg.agency else ""
+    what_ref = "case file" if cfg.provider == "outbox" else "ref"
+    ref = f", {what_ref} {case.provider_ref}" if case.provider_ref else ""
+    return (
+        f"invoice {case.invoice_number} is in collection: case {case.case_id} was pushed to {cfg.provider}{where} "
+        f"on {since.isoformat()}{ref}. arsync does not pass this {what} on, so {who} goes on collecting: "
+        f"tell {who}, or withdraw the case (`arsync cases withdraw {case.case_id} --note …`)"
+    )
+
+
 # ---- shared --------------------------------------------------------------------------------------
+
+
+def _not_before(as_of: date, began: date, what: str, verb: str) -> None:
+    """A record is not undone on a day before it was recorded (a wrong --as-of): its history would run
+    backwards (a dispute resolved in -5 days, an exclusion "from 11 December until 5 December")."""
+    if as_of < began:
+        raise Refused(f"{what} {began.isoformat()}: it cannot {verb} on {as_of.isoformat()} (check --as-of)")
 
 
 def _did_you_mean(customers: Iterable[Customer], given: str) -> str:

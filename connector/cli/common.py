@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -218,6 +219,19 @@ class ArsyncGroup(click.Group):
 def refuse(message: str) -> Refused:
     """``raise refuse("…")``: one line, exit status 2, nothing changed."""
     return Refused(message)
+
+
+def output_file(value: str, option: str = "--output") -> Path:
+    """The file a command is to write: its folder must exist (a typo in it must not create a tree of folders
+    somewhere), and it must not be a folder itself; refused with one line otherwise, before any work."""
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise refuse(f"{option}: {path} is a folder; name a file in it")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist (make it first)"
+        raise refuse(f"{option}: the folder {folder} {what}")
+    return path
 
 
 # ---- progress and stopping ----------------------------------------------------------------------

@@ -26,6 +26,7 @@ from connector.cli.common import (
     split_client,
 )
 from connector.cli.output import show
+from connector.config import ClientConfig
 from connector.model import Agreement, Dispute, Exclusion
 from connector.reports import tables
 from connector.reports.tables import Table, customer_label
@@ -51,11 +52,12 @@ def disputes_open(
 ) -> None:
     """Open a dispute on an invoice: it holds all dunning of the invoice until resolved."""
     client_id, invoice = split_client(env, client_opt, args, ["invoice"])
-    env.settings.client(client_id)
+    client = env.settings.client(client_id)
     dispute = manual.open_dispute(
         env.store, client_id, invoice, reason, as_of, force=force, actor=actor(), now=env.store.now()
     )
     click.echo(f"dispute {dispute.dispute_id} opened on {client_id} invoice {invoice}")
+    _tell_the_agency(env, client, "dispute", invoice=invoice)
 
 
 @disputes.command("resolve")
@@ -129,7 +131,7 @@ def agreements_add(
 ) -> None:
     """Record a promise to pay (--promise-date) or a plan (--instalments N --first DATE --every 30d)."""
     client_id, invoice = split_client(env, client_opt, args, ["invoice"])
-    env.settings.client(client_id)
+    client = env.settings.client(client_id)
     if promise_date is not None and instalments is None and first is None:
         dates: tuple[date, ...] = (promise_date,)
     elif promise_date is None and instalments is not None and first is not None:
@@ -143,6 +145,7 @@ def agreements_add(
         f"agreement {agreement.agreement_id} on {client_id} invoice {invoice}: "
         + ", ".join(d.isoformat() for d in dates)
     )
+    _tell_the_agency(env, client, "agreement", invoice=invoice)
 
 
 @agreements.command("list")
@@ -251,7 +254,7 @@ def exclude_add(
 ) -> None:
     """Take an invoice (--invoice) or every invoice of a customer (--customer) out of dunning."""
     (client_id,) = split_client(env, client_opt, args, [])
-    env.settings.client(client_id)
+    client = env.settings.client(client_id)
     if (invoice is None) == (customer is None):
         raise click.UsageError("give exactly one of --invoice or --customer")
     exclusion = manual.add_exclusion(
@@ -262,6 +265,7 @@ def exclude_add(
         f"{exclusion.exclusion_id}: {client_id} {manual.excluded(exclusion)} excluded"
         + (f" until {until.isoformat()}" if until else "")
     )
+    _tell_the_agency(env, client, "exclusion", invoice=invoice, customer=customer)
 
 
 @exclude.command("list")
@@ -330,6 +334,15 @@ def _exclusion_json(e: Exclusion, as_of: date) -> dict[str, object]:
 
 
 # ---- shared --------------------------------------------------------------------------------------
+
+
+def _tell_the_agency(
+    env: Env, client: ClientConfig, what: str, *, invoice: str | None = None, customer: str | None = None
+) -> None:
+    """A warning per case of the invoice (or customer) that is with the agency: what was just recorded does
+    not reach it (``manual.agency_not_told``)."""
+    for case in manual.cases_with_the_agency(env.store, client.id, invoice=invoice, customer=customer):
+        env.problems.warning(manual.agency_not_told(client, case, what))
 
 
 def _json(items: list[dict[str, object]]) -> None:

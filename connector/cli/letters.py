@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
-from pathlib import Path
 
 import click
 
 from connector.actions import letter_service as service
-from connector.cli.common import Env, as_of_option, client_option, json_option, refuse
+from connector.cli.common import Env, as_of_option, client_option, json_option, output_file, refuse
 from connector.cli.files import actor
 from connector.cli.output import show
 from connector.engine.decisions import decide_client
@@ -103,13 +102,14 @@ def letters_cancel(env: Env, client_id: str, letter_id: str, note: str, as_of: d
 def statement(env: Env, client_id: str, customer_id: str, as_of: date, fmt: str, output: str | None) -> None:
     """A customer's statement of account (kontoutskrift) as of --as-of: every open invoice with the payments
     and credit notes applied to it, and the balance; in the client's language. Nothing is sent or recorded."""
+    target = output_file(output) if output else None
     client = env.settings.client(client_id)
     decisions = decide_client(env.store, client, as_of)
     letter = service.statement(env.store, client, customer_id, as_of, decisions)
     if fmt == "pdf":
         data = service.statement_pdf(client, letter)
-        if output:
-            write_atomic(Path(output), data)
+        if target is not None:
+            write_atomic(target, data)
             click.echo(
                 f"statement of {customer_id} written to {output} (balance {service.balance(letter)} {letter.currency})"
             )
@@ -120,8 +120,8 @@ def statement(env: Env, client_id: str, customer_id: str, as_of: date, fmt: str,
         return
     text = service.statement_text(client, letter)
     body = f"{text.subject}\n\n{text.body}"
-    if output:
-        write_atomic(Path(output), body.encode("utf-8"))
+    if target is not None:
+        write_atomic(target, body.encode("utf-8"))
         click.echo(f"statement of {customer_id} written to {output}")
     else:
         click.echo(body, nl=False)

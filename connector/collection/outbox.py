@@ -1,7 +1,9 @@
 """The ``outbox`` provider: one JSON file per approved case (plus the invoice PDF) in a folder.
 
 Idempotent by construction: the file name is the case id, written atomically (temp file + rename),
-so pushing the same case again replaces that one file and never creates a second case file.
+so pushing the same case again replaces that one file and never creates a second case file. Each
+attachment is written beside it as ``<case id>--<file name>``, and the case file's ``attachments`` lists
+those names.
 Direct payments, credits and withdrawals are written as their own files next to the case, named
 by our reference, so re-reporting one rewrites the same file. There is no remote state to pull.
 """
@@ -29,9 +31,13 @@ class OutboxProvider:
     def submit(self, payload: CasePayload, idem_key: str = "") -> PushResult:
         target = self.case_file(payload.case.case_id)
         existed = target.exists()
+        written = []
         for att in payload.attachments:
-            write_atomic(self.folder / f"{safe_name(payload.case.case_id)}--{safe_name(att.filename)}", att.content)
-        self._write(target, payload.as_json())
+            name = f"{safe_name(payload.case.case_id)}--{safe_name(att.filename)}"
+            write_atomic(self.folder / name, att.content)
+            written.append(name)
+        # The case file names its attachments as written (beside it), not as the ledger called them.
+        self._write(target, {**payload.as_json(), "attachments": written})
         return PushResult(provider_ref=target.name, created=not existed)
 
     def find(self, payload: CasePayload, since: datetime | None) -> PushResult | None:

@@ -35,6 +35,15 @@ def num(value: Decimal | int, lang: str, places: int = 0) -> str:
     return formats.amount(value, lang, places)
 
 
+def many(count: int, one: str, more: str, shown: str | None = None) -> str:
+    """``count`` things, the word in number: "1 case", "2 cases" (``shown``: the count as formatted)."""
+    return f"{count if shown is None else shown} {one if count == 1 else more}"
+
+
+def _invoices(count: int, lang: str) -> str:
+    return many(count, "invoice", "invoices", num(count, lang))
+
+
 def money(value: Decimal, currency: str, lang: str) -> str:
     """Whole units: a report's amounts are for comparing, not for booking."""
     return formats.money(value, currency, lang, places=0)
@@ -157,7 +166,7 @@ def _client_rows(c: ClientAdvice) -> Iterator[list[str]]:
 
 def _portfolio_rows(p: PortfolioAdvice) -> Iterator[list[str]]:
     def row(figure: str, key: str, value: Decimal | int | None, unit: str, currency: str = "") -> list[str]:
-        return ["portfolio", f"{len(p.clients)} clients", figure, key, _v(value), unit, currency]
+        return ["portfolio", many(len(p.clients), "client", "clients"), figure, key, _v(value), unit, currency]
 
     yield row("invoices", "", p.invoices, "count")
     for currency, dso, handed, recovered in p.by_currency():
@@ -212,8 +221,10 @@ def _client_lines(c: ClientAdvice) -> list[list[str]]:
     dispute = (
         f"{c.disputes_opened} opened, {c.disputes_open} still open, {_days_text(average(c.dispute_days))} to resolve"
     )
-    handed = f"{c.inkasso_cases} cases, {c.inkasso_amount} {c.currency}; recovered {c.inkasso_recovered} {c.currency}"
-    delivery = f"{_days_text(average(c.delivery_days))} on average ({len(c.delivery_days)} invoices state it)"
+    cases = many(c.inkasso_cases, "case", "cases")
+    handed = f"{cases}, {c.inkasso_amount} {c.currency}; recovered {c.inkasso_recovered} {c.currency}"
+    stating = many(len(c.delivery_days), "invoice states", "invoices state")
+    delivery = f"{_days_text(average(c.delivery_days))} on average ({stating} it)"
     reminded = f"{_share_text(c.paid_after_reminder_share)} of {c.reminded}"
     return [
         ["invoices", f"{c.invoices} ({c.invoiced} {c.currency})"],
@@ -368,7 +379,7 @@ def _client_section(c: ClientAdvice) -> str:
             "einvoice_share",
             share_text,
             svg.share_bar(c.einvoice_share, share_text, "Share of invoices sent as e-invoice"),
-            sub=f"{num(c.einvoiced, lang)} of {num(c.invoices, lang)} invoices.",
+            sub=f"{num(c.einvoiced, lang)} of {_invoices(c.invoices, lang)}.",
         )
     )
     cards.append(_candidates_card(c, lang))
@@ -403,7 +414,8 @@ def _client_section(c: ClientAdvice) -> str:
     ]
     if c.inkasso_cases:
         chart = svg.bar_rows(inkasso_rows, "Handed to inkasso and recovered", colour=svg.BAD, label_width=110)
-        handed = f"{num(c.inkasso_cases, lang)} cases; {pct(c.recovered_share, lang)} recovered so far."
+        cases = many(c.inkasso_cases, "case", "cases", num(c.inkasso_cases, lang))
+        handed = f"{cases}; {pct(c.recovered_share, lang)} recovered so far."
     else:
         chart, handed = "", "No case was handed over in the period."
     cards.append(_card("inkasso", money(c.inkasso_amount, c.currency, lang), chart, sub=handed))
@@ -413,7 +425,7 @@ def _client_section(c: ClientAdvice) -> str:
     notes = "".join(f"<li>{escape(n)}</li>" for n in c.notes)
     return (
         f'<section class="client" id="client-{escape(c.client_id)}" lang="{lang}">'
-        f"<h2>{escape(c.name)} <small>{escape(c.client_id)} · {num(c.invoices, lang)} invoices, "
+        f"<h2>{escape(c.name)} <small>{escape(c.client_id)} · {_invoices(c.invoices, lang)}, "
         f"{escape(money(c.invoiced, c.currency, lang))}</small></h2>"
         f'<div class="grid">{"".join(cards)}</div>'
         + (f'<ul class="notes">{notes}</ul>' if notes else "")
@@ -439,7 +451,12 @@ def _candidates_card(c: ClientAdvice, lang: str) -> str:
             f"<th class='n'>amount</th></tr></thead><tbody>{rows}</tbody></table>"
         )
     sub = "" if c.peppol == "asked" else f"Peppol Directory: {c.peppol}."
-    return _card("einvoice_candidates", f"{num(len(c.einvoice_candidates), lang)} customers", body, sub=sub)
+    return _card(
+        "einvoice_candidates",
+        many(len(c.einvoice_candidates), "customer", "customers", num(len(c.einvoice_candidates), lang)),
+        body,
+        sub=sub,
+    )
 
 
 def _portfolio_section(report: PortfolioAdvice) -> str:
@@ -475,7 +492,8 @@ def _portfolio_section(report: PortfolioAdvice) -> str:
     ]
     return (
         f'<section class="portfolio" id="portfolio" lang="{lang}"><h2>Portfolio <small>'
-        f"{num(len(report.clients), lang)} clients · {num(report.invoices, lang)} invoices</small></h2>"
+        f"{many(len(report.clients), 'client', 'clients', num(len(report.clients), lang))} · "
+        f"{_invoices(report.invoices, lang)}</small></h2>"
         f'<div class="kpis">{kpi_html}</div><div class="grid">{"".join(cards)}</div></section>'
     )
 

@@ -2,7 +2,8 @@
 INVOICE``; the workbench shows the same text).
 
 It says, in this order: the invoice and its customer; the decision and what it means; why it is held
-and what lifts each hold; the payments and credits; the letters and steps taken; e-invoice responses and
+and what lifts each hold; the payments and credits; the letters and steps taken (with the deadlines they
+stated); any other note (a credit check, a check by hand, payment terms); e-invoice responses and
 delivery; disputes; agreements (each date kept or broken); the calls to the customer; exclusions; the business
 register; the collection case; and the next
 ladder step with its date. A section with nothing in it says "none", so a reader knows it was looked at.
@@ -17,17 +18,17 @@ from datetime import date
 from connector.config import ClientConfig
 from connector.dunning.calendar import effective_due_date
 from connector.dunning.decide import next_ladder_step
-from connector.model import Agreement, Decision, DocKind, Evidence, Facts, Invoice
+from connector.model import Action, Agreement, AllocationTier, CaseStatus, Decision, DocKind, Evidence, Facts, Invoice
 from connector.reports import glossary
 from connector.reports.tables import call_line, customer_label
 
-# Evidence kinds that are not money applied to the invoice.
-_NOT_MONEY = frozenset(
-    {
-        "invoice", "hold", "step", "case", "fee", "interest", "compensation", "registry", "agreement_broken",
-        "agreement_kept", "call",
-    }
-)  # fmt: skip
+# Evidence kinds that are money applied to the invoice (the allocation tiers), the charges, the letters and
+# steps with the deadlines they stated, and the kinds other sections tell; any other kind is a note.
+_MONEY = frozenset(t.value for t in AllocationTier)
+_CHARGES = ("fee", "interest", "compensation")
+_STEPS = ("step", "deadline")
+_TOLD_ELSEWHERE = frozenset({"invoice", "hold", "case", "registry", "agreement_broken", "agreement_kept", "call"})
+_NOT_NOTES = _MONEY | _TOLD_ELSEWHERE | {*_CHARGES, *_STEPS}
 
 
 def explain(client: ClientConfig, facts: Facts, decision: Decision, as_of: date, width: int = 100) -> str:
@@ -58,13 +59,16 @@ def explain(client: ClientConfig, facts: Facts, decision: Decision, as_of: date,
         out.append("  Evidence:")
         out.extend(f"  - {_evidence(e)}" for e in held)
 
-    money = [e for e in d.evidence if e.kind not in _NOT_MONEY]
+    money = [e for e in d.evidence if e.kind in _MONEY]
     _section(out, "Payments and credits", (f"{_evidence(e, d.currency)} [{e.kind}]" for e in money))
-    charges = [e for e in d.evidence if e.kind in ("fee", "interest", "compensation")]
+    charges = [e for e in d.evidence if e.kind in _CHARGES]
     if charges:
         _section(out, "Fees and interest", (_evidence(e, d.currency) for e in charges))
-    steps = [e for e in d.evidence if e.kind == "step"]
+    steps = [e for e in d.evidence if e.kind in _STEPS]
     _section(out, "Letters and steps taken", (_evidence(e, d.currency) for e in steps))
+    notes = [e for e in d.evidence if e.kind not in _NOT_NOTES]
+    if notes:
+        _section(out, "Notes", (f"{_evidence(e, d.currency)} [{e.kind}]" for e in notes))
     events = sorted((e for e in facts.document_events if e.invoice_number == d.invoice_number), key=lambda e: e.order)
     _section(
         out,
@@ -174,9 +178,28 @@ def _ladder(client: ClientConfig, facts: Facts, d: Decision, invoice: Invoice | 
         return f"{start} No further step on the client's ladder" + (
             "." if effective is not None else " (the invoice has no due date)."
         )
+    case = next((c for c in reversed(facts.cases) if c.invoice_number == d.invoice_number), None)
+    if nxt.action is Action.COLLECTION_CASE and case is not None:
+        # The step was taken: the case is what happens now, not a step "due but held".
+        since = case.events[-1].on if case.events else case.created_on
+        return (
+            f"{start} Next step: {nxt.action} — case {case.case_id} is {case.status} (since {since.isoformat()}): "
+            f"{_CASE_NOW[case.status]}."
+        )
     when = "is due now" if nxt.due_on <= as_of else f"is due from {nxt.due_on.isoformat()}"
     blocked = " but held (see Holds)" if d.holds and nxt.due_on <= as_of and d.action != nxt.action else ""
     return f"{start} Next step: {nxt.action}, which {when}{blocked}."
+
+
+# What a collection case's status means for the invoice, on the ladder line.
+_CASE_NOW = {
+    CaseStatus.PROPOSED: "it waits for the accountant's approval (`arsync cases approve`)",
+    CaseStatus.APPROVED: "the next run (or `arsync cases push`) re-checks it and sends it to the provider",
+    CaseStatus.PUSHED: "it is with the provider (see Collection case)",
+    CaseStatus.REJECTED: "the accountant rejected it; `arsync cases reopen` proposes it again",
+    CaseStatus.WITHDRAWN: "it was withdrawn from collection; `arsync cases reopen` proposes it again",
+    CaseStatus.CLOSED: "the provider closed it",
+}
 
 
 def _section(out: list[str], title: str, lines: Iterable[str], none: str = "none") -> None:

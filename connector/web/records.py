@@ -47,8 +47,16 @@ class Who:
     address: str
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What an action shows on success: its line, and warnings about what it could not do (shown apart)."""
+
+    line: str
+    warnings: tuple[str, ...] = ()
+
+
 # (workbench, client, form, who) → the line shown on success; raises Refused to record nothing.
-Recorder = Callable[[Workbench, ClientConfig, FormData, Who], str]
+Recorder = Callable[[Workbench, ClientConfig, FormData, Who], str | Recorded]
 
 
 def _recorded(request: Request, session: Session, form: FormData, record: Recorder) -> Response:
@@ -61,7 +69,10 @@ def _recorded(request: Request, session: Session, form: FormData, record: Record
     who = Who(user.name, wb.now(), address(request))
     back = local_path(field(form, "back"))
     try:
-        session.flash.append(("ok", record(wb, client, form, who)))
+        done = record(wb, client, form, who)
+        done = done if isinstance(done, Recorded) else Recorded(done)
+        session.flash.append(("ok", done.line))
+        session.flash.extend(("warning", w) for w in done.warnings)
     except Refused as exc:
         session.flash.append(("error", f"Nothing was recorded: {exc}."))
         back = back.split("#", 1)[0]  # to the top of the page, where the message is (not down at the invoice)
@@ -113,14 +124,16 @@ def whole(form: FormData, name: str, what: str, low: int, high: int) -> int:
 # ---- disputes ------------------------------------------------------------------------------------
 
 
-def open_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
+def open_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> Recorded:
     invoice = text(form, "invoice", "The invoice")
     reason = text(form, "reason", "What the debtor disputes")
     dispute = manual.open_dispute(
         wb.store, client.id, invoice, reason, wb.today(), actor=who.actor, now=who.now, address=who.address
     )
-    return (
-        f"Dispute {dispute.dispute_id} opened on invoice {invoice}: it holds all dunning of the invoice until resolved."
+    return Recorded(
+        f"Dispute {dispute.dispute_id} opened on invoice {invoice}: "
+        "it holds all dunning of the invoice until resolved.",
+        _agency_not_told(wb, client, "dispute", invoice=invoice),
     )
 
 
@@ -136,7 +149,7 @@ def resolve_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Wh
 # ---- agreements ----------------------------------------------------------------------------------
 
 
-def add_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
+def add_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> Recorded:
     invoice = text(form, "invoice", "The invoice")
     note = text(form, "note", "The note", required=False)
     if field(form, "kind") == "plan":
@@ -153,7 +166,10 @@ def add_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who)
         wb.store, client.id, invoice, dates, note, wb.today(), actor=who.actor, now=who.now, address=who.address
     )
     what = "Promise to pay" if len(dates) == 1 else f"Plan of {len(dates)} instalments"
-    return f"{what} recorded on invoice {invoice} ({agreement.agreement_id}): it holds dunning until broken or removed."
+    return Recorded(
+        f"{what} recorded on invoice {invoice} ({agreement.agreement_id}): it holds dunning until broken or removed.",
+        _agency_not_told(wb, client, "agreement", invoice=invoice),
+    )
 
 
 def remove_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
@@ -168,7 +184,7 @@ def remove_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: W
 # ---- exclusions ----------------------------------------------------------------------------------
 
 
-def add_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
+def add_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> Recorded:
     invoice = field(form, "invoice") or None
     customer = field(form, "customer") or None
     if (invoice is None) == (customer is None):
@@ -188,7 +204,10 @@ def add_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who)
         address=who.address,
     )
     last = f" until {until.isoformat()}" if until else ""
-    return f"The {manual.excluded(exclusion)} is out of dunning{last} ({exclusion.exclusion_id})."
+    return Recorded(
+        f"The {manual.excluded(exclusion)} is out of dunning{last} ({exclusion.exclusion_id}).",
+        _agency_not_told(wb, client, "exclusion", invoice=invoice, customer=customer),
+    )
 
 
 def end_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
@@ -197,6 +216,19 @@ def end_exclusion(wb: Workbench, client: ClientConfig, form: FormData, who: Who)
         wb.store, client.id, ref, wb.today(), actor=who.actor, now=who.now, address=who.address
     )
     return f"Exclusion {exclusion.exclusion_id} ended: the {manual.excluded(exclusion)} is dunned again from today."
+
+
+def _agency_not_told(
+    wb: Workbench, client: ClientConfig, what: str, *, invoice: str | None = None, customer: str | None = None
+) -> tuple[str, ...]:
+    """A warning per case of the invoice (or customer) that is with the agency: what was just recorded does
+    not reach it (``manual.agency_not_told``, as the command line says it)."""
+    cases = manual.cases_with_the_agency(wb.store, client.id, invoice=invoice, customer=customer)
+    return tuple(_sentence(manual.agency_not_told(client, c, what)) for c in cases)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
 
 
 dispute_open = action(open_dispute)

@@ -22,7 +22,7 @@ class Session:
     user: User | None  # None: not logged in yet (the log-in form has a session for its CSRF token)
     created: float
     seen: float
-    flash: list[tuple[str, str]] = field(default_factory=list)  # ("ok"|"error", text) for the next page
+    flash: list[tuple[str, str]] = field(default_factory=list)  # ("ok"|"warning"|"error", text) for the next page
 
 
 class Sessions:

@@ -184,6 +184,26 @@ def test_a_statement_of_account_lists_open_items_payments_credits_and_the_balanc
     assert none.exit_code == 2 and "no customer 'nobody'" in none.stderr
 
 
+@pytest.mark.parametrize("fmt", ["pdf", "text"])
+def test_a_statement_to_a_folder_that_does_not_exist_is_refused_and_nothing_made(
+    ws: Workspace, tmp_path: Path, fmt: str
+) -> None:
+    setup(ws)
+    run(ws, DAY)
+    missing = tmp_path / "nonexistent" / "dir"
+    result = ws.cli(
+        "statement", "acme", "934567897", "--as-of", DAY.isoformat(), "--format", fmt,
+        "--output", str(missing / "x.pdf"),
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: --output: the folder {missing} does not exist (make it first)\n"
+    assert result.stdout == ""
+    assert not (tmp_path / "nonexistent").exists()
+    into_a_folder = ws.cli("statement", "acme", "934567897", "--as-of", DAY.isoformat(), "--output", str(tmp_path))
+    assert into_a_folder.exit_code == 2
+    assert into_a_folder.stderr == f"error: --output: {tmp_path} is a folder; name a file in it\n"
+
+
 def test_a_statement_goes_behind_each_reminder_when_the_policy_says_so(ws: Workspace) -> None:
     setup(ws, policy={"statement_with_reminder": True})
     ws.add_invoice("7003", issue=DAY, due=DAY + timedelta(days=14), amount="700.00")  # open, not yet due

@@ -165,6 +165,52 @@ def test_disputes_by_invoice_number_and_json(ws: Workspace) -> None:
     assert json.loads(ws.cli("disputes", "list", "--json").stdout)["items"] == []
 
 
+def test_a_record_cannot_end_before_it_began(ws: Workspace) -> None:
+    """A dispute resolved, an exclusion ended or an agreement removed on a day before it was recorded (a
+    wrong --as-of) is refused with one line; the record stays as it was."""
+    scene(ws)
+    opened_on, before = AS_OF, (AS_OF - timedelta(days=5)).isoformat()
+    day = opened_on.isoformat()
+    assert ws.cli("disputes", "open", "--client", "acme", "1002", "--reason", "r", "--as-of", day).exit_code == 0
+    resolved = ws.cli("disputes", "resolve", "--client", "acme", "1002", "--as-of", before)
+    assert resolved.exit_code == 2
+    [dispute] = json.loads(ws.cli("disputes", "list", "--json").stdout)["items"]
+    assert resolved.stderr == (
+        f"error: dispute {dispute['dispute_id']} was opened on {day}: it cannot be resolved on {before} "
+        "(check --as-of)\n"
+    )
+    assert dispute["resolved_on"] is None
+
+    assert (
+        ws.cli("exclude", "add", "--client", "acme", "--invoice", "1001", "--reason", "r", "--as-of", day).exit_code
+        == 0
+    )
+    ended = ws.cli("exclude", "remove", "--client", "acme", "1001", "--as-of", before)
+    assert ended.exit_code == 2
+    [exclusion] = json.loads(ws.cli("exclude", "list", "--json", "--as-of", day).stdout)["items"]
+    assert ended.stderr == (
+        f"error: exclusion {exclusion['exclusion_id']} begins on {day}: it cannot end on {before} (check --as-of)\n"
+    )
+    assert exclusion["until"] is None
+
+    promise = (AS_OF + timedelta(days=7)).isoformat()
+    added = ws.cli("agreements", "add", "--client", "acme", "1002", "--promise-date", promise, "--as-of", day)
+    assert added.exit_code == 0
+    removed = ws.cli("agreements", "remove", "--client", "acme", "1002", "--as-of", before)
+    assert removed.exit_code == 2
+    [agreement] = json.loads(ws.cli("agreements", "list", "--json").stdout)["items"]
+    assert removed.stderr == (
+        f"error: agreement {agreement['agreement_id']} was made on {day}: it cannot be removed on {before} "
+        "(check --as-of)\n"
+    )
+    assert agreement["removed_on"] is None
+
+    # on the day itself all three can be undone
+    assert ws.cli("disputes", "resolve", "--client", "acme", "1002", "--as-of", day).exit_code == 0
+    assert ws.cli("exclude", "remove", "--client", "acme", "1001", "--as-of", day).exit_code == 0
+    assert ws.cli("agreements", "remove", "--client", "acme", "1002", "--as-of", day).exit_code == 0
+
+
 def test_the_positional_client_still_works_with_a_deprecation_line(ws: Workspace) -> None:
     scene(ws)
     old = ws.cli("disputes", "open", "acme", "1002", "--reason", "x")

@@ -94,6 +94,13 @@ def test_without_registry_nothing_is_asked(ws: Workspace, directory: FakePeppolD
     assert re.search(r"DSO\s+229\.1 days \(\+229\.1 over the period\)", table)
 
 
+def test_one_case_and_one_client_are_counted_in_the_singular(ws: Workspace) -> None:
+    scene(ws, None)  # one client; one case handed to inkasso in the half year
+    assert re.search(r"inkasso\s+1 case, 20000\.00 NOK; recovered 5000\.00 NOK\n", advice(ws, "table"))
+    assert ">1 case; " in advice(ws, "html")
+    assert {r[1] for r in csv.reader(io.StringIO(advice(ws, "csv"))) if r[0] == "portfolio"} == {"1 client"}
+
+
 def test_the_html_is_self_contained_and_explains_every_figure(ws: Workspace, directory: FakePeppolDirectory) -> None:
     scene(ws, directory)
     html = advice(ws, "html")

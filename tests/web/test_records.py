@@ -214,6 +214,24 @@ def test_an_invoice_and_a_customer_are_excluded_and_the_exclusions_ended(app_for
     ]
 
 
+def test_a_dispute_on_an_invoice_with_the_agency_is_recorded_with_a_warning_to_tell_it(
+    app_for: AppFactory, scene: Workspace
+) -> None:
+    assert scene.cli("cases", "approve", "acme-1001", "--as-of", CASE.isoformat()).exit_code == 0
+    assert scene.cli("cases", "push", "--client", "acme", "--as-of", CASE.isoformat()).exit_code == 0
+    client = app_for("kari")
+    page = f"/clients/acme/customers/{KUNDE}"
+    post(client, "/disputes/open", page, client_id="acme", invoice="1001", reason="never ordered")
+    shown = client.get(page).text
+    [warning] = re.findall(r'<p class="flash warning" role="alert">(.*?)</p>', shown, re.S)
+    warning = html.unescape(warning)
+    assert warning.startswith("Invoice 1001 is in collection: case acme-1001 was pushed to outbox")
+    assert "arsync does not pass this dispute on" in warning and "arsync cases withdraw acme-1001" in warning
+    [done] = re.findall(r'<p class="flash ok" role="status">(.*?)</p>', shown, re.S)
+    assert done.startswith("Dispute manual-") and "opened on invoice 1001" in done  # recorded, and said so
+    assert [d.reason for d in scene.store.read(load_facts, "acme").disputes] == ["never ordered"]
+
+
 # ---- who may act -------------------------------------------------------------------------------------
 
 
