@@ -54,7 +54,8 @@ def fee_for(
         return Fee(
             ZERO,
             currency,
-            f"no fee: sent {days_after_due} days after due, {law} requires {pack.fee_min_days_after_due}",
+            f"no fee: {days_after_due} days after due on {sent_on.isoformat()}, {law} requires "
+            f"{pack.fee_min_days_after_due}",
         )
     charged = sorted((s for s in previous if s.fee > ZERO and s.sent_on < sent_on), key=lambda s: s.sent_on)
     if len(charged) >= pack.max_fee_notices:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 
 from connector.config import ClientConfig
@@ -46,6 +47,11 @@ def explain(client: ClientConfig, facts: Facts, decision: Decision, as_of: date,
     way = glossary.entry("action", d.action)
     if way and way.way_out:
         out.append(f"What to do: {way.way_out}")
+    later = _recorded_after(facts, d, as_of)
+    if later:  # an --as-of in the past: the facts are today's, what came after that day included
+        out.append(
+            f"Note: decided with everything recorded now, also what came after {as_of.isoformat()}: {'; '.join(later)}."
+        )
     out.append("")
 
     held = [e for e in d.evidence if e.kind == "hold"]
@@ -63,7 +69,8 @@ def explain(client: ClientConfig, facts: Facts, decision: Decision, as_of: date,
     _section(out, "Payments and credits", (f"{_evidence(e, d.currency)} [{e.kind}]" for e in money))
     charges = [e for e in d.evidence if e.kind in _CHARGES]
     if charges:
-        _section(out, "Fees and interest", (_evidence(e, d.currency) for e in charges))
+        # a charge's words carry its amount already: not repeated after them
+        _section(out, "Fees and interest", (_evidence(replace(e, amount=None)) for e in charges))
     steps = [e for e in d.evidence if e.kind in _STEPS]
     _section(out, "Letters and steps taken", (_evidence(e, d.currency) for e in steps))
     notes = [e for e in d.evidence if e.kind not in _NOT_NOTES]
@@ -210,6 +217,30 @@ def _section(out: list[str], title: str, lines: Iterable[str], none: str = "none
         return
     out.append(f"{title}:")
     out.extend(f"- {line}" for line in items)
+
+
+def _recorded_after(facts: Facts, d: Decision, as_of: date) -> list[str]:
+    """What was recorded about the invoice (or its customer's calls) on days after ``as_of``."""
+    n = d.invoice_number
+    out = [
+        f"the {s.step} of {s.sent_on.isoformat()}" for s in facts.steps if s.invoice_number == n and s.sent_on > as_of
+    ]
+    out += [
+        f"dispute {x.dispute_id} of {x.opened_on.isoformat()}"
+        for x in facts.disputes
+        if x.invoice_number == n and x.opened_on > as_of
+    ]
+    out += [
+        f"agreement {a.agreement_id} of {a.created_on.isoformat()}"
+        for a in facts.agreements
+        if a.invoice_number == n and a.created_on > as_of
+    ]
+    out += [
+        f"call {c.call_id} of {c.called_on.isoformat()}"
+        for c in facts.calls
+        if c.customer_id == d.customer_id and c.called_on > as_of
+    ]
+    return out
 
 
 def _evidence(e: Evidence, currency: str = "") -> str:

@@ -112,6 +112,10 @@ def test_reminder_call_confirmation_broken_promise_notice_and_case(ws: Workspace
     assert "Purregebyr inkassoforskriften § 1-2 19.01.2026 37,50" in notice
     assert "Forsinkelsesrente" in notice and "Betal 5 113,12 NOK innen 06.03.2026" in notice  # + 75,62 interest
     assert "overleverer vi kravet til inkasso (Inkasso Nord AS)" in notice
+    earlier = ws.cli("explain", "acme", "7001", "--as-of", "2026-02-10").stdout  # a day in the past
+    assert "also what came after 2026-02-10: the collection_notice of 2026-02-20" in " ".join(earlier.split())
+    fees = earlier.split("Fees and interest:")[1].split("Letters and steps taken:")[0]
+    assert "claimable: 470.00 NOK" in fees and "— 470.00" not in fees  # each amount said once
     again = ws.cli("run", "--as-of", "2026-02-21", "--json")  # the broken promise is told once …
     assert again.exit_code == 0, again.output + again.stderr
     assert "broken" not in again.stderr  # … not as a warning each night after
