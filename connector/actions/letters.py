@@ -208,8 +208,11 @@ def letter_fees(
 
 
 def account_of(client: ClientConfig, invoices: Sequence[Invoice]) -> str:
-    """Where the debtor pays: the config's account, else the one the invoice names, else the bank feed's."""
-    account = client.creditor.bank_account
+    """Where the debtor pays: the config's account; else, with only an IBAN configured, that IBAN's account
+    (the national part in Norway and Denmark, else the IBAN itself) — never another account beside it; else
+    the one the invoice names, else the bank feed's."""
+    c = client.creditor
+    account = c.bank_account or (_iban_account(c.iban) if c.iban else "")
     account = account or next((i.payee_account for i in invoices if i.payee_account), "") or ""
     account = account or next((b.account for b in client.bank if b.account), "") or ""
     if not account:
@@ -220,14 +223,31 @@ def account_of(client: ClientConfig, invoices: Sequence[Invoice]) -> str:
     return account
 
 
+def _iban_account(iban: str) -> str:
+    """The account an IBAN names, as a debtor of its country writes it (NO: the 11 digits; DK: reg. no. and
+    account); elsewhere the IBAN itself."""
+    if iban.startswith("NO") and len(iban) == 15:
+        return iban[4:]
+    if iban.startswith("DK") and len(iban) == 18:
+        return f"{iban[4:8]} {iban[8:]}"
+    return iban
+
+
+def _shown_iban(client: ClientConfig, account: str) -> str:
+    """The IBAN beside the account, unless the account is the IBAN already."""
+    iban = client.creditor.iban
+    return "" if iban == account else iban
+
+
 def creditor(client: ClientConfig, invoices: Sequence[Invoice]) -> Creditor:
     c = client.creditor
+    account = account_of(client, invoices)
     return Creditor(
         name=client.name,
         org_no=client.org_no,
         address=PostalAddress(tuple(c.address_lines), c.postal_code, c.city, client.country),
-        bank_account=account_of(client, invoices),
-        iban=c.iban,
+        bank_account=account,
+        iban=_shown_iban(client, account),
         bic=c.bic,
         email=c.contact_email,
         phone=c.contact_phone,
@@ -256,8 +276,8 @@ def debtor(client: ClientConfig, customer: Customer) -> Debtor:
 
 
 def payment(client: ClientConfig, invoices: Sequence[Invoice]) -> PaymentDetails:
-    c = client.creditor
-    return PaymentDetails(account=account_of(client, invoices), iban=c.iban, bic=c.bic)
+    account = account_of(client, invoices)
+    return PaymentDetails(account=account, iban=_shown_iban(client, account), bic=client.creditor.bic)
 
 
 def invoice_line(inv: Invoice, d: Decision, as_of: date) -> InvoiceLine:

@@ -109,7 +109,9 @@ def build(
         _el(means, CBC, "PaymentMeansCode", "30")
         if line.payment_reference:
             _el(means, CBC, "PaymentID", line.payment_reference)
-        account = letter.payment.iban or "".join(ch for ch in letter.payment.account if ch.isdigit())
+        given = letter.payment.account
+        # the IBAN, else the account: an IBAN shown as the account (no national one) as it is, else its digits
+        account = letter.payment.iban or (given if given[:2].isalpha() else "".join(ch for ch in given if ch.isdigit()))
         if account:
             payee = _el(means, CAC, "PayeeFinancialAccount")
             _el(payee, CBC, "ID", account)

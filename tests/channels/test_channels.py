@@ -19,7 +19,7 @@ from connector.channels.base import LetterMessage, ReminderMessage
 from connector.channels.email import EmailChannel
 from connector.channels.tripletex import TripletexChannel
 from connector.config import EmailSettings, TripletexSettings
-from connector.letters import LetterKind, render_pdf, render_text
+from connector.letters import LetterKind, PaymentDetails, render_pdf, render_text
 from connector.model import Action, Attachment, Customer, DocKind, Invoice
 from tests.letters.letter_samples import PAY_BY, letter
 
@@ -76,6 +76,16 @@ def test_ehf_reminder_document() -> None:
     assert root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=ns) == "6581.16"
     assert root.findtext("cac:PaymentMeans/cbc:PaymentID", namespaces=ns) == "1002300008"
     assert root.find("cac:AdditionalDocumentReference/cac:Attachment/cbc:EmbeddedDocumentBinaryObject", ns) is not None
+
+
+def test_the_payee_account_is_the_iban_or_the_domestic_account_digits() -> None:
+    ns = {"cbc": ehf_reminder.CBC, "cac": ehf_reminder.CAC}
+    path = "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID"
+    domestic = etree.fromstring(_document(payment=PaymentDetails("1234.56.78903")))
+    assert domestic.findtext(path, namespaces=ns) == "12345678903"
+    # only an IBAN configured (no national account derived from it): the IBAN as it is, not its digits
+    iban_only = etree.fromstring(_document(payment=PaymentDetails("SE4550000000058398257466")))
+    assert iban_only.findtext(path, namespaces=ns) == "SE4550000000058398257466"
 
 
 def test_no_fee_no_charge() -> None:

@@ -299,3 +299,20 @@ def test_a_client_overrides_a_letter_text(ws: Workspace) -> None:
     text = ws.letter_text("7001", "reminder", DAY)
     assert "Vennlig påminnelse fra Acme – fakturaene 7001, 7002" in text and "Vi savner en betaling." in text
     assert "Betal til kontonummer" in text  # the shared pieces still come from arsync's templates
+
+
+def test_with_only_an_iban_configured_the_letter_names_that_account_and_no_other(ws: Workspace) -> None:
+    """A Danish client that configured its IBAN but no domestic account: the letter's account is the IBAN's
+    (reg. no. and account), never the bank feed's account printed beside a different IBAN."""
+    table = client("da")
+    table["bank"] = [{**table["bank"][0], "account": ACCOUNT}]  # the feed's own account, another bank's
+    table["creditor"] = {k: v for k, v in table["creditor"].items() if k != "bank_account"}
+    table["creditor"]["iban"] = "DK5000400440116243"
+    ws.write_config(table)
+    ws.add_invoice("7001", issue=date(2025, 12, 22), due=DUE, amount="5000.00", currency="DKK")
+    run(ws, DAY)
+    letter = content(ws, "7001", "reminder", DAY)
+    assert letter.payment is not None
+    assert (letter.payment.account, letter.payment.iban) == ("0040 0440116243", "DK5000400440116243")
+    assert letter.creditor.bank_account == "0040 0440116243"
+    assert ACCOUNT not in ws.letter_text("7001", "reminder", DAY)
