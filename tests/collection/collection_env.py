@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
 
+from connector import pipeline
 from connector.model import Action, DunningStep
+from connector.store import Store
 from connector.store.cases import load_cases
 from connector.store.sends import record_steps
 from tests.builders import Workspace, client_table, pdf_bytes
@@ -18,6 +20,8 @@ REMIND = DUE + timedelta(days=14)
 NOTICE = REMIND + timedelta(days=14)
 # The notice's deadline is Monday 27 July: a case from the first business day after it + 2 settle days.
 CASE = date(2026, 7, 30)
+APPROVED_AT = datetime.combine(CASE, time(9, 0), tzinfo=UTC)  # a workbench approval, with an undo window
+WINDOW = timedelta(minutes=10)
 KRAVIA_TOKEN = "kravia-secret-token-123"
 DEBITURA_KEY = "debitura-secret-key-456"
 
@@ -70,3 +74,14 @@ def nightly(ws: Workspace, day: date) -> Any:
 
 def statuses(ws: Workspace) -> dict[str, str]:
     return {c.invoice_number: str(c.status) for c in ws.store.read(load_cases, ["acme"])}
+
+
+def push_at(ws: Workspace, when: datetime) -> list[str]:
+    """``arsync cases push`` as it runs at ``when`` (the store's clock): the run report's warnings."""
+    store = Store(ws.settings().store.url, clock=lambda: when)
+    try:
+        [report] = list(pipeline.push_clients(store, [ws.client("acme")], CASE))
+    finally:
+        store.close()
+    assert report.ok, report.errors
+    return list(report.warnings)

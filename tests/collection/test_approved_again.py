@@ -6,36 +6,21 @@ between the undo's read and its write); the accountant then approves it again.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from collection_env import CASE, KRAVIA_TOKEN, nightly, setup_client, statuses
+from collection_env import APPROVED_AT, CASE, KRAVIA_TOKEN, WINDOW, nightly, push_at, setup_client, statuses
 
-from connector import pipeline
 from connector.collection import approval
 from connector.model import CaseStatus
-from connector.store import Store
 from connector.store import cases as case_store
 from connector.store.cases import find_case
 from tests.builders import Workspace
 from tests.fakes import Failure, FakeKravia
 
-APPROVED_AT = datetime.combine(CASE, time(9, 0), tzinfo=UTC)
-WINDOW = timedelta(minutes=10)
 PUSHED_AT = APPROVED_AT + WINDOW + approval.PUSH_SETTLE
 REGISTER = "/api/v2/invoice/register"
-
-
-def push_at(ws: Workspace, when: datetime) -> list[str]:
-    """``arsync cases push`` as it runs at ``when`` (the store's clock): the run report's warnings."""
-    store = Store(ws.settings().store.url, clock=lambda: when)
-    try:
-        [report] = list(pipeline.push_clients(store, [ws.client("acme")], CASE))
-    finally:
-        store.close()
-    assert report.ok, report.errors
-    return list(report.warnings)
 
 
 def pushed_then_approved_again(ws: Workspace, monkeypatch: pytest.MonkeyPatch, fake: FakeKravia) -> str:

@@ -4,32 +4,17 @@ Time is driven by the store's clock (injected), never by sleeping."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
-from collection_env import CASE, KRAVIA_TOKEN, nightly, setup_client, statuses
+from collection_env import APPROVED_AT, CASE, KRAVIA_TOKEN, WINDOW, nightly, push_at, setup_client, statuses
 
-from connector import pipeline
 from connector.collection import approval
 from connector.model import CaseStatus
-from connector.store import Store, audit
+from connector.store import audit
 from connector.store.cases import find_case
 from tests.builders import Workspace
 from tests.fakes import FakeKravia
-
-APPROVED_AT = datetime.combine(CASE, time(9, 0), tzinfo=UTC)
-WINDOW = timedelta(minutes=10)
-
-
-def push_at(ws: Workspace, when: datetime) -> list[str]:
-    """``arsync cases push`` as it runs at ``when`` (the store's clock): the run report's warnings."""
-    store = Store(ws.settings().store.url, clock=lambda: when)
-    try:
-        [report] = list(pipeline.push_clients(store, [ws.client("acme")], CASE))
-    finally:
-        store.close()
-    assert report.ok, report.errors
-    return list(report.warnings)
 
 
 def test_a_workbench_approval_is_pushed_only_after_its_undo_window(
