@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from connector import pipeline
-from connector.model import Action, DunningStep
+from connector.collection import approval
+from connector.model import Action, CaseStatus, DunningStep
 from connector.store import Store
 from connector.store.cases import load_cases
 from connector.store.sends import record_steps
@@ -85,3 +86,10 @@ def push_at(ws: Workspace, when: datetime) -> list[str]:
         store.close()
     assert report.ok, report.errors
     return list(report.warnings)
+
+
+def approve_in_workbench(ws: Workspace, note: str = "approved in the workbench by kari") -> None:
+    """Case acme-1001 approved by kari at ``APPROVED_AT`` with the workbench's undo window."""
+    approval.decide_cases(
+        ws.store, ["acme-1001"], CaseStatus.APPROVED, note, CASE, actor="kari", now=APPROVED_AT, undo_window=WINDOW
+    )

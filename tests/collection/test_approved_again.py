@@ -10,10 +10,19 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from collection_env import APPROVED_AT, CASE, KRAVIA_TOKEN, WINDOW, nightly, push_at, setup_client, statuses
+from collection_env import (
+    APPROVED_AT,
+    CASE,
+    KRAVIA_TOKEN,
+    WINDOW,
+    approve_in_workbench,
+    nightly,
+    push_at,
+    setup_client,
+    statuses,
+)
 
 from connector.collection import approval
-from connector.model import CaseStatus
 from connector.store import cases as case_store
 from connector.store.cases import find_case
 from tests.builders import Workspace
@@ -28,10 +37,7 @@ def pushed_then_approved_again(ws: Workspace, monkeypatch: pytest.MonkeyPatch, f
     approved again: approved, with its push done. The provider's reference."""
     setup_client(ws, monkeypatch, "kravia", fake.base_url)
     assert nightly(ws, CASE).exit_code == 0
-    approval.decide_cases(
-        ws.store, ["acme-1001"], CaseStatus.APPROVED, "approved in the workbench by kari", CASE,
-        actor="kari", now=APPROVED_AT, undo_window=WINDOW,
-    )  # fmt: skip
+    approve_in_workbench(ws)
     as_the_undo_read_it = ws.store.read(find_case, "acme-1001")
     assert push_at(ws, PUSHED_AT) == [] and statuses(ws) == {"1001": "pushed"}
     [ref] = [str(i) for i in fake.invoices]

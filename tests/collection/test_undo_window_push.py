@@ -7,10 +7,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from collection_env import APPROVED_AT, CASE, KRAVIA_TOKEN, WINDOW, nightly, push_at, setup_client, statuses
+from collection_env import (
+    APPROVED_AT,
+    CASE,
+    KRAVIA_TOKEN,
+    WINDOW,
+    approve_in_workbench,
+    nightly,
+    push_at,
+    setup_client,
+    statuses,
+)
 
 from connector.collection import approval
-from connector.model import CaseStatus
 from connector.store import audit
 from connector.store.cases import find_case
 from tests.builders import Workspace
@@ -23,10 +32,7 @@ def test_a_workbench_approval_is_pushed_only_after_its_undo_window(
     with FakeKravia(token=KRAVIA_TOKEN) as fake:
         setup_client(ws, monkeypatch, "kravia", fake.base_url)
         assert nightly(ws, CASE).exit_code == 0
-        approval.decide_cases(
-            ws.store, ["acme-1001"], CaseStatus.APPROVED, "approved in the workbench by kari", CASE,
-            actor="kari", now=APPROVED_AT, undo_window=WINDOW,
-        )  # fmt: skip
+        approve_in_workbench(ws)
 
         for minutes in (0, 5, 10, 10.99):  # inside the window, then inside the settle minute after it
             warnings = push_at(ws, APPROVED_AT + timedelta(minutes=minutes))
@@ -45,10 +51,7 @@ def test_an_approval_undone_inside_the_window_is_never_pushed(ws: Workspace, mon
     with FakeKravia(token=KRAVIA_TOKEN) as fake:
         setup_client(ws, monkeypatch, "kravia", fake.base_url)
         assert nightly(ws, CASE).exit_code == 0
-        approval.decide_cases(
-            ws.store, ["acme-1001"], CaseStatus.APPROVED, "ok", CASE,
-            actor="kari", now=APPROVED_AT, undo_window=WINDOW,
-        )  # fmt: skip
+        approve_in_workbench(ws, "ok")
         push_at(ws, APPROVED_AT + timedelta(minutes=3))
         approval.undo_approval(ws.store, "acme-1001", CASE, actor="kari", now=APPROVED_AT + timedelta(minutes=4))
         assert push_at(ws, APPROVED_AT + timedelta(hours=1)) == []
