@@ -386,6 +386,9 @@ def _check(
         with store.transaction() as conn:
             note = f"push refused, back to review: {verdict.reason}"
             case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.PROPOSED, as_of, note, at=store.now())
+            if d is not None and d.open_amount > ZERO and d.open_amount != case.open_amount:
+                # what an approval now approves: the amount open today (else every push refuses it again)
+                case_store.set_open_amount(conn, client.id, case.case_id, d.open_amount)
         report.did(
             REVIEW,
             f"case {case.case_id} back to review: {verdict.reason}",

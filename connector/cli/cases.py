@@ -98,8 +98,8 @@ def cases_reject(env: Env, case_ids: tuple[str, ...], note: str, as_of: date) ->
 @as_of_option
 @click.pass_obj
 def cases_reopen(env: Env, case_id: str, note: str, as_of: date) -> None:
-    """Propose a rejected or withdrawn case again: it waits for approval (`cases approve`), and the push
-    re-checks it; one withdrawn at the provider is then sent to it anew."""
+    """Propose a rejected case, or one withdrawn before it reached the provider, again: it waits for approval
+    (`cases approve`), and the push re-checks it. A case the provider had is never sent to it twice."""
     try:
         approval.reopen_case(env.store, case_id, note, as_of, actor=actor(), now=env.store.now())
     except approval.TransitionRefused as exc:

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from connector.model import Case, CaseStatus
 from connector.store import Store, audit
-from connector.store.cases import CANCELLED, DONE, add_case_event, find_case, get_op, settle_op
+from connector.store.cases import DONE, PENDING, add_case_event, find_case, get_op
 
 # The push waits this much beyond push_after: an undo committed in the window's last instant is then
 # always seen by a push that read the case after the window (both read the same clock, not atomically).
@@ -93,12 +93,13 @@ def undo_approval(
 def reopen_case(
     store: Store, case_id: str, note: str, as_of: date, *, actor: str, now: datetime, address: str | None = None
 ) -> Case:
-    """A rejected or withdrawn case proposed again (the way out of the ``excluded`` hold it puts on its
-    invoice): it waits for an approval like a new one, and the push re-checks it against the facts of the day.
+    """A rejected case, or one withdrawn before it reached the provider, proposed again (the way out of the
+    ``excluded`` hold it puts on its invoice): it waits for an approval like a new one, and the push re-checks it
+    against the facts of the day.
 
-    A case withdrawn at the provider was sent once: its push and withdrawal are marked superseded, so an
-    approval sends it anew (a new idempotency key: the provider's withdrawn case is not revived) and a later
-    withdrawal reaches the new one. Refused while a push or withdrawal of the case is unresolved."""
+    A case that reached the provider is never sent to it again by arsync, reopened or not: a second create
+    could be a second claim against the debtor (the withdrawal may not have reached the provider), and the
+    provider's lookups by the case's reference would find the old case. Refused, with what to do instead."""
     with store.transaction() as conn:
         case = find_case(conn, case_id)
         if case is None:
@@ -107,16 +108,18 @@ def reopen_case(
             raise TransitionRefused(
                 f"case '{case_id}' is {case.status}; only a rejected or withdrawn case can be reopened"
             )
-        ops = [op for kind in ("submit", "withdraw") if (op := get_op(conn, case.client_id, f"{case_id}|{kind}"))]
-        if any(op.pending for op in ops):
+        submit = get_op(conn, case.client_id, f"{case_id}|submit")
+        if submit is not None and (submit.state in (DONE, PENDING) or case.provider_ref):
+            at = f" ({submit.provider}{', ref ' + case.provider_ref if case.provider_ref else ''})"
             raise TransitionRefused(
-                f"case '{case_id}' has an unresolved {next(op.kind for op in ops if op.pending)} at the provider; "
-                "run `arsync cases push` first (it asks the provider)"
+                f"case '{case_id}' reached the provider{at} before it was withdrawn; arsync never sends a case "
+                "twice: to collect the invoice after all, register the claim again in the provider's portal"
             )
-        superseded = f"superseded: case reopened by {actor} on {as_of.isoformat()}"
-        for op in ops:
-            if op.state == DONE:
-                settle_op(conn, case.client_id, op.op_key, CANCELLED, at=now, error=superseded)
+        if as_of < case.events[-1].on:
+            raise TransitionRefused(
+                f"case '{case_id}' was {case.status} on {case.events[-1].on.isoformat()}: it cannot be reopened on "
+                f"{as_of.isoformat()} (check --as-of)"
+            )
         detail = f"reopened by {actor}: {note}"
         add_case_event(conn, case.client_id, case_id, CaseStatus.PROPOSED, as_of, detail, at=now)
         audit.record(conn, audit.AuditEntry(now, actor, "case.reopen", case.client_id, case_id, note, address))

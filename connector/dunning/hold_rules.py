@@ -521,8 +521,13 @@ def collection_case(s: Subject, held: Sequence[Hold]) -> Found:
         detail = f"the accountant rejected case {case.case_id}: {case.note}; {_REOPEN.format(case.case_id)}"
         items.append(hold(Hold.EXCLUDED, detail, case.case_id))
     elif case.status is CaseStatus.WITHDRAWN:  # withdrawn from collection: never back into dunning by itself
-        detail = f"case {case.case_id} was withdrawn: {case.note}; {_REOPEN.format(case.case_id)}"
-        items.append(hold(Hold.EXCLUDED, detail, case.case_id))
+        again = (
+            "it had reached the provider, and arsync never sends a case twice: to collect it after all, register "
+            "the claim again in the provider's portal"
+            if case.provider_ref
+            else _REOPEN.format(case.case_id)
+        )
+        items.append(hold(Hold.EXCLUDED, f"case {case.case_id} was withdrawn: {case.note}; {again}", case.case_id))
     items.append((None, Evidence("case", f"collection case {case.status}", case.case_id, case.open_amount)))
     return Found(tuple(items), state)
 
@@ -683,7 +688,8 @@ RULES: tuple[HoldRule, ...] = (
         "collection_case",
         collection_case,
         (Hold.IN_COLLECTION, Hold.AWAITING_APPROVAL, Hold.EXCLUDED),
-        "`arsync cases approve/reject/withdraw`; a rejected or withdrawn case: `arsync cases reopen`",
+        "`arsync cases approve/reject/withdraw`; a rejected case, or one withdrawn before it reached the provider: "
+        "`arsync cases reopen`",
     ),
     HoldRule("letter_deadline", letter_deadline, (), "evidence only: the case timing"),
     HoldRule(

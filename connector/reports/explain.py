@@ -189,9 +189,10 @@ def _ladder(client: ClientConfig, facts: Facts, d: Decision, invoice: Invoice | 
     if nxt.action is Action.COLLECTION_CASE and case is not None:
         # The step was taken: the case is what happens now, not a step "due but held".
         since = case.events[-1].on if case.events else case.created_on
+        now = _WITHDRAWN_THERE if case.status is CaseStatus.WITHDRAWN and case.provider_ref else _CASE_NOW[case.status]
         return (
             f"{start} Next step: {nxt.action} — case {case.case_id} is {case.status} (since {since.isoformat()}): "
-            f"{_CASE_NOW[case.status]}."
+            f"{now}."
         )
     when = "is due now" if nxt.due_on <= as_of else f"is due from {nxt.due_on.isoformat()}"
     blocked = " but held (see Holds)" if d.holds and nxt.due_on <= as_of and d.action != nxt.action else ""
@@ -207,6 +208,10 @@ _CASE_NOW = {
     CaseStatus.WITHDRAWN: "it was withdrawn from collection; `arsync cases reopen` proposes it again",
     CaseStatus.CLOSED: "the provider closed it",
 }
+_WITHDRAWN_THERE = (
+    "it was withdrawn after it reached the provider; arsync never sends a case twice (register the claim again "
+    "in the provider's portal to collect it)"
+)
 
 
 def _section(out: list[str], title: str, lines: Iterable[str], none: str = "none") -> None:

@@ -85,6 +85,13 @@ def set_provider_ref(conn: Connection, client_id: str, case_id: str, ref: str) -
     conn.execute(update(t).where(and_(t.c.client_id == client_id, t.c.case_id == case_id)).values(provider_ref=ref))
 
 
+def set_open_amount(conn: Connection, client_id: str, case_id: str, amount: Decimal) -> None:
+    """What the case claims, as the invoice's decision has it now (a case back to review for a changed amount
+    is approved again for the new one)."""
+    t = schema.cases
+    conn.execute(update(t).where(and_(t.c.client_id == client_id, t.c.case_id == case_id)).values(open_amount=amount))
+
+
 def add_case_events_many(
     conn: Connection, client_id: str, events: Sequence[tuple[str, CaseStatus, str]], on: date, *, at: datetime
 ) -> None:

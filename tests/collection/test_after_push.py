@@ -125,44 +125,44 @@ def test_withdraw_at_debitura(ws: Workspace, monkeypatch: pytest.MonkeyPatch) ->
         assert again.exit_code == 2 and "withdrawn" in again.output
 
 
-def creates(fake: FakeDebitura) -> list[Any]:
-    return [c for c in fake.calls("POST", "/cases") if c.path == "/cases"]
-
-
-def test_a_withdrawn_case_reopened_is_sent_anew_once_approved_and_can_be_withdrawn_again(
+def test_a_case_withdrawn_at_the_provider_is_never_reopened_and_the_hold_says_what_to_do(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The excluded hold of a withdrawn case has a way out the evidence names: `cases reopen`."""
+    """arsync never sends a case twice: a reopened case that the provider had could be a second claim (the
+    withdrawal may not have reached it), and the provider's lookups by reference would find the old one."""
     with FakeDebitura(api_key=DEBITURA_KEY) as fake:
-        first = pushed(ws, monkeypatch, "debitura", fake.base_url)
-        assert (
-            ws.cli("cases", "withdraw", "acme-1001", "--note", "paid directly?", "--as-of", DAY.isoformat()).exit_code
-            == 0
-        )
+        pushed(ws, monkeypatch, "debitura", fake.base_url)
+        note = ("cases", "withdraw", "acme-1001", "--note", "paid directly?", "--as-of", DAY.isoformat())
+        assert ws.cli(*note).exit_code == 0
         item = ws.items(DAY, "--no-sync")["1001"]
         assert "excluded" in item["holds"]
-        assert any("arsync cases reopen acme-1001" in e["detail"] for e in item["evidence"] if e["kind"] == "hold")
-        reopened = ws.cli("cases", "reopen", "acme-1001", "--note", "no payment came", "--as-of", DAY.isoformat())
-        assert reopened.exit_code == 0, reopened.output
-        assert statuses(ws) == {"1001": "proposed"}
-        assert nightly(ws, DAY).exit_code == 0
-        assert len(creates(fake)) == 1  # proposed again: nothing goes before an approval
-        assert ws.items(DAY, "--no-sync")["1001"]["holds"] == ["awaiting_approval"]
-        assert ws.cli("cases", "approve", "acme-1001", "--as-of", DAY.isoformat()).exit_code == 0
-        assert nightly(ws, DAY).exit_code == 0
-        sent = creates(fake)
-        assert len(sent) == 2 and sent[0].headers["Idempotency-Key"] != sent[1].headers["Idempotency-Key"]
-        [case] = ws.store.read(case_store.load_cases, ["acme"])
-        assert case.status.value == "pushed" and case.provider_ref not in (None, first)
+        held = [e["detail"] for e in item["evidence"] if e["kind"] == "hold" and "withdrawn" in e["detail"]]
+        assert held and all("register the claim again" in h and "cases reopen" not in h for h in held)
+        refused = ws.cli("cases", "reopen", "acme-1001", "--note", "no payment came", "--as-of", DAY.isoformat())
+        assert refused.exit_code == 2 and "arsync never sends a case twice" in refused.stderr
+        assert statuses(ws) == {"1001": "withdrawn"}
         assert nightly(ws, DAY + timedelta(days=1)).exit_code == 0
-        assert len(creates(fake)) == 2  # sent once
-        again = ws.cli("cases", "withdraw", "acme-1001", "--note", "paid after all", "--as-of", DAY.isoformat())
-        assert again.exit_code == 0, again.output
-        assert fake.calls("POST", f"/cases/{case.provider_ref}/close")  # the withdrawal reaches the new case
-        # only a rejected or withdrawn case reopens
-        assert ws.cli("cases", "reopen", "acme-1001", "--note", "y").exit_code == 0
-        wrong = ws.cli("cases", "reopen", "acme-1001", "--note", "z")
-        assert wrong.exit_code == 2 and "only a rejected or withdrawn case" in wrong.output
+        assert [c for c in fake.calls("POST", "/cases") if c.path == "/cases"][1:] == []  # one create, ever
+
+
+def test_a_part_payment_after_the_proposal_sends_the_case_back_once_for_the_new_amount(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The push refuses a case whose amount changed since it was proposed; approved again, it goes for the
+    amount open now (it used to be refused for the same reason on every push)."""
+    with FakeDebitura(api_key=DEBITURA_KEY) as fake:
+        setup_client(ws, monkeypatch, "debitura", fake.base_url)
+        nightly(ws, CASE)
+        ws.add_bank_file("camt054-part.xml", [Entry("PAY-1", "400.00", CASE, kid("1001"))], created=CASE)
+        assert ws.cli("cases", "approve", "acme-1001", "--as-of", CASE.isoformat()).exit_code == 0
+        first = nightly(ws, CASE)
+        assert "open amount changed since approval: 1000.00 → 600.00" in first.output
+        assert statuses(ws) == {"1001": "proposed"}
+        assert ws.cli("cases", "approve", "acme-1001", "--as-of", CASE.isoformat()).exit_code == 0
+        assert nightly(ws, CASE).exit_code == 0
+        assert statuses(ws) == {"1001": "pushed"}
+        [create] = [c for c in fake.calls("POST", "/cases") if c.path == "/cases"]
+        assert str(create.body["amountToRecover"]) in ("600", "600.0", "600.00")
 
 
 def test_withdraw_at_kravia_needs_the_portal_and_is_then_recorded(

@@ -114,11 +114,12 @@ def test_explain_names_the_case_s_status_instead_of_a_held_collection_step(ws: W
         f"Next step: collection_case — case acme-1001 is pushed (since {CASE.isoformat()}): it is with the provider"
         in text
     )
-    # withdrawn, as the warning suggested: the line says so, and the way back
+    # withdrawn, as the warning suggested: the line says so, and that arsync never sends it again
     withdrawn = ws.cli("cases", "withdraw", "acme-1001", "--note", "disputed", "--as-of", DAY.isoformat())
     assert withdrawn.exit_code == 0, withdrawn.output
     text = " ".join(ws.cli("explain", "acme", "1001", "--as-of", DAY.isoformat()).stdout.split())
     assert (
         f"Next step: collection_case — case acme-1001 is withdrawn (since {DAY.isoformat()}): it was withdrawn "
-        "from collection; `arsync cases reopen` proposes it again." in text
+        "after it reached the provider; arsync never sends a case twice (register the claim again in the "
+        "provider's portal to collect it)." in text
     )
