@@ -41,6 +41,7 @@ from connector.dunning.calendar import effective_due_date
 from connector.dunning.fees import fee_for
 from connector.dunning.ladder import next_step
 from connector.letters import (
+    ChargeKind,
     Letter,
     RenderError,
     TemplateError,
@@ -328,6 +329,8 @@ def _prepare(night: _Night, group: content.Group) -> _Ready | None:
         statement = content.statement_letter(
             client, facts, _statement_decisions(night, group), group.customer_id, as_of, letter_id
         )
+        if statement is not None:
+            statement = _with_todays_fees(statement, letter, as_of)
         extra = [statement] if statement is not None else []
     rendered = render(client, letter, [copies[n] for n in group.numbers if n in copies], extra)
     customer = content.customer_of(client, facts, group.customer_id)
@@ -714,3 +717,16 @@ def _begin(
 
 
 __all__ = ["Outcome", "channel_for", "render", "send_document", "send_letter", "send_letters"]
+
+
+def _with_todays_fees(statement: Letter, letter: Letter, as_of: date) -> Letter:
+    """The statement sent behind a reminder owes that reminder's fee too (the night's facts were read before
+    its step is recorded), dated as the letter; never twice (a step of the day already counted keeps it)."""
+    if any(c.kind is ChargeKind.REMINDER_FEE and c.charged_on == as_of for c in statement.charges):
+        return statement
+    todays = tuple(
+        replace(c, charged_on=as_of)
+        for c in letter.charges
+        if c.kind is ChargeKind.REMINDER_FEE and c.charged_on is None
+    )
+    return replace(statement, charges=(*statement.charges, *todays)) if todays else statement

@@ -76,7 +76,10 @@ def build(
     mine = [c for c in letter.charges if c.invoice_number == line.number]
     if line is letter.invoices[0]:  # a fee per letter travels with the first invoice's document
         mine += [c for c in letter.charges if not c.invoice_number]
-    fee = sum((c.amount.amount for c in mine if c.kind is ChargeKind.REMINDER_FEE), start=ZERO)
+    # this letter's fee is the reminder charge (REM); fees earlier letters charged, still owed, go apart, each
+    # named with its letter's day, so a debtor's system that books every REM books no fee twice
+    fee = sum((c.amount.amount for c in mine if c.kind is ChargeKind.REMINDER_FEE and c.charged_on is None), ZERO)
+    earlier = [c for c in mine if c.kind is ChargeKind.REMINDER_FEE and c.charged_on is not None]
     interest = sum((c.amount.amount for c in mine if c.kind is ChargeKind.LATE_INTEREST), start=ZERO)
     owed = line.owed.amount
     root = etree.Element(f"{{{NS}}}Invoice", nsmap={None: NS, "cac": CAC, "cbc": CBC})  # type: ignore[dict-item]
@@ -118,7 +121,9 @@ def build(
             if letter.payment.iban and letter.payment.bic:
                 _el(_el(payee, CAC, "FinancialInstitutionBranch"), CBC, "ID", letter.payment.bic)
     reasons = CHARGE_REASON.get(country, ("Reminder fee", "Late interest"))
-    for amount, code, reason in ((fee, "REM", reasons[0]), (interest, "", reasons[1])):
+    charges = [(fee, "REM", reasons[0]), (interest, "", reasons[1])]
+    charges += [(c.amount.amount, "", f"{reasons[0]} {c.charged_on.isoformat()}") for c in earlier if c.charged_on]
+    for amount, code, reason in charges:
         if amount <= ZERO:
             continue
         charge = _el(root, CAC, "AllowanceCharge")
@@ -130,7 +135,7 @@ def build(
         tax = _el(charge, CAC, "TaxCategory")
         _el(tax, CBC, "ID", "O")
         _el(_el(tax, CAC, "TaxScheme"), CBC, "ID", "VAT")
-    charged = fee + interest
+    charged = fee + interest + sum((c.amount.amount for c in earlier), ZERO)
     tax_total = _el(root, CAC, "TaxTotal")
     _amount(tax_total, "TaxAmount", ZERO, cur)
     total = _el(root, CAC, "LegalMonetaryTotal")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from email import message_from_bytes
@@ -19,7 +20,7 @@ from connector.channels.base import LetterMessage, ReminderMessage
 from connector.channels.email import EmailChannel
 from connector.channels.tripletex import TripletexChannel
 from connector.config import EmailSettings, TripletexSettings
-from connector.letters import LetterKind, PaymentDetails, render_pdf, render_text
+from connector.letters import ChargeKind, LetterKind, Money, PaymentDetails, render_pdf, render_text
 from connector.model import Action, Attachment, Customer, DocKind, Invoice
 from tests.letters.letter_samples import PAY_BY, letter
 
@@ -86,6 +87,23 @@ def test_the_payee_account_is_the_iban_or_the_domestic_account_digits() -> None:
     # only an IBAN configured (no national account derived from it): the IBAN as it is, not its digits
     iban_only = etree.fromstring(_document(payment=PaymentDetails("SE4550000000058398257466")))
     assert iban_only.findtext(path, namespaces=ns) == "SE4550000000058398257466"
+
+
+def test_a_fee_an_earlier_letter_charged_is_a_charge_of_its_own_not_a_second_rem() -> None:
+    sample = letter(LetterKind.REMINDER)
+    [fee] = [c for c in sample.charges if c.kind is ChargeKind.REMINDER_FEE]
+    earlier = replace(fee, amount=Money(Decimal("35.00"), "NOK"), charged_on=date(2026, 2, 10))
+    root = etree.fromstring(_document(charges=(earlier, *sample.charges)))
+    ns = {"cbc": ehf_reminder.CBC, "cac": ehf_reminder.CAC}
+    charges = [
+        (
+            c.findtext("cbc:AllowanceChargeReasonCode", namespaces=ns),
+            c.findtext("cbc:AllowanceChargeReason", namespaces=ns),
+        )
+        for c in root.findall("cac:AllowanceCharge", ns)
+    ]
+    assert charges == [("REM", "Purregebyr"), (None, "Forsinkelsesrente"), (None, "Purregebyr 2026-02-10")]
+    assert root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=ns) == "6616.16"  # + 35.00
 
 
 def test_no_fee_no_charge() -> None:

@@ -299,3 +299,14 @@ def test_check_reads_the_clients_own_letter_texts(ws: Workspace) -> None:
     assert result.exit_code == 1
     assert "letters: FAILED — 1 letter template(s) do not read" in result.stdout
     assert "letter template 'nb/reminder.j2'" in result.stdout
+
+
+def test_the_statement_behind_a_reminder_owes_that_reminders_fee_too(ws: Workspace) -> None:
+    setup(ws, policy={"statement_with_reminder": True})
+    run(ws, DAY)
+    pages = PdfReader(io.BytesIO(ws.letter_pdf("7001", "reminder", DAY).read_bytes())).pages
+    letter, statement = (" ".join(p.extract_text().replace("\xa0", " ").split()) for p in pages[:2])
+    assert "37,50" in letter
+    # the statement's balance agrees with the reminder: its fee, dated by the reminder, once
+    assert statement.count("Purregebyr") == 1 and "19.01.2026 37,50" in statement
+    assert "Saldo 7 037,50" in statement  # 7 000,00 open + the fee
