@@ -659,7 +659,8 @@ class Settings(BaseSettings):
         """A client id no client of the file has (typed on the command line, usually), with the nearest."""
         known = [c.id for c in self.clients]
         near = difflib.get_close_matches(client_id, known, n=1, cutoff=0.6)
-        hint = f"; did you mean '{near[0]}'?" if near else f" (clients: {', '.join(known) or 'none'})"
+        shown = ", ".join(known[:5]) + (f", … {len(known)} in all" if len(known) > 5 else "")
+        hint = f"; did you mean '{near[0]}'?" if near else f" (clients: {shown or 'none'})"
         return f"{self.source_file}: no client with id '{client_id}'{hint}"
 
 
