@@ -155,8 +155,14 @@ def start_attempt(eng: Engine, job_id: int, attempt: int, client_id: str, as_of:
 
 
 def finish_attempt(eng: Engine, attempt_id: int, as_of: date, report: ClientReport) -> None:
-    """The try's outcome, and its report for ``arsync run --queue --wait`` (the last finished try's wins)."""
+    """The try's outcome, and its report for ``arsync run --queue --wait``: the last finished try's, with what
+    earlier tries of the night did and told kept (a letter sent or a broken agreement told by a try that then
+    failed is not done or told again by the retry, so its report alone would never show it)."""
     with eng.begin() as conn:
+        earlier = conn.execute(
+            text("SELECT report FROM arsync_runs WHERE as_of = :d AND client_id = :c FOR UPDATE"),
+            {"d": as_of, "c": report.client_id},
+        ).scalar_one_or_none()
         conn.execute(
             text(
                 "UPDATE arsync_run_attempts SET finished_at = clock_timestamp(), outcome = :o, error = :e WHERE id = :i"
@@ -165,7 +171,7 @@ def finish_attempt(eng: Engine, attempt_id: int, as_of: date, report: ClientRepo
         )
         conn.execute(
             text("UPDATE arsync_runs SET report = CAST(:r AS jsonb) WHERE as_of = :d AND client_id = :c"),
-            {"r": json.dumps(report_json(report)), "d": as_of, "c": report.client_id},
+            {"r": json.dumps(carry_over(earlier, report_json(report))), "d": as_of, "c": report.client_id},
         )
 
 
@@ -308,6 +314,17 @@ def report_json(report: ClientReport) -> dict[str, Any]:
         "interrupted": report.interrupted,
         "saved_decisions": report.saved_decisions,
     }
+
+
+def carry_over(earlier: dict[str, Any] | None, now: dict[str, Any]) -> dict[str, Any]:
+    """``now`` with the actions and attention lines of an earlier try's report it does not repeat, first."""
+    if not earlier:
+        return now
+    out = dict(now)
+    for key in ("sent", "attention"):
+        kept = [x for x in earlier.get(key, []) if x not in now[key]]
+        out[key] = [*kept, *now[key]]
+    return out
 
 
 def report_from_json(payload: dict[str, Any], store: Store, as_of: date) -> ClientReport:

@@ -290,3 +290,18 @@ def _path_env() -> dict[str, str]:
     from tests.queue.night_env import REPO
 
     return {k: v for k, v in os.environ.items() if not k.startswith("ARSYNC_")} | {"PYTHONPATH": str(REPO)}
+
+
+def test_a_retrys_report_keeps_what_an_earlier_try_of_the_night_did_and_told() -> None:
+    """A try that sent a letter and told a broken agreement, then failed: the retry does neither again, so its
+    report alone would never show them in `run --queue --wait`."""
+    sent = {"kind": "send", "detail": "reminder for invoice 1001 via email", "invoice": "1001", "case": None}
+    first = {"client": "c", "ok": False, "errors": ["boom"], "warnings": [], "sent": [sent],
+             "attention": ["agreement broken: Kunde AS (1): no payment by 2026-11-01"]}  # fmt: skip
+    retry = {"client": "c", "ok": True, "errors": [], "warnings": ["w"], "sent": [], "attention": []}
+    merged = runs.carry_over(first, retry)
+    assert merged["ok"] and merged["errors"] == [] and merged["warnings"] == ["w"]  # the last try's outcome
+    assert merged["sent"] == [sent] and merged["attention"] == first["attention"]
+    again = runs.carry_over(merged, {**retry, "sent": [sent]})  # nothing listed twice
+    assert again["sent"] == [sent]
+    assert runs.carry_over(None, retry) == retry
