@@ -109,11 +109,12 @@ def reopen_case(
                 f"case '{case_id}' is {case.status}; only a rejected or withdrawn case can be reopened"
             )
         submit = get_op(conn, case.client_id, f"{case_id}|submit")
-        if submit is not None and (submit.state in (DONE, PENDING) or case.provider_ref):
-            at = f" ({submit.provider}{', ref ' + case.provider_ref if case.provider_ref else ''})"
+        if case.provider_ref or (submit is not None and submit.state in (DONE, PENDING)):
+            where = ", ".join(x for x in (submit.provider if submit else "", case.provider_ref or "") if x)
             raise TransitionRefused(
-                f"case '{case_id}' reached the provider{at} before it was withdrawn; arsync never sends a case "
-                "twice: to collect the invoice after all, register the claim again in the provider's portal"
+                f"case '{case_id}' reached (or may have reached) the provider{f' ({where})' if where else ''} "
+                f"before it was {case.status}; arsync never sends a case twice: to collect the invoice after all, "
+                "register the claim again in the provider's portal"
             )
         if as_of < case.events[-1].on:
             raise TransitionRefused(
