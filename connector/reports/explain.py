@@ -225,7 +225,7 @@ def _section(out: list[str], title: str, lines: Iterable[str], none: str = "none
 
 
 def _recorded_after(facts: Facts, d: Decision, as_of: date) -> list[str]:
-    """What was recorded about the invoice (or its customer's calls) on days after ``as_of``."""
+    """What was recorded about the invoice (or its customer's calls and exclusions) on days after ``as_of``."""
     n = d.invoice_number
     out = [
         f"the {s.step} of {s.sent_on.isoformat()}" for s in facts.steps if s.invoice_number == n and s.sent_on > as_of
@@ -244,6 +244,18 @@ def _recorded_after(facts: Facts, d: Decision, as_of: date) -> list[str]:
         f"call {c.call_id} of {c.called_on.isoformat()}"
         for c in facts.calls
         if c.customer_id == d.customer_id and c.called_on > as_of
+    ]
+    out += [
+        f"exclusion {x.exclusion_id} of {x.created_on.isoformat()}"
+        for x in facts.exclusions
+        if (x.invoice_number == n or x.customer_id == d.customer_id) and x.created_on > as_of
+    ]
+    out += [
+        f"case {c.case_id} {e.status} on {e.on.isoformat()}"
+        for c in facts.cases
+        if c.invoice_number == n
+        for e in c.events
+        if e.on > as_of
     ]
     return out
 

@@ -141,6 +141,11 @@ def test_a_case_withdrawn_at_the_provider_is_never_reopened_and_the_hold_says_wh
         refused = ws.cli("cases", "reopen", "acme-1001", "--note", "no payment came", "--as-of", DAY.isoformat())
         assert refused.exit_code == 2 and "arsync never sends a case twice" in refused.stderr
         assert statuses(ws) == {"1001": "withdrawn"}
+        before = " ".join(
+            ws.cli("explain", "acme", "1001", "--as-of", (CASE - timedelta(days=1)).isoformat()).stdout.split()
+        )
+        assert f"also what came after {(CASE - timedelta(days=1)).isoformat()}:" in before
+        assert f"case acme-1001 withdrawn on {DAY.isoformat()}" in before  # a past day, with today's facts named
         assert nightly(ws, DAY + timedelta(days=1)).exit_code == 0
         assert [c for c in fake.calls("POST", "/cases") if c.path == "/cases"][1:] == []  # one create, ever
 
