@@ -16,6 +16,7 @@ from connector.collection.approval import approval_window, undo_open
 from connector.config import ClientConfig
 from connector.model import ZERO, CaseStatus
 from connector.reports import aging
+from connector.reports.freshness import client_status
 from connector.store import audit
 from connector.store import decisions as saved_decisions
 from connector.store.cases import load_cases
@@ -195,14 +196,16 @@ def aging_csv(request: Request) -> Response:
     wanted = request.query_params.get("client")
     clients = [require_client(request, user, wanted)] if wanted else wb.clients(user)
     rows: list[aging.AgingRow] = []
+    statuses = []  # the `data` column: a stale or failed client's figures are not trusted (as the CLI's CSV)
     for client in clients:
         result = data.client_aging(wb.store, client, as_of)
         if result.error:
             raise BadRequest(f"Client {client.id}: the aging could not be computed: {result.error}")
         rows.extend(result.rows)
+        statuses.append(client_status(client, wb.store.read(sync_status, client.id), as_of))
     name = f"aging-{wanted + '-' if wanted else ''}{as_of.isoformat()}.csv"
     return Response(
-        aging.render_csv(rows),
+        aging.render_csv(rows, statuses),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from workbench_builders import AppFactory
+
 from connector.model import SyncStatus
 from connector.web.data import freshness
 from tests.builders import Workspace, client_table
@@ -47,3 +49,18 @@ def test_a_bank_feed_no_longer_in_the_config_does_not_fail_the_client(ws: Worksp
     assert freshness(client, {**fresh, typo: gone}, TODAY).state == "ok"
     failed = freshness(client, {**fresh, bank: status(bank, ok=False, error="folder not found")}, TODAY)
     assert failed.state == "failed"
+
+
+def test_the_workbench_aging_csv_says_whether_each_clients_figures_can_be_trusted(
+    app_for: AppFactory, scene: Workspace
+) -> None:
+    """As `arsync report aging --format csv`: a client whose bank data is too old is STALE, never "ok"."""
+    from workbench_builders import CASE
+
+    vera = app_for("vera")
+    fresh = vera.get(f"/reports/aging.csv?as_of={CASE.isoformat()}").text.splitlines()
+    late = vera.get(f"/reports/aging.csv?as_of={(CASE + timedelta(days=30)).isoformat()}").text.splitlines()
+    acme = [line for line in fresh if line.startswith("acme,")]
+    assert fresh[0].endswith(",data") and acme and all(line.endswith(",ok") for line in acme)
+    stale = [line for line in late if line.startswith("acme,")]
+    assert stale and all("STALE DATA" in line for line in stale)
