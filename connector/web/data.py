@@ -21,13 +21,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from connector.actions import calls as calls_service
 from connector.actions import files as files_service
 from connector.actions import letter_service, manual
 from connector.collection import evidence as collection_evidence
+from connector.collection.approval import may_push
 from connector.config import ClientConfig
 from connector.credit.checks import CreditCheck
 from connector.engine.decisions import Decided, decide_client, decided
@@ -201,6 +202,29 @@ def stored_queue(
             saved_decisions.load, client.id, action=action, evidence_kind=evidence_kind, limit=QUEUE_LIMIT
         ).rows
     ]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An approved case past its undo window that has not gone to collection: what last night's decision of
+    its invoice holds it by (the push re-checks the same; ``cases push`` prints why it waits)."""
+
+    case: Case
+    holds: tuple[str, ...]
+    why: tuple[str, ...]  # the holds' evidence
+
+
+def approved_waiting(store: Store, cases: Sequence[Case], now: datetime) -> list[Waiting]:
+    out = []
+    for case in cases:
+        if case.status is not CaseStatus.APPROVED or not may_push(case, now):
+            continue
+        saved = store.read(saved_decisions.load, case.client_id, customer_id=case.customer_id, limit=1000).rows
+        d = next((x for x in saved if x.invoice_number == case.invoice_number), None)
+        holds = tuple(h for h in (d.holds if d else ()) if h != "wait_interval")
+        why = tuple(e["detail"] for e in (d.evidence if d else ()) if e.get("kind") == "hold")
+        out.append(Waiting(case, holds, why))
+    return out
 
 
 def open_disputes(store: Store, clients: Sequence[ClientConfig]) -> list[tuple[Dispute, str | None]]:

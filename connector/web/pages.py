@@ -61,6 +61,7 @@ def today(request: Request) -> Response:
     now = wb.now()
     proposed = [c for c in cases if c.status is CaseStatus.PROPOSED]
     undoable = [(c, w) for c in cases if (w := approval_window(c)) is not None and undo_open(w, now)]
+    waiting = data.approved_waiting(wb.store, cases, now)
     review = data.stored_queue(wb.store, clients, action="review")
     broken = data.stored_queue(wb.store, clients, evidence_kind="agreement_broken")
     disputes = data.open_disputes(wb.store, clients)
@@ -70,6 +71,7 @@ def today(request: Request) -> Response:
         "lines": lines,
         "proposed": proposed,
         "undoable": undoable,
+        "waiting": waiting,
         "review": review,
         "broken": broken,
         "disputes": disputes,
@@ -79,6 +81,7 @@ def today(request: Request) -> Response:
             request,
             [c.client_id for c in proposed]
             + [c.client_id for c, _ in undoable]
+            + [w.case.client_id for w in waiting]
             + [i.client.id for i in (*review, *broken)]
             + [d.client_id for d, _ in disputes],
         ),

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 from starlette.routing import Route
 from workbench_builders import NOON, PASSWORD, AppFactory, csrf_of, default_users, log_in, user
 
@@ -330,3 +331,21 @@ def test_listening_beyond_the_loopback_needs_users() -> None:
 def test_serve_refuses_a_store_that_does_not_exist(tmp_path: object) -> None:
     with pytest.raises(ServeRefused, match=r"no store at .*missing\.db: run `arsync sync`"):
         open_store(f"sqlite:///{tmp_path}/missing.db")
+
+
+def test_an_approved_case_past_its_window_stays_on_today_with_what_it_waits_for(
+    app_for: AppFactory, scene: Workspace
+) -> None:
+    """Found trying the workbench: an approved case left Today when its window closed, though its push waited."""
+    now = [NOON]
+    client = app_for("kari", clock=lambda: now[0])
+    client.post("/cases/approve", data=approve_form(client, "acme-1001"))
+    assert "Approved, not yet with the provider" not in client.get("/").text  # still inside the window
+    now[0] = NOON + timedelta(minutes=30)
+    page = client.get("/").text
+    waiting = page.split("Approved, not yet with the provider")[1].split("</section>")[0]
+    assert "acme-1001" in waiting and "the next run (or <code>arsync cases push</code>)" in waiting
+    with scene.store.transaction() as conn:  # last night's decision of the invoice holds it
+        conn.execute(text("UPDATE decisions SET holds = '[\"disputed\"]' WHERE invoice_number = '1001'"))
+    waiting = client.get("/").text.split("Approved, not yet with the provider")[1].split("</section>")[0]
+    assert "held: disputed" in waiting
