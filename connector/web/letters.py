@@ -57,7 +57,8 @@ def statement_pdf(request: Request) -> Response:
 
 def void_letter(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
     letter_id = text(form, "letter_id", "The letter")
-    note = text(form, "note", "Why", required=False) or f"voided in the workbench by {who.actor}"
+    # required: a void resets the ladder and may leave a booked fee to reverse; the trail says why
+    note = text(form, "note", "Why the letter is voided")
     voided = letter_service.cancel_letter(
         wb.store, client, letter_id, by=who.actor, note=note, on=wb.today(), now=who.now, address=who.address
     )

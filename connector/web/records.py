@@ -139,7 +139,7 @@ def open_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Who) 
 
 def resolve_dispute(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
     ref = text(form, "dispute_id", "The dispute")
-    note = text(form, "note", "How it was settled", required=False)
+    note = text(form, "note", "How it was settled")  # required: dunning resumes on the invoice
     dispute = manual.resolve_dispute(
         wb.store, client.id, ref, note, wb.today(), actor=who.actor, now=who.now, address=who.address
     )
@@ -174,7 +174,7 @@ def add_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who)
 
 def remove_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -> str:
     ref = text(form, "agreement_id", "The agreement")
-    note = text(form, "note", "Why", required=False)
+    note = text(form, "note", "Why the agreement is removed")  # required: dunning resumes on its invoices
     agreement = manual.remove_agreement(
         wb.store, client.id, ref, note, wb.today(), actor=who.actor, now=who.now, address=who.address
     )

@@ -337,6 +337,7 @@ def test_open_a_dispute_and_see_the_invoice_held(
 
     # resolve it where it is listed: the hold lifts
     browser.get(f"{served}/clients/acme")
+    browser.find_element(By.ID, f"resolve-{dispute.dispute_id}").send_keys("credit note 5002 sent")  # required
     click(browser, By.CSS_SELECTOR, "button[aria-label='Resolve the dispute on invoice 1002']")
     assert "resolved: dunning of the invoice resumes" in browser.find_element(By.CSS_SELECTOR, "p.flash.ok").text
     assert browser.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=h-disputes]") == []

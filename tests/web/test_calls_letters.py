@@ -221,7 +221,7 @@ def test_void_an_unposted_letter_and_not_a_posted_one(app_for: AppFactory, scene
     assert trail(scene, "letter.") == [("kari", "letter.cancel", "acme", FJORD_LETTER, "testclient")]
     assert kari.get(f"/clients/acme/letters/{FJORD_LETTER}.pdf").status_code == 200  # still readable
 
-    post(kari, "/letters/void", FJORD_PAGE, client_id="acme", letter_id=FJORD_LETTER)
+    post(kari, "/letters/void", FJORD_PAGE, client_id="acme", letter_id=FJORD_LETTER, note="again")
     assert "Nothing was recorded: letter R-20260727-987654325 was cancelled on 2026-07-27 already" in flash(
         kari, FJORD_PAGE
     )
@@ -235,7 +235,9 @@ def test_a_posted_letter_has_no_void_button_and_cannot_be_voided(app_for: AppFac
     kari = app_for("kari")
     shown = section(kari.get(FJORD_PAGE).text, "h-letters")
     assert "POSTED" in shown and "/letters/void" not in shown
-    post(kari, "/letters/void", FJORD_PAGE, client_id="acme", letter_id=FJORD_LETTER)
+    missing = post(kari, "/letters/void", FJORD_PAGE, client_id="acme", letter_id=FJORD_LETTER)
+    assert missing.status_code == 303 and "Why the letter is voided is missing" in flash(kari, FJORD_PAGE)
+    post(kari, "/letters/void", FJORD_PAGE, client_id="acme", letter_id=FJORD_LETTER, note="printed twice")
     assert f"Nothing was recorded: letter {FJORD_LETTER} was posted (its PDF is in posted/)" in flash(kari, FJORD_PAGE)
     assert trail(scene, "letter.") == []
 

@@ -244,9 +244,9 @@ def forms(scene: Workspace, client_id: str, invoice: str, customer: str) -> dict
     base = {"client_id": client_id}
     return {
         "/disputes/open": {**base, "invoice": invoice, "reason": "wrong goods"},
-        "/disputes/resolve": {**base, "dispute_id": dispute.dispute_id},
+        "/disputes/resolve": {**base, "dispute_id": dispute.dispute_id, "note": "credited 200"},
         "/agreements/add": {**base, "invoice": invoice, "kind": "promise", "promise_date": "2026-08-20"},
-        "/agreements/remove": {**base, "agreement_id": agreement.agreement_id},
+        "/agreements/remove": {**base, "agreement_id": agreement.agreement_id, "note": "broken by phone"},
         "/exclusions/add": {**base, "invoice": invoice, "reason": "in talks"},
         "/exclusions/remove": {**base, "exclusion_id": exclusion.exclusion_id},
     }
