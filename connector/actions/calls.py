@@ -30,6 +30,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from connector.actions import manual
 from connector.actions.letters import following, plan_amounts
 from connector.config import ClientConfig
 from connector.credit.facts import LedgerHistory
@@ -456,13 +457,20 @@ def _plan_dates(
             raise Refused("--outcome promise needs --promise-date (and no --instalments/--first)")
         if promise_date <= as_of:
             raise Refused(f"--promise-date {promise_date.isoformat()} must be after {as_of.isoformat()}")
+        _within_a_year("--promise-date", promise_date, as_of)
         return (promise_date,)
     if outcome is CallOutcome.INSTALMENTS:
         if instalments is None or first is None or promise_date is not None:
             raise Refused("--outcome instalments needs --instalments N and --first DATE (and --every, 30d by default)")
         if first <= as_of:
             raise Refused(f"--first {first.isoformat()} must be after {as_of.isoformat()}")
+        _within_a_year("--first", first, as_of)
         return tuple(first + timedelta(days=every_days * k) for k in range(instalments))
     if promise_date is not None or instalments is not None or first is not None:
         raise Refused(f"--outcome {outcome} takes no --promise-date, --instalments or --first")
     return ()
+
+
+def _within_a_year(option: str, day: date, as_of: date) -> None:
+    if day > as_of + manual.PROMISE_HORIZON:  # a typo in the year would hold dunning for decades
+        raise Refused(f"{option} {day.isoformat()} is more than a year after {as_of.isoformat()}: check the year")

@@ -124,6 +124,9 @@ def resolve_dispute(
 # ---- agreements ----------------------------------------------------------------------------------
 
 
+PROMISE_HORIZON = timedelta(days=366)  # the furthest first date of a promise or plan accepted
+
+
 def add_agreement(
     store: Store,
     client_id: str,
@@ -144,6 +147,12 @@ def add_agreement(
     if dates[0] < as_of:
         what = "the promised day" if len(dates) == 1 else "the first instalment"
         raise Refused(f"{what} {dates[0].isoformat()} is before {as_of.isoformat()}: a promise must be in the future")
+    if dates[0] > as_of + PROMISE_HORIZON:  # a typo in the year would hold dunning for decades
+        what = "the promised day" if len(dates) == 1 else "the first instalment"
+        raise Refused(
+            f"{what} {dates[0].isoformat()} is more than a year after {as_of.isoformat()}: check the year "
+            "(an agreement holds dunning until its dates)"
+        )
     agreement = Agreement(client_id, invoice, f"agreement-{uuid.uuid4().hex[:8]}", as_of, dates, note.strip())
     with store.transaction() as conn:
         if not has_document(conn, client_id, invoice):

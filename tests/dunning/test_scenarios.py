@@ -277,3 +277,17 @@ def test_an_exclusion_of_a_mistyped_invoice_or_a_customer_name_is_refused(ws: Wo
         "exclude", "add", "--client", "acme", "--invoice", "70001", "--reason", "x", "--force", "--as-of", "2026-01-10"
     )
     assert forced.exit_code == 0, forced.output
+
+
+def test_a_promise_more_than_a_year_ahead_is_refused_as_a_typo_in_the_year(ws: Workspace) -> None:
+    """An agreement holds dunning until its dates: 2099 for 2027 would hold it for decades."""
+    _setup(ws)
+    far = ws.cli(
+        "agreements", "add", "--client", "acme", "7001", "--promise-date", "2099-01-22", "--as-of", "2026-01-15"
+    )
+    assert far.exit_code == 2 and "is more than a year after 2026-01-15: check the year" in far.stderr
+    assert ws.store.read(load_facts, "acme").agreements == ()
+    near = ws.cli(
+        "agreements", "add", "--client", "acme", "7001", "--promise-date", "2027-01-15", "--as-of", "2026-01-15"
+    )
+    assert near.exit_code == 0, near.output

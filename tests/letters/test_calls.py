@@ -198,6 +198,8 @@ def _plan(ws: Workspace) -> str:
     [
         (("--outcome", "promise", "--promise-date", "2026-02-01"), "must be after 2026-02-05"),
         (("--outcome", "promise"), "needs --promise-date"),
+        (("--outcome", "promise", "--promise-date", "2062-02-16"), "more than a year after 2026-02-05: check the year"),
+        (("--outcome", "instalments", "--instalments", "3", "--first", "2062-03-01"), "check the year"),
         (("--outcome", "instalments", "--instalments", "3"), "needs --instalments N and --first"),
         (("--outcome", "dispute"), "needs --reason"),
         (("--outcome", "no_answer", "--promise-date", "2026-03-01"), "takes no --promise-date"),
