@@ -288,7 +288,8 @@ def _facts_shown(
                 on = p.booking_date if p is not None else None
         evidence.append(Evidence(a.tier, a.evidence, a.source_key, a.amount, on))
     for s in steps:
-        evidence.append(Evidence("step", f"{s.step} sent via {s.channel}", s.detail or None, s.fee or None, s.sent_on))
+        how = f"made by {s.channel}" if s.step is Action.CALL else f"sent via {s.channel}"  # a call is not sent
+        evidence.append(Evidence("step", f"{s.step} {how}", s.detail or None, s.fee or None, s.sent_on))
     return evidence
 
 

@@ -49,7 +49,7 @@ class Scope:
             return f"holds invoice(s) {', '.join(self.invoices)}"
         if self.reach is Reach.BUYER:
             return f"holds every invoice of its buyer ({self.buyer})"
-        return "nothing identifiable: holds every invoice of the client"
+        return "names nothing identifiable, so holds every invoice of the client"
 
 
 def digits(value: str | None) -> str:

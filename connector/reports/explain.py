@@ -71,7 +71,7 @@ def explain(client: ClientConfig, facts: Facts, decision: Decision, as_of: date,
     if charges:
         # a charge's words carry its amount already: not repeated after them
         _section(out, "Fees and interest", (_evidence(replace(e, amount=None)) for e in charges))
-    steps = [e for e in d.evidence if e.kind in _STEPS]
+    steps = sorted((e for e in d.evidence if e.kind in _STEPS), key=lambda e: e.on or date.min)  # by day
     _section(out, "Letters and steps taken", (_evidence(e, d.currency) for e in steps))
     notes = [e for e in d.evidence if e.kind not in _NOT_NOTES]
     if notes:
@@ -100,8 +100,7 @@ def explain(client: ClientConfig, facts: Facts, decision: Decision, as_of: date,
         "Agreements",
         [
             *(
-                f"{a.key}, made {a.created_on.isoformat()}: pay on {', '.join(_plan(a, x, kept) for x in a.due_dates)}"
-                + (f" (a plan over several invoices, made on {a.plan_id})" if a.plan_id else "")
+                f"{a.key}, made {a.created_on.isoformat()}: pay {', '.join(_plan(a, x, kept) for x in a.due_dates)}"
                 + (f" — {a.note}" if a.note else "")
                 + (f"; removed {a.cancelled_on.isoformat()}" if a.cancelled_on else "")
                 for a in agreements
@@ -149,10 +148,10 @@ def explain(client: ClientConfig, facts: Facts, decision: Decision, as_of: date,
 
 
 def _plan(a: Agreement, day: date, kept: set[tuple[str | None, date | None]]) -> str:
-    amount = ""
+    when = f"on {day.isoformat()}"
     if a.plan_id and len(a.amounts) == len(a.due_dates):
-        amount = f"{a.amounts[sorted(a.due_dates).index(day)]} by "
-    return f"{amount}{day.isoformat()}" + (" (kept)" if (a.key, day) in kept else "")
+        when = f"{a.amounts[sorted(a.due_dates).index(day)]} by {day.isoformat()}"
+    return when + (" (kept)" if (a.key, day) in kept else "")
 
 
 def _about(invoice: Invoice | None, d: Decision, client: ClientConfig) -> str:
@@ -265,7 +264,7 @@ def _evidence(e: Evidence, currency: str = "") -> str:
     if e.on is not None:
         parts.append(f"{e.on.isoformat()}:")
     parts.append(e.detail)
-    if e.amount is not None:
+    if e.amount is not None and str(e.amount) not in e.detail:  # an amount the words say already: once
         parts.append(f"— {e.amount} {currency}".rstrip())
     if e.ref:
         parts.append(f"(ref {e.ref})")

@@ -95,6 +95,10 @@ def test_reminder_call_confirmation_broken_promise_notice_and_case(ws: Workspace
     assert "Da sender vi inkassovarsel" in follow_up and "bekrefte avtalen skriftlig" in follow_up
     explained = ws.cli("explain", "acme", "7001", "--as-of", "2026-02-05").stdout
     assert "Calls to the customer:" in explained and "promise to pay by 2026-02-16" in explained
+    said = " ".join(explained.split())
+    assert "pay 5000.00 by 2026-02-16" in said and "call made by phone" in said  # not "pay on 5000.00", "sent"
+    steps = said.split("Letters and steps taken:")[1].split("E-invoice responses")[0]
+    assert steps.index("2026-02-02") < steps.index("2026-02-05: call made")  # in date order
 
     # 4. the promise holds dunning until its date + 3 grace days; nothing comes, it is broken on 20 February
     nights = walk(ws, date(2026, 2, 6), date(2026, 2, 19))
