@@ -716,9 +716,6 @@ def _begin(
     return claimed
 
 
-__all__ = ["Outcome", "channel_for", "render", "send_document", "send_letter", "send_letters"]
-
-
 def _with_todays_fees(statement: Letter, letter: Letter, as_of: date) -> Letter:
     """The statement sent behind a reminder owes that reminder's fee too (the night's facts were read before
     its step is recorded), dated as the letter; never twice (a step of the day already counted keeps it)."""
@@ -730,3 +727,6 @@ def _with_todays_fees(statement: Letter, letter: Letter, as_of: date) -> Letter:
         if c.kind is ChargeKind.REMINDER_FEE and c.charged_on is None
     )
     return replace(statement, charges=(*statement.charges, *todays)) if todays else statement
+
+
+__all__ = ["Outcome", "channel_for", "render", "send_document", "send_letter", "send_letters"]

@@ -128,19 +128,7 @@ class _Compiled:
         if set(self.names) - rows[0].keys():
             self.ordinary(conn, table, rows)  # rows that rely on column defaults take the ordinary path
             return
-        get, convert = self.get, self.convert
-        params: list[tuple[Any, ...]] = []
-        try:
-            for row in rows:
-                values = list(get(row))
-                for i, to_db in convert:
-                    if values[i] is not None:
-                        values[i] = to_db(values[i])
-                params.append(tuple(values))
-        except Exception:  # nothing of this chunk written yet: the ordinary path reports it (a StatementError)
-            self.ordinary(conn, table, rows)
-            return
-        conn.exec_driver_sql(self.sql, params)
+        self.execute_values(conn, table, [self.get(row) for row in rows])
 
     def execute_values(self, conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
         """``execute`` for tuples already in ``names`` order."""
