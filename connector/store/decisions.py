@@ -73,6 +73,7 @@ def load(
     *,
     attention_only: bool = False,
     customer_id: str | None = None,
+    invoice_number: str | None = None,
     action: str | None = None,
     evidence_kind: str | None = None,
     limit: int = 200,
@@ -89,6 +90,8 @@ def load(
         where.append(_attention(d))
     if customer_id is not None:
         where.append(i.c.customer_id == customer_id)
+    if invoice_number is not None:
+        where.append(d.c.invoice_number == invoice_number)
     if action is not None:
         where.append(d.c.action == action)
     if evidence_kind is not None:  # the evidence column holds Evidence.as_json() items, "kind" first

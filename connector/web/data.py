@@ -219,8 +219,8 @@ def approved_waiting(store: Store, cases: Sequence[Case], now: datetime) -> list
     for case in cases:
         if case.status is not CaseStatus.APPROVED or not may_push(case, now):
             continue
-        saved = store.read(saved_decisions.load, case.client_id, customer_id=case.customer_id, limit=1000).rows
-        d = next((x for x in saved if x.invoice_number == case.invoice_number), None)
+        saved = store.read(saved_decisions.load, case.client_id, invoice_number=case.invoice_number, limit=1).rows
+        d = saved[0] if saved else None
         holds = tuple(h for h in (d.holds if d else ()) if h != "wait_interval")
         why = tuple(e["detail"] for e in (d.evidence if d else ()) if e.get("kind") == "hold")
         out.append(Waiting(case, holds, why))
