@@ -397,6 +397,13 @@ class Workspace:
     def reminders_dir(self, client_id: str = "acme") -> Path:
         return self.root / "clients" / client_id / "outbox" / "reminders"
 
+    def post_letters(self, client_id: str = "acme") -> None:
+        """The accountant posts every letter in the outbox: its PDF moves into ``posted/``."""
+        folder = self.reminders_dir(client_id)
+        (folder / "posted").mkdir(exist_ok=True)
+        for pdf in folder.glob("*.pdf"):
+            pdf.rename(folder / "posted" / pdf.name)
+
     def cases_dir(self, client_id: str = "acme") -> Path:
         return self.root / "clients" / client_id / "outbox" / "cases"
 

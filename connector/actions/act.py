@@ -15,6 +15,7 @@ from connector.actions import letters as content
 from connector.actions.bookings import book_charges
 from connector.actions.collection import Afresh, case_id_for, propose_case, run_collection
 from connector.actions.follow_up import note_agreement_checks, send_case_letters, send_follow_ups
+from connector.actions.letter_service import unposted
 from connector.actions.send import send_letters
 from connector.channels.base import Channel
 from connector.config import ClientConfig
@@ -85,6 +86,7 @@ def act_client(
     send_follow_ups(store, client, facts, decisions, as_of, channels, report)
     send_case_letters(store, client, facts, decisions, as_of, channels, report)
     note_agreement_checks(store, client, decisions, as_of, report)
+    note_unposted_letters(store, client, as_of, report)
 
 
 def call_list_lines(client: ClientConfig, decisions: Iterable[Decision], report: ClientReport) -> None:
@@ -102,3 +104,27 @@ def call_list_lines(client: ClientConfig, decisions: Iterable[Decision], report:
         report.attention.append(
             f"call {name} ({customer_id}): {len(ds)} invoice(s), {amounts} — arsync calls list --client {client.id}"
         )
+
+
+def note_unposted_letters(store: Store, client: ClientConfig, as_of: date, report: ClientReport) -> None:
+    """One attention line while outbox letters wait past their pay-by date to be posted: each night, as it is
+    the accountant's to post or void them, and the ladder goes on counting them as sent."""
+    waiting = unposted(store, client, as_of)
+    if not waiting:
+        return
+    first = waiting[0]
+    r = first.record
+    when = f"written {r.sent_on.isoformat()}" + (f", pay by {r.pay_by.isoformat()}" if r.pay_by else "")
+    who = f"{first.customer} ({r.customer_id})"
+    if len(waiting) == 1:
+        report.attention.append(
+            f"letter {r.letter_id} to {who}, {when}, is still in the outbox, not posted, though the ladder counts "
+            f"it as sent: post it (move its PDF into posted/) or void it: arsync letters cancel {client.id} "
+            f"{r.letter_id} --note …"
+        )
+        return
+    report.attention.append(
+        f"{len(waiting)} letters are still in the outbox past their pay-by date, not posted, though the ladder "
+        f"counts them as sent (the oldest: {r.letter_id} to {who}, {when}): post them (move the PDFs into "
+        f"posted/) or void them: arsync letters list --client {client.id}"
+    )

@@ -10,9 +10,10 @@ as a step). An e-mailed letter is ``sent`` (or ``unconfirmed`` when a stopped ru
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,9 @@ from connector.store.facts import load_facts
 from connector.store.ledger import load_customers
 
 WRITTEN, POSTED, MOVED = "written", "posted", "posted (moved out of the outbox)"
+# A letter with no pay-by date (a written follow-up, a handover) still in the outbox this long after it was
+# written was forgotten: a letter is posted within days.
+UNPOSTED_AFTER = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,30 @@ def list_letters(
             if r.status == book.FAILED or (kinds and r.kind not in kinds):
                 continue
             out.append(view(client, r, names))
+    return out
+
+
+def unposted(store: Store, client: ClientConfig, as_of: date) -> list[LetterView]:
+    """Outbox letters still in the outbox folder (written, never posted) whose pay-by date has passed (without
+    one: written ``UNPOSTED_AFTER`` ago), oldest first. The ladder counts them as sent from the day they were
+    written, so the next step falls due on letters the debtors never had."""
+    folder = client.reminders.path
+    if folder is None:
+        return []
+    try:  # one listing of the folder, not a look-up per letter: most letters were posted long ago
+        with os.scandir(folder) as entries:
+            present = {e.name for e in entries if e.name.endswith(".pdf")}
+    except OSError:  # no folder yet (nothing written), or unreadable: `arsync letters list` says which
+        return []
+    if not present:
+        return []
+    names = {c.customer_id: c.name for c in store.read(load_customers, client.id)}
+    out = []
+    for r in store.read(book.load, client.id):
+        if r.channel != "outbox" or r.status not in (book.SENT, book.UNCONFIRMED) or f"{r.stem}.pdf" not in present:
+            continue
+        if r.sent_on <= as_of and (r.pay_by or r.sent_on + UNPOSTED_AFTER) < as_of:
+            out.append(LetterView(r, WRITTEN, folder / f"{r.stem}.pdf", names.get(r.customer_id, r.customer_id)))
     return out
 
 

@@ -12,7 +12,7 @@
 - the credit level: ``store.credit_checks.latest_checks`` + ``credit.checks.credit_line``;
 - Today's queue: the decisions last night's run stored (``store.decisions``: ``review``, broken agreements),
   the open disputes, oldest first, the files that hold something and the calls due (decided afresh for the
-  clients whose last night stored a call);
+  clients whose last night stored a call), the outbox letters not posted past their pay-by date;
 - freshness: ``reports.freshness`` (the same rule that holds dunning).
 """
 
@@ -267,6 +267,14 @@ def client_calls(store: Store, view: ClientView, as_of: date) -> list[calls_serv
 def customer_calls(store: Store, client_id: str, customer_id: str) -> list[Call]:
     """The calls logged to one customer, in the order made."""
     return store.read(lambda conn: list(calls_store.load_calls(conn, client_id, customer_id)))
+
+
+def letters_unposted(
+    store: Store, clients: Sequence[ClientConfig], as_of: date
+) -> list[tuple[ClientConfig, letter_service.LetterView]]:
+    """Outbox letters still waiting to be posted past their pay-by date, across these clients (the run report
+    names them each night: ``actions.letter_service.unposted``)."""
+    return [(client, v) for client in clients for v in letter_service.unposted(store, client, as_of)]
 
 
 def letters_sent(store: Store, client: ClientConfig, customer_id: str) -> list[letter_service.LetterView]:

@@ -67,6 +67,7 @@ def today(request: Request) -> Response:
     disputes = data.open_disputes(wb.store, clients)
     files = [f for f in data.files(wb.store, clients) if f.holding]
     calls = data.calls_due(wb.store, clients, wb.today())
+    unposted = data.letters_unposted(wb.store, clients, wb.today())
     context = {
         "lines": lines,
         "proposed": proposed,
@@ -77,6 +78,7 @@ def today(request: Request) -> Response:
         "disputes": disputes,
         "files": files,
         "calls": calls,
+        "unposted": unposted,
         "names": _names(
             request,
             [c.client_id for c in proposed]

@@ -116,6 +116,34 @@ def test_a_posted_letter_cannot_be_cancelled_and_its_pdf_is_there_for_the_workbe
     assert missing.exit_code == 2 and "no letter 'R-nope'" in missing.stderr
 
 
+def night_attention(ws: Workspace, day: date) -> list[str]:
+    ws.bank_heartbeat(day)
+    result = ws.cli("run", "--as-of", day.isoformat(), "--json")
+    assert result.exit_code == 0, result.output + result.stderr
+    return [line for c in json.loads(result.stdout)["clients"] for line in c.get("attention", [])]
+
+
+def test_a_letter_left_in_the_outbox_past_its_pay_by_date_is_named_each_night_until_posted(ws: Workspace) -> None:
+    setup(ws)
+    run(ws, DAY)
+    [letter] = listed(ws)
+    pay_by = date.fromisoformat(letter["pay_by"])
+
+    def unposted(day: date) -> list[str]:
+        return [line for line in night_attention(ws, day) if letter["letter"] in line]
+
+    assert unposted(pay_by) == []  # the debtor may still pay by the day it names
+    [line] = unposted(pay_by + timedelta(days=1))
+    assert "still in the outbox, not posted" in line and f"pay by {pay_by.isoformat()}" in line
+    assert "Kunde" in line and f"arsync letters cancel acme {letter['letter']}" in line
+    assert len(unposted(pay_by + timedelta(days=2))) == 1  # each night: it is the accountant's to post or void
+
+    posted = ws.reminders_dir() / "posted"
+    posted.mkdir()
+    Path(letter["file"]).rename(posted / Path(letter["file"]).name)
+    assert unposted(pay_by + timedelta(days=3)) == []
+
+
 # ---- e-mail ----------------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ import html
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,6 +101,26 @@ def test_today_and_the_client_page_list_the_calls_due_as_calls_list_does(
     card = text_of(section(page, "h-call"))
     assert KUNDE_PHONE in card and "Kari Kunde" in card and entry["guidance"][0] in card
     assert "2 needed a reminder" in card
+
+
+def test_today_names_a_letter_left_in_the_outbox_past_its_pay_by_date_until_it_is_posted(
+    call_app_for: AppFactory, call_scene: Workspace
+) -> None:
+    [reminder] = [v for v in letters_list(call_scene, KUNDE).values() if v["kind"] == "reminder"]
+    assert reminder["state"] == "written" and reminder["pay_by"] < CALL_DAY.isoformat()
+    kari = call_app_for("kari")
+    today = kari.get("/").text
+    assert "1</strong> letter not posted" in today.split('class="queue"', 1)[1].split("</nav>", 1)[0]
+    shown = text_of(section(today, "h-unposted"))
+    assert reminder["letter"] in shown and "Kunde AS" in shown and "reminder" in shown
+    assert "19.01.2026" in shown and "02.02.2026" in shown  # written, pay by
+    assert f'href="{KUNDE_PAGE}#h-letters"' in today  # where it is voided
+
+    posted = call_scene.reminders_dir() / "posted"
+    posted.mkdir()
+    pdf = call_scene.reminders_dir() / Path(reminder["file"]).name
+    pdf.rename(posted / pdf.name)
+    assert section(kari.get("/").text, "h-unposted") == ""
 
 
 def test_a_promise_logged_holds_the_invoices_takes_them_off_the_list_and_is_confirmed_by_the_next_run(
