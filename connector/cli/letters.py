@@ -21,7 +21,9 @@ from connector.cli.files import actor
 from connector.cli.output import show
 from connector.engine.decisions import decide_client
 from connector.files import write_atomic
+from connector.reports.freshness import OK, freshness
 from connector.reports.tables import Table, customer_label
+from connector.store.sync import sync_status
 
 
 @click.group()
@@ -106,6 +108,13 @@ def statement(env: Env, client_id: str, customer_id: str, as_of: date, fmt: str,
     client = env.settings.client(client_id)
     decisions = decide_client(env.store, client, as_of)
     letter = service.statement(env.store, client, customer_id, as_of, decisions)
+    fresh = freshness(client, env.store.read(sync_status, client.id), as_of)
+    if fresh.state != OK:  # it is the accountant's to send: said before a debtor is told a paid invoice is open
+        env.problems.warning(
+            f"client {client.id}: the data is {fresh.state} ({'; '.join(fresh.problems)}): a payment or credit note "
+            "since may be missing from this statement; sync first (arsync sync --client "
+            f"{client.id})"
+        )
     if fmt == "pdf":
         data = service.statement_pdf(client, letter)
         if target is not None:

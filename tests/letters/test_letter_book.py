@@ -210,6 +210,12 @@ def test_a_statement_of_account_lists_open_items_payments_credits_and_the_balanc
     assert "Saldo 5 537,50" in pdf_text(target.read_bytes())
     none = ws.cli("statement", "acme", "nobody", "--as-of", DAY.isoformat())
     assert none.exit_code == 2 and "no customer 'nobody'" in none.stderr
+    assert made.stderr == "" and text.stderr == ""  # the data is fresh: nothing to warn of
+
+    later = DAY + timedelta(days=10)  # no bank file read since: a payment since may be missing
+    stale = ws.cli("statement", "acme", "934567897", "--as-of", later.isoformat())
+    assert stale.exit_code == 0 and "Saldo" in stale.stdout
+    assert stale.stderr.startswith("warning: client acme: the data is stale (") and "sync first" in stale.stderr
 
 
 @pytest.mark.parametrize("fmt", ["pdf", "text"])
