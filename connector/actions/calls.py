@@ -456,21 +456,21 @@ def _plan_dates(
         if promise_date is None or instalments is not None or first is not None:
             raise Refused("--outcome promise needs --promise-date (and no --instalments/--first)")
         if promise_date <= as_of:
-            raise Refused(f"--promise-date {promise_date.isoformat()} must be after {as_of.isoformat()}")
-        _within_a_year("--promise-date", promise_date, as_of)
+            raise Refused(f"the promised day {promise_date.isoformat()} must be after {as_of.isoformat()}")
+        _within_a_year("the promised day", promise_date, as_of)
         return (promise_date,)
     if outcome is CallOutcome.INSTALMENTS:
         if instalments is None or first is None or promise_date is not None:
             raise Refused("--outcome instalments needs --instalments N and --first DATE (and --every, 30d by default)")
         if first <= as_of:
-            raise Refused(f"--first {first.isoformat()} must be after {as_of.isoformat()}")
-        _within_a_year("--first", first, as_of)
+            raise Refused(f"the first instalment {first.isoformat()} must be after {as_of.isoformat()}")
+        _within_a_year("the first instalment", first, as_of)
         return tuple(first + timedelta(days=every_days * k) for k in range(instalments))
     if promise_date is not None or instalments is not None or first is not None:
         raise Refused(f"--outcome {outcome} takes no --promise-date, --instalments or --first")
     return ()
 
 
-def _within_a_year(option: str, day: date, as_of: date) -> None:
+def _within_a_year(what: str, day: date, as_of: date) -> None:
     if day > as_of + manual.PROMISE_HORIZON:  # a typo in the year would hold dunning for decades
-        raise Refused(f"{option} {day.isoformat()} is more than a year after {as_of.isoformat()}: check the year")
+        raise Refused(f"{what} {day.isoformat()} is more than a year after {as_of.isoformat()}: check the year")
