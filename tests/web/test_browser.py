@@ -193,6 +193,7 @@ def test_log_in_and_every_page_shows_what_the_store_holds(
     assert overall == nb_number(sum(totals.values(), Decimal(0)))
     assert len(table.find_elements(By.CSS_SELECTOR, "svg.bar rect")) >= 2
     shot(browser, tmp_path, "aging")
+    assert fits(browser)  # twelve columns and the bars, at 1280 px, with a failed client's long error
 
     click(browser, By.LINK_TEXT, "Acme AS")
     assert "Fjord Handel AS" in browser.find_element(By.CSS_SELECTOR, "table.aging").text
