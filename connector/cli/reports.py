@@ -9,7 +9,7 @@ from datetime import date
 import click
 
 from connector.cli import advice_inputs
-from connector.cli.common import Env, as_of_option, client_option, json_option, optional_date, today
+from connector.cli.common import Env, as_of_option, client_option, json_option, optional_date
 from connector.cli.output import show
 from connector.engine.decisions import decide_client
 from connector.reports import advice, advice_render, aging, freshness
@@ -71,7 +71,7 @@ def report_aging(env: Env, client_ids: tuple[str, ...], as_of: date, fmt: str, a
 @report.command("advice")
 @client_option
 @click.option("--from", "start", callback=optional_date, metavar="YYYY-MM-DD", help="First day (default: a year back).")
-@click.option("--to", "end", callback=optional_date, metavar="YYYY-MM-DD", help="Last day (default: today).")
+@click.option("--to", "end", callback=optional_date, metavar="YYYY-MM-DD", help="Last day (default: --as-of).")
 @click.option(
     "--format",
     "fmt",
@@ -80,19 +80,22 @@ def report_aging(env: Env, client_ids: tuple[str, ...], as_of: date, fmt: str, a
     show_default=True,
     help="Output format.",
 )
+@as_of_option
 @click.pass_obj
-def report_advice(env: Env, client_ids: tuple[str, ...], start: date | None, end: date | None, fmt: str) -> None:
+def report_advice(
+    env: Env, client_ids: tuple[str, ...], start: date | None, end: date | None, fmt: str, as_of: date
+) -> None:
     """What would get each client paid faster, per client and across the portfolio: DSO and its trend,
     days from delivery to invoice, payment terms, e-invoices (and who could receive them), reminders,
     disputes, inkasso and the riskiest customers. The Peppol Directory is asked (cached) only for
     clients with [clients.registry] enabled."""
-    period = advice_inputs.period(start, end, today())
+    period = advice_inputs.period(start, end, as_of)
     found = [
-        advice_inputs.client_advice(env.store, client, period, today()) for client in env.settings.select(client_ids)
+        advice_inputs.client_advice(env.store, client, period, as_of) for client in env.settings.select(client_ids)
     ]
     result = advice.portfolio(period, found)
     if fmt == "html":
-        click.echo(advice_render.render_html(result, today()), nl=False)
+        click.echo(advice_render.render_html(result, as_of), nl=False)
     elif fmt == "csv":
         click.echo(advice_render.render_csv(result), nl=False)
     else:

@@ -121,6 +121,18 @@ def test_the_html_is_self_contained_and_explains_every_figure(ws: Workspace, dir
     assert "229,1\u00a0days" in html and "56\u00a0000\u00a0NOK" in html  # bokmål for a Norwegian client
 
 
+def test_as_of_a_day_the_year_up_to_that_day_is_advised_on(ws: Workspace) -> None:
+    scene(ws, None)
+    as_of = ws.cli("report", "advice", "--as-of", "2025-12-31", "--format", "csv")
+    assert as_of.exit_code == 0, as_of.output
+    # the default period is the year up to --as-of, as it is up to today without it
+    year = ws.cli("report", "advice", "--from", "2025-01-01", "--to", "2025-12-31", "--format", "csv")
+    assert year.exit_code == 0 and as_of.stdout == year.stdout
+    assert rows(as_of.stdout)[("dso", "2025-12-31")] == ["229.1", "days", ""]
+    today = ws.cli("report", "advice", "--format", "csv")
+    assert today.exit_code == 0 and ("dso", "2025-12-31") not in rows(today.stdout)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
