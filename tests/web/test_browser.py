@@ -95,6 +95,8 @@ def click(driver: WebDriver, by: str, selector: str) -> None:
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(by, selector).click()
     WebDriverWait(driver, 15).until(staleness_of(old))
+    # the new page's document may still be parsing (a loaded machine): its elements are there once it is complete
+    WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def log_in(driver: WebDriver, base: str, name: str) -> None:
