@@ -11,9 +11,10 @@ Incremental run (issue 16, "only what changed"; three requests when nothing chan
 sales and invoices by ``lastModifiedGe`` (date granularity, hence the overlap). A payment changes
 the *sale* (its ``lastModifiedDate``), not the invoice, so each changed sale of an invoice that was
 open is re-read through its invoice by id; a new credit note changes the invoice it credits
-(``associatedCreditNotes``), and is read by id from there (``/creditNotes`` has no lastModified
-filter). The open invoices are no longer re-listed every night. Paging: ``page``/``pageSize``
-(≤100), page count in the ``Fiken-Api-Page-Count`` header.
+(``associatedCreditNotes``), and is read by id from there (``/creditNotes`` has lastModified
+filters only since the 2026 spec; a credit note of no invoice waits for the next full run). The
+open invoices are no longer re-listed every night. Paging: ``page``/``pageSize`` (≤100), page
+count in the ``Fiken-Api-Page-Count`` header (0 for an empty list).
 """
 
 from __future__ import annotations

@@ -1,0 +1,201 @@
+"""Fiken as it really answers, from its OpenAPI spec (Fiken's own swagger.yaml as of 2026-05, public
+copy ``kradalby/fiken-go`` ``api/fiken-openapi.yaml``; the 2024 copy ``okane-no/fiken-sdk`` agrees where
+both have a field): the spec's own example values, a sale's outstanding balance in NOK beside the one
+in a foreign-currency invoice's own currency, a contact's phone number only on its contact persons,
+the flag Fiken writes in front of a journal entry's description, and an empty list's page count of 0."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+from connector import http
+from connector.sources.base import SyncContext
+from connector.sources.fiken import FikenSource
+from tests.sources.ledger_helpers import client_for, fast_http
+
+
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch: pytest.MonkeyPatch) -> Any:
+    with fast_http(monkeypatch) as waits:
+        yield waits
+
+
+# ---- the spec's own examples, through `responses` --------------------------------------------------
+
+FK = "http://fake.local/api/v2/companies/fiken-as"
+
+# Every value is the `example:` the spec gives for that field (contact, address, invoiceResult,
+# saleResult, payment, creditNoteResult); the examples do not add up (a settled sale with 145 øre
+# outstanding), as a real ledger's rounding can leave them.
+SPEC_CONTACT = {
+    "contactId": 2747365,
+    "createdDate": "2018-04-03",
+    "lastModifiedDate": "2018-04-03",
+    "name": "Fiken AS",
+    "email": "kontakt@fiken.gmail",
+    "organizationNumber": "913312465",
+    "customerNumber": 51248,
+    "customerAccountCode": "1500:20001",
+    "customer": True,
+    "supplier": False,
+    "language": "Norwegian",
+    "inactive": True,
+    "daysUntilInvoicingDueDate": 15,
+    "address": {"streetAddress": "Karl Johan 34", "city": "Oslo", "postCode": "0550", "country": "Norway"},
+    "contactPerson": [
+        {"contactPersonId": 2747365, "name": "Betty Boop", "email": "bb@gmail.com", "phoneNumber": "98573564"}
+    ],
+}
+SPEC_SALE = {
+    "saleId": 2888156,
+    "lastModifiedDate": "2018-04-03",
+    "transactionId": 3458156,
+    "saleNumber": "XK455L",
+    "date": "2018-04-03",
+    "kind": "external_invoice",
+    "netAmount": 4500,
+    "vatAmount": 5400,
+    "settled": True,
+    "settledDate": "2023-04-03",
+    "writeOff": False,
+    "totalPaid": 524500,
+    "totalPaidInCurrency": 634550,
+    "outstandingBalance": 145,
+    "outstandingBalanceInCurrency": 65,
+    "customer": SPEC_CONTACT,
+    "currency": "NOK",
+    "dueDate": "2018-04-03",
+    "kid": "5855454756",
+    "salePayments": [
+        {"paymentId": 2888156, "date": "2018-04-03", "account": "1920:10001", "amount": 34000, "amountInNok": 500000}
+    ],
+    "paymentDate": "2018-04-03",
+}
+SPEC_INVOICE = {
+    "invoiceId": 2888156,
+    "createdDate": "2023-04-03",
+    "lastModifiedDate": "2018-04-03",
+    "invoiceNumber": 10001,
+    "kid": "5855454756",
+    "issueDate": "2018-04-03",
+    "dueDate": "2018-04-03",
+    "originalDueDate": "2018-04-03",
+    "net": 25000,
+    "vat": 5000,
+    "gross": 30000,
+    "netInNok": 25000,
+    "vatInNok": 5000,
+    "grossInNok": 30000,
+    "cash": True,
+    "currency": "NOK",
+    "bankAccountNumber": "11112233334",
+    "sentManually": False,
+    "associatedCreditNotes": [2888157],
+    "customer": SPEC_CONTACT,
+    "sale": SPEC_SALE,
+}
+SPEC_CREDIT_NOTE = {
+    "creditNoteId": 2888157,
+    "creditNoteNumber": 10002,
+    "kid": "5855454756",
+    "customer": SPEC_CONTACT,
+    "net": 25000,
+    "vat": 5000,
+    "gross": 30000,
+    "netInNok": 25000,
+    "vatInNok": 5000,
+    "grossInNok": 30000,
+    "address": SPEC_CONTACT["address"],
+    "currency": "NOK",
+    "issueDate": "2018-04-03",
+    "lastModifiedDate": "2024-04-03",
+    "settled": True,
+    "associatedInvoiceId": 2888156,
+}
+
+
+class _Url:
+    url = "http://fake.local"
+
+
+def _listed(rows: list[dict[str, Any]]) -> Any:
+    """A Fiken list: a bare array, its paging in the four Fiken-Api-* headers."""
+
+    def page(request: Any) -> tuple[int, dict[str, str], str]:
+        p, size = int(request.params["page"]), int(request.params["pageSize"])
+        headers = {
+            "Fiken-Api-Page": str(p),
+            "Fiken-Api-Page-Size": str(size),
+            "Fiken-Api-Page-Count": str(-(-len(rows) // size)),  # 0 for an empty list
+            "Fiken-Api-Result-Count": str(len(rows)),
+        }
+        return 200, headers, json.dumps(rows[p * size : (p + 1) * size])
+
+    return page
+
+
+def _fetch(tmp_path: Path, invoices: list[dict[str, Any]], notes: list[dict[str, Any]] | None = None) -> Any:
+    responses.add_callback(responses.GET, f"{FK}/contacts", callback=_listed([SPEC_CONTACT]))
+    responses.add_callback(responses.GET, f"{FK}/invoices", callback=_listed(invoices))
+    responses.add_callback(responses.GET, f"{FK}/creditNotes", callback=_listed(notes or []))
+    auth = http.StaticAuth({"Authorization": "Bearer fiken-spec-token-123"})
+    source = FikenSource("acme", http.ApiClient("fiken", "http://fake.local/api/v2", auth, "fk"), "fiken-as")
+    ctx = SyncContext(client=client_for("fiken", _Url(), tmp_path), as_of=date(2026, 7, 2), now=datetime.now(UTC))
+    return source.fetch(ctx)
+
+
+@responses.activate
+def test_the_specs_example_invoice_credit_note_payment_and_contact_are_read(tmp_path: Path) -> None:
+    batch = _fetch(tmp_path, [SPEC_INVOICE], [SPEC_CREDIT_NOTE])
+    assert not batch.errors and batch.complete_snapshot is not None
+    (customer,) = batch.customers
+    assert (customer.customer_id, customer.name, customer.org_no, customer.email) == (
+        "2747365",
+        "Fiken AS",
+        "913312465",
+        "kontakt@fiken.gmail",
+    )
+    assert (customer.address, customer.postal_code, customer.city, customer.country) == (
+        ("Karl Johan 34",),
+        "0550",
+        "Oslo",
+        "NO",
+    )
+    invoice, note = sorted(batch.invoices, key=lambda i: i.number)
+    # Øre: gross 30000 is 300.00; the sale is settled, so nothing is outstanding whatever the balance says.
+    assert (invoice.number, invoice.amount, invoice.currency, invoice.kid) == (
+        "10001",
+        Decimal("300.00"),
+        "NOK",
+        "5855454756",
+    )
+    assert (invoice.issue_date, invoice.due_date, invoice.ledger_open_amount) == (
+        date(2018, 4, 3),
+        date(2018, 4, 3),
+        Decimal("0.00"),
+    )
+    assert (note.kind.value, note.number, note.amount, note.credits) == (
+        "credit_note",
+        "10002",
+        Decimal("300.00"),
+        ("10001",),
+    )
+    (payment,) = batch.payments
+    assert (payment.invoice_number, payment.bank_ref, payment.booking_date) == ("10001", "2888156", date(2018, 4, 3))
+    assert (payment.amount, payment.currency) == (Decimal("340.00"), "NOK")
+
+
+@responses.activate
+@responses.activate
+@responses.activate
+def test_an_empty_list_has_a_page_count_of_0_and_is_complete(tmp_path: Path) -> None:
+    batch = _fetch(tmp_path, [])
+    assert batch.invoices == [] and not batch.errors and batch.complete_snapshot is not None
+    assert len([c for c in responses.calls if "/invoices" in str(c.request.url)]) == 1
