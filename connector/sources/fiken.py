@@ -125,8 +125,11 @@ class FikenSource(api.RestSource):
             inv = run.map("invoice", raw)
             if inv is None:
                 continue
+            inv = self._open_in_its_currency(inv, raw)
             numbers[inv.source_ref or ""] = inv.number
-            sales[str(mapping.lookup(raw, "sale.saleId"))] = inv.source_ref or ""
+            sale_id = mapping.lookup(raw, "sale.saleId")
+            if sale_id is not None:
+                sales[str(sale_id)] = inv.source_ref or ""
             batch.invoices.append(inv)
             # Payments come embedded in the invoice's sale.
             for pay in mapping.lookup(raw, "sale.salePayments") or []:
@@ -194,6 +197,14 @@ class FikenSource(api.RestSource):
                 return str(entry.get("journalEntryId"))
         return None
 
+    def _open_in_its_currency(self, inv: Invoice, raw: dict[str, Any]) -> Invoice:
+        """A foreign-currency invoice's outstanding in its own currency. ``sale.outstandingBalance`` is in
+        NOK, like ``totalPaid``; ``outstandingBalanceInCurrency`` is the invoice currency's (spec 2026).
+        Without it the outstanding is unknown (None), never a NOK figure read as euros."""
+        if inv.currency == "NOK" or self.map.is_closed("invoice", raw):
+            return inv
+        return replace(inv, ledger_open_amount=self.map.fields("invoice", raw).get("open_amount_in_currency"))
+
     def _number_of(self, invoice_id: str) -> str | None:
         try:
             raw = self.one(f"invoices/{invoice_id}")
@@ -212,4 +223,6 @@ class FikenSource(api.RestSource):
 
 
 def _is_open(inv: Invoice) -> bool:
-    return inv.kind.value == "invoice" and (inv.ledger_open_amount or 0) > 0
+    # An outstanding Fiken did not state (a foreign-currency sale without outstandingBalanceInCurrency)
+    # counts as open: its sale is watched for payments like any open one.
+    return inv.kind.value == "invoice" and (inv.ledger_open_amount is None or inv.ledger_open_amount > 0)

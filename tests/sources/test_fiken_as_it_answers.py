@@ -18,13 +18,21 @@ import responses
 from connector import http
 from connector.sources.base import SyncContext
 from connector.sources.fiken import FikenSource
-from tests.sources.ledger_helpers import client_for, fast_http
+from connector.store import Store
+from connector.store.facts import load_facts
+from tests.fakes.ledger_world import realistic
+from tests.fakes.ledgers import FakeFiken
+from tests.sources.ledger_helpers import client_for, fast_http, sync
 
 
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch: pytest.MonkeyPatch) -> Any:
     with fast_http(monkeypatch) as waits:
         yield waits
+
+
+def _store(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'fk.db'}")
 
 
 # ---- the spec's own examples, through `responses` --------------------------------------------------
@@ -193,9 +201,53 @@ def test_the_specs_example_invoice_credit_note_payment_and_contact_are_read(tmp_
 
 
 @responses.activate
+def test_a_foreign_currency_sale_is_outstanding_in_its_own_currency_not_in_nok(tmp_path: Path) -> None:
+    """outstandingBalance is in NOK (as totalPaid); outstandingBalanceInCurrency in the sale's currency."""
+    sale = {**SPEC_SALE, "settled": False, "currency": "EUR", "outstandingBalance": 1150000}
+    sale["outstandingBalanceInCurrency"] = 100000
+    eur = {**SPEC_INVOICE, "currency": "EUR", "gross": 120000, "grossInNok": 1380000, "sale": sale}
+    batch = _fetch(tmp_path, [eur])
+    (invoice,) = batch.invoices
+    assert (invoice.currency, invoice.amount, invoice.ledger_open_amount) == (
+        "EUR",
+        Decimal("1200.00"),
+        Decimal("1000.00"),
+    )
+
+
 @responses.activate
+def test_a_foreign_currency_sale_without_its_own_outstanding_leaves_it_unknown(tmp_path: Path) -> None:
+    """Never a NOK figure read as euros: without outstandingBalanceInCurrency the open amount is not
+    known (payments decide it), and the invoice stays watched as open."""
+    sale = {k: v for k, v in SPEC_SALE.items() if k != "outstandingBalanceInCurrency"}
+    sale.update(settled=False, currency="EUR", outstandingBalance=1150000)
+    eur = {**SPEC_INVOICE, "currency": "EUR", "gross": 120000, "sale": sale}
+    batch = _fetch(tmp_path, [eur])
+    (invoice,) = batch.invoices
+    assert (invoice.currency, invoice.ledger_open_amount) == ("EUR", None)
+    assert batch.cursor["open"] == {"10001": "2888156"} and batch.cursor["sales"] == {"2888156": "2888156"}
+
+
 @responses.activate
 def test_an_empty_list_has_a_page_count_of_0_and_is_complete(tmp_path: Path) -> None:
     batch = _fetch(tmp_path, [])
     assert batch.invoices == [] and not batch.errors and batch.complete_snapshot is not None
     assert len([c for c in responses.calls if "/invoices" in str(c.request.url)]) == 1
+
+
+# ---- against the fake built from the spec ----------------------------------------------------------
+
+
+def test_a_part_paid_foreign_currency_invoice_keeps_its_currency_and_outstanding(tmp_path: Path) -> None:
+    world = realistic()
+    eur = world.add_invoice(10060, world.customers[0], date(2026, 9, 1), Decimal("1200.00"), "0001006056", "EUR")
+    eur.rate = Decimal("11.50")  # the client's books are in NOK: the sale's outstandingBalance is NOK
+    world.pay(10060, Decimal("200.00"), date(2026, 9, 20))
+    with FakeFiken(world) as fake:
+        store = _store(tmp_path)
+        assert sync(store, client_for("fiken", fake, tmp_path)).ok
+    facts = store.read(load_facts, "acme")
+    inv = next(i for i in facts.invoices if i.number == "10060")
+    assert (inv.currency, inv.amount, inv.ledger_open_amount) == ("EUR", Decimal("1200.00"), Decimal("1000.00"))
+    [pay] = [p for p in facts.payments if p.invoice_number == "10060"]
+    assert (pay.currency, pay.amount) == ("EUR", Decimal("200.00"))
