@@ -251,3 +251,14 @@ def test_a_part_paid_foreign_currency_invoice_keeps_its_currency_and_outstanding
     assert (inv.currency, inv.amount, inv.ledger_open_amount) == ("EUR", Decimal("1200.00"), Decimal("1000.00"))
     [pay] = [p for p in facts.payments if p.invoice_number == "10060"]
     assert (pay.currency, pay.amount) == ("EUR", Decimal("200.00"))
+
+
+def test_the_phone_number_comes_from_the_contact_person(tmp_path: Path) -> None:
+    """A contact's own phoneNumber is write-only: Fiken never answers it."""
+    world = realistic()
+    world.customers[0].phone = "98573564"
+    with FakeFiken(world) as fake:
+        store = _store(tmp_path)
+        assert sync(store, client_for("fiken", fake, tmp_path)).ok
+    phones = {c.org_no: c.phone for c in store.read(load_facts, "acme").customers.values()}
+    assert phones == {"913312465": "98573564", "923456783": None}
