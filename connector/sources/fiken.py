@@ -35,6 +35,11 @@ SYSTEM = "fiken"
 DEFAULT_BASE_URL = "https://api.fiken.no/api/v2"
 MAX_PAGE_SIZE = 100
 
+# A journal entry's description holds 200 characters, and Fiken puts this flag in front of one made
+# through the API: "This must be taken into account in the max length" (spec 2026, journalEntry).
+DESCRIPTION_MAX = 200
+API_FLAG = "Fri postering registrert via API: "
+
 # Every Fiken list is a bare array; page (0-based) and pageSize, the page count in a header (§2).
 RECORDS = None
 PAGES = PageNumberPaginator(
@@ -171,7 +176,7 @@ class FikenSource(api.RestSource):
         reskontro = contact.get("customerAccountCode")
         if not reskontro:
             raise ApiError(f"fiken contact {booking.customer_id} has no customerAccountCode", 400)
-        text = f"[{booking.reference}] {booking.text}"[:200]
+        text = f"[{booking.reference}] {booking.text}"[: DESCRIPTION_MAX - len(API_FLAG)]
         body = {
             "description": text,
             "journalEntries": [

@@ -16,8 +16,9 @@ import pytest
 import responses
 
 from connector import http
-from connector.sources.base import SyncContext
+from connector.sources.base import LedgerBooking, SyncContext
 from connector.sources.fiken import FikenSource
+from connector.sources.systems import api_ledger
 from connector.store import Store
 from connector.store.facts import load_facts
 from tests.fakes.ledger_world import realistic
@@ -262,3 +263,29 @@ def test_the_phone_number_comes_from_the_contact_person(tmp_path: Path) -> None:
         assert sync(store, client_for("fiken", fake, tmp_path)).ok
     phones = {c.org_no: c.phone for c in store.read(load_facts, "acme").customers.values()}
     assert phones == {"913312465": "98573564", "923456783": None}
+
+
+def test_a_long_fee_text_is_booked_within_the_200_characters_fikens_flag_leaves(tmp_path: Path) -> None:
+    """Fiken writes "Fri postering registrert via API: " in front of the description, and the whole must
+    fit in 200 characters; the reference that finds the entry again stays whole."""
+    world = realistic()
+    text = "Reminder fee, invoice 10045 (" + "purring " * 30 + ")"
+    charge = LedgerBooking(
+        "arsync-0123456789abcdef01234567",
+        date(2026, 11, 20),
+        str(world.customers[1].id),
+        "10045",
+        "8070",
+        Decimal("37.50"),
+        "NOK",
+        text,
+    )
+    fake = FakeFiken(world)
+    with fake:
+        source = api_ledger(client_for("fiken", fake, tmp_path))
+        booked = source.book(charge)
+        assert source.find_booking(charge) == booked
+        [entry] = fake.journal_entries
+    assert entry["description"].startswith("Fri postering registrert via API: [arsync-0123456789abcdef01234567] ")
+    assert len(entry["description"]) <= 200
+    assert entry["lines"] == [{"amount": 3750, "debitAccount": "1500:10018", "creditAccount": "8070"}]
