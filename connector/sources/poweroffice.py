@@ -220,8 +220,8 @@ class PowerOfficeSource(api.RestSource):
         """Incoming money from the customer ledger: entries that are not documents, matched to an
         invoice by its number or, failing that, through the invoice entry with the same MatchId."""
         for raw, f in entries:
-            if not _is_payment(f) or not self.map.is_credit("ledger_entry", raw):
-                continue  # invoices, credit notes and debits (refunds) are not incoming money
+            if not _is_payment(f) or f["write_off"] or not self.map.is_credit("ledger_entry", raw):
+                continue  # invoices, credit notes, write-offs and debits (refunds) are not incoming money
             number = f.get("invoice_number") or by_match.get(f.get("match_id") or "")
             if not number:
                 continue  # unmatched money: the bank side explains it

@@ -76,3 +76,17 @@ def test_check_names_the_client_from_the_fields_the_answer_has(tmp_path: Path) -
         works, lines = check_ledger(client_for("poweroffice", fake, tmp_path))
     assert works, lines
     assert lines[0] == "token works: client Nordlys Rør AS (client id 0b7e7c4e-1d6a-4f0e-9c55-2f1a3c4d5e6f)"
+
+
+def test_a_write_off_is_not_a_payment_and_closes_the_invoice(tmp_path: Path) -> None:
+    """CustomerLedgerEntryDto.IsWriteOff: "Such entries are not payments, but an accounting routine
+    writing off an open item"."""
+    world = realistic()
+    with FakePowerOffice(world) as fake:
+        fake.write_off(10045, date(2026, 10, 1))
+        store = _store(tmp_path)
+        assert sync(store, client_for("poweroffice", fake, tmp_path)).ok
+    facts = store.read(load_facts, "acme")
+    assert [p for p in facts.payments if p.invoice_number == "10045"] == []
+    inv = next(i for i in facts.invoices if i.number == "10045")
+    assert inv.ledger_open_amount == Decimal("0.00")
