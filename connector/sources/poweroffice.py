@@ -164,7 +164,10 @@ class PowerOfficeSource(api.RestSource):
         run = self.begin(ctx)
         p, batch = run.plan, run.batch
         window = {"fromDate": p.window_start.isoformat(), "toDate": p.today.isoformat()}
-        batch.customers.extend(run.mapped(CUSTOMERS))
+        for raw in run.read(CUSTOMERS):
+            customer = run.map("customer", _named(raw), what=CUSTOMERS.name)
+            if customer is not None:
+                batch.customers.append(customer)
         rows = [(raw, run.fields("ledger_entry", raw)) for raw in run.read(STATEMENT, **window)]
         entries = [(raw, f) for raw, f in rows if f is not None]
         by_match = self._matches(entries, run)
@@ -300,6 +303,15 @@ class PowerOfficeSource(api.RestSource):
         items = sum(1 for _ in self.pages("Customerledger/OpenItems", {"date": today}))
         lines.append(f"open items in the customer ledger on {today}: {items}")
         return lines
+
+
+def _named(raw: dict[str, Any]) -> dict[str, Any]:
+    """A person's name from its first and last name: ``Name`` is "relevant and required if the customer
+    is a company", so a person may come without one (CustomerDto)."""
+    if raw.get("Name") or raw.get("LegalName"):
+        return raw
+    parts = [str(raw.get(k) or "").strip() for k in ("FirstName", "LastName")]
+    return {**raw, "Name": " ".join(p for p in parts if p)} if any(parts) else raw
 
 
 def _is_payment(f: dict[str, Any]) -> bool:

@@ -168,14 +168,18 @@ class FakePowerOffice(FakeSystem):
 
     @staticmethod
     def _customer(c: Cust) -> dict[str, Any]:
+        first, _, last = c.name.rpartition(" ")
         return {
             "Id": c.id,
             "Number": c.number,
-            "Name": c.name,
-            "OrganizationNumber": c.org_no,
+            "Name": None if c.person else c.name,
+            "LegalName": None if c.person else c.name,
+            "FirstName": first if c.person else None,
+            "LastName": last if c.person else None,
+            "OrganizationNumber": None if c.person else c.org_no,
             "EmailAddress": c.email,
             "InvoiceEmailAddress": c.email,
-            "IsPerson": False,
+            "IsPerson": c.person,
             "IsActive": not c.inactive,
             "SubledgerAccountId": c.id + 300_000,
             "MailAddress": {"AddressLine1": "Sjøgata 1", "ZipCode": "8006", "City": "Bodø", "CountryCode": c.country},

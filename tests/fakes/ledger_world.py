@@ -26,6 +26,7 @@ class Cust:
     inactive: bool = False  # Tripletex leaves these out of GET /customer unless asked (isInactive=true)
     country: str = "NO"
     phone: str | None = None
+    person: bool = False  # a private person: first and last name, no organisation number
 
 
 @dataclass
