@@ -81,8 +81,8 @@ def test_check_names_the_client_from_the_fields_the_answer_has(tmp_path: Path) -
 def test_a_write_off_is_not_a_payment_and_closes_the_invoice(tmp_path: Path) -> None:
     """CustomerLedgerEntryDto.IsWriteOff: "Such entries are not payments, but an accounting routine
     writing off an open item"."""
-    world = realistic()
-    with FakePowerOffice(world) as fake:
+    fake = FakePowerOffice(realistic())
+    with fake:
         fake.write_off(10045, date(2026, 10, 1))
         store = _store(tmp_path)
         assert sync(store, client_for("poweroffice", fake, tmp_path)).ok
