@@ -11,9 +11,10 @@ Incremental run (issue 16, "only what changed"; three requests when nothing chan
 sales and invoices by ``lastModifiedGe`` (date granularity, hence the overlap). A payment changes
 the *sale* (its ``lastModifiedDate``), not the invoice, so each changed sale of an invoice that was
 open is re-read through its invoice by id; a new credit note changes the invoice it credits
-(``associatedCreditNotes``), and is read by id from there (``/creditNotes`` has no lastModified
-filter). The open invoices are no longer re-listed every night. Paging: ``page``/``pageSize``
-(≤100), page count in the ``Fiken-Api-Page-Count`` header.
+(``associatedCreditNotes``), and is read by id from there (``/creditNotes`` has lastModified
+filters only since the 2026 spec; a credit note of no invoice waits for the next full run). The
+open invoices are no longer re-listed every night. Paging: ``page``/``pageSize`` (≤100), page
+count in the ``Fiken-Api-Page-Count`` header (0 for an empty list).
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ from connector.sources.streams import Since, Stream
 SYSTEM = "fiken"
 DEFAULT_BASE_URL = "https://api.fiken.no/api/v2"
 MAX_PAGE_SIZE = 100
+
+# A journal entry's description holds 200 characters, and Fiken puts this flag in front of one made
+# through the API: "This must be taken into account in the max length" (spec 2026, journalEntry).
+DESCRIPTION_MAX = 200
+API_FLAG = "Fri postering registrert via API: "
 
 # Every Fiken list is a bare array; page (0-based) and pageSize, the page count in a header (§2).
 RECORDS = None
@@ -124,8 +130,11 @@ class FikenSource(api.RestSource):
             inv = run.map("invoice", raw)
             if inv is None:
                 continue
+            inv = self._open_in_its_currency(inv, raw)
             numbers[inv.source_ref or ""] = inv.number
-            sales[str(mapping.lookup(raw, "sale.saleId"))] = inv.source_ref or ""
+            sale_id = mapping.lookup(raw, "sale.saleId")
+            if sale_id is not None:
+                sales[str(sale_id)] = inv.source_ref or ""
             batch.invoices.append(inv)
             # Payments come embedded in the invoice's sale.
             for pay in mapping.lookup(raw, "sale.salePayments") or []:
@@ -167,7 +176,7 @@ class FikenSource(api.RestSource):
         reskontro = contact.get("customerAccountCode")
         if not reskontro:
             raise ApiError(f"fiken contact {booking.customer_id} has no customerAccountCode", 400)
-        text = f"[{booking.reference}] {booking.text}"[:200]
+        text = f"[{booking.reference}] {booking.text}"[: DESCRIPTION_MAX - len(API_FLAG)]
         body = {
             "description": text,
             "journalEntries": [
@@ -193,6 +202,14 @@ class FikenSource(api.RestSource):
                 return str(entry.get("journalEntryId"))
         return None
 
+    def _open_in_its_currency(self, inv: Invoice, raw: dict[str, Any]) -> Invoice:
+        """A foreign-currency invoice's outstanding in its own currency. ``sale.outstandingBalance`` is in
+        NOK, like ``totalPaid``; ``outstandingBalanceInCurrency`` is the invoice currency's (spec 2026).
+        Without it the outstanding is unknown (None), never a NOK figure read as euros."""
+        if inv.currency == "NOK" or self.map.is_closed("invoice", raw):
+            return inv
+        return replace(inv, ledger_open_amount=self.map.fields("invoice", raw).get("open_amount_in_currency"))
+
     def _number_of(self, invoice_id: str) -> str | None:
         try:
             raw = self.one(f"invoices/{invoice_id}")
@@ -211,4 +228,6 @@ class FikenSource(api.RestSource):
 
 
 def _is_open(inv: Invoice) -> bool:
-    return inv.kind.value == "invoice" and (inv.ledger_open_amount or 0) > 0
+    # An outstanding Fiken did not state (a foreign-currency sale without outstandingBalanceInCurrency)
+    # counts as open: its sale is watched for payments like any open one.
+    return inv.kind.value == "invoice" and (inv.ledger_open_amount is None or inv.ledger_open_amount > 0)

@@ -97,12 +97,16 @@ class Mapping:
 
 
 def lookup(raw: Any, path: str) -> Any:
-    """Dotted path into nested dicts; a missing step gives None."""
+    """Dotted path into nested dicts (a number steps into a list: ``contactPerson.0.phoneNumber``);
+    a missing step gives None."""
     value = raw
     for part in path.split("."):
-        if not isinstance(value, dict):
+        if isinstance(value, list) and part.isdigit():
+            value = value[int(part)] if int(part) < len(value) else None
+        elif isinstance(value, dict):
+            value = value.get(part)
+        else:
             return None
-        value = value.get(part)
     return value
 
 

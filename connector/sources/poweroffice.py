@@ -164,7 +164,10 @@ class PowerOfficeSource(api.RestSource):
         run = self.begin(ctx)
         p, batch = run.plan, run.batch
         window = {"fromDate": p.window_start.isoformat(), "toDate": p.today.isoformat()}
-        batch.customers.extend(run.mapped(CUSTOMERS))
+        for raw in run.read(CUSTOMERS):
+            customer = run.map("customer", _named(raw), what=CUSTOMERS.name)
+            if customer is not None:
+                batch.customers.append(customer)
         rows = [(raw, run.fields("ledger_entry", raw)) for raw in run.read(STATEMENT, **window)]
         entries = [(raw, f) for raw, f in rows if f is not None]
         by_match = self._matches(entries, run)
@@ -220,8 +223,8 @@ class PowerOfficeSource(api.RestSource):
         """Incoming money from the customer ledger: entries that are not documents, matched to an
         invoice by its number or, failing that, through the invoice entry with the same MatchId."""
         for raw, f in entries:
-            if not _is_payment(f) or not self.map.is_credit("ledger_entry", raw):
-                continue  # invoices, credit notes and debits (refunds) are not incoming money
+            if not _is_payment(f) or f["write_off"] or not self.map.is_credit("ledger_entry", raw):
+                continue  # invoices, credit notes, write-offs and debits (refunds) are not incoming money
             number = f.get("invoice_number") or by_match.get(f.get("match_id") or "")
             if not number:
                 continue  # unmatched money: the bank side explains it
@@ -300,6 +303,15 @@ class PowerOfficeSource(api.RestSource):
         items = sum(1 for _ in self.pages("Customerledger/OpenItems", {"date": today}))
         lines.append(f"open items in the customer ledger on {today}: {items}")
         return lines
+
+
+def _named(raw: dict[str, Any]) -> dict[str, Any]:
+    """A person's name from its first and last name: ``Name`` is "relevant and required if the customer
+    is a company", so a person may come without one (CustomerDto)."""
+    if raw.get("Name") or raw.get("LegalName"):
+        return raw
+    parts = [str(raw.get(k) or "").strip() for k in ("FirstName", "LastName")]
+    return {**raw, "Name": " ".join(p for p in parts if p)} if any(parts) else raw
 
 
 def _is_payment(f: dict[str, Any]) -> bool:

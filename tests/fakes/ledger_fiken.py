@@ -7,9 +7,18 @@
   (``settled``, ``outstandingBalance``, ``salePayments``), not on the invoice;
 - ``lastModifiedDate`` (a *date*) per resource: an invoice's when the invoice changed (a credit note
   is added to ``associatedCreditNotes``), a sale's when its payments or settlement changed;
+- a sale's ``outstandingBalance`` and ``totalPaid`` are in NOK, ``outstandingBalanceInCurrency`` and
+  ``totalPaidInCurrency`` in a foreign-currency invoice's own currency (Fiken's own swagger.yaml as of
+  2026-05, public copy ``kradalby/fiken-go`` ``api/fiken-openapi.yaml``); a payment's ``amount`` is in
+  the sale's currency, ``amountInNok`` and ``currency`` only on a foreign one;
+- a contact's ``phoneNumber`` is write-only (never answered); its contact persons carry theirs;
+- ``Fiken-Api-Page-Count`` is "the total number of pages in this resource with this page size": 0
+  for an empty list;
 - ``GET /contacts?inactive=`` is "active (false) or inactive (true)"; without it, both;
-- ``POST /generalJournalEntries`` answers 201 with an empty body and a ``Location`` header;
-  ``GET /journalEntries`` lists them (with their lines) by ``date*``.
+- ``POST /generalJournalEntries`` answers 201 with an empty body and a ``Location`` header; Fiken
+  puts "Fri postering registrert via API: " in front of the description, which with it must fit in
+  200 characters (2026 spec), else 400; ``GET /journalEntries`` lists them (with their lines) by ``date*``;
+- ``/creditNotes`` has ``lastModified*`` filters and ``lastModifiedDate`` (2026 spec).
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ from typing import Any
 from connector.http import Limits
 from tests.fakes.ledger_base import FakeSystem, Reply, cents, parse_day
 from tests.fakes.ledger_world import Cust, Doc, World
+
+API_FLAG = "Fri postering registrert via API: "
 
 
 def ore(value: Any) -> int:
@@ -75,6 +86,7 @@ class FakeFiken(FakeSystem):
         if rest == "/creditNotes":
             docs = [d for d in w.live_docs() if d.kind == "credit_note"]
             docs = [d for d in docs if _dates(q, "issueDate", d.issue)]
+            docs = [d for d in docs if _dates(q, "lastModified", d.modified.date())]
             return self._page(path, [self._credit_note(d) for d in docs], q)
         if rest.startswith("/creditNotes/"):
             doc = next((d for d in w.docs if str(d.id) == rest.rsplit("/", 1)[1] and d.kind == "credit_note"), None)
@@ -87,9 +99,14 @@ class FakeFiken(FakeSystem):
             return self._page(path, [self._sale(d) for d in docs], q)
         if rest == "/generalJournalEntries" and method == "POST":
             request = json.loads(body)
-            for entry in request.get("journalEntries") or []:
+            entries = request.get("journalEntries") or []
+            texts = [request.get("description"), *(e.get("description") for e in entries)]
+            if any(len(API_FLAG + t) > 200 for t in texts if t):
+                return Reply(400, {"message": "description: size must be between 0 and 200"})
+            for entry in entries:
                 ident = 7_700_000 + len(self.journal_entries)
-                self.journal_entries.append({**entry, "journalEntryId": ident, "journalEntryNumber": ident % 1000})
+                described = {**entry, "description": API_FLAG + str(entry.get("description") or "")}
+                self.journal_entries.append({**described, "journalEntryId": ident, "journalEntryNumber": ident % 1000})
             location = f"{self.url}{prefix}/journalEntries/{self.journal_entries[-1]['journalEntryId']}"
             return Reply(201, None, {"Location": location})
         if rest == "/journalEntries":
@@ -102,7 +119,7 @@ class FakeFiken(FakeSystem):
         size = min(size, 100)
         served, endless = self.page_to_serve(path, page)
         chunk = [] if served is None else rows[served * size : (served + 1) * size]
-        pages = 1_000_000 if endless else max(1, -(-len(rows) // size))
+        pages = 1_000_000 if endless else -(-len(rows) // size)
         headers = {
             "Fiken-Api-Page": str(page),
             "Fiken-Api-Page-Size": str(size),
@@ -136,6 +153,11 @@ class FakeFiken(FakeSystem):
             "supplier": False,
             "inactive": c.inactive,
             "address": {"streetAddress": "Sjøgata 1", "city": "Bodø", "postCode": "8006", "country": "Norge"},
+            "contactPerson": (
+                [{"contactPersonId": c.id + 1, "name": "Regnskap", "email": c.email, "phoneNumber": c.phone}]
+                if c.phone
+                else []
+            ),
         }
 
     def _sale(self, d: Doc) -> dict[str, Any]:
@@ -154,7 +176,8 @@ class FakeFiken(FakeSystem):
             "writeOff": False,
             "totalPaid": ore(sum((p.amount * d.rate for p in pays), start=Decimal(0))),
             "totalPaidInCurrency": ore(sum((p.amount for p in pays), start=Decimal(0))),
-            "outstandingBalance": ore(d.open),
+            "outstandingBalance": ore(d.open * d.rate),
+            **({"outstandingBalanceInCurrency": ore(d.open)} if d.currency != "NOK" else {}),
             "customer": self._contact(d.customer),
             "currency": d.currency,
             "dueDate": d.due,
@@ -209,6 +232,7 @@ class FakeFiken(FakeSystem):
             "vatInNok": 0,
             "grossInNok": ore(d.amount * d.rate),
             "issueDate": d.issue,
+            "lastModifiedDate": d.modified.date(),
             "settled": True,
             "associatedInvoiceId": target,
             "currency": d.currency,

@@ -11,6 +11,11 @@ per-service clients generated from it, ``pacely-ai/poweroffice-node`` ``src/v2/o
 - currencies: on ``OutgoingInvoiceDto`` ``TotalAmount``/``NetAmount`` are in the invoice's currency,
   ``TotalPostedAmount``/``NetPostedAmount`` and ``Balance`` in the client's (NOK); on ledger entries
   ``Amount``/``Balance`` are NOK and ``CurrencyAmount`` the invoice currency;
+- a customer that is a person (``IsPerson``) has ``FirstName``/``LastName``; ``Name`` and ``LegalName`` are
+  "relevant only if the customer is a company" and come back null (``CustomerDto``);
+- a write-off in the customer ledger is an entry with ``IsWriteOff`` true: "not payments, but an
+  accounting routine writing off an open item" (``CustomerLedgerEntryDto``; its voucher type is not
+  documented, ``ManualJournal`` here); the invoice's ``Balance`` goes to 0;
 - ``/ClientIntegrationInformation``: ``ClientId``, ``ClientName``, privileges — no organisation number;
 - ``POST /Vouchers/ManualJournals``: ``ExternalImportReference`` is a duplicate check ("only one
   instance of the reference can exist on the client") — a second post with it is refused (400).
@@ -26,7 +31,7 @@ from typing import Any
 
 from connector.http import Limits
 from tests.fakes.ledger_base import FakeSystem, Reply, cents, parse_day, parse_ts
-from tests.fakes.ledger_world import Cust, Doc, World
+from tests.fakes.ledger_world import Cust, Doc, Pay, World
 
 ACCOUNTS = {3900: 39000, 8040: 80400, 8050: 80500, 8070: 80700}  # account number → id (GeneralLedgerAccounts)
 
@@ -40,6 +45,16 @@ class FakePowerOffice(FakeSystem):
         self.issued = 0
         self.vouchers: list[dict[str, Any]] = []
         self.sub_keys = {self.sub_key}  # integrations' subscription keys the fake knows
+        self.write_offs: list[Pay] = []
+
+    def write_off(self, number: int, on: date) -> Pay:
+        """What is left open on invoice ``number`` written off in Go (the write-off routine)."""
+        d = self.world.doc(number)
+        entry = Pay(d, on, d.open, modified=datetime.now().astimezone())
+        self.write_offs.append(entry)
+        d.open = Decimal("0")
+        d.balance_modified = entry.modified
+        return entry
 
     def credential(self, method: str, path: str, q: dict[str, str], headers: dict[str, str]) -> str:
         return headers.get("Ocp-Apim-Subscription-Key", "")  # per subscription key, shared by its clients
@@ -153,14 +168,18 @@ class FakePowerOffice(FakeSystem):
 
     @staticmethod
     def _customer(c: Cust) -> dict[str, Any]:
+        first, _, last = c.name.rpartition(" ")
         return {
             "Id": c.id,
             "Number": c.number,
-            "Name": c.name,
-            "OrganizationNumber": c.org_no,
+            "Name": None if c.person else c.name,
+            "LegalName": None if c.person else c.name,
+            "FirstName": first if c.person else None,
+            "LastName": last if c.person else None,
+            "OrganizationNumber": None if c.person else c.org_no,
             "EmailAddress": c.email,
             "InvoiceEmailAddress": c.email,
-            "IsPerson": False,
+            "IsPerson": c.person,
             "IsActive": not c.inactive,
             "SubledgerAccountId": c.id + 300_000,
             "MailAddress": {"AddressLine1": "Sjøgata 1", "ZipCode": "8006", "City": "Bodø", "CountryCode": c.country},
@@ -224,6 +243,12 @@ class FakePowerOffice(FakeSystem):
                 rows.append(
                     _entry(p.id, "IncomingOcrGiro", d, p.on, amount, -p.amount, Decimal(0), no, p.modified, p.modified)
                 )
+            for p in (w for w in self.write_offs if w.doc is d):
+                amount = -cents(p.amount * d.rate)
+                entry = _entry(
+                    p.id, "ManualJournal", d, p.on, amount, -p.amount, Decimal(0), None, p.modified, p.modified
+                )
+                rows.append({**entry, "IsWriteOff": True})
         return rows + self._voucher_entries()
 
     def _voucher_entries(self) -> list[dict[str, Any]]:

@@ -25,6 +25,8 @@ class Cust:
     modified: datetime = field(default_factory=lambda: now() - timedelta(days=30))
     inactive: bool = False  # Tripletex leaves these out of GET /customer unless asked (isInactive=true)
     country: str = "NO"
+    phone: str | None = None
+    person: bool = False  # a private person: first and last name, no organisation number
 
 
 @dataclass

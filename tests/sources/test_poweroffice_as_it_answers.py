@@ -76,3 +76,30 @@ def test_check_names_the_client_from_the_fields_the_answer_has(tmp_path: Path) -
         works, lines = check_ledger(client_for("poweroffice", fake, tmp_path))
     assert works, lines
     assert lines[0] == "token works: client Nordlys Rør AS (client id 0b7e7c4e-1d6a-4f0e-9c55-2f1a3c4d5e6f)"
+
+
+def test_a_write_off_is_not_a_payment_and_closes_the_invoice(tmp_path: Path) -> None:
+    """CustomerLedgerEntryDto.IsWriteOff: "Such entries are not payments, but an accounting routine
+    writing off an open item"."""
+    fake = FakePowerOffice(realistic())
+    with fake:
+        fake.write_off(10045, date(2026, 10, 1))
+        store = _store(tmp_path)
+        assert sync(store, client_for("poweroffice", fake, tmp_path)).ok
+    facts = store.read(load_facts, "acme")
+    assert [p for p in facts.payments if p.invoice_number == "10045"] == []
+    inv = next(i for i in facts.invoices if i.number == "10045")
+    assert inv.ledger_open_amount == Decimal("0.00")
+
+
+def test_a_customer_who_is_a_person_is_named_by_first_and_last_name(tmp_path: Path) -> None:
+    """CustomerDto: Name is "relevant and required if the customer is a company"; a person has
+    FirstName and LastName."""
+    world = realistic()
+    world.customers[1].person = True  # Nordlys Regnskap AS stands in for a person here
+    with FakePowerOffice(world) as fake:
+        store = _store(tmp_path)
+        report = sync(store, client_for("poweroffice", fake, tmp_path))
+    assert report.ok and not report.errors, report.errors
+    names = {c.customer_id: (c.name, c.org_no) for c in store.read(load_facts, "acme").customers.values()}
+    assert names["10018"] == ("Nordlys Regnskap AS", None)
