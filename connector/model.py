@@ -389,6 +389,23 @@ class DunningStep:
     detail: str = ""
 
 
+SELF_BOOKING_CHANNELS = ("tripletex",)  # the ledger's own reminder function charges a step's fee and books it
+
+
+@dataclass(frozen=True, slots=True)
+class LetterCharge:
+    """A reminder fee or late interest a letter charged on an invoice (``fee_bookings``): a debtor who pays
+    what the letter asked pays it too, so money beyond the invoice up to it is no credit to hold for."""
+
+    client_id: str
+    invoice_number: str
+    step: Action  # with ``charged_on``: the letter's step, which must still stand (a voided letter charged nothing)
+    charged_on: date
+    kind: str  # fee, interest
+    amount: Decimal
+    currency: str
+
+
 @_pickled_by_fields
 @fast_init
 @dataclass(frozen=True, slots=True)
@@ -702,6 +719,7 @@ class Facts:
     conflicts: tuple[DocumentConflict, ...] = ()  # open conflicts between documents of one number (issue 13)
     unreadable_rows: tuple[UnreadableRow, ...] = ()  # stored rows skipped because they cannot be read (issue 13)
     calls: tuple[Call, ...] = ()  # calls to customers, in the order made (issue 15)
+    charges: tuple[LetterCharge, ...] = ()  # fees and interest arsync's letters charged (issue 16)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from sqlalchemy import Connection
 from connector.actions import booking_file
 from connector.config import ClientConfig, ConfigError
 from connector.http import ApiError
-from connector.model import ZERO, Invoice
+from connector.model import SELF_BOOKING_CHANNELS, ZERO, Invoice
 from connector.reports.run import BOOKING, ClientReport
 from connector.sources.base import LedgerBooker, LedgerBooking
 from connector.sources.systems import api_ledger
@@ -48,7 +48,6 @@ log = logging.getLogger("arsync.dunning")
 
 # Ledgers whose API books a charge exactly once (docs/ledgers.md, "Fees and interest booked back").
 LEDGER_BOOKING = ("fiken", "poweroffice")
-SELF_BOOKING_CHANNELS = ("tripletex",)  # the ledger's own reminder function charges and books itself
 
 
 def target_of(client: ClientConfig) -> str:

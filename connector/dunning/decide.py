@@ -85,6 +85,7 @@ def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliatio
     recent = as_of - timedelta(days=RECENTLY_SETTLED_DAYS)
     country = client.country
     open_amounts, allocations, last_settled_on = recon.open_amount, recon.allocations, recon.last_settled_on
+    charges_paid = recon.charges_paid
     out = []
     for inv in facts.invoices:
         if inv.kind is not DocKind.INVOICE:
@@ -99,6 +100,8 @@ def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliatio
         done = steps.get(number, _NONE)
         # an open invoice shows the day of each payment and credit: its letters list them (issue 15)
         evidence = _facts_shown(inv, paid_by, done, ctx if open_amount > ZERO else None)
+        if number in charges_paid:
+            evidence += _charges_paid(inv, charges_paid[number])
         if open_amount <= ZERO:
             out.append(_decision(inv, open_amount, State.SETTLED, Action.NONE, _NONE, evidence))
             continue
@@ -291,6 +294,20 @@ def _facts_shown(
         how = f"made by {s.channel}" if s.step is Action.CALL else f"sent via {s.channel}"  # a call is not sent
         evidence.append(Evidence("step", f"{s.step} {how}", s.detail or None, s.fee or None, s.sent_on))
     return evidence
+
+
+def _charges_paid(inv: Invoice, paid: Sequence[tuple[str, Decimal, date]]) -> list[Evidence]:
+    """Money paid beyond the invoice that went to the fees and interest its letters charged (not a credit)."""
+    return [
+        Evidence(
+            "charges_paid",
+            f"{amount} {inv.currency} beyond the invoice paid the fees and interest its letters charged",
+            key,
+            amount,
+            on,
+        )
+        for key, amount, on in paid
+    ]
 
 
 def _decide_open(subject: Subject, evidence: list[Evidence]) -> Decision:

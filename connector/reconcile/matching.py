@@ -69,6 +69,13 @@ class _Ledger:
     claimed: bool = False
 
 
+@dataclass(slots=True)
+class _Charge:
+    on: date  # the letter's day: only a payment from then on pays it
+    unpaid: Decimal
+    currency: str
+
+
 class _Matcher:
     def __init__(
         self,
@@ -79,6 +86,7 @@ class _Matcher:
         payer_accounts: Mapping[str, Collection[str]],
         inkasso_payers: Collection[str],
         everywhere: Collection[str] = (),
+        charges: Mapping[str, Sequence[tuple[date, Decimal, str]]] | None = None,
     ):
         # payments every slice of a sliced client matches (connector.reconcile.routing): whether they end up
         # unexplained is decided once, over all slices, by the caller
@@ -108,6 +116,8 @@ class _Matcher:
         # back (built on first need: only such reversals ask); routing finds them with the same ``Originals``
         self.bank: list[Payment] = []
         self.originals: Originals | None = None
+        # invoice → [day, amount still unpaid, currency] of each fee and interest its letters charged
+        self.charges = {n: [_Charge(*c) for c in cs] for n, cs in (charges or {}).items()}
 
     # -- allocation primitives ------------------------------------------------------------------
 
@@ -165,11 +175,29 @@ class _Matcher:
             self.result.allocations[number][-1] = Allocation(
                 number, p.amount, inv.currency, tier, p.key, f"{why}; paid with difference {short} (not written off)"
             )
+        if left > ZERO and number in self.charges:
+            left = self.pay_charges(number, p, left)
         if left > ZERO:
             self.result.overpaid[inv.customer_id] = self.result.overpaid.get(inv.customer_id, ZERO) + left
             self.credit(
                 inv.customer_id, CreditKind.OVERPAYMENT, p, left, f"{left} {p.currency} more than invoice {number}"
             )
+
+    def pay_charges(self, number: str, p: Payment, left: Decimal) -> Decimal:
+        """Money beyond an invoice pays the fees and interest its letters charged before the payment, oldest
+        first: a debtor who pays what the reminder asked leaves no credit to hold the customer for."""
+        paid = ZERO
+        for charge in self.charges[number]:
+            if charge.on > p.booking_date or charge.currency != p.currency or charge.unpaid <= ZERO:
+                continue
+            take = min(charge.unpaid, left - paid)
+            charge.unpaid -= take
+            paid += take
+            if paid == left:
+                break
+        if paid > ZERO:
+            self.result.charges_paid.setdefault(number, []).append((p.key, paid, p.booking_date))
+        return left - paid
 
     # -- ledger ---------------------------------------------------------------------------------
 
@@ -494,6 +522,7 @@ def reconcile(
     deduplicated: bool = False,
     everywhere: Collection[str] = (),
     learned: bool = False,
+    charges: Mapping[str, Sequence[tuple[date, Decimal, str]]] | None = None,
 ) -> Reconciliation:
     """Allocate payments and credit notes to invoices; list every doubt so the decision can hold.
 
@@ -501,10 +530,13 @@ def reconcile(
     ledger); more are learned from payments whose reference proves the customer.
     ``deduplicated``: the payments were deduplicated already, over a superset (a slice of a sliced client);
     ``everywhere``: keys of payments the caller lists as unexplained itself (see ``connector.engine.slices``);
-    ``learned``: ``payer_accounts`` already holds all these payments teach, so they are not learned from again.
+    ``learned``: ``payer_accounts`` already holds all these payments teach, so they are not learned from again;
+    ``charges``: invoice → (day, amount, currency) of each fee and interest its letters charged.
     """
     docs = sorted(invoices, key=lambda i: (i.issue_date, i.number))
-    matcher = _Matcher(docs, customers or {}, tolerance, kid_schemes, payer_accounts or {}, inkasso_payers, everywhere)
+    matcher = _Matcher(
+        docs, customers or {}, tolerance, kid_schemes, payer_accounts or {}, inkasso_payers, everywhere, charges
+    )
     result = matcher.run(docs, payments, country, deduplicated, learned)
     _cap_by_ledger(result, docs)
     return result

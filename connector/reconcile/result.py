@@ -59,3 +59,5 @@ class Reconciliation:
     ledger_twins: dict[PaymentKey, PaymentKey] = field(default_factory=dict)  # bank payment → its ledger booking
     inkasso_payouts: list[Payment] = field(default_factory=list)  # a collector's payouts: collected money
     unexplained_reversals: list[Payment] = field(default_factory=list)  # money taken back from nothing we know
+    # invoice → what payments paid beyond it of the fees and interest its letters charged: (payment, amount, day)
+    charges_paid: dict[InvoiceNumber, list[tuple[PaymentKey, Decimal, date]]] = field(default_factory=dict)

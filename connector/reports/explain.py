@@ -25,7 +25,7 @@ from connector.reports.tables import call_line, customer_label
 
 # Evidence kinds that are money applied to the invoice (the allocation tiers), the charges, the letters and
 # steps with the deadlines they stated, and the kinds other sections tell; any other kind is a note.
-_MONEY = frozenset(t.value for t in AllocationTier)
+_MONEY = frozenset(t.value for t in AllocationTier) | {"charges_paid"}  # + what paid the letters' charges
 _CHARGES = ("fee", "interest", "compensation")
 _STEPS = ("step", "deadline")
 _TOLD_ELSEWHERE = frozenset({"invoice", "hold", "case", "registry", "agreement_broken", "agreement_kept", "call"})

@@ -18,6 +18,7 @@ books it; the other gets None, no error. A ``pending`` charge of a live other ru
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,8 +26,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, select, update
 
-from connector.model import ZERO, Action
+from connector.model import ZERO, Action, LetterCharge
 from connector.store.bookings_table import fee_bookings
+from connector.store.rows import RowSpec, Skipped, checked_rows, mapped
 from connector.store.upsert import insert_ignore
 
 PLANNED, PENDING, BOOKED, VOID = "planned", "pending", "booked", "void"
@@ -128,6 +130,20 @@ def bookings(conn: Connection, client_id: str, *, status: str | None = None) -> 
     if status is not None:
         q = q.where(t.c.status == status)
     return [_booking(r) for r in conn.execute(q)]
+
+
+CHARGES = RowSpec.of(fee_bookings, ["invoice_number", "step", "sent_on", "kind"], checks={"step": Action})
+
+
+def load_charges(conn: Connection, client_id: str, skipped: Skipped | None = None) -> Iterator[LetterCharge]:
+    """The fees and interest the client's letters charged (a void charge's letter never went), for the core."""
+    t = fee_bookings
+    q = select(t).where(and_(t.c.client_id == client_id, t.c.status != VOID)).order_by(t.c.sent_on, t.c.invoice_number)
+    yield from mapped(checked_rows(conn, q, CHARGES, skipped), _charge, CHARGES, skipped)
+
+
+def _charge(r: Any) -> LetterCharge:
+    return LetterCharge(r.client_id, r.invoice_number, Action(r.step), r.sent_on, r.kind, r.amount, r.currency)
 
 
 def interest_charged(conn: Connection, client_id: str, invoice_number: str) -> Decimal:

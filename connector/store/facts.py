@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from connector.gcpause import gc_paused
 from connector.model import Customer, Facts, Invoice, Payment
 from connector.store import documents
+from connector.store.bookings import load_charges
 from connector.store.calls import load_calls
 from connector.store.cases import load_cases
 from connector.store.checks import load_checks
@@ -64,5 +65,6 @@ def facts_around(
         checks=tuple(load_checks(conn, client_id, skipped)),
         conflicts=tuple(open_conflicts(conn, client_id, skipped)),
         calls=tuple(load_calls(conn, client_id, skipped=skipped)),
+        charges=tuple(load_charges(conn, client_id, skipped)),
         unreadable_rows=tuple(skipped),
     )

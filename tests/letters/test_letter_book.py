@@ -144,6 +144,31 @@ def test_a_letter_left_in_the_outbox_past_its_pay_by_date_is_named_each_night_un
     assert unposted(pay_by + timedelta(days=3)) == []
 
 
+def test_a_debtor_who_pays_what_the_reminder_asked_leaves_no_credit_to_hold_the_customer_for(ws: Workspace) -> None:
+    ws.write_config(client_table("acme"))
+    ws.add_invoice("7001", issue=date(2025, 12, 22), due=DUE, amount="5000.00")
+    ws.add_invoice("7002", issue=date(2026, 1, 10), due=date(2026, 2, 10), amount="2000.00")  # not yet due
+    run(ws, DAY)
+    [letter] = listed(ws)
+    charged = Decimal(letter["total"]) - Decimal("5000.00")  # the fee and the interest the letter asked for
+    assert charged > Decimal(letter["fee"]) > 0
+    paid_on = DAY + timedelta(days=6)
+    ws.add_bank_file("paid.xml", [Entry("B-1", letter["total"], paid_on, kid("7001"))], created=paid_on)
+    run(ws, paid_on)
+    items = ws.items(paid_on, "--no-sync")
+    assert items["7001"]["state"] == "settled"
+    assert items["7002"]["holds"] == ["not_due"]  # no unallocated_credit: the money beyond 7001 was its charges
+    said = " ".join(ws.cli("explain", "acme", "7001", "--as-of", paid_on.isoformat()).stdout.split())
+    assert f"{charged} NOK beyond the invoice paid the fees and interest its letters charged" in said
+
+    # a letter voided charged nothing: the same money beyond the invoice is then the customer's credit
+    cancelled = ws.cli("letters", "cancel", "acme", letter["letter"], "--note", "never posted")
+    assert cancelled.exit_code == 0, cancelled.output
+    items = ws.items(paid_on, "--no-sync")
+    assert items["7001"]["state"] == "settled" and "unallocated_credit" in items["7002"]["holds"]
+    assert f"overpayment: {charged} NOK more than invoice 7001" in json.dumps(items["7002"]["evidence"])
+
+
 # ---- e-mail ----------------------------------------------------------------------------------------------
 
 

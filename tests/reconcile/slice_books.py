@@ -29,6 +29,7 @@ from connector.reconcile.for_client import reconcile_facts
 from connector.reconcile.matching import Reconciliation
 from connector.references import kid_mod10, kid_mod11
 from connector.store import Store
+from connector.store.bookings import FEE, FeeBooking, plan
 from connector.store.disputes import add_dispute
 from connector.store.facts import load_facts
 from connector.store.ledger import upsert_customers, upsert_invoices
@@ -132,6 +133,14 @@ def load(store: Store, book: Book) -> None:
         upsert_invoices(conn, book.invoices)
         upsert_payments(conn, book.payments)
         record_steps(conn, book.steps)
+        # each reminder charged a fee: money beyond an invoice pays it first, in whichever slice matches it
+        fees = [
+            FeeBooking(
+                CID, s.invoice_number, s.step, s.sent_on, FEE, Decimal("35.00"), "NOK", "?", "3900", "fee", "file"
+            )
+            for s in book.steps
+        ]
+        plan(conn, fees, at=store.now())
         for dispute in book.disputes:
             add_dispute(conn, dispute)
         for source in ("ledger", "bank:camt:/tmp/bank"):  # fresh data: decisions remind, not hold as stale
@@ -155,6 +164,7 @@ class Outcome:
     unallocated_credit: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     unapplied_credits: dict[str, list[str]] = field(default_factory=dict)
     overpaid: dict[str, Decimal] = field(default_factory=dict)
+    charges_paid: dict[str, list[tuple[str, Decimal, Any]]] = field(default_factory=dict)
     unexplained: list[str] = field(default_factory=list)
     inkasso_payouts: set[str] = field(default_factory=set)
     unexplained_reversals: set[str] = field(default_factory=set)
@@ -179,6 +189,7 @@ class Outcome:
         _merge(self.unallocated_credit, {c: [_credit(x) for x in v] for c, v in recon.unallocated_credit.items()})
         _merge(self.unapplied_credits, {c: [cn.number for cn in v] for c, v in recon.unapplied_credits.items()})
         _merge(self.overpaid, recon.overpaid)
+        _merge(self.charges_paid, recon.charges_paid)
         self.unexplained += [p.key for p in recon.unexplained]
         self.inkasso_payouts |= {p.key for p in recon.inkasso_payouts}
         self.unexplained_reversals |= {p.key for p in recon.unexplained_reversals}
@@ -246,6 +257,7 @@ def assert_same(a: Outcome, b: Outcome) -> None:
         "unallocated_credit",
         "unapplied_credits",
         "overpaid",
+        "charges_paid",
         "unexplained",
         "inkasso_payouts",
         "unexplained_reversals",
@@ -491,7 +503,7 @@ def books(draw: st.DrawFn, kinds: Sequence[str] = KINDS) -> tuple[Book, int]:
         DunningStep(
             CID, draw(st.sampled_from([*numbers, "INV-999"])), Action.REMINDER, AS_OF - timedelta(days=d), "outbox"
         )
-        for d in draw(st.lists(st.integers(1, 20), max_size=3, unique=True))
+        for d in draw(st.lists(st.integers(1, 40), max_size=3, unique=True))  # some before payments (fees paid)
     ]
     disputes = [
         Dispute(CID, number, f"D{j}", AS_OF - timedelta(days=5), "not delivered", "manual")

@@ -22,6 +22,35 @@ def test_tier1_kid_settles_and_overpayment_becomes_customer_credit():
     assert (credit.kind, credit.amount) == ("overpayment", D("100.00"))
 
 
+def test_beyond_the_invoice_a_payment_pays_the_fee_and_interest_its_letters_charged_and_no_more():
+    charged = {"1001": [(date(2024, 3, 2), D("35.00"), "NOK"), (date(2024, 3, 2), D("4.10"), "NOK")]}
+    as_asked = reconcile([inv("1001", "A", "500.00", K1)], [pay("R1", "539.10", structured_ref=K1)], charges=charged)
+    assert as_asked.open_amount["1001"] == D("0.00") and as_asked.allocations["1001"][0].amount == D("500.00")
+    assert not as_asked.unallocated_credit and not as_asked.overpaid  # nothing to hold the customer's invoices for
+    [(key, amount, on)] = as_asked.charges_paid["1001"]
+    assert (amount, on) == (D("39.10"), date(2024, 3, 4)) and "|R1|" in key
+
+    more = reconcile([inv("1001", "A", "500.00", K1)], [pay("R1", "600.00", structured_ref=K1)], charges=charged)
+    (credit,) = more.unallocated_credit["A"]  # only what is beyond the charges too is a credit
+    assert (credit.kind, credit.amount) == ("overpayment", D("60.90"))
+
+    # the fee paid apart, after the invoice: the same; twice: the second is a credit
+    apart = [pay("R1", "500.00", structured_ref=K1), pay("R2", "39.10", on=date(2024, 3, 5), structured_ref=K1)]
+    twice = [*apart, pay("R3", "39.10", on=date(2024, 3, 6), structured_ref=K1)]
+    assert not reconcile([inv("1001", "A", "500.00", K1)], apart, charges=charged).unallocated_credit
+    (again,) = reconcile([inv("1001", "A", "500.00", K1)], twice, charges=charged).unallocated_credit["A"]
+    assert again.amount == D("39.10")
+
+
+def test_a_charge_is_paid_only_from_its_letters_day_and_in_its_currency():
+    later = {"1001": [(date(2024, 3, 10), D("35.00"), "NOK")]}  # the letter came after the payment
+    other = {"1001": [(date(2024, 3, 2), D("35.00"), "EUR")]}
+    for charges in (later, other):
+        r = reconcile([inv("1001", "A", "500.00", K1)], [pay("R1", "535.00", structured_ref=K1)], charges=charges)
+        (credit,) = r.unallocated_credit["A"]
+        assert credit.amount == D("35.00") and "1001" not in r.charges_paid
+
+
 def test_partial_payment_leaves_the_rest_open():
     r = reconcile([inv("1001", "A", "500.00", K1)], [pay("R1", "200.00", structured_ref=K1)])
     assert r.open_amount["1001"] == D("300.00") and "1001" not in r.with_difference
