@@ -481,11 +481,16 @@ class Exclusion:
     invoice_number: str | None  # one of invoice_number / customer_id is set
     customer_id: str | None
     created_on: date
-    until: date | None  # inclusive; None: until lifted
+    until: date | None  # the last day, inclusive, as given; None: until ended
     reason: str
+    # Ended by hand: dunning resumes that day (exclusive, like Agreement.cancelled_on), never before
+    # created_on; ended on its first day (== created_on) it is never in force. None: not ended.
+    ended_on: date | None = None
 
     def covers(self, invoice_number: str, customer_id: str, on: date) -> bool:
         if self.created_on > on or (self.until is not None and on > self.until):
+            return False
+        if self.ended_on is not None and on >= self.ended_on:
             return False
         return self.invoice_number == invoice_number or self.customer_id == customer_id
 

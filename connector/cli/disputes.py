@@ -293,7 +293,7 @@ def exclude_list(env: Env, client_ids: tuple[str, ...], show_all: bool, as_json:
             e.exclusion_id,
             f"invoice {e.invoice_number}" if e.invoice_number else f"customer {label}",
             e.created_on.isoformat(),
-            e.until.isoformat() if e.until else "open",
+            f"ended {e.ended_on.isoformat()}" if e.ended_on else e.until.isoformat() if e.until else "open",
             e.reason,
         ]
         for e, label in found
@@ -328,6 +328,7 @@ def _exclusion_json(e: Exclusion, as_of: date) -> dict[str, object]:
         "customer": e.customer_id,
         "created_on": e.created_on.isoformat(),
         "until": e.until.isoformat() if e.until else None,
+        "ended_on": e.ended_on.isoformat() if e.ended_on else None,
         "in_force": manual.in_force(e, as_of),
         "reason": e.reason,
     }

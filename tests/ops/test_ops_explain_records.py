@@ -14,6 +14,7 @@ import pytest
 from connector.cli import main
 from connector.model import Action, Hold, State
 from connector.reports import glossary
+from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, client_table, kid
 
 ISSUE = date(2026, 6, 1)
@@ -134,6 +135,43 @@ def test_exclusions_are_listed_and_removed(ws: Workspace) -> None:
     assert json.loads(ws.cli("exclude", "list", "--json", "--as-of", day).stdout)["items"] == []
     assert len(json.loads(ws.cli("exclude", "list", "--all", "--json", "--as-of", day).stdout)["items"]) == 1
     assert ws.cli("exclude", "remove", "--client", "acme", "1002", "--as-of", day).exit_code == 2
+
+
+def test_an_exclusion_ended_the_day_it_began_is_stored_as_never_in_force(ws: Workspace) -> None:
+    """Recorded by mistake and ended the same day: it holds nothing from that day on, and its record never
+    reads as ending before it began ("from 29 June until 28 June")."""
+    scene(ws)
+    day = AS_OF.isoformat()
+    assert (
+        ws.cli("exclude", "add", "--client", "acme", "--invoice", "1002", "--reason", "x", "--as-of", day).exit_code
+        == 0
+    )
+    assert ws.cli("exclude", "remove", "--client", "acme", "1002", "--as-of", day).exit_code == 0
+    [listed] = json.loads(ws.cli("exclude", "list", "--all", "--json", "--as-of", day).stdout)["items"]
+    assert listed["until"] is None or listed["until"] >= listed["created_on"]
+    assert listed["created_on"] == day and listed["ended_on"] == day and listed["in_force"] is False
+    stored = ws.store.read(load_facts, "acme").exclusions
+    assert [e.until for e in stored if e.until is not None and e.until < e.created_on] == []
+    assert "excluded" not in ws.items(AS_OF, "--no-sync")["1002"]["holds"]
+    text = ws.cli("explain", "acme", "1002", "--as-of", day).stdout
+    assert f"excluded from {day}; ended {day}" in text and (AS_OF - timedelta(days=1)).isoformat() not in text
+
+
+def test_an_exclusion_ended_later_holds_until_the_day_before_it_ended(ws: Workspace) -> None:
+    scene(ws)
+    ended = AS_OF + timedelta(days=3)
+    assert (
+        ws.cli(
+            "exclude", "add", "--client", "acme", "--invoice", "1002", "--reason", "x", "--until",
+            (AS_OF + timedelta(days=30)).isoformat(), "--as-of", AS_OF.isoformat(),
+        ).exit_code
+        == 0
+    )  # fmt: skip
+    assert ws.cli("exclude", "remove", "--client", "acme", "1002", "--as-of", ended.isoformat()).exit_code == 0
+    assert ws.items(ended - timedelta(days=1), "--no-sync")["1002"]["holds"] == ["excluded"]
+    assert "excluded" not in ws.items(ended, "--no-sync")["1002"]["holds"]
+    [listed] = json.loads(ws.cli("exclude", "list", "--all", "--json", "--as-of", ended.isoformat()).stdout)["items"]
+    assert (listed["ended_on"], listed["in_force"]) == (ended.isoformat(), False)
 
 
 def test_agreements_are_removed_and_a_past_promise_is_refused(ws: Workspace) -> None:
