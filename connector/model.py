@@ -487,10 +487,18 @@ class Exclusion:
     # created_on; ended on its first day (== created_on) it is never in force. None: not ended.
     ended_on: date | None = None
 
+    def in_force(self, on: date) -> bool:
+        """It holds on ``on``: the one definition, for the hold rules (``covers``) and every list alike."""
+        return self.created_on <= on and not self.is_over(on)
+
+    def is_over(self, on: date) -> bool:
+        """It holds on no day from ``on`` on: past its last day, or ended by hand (ended on its first day, it
+        never holds at all)."""
+        first = max(on, self.created_on)  # the first day from ``on`` on it could hold
+        return (self.until is not None and self.until < first) or (self.ended_on is not None and self.ended_on <= first)
+
     def covers(self, invoice_number: str, customer_id: str, on: date) -> bool:
-        if self.created_on > on or (self.until is not None and on > self.until):
-            return False
-        if self.ended_on is not None and on >= self.ended_on:
+        if not self.in_force(on):
             return False
         return self.invoice_number == invoice_number or self.customer_id == customer_id
 

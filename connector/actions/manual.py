@@ -39,12 +39,18 @@ def active_agreements(facts: Facts) -> list[Agreement]:
 
 
 def in_force(exclusion: Exclusion, as_of: date) -> bool:
-    ended = exclusion.ended_on is not None and exclusion.ended_on <= as_of
-    return not ended and (exclusion.until is None or exclusion.until >= as_of)
+    """Holds dunning on ``as_of``, exactly as the hold rules read it (``Exclusion.in_force``)."""
+    return exclusion.in_force(as_of)
 
 
 def exclusions_in_force(exclusions: Iterable[Exclusion], as_of: date) -> list[Exclusion]:
     return [e for e in exclusions if in_force(e, as_of)]
+
+
+def exclusions_not_over(exclusions: Iterable[Exclusion], as_of: date) -> list[Exclusion]:
+    """In force, or from a later day (recorded with a later --as-of): what will still hold, so what is listed
+    and what can be ended."""
+    return [e for e in exclusions if not e.is_over(as_of)]
 
 
 def instalment_dates(first: date, count: int, every_days: int) -> tuple[date, ...]:
@@ -251,7 +257,8 @@ def end_exclusion(
     It stays on record, with the day it ended (``ended_on``; its last day as given is kept), as evidence of
     what held the invoice. Ended the day it began, it is on record as never in force."""
     with store.transaction() as conn:
-        active = exclusions_in_force(disputes_store.load_exclusions(conn, client_id), as_of)
+        # one from a later day is found too, to be refused by name below rather than "not found"
+        active = exclusions_not_over(disputes_store.load_exclusions(conn, client_id), as_of)
         exclusion = one(
             [e for e in active if e.exclusion_id == ref]
             or [e for e in active if ref in (e.invoice_number, e.customer_id)],
