@@ -498,11 +498,24 @@ class Exclusion:
     invoice_number: str | None  # one of invoice_number / customer_id is set
     customer_id: str | None
     created_on: date
-    until: date | None  # inclusive; None: until lifted
+    until: date | None  # the last day, inclusive, as given; None: until ended
     reason: str
+    # Ended by hand: dunning resumes that day (exclusive, like Agreement.cancelled_on), never before
+    # created_on; ended on its first day (== created_on) it is never in force. None: not ended.
+    ended_on: date | None = None
+
+    def in_force(self, on: date) -> bool:
+        """It holds on ``on``: the one definition, for the hold rules (``covers``) and every list alike."""
+        return self.created_on <= on and not self.is_over(on)
+
+    def is_over(self, on: date) -> bool:
+        """It holds on no day from ``on`` on: past its last day, or ended by hand (ended on its first day, it
+        never holds at all)."""
+        first = max(on, self.created_on)  # the first day from ``on`` on it could hold
+        return (self.until is not None and self.until < first) or (self.ended_on is not None and self.ended_on <= first)
 
     def covers(self, invoice_number: str, customer_id: str, on: date) -> bool:
-        if self.created_on > on or (self.until is not None and on > self.until):
+        if not self.in_force(on):
             return False
         return self.invoice_number == invoice_number or self.customer_id == customer_id
 

@@ -440,6 +440,40 @@ def test_a_v16_database_gains_the_file_stats_and_still_knows_the_files_it_read(t
     again.close()
 
 
+def test_a_v17_database_gains_the_end_of_exclusions_and_none_ends_before_it_began(tmp_path: Path) -> None:
+    """Before v18 an exclusion ended by hand had its last day set to the day before; one ended on its first
+    day was stored ending before it began. Brought forward it reads as ended that day: never in force."""
+    url = sqlite_url(tmp_path)
+    store = Store(url)
+    day = date(2026, 6, 10)
+    rows = [
+        ("ex-same-day", day, date(2026, 6, 9)),  # ended the day it began, as v17 stored it
+        ("ex-later", day, date(2026, 6, 12)),  # ended on 13 June (or planned so): as it was
+        ("ex-open", day, None),
+    ]
+    with store.transaction() as conn:
+        conn.execute(text("ALTER TABLE exclusions DROP COLUMN ended_on"))  # what a version-17 database looked like
+        for exclusion_id, created_on, until in rows:
+            conn.execute(
+                schema.exclusions.insert().values(
+                    client_id="acme", exclusion_id=exclusion_id, invoice_number="1001", customer_id=None,
+                    created_on=created_on, until=until, reason="r",
+                )
+            )  # fmt: skip
+        conn.execute(schema.schema_version.update().values(version=17))
+    store.close()
+
+    again = Store(url)
+    assert versions(again) == [migrations.CURRENT]
+    found = {e.exclusion_id: e for e in again.read(load_facts, "acme").exclusions}
+    assert [(e.until, e.ended_on) for e in found.values() if e.until is not None and e.until < e.created_on] == []
+    assert (found["ex-same-day"].ended_on, found["ex-same-day"].until) == (day, None)
+    assert not any(found["ex-same-day"].covers("1001", "c", d) for d in (day, date(2026, 6, 11)))
+    assert (found["ex-later"].until, found["ex-later"].ended_on) == (date(2026, 6, 12), None)
+    assert (found["ex-open"].until, found["ex-open"].ended_on) == (None, None)
+    again.close()
+
+
 def test_a_v8_database_gains_the_audit_trail_and_the_undo_window_and_keeps_its_cases(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path)
     store = Store(url)

@@ -1017,7 +1017,13 @@ def _withdraw_case(
             f"case {case.case_id} is {case.status}; only proposed, approved or pushed cases can be withdrawn"
         )
     if done_at_provider:
+        # A withdrawal tried through the API whose outcome is unknown (pending) is settled with it: the
+        # accountant saw it done, so it is never sent again and nothing is left to ask the provider about.
+        # (Under the client's lock no run has it in flight.) One the provider refused stays failed, as it was.
+        withdrawal = store.read(case_store.get_op, client.id, f"{case.case_id}|withdraw")
         with store.transaction() as conn:
+            if withdrawal is not None and withdrawal.pending:
+                case_store.settle_op(conn, client.id, withdrawal.op_key, DONE, at=store.now())
             case_store.add_case_event(
                 conn,
                 client.id,

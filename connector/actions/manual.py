@@ -39,11 +39,18 @@ def active_agreements(facts: Facts) -> list[Agreement]:
 
 
 def in_force(exclusion: Exclusion, as_of: date) -> bool:
-    return exclusion.until is None or exclusion.until >= as_of
+    """Holds dunning on ``as_of``, exactly as the hold rules read it (``Exclusion.in_force``)."""
+    return exclusion.in_force(as_of)
 
 
 def exclusions_in_force(exclusions: Iterable[Exclusion], as_of: date) -> list[Exclusion]:
     return [e for e in exclusions if in_force(e, as_of)]
+
+
+def exclusions_not_over(exclusions: Iterable[Exclusion], as_of: date) -> list[Exclusion]:
+    """In force, or from a later day (recorded with a later --as-of): what will still hold, so what is listed
+    and what can be ended."""
+    return [e for e in exclusions if not e.is_over(as_of)]
 
 
 def instalment_dates(first: date, count: int, every_days: int) -> tuple[date, ...]:
@@ -247,10 +254,11 @@ def end_exclusion(
     address: str | None = None,
 ) -> Exclusion:
     """End an exclusion (by its id, the invoice number or the customer id): dunning resumes on ``as_of``.
-    It stays on record, with the day it ended, as evidence of what held the invoice."""
-    last_day = as_of - timedelta(days=1)
+    It stays on record, with the day it ended (``ended_on``; its last day as given is kept), as evidence of
+    what held the invoice. Ended the day it began, it is on record as never in force."""
     with store.transaction() as conn:
-        active = exclusions_in_force(disputes_store.load_exclusions(conn, client_id), as_of)
+        # one from a later day is found too, to be refused by name below rather than "not found"
+        active = exclusions_not_over(disputes_store.load_exclusions(conn, client_id), as_of)
         exclusion = one(
             [e for e in active if e.exclusion_id == ref]
             or [e for e in active if ref in (e.invoice_number, e.customer_id)],
@@ -259,7 +267,8 @@ def end_exclusion(
             "exclusions",
         )
         _not_before(as_of, exclusion.created_on, f"exclusion {exclusion.exclusion_id} begins on", "end")
-        disputes_store.end_exclusion(conn, client_id, exclusion.exclusion_id, last_day)
+        if not disputes_store.end_exclusion(conn, client_id, exclusion.exclusion_id, as_of):
+            raise Refused(f"exclusion {exclusion.exclusion_id} was ended in the meantime")
         detail = f"{exclusion.exclusion_id}: ended, dunning resumes {as_of.isoformat()}"
         _audit(conn, now, actor, "exclusion.remove", client_id, excluded(exclusion), detail, address)
     return exclusion

@@ -152,7 +152,10 @@ def cases_push(env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool
 @click.argument("case_id")
 @click.option("--note", required=True, help="Why (kept with the case and sent to the provider).")
 @click.option(
-    "--done-at-provider", is_flag=True, help="Already withdrawn in the provider's portal (no API): only record it."
+    "--done-at-provider",
+    is_flag=True,
+    help="Already withdrawn in the provider's portal: only record it (nothing is sent; a withdrawal tried "
+    "here whose answer was lost is settled with it).",
 )
 @as_of_option
 @click.pass_obj

@@ -34,6 +34,7 @@ from connector.errors import EXIT_CLIENT_FAILED, EXIT_USAGE, ArsyncError, Refuse
 from connector.reports.freshness import ClientStatus, client_status
 from connector.reports.run import ClientReport
 from connector.store import Store
+from connector.store.files import unreadable_files
 from connector.store.sync import sync_status
 
 EXIT_OK = 0  # all good
@@ -295,7 +296,8 @@ def statuses(env: Env, reports: Sequence[ClientReport], as_of: date) -> list[Cli
     for r in reports:
         client = env.settings.client(r.client_id)
         sync = env.store.read(sync_status, r.client_id) if env._store is not None else {}
-        out.append(client_status(client, sync, as_of, r.errors))
+        unreadable = env.store.read(unreadable_files, r.client_id) if env._store is not None else []
+        out.append(client_status(client, sync, as_of, r.errors, unreadable))
     return out
 
 

@@ -275,15 +275,16 @@ def exclude_add(
 @as_of_option
 @click.pass_obj
 def exclude_list(env: Env, client_ids: tuple[str, ...], show_all: bool, as_json: bool, as_of: date) -> None:
-    """List the exclusions in force (--all: ended and removed ones too)."""
+    """List the exclusions in force or from a later day (--all: ended and removed ones too)."""
     found: list[tuple[Exclusion, str]] = []
     for client in env.settings.select(client_ids):
         exclusions = manual.exclusions(env.store, client.id)
+        if not show_all:
+            exclusions = manual.exclusions_not_over(exclusions, as_of)
         customers = env.store.read(load_facts, client.id).customers if exclusions else {}
         for e in exclusions:
-            if show_all or manual.in_force(e, as_of):
-                c = customers.get(e.customer_id or "")
-                found.append((e, customer_label(c.name if c else None, e.customer_id) if e.customer_id else ""))
+            c = customers.get(e.customer_id or "")
+            found.append((e, customer_label(c.name if c else None, e.customer_id) if e.customer_id else ""))
     if as_json:
         _json([_exclusion_json(e, as_of) for e, _label in found])
         return
@@ -293,7 +294,7 @@ def exclude_list(env: Env, client_ids: tuple[str, ...], show_all: bool, as_json:
             e.exclusion_id,
             f"invoice {e.invoice_number}" if e.invoice_number else f"customer {label}",
             e.created_on.isoformat(),
-            e.until.isoformat() if e.until else "open",
+            f"ended {e.ended_on.isoformat()}" if e.ended_on else e.until.isoformat() if e.until else "open",
             e.reason,
         ]
         for e, label in found
@@ -328,6 +329,7 @@ def _exclusion_json(e: Exclusion, as_of: date) -> dict[str, object]:
         "customer": e.customer_id,
         "created_on": e.created_on.isoformat(),
         "until": e.until.isoformat() if e.until else None,
+        "ended_on": e.ended_on.isoformat() if e.ended_on else None,
         "in_force": manual.in_force(e, as_of),
         "reason": e.reason,
     }

@@ -14,6 +14,7 @@ from connector.engine.decisions import decided
 from connector.reports import glossary
 from connector.reports.explain import explain as explain_decision
 from connector.reports.freshness import client_status
+from connector.store.files import unreadable_files
 from connector.store.sync import sync_status
 
 
@@ -59,7 +60,8 @@ def explain_invoice(env: Env, client_opt: str | None, args: tuple[str, ...], as_
     client = env.settings.client(client_id)
     found = decided(env.store, client, as_of)
     decision, facts = found.decision(invoice), found.facts
-    status = client_status(client, env.store.read(sync_status, client.id), as_of)
+    unreadable = env.store.read(unreadable_files, client.id)
+    status = client_status(client, env.store.read(sync_status, client.id), as_of, unreadable=unreadable)
     text = explain_decision(client, facts, decision, as_of, width=min(terminal_width(), 100))
     if as_json:
         payload = {"as_of": as_of.isoformat(), "decision": decision.as_json(), "client": status.as_json(), "text": text}

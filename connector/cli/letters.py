@@ -23,6 +23,7 @@ from connector.engine.decisions import decide_client
 from connector.files import write_atomic
 from connector.reports.freshness import OK, freshness
 from connector.reports.tables import Table, customer_label
+from connector.store.files import unreadable_files
 from connector.store.sync import sync_status
 
 
@@ -108,7 +109,9 @@ def statement(env: Env, client_id: str, customer_id: str, as_of: date, fmt: str,
     client = env.settings.client(client_id)
     decisions = decide_client(env.store, client, as_of)
     letter = service.statement(env.store, client, customer_id, as_of, decisions)
-    fresh = freshness(client, env.store.read(sync_status, client.id), as_of)
+    fresh = freshness(
+        client, env.store.read(sync_status, client.id), as_of, env.store.read(unreadable_files, client.id)
+    )
     if fresh.state != OK:  # it is the accountant's to send: said before a debtor is told a paid invoice is open
         env.problems.warning(
             f"client {client.id}: the data is {fresh.state} ({'; '.join(fresh.problems)}): a payment or credit note "

@@ -15,6 +15,7 @@ from connector.engine.decisions import decide_client
 from connector.reports import advice, advice_render, aging, freshness
 from connector.reports.freshness import client_status
 from connector.store.facts import load_facts
+from connector.store.files import unreadable_files
 from connector.store.sync import sync_status
 
 
@@ -44,7 +45,8 @@ def report_aging(env: Env, client_ids: tuple[str, ...], as_of: date, fmt: str, a
     rows = []
     statuses = []
     for client in env.settings.select(client_ids):
-        statuses.append(client_status(client, env.store.read(sync_status, client.id), as_of))
+        unreadable = env.store.read(unreadable_files, client.id)
+        statuses.append(client_status(client, env.store.read(sync_status, client.id), as_of, unreadable=unreadable))
         decisions = decide_client(env.store, client, as_of)
         rows.extend(aging.aging_rows(client.id, env.store.read(load_facts, client.id).customers, decisions, as_of))
     if as_json:

@@ -118,6 +118,7 @@ def explain(client: ClientConfig, facts: Facts, decision: Decision, as_of: date,
             f"{x.exclusion_id}: {'invoice' if x.invoice_number else 'customer'} excluded"
             + f" from {x.created_on.isoformat()}"
             + (f" until {x.until.isoformat()}" if x.until else "")
+            + (f"; ended {x.ended_on.isoformat()}" if x.ended_on else "")
             + f": {x.reason}"
             for x in exclusions
         ),

@@ -2,8 +2,9 @@
 workbench alike): a client whose sync failed, never ran or is too old must never look like a client
 with nothing owed.
 
-The states follow the core's own freshness holds (``dunning.decide.client_holds``), so "stale" here is
-exactly what holds dunning.
+The states follow the core's own client-wide holds (``dunning.decide.client_holds``), so "stale" here is
+exactly what holds all of a client's dunning: old or missing bank or ledger data, and a bank file that does
+not read (``unreadable``: it may hold the payment of any invoice), until it reads or is quarantined.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import date, datetime
 
 from connector.config import ClientConfig
 from connector.dunning.decide import BANK_SOURCE_PREFIX, client_holds  # the one definition of "data too old to dun on"
-from connector.model import Facts, SyncStatus
+from connector.model import Facts, SyncStatus, UnreadableFile
 
 OK, FAILED, STALE, NEVER = "ok", "failed", "stale", "never"
 LEDGER = "ledger"
@@ -31,7 +32,11 @@ class Freshness:
     last_success: datetime | None
 
 
-def freshness(client: ClientConfig, sync: Mapping[str, SyncStatus], today: date) -> Freshness:
+def freshness(
+    client: ClientConfig, sync: Mapping[str, SyncStatus], today: date, unreadable: Iterable[UnreadableFile] = ()
+) -> Freshness:
+    """``unreadable``: the client's unreadable files as stored (``store.files.load_unreadable``); only bank
+    files of its configured feeds, not quarantined, count (``dunning.unreadable.bank_file_holds``)."""
     # A bank feed no longer in the config (a fixed path) says nothing about the client now: as it holds
     # nothing (``client_holds``), its last failure does not mark the client failed either.
     configured = {bank.source_name for bank in client.bank}
@@ -45,10 +50,10 @@ def freshness(client: ClientConfig, sync: Mapping[str, SyncStatus], today: date)
     elif last_success is None:
         state, problems = NEVER, ("the ledger has never been synced",)
     else:
-        # only the sync status matters to the freshness holds
+        # only the sync status and the unreadable files matter to the client-wide holds
         facts = Facts(
             client_id=client.id, customers={}, invoices=(), payments=(), disputes=(), agreements=(), steps=(),
-            cases=(), sync=dict(sync),
+            cases=(), sync=dict(sync), unreadable=tuple(unreadable),
         )  # fmt: skip
         holds = tuple(dict.fromkeys(e.detail for _hold, e in client_holds(facts, client, today)))
         state, problems = (STALE, holds) if holds else (OK, ())
@@ -104,11 +109,15 @@ class ClientStatus:
 
 
 def client_status(
-    client: ClientConfig, sync: Mapping[str, SyncStatus], today: date, run_errors: Sequence[str] = ()
+    client: ClientConfig,
+    sync: Mapping[str, SyncStatus],
+    today: date,
+    run_errors: Sequence[str] = (),
+    unreadable: Iterable[UnreadableFile] = (),
 ) -> ClientStatus:
-    """The client's status from its stored sync state and what failed in this command (``run_errors``:
-    a send that failed, a stage that raised — not recorded as a sync)."""
-    fresh = freshness(client, sync, today)
+    """The client's status from its stored sync state and unreadable files, and what failed in this command
+    (``run_errors``: a send that failed, a stage that raised — not recorded as a sync)."""
+    fresh = freshness(client, sync, today, unreadable)
     problems = [_sync_failed(p) for p in fresh.problems] if fresh.state == FAILED else list(fresh.problems)
     state = fresh.state
     covered = " ".join(fresh.problems)

@@ -170,14 +170,18 @@ def add_exclusion(conn: Connection, exclusion: Exclusion) -> None:
             created_on=exclusion.created_on,
             until=exclusion.until,
             reason=exclusion.reason,
+            ended_on=exclusion.ended_on,
         )
     )
 
 
-def end_exclusion(conn: Connection, client_id: str, exclusion_id: str, until: date | None) -> bool:
+def end_exclusion(conn: Connection, client_id: str, exclusion_id: str, ended_on: date) -> bool:
+    """Mark the exclusion ended on ``ended_on`` (dunning resumes that day); False when it was ended already."""
     t = schema.exclusions
     res = conn.execute(
-        update(t).where(and_(t.c.client_id == client_id, t.c.exclusion_id == exclusion_id)).values(until=until)
+        update(t)
+        .where(and_(t.c.client_id == client_id, t.c.exclusion_id == exclusion_id, t.c.ended_on.is_(None)))
+        .values(ended_on=ended_on)
     )
     return bool(res.rowcount)
 
@@ -194,4 +198,5 @@ def load_exclusions(conn: Connection, client_id: str, skipped: Skipped | None = 
             created_on=r.created_on,
             until=r.until,
             reason=r.reason,
+            ended_on=r.ended_on,
         )

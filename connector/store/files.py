@@ -96,6 +96,11 @@ def load_unreadable(conn: Connection, client_id: str, skipped: Skipped | None = 
         yield f
 
 
+def unreadable_files(conn: Connection, client_id: str) -> list[UnreadableFile]:
+    """``load_unreadable`` read whole (a few rows), for ``store.read``: what a client's status reads."""
+    return list(load_unreadable(conn, client_id))
+
+
 def _unreadable(r: Any, q: FileDecision | None) -> UnreadableFile:
     return UnreadableFile(
         client_id=r.client_id,

@@ -149,6 +149,15 @@ def _v17_seen_file_stats(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE seen_files ADD COLUMN {name} BIGINT"))
 
 
+def _v18_exclusion_ended_on(conn: Connection) -> None:
+    """The day an exclusion was ended by hand, apart from its last day as given. Before, ending one set its last
+    day to the day before, so one ended on its first day was stored ending before it began: such a row reads
+    as ended on its first day (never in force, as before); its last day as given was overwritten and is gone."""
+    if "ended_on" not in {c["name"] for c in inspect(conn).get_columns("exclusions")}:
+        conn.execute(text("ALTER TABLE exclusions ADD COLUMN ended_on DATE"))
+    conn.execute(text("UPDATE exclusions SET ended_on = created_on, until = NULL WHERE until < created_on"))
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -167,6 +176,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v15_document_conflicts,
     _v16_letters_and_calls,
     _v17_seen_file_stats,
+    _v18_exclusion_ended_on,
 )
 CURRENT = len(MIGRATIONS)
 

@@ -355,8 +355,9 @@ exclusions = Table(
     Column("invoice_number", String(128)),  # one of invoice_number / customer_id is set
     Column("customer_id", String(128)),
     Column("created_on", Date, nullable=False),
-    Column("until", Date),  # inclusive; NULL: until lifted
+    Column("until", Date),  # the last day as given, inclusive; NULL: until ended
     Column("reason", Text, nullable=False),
+    Column("ended_on", Date),  # ended by hand: dunning resumes that day (>= created_on); NULL: not ended
 )
 
 # Public register answers, shared by all clients (keyed by register + org no), with fetch time.

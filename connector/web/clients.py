@@ -20,7 +20,6 @@ from connector.collection.approval import approval_window, undo_open
 from connector.credit.checks import credit_line
 from connector.model import ZERO, Case, Decision
 from connector.reports.explain import explain
-from connector.store.sync import sync_status
 from connector.web import data
 from connector.web.context import BadRequest, NotFound, render, require_client, require_user, workbench
 
@@ -76,7 +75,7 @@ def client_page(request: Request) -> Response:
     context = {
         "client": client,
         "view": view,
-        "fresh": data.freshness(client, wb.store.read(sync_status, client.id), wb.today()),
+        "fresh": data.stored_freshness(wb.store, client, wb.today()),
         "rows": rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
         "total": len(rows),
         "show_all": show_all,
@@ -118,7 +117,7 @@ def customer_page(request: Request) -> Response:
         "customer": customer,
         "name": customer.name if customer else customer_id,
         "error": view.error,
-        "fresh": data.freshness(client, wb.store.read(sync_status, client.id), as_of),
+        "fresh": data.stored_freshness(wb.store, client, as_of),
         "decisions": shown,
         "totals": _open_totals(decisions),
         "explained": {d.invoice_number: explain(client, facts, d, as_of, EXPLAIN_WIDTH) for d in shown}

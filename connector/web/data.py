@@ -42,12 +42,20 @@ from connector.store import decisions as saved_decisions
 from connector.store import disputes as disputes_store
 from connector.store.cases import load_cases
 from connector.store.credit_checks import latest_checks
+from connector.store.files import unreadable_files
 from connector.store.ledger import load_customers
+from connector.store.sync import sync_status
 
 log = logging.getLogger("arsync.web")
 
 
 # ---- freshness: connector.reports.freshness (the command line shows the same) ----------------
+
+
+def stored_freshness(store: Store, client: ClientConfig, as_of: date) -> Freshness:
+    """The client's freshness from its stored sync state and unreadable files (a bank file that does not read
+    holds all its dunning)."""
+    return freshness(client, store.read(sync_status, client.id), as_of, store.read(unreadable_files, client.id))
 
 
 # ---- aging --------------------------------------------------------------------------------------

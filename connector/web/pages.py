@@ -20,6 +20,7 @@ from connector.reports.freshness import client_status
 from connector.store import audit
 from connector.store import decisions as saved_decisions
 from connector.store.cases import load_cases
+from connector.store.files import unreadable_files
 from connector.store.ledger import load_customers
 from connector.store.sync import sync_status
 from connector.web import data
@@ -51,7 +52,7 @@ def today(request: Request) -> Response:
     lines = [
         ClientLine(
             c,
-            data.freshness(c, wb.store.read(sync_status, c.id), wb.today()),
+            data.stored_freshness(wb.store, c, wb.today()),
             wb.store.read(saved_decisions.action_counts, c.id),
         )
         for c in clients
@@ -132,7 +133,7 @@ def _aging_context(request: Request, as_of: date) -> dict[str, object]:
 
 def _freshness(request: Request, clients: Sequence[ClientConfig]) -> dict[str, data.Freshness]:
     wb = workbench(request)
-    return {c.id: data.freshness(c, wb.store.read(sync_status, c.id), wb.today()) for c in clients}
+    return {c.id: data.stored_freshness(wb.store, c, wb.today()) for c in clients}
 
 
 def aging_overview(request: Request) -> Response:
@@ -207,7 +208,8 @@ def aging_csv(request: Request) -> Response:
         if result.error:
             raise BadRequest(f"Client {client.id}: the aging could not be computed: {result.error}")
         rows.extend(result.rows)
-        statuses.append(client_status(client, wb.store.read(sync_status, client.id), as_of))
+        unreadable = wb.store.read(unreadable_files, client.id)
+        statuses.append(client_status(client, wb.store.read(sync_status, client.id), as_of, unreadable=unreadable))
     name = f"aging-{wanted + '-' if wanted else ''}{as_of.isoformat()}.csv"
     return Response(
         aging.render_csv(rows, statuses),

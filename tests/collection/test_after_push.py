@@ -13,6 +13,7 @@ from connector.store import cases as case_store
 from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, kid
 from tests.fakes import FakeDebitura, FakeKravia
+from tests.fakes.server import Failure
 
 DAY = CASE + timedelta(days=3)
 
@@ -180,6 +181,32 @@ def test_withdraw_at_kravia_needs_the_portal_and_is_then_recorded(
         assert statuses(ws) == {"1001": "pushed"}
         done = ws.cli("cases", "withdraw", "acme-1001", "--note", "goodwill", "--done-at-provider")
         assert done.exit_code == 0, done.output
+        assert statuses(ws) == {"1001": "withdrawn"}
+
+
+def test_a_withdrawal_done_in_the_portal_settles_the_one_whose_answer_was_lost(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The withdrawal reached Debitura but its answer never came back, so its outcome is unknown (pending).
+    The accountant checks the portal and records it as done there: the pending withdrawal is settled with
+    it, nothing is sent to the provider again, and nothing is left for the provider to be asked about."""
+    with FakeDebitura(api_key=DEBITURA_KEY) as fake:
+        ref = pushed(ws, monkeypatch, "debitura", fake.base_url)
+        fake.fail(Failure("drop_after", route=f"/cases/{ref}/close", times=10))
+        lost = ws.cli("cases", "withdraw", "acme-1001", "--note", "goodwill", "--as-of", DAY.isoformat())
+        assert lost.exit_code == 1 and "did not withdraw" in lost.output
+        assert statuses(ws) == {"1001": "pushed"} and fake.cases[ref].close_code == "WithdrawnByClient"
+        sent = len(fake.calls())
+
+        done = ws.cli("cases", "withdraw", "acme-1001", "--note", "seen closed in the portal", "--done-at-provider")
+        assert done.exit_code == 0, done.output
+        assert statuses(ws) == {"1001": "withdrawn"}
+        shown = ws.cli("cases", "show", "acme-1001").stdout
+        assert "withdraw at debitura: done" in shown and "pending" not in shown
+        monkeypatch.delenv("DEBITURA_KEY")  # nothing left to ask the provider: the night does not open it
+        night = nightly(ws, DAY + timedelta(days=1))
+        assert night.exit_code == 0, night.output
+        assert len(fake.calls()) == sent  # never sent again
         assert statuses(ws) == {"1001": "withdrawn"}
 
 

@@ -243,6 +243,18 @@ def test_a_statement_of_account_lists_open_items_payments_credits_and_the_balanc
     assert stale.stderr.startswith("warning: client acme: the data is stale (") and "sync first" in stale.stderr
 
 
+def test_a_statement_warns_of_a_bank_file_that_does_not_read(ws: Workspace) -> None:
+    """The file may hold a payment the statement then leaves out, as the run's status says (stale)."""
+    setup(ws)
+    (ws.bank_dir() / "camt054-truncated.xml").write_text('<?xml version="1.0"?><Document><Bk')
+    run(ws, DAY)
+    made = ws.cli("statement", "acme", "934567897", "--as-of", DAY.isoformat())
+    assert made.exit_code == 0 and "Saldo" in made.stdout
+    assert (
+        made.stderr.startswith("warning: client acme: the data is stale (") and "camt054-truncated.xml" in made.stderr
+    )
+
+
 @pytest.mark.parametrize("fmt", ["pdf", "text"])
 def test_a_statement_to_a_folder_that_does_not_exist_is_refused_and_nothing_made(
     ws: Workspace, tmp_path: Path, fmt: str

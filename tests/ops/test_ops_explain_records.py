@@ -11,9 +11,11 @@ from pathlib import Path
 import click
 import pytest
 
+from connector.actions import manual
 from connector.cli import main
-from connector.model import Action, Hold, State
+from connector.model import Action, Exclusion, Hold, State
 from connector.reports import glossary
+from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, client_table, kid
 
 ISSUE = date(2026, 6, 1)
@@ -134,6 +136,82 @@ def test_exclusions_are_listed_and_removed(ws: Workspace) -> None:
     assert json.loads(ws.cli("exclude", "list", "--json", "--as-of", day).stdout)["items"] == []
     assert len(json.loads(ws.cli("exclude", "list", "--all", "--json", "--as-of", day).stdout)["items"]) == 1
     assert ws.cli("exclude", "remove", "--client", "acme", "1002", "--as-of", day).exit_code == 2
+
+
+def test_an_exclusion_ended_the_day_it_began_is_stored_as_never_in_force(ws: Workspace) -> None:
+    """Recorded by mistake and ended the same day: it holds nothing from that day on, and its record never
+    reads as ending before it began ("from 29 June until 28 June")."""
+    scene(ws)
+    day = AS_OF.isoformat()
+    assert (
+        ws.cli("exclude", "add", "--client", "acme", "--invoice", "1002", "--reason", "x", "--as-of", day).exit_code
+        == 0
+    )
+    assert ws.cli("exclude", "remove", "--client", "acme", "1002", "--as-of", day).exit_code == 0
+    [listed] = json.loads(ws.cli("exclude", "list", "--all", "--json", "--as-of", day).stdout)["items"]
+    assert listed["until"] is None or listed["until"] >= listed["created_on"]
+    assert listed["created_on"] == day and listed["ended_on"] == day and listed["in_force"] is False
+    stored = ws.store.read(load_facts, "acme").exclusions
+    assert [e.until for e in stored if e.until is not None and e.until < e.created_on] == []
+    assert "excluded" not in ws.items(AS_OF, "--no-sync")["1002"]["holds"]
+    text = ws.cli("explain", "acme", "1002", "--as-of", day).stdout
+    assert f"excluded from {day}; ended {day}" in text and (AS_OF - timedelta(days=1)).isoformat() not in text
+
+
+def test_an_exclusion_ended_later_holds_until_the_day_before_it_ended(ws: Workspace) -> None:
+    scene(ws)
+    ended = AS_OF + timedelta(days=3)
+    assert (
+        ws.cli(
+            "exclude", "add", "--client", "acme", "--invoice", "1002", "--reason", "x", "--until",
+            (AS_OF + timedelta(days=30)).isoformat(), "--as-of", AS_OF.isoformat(),
+        ).exit_code
+        == 0
+    )  # fmt: skip
+    assert ws.cli("exclude", "remove", "--client", "acme", "1002", "--as-of", ended.isoformat()).exit_code == 0
+    assert ws.items(ended - timedelta(days=1), "--no-sync")["1002"]["holds"] == ["excluded"]
+    assert "excluded" not in ws.items(ended, "--no-sync")["1002"]["holds"]
+    [listed] = json.loads(ws.cli("exclude", "list", "--all", "--json", "--as-of", ended.isoformat()).stdout)["items"]
+    assert (listed["ended_on"], listed["in_force"]) == (ended.isoformat(), False)
+
+
+def test_what_is_listed_in_force_is_exactly_what_holds_dunning() -> None:
+    """``exclude list``, its --json ``in_force`` and the workbench (``manual.in_force``) say "in force" on exactly
+    the days the hold rules hold an invoice with it (``Exclusion.covers``): from its first day, not before."""
+    day = AS_OF
+    cases = [
+        Exclusion("acme", "open", "1002", None, day, None, "r"),
+        Exclusion("acme", "until", "1002", None, day, day + timedelta(days=3), "r"),
+        Exclusion("acme", "ended", "1002", None, day, None, "r", ended_on=day + timedelta(days=2)),
+        Exclusion("acme", "same-day", "1002", None, day, None, "r", ended_on=day),
+        Exclusion("acme", "customer", None, "974760673", day, day + timedelta(days=1), "r"),
+    ]
+    for e in cases:
+        for d in (day + timedelta(days=k) for k in range(-3, 6)):
+            assert manual.in_force(e, d) == e.covers("1002", "974760673", d), (e.exclusion_id, d)
+    assert manual.exclusions_in_force(cases, day - timedelta(days=1)) == []
+    # what is listed and can be ended: everything that will still hold (not the one ended on its first day)
+    will_hold = [e.exclusion_id for e in manual.exclusions_not_over(cases, day - timedelta(days=1))]
+    assert will_hold == ["open", "until", "ended", "customer"]
+    assert [e.exclusion_id for e in manual.exclusions_not_over(cases, day + timedelta(days=2))] == ["open", "until"]
+
+
+def test_an_exclusion_from_a_later_day_is_listed_as_not_yet_in_force_and_can_be_ended(ws: Workspace) -> None:
+    scene(ws)
+    starts, today = AS_OF + timedelta(days=5), AS_OF.isoformat()
+    added = ws.cli(
+        "exclude", "add", "--client", "acme", "--invoice", "1002", "--reason", "x", "--as-of", starts.isoformat()
+    )
+    assert added.exit_code == 0, added.output
+    assert "excluded" not in ws.items(AS_OF, "--no-sync")["1002"]["holds"]
+    [listed] = json.loads(ws.cli("exclude", "list", "--json", "--as-of", today).stdout)["items"]
+    assert (listed["created_on"], listed["in_force"]) == (starts.isoformat(), False)  # listed: it will hold
+    [listed] = json.loads(ws.cli("exclude", "list", "--json", "--as-of", starts.isoformat()).stdout)["items"]
+    assert listed["in_force"] is True and "excluded" in ws.items(starts, "--no-sync")["1002"]["holds"]
+    early = ws.cli("exclude", "remove", "--client", "acme", "1002", "--as-of", today)
+    assert early.exit_code == 2 and f"begins on {starts.isoformat()}: it cannot end on {today}" in early.stderr
+    assert ws.cli("exclude", "remove", "--client", "acme", "1002", "--as-of", starts.isoformat()).exit_code == 0
+    assert json.loads(ws.cli("exclude", "list", "--json", "--as-of", today).stdout)["items"] == []
 
 
 def test_agreements_are_removed_and_a_past_promise_is_refused(ws: Workspace) -> None:

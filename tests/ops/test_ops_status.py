@@ -106,3 +106,31 @@ def test_sync_summary_counts_clients(ws: Workspace) -> None:
     assert result.exit_code == 1
     assert "beta: sync FAILED — ledger: secrets not set: TT_CONSUMER" in result.stdout
     assert result.stdout.splitlines()[-1] == "3 clients: 1 ok, 1 failed, 1 stale"
+
+
+def test_a_client_whose_bank_file_does_not_read_is_not_counted_ok(ws: Workspace) -> None:
+    """An unreadable bank file may hold the payment of any invoice, so it holds the client's dunning
+    (``bank_data_stale``): the client is stale in the run's lines, its --json status and the summary, as
+    in every other view of it, until the file reads or is quarantined."""
+    ws.write_config(client_table("acme"))
+    ws.add_invoice("1001", issue=ISSUE, due=DUE, amount="1000.00")
+    ws.bank_heartbeat(AS_OF)
+    broken = ws.bank_dir() / "camt054-truncated.xml"
+    broken.write_text('<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><Bk')
+    result = ws.cli("run", "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 0, result.output  # the run went on: nothing failed
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("acme: STALE DATA — ") and "camt054-truncated.xml" in lines[0]
+    assert lines[-1] == "1 client: 0 ok, 0 failed, 1 stale"
+    payload = json.loads(ws.cli("reconcile", "--no-sync", "--json", "--as-of", AS_OF.isoformat()).stdout)
+    [acme] = payload["clients"]
+    assert acme["status"] == "stale" and "camt054-truncated.xml" in acme["error"]
+    assert payload["summary"] == {"ok": 0, "failed": 0, "stale": 1, "never": 0}
+    assert [i["holds"] for i in payload["items"]] == [["bank_data_stale"]]
+    aging = json.loads(ws.cli("report", "aging", "--json", "--as-of", AS_OF.isoformat()).stdout)
+    assert [c["status"] for c in aging["clients"]] == ["stale"]
+
+    why = "the bank re-sent the day's file whole"
+    assert ws.cli("files", "quarantine", "acme", str(broken), "--reason", why).exit_code == 0
+    again = ws.cli("reconcile", "--no-sync", "--as-of", AS_OF.isoformat())
+    assert again.stdout.splitlines()[-1] == "1 client: 1 ok, 0 failed, 0 stale"

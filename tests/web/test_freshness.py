@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from workbench_builders import AppFactory
 
-from connector.model import SyncStatus
+from connector.model import FileRole, SyncStatus, UnreadableFile
 from connector.web.data import freshness
 from tests.builders import Workspace, client_table
 
@@ -49,6 +50,22 @@ def test_a_bank_feed_no_longer_in_the_config_does_not_fail_the_client(ws: Worksp
     assert freshness(client, {**fresh, typo: gone}, TODAY).state == "ok"
     failed = freshness(client, {**fresh, bank: status(bank, ok=False, error="folder not found")}, TODAY)
     assert failed.state == "failed"
+
+
+def test_a_bank_file_that_does_not_read_makes_the_client_stale_until_quarantined(ws: Workspace) -> None:
+    """It may hold the payment of any invoice, so it holds all the client's dunning (``bank_data_stale``):
+    the client is not "ok" on Today either. Quarantined, or of a feed no longer configured, it says nothing."""
+    ws.write_config(client_table("acme", bank=[{"kind": "camt", "path": "b", "account": "15032080119"}]))
+    client = ws.client("acme")
+    bank = "bank:camt:" + str(ws.root / "b")
+    fresh = {"ledger": status("ledger"), bank: status(bank), "bank-account:15032080119": status("x")}
+    broken = UnreadableFile("acme", bank, FileRole.BANK, "b/camt.xml", "camt.xml", "h1", "not XML", TODAY)
+    stale = freshness(client, fresh, TODAY, [broken])
+    assert stale.state == "stale" and any("camt.xml cannot be read: not XML" in p for p in stale.problems)
+    quarantined = replace(broken, quarantined="quarantined by kari on 2026-07-27: sent again whole")
+    assert freshness(client, fresh, TODAY, [quarantined]).state == "ok"
+    elsewhere = replace(broken, source="bank:camt:" + str(ws.root / "bnak"))
+    assert freshness(client, fresh, TODAY, [elsewhere]).state == "ok"
 
 
 def test_the_workbench_aging_csv_says_whether_each_clients_figures_can_be_trusted(

@@ -193,6 +193,18 @@ def test_a_promise_and_a_plan_are_recorded_and_removed_and_a_past_promise_is_ref
     assert [t[1] for t in trail(scene)] == ["agreement.remove", "agreement.add", "agreement.add"]
 
 
+def test_an_exclusion_from_a_later_day_is_not_shown_in_force(app_for: AppFactory, scene: Workspace) -> None:
+    """Recorded from a later day (`exclude add --as-of`), it holds nothing yet: the page neither lists it in
+    force nor calls the customer excluded while its invoices are dunned."""
+    later = manual.add_exclusion(
+        scene.store, "acme", "from next week", CASE + timedelta(days=7), customer=FJORD, actor="cli:kari", now=NOON
+    )
+    page = app_for("kari").get(CUSTOMER_PAGE).text
+    assert "- excluded:" not in explained(page, "1002")
+    assert "Exclusions in force" not in page and "Take Fjord Handel AS out of dunning" in page
+    assert f"- {later.exclusion_id}: customer excluded from {(CASE + timedelta(days=7)).isoformat()}" in page
+
+
 def test_an_invoice_and_a_customer_are_excluded_and_the_exclusions_ended(app_for: AppFactory, scene: Workspace) -> None:
     client = app_for("kari")
     post(client, "/exclusions/add", client_id="acme", invoice="1002", reason="in talks", until="2026-08-31")
