@@ -7,13 +7,14 @@ under ``/companies/{slug}``. Fiken allows one request in flight per token and sl
 Full run: customers (contacts), every invoice and credit note in the history window. Payments come
 embedded in each invoice's ``sale``, which also holds the invoice's payment state.
 
-Incremental run (issue 16, "only what changed"; three requests when nothing changed): contacts,
-sales and invoices by ``lastModifiedGe`` (date granularity, hence the overlap). A payment changes
-the *sale* (its ``lastModifiedDate``), not the invoice, so each changed sale of an invoice that was
-open is re-read through its invoice by id; a new credit note changes the invoice it credits
-(``associatedCreditNotes``), and is read by id from there (``/creditNotes`` has lastModified
-filters only since the 2026 spec; a credit note of no invoice waits for the next full run). The
-open invoices are no longer re-listed every night. Paging: ``page``/``pageSize`` (≤100), page
+Incremental run (issue 16, "only what changed"; four requests when nothing changed): contacts,
+sales, invoices and credit notes by ``lastModifiedGe`` (date granularity, hence the overlap). A
+payment changes the *sale* (its ``lastModifiedDate``), not the invoice, so each changed sale of an
+invoice that was open is re-read through its invoice by id; a new credit note is listed as changed
+(``/creditNotes`` has lastModified filters since the 2026 spec: a credit note of no invoice is the
+customer's credit, which must hold its reminders the night it appears), and one an invoice names
+(``associatedCreditNotes``) but the list did not is read by id. The open invoices are no longer
+re-listed every night. Paging: ``page``/``pageSize`` (≤100), page
 count in the ``Fiken-Api-Page-Count`` header (0 for an empty list).
 """
 
@@ -80,6 +81,7 @@ CREDIT_NOTES = Stream(
     entity="credit_note",
     key="creditNoteId",
 )
+CHANGED_CREDIT_NOTES = replace(CREDIT_NOTES, since=Since("lastModifiedGe"))
 
 
 class FikenSource(api.RestSource):
@@ -120,9 +122,13 @@ class FikenSource(api.RestSource):
             raws = {str(raw.get("invoiceId")): raw for raw in run.read(CHANGED_INVOICES)}
             for invoice_id in sorted(set(settled) - set(raws)):
                 raws[invoice_id] = self.one(f"invoices/{invoice_id}")
-            # New credit notes show on the invoices they credit (the changed invoices just read).
+            # A new credit note is listed as changed; one crediting an invoice also shows on that invoice. One of
+            # no invoice is the customer's credit, which holds its reminders: never left for the next full run.
+            by_id = {str(raw.get("creditNoteId")): raw for raw in run.read(CHANGED_CREDIT_NOTES)}
             for note_id in sorted({str(n) for raw in raws.values() for n in raw.get("associatedCreditNotes") or []}):
-                notes.append(self.one(f"creditNotes/{note_id}"))
+                if note_id not in by_id:
+                    by_id[note_id] = self.one(f"creditNotes/{note_id}")
+            notes = [by_id[k] for k in sorted(by_id)]
 
         numbers: dict[str, str] = {}
         sales: dict[str, str] = {}

@@ -113,6 +113,13 @@ class World:
         self.docs.append(d)
         return d
 
+    def credit_customer(self, number: int, cust: Cust, issue: date, amount: Decimal) -> Doc:
+        """A credit note of no invoice: the customer's credit (unapplied)."""
+        d = Doc(number, "credit_note", cust, issue, issue, amount, open=amount, modified=now())
+        d.balance_modified = now()
+        self.docs.append(d)
+        return d
+
 
 def realistic() -> World:
     """Open, partly paid, settled and credited invoices for two customers (amounts in NOK)."""
