@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 import uvicorn
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -94,9 +95,13 @@ def click(driver: WebDriver, by: str, selector: str) -> None:
     """Click what leads to another page, and wait until that page has replaced this one."""
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(by, selector).click()
-    WebDriverWait(driver, 15).until(staleness_of(old))
+    # While the page is replaced, chromedriver may answer about the old element with another error than "stale"
+    # ("Node with given id does not belong to the document"): asked again until it says stale.
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(staleness_of(old))
     # the new page's document may still be parsing (a loaded machine): its elements are there once it is complete
-    WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
 
 
 def log_in(driver: WebDriver, base: str, name: str) -> None:
