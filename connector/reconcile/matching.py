@@ -316,28 +316,58 @@ class _Matcher:
         self.unexplained(p, payers)
 
     def text_tier(self, p: Payment, c: Candidates, pending: bool) -> None:
-        """Tier 2: the text names invoices in the payment's currency; allocate if the amount agrees."""
+        """Tier 2: the text names invoices in the payment's currency; allocate if the amount agrees: what is
+        open on them, or that and up to the fees and interest their letters charged (a letter asks an invoice
+        without a KID to be paid with its number)."""
         numbers, why = c.numbers, c.reason
         if pending:
             self.candidate(numbers, p, f"pending: {why}")
             return
+        tier = c.tier
+        assert tier is not None  # text candidates always have one
         open_total = sum((self.book.open[n] for n in numbers), ZERO)
+        charged = self.unpaid_charges(numbers, p) if self.charges else ZERO
         if open_total <= ZERO:
-            owner = self.receivables[numbers[0]].customer_id
-            self.credit(owner, CreditKind.OVERPAYMENT, p, p.amount, f"{why}, but those invoices are already paid")
+            left = self.pay_charges_of(numbers, p, p.amount, tier, f"{why}; their charges") if charged else p.amount
+            if left > ZERO:
+                owner = self.receivables[numbers[0]].customer_id
+                self.credit(owner, CreditKind.OVERPAYMENT, p, left, f"{why}, but those invoices are already paid")
             return
-        agrees = open_total > ZERO and ZERO <= open_total - p.amount <= self.tolerance
+        beyond = p.amount - open_total
+        agrees = ZERO <= -beyond <= self.tolerance or ZERO < beyond <= charged
         if not agrees:
             self.candidate(numbers, p, f"{why}, but {p.amount} does not agree with the open {open_total}")
             return
         if self.claim_twin(p, numbers, ()):
             return
-        tier = c.tier
-        assert tier is not None  # text candidates always have one
         left = p.amount
         for n in numbers[:-1]:
             left = self.allocate(n, left, tier, p.key, f"{why}; amount agrees", p.booking_date)
-        self.settle_rest(numbers[-1], p, left, tier, f"{why}; amount agrees")
+        if beyond > ZERO:  # the invoices and their charges
+            left = self.allocate(numbers[-1], left, tier, p.key, f"{why}; amount agrees", p.booking_date)
+            self.pay_charges_of(numbers, p, left, tier, f"{why}; amount agrees")
+        else:
+            self.settle_rest(numbers[-1], p, left, tier, f"{why}; amount agrees")
+
+    def unpaid_charges(self, numbers: Sequence[str], p: Payment) -> Decimal:
+        """What the invoices' letters charged before ``p``, in its currency, and is not paid yet."""
+        return sum(
+            (
+                c.unpaid
+                for n in numbers
+                for c in self.charges.get(n, ())
+                if c.on <= p.booking_date and c.currency == p.currency
+            ),
+            ZERO,
+        )
+
+    def pay_charges_of(
+        self, numbers: Sequence[str], p: Payment, left: Decimal, tier: AllocationTier, why: str
+    ) -> Decimal:
+        for n in numbers:
+            if left > ZERO and n in self.charges:
+                left = self.pay_charges(n, p, left, tier, why)
+        return left
 
     def settle_rest(self, number: str, p: Payment, amount: Decimal, tier: AllocationTier, why: str) -> None:
         short = self.book.open[number] - amount

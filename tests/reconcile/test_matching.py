@@ -51,6 +51,26 @@ def test_a_charge_is_paid_only_from_its_letters_day_and_in_its_currency():
         assert credit.amount == D("35.00") and "1001" not in r.charges_paid
 
 
+def test_a_payment_naming_the_invoice_by_number_pays_its_charges_as_one_with_a_kid_does():
+    # a letter asks an invoice without a KID to be paid with its number: what it asked, with that number
+    charged = {"1001": [(date(2024, 3, 2), D("35.00"), "NOK"), (date(2024, 3, 2), D("4.10"), "NOK")]}
+    as_asked = reconcile([inv("1001", "A", "500.00")], [pay("R1", "539.10", free_text="Faktura 1001")], charges=charged)
+    assert as_asked.open_amount["1001"] == D("0.00") and not as_asked.pending
+    assert not as_asked.unallocated_credit and [x[1] for x in as_asked.charges_paid["1001"]] == [D("39.10")]
+    # more than the invoice and its charges still does not agree: held, as before
+    more = reconcile([inv("1001", "A", "500.00")], [pay("R1", "600.00", free_text="Faktura 1001")], charges=charged)
+    assert more.open_amount["1001"] == D("500.00") and more.pending["1001"]
+    # the fee paid apart, after the invoice, naming it: no credit; paid twice: the second is
+    apart = [
+        pay("R1", "500.00", free_text="Faktura 1001"),
+        pay("R2", "39.10", on=date(2024, 3, 5), free_text="gebyr faktura 1001"),
+    ]
+    assert not reconcile([inv("1001", "A", "500.00")], apart, charges=charged).unallocated_credit
+    twice = [*apart, pay("R3", "39.10", on=date(2024, 3, 6), free_text="gebyr faktura 1001")]
+    (again,) = reconcile([inv("1001", "A", "500.00")], twice, charges=charged).unallocated_credit["A"]
+    assert again.amount == D("39.10") and again.ref == twice[-1].key
+
+
 def test_money_taken_back_leaves_the_invoice_and_its_charges_owed_as_the_money_left_them():
     """Money pays an invoice first, then its letters' charges; taking a payment back keeps that so: no more
     is open on the invoice than the money left unpaid, and no charge stays paid by money returned."""
