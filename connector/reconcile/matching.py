@@ -245,8 +245,17 @@ class _Matcher:
             if room <= ZERO:
                 return
             moved = self.unpay_charges(number, min(x, room), k)
+            if moved <= ZERO:
+                continue
             tier, why, _numbers = self.charge_payers[k]
             self.allocate(number, moved, tier, k, why, on)
+            # one allocation per payment and invoice (a case reports each payment once, by its key)
+            allocations = self.result.allocations[number]
+            earlier = [i for i, a in enumerate(allocations[:-1]) if a.source_key == k and a.amount > ZERO]
+            if earlier:
+                a = allocations[earlier[-1]]
+                allocations[earlier[-1]] = Allocation(number, a.amount + moved, a.currency, a.tier, k, a.evidence)
+                del allocations[-1]
 
     # -- ledger ---------------------------------------------------------------------------------
 

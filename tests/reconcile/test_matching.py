@@ -81,6 +81,8 @@ def test_money_taken_back_leaves_the_invoice_and_its_charges_owed_as_the_money_l
     def owed(payments: list) -> tuple[D, D]:
         r = reconcile([invoice], payments, charges=charged)
         assert not r.unallocated_credit, r.unallocated_credit  # nothing here is the customer's credit
+        paid = [a.source_key for a in r.allocations["1001"] if a.amount > 0]
+        assert len(paid) == len(set(paid))  # one allocation per payment (a case reports each once, by its key)
         on_charges = sum((x[1] for x in r.charges_paid.get("1001", ())), D("0"))
         return r.open_amount["1001"], D("35.00") - on_charges  # (open on the invoice, charges unpaid)
 
