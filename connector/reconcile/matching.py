@@ -72,8 +72,9 @@ class _Ledger:
 @dataclass(slots=True)
 class _Charge:
     on: date  # the letter's day: only a payment from then on pays it
-    unpaid: Decimal
+    amount: Decimal  # as charged
     currency: str
+    unpaid: Decimal
 
 
 class _Matcher:
@@ -116,8 +117,11 @@ class _Matcher:
         # back (built on first need: only such reversals ask); routing finds them with the same ``Originals``
         self.bank: list[Payment] = []
         self.originals: Originals | None = None
-        # invoice → [day, amount still unpaid, currency] of each fee and interest its letters charged
-        self.charges = {n: [_Charge(*c) for c in cs] for n, cs in (charges or {}).items()}
+        # invoice → each fee and interest its letters charged (day, amount, currency, what is still unpaid)
+        self.charges = {n: [_Charge(on, x, cur, x) for on, x, cur in cs] for n, cs in (charges or {}).items()}
+        # payment key → how it was matched (tier, why) and the invoices whose charges it paid: money taken back
+        # leaves the charges owed again, and money still paying charges pays a reopened invoice first
+        self.charge_payers: dict[str, tuple[AllocationTier, str, list[str]]] = {}
 
     # -- allocation primitives ------------------------------------------------------------------
 
@@ -176,14 +180,14 @@ class _Matcher:
                 number, p.amount, inv.currency, tier, p.key, f"{why}; paid with difference {short} (not written off)"
             )
         if left > ZERO and number in self.charges:
-            left = self.pay_charges(number, p, left)
+            left = self.pay_charges(number, p, left, tier, why)
         if left > ZERO:
             self.result.overpaid[inv.customer_id] = self.result.overpaid.get(inv.customer_id, ZERO) + left
             self.credit(
                 inv.customer_id, CreditKind.OVERPAYMENT, p, left, f"{left} {p.currency} more than invoice {number}"
             )
 
-    def pay_charges(self, number: str, p: Payment, left: Decimal) -> Decimal:
+    def pay_charges(self, number: str, p: Payment, left: Decimal, tier: AllocationTier, why: str) -> Decimal:
         """Money beyond an invoice pays the fees and interest its letters charged before the payment, oldest
         first: a debtor who pays what the reminder asked leaves no credit to hold the customer for."""
         paid = ZERO
@@ -197,7 +201,61 @@ class _Matcher:
                 break
         if paid > ZERO:
             self.result.charges_paid.setdefault(number, []).append((p.key, paid, p.booking_date))
+            self.charge_payers.setdefault(p.key, (tier, why, []))[2].append(number)
         return left - paid
+
+    def unpay_charges(self, number: str, amount: Decimal, key: str | None = None) -> Decimal:
+        """Up to ``amount`` of what paid the invoice's charges no longer does (what payment ``key`` paid; else
+        the latest paid first): those charges are owed again. Returns how much."""
+        paid = self.result.charges_paid.get(number)
+        if not paid or amount <= ZERO:
+            return ZERO
+        back = ZERO
+        kept: list[tuple[str, Decimal, date]] = []
+        for k, x, on in reversed(paid):
+            take = ZERO if key not in (None, k) else min(x, amount - back)
+            back += take
+            if take < x:
+                kept.append((k, x - take, on))
+        if kept:
+            self.result.charges_paid[number] = kept[::-1]
+        else:
+            del self.result.charges_paid[number]
+        left = back
+        for charge in reversed(self.charges[number]):  # the latest charged was the last paid
+            owed = min(left, charge.amount - charge.unpaid)
+            charge.unpaid += owed
+            left -= owed
+        return back
+
+    def take_back(self, number: str, amount: Decimal, p: Payment) -> None:
+        """``amount`` taken back from what paid invoice ``number`` and its charges, the payment it returns not
+        known: as money pays an invoice before its charges, what paid the invoice goes first (it reopens),
+        then what paid the charges (they are owed again, the latest first)."""
+        back = self.reopen(number, amount, p)
+        if number in self.result.charges_paid:
+            self.unpay_charges(number, amount - back)
+            self.refill(number)
+
+    def refill(self, number: str) -> None:
+        """Money still paying an invoice's charges pays the invoice first once money taken back reopened it, the
+        oldest first: so a letter, which lists every charge of an open invoice, never asks for one paid."""
+        for k, x, on in list(self.result.charges_paid.get(number, ())):
+            room = self.book.open[number]
+            if room <= ZERO:
+                return
+            moved = self.unpay_charges(number, min(x, room), k)
+            if moved <= ZERO:
+                continue
+            tier, why, _numbers = self.charge_payers[k]
+            self.allocate(number, moved, tier, k, why, on)
+            # one allocation per payment and invoice (a case reports each payment once, by its key)
+            allocations = self.result.allocations[number]
+            earlier = [i for i, a in enumerate(allocations[:-1]) if a.source_key == k and a.amount > ZERO]
+            if earlier:
+                a = allocations[earlier[-1]]
+                allocations[earlier[-1]] = Allocation(number, a.amount + moved, a.currency, a.tier, k, a.evidence)
+                del allocations[-1]
 
     # -- ledger ---------------------------------------------------------------------------------
 
@@ -208,7 +266,7 @@ class _Matcher:
             return
         number = numbers[0]
         if p.reversal:
-            self.reopen(number, p.amount, p)
+            self.take_back(number, p.amount, p)
             return
         self.settle(number, p, AllocationTier.LEDGER, why)
         self.ledger[cents(p.amount)].append(_Ledger(p, self.receivables[number].customer_id))
@@ -267,28 +325,58 @@ class _Matcher:
         self.unexplained(p, payers)
 
     def text_tier(self, p: Payment, c: Candidates, pending: bool) -> None:
-        """Tier 2: the text names invoices in the payment's currency; allocate if the amount agrees."""
+        """Tier 2: the text names invoices in the payment's currency; allocate if the amount agrees: what is
+        open on them, or that and up to the fees and interest their letters charged (a letter asks an invoice
+        without a KID to be paid with its number)."""
         numbers, why = c.numbers, c.reason
         if pending:
             self.candidate(numbers, p, f"pending: {why}")
             return
+        tier = c.tier
+        assert tier is not None  # text candidates always have one
         open_total = sum((self.book.open[n] for n in numbers), ZERO)
+        charged = self.unpaid_charges(numbers, p) if self.charges else ZERO
         if open_total <= ZERO:
-            owner = self.receivables[numbers[0]].customer_id
-            self.credit(owner, CreditKind.OVERPAYMENT, p, p.amount, f"{why}, but those invoices are already paid")
+            left = self.pay_charges_of(numbers, p, p.amount, tier, f"{why}; their charges") if charged else p.amount
+            if left > ZERO:
+                owner = self.receivables[numbers[0]].customer_id
+                self.credit(owner, CreditKind.OVERPAYMENT, p, left, f"{why}, but those invoices are already paid")
             return
-        agrees = open_total > ZERO and ZERO <= open_total - p.amount <= self.tolerance
+        beyond = p.amount - open_total
+        agrees = ZERO <= -beyond <= self.tolerance or ZERO < beyond <= charged
         if not agrees:
             self.candidate(numbers, p, f"{why}, but {p.amount} does not agree with the open {open_total}")
             return
         if self.claim_twin(p, numbers, ()):
             return
-        tier = c.tier
-        assert tier is not None  # text candidates always have one
         left = p.amount
         for n in numbers[:-1]:
             left = self.allocate(n, left, tier, p.key, f"{why}; amount agrees", p.booking_date)
-        self.settle_rest(numbers[-1], p, left, tier, f"{why}; amount agrees")
+        if beyond > ZERO:  # the invoices and their charges
+            left = self.allocate(numbers[-1], left, tier, p.key, f"{why}; amount agrees", p.booking_date)
+            self.pay_charges_of(numbers, p, left, tier, f"{why}; amount agrees")
+        else:
+            self.settle_rest(numbers[-1], p, left, tier, f"{why}; amount agrees")
+
+    def unpaid_charges(self, numbers: Sequence[str], p: Payment) -> Decimal:
+        """What the invoices' letters charged before ``p``, in its currency, and is not paid yet."""
+        return sum(
+            (
+                c.unpaid
+                for n in numbers
+                for c in self.charges.get(n, ())
+                if c.on <= p.booking_date and c.currency == p.currency
+            ),
+            ZERO,
+        )
+
+    def pay_charges_of(
+        self, numbers: Sequence[str], p: Payment, left: Decimal, tier: AllocationTier, why: str
+    ) -> Decimal:
+        for n in numbers:
+            if left > ZERO and n in self.charges:
+                left = self.pay_charges(n, p, left, tier, why)
+        return left
 
     def settle_rest(self, number: str, p: Payment, amount: Decimal, tier: AllocationTier, why: str) -> None:
         short = self.book.open[number] - amount
@@ -392,16 +480,23 @@ class _Matcher:
         """Money taken back re-opens what it paid: the invoice its reference (or text) names, else what the
         original payment paid."""
         if numbers:
-            self.reopen(numbers[0], p.amount, p)
+            self.take_back(numbers[0], p.amount, p)
             return
         original = self.find_original(p)
         if original is None:
             self.result.unexplained_reversals.append(p)
             return
         left = p.amount
-        for number, amount in self.paid_with(original):
+        paid = self.paid_with(original)
+        for number, amount in paid:
             back = min(left, amount)
             left -= self.reopen(number, back, p)
+        if original in self.charge_payers or any(n in self.result.charges_paid for n, _x in paid):
+            charged = self.charge_payers.get(original, (AllocationTier.REVERSAL, "", []))[2]
+            for number in dict.fromkeys(charged):  # the charges it paid are owed again
+                left -= self.unpay_charges(number, left, original)
+            for number in dict.fromkeys([*(n for n, _x in paid), *charged]):
+                self.refill(number)
         for cust, credits in self.result.unallocated_credit.items():
             self.result.unallocated_credit[cust] = [c for c in credits if c.ref != original]
 

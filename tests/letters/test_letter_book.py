@@ -169,6 +169,21 @@ def test_a_debtor_who_pays_what_the_reminder_asked_leaves_no_credit_to_hold_the_
     assert f"overpayment: {charged} NOK more than invoice 7001" in json.dumps(items["7002"]["evidence"])
 
 
+def test_a_debtor_who_pays_what_the_reminder_asked_with_the_invoice_number_it_named_has_paid(ws: Workspace) -> None:
+    ws.write_config(client_table("acme"))
+    ws.add_invoice("7001", issue=date(2025, 12, 22), due=DUE, amount="5000.00", kid_value=None)  # no KID
+    run(ws, DAY)
+    [letter] = listed(ws)
+    said = pdf_text(Path(letter["file"]).read_bytes())
+    assert "Merk betalingen med fakturanummeret" in said  # what the letter asks for an invoice without a KID
+    paid_on = DAY + timedelta(days=6)
+    entry = Entry("B-1", letter["total"], paid_on, text="Faktura 7001")
+    ws.add_bank_file("paid.xml", [entry], created=paid_on)
+    run(ws, paid_on)
+    items = ws.items(paid_on, "--no-sync")
+    assert (items["7001"]["state"], items["7001"]["holds"]) == ("settled", [])  # paid, not held as pending
+
+
 # ---- e-mail ----------------------------------------------------------------------------------------------
 
 

@@ -51,6 +51,74 @@ def test_a_charge_is_paid_only_from_its_letters_day_and_in_its_currency():
         assert credit.amount == D("35.00") and "1001" not in r.charges_paid
 
 
+def test_a_payment_naming_the_invoice_by_number_pays_its_charges_as_one_with_a_kid_does():
+    # a letter asks an invoice without a KID to be paid with its number: what it asked, with that number
+    charged = {"1001": [(date(2024, 3, 2), D("35.00"), "NOK"), (date(2024, 3, 2), D("4.10"), "NOK")]}
+    as_asked = reconcile([inv("1001", "A", "500.00")], [pay("R1", "539.10", free_text="Faktura 1001")], charges=charged)
+    assert as_asked.open_amount["1001"] == D("0.00") and not as_asked.pending
+    assert not as_asked.unallocated_credit and [x[1] for x in as_asked.charges_paid["1001"]] == [D("39.10")]
+    # more than the invoice and its charges still does not agree: held, as before
+    more = reconcile([inv("1001", "A", "500.00")], [pay("R1", "600.00", free_text="Faktura 1001")], charges=charged)
+    assert more.open_amount["1001"] == D("500.00") and more.pending["1001"]
+    # the fee paid apart, after the invoice, naming it: no credit; paid twice: the second is
+    apart = [
+        pay("R1", "500.00", free_text="Faktura 1001"),
+        pay("R2", "39.10", on=date(2024, 3, 5), free_text="gebyr faktura 1001"),
+    ]
+    assert not reconcile([inv("1001", "A", "500.00")], apart, charges=charged).unallocated_credit
+    twice = [*apart, pay("R3", "39.10", on=date(2024, 3, 6), free_text="gebyr faktura 1001")]
+    (again,) = reconcile([inv("1001", "A", "500.00")], twice, charges=charged).unallocated_credit["A"]
+    assert again.amount == D("39.10") and again.ref == twice[-1].key
+
+
+def test_money_taken_back_leaves_the_invoice_and_its_charges_owed_as_the_money_left_them():
+    """Money pays an invoice first, then its letters' charges; taking a payment back keeps that so: no more
+    is open on the invoice than the money left unpaid, and no charge stays paid by money returned."""
+    charged = {"1001": [(date(2024, 3, 2), D("35.00"), "NOK")]}
+    invoice = inv("1001", "A", "500.00", K1)
+    back = {"on": date(2024, 3, 6), "reversal": True}
+
+    def owed(payments: list) -> tuple[D, D]:
+        r = reconcile([invoice], payments, charges=charged)
+        assert not r.unallocated_credit, r.unallocated_credit  # nothing here is the customer's credit
+        paid = [a.source_key for a in r.allocations["1001"] if a.amount > 0]
+        assert len(paid) == len(set(paid))  # one allocation per payment (a case reports each once, by its key)
+        on_charges = sum((x[1] for x in r.charges_paid.get("1001", ())), D("0"))
+        return r.open_amount["1001"], D("35.00") - on_charges  # (open on the invoice, charges unpaid)
+
+    part = pay("R0", "300.00", on=date(2024, 3, 1), structured_ref=K1)
+    rest = pay("R1", "235.00", structured_ref=K1)  # the 200.00 left and the fee
+    assert owed([part, rest]) == (D("0.00"), D("0.00"))
+    assert owed([part, rest, pay("R2", "235.00", structured_ref=K1, **back)]) == (D("200.00"), D("35.00"))
+
+    whole = pay("R0", "500.00", on=date(2024, 3, 3), structured_ref=K1, payer_account="12345678903")
+    fee = pay("R1", "35.00", structured_ref=K1)  # the fee paid apart
+    assert owed([whole, fee, pay("R2", "35.00", structured_ref=K1, **back)]) == (D("0.00"), D("35.00"))
+    assert owed([whole, fee, pay("R2", "500.00", structured_ref=K1, **back)]) == (D("465.00"), D("35.00"))
+    no_ref = pay("R2", "500.00", payer_account="12345678903", **back)  # the return names only the payer
+    assert owed([whole, fee, no_ref]) == (D("465.00"), D("35.00"))
+
+    all_of_it = pay("R1", "535.00", structured_ref=K1, payer_account="12345678903")
+    returned = pay("R2", "535.00", payer_account="12345678903", **back)
+    assert owed([all_of_it, returned]) == (D("500.00"), D("35.00"))
+    assert owed([all_of_it, pay("R2", "535.00", structured_ref=K1, **back)]) == (D("500.00"), D("35.00"))
+    # paid again as the letter asked: the fee too, no credit to hold the customer for
+    again = pay("R3", "535.00", on=date(2024, 3, 8), structured_ref=K1)
+    assert owed([all_of_it, returned, again]) == (D("0.00"), D("0.00"))
+
+
+def test_a_ledger_payment_taken_back_leaves_its_charges_owed():
+    charged = {"1001": [(date(2024, 3, 2), D("35.00"), "NOK")]}
+    ledger = {"source": "tripletex", "account": "", "invoice_number": "1001"}
+    payments = [
+        pay("L0", "300.00", on=date(2024, 3, 1), **ledger),
+        pay("L1", "235.00", **ledger),
+        pay("L2", "235.00", on=date(2024, 3, 6), reversal=True, **ledger),
+    ]
+    r = reconcile([inv("1001", "A", "500.00", K1)], payments, charges=charged)
+    assert r.open_amount["1001"] == D("200.00") and "1001" not in r.charges_paid and not r.unallocated_credit
+
+
 def test_partial_payment_leaves_the_rest_open():
     r = reconcile([inv("1001", "A", "500.00", K1)], [pay("R1", "200.00", structured_ref=K1)])
     assert r.open_amount["1001"] == D("300.00") and "1001" not in r.with_difference
