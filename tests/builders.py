@@ -400,8 +400,10 @@ class Workspace:
     def post_letters(self, client_id: str = "acme") -> None:
         """The accountant posts every letter in the outbox: its PDF moves into ``posted/``."""
         folder = self.reminders_dir(client_id)
-        (folder / "posted").mkdir(exist_ok=True)
-        for pdf in folder.glob("*.pdf"):
+        pdfs = list(folder.glob("*.pdf"))  # (none before the first letter, nor a folder)
+        if pdfs:
+            (folder / "posted").mkdir(exist_ok=True)
+        for pdf in pdfs:
             pdf.rename(folder / "posted" / pdf.name)
 
     def cases_dir(self, client_id: str = "acme") -> Path:
@@ -496,8 +498,11 @@ class Workspace:
         return record
 
     def letter_pdf(self, number: str, kind: str, day: date, client_id: str = "acme") -> Path:
-        """The outbox PDF of the letter of ``kind`` sent on ``day`` that names invoice ``number``."""
-        return self.reminders_dir(client_id) / f"{self.letter_record(number, kind, day, client_id).stem}.pdf"
+        """The outbox PDF of the letter of ``kind`` sent on ``day`` that names invoice ``number`` (in ``posted/``
+        once posted)."""
+        name = f"{self.letter_record(number, kind, day, client_id).stem}.pdf"
+        posted = self.reminders_dir(client_id) / "posted" / name
+        return posted if posted.is_file() else self.reminders_dir(client_id) / name
 
     def letter_text(self, number: str, kind: str, day: date, client_id: str = "acme") -> str:
         """That letter's text as a reader gets it from the PDF (spaces normalised, no-break spaces plain)."""

@@ -15,10 +15,11 @@ from connector.actions import letters as content
 from connector.actions.bookings import book_charges
 from connector.actions.collection import Afresh, case_id_for, propose_case, run_collection
 from connector.actions.follow_up import note_agreement_checks, send_case_letters, send_follow_ups
-from connector.actions.letter_service import unposted
+from connector.actions.letter_service import in_outbox, unposted
 from connector.actions.send import send_letters
 from connector.channels.base import Channel
 from connector.config import ClientConfig
+from connector.letters import LetterKind
 from connector.model import ZERO, Action, Decision
 from connector.reports.run import PROPOSAL, SEND, ClientReport
 from connector.store import Store
@@ -66,12 +67,19 @@ def act_client(
         return
     call_list_lines(client, decisions, report)
     with_case: set[str] | None = None  # the invoices with a case: read when a decision proposes one
+    notices: dict[str, book.LetterRecord] | None = None  # … and their collection notices still in the outbox
     for d in decisions:
         if d.action is not Action.COLLECTION_CASE:
             continue
         if with_case is None:
             with_case = {c.invoice_number for c in facts().cases}
+            notices = {n: r for r in in_outbox(store, client, LetterKind.COLLECTION_NOTICE) for n in r.invoices}
         if d.invoice_number not in with_case:
+            assert notices is not None
+            notice = notices.get(d.invoice_number)
+            if notice is not None:  # a case only after the notice the law requires went to the debtor
+                report.attention.append(notice_not_posted(client, d.invoice_number, notice))
+                continue
             line = propose_case(store, client, as_of, d, facts().customers.get(d.customer_id))
             if line:
                 report.did(PROPOSAL, line, invoice=d.invoice_number, case=case_id_for(client.id, d.invoice_number))
@@ -127,4 +135,13 @@ def note_unposted_letters(store: Store, client: ClientConfig, as_of: date, repor
         f"{len(waiting)} letters are still in the outbox past their pay-by date, not posted, though the ladder "
         f"counts them as sent (the oldest: {r.letter_id} to {who}, {when}): post them (move the PDFs into "
         f"posted/) or void them: arsync letters list --client {client.id}"
+    )
+
+
+def notice_not_posted(client: ClientConfig, number: str, notice: book.LetterRecord) -> str:
+    return (
+        f"no collection case proposed for invoice {number}: its collection notice {notice.letter_id} (written "
+        f"{notice.sent_on.isoformat()}) is still in the outbox, not posted, and a case may only follow a notice "
+        f"the debtor was sent: post it, or void it (arsync letters cancel {client.id} {notice.letter_id} --note …) "
+        "and the ladder sends the notice again"
     )

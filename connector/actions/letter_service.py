@@ -106,6 +106,19 @@ def unposted(store: Store, client: ClientConfig, as_of: date) -> list[LetterView
     """Outbox letters still in the outbox folder (written, never posted) whose pay-by date has passed (without
     one: written ``UNPOSTED_AFTER`` ago), oldest first. The ladder counts them as sent from the day they were
     written, so the next step falls due on letters the debtors never had."""
+    late = [
+        r for r in in_outbox(store, client) if r.sent_on <= as_of and (r.pay_by or r.sent_on + UNPOSTED_AFTER) < as_of
+    ]
+    if not late:
+        return []
+    names = {c.customer_id: c.name for c in store.read(load_customers, client.id)}
+    folder = client.reminders.path
+    assert folder is not None  # (letters in its outbox folder were found)
+    return [LetterView(r, WRITTEN, folder / f"{r.stem}.pdf", names.get(r.customer_id, r.customer_id)) for r in late]
+
+
+def in_outbox(store: Store, client: ClientConfig, kind: str | None = None) -> list[book.LetterRecord]:
+    """The letters (of ``kind``) whose PDF is still in the outbox folder: written, not posted, oldest first."""
     folder = client.reminders.path
     if folder is None:
         return []
@@ -116,14 +129,11 @@ def unposted(store: Store, client: ClientConfig, as_of: date) -> list[LetterView
         return []
     if not present:
         return []
-    names = {c.customer_id: c.name for c in store.read(load_customers, client.id)}
-    out = []
-    for r in store.read(book.load, client.id):
-        if r.channel != "outbox" or r.status not in (book.SENT, book.UNCONFIRMED) or f"{r.stem}.pdf" not in present:
-            continue
-        if r.sent_on <= as_of and (r.pay_by or r.sent_on + UNPOSTED_AFTER) < as_of:
-            out.append(LetterView(r, WRITTEN, folder / f"{r.stem}.pdf", names.get(r.customer_id, r.customer_id)))
-    return out
+    return [
+        r
+        for r in store.read(book.load, client.id, kind=kind)
+        if r.channel == "outbox" and r.status in (book.SENT, book.UNCONFIRMED) and f"{r.stem}.pdf" in present
+    ]
 
 
 def get_letter(store: Store, client: ClientConfig, letter_id: str) -> book.LetterRecord:

@@ -39,6 +39,7 @@ def walk(ws: Workspace, first: date, last: date, paid: Mapping[date, Sequence[En
         again = ws.cli("run", "--as-of", day.isoformat())
         assert again.exit_code == 0, again.output
         assert (letters(ws), steps(ws), ws.store.read(load_cases, ["acme"])) == before, f"the second run of {day} acted"
+        ws.post_letters()  # the accountant posts the day's letters (a case may only follow a notice sent)
         day += timedelta(days=1)
 
 

@@ -24,11 +24,34 @@ def _walk(ws: Workspace, first: date, last: date) -> None:
         ws.bank_heartbeat(day)
         result = ws.cli("run", "--as-of", day.isoformat())
         assert result.exit_code == 0, result.output
+        ws.post_letters()  # the accountant posts the day's letters (a case may only follow a notice sent)
         day += timedelta(days=1)
 
 
 def _steps(ws: Workspace) -> list[tuple[Action, date, Decimal, str]]:
     return [(s.step, s.sent_on, s.fee, s.channel) for s in ws.store.read(load_facts, "acme").steps]
+
+
+def test_no_case_is_proposed_while_its_collection_notice_is_still_in_the_outbox(ws: Workspace) -> None:
+    ws.write_config(client_table())
+    ws.add_invoice("7001", issue=date(2025, 12, 22), due=START, amount="10000.00")
+    _walk(ws, START, date(2026, 2, 5))  # the reminder and the notice, posted each day …
+    (ws.reminders_dir() / "posted" / "acme--934567897--collection_notice--2026-02-05.pdf").rename(
+        ws.reminders_dir() / "acme--934567897--collection_notice--2026-02-05.pdf"
+    )  # … but the notice was not: it is back in the outbox
+    case_day = date(2026, 2, 24)  # the day the case would be proposed (test_norway_ladder_day_by_day)
+    ws.bank_heartbeat(case_day)
+    night = ws.cli("run", "--as-of", case_day.isoformat(), "--json")
+    assert night.exit_code == 0, night.output
+    said = [line for c in json.loads(night.stdout)["clients"] for line in c["attention"]]
+    assert ws.store.read(load_cases, ["acme"]) == []
+    [line] = [x for x in said if x.startswith("no collection case proposed for invoice 7001")]
+    assert "its collection notice N-20260205-934567897 (written 2026-02-05) is still in the outbox" in line
+    assert "arsync letters cancel acme N-20260205-934567897" in line
+
+    ws.post_letters()
+    _walk(ws, case_day, case_day)
+    assert [c.created_on for c in ws.store.read(load_cases, ["acme"])] == [case_day]
 
 
 def test_norway_ladder_day_by_day(ws: Workspace) -> None:
@@ -47,10 +70,9 @@ def test_norway_ladder_day_by_day(ws: Workspace) -> None:
     out = ws.reminders_dir()
     files = ws.outbox_files(out)
     stem = "acme--934567897--reminder--2026-01-19"
-    assert {f"{stem}--7001.xml", f"{stem}.pdf", "acme--934567897--collection_notice--2026-02-05--7001.xml"} <= set(
-        files
-    )
-    pdf = (out / f"{stem}.pdf").read_bytes()
+    assert {f"{stem}--7001.xml", "acme--934567897--collection_notice--2026-02-05--7001.xml"} <= set(files)
+    assert f"{stem}.pdf" in ws.outbox_files(out / "posted")
+    pdf = ws.letter_pdf("7001", "reminder", date(2026, 1, 19)).read_bytes()
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 2  # the letter, then the invoice copy behind it
     letter = ws.letter_text("7001", "reminder", date(2026, 1, 19))
     assert "Kopi av fakturaen er vedlagt." in letter

@@ -197,6 +197,7 @@ def test_a_pushed_case_is_followed_by_a_letter_naming_the_agency(ws: Workspace, 
     setup(ws, language)
     run(ws, DAY)
     run(ws, date(2026, 2, 9))  # the notice
+    ws.post_letters()  # (a case only follows a notice the debtor was sent)
     case_day = date(2026, 3, 2)
     run(ws, case_day)
     assert ws.cli("cases", "approve", "acme-7001", "--as-of", case_day.isoformat()).exit_code == 0
