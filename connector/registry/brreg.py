@@ -70,7 +70,7 @@ class BrregClient:
         # debtor whose bankruptcy counts
         sub = self._lookup("underenheter", org_no)
         if sub.status != "sub_unit":
-            return sub if not sub.ok else fact
+            return sub if not sub.ok or sub.status == "not_found" else fact
         parent = self._lookup("enheter", sub.detail)
         if not parent.ok or parent.status == "not_found":
             return replace(parent, org_no=org_no, detail=f"sub-unit of {sub.detail}: {parent.detail}")
@@ -100,6 +100,14 @@ class BrregClient:
                 return RegistryFact(REGISTER, org_no, now, ok=False, status="error", detail="unexpected body")
             if kind == "underenheter":
                 parent = str(body.get("overordnetEnhet") or "")
+                if not parent.isdigit() and body.get("slettedato"):
+                    # A deleted sub-unit answers 200 with a stub (respons_klasse "SlettetUnderEnhet",
+                    # slettedato) that names no main unit (observed by several public clients): a closed
+                    # branch says nothing about the company, whose org no the customer should carry.
+                    detail = f"a deleted sub-unit (slettedato {body['slettedato']}) that names no main unit"
+                    return RegistryFact(
+                        REGISTER, org_no, now, ok=True, insolvent=False, status="not_found", detail=detail
+                    )
                 if not parent.isdigit():
                     detail = "sub-unit without a main unit"
                     return RegistryFact(REGISTER, org_no, now, ok=False, status="error", detail=detail)

@@ -275,6 +275,7 @@ class RestSource:
         listing: Listing | None = None,
         verify_end: bool = False,
         known_digest: str | None = None,
+        ask_checksum: bool = False,
     ) -> Iterator[dict[str, Any]]:
         return streams.read(
             self.http,
@@ -286,6 +287,7 @@ class RestSource:
             listing=listing,
             verify_end=verify_end,
             known_digest=known_digest,
+            ask_checksum=ask_checksum,
         )
 
     def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -318,19 +320,27 @@ class Sync:
     def read(self, stream: Stream, **params: Any) -> Iterator[dict[str, Any]]:
         """The stream's records, its replication parameter filled in from the plan; the listing is
         bounded by what the bookmark says the list held, and counted for the next bookmark."""
-        return self._read(stream, Listing(stream.path), None, params)
+        return self._read(stream, Listing(stream.path), None, params, ask_checksum=False)
 
     def read_unless_unchanged(
         self, stream: Stream, known_digest: str | None, **params: Any
     ) -> tuple[list[dict[str, Any]], Listing]:
-        """The stream's records, unless its first page says the whole result is the one the bookmark
-        saw (the same version digest): then no records and ``listing.unchanged``."""
+        """The stream's records, unless the server says the whole result is the one the bookmark's
+        checksum names (304 Not Modified): then no records and ``listing.unchanged``. The result's
+        checksum is asked for on every run (``listing.digest``), for the next one."""
         listing = Listing(stream.path)
-        records = list(self._read(stream, listing, None if self.plan.full else known_digest, params))
+        known = None if self.plan.full else known_digest
+        records = list(self._read(stream, listing, known, params, ask_checksum=True))
         return records, listing
 
     def _read(
-        self, stream: Stream, listing: Listing, known_digest: str | None, params: dict[str, Any]
+        self,
+        stream: Stream,
+        listing: Listing,
+        known_digest: str | None,
+        params: dict[str, Any],
+        *,
+        ask_checksum: bool,
     ) -> Iterator[dict[str, Any]]:
         since = stream.since.value(self.plan.since, self.plan.window_start) if stream.since else None
         query = {stream.since.param: since, **params} if stream.since and since is not None else params
@@ -340,7 +350,13 @@ class Sync:
         budget = streams.budget_for(known, self.source.page_size)
         # A full run's listings may close what they miss: their ends are made sure of.
         return self.source.read(
-            stream, query, budget=budget, listing=listing, verify_end=self.plan.full, known_digest=known_digest
+            stream,
+            query,
+            budget=budget,
+            listing=listing,
+            verify_end=self.plan.full,
+            known_digest=known_digest,
+            ask_checksum=ask_checksum,
         )
 
     def mapped(self, stream: Stream, **params: Any) -> Iterator[Any]:

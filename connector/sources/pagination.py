@@ -66,14 +66,18 @@ class Paginator(Protocol):
 class OffsetPaginator:
     """``offset``/``count`` parameters (Tripletex ``from``/``count``); a short page is the last.
 
-    ``digest``: where each page names a hash of the *whole* result (Tripletex ``versionDigest``);
+    ``digest``: where an answer names a checksum of the *whole* result (Tripletex ``versionDigest``);
     the loop checks it stays the same from page to page — if it changes, the list changed while it
-    was being read and offsets may have skipped records.
+    was being read and offsets may have skipped records. ``checksum_header``: the request header
+    that asks for that checksum and, given the one known, answers 304 Not Modified when the result is
+    the same (Tripletex ``If-None-Match``; without it ``versionDigest`` holds no checksum but a
+    sentence, "'If-None-Match' header not specified" — tripletex-api2 examples/bash/checksum).
     """
 
     offset: str
     count: str
     digest: str | None = None
+    checksum_header: str | None = None
 
     def start(self) -> int:
         return 0

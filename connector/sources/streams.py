@@ -75,8 +75,8 @@ class Listing:
     pages: int = 0
     bytes: int = 0
     incomplete: str | None = None
-    digest: str | None = None  # the whole result's version digest, where the system sends one
-    unchanged: bool = False  # stopped after the first page: the digest equals the bookmark's
+    digest: str | None = None  # the whole result's checksum, where the system sends one
+    unchanged: bool = False  # the first page said the result is the one the bookmark's checksum names
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,7 @@ def read(
     listing: Listing | None = None,
     verify_end: bool = False,
     known_digest: str | None = None,
+    ask_checksum: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Every record of ``stream``, page by page: the stream's parameters, then ``params`` (the
     replication filter and the run's own, such as a date window), then the paginator's.
@@ -153,9 +154,12 @@ def read(
     ``listing`` (when given) is filled with the counts and whether the list ended consistently.
     ``verify_end`` (full re-syncs, whose listing may close what is missing): after an empty page
     that follows a full one, the next page is asked for too; records there mean the list is incomplete.
-    ``known_digest``: the result's version digest the bookmark holds (Tripletex ``versionDigest``, "hash
-    of full result"); when the first page names the same, the list has not changed since and the
-    listing stops there (``listing.unchanged``) — what the caller kept from last time still holds."""
+    ``ask_checksum``: the first page is asked with the paginator's checksum header (Tripletex
+    ``If-None-Match``), carrying ``known_digest`` (the checksum the bookmark holds) when there is one;
+    the result's checksum lands in ``listing.digest``. When the server answers 304 Not Modified, the
+    list has not changed since and the listing stops there (``listing.unchanged``) — what the caller
+    kept from last time still holds. A digest that is no checksum (Tripletex sends a sentence when
+    none was asked for) is never compared."""
     path = f"{root}/{stream.path}" if root else stream.path
     query = {**stream.params, **(params or {})}
     own_host = urlsplit(http.base_url).netloc
@@ -166,6 +170,8 @@ def read(
     where = f"{http.system} {stream.name} list ({stream.path})"
     paginator = stream.paginator
     digest_path = getattr(paginator, "digest", None)
+    checksum_header = getattr(paginator, "checksum_header", None) if ask_checksum else None
+    known = checksum(known_digest)
     seen_pages: dict[str, int] = {}  # body hash → page number
     seen_links: set[str] = set()
     seen_ids: set[str] = set()
@@ -176,7 +182,16 @@ def read(
         if listing.pages >= budget.max_pages:
             raise ListingError(f"{where}: more than {budget.max_pages} pages ({budget.why}); refusing to loop forever")
         ask = paginator.request(token, page_size)
-        if ask.link is None:
+        if ask.link is None and checksum_header and listing.pages == 0:
+            # Any non-empty value asks for the checksum; the known one may be answered 304.
+            ask_with = {checksum_header: known or "arsync-no-checksum-yet"}
+            resp = http.request("GET", path, params={**query, **ask.params}, headers=ask_with)
+            if resp.status == 304:
+                if known is None:
+                    raise ApiError(f"{where}: 304 Not Modified although no checksum was known")
+                listing.pages, listing.digest, listing.unchanged = 1, known, True
+                return
+        elif ask.link is None:
             resp = http.get(path, {**query, **ask.params})
         elif urlsplit(ask.link).netloc != own_host:
             # Our credentials never travel to a URL an answer made up.
@@ -195,12 +210,9 @@ def read(
         page = Page(records, resp.headers, resp.data)
         _check_repeat(where, listing.pages, resp.digest, page, stream.key, seen_pages, seen_ids)
         if digest_path and page.records:
-            now = lookup(resp.data, digest_path)
+            now = checksum(lookup(resp.data, digest_path))
             if listing.pages == 1:
-                listing.digest = str(now) if now is not None else None
-                if known_digest is not None and listing.digest == known_digest:
-                    listing.unchanged = True
-                    return
+                listing.digest = now
             if digest is not None and now is not None and now != digest:
                 why = f"the list changed while it was read ({digest_path} changed on page {listing.pages})"
                 _incomplete(listing, why)
@@ -225,6 +237,14 @@ def read(
                 _incomplete(listing, problem)
             return
         token = following
+
+
+def checksum(value: Any) -> str | None:
+    """A result checksum as a server names it, or None for a value that is none: Tripletex puts a
+    sentence in ``versionDigest`` when no checksum was computed ("'If-None-Match' header not
+    specified", "Checksum not yet supported for this endpoint")."""
+    text = str(value).strip() if value is not None else ""
+    return text if text and not any(ch.isspace() for ch in text) else None
 
 
 def _incomplete(listing: Listing, why: str) -> None:

@@ -14,8 +14,10 @@ a ``type=INCOMING_PAYMENT`` filter would lose it (issue 16, item 1).
 Incremental run (issue 16, "only what changed"): customers ``changedSince`` and the open posts — two
 requests when nothing changed; then only the invoices whose open posts changed since the last run
 (paid, part paid, credited: re-read by id; new: read from their first posting's date), and the
-credit notes issued since when one of them turns out credited. ``versionDigest`` of each page must
-stay the same while a list is paged. Paging: ``from``/``count`` until a short page —
+credit notes issued since when one of them turns out credited. The open posts are asked with
+``If-None-Match``: ``versionDigest`` is a checksum of the result only when that header is sent (else
+a sentence), and the checksum the last run kept is answered 304 Not Modified when nothing changed
+(tripletex-api2, examples/bash/checksum; changelog 2.59.0). Paging: ``from``/``count`` until a short page —
 ``fullResultSize`` is deprecated and inexact. The session tokens a run created are deleted when the
 run ends (:func:`end_sessions`).
 """
@@ -140,10 +142,10 @@ def forget_sessions() -> None:
 
 
 # Every Tripletex list: {"fullResultSize", "from", "count", "versionDigest", "values": [...]}, paged by
-# from/count until a short page (fullResultSize is deprecated and inexact, research §1); versionDigest
-# hashes the whole result, so a change while paging shows.
+# from/count until a short page (fullResultSize is deprecated and inexact, research §1). versionDigest
+# is a checksum only on a request with If-None-Match (tripletex-api2 examples/bash/checksum).
 RECORDS = "values"
-PAGES = OffsetPaginator(offset="from", count="count", digest="versionDigest")
+PAGES = OffsetPaginator(offset="from", count="count", digest="versionDigest", checksum_header="If-None-Match")
 
 # GET /customer leaves inactive customers out unless asked (isInactive defaults to false).
 CUSTOMERS = Stream(
@@ -210,8 +212,8 @@ class TripletexSource(api.RestSource):
         if p.full:
             batch.customers.extend(run.mapped(INACTIVE_CUSTOMERS))
         previous: dict[str, list[Any]] = p.previous.get("open", {}) if not p.full else {}
-        # The open posts' versionDigest ("hash of full result") unchanged since the last run: nothing
-        # was paid, credited or invoiced, and one page told us so.
+        # The open posts' checksum unchanged since the last run (304 Not Modified): nothing was paid,
+        # credited or invoiced, and one request told us so.
         posts, listing = run.read_unless_unchanged(OPEN_POSTS, p.previous.get("open_digest"), date=until)
         first_seen: dict[str, date] = {}
         if listing.unchanged:
@@ -232,7 +234,7 @@ class TripletexSource(api.RestSource):
         ids = {i.number: i.source_ref for i in invoices if i.kind.value == "invoice"}
         ids.update({n: v[0] for n, v in previous.items() if n not in ids})
         state = {n: [ids.get(n), str(a)] for n, a in sorted(open_now.items())}
-        return run.finish(open=state, open_digest=listing.digest or p.previous.get("open_digest"))
+        return run.finish(open=state, open_digest=listing.digest)
 
     def _open_posts(self, posts: Iterable[dict[str, Any]]) -> tuple[dict[str, Decimal], dict[str, date]]:
         """Open amount per invoice number from the customer ledger's open posts, and each number's

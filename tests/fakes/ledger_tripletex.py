@@ -2,7 +2,11 @@
 ``Tripletex/tripletex-api2`` repository (README, FAQ) say the real one does:
 
 - envelopes ``{"fullResultSize", "from", "count", "versionDigest", "values"}`` / ``{"value"}``;
-  ``fullResultSize`` is deprecated and inexact here on purpose; ``versionDigest`` hashes the full result;
+  ``fullResultSize`` is deprecated and inexact here on purpose; ``versionDigest`` is a checksum of the
+  full result only when the request sends ``If-None-Match`` (any non-empty value), and the checksum
+  itself as ``If-None-Match`` is answered 304 Not Modified while the result is the same; without the
+  header it is the sentence real answers carry (tripletex-api2 ``examples/bash/checksum``, changelog
+  2.59.0 "only used if the client specifies the If-None-Match header");
 - the ``fields`` expression: without it, or for a field named without ``(...)``, a nested object is
   only ``{"id", "url"}`` ("just ``project`` returns ``{id, url}``"); ``*`` is every field of that level;
 - ``GET /customer`` leaves inactive customers out unless ``isInactive=true`` (default false);
@@ -22,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 import time
 from datetime import date
 from decimal import Decimal
@@ -33,6 +38,8 @@ from tests.fakes.ledger_world import Cust, Doc, Pay, World
 
 COUNTRIES = {"NO": (161, "Norge", "NOR"), "DK": (57, "Danmark", "DNK"), "SE": (200, "Sverige", "SWE")}
 LEDGER_ACCOUNT: dict[str, Any] = {"id": 4711500, "number": 1500, "name": "Kundefordringer"}
+# versionDigest of a list asked without If-None-Match, as real answers carry it (captured responses).
+NO_CHECKSUM = "'If-None-Match' header not specified"
 
 
 def fields_tree(expr: str) -> dict[str, Any]:
@@ -100,6 +107,7 @@ class FakeTripletex(FakeSystem):
         self._period_end = 0.0  # the current rate-limit period (monotonic seconds)
         self._throttle_after: int | None = None  # answers left before "other consumers" spend the quota
         self._period = 0.0
+        self._asked = threading.local()  # .checksum: If-None-Match of the request this thread answers
 
     def throttle(self, after: int, period: float) -> None:
         """A quota period of ``period`` seconds starts now; after ``after`` more answers the quota is
@@ -150,6 +158,7 @@ class FakeTripletex(FakeSystem):
         refused, limit_headers = self._quota()
         if refused is not None:
             return refused
+        self._asked.checksum = headers.get("If-None-Match") or None
         reply = self._answer(method, path, q, token, body)
         reply.headers = {**limit_headers, **reply.headers}
         return reply
@@ -229,7 +238,12 @@ class FakeTripletex(FakeSystem):
         if endless:
             served = 0
         page = [] if served is None else projected[served * count : served * count + count]
-        digest = hashlib.sha256(json.dumps(projected, cls=_Enc).encode()).hexdigest()[:12] if rows else None
+        digest = NO_CHECKSUM
+        asked = getattr(self._asked, "checksum", None)
+        if asked:
+            digest = hashlib.sha256(json.dumps(projected, cls=_Enc).encode()).hexdigest()[:12]
+            if asked == digest:
+                return Reply(304)  # Not Modified: the data set is the one this checksum names
         total = len(rows) + (7 if self.inexact_total else 0)  # "not exact" (issue #127)
         body = {"fullResultSize": total, "from": start, "count": len(page), "versionDigest": digest, "values": page}
         return Reply(200, body)

@@ -36,8 +36,17 @@ ROUTES: dict[str, tuple[int, object]] = {
 }
 SLOW = "931234560"
 # Sub-units (a business address, "bedrift"): ledgers often carry their number instead of the company's.
-SUB_OF_BANKRUPT, SUB_OF_ACTIVE = "973000004", "973000012"
+SUB_OF_BANKRUPT, SUB_OF_ACTIVE, SUB_DELETED = "973000004", "973000012", "973000020"
+# A deleted sub-unit answers 200 with a stub naming no main unit (observed by several public clients).
+DELETED_STUB = {
+    "respons_klasse": "SlettetUnderEnhet",
+    "organisasjonsnummer": SUB_DELETED,
+    "navn": "KUNDE AS AVD BERGEN",
+    "organisasjonsform": {"kode": "BEDR"},
+    "slettedato": "2025-10-01",
+}
 SUBUNITS: dict[str, tuple[int, object]] = {
+    SUB_DELETED: (200, DELETED_STUB),
     SUB_OF_BANKRUPT: (200, {"organisasjonsnummer": SUB_OF_BANKRUPT, "overordnetEnhet": "923456791"}),
     SUB_OF_ACTIVE: (200, {"organisasjonsnummer": SUB_OF_ACTIVE, "overordnetEnhet": "934567897"}),
 }
@@ -83,6 +92,7 @@ def fake_brreg() -> Iterator[str]:
         (SLOW, False, False, "error"),
         (SUB_OF_BANKRUPT, True, True, "konkurs"),
         (SUB_OF_ACTIVE, True, False, "active"),
+        (SUB_DELETED, True, False, "not_found"),  # a closed branch: the customer's org no needs correcting
     ],
 )
 def test_lookup(fake_brreg: str, org: str, ok: bool, insolvent: bool, status: str) -> None:
@@ -92,6 +102,8 @@ def test_lookup(fake_brreg: str, org: str, ok: bool, insolvent: bool, status: st
         assert "konkursdato 2026-01-12" in fact.detail
     if org == "945678909":
         assert "slettedato 2025-11-30" in fact.detail
+    if org == SUB_DELETED:
+        assert "deleted sub-unit (slettedato 2025-10-01)" in fact.detail
     if org == SUB_OF_BANKRUPT:  # the main unit's bankruptcy, reported for the number the ledger holds
         assert fact.org_no == SUB_OF_BANKRUPT
         assert "sub-unit of 923456791" in fact.detail and "konkursdato 2026-01-12" in fact.detail

@@ -104,8 +104,8 @@ def test_the_sessions_a_run_created_are_deleted_when_it_ends(tmp_path: Path) -> 
 
 
 def test_a_night_with_nothing_changed_costs_two_requests(tmp_path: Path) -> None:
-    """The customers changed since, and the first page of the open posts: its versionDigest ("hash of
-    full result") equals the last run's, so the rest of the list is not read."""
+    """The customers changed since, and the first page of the open posts asked with the checksum the
+    last run kept (If-None-Match): 304 Not Modified, so the rest of the list is not read."""
     with FakeTripletex(realistic()) as fake:
         store = _store(tmp_path)
         client = client_for("tripletex", fake, tmp_path, page_size=2)  # the open posts span 3 pages
@@ -116,3 +116,38 @@ def test_a_night_with_nothing_changed_costs_two_requests(tmp_path: Path) -> None
         paths = [p for _m, p, _q in fake.log]
     assert paths == ["/v2/customer", "/v2/ledger/posting/openPost"]
     assert {(i.number, i.ledger_open_amount) for i in store.read(load_facts, "acme").invoices} == before
+
+
+def test_a_payment_between_two_nights_is_seen_although_versiondigest_names_no_checksum(tmp_path: Path) -> None:
+    """Asked without If-None-Match, every list answers the same versionDigest sentence ("'If-None-Match'
+    header not specified"): it says nothing about whether the open posts changed. A part payment
+    made between two incremental nights arrives the second night, with the invoice's new balance."""
+    world = realistic()
+    with FakeTripletex(world) as fake:
+        store = _store(tmp_path)
+        client = client_for("tripletex", fake, tmp_path)
+        assert sync(store, client).ok
+        world.pay(10045, Decimal("750.50"), date(2026, 8, 20))
+        assert sync(store, client).ok  # incremental
+    facts = store.read(load_facts, "acme")
+    invoice = next(i for i in facts.invoices if i.number == "10045")
+    assert invoice.ledger_open_amount == Decimal("8000.00")
+    assert ("10045", date(2026, 8, 20), Decimal("750.50")) in {
+        (p.invoice_number, p.booking_date, p.amount) for p in facts.payments
+    }
+
+
+def test_the_open_posts_checksum_is_asked_for_with_if_none_match(tmp_path: Path) -> None:
+    """versionDigest is a checksum only on a request with If-None-Match; the open posts' first page
+    asks for it every night — with the checksum the last night kept, once there is one."""
+    asked: list[str | None] = []
+    with FakeTripletex(realistic()) as fake:
+        fake.hook = lambda _m, path, _q, headers: (
+            asked.append(headers.get("If-None-Match")) if path.endswith("/openPost") else None
+        )
+        store = _store(tmp_path)
+        client = client_for("tripletex", fake, tmp_path)
+        assert sync(store, client).ok
+        assert sync(store, client).ok
+    first, second = asked
+    assert first and second and first != second  # a placeholder, then the checksum answered to it
