@@ -115,8 +115,7 @@ def statement(env: Env, client_id: str, customer_id: str, as_of: date, fmt: str,
     if fresh.state != OK:  # it is the accountant's to send: said before a debtor is told a paid invoice is open
         env.problems.warning(
             f"client {client.id}: the data is {fresh.state} ({'; '.join(fresh.problems)}): a payment or credit note "
-            "since may be missing from this statement; sync first (arsync sync --client "
-            f"{client.id})"
+            "since may be missing from this statement"
         )
     if fmt == "pdf":
         data = service.statement_pdf(client, letter)
