@@ -11,11 +11,14 @@ Payments (issue 16, item 8): ``/accounting-years/:year/entries`` lists every ent
 remainder below the gross is explained by dated payments. ``remainder`` still becomes
 ``ledger_open_amount``, which caps the reconciled open amount.
 
-Full run: customers, every booked invoice of the history window, and the payment entries of the
-accounting years the window spans. Incremental run — three requests when nothing changed: customers
+Full run: customers, every booked invoice of the history window, and the entries of the accounting
+years the window spans (their payments; and the highest entry number, for the next run).
+Incremental run — three requests when nothing changed: customers
 by ``lastUpdated`` (a *date* in the filter syntax, not a timestamp), the unpaid collection (small;
 it also shows an invoice booked with an earlier date), and the entries booked since the last run
-(payments, new invoices and credit notes). Invoices those entries name and invoices unpaid last time
+(payments, new invoices and credit notes), or numbered above the highest entry number the last run
+read in that year (``$or:entryNumber$gt:``: an entry booked since with an earlier date, such as a
+credit note dated back). Invoices those entries name and invoices unpaid last time
 but not now (paid, or credited later) are re-read one by one. The accounting years are remembered
 in the bookmark and asked for again only when the run passes the last one known. Paging:
 ``skippages``/``pagesize``, following ``pagination.nextPage`` — only on our own host (the generic
@@ -115,16 +118,25 @@ class EconomicSource(api.RestSource):
         if p.full:
             for raw in run.read(BOOKED_INVOICES):
                 raws[_key(raw)] = raw
-            only = f"entryType$eq:{PAYMENT}$and:date$gte:{since.isoformat()}"
+            # every entry, not only payments: the highest entry number read is then the year's highest
+            only = f"date$gte:{since.isoformat()}"
         else:
             for raw in run.read(UNPAID_INVOICES):
                 raws[_key(raw)] = raw
             only = f"date$gte:{since.isoformat()}"
+        # The highest entry number read per accounting year: an entry booked since with an earlier date (a
+        # credit note dated back, which may be a customer's credit) has a higher number, not a later date.
+        numbered: dict[str, int] = {} if p.full else dict(p.previous.get("entry_numbers", {}))
         for year, _start, end in years:
             if end >= since:
-                lines += [
-                    e for e in run.read(entries(year), filter=only) if mapping.lookup(e, "customer.customerNumber")
-                ]
+                known = numbered.get(year)
+                query = only if p.full or known is None else f"{only}$or:entryNumber$gt:{known}"
+                for e in run.read(entries(year), filter=query):
+                    number = e.get("entryNumber")
+                    if isinstance(number, int):
+                        numbered[year] = max(numbered.get(year, number), number)
+                    if mapping.lookup(e, "customer.customerNumber"):
+                        lines.append(e)
         if not p.full:
             # Booked since the last run but not unpaid now, or unpaid last time and not now: re-read.
             booked = {
@@ -143,7 +155,9 @@ class EconomicSource(api.RestSource):
                 if pay:
                     batch.payments.append(pay)
         still_open = sorted(i.number for i in batch.invoices if i.kind.value == "invoice" and i.ledger_open_amount)
-        return run.finish(open=still_open, years=[[y, a.isoformat(), b.isoformat()] for y, a, b in years])
+        return run.finish(
+            open=still_open, years=[[y, a.isoformat(), b.isoformat()] for y, a, b in years], entry_numbers=numbered
+        )
 
     def _years(self, run: api.Sync, since: date) -> list[tuple[str, date, date]]:
         """The accounting years from ``since`` to today: from the bookmark while it covers today, else asked."""

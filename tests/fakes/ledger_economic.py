@@ -226,8 +226,14 @@ class FakeEconomic(FakeSystem):
         return {"accountNumber": number, "self": f"{self.url}/accounts/{number}"}
 
 
-def _filter(text: str) -> list[tuple[str, str, str]]:
-    """``date$gte:2026-05-02$and:entryType$eq:customerPayment`` → [(property, operator, value), ...]."""
+def _filter(text: str) -> list[list[tuple[str, str, str]]]:
+    """``date$gte:2026-05-02$and:entryType$eq:customerPayment`` → [[(property, operator, value), ...]]: the
+    groups ``$or:`` separates, each of conditions ``$and:`` joins (restdocs "Filtering": "And also" $and:,
+    "Or else" $or:)."""
+    return [_conditions(group) for group in text.split("$or:") if group] or [[]]
+
+
+def _conditions(text: str) -> list[tuple[str, str, str]]:
     out = []
     for part in [p for p in text.split("$and:") if p]:
         prop, sep, rest = part.partition("$")
@@ -238,7 +244,17 @@ def _filter(text: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def _apply(rows: list[dict[str, Any]], preds: list[tuple[str, str, str]], fmt: dict[str, str]) -> list[dict[str, Any]]:
+def _apply(
+    rows: list[dict[str, Any]], groups: list[list[tuple[str, str, str]]], fmt: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The rows any group holds for, in their order."""
+    kept = {id(r) for preds in groups for r in _apply_all(rows, preds, fmt)}
+    return [r for r in rows if id(r) in kept]
+
+
+def _apply_all(
+    rows: list[dict[str, Any]], preds: list[tuple[str, str, str]], fmt: dict[str, str]
+) -> list[dict[str, Any]]:
     for prop, op, raw in preds:
         kind = fmt.get(prop)
         if kind is None:

@@ -255,7 +255,10 @@ def test_a_statement_of_account_lists_open_items_payments_credits_and_the_balanc
     later = DAY + timedelta(days=10)  # no bank file read since: a payment since may be missing
     stale = ws.cli("statement", "acme", "934567897", "--as-of", later.isoformat())
     assert stale.exit_code == 0 and "Saldo" in stale.stdout
-    assert stale.stderr.startswith("warning: client acme: the data is stale (") and "may be missing from this statement" in stale.stderr
+    assert (
+        stale.stderr.startswith("warning: client acme: the data is stale (")
+        and "may be missing from this statement" in stale.stderr
+    )
 
 
 def test_a_statement_warns_of_a_bank_file_that_does_not_read(ws: Workspace) -> None:

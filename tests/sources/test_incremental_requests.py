@@ -4,7 +4,7 @@ process, so Tripletex's session and PowerOffice's token are asked for again and 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -69,3 +69,19 @@ def test_a_credit_note_of_no_invoice_comes_the_next_night(kind: str, tmp_path: P
         after = state(store, client.id)
     notes = [i for i in after["invoices"] if i[0] == "credit_note" and i[1] == "20001"]
     assert len(notes) == 1 and notes[0][5] == Decimal("500.00") and notes[0][7] == (), (kind, notes)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_credit_note_dated_back_comes_the_next_night(kind: str, tmp_path: Path) -> None:
+    """Booked today with an earlier date (the end of last month, say): a filter on dates alone misses it."""
+    world = realistic()
+    with FAKES[kind](world) as fake:
+        store = Store(f"sqlite:///{tmp_path / 'nights.db'}")
+        client = client_for(kind, fake, tmp_path)
+        _night(store, client, fake)  # the first, full sync
+        _night(store, client, fake)  # an incremental night: its bookmark now knows what it read
+        world.credit_customer(20001, world.customers[1], date.today() - timedelta(days=20), Decimal("500.00"))
+        _night(store, client, fake)
+        after = state(store, client.id)
+    notes = [i for i in after["invoices"] if i[0] == "credit_note" and i[1] == "20001"]
+    assert len(notes) == 1 and notes[0][5] == Decimal("500.00"), (kind, notes)
