@@ -4,10 +4,13 @@ Kravia has **no idempotency key**. A create is therefore never retried blindly: 
 resolved by the documented delta search (``/invoice/search?lastUpdatedTime=…``) filtered on our
 ``accountingInvoiceId`` (the case id), which Kravia recommends "for reconciliation".
 
-⚠ Not in the public docs, read defensively: the response shapes (``invoiceId``,
-``accountingInvoiceId``, ``status``, ``outstandingAmount``, ``lastUpdatedTime``, ``items``),
-status names, KID, invoice-PDF upload, and any API to pause or withdraw a case (their web has
-"pause/trekke sak").
+⚠ Not in the public docs, read defensively: the response shapes, status names, KID, invoice-PDF
+upload, and any API to pause or withdraw a case (their web has "pause/trekke sak"). Two public
+clients of Kravia's own v2 API (KnutAaboe/Kravia-Code-Case, 579683/Kravia-Debt-Collection) read
+answers wrapped as ASP.NET results: a list under ``data`` (search) and an object under ``value``
+(details, creditors), the invoice's own fields under ``invoice``, its id as ``id``. So every answer
+is unwrapped (``value``/``data``/``items`` or bare), the id read as ``invoiceId`` or ``id``, and a
+search is paged until an empty page: the server may cap ``top`` (the docs' example asks 20).
 """
 
 from __future__ import annotations
@@ -77,7 +80,8 @@ class KraviaProvider:
             reply = self.http.request("POST", "/invoice/register", json_body=self.body(payload))
         except ProviderError as exc:
             raise _business(exc) from None
-        ref = _get(reply.data, "invoiceId")
+        data = _unwrap(reply.data)
+        ref = data if isinstance(data, int) and not isinstance(data, bool) else _invoice_id(data)
         if ref is None:
             raise ProviderError("kravia: /invoice/register answered without an invoiceId", ambiguous=True)
         return PushResult(str(ref), created=True)
@@ -86,15 +90,15 @@ class KraviaProvider:
         # A day of margin: Kravia's timestamps carry no zone (⚠) and clocks drift.
         start = (since - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S") if since else None
         for item in self._search(start):
-            if str(_get(item, "accountingInvoiceId")) == payload.case.case_id:
-                return PushResult(str(_get(item, "invoiceId")), created=False)
+            if _is_ours(item, payload, self.creditor_id) and (ref := _invoice_id(item)) is not None:
+                return PushResult(str(ref), created=False)
         return None
 
     # ---- status ---------------------------------------------------------------------------------
 
     def get(self, provider_ref: str) -> ProviderCase | None:
         reply = self.http.request("GET", f"/invoice/{provider_ref}/details", ok_statuses=(404,))
-        return None if reply.status == 404 else _case(reply.data)
+        return None if reply.status == 404 else _case(reply.data, provider_ref)
 
     def changes(self, cursor: str | None) -> tuple[list[ProviderCase], str | None]:
         found = [_case(item) for item in self._search(cursor)]
@@ -102,18 +106,24 @@ class KraviaProvider:
         return found, newest
 
     def _search(self, since: str | None) -> list[dict[str, Any]]:
+        """Every invoice updated since ``since``, page by page until a page is empty (or the total
+        says all came): a short page is no end, as the server may give fewer than ``top``."""
         out: list[dict[str, Any]] = []
-        skip = 0
+        seen: set[str] = set()
         while True:
-            params: dict[str, Any] = {"orderBy": 11, "byAscending": "True", "skip": skip, "top": PAGE}
+            params: dict[str, Any] = {"orderBy": 11, "byAscending": "True", "skip": len(out), "top": PAGE}
             if since:
                 params["lastUpdatedTime"] = since
             data = self.http.request("GET", "/invoice/search", params=params).data
-            items = data if isinstance(data, list) else (_get(data, "items") or [])
-            out.extend(items)
-            if len(items) < PAGE:
+            items = [item for item in _list(data) if isinstance(item, dict)]
+            keys = {str(_invoice_id(item)) for item in items}
+            if not items or keys <= seen:  # the end, or a server that ignores skip: nothing new
                 return out
-            skip += PAGE
+            seen |= keys
+            out.extend(items)
+            total = _total(data)
+            if total is not None and len(out) >= total:
+                return out
 
     # ---- after the push -------------------------------------------------------------------------
 
@@ -163,13 +173,71 @@ def _get(data: Any, key: str) -> Any:
     return next((v for k, v in data.items() if k.lower() == low), None)
 
 
-def _case(data: Any) -> ProviderCase:
+def _unwrap(data: Any) -> Any:
+    """An ASP.NET result envelope (``{"value": …}``) → what it carries; anything else as it is."""
+    if isinstance(data, dict) and "value" in data and len(data) <= 4:  # value, plus e.g. statusCode, errors
+        return data["value"]
+    return data
+
+
+def _list(data: Any) -> list[Any]:
+    """A search answer's items: a bare list, or under ``data``/``items``/``value`` (maybe enveloped)."""
+    data = _unwrap(data)
+    if isinstance(data, list):
+        return data
+    for key in ("data", "items", "value", "results"):
+        found = _get(data, key)
+        if isinstance(found, list):
+            return found
+    return []
+
+
+def _total(data: Any) -> int | None:
+    for key in ("totalCount", "total", "count", "totalItems"):
+        found = _get(_unwrap(data), key)
+        if isinstance(found, int) and not isinstance(found, bool):
+            return found
+    return None
+
+
+def _fields(data: Any) -> dict[str, Any]:
+    """An invoice's fields, flat: details carry them under ``invoice`` beside timeline, payments …"""
+    data = _unwrap(data)
+    if not isinstance(data, dict):
+        return {}
+    inner = _get(data, "invoice")
+    return {**inner, **{k: v for k, v in data.items() if k != "invoice"}} if isinstance(inner, dict) else data
+
+
+def _invoice_id(item: Any) -> Any:
+    fields = _fields(item)
+    found = _get(fields, "invoiceId")
+    return found if found is not None else _get(fields, "id")
+
+
+def _is_ours(item: dict[str, Any], payload: CasePayload, creditor_id: int) -> bool:
+    """A search item is the case we sent: by our ``accountingInvoiceId`` when the item carries it;
+    otherwise by the creditor's invoice number (one case per invoice at one creditor)."""
+    fields = _fields(item)
+    ours = _get(fields, "accountingInvoiceId")
+    if ours is not None:
+        return str(ours) == payload.case.case_id
+    creditor = _get(fields, "creditorId")
+    if creditor is not None and str(creditor) != str(creditor_id):
+        return False
+    number = _get(fields, "invoiceNo")
+    return number is not None and str(number) == payload.invoice.number
+
+
+def _case(data: Any, provider_ref: str | None = None) -> ProviderCase:
+    data = _fields(data)
     raw = str(_get(data, "status") or "")
     moves = (_get(data, "payments") or []) + (_get(data, "creditNotes") or [])
     refs = {str(_get(m, "accountingPaymentId")) for m in moves}
     outstanding = _get(data, "outstandingAmount")
+    ref = _invoice_id(data)
     return ProviderCase(
-        provider_ref=str(_get(data, "invoiceId")),
+        provider_ref=str(ref if ref is not None else provider_ref),
         our_ref=_get(data, "accountingInvoiceId"),
         status=_STATUS.get(raw.lower(), ProviderStatus.ACTIVE),
         raw_status=raw,

@@ -148,6 +148,8 @@ def _company_rules(
     src, on = answer.register, answer.fetched_on
     if answer.status is AnswerStatus.NOT_FOUND:
         text = f"Org no {answer.org_no} is not in Enhetsregisteret (neither a company nor a sub-unit)."
+        if answer.detail and answer.detail.startswith("a sub-unit"):  # a closed branch: say which
+            text = f"Org no {answer.org_no} is {answer.detail}."
         return list(_flag(t.not_found, "not_found", text, src, on))
     c = answer.facts
     if c is None:

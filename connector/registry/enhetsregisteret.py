@@ -6,6 +6,8 @@
 - 404 (empty body) → not a main unit: the ledger may hold a sub-unit's number (a business address),
   so ``GET {base}/underenheter/{orgnr}`` is asked and its ``overordnetEnhet`` is looked up instead;
 - 410 → removed from open data; the body carries ``slettedato``.
+A sub-unit deleted (200 ``"respons_klasse": "SlettetUnderEnhet"``, ``slettedato``, no
+``overordnetEnhet``) or removed (410) is ``NOT_FOUND``: a closed branch is not the company deleted.
 Sub-units of a main unit are counted with ``GET {base}/underenheter?overordnetEnhet={orgnr}&size=1``
 (a HAL page: ``page.totalElements``).
 
@@ -22,6 +24,7 @@ both read the same endpoint, and the gate can be rebased on :func:`parse_unit` l
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from connector.credit.facts import ENHETSREGISTERET, AnswerStatus, CompanyFacts, RegisterAnswer
@@ -106,15 +109,15 @@ class EnhetsregisteretClient(OpenRegisterClient[CompanyFacts]):
         except ApiError as exc:
             if exc.status == 404:
                 return self._answer(org, AnswerStatus.NOT_FOUND, detail="not in Enhetsregisteret")
-            if exc.status == 410:
-                return self._removed(org, exc.body)
+            if exc.status == 410:  # "Underenhet er fjernet" (spec): a branch gone, not the company
+                return self._closed_branch(org, "removed from", as_date(dig(exc.body, "slettedato")))
             return self._unavailable(org, exc)
         parent = as_text(sub.get("overordnetEnhet"))
         if parent is None:  # a deleted sub-unit's reduced body names no main unit
-            facts = CompanyFacts(org, name=as_text(sub.get("navn")), deleted_on=as_date(sub.get("slettedato")))
-            if facts.deleted_on is None:
+            deleted_on = as_date(sub.get("slettedato"))
+            if deleted_on is None:
                 return self._answer(org, AnswerStatus.UNAVAILABLE, detail="sub-unit without a main unit")
-            return self._answer(org, AnswerStatus.FOUND, facts)
+            return self._closed_branch(org, "deleted from", deleted_on)
         main = self._main_unit(parent)  # a main unit, never another sub-unit: no chains to follow
         if main.facts is None:
             return self._answer(org, main.status, detail=f"sub-unit of {parent}: {main.detail}".rstrip(": "))
@@ -136,6 +139,17 @@ class EnhetsregisteretClient(OpenRegisterClient[CompanyFacts]):
     def _removed(self, org: str, body: Any) -> Answer:
         deleted = as_date(dig(body, "slettedato"))
         return self._answer(org, AnswerStatus.FOUND, CompanyFacts(org, deleted_on=deleted, removed=True))
+
+    def _closed_branch(self, org: str, how: str, on: date | None) -> Answer:
+        """A sub-unit deleted or removed: a closed branch says nothing of the company that owed (it
+        may trade on), so it is not taken for the company deleted; the customer's org no needs
+        correcting to the company's (as ``connector.registry.brreg`` answers it: not_found)."""
+        when = f" on {on.isoformat()}" if on else ""
+        detail = (
+            f"a sub-unit (branch) {how} Enhetsregisteret{when}, naming no main unit: "
+            "the customer's org no should be the company's"
+        )
+        return self._answer(org, AnswerStatus.NOT_FOUND, detail=detail)
 
     def _unavailable(self, org: str, exc: ApiError) -> Answer:
         return self._answer(org, AnswerStatus.UNAVAILABLE, detail=str(exc))

@@ -3,8 +3,10 @@
 ``GET {base}/search/1.0/json?participant=iso6523-actorid-upis::{scheme}:{org no}`` — the directory's
 REST search (phoss-directory, ``docs_rest_api.xml`` and ``PublicSearchXServletHandler``):
 - 200 → ``{"version": "1.0", "total-result-count": n, …, "matches": [...]}``; each match has
-  ``participantID {scheme, value}``, ``docTypes [{scheme, value}]`` and ``entities [{name,
-  countryCode, …}]``. No business card → 200 with ``"total-result-count": 0`` and ``"matches": []``;
+  ``participantID {scheme, value}``, ``docTypes [{scheme, value}]`` (left out when none) and
+  ``entities [{name: [{name, language?}], countryCode, …}]`` (the docs' older example: ``name`` a
+  string; both are read). No business card → 200 with ``"total-result-count": 0`` and
+  ``"matches": []`` (the code), or an empty body (as the docs page words it): both not found;
 - 400 → the participant id could not be parsed; 429 → its rate limit (retried by connector.http).
 Participant ids: Norway ``0192`` + the 9-digit org no, Denmark ``0184`` + CVR, Sweden ``0007`` + the
 10-digit organisationsnummer (ehf-peppol.md §2, BT-30).
@@ -63,12 +65,22 @@ def parse_search(org_no: str, wanted: str, body: Any) -> EinvoiceReceiver | None
         return EinvoiceReceiver(
             org_no=org_no,
             participant_id=wanted,
-            name=as_text(first.get("name")),
+            name=entity_name(first.get("name")),
             country=as_text(first.get("countryCode")),
             invoices=any(d.startswith(INVOICE_DOCTYPE) for d in doc_types),
             document_types=doc_types,
         )
     return None
+
+
+def entity_name(value: Any) -> str | None:
+    """An entity's name: a list of multilingual names ``[{"name", "language"?}]`` as the directory
+    answers (``PDStoredBusinessEntity.getAsSearchResultJsonObject``), or a plain string as the docs
+    page's older example shows it; the first name given."""
+    if isinstance(value, list):
+        names = (as_text(v.get("name")) if isinstance(v, dict) else as_text(v) for v in value)
+        return next((n for n in names if n), None)
+    return as_text(value)
 
 
 class PeppolDirectoryClient(OpenRegisterClient[EinvoiceReceiver]):
@@ -87,6 +99,9 @@ class PeppolDirectoryClient(OpenRegisterClient[EinvoiceReceiver]):
             resp = self.api.request("GET", "search/1.0/json", params=params, headers={"Accept": "application/json"})
         except ApiError as exc:
             return self._answer(wanted, AnswerStatus.UNAVAILABLE, detail=str(exc))
+        if resp.data is None and resp.status == 200:
+            # "an empty search result: HTTP 200 with an empty result body" (docs_rest_api.xml)
+            return self._answer(wanted, AnswerStatus.NOT_FOUND, detail="not in the Peppol Directory")
         if not isinstance(resp.data, dict):
             return self._answer(wanted, AnswerStatus.UNAVAILABLE, detail=f"HTTP {resp.status} without a JSON object")
         facts = parse_search(org_no, wanted, resp.data)

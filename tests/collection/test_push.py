@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import requests
 from collection_env import CASE, DEBITURA_KEY, KRAVIA_TOKEN, nightly, setup_client, statuses
 
 from connector.store import cases as case_store
@@ -74,6 +75,31 @@ def test_a_dropped_connection_after_kravia_created_the_case_is_resolved_by_looku
         assert len(fake.invoices) == 1
         assert statuses(ws) == {"1001": "pushed"}  # found by our accountingInvoiceId
         assert "found at the provider after the answer was lost" in ws.cli("cases", "show", "acme-1001").output
+
+
+def test_a_lost_kravia_answer_is_found_past_a_short_first_page(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The creditor has other cases at Kravia, the search gives 20 a page whatever is asked, and the
+    answers come as Kravia's own clients read them ({"data": [...]}, each with an ``id``): the case
+    whose create answer was lost is still found by paging on, not posted a second time."""
+    with FakeKravia(token=KRAVIA_TOKEN, max_top=20) as fake:
+        others = {"claimType": "CollectionCase", "creditorId": 10759, "isPrivateIndividual": "true"}
+        address = {"addressPostalCode": "0150", "addressCity": "Oslo"}
+        for n in range(25):
+            body = {**others, "debtorName": f"Debtor {n}", "invoiceNo": f"9{n:03}", "invoiceDate": "2026-05-01"}
+            body |= {"dueDate": "2026-05-15", "currencyCode": "NOK", "originalAmount": 100, "postalAddress": address}
+            created = requests.post(
+                fake.base_url + "/invoice/register", json=body, headers={"Authorization": KRAVIA_TOKEN}, timeout=5
+            )
+            assert created.status_code == 200, created.text
+        setup_client(ws, monkeypatch, "kravia", fake.base_url)
+        nightly(ws, CASE)
+        approve(ws, "acme-1001")
+        fake.fail(Failure("drop_after", route="/api/v2/invoice/register"))
+        assert nightly(ws, CASE).exit_code == 0
+        assert len(fake.calls("POST", "/api/v2/invoice/register")) == 26  # ours once, never re-posted
+        assert statuses(ws) == {"1001": "pushed"}
+        [ours] = fake.by_accounting_id()["acme-1001"]
+        assert ws.store.read(case_store.load_cases, ["acme"])[0].provider_ref == str(ours.invoice_id)
 
 
 def test_an_unresolvable_kravia_push_stays_pending_and_is_asked_about_before_resending(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from decimal import Decimal
+from email.utils import formatdate
 
 import pytest
 
@@ -29,6 +30,17 @@ def test_429_is_retried_after_the_servers_retry_after_even_for_a_write() -> None
         )
     assert reply.status == 404  # reached the handler on the second try (the invoice does not exist)
     assert sleeps == [7.0]
+
+
+def test_429_with_retry_after_as_an_http_date_waits_until_then() -> None:
+    sleeps: list[float] = []
+    when = formatdate(time.time() + 30, usegmt=True)  # RFC 9110 §10.2.3: an HTTP-date is allowed too
+    with FakeKravia(token=TOKEN) as fake:
+        fake.fail(Failure("status", route="/api/v2/invoice/payment", status=429, headers={"Retry-After": when}))
+        reply = transport(fake, sleeps).request(
+            "POST", "/invoice/payment", json_body={"invoices": [{"invoiceId": 1, "amount": 1}]}, ok_statuses=(404,)
+        )
+    assert reply.status == 404 and len(sleeps) == 1 and 25 <= sleeps[0] <= 30
 
 
 def test_a_write_without_idempotency_key_is_not_retried_after_a_500() -> None:

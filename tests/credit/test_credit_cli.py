@@ -13,7 +13,7 @@ from credit_env import BANKRUPT, NAMES, SOUND, configure, fill
 from connector.credit.risk import RiskLevel
 from connector.store.credit_checks import latest_checks
 from tests.builders import Entry, Workspace, kid
-from tests.fakes.registers import FakeRegisters, quick_http
+from tests.fakes.registers import FakeRegisters, deleted_sub_unit, quick_http
 
 MON, TUE = date(2026, 2, 2), date(2026, 2, 3)
 
@@ -147,3 +147,15 @@ def test_an_org_no_alone_needs_a_client_with_registers_on(ws: Workspace) -> None
     configure(ws, None, enabled=False)
     result = ws.cli("credit", "check", SOUND)
     assert result.exit_code == 2 and "no client has [clients.registry] enabled = true" in result.output
+
+
+def test_a_deleted_branch_number_asks_for_the_companys_org_no(ws: Workspace, registers: FakeRegisters) -> None:
+    """A customer registered under a branch (sub-unit) that was deleted: the company may trade on, so
+    the check says the org no is not the company's, not that the company was deleted."""
+    registers.sub_units["973000004"] = deleted_sub_unit("973000004", "2025-06-30")
+    configure(ws, registers)
+    result = ws.cli("credit", "check", "973000004", "--as-of", MON.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "a sub-unit (branch) deleted from Enhetsregisteret on 2025-06-30" in result.stdout
+    assert "the customer's org no should be the company's" in result.stdout
+    assert "was deleted from" not in result.stdout

@@ -3,8 +3,13 @@
 Like the real one as far as the docs say: ``Authorization: <token>``; ``POST /invoice/register``
 has **no idempotency** (two posts make two cases); direct payments and credit notes cover principal
 and close the case when nothing is left; ``GET /invoice/search`` filters on ``lastUpdatedTime``.
-Where the docs are silent (response shapes, status names) the fake picks plausible ones and
-``connector.collection.kravia`` reads them defensively.
+The docs show no answer bodies. The envelopes are as two public clients of Kravia's v2 API read them
+(KnutAaboe/Kravia-Code-Case ``Cases.js``/``Case.js``, 579683/Kravia-Debt-Collection ``App.js``):
+a search answers ``{"data": [...]}`` with each invoice's id as ``id``; details answer
+``{"value": {"invoice": {...}, ..., "availableActions": {name: bool}}}``. Field names inside
+(``accountingInvoiceId``, ``status``, ``outstandingAmount``, ``lastUpdatedTime``) and status names
+stay guesses, read defensively by ``connector.collection.kravia``. ``max_top`` caps a page below
+what was asked (the docs' example pages by 20), as a server may.
 """
 
 from __future__ import annotations
@@ -36,10 +41,17 @@ class KraviaInvoice:
 
 
 class FakeKravia(FakeServer):
-    def __init__(self, token: str = "kravia-test-token", creditor_id: int = 10759, latency: float = 0.0):
+    def __init__(
+        self,
+        token: str = "kravia-test-token",
+        creditor_id: int = 10759,
+        latency: float = 0.0,
+        max_top: int | None = None,
+    ):
         super().__init__(latency)
         self.token = token
         self.creditor_id = creditor_id
+        self.max_top = max_top
         self.invoices: dict[int, KraviaInvoice] = {}
         self._next_id = 308457
         self._clock = datetime(2026, 1, 1, tzinfo=UTC)
@@ -98,7 +110,7 @@ class FakeKravia(FakeServer):
         self._next_id += 1
         inv = KraviaInvoice(self._next_id, dict(b), amount, updated=self._tick())
         self.invoices[inv.invoice_id] = inv
-        return 200, self._summary(inv)
+        return 200, {"value": self._summary(inv)}
 
     def _apply(self, req: Request, kind: str) -> tuple[int, Any]:
         self._auth(req)
@@ -130,30 +142,34 @@ class FakeKravia(FakeServer):
         self._auth(req)
         since = req.q("lastUpdatedTime")
         skip, top = int(req.q("skip", "0") or 0), int(req.q("top", "20") or 20)
+        top = min(top, self.max_top) if self.max_top else top
         items = sorted(self.invoices.values(), key=lambda i: i.updated)
         if since:
             items = [i for i in items if i.updated >= since]
         if (req.q("byAscending") or "True").lower() != "true":
             items.reverse()
-        return 200, {"totalCount": len(items), "items": [self._summary(i) for i in items[skip : skip + top]]}
+        return 200, {"data": [self._summary(i) for i in items[skip : skip + top]]}
 
     def _details(self, req: Request) -> tuple[int, Any]:
         self._auth(req)
         inv = self.invoices.get(int(req.params["id"]))
         require(inv is not None, 404, {"message": "Invoice not found"})
         assert inv is not None
+        open_ = inv.status != "Closed"
         return 200, {
-            **self._summary(inv),
-            "payments": inv.payments,
-            "creditNotes": inv.credits,
-            "timeline": [],
-            "availableActions": [] if inv.status == "Closed" else ["RegisterPayment", "CreditInvoice"],
+            "value": {
+                "invoice": self._summary(inv),
+                "payments": inv.payments,
+                "creditNotes": inv.credits,
+                "statusCodeHistory": [],
+                "availableActions": {"registerPayment": open_, "creditInvoice": open_},
+            }
         }
 
     @staticmethod
     def _summary(inv: KraviaInvoice) -> dict[str, Any]:
         return {
-            "invoiceId": inv.invoice_id,
+            "id": inv.invoice_id,
             "accountingInvoiceId": inv.accounting_invoice_id,
             "invoiceNo": inv.body.get("invoiceNo"),
             "originalAmount": inv.body.get("originalAmount"),

@@ -7,8 +7,9 @@ Shapes from the directory's own documentation and code (phax/phoss-directory:
   fields (``version``, ``total-result-count``, ``used-result-count``, ``result-page-index``,
   ``result-page-count``, ``first-result-index``, ``last-result-index``, ``query-terms``,
   ``creation-dt``) and ``matches``: ``[{participantID: {scheme, value}, docTypes: [{scheme, value}],
-  entities: [{name, countryCode, …}]}]``; no business card → the same header with
-  ``total-result-count`` 0 and ``"matches": []``;
+  entities: [{name: [{name, language?}], countryCode, …}]}]``; no business card → the same header
+  with ``total-result-count`` 0 and ``"matches": []`` (the docs page says "200 with an empty result
+  body"; ``empty_when_none`` answers so);
 - a participant value that is not ``scheme::value`` → 400; no query term → 400; 429 when rate limited.
 """
 
@@ -35,14 +36,22 @@ ORDER_ONLY = "urn:oasis:names:specification:ubl:schema:xsd:Order-2::Order##urn:f
 
 
 def business_card(
-    participant: str, name: str, country: str = "NO", doc_types: tuple[str, ...] = (BIS_BILLING_INVOICE,)
+    participant: str,
+    name: str,
+    country: str = "NO",
+    doc_types: tuple[str, ...] = (BIS_BILLING_INVOICE,),
+    language: str | None = None,
 ) -> dict[str, Any]:
-    """One match as the directory serialises it (``PDStoredBusinessEntity.getAsSearchResultJsonObject``)."""
-    return {
-        "participantID": {"scheme": "iso6523-actorid-upis", "value": participant},
-        "docTypes": [{"scheme": "busdox-docid-qns", "value": d} for d in doc_types],
-        "entities": [{"name": name, "countryCode": country, "regDate": "2019-05-02"}],
-    }
+    """One match as the directory serialises it (``PDStoredBusinessEntity.getAsSearchResultJsonObject``,
+    2025): an entity's ``name`` is a list of multilingual names ``[{"name", "language"?}]`` (the
+    docs page's example, written before business card v3, still shows a plain string), and
+    ``docTypes`` is left out when the participant registered none."""
+    entity_name: dict[str, Any] = {"name": name} | ({"language": language} if language else {})
+    card: dict[str, Any] = {"participantID": {"scheme": "iso6523-actorid-upis", "value": participant}}
+    if doc_types:
+        card["docTypes"] = [{"scheme": "busdox-docid-qns", "value": d} for d in doc_types]
+    card["entities"] = [{"name": [entity_name], "countryCode": country, "regDate": "2019-05-02"}]
+    return card
 
 
 class FakePeppolDirectory:
@@ -50,6 +59,7 @@ class FakePeppolDirectory:
         self.cards: dict[str, dict[str, Any]] = {}  # "0192:923456791" → match
         self.faults: deque[int] = deque()  # statuses the next requests get
         self.requests: list[str] = []
+        self.empty_when_none = False  # no match → 200 with an empty body, as the docs page words it
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -79,6 +89,8 @@ class FakePeppolDirectory:
         if not sep or scheme != "iso6523-actorid-upis" or ":" not in value:
             return 400, {"error": "No valid queries could be created!"}
         matches = [card for pid, card in self.cards.items() if pid.lower() == value.lower()]
+        if not matches and self.empty_when_none:
+            return 200, None
         return 200, {
             "version": "1.0",
             "total-result-count": len(matches),
@@ -100,7 +112,7 @@ class FakePeppolDirectory:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 status, body = fake.answer(parts.path, parse_qs(parts.query))
-                data = json.dumps(body).encode()
+                data = b"" if body is None else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json;charset=UTF-8")
                 self.send_header("Access-Control-Allow-Origin", "*")

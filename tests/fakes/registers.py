@@ -102,6 +102,17 @@ def deleted_unit(org: str, name: str, slettedato: str, form: str = "AS") -> dict
     }
 
 
+def deleted_sub_unit(org: str, slettedato: str) -> dict[str, Any]:
+    """A deleted sub-unit: HTTP 200 with a stub that names no main unit (``respons_klasse``
+    "SlettetUnderEnhet", as several public clients record it)."""
+    return {
+        "respons_klasse": "SlettetUnderEnhet",
+        "organisasjonsnummer": org,
+        "slettedato": slettedato,
+        "_links": {"self": {"href": f"{HREF}/underenheter/{org}"}},
+    }
+
+
 def sub_unit(org: str, name: str, parent: str, employees: int | None = 3) -> dict[str, Any]:
     body: dict[str, Any] = {
         "organisasjonsnummer": org,
@@ -191,7 +202,8 @@ class FakeRegisters:
     def __init__(self) -> None:
         self.units: dict[str, dict[str, Any]] = {}  # org → 200 body (live or SlettetEnhet)
         self.removed: dict[str, str] = {}  # org → slettedato (410)
-        self.sub_units: dict[str, dict[str, Any]] = {}
+        self.sub_units: dict[str, dict[str, Any]] = {}  # org → 200 body (live or SlettetUnderEnhet)
+        self.removed_sub_units: dict[str, str] = {}  # org → slettedato (410 "Underenhet er fjernet")
         self.accounts: dict[str, list[dict[str, Any]]] = {}
         self.faults: dict[str, deque[Fault]] = {}
         self.requests: list[str] = []
@@ -245,6 +257,8 @@ class FakeRegisters:
             return (200, {}, self.units[org]) if org in self.units else (404, {}, None)
         if path.startswith(f"{ER}/underenheter/"):
             org = path.rsplit("/", 1)[-1]
+            if org in self.removed_sub_units:
+                return 410, {}, {"organisasjonsnummer": org, "slettedato": self.removed_sub_units[org]}
             return (200, {}, self.sub_units[org]) if org in self.sub_units else (404, {}, None)
         if path == f"{ER}/underenheter":
             return 200, {}, self._sub_unit_page(query)

@@ -8,7 +8,9 @@ from datetime import date
 import pytest
 import responses
 
+from connector.config import RegistrySettings
 from connector.credit.facts import AnswerStatus
+from connector.registry.brreg import BrregClient
 from connector.registry.enhetsregisteret import EnhetsregisteretClient, parse_unit
 from tests.fakes.registers import quick_http
 
@@ -198,3 +200,36 @@ def test_a_sub_unit_whose_main_unit_is_unknown_is_not_followed_further(api: resp
     answer = client().company("973000004")
     assert answer.status is AnswerStatus.NOT_FOUND and answer.detail == "sub-unit of 911111111: not in Enhetsregisteret"
     assert len(api.calls) == 3  # the main unit's number is not tried as a sub-unit again
+
+
+# A deleted sub-unit answers 200 with a stub that names no main unit (respons_klasse
+# "SlettetUnderEnhet", as several public clients record it); a removed one answers 410 ("Underenhet er
+# fjernet", brreg/openAPI specs/enhetsregisteret.json). Either is a closed branch, not the company.
+def test_a_deleted_sub_unit_is_not_found_not_the_company_deleted(api: responses.RequestsMock) -> None:
+    api.get(f"{BASE}/enheter/973000004", status=404, body=b"")
+    stub = {"respons_klasse": "SlettetUnderEnhet", "organisasjonsnummer": "973000004", "slettedato": "2025-06-30"}
+    api.get(f"{BASE}/underenheter/973000004", json={**stub, "navn": "FJORD BYGG AS AVD BERGEN"})
+    answer = client().company("973000004")
+    assert answer.status is AnswerStatus.NOT_FOUND and answer.facts is None and answer.answered
+    assert answer.detail is not None and "deleted from Enhetsregisteret on 2025-06-30" in answer.detail
+    assert "org no should be the company's" in answer.detail
+
+
+def test_a_removed_sub_unit_is_not_found_not_the_company_removed(api: responses.RequestsMock) -> None:
+    api.get(f"{BASE}/enheter/973000004", status=404, body=b"")
+    gone = {"organisasjonsnummer": "973000004", "slettedato": "2018-03-01"}
+    api.get(f"{BASE}/underenheter/973000004", status=410, json=gone)
+    answer = client().company("973000004")
+    assert answer.status is AnswerStatus.NOT_FOUND and answer.facts is None
+    assert answer.detail is not None and "removed from Enhetsregisteret on 2018-03-01" in answer.detail
+
+
+def test_the_gate_and_the_credit_check_agree_on_a_deleted_sub_unit(api: responses.RequestsMock) -> None:
+    stub = {"respons_klasse": "SlettetUnderEnhet", "organisasjonsnummer": "973000004", "slettedato": "2025-06-30"}
+    for _ in range(2):
+        api.get(f"{BASE}/enheter/973000004", status=404, body=b"")
+        api.get(f"{BASE}/underenheter/973000004", json=stub)
+    credit = client().company("973000004")
+    gate = BrregClient(RegistrySettings(base_url=BASE)).lookup("973000004")
+    assert credit.status is AnswerStatus.NOT_FOUND
+    assert gate.ok and gate.status == "not_found" and not gate.insolvent

@@ -66,6 +66,20 @@ def test_no_business_card_is_an_answer(directory: FakePeppolDirectory) -> None:
     assert answer.status is AnswerStatus.NOT_FOUND and answer.detail == "not in the Peppol Directory"
 
 
+def test_no_business_card_answered_with_an_empty_body_is_an_answer(directory: FakePeppolDirectory) -> None:
+    directory.empty_when_none = True  # the docs page: "HTTP status code 200 with an empty result body"
+    answer = client(directory).receiver("945678909", "NO")
+    assert answer.status is AnswerStatus.NOT_FOUND and answer.detail == "not in the Peppol Directory"
+
+
+def test_a_name_given_in_several_languages_reads_the_first(directory: FakePeppolDirectory) -> None:
+    directory.add("0192:956789015", "NORDLYS AS", language="no")
+    card = directory.cards["0192:956789015"]
+    card["entities"][0]["name"].append({"name": "NORTHERN LIGHTS LTD", "language": "en"})
+    answer = client(directory).receiver("956789015", "NO")
+    assert answer.facts is not None and answer.facts.name == "NORDLYS AS" and answer.facts.country == "NO"
+
+
 def test_a_danish_cvr_is_looked_up_under_0184(directory: FakePeppolDirectory) -> None:
     answer = client(directory).receiver("DK12345678", "DK")
     assert answer.status is AnswerStatus.FOUND and answer.facts is not None and answer.facts.country == "DK"
