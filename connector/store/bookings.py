@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, select, update
 
 from connector.model import ZERO, Action, LetterCharge
+from connector.store import schema
 from connector.store.bookings_table import fee_bookings
 from connector.store.rows import RowSpec, Skipped, checked_rows, mapped
 from connector.store.upsert import insert_ignore
@@ -148,14 +149,28 @@ def _charge(r: Any) -> LetterCharge:
 
 def interest_charged(conn: Connection, client_id: str, invoice_number: str) -> Decimal:
     """Late interest earlier letters of the invoice charged (and that is booked or to be): a later
-    letter shows the interest from the due date, so only what it adds is booked again."""
-    t = fee_bookings
+    letter shows the interest from the due date, so only what it adds is booked again. A cancelled
+    letter's step is taken back, and its booking is the accountant's to reverse: it counts for nothing."""
+    t, s = fee_bookings, schema.dunning_steps
+    standing = (
+        select(s.c.invoice_number)
+        .where(
+            and_(
+                s.c.client_id == t.c.client_id,
+                s.c.invoice_number == t.c.invoice_number,
+                s.c.step == t.c.step,
+                s.c.sent_on == t.c.sent_on,
+            )
+        )
+        .exists()
+    )
     q = select(t.c.amount).where(
         and_(
             t.c.client_id == client_id,
             t.c.invoice_number == invoice_number,
             t.c.kind == INTEREST,
             t.c.status != VOID,
+            standing,
         )
     )
     return sum((r.amount for r in conn.execute(q)), start=ZERO)

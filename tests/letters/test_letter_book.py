@@ -184,6 +184,22 @@ def test_a_debtor_who_pays_what_the_reminder_asked_with_the_invoice_number_it_na
     assert (items["7001"]["state"], items["7001"]["holds"]) == ("settled", [])  # paid, not held as pending
 
 
+def test_a_letter_after_a_cancelled_one_books_its_interest_whole(ws: Workspace) -> None:
+    """The cancelled letter's booked interest is the accountant's to reverse (the cancel says so): the next
+    letter, which shows the interest from the due date, books all of it, not only what it adds."""
+    setup(ws)
+    run(ws, DAY)
+    [letter] = listed(ws)
+    assert ws.cli("letters", "cancel", "acme", letter["letter"], "--note", "wrong address").exit_code == 0
+    run(ws, DAY + timedelta(days=1))
+    booked = [b for b in ws.store.read(bookings.bookings, "acme") if b.kind == bookings.INTEREST]
+    first = {b.invoice_number: b.amount for b in booked if b.sent_on == DAY}
+    second = {b.invoice_number: b.amount for b in booked if b.sent_on == DAY + timedelta(days=1)}
+    assert set(first) == set(second) == {"7001", "7002"}
+    for number in first:  # a day more of interest than the cancelled letter's, not one day's worth
+        assert second[number] > first[number] > 0, (number, first, second)
+
+
 # ---- e-mail ----------------------------------------------------------------------------------------------
 
 
