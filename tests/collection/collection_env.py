@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from connector import pipeline
 from connector.collection import approval
-from connector.model import Action, CaseStatus, DunningStep
+from connector.collection.base import CasePayload
+from connector.model import Action, Attachment, Case, CaseStatus, Customer, DocKind, DunningStep, Invoice
 from connector.store import Store
 from connector.store.cases import load_cases
 from connector.store.sends import record_steps
@@ -92,4 +94,28 @@ def approve_in_workbench(ws: Workspace, note: str = "approved in the workbench b
     """Case acme-1001 approved by kari at ``APPROVED_AT`` with the workbench's undo window."""
     approval.decide_cases(
         ws.store, ["acme-1001"], CaseStatus.APPROVED, note, CASE, actor="kari", now=APPROVED_AT, undo_window=WINDOW
+    )
+
+
+def case_payload(*attachments: tuple[str, bytes], on: date = date(2026, 8, 3)) -> CasePayload:
+    """What a provider is handed for acme's approved case on invoice 1001 (1000.00 NOK, Kunde AS), with these
+    attachments (name, bytes): for a provider adapter's own tests, without a workspace."""
+    case = Case(
+        "acme-1001", "acme", "1001", "934567897", "NOK", Decimal("1000.00"), Decimal("1000.00"),
+        CaseStatus.APPROVED, on,
+    )  # fmt: skip
+    invoice = Invoice(
+        client_id="acme", number="1001", kind=DocKind.INVOICE, customer_id="934567897", issue_date=date(2026, 6, 1),
+        due_date=date(2026, 6, 15), currency="NOK", amount=Decimal("1000.00"), source="ehf",
+    )  # fmt: skip
+    return CasePayload(
+        case=case,
+        creditor_name="Acme AS",
+        creditor_org_no="923456783",
+        debtor=Customer("acme", "934567897", "Kunde AS", org_no="934567897"),
+        invoice=invoice,
+        remaining=Decimal("1000.00"),
+        steps=(),
+        attachments=tuple(Attachment("acme", "1001", name, "application/pdf", data) for name, data in attachments),
+        pushed_on=on,
     )

@@ -5,41 +5,17 @@ under ``invoice``. The docs show no answer bodies, so the adapter must find its 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from decimal import Decimal
 
 import pytest
 import responses
+from collection_env import case_payload
 
-from connector.collection.base import CasePayload, ProviderStatus
+from connector.collection.base import ProviderStatus
 from connector.collection.kravia import KraviaProvider
 from connector.collection.transport import Transport, TransportConfig
-from connector.model import Case, CaseStatus, Customer, DocKind, Invoice
 
 BASE = "https://api.kravia.ai/api/v2"
-DAY = date(2026, 8, 3)
-
-
-def payload() -> CasePayload:
-    case = Case(
-        "acme-1001", "acme", "1001", "934567897", "NOK", Decimal("1000.00"), Decimal("1000.00"),
-        CaseStatus.APPROVED, DAY,
-    )  # fmt: skip
-    invoice = Invoice(
-        client_id="acme", number="1001", kind=DocKind.INVOICE, customer_id="934567897", issue_date=date(2026, 6, 1),
-        due_date=date(2026, 6, 15), currency="NOK", amount=Decimal("1000.00"), source="ehf",
-    )  # fmt: skip
-    return CasePayload(
-        case=case,
-        creditor_name="Acme AS",
-        creditor_org_no="923456783",
-        debtor=Customer("acme", "934567897", "Kunde AS", org_no="934567897"),
-        invoice=invoice,
-        remaining=Decimal("1000.00"),
-        steps=(),
-        attachments=(),
-        pushed_on=DAY,
-    )
 
 
 @pytest.fixture
@@ -58,7 +34,7 @@ def test_a_search_without_our_reference_finds_the_case_by_its_invoice_number(api
     ours = {"id": 308458, "invoiceNo": "1001", "creditorId": 10759, "claimType": "Open"}
     api.get(f"{BASE}/invoice/search", json={"data": [{"id": 6, "invoiceNo": "999"}, other_creditor, ours]})
     api.get(f"{BASE}/invoice/search", json={"data": []})
-    found = kravia().find(payload(), None)
+    found = kravia().find(case_payload(), None)
     assert found is not None and found.provider_ref == "308458" and not found.created
 
 
@@ -66,12 +42,12 @@ def test_our_reference_when_given_decides_over_the_invoice_number(api: responses
     earlier = {"id": 300001, "invoiceNo": "1001", "accountingInvoiceId": "acme-1001-old"}
     api.get(f"{BASE}/invoice/search", json={"data": [earlier]})
     api.get(f"{BASE}/invoice/search", json={"data": []})
-    assert kravia().find(payload(), None) is None
+    assert kravia().find(case_payload(), None) is None
 
 
 def test_a_create_answered_in_an_envelope_gives_the_case_id(api: responses.RequestsMock) -> None:
     api.post(f"{BASE}/invoice/register", json={"value": {"id": 308459, "invoiceNo": "1001"}, "statusCode": 200})
-    result = kravia().submit(payload(), "unused")
+    result = kravia().submit(case_payload(), "unused")
     assert result.provider_ref == "308459" and result.created
 
 
@@ -89,5 +65,5 @@ def test_a_search_that_ignores_skip_ends_instead_of_looping(api: responses.Reque
     page = {"data": [{"id": 1, "invoiceNo": "7"}, {"id": 2, "invoiceNo": "8"}]}
     api.get(f"{BASE}/invoice/search", json=page)
     api.get(f"{BASE}/invoice/search", json=page)
-    assert kravia().find(payload(), None) is None
+    assert kravia().find(case_payload(), None) is None
     assert len(api.calls) == 2

@@ -6,37 +6,11 @@ the same files: never a second copy."""
 from __future__ import annotations
 
 import json
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
-from connector.collection.base import CasePayload
+from collection_env import case_payload
+
 from connector.collection.outbox import OutboxProvider
-from connector.model import Attachment, Case, CaseStatus, Customer, DocKind, Invoice
-
-DAY = date(2026, 8, 3)
-
-
-def payload(*attachments: tuple[str, bytes]) -> CasePayload:
-    case = Case(
-        "acme-1001", "acme", "1001", "934567897", "NOK", Decimal("1000.00"), Decimal("1000.00"),
-        CaseStatus.APPROVED, DAY,
-    )  # fmt: skip
-    invoice = Invoice(
-        client_id="acme", number="1001", kind=DocKind.INVOICE, customer_id="934567897", issue_date=date(2026, 6, 1),
-        due_date=date(2026, 6, 15), currency="NOK", amount=Decimal("1000.00"), source="ehf",
-    )  # fmt: skip
-    return CasePayload(
-        case=case,
-        creditor_name="Acme AS",
-        creditor_org_no="923456783",
-        debtor=Customer("acme", "934567897", "Kunde AS", org_no="934567897"),
-        invoice=invoice,
-        remaining=Decimal("1000.00"),
-        steps=(),
-        attachments=tuple(Attachment("acme", "1001", name, "application/pdf", data) for name, data in attachments),
-        pushed_on=DAY,
-    )
 
 
 def written(folder: Path) -> dict[str, bytes]:
@@ -49,7 +23,7 @@ def named(folder: Path) -> list[str]:
 
 def test_two_attachments_of_one_name_both_land_and_the_case_file_names_them(tmp_path: Path) -> None:
     outbox = OutboxProvider(tmp_path)
-    outbox.submit(payload(("vedlegg.pdf", b"timesheet"), ("vedlegg.pdf", b"order")))
+    outbox.submit(case_payload(("vedlegg.pdf", b"timesheet"), ("vedlegg.pdf", b"order")))
     files = written(tmp_path)
     assert sorted(files.values()) == [b"order", b"timesheet"]
     assert sorted(named(tmp_path)) == sorted(files) == ["acme-1001--vedlegg-2.pdf", "acme-1001--vedlegg.pdf"]
@@ -63,7 +37,7 @@ def test_names_one_file_name_apart_all_land(tmp_path: Path) -> None:
         ("Vedlegg æ.pdf", b"ae"), ("Vedlegg ø.pdf", b"oe"), ("Faktura.pdf", b"F"), ("faktura.pdf", b"f"),
         ("vedlegg.pdf", b"v1"), ("vedlegg.pdf", b"v2"), ("vedlegg-2.pdf", b"v-2"),
     ]  # fmt: skip
-    outbox.submit(payload(*given))
+    outbox.submit(case_payload(*given))
     files = written(tmp_path)
     assert sorted(files.values()) == sorted(data for _name, data in given)
     assert len({name.casefold() for name in files}) == len(given)
@@ -73,10 +47,10 @@ def test_names_one_file_name_apart_all_land(tmp_path: Path) -> None:
 def test_pushing_again_rewrites_the_same_files_whatever_the_order(tmp_path: Path) -> None:
     outbox = OutboxProvider(tmp_path)
     given = [("vedlegg.pdf", b"timesheet"), ("vedlegg.pdf", b"order"), ("faktura-1001.pdf", b"%PDF")]
-    first = outbox.submit(payload(*given))
+    first = outbox.submit(case_payload(*given))
     before = written(tmp_path), named(tmp_path)
-    again = outbox.submit(payload(*given))
-    reordered = outbox.submit(payload(*reversed(given)))  # the store gives no order: the same files anyway
+    again = outbox.submit(case_payload(*given))
+    reordered = outbox.submit(case_payload(*reversed(given)))  # the store gives no order: the same files anyway
     assert (written(tmp_path), named(tmp_path)) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before[0], "acme-1001.json"])
     assert (first.created, again.created, reordered.created) == (True, False, False)
@@ -84,6 +58,6 @@ def test_pushing_again_rewrites_the_same_files_whatever_the_order(tmp_path: Path
 
 
 def test_one_attachment_keeps_its_name(tmp_path: Path) -> None:
-    OutboxProvider(tmp_path).submit(payload(("faktura-1001.pdf", b"%PDF")))
+    OutboxProvider(tmp_path).submit(case_payload(("faktura-1001.pdf", b"%PDF")))
     assert written(tmp_path) == {"acme-1001--faktura-1001.pdf": b"%PDF"}
     assert named(tmp_path) == ["acme-1001--faktura-1001.pdf"]
