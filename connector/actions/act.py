@@ -67,16 +67,15 @@ def act_client(
         return
     call_list_lines(client, decisions, report)
     with_case: set[str] | None = None  # the invoices with a case: read when a decision proposes one
-    notices: dict[str, book.LetterRecord] | None = None  # … and their collection notices still in the outbox
+    # … and the collection notices still in the outbox, by invoice: read when a case would be proposed
+    notices = cache(lambda: {n: r for r in in_outbox(store, client, LetterKind.COLLECTION_NOTICE) for n in r.invoices})
     for d in decisions:
         if d.action is not Action.COLLECTION_CASE:
             continue
         if with_case is None:
             with_case = {c.invoice_number for c in facts().cases}
-            notices = {n: r for r in in_outbox(store, client, LetterKind.COLLECTION_NOTICE) for n in r.invoices}
         if d.invoice_number not in with_case:
-            assert notices is not None
-            notice = notices.get(d.invoice_number)
+            notice = notices().get(d.invoice_number)
             if notice is not None:  # a case only after the notice the law requires went to the debtor
                 report.attention.append(notice_not_posted(client, d.invoice_number, notice))
                 continue
