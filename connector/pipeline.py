@@ -36,6 +36,7 @@ from connector.engine.afresh import invoices_afresh
 from connector.engine.decisions import decide_night
 from connector.engine.slices import Slice, SlicedRun
 from connector.errors import ClientLocked
+from connector.forked import Jobs, in_helpers, processes_now
 from connector.http import Timeouts, client_budget, redact
 from connector.model import Decision, FileRole, Hold, InvoiceAfresh, RegistryFact, UnreadableFile
 from connector.reports.run import ClientReport, log_broken_agreements
@@ -206,8 +207,17 @@ def fetch_ahead(
     return read_ahead(step, clients, workers)
 
 
-def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetched, report: ClientReport) -> None:
-    """Store one client's fetch in one transaction; on any error nothing of it is kept."""
+def store_fetched(
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    fetched: Fetched,
+    report: ClientReport,
+    quiesce: Callable[[], bool] | None = None,
+) -> None:
+    """Store one client's fetch in one transaction; on any error nothing of it is kept. A source read in
+    independent parts is read by helper processes side by side if no other thread is busy (``quiesce``
+    idles the run's fetch threads), while this process stores each part in order."""
     failed = fetched.failed
     fetched_batches = fetched.batches
     at = store.now()  # one stamp for the one transaction
@@ -219,7 +229,7 @@ def store_fetched(store: Store, client: ClientConfig, as_of: date, fetched: Fetc
                 # what it could change until it reads or is quarantined (connector.dunning.unreadable); the
                 # rest of the source's data counts. Every sync replaces the source's list.
                 if isinstance(batch, Parts):
-                    unread, cover = _store_parts(conn, client, source, batch, as_of, at, report)
+                    unread, cover = _store_parts(conn, client, source, batch, as_of, at, report, quiesce)
                     files_store.replace_unreadable(conn, client.id, source.name, unread, at=at)
                     if cover is None:  # a ledger
                         _ledger_stored(conn, client, None, at)
@@ -261,7 +271,8 @@ def sync_clients(
     A config error stops the command (it is the accountant's to fix); any other error fails its client only.
     """
     step = progress or _no_progress
-    for client, fetch in fetch_ahead(store, clients, as_of, workers):
+    fetching = fetch_ahead(store, clients, as_of, workers)
+    for client, fetch in fetching:
         if interrupt.requested():
             break
         step(client.id, "sync")
@@ -269,7 +280,7 @@ def sync_clients(
         try:
             report, fetched = fetch.result()
             with client_locked(store, client.id, "sync", report):
-                store_fetched(store, client, as_of, fetched, report)
+                store_fetched(store, client, as_of, fetched, report, fetching.settle)
         except ConfigError:
             raise
         except ClientLocked as exc:  # another run works on this client: its one line says who and since when
@@ -335,17 +346,46 @@ def _store_ledger(
 
 
 def _store_parts(
-    conn: Connection, client: ClientConfig, source: Any, parts: Parts, as_of: date, at: datetime, report: ClientReport
+    conn: Connection,
+    client: ClientConfig,
+    source: Any,
+    parts: Parts,
+    as_of: date,
+    at: datetime,
+    report: ClientReport,
+    quiesce: Callable[[], bool] | None = None,
 ) -> tuple[list[UnreadableFile], PaymentBatch | None]:
     """Store a source read part by part, each part as it is read; returns the files that did not read and,
     for a bank feed, what its files cover (None for a ledger).
 
     Stored in order, the parts end as one batch would (connector.store.conflicts: a number's first document
     is kept, a later one with other content is refused, whichever part it is in)."""
+    quarantined = _quarantined(files_store.quarantined_now(conn, client.id))
+    taken: Iterable[LedgerBatch | PaymentBatch] = parts.parts
+    if isinstance(taken, Jobs) and len(taken.items) > 1:
+        taken = in_helpers(taken, processes_now(quiesce=quiesce))
+    reading: Iterator[LedgerBatch | PaymentBatch] = iter(taken)
+    try:
+        return _store_each(conn, client, source, reading, as_of, at, report, quarantined)
+    finally:  # a sync that failed or stopped: helpers reading ahead stop with it, open files close
+        close = getattr(reading, "close", None)
+        if close is not None:
+            close()
+
+
+def _store_each(
+    conn: Connection,
+    client: ClientConfig,
+    source: Any,
+    parts: Iterator[LedgerBatch | PaymentBatch],
+    as_of: date,
+    at: datetime,
+    report: ClientReport,
+    quarantined: set[tuple[str, str]],
+) -> tuple[list[UnreadableFile], PaymentBatch | None]:
     unread: list[UnreadableFile] = []
     cover: PaymentBatch | None = None
-    quarantined = _quarantined(files_store.quarantined_now(conn, client.id))
-    for part in parts.parts:
+    for part in parts:
         if interrupt.requested():  # a first sync of a huge folder takes minutes: a stop need not wait for it
             report.interrupted = True
             raise SyncStopped("a stop was asked for before the sync was stored whole")
@@ -516,7 +556,7 @@ def run_client(
             report, got = fetched.result()  # a fetch that raised fails this client here
         with nullcontext() if locked else client_locked(store, client.id, "run" if act else "reconcile", report):
             if got is not None:
-                store_fetched(store, client, as_of, got, report)
+                store_fetched(store, client, as_of, got, report, quiesce)
                 # stored: the parsed records are not kept (the future still holds ``got``) through decide and act
                 got.batches.clear()
             elif sync:

@@ -1,16 +1,19 @@
 """An EHF folder is stored part by part while it is read (issue 18: a large client's sync never holds the
 whole folder), and ends exactly as one batch would: same invoices, first document kept against a later
-conflicting one in another part, the last document's customer, one transaction for all of it."""
+conflicting one in another part, the last document's customer, one transaction for all of it. Each test runs
+twice: the parts read here, and read by forked helpers while this process stores them (connector.forked)."""
 
 from __future__ import annotations
 
+import os
 import signal
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from connector import interrupt, pipeline
+from connector import forked, interrupt, pipeline
 from connector.bank import feed
 from connector.sources import ehf
 from connector.store.conflicts import open_conflicts
@@ -21,9 +24,13 @@ ISSUE, DUE = date(2026, 5, 1), date(2026, 5, 15)
 LATE = date(2026, 6, 20)
 
 
-@pytest.fixture
-def acme(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+@pytest.fixture(params=["read here", "read by helpers"])
+def acme(ws: Workspace, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Workspace:
     monkeypatch.setattr(ehf, "PART_FILES", 2)  # a part every two files: a six-file folder is three parts
+    if request.param == "read here":
+        monkeypatch.setattr(pipeline, "processes_now", lambda quiesce=None: 1)
+    elif forked.processes_now() < 2:
+        pytest.skip("helpers need fork and two CPUs")
     ws.write_config(client_table("acme"))
     ws.bank_heartbeat(LATE)
     return ws
@@ -177,3 +184,63 @@ def test_a_file_that_cannot_be_opened_is_held_and_the_others_are_stored(
     assert numbers == ["1001", "1004"]
     files = acme.cli("files", "list", "--client", "acme")
     assert "1002.xml" in files.output and "1003.xml" not in files.output
+
+
+def _by_helpers(request: pytest.FixtureRequest) -> bool:
+    return bool(request.node.callspec.params["acme"] == "read by helpers")
+
+
+def _reader_pids(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """Each part's reader writes its process id to ``log`` (a helper's memory is its own)."""
+    part = ehf.EhfFolderSource._part
+
+    def logged(self: ehf.EhfFolderSource, ctx: Any, names: Any) -> Any:
+        with log.open("a") as out:
+            out.write(f"{os.getpid()}\n")
+        return part(self, ctx, names)
+
+    monkeypatch.setattr(ehf.EhfFolderSource, "_part", logged)
+
+
+def test_a_first_night_folder_is_read_by_two_helpers_while_this_process_stores(
+    acme: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    for i in range(6):
+        _file(acme, f"{1001 + i}.xml", str(1001 + i), f"{100 * (i + 1)}.00")
+    log = tmp_path / "readers"
+    _reader_pids(monkeypatch, log)
+
+    items = acme.items(LATE)
+
+    readers = log.read_text().split()
+    assert len(readers) == 3  # three parts, each read once
+    if _by_helpers(request):
+        assert str(os.getpid()) not in readers and len(set(readers)) == 2
+    else:
+        assert set(readers) == {str(os.getpid())}
+    assert sorted(items) == [str(1001 + i) for i in range(6)]
+    assert {i.number: str(i.amount) for i in acme.store.read(load_facts, "acme").invoices}["1006"] == "600.00"
+
+
+def test_a_helper_killed_while_reading_keeps_nothing_of_the_sync_and_the_next_run_reads_it_all(
+    acme: Workspace, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    if not _by_helpers(request):
+        pytest.skip("no helper to kill when the parts are read here")
+    for i in range(6):
+        _file(acme, f"{1001 + i}.xml", str(1001 + i), "100.00")
+    parent, take = os.getpid(), ehf._take
+
+    def killed_on_1004(*args: Any) -> None:
+        if args[3] == "1004.xml" and os.getpid() != parent:  # a helper, as the OOM killer would
+            os.kill(os.getpid(), signal.SIGKILL)
+        take(*args)
+
+    monkeypatch.setattr(ehf, "_take", killed_on_1004)
+    result = acme.cli("reconcile", "--as-of", LATE.isoformat())
+
+    assert "storing the sync failed, previous state kept: a reading process ended (exit code -9)" in result.output
+    assert acme.store.read(load_facts, "acme").invoices == ()  # the part stored before it is not kept either
+
+    monkeypatch.setattr(ehf, "_take", take)
+    assert len(acme.items(LATE)) == 6  # the next run reads the folder again, whole

@@ -29,7 +29,6 @@ import multiprocessing
 import os
 import pickle
 import queue
-import sys
 import threading
 import time
 import traceback
@@ -40,6 +39,7 @@ from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from connector.config import ClientConfig
+from connector.forked import may_fork
 from connector.gcpause import gc_paused
 from connector.model import BANK_PAYMENT_SOURCES, DunningStep, Facts, Invoice, Payment, PaymentStatus, UnreadableRow
 from connector.reconcile.dedup import group_key, keep_of_group, ocr_camt_twins, twin_key
@@ -205,15 +205,10 @@ class SlicedRun:
         )
 
     def _workers(self) -> int:
-        if not _can_fork() or _in_memory(self.store):
+        if _in_memory(self.store):
             return 1
         processes = min(PARALLEL_SLICES, len(os.sched_getaffinity(0))) if self.workers is None else self.workers
-        if processes <= 1:
-            return 1
-        # a busy thread may hold a lock a forked child would wait for forever
-        if threading.active_count() > 1 and (self.quiesce is None or not self.quiesce()):
-            return 1
-        return processes
+        return processes if processes > 1 and may_fork(self.quiesce) else 1
 
 
 @dataclass
@@ -227,11 +222,6 @@ class _Routed:
     def everywhere(self) -> set[str]:
         plan = self.plan
         return plan.everywhere_pending | plan.everywhere_booked | plan.everywhere_other
-
-
-def _can_fork() -> bool:
-    # a forked child inherits the routed plan for free; elsewhere (spawn) it would have to be sent over
-    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
 
 
 def _in_memory(store: Store) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -80,7 +80,7 @@ class LedgerBatch:
     complete_snapshot: Snapshot | None = None
 
 
-def merged(parts: Iterator[LedgerBatch]) -> LedgerBatch:
+def merged(parts: Iterable[LedgerBatch]) -> LedgerBatch:
     """Batches read part by part (``InParts``) as one: lists joined in order, one customer per id (the
     last part's, in first-seen order)."""
     out = LedgerBatch()
@@ -110,14 +110,15 @@ class InParts(Protocol):
 
     name: str
 
-    def parts(self, ctx: SyncContext) -> Iterator[LedgerBatch] | Iterator[PaymentBatch]: ...
+    def parts(self, ctx: SyncContext) -> Iterable[LedgerBatch] | Iterable[PaymentBatch]: ...
 
 
 @dataclass
 class Parts:
-    """A source's parts, not read yet: read one at a time by the sync, in its transaction."""
+    """A source's parts, not read yet: read one at a time by the sync, in its transaction. Parts given as
+    ``Jobs`` (independent of each other) may be read by helper processes side by side (connector.forked)."""
 
-    parts: Iterator[LedgerBatch] | Iterator[PaymentBatch]
+    parts: Iterable[LedgerBatch] | Iterable[PaymentBatch]
 
 
 @dataclass

@@ -10,13 +10,15 @@ name and reason and never blocks the others; nothing is deleted or moved.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from connector.einvoice.document import DocClass, EDocument, Party, StatusEvent
 from connector.einvoice.read import DocumentError, read_document
 from connector.einvoice.salvage import salvage
 from connector.files import LinkLeavesFolder, open_in_folder
+from connector.forked import Jobs
 from connector.gcpause import gc_paused
 from connector.model import (
     DISPUTE_CODES,
@@ -66,65 +68,64 @@ class EhfFolderSource:
         """The whole folder as one batch (the sync reads it in ``parts`` instead)."""
         return merged(self.parts(ctx))
 
-    def parts(self, ctx: SyncContext) -> Iterator[LedgerBatch]:
+    def parts(self, ctx: SyncContext) -> Jobs[Sequence[str], LedgerBatch]:
         """The folder in parts of at most ``PART_FILES`` files, in name order: the sync stores each part
         inside its one transaction as it is read, so a folder of a million invoices is never held whole.
         The folder is listed now (a folder that is not there fails the source here, as a fetch does); its
-        files are read as the parts are taken."""
-        return self._read(ctx, inbox_names(self.folder, SUFFIXES))
+        files are read as the parts are taken. Each part depends on its names and ``ctx`` alone, so the sync
+        may have helper processes read parts side by side (``connector.forked``)."""
+        names = inbox_names(self.folder, SUFFIXES)
+        return Jobs(partial(self._part, ctx), [names[i : i + PART_FILES] for i in range(0, len(names), PART_FILES)])
 
-    def _read(self, ctx: SyncContext, names: list[str]) -> Iterator[LedgerBatch]:
-        # One process reads everything: a reader pool measured slower than this on two cores (the
-        # documents and the records crossing process boundaries cost more than the parsing saved).
+    def _part(self, ctx: SyncContext, names: Sequence[str]) -> LedgerBatch:
         folder = os.fspath(self.folder)
         client_id = ctx.client.id
         known = ctx.known_stats
-        for start in range(0, len(names), PART_FILES):
-            batch = LedgerBatch()
-            # One row per customer and part: many invoices to the same customer need not each upsert it.
-            # The customer is built from the party of the part's last document naming it; the parts are
-            # stored in order, so the folder's last document naming it wins, as in one batch.
-            customers: dict[str, Party] = {}
-            ahead: list[_Read] = []
-            ahead_bytes = 0
-            with gc_paused():  # thousands of small acyclic records (connector.gcpause)
-                for name in names[start : start + PART_FILES]:
-                    stat = stat_of(folder, name)
-                    if unchanged(known, name, stat):
-                        continue  # read before and untouched since: not opened (connector.sources.known)
-                    try:
-                        data = _read_bounded(folder, name)
-                    except LinkLeavesFolder as exc:
-                        # Held as an unreadable document is: it might be a real invoice behind a link.
-                        batch.errors.append(str(exc))
-                        batch.files.append(FileResult(name, f"link:{name}", "failed", str(exc)))
-                        continue
-                    except FileNotFoundError:
-                        continue  # removed since the folder was listed: as if it had not been there
-                    except OSError as exc:  # e.g. no permission: held as unreadable, the others go on
-                        reason = f"{name}: could not be opened ({exc.strerror or exc})"
-                        batch.errors.append(reason)
-                        batch.files.append(FileResult(name, f"unopened:{name}", "failed", reason))
-                        continue
-                    stat = settled(stat)
-                    if isinstance(data, int):
-                        ahead.append((name, f"size:{data}:{name}", data, stat))
-                        continue
-                    digest = file_hash(data)
-                    if already_read(ctx, batch.known_again, name, digest, stat):
-                        continue
-                    ahead.append((name, digest, data, stat))
-                    ahead_bytes += len(data)
-                    # Files are read a few dozen ahead, then parsed: measured faster than alternating one
-                    # read and one parse, and memory stays bounded whatever the folder holds. Megabytes
-                    # ahead measured slower: the allocator hands the freed batch back to the system and
-                    # page-faults it in again for the next (some microseconds per file).
-                    if len(ahead) >= AHEAD_FILES or ahead_bytes >= AHEAD_BYTES:
-                        _take_all(batch, customers, ctx, ahead)
-                        ahead, ahead_bytes = [], 0
-                _take_all(batch, customers, ctx, ahead)
-            batch.customers = [_customer(client_id, customer_id, party) for customer_id, party in customers.items()]
-            yield batch
+        batch = LedgerBatch()
+        # One row per customer and part: many invoices to the same customer need not each upsert it.
+        # The customer is built from the party of the part's last document naming it; the parts are
+        # stored in order, so the folder's last document naming it wins, as in one batch.
+        customers: dict[str, Party] = {}
+        ahead: list[_Read] = []
+        ahead_bytes = 0
+        with gc_paused():  # thousands of small acyclic records (connector.gcpause)
+            for name in names:
+                stat = stat_of(folder, name)
+                if unchanged(known, name, stat):
+                    continue  # read before and untouched since: not opened (connector.sources.known)
+                try:
+                    data = _read_bounded(folder, name)
+                except LinkLeavesFolder as exc:
+                    # Held as an unreadable document is: it might be a real invoice behind a link.
+                    batch.errors.append(str(exc))
+                    batch.files.append(FileResult(name, f"link:{name}", "failed", str(exc)))
+                    continue
+                except FileNotFoundError:
+                    continue  # removed since the folder was listed: as if it had not been there
+                except OSError as exc:  # e.g. no permission: held as unreadable, the others go on
+                    reason = f"{name}: could not be opened ({exc.strerror or exc})"
+                    batch.errors.append(reason)
+                    batch.files.append(FileResult(name, f"unopened:{name}", "failed", reason))
+                    continue
+                stat = settled(stat)
+                if isinstance(data, int):
+                    ahead.append((name, f"size:{data}:{name}", data, stat))
+                    continue
+                digest = file_hash(data)
+                if already_read(ctx, batch.known_again, name, digest, stat):
+                    continue
+                ahead.append((name, digest, data, stat))
+                ahead_bytes += len(data)
+                # Files are read a few dozen ahead, then parsed: measured faster than alternating one
+                # read and one parse, and memory stays bounded whatever the folder holds. Megabytes
+                # ahead measured slower: the allocator hands the freed batch back to the system and
+                # page-faults it in again for the next (some microseconds per file).
+                if len(ahead) >= AHEAD_FILES or ahead_bytes >= AHEAD_BYTES:
+                    _take_all(batch, customers, ctx, ahead)
+                    ahead, ahead_bytes = [], 0
+            _take_all(batch, customers, ctx, ahead)
+        batch.customers = [_customer(client_id, customer_id, party) for customer_id, party in customers.items()]
+        return batch
 
 
 # Files per part: big enough that a part's transaction work (one executemany per record kind) is cheap per

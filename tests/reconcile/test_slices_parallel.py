@@ -30,6 +30,7 @@ from slice_books import (
     payment,
 )
 
+from connector import forked
 from connector.config import ClientConfig
 from connector.dunning.decide import decide
 from connector.engine import slices
@@ -37,7 +38,7 @@ from connector.engine.slices import Slice, SlicedRun
 from connector.model import Action, Decision, Evidence, Hold, PaymentStatus, State
 from connector.store import Store
 
-pytestmark = pytest.mark.skipif(not slices._can_fork(), reason="slices run in forked processes on Linux only")
+pytestmark = pytest.mark.skipif(not forked.can_fork(), reason="slices run in forked processes on Linux only")
 
 
 def _book(n_customers: int = 6) -> Book:

@@ -1,0 +1,95 @@
+"""Pieces of work read by forked helpers come back in order, exactly as read here; a helper that fails or
+dies fails the reading with a clear error, never a hang; stopping early ends the helpers; nothing forks
+while another thread is busy (connector.forked)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from connector import forked
+from connector.forked import HelperFailed, Jobs, in_helpers, processes_now
+
+pytestmark = pytest.mark.skipif(not forked.can_fork(), reason="helpers are forked: Linux only")
+
+
+def _square_where(n: int) -> tuple[int, int, int]:
+    return n, n * n, os.getpid()
+
+
+def test_helpers_give_the_results_of_reading_here_in_order() -> None:
+    jobs = Jobs(_square_where, list(range(7)))
+
+    got = list(in_helpers(jobs, 2))
+
+    assert [(n, sq) for n, sq, _pid in got] == [(n, sq) for n, sq, _pid in jobs]
+    pids = {pid for _n, _sq, pid in got}
+    assert os.getpid() not in pids and len(pids) == 2  # two helpers, neither of them this process
+
+
+def test_one_process_or_one_item_is_read_here() -> None:
+    assert {pid for *_, pid in in_helpers(Jobs(_square_where, [1, 2, 3]), 1)} == {os.getpid()}
+    assert {pid for *_, pid in in_helpers(Jobs(_square_where, [1]), 2)} == {os.getpid()}
+
+
+def _fails_on_four(n: int) -> int:
+    if n == 4:
+        raise ValueError("part 4: broken")
+    return n
+
+
+def test_an_error_in_a_helper_is_raised_here_with_its_message_after_the_parts_before_it() -> None:
+    got: list[int] = []
+    with pytest.raises(HelperFailed, match="part 4: broken"):
+        for n in in_helpers(Jobs(_fails_on_four, list(range(8))), 2):
+            got.append(n)
+    assert got == [0, 1, 2, 3]
+    assert multiprocessing.active_children() == []
+
+
+def _dies_on_three(n: int) -> int:
+    if n == 3:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
+    return n
+
+
+def test_a_helper_killed_midway_fails_the_reading_instead_of_hanging() -> None:
+    got: list[int] = []
+    with pytest.raises(HelperFailed, match=r"ended \(exit code -9\) before it sent part 4 of 6"):
+        for n in in_helpers(Jobs(_dies_on_three, list(range(6))), 2):
+            got.append(n)
+    assert got == [0, 1, 2]
+    assert multiprocessing.active_children() == []
+
+
+def _slow(n: int) -> int:
+    time.sleep(0.05)
+    return n
+
+
+def test_stopping_early_ends_the_helpers() -> None:
+    reading = in_helpers(Jobs(_slow, list(range(100))), 2)
+    assert next(reading) == 0
+    reading.close()  # the sync failed or a stop was asked for
+    assert multiprocessing.active_children() == []
+
+
+def test_nothing_forks_while_another_thread_is_busy() -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: nothing to share")
+    assert processes_now() == 2
+    stop = threading.Event()
+    busy = threading.Thread(target=stop.wait)
+    busy.start()
+    try:
+        assert processes_now() == 1  # it might hold a lock a forked helper would wait for forever
+        assert processes_now(quiesce=lambda: True) == 2  # the run's own fetch threads, idled
+        assert processes_now(quiesce=lambda: False) == 1
+    finally:
+        stop.set()
+        busy.join()
