@@ -121,3 +121,28 @@ def test_an_api_ledgers_newer_version_is_an_update_but_a_new_customer_is_a_confl
         assert store_invoices(conn, "acme", [_api("1001", "c1", "900.00")], at=AT).resolved
     assert [c.other_ref for c in store.read(open_conflicts, "acme")] == ["inv-78"]
     store.close()
+
+
+def _work_to_store_a_part(tmp_path: Path, stored_before: int) -> int:
+    """SQLite's work (in units of 1,000 virtual machine steps) to store 200 new invoices, and one again, for
+    a client with ``stored_before`` invoices already stored in the same sync."""
+    store = Store(f"sqlite:///{tmp_path}/{stored_before}.db")
+    steps = [0]
+    with store.transaction() as conn:
+        store_invoices(conn, "acme", [_api(str(i), "c1", "100.00", f"r{i}") for i in range(stored_before)], at=AT)
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 1000)
+        part = [_api(str(stored_before + i), "c1", "100.00", f"r{stored_before + i}") for i in range(200)]
+        part.append(_api("7", "c1", "100.00", "r7"))  # one stored before: found and compared
+        assert store_invoices(conn, "acme", part, at=AT).conflicts == []
+        raw.set_progress_handler(None, 0)
+    store.close()
+    return steps[0]
+
+
+def test_storing_a_part_costs_the_same_however_many_invoices_the_client_has(tmp_path: Path) -> None:
+    """A folder of a million invoices is stored 5,000 at a time: each part looks up only its own numbers.
+    Looked up without the kind, every part scanned all the invoices stored so far (quadratic in the folder)."""
+    small, large = _work_to_store_a_part(tmp_path, 500), _work_to_store_a_part(tmp_path, 20_000)
+    assert large < 2 * small, (small, large)

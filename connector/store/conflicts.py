@@ -96,7 +96,7 @@ def store_invoices(conn: Connection, client_id: str, invoices: Sequence[Invoice]
             later.append(inv)  # a second document of the number in the same batch
         else:
             first[key] = inv
-    stored = _stored(conn, client_id, {number for _kind, number in first})
+    stored = _stored(conn, client_id, set(first))
     accepted: list[Invoice] = []
     kept_now: dict[tuple[str, str], Invoice] = {}  # the version each number has after this batch
     for key, inv in first.items():
@@ -123,23 +123,27 @@ def store_invoices(conn: Connection, client_id: str, invoices: Sequence[Invoice]
     return out
 
 
-def _stored(conn: Connection, client_id: str, numbers: set[str]) -> dict[tuple[str, str], Invoice]:
-    """The stored invoices with these numbers (rows that cannot be read are left out: they get replaced)."""
-    if not numbers:
+def _stored(conn: Connection, client_id: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Invoice]:
+    """The stored invoices with these (kind, number) keys (rows that cannot be read are left out: they get
+    replaced)."""
+    if not keys:
         return {}
     t = schema.invoices
     if conn.execute(select(t.c.number).where(t.c.client_id == client_id).limit(1)).first() is None:
         return {}  # a client's first sync: nothing to compare with
     out: dict[tuple[str, str], Invoice] = {}
-    ordered = sorted(numbers)
     # the stored values as they are (no column types applied): the row mapper converts them, and a row it
     # cannot read is left out (then replaced) instead of ending the sync
     columns = [type_coerce(t.c[name], NullType()).label(name) for name in INVOICE_COLUMNS]
-    for start in range(0, len(ordered), _IDS):
-        chunk = ordered[start : start + _IDS]
-        rows = conn.execute(select(*columns).where(and_(t.c.client_id == client_id, t.c.number.in_(chunk))))
-        for inv in invoices_from_rows((tuple(r) for r in rows), Shared(), Skipped()):
-            out[(str(inv.kind), inv.number)] = inv
+    for kind in sorted({kind for kind, _number in keys}):
+        ordered = sorted(number for k, number in keys if k == kind)
+        for start in range(0, len(ordered), _IDS):
+            # by the whole primary key (client, kind, number): without the kind the database scans every
+            # invoice of the client for each chunk, and a folder stored in parts costs the square of its size
+            where = and_(t.c.client_id == client_id, t.c.kind == kind, t.c.number.in_(ordered[start : start + _IDS]))
+            rows = conn.execute(select(*columns).where(where))
+            for inv in invoices_from_rows((tuple(r) for r in rows), Shared(), Skipped()):
+                out[(str(inv.kind), inv.number)] = inv
     return out
 
 
