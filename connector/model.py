@@ -37,7 +37,8 @@ def money(value: Decimal | int | str) -> Decimal:
 def _pickled_by_fields(cls: type[_T]) -> type[_T]:
     """Pickle as a call of the constructor with the fields: about half the cost of the dataclass default
     (state set field by field), which counts when a slice process sends back 100,000 decisions
-    (``connector.engine.slices``). Every field must be a positional ``__init__`` argument; a subclass
+    (``connector.engine.slices``) and a reading helper a folder's invoices (``connector.forked``: 9 → 3 µs an
+    invoice). Every field must be a positional ``__init__`` argument; a subclass
     pickles the default way."""
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     if any(not f.init or f.kw_only for f in fields(cls)):  # type: ignore[arg-type]
@@ -158,6 +159,7 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
+@_pickled_by_fields
 @fast_init
 @dataclass(frozen=True, slots=True)
 class Customer:
@@ -175,6 +177,7 @@ class Customer:
     contact: str | None = None  # the person at the customer to ask for (letters' "Att.", the call list)
 
 
+@_pickled_by_fields
 @fast_init
 @dataclass(frozen=True, slots=True)
 class Invoice:

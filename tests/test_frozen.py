@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pickle
-from dataclasses import FrozenInstanceError, dataclass, field, replace
+from dataclasses import FrozenInstanceError, dataclass, field, fields, replace
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from connector.frozen import fast_init
-from connector.model import Action, Decision, Payment, PaymentSource, PaymentStatus, State
+from connector.model import Action, Customer, Decision, DocKind, Invoice, Payment, PaymentSource, PaymentStatus, State
 
 
 def _payment(**changes: object) -> Payment:
@@ -56,6 +56,20 @@ def test_replace_pickle_and_repr_are_the_dataclass_s() -> None:
     assert repr(p).startswith("Payment(client_id='c', source=")
     d = Decision("c", "1", "C1", "NOK", Decimal(1), Decimal(1), None, State.OVERDUE, Action.REMINDER)
     assert pickle.loads(pickle.dumps(d)) == d and d.holds == ()
+
+
+def test_the_records_a_reading_helper_sends_come_back_equal_with_every_field() -> None:
+    """A folder's invoices and customers cross from a reading helper pickled (connector.forked)."""
+    invoice = Invoice(
+        "c", "1001", DocKind.CREDIT_NOTE, "C1", date(2024, 3, 1), None, "EUR", Decimal("12.50"), "ehf",
+        kid="1234", credits=("1000",), ledger_open_amount=Decimal("3.00"), delivery_date=date(2024, 2, 28),
+        payee_account="15032080119",
+    )  # fmt: skip
+    customer = Customer("c", "C1", "Kunde AS", "923456783", "NO", address=("Gate 1", "Bygg B"), is_person=True)
+    for record in (invoice, customer):
+        back = pickle.loads(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == record and type(back) is type(record)
+        assert [getattr(back, f.name) for f in fields(back)] == [getattr(record, f.name) for f in fields(record)]
 
 
 def test_refuses_what_it_cannot_build_faithfully() -> None:
