@@ -29,7 +29,7 @@ Each run, in this order, as subprocesses of this script:
                      "bare" figure; both parts are printed).
 
 Printed per command: wall seconds, CPU seconds (user + system of the command and the processes it waited
-for: its slice helpers), peak memory of its process tree (proportional set size sampled every 50 ms, so
+for: its slice helpers), peak memory of its process tree (proportional set size sampled every 200 ms, so
 forked children's shared pages count once), the ratio to the engine bench's total (issue 18: <= 1.5) and
 bare / wall (the share of the time a bare parse of the same bytes would take; higher is better). Each
 figure is the median of ``--runs`` runs with min–max. The machine is shared: the absolute times drift with

@@ -14,7 +14,7 @@ run without ``--digest``.
 before; "of bare" = bare s / total s (issue 18: >= 0.35, 0.5 the aim). On a shared machine the absolute
 times drift; this ratio, taken minutes apart at most, is the steadier figure.
 
-"peak MB" is the largest total memory of the run and its child processes, sampled every 50 ms from
+"peak MB" is the largest total memory of the run and its child processes, sampled every 200 ms from
 outside: proportional set size, so pages a forked child still shares are counted once. "load", "match"
 and "decide" add up the seconds of both processes, so they can exceed the wall time ("total").
 

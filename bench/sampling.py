@@ -1,8 +1,10 @@
 """Running a measured command in a child process: its wall time, CPU time and peak memory of its process tree.
 
-Peak memory is sampled from outside every 50 ms as proportional set size (Linux ``/proc``): pages a forked
+Peak memory is sampled from outside every 200 ms as proportional set size (Linux ``/proc``): pages a forked
 child still shares with its parent are counted once, so a run that forks slice processes is not counted
 twice. CPU is user + system time of the child and of every process it waited for (its slice helpers).
+Sampling costs the kernel a walk of each process's page tables: every 50 ms it took a quarter of a core
+from a run that forks helpers to use both (issue 18), so 200 ms (the peaks it looks for last seconds).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+SAMPLE_S = 0.2
 ROOT = Path(__file__).resolve().parents[1]  # commands run from the checkout, so ``-m bench.…`` finds it
 
 
@@ -52,7 +55,7 @@ def run_sampled(cmd: list[str], stdout: IO[bytes] | None = None, env: dict[str, 
         # competing for the CPU
         while child.poll() is None:
             peak = max(peak, tree_pss_mb(child.pid) or 0.0)
-            time.sleep(0.05)
+            time.sleep(SAMPLE_S)
         wall = time.perf_counter() - started
         captured = child.stdout.read() if child.stdout is not None else b""
         if child.returncode:
