@@ -18,10 +18,11 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -35,13 +36,15 @@ PROCESSES = 2  # helpers reading at once: the machines we run on have two cores 
 
 @dataclass(frozen=True)
 class Jobs(Generic[X, R]):
-    """``fn(item)`` for each item, wanted in the items' order. Iterating runs them here, lazily."""
+    """``fn(item)`` for each item gives its results (one or more, so that no result need be large), wanted
+    in the items' order. Iterating runs them here, lazily."""
 
-    fn: Callable[[X], R]
+    fn: Callable[[X], Iterable[R]]
     items: Sequence[X]
 
     def __iter__(self) -> Iterator[R]:
-        return map(self.fn, self.items)
+        for item in self.items:
+            yield from self.fn(item)
 
 
 class HelperFailed(Exception):
@@ -68,69 +71,117 @@ def processes_now(wanted: int = PROCESSES, quiesce: Callable[[], bool] | None = 
     return processes if processes > 1 and may_fork(quiesce) else 1
 
 
+def as_helper() -> None:
+    """A forked helper's signals. Ctrl-C reaches the whole process group: the parent decides what a stop
+    means, and ends its helpers. SIGTERM (the parent ending it, or systemd stopping the unit) ends it at
+    once: the command line's handler it inherits would only note a stop and carry on, and a parent waiting
+    for it to end would wait for ever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def end(processes: Sequence[Any]) -> None:
+    """End helper processes and wait for them: SIGTERM, then SIGKILL for one still there after 10 s."""
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(timeout=10)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+
 def in_helpers(jobs: Jobs[X, R], processes: int) -> Iterator[R]:
     """The results of ``jobs``, in order, computed by ``processes`` forked helpers: helper k takes items k,
-    k + processes, …. Each helper sends a result and works on its next one while this process takes the
-    results in turn; a helper waits (its pipe full) until its result is taken, so at most about one result
-    per helper is held ahead. With one process, or one item, everything runs here.
+    k + processes, …. A helper sends each result as it is made and goes on; it waits (its pipe full) until
+    this process takes it, so each helper holds about one result ahead. With one process, or one item, or
+    when no helper can be started (no memory for a process), everything runs here.
 
     Closing the iterator early (the consumer failed, or a stop was asked for) ends the helpers."""
     items = jobs.items
     n = min(processes, len(items))
-    if n <= 1:
+    helpers = _start(jobs, n) if n > 1 else []
+    if not helpers:
         yield from jobs
         return
-    fork = multiprocessing.get_context("fork")
-    helpers: list[tuple[Any, Any]] = []  # (process, receiving end of its pipe)
     try:
-        gc.freeze()  # the helpers' collector then never walks (and copies) what they inherit
-        try:
-            for k in range(n):
-                receiving, sending = fork.Pipe(duplex=False)
-                proc = fork.Process(target=_helper, args=(jobs, k, n, sending), name="arsync-reader", daemon=True)
-                proc.start()
-                sending.close()  # the helper's end: when it ends, this side reads end-of-file
-                helpers.append((proc, receiving))
-        finally:
-            gc.unfreeze()
         for i in range(len(items)):
             proc, receiving = helpers[i % n]
-            try:
-                data = receiving.recv_bytes()
-            except EOFError:
-                proc.join(timeout=5)
-                raise HelperFailed(
-                    f"a reading process ended (exit code {proc.exitcode}) before it sent part {i + 1} of {len(items)}"
-                ) from None
-            with gc_paused():  # a part's records: thousands of small acyclic objects
-                kind, payload = pickle.loads(data)
-            del data
-            if kind == "error":
-                text, trace = payload
-                log.info("a reading process failed:\n%s", trace)  # the traceback, with -v
-                raise HelperFailed(text)
-            yield payload
+            while True:
+                try:
+                    data = receiving.recv_bytes()
+                except EOFError:
+                    proc.join(timeout=5)
+                    raise HelperFailed(
+                        f"a reading process ended (exit code {proc.exitcode}) before it sent"
+                        f" part {i + 1} of {len(items)}"
+                    ) from None
+                with gc_paused():  # a part's records: thousands of small acyclic objects
+                    kind, payload = pickle.loads(data)
+                del data
+                if kind == "end":
+                    break
+                if kind == "error":
+                    text, trace = payload
+                    log.info("a reading process failed:\n%s", trace)  # the traceback, with -v
+                    raise HelperFailed(text)
+                yield payload
     finally:
-        for proc, _receiving in helpers:
-            if proc.is_alive():
-                proc.terminate()
-            proc.join()
+        end([proc for proc, _receiving in helpers])
         for _proc, receiving in helpers:
             receiving.close()
 
 
+def _start(jobs: Jobs[Any, Any], n: int) -> list[tuple[Any, Any]]:
+    """``n`` helpers, each with the receiving end of its pipe; none if one cannot be started."""
+    fork = multiprocessing.get_context("fork")
+    helpers: list[tuple[Any, Any]] = []
+    gc.freeze()  # the helpers' collector then never walks (and copies) what they inherit
+    try:
+        for k in range(n):
+            receiving, sending = fork.Pipe(duplex=False)
+            proc = fork.Process(target=_helper, args=(jobs, k, n, sending), name="arsync-reader", daemon=True)
+            try:
+                proc.start()
+            except OSError:
+                receiving.close()
+                raise
+            finally:
+                sending.close()  # the helper's end: when it ends, this side reads end-of-file
+            helpers.append((proc, receiving))
+    except OSError as exc:  # e.g. no memory or no process slot left: read here instead, as without fork
+        log.warning("reading in one process: a helper process could not be started (%s)", exc)
+        end([proc for proc, _receiving in helpers])
+        for _proc, receiving in helpers:
+            receiving.close()
+        return []
+    finally:
+        gc.unfreeze()
+    return helpers
+
+
 def _helper(jobs: Jobs[Any, Any], k: int, n: int, sending: Any) -> None:
-    """In a forked helper: every n-th item from the k-th, each result sent as soon as it is made."""
+    """In a forked helper: every n-th item from the k-th, each result sent as soon as it is made, then an
+    end mark per item."""
+    as_helper()
+    done = pickle.dumps(("end", None))
     try:
         for i in range(k, len(jobs.items), n):
             try:
-                data = pickle.dumps(("ok", jobs.fn(jobs.items[i])), protocol=pickle.HIGHEST_PROTOCOL)
+                for result in jobs.fn(jobs.items[i]):
+                    data = pickle.dumps(("ok", result), protocol=pickle.HIGHEST_PROTOCOL)
+                    del result
+                    sending.send_bytes(data)
+                    del data  # not held while the next result is made
+            except (BrokenPipeError, KeyboardInterrupt):
+                raise
             except Exception as exc:
-                data = pickle.dumps(("error", (str(exc) or exc.__class__.__name__, traceback.format_exc())))
-                sending.send_bytes(data)
+                sending.send_bytes(
+                    pickle.dumps(("error", (str(exc) or exc.__class__.__name__, traceback.format_exc())))
+                )
                 return
-            sending.send_bytes(data)
-            del data  # not held while the next item is worked on
+            sending.send_bytes(done)
     except (BrokenPipeError, KeyboardInterrupt):
         pass  # this process's consumer is gone, or the operator stopped the run: nobody wants the rest
     finally:

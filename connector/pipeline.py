@@ -36,7 +36,7 @@ from connector.engine.afresh import invoices_afresh
 from connector.engine.decisions import decide_night
 from connector.engine.slices import Slice, SlicedRun
 from connector.errors import ClientLocked
-from connector.forked import Jobs, in_helpers, processes_now
+from connector.forked import HelperFailed, Jobs, in_helpers, processes_now
 from connector.http import Timeouts, client_budget, redact
 from connector.model import Decision, FileRole, Hold, InvoiceAfresh, RegistryFact, UnreadableFile
 from connector.reports.run import ClientReport, log_broken_agreements
@@ -170,6 +170,9 @@ def _fetch_client(store: Store, client: ClientConfig, as_of: date, report: Clien
 
 class SyncStopped(Exception):
     """The operator asked to stop while a sync was being stored part by part: its transaction is undone."""
+
+
+_STOPPED = "a stop was asked for before the sync was stored whole"
 
 
 def _quarantined(decisions: Iterable[files_store.FileDecision]) -> set[tuple[str, str]]:
@@ -367,6 +370,11 @@ def _store_parts(
     reading: Iterator[LedgerBatch | PaymentBatch] = iter(taken)
     try:
         return _store_each(conn, client, source, reading, as_of, at, report, quarantined)
+    except HelperFailed:
+        if interrupt.requested():  # the stop reached the helpers too (systemd signals the whole unit)
+            report.interrupted = True
+            raise SyncStopped(_STOPPED) from None
+        raise
     finally:  # a sync that failed or stopped: helpers reading ahead stop with it, open files close
         close = getattr(reading, "close", None)
         if close is not None:
@@ -388,7 +396,7 @@ def _store_each(
     for part in parts:
         if interrupt.requested():  # a first sync of a huge folder takes minutes: a stop need not wait for it
             report.interrupted = True
-            raise SyncStopped("a stop was asked for before the sync was stored whole")
+            raise SyncStopped(_STOPPED)
         _note_errors(report, source, part, quarantined)
         if isinstance(part, LedgerBatch):
             _store_ledger(conn, client, part, at, report)

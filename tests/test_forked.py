@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,8 +19,8 @@ from connector.forked import HelperFailed, Jobs, in_helpers, processes_now
 pytestmark = pytest.mark.skipif(not forked.can_fork(), reason="helpers are forked: Linux only")
 
 
-def _square_where(n: int) -> tuple[int, int, int]:
-    return n, n * n, os.getpid()
+def _square_where(n: int) -> list[tuple[int, int, int]]:
+    return [(n, n * n, os.getpid())]
 
 
 def test_helpers_give_the_results_of_reading_here_in_order() -> None:
@@ -37,10 +38,10 @@ def test_one_process_or_one_item_is_read_here() -> None:
     assert {pid for *_, pid in in_helpers(Jobs(_square_where, [1]), 2)} == {os.getpid()}
 
 
-def _fails_on_four(n: int) -> int:
+def _fails_on_four(n: int) -> list[int]:
     if n == 4:
         raise ValueError("part 4: broken")
-    return n
+    return [n]
 
 
 def test_an_error_in_a_helper_is_raised_here_with_its_message_after_the_parts_before_it() -> None:
@@ -52,10 +53,10 @@ def test_an_error_in_a_helper_is_raised_here_with_its_message_after_the_parts_be
     assert multiprocessing.active_children() == []
 
 
-def _dies_on_three(n: int) -> int:
+def _dies_on_three(n: int) -> list[int]:
     if n == 3:
         os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
-    return n
+    return [n]
 
 
 def test_a_helper_killed_midway_fails_the_reading_instead_of_hanging() -> None:
@@ -67,9 +68,27 @@ def test_a_helper_killed_midway_fails_the_reading_instead_of_hanging() -> None:
     assert multiprocessing.active_children() == []
 
 
-def _slow(n: int) -> int:
+def _slow(n: int) -> list[int]:
     time.sleep(0.05)
-    return n
+    return [n]
+
+
+def _pieces(n: int) -> Iterator[tuple[int, int]]:
+    for piece in range(n % 3):  # none, one or two results per item
+        yield n, piece
+
+
+def test_an_item_may_give_several_results_or_none_and_they_come_in_order() -> None:
+    jobs = Jobs(_pieces, list(range(8)))
+    assert list(in_helpers(jobs, 2)) == list(jobs) == [(n, p) for n in range(8) for p in range(n % 3)]
+
+
+def test_when_no_helper_can_be_started_everything_is_read_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_memory(self: object) -> None:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(multiprocessing.get_context("fork").Process, "start", no_memory)
+    assert {pid for *_, pid in in_helpers(Jobs(_square_where, [1, 2, 3]), 2)} == {os.getpid()}
 
 
 def test_stopping_early_ends_the_helpers() -> None:
@@ -93,3 +112,25 @@ def test_nothing_forks_while_another_thread_is_busy() -> None:
     finally:
         stop.set()
         busy.join()
+
+
+def _large(n: int) -> list[bytes]:
+    return [bytes(1 << 20)] * 3  # more than a pipe holds: the helper waits in its send until taken
+
+
+def test_stopping_ends_helpers_waiting_to_send_though_the_command_line_only_notes_a_stop() -> None:
+    """The command line turns SIGTERM into "stop after the item in hand" (connector.interrupt); a helper
+    inherits that handler, so ending it must not rely on it, or the command waits for ever."""
+    noted: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: noted.append(signum))
+    try:
+        reading = in_helpers(Jobs(_large, list(range(6))), 2)
+        assert len(next(reading)) == 1 << 20
+        time.sleep(0.2)  # both helpers are now blocked sending
+        closing = threading.Thread(target=reading.close, daemon=True)
+        closing.start()
+        closing.join(timeout=5)  # at once: not after the 10 s before SIGKILL
+        assert not closing.is_alive(), "the helpers did not end on SIGTERM"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert multiprocessing.active_children() == [] and noted == []

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,8 @@ from connector.bank import feed
 from connector.sources import ehf
 from connector.store.conflicts import open_conflicts
 from connector.store.facts import load_facts
-from tests.builders import Entry, Workspace, client_table, kid, ubl_invoice
+from connector.store.ledger import load_attachments
+from tests.builders import Entry, Workspace, client_table, kid, pdf_bytes, ubl_invoice
 
 ISSUE, DUE = date(2026, 5, 1), date(2026, 5, 15)
 LATE = date(2026, 6, 20)
@@ -244,3 +248,87 @@ def test_a_helper_killed_while_reading_keeps_nothing_of_the_sync_and_the_next_ru
 
     monkeypatch.setattr(ehf, "_take", take)
     assert len(acme.items(LATE)) == 6  # the next run reads the folder again, whole
+
+
+def test_a_part_of_large_documents_is_handed_on_in_pieces_that_store_as_the_part_would(
+    acme: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Invoices with large PDFs: a part is never held whole, in a helper or here (every file its own piece
+    below); an invoice's attachment, a conflicting document and the customers end as in one batch."""
+    monkeypatch.setattr(ehf, "PART_FILES", 3)
+    monkeypatch.setattr(ehf, "AHEAD_FILES", 1)
+    monkeypatch.setattr(ehf, "PIECE_BYTES", 1)
+    _file(acme, "a.xml", "1001", "100.00", customer="Kunde AS", pdf=pdf_bytes("the invoice"))
+    _file(acme, "b.xml", "1002", "200.00", customer="Kunde AS")
+    _file(acme, "c.xml", "1001", "150.00", customer="Kunde AS", pdf=pdf_bytes("forged"))  # a later piece: refused
+    _file(acme, "d.xml", "1003", "300.00", customer="Kunde Nytt Navn AS")  # same org no, renamed
+    stored: list[int] = []
+    store_ledger = pipeline._store_ledger
+
+    def counted(*args: Any) -> None:
+        stored.append(len(args[2].invoices))
+        store_ledger(*args)
+
+    monkeypatch.setattr(pipeline, "_store_ledger", counted)
+    items = acme.items(LATE)
+
+    assert sum(stored) == 4 and len(stored) >= 4  # a piece per file (and a last one with the customers)
+    assert {n: item["amount"] for n, item in items.items()} == {"1001": "100.00", "1002": "200.00", "1003": "300.00"}
+    assert "conflicting_document" in items["1001"]["holds"]
+    facts = acme.store.read(load_facts, "acme")
+    [customer] = facts.customers.values()
+    assert customer.name == "Kunde Nytt Navn AS"
+    [pdf] = acme.store.read(load_attachments, "acme", "1001")  # the kept invoice's own, not the refused one's
+    assert pdf.filename == "faktura-1001.pdf" and pdf.content == pdf_bytes("the invoice")
+
+
+_SLOW_RUN = """
+import sys, time
+from pathlib import Path
+from connector.sources import ehf
+from connector.cli import main
+ehf.PART_FILES = 2
+take, reading = ehf._take, Path(sys.argv[3])
+
+def slow(*args):  # a slow disk: the stop comes while the helpers read the folder
+    reading.touch()
+    time.sleep(0.25)
+    take(*args)
+
+ehf._take = slow
+sys.argv = ["arsync", "--config", sys.argv[1], "run", "--as-of", sys.argv[2]]
+main()
+"""
+
+
+@pytest.mark.parametrize("whom", ["the command", "the whole process group"])
+def test_sigterm_while_helpers_read_stops_at_once_and_keeps_nothing(
+    acme: Workspace, request: pytest.FixtureRequest, whom: str, tmp_path: Path
+) -> None:
+    """`kill PID`, or systemd stopping the unit (every process of it): the command exits 143 within
+    seconds, no helper is left, and nothing of the half-read folder is stored."""
+    if not _by_helpers(request):
+        pytest.skip("the helpers' part of a stop")
+    for i in range(40):
+        _file(acme, f"{1001 + i}.xml", str(1001 + i), "100.00")
+    reading = tmp_path / "reading"
+    command = [sys.executable, "-c", _SLOW_RUN, str(acme.config_path), LATE.isoformat(), str(reading)]
+    with subprocess.Popen(
+        command, cwd=acme.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    ) as run:
+        for _ in range(300):  # the helpers have started reading (the command line is up)
+            if reading.exists() or run.poll() is not None:
+                break
+            time.sleep(0.1)
+        time.sleep(1)  # a part or two stored, the helpers reading the next (the folder takes 5 s)
+        assert run.poll() is None
+        if whom == "the command":
+            run.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(run.pid, signal.SIGTERM)
+        output, _ = run.communicate(timeout=20)
+    assert run.returncode == 143, output.decode()
+    assert b"a stop was asked for before the sync was stored whole" in output
+    with pytest.raises(ProcessLookupError):
+        os.killpg(run.pid, 0)  # no helper left behind in its process group
+    assert acme.store.read(load_facts, "acme").invoices == ()

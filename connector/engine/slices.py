@@ -39,7 +39,7 @@ from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from connector.config import ClientConfig
-from connector.forked import may_fork
+from connector.forked import as_helper, end, may_fork
 from connector.gcpause import gc_paused
 from connector.model import BANK_PAYMENT_SOURCES, DunningStep, Facts, Invoice, Payment, PaymentStatus, UnreadableRow
 from connector.reconcile.dedup import group_key, keep_of_group, ocr_camt_twins, twin_key
@@ -278,10 +278,7 @@ class _Parallel(Generic[T]):
             while running:
                 yield from self._open(self.inbox.get(), helpers, running)
         finally:
-            for proc, _receiving in helpers:
-                if proc.is_alive():
-                    proc.terminate()
-                proc.join()
+            end([proc for proc, _receiving in helpers])
             for drain in drains:  # each ends at its pipe's end-of-file, now that the helpers are gone
                 drain.join()
             for _proc, receiving in helpers:
@@ -330,8 +327,7 @@ class _Parallel(Generic[T]):
             proc.join()
             raise RuntimeError(f"the routing process ended with exit code {proc.exitcode}") from None
         except BaseException:  # interrupted here: the child must not route on for nobody
-            proc.terminate()
-            proc.join()
+            end([proc])
             raise
         finally:
             plan_in.close()
@@ -346,6 +342,7 @@ class _Parallel(Generic[T]):
     def _router(self, plan_out: Any, per_customer: dict[str, int]) -> None:
         """In the forked routing process: route with its own connection, send the plan, end."""
         run = self.run_
+        as_helper()
         try:
             run.store.engine.dispose(close=False)  # the parent's pooled connections are its own
             with run.store.connect() as conn:
@@ -372,6 +369,7 @@ class _Parallel(Generic[T]):
     def _helper(self, sending: Any) -> None:
         """In a forked slice process: its own connection, then slices until none is left."""
         run, routed = self.run_, self.routed
+        as_helper()
         try:
             run.store.engine.dispose(close=False)  # the parent's pooled connections are its own
             run.seconds = {name: 0.0 for name in run.seconds}

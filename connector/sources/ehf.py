@@ -10,7 +10,7 @@ name and reason and never blocks the others; nothing is deleted or moved.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -77,60 +77,78 @@ class EhfFolderSource:
         names = inbox_names(self.folder, SUFFIXES)
         return Jobs(partial(self._part, ctx), [names[i : i + PART_FILES] for i in range(0, len(names), PART_FILES)])
 
-    def _part(self, ctx: SyncContext, names: Sequence[str]) -> LedgerBatch:
-        folder = os.fspath(self.folder)
-        client_id = ctx.client.id
-        known = ctx.known_stats
-        batch = LedgerBatch()
+    def _part(self, ctx: SyncContext, names: Sequence[str]) -> Iterator[LedgerBatch]:
+        """One part's batch, handed on in pieces of about ``PIECE_BYTES`` of documents (a folder whose
+        invoices carry large PDFs), each whole documents with their attachments; the last piece carries
+        the part's customers."""
         # One row per customer and part: many invoices to the same customer need not each upsert it.
         # The customer is built from the party of the part's last document naming it; the parts are
         # stored in order, so the folder's last document naming it wins, as in one batch.
         customers: dict[str, Party] = {}
+        pending = iter(names)
+        while True:
+            with gc_paused():  # thousands of small acyclic records (connector.gcpause); never across a yield
+                batch, more = self._piece(ctx, pending, customers)
+                if not more:
+                    batch.customers = [_customer(ctx.client.id, key, party) for key, party in customers.items()]
+            yield batch
+            if not more:
+                return
+
+    def _piece(self, ctx: SyncContext, names: Iterator[str], customers: dict[str, Party]) -> tuple[LedgerBatch, bool]:
+        """The next files of ``names`` until ``PIECE_BYTES`` of documents are read; whether any are left."""
+        folder = os.fspath(self.folder)
+        known = ctx.known_stats
+        batch = LedgerBatch()
         ahead: list[_Read] = []
-        ahead_bytes = 0
-        with gc_paused():  # thousands of small acyclic records (connector.gcpause)
-            for name in names:
-                stat = stat_of(folder, name)
-                if unchanged(known, name, stat):
-                    continue  # read before and untouched since: not opened (connector.sources.known)
-                try:
-                    data = _read_bounded(folder, name)
-                except LinkLeavesFolder as exc:
-                    # Held as an unreadable document is: it might be a real invoice behind a link.
-                    batch.errors.append(str(exc))
-                    batch.files.append(FileResult(name, f"link:{name}", "failed", str(exc)))
-                    continue
-                except FileNotFoundError:
-                    continue  # removed since the folder was listed: as if it had not been there
-                except OSError as exc:  # e.g. no permission: held as unreadable, the others go on
-                    reason = f"{name}: could not be opened ({exc.strerror or exc})"
-                    batch.errors.append(reason)
-                    batch.files.append(FileResult(name, f"unopened:{name}", "failed", reason))
-                    continue
-                stat = settled(stat)
-                if isinstance(data, int):
-                    ahead.append((name, f"size:{data}:{name}", data, stat))
-                    continue
-                digest = file_hash(data)
-                if already_read(ctx, batch.known_again, name, digest, stat):
-                    continue
-                ahead.append((name, digest, data, stat))
-                ahead_bytes += len(data)
-                # Files are read a few dozen ahead, then parsed: measured faster than alternating one
-                # read and one parse, and memory stays bounded whatever the folder holds. Megabytes
-                # ahead measured slower: the allocator hands the freed batch back to the system and
-                # page-faults it in again for the next (some microseconds per file).
-                if len(ahead) >= AHEAD_FILES or ahead_bytes >= AHEAD_BYTES:
-                    _take_all(batch, customers, ctx, ahead)
-                    ahead, ahead_bytes = [], 0
-            _take_all(batch, customers, ctx, ahead)
-        batch.customers = [_customer(client_id, customer_id, party) for customer_id, party in customers.items()]
-        return batch
+        ahead_bytes = piece_bytes = 0
+        for name in names:
+            stat = stat_of(folder, name)
+            if unchanged(known, name, stat):
+                continue  # read before and untouched since: not opened (connector.sources.known)
+            try:
+                data = _read_bounded(folder, name)
+            except LinkLeavesFolder as exc:
+                # Held as an unreadable document is: it might be a real invoice behind a link.
+                batch.errors.append(str(exc))
+                batch.files.append(FileResult(name, f"link:{name}", "failed", str(exc)))
+                continue
+            except FileNotFoundError:
+                continue  # removed since the folder was listed: as if it had not been there
+            except OSError as exc:  # e.g. no permission: held as unreadable, the others go on
+                reason = f"{name}: could not be opened ({exc.strerror or exc})"
+                batch.errors.append(reason)
+                batch.files.append(FileResult(name, f"unopened:{name}", "failed", reason))
+                continue
+            stat = settled(stat)
+            if isinstance(data, int):
+                ahead.append((name, f"size:{data}:{name}", data, stat))
+                continue
+            digest = file_hash(data)
+            if already_read(ctx, batch.known_again, name, digest, stat):
+                continue
+            ahead.append((name, digest, data, stat))
+            ahead_bytes += len(data)
+            # Files are read a few dozen ahead, then parsed: measured faster than alternating one
+            # read and one parse, and memory stays bounded whatever the folder holds. Megabytes
+            # ahead measured slower: the allocator hands the freed batch back to the system and
+            # page-faults it in again for the next (some microseconds per file).
+            if len(ahead) >= AHEAD_FILES or ahead_bytes >= AHEAD_BYTES:
+                _take_all(batch, customers, ctx, ahead)
+                piece_bytes += ahead_bytes
+                ahead, ahead_bytes = [], 0
+                if piece_bytes >= PIECE_BYTES:
+                    return batch, True
+        _take_all(batch, customers, ctx, ahead)
+        return batch, False
 
 
 # Files per part: big enough that a part's transaction work (one executemany per record kind) is cheap per
-# file, small enough that a part's records (with their attachments) stay a few tens of megabytes.
+# file; the part is handed on in pieces of about PIECE_BYTES of documents, so its records (with their
+# attachments) stay a few tens of megabytes however large the files (a helper, this process and the pipe
+# between them each hold about one piece).
 PART_FILES = 5000
+PIECE_BYTES = 64 * 1024 * 1024
 AHEAD_FILES = 32
 AHEAD_BYTES = 1024 * 1024
 
