@@ -71,22 +71,24 @@ def processes_now(wanted: int = PROCESSES, quiesce: Callable[[], bool] | None = 
     return processes if processes > 1 and may_fork(quiesce) else 1
 
 
-def as_helper() -> None:
+def as_helper(*, finishes: bool = False) -> None:
     """A forked helper's signals. Ctrl-C reaches the whole process group: the parent decides what a stop
-    means, and ends its helpers. SIGTERM (the parent ending it, or systemd stopping the unit) ends it at
-    once: the command line's handler it inherits would only note a stop and carry on, and a parent waiting
-    for it to end would wait for ever."""
+    means, and ends its helpers. SIGTERM (the parent ending it, or systemd stopping the unit) ends a reading
+    helper at once: the command line's handler it inherits would only note a stop and carry on, and a parent
+    waiting for it to end would wait for ever. A helper whose work the parent waits for even when a stop is
+    asked for (``finishes``: a slice is decided whole, as in one process) ignores SIGTERM too, and is ended
+    with SIGKILL (``end(…, grace_s=0)``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if finishes else signal.SIG_DFL)
 
 
-def end(processes: Sequence[Any]) -> None:
-    """End helper processes and wait for them: SIGTERM, then SIGKILL for one still there after 10 s."""
+def end(processes: Sequence[Any], grace_s: float = 10.0) -> None:
+    """End helper processes and wait for them: SIGTERM, then SIGKILL for one still there after ``grace_s``."""
     for proc in processes:
         if proc.is_alive():
             proc.terminate()
     for proc in processes:
-        proc.join(timeout=10)
+        proc.join(timeout=grace_s)
         if proc.is_alive():
             proc.kill()
             proc.join()

@@ -278,7 +278,7 @@ class _Parallel(Generic[T]):
             while running:
                 yield from self._open(self.inbox.get(), helpers, running)
         finally:
-            end([proc for proc, _receiving in helpers])
+            end([proc for proc, _receiving in helpers], grace_s=1)  # done by now, or not wanted any more
             for drain in drains:  # each ends at its pipe's end-of-file, now that the helpers are gone
                 drain.join()
             for _proc, receiving in helpers:
@@ -327,7 +327,7 @@ class _Parallel(Generic[T]):
             proc.join()
             raise RuntimeError(f"the routing process ended with exit code {proc.exitcode}") from None
         except BaseException:  # interrupted here: the child must not route on for nobody
-            end([proc])
+            end([proc], grace_s=0)
             raise
         finally:
             plan_in.close()
@@ -342,7 +342,7 @@ class _Parallel(Generic[T]):
     def _router(self, plan_out: Any, per_customer: dict[str, int]) -> None:
         """In the forked routing process: route with its own connection, send the plan, end."""
         run = self.run_
-        as_helper()
+        as_helper(finishes=True)
         try:
             run.store.engine.dispose(close=False)  # the parent's pooled connections are its own
             with run.store.connect() as conn:
@@ -369,7 +369,7 @@ class _Parallel(Generic[T]):
     def _helper(self, sending: Any) -> None:
         """In a forked slice process: its own connection, then slices until none is left."""
         run, routed = self.run_, self.routed
-        as_helper()
+        as_helper(finishes=True)
         try:
             run.store.engine.dispose(close=False)  # the parent's pooled connections are its own
             run.seconds = {name: 0.0 for name in run.seconds}
