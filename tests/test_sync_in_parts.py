@@ -28,16 +28,26 @@ ISSUE, DUE = date(2026, 5, 1), date(2026, 5, 15)
 LATE = date(2026, 6, 20)
 
 
-@pytest.fixture(params=["read here", "read by helpers"])
-def acme(ws: Workspace, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Workspace:
+def _acme(ws: Workspace, monkeypatch: pytest.MonkeyPatch, how: str) -> Workspace:
     monkeypatch.setattr(ehf, "PART_FILES", 2)  # a part every two files: a six-file folder is three parts
-    if request.param == "read here":
+    if how == "read here":
         monkeypatch.setattr(pipeline, "processes_now", lambda quiesce=None: 1)
     elif forked.processes_now() < 2:
         pytest.skip("helpers need fork and two CPUs")
     ws.write_config(client_table("acme"))
     ws.bank_heartbeat(LATE)
     return ws
+
+
+@pytest.fixture(params=["read here", "read by helpers"])
+def acme(ws: Workspace, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Workspace:
+    return _acme(ws, monkeypatch, request.param)
+
+
+@pytest.fixture
+def acme_helpers(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """For what only helpers do: die, be stopped."""
+    return _acme(ws, monkeypatch, "read by helpers")
 
 
 def _file(ws: Workspace, name: str, number: str, amount: str, **kw: Any) -> None:
@@ -227,10 +237,9 @@ def test_a_first_night_folder_is_read_by_two_helpers_while_this_process_stores(
 
 
 def test_a_helper_killed_while_reading_keeps_nothing_of_the_sync_and_the_next_run_reads_it_all(
-    acme: Workspace, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    acme_helpers: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not _by_helpers(request):
-        pytest.skip("no helper to kill when the parts are read here")
+    acme = acme_helpers
     for i in range(6):
         _file(acme, f"{1001 + i}.xml", str(1001 + i), "100.00")
     parent, take = os.getpid(), ehf._take
@@ -303,12 +312,11 @@ main()
 
 @pytest.mark.parametrize("whom", ["the command", "the whole process group"])
 def test_sigterm_while_helpers_read_stops_at_once_and_keeps_nothing(
-    acme: Workspace, request: pytest.FixtureRequest, whom: str, tmp_path: Path
+    acme_helpers: Workspace, whom: str, tmp_path: Path
 ) -> None:
     """`kill PID`, or systemd stopping the unit (every process of it): the command exits 143 within
     seconds, no helper is left, and nothing of the half-read folder is stored."""
-    if not _by_helpers(request):
-        pytest.skip("the helpers' part of a stop")
+    acme = acme_helpers
     for i in range(40):
         _file(acme, f"{1001 + i}.xml", str(1001 + i), "100.00")
     reading = tmp_path / "reading"
