@@ -13,6 +13,8 @@ Forking while another thread works could copy a lock it holds into the helper, n
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import logging
 import multiprocessing
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 X = TypeVar("X")
 R = TypeVar("R")
 PROCESSES = 2  # helpers reading at once: the machines we run on have two cores or more
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def processes_now(wanted: int = PROCESSES, quiesce: Callable[[], bool] | None = 
     return processes if processes > 1 and may_fork(quiesce) else 1
 
 
-def as_helper(*, finishes: bool = False) -> None:
+def as_helper(parent: int, inherited: Sequence[Any] = (), *, finishes: bool = False) -> None:
     """A forked helper's signals. Ctrl-C reaches the whole process group: the parent decides what a stop
     means, and ends its helpers. SIGTERM (the parent ending it, or systemd stopping the unit) ends a reading
     helper at once: the command line's handler it inherits would only note a stop and carry on, and a parent
@@ -80,6 +83,14 @@ def as_helper(*, finishes: bool = False) -> None:
     with SIGKILL (``end(…, grace_s=0)``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN if finishes else signal.SIG_DFL)
+    # Ends with its parent however that ends (kill -9, the OOM killer): a helper left behind would hold
+    # the parent's database sockets (on PostgreSQL its transaction and the client's lock stay open).
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before that took effect
+        os._exit(1)
+    for end_ in inherited:  # the receiving ends it inherited: a send to a parent gone then fails at once
+        end_.close()
 
 
 def end(processes: Sequence[Any], grace_s: float = 10.0) -> None:
@@ -143,7 +154,9 @@ def _start(jobs: Jobs[Any, Any], n: int) -> list[tuple[Any, Any]]:
     try:
         for k in range(n):
             receiving, sending = fork.Pipe(duplex=False)
-            proc = fork.Process(target=_helper, args=(jobs, k, n, sending), name="arsync-reader", daemon=True)
+            inherited = [r for _proc, r in helpers] + [receiving]
+            args = (jobs, k, n, sending, os.getpid(), inherited)
+            proc = fork.Process(target=_helper, args=args, name="arsync-reader", daemon=True)
             try:
                 proc.start()
             except OSError:
@@ -163,10 +176,10 @@ def _start(jobs: Jobs[Any, Any], n: int) -> list[tuple[Any, Any]]:
     return helpers
 
 
-def _helper(jobs: Jobs[Any, Any], k: int, n: int, sending: Any) -> None:
+def _helper(jobs: Jobs[Any, Any], k: int, n: int, sending: Any, parent: int, inherited: list[Any]) -> None:
     """In a forked helper: every n-th item from the k-th, each result sent as soon as it is made, then an
     end mark per item."""
-    as_helper()
+    as_helper(parent, inherited)
     done = pickle.dumps(("end", None))
     try:
         for i in range(k, len(jobs.items), n):

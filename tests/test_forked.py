@@ -7,6 +7,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -101,7 +103,7 @@ def test_stopping_early_ends_the_helpers() -> None:
 def test_nothing_forks_while_another_thread_is_busy() -> None:
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one CPU: nothing to share")
-    assert processes_now() == 2
+    assert processes_now(quiesce=lambda: True) == 2
     stop = threading.Event()
     busy = threading.Thread(target=stop.wait)
     busy.start()
@@ -134,3 +136,38 @@ def test_stopping_ends_helpers_waiting_to_send_though_the_command_line_only_note
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert multiprocessing.active_children() == [] and noted == []
+
+
+_PARENT = """
+import multiprocessing, sys, time
+from connector.forked import Jobs, in_helpers
+def large(n):
+    return [bytes(1 << 20)] * 3
+reading = in_helpers(Jobs(large, list(range(6))), 2)
+next(reading)
+print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+time.sleep(60)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_helpers_end_when_their_parent_is_killed() -> None:
+    """kill -9 or the OOM killer on the command: no helper is left behind holding its database sockets
+    (on PostgreSQL the sync's transaction and the client's lock would stay open with them)."""
+    with subprocess.Popen([sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, text=True) as parent:
+        assert parent.stdout is not None
+        helpers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(helpers) == 2
+        parent.kill()
+    for _ in range(100):
+        if not any(_alive(pid) for pid in helpers):
+            break
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in helpers)

@@ -249,7 +249,9 @@ def progress(env: Env, clients: Sequence[ClientConfig], label: str) -> Iterator[
 
     console = Console(file=sys.stderr)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    # redrawn at each step, not by rich's refresh thread: with another thread running, a very large client's
+    # folder and slices would not be read and decided by forked helpers (connector.forked)
+    with Progress(*columns, console=console, transient=True, auto_refresh=False) as bar:
         task = bar.add_task(label, total=len(clients))
 
         def step(client_id: str, stage: str) -> None:
@@ -257,6 +259,7 @@ def progress(env: Env, clients: Sequence[ClientConfig], label: str) -> Iterator[
                 bar.advance(task)
             else:
                 bar.update(task, description=f"{label}: {client_id} {stage}")
+            bar.refresh()
 
         yield step
 

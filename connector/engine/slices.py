@@ -256,7 +256,9 @@ class _Parallel(Generic[T]):
                 try:
                     for _ in range(min(self.processes, self.run_.slices) - 1):
                         receiving, sending = self.ctx.Pipe(duplex=False)
-                        proc = self.ctx.Process(target=self._helper, args=(sending,), name="arsync-slice", daemon=True)
+                        inherited = [r for _proc, r in helpers] + [receiving]
+                        args = (sending, os.getpid(), inherited)
+                        proc = self.ctx.Process(target=self._helper, args=args, name="arsync-slice", daemon=True)
                         proc.start()
                         sending.close()  # the helper's end: when it ends, this side reads end-of-file
                         helpers.append((proc, receiving))
@@ -318,7 +320,8 @@ class _Parallel(Generic[T]):
     def _route_in_child(self, per_customer: dict[str, int]) -> _Plan:
         started = time.perf_counter()
         plan_in, plan_out = self.ctx.Pipe(duplex=False)
-        proc = self.ctx.Process(target=self._router, args=(plan_out, per_customer), name="arsync-route", daemon=True)
+        args = (plan_out, per_customer, os.getpid(), [plan_in])
+        proc = self.ctx.Process(target=self._router, args=args, name="arsync-route", daemon=True)
         proc.start()
         plan_out.close()
         try:
@@ -339,10 +342,10 @@ class _Parallel(Generic[T]):
         self.run_.seconds["route"] = time.perf_counter() - started
         return plan
 
-    def _router(self, plan_out: Any, per_customer: dict[str, int]) -> None:
+    def _router(self, plan_out: Any, per_customer: dict[str, int], parent: int, inherited: list[Any]) -> None:
         """In the forked routing process: route with its own connection, send the plan, end."""
         run = self.run_
-        as_helper(finishes=True)
+        as_helper(parent, inherited, finishes=True)
         try:
             run.store.engine.dispose(close=False)  # the parent's pooled connections are its own
             with run.store.connect() as conn:
@@ -366,10 +369,10 @@ class _Parallel(Generic[T]):
         finally:
             lock.release()
 
-    def _helper(self, sending: Any) -> None:
+    def _helper(self, sending: Any, parent: int, inherited: list[Any]) -> None:
         """In a forked slice process: its own connection, then slices until none is left."""
         run, routed = self.run_, self.routed
-        as_helper(finishes=True)
+        as_helper(parent, inherited, finishes=True)
         try:
             run.store.engine.dispose(close=False)  # the parent's pooled connections are its own
             run.seconds = {name: 0.0 for name in run.seconds}
