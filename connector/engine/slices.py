@@ -39,7 +39,7 @@ from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from connector.config import ClientConfig
-from connector.forked import as_helper, end, may_fork
+from connector.forked import as_helper, end, may_fork, processes_now
 from connector.gcpause import gc_paused
 from connector.model import BANK_PAYMENT_SOURCES, DunningStep, Facts, Invoice, Payment, PaymentStatus, UnreadableRow
 from connector.reconcile.dedup import group_key, keep_of_group, ocr_camt_twins, twin_key
@@ -207,8 +207,9 @@ class SlicedRun:
     def _workers(self) -> int:
         if _in_memory(self.store):
             return 1
-        processes = min(PARALLEL_SLICES, len(os.sched_getaffinity(0))) if self.workers is None else self.workers
-        return processes if processes > 1 and may_fork(self.quiesce) else 1
+        if self.workers is None:
+            return processes_now(PARALLEL_SLICES, self.quiesce)
+        return self.workers if self.workers > 1 and may_fork(self.quiesce) else 1
 
 
 @dataclass
