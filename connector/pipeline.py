@@ -345,7 +345,8 @@ def _store_ledger(
     record_steps(conn, batch.steps)
     for dispute in batch.disputes:
         add_dispute(conn, dispute)
-    store_document_events(conn, client_id, batch.document_events)
+    # only what this batch stored can have made a waiting event linkable
+    store_document_events(conn, client_id, batch.document_events, (i.number for i in batch.invoices))
 
 
 def _store_parts(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import DateTime, select, text
+from sqlalchemy import DateTime, inspect, select, text
 from sqlalchemy.exc import StatementError
 
 from connector import pipeline
@@ -471,6 +471,24 @@ def test_a_v17_database_gains_the_end_of_exclusions_and_none_ends_before_it_bega
     assert not any(found["ex-same-day"].covers("1001", "c", d) for d in (day, date(2026, 6, 11)))
     assert (found["ex-later"].until, found["ex-later"].ended_on) == (date(2026, 6, 12), None)
     assert (found["ex-open"].until, found["ex-open"].ended_on) == (None, None)
+    again.close()
+
+
+def test_a_v18_database_gains_the_index_of_document_events_by_reference(tmp_path: Path) -> None:
+    """Waiting Invoice Responses and MLRs are looked up by the reference they quote (v19): without the index
+    each look-up scans the client's events."""
+    url = sqlite_url(tmp_path)
+    store = Store(url)
+    with store.transaction() as conn:
+        conn.execute(text("DROP INDEX ix_document_events_ref"))  # what a version-18 database looked like
+        conn.execute(schema.schema_version.update().values(version=18))
+    store.close()
+
+    again = Store(url)
+    assert versions(again) == [migrations.CURRENT]
+    with again.connect() as conn:
+        names = {i["name"] for i in inspect(conn).get_indexes("document_events")}
+    assert "ix_document_events_ref" in names
     again.close()
 
 

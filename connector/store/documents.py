@@ -8,7 +8,7 @@ re-tries the events still unlinked.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
@@ -42,44 +42,99 @@ def _row(e: DocumentEvent) -> dict[str, Any]:
     }
 
 
-def store_events(conn: Connection, client_id: str, events: Iterable[DocumentEvent]) -> None:
-    """Insert new events (a re-read file changes nothing), then link what can be linked now."""
+def store_events(
+    conn: Connection, client_id: str, events: Iterable[DocumentEvent], numbers: Iterable[str] | None = None
+) -> None:
+    """Insert new events (a re-read file changes nothing), then link what can be linked now.
+
+    ``numbers``: the invoice and credit note numbers stored with these events (a batch of a sync). Then only
+    the events that can have become linkable are tried: these events, and the waiting ones that quote one of
+    these numbers or one of these envelopes. None: every waiting event is tried."""
     rows = {e.event_key: _row(e) for e in events if e.client_id == client_id}
     insert_ignore(conn, schema.document_events, list(rows.values()), ["client_id", "event_key"])
-    link_events(conn, client_id)
+    if numbers is None:
+        link_events(conn, client_id)
+    else:
+        quoted = {r["ref_id"] for r in rows.values() if r["ref_id"]}
+        link_events(conn, client_id, refs=quoted.union(numbers), keys=rows.keys())
     close_answered_queries(conn, client_id)
 
 
-def link_events(conn: Connection, client_id: str) -> int:
-    """Resolve unlinked events: T111 by invoice number (+ type), MLR/MLS by the envelope instance id."""
-    t, inv = schema.document_events, schema.invoices
-    pending = conn.execute(
-        select(t.c.event_key, t.c.kind, t.c.ref_id, t.c.ref_type_code).where(
-            and_(t.c.client_id == client_id, t.c.invoice_number.is_(None))
-        )
-    ).all()
-    if not pending:  # the usual sync: nothing waits, so the client's invoice numbers need not be loaded
+_IDS = 500  # values per IN (…): well inside every database's limit on bound parameters
+
+
+def link_events(
+    conn: Connection, client_id: str, refs: Collection[str] | None = None, keys: Collection[str] = ()
+) -> int:
+    """Resolve unlinked events: T111 by invoice number (+ type), MLR/MLS by the envelope instance id.
+
+    ``refs``/``keys``: try only the waiting events that quote one of ``refs`` or have one of ``keys``; None:
+    every waiting event. Each is looked up by its own reference (the invoices' key, the events' ``ref_id``
+    index): a folder stored in parts while an event waits never reads the client's invoices once per part."""
+    t = schema.document_events
+    columns = (t.c.event_key, t.c.kind, t.c.ref_id, t.c.ref_type_code, t.c.detail)
+    waiting = and_(t.c.client_id == client_id, t.c.invoice_number.is_(None))
+    if refs is None:
+        pending = conn.execute(select(*columns).where(waiting)).all()
+    else:
+        found: dict[str, Any] = {}
+        for column, wanted in ((t.c.ref_id, refs), (t.c.event_key, keys)):
+            for chunk in _chunks(wanted):
+                found.update((r.event_key, r) for r in conn.execute(select(*columns).where(waiting, column.in_(chunk))))
+        pending = [found[k] for k in sorted(found)]
+    if not pending:  # the usual sync: nothing waits
         return 0
-    known = {
-        (r.number, r.kind) for r in conn.execute(select(inv.c.number, inv.c.kind).where(inv.c.client_id == client_id))
-    }
-    envelopes = {
-        r.ref_id: r.invoice_number
-        for r in conn.execute(
-            select(t.c.ref_id, t.c.invoice_number).where(
-                and_(t.c.client_id == client_id, t.c.kind == ENVELOPE, t.c.ref_id.is_not(None))
-            )
-        )
-    }
+    known = _known_documents(conn, client_id, pending)
+    envelopes = _envelopes(conn, client_id, {r.ref_id for r in pending if r.ref_id and r.kind != INVOICE_RESPONSE})
     linked = 0
     for r in pending:
         number, detail = _resolve(r.kind, r.ref_id, r.ref_type_code, known, envelopes)
+        if number is None and detail == r.detail:
+            continue  # still waiting, for the reason already given
         values: dict[str, Any] = {"detail": detail}
         if number is not None:
             values["invoice_number"] = number
             linked += 1
         conn.execute(update(t).where(and_(t.c.client_id == client_id, t.c.event_key == r.event_key)).values(**values))
     return linked
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), _IDS):
+        yield ordered[start : start + _IDS]
+
+
+def _doc_kind(type_code: str | None) -> str:
+    return "credit_note" if type_code in CREDIT_TYPE_CODES else "invoice"
+
+
+def _known_documents(conn: Connection, client_id: str, pending: Iterable[Any]) -> set[tuple[str, str]]:
+    """The (number, kind) of the stored invoices and credit notes the waiting Invoice Responses quote, looked
+    up by the invoices' whole key (client, kind, number)."""
+    inv = schema.invoices
+    wanted: dict[str, set[str]] = {}
+    for r in pending:
+        if r.kind == INVOICE_RESPONSE and r.ref_id:
+            wanted.setdefault(_doc_kind(r.ref_type_code), set()).add(r.ref_id)
+    known: set[tuple[str, str]] = set()
+    for kind, numbers in sorted(wanted.items()):
+        for chunk in _chunks(numbers):
+            where = and_(inv.c.client_id == client_id, inv.c.kind == kind, inv.c.number.in_(chunk))
+            known.update((number, kind) for (number,) in conn.execute(select(inv.c.number).where(where)))
+    return known
+
+
+def _envelopes(conn: Connection, client_id: str, ids: set[str]) -> dict[str, str | None]:
+    """Envelope instance id → the document it carried, for the ids the waiting MLR/MLS quote."""
+    t = schema.document_events
+    out: dict[str, str | None] = {}
+    for chunk in _chunks(ids):
+        where = and_(t.c.client_id == client_id, t.c.ref_id.in_(chunk), t.c.kind == ENVELOPE)
+        out.update(
+            (r.ref_id, r.invoice_number) for r in conn.execute(select(t.c.ref_id, t.c.invoice_number).where(where))
+        )
+    return out
 
 
 def _resolve(
@@ -94,7 +149,7 @@ def _resolve(
     if kind == ENVELOPE:
         return None, "an envelope without its document"  # envelopes are stored already linked
     if kind == INVOICE_RESPONSE:
-        doc_kind = "credit_note" if type_code in CREDIT_TYPE_CODES else "invoice"
+        doc_kind = _doc_kind(type_code)
         if (ref_id, doc_kind) in known:
             return ref_id, ""
         return None, f"referenced {doc_kind.replace('_', ' ')} {ref_id} is unknown"

@@ -158,6 +158,13 @@ def _v18_exclusion_ended_on(conn: Connection) -> None:
     conn.execute(text("UPDATE exclusions SET ended_on = created_on, until = NULL WHERE until < created_on"))
 
 
+def _v19_document_event_refs(conn: Connection) -> None:
+    """Document events looked up by the reference they quote: linking a waiting Invoice Response or MLR tries
+    only those a stored batch can have resolved, instead of reading every invoice and envelope per batch."""
+    for index in schema.document_events.indexes:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -177,6 +184,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v16_letters_and_calls,
     _v17_seen_file_stats,
     _v18_exclusion_ended_on,
+    _v19_document_event_refs,
 )
 CURRENT = len(MIGRATIONS)
 

@@ -287,6 +287,8 @@ document_events = Table(
     Column("conditions", Text, nullable=False, default="[]"),  # JSON list of [BT id, value]
     Column("source_ref", Text),
     Column("detail", Text, nullable=False, default=""),
+    # waiting events are found, and envelopes looked up, by the reference they quote (v19)
+    Index("ix_document_events_ref", "client_id", "ref_id"),
 )
 
 

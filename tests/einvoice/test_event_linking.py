@@ -1,0 +1,104 @@
+"""Waiting document events (an Invoice Response or MLR whose document is not stored yet) are linked when a
+later batch brings what they quote, and a folder stored in parts while one waits costs no more per part
+for a client with many invoices than for one with few.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from connector.model import ENVELOPE, INVOICE_RESPONSE, MLR, DocKind, DocumentEvent, Invoice
+from connector.store import Store
+from connector.store.conflicts import store_invoices
+from connector.store.documents import store_events
+from connector.store.facts import load_facts
+
+DAY = date(2026, 5, 2)
+AT = datetime(2026, 5, 2, 6, 0, tzinfo=UTC)
+
+
+def _invoice(number: str) -> Invoice:
+    return Invoice("acme", number, DocKind.INVOICE, "c1", DAY, DAY, "NOK", Decimal("100.00"), "ehf", source_ref=number)
+
+
+def _response(key: str, number: str, code: str = "UQ") -> DocumentEvent:
+    return DocumentEvent("acme", key, INVOICE_RESPONSE, code, DAY, number, "380")
+
+
+def _store_batch(conn: object, invoices: list[Invoice], events: list[DocumentEvent]) -> None:
+    """As the sync stores one batch (``pipeline._store_ledger``)."""
+    store_invoices(conn, "acme", invoices, at=AT)  # type: ignore[arg-type]
+    store_events(conn, "acme", events, [i.number for i in invoices])  # type: ignore[arg-type]
+
+
+def _events(store: Store) -> dict[str, tuple[str | None, str]]:
+    return {e.event_key: (e.invoice_number, e.detail) for e in store.read(load_facts, "acme").document_events}
+
+
+def test_a_response_waits_for_its_invoice_and_is_linked_by_the_batch_that_brings_it(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path}/a.db")
+    with store.transaction() as conn:
+        _store_batch(conn, [_invoice("1")], [_response("ir-2", "2"), _response("ir-9", "9")])
+    assert _events(store) == {
+        "ir-2": (None, "referenced invoice 2 is unknown"),
+        "ir-9": (None, "referenced invoice 9 is unknown"),
+    }
+    with store.transaction() as conn:  # another sync: invoice 2 arrives, 9 still not
+        _store_batch(conn, [_invoice("2"), _invoice("3")], [])
+    assert _events(store) == {"ir-2": ("2", ""), "ir-9": (None, "referenced invoice 9 is unknown")}
+    store.close()
+
+
+def test_an_mlr_waits_for_its_envelope_and_is_linked_by_the_batch_that_brings_it(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path}/a.db")
+    mlr = DocumentEvent("acme", "mlr-1", MLR, "RE", DAY, "ENV-1")
+    with store.transaction() as conn:
+        _store_batch(conn, [], [mlr])
+    assert _events(store)["mlr-1"] == (None, "no sent document with SBDH InstanceIdentifier ENV-1 is known")
+    envelope = DocumentEvent("acme", "env-1", ENVELOPE, "SENT", DAY, "ENV-1", invoice_number="7")
+    with store.transaction() as conn:  # the envelope of invoice 7 (sent in an SBDH) comes in a later batch
+        _store_batch(conn, [_invoice("7")], [envelope])
+    assert _events(store)["mlr-1"] == ("7", "")
+    store.close()
+
+
+def test_a_full_pass_links_every_waiting_event(tmp_path: Path) -> None:
+    """Without the batch's numbers (a caller that stored invoices elsewhere), every waiting event is tried."""
+    store = Store(f"sqlite:///{tmp_path}/a.db")
+    with store.transaction() as conn:
+        store_events(conn, "acme", [_response("ir-5", "5")])
+        store_invoices(conn, "acme", [_invoice("5")], at=AT)
+        store_events(conn, "acme", [])
+    assert _events(store) == {"ir-5": ("5", "")}
+    store.close()
+
+
+def _work_to_store_a_part(tmp_path: Path, stored_before: int) -> int:
+    """SQLite's work (in units of 1,000 virtual machine steps) to link events after a part of 200 invoices, for
+    a client with ``stored_before`` invoices stored and an Invoice Response and an MLR still waiting."""
+    store = Store(f"sqlite:///{tmp_path}/{stored_before}.db")
+    envelopes = [DocumentEvent("acme", f"env-{i}", ENVELOPE, "SENT", DAY, f"E{i}", None, str(i)) for i in range(50)]
+    with store.transaction() as conn:
+        waiting = [_response("ir-x", "x"), DocumentEvent("acme", "mlr-x", MLR, "RE", DAY, "E-x")]
+        _store_batch(conn, [_invoice(str(i)) for i in range(stored_before)], waiting + envelopes)
+        part = [_invoice(str(stored_before + i)) for i in range(200)]
+        store_invoices(conn, "acme", part, at=AT)
+        steps = [0]
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 1000)
+        store_events(conn, "acme", [_response(f"ir-{stored_before}", str(stored_before))], [i.number for i in part])
+        raw.set_progress_handler(None, 0)
+    assert _events(store)[f"ir-{stored_before}"] == (str(stored_before), "")
+    assert _events(store)["ir-x"] == (None, "referenced invoice x is unknown")
+    store.close()
+    return steps[0]
+
+
+def test_linking_after_a_part_costs_the_same_however_many_invoices_the_client_has(tmp_path: Path) -> None:
+    """With one event waiting, every part of a folder read the client's invoices and envelopes whole, and
+    wrote every waiting event again: the square of the folder's size."""
+    small, large = _work_to_store_a_part(tmp_path, 500), _work_to_store_a_part(tmp_path, 20_000)
+    assert large < 2 * small, (small, large)
