@@ -676,7 +676,7 @@ def locate(explicit: str | os.PathLike[str] | None) -> Path:
 
 def load(path: str | os.PathLike[str] | None = None) -> Settings:
     """Parse and validate the file. Whether each ladder obeys the law depends on the day, so that check
-    runs where the day is known (``connector.pipeline.check_policies``)."""
+    runs where the day is known (``connector.dunning.policy.check_policies``)."""
     file = locate(path)
     if not file.is_file():
         raise ConfigError([f"{file}: config file not found (give --config FILE or set {CONFIG_ENV})"])

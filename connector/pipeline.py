@@ -31,7 +31,6 @@ from connector.bank.feed import CamtFolderFeed, OcrFolderFeed, add_cover
 from connector.channels.base import Channel
 from connector.concurrency import ReadAhead, read_ahead
 from connector.config import ClientConfig, ConfigError, Settings, missing_secrets, missing_secrets_message
-from connector.dunning.policy import ladder_problems
 from connector.engine.afresh import invoices_afresh
 from connector.engine.decisions import decide_night
 from connector.engine.slices import Slice, SlicedRun
@@ -71,18 +70,6 @@ Progress = Callable[[str, str], None]
 
 
 # ---- before anything runs ----------------------------------------------------------------------
-
-
-def check_policies(settings: Settings, today: date) -> None:
-    """Ladders that break the law of the client's country are config errors naming file, client, key and
-    rule. The rule packs in force depend on the day, so this runs where the day is known (the command's
-    --as-of), not when the file is parsed."""
-    where = f"{settings.source_file}: " if settings.source_file else ""
-    problems = [
-        f"{where}client '{c.id}': {key}: {msg}" for c in settings.clients for key, msg in ladder_problems(c, today)
-    ]
-    if problems:
-        raise ConfigError(problems)
 
 
 # ---- sources ------------------------------------------------------------------------------------

@@ -1,36 +1,64 @@
 """The ``arsync`` command line: parse arguments, call the pipeline or the store, print.
 
-``main`` is the console script. Each command group lives in its own module and is registered here
-with ``add_command``; shared options, ``Env`` and the exit statuses are in ``common``.
+``main`` is the console script. Each command group lives in its own module, named here in ``COMMANDS``
+and imported when it runs; shared options, ``Env`` and the exit statuses are in ``common``.
 
 Exit status: 0 all good, 1 any client failed (the others still ran), 2 usage or config error.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from connector.cli import (
-    calls,
-    cases,
-    check,
-    credit,
-    disputes,
-    explain,
-    files,
-    invoices,
-    letters,
-    queue,
-    reports,
-    run,
-    validate,
-)
 from connector.cli.common import ArsyncGroup, Env
 from connector.cli.output import install_logging
-from connector.web import cli as web_cli  # imports nothing of the web extra until a command runs
+
+# Every command, by name: (module, attribute). A command's module is imported when the command runs (or
+# ``--help`` lists it): importing all of them took longer than most commands' own work.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "sync": ("connector.cli.run", "sync"),
+    "reconcile": ("connector.cli.run", "reconcile"),
+    "run": ("connector.cli.run", "run"),
+    "cases": ("connector.cli.cases", "cases"),
+    "disputes": ("connector.cli.disputes", "disputes"),
+    "agreements": ("connector.cli.disputes", "agreements"),
+    "exclude": ("connector.cli.disputes", "exclude"),
+    "report": ("connector.cli.reports", "report"),
+    "check": ("connector.cli.check", "check"),
+    "credit": ("connector.cli.credit", "credit"),
+    "validate": ("connector.cli.validate", "validate"),
+    "explain": ("connector.cli.explain", "explain"),
+    "files": ("connector.cli.files", "files"),
+    "invoices": ("connector.cli.invoices", "invoices"),
+    "calls": ("connector.cli.calls", "calls"),
+    "letters": ("connector.cli.letters", "letters"),
+    "statement": ("connector.cli.letters", "statement"),
+    "worker": ("connector.cli.queue", "worker"),
+    "runs": ("connector.cli.queue", "runs"),
+    "serve": ("connector.web.cli", "serve"),  # imports nothing of the web extra until it runs
+    "users": ("connector.web.cli", "users"),
+}
 
 
-@click.group(cls=ArsyncGroup)
+class _Commands(ArsyncGroup):
+    """The top-level group: each command's module is imported on first use (``COMMANDS``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attribute = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            if command.name != cmd_name:
+                raise AssertionError(f"COMMANDS[{cmd_name!r}] is the command {command.name!r}")
+            self.add_command(command)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=_Commands)
 @click.option("--config", "config_path", metavar="FILE", help="Config file (else $ARSYNC_CONFIG, else ./arsync.toml).")
 @click.option("-v", "--verbose", count=True, help="More log output and tracebacks (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems (warnings and errors on stderr): for cron.")
@@ -46,26 +74,3 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool)
     env = Env(config_path, verbose=verbose, quiet=quiet)
     install_logging(env.problems, verbose=verbose, quiet=quiet)
     ctx.obj = env
-
-
-main.add_command(run.sync)
-main.add_command(run.reconcile)
-main.add_command(run.run)
-main.add_command(cases.cases)
-main.add_command(disputes.disputes)
-main.add_command(disputes.agreements)
-main.add_command(disputes.exclude)
-main.add_command(reports.report)
-main.add_command(check.check)
-main.add_command(credit.credit)
-main.add_command(validate.validate)
-main.add_command(explain.explain)
-main.add_command(files.files)
-main.add_command(invoices.invoices)
-main.add_command(calls.calls)
-main.add_command(letters.letters)
-main.add_command(letters.statement)
-main.add_command(queue.worker)
-main.add_command(queue.runs)
-main.add_command(web_cli.serve)
-main.add_command(web_cli.users)

@@ -21,21 +21,25 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from connector import config as config_mod
-from connector import interrupt, pipeline
+from connector import interrupt
 from connector.cli import stores
 from connector.cli.output import Problems, install_logging, is_terminal
 from connector.config import ClientConfig, ConfigError, Settings
+from connector.dunning import policy
 from connector.errors import EXIT_CLIENT_FAILED, EXIT_USAGE, ArsyncError, Refused
 from connector.reports.freshness import ClientStatus, client_status
 from connector.reports.run import ClientReport
 from connector.store import Store
 from connector.store.files import unreadable_files
 from connector.store.sync import sync_status
+
+if TYPE_CHECKING:  # a command imports the pipeline when it runs one: a command that reads the store starts faster
+    from connector import pipeline
 
 EXIT_OK = 0  # all good
 __all__ = ["EXIT_CLIENT_FAILED", "EXIT_OK", "EXIT_USAGE", "ClientReport", "Env"]
@@ -113,7 +117,7 @@ class Env:
 def check_policies(settings: Settings, as_of: date) -> None:
     """The dunning ladders must obey the law in force on the command's day (``config.load`` parses only);
     a ladder that breaks it is a ``ConfigError`` (exit status 2)."""
-    pipeline.check_policies(settings, as_of)
+    policy.check_policies(settings, as_of)
 
 
 def parse_date(value: str) -> date:

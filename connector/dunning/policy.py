@@ -2,7 +2,7 @@
 
 Each problem names the config key, the rule and its source, so the accountant can fix the file.
 The ladder must obey the rule pack in force on the given day and every later pack already known.
-``connector.pipeline.check_policies`` runs it for every client before a command works on them.
+``check_policies`` runs it for every client before a command works on them.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import itertools
 from datetime import date
 from typing import TYPE_CHECKING
 
+from connector.config import ConfigError
 from connector.dunning.rules import RulePack, RulePackError, rules_for
 
 if TYPE_CHECKING:
-    from connector.config import ClientConfig, StepConfig
+    from connector.config import ClientConfig, Settings, StepConfig
 
 CHANNELS = ("outbox", "email", "tripletex")
 
@@ -50,6 +51,18 @@ LAW: dict[str, dict[str, str]] = {
 }
 
 _LETTERS = ("reminder", "collection_notice")
+
+
+def check_policies(settings: Settings, today: date) -> None:
+    """Ladders that break the law of the client's country are config errors naming file, client, key and
+    rule. The rule packs in force depend on the day, so this runs where the day is known (the command's
+    --as-of), not when the file is parsed."""
+    where = f"{settings.source_file}: " if settings.source_file else ""
+    problems = [
+        f"{where}client '{c.id}': {key}: {msg}" for c in settings.clients for key, msg in ladder_problems(c, today)
+    ]
+    if problems:
+        raise ConfigError(problems)
 
 
 def ladder_problems(client: ClientConfig, today: date) -> list[tuple[str, str]]:

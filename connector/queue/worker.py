@@ -36,6 +36,7 @@ from sqlalchemy import Engine, text
 from connector import http, pipeline
 from connector.clock import utc_now
 from connector.config import ConfigError, Settings
+from connector.dunning.policy import check_policies
 from connector.queue import db, runs, schedule
 from connector.queue.limits import shared_limiters
 from connector.reports.run import ClientReport
@@ -126,7 +127,7 @@ def night_job(context: Any, client_id: str, as_of: str) -> None:
         client = state.settings.client(client_id)
         # The ladder must obey the law in force that night: checked per job, so one client's bad ladder
         # fails that client, not the worker.
-        pipeline.check_policies(state.settings.model_copy(update={"clients": [client]}), day)
+        check_policies(state.settings.model_copy(update={"clients": [client]}), day)
         with client_lock(state, client_id):
             if runs.finished_by_another_try(state.engine, job.id, attempt):
                 # A worker taken for dead that was only late (its heartbeat starved past stalled_seconds)

@@ -1,6 +1,6 @@
 """Policy check: a ladder that breaks the law on the command's day is a config error naming the rule.
 
-``config.load`` only parses; ``pipeline.check_policies(settings, today)`` refuses the ladder, and the CLI
+``config.load`` only parses; ``policy.check_policies(settings, today)`` refuses the ladder, and the CLI
 runs it for the command's --as-of day (today for commands without one) before any client is touched.
 """
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from connector import pipeline
 from connector.config import ConfigError, Settings
+from connector.dunning import policy
 from tests.builders import Workspace, client_table
 
 TODAY = date(2026, 6, 1)
@@ -20,7 +20,7 @@ TODAY = date(2026, 6, 1)
 
 def checked(ws: Workspace, today: date = TODAY) -> Settings:
     settings = ws.settings()
-    pipeline.check_policies(settings, today)
+    policy.check_policies(settings, today)
     return settings
 
 
@@ -111,13 +111,13 @@ def test_the_cli_refuses_an_unlawful_ladder_for_the_commands_day(
     table["policy"] = {**table["policy"], "steps": _steps(("reminder", 7, True))}
     ws.write_config(table)
     days: list[date] = []
-    real = pipeline.check_policies
+    real = policy.check_policies
 
     def spy(settings: Settings, today: date) -> None:
         days.append(today)
         real(settings, today)
 
-    monkeypatch.setattr(pipeline, "check_policies", spy)
+    monkeypatch.setattr(policy, "check_policies", spy)
     result = ws.cli("reconcile", "--no-sync", "--as-of", "2026-03-02")
     assert result.exit_code == 2
     assert f"config error: {ws.config_path}: client 'acme': policy.steps[0].days: " in result.stderr
