@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
@@ -32,13 +33,23 @@ def save_decisions(conn: Connection, client_id: str, as_of: date, decisions: Ite
             "state": str(d.state),
             "action": str(d.action),
             "open_amount": d.open_amount,
-            "holds": json.dumps([str(h) for h in d.holds]),
-            "evidence": json.dumps([e.as_json() for e in d.evidence], ensure_ascii=False),
+            "holds": _holds_json(d.holds),
+            "evidence": _json([e.as_json() for e in d.evidence]),
         }
         for d in decisions
     )
     conn.execute(t.delete().where(t.c.client_id == client_id))
     insert_many(conn, t, rows)
+
+
+# One encoder for every row: ``json.dumps`` with an option builds a new one per call. The text is the same.
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@lru_cache(maxsize=1024)
+def _holds_json(holds: tuple[Hold, ...]) -> str:
+    """A decision's holds as stored: a client's decisions share a few combinations (most have none)."""
+    return json.dumps([str(h) for h in holds])
 
 
 @dataclass(frozen=True)
