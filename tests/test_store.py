@@ -474,13 +474,14 @@ def test_a_v17_database_gains_the_end_of_exclusions_and_none_ends_before_it_bega
     again.close()
 
 
-def test_a_v18_database_gains_the_index_of_document_events_by_reference(tmp_path: Path) -> None:
+def test_a_v18_database_gains_the_indexes_of_document_events(tmp_path: Path) -> None:
     """Waiting Invoice Responses and MLRs are looked up by the reference they quote (v19): without the index
     each look-up scans the client's events."""
     url = sqlite_url(tmp_path)
     store = Store(url)
     with store.transaction() as conn:
-        conn.execute(text("DROP INDEX ix_document_events_ref"))  # what a version-18 database looked like
+        for index in ("ix_document_events_ref", "ix_document_events_waiting"):  # a version-18 database had neither
+            conn.execute(text(f"DROP INDEX {index}"))
         conn.execute(schema.schema_version.update().values(version=18))
     store.close()
 
@@ -488,7 +489,7 @@ def test_a_v18_database_gains_the_index_of_document_events_by_reference(tmp_path
     assert versions(again) == [migrations.CURRENT]
     with again.connect() as conn:
         names = {i["name"] for i in inspect(conn).get_indexes("document_events")}
-    assert "ix_document_events_ref" in names
+    assert {"ix_document_events_ref", "ix_document_events_waiting"} <= names
     again.close()
 
 

@@ -68,20 +68,17 @@ def link_events(
 ) -> int:
     """Resolve unlinked events: T111 by invoice number (+ type), MLR/MLS by the envelope instance id.
 
-    ``refs``/``keys``: try only the waiting events that quote one of ``refs`` or have one of ``keys``; None:
-    every waiting event. Each is looked up by its own reference (the invoices' key, the events' ``ref_id``
-    index): a folder stored in parts while an event waits never reads the client's invoices once per part."""
+    ``refs``/``keys``: of the waiting events, try only those that quote one of ``refs`` or have one of ``keys``
+    (what a stored batch can have made linkable); None: every waiting event. The waiting events are found by
+    their index, each is resolved by its own reference (the invoices' key, the envelopes' ``ref_id`` index),
+    and only a changed one is written: a folder stored in parts never reads the client's invoices or events
+    once per part."""
     t = schema.document_events
     columns = (t.c.event_key, t.c.kind, t.c.ref_id, t.c.ref_type_code, t.c.detail)
-    waiting = and_(t.c.client_id == client_id, t.c.invoice_number.is_(None))
-    if refs is None:
-        pending = conn.execute(select(*columns).where(waiting)).all()
-    else:
-        found: dict[str, Any] = {}
-        for column, wanted in ((t.c.ref_id, refs), (t.c.event_key, keys)):
-            for chunk in _chunks(wanted):
-                found.update((r.event_key, r) for r in conn.execute(select(*columns).where(waiting, column.in_(chunk))))
-        pending = [found[k] for k in sorted(found)]
+    pending = conn.execute(select(*columns).where(t.c.client_id == client_id, t.c.invoice_number.is_(None))).all()
+    if refs is not None:
+        wanted, own = set(refs), set(keys)
+        pending = [r for r in pending if r.ref_id in wanted or r.event_key in own]
     if not pending:  # the usual sync: nothing waits
         return 0
     known = _known_documents(conn, client_id, pending)

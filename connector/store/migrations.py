@@ -159,8 +159,9 @@ def _v18_exclusion_ended_on(conn: Connection) -> None:
 
 
 def _v19_document_event_refs(conn: Connection) -> None:
-    """Document events looked up by the reference they quote: linking a waiting Invoice Response or MLR tries
-    only those a stored batch can have resolved, instead of reading every invoice and envelope per batch."""
+    """Document events found by whether they wait for their document, and by the reference they quote: linking
+    after each stored batch reads only the waiting events and looks each up by key, instead of reading every
+    invoice and event of the client per batch."""
     for index in schema.document_events.indexes:
         index.create(conn, checkfirst=True)
 

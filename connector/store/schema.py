@@ -287,7 +287,9 @@ document_events = Table(
     Column("conditions", Text, nullable=False, default="[]"),  # JSON list of [BT id, value]
     Column("source_ref", Text),
     Column("detail", Text, nullable=False, default=""),
-    # waiting events are found, and envelopes looked up, by the reference they quote (v19)
+    # the events still waiting for their document are found by their index, and envelopes by the instance id
+    # an MLR quotes: linking after each stored part never scans the client's events (v19)
+    Index("ix_document_events_waiting", "client_id", "invoice_number"),
     Index("ix_document_events_ref", "client_id", "ref_id"),
 )
 
