@@ -1,4 +1,4 @@
-"""``arsync serve`` and ``arsync users add/list``, registered by the CLI package (``main.add_command``).
+"""``arsync serve`` and ``arsync users add/list``, named in the CLI package's ``COMMANDS``.
 
 Nothing of the web extra is imported until a command runs, so ``arsync`` starts without it; a command
 that needs it and does not find it says in one line how to install it (exit status 2).

@@ -4,6 +4,7 @@ holds follow, re-reading changes nothing, and a bad file never blocks the others
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,15 +12,17 @@ from einvoice_corpus import peppol_file
 
 from connector.config import ClientConfig
 from connector.engine.decisions import decide_client
-from connector.model import Hold
+from connector.model import DocKind, Hold, Invoice
 from connector.pipeline import sync_client
 from connector.reports.run import ClientReport
 from connector.store import Store
+from connector.store.conflicts import store_invoices
 from connector.store.documents import unlinked_events
 from connector.store.facts import load_facts
 from connector.store.ledger import load_attachments
 
 IR = "invoice-response/"
+DAY = date(2017, 11, 13)
 INSTANCE = "90f14eff-3705-4869-ad3c-caae270a234e"  # the envelope the corpus MLS files answer
 
 
@@ -185,6 +188,20 @@ def test_mlr_for_an_unknown_envelope_is_kept_with_a_clear_record(env: Env) -> No
         [ev] = unlinked_events(conn, "acme")
     assert (ev.kind, ev.code, ev.ref_id, ev.invoice_number) == ("mlr", "RE", "EnvelopeID-12456789", None)
     assert ev.detail == "no sent document with SBDH InstanceIdentifier EnvelopeID-12456789 is known"
+
+
+def test_a_waiting_response_is_linked_by_the_next_sync_whatever_stored_its_invoice(env: Env) -> None:
+    """Each stored batch tries only the waiting events it could have made linkable; an invoice that reached
+    the store another way (a repair, a future path) is found by the full pass every sync ends with."""
+    env.put_corpus("pd.xml", IR + "T111-uc007-Payment has been initiated.xml")
+    env.sync()
+    repaired = Invoice("acme", "inv021", DocKind.INVOICE, "c1", DAY, DAY, "NOK", Decimal("100.00"), "repair")
+    with env.store.transaction() as conn:
+        store_invoices(conn, "acme", [repaired], at=env.store.now())
+        [ev] = unlinked_events(conn, "acme")  # this write alone links nothing
+    env.sync()  # nothing new in the folder
+    [ev] = env.store.read(load_facts, "acme").document_events
+    assert (ev.invoice_number, ev.detail) == ("inv021", "")
 
 
 def test_response_before_its_invoice_is_linked_later(env: Env) -> None:

@@ -12,7 +12,7 @@ import click
 import pytest
 
 from connector.actions import manual
-from connector.cli import main
+from connector.cli import COMMANDS, main
 from connector.model import Action, Exclusion, Hold, State
 from connector.reports import glossary
 from connector.store.facts import load_facts
@@ -300,8 +300,12 @@ def test_the_positional_client_still_works_with_a_deprecation_line(ws: Workspace
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+    """Every command under ``group``, as the command line finds them (the top level loads each on demand)."""
+    ctx = click.Context(group)
     out = []
-    for name, cmd in group.commands.items():
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, f"{' '.join((*prefix, name))} is listed but cannot be loaded"
         out.append(((*prefix, name), cmd))
         if isinstance(cmd, click.Group):
             out.extend(_commands(cmd, (*prefix, name)))
@@ -309,6 +313,7 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tu
 
 
 def test_every_command_has_help_and_every_list_has_json() -> None:
+    assert {path[0] for path, _cmd in _commands(main)} == set(COMMANDS)
     for path, cmd in _commands(main):
         assert (cmd.help or "").strip(), f"{' '.join(path)} has no help"
         for p in cmd.params:
