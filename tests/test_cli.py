@@ -239,3 +239,10 @@ def test_a_command_that_reads_the_store_starts_without_loading_the_pipeline(ws: 
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ws.root)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_a_mistyped_command_is_refused_with_the_command_meant(ws: Workspace) -> None:
+    ws.write_config(client_table())
+    typo = ws.cli("reconsile")
+    assert typo.exit_code == 2
+    assert "No such command 'reconsile'" in typo.stderr and "reconcile" in typo.stderr.split("Did you mean", 1)[-1]

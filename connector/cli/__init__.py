@@ -48,6 +48,16 @@ class _Commands(ArsyncGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*COMMANDS, *self.commands})
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        no_such = getattr(click.exceptions, "NoSuchCommand", None)  # click >= 8.2
+        if name and name not in COMMANDS and not name.startswith("-") and no_such and not ctx.resilient_parsing:
+            # click's "Did you mean …?" looks among the commands loaded so far: offer it all of them
+            raise no_such(name, possibilities=self.list_commands(ctx), ctx=ctx)
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             module, attribute = COMMANDS[cmd_name]
