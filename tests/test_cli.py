@@ -7,6 +7,8 @@ import subprocess
 import sys
 from datetime import date, timedelta
 
+import pytest
+
 from connector.cli import COMMANDS
 from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, client_table, kid
@@ -224,15 +226,16 @@ def test_python_dash_m_offers_every_command_of_the_console_script() -> None:
     assert {"sync", "reconcile", "run", "cases", "agreements", "exclude", "check", "validate"} <= listed
 
 
-def test_a_command_that_reads_the_store_starts_without_loading_the_pipeline(ws: Workspace) -> None:
-    """Each command's module is imported when it runs: listing disputes must not pay for importing the sync,
-    the engine and the letters (every command took ~1.7 s to start when all of them were imported)."""
+@pytest.mark.parametrize("command", [["disputes", "list"], ["cases", "list"]])
+def test_a_command_that_reads_the_store_starts_without_loading_the_pipeline(ws: Workspace, command: list[str]) -> None:
+    """Each command's module is imported when it runs: listing disputes or cases must not pay for importing the
+    sync, the engine and the letters (every command took ~1.7 s to start when all of them were imported)."""
     ws.write_config(client_table())
     assert ws.cli("sync", "--as-of", AS_OF.isoformat()).exit_code == 0
     script = (
         "import sys\n"
         "from connector.cli import main\n"
-        f"main(['--config', {str(ws.config_path)!r}, 'disputes', 'list', '--client', 'acme'], standalone_mode=False)\n"
+        f"main(['--config', {str(ws.config_path)!r}, *{command!r}], standalone_mode=False)\n"
         "print(sorted(m for m in ('connector.pipeline', 'connector.engine.slices', 'connector.letters') "
         "if m in sys.modules))\n"
     )

@@ -8,7 +8,6 @@ from datetime import date
 
 import click
 
-from connector import pipeline
 from connector.actions import collection as collection_workflow
 from connector.cli.common import (
     EXIT_CLIENT_FAILED,
@@ -128,6 +127,8 @@ def _review(env: Env, case_ids: tuple[str, ...], status: CaseStatus, note: str, 
 def cases_push(env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool) -> None:
     """Push approved cases to the provider, re-checking each one first; prints every push, withdrawal and
     report to the provider. Ctrl-C/SIGTERM finishes the push in hand and exits 130/143."""
+    from connector import pipeline  # only the push needs it: listing and approving start faster without
+
     reports = []
     clients = env.settings.select(client_ids)
     with stoppable():
