@@ -57,7 +57,7 @@ from connector.store import files as files_store
 from connector.store.conflicts import resolve_removed, store_invoices
 from connector.store.decisions import save_decisions
 from connector.store.disputes import add_dispute
-from connector.store.documents import link_events
+from connector.store.documents import settle_events
 from connector.store.documents import store_events as store_document_events
 from connector.store.ledger import close_missing_invoices, load_customers, upsert_attachments, upsert_customers
 from connector.store.payments import upsert_payments
@@ -243,9 +243,9 @@ def store_fetched(
                 mark_known_again(conn, client.id, source.name, batch.known_again)
             for name, error in failed:
                 record_sync(conn, client.id, name, ok=False, error=error, at=at)
-            # Each batch tried only the waiting document events it could have made linkable; once per sync
-            # every waiting one is tried (by key: cheap), so one linkable by other means is linked tonight.
-            link_events(conn, client.id)
+            # Document events are linked once the whole sync is stored (its batches share this transaction):
+            # a response and the invoice it answers may come in different batches or syncs.
+            settle_events(conn, client.id)
     except Exception as exc:
         report.fail(f"storing the sync failed, previous state kept: {_describe(exc)}")
         for source, _batch in fetched_batches:
@@ -336,8 +336,7 @@ def _store_ledger(
     record_steps(conn, batch.steps)
     for dispute in batch.disputes:
         add_dispute(conn, dispute)
-    # only what this batch stored can have made a waiting event linkable
-    store_document_events(conn, client_id, batch.document_events, (i.number for i in batch.invoices))
+    store_document_events(conn, client_id, batch.document_events, link=False)  # linked after the last batch
 
 
 def _store_parts(

@@ -8,7 +8,7 @@ re-tries the events still unlinked.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
@@ -42,43 +42,34 @@ def _row(e: DocumentEvent) -> dict[str, Any]:
     }
 
 
-def store_events(
-    conn: Connection, client_id: str, events: Iterable[DocumentEvent], numbers: Iterable[str] | None = None
-) -> None:
-    """Insert new events (a re-read file changes nothing), then link what can be linked now.
-
-    ``numbers``: the invoice and credit note numbers stored with these events (a batch of a sync). Then only
-    the events that can have become linkable are tried: these events, and the waiting ones that quote one of
-    these numbers or one of these envelopes. None: every waiting event is tried."""
+def store_events(conn: Connection, client_id: str, events: Iterable[DocumentEvent], *, link: bool = True) -> None:
+    """Insert new events (a re-read file changes nothing), then (``link``) settle what they change
+    (``settle_events``). A sync storing its batches in one transaction settles once, after the last: an event
+    and the document it answers may come in different batches."""
     rows = {e.event_key: _row(e) for e in events if e.client_id == client_id}
     insert_ignore(conn, schema.document_events, list(rows.values()), ["client_id", "event_key"])
-    if numbers is None:
-        link_events(conn, client_id)
-    else:
-        quoted = {r["ref_id"] for r in rows.values() if r["ref_id"]}
-        link_events(conn, client_id, refs=quoted.union(numbers), keys=rows.keys())
+    if link:
+        settle_events(conn, client_id)
+
+
+def settle_events(conn: Connection, client_id: str) -> None:
+    """Link the waiting events that can be linked now, then close the queries a buyer has since answered."""
+    link_events(conn, client_id)
     close_answered_queries(conn, client_id)
 
 
 _IDS = 500  # values per IN (…): well inside every database's limit on bound parameters
 
 
-def link_events(
-    conn: Connection, client_id: str, refs: Collection[str] | None = None, keys: Collection[str] = ()
-) -> int:
+def link_events(conn: Connection, client_id: str) -> int:
     """Resolve unlinked events: T111 by invoice number (+ type), MLR/MLS by the envelope instance id.
 
-    ``refs``/``keys``: of the waiting events, try only those that quote one of ``refs`` or have one of ``keys``
-    (what a stored batch can have made linkable); None: every waiting event. The waiting events are found by
-    their index, each is resolved by its own reference (the invoices' key, the envelopes' ``ref_id`` index),
-    and only a changed one is written: a folder stored in parts never reads the client's invoices or events
-    once per part."""
+    The waiting events are found by their index, each is resolved by its own reference (the invoices' key,
+    the envelopes' ``ref_id`` index), and only a changed one is written: the cost is the waiting events',
+    never the client's invoices or events."""
     t = schema.document_events
     columns = (t.c.event_key, t.c.kind, t.c.ref_id, t.c.ref_type_code, t.c.detail)
     pending = conn.execute(select(*columns).where(t.c.client_id == client_id, t.c.invoice_number.is_(None))).all()
-    if refs is not None:
-        wanted, own = set(refs), set(keys)
-        pending = [r for r in pending if r.ref_id in wanted or r.event_key in own]
     if not pending:  # the usual sync: nothing waits
         return 0
     known = _known_documents(conn, client_id, pending)
