@@ -16,6 +16,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from json.encoder import encode_basestring
 from typing import TextIO
 
 import click
@@ -244,5 +245,65 @@ def echo_json(fields: Sequence[tuple[str, object]]) -> None:
 
 
 def _nested(value: object, indent: int) -> str:
-    # JSON strings never hold a raw line break (it is escaped), so every "\n" is the encoder's own
-    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + " " * indent)
+    """``json.dumps(value, indent=2, ensure_ascii=False)``, each line after the first indented by ``indent``.
+
+    The standard library indents in pure Python, one generator step per token (2.3-3.3 s for 100k
+    decisions); this builds the same characters with its C string encoder, about twice as fast. A value
+    of any other kind (a float, a key that is not a string, …) is left to ``json.dumps`` whole."""
+    out: list[str] = []
+    try:
+        _indented(value, "\n" + " " * indent, out)
+    except _Unusual:
+        # JSON strings never hold a raw line break (it is escaped), so every "\n" is the encoder's own
+        return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + " " * indent)
+    return "".join(out)
+
+
+class _Unusual(Exception):
+    """A value ``_indented`` leaves to ``json.dumps``."""
+
+
+_string = encode_basestring  # the C encoder when available: as json.dumps(ensure_ascii=False) writes a str
+
+
+def _indented(value: object, pad: str, out: list[str]) -> None:
+    """``value`` as ``json.dumps(…, indent=2, ensure_ascii=False)`` writes it, with ``pad`` ("\n" and the
+    spaces of its line) before every line after the first."""
+    if isinstance(value, str):
+        out.append(_string(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))  # as json: an int subclass (an IntEnum) by its number
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = pad + "  "
+        before = "{" + inner
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _Unusual  # json turns such keys into strings its own way
+            out.append(before)
+            out.append(_string(key))
+            out.append(": ")
+            _indented(item, inner, out)
+            before = "," + inner
+        out.append(pad + "}")
+    elif isinstance(value, list | tuple):
+        if not value:
+            out.append("[]")
+            return
+        inner = pad + "  "
+        before = "[" + inner
+        for item in value:
+            out.append(before)
+            _indented(item, inner, out)
+            before = "," + inner
+        out.append(pad + "]")
+    else:
+        raise _Unusual

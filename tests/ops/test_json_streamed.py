@@ -51,3 +51,24 @@ def test_reconcile_json_of_a_larger_client_lists_every_invoice_once(ws: Workspac
     assert amounts["5299"] == Decimal("1299.00")
     assert [c["client"] for c in payload["clients"]] == ["acme"]
     assert payload["summary"]["ok"] == 1
+
+
+def test_each_item_is_indented_to_the_character_as_json_dumps_writes_it() -> None:
+    # the items are indented by our own encoder (the standard library's is pure Python): every kind of
+    # value, escapes and non-ASCII text, empty and nested containers, and what it leaves to json.dumps
+    # (floats, keys that are not strings) must come out exactly as json.dumps(indent=2) writes them
+    items: list[object] = [
+        {"a": "æøå \"q\" \\ \n\t\u2028 \x01 😀", "n": None, "t": True, "f": False, "i": -12, "big": 10**30},
+        {"empty": {}, "none": [], "nested": [[], {}, [{"k": [1, "2", None]}], ("tuple", 3)]},
+        [],
+        {},
+        "just a string",
+        7,
+        None,
+        {"float": 1.5, "nan": float("nan"), "inf": float("-inf")},
+        {1: "int key", None: "none key", True: "bool key"},
+        [{"deep": {"deeper": {"deepest": ["x", {"y": {}}]}}}],
+    ]
+    whole = {"items": items, "tail": {"k": [{"v": "w"}]}}
+    fields: list[tuple[str, object]] = [("items", iter(items)), ("tail", whole["tail"])]
+    assert _printed(fields) == json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
