@@ -59,7 +59,13 @@ from connector.store.decisions import save_decisions
 from connector.store.disputes import add_dispute
 from connector.store.documents import settle_events
 from connector.store.documents import store_events as store_document_events
-from connector.store.ledger import close_missing_invoices, load_customers, upsert_attachments, upsert_customers
+from connector.store.ledger import (
+    StoredCustomers,
+    close_missing_invoices,
+    load_customers,
+    upsert_attachments,
+    upsert_customers,
+)
 from connector.store.payments import upsert_payments
 from connector.store.sends import record_steps
 from connector.store.sync import files_read, mark_files, mark_known_again, record_sync, sync_status
@@ -322,10 +328,16 @@ def _path(source: Any, f: FileResult) -> str:
 
 
 def _store_ledger(
-    conn: Connection, client: ClientConfig, batch: LedgerBatch, at: datetime, report: ClientReport
+    conn: Connection,
+    client: ClientConfig,
+    batch: LedgerBatch,
+    at: datetime,
+    report: ClientReport,
+    customers: StoredCustomers | None = None,
 ) -> None:
+    """``customers``: for a source stored in parts, the customers its earlier parts stored."""
     client_id = client.id
-    upsert_customers(conn, batch.customers)
+    upsert_customers(conn, batch.customers, customers)
     # a second document with a stored number and other content is refused and held, never a silent overwrite
     stored = store_invoices(conn, client_id, batch.invoices, at=at)
     for conflict in stored.conflicts:
@@ -384,13 +396,14 @@ def _store_each(
 ) -> tuple[list[UnreadableFile], PaymentBatch | None]:
     unread: list[UnreadableFile] = []
     cover: PaymentBatch | None = None
+    customers = StoredCustomers()
     for part in parts:
         if interrupt.requested():  # a first sync of a huge folder takes minutes: a stop need not wait for it
             report.interrupted = True
             raise SyncStopped(_STOPPED)
         _note_errors(report, source, part, quarantined)
         if isinstance(part, LedgerBatch):
-            _store_ledger(conn, client, part, at, report)
+            _store_ledger(conn, client, part, at, report, customers)
             role = FileRole.LEDGER
         else:
             upsert_payments(conn, part.payments)

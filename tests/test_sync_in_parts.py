@@ -19,6 +19,7 @@ import pytest
 from connector import forked, interrupt, pipeline
 from connector.bank import feed
 from connector.sources import ehf
+from connector.store import ledger, schema
 from connector.store.conflicts import open_conflicts
 from connector.store.facts import load_facts
 from connector.store.ledger import load_attachments
@@ -110,6 +111,44 @@ def test_a_customer_named_in_two_parts_ends_as_the_last_document_names_it(acme: 
 
     [customer] = acme.store.read(load_facts, "acme").customers.values()
     assert customer.name == "Kunde Nytt Navn AS"
+
+
+def test_a_customer_renamed_and_renamed_back_ends_as_the_last_document_names_it(acme: Workspace) -> None:
+    for name, number, buyer in [
+        ("a.xml", "1001", "Kunde AS"),
+        ("b.xml", "1002", "Kunde AS"),
+        ("c.xml", "1003", "Kunde Nytt Navn AS"),  # the second part renames it
+        ("d.xml", "1004", "Kunde Nytt Navn AS"),
+        ("e.xml", "1005", "Kunde AS"),  # the third names it as the first did
+        ("f.xml", "1006", "Kunde AS"),
+    ]:
+        _file(acme, name, number, "100.00", customer=buyer)
+
+    acme.items(LATE)
+
+    [customer] = acme.store.read(load_facts, "acme").customers.values()
+    assert customer.name == "Kunde AS"
+
+
+def test_a_customer_named_alike_in_every_part_is_written_once(acme: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a first night's folder names most customers in every part: each is written when it first comes or
+    # changes, not once per part (a 100k-invoice folder: 100,000 customer rows written for 20,000 customers)
+    for i in range(6):
+        _file(acme, f"{1001 + i}.xml", str(1001 + i), "100.00", customer="Kunde AS")
+    written: list[str] = []
+    upsert_many = ledger.upsert_many
+
+    def counting(conn: Any, table: Any, rows: Any) -> None:
+        rows = list(rows)
+        if table is schema.customers:
+            written.extend(r["name"] for r in rows)
+        upsert_many(conn, table, rows)
+
+    monkeypatch.setattr(ledger, "upsert_many", counting)
+    acme.items(LATE)
+
+    assert written == ["Kunde AS"]
+    assert [c.name for c in acme.store.read(load_facts, "acme").customers.values()] == ["Kunde AS"]
 
 
 def test_a_part_that_fails_to_store_leaves_nothing_of_the_folder(
