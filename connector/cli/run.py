@@ -30,6 +30,7 @@ from connector.cli.common import (
 )
 from connector.cli.output import echo_json, echo_lines, is_terminal, show
 from connector.config import ClientConfig
+from connector.dunning.interest import unpublished_since
 from connector.reports import freshness, tables
 from connector.reports.freshness import ClientStatus
 from connector.reports.run import AllDecisions
@@ -159,6 +160,27 @@ def _print(env: Env, reports: Sequence[ClientReport], as_of: date, as_json: bool
         )
     else:
         _print_text(env, reports, found, as_of, acted=acted)
+    _warn_unpublished_interest(env, reports, as_of)
+
+
+def _warn_unpublished_interest(env: Env, reports: Sequence[ClientReport], as_of: date) -> None:
+    """A rule pack without the late-interest rate of a half-year up to ``as_of`` means no interest on
+    letters, statements or cases for those days (never a guessed rate): said once per country, as long
+    as one of its clients has an overdue invoice, so the money lost does not go unnoticed."""
+    countries = {c.id: c.country for c in env.settings.clients}
+    said: set[str] = set()
+    for r in reports:
+        country = countries.get(r.client_id)
+        if country is None or country in said:
+            continue
+        since = unpublished_since(country, as_of)
+        if since is None or not any(d.due_date and d.due_date < as_of and d.open_amount > 0 for d in r.decisions):
+            continue
+        said.add(country)
+        env.problems.warning(
+            f"late interest: the {country} rule pack has no published rate from {since.isoformat()}, so letters,"
+            " statements and cases carry no interest for the days since (update arsync once the rate is out)"
+        )
 
 
 def _print_text(

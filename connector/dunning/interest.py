@@ -53,6 +53,17 @@ def late_interest(principal: Decimal, due: date, through: date, country: str, cu
     return Interest(money(total), currency, start, through, ", ".join(parts))
 
 
+def unpublished_since(country: str, through: date) -> date | None:
+    """The first day up to ``through`` for which the country's rule pack has no published rate (from then on
+    no late interest is computed), or None: every day up to ``through`` has one."""
+    for period in rules_for(country).interest_periods():
+        if period.valid_from > through:
+            break
+        if period.rate is None:
+            return period.valid_from
+    return None
+
+
 def _missing(period: InterestPeriod) -> str:
     return f"not computed: no published rate from {period.valid_from.isoformat()} in the rule pack"
 

@@ -253,7 +253,9 @@ def test_an_unreadable_bank_file_holds_the_client_until_quarantined_and_a_fixed_
     # quarantined, the file is no longer warned about every night (cron mails what -q prints)
     ws.bank_heartbeat(day + timedelta(days=1))
     quiet = ws.cli("-q", "run", "--as-of", (day + timedelta(days=1)).isoformat())
-    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", ""), quiet.stdout + quiet.stderr
+    # the one line left: the NO rule pack has no late-interest rate for these days (test_interest_unpublished)
+    problems = [line for line in quiet.stderr.splitlines() if "late interest: the NO rule pack" not in line]
+    assert (quiet.exit_code, quiet.stdout, problems) == (0, "", []), quiet.stdout + quiet.stderr
 
 
 # ---- when a case may be proposed ------------------------------------------------------------------------

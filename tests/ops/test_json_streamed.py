@@ -58,7 +58,7 @@ def test_each_item_is_indented_to_the_character_as_json_dumps_writes_it() -> Non
     # value, escapes and non-ASCII text, empty and nested containers, and what it leaves to json.dumps
     # (floats, keys that are not strings) must come out exactly as json.dumps(indent=2) writes them
     items: list[object] = [
-        {"a": "æøå \"q\" \\ \n\t\u2028 \x01 😀", "n": None, "t": True, "f": False, "i": -12, "big": 10**30},
+        {"a": 'æøå "q" \\ \n\t\u2028 \x01 😀', "n": None, "t": True, "f": False, "i": -12, "big": 10**30},
         {"empty": {}, "none": [], "nested": [[], {}, [{"k": [1, "2", None]}], ("tuple", 3)]},
         [],
         {},
@@ -66,7 +66,7 @@ def test_each_item_is_indented_to_the_character_as_json_dumps_writes_it() -> Non
         7,
         None,
         {"float": 1.5, "nan": float("nan"), "inf": float("-inf")},
-        {1: "int key", None: "none key", True: "bool key"},
+        {1: "int key", None: "none key", 2.5: "float key", False: "bool key"},
         [{"deep": {"deeper": {"deepest": ["x", {"y": {}}]}}}],
     ]
     whole = {"items": items, "tail": {"k": [{"v": "w"}]}}
