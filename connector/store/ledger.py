@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import fields
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
@@ -81,27 +83,29 @@ def upsert_customers(conn: Connection, customers: Iterable[Customer], stored: St
     """``stored``: what this sync has stored so far, for a source stored in parts (a folder read in parts
     names most of its customers in every part): a customer stored earlier in the sync exactly as it is
     now is not written again. The last record naming a customer still wins, as without it."""
-    rows: Iterable[dict[str, Any]] = (customer_row(c) for c in customers)
     if stored is not None:
-        rows = stored.changed(rows)
-    upsert_many(conn, schema.customers, rows)
+        customers = stored.changed(customers)
+    upsert_many(conn, schema.customers, (customer_row(c) for c in customers))
+
+
+_CUSTOMER_FIELDS = attrgetter(*(f.name for f in fields(Customer)))
 
 
 class StoredCustomers:
-    """Per customer, a digest of the row one sync stored for it last (16 bytes, not the row: a
+    """Per customer, a digest of the record one sync stored for it last (16 bytes, not the record: a
     million-invoice folder names a few hundred thousand customers)."""
 
     def __init__(self) -> None:
         self._digests: dict[str, bytes] = {}
 
-    def changed(self, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """The rows not stored in this sync as they are now; each counts as stored once taken."""
+    def changed(self, customers: Iterable[Customer]) -> Iterator[Customer]:
+        """The customers not stored in this sync as they are now; each counts as stored once taken."""
         digests = self._digests
-        for row in rows:
-            digest = hashlib.blake2b(repr(tuple(row.values())).encode(), digest_size=16).digest()
-            if digests.get(row["customer_id"]) != digest:
-                digests[row["customer_id"]] = digest
-                yield row
+        for c in customers:
+            digest = hashlib.blake2b(repr(_CUSTOMER_FIELDS(c)).encode(), digest_size=16).digest()
+            if digests.get(c.customer_id) != digest:
+                digests[c.customer_id] = digest
+                yield c
 
 
 def upsert_invoices(conn: Connection, invoices: Iterable[Invoice]) -> None:
