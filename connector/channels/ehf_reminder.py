@@ -88,7 +88,13 @@ def build(
     _el(root, CBC, "ID", document_id)
     _el(root, CBC, "IssueDate", letter.sent_on.isoformat())
     _el(root, CBC, "DueDate", (letter.pay_by or letter.sent_on).isoformat())
-    _el(root, CBC, "Note", (note + " — " if note else "") + f"faktura {line.number}")
+    # the letter's subject names its invoices: a document of a one-invoice letter says it once
+    _el(
+        root,
+        CBC,
+        "Note",
+        note if note and len(letter.invoices) == 1 else (note + " — " if note else "") + f"faktura {line.number}",
+    )
     _el(root, CBC, "DocumentCurrencyCode", cur)
     _el(root, CBC, "BuyerReference", customer.org_no or customer.customer_id)
     ref = _el(_el(root, CAC, "BillingReference"), CAC, "InvoiceDocumentReference")

@@ -211,6 +211,24 @@ def test_email_refuses_without_starttls() -> None:
 # ---- tripletex ------------------------------------------------------------------------------------
 
 
+def test_ehf_reminder_note_names_the_invoice_once() -> None:
+    ns = {"cbc": ehf_reminder.CBC}
+    two = letter(LetterKind.REMINDER)
+    one = replace(two, invoices=two.invoices[:1])
+    subject = f"Betalingspåminnelse – faktura {one.invoices[0].number}"
+
+    def note(sample: object, line: object, text: str) -> str | None:
+        document = ehf_reminder.build(sample, line, document_id="R-1", country="NO", customer=CUSTOMER, note=text)  # type: ignore[arg-type]
+        return etree.fromstring(document).findtext("cbc:Note", namespaces=ns)
+
+    assert note(one, one.invoices[0], subject) == subject  # was "… faktura 10023 — faktura 10023"
+    # a letter naming two invoices sends a document per invoice: each says which one it is
+    assert (
+        note(two, two.invoices[1], "Betalingspåminnelse") == f"Betalingspåminnelse — faktura {two.invoices[1].number}"
+    )
+    assert note(one, one.invoices[0], "") == f"faktura {one.invoices[0].number}"
+
+
 @responses.activate
 def test_tripletex_create_reminder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TT_SESSION", "s3cret-token")
