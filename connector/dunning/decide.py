@@ -98,8 +98,9 @@ def decide(facts: Facts, client: ClientConfig, as_of: date, recon: Reconciliatio
                 continue
         paid_by = allocations.get(number, _NONE)
         done = steps.get(number, _NONE)
-        # an open invoice shows the day of each payment and credit: its letters list them (issue 15)
-        evidence = _facts_shown(inv, paid_by, done, ctx if open_amount > ZERO else None)
+        # the day of each payment and credit: an open invoice's letters list them (issue 15), and explain
+        # shows when a settled one was paid
+        evidence = _facts_shown(inv, paid_by, done, ctx)
         if number in charges_paid:
             evidence += _charges_paid(inv, charges_paid[number])
         if open_amount <= ZERO:
@@ -280,7 +281,10 @@ def _facts_shown(
 ) -> list[Evidence]:
     """The invoice, what was applied to it (``dated``: with the day of each payment and credit note) and the
     steps taken: the evidence every decision starts with."""
-    evidence = [Evidence("invoice", _issued(inv.source, inv.issue_date), inv.source_ref, inv.amount, inv.due_date)]
+    # the evidence's date is the due date (as in every decision's ``due_date``): its text says both days
+    evidence = [
+        Evidence("invoice", _issued(inv.source, inv.issue_date, inv.due_date), inv.source_ref, inv.amount, inv.due_date)
+    ]
     for a in allocations:
         on = None
         if dated is not None:
@@ -373,9 +377,9 @@ def _decision(
 
 
 @lru_cache(maxsize=4096)
-def _issued(source: str, issued: date) -> str:
-    """The invoice evidence line; one shared string per source and day (a big client has few of each)."""
-    return f"{source} invoice issued {issued.isoformat()}"
+def _issued(source: str, issued: date, due: date | None) -> str:
+    """The invoice evidence line; one shared string per source and days (a big client has few of each)."""
+    return f"{source} invoice issued {issued.isoformat()}" + (f", due {due.isoformat()}" if due else "")
 
 
 def _held_action(holds: list[Hold], needs_person: bool = False) -> Action:

@@ -105,6 +105,22 @@ def test_explain_names_the_ladder_date(ws: Workspace) -> None:
     assert f"Next step: reminder, which is due from {(DUE + timedelta(days=14)).isoformat()}" in text
 
 
+def test_a_settled_invoice_is_explained_with_the_day_it_was_paid(ws: Workspace) -> None:
+    ws.write_config(client_table("acme"))
+    ws.add_invoice("1003", issue=ISSUE, due=DUE, amount="500.00", customer="Fjord Handel AS", org="974760673")
+    paid_on = DUE - timedelta(days=2)
+    ws.add_bank_file("camt054.xml", [Entry("R3", "500.00", paid_on, kid("1003"))], created=AS_OF)
+    assert ws.cli("sync", "--as-of", AS_OF.isoformat()).exit_code == 0
+
+    text = " ".join(ws.cli("explain", "acme", "1003", "--as-of", AS_OF.isoformat()).stdout.split())
+    assert f"Payments and credits: - {paid_on.isoformat()}: mod10 reference" in text  # was without its day
+    item = ws.items(AS_OF)["1003"]
+    [invoice] = [e for e in item["evidence"] if e["kind"] == "invoice"]
+    # the evidence's date is the due date: its text names both days, not the issue day alone
+    assert invoice["detail"] == f"ehf invoice issued {ISSUE.isoformat()}, due {DUE.isoformat()}"
+    assert invoice["date"] == item["due_date"] == DUE.isoformat()
+
+
 def test_explain_refuses_an_unknown_invoice(ws: Workspace) -> None:
     scene(ws)
     result = ws.cli("explain", "acme", "9999")
