@@ -29,6 +29,7 @@ from connector.credit.facts import AnswerStatus, CreditFacts, EinvoiceReceiver, 
 from connector.credit.history import ledger_history
 from connector.credit.risk import RiskLevel, evaluate
 from connector.credit.thresholds import Thresholds
+from connector.dunning.rules import RulePackError, pack_on
 from connector.model import (
     ENVELOPE,
     MLR,
@@ -302,7 +303,9 @@ def client_advice(
             "EHF or saw travel by Peppol count as e-invoices."
         )
     candidates, peppol = _candidates(facts.customers, issued, e_numbers, receivers)
-    reminded, paid, to_payment = _reminders(facts.steps, {i.number: i for i in invoices}, recon, period)
+    reminded, paid, to_payment = _reminders(
+        facts.steps, {i.number: i for i in invoices}, recon, period, _pay_by_days(country, period.end)
+    )
     opened = [d for d in facts.disputes if d.opened_on in period]
     resolved = [(d.resolved_on - d.opened_on).days for d in opened if d.resolved_on and d.resolved_on <= period.end]
     cases, handed, recovered = _inkasso(facts, dated, period, currency)
@@ -451,10 +454,26 @@ def _candidates(
     return tuple(out), status
 
 
+def _pay_by_days(country: str, on: date) -> int:
+    """The fewest days a reminder gives to pay (the rule pack's); 14 where no pack is in force."""
+    try:
+        return pack_on(country, on).letter_min_deadline_days
+    except RulePackError:
+        return 14
+
+
 def _reminders(
-    steps: Iterable[DunningStep], invoices: Mapping[str, Invoice], recon: Reconciliation, period: Period
+    steps: Iterable[DunningStep],
+    invoices: Mapping[str, Invoice],
+    recon: Reconciliation,
+    period: Period,
+    pay_by_days: int,
 ) -> tuple[int, int, list[int]]:
-    """(invoices first reminded in the period, of those paid before a further step, days to payment)."""
+    """(invoices first reminded in the period, of those paid before a further step, days to payment).
+
+    A reminder still running at the period's end (unpaid, no further step, its pay-by days not yet over)
+    counts in neither: whether it gets the invoice paid is not known yet (one sent on the last day is no
+    reminder that failed)."""
     by_invoice: dict[str, list[DunningStep]] = defaultdict(list)
     for s in steps:
         if s.invoice_number in invoices:
@@ -474,6 +493,8 @@ def _reminders(
         if paid_off and by_money and isinstance(settled, date) and (further is None or settled <= further):
             paid += 1
             days.append(max(0, (settled - first).days))
+        elif further is None and (period.end - first).days < pay_by_days:
+            reminded -= 1  # still running
     return reminded, paid, days
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from advice_ledger import FJORD, HAVN, KYST, small_ledger
+from advice_ledger import FJORD, HAVN, KYST, small_ledger, step
 
 from connector.credit.checks import CreditCheck
 from connector.credit.facts import PEPPOL_DIRECTORY, AnswerStatus, EinvoiceReceiver, RegisterAnswer
 from connector.credit.risk import RiskAssessment, RiskLevel, RiskReason
 from connector.credit.thresholds import default_thresholds
+from connector.model import Action
 from connector.reconcile.matching import reconcile
 from connector.reports.advice import (
     ClientAdvice,
@@ -106,6 +108,32 @@ def test_reminders_disputes_and_inkasso() -> None:
     assert (a.disputes_opened, a.dispute_days, a.disputes_open) == (2, (10,), 1)
     assert (a.inkasso_cases, a.inkasso_amount, a.inkasso_recovered) == (1, Decimal("20000.00"), Decimal("5000.00"))
     assert a.recovered_share == Decimal("0.2500")
+
+
+def test_a_reminder_still_running_at_the_period_end_is_not_counted_as_one_that_failed() -> None:
+    # A4 reminded on the period's last day, A5 fourteen days before, neither paid by money: only A5, whose
+    # pay-by days are over, counts against "paid after the first reminder" (a run's own letters counted as
+    # failed reminders that very day: "0.0 % of 3")
+    facts = small_ledger()
+    end = HALF_YEAR.end
+    facts = replace(
+        facts,
+        steps=(*facts.steps, step("A4", Action.REMINDER, end), step("A5", Action.REMINDER, end - timedelta(days=14))),
+    )
+    a = client_advice(
+        client_id="acme",
+        name="Acme AS",
+        country="NO",
+        currency="NOK",
+        ledger_kind="tripletex",
+        facts=facts,
+        recon=reconcile(facts.invoices, facts.payments, customers=facts.customers),
+        period=HALF_YEAR,
+        checks={},
+        receivers=None,
+        thresholds=default_thresholds(),
+    )
+    assert (a.reminded, a.paid_after_reminder) == (3, 1)  # A2 paid, A3 went on to a notice, A5 not paid
 
 
 def test_the_riskiest_customers_from_the_ledger_and_from_kept_checks() -> None:
