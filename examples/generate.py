@@ -88,14 +88,16 @@ def party(role: str, name: str, org: str, street: str, zip_: str, city: str, ema
 
 def pdf_bytes(title: str) -> bytes:
     """A tiny one-page PDF standing in for the invoice print (the attachment travels with cases)."""
-    text = f"BT /F1 14 Tf 72 720 Td ({title}) Tj ET".encode()
+    # the title in the font's WinAnsi encoding (æ, ø, å, é are in it), PDF string delimiters escaped
+    shown = title.encode("cp1252", "replace").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+    text = b"BT /F1 14 Tf 72 720 Td (" + shown + b") Tj ET"
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
     ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
