@@ -176,6 +176,39 @@ def test_disputes_open_and_resolve(ws: Workspace) -> None:
     assert again.exit_code == 2  # already resolved
 
 
+def test_a_second_dispute_on_a_disputed_invoice_is_refused_naming_the_open_one(ws: Workspace) -> None:
+    two_clients(ws)
+    assert ws.cli("sync", "--as-of", DUE.isoformat()).exit_code == 0
+    day = ("--as-of", DUE.isoformat())
+    first = ws.cli("disputes", "open", "--client", "acme", "1002", "--reason", "wrong hours", *day)
+    dispute_id = re.search(r"dispute (\S+) opened", first.stdout).group(1)  # type: ignore[union-attr]
+    again = ws.cli("disputes", "open", "--client", "acme", "1002", "--reason", "and the wrong price", *day)
+    assert again.exit_code == 2
+    assert again.stderr.splitlines() == [
+        f"error: invoice 1002 of client 'acme' is already disputed: {dispute_id} (opened {DUE.isoformat()}: "
+        "wrong hours); resolve it first to record another"
+    ]
+    assert [d.dispute_id for d in ws.store.read(load_facts, "acme").disputes] == [dispute_id]
+    # so the invoice number still names the one dispute, and once it is resolved a new one may be opened
+    assert ws.cli("disputes", "resolve", "--client", "acme", "1002").exit_code == 0
+    assert ws.cli("disputes", "open", "--client", "acme", "1002", "--reason", "the price").exit_code == 0
+
+
+def test_a_dispute_id_alone_names_its_client_an_invoice_number_does_not(ws: Workspace) -> None:
+    two_clients(ws)
+    assert ws.cli("sync", "--as-of", DUE.isoformat()).exit_code == 0
+    opened = ws.cli("disputes", "open", "--client", "beta", "2001", "--reason", "never ordered")
+    dispute_id = re.search(r"dispute (\S+) opened", opened.stdout).group(1)  # type: ignore[union-attr]
+    by_number = ws.cli("disputes", "resolve", "2001")
+    assert by_number.exit_code == 2 and "missing --client ID" in by_number.stderr
+    resolved = ws.cli("disputes", "resolve", dispute_id)
+    assert resolved.exit_code == 0, resolved.output
+    assert resolved.stdout == f"dispute {dispute_id} on invoice 2001 resolved\n"
+    assert not [d for d in ws.store.read(load_facts, "beta").disputes if d.is_open]
+    again = ws.cli("disputes", "resolve", dispute_id)  # resolved: no longer names a client
+    assert again.exit_code == 2 and f"'{dispute_id}' is no open dispute's id" in again.stderr
+
+
 def test_dispute_on_a_mistyped_invoice_is_refused_unless_forced(ws: Workspace) -> None:
     two_clients(ws)
     assert ws.cli("sync", "--as-of", DUE.isoformat()).exit_code == 0

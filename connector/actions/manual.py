@@ -94,6 +94,21 @@ def open_dispute(
                 f"client '{client_id}' has no invoice '{invoice}' in the store; check the number, run "
                 "`arsync sync` first, or pass --force to record it anyway"
             )
+        # One open dispute per invoice from the accountant: a second would add no hold, only make the
+        # invoice number name several disputes (so `disputes resolve INVOICE` could not resolve it).
+        # Disputes from other sources (an Invoice Response, the provider) end on their own, so a person's
+        # word is still recorded beside them.
+        already = [
+            d
+            for d in disputes_store.load_disputes(conn, client_id)
+            if d.is_open and d.invoice_number == invoice and d.source is DisputeSource.MANUAL
+        ]
+        if already:
+            d = already[0]
+            raise Refused(
+                f"invoice {invoice} of client '{client_id}' is already disputed: {d.dispute_id} "
+                f"(opened {d.opened_on.isoformat()}: {d.reason}); resolve it first to record another"
+            )
         disputes_store.add_dispute(conn, dispute)
         _audit(conn, now, actor, "dispute.open", client_id, invoice, f"{dispute.dispute_id}: {reason}", address)
     return dispute
@@ -126,6 +141,16 @@ def resolve_dispute(
         detail = f"{dispute.dispute_id}: {note}"
         _audit(conn, now, actor, "dispute.resolve", client_id, dispute.invoice_number, detail, address)
     return dispute
+
+
+def client_of_open_dispute(store: Store, dispute_id: str, client_ids: Iterable[str]) -> str | None:
+    """The client whose open dispute has this id: an id names its dispute without ``--client`` (an invoice
+    number does not). None when no client has it open; refused when several do."""
+    with store.connect() as conn:
+        found = disputes_store.clients_with_open_dispute(conn, dispute_id, client_ids)
+    if len(found) > 1:
+        raise Refused(f"dispute '{dispute_id}' is open in clients {', '.join(found)}; give --client ID")
+    return found[0] if found else None
 
 
 # ---- agreements ----------------------------------------------------------------------------------

@@ -172,10 +172,13 @@ workers_option = click.option(
 )
 
 
-def split_client(env: Env, client_opt: str | None, args: Sequence[str], names: Sequence[str]) -> list[str]:
+def split_client(
+    env: Env, client_opt: str | None, args: Sequence[str], names: Sequence[str], hint: str = ""
+) -> list[str]:
     """``--client ID ARG…`` or the older ``ID ARG…``: the client first, then the command's own arguments.
 
-    The positional form still works for a release and says so on stderr."""
+    The positional form still works for a release and says so on stderr. ``hint``: added to the line
+    that says --client is missing."""
     command = " ".join(["arsync", *click.get_current_context().command_path.split()[1:]])
     usage = f"{command} --client ID {' '.join(n.upper() for n in names)}".rstrip()
     if client_opt is not None:
@@ -183,7 +186,7 @@ def split_client(env: Env, client_opt: str | None, args: Sequence[str], names: S
             raise click.UsageError(f"expected {len(names)} argument(s): {usage}")
         return [client_opt, *args]
     if len(args) != len(names) + 1:
-        raise click.UsageError(f"missing --client ID: {usage}")
+        raise click.UsageError(f"missing --client ID: {usage}{hint}")
     click.echo(
         f"warning: `{command} CLIENT …` is deprecated and goes away in the next release; use `{usage}`", err=True
     )

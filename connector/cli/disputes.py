@@ -67,8 +67,13 @@ def disputes_open(
 @as_of_option
 @click.pass_obj
 def disputes_resolve(env: Env, client_opt: str | None, args: tuple[str, ...], note: str, as_of: date) -> None:
-    """Resolve an open dispute (by its id, or by the invoice number): dunning of the invoice resumes."""
-    client_id, ref = split_client(env, client_opt, args, ["dispute_id|invoice"])
+    """Resolve an open dispute (by its id, or by the invoice number): dunning of the invoice resumes.
+
+    A dispute's id alone names its client; an invoice number needs --client ID."""
+    if client_opt is None and len(args) == 1:
+        client_opt = manual.client_of_open_dispute(env.store, args[0], [c.id for c in env.settings.clients])
+    hint = f" ('{args[0]}' is no open dispute's id; an invoice number needs --client)" if len(args) == 1 else ""
+    client_id, ref = split_client(env, client_opt, args, ["dispute_id|invoice"], hint)
     env.settings.client(client_id)
     dispute = manual.resolve_dispute(env.store, client_id, ref, note, as_of, actor=actor(), now=env.store.now())
     click.echo(f"dispute {dispute.dispute_id} on invoice {dispute.invoice_number} resolved")

@@ -69,6 +69,17 @@ def load_disputes(conn: Connection, client_id: str, skipped: Skipped | None = No
     yield from mapped(checked_rows(conn, q, DISPUTES, skipped), _dispute, DISPUTES, skipped)
 
 
+def clients_with_open_dispute(conn: Connection, dispute_id: str, client_ids: Iterable[str]) -> list[str]:
+    """The clients (of ``client_ids``) with an open dispute of this id, in id order."""
+    t = schema.disputes
+    q = (
+        select(t.c.client_id)
+        .where(t.c.dispute_id == dispute_id, t.c.resolved_on.is_(None), t.c.client_id.in_(list(client_ids)))
+        .order_by(t.c.client_id)
+    )
+    return list(conn.execute(q).scalars())
+
+
 def open_disputes(conn: Connection, client_ids: Iterable[str]) -> list[tuple[Dispute, str | None]]:
     """The open disputes of these clients, oldest first, each with its invoice's customer id (None when
     the invoice is not in the store): the workbench's queue."""

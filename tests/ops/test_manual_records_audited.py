@@ -10,7 +10,9 @@ import pytest
 
 from connector.actions import manual
 from connector.errors import Refused
+from connector.model import Dispute, DisputeSource
 from connector.store import audit
+from connector.store import disputes as disputes_store
 from connector.store.facts import load_facts
 from tests.builders import Workspace, client_table
 
@@ -85,7 +87,11 @@ def test_a_refused_request_writes_neither_the_record_nor_an_audit_row(synced: Wo
 def test_a_reference_naming_several_records_is_refused_with_their_ids(synced: Workspace) -> None:
     store = synced.store
     who = {"actor": "vera", "now": NOW, "address": "192.0.2.7"}
-    first = manual.open_dispute(store, "acme", "1001", "wrong hours", AS_OF, **who)
+    # the provider reports a dispute; the accountant's own word is recorded beside it (the provider's may end
+    # on its own), so the invoice number names two
+    first = Dispute("acme", "1001", "provider-kravia-77", AS_OF, "the debtor disputes", DisputeSource.PROVIDER)
+    with store.transaction() as conn:
+        disputes_store.add_dispute(conn, first)
     second = manual.open_dispute(store, "acme", "1001", "and the wrong price", AS_OF, **who)
     both = ", ".join(sorted([first.dispute_id, second.dispute_id]))  # opened the same day: in id order
     with pytest.raises(Refused, match=f"several open disputes match: {both}; give the id"):

@@ -250,7 +250,8 @@ def test_a_dispute_on_an_invoice_with_the_agency_is_recorded_with_a_warning_to_t
 def forms(scene: Workspace, client_id: str, invoice: str, customer: str) -> dict[str, dict[str, str]]:
     """A valid form for every action on ``client_id`` (records to resolve, remove and end exist)."""
     who = {"actor": "cli:test", "now": NOON}
-    dispute = manual.open_dispute(scene.store, client_id, invoice, "x", CASE, **who)
+    # the dispute to resolve is on another number: a second one on ``invoice`` would be refused
+    dispute = manual.open_dispute(scene.store, client_id, f"{invoice}-0", "x", CASE, force=True, **who)
     agreement = manual.add_agreement(scene.store, client_id, invoice, [CASE + timedelta(days=5)], "", CASE, **who)
     exclusion = manual.add_exclusion(scene.store, client_id, "x", CASE, customer=customer, **who)
     base = {"client_id": client_id}
