@@ -28,7 +28,8 @@ class Refused(ArsyncError):
 
 class StoreMissing(ArsyncError):
     """A command that only reads was pointed at a store that does not exist: an empty one would answer
-    "no cases" where the real store is merely elsewhere. Only ``sync``/``reconcile``/``run`` create it."""
+    "no cases" where the real store is merely elsewhere. Only ``sync``/``reconcile``/``run`` create it
+    (``reconcile --no-sync`` does not: it decides on what is stored)."""
 
     exit_status = EXIT_USAGE
 

@@ -138,7 +138,8 @@ def test_one_failing_client_exits_1_and_the_other_is_still_printed(ws: Workspace
 
 def test_no_sync_decides_on_what_is_stored(ws: Workspace) -> None:
     two_clients(ws)
-    assert ws.items(AS_OF, "--no-sync") == {}  # nothing synced yet
+    nothing_yet = ws.cli("reconcile", "--no-sync", "--as-of", AS_OF.isoformat())  # no store: refused, not made
+    assert nothing_yet.exit_code == 2 and nothing_yet.stderr.startswith("error: no store at ")
     ws.cli("sync", "--as-of", AS_OF.isoformat())
     assert set(ws.items(AS_OF, "--no-sync")) == {"1001", "1002", "2001"}
 

@@ -88,7 +88,8 @@ class Env:
 
     @property
     def store(self) -> Store:
-        """The existing store; a missing one is refused with its path (only sync/reconcile/run create it)."""
+        """The existing store; a missing one is refused with its path (only sync/reconcile/run create it;
+        reconcile --no-sync does not)."""
         if self._store is None:
             self._store, _created = stores.open_store(self.settings.store.url, create=False)
         return self._store

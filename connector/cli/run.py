@@ -126,7 +126,9 @@ def _run(
     env: Env, client_ids: tuple[str, ...], as_of: date, *, sync: bool, act: bool, workers: int | None
 ) -> tuple[list[ClientConfig], list[ClientReport]]:
     clients = env.settings.select(client_ids)
-    store = env.writable_store()  # reconcile --no-sync too: it is one of the three that may create it
+    # reconcile --no-sync decides on what is stored: a missing store is a mistyped URL, not a first night
+    # (an empty one made here would report every client "never synced" and exit 0)
+    store = env.writable_store() if sync else env.store
     n = workers or env.settings.run.workers
     with stoppable(), progress(env, clients, "clients") as step:
         reports = pipeline.run(env.settings, store, clients, as_of, sync=sync, act=act, progress=step, workers=n)

@@ -1,4 +1,5 @@
-"""Opening the store from the command line: only ``sync``/``reconcile``/``run`` may create it.
+"""Opening the store from the command line: only ``sync``/``reconcile``/``run`` may create it (``reconcile
+--no-sync`` decides on what is stored, so it refuses a missing one too).
 
 A store URL that points nowhere must not quietly become an empty database (``cases list`` would then say
 "No cases." about a store that is merely elsewhere): every other command refuses a missing store and

@@ -75,6 +75,8 @@ def test_check_fails_an_unreachable_store(ws: Workspace) -> None:
         ["report", "aging"],
         ["explain", "acme", "1001"],
         ["disputes", "open", "--client", "acme", "1001", "--reason", "x"],
+        ["disputes", "resolve", "manual-0a1b2c3d"],
+        ["reconcile", "--no-sync"],  # it decides on what is stored: an empty store would say "never synced"
     ],
 )
 def test_read_only_commands_refuse_a_missing_store_and_name_it(ws: Workspace, argv: list[str]) -> None:
