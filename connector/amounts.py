@@ -21,9 +21,23 @@ ZERO_DECIMALS = frozenset(
     {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"}
 )
 STORE_DECIMALS = 2
+
+# The ISO 4217 currency codes (list one, 2025 edition, with ANG and BGN, which are being withdrawn): a
+# client's home currency must be one. Fund codes, precious metals, SDR and the test codes (XXX, XTS) are
+# left out: no company keeps its books in them.
+_ISO_4217 = """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD
+    CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD
+    GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT
+    LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR
+    NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP
+    STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD
+    XCG XOF XPF YER ZAR ZMW ZWG
+"""
+CURRENCIES = frozenset(_ISO_4217.split())
 _QUANTUM = {places: Decimal(1).scaleb(-places) for places in (0, STORE_DECIMALS)}  # made once, not per amount
 
-__all__ = ["DEFAULT_MAX_AMOUNT", "amount_problem", "decimals_of", "parse_amount"]
+__all__ = ["CURRENCIES", "DEFAULT_MAX_AMOUNT", "amount_problem", "decimals_of", "parse_amount"]
 
 
 def decimals_of(currency: str | None) -> int:

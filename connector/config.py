@@ -8,6 +8,7 @@ Every problem in the file is reported at once, each naming file, client, key and
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import tomllib
@@ -21,6 +22,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -28,7 +32,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from connector.amounts import DEFAULT_MAX_AMOUNT
+from connector.amounts import CURRENCIES, DEFAULT_MAX_AMOUNT
 
 CONFIG_ENV = "ARSYNC_CONFIG"
 SECRETS_DIR_ENV = "ARSYNC_SECRETS_DIR"
@@ -53,6 +57,11 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
+    """Unknown keys are refused. Numbers and true/false are typed strictly (``StrictInt``, ``StrictFloat``,
+    ``StrictBool``): pydantic would read ``grace_days = "3"`` as 3 and ``auto_approve = "no"`` as false, so
+    a value in quotes is refused rather than guessed at. Amounts (Decimal) still take a number in quotes:
+    TOML has no exact decimal, and ``"999.99"`` is how to write one exactly."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -82,11 +91,11 @@ class HttpConfig(_Strict):
     tried again) and on a merely slow one after five minutes of waiting, while other clients are fetched.
     """
 
-    connect_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0  # seconds to open a connection
-    read_timeout: Annotated[float, Field(gt=0, le=600)] = 30.0  # seconds one answer may take once connected
+    connect_timeout: Annotated[StrictFloat, Field(gt=0, le=300)] = 10.0  # seconds to open a connection
+    read_timeout: Annotated[StrictFloat, Field(gt=0, le=600)] = 30.0  # seconds one answer may take once connected
     # Seconds of waiting on the server one client's sync may spend in all: answers and retry pauses
     # (time queued behind other clients on a shared rate limit does not count).
-    client_deadline: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    client_deadline: Annotated[StrictFloat, Field(gt=0, le=86400)] = 300.0
 
 
 class LimitsConfig(_Strict):
@@ -104,7 +113,7 @@ class RunConfig(_Strict):
     # Clients whose sources are fetched at once. Fetching is mostly waiting on HTTP latency and the
     # systems' rate limits (which stay enforced per credential), so a few threads overlap it well;
     # writes, decisions and sends stay one client after another. 1 = strictly sequential.
-    workers: Annotated[int, Field(ge=1, le=64)] = 8
+    workers: Annotated[StrictInt, Field(ge=1, le=64)] = 8
 
 
 class QueueConfig(_Strict):
@@ -117,12 +126,12 @@ class QueueConfig(_Strict):
     url: str | None = None
     nightly: str | None = None  # "HH:MM" in ``timezone``: the workers enqueue the night's run then
     timezone: str = "Europe/Oslo"  # the nightly time's zone, and the night `run --queue` means by default
-    concurrency: Annotated[int, Field(ge=1, le=64)] = 4  # jobs (clients) one worker process runs at once
-    attempts: Annotated[int, Field(ge=1, le=20)] = 4  # tries per client and night before it is reported failed
-    retry_wait_seconds: Annotated[int, Field(ge=0, le=86400)] = 60  # before the 2nd try; doubled each time
+    concurrency: Annotated[StrictInt, Field(ge=1, le=64)] = 4  # jobs (clients) one worker process runs at once
+    attempts: Annotated[StrictInt, Field(ge=1, le=20)] = 4  # tries per client and night before it is reported failed
+    retry_wait_seconds: Annotated[StrictInt, Field(ge=0, le=86400)] = 60  # before the 2nd try; doubled each time
     # A worker that has not written its heartbeat for stalled_seconds is taken for dead: its jobs run again.
-    heartbeat_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
-    stalled_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
+    heartbeat_seconds: Annotated[StrictFloat, Field(gt=0, le=3600)] = 10.0
+    stalled_seconds: Annotated[StrictFloat, Field(gt=0, le=86400)] = 60.0
 
     @field_validator("nightly")
     @classmethod
@@ -153,7 +162,7 @@ class LedgerConfig(_Strict):
     base_url: str | None = None
     company_id: str | None = None
     token_env: str | None = None
-    max_age_days: Annotated[int, Field(ge=0)] = 2  # older than this → ledger_stale
+    max_age_days: Annotated[StrictInt, Field(ge=0)] = 2  # older than this → ledger_stale
     # Accounting-system APIs (issue 4). company_id: Tripletex client company id ("0" = the token's own
     # company), Fiken company slug. Secrets only by *_env names; base_url/auth_url default to production.
     consumer_token_env: str | None = None  # tripletex
@@ -164,10 +173,10 @@ class LedgerConfig(_Strict):
     app_secret_token_env: str | None = None  # economic
     agreement_grant_token_env: str | None = None  # economic
     auth_url: str | None = None  # poweroffice OAuth token endpoint
-    overlap_days: Annotated[int, Field(ge=0, le=31)] = 2  # incremental runs re-read this far back
-    full_resync_days: Annotated[int, Field(ge=1)] = 7  # a full re-sync at least this often
-    history_days: Annotated[int, Field(ge=1)] = 1095  # how far back a full sync reads documents
-    page_size: Annotated[int, Field(ge=1, le=1000)] | None = None  # default: each system's maximum
+    overlap_days: Annotated[StrictInt, Field(ge=0, le=31)] = 2  # incremental runs re-read this far back
+    full_resync_days: Annotated[StrictInt, Field(ge=1)] = 7  # a full re-sync at least this often
+    history_days: Annotated[StrictInt, Field(ge=1)] = 1095  # how far back a full sync reads documents
+    page_size: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None  # default: each system's maximum
 
     _env = field_validator(
         "token_env",
@@ -225,8 +234,8 @@ class StepConfig(_Strict):
     """
 
     action: Literal["reminder", "call", "collection_notice", "collection_case"]
-    days: Annotated[int, Field(ge=0)]
-    fee: bool = False
+    days: Annotated[StrictInt, Field(ge=0)]
+    fee: StrictBool = False
     channel: str = "outbox"
 
 
@@ -241,14 +250,14 @@ def default_ladder() -> list[StepConfig]:
 
 
 class PolicyConfig(_Strict):
-    grace_days: Annotated[int, Field(ge=0)] = 3
+    grace_days: Annotated[StrictInt, Field(ge=0)] = 3
     min_amount: Annotated[Decimal, Field(ge=0)] = Decimal("0")
-    bank_max_age_days: Annotated[int, Field(ge=0)] = 3
-    auto_approve: bool = False
+    bank_max_age_days: Annotated[StrictInt, Field(ge=0)] = 3
+    auto_approve: StrictBool = False
     # The auto-approve rule (only with auto_approve = true): approve only claims up to this open
     # amount, and only against companies (an org no, not a person). Unset = no limit.
     auto_approve_max_amount: Annotated[Decimal, Field(ge=0)] | None = None
-    auto_approve_b2b_only: bool = False
+    auto_approve_b2b_only: StrictBool = False
     steps: list[StepConfig] = Field(default_factory=default_ladder)
 
     @field_validator("auto_approve_max_amount", mode="before")
@@ -258,8 +267,8 @@ class PolicyConfig(_Strict):
 
     # Dunning (issue #6): SE fees need an agreement made when the debt arose; no new step goes to a
     # customer within this many days of the previous step to that customer (same-day steps batch).
-    fee_agreed: bool = False
-    customer_interval_days: Annotated[int, Field(ge=0)] = 5
+    fee_agreed: StrictBool = False
+    customer_interval_days: Annotated[StrictInt, Field(ge=0)] = 5
     # Payments (issue #5): KID check schemes the client's OCR agreement uses (RF and FIK are always
     # recognised by their prefix); a short payment within the tolerance is "paid with difference".
     kid_schemes: list[KidScheme] = Field(default_factory=lambda: list(KID_SCHEMES))
@@ -273,16 +282,16 @@ class PolicyConfig(_Strict):
     partial_payment: Literal["remind", "review"] = "remind"
     # Business days, after the first business day after a letter's stated deadline, for a payment made on
     # the deadline to reach the bank files: the next step (a collection case) waits for them.
-    settle_days: Annotated[int, Field(ge=0, le=30)] = 2
+    settle_days: Annotated[StrictInt, Field(ge=0, le=30)] = 2
     # Letters (issue 15). One letter per customer: all of a customer's invoices due for the same step on the
     # same day go in one letter (each with its own lines and amounts, one total); false: one per invoice.
-    group_by_customer: bool = True
+    group_by_customer: StrictBool = True
     # A statement of account (kontoutskrift) goes with every reminder letter, behind it.
-    statement_with_reminder: bool = False
+    statement_with_reminder: StrictBool = False
     # The call step: after a call nobody answered, the customer is back on the call list this many days
     # later; after this many unanswered calls the ladder goes on to its next step.
-    call_retry_days: Annotated[int, Field(ge=0, le=60)] = 2
-    call_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    call_retry_days: Annotated[StrictInt, Field(ge=0, le=60)] = 2
+    call_attempts: Annotated[StrictInt, Field(ge=1, le=20)] = 3
 
     @field_validator("min_amount", "payment_tolerance", "credit_check_min_amount", mode="before")
     @classmethod
@@ -320,13 +329,13 @@ class CollectionConfig(_Strict):
     base_url: str | None = None  # kravia / debitura: the API root
     token_env: str | None = None  # kravia: variable holding the Authorization token
     api_key_env: str | None = None  # debitura: variable holding the XApiKey
-    creditor_id: int | None = None  # kravia: the client's creditorId (from onboarding)
-    test_mode: bool = False  # debitura: create cases with isTest = true
-    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
-    max_attempts: Annotated[int, Field(ge=1, le=10)] = 4
-    retry_initial_wait: Annotated[float, Field(ge=0)] = 0.5  # seconds; doubled per retry, Retry-After wins
-    rate_limit_per_second: Annotated[float, Field(gt=0)] | None = None  # the provider's published limit
-    concurrency: Annotated[int, Field(ge=1, le=64)] = 4  # pushes in flight at once
+    creditor_id: StrictInt | None = None  # kravia: the client's creditorId (from onboarding)
+    test_mode: StrictBool = False  # debitura: create cases with isTest = true
+    timeout_seconds: Annotated[StrictFloat, Field(gt=0)] = 30.0
+    max_attempts: Annotated[StrictInt, Field(ge=1, le=10)] = 4
+    retry_initial_wait: Annotated[StrictFloat, Field(ge=0)] = 0.5  # seconds; doubled per retry, Retry-After wins
+    rate_limit_per_second: Annotated[StrictFloat, Field(gt=0)] | None = None  # the provider's published limit
+    concurrency: Annotated[StrictInt, Field(ge=1, le=64)] = 4  # pushes in flight at once
     # Money the provider pays out to the client arrives in the client's bank; it is not a debtor
     # payment and must never be reported back as one. Payer account numbers / name fragments:
     payout_accounts: list[str] = Field(default_factory=list)
@@ -355,13 +364,13 @@ class EmailSettings(_Strict):
     """``[clients.reminders.email]``: the SMTP server reminders are sent through (channel "email")."""
 
     host: str
-    port: Annotated[int, Field(ge=1, le=65535)] = 587
-    starttls: bool = True  # refuse to send when the server does not offer STARTTLS
+    port: Annotated[StrictInt, Field(ge=1, le=65535)] = 587
+    starttls: StrictBool = True  # refuse to send when the server does not offer STARTTLS
     username: str | None = None
     password_env: str | None = None
     from_address: str
     reply_to: str | None = None
-    timeout_seconds: Annotated[float, Field(gt=0)] = 30
+    timeout_seconds: Annotated[StrictFloat, Field(gt=0)] = 30
 
     _env = field_validator("password_env")(_check_env_name)
 
@@ -373,7 +382,7 @@ class TripletexSettings(_Strict):
     session_token_env: str
     company_id: str = "0"  # the Basic-auth user: 0 = the token's own company
     dispatch_types: str = "EMAIL"  # EMAIL, NETS_PRINT, OWN_PRINTER, SFTP, API, SMS (comma list)
-    timeout_seconds: Annotated[float, Field(gt=0)] = 30
+    timeout_seconds: Annotated[StrictFloat, Field(gt=0)] = 30
 
     _env = field_validator("session_token_env")(_check_env_name)
 
@@ -449,10 +458,10 @@ class RegistrySettings(_Strict):
     collection notice or case, the nightly credit checks and ``arsync credit check`` (Enhetsregisteret at
     ``base_url``, Regnskapsregisteret), and the Peppol Directory for ``arsync report advice``."""
 
-    enabled: bool = False  # off: no lookups (the offline example); on: no notice/case without a fresh check
+    enabled: StrictBool = False  # off: no lookups (the offline example); on: no notice/case without a fresh check
     base_url: str = BRREG_URL  # Enhetsregisteret; tests point this at a local fake
-    max_age_days: Annotated[int, Field(ge=0)] = 1  # a cached answer older than this is fetched again
-    timeout_seconds: Annotated[float, Field(gt=0)] = 10
+    max_age_days: Annotated[StrictInt, Field(ge=0)] = 1  # a cached answer older than this is fetched again
+    timeout_seconds: Annotated[StrictFloat, Field(gt=0)] = 10
     regnskap_base_url: str = REGNSKAP_URL  # Regnskapsregisteret (latest annual accounts)
     peppol_directory_url: str = PEPPOL_DIRECTORY_URL  # who can receive EHF / Peppol invoices
     # A TOML file holding only the credit thresholds that differ from connector/credit/thresholds.toml
@@ -465,7 +474,7 @@ class ClientConfig(_Strict):
     name: str
     org_no: str
     country: Literal["NO", "DK", "SE"]
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    currency: str
     ledger: LedgerConfig
     bank: list[BankConfig] = Field(default_factory=list)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
@@ -481,6 +490,14 @@ class ClientConfig(_Strict):
     @property
     def language(self) -> Language:
         return LANGUAGE_BY_COUNTRY[self.country]
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, value: str) -> str:
+        # Every amount of the client is checked against its currency's minor unit and printed with it.
+        if value not in CURRENCIES:
+            raise ValueError(f"'{value}' is not an ISO 4217 currency code (e.g. NOK, DKK, SEK, EUR)")
+        return value
 
     @field_validator("org_no")
     @classmethod
@@ -547,14 +564,14 @@ class WebUser(_Strict):
 
 class WebConfig(_Strict):
     host: str = "127.0.0.1"  # any other address than the loopback needs users
-    port: Annotated[int, Field(ge=1, le=65535)] = 8765
+    port: Annotated[StrictInt, Field(ge=1, le=65535)] = 8765
     locale: Language = "nb"  # number and date format for users without their own
-    session_idle_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60
-    session_max_hours: Annotated[int, Field(ge=1, le=7 * 24)] = 12
-    undo_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 10  # an approval waits this long before a push
+    session_idle_minutes: Annotated[StrictInt, Field(ge=1, le=24 * 60)] = 60
+    session_max_hours: Annotated[StrictInt, Field(ge=1, le=7 * 24)] = 12
+    undo_minutes: Annotated[StrictInt, Field(ge=0, le=24 * 60)] = 10  # an approval waits this long before a push
     # Cookies are Secure when a request came over https: set directly, or told by X-Forwarded-Proto from
     # one of trusted_proxies (the TLS proxy's address). secure_cookies = true forces it.
-    secure_cookies: bool = False
+    secure_cookies: StrictBool = False
     trusted_proxies: list[str] = Field(default_factory=list)
     users: list[WebUser] = Field(default_factory=list)
 
@@ -722,9 +739,26 @@ def _problems(file: Path, raw: dict[str, Any], exc: ValidationError) -> list[str
                 msg += f"; did you mean `{near[0]}`?" if near else " (check the spelling against config.example.toml)"
         if err["type"] == "missing":
             msg = "required key is missing"
+        if err["type"] in _WANTED:
+            msg = f"must be {_WANTED[err['type']]}, not {_toml(err['input'])}"
+            if isinstance(err["input"], str):
+                msg += " (written without quotes)"
         parts = [str(file)] + [p for p in (where, f"`{key}`" if key else "") if p]
         out.append(f"{': '.join(parts)}: {msg}")
     return out
+
+
+# What a strictly typed key takes (``_Strict``), for the line that refuses another kind of value.
+_WANTED = {"int_type": "a whole number", "float_type": "a number", "bool_type": "true or false"}
+
+
+def _toml(value: Any) -> str:
+    """A value as the TOML file wrote it (shortened): ``"3"``, ``true``, ``2.5``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= 40 else value[:40] + "…", ensure_ascii=False)
+    return repr(value)[:40]
 
 
 def known_keys(path: list[str]) -> list[str]:

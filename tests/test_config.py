@@ -73,6 +73,52 @@ def test_wrong_country(tmp_path: Path) -> None:
     assert "'NO'" in msg
 
 
+@pytest.mark.parametrize("currency", ["NKO", "nok", "XXX"])
+def test_a_currency_that_is_no_iso_4217_code_is_refused_naming_it(tmp_path: Path, currency: str) -> None:
+    msg = only_problem(write(tmp_path / "arsync.toml", client_table("acme", currency=currency)))
+    assert msg == (
+        f"{tmp_path / 'arsync.toml'}: client 'acme': `currency`: '{currency}' is not an ISO 4217 currency code "
+        "(e.g. NOK, DKK, SEK, EUR)"
+    )
+
+
+@pytest.mark.parametrize("currency", ["NOK", "DKK", "SEK", "EUR", "USD", "ISK"])
+def test_a_real_currency_is_accepted(tmp_path: Path, currency: str) -> None:
+    assert config_mod.load(write(tmp_path / "arsync.toml", client_table("acme", currency=currency)))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "top", "says"),
+    [
+        ({"policy": {"grace_days": "3"}}, {}, '`policy.grace_days`: must be a whole number, not "3" (written without'),
+        ({"policy": {"auto_approve": "no"}}, {}, '`policy.auto_approve`: must be true or false, not "no" (written'),
+        ({"policy": {"auto_approve": 0}}, {}, "`policy.auto_approve`: must be true or false, not 0"),
+        ({"policy": {"steps": [{"action": "reminder", "days": 14, "fee": "yes"}]}}, {}, "`policy.steps[0].fee`: must"),
+        ({"registry": {"enabled": "true"}}, {}, '`registry.enabled`: must be true or false, not "true"'),
+        ({"policy": {"settle_days": 2.5}}, {}, "`policy.settle_days`: must be a whole number, not 2.5"),
+        ({}, {"run": {"workers": "4"}}, '`run.workers`: must be a whole number, not "4"'),
+        ({}, {"http": {"read_timeout": "30"}}, '`http.read_timeout`: must be a number, not "30"'),
+    ],
+)
+def test_a_number_or_true_false_written_in_quotes_is_refused_not_converted(
+    tmp_path: Path, overrides: dict[str, Any], top: dict[str, Any], says: str
+) -> None:
+    msg = only_problem(write(tmp_path / "arsync.toml", client_table("acme", **overrides), **top))
+    assert says in msg
+
+
+def test_numbers_stay_numbers_and_amounts_may_be_exact_text(tmp_path: Path) -> None:
+    """A float key takes a whole number (timeouts of 10), and an amount in quotes is how TOML writes an exact
+    decimal: both still load."""
+    policy = {"auto_approve": True, "auto_approve_max_amount": "999.99", "payment_tolerance": "0.50"}
+    settings = config_mod.load(
+        write(tmp_path / "arsync.toml", client_table("acme", policy=policy), http={"connect_timeout": 10})
+    )
+    acme = settings.client("acme")
+    assert (acme.policy.auto_approve, acme.policy.auto_approve_max_amount) == (True, Decimal("999.99"))
+    assert acme.http.connect_timeout == 10.0 and isinstance(acme.http.connect_timeout, float)
+
+
 def test_inline_secret_is_refused_and_points_to_token_env(tmp_path: Path) -> None:
     table = client_table("acme", ledger={"kind": "tripletex", "token": "s3cr3t-value"})
     msg = only_problem(write(tmp_path / "arsync.toml", table))
@@ -127,6 +173,19 @@ def test_cli_prints_one_line_per_problem_and_exits_2(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2
     assert all(line.startswith(f"config error: {cfg}: client 'acme': ") for line in lines)
+    assert result.stdout == ""
+
+
+def test_check_refuses_a_wrong_currency_and_a_quoted_number(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "arsync.toml", client_table("acme", currency="NKO", policy={"grace_days": "3"}))
+    result = CliRunner().invoke(main, ["--config", str(cfg), "check"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"config error: {cfg}: client 'acme': `currency`: 'NKO' is not an ISO 4217 currency code (e.g. NOK, DKK, "
+        "SEK, EUR)",
+        f"config error: {cfg}: client 'acme': `policy.grace_days`: must be a whole number, not \"3\" (written without "
+        "quotes)",
+    ]
     assert result.stdout == ""
 
 
