@@ -3,6 +3,11 @@
 Verifies, one line each: the store, and per client its ledger folder or API credentials (logging in and
 showing what the token can see), its bank folders, its outbox folders, and every secret its config names
 (all the missing ones, not the first). Read-only: nothing is created or written. Exit 1 if any fails.
+
+From the store it also shows each source's newest data, and says — by the rules and in the words of the
+run (``reports.freshness``) — when the client's data is stale or its last sync failed. That is the run's
+state, not a fault of the set-up: like ``run``, which counts a stale client apart from failed ones and
+exits 0, it does not change the exit status.
 """
 
 from __future__ import annotations
@@ -10,16 +15,23 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import click
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.exc import SQLAlchemyError
 
 from connector.cli import stores
-from connector.cli.common import EXIT_CLIENT_FAILED, Env, client_option
+from connector.cli.common import EXIT_CLIENT_FAILED, Env, as_of_option, client_option
 from connector.config import ClientConfig, missing_secrets, missing_secrets_message, secret_keys
 from connector.errors import StoreUnavailable
 from connector.letters.templates import letter_template_problems
+from connector.model import SyncStatus, UnreadableFile
+from connector.reports.freshness import LEDGER, NEVER, OK, ClientStatus, SourceData, client_status, sources_data
 from connector.sources.systems import API_LEDGERS, check_ledger
+from connector.store.files import unreadable_files
+from connector.store.sync import sync_status
 
 
 @dataclass
@@ -28,26 +40,35 @@ class Finding:
     ok: bool
     detail: str
     more: list[str] = field(default_factory=list)
+    stale: bool = False  # reachable, but its data is too old to dun on (not a failure: the exit status stays 0)
 
     def lines(self) -> list[str]:
-        return [f"  {self.item}: {'ok' if self.ok else 'FAILED'} — {self.detail}", *(f"    {m}" for m in self.more)]
+        word = "FAILED" if not self.ok else "STALE" if self.stale else "ok"
+        return [f"  {self.item}: {word} — {self.detail}", *(f"    {m}" for m in self.more)]
 
 
 @click.command()
 @client_option
+@as_of_option
 @click.pass_obj
-def check(env: Env, client_ids: tuple[str, ...]) -> None:
-    """Verify the store, each client's ledger (folder or API login), bank folders, outboxes and secrets."""
+def check(env: Env, client_ids: tuple[str, ...], as_of: date) -> None:
+    """Verify the store, each client's ledger (folder or API login), bank folders, outboxes and secrets;
+    show each source's newest data and whether it is stale (as of --as-of, default today)."""
     settings = env.settings
     failed = False
     store = _store(settings.store.url)
     click.echo(f"store: {'ok' if store.ok else 'FAILED'} — {store.detail}")
     failed |= not store.ok
-    for client in settings.select(client_ids):
-        findings = client_findings(client)
+    clients = settings.select(client_ids)
+    stored, unread = _stored(settings.store.url, [c.id for c in clients]) if store.ok else ({}, None)
+    for client in clients:
+        sync, unreadable = stored.get(client.id, ({}, []))
+        status = client_status(client, sync, as_of, unreadable=unreadable)
+        findings = client_findings(client, sources_data(client, sync, as_of) if status.status != NEVER else None)
         bad = [f for f in findings if not f.ok]
         failed |= bool(bad)
-        click.echo(f"{client.id} ({client.name}): {'ok' if not bad else f'FAILED ({len(bad)} of {len(findings)})'}")
+        verdict = _verdict(findings, bad, status) if unread is None else f"{'FAILED' if bad else 'ok'} ({unread})"
+        click.echo(f"{client.id} ({client.name}): {verdict}")
         for f in findings:
             for line in f.lines():
                 click.echo(line)
@@ -55,10 +76,46 @@ def check(env: Env, client_ids: tuple[str, ...]) -> None:
         sys.exit(EXIT_CLIENT_FAILED)
 
 
-def client_findings(client: ClientConfig) -> list[Finding]:
-    out = [_secrets(client), _ledger(client)]
+def _verdict(findings: list[Finding], bad: list[Finding], status: ClientStatus) -> str:
+    """``ok``, ``FAILED (1 of 8)``, and the run's own line when the data is stale or its sync failed."""
+    setup = f"FAILED ({len(bad)} of {len(findings)})" if bad else "ok"
+    if status.status == NEVER:
+        return f"{setup} (not synced yet)"
+    if status.status == OK:
+        return setup
+    return f"{setup}; {status.text()}" if bad else status.text()
+
+
+Stored = dict[str, tuple[dict[str, SyncStatus], list[UnreadableFile]]]
+
+
+def _stored(url: str, client_ids: list[str]) -> tuple[Stored, str | None]:
+    """Each client's sync state and unreadable files (none before the first sync), read without opening the
+    store as the run does (that would bring an old schema forward: a write); or why they could not be read."""
+    try:
+        if not stores.exists(url):
+            return {}, None
+        engine = create_engine(url)
+    except (StoreUnavailable, SQLAlchemyError, ImportError):
+        return {}, None  # the store's own line says what is wrong
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("sync_state"):
+                return {}, None
+            return {c: (sync_status(conn, c), unreadable_files(conn, c)) for c in client_ids}, None
+    except SQLAlchemyError as exc:
+        return {}, f"how fresh its data is could not be read from the store: {exc.__class__.__name__}"
+    finally:
+        engine.dispose()
+
+
+def client_findings(client: ClientConfig, data: dict[str, SourceData] | None = None) -> list[Finding]:
+    """``data``: each source's newest data (``sources_data``), None before the first sync."""
+    data = data or {}
+    out = [_secrets(client), _with_data(_ledger(client), data.get(LEDGER))]
     for bank in client.bank:
-        out.append(_folder(f"bank ({bank.kind})", bank.path, must_exist=True))
+        folder = _folder(f"bank ({bank.kind})", bank.path, must_exist=True)
+        out.append(_with_data(folder, data.get(bank.source_name), bank_data=True))
     if client.reminders.path is not None and _uses_outbox(client):
         out.append(_folder("reminders outbox", client.reminders.path, must_exist=False))
     if client.collection.provider == "outbox" and client.collection.path is not None:
@@ -67,6 +124,20 @@ def client_findings(client: ClientConfig) -> list[Finding]:
         out.append(Finding(f"collection ({client.collection.provider})", True, f"API at {client.collection.base_url}"))
     out.append(_letters(client))
     return out
+
+
+def _with_data(finding: Finding, data: SourceData | None, *, bank_data: bool = False) -> Finding:
+    """A source's line with the newest day its data covers; a stale source is said to be, in the run's words
+    (``bank_data_stale`` / ``ledger_stale`` hold the client's dunning). Stale is no failure of the set-up."""
+    if data is None or not finding.ok:
+        return finding
+    if data.stale is None:
+        newest = data.newest.isoformat() if data.newest else "none"
+        return Finding(finding.item, True, f"{finding.detail}; newest data {newest}", finding.more)
+    code = "bank_data_stale" if bank_data else "ledger_stale"
+    if data.newest is not None and data.newest.isoformat() not in data.stale:
+        code += f"; newest data {data.newest.isoformat()}"
+    return Finding(finding.item, True, f"{finding.detail}; {data.stale} ({code})", finding.more, stale=True)
 
 
 def _letters(client: ClientConfig) -> Finding:

@@ -218,15 +218,11 @@ def client_holds(facts: Facts, client: ClientConfig, as_of: date) -> list[tuple[
         default=None,
     )
     limit = as_of - timedelta(days=client.policy.bank_max_age_days)
+    too_old = bank_too_old(newest_bank, as_of, client.policy.bank_max_age_days)
     if not client.bank:
         holds.append((Hold.BANK_DATA_STALE, Evidence("hold", "no bank feed is configured: unpaid cannot be proven")))
-    elif newest_bank is None or newest_bank < limit:
-        detail = (
-            f"newest bank data {newest_bank.isoformat()} is older than {client.policy.bank_max_age_days} days"
-            if newest_bank
-            else "no bank file has been read yet: unpaid cannot be proven"
-        )
-        holds.append((Hold.BANK_DATA_STALE, Evidence("hold", detail, on=newest_bank)))
+    elif too_old:
+        holds.append((Hold.BANK_DATA_STALE, Evidence("hold", too_old, on=newest_bank)))
     else:
         holds.extend(_stale_accounts(facts, client, limit))
     # A failed bank read proves nothing; a feed no longer in the config (a fixed path) holds nothing.
@@ -247,6 +243,16 @@ def client_holds(facts: Facts, client: ClientConfig, as_of: date) -> list[tuple[
         synced = ledger.data_through or ledger.last_success_at.date()
         holds.append((Hold.LEDGER_STALE, Evidence("hold", "the last successful ledger sync is too old", on=synced)))
     return holds
+
+
+def bank_too_old(newest: date | None, as_of: date, max_age_days: int) -> str | None:
+    """Why bank data whose newest day is ``newest`` cannot prove "unpaid" on ``as_of`` (None: fresh enough):
+    the rule of ``bank_data_stale``, in the words the run and ``arsync check`` print."""
+    if newest is None:
+        return "no bank file has been read yet: unpaid cannot be proven"
+    if newest < as_of - timedelta(days=max_age_days):
+        return f"newest bank data {newest.isoformat()} is older than {max_age_days} days"
+    return None
 
 
 def _stale_accounts(facts: Facts, client: ClientConfig, limit: date) -> list[tuple[Hold, Evidence]]:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from connector.config import ClientConfig
-from connector.dunning.decide import BANK_SOURCE_PREFIX, client_holds  # the one definition of "data too old to dun on"
-from connector.model import Facts, SyncStatus, UnreadableFile
+
+# the one definition of "data too old to dun on"
+from connector.dunning.decide import BANK_SOURCE_PREFIX, bank_too_old, client_holds
+from connector.model import Facts, Hold, SyncStatus, UnreadableFile
 
 OK, FAILED, STALE, NEVER = "ok", "failed", "stale", "never"
 LEDGER = "ledger"
@@ -50,14 +52,45 @@ def freshness(
     elif last_success is None:
         state, problems = NEVER, ("the ledger has never been synced",)
     else:
-        # only the sync status and the unreadable files matter to the client-wide holds
-        facts = Facts(
-            client_id=client.id, customers={}, invoices=(), payments=(), disputes=(), agreements=(), steps=(),
-            cases=(), sync=dict(sync), unreadable=tuple(unreadable),
-        )  # fmt: skip
+        facts = _sync_facts(client, sync, unreadable)
         holds = tuple(dict.fromkeys(e.detail for _hold, e in client_holds(facts, client, today)))
         state, problems = (STALE, holds) if holds else (OK, ())
     return Freshness(state, problems, max(attempts, default=None), last_success)
+
+
+@dataclass(frozen=True)
+class SourceData:
+    """One configured source's newest data, and why it is too old to dun on (the run's words) if it is."""
+
+    newest: date | None
+    stale: str | None = None
+
+
+def sources_data(client: ClientConfig, sync: Mapping[str, SyncStatus], today: date) -> dict[str, SourceData]:
+    """Per configured source — ``ledger`` and each bank feed (by its ``source_name``) — the newest day its
+    data covers (the ledger: the day of its last good sync) and whether it is stale by the rules that hold
+    dunning (``dunning.decide``), for ``arsync check``. A bank feed is judged alone here; the client is held
+    when its newest bank data of all feeds is too old (``freshness``)."""
+    ledger = sync.get(LEDGER)
+    ledger_newest = None
+    if ledger is not None:
+        ledger_newest = ledger.data_through or (ledger.last_success_at.date() if ledger.last_success_at else None)
+    holds = client_holds(_sync_facts(client, sync, ()), client, today)
+    ledger_stale = next((e.detail for hold, e in holds if hold is Hold.LEDGER_STALE), None)
+    out = {LEDGER: SourceData(ledger_newest, ledger_stale)}
+    for bank in client.bank:
+        status = sync.get(bank.source_name)
+        newest = status.data_through if status is not None else None
+        out[bank.source_name] = SourceData(newest, bank_too_old(newest, today, client.policy.bank_max_age_days))
+    return out
+
+
+def _sync_facts(client: ClientConfig, sync: Mapping[str, SyncStatus], unreadable: Iterable[UnreadableFile]) -> Facts:
+    """Only the sync status and the unreadable files matter to the client-wide holds."""
+    return Facts(
+        client_id=client.id, customers={}, invoices=(), payments=(), disputes=(), agreements=(), steps=(),
+        cases=(), sync=dict(sync), unreadable=tuple(unreadable),
+    )  # fmt: skip
 
 
 def source_label(name: str) -> str:
@@ -88,14 +121,18 @@ class ClientStatus:
 
     def line(self) -> str:
         """``CLIENT: NO DATA — ledger sync failed: … (since …)`` — never mistaken for "nothing owed"."""
+        return f"{self.client_id}: {self.text()}"
+
+    def text(self) -> str:
+        """The line without the client: ``STALE DATA — newest bank data … ; dunning held`` (``arsync check``)."""
         if self.ok:
-            return f"{self.client_id}: ok"
+            return "ok"
         if self.status == NEVER:
-            return f"{self.client_id}: NO DATA — {self.error}"
+            return f"NO DATA — {self.error}"
         since = f"since {_when(self.since)}" if self.since is not None else "never synced"
         if self.status == STALE:
-            return f"{self.client_id}: STALE DATA — {self.error} (last good sync {_when(self.since)}); dunning held"
-        return f"{self.client_id}: NO DATA — {self.error} ({since})"
+            return f"STALE DATA — {self.error} (last good sync {_when(self.since)}); dunning held"
+        return f"NO DATA — {self.error} ({since})"
 
     def as_json(self) -> dict[str, object]:
         return {

@@ -3,7 +3,7 @@ refuse a store that does not exist, and only sync/reconcile/run create it (sayin
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,6 +33,31 @@ def test_check_passes_a_good_client_and_says_the_store_is_not_created_yet(ws: Wo
     assert "acme (Acme AS): ok" in result.stdout
     assert "reminders outbox: ok" in result.stdout and "collection outbox: ok" in result.stdout
     assert not (ws.root / "state" / "arsync.db").exists()  # check created nothing
+
+
+def test_check_shows_each_sources_newest_data_and_says_stale_as_the_run_does(ws: Workspace) -> None:
+    ws.write_config(client_table("acme", ledger={"max_age_days": 7}))  # only the bank data ages here
+    ws.add_invoice("1001", issue=AS_OF - timedelta(days=30), due=AS_OF - timedelta(days=16), amount="500.00")
+    ws.bank_heartbeat(AS_OF)
+    assert ws.cli("sync", "--as-of", AS_OF.isoformat()).exit_code == 0
+    db = ws.root / "state" / "arsync.db"
+
+    fresh = ws.cli("check", "--as-of", (AS_OF + timedelta(days=3)).isoformat())
+    assert fresh.exit_code == 0, fresh.output
+    assert "acme (Acme AS): ok\n" in fresh.stdout
+    assert f"bank (camt): ok — folder {ws.bank_dir()}; newest data {AS_OF.isoformat()}" in fresh.stdout
+    assert f"(1 files); newest data {AS_OF.isoformat()}" in fresh.stdout  # the ledger's, too
+
+    later = (AS_OF + timedelta(days=4)).isoformat()
+    run = ws.cli("reconcile", "--no-sync", "--as-of", later)
+    before = (db.stat().st_mtime_ns, ws.row_counts())
+    stale = ws.cli("check", "--as-of", later)
+    said = f"newest bank data {AS_OF.isoformat()} is older than 3 days"
+    assert f"acme: STALE DATA — {said}" in run.stdout  # what the run says …
+    assert f"acme (Acme AS): STALE DATA — {said}" in stale.stdout  # … check says, in its words
+    assert f"bank (camt): STALE — folder {ws.bank_dir()}; {said} (bank_data_stale)" in stale.stdout
+    assert stale.exit_code == 0, stale.output  # the set-up is fine: stale data is the run's state, as in `run`
+    assert before == (db.stat().st_mtime_ns, ws.row_counts())  # check wrote nothing
 
 
 def test_check_names_every_missing_secret_of_ledger_and_provider(
