@@ -3,7 +3,9 @@
 One CSV file per client and day (``<client>-bookings-<date>.csv`` in ``[clients.bookings] path``),
 columns ``account, amount, currency, date, customer, invoice, text, reference``: the income
 account, the charge (a Decimal written as it is, with its currency), the letter's day, the customer
-and invoice as the ledger names them, a text, and the booking's unique reference. The file is
+and invoice as the ledger names them, a text, and the booking's unique reference. A cancelled letter's
+charge is reversed by a line of its own: the amount negated, dated (and filed) the day it was cancelled,
+the text starting "Reversal (letter cancelled):", its own reference. The file is
 rewritten whole through a temporary file and an atomic rename, so a crash leaves either the old or
 the new file, never half a line; a charge whose reference is already in the file is not added again.
 """
@@ -51,7 +53,7 @@ def write(path: Path, charges: Iterable[FeeBooking]) -> list[FeeBooking]:
                 b.account,
                 str(b.amount),
                 b.currency,
-                b.sent_on.isoformat(),
+                b.on.isoformat(),
                 b.customer_id,
                 b.invoice_number,
                 b.text,

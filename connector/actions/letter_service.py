@@ -18,7 +18,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from connector.actions import booking_file
 from connector.actions import letters as content
+from connector.actions.bookings import reverse_now
 from connector.actions.send import free_letter_id, invoice_copies, render
 from connector.channels.outbox import OutboxChannel
 from connector.config import ClientConfig
@@ -155,8 +157,9 @@ def cancel_letter(
     address: str | None = None,
 ) -> LetterView:
     """Void an outbox letter that was not posted: its files move to ``cancelled/``, its steps are taken back
-    (the ladder is where it was before the letter; a fee it charged is void) and the record says who, when and
-    why. Refused (nothing changed) for a letter posted, e-mailed, not sent or already cancelled."""
+    (the ladder is where it was before the letter), the charges it only planned are void, those booked into the
+    booking file are reversed there (:func:`charge_notes` says what became of each) and the record says who,
+    when and why. Refused (nothing changed) for a letter posted, e-mailed, not sent or already cancelled."""
     record = get_letter(store, client, letter_id)
     if record.status == book.CANCELLED:
         raise Refused(f"letter {letter_id} was cancelled on {record.cancelled_on} already")
@@ -179,24 +182,42 @@ def cancel_letter(
     if found[0] == "outbox":
         box.cancel(record.stem)
     at = now or store.now()
-    with store.transaction() as conn:  # the cancellation and its audit row commit together
+    with store.transaction() as conn:  # the cancellation, its charges taken back and its audit row commit together
         book.cancel(conn, record, on=on, by=by, note=note, at=at)
+        charges_log.take_back(conn, record, on=on, at=at)
         audit.record(conn, audit.AuditEntry(at, by, "letter.cancel", client.id, letter_id, note, address))
+    reverse_now(store, client)
     return view(client, get_letter(store, client, letter_id))
 
 
-def charges_booked(store: Store, client: ClientConfig, record: book.LetterRecord) -> list[charges_log.FeeBooking]:
-    """The fee and interest a cancelled letter charged that were booked already (or are being booked): arsync
-    does not take a booking back, so the accountant reverses these in the ledger or the booking file. (What
-    the letter only planned is voided by the next run, its sends having failed: ``actions.bookings``.)"""
-    return [
-        b
-        for b in store.read(charges_log.bookings, client.id)
-        if b.invoice_number in record.invoices
-        and str(b.step) == record.kind
-        and b.sent_on == record.sent_on
-        and b.status in (charges_log.BOOKED, charges_log.PENDING)
-    ]
+def charge_notes(store: Store, client: ClientConfig, record: book.LetterRecord) -> list[str]:
+    """What became of each fee and interest a cancelled letter had booked, or was booking, one line each for the
+    accountant (a charge it only planned is void: nothing was booked, nothing to say). In the booking file
+    arsync writes the reversal; in a ledger the accountant reverses the booking."""
+    rows = store.read(charges_log.of_letter, record)
+    reversals = {b.reverses: b for b in rows if b.reversal}
+    notes = []
+    for b in rows:
+        if b.reversal or b.status not in (charges_log.BOOKED, charges_log.PENDING):
+            continue
+        what = f"the {b.label} of {b.amount} {b.currency} for invoice {b.invoice_number}"
+        r = reversals.get(b.key)
+        if r is None:  # booked into the ledger: arsync does not reverse a ledger's booking
+            where = f"in {b.target} (entry {b.ref}, " if b.target != "file" else f"({b.ref}, "
+            if b.status == charges_log.BOOKED:
+                notes.append(f"{what} was booked {where}reference {b.reference}): reverse it there")
+            else:
+                notes.append(f"{what} was being booked in {b.target} (reference {b.reference}): if it was, reverse it")
+            continue
+        booked = f"was booked ({b.ref}, " if b.status == charges_log.BOOKED else "is being booked ("
+        reversal = f"{what} {booked}reference {b.reference}): its reversal of {r.amount} {r.currency} ({r.reference})"
+        if r.status == charges_log.BOOKED:
+            notes.append(f"{reversal} is written to {r.ref}: import it into the ledger with that file")
+        else:  # its charge is still being booked, or a run holds the client: the next run writes it
+            assert client.bookings.path is not None  # (the charge went to a booking file)
+            path = booking_file.file_for(client.bookings.path, client.id, r.on)
+            notes.append(f"{reversal} goes into {path.name} at the next run: import it into the ledger with that file")
+    return notes
 
 
 def letter_pdf(store: Store, client: ClientConfig, letter_id: str) -> bytes:

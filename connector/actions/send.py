@@ -388,7 +388,8 @@ def _send_batch(night: _Night, batch: list[_Ready]) -> list[Outcome]:
         for ready in claimed:
             for intent in ready.intents:
                 inv = night.invoices[intent.invoice_number]
-                plan_charges(conn, client, intent, inv, ready.demand.interest.get(intent.invoice_number), at=at)
+                interest = ready.demand.interest.get(intent.invoice_number)
+                plan_charges(conn, client, intent, inv, interest, letter_id=ready.record.letter_id, at=at)
     delivered: list[tuple[_Ready, SendResult]] = []
     failed: list[tuple[_Ready, str]] = []
     left = list(claimed)

@@ -3,8 +3,9 @@ letter that was not posted, and a customer's statement of account.
 
 Posted: an outbox letter is posted once its PDF has left the outbox folder — moved into ``posted/`` beside it
 (or anywhere else) by the accountant or the print service. Until then ``letters cancel`` voids it: its files
-move into ``cancelled/`` and it no longer counts as a step (a fee it charged is void; the ladder is where it
-was before it).
+move into ``cancelled/`` and it no longer counts as a step (the ladder is where it was before it). What it charged
+is taken back: a charge only planned is void, one booked into the booking file is reversed there by a line
+arsync writes, one booked into a ledger is named for the accountant to reverse (``letter_service.charge_notes``).
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def letters_list(env: Env, client_ids: tuple[str, ...], customer_id: str | None,
 def letters_cancel(env: Env, client_id: str, letter_id: str, note: str, as_of: date) -> None:
     """Void an outbox letter not yet posted (its PDF still in the outbox folder): its files move into
     cancelled/, it no longer counts as a step, and the invoices are decided afresh at the next run (record a
-    dispute, agreement or exclusion if they should not be reminded again)."""
+    dispute, agreement or exclusion if they should not be reminded again). A fee or interest it booked into
+    the booking file is reversed there (a line of its own); one booked into the ledger is named, to reverse."""
     client = env.settings.client(client_id)
     cancelled = service.cancel_letter(env.store, client, letter_id, by=actor(), note=note, on=as_of)
     where = f" (files in {cancelled.path.parent})" if cancelled.path else ""
@@ -85,12 +87,8 @@ def letters_cancel(env: Env, client_id: str, letter_id: str, note: str, as_of: d
         f"letter {letter_id} of client {client_id} cancelled{where}: invoice(s) "
         f"{', '.join(cancelled.record.invoices)} are decided afresh at the next run"
     )
-    for b in service.charges_booked(env.store, client, cancelled.record):
-        where_booked = b.ref or b.target
-        click.echo(
-            f"  the {b.kind} of {b.amount} {b.currency} for invoice {b.invoice_number} was booked ({where_booked}, "
-            f"reference {b.reference}): reverse it there"
-        )
+    for note in service.charge_notes(env.store, client, cancelled.record):
+        click.echo(f"  {note}")
 
 
 @click.command("statement")

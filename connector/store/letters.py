@@ -10,8 +10,9 @@ one to this run only if it still has the claim read), and so is each invoice's i
 (``connector.store.sends``): a run that cannot claim one of them sends nothing. A ``pending`` letter found by
 a later run is resolved (``connector.actions.resolve``), never blindly sent again. An outbox letter voided
 before it was posted is ``cancelled``: its steps are taken back (it does not count), its intents settle
-``failed`` with the reason (a fee it planned is void), the record stays. A letter claimed and never started
-(a stop asked for mid-batch) is released (:func:`release`): its row goes, its intents settle ``failed``.
+``failed`` with the reason (its charges are taken back too: ``connector.store.bookings.take_back``), the record
+stays. A letter claimed and never started (a stop asked for mid-batch) is released (:func:`release`): its row
+goes, its intents settle ``failed``.
 """
 
 from __future__ import annotations
@@ -233,6 +234,17 @@ def fee_letters(conn: Connection, client_id: str) -> dict[str, list[tuple[date, 
         if r.fee > 0:
             for number in json.loads(r.invoices):
                 out.setdefault(number, []).append((r.sent_on, r.fee))
+    return out
+
+
+def statuses(conn: Connection, client_id: str, letter_ids: Iterable[str]) -> dict[str, str]:
+    """The status of each of these letters (a released one has none: its row is gone)."""
+    t, wanted, out = schema.letters, sorted(set(letter_ids)), {}
+    for at in range(0, len(wanted), 500):  # a bounded IN list per query
+        q = select(t.c.letter_id, t.c.status).where(
+            and_(t.c.client_id == client_id, t.c.letter_id.in_(wanted[at : at + 500]))
+        )
+        out.update({r.letter_id: r.status for r in conn.execute(q)})
     return out
 
 

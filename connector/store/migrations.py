@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy import Connection, MetaData, inspect, select, text
 
 from connector.store import schema
 from connector.store.bookings_table import fee_bookings
@@ -166,6 +166,32 @@ def _v19_document_event_refs(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _v20_fee_bookings_per_letter(conn: Connection) -> None:
+    """A charge is its letter's (``fee_bookings.letter_id`` joins the key): a letter cancelled and written again
+    the same day charges its fee anew instead of finding the cancelled one's booking under the same key, and a
+    cancelled letter's booking gets a reversal row (kinds ``fee_reversal`` / ``interest_reversal``, booked on
+    ``booked_on``). Rows from before keep letter_id "" (their references unchanged)."""
+    if "letter_id" in {c["name"] for c in inspect(conn).get_columns("fee_bookings")}:
+        return
+    if conn.dialect.name == "postgresql":
+        for sql in (
+            "ALTER TABLE fee_bookings ADD COLUMN letter_id VARCHAR(200) NOT NULL DEFAULT ''",
+            "ALTER TABLE fee_bookings ADD COLUMN booked_on DATE",
+            "ALTER TABLE fee_bookings ALTER COLUMN kind TYPE VARCHAR(32)",
+            "ALTER TABLE fee_bookings DROP CONSTRAINT fee_bookings_pkey",
+            "ALTER TABLE fee_bookings ADD PRIMARY KEY (client_id, invoice_number, step, sent_on, kind, letter_id)",
+        ):
+            conn.execute(text(sql))
+        return
+    # SQLite cannot change a primary key: the table is made anew and the rows copied (its documented way)
+    old = [c["name"] for c in inspect(conn).get_columns("fee_bookings")]
+    fee_bookings.to_metadata(MetaData(), name="fee_bookings_v20").create(conn)
+    columns = ", ".join(old)
+    conn.execute(text(f"INSERT INTO fee_bookings_v20 ({columns}) SELECT {columns} FROM fee_bookings"))
+    conn.execute(text("DROP TABLE fee_bookings"))
+    conn.execute(text("ALTER TABLE fee_bookings_v20 RENAME TO fee_bookings"))
+
+
 MIGRATIONS: tuple[Step, ...] = (
     _v1_initial,
     _v2_document_events,
@@ -186,6 +212,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _v17_seen_file_stats,
     _v18_exclusion_ended_on,
     _v19_document_event_refs,
+    _v20_fee_bookings_per_letter,
 )
 CURRENT = len(MIGRATIONS)
 

@@ -68,11 +68,8 @@ def void_letter(wb: Workbench, client: ClientConfig, form: FormData, who: Who) -
         f"Invoice(s) {', '.join(record.invoices)} are decided afresh (a reminder may be due again tonight: "
         "record a dispute, an agreement or an exclusion if it should not go)."
     ]
-    for b in letter_service.charges_booked(wb.store, client, record):
-        out.append(
-            f"The {b.kind} of {b.amount} {b.currency} for invoice {b.invoice_number} was booked "
-            f"({b.ref or b.target}, reference {b.reference}): reverse it there."
-        )
+    for note in letter_service.charge_notes(wb.store, client, record):
+        out.append(f"{note[0].upper()}{note[1:]}.")
     return " ".join(out)
 
 
