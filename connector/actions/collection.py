@@ -59,7 +59,7 @@ from connector.model import (
     Payment,
 )
 from connector.reports.run import PROVIDER_REPORT, PUSH, REVIEW, STATUS, WITHDRAWAL, ClientReport
-from connector.store import Store
+from connector.store import Store, audit
 from connector.store import cases as case_store
 from connector.store.cases import DONE, FAILED, PENDING, Op, ProviderState
 from connector.store.disputes import add_dispute
@@ -933,9 +933,19 @@ class WithdrawRefused(Exception):
 
 
 def withdraw_at_provider(
-    store: Store, client: ClientConfig, as_of: date, provider: CollectionProvider, case: Case, note: str
+    store: Store,
+    client: ClientConfig,
+    as_of: date,
+    provider: CollectionProvider,
+    case: Case,
+    note: str,
+    *,
+    actor: str | None = None,
+    address: str | None = None,
 ) -> None:
-    """Withdraw a pushed case at the provider (op log first), then record it. Raises ProviderError."""
+    """Withdraw a pushed case at the provider (op log first), then record it — with who asked for it in the
+    audit trail and the case's history when a person did (``actor``; a run's withdrawal names none). Raises
+    ProviderError."""
     assert case.provider_ref is not None
     op_key = f"{case.case_id}|withdraw"
     existing = store.read(case_store.get_op, client.id, op_key)
@@ -966,7 +976,28 @@ def withdraw_at_provider(
             raise
     with store.transaction() as conn:
         case_store.settle_op(conn, client.id, op_key, DONE, at=store.now())
-        case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, note, at=store.now())
+        _withdrawn(conn, store, client, case, as_of, note, f"withdrawn at {provider.name}", actor, address)
+
+
+def _withdrawn(
+    conn: Connection,
+    store: Store,
+    client: ClientConfig,
+    case: Case,
+    as_of: date,
+    note: str,
+    how: str,
+    actor: str | None,
+    address: str | None,
+) -> None:
+    """The withdrawal recorded in the case's history and, when a person asked for it (``actor``), with how and
+    who there and in the audit trail (in the caller's transaction: the two commit together)."""
+    at = store.now()
+    history = note if actor is None else f"{note} ({how}, by {actor})"
+    case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, history, at=at)
+    if actor is not None:
+        entry = audit.AuditEntry(at, actor, "case.withdraw", client.id, case.case_id, f"{note} ({how})", address)
+        audit.record(conn, entry)
 
 
 def withdraw_case(
@@ -976,14 +1007,17 @@ def withdraw_case(
     note: str,
     as_of: date,
     *,
+    actor: str,
+    address: str | None = None,
     done_at_provider: bool = False,
     provider: CollectionProvider | None = None,
 ) -> str:
     """The accountant's ``cases withdraw``: returns what happened; raises WithdrawRefused, ProviderError, or
-    ClientLocked when a run works on the client (a withdrawal acts, so it holds the client's lock)."""
+    ClientLocked when a run works on the client (a withdrawal acts, so it holds the client's lock). Recorded
+    with ``actor`` (``cli:<login>`` or the workbench user) in the audit trail and the case's history."""
     with store.lock(client.id, "cases withdraw"):
         current = store.read(case_store.find_case, case.case_id) or case  # as it is now, under the lock
-        return _withdraw_case(store, client, current, note, as_of, done_at_provider, provider)
+        return _withdraw_case(store, client, current, note, as_of, done_at_provider, provider, actor, address)
 
 
 def _withdraw_case(
@@ -994,6 +1028,8 @@ def _withdraw_case(
     as_of: date,
     done_at_provider: bool,
     provider: CollectionProvider | None,
+    actor: str,
+    address: str | None,
 ) -> str:
     submit = next(
         (op for op in store.read(case_store.ops, client.id, case_id=case.case_id) if op.kind == "submit"), None
@@ -1004,7 +1040,7 @@ def _withdraw_case(
                 f"case {case.case_id} has an unresolved push; run `arsync cases push` first so the provider is asked"
             )
         with store.transaction() as conn:
-            case_store.add_case_event(conn, client.id, case.case_id, CaseStatus.WITHDRAWN, as_of, note, at=store.now())
+            _withdrawn(conn, store, client, case, as_of, note, "withdrawn here", actor, address)
         if submit is not None and submit.state == DONE:  # approved again after its push (see _pushed_before)
             ref = f" as {submit.provider_ref}" if submit.provider_ref else ""
             return (
@@ -1024,16 +1060,8 @@ def _withdraw_case(
         with store.transaction() as conn:
             if withdrawal is not None and withdrawal.pending:
                 case_store.settle_op(conn, client.id, withdrawal.op_key, DONE, at=store.now())
-            case_store.add_case_event(
-                conn,
-                client.id,
-                case.case_id,
-                CaseStatus.WITHDRAWN,
-                as_of,
-                f"{note} (done at the provider by hand)",
-                at=store.now(),
-            )
+            _withdrawn(conn, store, client, case, as_of, note, "done at the provider by hand", actor, address)
         return f"{case.case_id}: recorded as withdrawn at the provider"
     provider = provider or provider_for(client)
-    withdraw_at_provider(store, client, as_of, provider, case, note)
+    withdraw_at_provider(store, client, as_of, provider, case, note, actor=actor, address=address)
     return f"{case.case_id}: withdrawn at {provider.name}"

@@ -161,12 +161,13 @@ def cases_push(env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool
 @as_of_option
 @click.pass_obj
 def cases_withdraw(env: Env, case_id: str, note: str, done_at_provider: bool, as_of: date) -> None:
-    """Withdraw a case: at the provider when it was pushed, locally otherwise."""
+    """Withdraw a case: at the provider when it was pushed, locally otherwise. Recorded with who
+    (``cli:<login>``) in the audit trail and the case's history."""
     case = _case(env, case_id)
     client = env.settings.client(case.client_id)
     try:
         line = collection_workflow.withdraw_case(
-            env.store, client, case, note, as_of, done_at_provider=done_at_provider
+            env.store, client, case, note, as_of, actor=actor(), done_at_provider=done_at_provider
         )
     except collection_workflow.WithdrawRefused as exc:
         raise refuse(str(exc)) from None

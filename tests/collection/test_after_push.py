@@ -9,6 +9,7 @@ import pytest
 from collection_env import CASE, DEBITURA_KEY, KRAVIA_TOKEN, nightly, setup_client, statuses
 
 from connector.engine import afresh, slices
+from connector.store import audit
 from connector.store import cases as case_store
 from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, kid
@@ -124,6 +125,49 @@ def test_withdraw_at_debitura(ws: Workspace, monkeypatch: pytest.MonkeyPatch) ->
         assert item["action"] != "collection_case" and "excluded" in item["holds"]  # never back by itself
         again = ws.cli("cases", "withdraw", "acme-1001", "--note", "twice", "--as-of", DAY.isoformat())
         assert again.exit_code == 2 and "withdrawn" in again.output
+
+
+def test_a_withdrawal_is_in_the_audit_trail_and_the_case_history_with_who_made_it(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the provider, recorded as done in its portal, or before the push: each is ``case.withdraw`` by
+    ``cli:<login>``, as approvals are, and the case's history says who."""
+    monkeypatch.setattr("getpass.getuser", lambda: "kari")
+    with FakeDebitura(api_key=DEBITURA_KEY) as fake:
+        setup_client(ws, monkeypatch, "debitura", fake.base_url, invoices=("1001", "1002", "1003"))
+        nightly(ws, CASE)
+        approve = ("cases", "approve", "acme-1001", "acme-1002", "--note", "ok", "--as-of", CASE.isoformat())
+        assert ws.cli(*approve).exit_code == 0
+        assert nightly(ws, CASE).exit_code == 0
+        day = ("--as-of", DAY.isoformat())
+        for args in (
+            ("acme-1001", "--note", "tvist"),
+            ("acme-1002", "--note", "paid in the portal", "--done-at-provider"),
+            ("acme-1003", "--note", "tvist"),  # never pushed
+        ):
+            withdrawn = ws.cli("cases", "withdraw", *args, *day)
+            assert withdrawn.exit_code == 0, withdrawn.output
+        [close] = fake.calls("POST", f"/cases/{_provider_ref(ws, '1001')}/close")
+    assert close.body["comment"] == "tvist"  # the provider gets the note as written
+    trail = [(e.actor, e.action, e.subject, e.detail) for e in reversed(ws.store.read(audit.entries))]
+    assert trail[2:] == [
+        ("cli:kari", "case.withdraw", "acme-1001", "tvist (withdrawn at debitura)"),
+        ("cli:kari", "case.withdraw", "acme-1002", "paid in the portal (done at the provider by hand)"),
+        ("cli:kari", "case.withdraw", "acme-1003", "tvist (withdrawn here)"),
+    ]
+    assert [a for _, a, _, _ in trail[:2]] == ["case.approve", "case.approve"]
+    history = {c.invoice_number: c.events[-1].note for c in ws.store.read(case_store.load_cases, ["acme"])}
+    assert history == {
+        "1001": "tvist (withdrawn at debitura, by cli:kari)",
+        "1002": "paid in the portal (done at the provider by hand, by cli:kari)",
+        "1003": "tvist (withdrawn here, by cli:kari)",
+    }
+
+
+def _provider_ref(ws: Workspace, number: str) -> str:
+    [ref] = [c.provider_ref for c in ws.store.read(case_store.load_cases, ["acme"]) if c.invoice_number == number]
+    assert ref is not None
+    return ref
 
 
 def test_a_case_withdrawn_at_the_provider_is_never_reopened_and_the_hold_says_what_to_do(

@@ -46,6 +46,7 @@ def test_every_command_that_records_or_undoes_is_in_the_audit_trail(synced: Work
         ["agreements", "remove", "--client", "acme", "1002", "--note", "typo"],
         ["exclude", "add", "--client", "acme", "--customer", "974760673", "--reason", "key account"],
         ["exclude", "remove", "--client", "acme", "974760673"],
+        ["invoices", "confirm", "acme", "1001", "--note", "checked the hours"],
     ):
         result = ws.cli(*args, "--as-of", day)
         assert result.exit_code == 0, result.output
@@ -56,6 +57,7 @@ def test_every_command_that_records_or_undoes_is_in_the_audit_trail(synced: Work
         ("cli:kari", "agreement.remove", "acme", "1002"),
         ("cli:kari", "exclusion.add", "acme", "customer 974760673"),
         ("cli:kari", "exclusion.remove", "acme", "customer 974760673"),
+        ("cli:kari", "invoice.confirm", "acme", "1001"),
     ]
     details = [e.detail for e in reversed(ws.store.read(audit.entries))]
     assert details[0].startswith("manual-") and details[0].endswith(": wrong hours")
