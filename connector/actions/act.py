@@ -5,7 +5,7 @@ promised dates. Acts on the decisions it is given; never decides."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -20,7 +20,7 @@ from connector.actions.send import send_letters
 from connector.channels.base import Channel
 from connector.config import ClientConfig
 from connector.letters import LetterKind
-from connector.model import ZERO, Action, Decision
+from connector.model import ZERO, Action, Decision, DocKind, Facts
 from connector.reports.run import PROPOSAL, SEND, ClientReport
 from connector.store import Store
 from connector.store import letters as book
@@ -65,7 +65,7 @@ def act_client(
     if interrupt.requested():  # the operator asked to stop: the letter in hand finished, no other started
         report.interrupted = True
         return
-    call_list_lines(client, decisions, report)
+    call_list_lines(client, decisions, report, facts, as_of)
     with_case: set[str] | None = None  # the invoices with a case: read when a decision proposes one
     # … and the collection notices still in the outbox, by invoice: read when a case would be proposed
     notices = cache(lambda: {n: r for r in in_outbox(store, client, LetterKind.COLLECTION_NOTICE) for n in r.invoices})
@@ -96,17 +96,35 @@ def act_client(
     note_unposted_letters(store, client, as_of, report)
 
 
-def call_list_lines(client: ClientConfig, decisions: Iterable[Decision], report: ClientReport) -> None:
-    """One attention line per customer whose call is due (the call list: ``arsync calls list``)."""
+def call_list_lines(
+    client: ClientConfig,
+    decisions: Iterable[Decision],
+    report: ClientReport,
+    facts: Callable[[], Facts],
+    as_of: date,
+) -> None:
+    """One attention line per customer whose call is due (the call list: ``arsync calls list``), with what
+    those invoices come to: their open amounts and the fees their letters charged, as the statement says."""
     due: dict[str, list[Decision]] = {}
     for d in decisions:
         if d.action is Action.CALL:
             due.setdefault(d.customer_id, []).append(d)
+    if not due:
+        return
+    invoices = {i.number: i for i in facts().invoices if i.kind is DocKind.INVOICE}
+    called = [invoices[d.invoice_number] for ds in due.values() for d in ds if d.invoice_number in invoices]
+    fees = content.fees_owed(client, facts(), called, as_of)
     for customer_id, ds in due.items():
         owed: dict[str, Decimal] = {}
+        charged: dict[str, Decimal] = {}
         for d in ds:
-            owed[d.currency] = owed.get(d.currency, ZERO) + d.open_amount
-        amounts = ", ".join(f"{v} {k}" for k, v in sorted(owed.items()))
+            fee = fees.get(d.invoice_number, ZERO)
+            owed[d.currency] = owed.get(d.currency, ZERO) + d.open_amount + fee
+            charged[d.currency] = charged.get(d.currency, ZERO) + fee
+        amounts = ", ".join(
+            f"{v} {k}" + (f" ({v - charged[k]} + fees {charged[k]})" if charged[k] > ZERO else "")
+            for k, v in sorted(owed.items())
+        )
         name = report.customer_names.get(customer_id, customer_id)
         report.attention.append(
             f"call {name} ({customer_id}): {len(ds)} invoice(s), {amounts} — arsync calls list --client {client.id}"

@@ -2,16 +2,17 @@
 call logged makes happen. The CLI (``arsync calls list/log``) and the workbench call the same functions.
 
 The call list: every customer with an invoice whose ``call`` rung is due (the decision's action is ``call``).
-Per customer: the phone and contact from the ledger, every open invoice, the letters sent, the payments and
+Per customer: the phone and contact from the ledger, every open invoice, what they owe (the open amounts and
+the fees their letters charged, as the statement counts them), the letters sent, the payments and
 credit notes applied, disputes, agreements, earlier calls, how they have paid before (average days late,
 invoices that needed a reminder: ``connector.credit.history``), the credit level when a check was made, the
 ladder step that follows when no agreement is made, and the playbook's guidance (``reports/call_guide.toml``).
 
 A call logged (:func:`log_call`) is an append-only fact, written in one transaction with what it makes:
 
-- ``promise`` / ``instalments``: one agreement (a plan over the invoices talked about, judged as a whole:
-  ``connector.dunning.holds.agreement_holds``) and the call step taken; the written follow-up goes out with
-  the night's run (``connector.actions.follow_up``);
+- ``promise`` / ``instalments``: one agreement (a plan over the invoices talked about and the fees their
+  letters charged, judged as a whole: ``connector.dunning.holds.agreement_holds``) and the call step taken;
+  the written follow-up goes out with the night's run (``connector.actions.follow_up``);
 - ``dispute``: a dispute on each of those invoices, and the call step taken;
 - ``no_answer``: the customer is back on the list after ``call_retry_days``; the call that makes
   ``call_attempts`` unanswered calls takes the call step, and the ladder goes on;
@@ -31,7 +32,7 @@ from importlib import resources
 from typing import Any
 
 from connector.actions import manual
-from connector.actions.letters import following, plan_amounts
+from connector.actions.letters import fees_owed, following, plan_amounts
 from connector.config import ClientConfig
 from connector.credit.facts import LedgerHistory
 from connector.credit.history import ledger_history
@@ -107,7 +108,8 @@ class CallEntry:
     contact: str
     email: str
     invoices: tuple[OpenInvoice, ...]
-    owed: tuple[tuple[str, Decimal], ...]  # (currency, open amount) over the open invoices
+    owed: tuple[tuple[str, Decimal], ...]  # (currency, what is owed): the open invoices and the fees charged on them
+    fees: tuple[tuple[str, Decimal], ...]  # (currency, the fees letters charged on the open invoices), in ``owed``
     letters: tuple[book.LetterRecord, ...]  # the letters sent to the customer, oldest first
     payments: tuple[tuple[date | None, Decimal, str, str], ...]  # (day, amount, currency, invoice) applied
     disputes: tuple[Dispute, ...]
@@ -118,6 +120,15 @@ class CallEntry:
     next_step: str  # what follows when no agreement is made
     guidance: tuple[str, ...] = field(default=())
 
+    def fees_in(self, currency: str) -> Decimal:
+        """The fees charged on the open invoices in ``currency`` (part of what ``owed`` says)."""
+        return dict(self.fees).get(currency, ZERO)
+
+    def _owed_json(self, currency: str, amount: Decimal) -> dict[str, str]:
+        """What is owed in one currency: in all (``amount``), on the invoices and in fees."""
+        fees = self.fees_in(currency)
+        return {"currency": currency, "amount": str(amount), "invoices": str(amount - fees), "fees": str(fees)}
+
     def as_json(self) -> dict[str, Any]:
         h = self.history
         return {
@@ -127,7 +138,7 @@ class CallEntry:
             "phone": self.phone or None,
             "contact": self.contact or None,
             "email": self.email or None,
-            "owed": [{"currency": c, "amount": str(a)} for c, a in self.owed],
+            "owed": [self._owed_json(c, a) for c, a in self.owed],
             "invoices": [i.as_json() for i in self.invoices],
             "letters": [
                 {
@@ -200,6 +211,8 @@ def call_list(store: Store, client: ClientConfig, decisions: Sequence[Decision],
     recon = reconcile_facts(facts, client)
     letters = store.read(book.load, client.id)
     checks = store.read(latest_checks, client.id)
+    listed = {d.customer_id for d in due}
+    fees = _fees(client, facts, [d for d in decisions if d.customer_id in listed and d.open_amount > ZERO], as_of)
     out: list[CallEntry] = []
     seen: set[str] = set()
     for d in due:
@@ -207,9 +220,8 @@ def call_list(store: Store, client: ClientConfig, decisions: Sequence[Decision],
             continue
         seen.add(d.customer_id)
         check = checks.get(d.customer_id)
-        entry = _entry(
-            client, facts, recon, decisions, letters, d.customer_id, as_of, check.level.value if check else None
-        )
+        level = check.level.value if check else None
+        entry = _entry(client, facts, recon, decisions, letters, fees, d.customer_id, as_of, level)
         out.append(entry)
     return out
 
@@ -220,6 +232,7 @@ def _entry(
     recon: Any,
     decisions: Sequence[Decision],
     letters: Sequence[book.LetterRecord],
+    fees: dict[str, Decimal],
     customer_id: str,
     as_of: date,
     credit_level: str | None,
@@ -243,8 +256,11 @@ def _entry(
         if d.invoice_number in invoices
     )
     owed: dict[str, Decimal] = {}
+    charged: dict[str, Decimal] = {}
     for i in items:
-        owed[i.currency] = owed.get(i.currency, ZERO) + i.open_amount
+        fee = fees.get(i.number, ZERO)
+        owed[i.currency] = owed.get(i.currency, ZERO) + i.open_amount + fee
+        charged[i.currency] = charged.get(i.currency, ZERO) + fee
     numbers = {i.number for i in items}
     payments = []
     for d in mine:
@@ -286,6 +302,7 @@ def _entry(
         email=(customer.email if customer else None) or "",
         invoices=items,
         owed=tuple(sorted(owed.items())),
+        fees=tuple(sorted((c, x) for c, x in charged.items() if x > ZERO)),
         letters=tuple(r for r in letters if r.customer_id == customer_id and r.status in book.COUNTS),
         payments=tuple(sorted(payments, key=lambda p: (p[0] or date.min, p[3]))),
         disputes=disputes,
@@ -382,7 +399,9 @@ def log_call(
             "wrong number: the invoices are held for review (invoice_defect) until the customer's phone number in "
             "the ledger changes"
         )
-    total = sum((d.open_amount for d in talked), start=ZERO)
+    # the plan is for what the customer owes: the invoices and the fees their letters charged (as the statement)
+    fees = sum(_fees(client, facts, talked, as_of).values(), start=ZERO)
+    total = sum((d.open_amount for d in talked), start=ZERO) + fees
     at = now or store.now()
     with store.transaction() as conn:  # the call, what it makes and its audit row commit together
         calls_store.record_call(conn, call, at=at)
@@ -403,7 +422,13 @@ def log_call(
                 f"{a} {talked[0].currency} by {x.isoformat()}" for x, a in zip(dates, amounts, strict=True)
             )
             named = ", ".join(numbers)
-            lines.append(f"agreement {call_id} over invoice(s) {named}: {plan}; the written follow-up goes out tonight")
+            of = ""
+            if fees > ZERO:  # what the plan is made of, as the call list said it
+                of = f" ({total} {talked[0].currency} in all: " if len(dates) > 1 else " ("
+                of += f"{total - fees} + fees {fees})"
+            lines.append(
+                f"agreement {call_id} over invoice(s) {named}: {plan}{of}; the written follow-up goes out tonight"
+            )
         if outcome is CallOutcome.DISPUTE:
             for d in talked:
                 dispute_id = f"{call_id}-{d.invoice_number}"
@@ -431,6 +456,13 @@ def log_call(
             )
             lines.append(f"call step taken for invoice(s) {', '.join(step_for)}")
     return Logged(call, agreement_id, tuple(disputes), tuple(step_for), tuple(lines))
+
+
+def _fees(client: ClientConfig, facts: Facts, decisions: Sequence[Decision], as_of: date) -> dict[str, Decimal]:
+    """Invoice → the fees its letters charged (``fees_owed``, as the statement counts them)."""
+    invoices = {i.number: i for i in facts.invoices if i.kind is DocKind.INVOICE}
+    mine = [invoices[d.invoice_number] for d in decisions if d.invoice_number in invoices]
+    return fees_owed(client, facts, mine, as_of) if mine else {}
 
 
 def _cur(decisions: Sequence[Decision], number: str) -> str:

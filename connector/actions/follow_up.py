@@ -4,7 +4,8 @@ date; and the letter telling a debtor their claim went to the agency.
 - The follow-up: an agreement made on a call (a promise or a plan) or added by hand gets one confirmation
   letter in the debtor's language, through the client's channel, exactly once (``connector.store.letters``,
   keyed by the agreement). Agreements older than :data:`FOLLOW_UP_DAYS` days are left alone (an older
-  arsync's agreements are not all confirmed at once), and so is one whose first date has passed.
+  arsync's agreements are not all confirmed at once), and so is one whose first date has passed. It asks for
+  what the statement says is owed: the open invoices and the fees their letters charged.
 - Each promised date is checked against the bank from the day after it (the decision's evidence,
   ``connector.dunning.holds.agreement_holds``): kept → the agreement moves on to its next date, or closes
   after the last; broken → its hold lifts, dunning resumes at the step it interrupted, and the accountant is

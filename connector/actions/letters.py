@@ -485,12 +485,17 @@ def follow_up_letter(
     if any(i.currency != currency for i in mine):
         return None  # one letter per currency: a plan across currencies is confirmed by hand
     lines = [invoice_line(inv, decisions[inv.number], as_of) for inv in mine]
-    owed = sum((line.owed.amount for line in lines), start=ZERO)
+    # what the debtor owes under the plan is what the statement says: the invoices and the fees already charged
+    charges = fees_charged(client, facts, mine, as_of)
+    owed = sum((line.owed.amount for line in lines), start=ZERO) + sum((c.amount.amount for c in charges), start=ZERO)
     head = rows[0]
     dates = tuple(sorted(head.due_dates))
     if not dates or dates[0] <= as_of:
         return None
-    amounts = head.amounts if head.plan_id and len(head.amounts) == len(dates) else _split(owed, len(dates))
+    agreed = head.plan_id and len(head.amounts) == len(dates) and sum(head.amounts, start=ZERO) == owed
+    # the amounts agreed on the call, while they still add up to what is owed (not when money came in since, or
+    # the plan was logged without the fees): the plan's instalments always sum to the letter's total
+    amounts = head.amounts if agreed else _split(owed, len(dates))
     plan = tuple(Instalment(d, Money(a, currency)) for d, a in zip(dates, amounts, strict=True))
     customer = customer_of(client, facts, mine[0].customer_id)
     agreed_on = call.called_on if call is not None else head.created_on
@@ -506,6 +511,7 @@ def follow_up_letter(
         debtor=debtor(client, customer),
         currency=currency,
         invoices=tuple(lines),
+        charges=charges,
         pay_by=dates[0],
         next_step=following(client, mine[0], done.get(mine[0].number, []), Action.NONE, as_of),
         payment=payment(client, mine),
@@ -625,3 +631,13 @@ def fees_charged(
         and (s.sent_on < as_of if earlier_only else s.sent_on <= as_of)
         and s.channel != "tripletex"
     )
+
+
+def fees_owed(client: ClientConfig, facts: Facts, invoices: Sequence[Invoice], as_of: date) -> dict[str, Decimal]:
+    """Invoice → the reminder fees its letters charged up to ``as_of`` (:func:`fees_charged`): what the
+    statement and the collection notice add to the open amount, so the call list, a plan agreed on the phone and
+    its written confirmation name the same total."""
+    out: dict[str, Decimal] = {}
+    for c in fees_charged(client, facts, invoices, as_of):
+        out[c.invoice_number] = out.get(c.invoice_number, ZERO) + c.amount.amount
+    return out

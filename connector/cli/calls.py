@@ -55,7 +55,8 @@ def calls_list(env: Env, client_ids: tuple[str, ...], as_of: date, as_json: bool
 
 
 def _entry_text(e: service.CallEntry) -> str:
-    owed = ", ".join(f"{a} {c}" for c, a in e.owed)
+    fees = dict(e.fees)
+    owed = ", ".join(f"{a} {c}" + (f" ({a - fees[c]} + fees {fees[c]})" if c in fees else "") for c, a in e.owed)
     out = [f"{e.name} ({e.customer_id}) — client {e.client_id} — owes {owed}"]
     out.append(
         f"  phone: {e.phone or 'none in the ledger'}"

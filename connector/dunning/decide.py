@@ -191,7 +191,9 @@ def dunning_context(facts: Facts, client: ClientConfig, recon: Reconciliation | 
     credit_dates = CreditDates(facts.invoices)
     plans = {}
     if recon is not None and any(a.plan_id for a in facts.agreements):
-        plans = plan_payments(facts.agreements, recon.allocations, BookingDates(payments), credit_dates)
+        plans = plan_payments(
+            facts.agreements, recon.allocations, BookingDates(payments), credit_dates, recon.charges_paid
+        )
     return DunningContext(
         exclusions=facts.exclusions,
         registry=facts.registry,

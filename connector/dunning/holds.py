@@ -117,7 +117,8 @@ class DunningContext:
     unreadable: UnreadableHolds = field(default_factory=UnreadableHolds)  # unreadable ledger files' holds
     checks: Mapping[str, InvoiceCheck] = field(default_factory=dict)  # invoice → the accountant's last check
     calls: Mapping[str, tuple[Call, ...]] = field(default_factory=dict)  # customer → calls to them, in order
-    # plan id → (day, amount) of every payment, reversal and credit note applied to the plan's invoices
+    # plan id → (day, amount) of every payment, reversal and credit note applied to the plan's invoices, and of
+    # what paid their letters' fees beyond them
     plan_paid: Mapping[str, tuple[tuple[date, Decimal], ...]] = field(default_factory=dict)
     conflicts: Mapping[str, tuple[HoldEvidence, ...]] = field(default_factory=dict)  # invoice → conflicting docs
     unreadable_rows: RowHolds = field(default_factory=RowHolds)  # stored rows that cannot be read
@@ -128,9 +129,11 @@ def plan_payments(
     allocations: Mapping[str, Sequence[Allocation]],
     payment_dates: Mapping[str, date],
     credit_dates: Mapping[str, date],
+    charges_paid: Mapping[str, Sequence[tuple[str, Decimal, date]]] | None = None,
 ) -> dict[str, tuple[tuple[date, Decimal], ...]]:
     """For each plan made on a call (``Agreement.plan_id``): the money applied to any of its invoices, dated
-    (a payment by its booking day, a credit note by its issue day), oldest first."""
+    (a payment by its booking day, a credit note by its issue day), and what paid beyond them the fees their
+    letters charged (a plan is for the fees too: ``connector.actions.calls``), oldest first."""
     plans: dict[str, set[str]] = {}
     for a in agreements:
         if a.plan_id:
@@ -144,6 +147,7 @@ def plan_payments(
                 day = dates.get(al.source_key)
                 if day is not None:
                     money.append((day, al.amount))
+            money.extend((day, amount) for _key, amount, day in (charges_paid or {}).get(number, ()))
         out[plan] = tuple(sorted(money))
     return out
 

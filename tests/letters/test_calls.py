@@ -77,7 +77,10 @@ def test_the_call_list_shows_what_the_caller_needs(ws: Workspace) -> None:
         ("7001", "3000.00", "2026-01-05", True),
         ("7002", "2000.00", "2026-01-05", True),
     ]
-    assert entry["owed"] == [{"currency": "NOK", "amount": "5000.00"}]
+    # what the reminder asked for: the invoices and its fee, as the statement says it
+    assert entry["owed"] == [{"currency": "NOK", "amount": "5037.50", "invoices": "5000.00", "fees": "37.50"}]
+    text = ws.cli("calls", "list", "--as-of", CALL_DAY.isoformat()).stdout
+    assert "— owes 5037.50 NOK (5000.00 + fees 37.50)" in text
     [letter] = entry["letters"]
     assert (letter["kind"], letter["sent_on"], letter["invoices"], letter["pay_by"]) == (
         "reminder",
@@ -157,13 +160,14 @@ def test_a_dispute_on_the_call_stops_dunning_of_the_invoices_talked_about(ws: Wo
 def test_a_plan_is_judged_over_all_its_invoices_kept_then_broken(ws: Workspace) -> None:
     setup(ws)
     out = log(ws, CALL_DAY, "instalments", "--instalments", "2", "--first", "2026-02-16", "--every", "14d")
-    assert "2500.00 NOK by 2026-02-16, 2500.00 NOK by 2026-03-02" in out
+    # the plan is for what is owed: the invoices and the reminder's fee
+    assert "2518.75 NOK by 2026-02-16, 2518.75 NOK by 2026-03-02 (5037.50 NOK in all: 5000.00 + fees 37.50)" in out
     night = nightly(ws, CALL_DAY)
     assert ws.letters(kinds=("follow_up",)) == [f"acme--{n}--follow_up--2026-02-05" for n in ("7001", "7002")]
     assert any("follow_up letter" in a["detail"] for c in night["clients"] for a in c["actions"])
 
     # the first instalment is paid with 7001's KID: the plan is kept for both invoices
-    paid = Entry("P-1", "2500.00", date(2026, 2, 16), kid("7001"))
+    paid = Entry("P-1", "2518.75", date(2026, 2, 16), kid("7001"))
     day, kept_lines = date(2026, 2, 16), []
     while day <= date(2026, 3, 5):
         ws.post_letters()  # (else the reminder of 19 January, still in the outbox, is named each night)
@@ -184,8 +188,47 @@ def test_a_plan_is_judged_over_all_its_invoices_kept_then_broken(ws: Workspace) 
         "acme--7002--collection_notice--2026-03-06",
     ]
     notice = ws.letter_text("7001", "collection_notice", date(2026, 3, 6))
-    assert "Rest faktura 7001 500,00" in notice and "Faktura 7002 22.12.2025 05.01.2026 2 000,00" in notice
+    assert "Rest faktura 7001 481,25" in notice and "Faktura 7002 22.12.2025 05.01.2026 2 000,00" in notice
     assert not [line for line in attention(nightly(ws, date(2026, 3, 7))) if "broken" in line]
+
+
+def test_the_confirmation_of_a_promise_asks_for_what_the_statement_says_is_owed(ws: Workspace) -> None:
+    """The reminder charged a fee: the promise made on the call is for the invoices and that fee, and its written
+    confirmation says so, with the same total as the statement."""
+    setup(ws)
+    out = log(ws, CALL_DAY, "promise", "--promise-date", "2026-02-16")
+    assert "5037.50 NOK by 2026-02-16 (5000.00 + fees 37.50)" in out
+    nightly(ws, CALL_DAY)
+    letter = ws.letter_text("7001", "follow_up", CALL_DAY)
+    assert "Du betaler 5 037,50 NOK innen 16.02.2026." in letter
+    assert (
+        "Purregebyr (faktura 7001) inkassoforskriften § 1-2 19.01.2026 37,50" in letter
+        and "Å betale i alt 5 037,50" in letter
+    )
+    statement = ws.cli("statement", "acme", CUSTOMER, "--as-of", CALL_DAY.isoformat())
+    assert statement.exit_code == 0, statement.output
+    assert "Saldo 5 037,50" in " ".join(statement.stdout.replace("\u00a0", " ").split())
+
+
+def test_money_that_paid_the_fee_counts_toward_the_plan(ws: Workspace) -> None:
+    """A plan is for the fee too, so what paid it counts: 7001 paid in full with its reminder's fee, then the rest
+    of the second instalment on 7002 — the first two instalments to the øre — keeps the plan."""
+    setup(ws)
+    out = log(ws, CALL_DAY, "instalments", "--instalments", "3", "--first", "2026-02-16", "--every", "14d")
+    assert "1679.17 NOK by 2026-02-16, 1679.17 NOK by 2026-03-02, 1679.16 NOK by 2026-03-16" in out
+    nightly(ws, CALL_DAY)
+    payments = {
+        date(2026, 2, 16): Entry("P-1", "3037.50", date(2026, 2, 16), kid("7001")),  # beyond 7001: its fee
+        date(2026, 3, 2): Entry("P-2", "320.84", date(2026, 3, 2), kid("7002")),  # 3358.34 in all
+    }
+    day = date(2026, 2, 16)
+    while day <= date(2026, 3, 6):  # the second date + 3 grace days passed
+        ws.post_letters()
+        night = nightly(ws, day, *([payments[day]] if day in payments else []))
+        assert not attention(night), day
+        day += timedelta(days=1)
+    assert decision(ws, date(2026, 3, 6), "7002")["holds"] == ["agreement"]
+    assert ws.letters(kinds=("collection_notice",)) == []
 
 
 def _plan(ws: Workspace) -> str:

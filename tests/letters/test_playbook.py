@@ -63,7 +63,9 @@ def test_reminder_call_confirmation_broken_promise_notice_and_case(ws: Workspace
     nights = walk(ws, date(2026, 1, 20), date(2026, 2, 5))
     assert not any(did(n) for n in nights.values())
     attention = [line for c in nights[date(2026, 2, 5)]["clients"] for line in c.get("attention", [])]
-    assert any(line.startswith("call Kunde AS (934567897): 1 invoice(s), 5000.00 NOK") for line in attention)
+    # what the reminder asked for: the invoice and its fee
+    call_line = "call Kunde AS (934567897): 1 invoice(s), 5037.50 NOK (5000.00 + fees 37.50)"
+    assert any(line.startswith(call_line) for line in attention)
     assert next(c for n in nights.values() for c in n["items"] if c["action"] == "call")["invoice"] == "7001"
     listed = ws.cli("calls", "list", "--client", "acme", "--json", "--as-of", "2026-02-05")
     assert listed.exit_code == 0, listed.output
@@ -71,7 +73,7 @@ def test_reminder_call_confirmation_broken_promise_notice_and_case(ws: Workspace
     assert (entry["phone"], entry["contact"], entry["owed"]) == (
         PHONE,
         "Ola Nordmann",
-        [{"currency": "NOK", "amount": "5000.00"}],
+        [{"currency": "NOK", "amount": "5037.50", "invoices": "5000.00", "fees": "37.50"}],
     )
     assert [letter["kind"] for letter in entry["letters"]] == ["reminder"] and entry["next_step"] == "collection_notice"
     assert entry["history"]["invoices"] == 1 and entry["guidance"]
@@ -84,19 +86,23 @@ def test_reminder_call_confirmation_broken_promise_notice_and_case(ws: Workspace
         "--notes", "will pay after their customer pays them", "--as-of", "2026-02-05",
     )  # fmt: skip
     assert logged.exit_code == 0, logged.output
-    assert "agreement call-" in logged.stdout and "5000.00 NOK by 2026-02-16" in logged.stdout
+    assert "agreement call-" in logged.stdout and "5037.50 NOK by 2026-02-16 (5000.00 + fees 37.50)" in logged.stdout
     night = nightly(ws, date(2026, 2, 5))
     assert [a for a in did(night) if "follow_up letter" in a]
     follow_up = ws.letter_text("7001", "follow_up", date(2026, 2, 5))
     assert "Bekreftelse av betalingsavtale – faktura 7001" in follow_up and "Hei Ola Nordmann" in follow_up
     assert "Takk for samtalen 05.02.2026" in follow_up
-    assert "Du betaler 5 000,00 NOK innen 16.02.2026." in follow_up
+    # what the debtor owes under the promise: the invoice and the reminder's fee, as the statement says
+    assert "Du betaler 5 037,50 NOK innen 16.02.2026." in follow_up
+    assert (
+        "Purregebyr inkassoforskriften § 1-2 19.01.2026 37,50" in follow_up and "Å betale i alt 5 037,50" in follow_up
+    )
     assert "Vi kontrollerer 17.02.2026 at betalingen er kommet inn." in follow_up
     assert "Da sender vi inkassovarsel" in follow_up and "bekrefte avtalen skriftlig" in follow_up
     explained = ws.cli("explain", "acme", "7001", "--as-of", "2026-02-05").stdout
     assert "Calls to the customer:" in explained and "promise to pay by 2026-02-16" in explained
     said = " ".join(explained.split())
-    assert "pay 5000.00 by 2026-02-16" in said and "call made by phone" in said  # not "pay on 5000.00", "sent"
+    assert "pay 5037.50 by 2026-02-16" in said and "call made by phone" in said  # not "pay on 5000.00", "sent"
     steps = said.split("Letters and steps taken:")[1].split("E-invoice responses")[0]
     assert steps.index("2026-02-02") < steps.index("2026-02-05: call made")  # in date order
 

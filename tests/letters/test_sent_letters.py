@@ -186,7 +186,10 @@ def test_the_written_follow_up_of_a_call_states_the_plan_and_asks_for_confirmati
     assert letter.follow_up is not None
     plan = letter.follow_up.plan
     assert [i.due for i in plan] == [date(2026, 2, 20), date(2026, 3, 6)]
-    assert sum(i.amount.amount for i in plan) == Decimal("5500.00")  # 4000 + 1500 still owed
+    # what is owed under the plan: 4000 + 1500 still open and the fee the reminder charged, as the statement says
+    charged = sum(s.fee for s in ws.store.read(load_facts, "acme").steps)
+    assert [c.amount.amount for c in letter.charges] == ([charged] if charged else [])
+    assert sum(i.amount.amount for i in plan) == Decimal("5500.00") + charged == letter.total_owed.amount
     assert letter.pay_by == date(2026, 2, 20) and letter.follow_up.agreed_on == call_day
     assert letter.next_step is not None and letter.next_step.action is NextAction.COLLECTION_NOTICE
     check_on_the_page(ws, letter, "7001", "follow_up", call_day)

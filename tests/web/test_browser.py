@@ -456,7 +456,7 @@ def test_log_a_call_with_a_promise_and_see_the_confirmation_letter(
     log_in(browser, served_calls, "kari")
     assert "1 call due" in browser.find_element(By.CSS_SELECTOR, "nav.queue").text
     due = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=h-calls]")
-    assert "Kunde AS" in due.text and KUNDE_PHONE in due.text and "5 000,00 NOK" in visible_text(due)
+    assert "Kunde AS" in due.text and KUNDE_PHONE in due.text and "5 037,50 NOK" in visible_text(due)
     assert fits(browser)
     shot(browser, tmp_path, "today_calls")
 

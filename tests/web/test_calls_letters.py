@@ -86,20 +86,22 @@ def test_today_and_the_client_page_list_the_calls_due_as_calls_list_does(
 ) -> None:
     [entry] = calls_list(call_scene)
     assert (entry["customer"], entry["phone"], entry["owed"]) == (
-        KUNDE, KUNDE_PHONE, [{"currency": "NOK", "amount": "5000.00"}],
+        KUNDE, KUNDE_PHONE, [{"currency": "NOK", "amount": "5037.50", "invoices": "5000.00", "fees": "37.50"}],
     )  # fmt: skip
     kari = call_app_for("kari")
     today = kari.get("/").text
     assert "1</strong> call due" in today.split('class="queue"', 1)[1].split("</nav>", 1)[0]
     for page in (today, kari.get("/clients/acme").text):
         due = text_of(section(page, "h-calls"))
-        assert "Kunde AS" in due and KUNDE_PHONE in due and "Kari Kunde" in due and "5 000,00 NOK" in due
+        assert "Kunde AS" in due and KUNDE_PHONE in due and "Kari Kunde" in due
+        assert "5 037,50 NOK (incl. fees 37,50 NOK)" in due  # what the reminder asked for, its fee said
         assert "7001, 7002" in due and entry["next_step"] in due
     assert f'href="{KUNDE_PAGE}#h-call"' in today
     page = kari.get(KUNDE_PAGE).text
     assert '<h2 id="h-call">Call due</h2>' in page
     card = text_of(section(page, "h-call"))
     assert KUNDE_PHONE in card and "Kari Kunde" in card and entry["guidance"][0] in card
+    assert "Owes 5 037,50 NOK (incl. fees 37,50 NOK)" in card
     assert "2 needed a reminder" in card
 
 
@@ -135,7 +137,7 @@ def test_a_promise_logged_holds_the_invoices_takes_them_off_the_list_and_is_conf
     assert response.status_code == 303 and response.headers["location"] == KUNDE_PAGE
     said = flash(kari, KUNDE_PAGE)
     assert re.search(r"Call call-\w+ to Kunde AS \(934567897\) logged: promise\.", said)
-    assert "5000.00 NOK by 2026-02-15; the written follow-up goes out tonight." in said
+    assert "5037.50 NOK by 2026-02-15 (5000.00 + fees 37.50); the written follow-up goes out tonight." in said
     [call] = call_scene.store.read(load_facts, "acme").calls
     assert (call.outcome, call.promise_date, call.by, call.notes, call.reason) == (
         "promise", promised, "kari", "pays when the big order is in", "",
@@ -188,7 +190,7 @@ def test_each_outcome_asks_for_what_it_needs_and_records_nothing_without_it(
         kari, "/calls/log", KUNDE_PAGE, **base, outcome="instalments", instalments="2", first="2026-02-16",
         every="14", promise_date="2026-02-20",
     )  # fmt: skip
-    assert "2500.00 NOK by 2026-02-16, 2500.00 NOK by 2026-03-02" in flash(kari, KUNDE_PAGE)
+    assert "2518.75 NOK by 2026-02-16, 2518.75 NOK by 2026-03-02" in flash(kari, KUNDE_PAGE)
     [call] = call_scene.store.read(load_facts, "acme").calls
     assert call.promise_date is None and [d.isoformat() for d in call.instalment_dates] == ["2026-02-16", "2026-03-02"]
 
