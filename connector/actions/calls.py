@@ -11,8 +11,9 @@ ladder step that follows when no agreement is made, and the playbook's guidance 
 A call logged (:func:`log_call`) is an append-only fact, written in one transaction with what it makes:
 
 - ``promise`` / ``instalments``: one agreement (a plan over the invoices talked about and the fees their
-  letters charged, judged as a whole: ``connector.dunning.holds.agreement_holds``) and the call step taken;
-  the written follow-up goes out with the night's run (``connector.actions.follow_up``);
+  letters charged, judged as a whole: ``connector.dunning.holds.agreement_holds``), replacing any open one on
+  those invoices (``manual.supersede``), and the call step taken; the written follow-up goes out with the
+  night's run (``connector.actions.follow_up``);
 - ``dispute``: a dispute on each of those invoices, and the call step taken;
 - ``no_answer``: the customer is back on the list after ``call_retry_days``; the call that makes
   ``call_attempts`` unanswered calls takes the call step, and the ladder goes on;
@@ -408,6 +409,8 @@ def log_call(
         detail = f"{call_id}: {outcome}" + (f"; {call.notes}" if call.notes else "")
         audit.record(conn, audit.AuditEntry(at, by, "call.log", client.id, customer_id, detail, address))
         if dates:
+            # one open agreement per invoice: this plan replaces any made before on these invoices
+            replaced = manual.supersede(conn, client.id, numbers, call_id, as_of, actor=by, now=at, address=address)
             amounts = plan_amounts(total, len(dates))
             for d in talked:
                 add_agreement(
@@ -429,6 +432,7 @@ def log_call(
             lines.append(
                 f"agreement {call_id} over invoice(s) {named}: {plan}{of}; the written follow-up goes out tonight"
             )
+            lines.extend(manual.superseded_lines(replaced))
         if outcome is CallOutcome.DISPUTE:
             for d in talked:
                 dispute_id = f"{call_id}-{d.invoice_number}"

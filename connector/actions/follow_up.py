@@ -5,7 +5,8 @@ date; and the letter telling a debtor their claim went to the agency.
   letter in the debtor's language, through the client's channel, exactly once (``connector.store.letters``,
   keyed by the agreement). Agreements older than :data:`FOLLOW_UP_DAYS` days are left alone (an older
   arsync's agreements are not all confirmed at once), and so is one whose first date has passed. It asks for
-  what the statement says is owed: the open invoices and the fees their letters charged.
+  what the statement says is owed: the open invoices and the fees their letters charged. An invoice with two
+  open agreements (recorded before a new one replaced the one before) gets no letter until one is removed.
 - Each promised date is checked against the bank from the day after it (the decision's evidence,
   ``connector.dunning.holds.agreement_holds``): kept → the agreement moves on to its next date, or closes
   after the last; broken → its hold lifts, dunning resumes at the step it interrupted, and the accountant is
@@ -79,10 +80,13 @@ def send_follow_ups(
     """One confirmation letter per new agreement (a plan made on a call is one agreement over its invoices).
     ``read_facts``: the client's facts, read only when there is an agreement to confirm."""
     agreements: dict[str, list[Agreement]] = {}
+    in_force: dict[str, set[str]] = {}  # invoice → the open agreements on it
     since = as_of - timedelta(days=FOLLOW_UP_DAYS)
     for a in store.read(_agreements, client.id):
-        if a.cancelled_on is None and since <= a.created_on <= as_of:
-            agreements.setdefault(a.key, []).append(a)
+        if a.cancelled_on is None:
+            in_force.setdefault(a.invoice_number, set()).add(a.key)
+            if since <= a.created_on <= as_of:
+                agreements.setdefault(a.key, []).append(a)
     if not agreements:
         return
     done = _sent(store, client.id, LetterKind.FOLLOW_UP)
@@ -94,6 +98,17 @@ def send_follow_ups(
     preferred = _call_rung_channel(client)
     for key, rows in sorted(agreements.items()):
         if key in done:
+            continue
+        # A new agreement closes the one before it on the invoice; two still open (recorded by an older arsync)
+        # would confirm two different plans: neither is confirmed until the accountant removes one.
+        rivals = {a.invoice_number: sorted(in_force[a.invoice_number] - {key}) for a in rows}
+        rivals = {n: keys for n, keys in rivals.items() if keys}
+        if rivals:
+            both = "; ".join(f"invoice {n} also has {', '.join(keys)}" for n, keys in sorted(rivals.items()))
+            report.attention.append(
+                f"agreement {key}: no follow-up letter: {both}; remove the agreement that no longer holds "
+                f"(arsync agreements remove --client {client.id} ID)"
+            )
             continue
         customer = owner.get(rows[0].invoice_number, key)
         channel = letter_channel(client, preferred, facts.customers.get(customer))

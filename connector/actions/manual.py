@@ -4,13 +4,15 @@ instalment plans (hold ``agreement``), exclusions (hold ``excluded``).
 One code path for the command line (``arsync disputes/agreements/exclude``) and the workbench: the
 checks (the invoice exists, a promise is not in the past, one record matches a reference), the write and
 its audit entry — who (``cli:<login>`` or the workbench user), when and from where — commit together.
-A request the recorded state does not allow raises ``Refused`` (one line, nothing written).
+A request the recorded state does not allow raises ``Refused`` (one line, nothing written). An invoice has
+at most one open agreement: a new one closes the one before as superseded (:func:`supersede`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
@@ -159,6 +161,53 @@ def client_of_open_dispute(store: Store, dispute_id: str, client_ids: Iterable[s
 PROMISE_HORIZON = timedelta(days=366)  # the furthest first date of a promise or plan accepted
 
 
+@dataclass(frozen=True)
+class AgreementAdded:
+    agreement: Agreement
+    superseded: tuple[Agreement, ...]  # the open agreements on the invoice it closed (:func:`supersede`)
+
+
+def supersede(
+    conn: Connection,
+    client_id: str,
+    invoices: Collection[str],
+    by: str,
+    as_of: date,
+    *,
+    actor: str,
+    now: datetime,
+    address: str | None = None,
+) -> tuple[Agreement, ...]:
+    """Close the open agreements on ``invoices`` as superseded by agreement ``by``, each with its audit row.
+    An invoice has one open agreement, so one written confirmation: the later conversation is what was agreed
+    (two promises in force would send two letters with different dates). A plan's rows on other invoices stay."""
+    found = tuple(
+        a
+        for a in disputes_store.load_agreements(conn, client_id)
+        if a.cancelled_on is None and a.invoice_number in invoices
+    )
+    for a in found:
+        what = f"agreement {a.agreement_id} on invoice {a.invoice_number} was made on"
+        _not_before(as_of, a.created_on, what, "be replaced")
+        disputes_store.cancel_agreement(conn, client_id, a.agreement_id, as_of, f"superseded by {by}")
+        detail = f"{a.agreement_id}: superseded by {by}"
+        _audit(conn, now, actor, "agreement.supersede", client_id, a.invoice_number, detail, address)
+    return found
+
+
+def superseded_lines(found: Iterable[Agreement]) -> list[str]:
+    """One line per agreement a new one replaced (a plan's rows together), for the accountant."""
+    by_key: dict[str, list[Agreement]] = {}
+    for a in found:
+        by_key.setdefault(a.key, []).append(a)
+    out = []
+    for key, rows in by_key.items():
+        dates = ", ".join(d.isoformat() for d in rows[0].due_dates)
+        numbers = ", ".join(a.invoice_number for a in rows)
+        out.append(f"it replaces agreement {key} on invoice(s) {numbers} (pay on {dates}): closed as superseded")
+    return out
+
+
 def add_agreement(
     store: Store,
     client_id: str,
@@ -170,8 +219,9 @@ def add_agreement(
     actor: str,
     now: datetime,
     address: str | None = None,
-) -> Agreement:
-    """A promise to pay (one date) or an instalment plan (several): it holds dunning until broken or removed."""
+) -> AgreementAdded:
+    """A promise to pay (one date) or an instalment plan (several): it holds dunning until broken or removed.
+    It replaces an open agreement on the invoice (:func:`supersede`)."""
     dates = tuple(sorted(due_dates))
     if not dates:
         raise Refused("an agreement needs the day the debtor promised to pay, or the instalments' dates")
@@ -189,10 +239,13 @@ def add_agreement(
     with store.transaction() as conn:
         if not has_document(conn, client_id, invoice):
             raise Refused(f"client '{client_id}' has no invoice '{invoice}' in the store (run `arsync sync` first?)")
+        superseded = supersede(
+            conn, client_id, [invoice], agreement.agreement_id, as_of, actor=actor, now=now, address=address
+        )
         disputes_store.add_agreement(conn, agreement)
         detail = f"{agreement.agreement_id}: pay on {', '.join(d.isoformat() for d in dates)}"
         _audit(conn, now, actor, "agreement.add", client_id, invoice, detail + _also(note), address)
-    return agreement
+    return AgreementAdded(agreement, superseded)
 
 
 def remove_agreement(

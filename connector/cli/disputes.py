@@ -143,13 +143,13 @@ def agreements_add(
         dates = manual.instalment_dates(first, instalments, every)
     else:
         raise click.UsageError("give either --promise-date, or --instalments with --first (and --every)")
-    agreement = manual.add_agreement(
-        env.store, client_id, invoice, dates, note, as_of, actor=actor(), now=env.store.now()
-    )
+    added = manual.add_agreement(env.store, client_id, invoice, dates, note, as_of, actor=actor(), now=env.store.now())
     click.echo(
-        f"agreement {agreement.agreement_id} on {client_id} invoice {invoice}: "
+        f"agreement {added.agreement.agreement_id} on {client_id} invoice {invoice}: "
         + ", ".join(d.isoformat() for d in dates)
     )
+    for line in manual.superseded_lines(added.superseded):
+        click.echo(line)
     _tell_the_agency(env, client, "agreement", invoice=invoice)
 
 

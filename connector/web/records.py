@@ -162,12 +162,14 @@ def add_agreement(wb: Workbench, client: ClientConfig, form: FormData, who: Who)
         promised = date_field(form, "promise_date", "The day the debtor promised to pay")
         assert promised is not None
         dates = (promised,)
-    agreement = manual.add_agreement(
+    added = manual.add_agreement(
         wb.store, client.id, invoice, dates, note, wb.today(), actor=who.actor, now=who.now, address=who.address
     )
     what = "Promise to pay" if len(dates) == 1 else f"Plan of {len(dates)} instalments"
+    replaced = "".join(f" {_sentence(line)}" for line in manual.superseded_lines(added.superseded))
     return Recorded(
-        f"{what} recorded on invoice {invoice} ({agreement.agreement_id}): it holds dunning until broken or removed.",
+        f"{what} recorded on invoice {invoice} ({added.agreement.agreement_id}): it holds dunning until broken or "
+        f"removed.{replaced}",
         _agency_not_told(wb, client, "agreement", invoice=invoice),
     )
 

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from connector.model import Agreement
+from connector.store import audit
+from connector.store.disputes import add_agreement
 from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, client_table, kid
 
@@ -229,6 +232,57 @@ def test_money_that_paid_the_fee_counts_toward_the_plan(ws: Workspace) -> None:
         day += timedelta(days=1)
     assert decision(ws, date(2026, 3, 6), "7002")["holds"] == ["agreement"]
     assert ws.letters(kinds=("collection_notice",)) == []
+
+
+def test_a_new_agreement_on_an_invoice_replaces_the_open_one_and_one_confirmation_goes_out(ws: Workspace) -> None:
+    """Two promises on one invoice would confirm two different dates: the later one replaces the one before
+    (closed as superseded, said in one line, in the audit trail), by `agreements add` and by a call alike."""
+    setup(ws)
+    day = CALL_DAY.isoformat()
+    first = ws.cli("agreements", "add", "--client", "acme", "7001", "--promise-date", "2026-02-16", "--as-of", day)
+    assert first.exit_code == 0, first.output
+    second = ws.cli("agreements", "add", "--client", "acme", "7001", "--promise-date", "2026-02-18", "--as-of", day)
+    assert second.exit_code == 0, second.output
+    [older, newer] = sorted(ws.store.read(load_facts, "acme").agreements, key=lambda a: a.cancelled_on is None)
+    assert second.stdout.splitlines()[1:] == [
+        f"it replaces agreement {older.agreement_id} on invoice(s) 7001 (pay on 2026-02-16): closed as superseded"
+    ]
+    assert (older.cancelled_on, newer.cancelled_on) == (CALL_DAY, None) and "superseded by" in older.note
+    nightly(ws, CALL_DAY)
+    [confirmation] = [r for r in ws.letter_records() if r.kind == "follow_up"]
+    assert confirmation.about == newer.agreement_id and confirmation.pay_by == date(2026, 2, 18)
+
+    # the call that ends in another promise replaces it too: still one open agreement per invoice
+    out = log(ws, CALL_DAY, "promise", "--promise-date", "2026-02-20")
+    assert f"it replaces agreement {newer.agreement_id} on invoice(s) 7001 (pay on 2026-02-18)" in out
+    facts = ws.store.read(load_facts, "acme")
+    assert sorted(a.invoice_number for a in facts.agreements if a.cancelled_on is None) == ["7001", "7002"]
+    assert len({a.key for a in facts.agreements if a.cancelled_on is None}) == 1  # the call's plan
+    superseded = [e for e in ws.store.read(audit.entries) if e.action == "agreement.supersede"]
+    assert sorted(e.detail for e in superseded) == sorted(
+        [
+            f"{older.agreement_id}: superseded by {newer.agreement_id}",
+            f"{newer.agreement_id}: superseded by {_plan(ws)}",
+        ]
+    )
+
+
+def test_two_open_agreements_on_one_invoice_from_an_older_store_get_no_confirmation(ws: Workspace) -> None:
+    """Recorded before one replaced the other: neither is confirmed (two letters would name two dates); the
+    accountant is told to remove the one that no longer holds."""
+    setup(ws)
+    with ws.store.transaction() as conn:
+        for key, promised in (("agreement-a", date(2026, 2, 16)), ("agreement-b", date(2026, 2, 18))):
+            add_agreement(conn, Agreement("acme", "7001", key, CALL_DAY, (promised,)))
+    night = nightly(ws, CALL_DAY)
+    assert [r for r in ws.letter_records() if r.kind == "follow_up"] == []
+    told = [line for line in attention(night) if "no follow-up letter" in line]
+    assert told == [
+        "agreement agreement-a: no follow-up letter: invoice 7001 also has agreement-b; remove the agreement that "
+        "no longer holds (arsync agreements remove --client acme ID)",
+        "agreement agreement-b: no follow-up letter: invoice 7001 also has agreement-a; remove the agreement that "
+        "no longer holds (arsync agreements remove --client acme ID)",
+    ]
 
 
 def _plan(ws: Workspace) -> str:

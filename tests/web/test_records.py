@@ -252,7 +252,9 @@ def forms(scene: Workspace, client_id: str, invoice: str, customer: str) -> dict
     who = {"actor": "cli:test", "now": NOON}
     # the dispute to resolve is on another number: a second one on ``invoice`` would be refused
     dispute = manual.open_dispute(scene.store, client_id, f"{invoice}-0", "x", CASE, force=True, **who)
-    agreement = manual.add_agreement(scene.store, client_id, invoice, [CASE + timedelta(days=5)], "", CASE, **who)
+    agreement = manual.add_agreement(
+        scene.store, client_id, invoice, [CASE + timedelta(days=5)], "", CASE, **who
+    ).agreement
     exclusion = manual.add_exclusion(scene.store, client_id, "x", CASE, customer=customer, **who)
     base = {"client_id": client_id}
     return {
