@@ -496,7 +496,8 @@ def test_log_a_call_with_a_promise_and_see_the_confirmation_letter(
     pdf = requests.get(str(link), cookies={"arsync_session": cookie["value"]}, timeout=30)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     text = pdf_text(pdf.content)
-    assert "Bekreftelse av betalingsavtale" in text and "5 000,00" in text and "15.02.2026" in text
+    # the plan is for what is owed: the invoices and the reminder fee their letter charged
+    assert "Bekreftelse av betalingsavtale" in text and "Å betale i alt 5 037,50" in text and "15.02.2026" in text
     browser.get(str(link))  # and the browser shows it with its own PDF viewer
     assert browser.execute_script("return document.contentType") == "application/pdf"
     browser.back()
