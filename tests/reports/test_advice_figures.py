@@ -13,7 +13,7 @@ from connector.credit.checks import CreditCheck
 from connector.credit.facts import PEPPOL_DIRECTORY, AnswerStatus, EinvoiceReceiver, RegisterAnswer
 from connector.credit.risk import RiskAssessment, RiskLevel, RiskReason
 from connector.credit.thresholds import default_thresholds
-from connector.model import Action
+from connector.model import Action, Facts
 from connector.reconcile.matching import reconcile
 from connector.reports.advice import (
     ClientAdvice,
@@ -38,8 +38,10 @@ def receivers() -> dict[str, RegisterAnswer[EinvoiceReceiver]]:
     }
 
 
-def advise(checks: dict[str, CreditCheck] | None = None, with_receivers: bool = True) -> ClientAdvice:
-    facts = small_ledger()
+def advise(
+    checks: dict[str, CreditCheck] | None = None, with_receivers: bool = True, facts: Facts | None = None
+) -> ClientAdvice:
+    facts = facts or small_ledger()
     return client_advice(
         client_id="acme",
         name="Acme AS",
@@ -120,19 +122,7 @@ def test_a_reminder_still_running_at_the_period_end_is_not_counted_as_one_that_f
         facts,
         steps=(*facts.steps, step("A4", Action.REMINDER, end), step("A5", Action.REMINDER, end - timedelta(days=14))),
     )
-    a = client_advice(
-        client_id="acme",
-        name="Acme AS",
-        country="NO",
-        currency="NOK",
-        ledger_kind="tripletex",
-        facts=facts,
-        recon=reconcile(facts.invoices, facts.payments, customers=facts.customers),
-        period=HALF_YEAR,
-        checks={},
-        receivers=None,
-        thresholds=default_thresholds(),
-    )
+    a = advise(with_receivers=False, facts=facts)
     assert (a.reminded, a.paid_after_reminder) == (3, 1)  # A2 paid, A3 went on to a notice, A5 not paid
 
 
