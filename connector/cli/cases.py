@@ -1,4 +1,4 @@
-"""``arsync cases …``: the accountant's collection workflow (list, show, approve, reject, push, withdraw)."""
+"""``arsync cases …``: the accountant's collection workflow (list, show, approve, reject, push, withdraw, reopen)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from connector.store.ledger import load_customers
 
 @click.group()
 def cases() -> None:
-    """The accountant's collection workflow: list, show, approve, reject, push, withdraw."""
+    """The accountant's collection workflow: list, show, approve, reject, push, withdraw, reopen."""
 
 
 @cases.command("list")
