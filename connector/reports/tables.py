@@ -160,7 +160,9 @@ def case_detail(case: Case, facts: Facts) -> str:
     inv = next((i for i in facts.invoices if i.number == case.invoice_number), None)
     customer = facts.customers.get(case.customer_id)
     label = customer_label(customer.name if customer else None, case.customer_id)
-    lines.append(f"Debtor:   {label} (org no {customer.org_no if customer and customer.org_no else '-'})")
+    org_no = customer.org_no if customer and customer.org_no else "-"
+    # an EHF customer's id is its org no: said once
+    lines.append(f"Debtor:   {label}" + ("" if org_no == case.customer_id else f" (org no {org_no})"))
     if inv:
         due = inv.due_date.isoformat() if inv.due_date else "-"
         lines.append(

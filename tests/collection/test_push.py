@@ -40,6 +40,8 @@ def test_kravia_push_carries_the_claim_and_happens_once(ws: Workspace, monkeypat
         assert case.provider_ref == str(next(iter(fake.invoices)))
         shown = ws.cli("cases", "show", "acme-1001").output
         assert "submit 1000.00 NOK at kravia: done" in shown
+        [debtor] = [line for line in shown.splitlines() if line.startswith("Debtor:")]
+        assert debtor.count("934567897") == 1, debtor  # the customer id is the org no: said once
         assert KRAVIA_TOKEN not in result.output + shown  # the secret never reaches output
 
 
