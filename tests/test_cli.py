@@ -210,6 +210,17 @@ def test_a_dispute_id_alone_names_its_client_an_invoice_number_does_not(ws: Work
     assert again.exit_code == 2 and f"'{dispute_id}' is no open dispute's id" in again.stderr
 
 
+def test_confirming_a_mistyped_invoice_is_one_line(ws: Workspace) -> None:
+    two_clients(ws)
+    assert ws.cli("sync", "--as-of", DUE.isoformat()).exit_code == 0
+    typo = ws.cli("invoices", "confirm", "acme", "10022", "--note", "checked")
+    assert typo.exit_code == 2
+    # as every command refuses: the error alone, no usage text (the command itself was typed right)
+    assert typo.stderr.splitlines() == [
+        "error: client 'acme' has no invoice '10022' in the store; check the number, or run `arsync sync`"
+    ]
+
+
 def test_dispute_on_a_mistyped_invoice_is_refused_unless_forced(ws: Workspace) -> None:
     two_clients(ws)
     assert ws.cli("sync", "--as-of", DUE.isoformat()).exit_code == 0

@@ -11,7 +11,7 @@ from datetime import date
 
 import click
 
-from connector.cli.common import Env, actor, as_of_option
+from connector.cli.common import Env, actor, as_of_option, refuse
 from connector.model import InvoiceCheck
 from connector.store import audit
 from connector.store import checks as checks_store
@@ -37,7 +37,7 @@ def invoices_confirm(env: Env, client_id: str, invoice: str, note: str, as_of: d
     at, who = store.now(), actor()
     with store.transaction() as conn:  # the check and its audit row commit together
         if not has_document(conn, client_id, invoice):
-            raise click.UsageError(
+            raise refuse(  # one line, as every command refuses (no usage text: the command was typed right)
                 f"client '{client_id}' has no invoice '{invoice}' in the store; check the number, or run `arsync sync`"
             )
         checks_store.add_check(conn, InvoiceCheck(client_id, invoice, as_of, who, note), at=at)
