@@ -118,7 +118,7 @@ def _every(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
 @click.option("--first", callback=optional_date, metavar="YYYY-MM-DD", help="instalments: the first one's day.")
 @click.option("--every", callback=_every, default="30d", show_default=True, help="instalments: the interval.")
 @click.option("--reason", default="", help="dispute: what the customer disputes.")
-@click.option("--notes", default="", help="Anything worth keeping (shown with the call).")
+@click.option("--notes", "--note", "notes", default="", help="Anything worth keeping (shown with the call).")
 @as_of_option
 @click.pass_obj
 def calls_log(

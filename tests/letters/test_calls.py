@@ -322,3 +322,11 @@ def test_calls_show_in_explain_and_in_the_evidence(ws: Workspace) -> None:
     assert "call to +47 900 11 222 (Kari Kunde): no answer; notes: voicemail full" in call["detail"]
     text = ws.cli("explain", "acme", "7001", "--as-of", CALL_DAY.isoformat()).stdout
     assert "Calls to the customer:" in text and "no_answer; notes: voicemail full" in text
+
+
+def test_a_call_takes_its_notes_as_note_too(ws: Workspace) -> None:
+    # every other command keeps its text with --note: a call log accepts that name as well
+    setup(ws)
+    log(ws, CALL_DAY, "no_answer", "--note", "voicemail full")
+    [call] = [e for e in decision(ws, CALL_DAY)["evidence"] if e["kind"] == "call"]
+    assert "no answer; notes: voicemail full" in call["detail"]
