@@ -35,8 +35,9 @@ FAST_LIMITS = {
 
 
 @contextmanager
-def fast_http(monkeypatch: Any, real_limits: bool = False) -> Iterator[Waits]:
-    """Tiny retry waits, recorded instead of slept; rate limits off unless ``real_limits``."""
+def fast_http(monkeypatch: Any, real_limits: bool = False, read_timeout: float = 0.3) -> Iterator[Waits]:
+    """Tiny retry waits, recorded instead of slept; rate limits off unless ``real_limits``. A test that counts
+    requests gives a ``read_timeout`` a busy machine's fake cannot miss: a timed-out try is sent again."""
     waits = Waits()
     monkeypatch.setattr(http, "SYSTEM_LIMITS", REAL_LIMITS if real_limits else FAST_LIMITS)
     previous = http.set_retry_policy(
@@ -45,7 +46,7 @@ def fast_http(monkeypatch: Any, real_limits: bool = False) -> Iterator[Waits]:
             initial_wait=0.001,
             max_wait=0.004,
             connect_timeout=0.5,
-            read_timeout=0.3,
+            read_timeout=read_timeout,
             sleep=waits,
             pause_scale=0.0,
         )

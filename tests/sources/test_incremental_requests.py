@@ -22,7 +22,7 @@ KINDS = ["tripletex", "fiken", "poweroffice", "economic"]
 
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch: pytest.MonkeyPatch) -> Any:
-    with fast_http(monkeypatch) as waits:
+    with fast_http(monkeypatch, read_timeout=10.0) as waits:  # requests are counted: none may time out
         yield waits
 
 
