@@ -58,6 +58,12 @@ CHARGE_REASON = {  # AllowanceChargeReason per country: the fee, the interest
     "DK": ("Rykkergebyr", "Morarente"),
     "SE": ("Påminnelseavgift", "Dröjsmålsränta"),
 }
+# The reminded invoice's line name, in the debtor's language (the letter's): "Faktura 10023 forfalt 2026-01-05".
+DUE_LINE = {
+    "NO": "Faktura {number} forfalt {due}",
+    "DK": "Faktura {number} forfaldt {due}",
+    "SE": "Faktura {number} förföll {due}",
+}
 
 
 def build(
@@ -112,7 +118,9 @@ def build(
             filename=att.filename,
         )
     _party(root, "AccountingSupplierParty", letter.creditor.name, letter.creditor.org_no, country)
-    _party(root, "AccountingCustomerParty", customer.name, customer.org_no, customer.country)
+    # a customer whose country the ledger does not give is taken to be in the client's country (its org no
+    # is read with that country's scheme), not in Norway
+    _party(root, "AccountingCustomerParty", customer.name, customer.org_no, customer.country or country)
     if letter.payment is not None:
         means = _el(root, CAC, "PaymentMeans")
         _el(means, CBC, "PaymentMeansCode", "30")
@@ -159,7 +167,8 @@ def build(
     _el(line_ref, CBC, "ID", line.number)
     _el(line_ref, CBC, "DocumentTypeCode", "380")
     item = _el(inv_line, CAC, "Item")
-    _el(item, CBC, "Name", f"Faktura {line.number} forfalt {line.due_date.isoformat()}")
+    due_line = DUE_LINE.get(country, DUE_LINE["NO"])
+    _el(item, CBC, "Name", due_line.format(number=line.number, due=line.due_date.isoformat()))
     tax = _el(item, CAC, "ClassifiedTaxCategory")
     _el(tax, CBC, "ID", "O")
     _el(_el(tax, CAC, "TaxScheme"), CBC, "ID", "VAT")

@@ -21,6 +21,7 @@ from connector.channels.email import EmailChannel
 from connector.channels.tripletex import TripletexChannel
 from connector.config import EmailSettings, TripletexSettings
 from connector.letters import ChargeKind, LetterKind, Money, PaymentDetails, render_pdf, render_text
+from connector.letters.model import Language
 from connector.model import Action, Attachment, Customer, DocKind, Invoice
 from tests.letters.letter_samples import PAY_BY, letter
 
@@ -104,6 +105,35 @@ def test_a_fee_an_earlier_letter_charged_is_a_charge_of_its_own_not_a_second_rem
     ]
     assert charges == [("REM", "Purregebyr"), (None, "Forsinkelsesrente"), (None, "Purregebyr 2026-02-10")]
     assert root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=ns) == "6616.16"  # + 35.00
+
+
+def test_a_danish_or_swedish_reminder_document_has_no_norwegian_in_it() -> None:
+    # found trying a DK client: the invoice line read "Faktura 10023 forfalt …" (bokmål), and a customer the
+    # ledger gives no country was a Norwegian party (country NO, org no scheme 0192) with its CVR number
+    ns = {"cbc": ehf_reminder.CBC, "cac": ehf_reminder.CAC}
+    customer = Customer("acme", "29834709", "Aalborg Maler ApS", org_no="29834709")
+    cases: tuple[tuple[Language, str, str, str], ...] = (
+        ("da", "DK", "0184", "forfaldt"),
+        ("sv", "SE", "0007", "förföll"),
+    )
+    for language, country, scheme, word in cases:
+        sample = letter(LetterKind.REMINDER, language)
+        line = sample.invoices[0]
+        root = etree.fromstring(ehf_reminder.build(sample, line, document_id="R-1", country=country, customer=customer))
+        name = root.findtext("cac:InvoiceLine/cac:Item/cbc:Name", namespaces=ns)
+        assert name == f"Faktura {line.number} {word} {line.due_date.isoformat()}"
+        buyer = root.find("cac:AccountingCustomerParty/cac:Party", ns)
+        assert buyer is not None
+        assert buyer.findtext("cac:PostalAddress/cac:Country/cbc:IdentificationCode", namespaces=ns) == country
+        endpoint = buyer.find("cbc:EndpointID", ns)
+        assert endpoint is not None and endpoint.get("schemeID") == scheme
+    # Norway's stays as it was
+    sample = letter(LetterKind.REMINDER)
+    root = etree.fromstring(
+        ehf_reminder.build(sample, sample.invoices[0], document_id="R-1", country="NO", customer=customer)
+    )
+    name = root.findtext("cac:InvoiceLine/cac:Item/cbc:Name", namespaces=ns)
+    assert name == f"Faktura {sample.invoices[0].number} forfalt {sample.invoices[0].due_date.isoformat()}"
 
 
 def test_no_fee_no_charge() -> None:
