@@ -186,6 +186,41 @@ def ubl_credit_note(
     )
 
 
+def ubl_reminder(
+    number: str,
+    reminds: str,
+    *,
+    note: str,
+    customer: str = "Kunde AS",
+    org: str = "934567897",
+    issue: date,
+    due: date,
+    amount: Decimal | str,
+    currency: str = "NOK",
+    seller_org: str = SELLER_ORG,
+) -> str:
+    """An EHF Reminder 3.0 the client sent for invoice ``reminds`` (a dunning step, never a receivable);
+    ``note`` is its text, which says whether it is a collection notice."""
+    return (
+        f"""<?xml version="1.0" encoding="UTF-8"?>
+<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" {_UBL_NS}>
+  <cbc:CustomizationID>{_CUSTOMIZATION}#conformant#urn:fdc:anskaffelser.no:2019:ehf:reminder:3.0</cbc:CustomizationID>
+  <cbc:ProfileID>urn:fdc:anskaffelser.no:2019:ehf:postaward:g3:06:1.0</cbc:ProfileID>
+  <cbc:ID>{number}</cbc:ID>
+  <cbc:IssueDate>{issue.isoformat()}</cbc:IssueDate>
+  <cbc:DueDate>{due.isoformat()}</cbc:DueDate>
+  <cbc:Note>{note}</cbc:Note>
+  <cbc:DocumentCurrencyCode>{currency}</cbc:DocumentCurrencyCode>
+  <cbc:BuyerReference>{org}</cbc:BuyerReference>
+  <cac:BillingReference><cac:InvoiceDocumentReference><cbc:ID>{reminds}</cbc:ID></cac:InvoiceDocumentReference></cac:BillingReference>
+"""
+        + _party("AccountingSupplierParty", "Selger AS", seller_org)
+        + _party("AccountingCustomerParty", customer, org)
+        + _totals(Decimal(amount), currency)
+        + "</Invoice>\n"
+    )
+
+
 @dataclass(frozen=True)
 class Entry:
     """One credit entry of a camt file."""

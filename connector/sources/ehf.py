@@ -50,8 +50,9 @@ from connector.sources.known import FileStat, settled, stat_of, unchanged
 
 SUFFIXES = (".xml",)
 # An inkassovarsel must say that collection will follow (inkassoloven § 9); an EHF Reminder whose
-# text says so is the collection notice step, any other is a plain reminder (purring).
-_NOTICE_WORDS = ("inkassovarsel", "inkassomeddelelse", "inkassokrav")
+# text says so is the collection notice step, any other is a plain reminder (purring). NO/DK inkassovarsel,
+# SE inkassovarning (what arsync's Swedish notice is titled) or inkassokrav.
+_NOTICE_WORDS = ("inkassovarsel", "inkassomeddelelse", "inkassokrav", "inkassovarning")
 _KIND = {DocClass.INVOICE_RESPONSE: INVOICE_RESPONSE, DocClass.MLR: MLR, DocClass.MLS: MLS}
 _IGNORED = {
     DocClass.PAYMENT_REQUEST: "EHF Payment Request: a payment instruction to one's own bank, not a sales document",

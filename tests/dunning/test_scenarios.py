@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from connector.model import Action
 from connector.store.cases import load_cases
 from connector.store.facts import load_facts
-from tests.builders import ACCOUNT, Workspace, client_table, real_pdf
+from tests.builders import ACCOUNT, Workspace, client_table, real_pdf, ubl_reminder
 
 START = date(2026, 1, 5)  # a Monday, no holiday in NO or DK
 
@@ -131,6 +131,34 @@ def test_denmark_ladder_day_by_day(ws: Workspace) -> None:
     assert "senest 19.01.2026" in letter
     notice = ws.letter_text("8001", "collection_notice", date(2026, 2, 19))
     assert "02.03.2026" in notice and "inkassoloven § 10" in notice
+
+
+def test_a_swedish_inkassovarning_the_client_sent_is_its_collection_notice(ws: Workspace) -> None:
+    # An SE client's EHF Reminder titled as arsync titles a Swedish notice ("Inkassovarning – faktura …") was
+    # read as a plain reminder (only inkassovarsel / inkassomeddelelse / inkassokrav counted): the ladder
+    # would send the notice again instead of going on to the case (found trying an SE client).
+    steps = [
+        {"action": "reminder", "days": 14},
+        {"action": "collection_notice", "days": 14},
+        {"action": "collection_case", "days": 14},
+    ]
+    ws.write_config(client_table(country="SE", currency="SEK", policy={"steps": steps}))
+    ws.add_invoice("9001", issue=date(2025, 12, 22), due=START, amount="10000.00", currency="SEK")
+    sent = date(2026, 1, 26)
+    (ws.ehf_dir() / "9001-inkassovarning.xml").write_text(
+        ubl_reminder(
+            "N-9001",
+            "9001",
+            note="Inkassovarning – faktura 9001",
+            issue=sent,
+            due=date(2026, 2, 3),
+            amount="10000.00",
+            currency="SEK",
+        ),
+        encoding="utf-8",
+    )
+    assert ws.cli("sync").exit_code == 0
+    assert [(s.step, s.sent_on) for s in ws.store.read(load_facts, "acme").steps] == [(Action.COLLECTION_NOTICE, sent)]
 
 
 # ---- holds block and release ---------------------------------------------------------------------
