@@ -239,11 +239,11 @@ class StepConfig(_Strict):
     channel: str = "outbox"
 
 
-def default_ladder() -> list[StepConfig]:
+def default_ladder(fee: bool = True) -> list[StepConfig]:
     # Norwegian shape: purring ≥14 days after due (so a fee is lawful), inkassovarsel with a
-    # 14-day deadline, then the case once that deadline has passed.
+    # 14-day deadline, then the case once that deadline has passed. ``fee``: the reminder's fee.
     return [
-        StepConfig(action="reminder", days=14, fee=True),
+        StepConfig(action="reminder", days=14, fee=fee),
         StepConfig(action="collection_notice", days=14),
         StepConfig(action="collection_case", days=14),
     ]
@@ -490,6 +490,19 @@ class ClientConfig(_Strict):
     @property
     def language(self) -> Language:
         return LANGUAGE_BY_COUNTRY[self.country]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_ladder_of_the_country(cls, data: Any) -> Any:
+        # A Swedish reminder fee is lawful only if agreed when the debt arose (policy.fee_agreed): without that
+        # agreement the default ladder's reminder carries none, rather than the ladder being refused for a
+        # policy.steps[0].fee the file never wrote.
+        if not isinstance(data, dict) or data.get("country") != "SE":
+            return data
+        policy = data.get("policy", {})
+        if isinstance(policy, dict) and "steps" not in policy and policy.get("fee_agreed") is not True:
+            return {**data, "policy": {**policy, "steps": default_ladder(fee=False)}}
+        return data
 
     @field_validator("currency")
     @classmethod

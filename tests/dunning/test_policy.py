@@ -95,6 +95,22 @@ def test_lawful_ladders_load(ws: Workspace) -> None:
     assert len(checked(ws).clients) == 2
 
 
+def test_a_swedish_client_without_a_ladder_of_its_own_gets_one_without_an_unagreed_fee(ws: Workspace) -> None:
+    # The default ladder's reminder carries a fee (lawful in NO and DK); an SE client that wrote no steps was
+    # refused for 'policy.steps[0].fee', a key not in its file (found trying an SE client)
+    ws.write_config(client_table(country="SE", currency="SEK"))
+    [client] = checked(ws).clients
+    assert [(s.action, s.fee) for s in client.policy.steps] == [
+        ("reminder", False),
+        ("collection_notice", False),
+        ("collection_case", False),
+    ]
+    ws.write_config(client_table(country="SE", currency="SEK", policy={"fee_agreed": True}))
+    assert checked(ws).clients[0].policy.steps[0].fee is True  # agreed with the debt: the fee is lawful
+    ws.write_config(client_table())
+    assert checked(ws).clients[0].policy.steps[0].fee is True  # Norway's default as before
+
+
 def test_unknown_channel_and_missing_email_table(ws: Workspace) -> None:
     table = client_table()
     table["policy"] = {**table["policy"], "steps": _steps(("reminder", 14, True))}
