@@ -2,9 +2,10 @@
 
 Pure (country, sending day, policy days → date). The numbers are in ``rulepacks/*.toml``
 (``letter_min_deadline_days`` for every letter, ``notice_min_deadline_days`` for a collection notice),
-never here. A deadline on a weekend or public holiday of the creditor's country moves to the next
-business day: the debtor never gets less than the minimum, and a payment order given on the first
-business day after is on time (the usual reading of a deadline that ends on a day banks are closed).
+never here. A deadline on a weekend or public holiday of the creditor's country (in DK and SE also a day
+the banks are closed: ``calendar``) moves to the next business day: the debtor never gets less than the
+minimum, and a payment order given on the first business day after is on time (the usual reading of a
+deadline that ends on a day banks are closed).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from connector.config import ClientConfig
+from connector.dunning.calendar import effective_due_date
 from connector.dunning.decide import client_holds, decide
 from connector.dunning.deductions import deduction_word, deduction_words
 from connector.dunning.hold_rules import RULES
@@ -425,6 +426,37 @@ def test_a_case_waits_for_the_notice_deadline_and_the_settle_days(
     assert shown.on == deadline and first_case_day.isoformat() in shown.detail
     ready = decide_one(inv, steps=noticed(notice), as_of=first_case_day, client=client)
     assert ready.action is Action.COLLECTION_CASE and ready.state is State.OVERDUE
+
+
+@pytest.mark.parametrize(
+    ("country", "day", "moved_to"),
+    [
+        # SE: lag (1930:173) 2 § moves a deadline off these days as off a holiday; Bankgirot is closed
+        ("SE", date(2026, 6, 19), date(2026, 6, 22)),  # midsommarafton (a Friday)
+        ("SE", date(2026, 12, 24), date(2026, 12, 28)),  # julafton, then Christmas and a Sunday
+        ("SE", date(2026, 12, 31), date(2027, 1, 4)),  # nyårsafton, then New Year's Day and a weekend
+        # DK: Nationalbanken's banklukkedage
+        ("DK", date(2026, 5, 15), date(2026, 5, 18)),  # the Friday after Kristi himmelfartsdag
+        ("DK", date(2026, 6, 5), date(2026, 6, 8)),  # grundlovsdag
+        ("DK", date(2026, 12, 24), date(2026, 12, 28)),
+        ("DK", date(2026, 12, 31), date(2027, 1, 4)),
+        # Norway's calendar as it was
+        ("NO", date(2026, 12, 24), date(2026, 12, 24)),
+        ("NO", date(2026, 6, 5), date(2026, 6, 5)),
+    ],
+)
+def test_a_day_the_banks_of_the_clients_country_are_closed_is_no_business_day(
+    country: str, day: date, moved_to: date
+) -> None:
+    # found trying DK and SE clients: only public holidays counted, so a Swedish invoice due on midsummer eve
+    # was overdue the next day, and a deadline on 24 December left a settle day short (no bank books that day)
+    assert effective_due_date(day, country) == moved_to
+    client = cfg(country, grace_days=0)
+    inv = invoice(issue_date=day - timedelta(days=30), due_date=day)
+    d = decide_one(inv, as_of=moved_to, client=client)
+    assert Hold.NOT_DUE in d.holds
+    [ev] = [e for e in d.evidence if e.detail.startswith("not_due")]
+    assert moved_to.isoformat() in ev.detail
 
 
 def test_the_letter_states_the_deadline_the_case_waits_for() -> None:
