@@ -527,7 +527,9 @@ class ClientConfig(_Strict):
         if problem:
             raise ValueError(f"`org_no`: {problem}")
         # The account every letter asks debtors to pay to: a Norwegian one has a check digit, so a typo is
-        # caught here, not by a debtor's bank (Danish and Swedish domestic accounts have no common check).
+        # caught here, not by a debtor's bank. So has a Swedish bankgiro (7-8 digits) or plusgiro (2-8 digits)
+        # number, MOD10; a Swedish bank account (clearing number and account, 11 digits or more) and a Danish
+        # one (reg. no. and account) have no check common to every bank.
         account = re.sub(r"[\s.-]", "", self.creditor.bank_account)
         if self.country == "NO" and account:
             from stdnum.no import kontonr
@@ -536,6 +538,14 @@ class ClientConfig(_Strict):
                 raise ValueError(
                     f"`creditor.bank_account`: '{self.creditor.bank_account}' is not a valid Norwegian account "
                     "number (11 digits, MOD11): check the digits"
+                )
+        if self.country == "SE" and account and len(account) <= 8:
+            from stdnum import luhn
+
+            if len(account) < 2 or not luhn.is_valid(account):
+                raise ValueError(
+                    f"`creditor.bank_account`: '{self.creditor.bank_account}' is not a valid Swedish bankgiro or "
+                    "plusgiro number (its last digit is a MOD10 check digit): check the digits"
                 )
         return self
 

@@ -357,6 +357,9 @@ def test_a_v15_database_gets_letters_calls_and_the_new_columns(tmp_path: Path) -
         store.close()
 
 
+SE = {"country": "SE", "currency": "SEK"}
+
+
 @pytest.mark.parametrize(
     ("change", "says"),
     [
@@ -368,6 +371,10 @@ def test_a_v15_database_gets_letters_calls_and_the_new_columns(tmp_path: Path) -
         ),
         ({"creditor": {"bank_account": "1503208011"}}, "is not a valid Norwegian account number (11 digits"),
         ({"creditor": {"bank_acount": "1"}}, "did you mean `bank_account`?"),
+        (  # a Swedish bankgiro one digit off (5050-1055): its MOD10 check digit catches it (found trying SE)
+            {**SE, "creditor": {"bank_account": "5050-1056"}},
+            "`creditor.bank_account`: '5050-1056' is not a valid Swedish bankgiro or plusgiro number",
+        ),
         ({"policy": {"steps": [{"action": "call", "days": 14}]}}, "the first step must be a letter"),
         (
             {"policy": {"steps": [{"action": "reminder", "days": 14}, {"action": "call", "days": 7, "fee": True}]}},
@@ -387,6 +394,14 @@ def test_the_letter_and_call_keys_are_checked(ws: Workspace, change: dict[str, A
     ws.write_config(client_table("acme", **change))
     result = ws.cli("check")
     assert result.exit_code == 2 and says in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("account", ["5050-1055", "902090-0", "8327-9 994 165 423-2", "6000 123 456 789"])
+def test_swedish_giro_numbers_and_bank_accounts_pass(ws: Workspace, account: str) -> None:
+    # a bankgiro, a plusgiro (MOD10 checked), Swedbank and Handelsbanken accounts (no check common to all banks)
+    ws.write_config(client_table("acme", **SE, creditor={"bank_account": account}))
+    result = ws.cli("check")
+    assert result.exit_code == 0, result.stderr
 
 
 def test_the_fee_a_letter_records_is_per_invoice_step(ws: Workspace) -> None:
