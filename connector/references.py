@@ -161,3 +161,19 @@ def normalise(value: str | None) -> str | None:
 def kids_in_text(text: str) -> list[str]:
     """KIDs written into free text after the word 'KID' (spaces inside are removed)."""
     return [compact(m.group(1)) for m in _KID_IN_TEXT.finditer(text or "")]
+
+
+def reference_name(value: str, country: str) -> str:
+    """What the client's accountant calls an invoice's payment reference, for the command line: KID in Norway;
+    in Denmark FIK (a +71/+73/+75 line), in Sweden OCR (the OCR number on the bankgiro); an RF creditor
+    reference is RF there; anything else a payment reference."""
+    if country == "NO":
+        return "KID"
+    raw = compact(value)
+    if raw.upper().startswith("RF") and iso11649.is_valid(raw):
+        return "RF"
+    if country == "DK" and (raw.startswith("+") or raw.endswith("<")) and parse_fik(raw) is not None:
+        return "FIK"
+    if country == "SE" and raw.isdigit():
+        return "OCR"
+    return "payment reference"

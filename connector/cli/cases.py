@@ -65,7 +65,8 @@ def cases_list(env: Env, client_ids: tuple[str, ...], status: str | None, as_jso
 def cases_show(env: Env, case_id: str) -> None:
     """Show one case: debtor, invoice, dunning steps, history and what the provider reported."""
     case = _case(env, case_id)
-    click.echo(tables.case_detail(case, env.store.read(load_facts, case.client_id)))
+    country = next((c.country for c in env.settings.clients if c.id == case.client_id), "NO")
+    click.echo(tables.case_detail(case, env.store.read(load_facts, case.client_id), country))
     detail = collection_evidence.collection_detail(env.store, case)
     if detail:
         click.echo(detail)

@@ -20,6 +20,7 @@ from connector.config import ClientConfig
 from connector.dunning.calendar import effective_due_date
 from connector.dunning.decide import next_ladder_step
 from connector.model import Action, Agreement, AllocationTier, CaseStatus, Decision, DocKind, Evidence, Facts, Invoice
+from connector.references import reference_name
 from connector.reports import glossary
 from connector.reports.tables import call_line, customer_label
 
@@ -165,7 +166,7 @@ def _about(invoice: Invoice | None, d: Decision, client: ClientConfig) -> str:
         if effective != invoice.due_date:
             due += f" (a weekend or holiday: effectively {effective.isoformat()})"
     source = f" from {invoice.source}" + (f" ({invoice.source_ref})" if invoice.source_ref else "")
-    kid = f", KID {invoice.kid}" if invoice.kid else ""
+    kid = f", {reference_name(invoice.kid, client.country)} {invoice.kid}" if invoice.kid else ""
     return (
         f"Issued {invoice.issue_date.isoformat()}{source}, {due}, {invoice.amount} {invoice.currency}{kid}. "
         f"Still open: {d.open_amount} {d.currency}."

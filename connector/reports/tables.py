@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from connector.model import Call, Case, Decision, Dispute, Facts
+from connector.references import reference_name
 
 
 def customer_label(name: str | None, customer_id: str) -> str:
@@ -155,7 +156,8 @@ def case_table(cases: Sequence[Case], names: Mapping[tuple[str, str], str] | Non
     )
 
 
-def case_detail(case: Case, facts: Facts) -> str:
+def case_detail(case: Case, facts: Facts, country: str = "NO") -> str:
+    """``country``: the client's, which names the invoice's payment reference (KID, FIK, OCR)."""
     lines = [f"Case {case.case_id} ({case.status})", ""]
     inv = next((i for i in facts.invoices if i.number == case.invoice_number), None)
     customer = facts.customers.get(case.customer_id)
@@ -167,7 +169,7 @@ def case_detail(case: Case, facts: Facts) -> str:
         due = inv.due_date.isoformat() if inv.due_date else "-"
         lines.append(
             f"Invoice:  {inv.number} issued {inv.issue_date.isoformat()} due {due}, "
-            f"{inv.amount} {inv.currency} (KID {inv.kid or '-'})"
+            f"{inv.amount} {inv.currency} ({reference_name(inv.kid or '', country)} {inv.kid or '-'})"
         )
     lines.append(f"Open:     {case.open_amount} {case.currency}")
     steps = [s for s in facts.steps if s.invoice_number == case.invoice_number]

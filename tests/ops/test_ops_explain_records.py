@@ -13,8 +13,8 @@ import pytest
 
 from connector.actions import manual
 from connector.cli import COMMANDS, main
-from connector.model import Action, Exclusion, Hold, State
-from connector.reports import glossary
+from connector.model import Action, Case, CaseStatus, Exclusion, Hold, State
+from connector.reports import glossary, tables
 from connector.store.facts import load_facts
 from tests.builders import Entry, Workspace, client_table, kid
 
@@ -119,6 +119,37 @@ def test_a_settled_invoice_is_explained_with_the_day_it_was_paid(ws: Workspace) 
     # the evidence's date is the due date: its text names both days, not the issue day alone
     assert invoice["detail"] == f"ehf invoice issued {ISSUE.isoformat()}, due {DUE.isoformat()}"
     assert invoice["date"] == item["due_date"] == DUE.isoformat()
+
+
+def test_explain_and_cases_show_name_the_payment_reference_as_the_clients_country_does(ws: Workspace) -> None:
+    # found trying DK and SE clients: a Danish FIK line and a Swedish OCR number were each called a KID
+    fik = "+71<000000000010017+87654321<"
+    dk = client_table("dk", country="DK", currency="DKK")
+    se = client_table("se", country="SE", currency="SEK")
+    ws.write_config(client_table("acme"), dk, se)
+    ws.add_invoice("1001", issue=ISSUE, due=DUE, amount="500.00")
+    ws.add_invoice(
+        "1001",
+        client_id="dk",
+        issue=ISSUE,
+        due=DUE,
+        amount="500.00",
+        currency="DKK",
+        kid_value=fik.replace("<", "&lt;"),
+    )
+    ws.add_invoice("1001", client_id="se", issue=ISSUE, due=DUE, amount="500.00", currency="SEK", kid_value="200105")
+    assert ws.cli("sync").exit_code == 0
+
+    def about(client: str) -> str:
+        return " ".join(ws.cli("explain", client, "1001", "--as-of", AS_OF.isoformat()).stdout.split())
+
+    assert f"500.00 DKK, FIK {fik}." in about("dk")
+    assert "500.00 SEK, OCR 200105." in about("se")
+    assert f"500.00 NOK, KID {kid('1001')}." in about("acme")  # Norway's as before
+    facts = ws.store.read(load_facts, "se")
+    inv = facts.invoices[0]
+    case = Case("se-1001", "se", "1001", inv.customer_id, "SEK", inv.amount, inv.amount, CaseStatus.PROPOSED, AS_OF)
+    assert "500.00 SEK (OCR 200105)" in tables.case_detail(case, facts, "SE")
 
 
 def test_explain_refuses_an_unknown_invoice(ws: Workspace) -> None:
