@@ -245,8 +245,14 @@ _CAMT = {
 def camt(
     entries: Sequence[Entry], *, created: date | datetime, message: str = "camt.054", account: str = ACCOUNT
 ) -> str:
-    """A Norwegian-shaped camt.052/053/054 with the KID as SCOR in CdtrRefInf/Ref."""
+    """A Norwegian-shaped camt.052/053/054 with the KID as SCOR in CdtrRefInf/Ref; the creditor ``account`` as
+    a BBAN, or as an IBAN when it starts with the country code (as some banks write it)."""
     root, report, version = _CAMT[message]
+    acct = (
+        f"<IBAN>{account}</IBAN>"
+        if account[:2].isalpha()
+        else f"<Othr><Id>{account}</Id><SchmeNm><Cd>BBAN</Cd></SchmeNm></Othr>"
+    )
     stamp = created.isoformat() if isinstance(created, datetime) else f"{created.isoformat()}T06:00:00"
     body = []
     for e in entries:
@@ -280,7 +286,7 @@ def camt(
     <{report}>
       <Id>{message}-{stamp}</Id>
       <CreDtTm>{stamp}</CreDtTm>
-      <Acct><Id><Othr><Id>{account}</Id><SchmeNm><Cd>BBAN</Cd></SchmeNm></Othr></Id><Ccy>NOK</Ccy></Acct>
+      <Acct><Id>{acct}</Id><Ccy>NOK</Ccy></Acct>
 {"".join(body)}    </{report}>
   </{root}>
 </Document>
@@ -464,10 +470,11 @@ class Workspace:
         created: date | datetime,
         message: str = "camt.054",
         client_id: str = "acme",
+        account: str = ACCOUNT,
     ) -> Path:
         path = self.bank_dir(client_id) / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(camt(entries, created=created, message=message), encoding="utf-8")
+        path.write_text(camt(entries, created=created, message=message, account=account), encoding="utf-8")
         return path
 
     def bank_heartbeat(self, day: date, client_id: str = "acme") -> Path:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, NamedTuple
 
+from connector.accounts import account_key
 from connector.amounts import DEFAULT_MAX_AMOUNT
 from connector.bank.camt import CamtError, CamtHeader, iter_camt
 from connector.bank.ocr import OcrError, read_ocr
@@ -59,7 +60,7 @@ class _FolderFeed:
 
     def __init__(self, folder: Path, account: str | None = None):
         self.folder = folder
-        self.account = account.replace(" ", "") if account else None
+        self.account = account_key(account) if account else None  # the IBAN and the domestic number are one
         self.name = f"bank:{self.kind}:{folder}"
 
     def read(self, path: Path, name: str, client_id: str = "", max_amount: Decimal = DEFAULT_MAX_AMOUNT) -> FileRead:
@@ -141,7 +142,7 @@ class _FolderFeed:
 
     def _mine(self, payments: Iterable[Payment]) -> Iterator[Payment]:
         """The payments to this feed's account (all, without one)."""
-        return (p for p in payments if not self.account or p.account.replace(" ", "") == self.account)
+        return (p for p in payments if not self.account or account_key(p.account) == self.account)
 
     def _own(self, ctx: SyncContext, payments: Iterable[Payment]) -> list[Payment]:
         """The payments to this feed's account, as the client's."""
@@ -206,7 +207,7 @@ def _coverage(payments: Iterable[Payment]) -> Coverage:
     newest: date | None = None
     accounts: dict[str, date] = {}
     for p in payments:
-        on, account = p.booking_date, p.account.replace(" ", "")
+        on, account = p.booking_date, account_key(p.account)
         newest = on if newest is None or on > newest else newest
         if account and (account not in accounts or on > accounts[account]):
             accounts[account] = on
@@ -218,7 +219,8 @@ def _cover(cover: PaymentBatch, read: FileRead, paid: Coverage, only: str | None
     entries) and its payments'; per account, the header's accounts and the payments', to ``only`` if given."""
     newest, accounts = paid
     dates = [*read.dates, *([newest] if newest else [])]
-    add_cover(cover, max(dates) if dates else None, {a: d for a, d in read.accounts.items() if not only or a == only})
+    covered = {account_key(a): d for a, d in read.accounts.items()}
+    add_cover(cover, max(dates) if dates else None, {a: d for a, d in covered.items() if not only or a == only})
     add_cover(cover, None, accounts)
 
 
@@ -249,7 +251,7 @@ def _only_live_accounts(batch: PaymentBatch, ctx: SyncContext) -> None:
     an old statement of an account nobody configured (a closed account, a savings account, another
     company's file) proves no account is in use and must not hold the client's dunning for ever.
     An account in use whose files stop coming was recorded while they came, so it still holds."""
-    configured = {b.account.replace(" ", "") for b in ctx.client.bank if b.account}
+    configured = {account_key(b.account) for b in ctx.client.bank if b.account}
     fresh_from = ctx.as_of - timedelta(days=ctx.client.policy.bank_max_age_days)
     for account in [a for a, through in batch.accounts_through.items() if through < fresh_from]:
         if account not in configured:

@@ -13,6 +13,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import TypeVar
 
+from connector.accounts import account_key
 from connector.config import ClientConfig
 from connector.dunning import holds as extra_holds
 from connector.dunning.calendar import effective_due_date
@@ -261,12 +262,14 @@ def _stale_accounts(facts: Facts, client: ClientConfig, limit: date) -> list[tup
     """Per creditor account: money for any customer can land on any account, so one account whose
     newest bank data is older than the policy (or a configured account no file ever covered) holds all.
     When every bank feed names its account, only those accounts count."""
-    through: dict[str, date | None] = {
-        k[len(BANK_ACCOUNT_PREFIX) :]: s.data_through
-        for k, s in facts.sync.items()
-        if k.startswith(BANK_ACCOUNT_PREFIX) and s.data_through
-    }
-    configured = {bank.account.replace(" ", "") for bank in client.bank if bank.account}
+    through: dict[str, date | None] = {}
+    for k, s in facts.sync.items():
+        if k.startswith(BANK_ACCOUNT_PREFIX) and s.data_through:
+            # one account however a file wrote it (a store may hold its IBAN and its domestic number apart)
+            account = account_key(k[len(BANK_ACCOUNT_PREFIX) :])
+            before = through.get(account)
+            through[account] = s.data_through if before is None else max(before, s.data_through)
+    configured = {account_key(bank.account) for bank in client.bank if bank.account}
     if client.bank and all(bank.account for bank in client.bank):
         # Every feed names its account, so no feed records any other: a row for another account is
         # a leftover (an earlier config, a file since removed) and proves nothing about money now.

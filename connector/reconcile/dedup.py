@@ -8,7 +8,8 @@ because two real payments can share those (firefly-iii #9098).
   TxDtls from another message;
 - across sources (Nets OCR giro and camt report the same KID payment with different bank references),
   an OCR payment is the camt payment with the same KID, amount, currency, direction and creditor
-  account booked within ``CROSS_SOURCE_DAYS``; each camt payment absorbs at most one OCR twin, and
+  account (``account_key``: OCR writes the 11 digits where camt may write the IBAN) booked within
+  ``CROSS_SOURCE_DAYS``; each camt payment absorbs at most one OCR twin, and
   nothing without a KID is ever paired (never on date+amount+name).
 """
 
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import TypeVar
 
+from connector.accounts import account_key
 from connector.model import PaymentSource, PaymentStatus, PaymentView
 from connector.references import compact
 
@@ -74,7 +76,7 @@ def twin_key(p: PaymentView) -> _Twin | None:
 
 
 def _same_account(a: str, b: str) -> bool:
-    a, b = a.replace(" ", ""), b.replace(" ", "")
+    a, b = account_key(a), account_key(b)
     return not a or not b or a == b
 
 

@@ -69,3 +69,10 @@ def test_ocr_and_camt_are_not_paired_without_kid_or_outside_the_window_or_on_ano
     plain = pay("A2", "500.00", payer_name="Ola")
     assert len(dedup([plain, _ocr("500.00", kid=None, payer_name="Ola")])) == 2  # never date+amount+name
     assert len(dedup([camt, _ocr("500.00", account="99999999999")])) == 2  # another creditor account
+
+
+def test_ocr_and_camt_writing_the_account_as_its_iban_are_one_account():
+    # Nets OCR giro writes the 11 digits; a camt file may write the same account as an IBAN
+    camt = pay("A1", "500.00", structured_ref=KID, account="NO9799991042764")
+    assert dedup([camt, _ocr("500.00", account="99991042764")]) == [camt]
+    assert len(dedup([camt, _ocr("500.00", account="99991042772")])) == 2  # another account is another
