@@ -453,14 +453,21 @@ class Workspace:
     def add_invoice(self, number: str, *, client_id: str = "acme", **kwargs: Any) -> Path:
         path = self.ehf_dir(client_id) / f"{number}.xml"
         path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("seller_org", self._org_no(client_id))
         path.write_text(ubl_invoice(number, **kwargs), encoding="utf-8")
         return path
 
     def add_credit_note(self, number: str, credits: str, *, client_id: str = "acme", **kwargs: Any) -> Path:
         path = self.ehf_dir(client_id) / f"{number}.xml"
         path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("seller_org", self._org_no(client_id))
         path.write_text(ubl_credit_note(number, credits, **kwargs), encoding="utf-8")
         return path
+
+    def _org_no(self, client_id: str) -> str:
+        """The client's org no: its documents are issued by it (another seller's are refused)."""
+        table = next((c for c in self.clients if c["id"] == client_id), None)
+        return str(table["org_no"]) if table else SELLER_ORG
 
     def add_bank_file(
         self,

@@ -1,7 +1,8 @@
 """Ledger source for a folder of EHF / Peppol documents (the client's access-point archive).
 
 Sent invoices and credit notes (UBL or CII, bare or in an SBDH) become invoice facts; EHF Reminders
-become dunning steps; Invoice Responses, MLR and MLS become document events (and UQ/RE disputes).
+become dunning steps; Invoice Responses, MLR and MLS become document events (and UQ/RE disputes). A document
+the client received (it is the buyer) is passed over; a sales document of another seller is refused.
 Each file is read once (by content hash), so an unchanged folder yields nothing new; a file whose stat is
 as when it was read is not even opened (connector.sources.known). A bad file is listed as failed with its
 name and reason and never blocks the others; nothing is deleted or moved.
@@ -225,11 +226,21 @@ def _add(
     if isinstance(doc, StatusEvent):
         _add_status(batch, client_id, doc, filename)
         return "ok", f"{doc.doc_class.value} {doc.code} for {doc.ref_id}"
+    if _is_purchase(doc, ctx.client.org_no):
+        return "ignored", f"{doc.number}: a purchase document (the client is the buyer)"
+    if (seller := _other_seller(doc, ctx.client.org_no)) is not None:
+        # Another company's document (a file dropped in the wrong client's folder): taken as the client's,
+        # its buyer would be reminded of a debt owed to someone else.
+        what = "reminder" if doc.doc_class is DocClass.REMINDER else "credit note" if doc.is_credit else "invoice"
+        reason = (
+            f"{filename}: {what} {doc.number} was issued by {seller}, not by the client "
+            f"(org no {ctx.client.org_no}): another company's document, refused"
+        )
+        batch.errors.append(reason)
+        return "failed", reason
     if doc.doc_class is DocClass.REMINDER:
         _add_reminder(batch, client_id, doc, filename)
         return "ok", f"reminder {doc.number} for {', '.join(doc.billing_refs) or '?'}"
-    if _is_purchase(doc, ctx.client.org_no):
-        return "ignored", f"{doc.number}: a purchase document (the client is the buyer)"
     _add_sales(batch, customers, client_id, doc, filename)
     return "ok", "; ".join((doc.doc_class.value, *doc.warnings))
 
@@ -248,6 +259,16 @@ def _is(party: Party, org_no: str) -> bool:
 def _is_purchase(doc: EDocument, org_no: str) -> bool:
     """The client's own incoming invoice: never a receivable of the client."""
     return _is(doc.customer, org_no) and not _is(doc.supplier, org_no)
+
+
+def _other_seller(doc: EDocument, org_no: str) -> str | None:
+    """The seller, named, when the document names its seller and none of the seller's ids is the client's
+    org no (a Swedish VAT number is the org no + "01"); None when the client is the seller, or the seller
+    carries no id to tell."""
+    seller = doc.supplier
+    if not seller.ids or any(_digits(i) in (org_no, f"{org_no}01") for i in seller.ids):
+        return None
+    return f"{seller.name} ({seller.key})" if seller.name and seller.key else seller.name or seller.key
 
 
 def _add_reminder(batch: LedgerBatch, client_id: str, doc: EDocument, filename: str) -> None:

@@ -1,0 +1,60 @@
+"""Another company's sales document in the client's EHF folder (a file dropped in the wrong client's folder) is
+refused, named with its seller, and never becomes a receivable the client would remind its buyer of.
+
+The shared corpus folders are the client's EHF folder, read in place: the client is The Sellercompany ASA
+(123456785), the seller of the Norwegian examples; every other example has another seller."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from einvoice_corpus import PEPPOL
+
+from tests.builders import Workspace, client_table
+
+SELLER = "123456785"  # The Sellercompany ASA
+
+
+def corpus_folder(name: str) -> Path:
+    folder = (PEPPOL / name).resolve()
+    if not folder.is_dir():
+        pytest.skip(f"shared test corpus not found: {folder} (expected ../shared/testdata/peppol next to the repo)")
+    return folder
+
+
+def sync(ws: Workspace, folder: Path) -> tuple[str, set[str]]:
+    ws.write_config(client_table(org_no=SELLER, ledger={"kind": "ehf", "path": str(folder)}))
+    result = ws.cli("sync", "--as-of", "2018-01-10")
+    assert result.exit_code == 0, result.output
+    with ws.store.connect() as conn:
+        numbers = {row[0] for row in conn.exec_driver_sql("SELECT number FROM invoices")}
+    return result.stderr, numbers
+
+
+def test_the_bis3_examples_of_another_seller_are_refused_by_name(ws: Workspace) -> None:
+    stderr, numbers = sync(ws, corpus_folder("bis3"))
+    assert numbers == {"TOSL108"}  # Norwegian-example-1.xml, the client's own
+    refused = [line for line in stderr.splitlines() if "another company's document, refused" in line]
+    assert len(refused) == 8, stderr
+    assert (
+        "base-example.xml: invoice Snippet1 was issued by SupplierOfficialName Ltd (GB983294), not by the client "
+        "(org no 123456785): another company's document, refused" in stderr
+    )
+    assert "Snippet-cn.xml: credit note Snippet1 was issued by SupplierOfficialName Ltd" in stderr
+    files = {f["name"]: f for f in json.loads(ws.cli("files", "list", "--json").stdout)["files"]}
+    assert files["base-example.xml"]["status"] == "refused"
+    assert "Norwegian-example-1.xml" not in files
+
+
+def test_a_reminder_of_another_seller_is_no_step_of_the_client(ws: Workspace) -> None:
+    stderr, numbers = sync(ws, corpus_folder("ehf"))
+    assert numbers == {"TOSL108"}  # ehf-3-faktura-1.xml (ehf-2-faktura-1.xml carries the same number)
+    assert "Reminder-Example-with-REM.xml: reminder 007 was issued by SupplierOfficialName Ltd" in stderr
+    assert "Invoice_EHF3.0_forward-billing-nettleie-corporate_v2.0.xml: invoice 0997462625 was issued by" in stderr
+    with ws.store.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM dunning_steps").scalar_one() == 0
+    items = ws.items(date(2018, 1, 10), "--no-sync")
+    assert set(items) == {"TOSL108"}
