@@ -22,6 +22,7 @@ import click
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
+from connector.bank.feed import CamtFolderFeed, OcrFolderFeed
 from connector.cli import stores
 from connector.cli.common import EXIT_CLIENT_FAILED, Env, as_of_option, client_option
 from connector.config import ClientConfig, missing_secrets, missing_secrets_message, secret_keys
@@ -29,6 +30,7 @@ from connector.errors import StoreUnavailable
 from connector.letters.templates import letter_template_problems
 from connector.model import SyncStatus, UnreadableFile
 from connector.reports.freshness import LEDGER, NEVER, OK, ClientStatus, SourceData, client_status, sources_data
+from connector.sources import ehf
 from connector.sources.systems import API_LEDGERS, check_ledger
 from connector.store.files import unreadable_files
 from connector.store.sync import sync_status
@@ -114,7 +116,8 @@ def client_findings(client: ClientConfig, data: dict[str, SourceData] | None = N
     data = data or {}
     out = [_secrets(client), _with_data(_ledger(client), data.get(LEDGER))]
     for bank in client.bank:
-        folder = _folder(f"bank ({bank.kind})", bank.path, must_exist=True)
+        suffixes = CamtFolderFeed.suffixes if bank.kind == "camt" else OcrFolderFeed.suffixes
+        folder = _folder(f"bank ({bank.kind})", bank.path, must_exist=True, suffixes=suffixes)
         out.append(_with_data(folder, data.get(bank.source_name), bank_data=True))
     if client.reminders.path is not None and _uses_outbox(client):
         out.append(_folder("reminders outbox", client.reminders.path, must_exist=False))
@@ -124,6 +127,20 @@ def client_findings(client: ClientConfig, data: dict[str, SourceData] | None = N
         out.append(Finding(f"collection ({client.collection.provider})", True, f"API at {client.collection.base_url}"))
     out.append(_letters(client))
     return out
+
+
+def _passed_over(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
+    """A drop folder's files the sync passes over for their name (it reads only ``suffixes``; hidden files are
+    partial uploads): named here, the one place that says so, since a bank file without ``.xml`` is no error."""
+    names = sorted(
+        p.name
+        for p in folder.iterdir()
+        if not p.name.startswith(".") and p.suffix.lower() not in suffixes and p.is_file()
+    )
+    if not names:
+        return []
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return [f"not read (the sync reads only files ending in {' / '.join(suffixes)}): {shown}"]
 
 
 def _with_data(finding: Finding, data: SourceData | None, *, bank_data: bool = False) -> Finding:
@@ -174,21 +191,23 @@ def _ledger(client: ClientConfig) -> Finding:
     kind = client.ledger.kind
     if kind not in API_LEDGERS:
         assert client.ledger.path is not None
-        return _folder(f"ledger ({kind})", client.ledger.path, must_exist=True, count_files=True)
+        return _folder(f"ledger ({kind})", client.ledger.path, must_exist=True, count_files=True, suffixes=ehf.SUFFIXES)
     if missing_secrets(client, "ledger."):
         return Finding(f"ledger ({kind})", False, "not tried: its secrets are not set (see above)")
     ok, lines = check_ledger(client)
     return Finding(f"ledger ({kind})", ok, "logged in" if ok else "login failed", lines)
 
 
-def _folder(item: str, path: Path, *, must_exist: bool, count_files: bool = False) -> Finding:
+def _folder(
+    item: str, path: Path, *, must_exist: bool, count_files: bool = False, suffixes: tuple[str, ...] = ()
+) -> Finding:
     if path.is_dir():
         if not os.access(path, os.R_OK | os.X_OK):
             return Finding(item, False, f"folder {path} cannot be read")
         if not must_exist and not os.access(path, os.W_OK):
             return Finding(item, False, f"folder {path} cannot be written to")
         files = f" ({sum(1 for p in path.iterdir() if p.is_file())} files)" if count_files else ""
-        return Finding(item, True, f"folder {path}{files}")
+        return Finding(item, True, f"folder {path}{files}", _passed_over(path, suffixes) if suffixes else [])
     if path.exists():
         return Finding(item, False, f"{path} is not a folder")
     if must_exist:

@@ -123,3 +123,18 @@ def test_only_sync_creates_the_store_and_says_so_the_first_time(ws: Workspace) -
     second = ws.cli("sync", "--as-of", AS_OF.isoformat())
     assert "created a new store" not in second.stderr
     assert ws.cli("cases", "list").stdout.strip() == "No cases."
+
+
+def test_check_names_the_files_of_a_drop_folder_the_sync_passes_over_for_their_name(ws: Workspace) -> None:
+    """The OCA camt test files (../shared/testdata/bank) have no .xml: dropped in the bank folder as they
+    are, the sync reads none of them and said nothing; check names them."""
+    shared = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "bank" / "test-camt053"
+    if not shared.is_file():
+        pytest.skip(f"shared bank test data not found at {shared} (see shared/testdata/bank/SOURCES.md)")
+    ws.write_config(client_table("acme"))
+    (ws.bank_dir() / "test-camt053").write_bytes(shared.read_bytes())
+    (ws.bank_dir() / ".partial.xml").write_bytes(b"")  # hidden: an upload in progress, not named
+    ws.bank_heartbeat(AS_OF)
+    result = ws.cli("check")
+    assert result.exit_code == 0, result.output
+    assert "    not read (the sync reads only files ending in .xml): test-camt053\n" in result.stdout
