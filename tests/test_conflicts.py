@@ -146,3 +146,18 @@ def test_storing_a_part_costs_the_same_however_many_invoices_the_client_has(tmp_
     Looked up without the kind, every part scanned all the invoices stored so far (quadratic in the folder)."""
     small, large = _work_to_store_a_part(tmp_path, 500), _work_to_store_a_part(tmp_path, 20_000)
     assert large < 2 * small, (small, large)
+
+
+def test_the_same_invoice_with_its_account_as_iban_and_as_bban_is_no_conflict(ws: Workspace) -> None:
+    """The BIS 3 Norwegian example and the EHF 3.0 example are one invoice (TOSL108); the one writes the payee
+    account as NO9386011117947, the other as 86011117947: the same account, so no conflicting document."""
+    corpus = Path(__file__).resolve().parents[1] / ".." / "shared" / "testdata" / "peppol"
+    bis, ehf = corpus / "bis3" / "Norwegian-example-1.xml", corpus / "ehf" / "ehf-3-faktura-1.xml"
+    if not (bis.is_file() and ehf.is_file()):
+        pytest.skip(f"shared test corpus not found: {corpus} (expected ../shared/testdata/peppol next to the repo)")
+    ws.write_config(client_table("acme", org_no="123456785"))  # The Sellercompany ASA, their seller
+    (ws.ehf_dir() / "a-TOSL108.xml").write_bytes(bis.read_bytes())
+    (ws.ehf_dir() / "b-TOSL108.xml").write_bytes(ehf.read_bytes())
+    result = ws.cli("sync", "--as-of", "2018-01-10")
+    assert result.exit_code == 0 and "conflicting document" not in result.output, result.output
+    assert "conflicting_document" not in ws.items(date(2018, 1, 10), "--no-sync")["TOSL108"]["holds"]

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, select, type_coerce, update
 from sqlalchemy.types import NullType
 
+from connector.accounts import account_key
 from connector.model import DocKind, DocumentConflict, Invoice
 from connector.store import schema
 from connector.store.ledger import INVOICE_COLUMNS, invoice_row, invoices_from_rows, upsert_invoices
@@ -65,8 +66,8 @@ def differences(kept: Invoice, other: Invoice) -> list[str]:
     out = []
     for name, label in CONTENT:
         a, b = getattr(kept, name), getattr(other, name)
-        if a != b:
-            out.append(f"{label} {_show(a)} / {_show(b)}")
+        if a != b and not (name == "payee_account" and a and b and account_key(a) == account_key(b)):
+            out.append(f"{label} {_show(a)} / {_show(b)}")  # (one account as IBAN and as BBAN is one account)
     return out
 
 
