@@ -597,9 +597,9 @@ class DocumentEvent:
         return None
 
     def describe(self) -> str:
-        what = {INVOICE_RESPONSE: "Invoice Response", MLR: "MLR", MLS: "MLS", ENVELOPE: "sent"}.get(
-            self.kind, self.kind
-        )
+        if self.kind == ENVELOPE:  # not a response: the SBDH envelope the invoice went out in
+            return f"sent by Peppol in envelope {self.ref_id}" if self.ref_id else "sent by Peppol"
+        what = {INVOICE_RESPONSE: "Invoice Response", MLR: "MLR", MLS: "MLS"}.get(self.kind, self.kind)
         codes = "/".join((*self.reason_codes, *self.action_codes))
         parts = [f"{what} {self.code}", f"({codes})" if codes else "", self.text]
         return " ".join(p for p in parts if p)

@@ -14,6 +14,7 @@ from connector.config import ClientConfig
 from connector.engine.decisions import decide_client
 from connector.model import DocKind, Hold, Invoice
 from connector.pipeline import sync_client
+from connector.reports.explain import explain
 from connector.reports.run import ClientReport
 from connector.store import Store
 from connector.store.conflicts import store_invoices
@@ -305,3 +306,14 @@ def test_a_file_over_the_size_bound_is_listed_as_failed_and_not_read(
     assert [i.number for i in batch.invoices] == ["F-1", "F-3"]
     assert [(f.name, f.status) for f in batch.files] == [("a.xml", "ok"), ("b.xml", "failed"), ("c.XML", "ok")]
     assert batch.errors == [f"b.xml: {len(big)} bytes is larger than the {len(small) + 50}-byte limit, skipped"]
+
+
+def test_explain_names_the_envelope_the_invoice_went_out_in_and_its_delivery_status(env: Env) -> None:
+    env.put("a-invoice.xml", in_sbdh(invoice_bytes(), INSTANCE))
+    env.put_corpus("b-mls-re.xml", "mlr-mls/MessageLevelStatus_Example_RE.xml")
+    env.sync()
+    as_of = date(2025, 3, 12)
+    [decision] = [d for d in decide_client(env.store, env.client, as_of) if d.invoice_number == "inv021"]
+    text = " ".join(explain(env.client, env.store.read(load_facts, "acme"), decision, as_of).split())
+    assert f"2013-06-30: sent by Peppol in envelope {INSTANCE} (a-invoice.xml)" in text  # was "sent SENT"
+    assert "2025-03-11: MLS RE (BV) Rejected due to validation errors" in text
