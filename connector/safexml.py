@@ -72,7 +72,8 @@ def parse_bytes(
     try:
         root = etree.fromstring(data, parser(keep_blank_text))
     except etree.XMLSyntaxError as exc:
-        raise XmlError(f"{name}: not well-formed XML: {exc}") from None
+        # msg: the text without lxml's "(<string>, line 8)", which repeats the place or names the file again
+        raise XmlError(f"{name}: not well-formed XML: {exc.msg or exc}") from None
     if root is None:
         raise XmlError(f"{name}: no root element")
     if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]  # lxml-stubs: DocInfo lacks doctype

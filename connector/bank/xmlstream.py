@@ -80,7 +80,8 @@ def iter_elements(source: bytes | Path | IO[bytes], name: str, tags: tuple[str, 
                 while el.getprevious() is not None:
                     del parent[0]
     except etree.XMLSyntaxError as exc:
-        raise StreamError(f"{name}: not well-formed XML: {exc}") from None
+        # msg: the text without lxml's "(<string>, line 8)", which repeats the place or names the file again
+        raise StreamError(f"{name}: not well-formed XML: {exc.msg or exc}") from None
     finally:
         if stream is not source:
             stream.close()

@@ -67,6 +67,15 @@ def test_invalid_file_is_a_clear_error(bank_file):
         read_camt(bank_file("camt053.v2.wrong.xml"), "camt053.v2.wrong.xml")
 
 
+def test_a_truncated_file_is_a_clear_error_naming_it_once(bank_file, tmp_path):
+    data = bank_file("camt053.v2.minimal.xml")
+    (tmp_path / "camt053.xml").write_bytes(data[: len(data) // 2])  # a file, read as the feed reads it
+    with pytest.raises(CamtError) as exc:
+        read_camt(tmp_path / "camt053.xml", "camt053.xml")
+    assert str(exc.value).startswith("camt053.xml: not well-formed XML: ")
+    assert str(exc.value).count("camt053.xml") == 1  # not again as "(/…/camt053.xml, line 40)"
+
+
 def test_camt053_v2_minimal_scor_reference_and_payer(bank_file):
     (p,) = read_camt(bank_file("camt053.v2.minimal.xml")).payments
     assert p.account == "NL26VAYB8060476890"
