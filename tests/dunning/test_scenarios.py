@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from connector.model import Action
 from connector.store.cases import load_cases
 from connector.store.facts import load_facts
-from tests.builders import ACCOUNT, Workspace, client_table, real_pdf, ubl_reminder
+from tests.builders import ACCOUNT, VALID_ORG_NO, Workspace, client_table, real_pdf, ubl_reminder
 
 START = date(2026, 1, 5)  # a Monday, no holiday in NO or DK
 
@@ -154,6 +154,7 @@ def test_a_swedish_inkassovarning_the_client_sent_is_its_collection_notice(ws: W
             due=date(2026, 2, 3),
             amount="10000.00",
             currency="SEK",
+            seller_org=VALID_ORG_NO["SE"],  # the client's own (another seller's reminder is refused)
         ),
         encoding="utf-8",
     )
