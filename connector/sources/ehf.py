@@ -263,10 +263,13 @@ def _is_purchase(doc: EDocument, org_no: str) -> bool:
 
 def _other_seller(doc: EDocument, org_no: str) -> str | None:
     """The seller, named, when the document names its seller and none of the seller's ids is the client's
-    org no (a Swedish VAT number is the org no + "01"); None when the client is the seller, or the seller
-    carries no id to tell."""
+    org no (a Swedish VAT number is the org no + "01"; a Peppol id's scheme is not part of it); None when the
+    client is the seller, or the seller carries no id to tell. A seller known only by a GLN or an id of its
+    own is not taken for the client: its buyer could be reminded of another company's debt."""
     seller = doc.supplier
-    if not seller.ids or any(_digits(i) in (org_no, f"{org_no}01") for i in seller.ids):
+    # an id's digits, after its scheme ("0192:923456783" is the org no 923456783; "NO923456783MVA" too)
+    numbers = {_digits(i.rsplit(":", 1)[-1]) for i in seller.ids}
+    if not seller.ids or numbers & {org_no, f"{org_no}01"}:
         return None
     return f"{seller.name} ({seller.key})" if seller.name and seller.key else seller.name or seller.key
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from einvoice_corpus import PEPPOL
 
+from connector.einvoice.document import Party
+from connector.sources.ehf import _other_seller
 from tests.builders import Workspace, client_table
 
 SELLER = "123456785"  # The Sellercompany ASA
@@ -58,3 +61,26 @@ def test_a_reminder_of_another_seller_is_no_step_of_the_client(ws: Workspace) ->
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM dunning_steps").scalar_one() == 0
     items = ws.items(date(2018, 1, 10), "--no-sync")
     assert set(items) == {"TOSL108"}
+
+
+@pytest.mark.parametrize(
+    ("ids", "other"),
+    [
+        ({"endpoint_id": "0192:923456783"}, False),  # the client's org no behind its Peppol scheme
+        ({"endpoint_id": "9908:923456783"}, False),
+        ({"vat_id": "NO923456783MVA"}, False),
+        ({"legal_id": "923 456 783"}, False),
+        ({"endpoint_id": "0088:7080000000000"}, True),  # a GLN alone does not make it the client's
+        ({"party_ids": ("CUST-17",)}, True),  # nor a party id of the seller's own
+        ({"legal_id": "987654325"}, True),  # another company's org no
+        ({"endpoint_id": "0192:987654325", "legal_id": "987654325"}, True),
+        ({"vat_id": "DK12345674"}, True),
+    ],
+)
+def test_only_an_organisation_number_not_the_clients_makes_a_document_another_companys(
+    ids: dict[str, object], other: bool
+) -> None:
+    # a client's own invoice naming its seller only as '0192:<org no>' (the Peppol endpoint) was refused
+    supplier = Party(name="Selger AS", **ids)  # type: ignore[arg-type]
+    doc = SimpleNamespace(supplier=supplier)
+    assert (_other_seller(doc, "923456783") is not None) is other  # type: ignore[arg-type]
