@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from stdnum import iban
+
 # Countries whose domestic account number is the whole BBAN of the IBAN, and their IBAN length:
 # NO 11 digits; DK 4-digit reg. no. + 10-digit account. (A Swedish IBAN's BBAN is not the number
 # Swedes write, so it stays as written.)
@@ -24,12 +26,6 @@ def account_key(value: str) -> str:
     """``value`` as accounts are compared: without spaces, dots or dashes, upper case, and a valid
     Norwegian or Danish IBAN as its domestic number (``NO93 8601 1117 947`` → ``86011117947``)."""
     plain = _NOT_ALNUM.sub("", value.upper())
-    if len(plain) == _IBAN_LENGTH.get(plain[:2], 0) and plain[2:].isdigit() and _iban_checks(plain):
+    if len(plain) == _IBAN_LENGTH.get(plain[:2], 0) and plain[2:].isdigit() and iban.is_valid(plain):
         return plain[4:]
     return plain
-
-
-def _iban_checks(iban: str) -> bool:
-    """ISO 13616 check digits (MOD 97-10) of an IBAN of upper-case letters and digits."""
-    rearranged = iban[4:] + iban[:4]
-    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
